@@ -1,0 +1,35 @@
+# Shared helpers: warnings for project code and one macro a module.
+add_library(attestlab_warnings INTERFACE)
+target_compile_options(attestlab_warnings INTERFACE -Wall -Wextra -Werror)
+if(ATTESTLAB_FAULTS)
+  add_compile_definitions(ATTESTLAB_FAULTS=1)
+endif()
+
+# attestlab_module(NAME DIR DEPS...)
+#   Every *.cpp in the folder except *_test.cpp forms the static library attestlab_NAME;
+#   every *_test.cpp forms the GoogleTest binary NAME_tests, registered with ctest.
+function(attestlab_module name)
+  set(deps ${ARGN})
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  list(FILTER srcs EXCLUDE REGEX "_test\\.cpp$")
+  if(srcs)
+    add_library(attestlab_${name} STATIC ${srcs})
+    target_include_directories(attestlab_${name} PUBLIC ${PROJECT_SOURCE_DIR})
+    target_link_libraries(attestlab_${name} PUBLIC ${deps} PRIVATE attestlab_warnings)
+  else()  # a module with headers only (so far)
+    add_library(attestlab_${name} INTERFACE)
+    target_include_directories(attestlab_${name} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(attestlab_${name} INTERFACE ${deps})
+  endif()
+  if(ATTESTLAB_TESTS)
+    file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cpp)
+    if(tests)
+      add_executable(${name}_tests ${tests})
+      target_link_libraries(${name}_tests PRIVATE attestlab_${name} GTest::gtest_main attestlab_warnings)
+      target_compile_definitions(${name}_tests PRIVATE
+        ATTESTLAB_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+      gtest_discover_tests(${name}_tests DISCOVERY_MODE PRE_TEST
+        PROPERTIES LABELS unit TIMEOUT 120)
+    endif()
+  endif()
+endfunction()

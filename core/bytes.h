@@ -1,0 +1,45 @@
+// Byte strings and their textual encodings (base64url per RFC 7515 §2, base64, hex) and
+// the digests the protocols use. Pure functions, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace attestlab {
+
+using Bytes = std::vector<std::uint8_t>;
+
+Bytes to_bytes(std::string_view s);
+std::string to_string(const Bytes& b);
+
+// base64url without padding. Decoding refuses padding, whitespace and any character
+// outside the URL-safe alphabet ("malformed").
+std::string base64url_encode(const Bytes& data);
+std::string base64url_encode(std::string_view data);
+Result<Bytes> base64url_decode(std::string_view text);
+
+// Standard base64 with padding (PEM bodies, plist <data>).
+std::string base64_encode(const Bytes& data);
+Result<Bytes> base64_decode(std::string_view text);
+
+std::string hex_encode(const Bytes& data);  // lowercase
+Result<Bytes> hex_decode(std::string_view text);
+
+Bytes sha256(const Bytes& data);
+Bytes sha256(std::string_view data);
+Bytes sha384(const Bytes& data);
+Bytes hmac_sha256(const Bytes& key, std::string_view data);
+
+// Cryptographically random bytes (OpenSSL RAND_bytes).
+Bytes random_bytes(std::size_t n);
+// base64url of n random bytes: tokens, nonces, ids.
+std::string random_token(std::size_t n = 16);
+
+// Constant-time comparison.
+bool equal_ct(const Bytes& a, const Bytes& b);
+
+}  // namespace attestlab

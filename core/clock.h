@@ -1,0 +1,43 @@
+// Time as seconds since the Unix epoch. Everything that makes time-dependent decisions
+// (expiry, attestation freshness windows, Apple's 7-day throttle) takes a Clock so that
+// scenarios can run in virtual time. Implementations are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace attestlab {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::int64_t now() const = 0;  // seconds since epoch
+};
+
+class SystemClock final : public Clock {
+ public:
+  std::int64_t now() const override;
+  static std::shared_ptr<Clock> instance();
+};
+
+// Starts at `start` (or system time when 0) and moves only when advanced... plus the
+// real time elapsed since construction, so that short real waits still make progress.
+class VirtualClock final : public Clock {
+ public:
+  explicit VirtualClock(std::int64_t start = 0);
+  std::int64_t now() const override;
+  void advance(std::int64_t seconds) { offset_ += seconds; }
+  void set(std::int64_t t);
+
+ private:
+  std::int64_t base_;
+  std::atomic<std::int64_t> offset_{0};
+};
+
+// RFC 3339 UTC ("2026-11-25T16:00:00Z") and back.
+std::string format_rfc3339(std::int64_t t);
+bool parse_rfc3339(const std::string& s, std::int64_t& out);
+
+}  // namespace attestlab

@@ -1,0 +1,107 @@
+// HTTP/1.1 over TCP or TLS, server and client, built on Boost.Beast/Asio and OpenSSL.
+// This header is deliberately free of Boost: the implementation lives in
+// http_server.cpp / http_client.cpp so that only those translation units pay for Beast.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace attestlab::http {
+
+// Header names are stored lowercased.
+using Headers = std::multimap<std::string, std::string>;
+
+struct Request {
+  std::string method;       // "GET", "POST", ...
+  std::string target;       // path and query as sent, e.g. "/acme/order/abc"
+  Headers headers;
+  std::string body;
+  std::string remote_addr;  // peer IP
+  bool tls = false;
+  std::string host() const;  // Host header
+  std::optional<std::string> header(const std::string& lowercase_name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // in order, may repeat
+  std::string body;
+  std::optional<std::string> header(const std::string& name) const;  // case-insensitive
+  std::vector<std::string> all(const std::string& name) const;
+  void set(const std::string& name, std::string value);  // replaces
+  void add(const std::string& name, std::string value);  // appends
+};
+
+// Handlers run on one of the server's I/O threads and must not block for long
+// (no network I/O; a local database call is fine). They must be thread-safe.
+using Handler = std::function<Response(const Request&)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;        // 0 = pick a free port (see Server::port())
+  std::string tls_cert_pem;      // PEM text (chain); empty = plain HTTP
+  std::string tls_key_pem;
+  int threads = 2;
+  std::size_t max_body_bytes = 256 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  int max_connections = 1024;
+  std::chrono::milliseconds read_timeout{10000};  // for a whole request, once started
+  std::chrono::milliseconds idle_timeout{30000};  // keep-alive idle
+};
+
+// An async HTTP(S) server with keep-alive. Oversized requests get 413 / 431, malformed
+// ones 400, and the connection is closed; connections beyond max_connections are closed
+// at accept. Thread-safe; stop() is idempotent and joins the threads.
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> start(ServerOptions options, Handler handler);
+  virtual ~Server() = default;
+  virtual std::uint16_t port() const = 0;
+  virtual void stop() = 0;
+};
+
+struct ClientOptions {
+  std::string trust_ca_pem_file;  // PEM bundle to trust; empty = system default store
+  bool verify_tls = true;
+  std::chrono::milliseconds timeout{10000};  // connect + whole exchange
+  std::string connect_host;       // if set: connect here instead of the URL's host
+  std::uint16_t connect_port = 0;  // if set: connect to this port instead of the URL's
+};
+
+struct Url {
+  std::string scheme;  // "http" | "https"
+  std::string host;    // without brackets for IPv6
+  std::uint16_t port = 0;
+  std::string target;  // path + query, at least "/"
+  static Result<Url> parse(const std::string& url);
+  std::string origin() const;  // scheme://host[:port]
+};
+
+// An HTTP client that keeps one keep-alive connection per origin and reuses it.
+// One Client is NOT thread-safe; use one per thread (they are cheap).
+class Client {
+ public:
+  explicit Client(ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Error("connection", detail) for DNS/connect/TLS/timeout failures.
+  Result<Response> request(const std::string& method, const std::string& url,
+                           const Headers& headers = {}, const std::string& body = "");
+  Result<Response> get(const std::string& url) { return request("GET", url); }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace attestlab::http

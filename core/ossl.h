@@ -1,0 +1,39 @@
+// RAII handles for every OpenSSL type attestlab touches (BoringSSL's bssl::UniquePtr
+// idea). Only <openssl/types.h> is included here, so headers stay light; the deleters
+// live in ossl.cpp. A handle owns exactly one reference.
+#pragma once
+
+#include <openssl/types.h>
+
+#include <memory>
+
+namespace attestlab::ossl {
+
+template <class T>
+struct Deleter {
+  void operator()(T* p) const noexcept;
+};
+
+template <class T>
+using Ptr = std::unique_ptr<T, Deleter<T>>;
+
+using PKey = Ptr<EVP_PKEY>;
+using PKeyCtx = Ptr<EVP_PKEY_CTX>;
+using MdCtx = Ptr<EVP_MD_CTX>;
+using X509Ptr = Ptr<X509>;
+using ReqPtr = Ptr<X509_REQ>;
+using BioPtr = Ptr<BIO>;
+using StorePtr = Ptr<X509_STORE>;
+using StoreCtxPtr = Ptr<X509_STORE_CTX>;
+using BnPtr = Ptr<BIGNUM>;
+using EcdsaSigPtr = Ptr<ECDSA_SIG>;
+using ExtPtr = Ptr<X509_EXTENSION>;
+using AsnObjPtr = Ptr<ASN1_OBJECT>;
+using GeneralNamesPtr = Ptr<GENERAL_NAMES>;
+using X509NamePtr = Ptr<X509_NAME>;
+using ParamBldPtr = Ptr<OSSL_PARAM_BLD>;
+
+// The last OpenSSL error queue entries as text (and clears the queue).
+std::string last_error();
+
+}  // namespace attestlab::ossl

@@ -1,0 +1,263 @@
+// Keys, certificates and CSRs on top of OpenSSL 3. Value types own their OpenSSL
+// objects (see ossl.h); copies share nothing mutable (copying up-refs the object).
+// All functions are thread-safe on distinct objects; const methods on one object may be
+// called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/ossl.h"
+#include "core/result.h"
+
+namespace attestlab::pki {
+
+enum class KeyKind { EC, RSA, Ed25519 };
+
+// A key algorithm and size: EC curves by bits (256, 384, 521), RSA by modulus bits.
+struct KeySpec {
+  KeyKind kind = KeyKind::EC;
+  int bits = 256;
+
+  static KeySpec p256() { return {KeyKind::EC, 256}; }
+  static KeySpec p384() { return {KeyKind::EC, 384}; }
+  static KeySpec p521() { return {KeyKind::EC, 521}; }
+  static KeySpec rsa(int bits = 2048) { return {KeyKind::RSA, bits}; }
+  static KeySpec ed25519() { return {KeyKind::Ed25519, 256}; }
+  std::string name() const;  // "P-256", "RSA-2048", "Ed25519"
+  bool operator==(const KeySpec&) const = default;
+};
+
+// Digest used for a signature. None is for Ed25519 (pure EdDSA).
+enum class Digest { None, SHA256, SHA384, SHA512 };
+
+class PublicKey {
+ public:
+  PublicKey() = default;
+  explicit PublicKey(ossl::PKey key);
+  PublicKey(const PublicKey& other);
+  PublicKey& operator=(const PublicKey& other);
+  PublicKey(PublicKey&&) noexcept = default;
+  PublicKey& operator=(PublicKey&&) noexcept = default;
+
+  static Result<PublicKey> from_spki_der(const Bytes& der);
+  static Result<PublicKey> from_pem(const std::string& pem);
+  Bytes spki_der() const;  // SubjectPublicKeyInfo DER
+  std::string to_pem() const;
+
+  KeySpec spec() const;
+  bool valid() const { return key_ != nullptr; }
+  // Same algorithm and same key material.
+  bool equals(const PublicKey& other) const;
+
+  // Verifies a DER/ASN.1 signature (ECDSA DER, RSA PKCS#1 v1.5, or Ed25519 raw).
+  // pss selects RSA-PSS (salt length = digest length) instead of PKCS#1 v1.5.
+  bool verify(const Bytes& data, const Bytes& signature, Digest digest, bool pss = false) const;
+
+  // EC only: the affine coordinates, each padded to the curve's byte length.
+  Result<std::pair<Bytes, Bytes>> ec_xy() const;
+  // RSA only: modulus and public exponent, big-endian without leading zeros.
+  Result<std::pair<Bytes, Bytes>> rsa_ne() const;
+  // Ed25519 only: the 32 raw public bytes.
+  Result<Bytes> raw_public() const;
+
+  // Builders used by JWK parsing. EC: bits 256/384/521; x,y padded big-endian.
+  static Result<PublicKey> from_ec_xy(int bits, const Bytes& x, const Bytes& y);
+  static Result<PublicKey> from_rsa_ne(const Bytes& n, const Bytes& e);
+  static Result<PublicKey> from_ed25519(const Bytes& raw);
+
+  EVP_PKEY* get() const { return key_.get(); }
+
+ private:
+  ossl::PKey key_;
+};
+
+class PrivateKey {
+ public:
+  PrivateKey() = default;
+  explicit PrivateKey(ossl::PKey key);
+  PrivateKey(const PrivateKey& other);
+  PrivateKey& operator=(const PrivateKey& other);
+  PrivateKey(PrivateKey&&) noexcept = default;
+  PrivateKey& operator=(PrivateKey&&) noexcept = default;
+
+  static Result<PrivateKey> generate(KeySpec spec);
+  static Result<PrivateKey> from_pem(const std::string& pem);  // PKCS#8 or traditional
+  std::string to_pem() const;                                  // PKCS#8, unencrypted
+
+  PublicKey public_key() const;
+  KeySpec spec() const;
+  bool valid() const { return key_ != nullptr; }
+
+  // Signs data; ECDSA signatures are DER encoded. See PublicKey::verify for pss.
+  Result<Bytes> sign(const Bytes& data, Digest digest, bool pss = false) const;
+
+  EVP_PKEY* get() const { return key_.get(); }
+
+ private:
+  ossl::PKey key_;
+};
+
+// ECDSA signature conversion between DER and JOSE's fixed-length r||s.
+Result<Bytes> ecdsa_der_to_raw(const Bytes& der, std::size_t coord_len);
+Result<Bytes> ecdsa_raw_to_der(const Bytes& raw);
+
+// OtherName SANs of the device-attest draft.
+inline constexpr const char* kOidPermanentIdentifier = "1.3.6.1.5.5.7.8.3";  // RFC 4043
+inline constexpr const char* kOidHardwareModuleName = "1.3.6.1.5.5.7.8.4";   // RFC 4108
+
+struct PermanentIdentifier {
+  std::string value;                  // identifierValue (UTF8String), may be empty
+  std::optional<std::string> assigner;  // OID in dotted form
+  bool operator==(const PermanentIdentifier&) const = default;
+};
+
+struct HardwareModuleName {
+  std::string hw_type;  // OID in dotted form
+  Bytes serial;         // hwSerialNum OCTET STRING
+  bool operator==(const HardwareModuleName&) const = default;
+};
+
+// Subject alternative names as attestlab reads and writes them.
+struct SubjectAltNames {
+  std::vector<std::string> dns;
+  std::vector<std::string> ip;      // textual: "127.0.0.1", "::1" (canonical form)
+  std::vector<std::string> email;   // rfc822Name
+  std::vector<std::string> uri;
+  std::vector<std::string> upn;     // ntPrincipalName otherName (1.3.6.1.4.1.311.20.2.3)
+  std::vector<PermanentIdentifier> permanent_ids;
+  std::vector<HardwareModuleName> hardware_modules;
+  bool empty() const;
+};
+
+// A non-standard extension carried verbatim: `value` is the content of the extension's
+// extnValue OCTET STRING (the "raw value bytes" Apple uses for its OIDs).
+struct RawExtension {
+  std::string oid;
+  Bytes value;
+  bool critical = false;
+};
+
+// A relative distinguished name list, e.g. {{"CN","device"},{"O","Example"}}.
+using DistinguishedName = std::vector<std::pair<std::string, std::string>>;
+
+class Certificate {
+ public:
+  Certificate() = default;
+  explicit Certificate(ossl::X509Ptr cert);
+  Certificate(const Certificate& other);
+  Certificate& operator=(const Certificate& other);
+  Certificate(Certificate&&) noexcept = default;
+  Certificate& operator=(Certificate&&) noexcept = default;
+
+  static Result<Certificate> from_der(const Bytes& der);
+  static Result<Certificate> from_pem(const std::string& pem);
+  // Every certificate in a PEM bundle, in order. An empty bundle is an error.
+  static Result<std::vector<Certificate>> bundle_from_pem(const std::string& pem);
+  Bytes to_der() const;
+  std::string to_pem() const;
+
+  std::string subject() const;  // one-line RFC 2253 form
+  std::string issuer() const;
+  std::string serial_hex() const;  // lowercase hex, no leading zeros
+  std::int64_t not_before() const;
+  std::int64_t not_after() const;
+  PublicKey public_key() const;
+  SubjectAltNames subject_alt_names() const;
+  bool is_ca() const;
+  std::vector<std::string> extended_key_usages() const;  // dotted OIDs
+  // The content of the extnValue OCTET STRING of the extension with this OID.
+  std::optional<Bytes> extension_value(const std::string& oid) const;
+  // SHA-256 over the DER.
+  Bytes fingerprint_sha256() const;
+  // Signature check against an issuer key only (no chain building).
+  bool signed_by(const PublicKey& issuer_key) const;
+
+  X509* get() const { return cert_.get(); }
+  bool valid() const { return cert_ != nullptr; }
+
+ private:
+  ossl::X509Ptr cert_;
+};
+
+// What to put in a certificate. Serial: random 16 bytes when empty.
+struct CertificateSpec {
+  DistinguishedName subject;
+  SubjectAltNames sans;
+  Bytes serial;
+  std::int64_t not_before = 0;
+  std::int64_t not_after = 0;
+  bool is_ca = false;
+  int path_len = -1;  // -1: no pathLenConstraint
+  bool key_usage_digital_signature = true;
+  bool key_usage_key_encipherment = false;
+  bool key_usage_cert_sign = false;  // set with is_ca
+  std::vector<std::string> extended_key_usages;  // dotted OIDs, e.g. 1.3.6.1.5.5.7.3.1
+  std::vector<RawExtension> extra_extensions;
+  bool subject_key_id = true;
+  bool authority_key_id = true;
+};
+
+// Builds and signs a certificate for subject_key. issuer == nullptr means self-signed
+// (issuer_key must then be the subject's private key). Signature digest: SHA-384 for
+// P-384/P-521 issuers, SHA-256 otherwise, none for Ed25519.
+Result<Certificate> issue_certificate(const CertificateSpec& spec, const PublicKey& subject_key,
+                                      const Certificate* issuer, const PrivateKey& issuer_key);
+
+class Csr {
+ public:
+  Csr() = default;
+  explicit Csr(ossl::ReqPtr req);
+  Csr(Csr&&) noexcept = default;
+  Csr& operator=(Csr&&) noexcept = default;
+
+  // Parses DER; anything undecodable is Error("badCSR").
+  static Result<Csr> from_der(const Bytes& der);
+  static Result<Csr> from_pem(const std::string& pem);
+  Bytes to_der() const;
+  std::string to_pem() const;
+
+  // The self-signature verifies with the CSR's own key.
+  bool verify_signature() const;
+  PublicKey public_key() const;
+  DistinguishedName subject() const;
+  std::optional<std::string> common_name() const;
+  // SANs from the extensionRequest attribute (empty when absent). Error("badCSR") when
+  // the extension is present but undecodable.
+  Result<SubjectAltNames> subject_alt_names() const;
+  // Signature algorithm short name, e.g. "ecdsa-with-SHA256", "sha1WithRSAEncryption".
+  std::string signature_algorithm() const;
+
+  X509_REQ* get() const { return req_.get(); }
+
+ private:
+  ossl::ReqPtr req_;
+};
+
+struct CsrSpec {
+  DistinguishedName subject;
+  SubjectAltNames sans;
+  bool key_usage_digital_signature = false;  // request a KeyUsage extension when any set
+  bool key_usage_key_encipherment = false;
+  std::vector<std::string> extended_key_usages;
+};
+
+// Builds a CSR signed by key (SHA-256, or SHA-384 for P-384/P-521, pure for Ed25519).
+Result<Csr> build_csr(const CsrSpec& spec, const PrivateKey& key);
+
+// Verifies leaf through intermediates to one of roots at time `at` (seconds since epoch;
+// 0 = now). Only roots are trust anchors; intermediates are untrusted. Error type
+// "badCertificate"-free: failures return Error("unauthorized", reason) where reason is
+// OpenSSL's verify error string, e.g. "unable to get local issuer certificate".
+Result<void> verify_chain(const Certificate& leaf, const std::vector<Certificate>& intermediates,
+                          const std::vector<Certificate>& roots, std::int64_t at = 0);
+
+// Reads/writes a whole file. Errors: Error("serverInternal", "<path>: <strerror>").
+Result<std::string> read_file(const std::string& path);
+Result<void> write_file(const std::string& path, const std::string& data, bool private_mode = false);
+
+}  // namespace attestlab::pki
