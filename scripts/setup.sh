@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian packages only), configures and builds attestlab.
+#   scripts/setup.sh            install + build (release preset)
+#   scripts/setup.sh --test     install + build + run the whole test suite (ctest)
+#   scripts/setup.sh --preset asan --test   same with another preset
+# Idempotent: apt-get update/install run only when a package is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+preset=release
+run_tests=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --test) run_tests=1 ;;
+    --preset) preset="$2"; shift ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+packages=(
+  # toolchain and build
+  g++ cmake ninja-build ccache pkg-config git openssl curl
+  # libraries
+  libssl-dev libboost-dev libboost-system-dev nlohmann-json3-dev libplist-dev libsqlite3-dev
+  libpq-dev libcli11-dev libc-ares-dev libgtest-dev libgmock-dev libbenchmark-dev
+  pybind11-dev python3-dev clang-14 libclang-rt-14-dev
+  # tools and real peers used by the tests
+  libplist-utils sqlite3 postgresql pebble lego certbot
+  python3-acme python3-josepy python3-cryptography python3-cbor2 python3-pytest
+  chromium
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+jobs=$(nproc)
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$jobs"
+
+if [ $run_tests -eq 1 ]; then
+  ctest --test-dir "build/$preset" --output-on-failure -j "$jobs" --timeout 600
+fi

@@ -1,0 +1,84 @@
+# Shared helpers for end-to-end tests (sourced, not a test itself: ctest runs *.sh files
+# whose names do not start with "lib"). Everything a test starts is killed on exit.
+set -euo pipefail
+
+: "${ATTESTLAB_BIN:?ATTESTLAB_BIN must point at the attestlab binary}"
+: "${ATTESTLAB_SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+
+E2E_TMP=$(mktemp -d /tmp/attestlab-e2e.XXXXXX)
+E2E_PIDS=()
+cleanup() {
+  local rc=$?
+  for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ $rc -ne 0 ]; then
+    echo "---- e2e failed (rc=$rc); logs in $E2E_TMP ----" >&2
+    for f in "$E2E_TMP"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 40 "$f" >&2; }; done
+  else
+    rm -rf "$E2E_TMP"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# A TCP port nobody listens on right now.
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {  # host port [seconds]
+  local deadline=$((SECONDS + ${3:-20}))
+  until (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || fail "nothing listens on $1:$2"
+    sleep 0.1
+  done
+}
+
+# Starts pebble-challtestsrv as the fake DNS (every A query → 127.0.0.1).
+# Sets DNS_PORT and DNS_MGMT_PORT.
+start_fake_dns() {
+  DNS_PORT=$(free_port); DNS_MGMT_PORT=$(free_port)
+  pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS_PORT" \
+    -http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT_PORT" \
+    >"$E2E_TMP/challtestsrv.log" 2>&1 &
+  E2E_PIDS+=($!)
+  wait_port 127.0.0.1 "$DNS_MGMT_PORT"
+}
+
+# Starts `attestlab serve` on a free port with DATA_DIR (default $E2E_TMP/data) and extra args.
+# Sets SERVER_PID, SERVER_PORT, DIRECTORY_URL, DATA_DIR. Waits for the "ready" line.
+start_server() {
+  DATA_DIR=${DATA_DIR:-$E2E_TMP/data}
+  SERVER_PORT=${SERVER_PORT:-$(free_port)}
+  local out="$E2E_TMP/serve.$SERVER_PORT.$RANDOM.log"
+  "$ATTESTLAB_BIN" serve --listen "127.0.0.1:$SERVER_PORT" --data-dir "$DATA_DIR" "$@" \
+    >"$out" 2>"$E2E_TMP/serve.stderr.log" &
+  SERVER_PID=$!
+  E2E_PIDS+=($SERVER_PID)
+  local deadline=$((SECONDS + 30))
+  until grep -q '^ready https://' "$out" 2>/dev/null; do
+    kill -0 $SERVER_PID 2>/dev/null || fail "attestlab serve exited: $(tail -5 "$E2E_TMP/serve.stderr.log")"
+    [ $SECONDS -lt $deadline ] || fail "attestlab serve never printed ready"
+    sleep 0.1
+  done
+  DIRECTORY_URL=$(grep -m1 '^ready ' "$out" | cut -d' ' -f2)
+  [ "$DIRECTORY_URL" = "https://127.0.0.1:$SERVER_PORT/acme/directory" ] \
+    || fail "unexpected ready line: $DIRECTORY_URL"
+}
+
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+}
+
+# Checks a PEM certificate file (leaf first) against DATA_DIR/ca/chain.pem and a name.
+verify_cert() {  # file expected-san
+  [ -s "$1" ] || fail "no certificate at $1"
+  openssl verify -CAfile "$DATA_DIR/ca/chain.pem" "$1" >/dev/null \
+    || fail "openssl verify refused $1"
+  openssl x509 -in "$1" -noout -ext subjectAltName | grep -q "$2" \
+    || fail "$1 does not name $2"
+}
