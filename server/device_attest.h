@@ -15,11 +15,16 @@
 //  - after_issue() is called after a certificate for a device order was stored; it
 //    applies the one-active-certificate-per-device policy (revokes superseded ones) and
 //    returns how many it revoked.
-// Thread-safe.
+//  - Every validate() ends in exactly one decision (outcome "accept" or "reject" and the
+//    id of the rule that decided, see device_attest_rules()), written as one JSON line to
+//    the decision log and reported to the decision hook, e.g. for /metrics counters.
+// Thread-safe (set_decision_hook excepted, see there).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/json.h"
@@ -43,11 +48,24 @@ class DeviceAttestValidator {
                                 const Account& account, const Json& payload) = 0;
 
   virtual Result<int> after_issue(const CertificateRecord& issued) = 0;
+
+  // Called once per decision with outcome "accept" | "reject" and the rule id ("ok" for an
+  // accept). Called on the validating thread; the hook must be thread-safe itself. Set it
+  // before the first validate(): setting it is not synchronised with running validations.
+  using DecisionHook = std::function<void(const std::string& outcome, const std::string& rule)>;
+  void set_decision_hook(DecisionHook hook) { decision_hook_ = std::move(hook); }
+
+ protected:
+  DecisionHook decision_hook_;
 };
+
+// Every rule id a decision can name (stable; metrics may pre-register one counter each).
+const std::vector<std::string>& device_attest_rules();
 
 // Syntax of the draft's identifier values (§3.1, §4.1): permanent-identifier is
 // device-part ["/" assigner-OID] with a non-empty device part without "/"; hardware-module
-// is serial "/" hw-type-OID. Error("malformed", detail) otherwise.
+// is serial "/" hw-type-OID. Error("malformed", detail) otherwise; identifier types other
+// than these two give Error("unsupportedIdentifier").
 Result<void> check_device_identifier_syntax(const Identifier& id);
 
 }  // namespace attestlab::server
