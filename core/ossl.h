@@ -6,6 +6,14 @@
 #include <openssl/types.h>
 
 #include <memory>
+#include <string>
+
+// <openssl/types.h> leaves these out; the typedefs repeat OpenSSL's own exactly (C++
+// allows an identical typedef twice), so including the full OpenSSL headers later is fine.
+typedef struct X509_req_st X509_REQ;
+typedef struct X509_extension_st X509_EXTENSION;
+typedef struct ECDSA_SIG_st ECDSA_SIG;
+typedef struct stack_st_GENERAL_NAME GENERAL_NAMES;
 
 namespace attestlab::ossl {
 

@@ -1,0 +1,129 @@
+#include "core/clock.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace attestlab {
+namespace {
+
+std::int64_t steady_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int days_in_month(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+}
+
+// Reads exactly n decimal digits at s[pos].
+bool read_digits(const std::string& s, std::size_t& pos, std::size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + (c - '0');
+  }
+  pos += n;
+  return true;
+}
+
+bool expect(const std::string& s, std::size_t& pos, char a, char b = '\0') {
+  if (pos >= s.size() || (s[pos] != a && (b == '\0' || s[pos] != b))) return false;
+  ++pos;
+  return true;
+}
+
+}  // namespace
+
+std::int64_t SystemClock::now() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::shared_ptr<Clock> SystemClock::instance() {
+  static const std::shared_ptr<Clock> clock = std::make_shared<SystemClock>();
+  return clock;
+}
+
+// base_ holds (start in milliseconds - steady clock at construction), so that
+// base_ + steady_millis() is the start plus the real time elapsed since construction.
+VirtualClock::VirtualClock(std::int64_t start)
+    : base_((start != 0 ? start : SystemClock().now()) * 1000 - steady_millis()) {}
+
+std::int64_t VirtualClock::now() const {
+  const std::int64_t millis = base_ + steady_millis();
+  return millis / 1000 + offset_.load();
+}
+
+void VirtualClock::set(std::int64_t t) { offset_ = t - (base_ + steady_millis()) / 1000; }
+
+std::string format_rfc3339(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  if (gmtime_r(&tt, &tm) == nullptr) return {};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+// date-time per RFC 3339 §5.6; fractional seconds are truncated, offsets are applied,
+// a leap second (:60) counts as the following second.
+bool parse_rfc3339(const std::string& s, std::int64_t& out) {
+  std::size_t pos = 0;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!read_digits(s, pos, 4, year) || !expect(s, pos, '-') || !read_digits(s, pos, 2, month) ||
+      !expect(s, pos, '-') || !read_digits(s, pos, 2, day) || !expect(s, pos, 'T', 't') ||
+      !read_digits(s, pos, 2, hour) || !expect(s, pos, ':') || !read_digits(s, pos, 2, minute) ||
+      !expect(s, pos, ':') || !read_digits(s, pos, 2, second))
+    return false;
+  if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
+      minute > 59 || second > 60)
+    return false;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    std::size_t digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      ++pos;
+      ++digits;
+    }
+    if (digits == 0) return false;
+  }
+  std::int64_t offset = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    const int sign = s[pos] == '+' ? 1 : -1;
+    ++pos;
+    int oh = 0, om = 0;
+    if (!read_digits(s, pos, 2, oh) || !expect(s, pos, ':') || !read_digits(s, pos, 2, om) ||
+        oh > 23 || om > 59)
+      return false;
+    offset = sign * (oh * 3600 + om * 60);
+  } else {
+    return false;
+  }
+  if (pos != s.size()) return false;
+  out = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+        hour * 3600 + minute * 60 + second - offset;
+  return true;
+}
+
+}  // namespace attestlab

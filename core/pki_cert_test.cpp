@@ -1,0 +1,255 @@
+#include <gtest/gtest.h>
+
+#include "core/pki.h"
+
+namespace attestlab::pki {
+namespace {
+
+constexpr std::int64_t kNow = 1795000000;  // 2026-11-18T06:13:20Z
+constexpr std::int64_t kDay = 86400;
+
+struct Issued {
+  PrivateKey key;
+  Certificate cert;
+};
+
+// root (self-signed CA, P-384) -> intermediate (CA, P-256) -> leaf (P-256).
+struct TestChain {
+  Issued root, intermediate, leaf;
+};
+
+Issued issue(const CertificateSpec& spec, KeySpec key_spec, const Issued* issuer) {
+  Issued out;
+  auto key = PrivateKey::generate(key_spec);
+  EXPECT_TRUE(key.ok());
+  out.key = *key;
+  auto cert = issue_certificate(spec, out.key.public_key(), issuer ? &issuer->cert : nullptr,
+                                issuer ? issuer->key : out.key);
+  EXPECT_TRUE(cert.ok()) << (cert.ok() ? "" : cert.error().detail);
+  if (cert.ok()) out.cert = *cert;
+  return out;
+}
+
+CertificateSpec ca_spec(const std::string& cn, int path_len) {
+  CertificateSpec spec;
+  spec.subject = {{"CN", cn}, {"O", "attestlab tests"}};
+  spec.not_before = kNow - kDay;
+  spec.not_after = kNow + 365 * kDay;
+  spec.is_ca = true;
+  spec.path_len = path_len;
+  spec.key_usage_cert_sign = true;
+  return spec;
+}
+
+CertificateSpec leaf_spec() {
+  CertificateSpec spec;
+  spec.subject = {{"CN", "device.example"}};
+  spec.not_before = kNow - 60;
+  spec.not_after = kNow + 7 * kDay;
+  spec.sans.dns = {"device.example", "*.device.example"};
+  spec.sans.ip = {"192.0.2.7", "2001:db8:0:0:0:0:0:1"};
+  spec.sans.email = {"ops@example.com"};
+  spec.sans.uri = {"urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427"};
+  spec.sans.upn = {"device@corp.example"};
+  spec.sans.permanent_ids = {{"C02XL0GVJGH5", std::nullopt},
+                             {"00008103-000A4C9E1E8A001E", "1.3.6.1.4.1.99999.1"}};
+  spec.sans.hardware_modules = {{"1.3.6.1.4.1.99999.2", Bytes{0xde, 0xad, 0xbe, 0xef}}};
+  spec.extended_key_usages = {"1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.1"};
+  spec.extra_extensions = {{"1.2.840.113635.100.8.9.1", to_bytes("C02XL0GVJGH5"), false}};
+  spec.serial = {0x00, 0x12, 0xab};
+  return spec;
+}
+
+TestChain make_chain() {
+  TestChain c;
+  c.root = issue(ca_spec("Test Root", 1), KeySpec::p384(), nullptr);
+  c.intermediate = issue(ca_spec("Test Intermediate", 0), KeySpec::p256(), &c.root);
+  c.leaf = issue(leaf_spec(), KeySpec::p256(), &c.intermediate);
+  return c;
+}
+
+TEST(PkiCertificate, IssuedFieldsParseBack) {
+  TestChain c = make_chain();
+  ASSERT_TRUE(c.leaf.cert.valid());
+  auto parsed = Certificate::from_der(c.leaf.cert.to_der());
+  ASSERT_TRUE(parsed.ok()) << parsed.error().detail;
+  const Certificate& leaf = *parsed;
+
+  EXPECT_EQ(leaf.subject(), "CN=device.example");
+  EXPECT_EQ(leaf.issuer(), "O=attestlab tests,CN=Test Intermediate");
+  EXPECT_EQ(leaf.serial_hex(), "12ab");
+  EXPECT_EQ(leaf.not_before(), kNow - 60);
+  EXPECT_EQ(leaf.not_after(), kNow + 7 * kDay);
+  EXPECT_FALSE(leaf.is_ca());
+  EXPECT_TRUE(c.intermediate.cert.is_ca());
+  EXPECT_TRUE(c.root.cert.is_ca());
+  EXPECT_TRUE(leaf.public_key().equals(c.leaf.key.public_key()));
+  EXPECT_EQ(leaf.extended_key_usages(),
+            (std::vector<std::string>{"1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.1"}));
+
+  const SubjectAltNames sans = leaf.subject_alt_names();
+  EXPECT_EQ(sans.dns, leaf_spec().sans.dns);
+  EXPECT_EQ(sans.ip, (std::vector<std::string>{"192.0.2.7", "2001:db8::1"}));  // canonical
+  EXPECT_EQ(sans.email, leaf_spec().sans.email);
+  EXPECT_EQ(sans.uri, leaf_spec().sans.uri);
+  EXPECT_EQ(sans.upn, leaf_spec().sans.upn);
+  EXPECT_EQ(sans.permanent_ids, leaf_spec().sans.permanent_ids);
+  EXPECT_EQ(sans.hardware_modules, leaf_spec().sans.hardware_modules);
+
+  auto raw = leaf.extension_value("1.2.840.113635.100.8.9.1");
+  ASSERT_TRUE(raw.has_value());
+  EXPECT_EQ(to_string(*raw), "C02XL0GVJGH5");
+  EXPECT_FALSE(leaf.extension_value("1.2.840.113635.100.8.9.2").has_value());
+  EXPECT_FALSE(leaf.extension_value("not an oid").has_value());
+
+  EXPECT_EQ(leaf.fingerprint_sha256(), sha256(c.leaf.cert.to_der()));
+  EXPECT_TRUE(leaf.signed_by(c.intermediate.cert.public_key()));
+  EXPECT_FALSE(leaf.signed_by(c.root.cert.public_key()));
+  EXPECT_TRUE(c.root.cert.signed_by(c.root.cert.public_key()));
+}
+
+TEST(PkiCertificate, KeyIdentifiersLinkTheChain) {
+  TestChain c = make_chain();
+  auto root_ski = c.root.cert.extension_value("2.5.29.14");
+  auto inter_aki = c.intermediate.cert.extension_value("2.5.29.35");
+  ASSERT_TRUE(root_ski && inter_aki);
+  // SKI = OCTET STRING(id); AKI = SEQUENCE { [0] id }: same 20 identifier bytes.
+  ASSERT_EQ(root_ski->size(), 22u);
+  ASSERT_EQ(inter_aki->size(), 24u);
+  EXPECT_TRUE(std::equal(root_ski->begin() + 2, root_ski->end(), inter_aki->begin() + 4));
+}
+
+TEST(PkiCertificate, PemRoundTripAndBundles) {
+  TestChain c = make_chain();
+  auto one = Certificate::from_pem(c.leaf.cert.to_pem());
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->to_der(), c.leaf.cert.to_der());
+  auto bundle = Certificate::bundle_from_pem(c.leaf.cert.to_pem() + c.intermediate.cert.to_pem() +
+                                             c.root.cert.to_pem());
+  ASSERT_TRUE(bundle.ok());
+  ASSERT_EQ(bundle->size(), 3u);
+  EXPECT_EQ((*bundle)[2].to_der(), c.root.cert.to_der());
+  EXPECT_FALSE(Certificate::bundle_from_pem("").ok());
+  EXPECT_FALSE(Certificate::from_pem("garbage").ok());
+  EXPECT_FALSE(Certificate::from_der(to_bytes("garbage")).ok());
+  Bytes trailing = c.leaf.cert.to_der();
+  trailing.push_back(0);
+  EXPECT_FALSE(Certificate::from_der(trailing).ok());
+}
+
+TEST(PkiCertificate, RandomSerialIsPositiveAndUnique) {
+  PrivateKey key = *PrivateKey::generate(KeySpec::p256());
+  CertificateSpec spec = ca_spec("serial", -1);
+  auto a = issue_certificate(spec, key.public_key(), nullptr, key);
+  auto b = issue_certificate(spec, key.public_key(), nullptr, key);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->serial_hex(), b->serial_hex());
+  EXPECT_EQ(a->serial_hex().size(), 32u);
+  EXPECT_NE(a->serial_hex()[0], '-');
+}
+
+TEST(PkiCertificate, SelfSignedNeedsMatchingKey) {
+  PrivateKey key = *PrivateKey::generate(KeySpec::p256());
+  PrivateKey other = *PrivateKey::generate(KeySpec::p256());
+  EXPECT_FALSE(issue_certificate(ca_spec("x", -1), key.public_key(), nullptr, other).ok());
+  auto root = issue_certificate(ca_spec("x", -1), key.public_key(), nullptr, key);
+  ASSERT_TRUE(root.ok());
+  // issuer key must match the issuer certificate
+  EXPECT_FALSE(issue_certificate(leaf_spec(), other.public_key(), &*root, other).ok());
+}
+
+TEST(PkiCertificate, InvalidSansAreRefused) {
+  PrivateKey key = *PrivateKey::generate(KeySpec::p256());
+  CertificateSpec spec = leaf_spec();
+  spec.sans = {};
+  spec.sans.ip = {"999.1.1.1"};
+  EXPECT_FALSE(issue_certificate(spec, key.public_key(), nullptr, key).ok());
+  spec.sans = {};
+  spec.sans.dns = {std::string("a.example\0.evil", 15)};
+  EXPECT_FALSE(issue_certificate(spec, key.public_key(), nullptr, key).ok());
+  spec.sans = {};
+  spec.sans.hardware_modules = {{"not.an.oid", {}}};
+  EXPECT_FALSE(issue_certificate(spec, key.public_key(), nullptr, key).ok());
+}
+
+TEST(PkiCertificate, Ed25519AndRsaIssuers) {
+  for (auto ks : {KeySpec::ed25519(), KeySpec::rsa(2048)}) {
+    Issued root = issue(ca_spec("root " + ks.name(), -1), ks, nullptr);
+    Issued leaf = issue(leaf_spec(), KeySpec::p256(), &root);
+    ASSERT_TRUE(leaf.cert.valid());
+    EXPECT_TRUE(leaf.cert.signed_by(root.cert.public_key()));
+    EXPECT_TRUE(verify_chain(leaf.cert, {}, {root.cert}, kNow).ok());
+  }
+}
+
+// ---- verify_chain ----
+
+TEST(PkiChain, VerifiesThroughIntermediate) {
+  TestChain c = make_chain();
+  auto r = verify_chain(c.leaf.cert, {c.intermediate.cert}, {c.root.cert}, kNow);
+  EXPECT_TRUE(r.ok()) << r.error().detail;
+}
+
+TEST(PkiChain, WrongRootFails) {
+  TestChain c = make_chain();
+  TestChain other = make_chain();
+  auto r = verify_chain(c.leaf.cert, {c.intermediate.cert}, {other.root.cert}, kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().type, "unauthorized");
+  EXPECT_EQ(r.error().detail, "unable to get local issuer certificate");
+}
+
+TEST(PkiChain, AfterNotAfterFails) {
+  TestChain c = make_chain();
+  auto r = verify_chain(c.leaf.cert, {c.intermediate.cert}, {c.root.cert}, kNow + 8 * kDay);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().type, "unauthorized");
+  EXPECT_EQ(r.error().detail, "certificate has expired");
+  auto early = verify_chain(c.leaf.cert, {c.intermediate.cert}, {c.root.cert}, kNow - 3600);
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().detail, "certificate is not yet valid");
+}
+
+TEST(PkiChain, IntermediateIsNotATrustAnchor) {
+  TestChain c = make_chain();
+  // No partial chains: trusting only the intermediate is not enough.
+  EXPECT_FALSE(verify_chain(c.leaf.cert, {}, {c.intermediate.cert}, kNow).ok());
+  // Missing intermediate.
+  EXPECT_FALSE(verify_chain(c.leaf.cert, {}, {c.root.cert}, kNow).ok());
+  // Roots passed as intermediates are not trusted.
+  EXPECT_FALSE(verify_chain(c.leaf.cert, {c.intermediate.cert, c.root.cert}, {}, kNow).ok());
+  TestChain other = make_chain();
+  EXPECT_FALSE(
+      verify_chain(c.leaf.cert, {c.intermediate.cert, c.root.cert}, {other.root.cert}, kNow).ok());
+}
+
+TEST(PkiChain, PathLenIsEnforced) {
+  Issued root = issue(ca_spec("root", 0), KeySpec::p256(), nullptr);
+  Issued inter = issue(ca_spec("inter", -1), KeySpec::p256(), &root);
+  Issued leaf = issue(leaf_spec(), KeySpec::p256(), &inter);
+  auto r = verify_chain(leaf.cert, {inter.cert}, {root.cert}, kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().detail, "path length constraint exceeded");
+}
+
+TEST(PkiChain, UnknownCriticalExtensionFailsNonCriticalPasses) {
+  Issued root = issue(ca_spec("root", -1), KeySpec::p256(), nullptr);
+  CertificateSpec spec = leaf_spec();
+  spec.extra_extensions = {{"1.2.840.113635.100.8.11.1", Bytes(32, 0xab), false}};
+  Issued ok_leaf = issue(spec, KeySpec::p256(), &root);
+  EXPECT_TRUE(verify_chain(ok_leaf.cert, {}, {root.cert}, kNow).ok());
+  spec.extra_extensions[0].critical = true;
+  Issued critical_leaf = issue(spec, KeySpec::p256(), &root);
+  auto r = verify_chain(critical_leaf.cert, {}, {root.cert}, kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().detail, "unhandled critical extension");
+}
+
+TEST(PkiChain, NoRootsIsAnError) {
+  TestChain c = make_chain();
+  EXPECT_FALSE(verify_chain(c.leaf.cert, {c.intermediate.cert}, {}, kNow).ok());
+  EXPECT_FALSE(verify_chain(Certificate(), {}, {c.root.cert}, kNow).ok());
+}
+
+}  // namespace
+}  // namespace attestlab::pki

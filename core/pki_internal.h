@@ -1,0 +1,44 @@
+// Helpers shared by the pki_*.cpp files; not part of the public contract.
+#pragma once
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <string>
+
+#include "core/pki.h"
+
+namespace attestlab::pki::detail {
+
+inline constexpr const char* kOidNtPrincipalName = "1.3.6.1.4.1.311.20.2.3";
+
+// A read-only memory BIO over `data` (which must outlive it).
+ossl::BioPtr read_bio(const std::string& data);
+// Everything written to a memory BIO.
+std::string bio_contents(BIO* bio);
+
+// The digest attestlab signs certificates and CSRs with for this key: SHA-384 for
+// P-384/P-521, none for Ed25519, SHA-256 otherwise.
+const EVP_MD* signing_digest(const PrivateKey& key);
+
+// "malformed" for unknown attribute names or values OpenSSL refuses (e.g. C of length 3).
+Result<ossl::X509NamePtr> build_name(const DistinguishedName& dn);
+DistinguishedName read_name(const X509_NAME* name);
+
+// An extension whose extnValue OCTET STRING contains exactly `value`.
+Result<ossl::ExtPtr> make_extension(const std::string& oid, const Bytes& value, bool critical);
+
+// GeneralNames (RFC 5280 §4.2.1.6) DER, to and from attestlab's SubjectAltNames.
+// Encoding errors (bad IP text, bad OID) and decoding errors are Error("malformed").
+Result<Bytes> encode_general_names(const SubjectAltNames& sans);
+Result<SubjectAltNames> decode_general_names(const Bytes& der);
+
+// Extension values built with der.h.
+Bytes key_usage_value(bool digital_signature, bool key_encipherment, bool cert_sign);
+Result<Bytes> extended_key_usage_value(const std::vector<std::string>& oids);
+
+// Bytes of an ASN1_STRING (OCTET STRING, BIT STRING data, ...).
+Bytes asn1_bytes(const ASN1_STRING* s);
+
+}  // namespace attestlab::pki::detail

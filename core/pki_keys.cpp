@@ -1,0 +1,400 @@
+// PublicKey, PrivateKey and ECDSA signature format conversion.
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "core/pki_internal.h"
+
+namespace attestlab::pki {
+namespace {
+
+Error internal(const std::string& what) {
+  return Error::make("serverInternal", what + ": " + ossl::last_error());
+}
+Error malformed(const std::string& what) {
+  ossl::last_error();  // drop whatever OpenSSL queued while refusing the input
+  return Error::make("malformed", what);
+}
+
+ossl::PKey up_ref(EVP_PKEY* key) {
+  if (key != nullptr) EVP_PKEY_up_ref(key);
+  return ossl::PKey(key);
+}
+
+KeySpec spec_of(EVP_PKEY* key) {
+  if (key == nullptr) return {};
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+    case EVP_PKEY_RSA_PSS:
+      return KeySpec::rsa(EVP_PKEY_get_bits(key));
+    case EVP_PKEY_ED25519:
+      return KeySpec::ed25519();
+    default:
+      return {KeyKind::EC, EVP_PKEY_get_bits(key)};
+  }
+}
+
+bool is_ed25519(EVP_PKEY* key) { return EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519; }
+bool is_rsa(EVP_PKEY* key) {
+  const int id = EVP_PKEY_get_base_id(key);
+  return id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS;
+}
+
+// The message digest for a signature with this key, or an error for combinations that
+// make no sense (a digest-less ECDSA/RSA signature, PSS with a non-RSA key). Ed25519 is
+// always pure EdDSA, whatever the caller asked for.
+Result<const EVP_MD*> digest_for(EVP_PKEY* key, Digest digest, bool pss) {
+  if (is_ed25519(key)) {
+    if (pss) return Error::make("malformed", "PSS with an Ed25519 key");
+    return static_cast<const EVP_MD*>(nullptr);
+  }
+  if (pss && !is_rsa(key)) return Error::make("malformed", "PSS with a non-RSA key");
+  switch (digest) {
+    case Digest::SHA256:
+      return EVP_sha256();
+    case Digest::SHA384:
+      return EVP_sha384();
+    case Digest::SHA512:
+      return EVP_sha512();
+    case Digest::None:
+      break;
+  }
+  return Error::make("malformed", "a digest is required for ECDSA and RSA signatures");
+}
+
+Result<void> configure_pss(EVP_PKEY_CTX* pctx) {
+  if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0)
+    return internal("configuring RSA-PSS");
+  return ok();
+}
+
+// OpenSSL wants a valid pointer even for an empty message.
+const unsigned char* data_ptr(const Bytes& b) {
+  static const unsigned char kEmpty = 0;
+  return b.empty() ? &kEmpty : b.data();
+}
+
+Result<Bytes> bn_param(EVP_PKEY* key, const char* name, std::size_t pad_to) {
+  BIGNUM* raw = nullptr;
+  if (EVP_PKEY_get_bn_param(key, name, &raw) != 1) return internal(std::string("reading ") + name);
+  ossl::BnPtr bn(raw);
+  const std::size_t len = pad_to != 0 ? pad_to : static_cast<std::size_t>(BN_num_bytes(bn.get()));
+  Bytes out(len);
+  if (BN_bn2binpad(bn.get(), out.data(), static_cast<int>(len)) < 0)
+    return internal(std::string("encoding ") + name);
+  return out;
+}
+
+// Builds a public key from provider parameters and runs OpenSSL's public key check
+// (point on the curve, RSA modulus sanity).
+Result<PublicKey> public_from_params(const char* type, OSSL_PARAM_BLD* bld) {
+  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
+  if (params == nullptr) return internal("building key parameters");
+  ossl::PKeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  EVP_PKEY* raw = nullptr;
+  const bool built = ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
+                     EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) == 1;
+  OSSL_PARAM_free(params);
+  ossl::PKey key(raw);
+  if (!built || !key) return malformed(std::string("invalid ") + type + " public key");
+  ossl::PKeyCtx check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+  if (!check || EVP_PKEY_public_check(check.get()) != 1)
+    return malformed(std::string("invalid ") + type + " public key");
+  return PublicKey(std::move(key));
+}
+
+const char* curve_name(int bits) {
+  switch (bits) {
+    case 256:
+      return "P-256";
+    case 384:
+      return "P-384";
+    case 521:
+      return "P-521";
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+std::string KeySpec::name() const {
+  switch (kind) {
+    case KeyKind::EC:
+      return std::string("P-") + std::to_string(bits);
+    case KeyKind::RSA:
+      return "RSA-" + std::to_string(bits);
+    case KeyKind::Ed25519:
+      return "Ed25519";
+  }
+  return "unknown";
+}
+
+// ---- PublicKey ----
+
+PublicKey::PublicKey(ossl::PKey key) : key_(std::move(key)) {}
+PublicKey::PublicKey(const PublicKey& other) : key_(up_ref(other.key_.get())) {}
+PublicKey& PublicKey::operator=(const PublicKey& other) {
+  if (this != &other) key_ = up_ref(other.key_.get());
+  return *this;
+}
+
+Result<PublicKey> PublicKey::from_spki_der(const Bytes& der) {
+  const unsigned char* p = der.data();
+  ossl::PKey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  if (!key || p != der.data() + der.size()) return malformed("invalid SubjectPublicKeyInfo");
+  return PublicKey(std::move(key));
+}
+
+Result<PublicKey> PublicKey::from_pem(const std::string& pem) {
+  auto bio = detail::read_bio(pem);
+  ossl::PKey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return malformed("invalid public key PEM");
+  return PublicKey(std::move(key));
+}
+
+Bytes PublicKey::spki_der() const {
+  if (!key_) return {};
+  unsigned char* out = nullptr;
+  const int len = i2d_PUBKEY(key_.get(), &out);
+  if (len <= 0) return {};
+  Bytes der(out, out + len);
+  OPENSSL_free(out);
+  return der;
+}
+
+std::string PublicKey::to_pem() const {
+  if (!key_) return {};
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), key_.get()) != 1) return {};
+  return detail::bio_contents(bio.get());
+}
+
+KeySpec PublicKey::spec() const { return spec_of(key_.get()); }
+
+bool PublicKey::equals(const PublicKey& other) const {
+  if (!key_ || !other.key_) return false;
+  return EVP_PKEY_eq(key_.get(), other.key_.get()) == 1;
+}
+
+bool PublicKey::verify(const Bytes& data, const Bytes& signature, Digest digest, bool pss) const {
+  if (!key_) return false;
+  auto md = digest_for(key_.get(), digest, pss);
+  if (!md.ok()) return false;
+  ossl::MdCtx ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, *md, nullptr, key_.get()) != 1) {
+    ossl::last_error();
+    return false;
+  }
+  if (pss && !configure_pss(pctx).ok()) return false;
+  const bool good = EVP_DigestVerify(ctx.get(), data_ptr(signature), signature.size(),
+                                     data_ptr(data), data.size()) == 1;
+  ossl::last_error();  // a failed verification leaves entries in the queue
+  return good;
+}
+
+Result<std::pair<Bytes, Bytes>> PublicKey::ec_xy() const {
+  if (!key_ || EVP_PKEY_get_base_id(key_.get()) != EVP_PKEY_EC)
+    return Error::make("malformed", "not an EC key");
+  const std::size_t len = static_cast<std::size_t>(EVP_PKEY_get_bits(key_.get()) + 7) / 8;
+  auto x = bn_param(key_.get(), OSSL_PKEY_PARAM_EC_PUB_X, len);
+  if (!x.ok()) return x.error();
+  auto y = bn_param(key_.get(), OSSL_PKEY_PARAM_EC_PUB_Y, len);
+  if (!y.ok()) return y.error();
+  return std::make_pair(std::move(*x), std::move(*y));
+}
+
+Result<std::pair<Bytes, Bytes>> PublicKey::rsa_ne() const {
+  if (!key_ || !is_rsa(key_.get())) return Error::make("malformed", "not an RSA key");
+  auto n = bn_param(key_.get(), OSSL_PKEY_PARAM_RSA_N, 0);
+  if (!n.ok()) return n.error();
+  auto e = bn_param(key_.get(), OSSL_PKEY_PARAM_RSA_E, 0);
+  if (!e.ok()) return e.error();
+  return std::make_pair(std::move(*n), std::move(*e));
+}
+
+Result<Bytes> PublicKey::raw_public() const {
+  if (!key_ || !is_ed25519(key_.get())) return Error::make("malformed", "not an Ed25519 key");
+  Bytes out(32);
+  std::size_t len = 0;
+  if (EVP_PKEY_get_octet_string_param(key_.get(), OSSL_PKEY_PARAM_PUB_KEY, out.data(),
+                                      out.size(), &len) != 1)
+    return internal("reading Ed25519 public key");
+  out.resize(len);
+  return out;
+}
+
+Result<PublicKey> PublicKey::from_ec_xy(int bits, const Bytes& x, const Bytes& y) {
+  const char* curve = curve_name(bits);
+  if (curve == nullptr) return Error::make("malformed", "unsupported EC curve size");
+  const std::size_t len = static_cast<std::size_t>(bits + 7) / 8;
+  if (x.size() != len || y.size() != len)
+    return Error::make("malformed", "EC coordinates have the wrong length");
+  Bytes point{0x04};  // uncompressed SEC1 point
+  point.insert(point.end(), x.begin(), x.end());
+  point.insert(point.end(), y.begin(), y.end());
+  ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                       point.size()) != 1)
+    return internal("building EC parameters");
+  return public_from_params("EC", bld.get());
+}
+
+Result<PublicKey> PublicKey::from_rsa_ne(const Bytes& n, const Bytes& e) {
+  if (n.empty() || e.empty()) return Error::make("malformed", "empty RSA modulus or exponent");
+  ossl::BnPtr bn_n(BN_bin2bn(n.data(), static_cast<int>(n.size()), nullptr));
+  ossl::BnPtr bn_e(BN_bin2bn(e.data(), static_cast<int>(e.size()), nullptr));
+  if (!bn_n || !bn_e) return internal("decoding RSA parameters");
+  ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1)
+    return internal("building RSA parameters");
+  return public_from_params("RSA", bld.get());
+}
+
+Result<PublicKey> PublicKey::from_ed25519(const Bytes& raw) {
+  if (raw.size() != 32) return Error::make("malformed", "Ed25519 public key must be 32 bytes");
+  ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld || OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, raw.data(),
+                                               raw.size()) != 1)
+    return internal("building Ed25519 parameters");
+  return public_from_params("ED25519", bld.get());
+}
+
+// ---- PrivateKey ----
+
+PrivateKey::PrivateKey(ossl::PKey key) : key_(std::move(key)) {}
+PrivateKey::PrivateKey(const PrivateKey& other) : key_(up_ref(other.key_.get())) {}
+PrivateKey& PrivateKey::operator=(const PrivateKey& other) {
+  if (this != &other) key_ = up_ref(other.key_.get());
+  return *this;
+}
+
+Result<PrivateKey> PrivateKey::generate(KeySpec spec) {
+  ossl::PKeyCtx ctx;
+  switch (spec.kind) {
+    case KeyKind::EC: {
+      const char* curve = curve_name(spec.bits);
+      if (curve == nullptr) return Error::make("malformed", "unsupported EC curve size");
+      ctx.reset(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+      if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+          EVP_PKEY_CTX_set_group_name(ctx.get(), curve) != 1)
+        return internal("preparing EC key generation");
+      break;
+    }
+    case KeyKind::RSA:
+      if (spec.bits < 512 || spec.bits > 16384)
+        return Error::make("malformed", "unsupported RSA key size");
+      ctx.reset(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+      if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+          EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), spec.bits) != 1)
+        return internal("preparing RSA key generation");
+      break;
+    case KeyKind::Ed25519:
+      ctx.reset(EVP_PKEY_CTX_new_from_name(nullptr, "ED25519", nullptr));
+      if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1)
+        return internal("preparing Ed25519 key generation");
+      break;
+  }
+  EVP_PKEY* raw = nullptr;
+  if (EVP_PKEY_generate(ctx.get(), &raw) != 1) return internal("generating key");
+  return PrivateKey(ossl::PKey(raw));
+}
+
+Result<PrivateKey> PrivateKey::from_pem(const std::string& pem) {
+  auto bio = detail::read_bio(pem);
+  ossl::PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return malformed("invalid private key PEM");
+  return PrivateKey(std::move(key));
+}
+
+std::string PrivateKey::to_pem() const {
+  if (!key_) return {};
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr,
+                                       nullptr) != 1)
+    return {};
+  return detail::bio_contents(bio.get());
+}
+
+// A separate public-only EVP_PKEY, so a PublicKey never carries private material.
+PublicKey PrivateKey::public_key() const {
+  if (!key_) return {};
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(key_.get(), &der);
+  if (len <= 0) return {};
+  const unsigned char* p = der;
+  ossl::PKey pub(d2i_PUBKEY(nullptr, &p, len));
+  OPENSSL_free(der);
+  return PublicKey(std::move(pub));
+}
+
+KeySpec PrivateKey::spec() const { return spec_of(key_.get()); }
+
+Result<Bytes> PrivateKey::sign(const Bytes& data, Digest digest, bool pss) const {
+  if (!key_) return Error::make("serverInternal", "signing with an empty key");
+  auto md = digest_for(key_.get(), digest, pss);
+  if (!md.ok()) return md.error();
+  ossl::MdCtx ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+  if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, *md, nullptr, key_.get()) != 1)
+    return internal("initialising signature");
+  if (pss) ATTESTLAB_TRY(configure_pss(pctx));
+  std::size_t len = 0;
+  if (EVP_DigestSign(ctx.get(), nullptr, &len, data_ptr(data), data.size()) != 1)
+    return internal("sizing signature");
+  Bytes sig(len);
+  if (EVP_DigestSign(ctx.get(), sig.data(), &len, data_ptr(data), data.size()) != 1)
+    return internal("signing");
+  sig.resize(len);
+  return sig;
+}
+
+// ---- ECDSA signature formats ----
+
+Result<Bytes> ecdsa_der_to_raw(const Bytes& der, std::size_t coord_len) {
+  const unsigned char* p = der.data();
+  ossl::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+  if (!sig || p != der.data() + der.size()) return malformed("invalid DER ECDSA signature");
+  const BIGNUM* r = nullptr;
+  const BIGNUM* s = nullptr;
+  ECDSA_SIG_get0(sig.get(), &r, &s);
+  if (coord_len == 0 || static_cast<std::size_t>(BN_num_bytes(r)) > coord_len ||
+      static_cast<std::size_t>(BN_num_bytes(s)) > coord_len)
+    return Error::make("malformed", "ECDSA signature component too large");
+  Bytes raw(coord_len * 2);
+  if (BN_bn2binpad(r, raw.data(), static_cast<int>(coord_len)) < 0 ||
+      BN_bn2binpad(s, raw.data() + coord_len, static_cast<int>(coord_len)) < 0)
+    return internal("encoding ECDSA signature");
+  return raw;
+}
+
+Result<Bytes> ecdsa_raw_to_der(const Bytes& raw) {
+  if (raw.empty() || raw.size() % 2 != 0 || raw.size() > 2 * 66)
+    return Error::make("malformed", "raw ECDSA signature has an invalid length");
+  const int half = static_cast<int>(raw.size() / 2);
+  ossl::BnPtr r(BN_bin2bn(raw.data(), half, nullptr));
+  ossl::BnPtr s(BN_bin2bn(raw.data() + half, half, nullptr));
+  ossl::EcdsaSigPtr sig(ECDSA_SIG_new());
+  if (!r || !s || !sig) return internal("allocating ECDSA signature");
+  if (ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return internal("building ECDSA signature");
+  r.release();  // now owned by sig
+  s.release();
+  unsigned char* out = nullptr;
+  const int len = i2d_ECDSA_SIG(sig.get(), &out);
+  if (len <= 0) return internal("encoding ECDSA signature");
+  Bytes der(out, out + len);
+  OPENSSL_free(out);
+  return der;
+}
+
+}  // namespace attestlab::pki

@@ -1,0 +1,221 @@
+#include "core/pki.h"
+
+#include <gtest/gtest.h>
+
+
+namespace attestlab::pki {
+namespace {
+
+
+PrivateKey must_generate(KeySpec spec) {
+  auto key = PrivateKey::generate(spec);
+  EXPECT_TRUE(key.ok()) << (key.ok() ? "" : key.error().detail);
+  return key.ok() ? *key : PrivateKey();
+}
+
+// ---- keys ----
+
+class PkiKeySpecTest : public ::testing::TestWithParam<KeySpec> {};
+
+TEST_P(PkiKeySpecTest, GeneratePemRoundTripSignVerify) {
+  const KeySpec spec = GetParam();
+  PrivateKey key = must_generate(spec);
+  ASSERT_TRUE(key.valid());
+  EXPECT_EQ(key.spec(), spec);
+  EXPECT_EQ(key.public_key().spec(), spec);
+
+  auto reloaded = PrivateKey::from_pem(key.to_pem());
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().detail;
+  EXPECT_TRUE(reloaded->public_key().equals(key.public_key()));
+  EXPECT_NE(key.to_pem().find("BEGIN PRIVATE KEY"), std::string::npos);
+
+  auto pub = PublicKey::from_pem(key.public_key().to_pem());
+  ASSERT_TRUE(pub.ok()) << pub.error().detail;
+  EXPECT_TRUE(pub->equals(key.public_key()));
+  auto from_der = PublicKey::from_spki_der(pub->spki_der());
+  ASSERT_TRUE(from_der.ok());
+  EXPECT_TRUE(from_der->equals(*pub));
+
+  const Bytes message = to_bytes("attestlab signs this");
+  const Digest digest = spec.kind == KeyKind::Ed25519 ? Digest::None : Digest::SHA256;
+  auto sig = key.sign(message, digest);
+  ASSERT_TRUE(sig.ok()) << sig.error().detail;
+  EXPECT_TRUE(pub->verify(message, *sig, digest));
+  EXPECT_FALSE(pub->verify(to_bytes("something else"), *sig, digest));
+  Bytes tampered = *sig;
+  tampered[tampered.size() / 2] ^= 0x01;
+  EXPECT_FALSE(pub->verify(message, tampered, digest));
+
+  PrivateKey other = must_generate(spec);
+  EXPECT_FALSE(other.public_key().equals(key.public_key()));
+  EXPECT_FALSE(other.public_key().verify(message, *sig, digest));
+}
+
+INSTANTIATE_TEST_SUITE_P(PkiAllSpecs, PkiKeySpecTest,
+                         ::testing::Values(KeySpec::p256(), KeySpec::p384(), KeySpec::p521(),
+                                           KeySpec::rsa(2048), KeySpec::ed25519()),
+                         [](const auto& info) {
+                           std::string n = info.param.name();
+                           for (char& c : n)
+                             if (c == '-') c = '_';
+                           return n;
+                         });
+
+TEST(PkiKeys, SpecNames) {
+  EXPECT_EQ(KeySpec::p256().name(), "P-256");
+  EXPECT_EQ(KeySpec::p521().name(), "P-521");
+  EXPECT_EQ(KeySpec::rsa(3072).name(), "RSA-3072");
+  EXPECT_EQ(KeySpec::ed25519().name(), "Ed25519");
+}
+
+TEST(PkiKeys, UnsupportedSpecsAreErrors) {
+  EXPECT_FALSE(PrivateKey::generate({KeyKind::EC, 192}).ok());
+  EXPECT_FALSE(PrivateKey::generate(KeySpec::rsa(100)).ok());
+}
+
+TEST(PkiKeys, RsaPssAndPkcs1AreDistinct) {
+  PrivateKey key = must_generate(KeySpec::rsa(2048));
+  const Bytes msg = to_bytes("pss message");
+  auto pss = key.sign(msg, Digest::SHA256, /*pss=*/true);
+  ASSERT_TRUE(pss.ok()) << pss.error().detail;
+  EXPECT_TRUE(key.public_key().verify(msg, *pss, Digest::SHA256, true));
+  EXPECT_FALSE(key.public_key().verify(msg, *pss, Digest::SHA256, false));
+  auto pss384 = key.sign(msg, Digest::SHA384, true);
+  ASSERT_TRUE(pss384.ok());
+  EXPECT_TRUE(key.public_key().verify(msg, *pss384, Digest::SHA384, true));
+  EXPECT_FALSE(key.public_key().verify(msg, *pss384, Digest::SHA256, true));
+  auto pkcs1 = key.sign(msg, Digest::SHA256);
+  ASSERT_TRUE(pkcs1.ok());
+  EXPECT_FALSE(key.public_key().verify(msg, *pkcs1, Digest::SHA256, true));
+}
+
+TEST(PkiKeys, PssWithEcKeyIsRefused) {
+  PrivateKey key = must_generate(KeySpec::p256());
+  EXPECT_FALSE(key.sign(to_bytes("x"), Digest::SHA256, true).ok());
+  EXPECT_FALSE(key.sign(to_bytes("x"), Digest::None).ok());
+}
+
+TEST(PkiKeys, Ed25519IsPureEdDsa) {
+  PrivateKey key = must_generate(KeySpec::ed25519());
+  const Bytes msg = to_bytes("pure");
+  auto sig = key.sign(msg, Digest::None);
+  ASSERT_TRUE(sig.ok());
+  EXPECT_EQ(sig->size(), 64u);
+  EXPECT_TRUE(key.public_key().verify(msg, *sig, Digest::None));
+  auto raw = key.public_key().raw_public();
+  ASSERT_TRUE(raw.ok());
+  ASSERT_EQ(raw->size(), 32u);
+  auto rebuilt = PublicKey::from_ed25519(*raw);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().detail;
+  EXPECT_TRUE(rebuilt->equals(key.public_key()));
+  EXPECT_TRUE(rebuilt->verify(msg, *sig, Digest::None));
+  EXPECT_FALSE(PublicKey::from_ed25519(Bytes(31, 1)).ok());
+}
+
+TEST(PkiKeys, EcCoordinatesRoundTrip) {
+  for (auto spec : {KeySpec::p256(), KeySpec::p384(), KeySpec::p521()}) {
+    PrivateKey key = must_generate(spec);
+    auto xy = key.public_key().ec_xy();
+    ASSERT_TRUE(xy.ok()) << xy.error().detail;
+    const std::size_t len = (spec.bits + 7) / 8;
+    EXPECT_EQ(xy->first.size(), len);
+    EXPECT_EQ(xy->second.size(), len);
+    auto rebuilt = PublicKey::from_ec_xy(spec.bits, xy->first, xy->second);
+    ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().detail;
+    EXPECT_TRUE(rebuilt->equals(key.public_key()));
+    EXPECT_EQ(rebuilt->spec(), spec);
+  }
+}
+
+TEST(PkiKeys, EcPointOffTheCurveIsRefused) {
+  PrivateKey key = must_generate(KeySpec::p256());
+  auto xy = key.public_key().ec_xy();
+  ASSERT_TRUE(xy.ok());
+  Bytes y = xy->second;
+  y.back() ^= 0x01;
+  auto bad = PublicKey::from_ec_xy(256, xy->first, y);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().type, "malformed");
+  EXPECT_FALSE(PublicKey::from_ec_xy(256, Bytes(31, 1), xy->second).ok());
+  EXPECT_FALSE(PublicKey::from_ec_xy(255, xy->first, xy->second).ok());
+}
+
+TEST(PkiKeys, RsaModulusExponentRoundTrip) {
+  PrivateKey key = must_generate(KeySpec::rsa(2048));
+  auto ne = key.public_key().rsa_ne();
+  ASSERT_TRUE(ne.ok()) << ne.error().detail;
+  EXPECT_EQ(ne->first.size(), 256u);
+  EXPECT_EQ(ne->second, (Bytes{0x01, 0x00, 0x01}));
+  auto rebuilt = PublicKey::from_rsa_ne(ne->first, ne->second);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().detail;
+  EXPECT_TRUE(rebuilt->equals(key.public_key()));
+  EXPECT_FALSE(key.public_key().ec_xy().ok());
+  EXPECT_FALSE(key.public_key().raw_public().ok());
+}
+
+TEST(PkiKeys, EcdsaDerRawRoundTrip) {
+  for (auto spec : {KeySpec::p256(), KeySpec::p384(), KeySpec::p521()}) {
+    PrivateKey key = must_generate(spec);
+    const std::size_t coord = (spec.bits + 7) / 8;
+    const Digest digest = spec.bits == 256 ? Digest::SHA256 : Digest::SHA384;
+    for (int i = 0; i < 8; ++i) {  // several signatures so short r/s values get exercised
+      const Bytes msg = to_bytes("msg " + std::to_string(i));
+      auto der = key.sign(msg, digest);
+      ASSERT_TRUE(der.ok());
+      auto raw = ecdsa_der_to_raw(*der, coord);
+      ASSERT_TRUE(raw.ok()) << raw.error().detail;
+      EXPECT_EQ(raw->size(), 2 * coord);
+      auto back = ecdsa_raw_to_der(*raw);
+      ASSERT_TRUE(back.ok());
+      EXPECT_EQ(*back, *der);
+      EXPECT_TRUE(key.public_key().verify(msg, *back, digest));
+    }
+  }
+  EXPECT_FALSE(ecdsa_der_to_raw(to_bytes("not der"), 32).ok());
+  EXPECT_FALSE(ecdsa_raw_to_der(Bytes(63, 1)).ok());
+  EXPECT_FALSE(ecdsa_raw_to_der(Bytes{}).ok());
+}
+
+TEST(PkiKeys, ShortComponentsArePaddedAndTooLongRefused) {
+  // r = 1, s = 2: SEQUENCE { INTEGER 1, INTEGER 2 }
+  const Bytes der = {0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02};
+  auto raw = ecdsa_der_to_raw(der, 32);
+  ASSERT_TRUE(raw.ok());
+  Bytes expected(64, 0);
+  expected[31] = 1;
+  expected[63] = 2;
+  EXPECT_EQ(*raw, expected);
+  auto big = ecdsa_raw_to_der(Bytes(96, 0xff));
+  ASSERT_TRUE(big.ok());
+  EXPECT_FALSE(ecdsa_der_to_raw(*big, 32).ok());
+  // trailing garbage after the SEQUENCE
+  Bytes trailing = der;
+  trailing.push_back(0);
+  EXPECT_FALSE(ecdsa_der_to_raw(trailing, 32).ok());
+}
+
+TEST(PkiKeys, GarbageKeyInputIsAnError) {
+  EXPECT_FALSE(PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").ok());
+  EXPECT_FALSE(PublicKey::from_spki_der(to_bytes("garbage")).ok());
+  EXPECT_FALSE(PublicKey::from_spki_der({}).ok());
+  EXPECT_FALSE(PrivateKey::from_pem("nope").ok());
+  PublicKey empty;
+  EXPECT_FALSE(empty.valid());
+  EXPECT_FALSE(empty.verify(to_bytes("x"), to_bytes("y"), Digest::SHA256));
+  EXPECT_TRUE(empty.spki_der().empty());
+}
+
+TEST(PkiKeys, CopiesShareTheKey) {
+  PrivateKey key = must_generate(KeySpec::p256());
+  PrivateKey copy = key;
+  PublicKey pub = key.public_key();
+  PublicKey pub_copy;
+  pub_copy = pub;
+  EXPECT_TRUE(copy.public_key().equals(pub_copy));
+  auto sig = copy.sign(to_bytes("m"), Digest::SHA256);
+  ASSERT_TRUE(sig.ok());
+  EXPECT_TRUE(pub_copy.verify(to_bytes("m"), *sig, Digest::SHA256));
+}
+
+}  // namespace
+}  // namespace attestlab::pki

@@ -1,0 +1,93 @@
+// Small OpenSSL glue shared by the certificate and CSR code (see pki_internal.h).
+#include <openssl/asn1.h>
+#include <openssl/objects.h>
+
+#include <memory>
+
+#include "core/pki_internal.h"
+
+namespace attestlab::pki::detail {
+
+ossl::BioPtr read_bio(const std::string& data) {
+  return ossl::BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+}
+
+std::string bio_contents(BIO* bio) {
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio, &data);
+  if (len <= 0 || data == nullptr) return {};
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+const EVP_MD* signing_digest(const PrivateKey& key) {
+  const KeySpec spec = key.spec();
+  if (spec.kind == KeyKind::Ed25519) return nullptr;
+  if (spec.kind == KeyKind::EC && spec.bits > 256) return EVP_sha384();
+  return EVP_sha256();
+}
+
+Result<ossl::X509NamePtr> build_name(const DistinguishedName& dn) {
+  ossl::X509NamePtr name(X509_NAME_new());
+  if (!name) return Error::make("serverInternal", "allocating X509_NAME");
+  for (const auto& [field, value] : dn) {
+    if (X509_NAME_add_entry_by_txt(name.get(), field.c_str(), MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(value.data()),
+                                   static_cast<int>(value.size()), -1, 0) != 1) {
+      ossl::last_error();
+      return Error::make("malformed", "invalid distinguished name attribute " + field);
+    }
+  }
+  return name;
+}
+
+DistinguishedName read_name(const X509_NAME* name) {
+  DistinguishedName dn;
+  if (name == nullptr) return dn;
+  const int count = X509_NAME_entry_count(name);
+  for (int i = 0; i < count; ++i) {
+    const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
+    const ASN1_OBJECT* obj = X509_NAME_ENTRY_get_object(entry);
+    std::string field;
+    const int nid = OBJ_obj2nid(obj);
+    if (nid != NID_undef) {
+      field = OBJ_nid2sn(nid);
+    } else {
+      char buf[128];
+      const int len = OBJ_obj2txt(buf, sizeof buf, obj, 1);
+      if (len > 0) field.assign(buf, std::min<std::size_t>(len, sizeof buf - 1));
+    }
+    unsigned char* utf8 = nullptr;
+    const int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+    std::string value;
+    if (len >= 0 && utf8 != nullptr) value.assign(reinterpret_cast<char*>(utf8), len);
+    OPENSSL_free(utf8);
+    dn.emplace_back(std::move(field), std::move(value));
+  }
+  return dn;
+}
+
+Result<ossl::ExtPtr> make_extension(const std::string& oid, const Bytes& value, bool critical) {
+  ossl::AsnObjPtr obj(OBJ_txt2obj(oid.c_str(), 1));
+  if (!obj) {
+    ossl::last_error();
+    return Error::make("malformed", "invalid extension OID " + oid);
+  }
+  std::unique_ptr<ASN1_OCTET_STRING, decltype(&ASN1_OCTET_STRING_free)> data(
+      ASN1_OCTET_STRING_new(), &ASN1_OCTET_STRING_free);
+  if (!data || ASN1_OCTET_STRING_set(data.get(), value.data(), static_cast<int>(value.size())) != 1)
+    return Error::make("serverInternal", "building extension: " + ossl::last_error());
+  // create_by_OBJ copies both the object and the data.
+  ossl::ExtPtr ext(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), critical ? 1 : 0, data.get()));
+  if (!ext) return Error::make("serverInternal", "building extension: " + ossl::last_error());
+  return ext;
+}
+
+Bytes asn1_bytes(const ASN1_STRING* s) {
+  if (s == nullptr) return {};
+  const unsigned char* p = ASN1_STRING_get0_data(s);
+  const int len = ASN1_STRING_length(s);
+  if (p == nullptr || len <= 0) return {};
+  return Bytes(p, p + len);
+}
+
+}  // namespace attestlab::pki::detail
