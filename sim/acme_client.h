@@ -157,7 +157,7 @@ class AcmeClient {
   // RFC 7638 thumbprint of the account key; "" without one.
   const std::string& account_thumbprint() const { return account_thumbprint_; }
 
-  // POST-as-GET the account (RFC 8555 §7.3.2 allows POST-as-GET or an update).
+  // Fetches the account by POSTing an empty update ({}), as RFC 8555 §7.3.3 advises.
   Result<Account> get_account();
   Result<Account> update_account(const std::vector<std::string>& contact);
   Result<Account> deactivate_account();
