@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/bytes.h"
 #include "core/json.h"
@@ -61,6 +62,14 @@ struct Jws {
 // base64url, a protected header that isn't a JSON object ("malformed").
 Result<Jws> parse_flattened(std::string_view body);
 Result<Jws> parse_flattened(const Json& body);
+// std::string and const char* convert implicitly to both std::string_view and Json; these
+// overloads pick the text form so such calls are not ambiguous.
+inline Result<Jws> parse_flattened(const std::string& body) {
+  return parse_flattened(std::string_view(body));
+}
+inline Result<Jws> parse_flattened(const char* body) {
+  return parse_flattened(std::string_view(body));
+}
 
 // Checks that alg is a supported signature algorithm matching the key type and size
 // (ES256 ↔ P-256, ES384 ↔ P-384, ES512 ↔ P-521, RS256/PS256 ↔ RSA, EdDSA ↔ Ed25519).
