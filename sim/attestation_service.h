@@ -64,6 +64,14 @@
 
 namespace attestlab::sim {
 
+// An attestation as the device hands it out.
+struct Attestation {
+  AttestationChain chain;
+  std::int64_t issued_at = 0;      // when Apple issued the leaf (its notBefore)
+  std::optional<Bytes> freshness;  // the freshness code in the leaf, if any
+  bool from_cache = false;         // true when this answer reused an earlier leaf
+};
+
 class AppleAttestationServers {
  public:
   enum class Outage {
@@ -80,9 +88,10 @@ class AppleAttestationServers {
   const AppleCa& ca() const { return *ca_; }
   std::int64_t now() const { return clock_->now(); }
 
-  // One round trip to Apple: a new attestation issued now, or the outage error.
-  Result<AttestationChain> attest(const pki::PublicKey& key, const DeviceFacts& facts,
-                                  const std::optional<Bytes>& freshness) const;
+  // One round trip to Apple: a new attestation issued now (from_cache false), or the
+  // outage error. No throttle here; that is the device's AttestationService.
+  Result<Attestation> attest(const pki::PublicKey& key, const DeviceFacts& facts,
+                             const std::optional<Bytes>& freshness) const;
 
   // Number of attestations issued so far (tests and metrics observe the throttle).
   std::uint64_t issued_count() const;
@@ -92,14 +101,6 @@ class AppleAttestationServers {
   std::shared_ptr<const Clock> clock_;
   std::atomic<int> outage_{0};
   mutable std::atomic<std::uint64_t> issued_{0};
-};
-
-// An attestation as the device hands it out.
-struct Attestation {
-  AttestationChain chain;
-  std::int64_t issued_at = 0;      // when Apple issued the leaf (its notBefore)
-  std::optional<Bytes> freshness;  // the freshness code in the leaf, if any
-  bool from_cache = false;         // true when this answer reused an earlier leaf
 };
 
 class AttestationService {
@@ -123,7 +124,7 @@ class AttestationService {
 
  private:
   void forget_if_erased(const Device& device);
-  bool throttled(const std::optional<Attestation>& cached) const;
+  bool throttled(const Attestation& cached) const;  // inside the throttle window
 
   std::shared_ptr<AppleAttestationServers> servers_;
   Options options_;

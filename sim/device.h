@@ -36,7 +36,8 @@ enum class DeviceKind {
   IntelMac,      // no Secure Enclave to bind keys to; cannot attest (MDMs use SCEP)
 };
 
-const char* to_string(DeviceKind kind);  // "iPhone", "iPad", "Mac", "AppleTV", ...
+// "iPhone", "iPad", "Mac", "AppleTV", "VisionPro", "Watch", "LegacyiPhone", "IntelMac".
+const char* to_string(DeviceKind kind);
 std::optional<DeviceKind> parse_device_kind(std::string_view name);  // same names
 const std::vector<DeviceKind>& all_device_kinds();
 
@@ -174,8 +175,10 @@ class FleetGenerator {
   DeviceIdentity identity(DeviceKind kind);
   Device device(DeviceKind kind);
 
-  // A fleet of n devices. weights: relative share per kind, in all_device_kinds()
-  // order; empty means a default enterprise mix (mostly iPhones/Macs, a few legacy).
+  // A fleet of n devices, kinds drawn at random by weight. weights: relative share per
+  // kind in all_device_kinds() order (missing entries count 0); empty or all zero means
+  // the default enterprise mix {iPhone 40, iPad 15, Mac 25, AppleTV 3, VisionPro 1,
+  // Watch 4, LegacyiPhone 6, IntelMac 6}.
   std::vector<Device> fleet(std::size_t n, const std::vector<unsigned>& weights = {});
 
  private:

@@ -10,7 +10,8 @@
 // HardwareBound/Attest (PROTOCOL.md §4).
 //
 // Thread-safety: both keystores are internally synchronized; every method may be called
-// concurrently. Both are movable and not copyable (a key exists in one place).
+// concurrently. Both are movable and not copyable (a key exists in one place); a
+// moved-from keystore may only be destroyed or assigned to.
 #pragma once
 
 #include <cstdint>
