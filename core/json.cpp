@@ -132,6 +132,9 @@ Result<Json> parse_cbor(const Bytes& data) {
   try {
     Json value = Json::from_cbor(data, /*strict=*/true, /*allow_exceptions=*/false);
     if (value.is_discarded()) return Error::make("malformed", "invalid CBOR");
+    // nlohmann does not check UTF-8 in CBOR text strings, but dump() throws on it later;
+    // serialising once here (strict error handler) refuses such values at the edge.
+    (void)value.dump();
     return value;
   } catch (const std::exception& e) {
     return Error::make("malformed", std::string("invalid CBOR: ") + e.what());

@@ -5,7 +5,7 @@
 namespace attestlab::pki {
 namespace {
 
-constexpr std::int64_t kNow = 1795000000;  // 2026-11-18T06:13:20Z
+constexpr std::int64_t kNow = 1795000000;  // 2026-11-18T11:06:40Z
 constexpr std::int64_t kDay = 86400;
 
 struct Issued {

@@ -1,0 +1,96 @@
+#include "core/clock.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+namespace attestlab {
+namespace {
+
+TEST(ClockRfc3339, FormatsUtc) {
+  EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(format_rfc3339(1795694400), "2026-11-26T12:00:00Z");
+  EXPECT_EQ(format_rfc3339(951782400), "2000-02-29T00:00:00Z");
+  EXPECT_EQ(format_rfc3339(4102444799), "2099-12-31T23:59:59Z");
+}
+
+TEST(ClockRfc3339, ParsesZuluFractionsAndOffsets) {
+  std::int64_t t = 0;
+  ASSERT_TRUE(parse_rfc3339("2026-11-26T12:00:00Z", t));
+  EXPECT_EQ(t, 1795694400);
+  ASSERT_TRUE(parse_rfc3339("2026-11-26T12:00:00.999999Z", t));
+  EXPECT_EQ(t, 1795694400);
+  ASSERT_TRUE(parse_rfc3339("2026-11-26T12:00:00+00:00", t));
+  EXPECT_EQ(t, 1795694400);
+  ASSERT_TRUE(parse_rfc3339("2026-11-26T12:00:00.5-00:00", t));
+  EXPECT_EQ(t, 1795694400);
+  ASSERT_TRUE(parse_rfc3339("2026-11-26T14:30:00+02:30", t));
+  EXPECT_EQ(t, 1795694400);
+  ASSERT_TRUE(parse_rfc3339("2026-11-26t12:00:00z", t));
+  EXPECT_EQ(t, 1795694400);
+  ASSERT_TRUE(parse_rfc3339("1969-12-31T23:59:59Z", t));
+  EXPECT_EQ(t, -1);
+  ASSERT_TRUE(parse_rfc3339("2000-02-29T00:00:00Z", t));
+  EXPECT_EQ(t, 951782400);
+}
+
+TEST(ClockRfc3339, RoundTrip) {
+  for (std::int64_t v : {std::int64_t{0}, std::int64_t{1}, std::int64_t{1795000000},
+                         std::int64_t{2147483648}, std::int64_t{253402300799}}) {
+    std::int64_t back = -5;
+    ASSERT_TRUE(parse_rfc3339(format_rfc3339(v), back)) << v;
+    EXPECT_EQ(back, v);
+  }
+}
+
+TEST(ClockRfc3339, RefusesMalformed) {
+  std::int64_t t = 42;
+  for (const char* bad :
+       {"", "2026-11-26", "2026-11-26T12:00:00", "2026-11-26 12:00:00Z", "2026-13-01T00:00:00Z",
+        "2026-02-29T00:00:00Z", "2026-11-31T00:00:00Z", "2026-11-26T24:00:00Z",
+        "2026-11-26T12:60:00Z", "2026-11-26T12:00:00.Z", "2026-11-26T12:00:00+0000",
+        "2026-11-26T12:00:00Zjunk", "26-11-26T12:00:00Z", "2026-11-26T12:00:00+24:00",
+        "2026-1a-26T12:00:00Z"}) {
+    EXPECT_FALSE(parse_rfc3339(bad, t)) << bad;
+  }
+  EXPECT_EQ(t, 42);  // untouched on failure
+}
+
+TEST(ClockSystem, CloseToWallClock) {
+  const auto wall = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  EXPECT_LE(std::llabs(SystemClock().now() - wall), 2);
+  EXPECT_EQ(SystemClock::instance(), SystemClock::instance());
+}
+
+TEST(ClockVirtual, StartsAtStartAndAdvances) {
+  VirtualClock clock(1000000);
+  EXPECT_GE(clock.now(), 1000000);
+  EXPECT_LE(clock.now(), 1000001);
+  clock.advance(7 * 86400);
+  EXPECT_GE(clock.now(), 1000000 + 7 * 86400);
+  EXPECT_LE(clock.now(), 1000001 + 7 * 86400);
+  clock.set(5);
+  EXPECT_GE(clock.now(), 5);
+  EXPECT_LE(clock.now(), 6);
+  clock.set(2000000000);
+  EXPECT_GE(clock.now(), 2000000000);
+  EXPECT_LE(clock.now(), 2000000001);
+}
+
+TEST(ClockVirtual, ZeroStartMeansSystemTime) {
+  VirtualClock clock;
+  EXPECT_LE(std::llabs(clock.now() - SystemClock().now()), 2);
+}
+
+TEST(ClockVirtual, RealTimeKeepsMoving) {
+  VirtualClock clock(1000);
+  const std::int64_t before = clock.now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_GE(clock.now(), before + 1);
+}
+
+}  // namespace
+}  // namespace attestlab

@@ -1,0 +1,183 @@
+#include <gtest/gtest.h>
+
+#include <openssl/x509.h>
+
+#include "core/pki.h"
+#include "core/pki_internal.h"
+
+namespace attestlab::pki {
+namespace {
+
+PrivateKey key_for(KeySpec spec) {
+  auto key = PrivateKey::generate(spec);
+  EXPECT_TRUE(key.ok());
+  return key.ok() ? *key : PrivateKey();
+}
+
+CsrSpec device_csr_spec() {
+  CsrSpec spec;
+  spec.subject = {{"CN", "C02XL0GVJGH5"}, {"O", "Example"}};
+  spec.sans.dns = {"device.example"};
+  spec.sans.ip = {"::1", "10.0.0.1"};
+  spec.sans.permanent_ids = {{"C02XL0GVJGH5", std::nullopt},
+                             {"00008103-000A4C9E1E8A001E", "1.3.6.1.4.1.99999.7"}};
+  spec.sans.hardware_modules = {{"1.3.6.1.4.1.99999.3", to_bytes("serial-1")}};
+  spec.sans.upn = {"user@corp.example"};
+  spec.key_usage_digital_signature = true;
+  spec.extended_key_usages = {"1.3.6.1.5.5.7.3.2"};
+  return spec;
+}
+
+TEST(PkiCsr, BuildParseVerifyEveryKeyKind) {
+  for (auto ks : {KeySpec::p256(), KeySpec::p384(), KeySpec::rsa(2048), KeySpec::ed25519()}) {
+    SCOPED_TRACE(ks.name());
+    PrivateKey key = key_for(ks);
+    auto built = build_csr(device_csr_spec(), key);
+    ASSERT_TRUE(built.ok()) << built.error().detail;
+    auto csr = Csr::from_der(built->to_der());
+    ASSERT_TRUE(csr.ok()) << csr.error().detail;
+    EXPECT_TRUE(csr->verify_signature());
+    EXPECT_TRUE(csr->public_key().equals(key.public_key()));
+    EXPECT_EQ(csr->common_name(), "C02XL0GVJGH5");
+    EXPECT_EQ(csr->subject(), (DistinguishedName{{"CN", "C02XL0GVJGH5"}, {"O", "Example"}}));
+    auto sans = csr->subject_alt_names();
+    ASSERT_TRUE(sans.ok()) << sans.error().detail;
+    EXPECT_EQ(sans->dns, (std::vector<std::string>{"device.example"}));
+    EXPECT_EQ(sans->ip, (std::vector<std::string>{"::1", "10.0.0.1"}));
+    EXPECT_EQ(sans->upn, (std::vector<std::string>{"user@corp.example"}));
+    ASSERT_EQ(sans->permanent_ids.size(), 2u);
+    EXPECT_EQ(sans->permanent_ids[0].value, "C02XL0GVJGH5");
+    EXPECT_FALSE(sans->permanent_ids[0].assigner.has_value());
+    EXPECT_EQ(sans->permanent_ids[1].value, "00008103-000A4C9E1E8A001E");
+    EXPECT_EQ(sans->permanent_ids[1].assigner, "1.3.6.1.4.1.99999.7");
+    EXPECT_EQ(sans->hardware_modules, device_csr_spec().sans.hardware_modules);
+  }
+}
+
+TEST(PkiCsr, SignatureAlgorithmNames) {
+  auto p256 = build_csr(device_csr_spec(), key_for(KeySpec::p256()));
+  auto p384 = build_csr(device_csr_spec(), key_for(KeySpec::p384()));
+  auto rsa = build_csr(device_csr_spec(), key_for(KeySpec::rsa(2048)));
+  auto ed = build_csr(device_csr_spec(), key_for(KeySpec::ed25519()));
+  ASSERT_TRUE(p256.ok() && p384.ok() && rsa.ok() && ed.ok());
+  EXPECT_EQ(p256->signature_algorithm(), "ecdsa-with-SHA256");
+  EXPECT_EQ(p384->signature_algorithm(), "ecdsa-with-SHA384");
+  EXPECT_EQ(rsa->signature_algorithm(), "sha256WithRSAEncryption");
+  EXPECT_EQ(ed->signature_algorithm(), "ED25519");
+}
+
+TEST(PkiCsr, PemRoundTrip) {
+  auto csr = build_csr(device_csr_spec(), key_for(KeySpec::p256()));
+  ASSERT_TRUE(csr.ok());
+  const std::string pem = csr->to_pem();
+  EXPECT_NE(pem.find("BEGIN CERTIFICATE REQUEST"), std::string::npos);
+  auto back = Csr::from_pem(pem);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->to_der(), csr->to_der());
+  auto bad = Csr::from_pem("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().type, "badCSR");
+}
+
+TEST(PkiCsr, NoSansAndNoSubject) {
+  CsrSpec spec;
+  auto csr = build_csr(spec, key_for(KeySpec::p256()));
+  ASSERT_TRUE(csr.ok()) << csr.error().detail;
+  auto parsed = Csr::from_der(csr->to_der());
+  ASSERT_TRUE(parsed.ok());
+  auto sans = parsed->subject_alt_names();
+  ASSERT_TRUE(sans.ok());
+  EXPECT_TRUE(sans->empty());
+  EXPECT_FALSE(parsed->common_name().has_value());
+  EXPECT_TRUE(parsed->verify_signature());
+}
+
+TEST(PkiCsr, PermanentIdentifierWithOnlyAnAssigner) {
+  CsrSpec spec;
+  spec.sans.permanent_ids = {{"", "1.2.3.4"}};
+  auto csr = build_csr(spec, key_for(KeySpec::p256()));
+  ASSERT_TRUE(csr.ok()) << csr.error().detail;
+  auto sans = Csr::from_der(csr->to_der())->subject_alt_names();
+  ASSERT_TRUE(sans.ok());
+  ASSERT_EQ(sans->permanent_ids.size(), 1u);
+  EXPECT_EQ(sans->permanent_ids[0], (PermanentIdentifier{"", "1.2.3.4"}));
+}
+
+// Every single-byte change either makes the CSR unparsable or breaks its signature,
+// and none crashes.
+TEST(PkiCsr, TamperedBytesNeverVerify) {
+  auto csr = build_csr(device_csr_spec(), key_for(KeySpec::p256()));
+  ASSERT_TRUE(csr.ok());
+  const Bytes der = csr->to_der();
+  int parsed_but_rejected = 0;
+  for (std::size_t i = 0; i < der.size(); ++i) {
+    Bytes tampered = der;
+    tampered[i] ^= 0x01;
+    auto t = Csr::from_der(tampered);
+    if (!t.ok()) {
+      EXPECT_EQ(t.error().type, "badCSR");
+      continue;
+    }
+    (void)t->subject_alt_names();
+    EXPECT_FALSE(t->verify_signature()) << "byte " << i;
+    ++parsed_but_rejected;
+  }
+  EXPECT_GT(parsed_but_rejected, 0);
+}
+
+TEST(PkiCsr, TruncationsAreBadCsr) {
+  auto csr = build_csr(device_csr_spec(), key_for(KeySpec::p256()));
+  ASSERT_TRUE(csr.ok());
+  const Bytes der = csr->to_der();
+  for (std::size_t n = 0; n < der.size(); ++n) {
+    auto t = Csr::from_der(Bytes(der.begin(), der.begin() + static_cast<long>(n)));
+    ASSERT_FALSE(t.ok()) << "length " << n;
+    EXPECT_EQ(t.error().type, "badCSR");
+  }
+}
+
+TEST(PkiCsr, GarbageIsBadCsr) {
+  for (const Bytes& garbage : {Bytes{}, to_bytes("hello"), Bytes(100, 0x30), Bytes{0x30, 0x82, 0xff, 0xff}}) {
+    auto r = Csr::from_der(garbage);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().type, "badCSR");
+  }
+}
+
+// A CSR whose subjectAltName extension value is not GeneralNames: parses and verifies, but
+// its SANs are Error("badCSR").
+TEST(PkiCsr, UndecodableSanExtensionIsBadCsr) {
+  for (const Bytes& value : {to_bytes("garbage"), Bytes{0x30, 0x03, 0x87, 0x01, 0x01},
+                             Bytes{0x30, 0x05, 0xa0, 0x03, 0x06, 0x01, 0x2a}}) {
+    PrivateKey key = key_for(KeySpec::p256());
+    ossl::ReqPtr req(X509_REQ_new());
+    ASSERT_TRUE(req);
+    ASSERT_EQ(X509_REQ_set_pubkey(req.get(), key.get()), 1);
+    auto ext = detail::make_extension("2.5.29.17", value, false);
+    ASSERT_TRUE(ext.ok());
+    STACK_OF(X509_EXTENSION)* exts = sk_X509_EXTENSION_new_null();
+    sk_X509_EXTENSION_push(exts, ext->get());
+    ASSERT_EQ(X509_REQ_add_extensions(req.get(), exts), 1);
+    sk_X509_EXTENSION_free(exts);  // borrowed ext, still owned by `ext`
+    ASSERT_GT(X509_REQ_sign(req.get(), key.get(), EVP_sha256()), 0);
+    auto csr = Csr::from_der(Csr(std::move(req)).to_der());
+    ASSERT_TRUE(csr.ok());
+    EXPECT_TRUE(csr->verify_signature());
+    auto sans = csr->subject_alt_names();
+    ASSERT_FALSE(sans.ok());
+    EXPECT_EQ(sans.error().type, "badCSR");
+  }
+}
+
+TEST(PkiCsr, InvalidSpecIsRefused) {
+  CsrSpec spec;
+  spec.sans.ip = {"localhost"};
+  EXPECT_FALSE(build_csr(spec, key_for(KeySpec::p256())).ok());
+  CsrSpec bad_dn;
+  bad_dn.subject = {{"NoSuchAttribute", "x"}};
+  EXPECT_FALSE(build_csr(bad_dn, key_for(KeySpec::p256())).ok());
+  EXPECT_FALSE(build_csr(CsrSpec{}, PrivateKey()).ok());
+}
+
+}  // namespace
+}  // namespace attestlab::pki
