@@ -49,6 +49,11 @@ bool is_field_value(std::string_view v) {
   return true;
 }
 
+std::string describe(const error_code& ec) {
+  if (ec == beast::error::timeout) return "timed out";
+  return ec.message();
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -189,7 +194,7 @@ struct Client::Impl {
     error_code ec = run([&](auto handler) { stream->async_connect(*endpoints, handler); });
     if (ec) {
       return connection_error("connecting to " + host + ":" + std::to_string(port) + ": " +
-                              ec.message());
+                              describe(ec));
     }
     error_code ignored;
     stream->socket().set_option(tcp::no_delay(true), ignored);
@@ -209,7 +214,7 @@ struct Client::Impl {
     conn->lowest().expires_at(deadline);
     ec = run([&](auto handler) { conn->tls->async_handshake(ssl::stream_base::client, handler); });
     if (ec) {
-      std::string detail = "TLS handshake with " + url.host + ": " + ec.message();
+      std::string detail = "TLS handshake with " + url.host + ": " + describe(ec);
       long verify = SSL_get_verify_result(ssl_handle);
       if (verify != X509_V_OK) {
         detail += " (";
@@ -231,7 +236,9 @@ struct Client::Impl {
     if (is_ip) {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), host.c_str());
     } else {
-      SSL_set_hostflags(ssl_handle, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      // No fallback to the subject CN (RFC 6125 §6.4.4): only subjectAltName counts.
+      SSL_set_hostflags(ssl_handle, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+                                        X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
       SSL_set1_host(ssl_handle, host.c_str());
     }
   }
@@ -305,7 +312,7 @@ struct Client::Impl {
       if (ec) {
         connections.erase(key);
         if (may_retry && ec != beast::error::timeout) continue;
-        return connection_error("sending request to " + key + ": " + ec.message());
+        return connection_error("sending request to " + key + ": " + describe(ec));
       }
 
       auto response = read_response(conn, method == "HEAD");
@@ -316,7 +323,7 @@ struct Client::Impl {
         if (ec == bhttp::error::body_limit) {
           return connection_error("response body from " + key + " exceeds 10 MiB");
         }
-        return connection_error("reading response from " + key + ": " + ec.message());
+        return connection_error("reading response from " + key + ": " + describe(ec));
       }
       if (!response.keep_alive) connections.erase(key);
       return std::move(*response.response);
@@ -337,9 +344,21 @@ struct Client::Impl {
       parser.body_limit(kMaxResponseBody);
       parser.header_limit(kMaxResponseHeader);
       if (head) parser.skip(true);
+      // Header first, then body: Beast 1.74 loses the body_limit error for an announced
+      // Content-Length when the same read already holds body bytes (eager parsing), so the
+      // limit is only reliable while the header is parsed on its own.
       error_code ec = with_stream(conn, [&](auto& stream) {
-        return run([&](auto handler) { bhttp::async_read(stream, conn.buffer, parser, handler); });
+        return run([&](auto handler) {
+          bhttp::async_read_header(stream, conn.buffer, parser, handler);
+        });
       });
+      if (!ec && !parser.is_done()) {
+        ec = with_stream(conn, [&](auto& stream) {
+          return run([&](auto handler) {
+            bhttp::async_read(stream, conn.buffer, parser, handler);
+          });
+        });
+      }
       outcome.got_some = outcome.got_some || parser.got_some();
       if (ec) {
         outcome.error = ec;

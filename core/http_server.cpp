@@ -380,28 +380,42 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                       });
   }
 
-  // We said "Connection: close": let the peer read our response before the socket goes.
+  // We said "Connection: close". Half-close, then drain what the peer still sends until
+  // it closes too: closing with unread input would make the kernel send a reset that can
+  // destroy our response before the peer has read it (e.g. a 413 to a large upload).
   void close_gracefully() {
     response_ = Response{};
     lowest().expires_after(kLingerTimeout);
     if constexpr (kTls) {
-      stream_.async_shutdown([self = this->shared_from_this()](error_code) { self->close_now(); });
+      // Send our close_notify without waiting for the peer's: marking it as already
+      // received makes SSL_shutdown complete once ours is written.
+      SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
+      stream_.async_shutdown([self = this->shared_from_this()](error_code ec) {
+        if (ec) return self->close_now();
+        self->half_close_and_linger();
+      });
     } else {
-      error_code ignored;
-      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
-      linger(0);
+      half_close_and_linger();
     }
   }
 
+  void half_close_and_linger() {
+    error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    linger(0);
+  }
+
+  // Discards raw TCP bytes (TLS records are not decrypted any more) until EOF, error,
+  // the linger timeout or kLingerMaxBytes.
   void linger(std::size_t drained) {
     if (drained > kLingerMaxBytes) return close_now();
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                            [self = this->shared_from_this(), drained](error_code ec,
-                                                                        std::size_t n) {
-                              if (ec) return self->close_now();
-                              self->linger(drained + n);
-                            });
+    lowest().async_read_some(buffer_.prepare(kFirstReadBytes),
+                             [self = this->shared_from_this(), drained](error_code ec,
+                                                                         std::size_t n) {
+                               if (ec) return self->close_now();
+                               self->linger(drained + n);
+                             });
   }
 
   void close_now() {

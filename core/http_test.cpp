@@ -1,13 +1,206 @@
 // http::Server and http::Client against each other over real sockets on loopback.
 #include "core/http.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace attestlab::http {
 namespace {
+
+using namespace std::chrono_literals;
+
+// --- raw sockets, so tests can send what a well-behaved client never would ----------
+
+// A blocking IPv4 loopback TCP connection with a receive timeout.
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port, std::chrono::milliseconds recv_timeout = 5000ms) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(recv_timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((recv_timeout.count() % 1000) * 1000);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawConnection() { close(); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connected_; }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  bool send(const std::string& data) {
+    std::size_t sent = 0;
+    while (sent < data.size()) {
+      ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+  enum class End { Closed, TimedOut };
+
+  // Reads until the peer closes (or resets) the connection, or the receive timeout.
+  End read_until_close(std::string& out) {
+    out += buffer_;
+    buffer_.clear();
+    char chunk[8192];
+    for (;;) {
+      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n > 0) {
+        out.append(chunk, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n == 0) return End::Closed;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return End::TimedOut;
+      if (errno == EINTR) continue;
+      return End::Closed;  // ECONNRESET and friends
+    }
+  }
+
+  // Reads exactly one response framed by Content-Length (empty string on EOF/timeout).
+  // `head` means the response to a HEAD request: a header only.
+  std::string read_response(bool head = false) {
+    std::size_t header_end;
+    while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) return {};
+    }
+    header_end += 4;
+    std::size_t length = 0;
+    auto lower = buffer_.substr(0, header_end);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (auto at = lower.find("\r\ncontent-length:"); at != std::string::npos && !head) {
+      length = std::strtoul(lower.c_str() + at + 17, nullptr, 10);
+    }
+    while (buffer_.size() < header_end + length) {
+      if (!fill()) return {};
+    }
+    std::string response = buffer_.substr(0, header_end + length);
+    buffer_.erase(0, header_end + length);
+    return response;
+  }
+
+ private:
+  bool fill() {
+    char chunk[8192];
+    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+// A hand-written TCP server on 127.0.0.1 that runs `on_connection` for each accepted
+// socket on its own thread, so tests can misbehave in ways http::Server never would.
+class RawServer {
+ public:
+  using OnConnection = std::function<void(int fd)>;
+
+  explicit RawServer(OnConnection on_connection) : on_connection_(std::move(on_connection)) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(listen_fd_, 16);
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] {
+      for (;;) {
+        int fd = ::accept(listen_fd_, nullptr, nullptr);
+        if (fd < 0) return;
+        accepted_.fetch_add(1);
+        workers_.emplace_back([this, fd] {
+          on_connection_(fd);
+          ::close(fd);
+        });
+      }
+    });
+  }
+
+  ~RawServer() {
+    ::shutdown(listen_fd_, SHUT_RDWR);  // wakes the blocked accept()
+    acceptor_.join();
+    for (auto& worker : workers_) worker.join();
+    ::close(listen_fd_);
+  }
+
+  std::uint16_t port() const { return port_; }
+  int accepted() const { return accepted_.load(); }
+
+  // Reads one request header (and no body) from fd; false on EOF.
+  static bool read_request_header(int fd) {
+    std::string data;
+    char c;
+    while (data.find("\r\n\r\n") == std::string::npos) {
+      if (::recv(fd, &c, 1, 0) != 1) return false;
+      data.push_back(c);
+    }
+    return true;
+  }
+
+  static void send_all(int fd, const std::string& data) {
+    ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+  }
+
+ private:
+  OnConnection on_connection_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<int> accepted_{0};
+  std::thread acceptor_;
+  std::vector<std::thread> workers_;
+};
+
+// Distinct TCP connections (client ports) to or from `port` on IPv4 loopback that the
+// kernel still knows about, including those in TIME_WAIT: how many connections a test
+// made, without any hook in the code under test.
+std::size_t connections_seen(std::uint16_t port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // header
+  std::set<unsigned> client_ports;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    auto port_of = [](const std::string& address) {
+      return static_cast<unsigned>(std::stoul(address.substr(address.find(':') + 1), nullptr, 16));
+    };
+    if (state == "0A") continue;  // LISTEN
+    if (port_of(local) == port) client_ports.insert(port_of(remote));
+    if (port_of(remote) == port) client_ports.insert(port_of(local));
+  }
+  return client_ports.size();
+}
 
 std::unique_ptr<Server> start_server(ServerOptions options, Handler handler) {
   auto server = Server::start(std::move(options), std::move(handler));
@@ -106,6 +299,545 @@ TEST(HttpServer, PlainGetAndPostRoundTrip) {
   EXPECT_EQ(post->header("x-test"), "value");
   EXPECT_EQ(post->body, "payload body");
   EXPECT_EQ(post->header("content-length"), "12");
+}
+
+}  // namespace
+}  // namespace attestlab::http
+
+// --- plain HTTP ------------------------------------------------------------------------
+
+namespace attestlab::http {
+namespace {
+
+Response hello_handler(const Request& request) {
+  Response response;
+  response.headers.emplace_back("Content-Type", "text/plain");
+  if (request.target == "/throw") throw std::runtime_error("handler failure");
+  if (request.target == "/throw-int") throw 42;
+  response.body = "hello world";
+  return response;
+}
+
+TEST(HttpServer, KeepAliveReusesOneConnection) {
+  auto server = start_server({}, hello_handler);
+  ASSERT_TRUE(server);
+  const auto baseline = connections_seen(server->port());
+  Client client;
+  for (int i = 0; i < 10; ++i) {
+    auto response = client.get(base_url(*server) + "/n/" + std::to_string(i));
+    ASSERT_TRUE(response.ok()) << response.error().detail;
+    EXPECT_EQ(response->body, "hello world");
+  }
+  EXPECT_EQ(connections_seen(server->port()) - baseline, 1u);
+}
+
+TEST(HttpServer, ClientReconnectsOnceWhenKeptConnectionWentStale) {
+  ServerOptions options;
+  options.idle_timeout = 100ms;
+  auto server = start_server(options, hello_handler);
+  ASSERT_TRUE(server);
+  Client client;
+  auto first = client.get(base_url(*server) + "/");
+  ASSERT_TRUE(first.ok()) << first.error().detail;
+  std::this_thread::sleep_for(500ms);  // the server closes the idle connection meanwhile
+  auto second = client.request("POST", base_url(*server) + "/", {}, "again");
+  ASSERT_TRUE(second.ok()) << second.error().detail;
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(second->body, "hello world");
+}
+
+TEST(HttpClient, DoesNotRetryWhenPartOfTheResponseArrived) {
+  std::atomic<int> requests{0};
+  RawServer raw([&](int fd) {
+    if (!RawServer::read_request_header(fd)) return;
+    ++requests;
+    RawServer::send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    if (!RawServer::read_request_header(fd)) return;
+    ++requests;
+    RawServer::send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial");
+  });
+  Client client;
+  const std::string url = "http://127.0.0.1:" + std::to_string(raw.port()) + "/";
+  auto first = client.get(url);
+  ASSERT_TRUE(first.ok()) << first.error().detail;
+  EXPECT_EQ(first->body, "ok");
+  auto second = client.get(url);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().type, "connection");
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(raw.accepted(), 1);
+  EXPECT_EQ(requests.load(), 2);
+}
+
+TEST(HttpServer, OversizedBodyGets413) {
+  ServerOptions options;
+  options.max_body_bytes = 1024;
+  auto server = start_server(options, hello_handler);
+  ASSERT_TRUE(server);
+  Client client;
+  auto small = client.request("POST", base_url(*server) + "/", {}, std::string(1024, 'a'));
+  ASSERT_TRUE(small.ok()) << small.error().detail;
+  EXPECT_EQ(small->status, 200);
+  auto big = client.request("POST", base_url(*server) + "/", {}, std::string(4096, 'a'));
+  ASSERT_TRUE(big.ok()) << big.error().detail;
+  EXPECT_EQ(big->status, 413);
+  // Far beyond the limit: the server must drain what we send so that we see its 413.
+  auto huge = client.request("POST", base_url(*server) + "/", {}, std::string(2 << 20, 'a'));
+  ASSERT_TRUE(huge.ok()) << huge.error().detail;
+  EXPECT_EQ(huge->status, 413);
+  auto after = client.get(base_url(*server) + "/");
+  ASSERT_TRUE(after.ok()) << after.error().detail;
+  EXPECT_EQ(after->status, 200);
+}
+
+TEST(HttpServer, OversizedChunkedBodyGets413) {
+  ServerOptions options;
+  options.max_body_bytes = 10;
+  auto server = start_server(options, echo);
+  ASSERT_TRUE(server);
+  RawConnection ok(server->port());
+  ASSERT_TRUE(ok.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n"));
+  std::string response = ok.read_response();
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_EQ(response.substr(response.size() - 8), "helloabc");
+  RawConnection big(server->port());
+  ASSERT_TRUE(big.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"));
+  response.clear();
+  EXPECT_EQ(big.read_until_close(response), RawConnection::End::Closed);
+  EXPECT_EQ(response.rfind("HTTP/1.1 413 ", 0), 0u) << response;
+}
+
+TEST(HttpServer, HugeHeaderGets431) {
+  auto server = start_server({}, hello_handler);  // 16 KiB header limit
+  ASSERT_TRUE(server);
+  Client client;
+  auto response =
+      client.request("GET", base_url(*server) + "/", {{"X-Big", std::string(20000, 'b')}});
+  ASSERT_TRUE(response.ok()) << response.error().detail;
+  EXPECT_EQ(response->status, 431);
+}
+
+TEST(HttpServer, GarbageGets400AndClose) {
+  auto server = start_server({}, hello_handler);
+  ASSERT_TRUE(server);
+  RawConnection raw(server->port());
+  ASSERT_TRUE(raw.connected());
+  ASSERT_TRUE(raw.send(std::string("\x16\x03\x01\x00\xff garbage \x01\x02\r\n\r\n", 23)));
+  std::string response;
+  EXPECT_EQ(raw.read_until_close(response), RawConnection::End::Closed);
+  EXPECT_EQ(response.rfind("HTTP/1.1 400 ", 0), 0u) << response;
+  EXPECT_NE(response.find("Connection: close\r\n"), std::string::npos) << response;
+}
+
+TEST(HttpServer, Http11WithoutHostGets400) {
+  auto server = start_server({}, hello_handler);
+  ASSERT_TRUE(server);
+  RawConnection raw(server->port());
+  ASSERT_TRUE(raw.send("GET / HTTP/1.1\r\n\r\n"));
+  std::string response;
+  EXPECT_EQ(raw.read_until_close(response), RawConnection::End::Closed);
+  EXPECT_EQ(response.rfind("HTTP/1.1 400 ", 0), 0u) << response;
+}
+
+TEST(HttpServer, Http10ClosesAfterResponse) {
+  auto server = start_server({}, hello_handler);
+  ASSERT_TRUE(server);
+  RawConnection raw(server->port());
+  ASSERT_TRUE(raw.send("GET / HTTP/1.0\r\n\r\n"));
+  std::string response;
+  EXPECT_EQ(raw.read_until_close(response), RawConnection::End::Closed);
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_NE(response.find("Connection: close\r\n"), std::string::npos) << response;
+  EXPECT_EQ(response.substr(response.size() - 11), "hello world");
+}
+
+TEST(HttpServer, HeadResponseHasHeadersButNoBody) {
+  auto server = start_server({}, hello_handler);
+  ASSERT_TRUE(server);
+  Client client;
+  auto head = client.request("HEAD", base_url(*server) + "/");
+  ASSERT_TRUE(head.ok()) << head.error().detail;
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->header("content-length"), "11");
+  EXPECT_EQ(head->header("content-type"), "text/plain");
+  EXPECT_TRUE(head->body.empty());
+
+  // On the wire: a pipelined GET right after the HEAD must be the very next bytes.
+  RawConnection raw(server->port());
+  ASSERT_TRUE(raw.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  std::string wire;
+  EXPECT_EQ(raw.read_until_close(wire), RawConnection::End::Closed);
+  auto second = wire.find("HTTP/1.1 200 OK\r\n", 1);
+  ASSERT_NE(second, std::string::npos) << wire;
+  EXPECT_EQ(wire.substr(second - 4, 4), "\r\n\r\n") << wire;  // HEAD's header ends there
+  EXPECT_EQ(wire.find("hello world"), wire.size() - 11) << wire;
+}
+
+TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
+  auto server = start_server({}, echo);
+  ASSERT_TRUE(server);
+  RawConnection raw(server->port());
+  ASSERT_TRUE(raw.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string a = raw.read_response();
+  std::string b = raw.read_response();
+  EXPECT_NE(a.find("X-Target: /a\r\n"), std::string::npos) << a;
+  EXPECT_NE(b.find("X-Target: /b\r\n"), std::string::npos) << b;
+}
+
+TEST(HttpServer, ExpectContinueGetsInterimResponse) {
+  auto server = start_server({}, echo);
+  ASSERT_TRUE(server);
+  RawConnection raw(server->port());
+  ASSERT_TRUE(raw.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                       "Expect: 100-continue\r\n\r\n"));
+  EXPECT_EQ(raw.read_response(), "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(raw.send("hello"));
+  std::string response = raw.read_response();
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_EQ(response.substr(response.size() - 5), "hello");
+}
+
+TEST(HttpServer, HandlerExceptionGives500AndServerKeepsServing) {
+  auto server = start_server({}, hello_handler);
+  ASSERT_TRUE(server);
+  Client client;
+  for (const char* target : {"/throw", "/throw-int"}) {
+    auto failed = client.get(base_url(*server) + target);
+    ASSERT_TRUE(failed.ok()) << failed.error().detail;
+    EXPECT_EQ(failed->status, 500);
+    EXPECT_EQ(failed->body.find("handler failure"), std::string::npos);  // no leak of what()
+  }
+  auto fine = client.get(base_url(*server) + "/");
+  ASSERT_TRUE(fine.ok()) << fine.error().detail;
+  EXPECT_EQ(fine->status, 200);
+  EXPECT_EQ(fine->body, "hello world");
+}
+
+TEST(HttpServer, HandlerHeadersAreSentInOrderAndNeverSplitTheResponse) {
+  auto server = start_server({}, [](const Request&) {
+    Response response;
+    response.add("Link", "<a>;rel=up");
+    response.add("X-Bad", "a\r\nInjected: yes");
+    response.add("Link", "<b>;rel=index");
+    response.add("Content-Length", "999");
+    response.status = 201;
+    response.body = "made";
+    return response;
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  auto response = client.get(base_url(*server) + "/");
+  ASSERT_TRUE(response.ok()) << response.error().detail;
+  EXPECT_EQ(response->status, 201);
+  EXPECT_EQ(response->all("link"), (std::vector<std::string>{"<a>;rel=up", "<b>;rel=index"}));
+  EXPECT_FALSE(response->header("injected").has_value());
+  EXPECT_FALSE(response->header("x-bad").has_value());
+  EXPECT_EQ(response->header("content-length"), "4");
+  EXPECT_EQ(response->body, "made");
+}
+
+TEST(HttpServer, MaxConnectionsIsEnforced) {
+  ServerOptions options;
+  options.max_connections = 2;
+  auto server = start_server(options, hello_handler);
+  ASSERT_TRUE(server);
+  const std::string get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  auto first = std::make_unique<RawConnection>(server->port());
+  RawConnection second(server->port());
+  ASSERT_TRUE(first->send(get));
+  ASSERT_TRUE(second.send(get));
+  EXPECT_FALSE(first->read_response().empty());
+  EXPECT_FALSE(second.read_response().empty());
+
+  RawConnection third(server->port());
+  third.send(get);  // may already fail: the server closes it at accept
+  std::string response;
+  EXPECT_EQ(third.read_until_close(response), RawConnection::End::Closed);
+  EXPECT_TRUE(response.empty()) << response;
+
+  first.reset();  // frees a slot once the server notices the close
+  bool served = false;
+  for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+    RawConnection next(server->port());
+    served = next.send(get) && !next.read_response().empty();
+    if (!served) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(served);
+}
+
+TEST(HttpServer, IncompleteRequestTimesOut) {
+  ServerOptions options;
+  options.read_timeout = 200ms;
+  auto server = start_server(options, hello_handler);
+  ASSERT_TRUE(server);
+  RawConnection raw(server->port());
+  ASSERT_TRUE(raw.send("GET / HTTP/1.1\r\nHost: x\r\n"));
+  std::string response;
+  EXPECT_EQ(raw.read_until_close(response), RawConnection::End::Closed);
+  EXPECT_TRUE(response.empty()) << response;
+}
+
+TEST(HttpClient, TimesOutAgainstSilentServer) {
+  std::atomic<bool> release{false};
+  RawServer raw([&](int fd) {
+    RawServer::read_request_header(fd);
+    while (!release.load()) std::this_thread::sleep_for(10ms);
+  });
+  ClientOptions options;
+  options.timeout = 300ms;
+  Client client(options);
+  auto response = client.get("http://127.0.0.1:" + std::to_string(raw.port()) + "/");
+  release = true;
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().type, "connection");
+  EXPECT_NE(response.error().detail.find("timed out"), std::string::npos)
+      << response.error().detail;
+}
+
+TEST(HttpClient, ConnectionRefusedIsAConnectionError) {
+  auto server = start_server({}, hello_handler);
+  ASSERT_TRUE(server);
+  const std::string url = base_url(*server) + "/";
+  server->stop();
+  server->stop();  // idempotent
+  Client client;
+  auto response = client.get(url);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().type, "connection");
+}
+
+TEST(HttpClient, ResponseBodyOverTenMiBIsAnError) {
+  auto server = start_server({}, [](const Request&) {
+    Response response;
+    response.body.assign((10u << 20) + 1, 'x');
+    return response;
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  auto response = client.get(base_url(*server) + "/");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().type, "connection");
+}
+
+TEST(HttpClient, InvalidRequestHeadersAreRejected) {
+  Client client;
+  auto response = client.request("GET", "http://127.0.0.1:1/", {{"X-A", "a\r\nb: c"}});
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().type, "malformed");
+}
+
+TEST(HttpClient, ConnectOverrideKeepsUrlHostInHostHeader) {
+  auto server = start_server({}, echo);
+  ASSERT_TRUE(server);
+  ClientOptions options;
+  options.connect_host = "127.0.0.1";
+  options.connect_port = server->port();
+  Client client(options);
+  auto response = client.get("http://device.example.invalid/.well-known/acme-challenge/tok");
+  ASSERT_TRUE(response.ok()) << response.error().detail;
+  EXPECT_EQ(response->header("x-host"), "device.example.invalid");
+  EXPECT_EQ(response->header("x-target"), "/.well-known/acme-challenge/tok");
+}
+
+TEST(HttpServer, StopClosesKeptConnections) {
+  auto server = start_server({}, hello_handler);
+  ASSERT_TRUE(server);
+  Client client;
+  const std::string url = base_url(*server) + "/";
+  ASSERT_TRUE(client.get(url).ok());
+  server->stop();  // must not wait for the idle keep-alive connection
+  auto after = client.get(url);
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().type, "connection");
+}
+
+TEST(HttpServer, ServesIpv6Loopback) {
+  ServerOptions options;
+  options.host = "::1";
+  auto server = Server::start(options, echo);
+  if (!server.ok()) GTEST_SKIP() << "no IPv6 loopback here: " << server.error().detail;
+  Client client;
+  auto response = client.get("http://[::1]:" + std::to_string((*server)->port()) + "/six");
+  ASSERT_TRUE(response.ok()) << response.error().detail;
+  EXPECT_EQ(response->header("x-remote"), "::1");
+  EXPECT_EQ(response->header("x-host"), "[::1]:" + std::to_string((*server)->port()));
+}
+
+TEST(HttpServer, ConcurrentClientsOnEightThreads) {
+  auto server = start_server({}, echo);
+  ASSERT_TRUE(server);
+  constexpr int kThreads = 8, kRequests = 25;
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Client client;
+      for (int i = 0; i < kRequests; ++i) {
+        std::string body = std::to_string(t) + "/" + std::to_string(i);
+        auto response = client.request("POST", base_url(*server) + "/c", {}, body);
+        if (response.ok() && response->status == 200 && response->body == body) ++succeeded;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(succeeded.load(), kThreads * kRequests);
+}
+
+TEST(HttpServer, StartFailsOnBadTlsMaterialOrBusyPort) {
+  ServerOptions tls;
+  tls.tls_cert_pem = "not a certificate";
+  tls.tls_key_pem = "not a key";
+  EXPECT_FALSE(Server::start(tls, hello_handler).ok());
+
+  auto server = start_server({}, hello_handler);
+  ASSERT_TRUE(server);
+  ServerOptions same_port;
+  same_port.port = server->port();
+  EXPECT_FALSE(Server::start(same_port, hello_handler).ok());
+}
+
+// --- TLS -------------------------------------------------------------------------------
+
+// A self-signed P-256 certificate for CN=localhost with only IP:127.0.0.1 in its SAN,
+// made by the openssl command line so these tests do not depend on core/pki.
+class HttpTls : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char pattern[] = "/tmp/attestlab-http-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    std::string command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+                          " -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1"
+                          " -keyout " + dir_ + "/key.pem -out " + dir_ + "/cert.pem 2>/dev/null";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    cert_pem_ = read_file(dir_ + "/cert.pem");
+    key_pem_ = read_file(dir_ + "/key.pem");
+  }
+
+  static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
+
+  static std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  std::unique_ptr<Server> start_tls_server(ServerOptions options = {}) {
+    options.tls_cert_pem = cert_pem_;
+    options.tls_key_pem = key_pem_;
+    return start_server(options, echo);
+  }
+
+  static ClientOptions trusting() {
+    ClientOptions options;
+    options.trust_ca_pem_file = dir_ + "/cert.pem";
+    return options;
+  }
+
+  static std::string https_url(const Server& server, const std::string& host = "127.0.0.1") {
+    return "https://" + host + ":" + std::to_string(server.port()) + "/secure";
+  }
+
+  static inline std::string dir_, cert_pem_, key_pem_;
+};
+
+TEST_F(HttpTls, RoundTripWithTrustedCa) {
+  auto server = start_tls_server();
+  ASSERT_TRUE(server);
+  Client client(trusting());
+  auto response = client.request("POST", https_url(*server), {}, "over tls");
+  ASSERT_TRUE(response.ok()) << response.error().detail;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->header("x-tls"), "yes");
+  EXPECT_EQ(response->header("x-remote"), "127.0.0.1");
+  EXPECT_EQ(response->body, "over tls");
+}
+
+TEST_F(HttpTls, VerificationFailsWithoutTrustCa) {
+  auto server = start_tls_server();
+  ASSERT_TRUE(server);
+  Client client;  // system trust store: our self-signed certificate is unknown
+  auto response = client.get(https_url(*server));
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().type, "connection");
+  EXPECT_NE(response.error().detail.find("certificate"), std::string::npos)
+      << response.error().detail;
+}
+
+TEST_F(HttpTls, VerificationChecksTheHostName) {
+  auto server = start_tls_server();
+  ASSERT_TRUE(server);
+  Client client(trusting());  // trusted, but the SAN names 127.0.0.1, not "localhost"
+  auto response = client.get(https_url(*server, "localhost"));
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().type, "connection");
+}
+
+TEST_F(HttpTls, VerificationCanBeDisabled) {
+  auto server = start_tls_server();
+  ASSERT_TRUE(server);
+  ClientOptions options;
+  options.verify_tls = false;
+  Client client(options);
+  auto response = client.get(https_url(*server, "localhost"));
+  ASSERT_TRUE(response.ok()) << response.error().detail;
+  EXPECT_EQ(response->status, 200);
+}
+
+TEST_F(HttpTls, MissingTrustFileIsAConnectionError) {
+  auto server = start_tls_server();
+  ASSERT_TRUE(server);
+  ClientOptions options;
+  options.trust_ca_pem_file = dir_ + "/does-not-exist.pem";
+  Client client(options);
+  auto response = client.get(https_url(*server));
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().type, "connection");
+}
+
+TEST_F(HttpTls, KeepAliveReusesOneConnection) {
+  auto server = start_tls_server();
+  ASSERT_TRUE(server);
+  const auto baseline = connections_seen(server->port());
+  Client client(trusting());
+  for (int i = 0; i < 5; ++i) {
+    auto response = client.get(https_url(*server));
+    ASSERT_TRUE(response.ok()) << response.error().detail;
+  }
+  EXPECT_EQ(connections_seen(server->port()) - baseline, 1u);
+}
+
+TEST_F(HttpTls, ConnectOverrideVerifiesTheUrlHost) {
+  auto server = start_tls_server();
+  ASSERT_TRUE(server);
+  ClientOptions options = trusting();
+  options.connect_host = "127.0.0.1";
+  options.connect_port = server->port();
+  Client client(options);
+  auto response = client.get("https://127.0.0.1:1/over");  // port 1 is never dialled
+  ASSERT_TRUE(response.ok()) << response.error().detail;
+  EXPECT_EQ(response->header("x-host"), "127.0.0.1:1");
+}
+
+TEST_F(HttpTls, OversizedBodyGets413AndConnectionCloseIsHonoured) {
+  ServerOptions options;
+  options.max_body_bytes = 1024;
+  auto server = start_tls_server(options);
+  ASSERT_TRUE(server);
+  Client client(trusting());
+  auto huge = client.request("POST", https_url(*server), {}, std::string(2 << 20, 'a'));
+  ASSERT_TRUE(huge.ok()) << huge.error().detail;
+  EXPECT_EQ(huge->status, 413);
+  auto closing = client.request("GET", https_url(*server), {{"Connection", "close"}});
+  ASSERT_TRUE(closing.ok()) << closing.error().detail;
+  EXPECT_EQ(closing->status, 200);
+  auto again = client.get(https_url(*server));
+  ASSERT_TRUE(again.ok()) << again.error().detail;
+  EXPECT_EQ(again->status, 200);
 }
 
 }  // namespace
