@@ -1,0 +1,81 @@
+// Certificates (RFC 8555 §7.4.2 download, §7.6 revocation).
+#include "core/bytes.h"
+#include "server/acme_context.h"
+
+namespace attestlab::server {
+
+namespace {
+
+constexpr int kMaxRevocationReason = 10;
+constexpr int kReasonUnused = 7;  // RFC 5280 §5.3.1: value 7 is not used
+
+}  // namespace
+
+Result<http::Response> handle_certificate(AcmeContext& ctx, const http::Request& request,
+                                          const std::string& id, RequestInfo& info) {
+  auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
+  if (!signed_request) return signed_request.error();
+  auto record = ctx.store->certificate_by_id(id);
+  if (!record) return record.error();
+  if (!record->has_value()) return Error::make("notFound", "no such certificate", 404);
+  ATTESTLAB_TRY(require_owner(*signed_request, (*record)->account_id));
+  ATTESTLAB_TRY(require_post_as_get(*signed_request));
+  http::Response response;
+  response.status = 200;
+  response.set("Content-Type", "application/pem-certificate-chain");
+  response.body = (*record)->chain_pem;
+  return response;
+}
+
+Result<http::Response> handle_revoke(AcmeContext& ctx, const http::Request& request, RequestInfo& info) {
+  auto signed_request = authenticate(ctx, request, KeyMode::Either, info);
+  if (!signed_request) return signed_request.error();
+  if (!signed_request->payload) return Error::make("malformed", "revokeCert needs {\"certificate\": ...}");
+  const Json& payload = *signed_request->payload;
+
+  int reason = 0;
+  if (payload.contains("reason")) {
+    const auto& r = payload["reason"];
+    if (!r.is_number_integer() || r.get<std::int64_t>() < 0 || r.get<std::int64_t>() > kMaxRevocationReason ||
+        r.get<std::int64_t>() == kReasonUnused) {
+      return Error::make("badRevocationReason", "revocation reason must be an RFC 5280 CRLReason code (0-10, not 7)");
+    }
+    reason = r.get<int>();
+  }
+  const std::string* cert_text = get_string(payload, "certificate");
+  if (!cert_text) return Error::make("malformed", "revokeCert needs a \"certificate\" string");
+  auto der = base64url_decode(*cert_text);
+  if (!der) return Error::make("malformed", "\"certificate\" is not base64url");
+  auto certificate = pki::Certificate::from_der(*der);
+  if (!certificate) return Error::make("malformed", "\"certificate\" is not a DER certificate");
+
+  auto found = ctx.store->certificate_by_serial(certificate->serial_hex());
+  if (!found) return found.error();
+  // The serial must name a certificate this server issued, byte for byte.
+  bool ours = false;
+  if (found->has_value()) {
+    auto stored_leaf = pki::Certificate::from_pem((*found)->chain_pem);
+    ours = stored_leaf && stored_leaf->to_der() == *der;
+  }
+  if (!ours) return Error::make("notFound", "this server did not issue that certificate", 404);
+  CertificateRecord record = std::move(**found);
+
+  if (signed_request->account) {
+    if (record.account_id != signed_request->account->id) {
+      return Error::make("unauthorized", "the certificate belongs to another account");
+    }
+  } else if (!signed_request->key->key().equals(certificate->public_key())) {
+    return Error::make("unauthorized", "the JWS key is not the certificate's key");
+  }
+  if (record.status == "revoked") return Error::make("alreadyRevoked", "the certificate is already revoked");
+
+  record.status = "revoked";
+  record.revocation_reason = reason;
+  record.revoked_at = ctx.now();
+  ATTESTLAB_TRY(ctx.store->update_certificate(record));
+  http::Response response;
+  response.status = 200;
+  return response;
+}
+
+}  // namespace attestlab::server

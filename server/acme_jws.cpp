@@ -1,0 +1,154 @@
+// Request authentication (RFC 8555 §6.2–§6.5) and the parsed-key cache behind it.
+#include <algorithm>
+#include <cctype>
+
+#include "server/acme_context.h"
+#include "server/problem.h"
+
+namespace attestlab::server {
+
+Result<std::shared_ptr<const jose::Jwk>> AccountKeyCache::key_for(const Account& account) {
+  {
+    std::shared_lock lock(mutex_);
+    auto it = entries_.find(account.id);
+    if (it != entries_.end() && it->second.thumbprint == account.thumbprint) return it->second.key;
+  }
+  auto parsed = jose::Jwk::parse(account.jwk);
+  if (!parsed) return Error::make("serverInternal", "stored account key is unusable: " + parsed.error().detail);
+  auto key = std::make_shared<const jose::Jwk>(std::move(*parsed));
+  std::unique_lock lock(mutex_);
+  if (entries_.size() >= kMaxEntries) entries_.clear();  // crude bound; refills on demand
+  entries_[account.id] = Entry{account.thumbprint, key};
+  return key;
+}
+
+void AccountKeyCache::forget(const std::string& account_id) {
+  std::unique_lock lock(mutex_);
+  entries_.erase(account_id);
+}
+
+bool InFlightChallenges::begin(const std::string& challenge_id) {
+  std::lock_guard lock(mutex_);
+  return ids_.insert(challenge_id).second;
+}
+
+void InFlightChallenges::end(const std::string& challenge_id) {
+  std::lock_guard lock(mutex_);
+  ids_.erase(challenge_id);
+}
+
+namespace {
+
+// "application/jose+json; charset=..." -> "application/jose+json"
+std::string media_type(const std::string& content_type) {
+  std::string type = content_type.substr(0, content_type.find(';'));
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  type.erase(type.begin(), std::find_if(type.begin(), type.end(), not_space));
+  type.erase(std::find_if(type.rbegin(), type.rend(), not_space).base(), type.end());
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return type;
+}
+
+bool is_supported_alg(const std::string& alg) {
+  const auto& algs = supported_jws_algorithms();
+  return std::find(algs.begin(), algs.end(), alg) != algs.end();
+}
+
+}  // namespace
+
+Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& request, KeyMode mode,
+                                   RequestInfo& info) {
+  auto content_type = request.header("content-type");
+  if (!content_type || media_type(*content_type) != "application/jose+json") {
+    return Error::make("malformed", "Content-Type must be application/jose+json", 415);
+  }
+  auto jws = jose::parse_flattened(std::string_view(request.body));
+  if (!jws) return Error::make("malformed", "invalid JWS: " + jws.error().detail);
+
+  const Json& header = jws->header;
+  const std::string* alg = get_string(header, "alg");
+  if (!alg || alg->empty()) return Error::make("malformed", "JWS protected header has no \"alg\"");
+  const std::string* nonce = get_string(header, "nonce");
+  if (!nonce) return Error::make("malformed", "JWS protected header has no \"nonce\"");
+  const std::string* url = get_string(header, "url");
+  if (!url) return Error::make("malformed", "JWS protected header has no \"url\"");
+  bool has_jwk = header.contains("jwk");
+  bool has_kid = header.contains("kid");
+  if (has_jwk == has_kid) {
+    return Error::make("malformed", "JWS protected header must have exactly one of \"jwk\" and \"kid\"");
+  }
+  if (mode == KeyMode::Jwk && has_kid) {
+    return Error::make("malformed", "this resource requires a \"jwk\" header, not \"kid\"");
+  }
+  if (mode == KeyMode::Kid && has_jwk) {
+    return Error::make("malformed", "this resource requires a \"kid\" header, not \"jwk\"");
+  }
+  if (*url != ctx.urls.base + request.target) {
+    return Error::make("unauthorized", "JWS \"url\" header \"" + *url + "\" does not match the request URL");
+  }
+  if (!is_supported_alg(*alg)) {
+    return Error::make("badSignatureAlgorithm", "JWS algorithm \"" + *alg + "\" is not supported");
+  }
+
+  SignedRequest out;
+  out.url = *url;
+  if (has_jwk) {
+    auto jwk = jose::Jwk::parse(header["jwk"]);
+    if (!jwk) return jwk.error();
+    out.key = std::make_shared<const jose::Jwk>(std::move(*jwk));
+  } else {
+    const std::string* kid = get_string(header, "kid");
+    if (!kid) return Error::make("malformed", "JWS \"kid\" must be a string");
+    const std::string& prefix = ctx.urls.account_prefix;
+    if (kid->size() <= prefix.size() || kid->compare(0, prefix.size(), prefix) != 0 ||
+        kid->find('/', prefix.size()) != std::string::npos) {
+      return Error::make("accountDoesNotExist", "\"kid\" is not an account URL of this server");
+    }
+    auto account = ctx.store->account_by_id(kid->substr(prefix.size()));
+    if (!account) return account.error();
+    if (!account->has_value()) return Error::make("accountDoesNotExist", "no account at " + *kid);
+    auto key = ctx.keys.key_for(**account);
+    if (!key) return key.error();
+    out.key = *key;
+    out.account = std::move(**account);
+    info.account_id = out.account->id;
+  }
+
+  ATTESTLAB_TRY(jose::verify(*jws, out.key->key()));
+
+  auto payload = jws->payload_json();
+  if (!payload) return Error::make("malformed", "JWS payload is not JSON: " + payload.error().detail);
+  if (payload->has_value() && !(*payload)->is_object()) {
+    return Error::make("malformed", "JWS payload must be a JSON object");
+  }
+  // RFC 8555 §7.3.6: a deactivated account's requests fail with 401.
+  if (out.account && out.account->status != "valid") {
+    return Error::make("unauthorized", "account is " + out.account->status, 401);
+  }
+
+  // Last, so that a request failing authentication leaves its nonce usable.
+  auto fresh = ctx.nonces->consume(*nonce);
+  if (!fresh) return fresh.error();
+  if (!*fresh) return Error::make("badNonce", "JWS nonce is invalid, expired or already used");
+
+  out.payload = std::move(*payload);
+  out.jws = std::move(*jws);
+  return out;
+}
+
+Result<void> require_post_as_get(const SignedRequest& request) {
+  if (request.payload.has_value()) {
+    return Error::make("malformed", "this resource is fetched with POST-as-GET (empty payload)");
+  }
+  return ok();
+}
+
+Result<void> require_owner(const SignedRequest& request, const std::string& owner_account_id) {
+  if (!request.account || request.account->id != owner_account_id) {
+    return Error::make("unauthorized", "this resource belongs to another account");
+  }
+  return ok();
+}
+
+}  // namespace attestlab::server
