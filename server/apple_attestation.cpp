@@ -177,7 +177,9 @@ Result<AttestedFacts> verify_apple_attestation(std::string_view att_obj_b64u,
       return refuse("validity", "attestation leaf is not valid before " + format_rfc3339(not_before) +
                                     " (now " + format_rfc3339(now) + ")");
     }
-    if (now > not_after) {
+    // OpenSSL treats notAfter itself as expired; so does this check, so that the rule
+    // named is "validity" rather than "chain" in that second.
+    if (now >= not_after) {
       return refuse("validity", "attestation leaf expired at " + format_rfc3339(not_after) + " (now " +
                                     format_rfc3339(now) + ")");
     }
