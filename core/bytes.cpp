@@ -11,10 +11,8 @@
 namespace attestlab {
 namespace {
 
-constexpr char kStdAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr char kUrlAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kStdAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 std::string encode(const std::uint8_t* data, std::size_t n, const char* alphabet, bool pad) {
   std::string out;
@@ -73,7 +71,9 @@ Result<Bytes> decode_symbols(std::string_view text, const std::array<int, 256>& 
   return out;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 Bytes digest(const EVP_MD* md, const void* data, std::size_t n) {
   Bytes out(EVP_MD_get_size(md));
@@ -85,8 +85,12 @@ Bytes digest(const EVP_MD* md, const void* data, std::size_t n) {
 
 }  // namespace
 
-Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
-std::string to_string(const Bytes& b) { return std::string(b.begin(), b.end()); }
+Bytes to_bytes(std::string_view s) {
+  return Bytes(s.begin(), s.end());
+}
+std::string to_string(const Bytes& b) {
+  return std::string(b.begin(), b.end());
+}
 
 std::string base64url_encode(const Bytes& data) {
   return encode(data.data(), data.size(), kUrlAlphabet, false);
@@ -156,9 +160,15 @@ Result<Bytes> hex_decode(std::string_view text) {
   return out;
 }
 
-Bytes sha256(const Bytes& data) { return digest(EVP_sha256(), data.data(), data.size()); }
-Bytes sha256(std::string_view data) { return digest(EVP_sha256(), data.data(), data.size()); }
-Bytes sha384(const Bytes& data) { return digest(EVP_sha384(), data.data(), data.size()); }
+Bytes sha256(const Bytes& data) {
+  return digest(EVP_sha256(), data.data(), data.size());
+}
+Bytes sha256(std::string_view data) {
+  return digest(EVP_sha256(), data.data(), data.size());
+}
+Bytes sha384(const Bytes& data) {
+  return digest(EVP_sha384(), data.data(), data.size());
+}
 
 Bytes hmac_sha256(const Bytes& key, std::string_view data) {
   Bytes out(EVP_MAX_MD_SIZE);
@@ -180,7 +190,9 @@ Bytes random_bytes(std::size_t n) {
   return out;
 }
 
-std::string random_token(std::size_t n) { return base64url_encode(random_bytes(n)); }
+std::string random_token(std::size_t n) {
+  return base64url_encode(random_bytes(n));
+}
 
 bool equal_ct(const Bytes& a, const Bytes& b) {
   if (a.size() != b.size()) return false;

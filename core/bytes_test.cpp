@@ -10,8 +10,12 @@ struct Vector {
   const char* plain;
   const char* b64;
 };
-constexpr Vector kRfc4648[] = {{"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},
-                               {"foo", "Zm9v"},    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+constexpr Vector kRfc4648[] = {{"", ""},
+                               {"f", "Zg=="},
+                               {"fo", "Zm8="},
+                               {"foo", "Zm9v"},
+                               {"foob", "Zm9vYg=="},
+                               {"fooba", "Zm9vYmE="},
                                {"foobar", "Zm9vYmFy"}};
 
 std::string unpadded(std::string s) {
@@ -70,9 +74,9 @@ TEST(BytesBase64, StandardToleratesLineBreaksOnly) {
   auto d = base64_decode("Zm9v\nYmFy\r\n");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(to_string(*d), "foobar");
-  EXPECT_FALSE(base64_decode("Zg=x").ok());     // data after padding
-  EXPECT_FALSE(base64_decode("Zg===").ok());    // too much padding
-  EXPECT_FALSE(base64_decode("Zm9v=").ok());    // padding where none belongs
+  EXPECT_FALSE(base64_decode("Zg=x").ok());   // data after padding
+  EXPECT_FALSE(base64_decode("Zg===").ok());  // too much padding
+  EXPECT_FALSE(base64_decode("Zm9v=").ok());  // padding where none belongs
   EXPECT_FALSE(base64_decode("Z===").ok());
   EXPECT_FALSE(base64_decode("Zm9v*").ok());
 }

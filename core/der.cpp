@@ -6,7 +6,9 @@
 namespace attestlab::der {
 namespace {
 
-Error malformed(const char* what) { return Error::make("malformed", std::string("DER: ") + what); }
+Error malformed(const char* what) {
+  return Error::make("malformed", std::string("DER: ") + what);
+}
 
 void append_length(Bytes& out, std::size_t n) {
   if (n < 0x80) {
@@ -50,7 +52,9 @@ Bytes tlv(std::uint8_t tag, std::string_view content) {
                       reinterpret_cast<const std::uint8_t*>(content.data()), content.size()));
 }
 
-void append(Bytes& out, const Bytes& part) { out.insert(out.end(), part.begin(), part.end()); }
+void append(Bytes& out, const Bytes& part) {
+  out.insert(out.end(), part.begin(), part.end());
+}
 
 Bytes integer(std::uint64_t value) {
   Bytes content;
@@ -77,8 +81,7 @@ Result<Bytes> oid(std::string_view dotted) {
     if (dot == std::string_view::npos) break;
     pos = dot + 1;
   }
-  if (arcs.size() < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39) ||
-      arcs[1] > UINT64_MAX - 80)
+  if (arcs.size() < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39) || arcs[1] > UINT64_MAX - 80)
     return malformed("invalid OID");
   Bytes content;
   append_base128(content, arcs[0] * 40 + arcs[1]);

@@ -31,7 +31,9 @@ TEST(PkiDerOid, KnownEncodings) {
   // Apple 1.2.840.113635.100.8.9.1 (multi-byte arcs)
   auto apple = oid("1.2.840.113635.100.8.9.1");
   ASSERT_TRUE(apple.ok());
-  EXPECT_EQ(hex_encode(*apple), "060a2a864886f7636408090" "1");
+  EXPECT_EQ(hex_encode(*apple),
+            "060a2a864886f7636408090"
+            "1");
   auto back = oid_to_string(std::span<const std::uint8_t>(*apple).subspan(2));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, "1.2.840.113635.100.8.9.1");
@@ -71,12 +73,12 @@ TEST(PkiDerReader, WalksSequences) {
 TEST(PkiDerReader, RefusesBadFraming) {
   const std::vector<Bytes> bad = {
       {},
-      {0x30},                          // no length
-      {0x30, 0x05, 0x01},              // content past end
-      {0x30, 0x80, 0x00, 0x00},        // indefinite length
-      {0x1f, 0x81, 0x01, 0x00},        // multi-byte tag
-      {0x30, 0x85, 1, 0, 0, 0, 0},     // 5-byte length
-      {0x30, 0x82, 0x01},              // truncated length
+      {0x30},                       // no length
+      {0x30, 0x05, 0x01},           // content past end
+      {0x30, 0x80, 0x00, 0x00},     // indefinite length
+      {0x1f, 0x81, 0x01, 0x00},     // multi-byte tag
+      {0x30, 0x85, 1, 0, 0, 0, 0},  // 5-byte length
+      {0x30, 0x82, 0x01},           // truncated length
       {0x30, 0x84, 0xff, 0xff, 0xff, 0xff},
   };
   for (const Bytes& b : bad) {

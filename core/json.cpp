@@ -110,8 +110,7 @@ bool cbor_nesting_ok(const Bytes& data) {
 Result<Json> parse_json(std::string_view text) {
   try {
     int max_depth = 0;
-    Json::parser_callback_t track_depth = [&max_depth](int depth, Json::parse_event_t,
-                                                       Json&) {
+    Json::parser_callback_t track_depth = [&max_depth](int depth, Json::parse_event_t, Json&) {
       if (depth > max_depth) max_depth = depth;
       return true;
     };
@@ -124,7 +123,9 @@ Result<Json> parse_json(std::string_view text) {
   }
 }
 
-Bytes to_cbor(const Json& value) { return Json::to_cbor(value); }
+Bytes to_cbor(const Json& value) {
+  return Json::to_cbor(value);
+}
 
 Result<Json> parse_cbor(const Bytes& data) {
   if (!cbor_nesting_ok(data))

@@ -36,21 +36,22 @@ TEST(JsonText, GetString) {
 }
 
 TEST(JsonCbor, RoundTripWithByteStrings) {
-  Json value = {{"fmt", "apple"},
-                {"attStmt", {{"x5c", Json::array({Json::binary({0x30, 0x82, 0x01}),
-                                                  Json::binary({})})}}},
-                {"n", -17},
-                {"big", 1ull << 40},
-                {"f", 1.5},
-                {"t", true},
-                {"z", nullptr}};
+  Json value = {
+      {"fmt", "apple"},
+      {"attStmt", {{"x5c", Json::array({Json::binary({0x30, 0x82, 0x01}), Json::binary({})})}}},
+      {"n", -17},
+      {"big", 1ull << 40},
+      {"f", 1.5},
+      {"t", true},
+      {"z", nullptr}};
   const Bytes cbor = to_cbor(value);
   EXPECT_EQ(cbor[0] >> 5, 5);  // a map
   auto back = parse_cbor(cbor);
   ASSERT_TRUE(back.ok()) << back.error().detail;
   EXPECT_EQ(*back, value);
   ASSERT_TRUE((*back)["attStmt"]["x5c"][0].is_binary());
-  EXPECT_EQ((*back)["attStmt"]["x5c"][0].get_binary(), (Json::binary_t::container_type{0x30, 0x82, 0x01}));
+  EXPECT_EQ((*back)["attStmt"]["x5c"][0].get_binary(),
+            (Json::binary_t::container_type{0x30, 0x82, 0x01}));
 }
 
 TEST(JsonCbor, KnownEncoding) {
@@ -71,17 +72,17 @@ TEST(JsonCbor, KnownEncoding) {
 TEST(JsonCbor, MalformedNeverThrows) {
   const std::vector<Bytes> bad = {
       {},
-      {0xa1},                          // map missing its entry
-      {0xa1, 0x01, 0x02},              // non-string key
-      {0x5a, 0xff, 0xff, 0xff, 0xff},  // byte string longer than input
+      {0xa1},                                                  // map missing its entry
+      {0xa1, 0x01, 0x02},                                      // non-string key
+      {0x5a, 0xff, 0xff, 0xff, 0xff},                          // byte string longer than input
       {0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},  // absurd array length
-      {0x1c},                          // reserved additional info
-      {0xff},                          // stray break
-      {0x9f, 0x01},                    // unterminated indefinite array
-      {0x01, 0x02},                    // trailing data
-      {0x62, 0xc3, 0x28},              // invalid UTF-8 text
-      {0xc1, 0x01},                    // tag
-      {0x1f},                          // indefinite unsigned
+      {0x1c},                                                  // reserved additional info
+      {0xff},                                                  // stray break
+      {0x9f, 0x01},                                            // unterminated indefinite array
+      {0x01, 0x02},                                            // trailing data
+      {0x62, 0xc3, 0x28},                                      // invalid UTF-8 text
+      {0xc1, 0x01},                                            // tag
+      {0x1f},                                                  // indefinite unsigned
   };
   for (const Bytes& b : bad) {
     SCOPED_TRACE(hex_encode(b));

@@ -13,40 +13,62 @@
 namespace attestlab::ossl {
 
 template <>
-void Deleter<EVP_PKEY>::operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
+void Deleter<EVP_PKEY>::operator()(EVP_PKEY* p) const noexcept {
+  EVP_PKEY_free(p);
+}
 template <>
-void Deleter<EVP_PKEY_CTX>::operator()(EVP_PKEY_CTX* p) const noexcept { EVP_PKEY_CTX_free(p); }
+void Deleter<EVP_PKEY_CTX>::operator()(EVP_PKEY_CTX* p) const noexcept {
+  EVP_PKEY_CTX_free(p);
+}
 template <>
-void Deleter<EVP_MD_CTX>::operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
+void Deleter<EVP_MD_CTX>::operator()(EVP_MD_CTX* p) const noexcept {
+  EVP_MD_CTX_free(p);
+}
 template <>
-void Deleter<X509>::operator()(X509* p) const noexcept { X509_free(p); }
+void Deleter<X509>::operator()(X509* p) const noexcept {
+  X509_free(p);
+}
 template <>
-void Deleter<X509_REQ>::operator()(X509_REQ* p) const noexcept { X509_REQ_free(p); }
+void Deleter<X509_REQ>::operator()(X509_REQ* p) const noexcept {
+  X509_REQ_free(p);
+}
 template <>
-void Deleter<BIO>::operator()(BIO* p) const noexcept { BIO_free_all(p); }
+void Deleter<BIO>::operator()(BIO* p) const noexcept {
+  BIO_free_all(p);
+}
 template <>
-void Deleter<X509_STORE>::operator()(X509_STORE* p) const noexcept { X509_STORE_free(p); }
+void Deleter<X509_STORE>::operator()(X509_STORE* p) const noexcept {
+  X509_STORE_free(p);
+}
 template <>
 void Deleter<X509_STORE_CTX>::operator()(X509_STORE_CTX* p) const noexcept {
   X509_STORE_CTX_free(p);
 }
 // BN_clear_free: BIGNUMs may hold private key material.
 template <>
-void Deleter<BIGNUM>::operator()(BIGNUM* p) const noexcept { BN_clear_free(p); }
+void Deleter<BIGNUM>::operator()(BIGNUM* p) const noexcept {
+  BN_clear_free(p);
+}
 template <>
-void Deleter<ECDSA_SIG>::operator()(ECDSA_SIG* p) const noexcept { ECDSA_SIG_free(p); }
+void Deleter<ECDSA_SIG>::operator()(ECDSA_SIG* p) const noexcept {
+  ECDSA_SIG_free(p);
+}
 template <>
 void Deleter<X509_EXTENSION>::operator()(X509_EXTENSION* p) const noexcept {
   X509_EXTENSION_free(p);
 }
 template <>
-void Deleter<ASN1_OBJECT>::operator()(ASN1_OBJECT* p) const noexcept { ASN1_OBJECT_free(p); }
+void Deleter<ASN1_OBJECT>::operator()(ASN1_OBJECT* p) const noexcept {
+  ASN1_OBJECT_free(p);
+}
 template <>
 void Deleter<GENERAL_NAMES>::operator()(GENERAL_NAMES* p) const noexcept {
   GENERAL_NAMES_free(p);
 }
 template <>
-void Deleter<X509_NAME>::operator()(X509_NAME* p) const noexcept { X509_NAME_free(p); }
+void Deleter<X509_NAME>::operator()(X509_NAME* p) const noexcept {
+  X509_NAME_free(p);
+}
 template <>
 void Deleter<OSSL_PARAM_BLD>::operator()(OSSL_PARAM_BLD* p) const noexcept {
   OSSL_PARAM_BLD_free(p);

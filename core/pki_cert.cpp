@@ -53,22 +53,23 @@ Bytes serial_bytes(const Bytes& requested) {
   return serial;
 }
 
-Result<void> add_standard_extensions(X509* cert, const CertificateSpec& spec, const Certificate* issuer) {
+Result<void> add_standard_extensions(X509* cert, const CertificateSpec& spec,
+                                     const Certificate* issuer) {
   Bytes basic_constraints;
   if (spec.is_ca) {
     basic_constraints = der::tlv(der::kBoolean, Bytes{0xff});
     if (spec.path_len >= 0)
       der::append(basic_constraints, der::integer(static_cast<std::uint64_t>(spec.path_len)));
   }
-  ATTESTLAB_TRY(add_extension(cert, "2.5.29.19", der::tlv(der::kSequence, basic_constraints), true));
+  ATTESTLAB_TRY(
+      add_extension(cert, "2.5.29.19", der::tlv(der::kSequence, basic_constraints), true));
 
   const bool cert_sign = spec.key_usage_cert_sign || spec.is_ca;
   if (spec.key_usage_digital_signature || spec.key_usage_key_encipherment || cert_sign)
-    ATTESTLAB_TRY(add_extension(
-        cert, "2.5.29.15",
-        detail::key_usage_value(spec.key_usage_digital_signature, spec.key_usage_key_encipherment,
-                                cert_sign),
-        true));
+    ATTESTLAB_TRY(add_extension(cert, "2.5.29.15",
+                                detail::key_usage_value(spec.key_usage_digital_signature,
+                                                        spec.key_usage_key_encipherment, cert_sign),
+                                true));
 
   if (!spec.extended_key_usages.empty()) {
     auto eku = detail::extended_key_usage_value(spec.extended_key_usages);
@@ -259,7 +260,9 @@ std::optional<Bytes> Certificate::extension_value(const std::string& oid) const 
   return detail::asn1_bytes(X509_EXTENSION_get_data(ext));
 }
 
-Bytes Certificate::fingerprint_sha256() const { return sha256(to_der()); }
+Bytes Certificate::fingerprint_sha256() const {
+  return sha256(to_der());
+}
 
 bool Certificate::signed_by(const PublicKey& issuer_key) const {
   if (!cert_ || !issuer_key.valid()) return false;
@@ -274,20 +277,24 @@ Result<Certificate> issue_certificate(const CertificateSpec& spec, const PublicK
     return Error::make("serverInternal", "issue_certificate: missing key");
   if (issuer == nullptr && !issuer_key.public_key().equals(subject_key))
     return Error::make("serverInternal", "self-signed certificate: key pair mismatch");
-  if (issuer != nullptr && (!issuer->valid() || X509_check_private_key(issuer->get(), issuer_key.get()) != 1)) {
+  if (issuer != nullptr &&
+      (!issuer->valid() || X509_check_private_key(issuer->get(), issuer_key.get()) != 1)) {
     ossl::last_error();
     return Error::make("serverInternal", "issuer key does not match issuer certificate");
   }
 
   ossl::X509Ptr cert(X509_new());
-  if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1) return internal("allocating X509");
+  if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1)
+    return internal("allocating X509");
 
   const Bytes serial = serial_bytes(spec.serial);
   ossl::BnPtr serial_bn(BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr));
-  if (!serial_bn || BN_to_ASN1_INTEGER(serial_bn.get(), X509_get_serialNumber(cert.get())) == nullptr)
+  if (!serial_bn ||
+      BN_to_ASN1_INTEGER(serial_bn.get(), X509_get_serialNumber(cert.get())) == nullptr)
     return internal("setting serial");
 
-  if (ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(spec.not_before)) == nullptr ||
+  if (ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(spec.not_before)) ==
+          nullptr ||
       ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(spec.not_after)) == nullptr)
     return internal("setting validity");
 

@@ -182,6 +182,35 @@ TEST(PkiCertificate, Ed25519AndRsaIssuers) {
   }
 }
 
+// Single-byte corruptions of a certificate with every SAN form: parsing either fails or
+// every accessor returns normally.
+TEST(PkiCertificate, CorruptedCertificatesNeverCrash) {
+  TestChain c = make_chain();
+  const Bytes der = c.leaf.cert.to_der();
+  int parsed = 0;
+  for (std::size_t i = 0; i < der.size(); ++i) {
+    for (std::uint8_t mask : {0x01, 0x80, 0xff}) {
+      Bytes bad = der;
+      bad[i] ^= mask;
+      auto cert = Certificate::from_der(bad);
+      if (!cert.ok()) continue;
+      ++parsed;
+      (void)cert->subject_alt_names();
+      (void)cert->extended_key_usages();
+      (void)cert->extension_value("1.2.840.113635.100.8.9.1");
+      (void)cert->subject();
+      (void)cert->serial_hex();
+      (void)cert->is_ca();
+      (void)cert->not_after();
+      (void)cert->public_key().spki_der();
+      EXPECT_FALSE(verify_chain(*cert, {c.intermediate.cert}, {c.root.cert}, kNow).ok() &&
+                   bad != der)
+          << "corrupted certificate verified, byte " << i;
+    }
+  }
+  EXPECT_GT(parsed, 0);
+}
+
 // ---- verify_chain ----
 
 TEST(PkiChain, VerifiesThroughIntermediate) {

@@ -23,7 +23,7 @@ Result<void> verify_chain(const Certificate& leaf, const std::vector<Certificate
   }
 
   // The stack borrows the certificates; the Certificates keep them alive.
-  auto free_stack = [](STACK_OF(X509)* s) { sk_X509_free(s); };
+  auto free_stack = [](STACK_OF(X509) * s) { sk_X509_free(s); };
   std::unique_ptr<STACK_OF(X509), decltype(free_stack)> untrusted(sk_X509_new_null(), free_stack);
   if (!untrusted) return Error::make("serverInternal", "allocating certificate stack");
   for (const auto& cert : intermediates) {
@@ -35,7 +35,8 @@ Result<void> verify_chain(const Certificate& leaf, const std::vector<Certificate
   ossl::StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), untrusted.get()) != 1)
     return Error::make("serverInternal", "initialising verification: " + ossl::last_error());
-  if (at != 0) X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(at));  // sets USE_CHECK_TIME
+  if (at != 0)
+    X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(at));  // sets USE_CHECK_TIME
 
   if (X509_verify_cert(ctx.get()) == 1) return ok();
   const int err = X509_STORE_CTX_get_error(ctx.get());

@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-
 #include <openssl/x509.h>
 
 #include "core/pki.h"
@@ -12,6 +11,23 @@ PrivateKey key_for(KeySpec spec) {
   auto key = PrivateKey::generate(spec);
   EXPECT_TRUE(key.ok());
   return key.ok() ? *key : PrivateKey();
+}
+
+// A signed CSR whose subjectAltName extnValue is exactly `san_value` (build_csr only
+// writes valid GeneralNames, so this goes through OpenSSL directly).
+Csr csr_with_raw_san(const Bytes& san_value) {
+  PrivateKey key = key_for(KeySpec::p256());
+  ossl::ReqPtr req(X509_REQ_new());
+  auto ext = detail::make_extension("2.5.29.17", san_value, false);
+  STACK_OF(X509_EXTENSION)* exts = sk_X509_EXTENSION_new_null();
+  const bool built = req && ext.ok() && exts != nullptr &&
+                     X509_REQ_set_pubkey(req.get(), key.get()) == 1 &&
+                     sk_X509_EXTENSION_push(exts, ext->get()) > 0 &&
+                     X509_REQ_add_extensions(req.get(), exts) == 1 &&
+                     X509_REQ_sign(req.get(), key.get(), EVP_sha256()) > 0;
+  sk_X509_EXTENSION_free(exts);  // borrows the extension, which `ext` still owns
+  EXPECT_TRUE(built);
+  return Csr(std::move(req));
 }
 
 CsrSpec device_csr_spec() {
@@ -74,7 +90,8 @@ TEST(PkiCsr, PemRoundTrip) {
   auto back = Csr::from_pem(pem);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->to_der(), csr->to_der());
-  auto bad = Csr::from_pem("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n");
+  auto bad = Csr::from_pem(
+      "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().type, "badCSR");
 }
@@ -137,7 +154,8 @@ TEST(PkiCsr, TruncationsAreBadCsr) {
 }
 
 TEST(PkiCsr, GarbageIsBadCsr) {
-  for (const Bytes& garbage : {Bytes{}, to_bytes("hello"), Bytes(100, 0x30), Bytes{0x30, 0x82, 0xff, 0xff}}) {
+  for (const Bytes& garbage :
+       {Bytes{}, to_bytes("hello"), Bytes(100, 0x30), Bytes{0x30, 0x82, 0xff, 0xff}}) {
     auto r = Csr::from_der(garbage);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().type, "badCSR");
@@ -149,22 +167,49 @@ TEST(PkiCsr, GarbageIsBadCsr) {
 TEST(PkiCsr, UndecodableSanExtensionIsBadCsr) {
   for (const Bytes& value : {to_bytes("garbage"), Bytes{0x30, 0x03, 0x87, 0x01, 0x01},
                              Bytes{0x30, 0x05, 0xa0, 0x03, 0x06, 0x01, 0x2a}}) {
-    PrivateKey key = key_for(KeySpec::p256());
-    ossl::ReqPtr req(X509_REQ_new());
-    ASSERT_TRUE(req);
-    ASSERT_EQ(X509_REQ_set_pubkey(req.get(), key.get()), 1);
-    auto ext = detail::make_extension("2.5.29.17", value, false);
-    ASSERT_TRUE(ext.ok());
-    STACK_OF(X509_EXTENSION)* exts = sk_X509_EXTENSION_new_null();
-    sk_X509_EXTENSION_push(exts, ext->get());
-    ASSERT_EQ(X509_REQ_add_extensions(req.get(), exts), 1);
-    sk_X509_EXTENSION_free(exts);  // borrowed ext, still owned by `ext`
-    ASSERT_GT(X509_REQ_sign(req.get(), key.get(), EVP_sha256()), 0);
-    auto csr = Csr::from_der(Csr(std::move(req)).to_der());
+    auto csr = Csr::from_der(csr_with_raw_san(value).to_der());
     ASSERT_TRUE(csr.ok());
     EXPECT_TRUE(csr->verify_signature());
     auto sans = csr->subject_alt_names();
     ASSERT_FALSE(sans.ok());
+    EXPECT_EQ(sans.error().type, "badCSR");
+  }
+}
+
+// otherName values that violate RFC 4043 / RFC 4108 are refused, never half-read.
+TEST(PkiCsr, MalformedOtherNamesAreBadCsr) {
+  const std::string pi_oid = "06082b06010505070803";  // 1.3.6.1.5.5.7.8.3
+  const std::string hw_oid = "06082b06010505070804";  // 1.3.6.1.5.5.7.8.4
+  auto other_name = [](const std::string& oid_hex, const std::string& value_hex) {
+    Bytes oid = *hex_decode(oid_hex);
+    Bytes value = *hex_decode(value_hex);
+    Bytes wrapped = {0xa0, static_cast<std::uint8_t>(value.size())};
+    wrapped.insert(wrapped.end(), value.begin(), value.end());
+    Bytes inner = oid;
+    inner.insert(inner.end(), wrapped.begin(), wrapped.end());
+    Bytes name = {0xa0, static_cast<std::uint8_t>(inner.size())};
+    name.insert(name.end(), inner.begin(), inner.end());
+    Bytes seq = {0x30, static_cast<std::uint8_t>(name.size())};
+    seq.insert(seq.end(), name.begin(), name.end());
+    return seq;
+  };
+  const std::vector<Bytes> bad = {
+      other_name(pi_oid, "0c0141"),            // not a SEQUENCE
+      other_name(pi_oid, "30060c0141020101"),  // extra INTEGER
+      other_name(pi_oid,
+                 "3006060100"
+                 "0c0141"),              // assigner before value
+      other_name(pi_oid, "30030c0541"),  // inner length past end
+      other_name(hw_oid, "3003040141"),  // missing hwType
+      other_name(hw_oid,
+                 "30050603"
+                 "2a0304"),  // missing serial
+  };
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    Csr csr = csr_with_raw_san(bad[i]);
+    ASSERT_TRUE(csr.verify_signature());
+    auto sans = csr.subject_alt_names();
+    ASSERT_FALSE(sans.ok()) << "case " << i;
     EXPECT_EQ(sans.error().type, "badCSR");
   }
 }

@@ -39,7 +39,9 @@ KeySpec spec_of(EVP_PKEY* key) {
   }
 }
 
-bool is_ed25519(EVP_PKEY* key) { return EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519; }
+bool is_ed25519(EVP_PKEY* key) {
+  return EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519;
+}
 bool is_rsa(EVP_PKEY* key) {
   const int id = EVP_PKEY_get_base_id(key);
   return id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS;
@@ -176,7 +178,9 @@ std::string PublicKey::to_pem() const {
   return detail::bio_contents(bio.get());
 }
 
-KeySpec PublicKey::spec() const { return spec_of(key_.get()); }
+KeySpec PublicKey::spec() const {
+  return spec_of(key_.get());
+}
 
 bool PublicKey::equals(const PublicKey& other) const {
   if (!key_ || !other.key_) return false;
@@ -224,8 +228,8 @@ Result<Bytes> PublicKey::raw_public() const {
   if (!key_ || !is_ed25519(key_.get())) return Error::make("malformed", "not an Ed25519 key");
   Bytes out(32);
   std::size_t len = 0;
-  if (EVP_PKEY_get_octet_string_param(key_.get(), OSSL_PKEY_PARAM_PUB_KEY, out.data(),
-                                      out.size(), &len) != 1)
+  if (EVP_PKEY_get_octet_string_param(key_.get(), OSSL_PKEY_PARAM_PUB_KEY, out.data(), out.size(),
+                                      &len) != 1)
     return internal("reading Ed25519 public key");
   out.resize(len);
   return out;
@@ -320,8 +324,8 @@ Result<PrivateKey> PrivateKey::from_pem(const std::string& pem) {
 std::string PrivateKey::to_pem() const {
   if (!key_) return {};
   ossl::BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr,
-                                       nullptr) != 1)
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
     return {};
   return detail::bio_contents(bio.get());
 }
@@ -338,7 +342,9 @@ PublicKey PrivateKey::public_key() const {
   return PublicKey(std::move(pub));
 }
 
-KeySpec PrivateKey::spec() const { return spec_of(key_.get()); }
+KeySpec PrivateKey::spec() const {
+  return spec_of(key_.get());
+}
 
 Result<Bytes> PrivateKey::sign(const Bytes& data, Digest digest, bool pss) const {
   if (!key_) return Error::make("serverInternal", "signing with an empty key");

@@ -20,13 +20,14 @@ constexpr std::uint8_t kUri = der::kContext | 6;
 constexpr std::uint8_t kIpAddress = der::kContext | 7;
 constexpr std::uint8_t kRegisteredId = der::kContext | 8;
 
-Error malformed(const std::string& what) { return Error::make("malformed", what); }
+Error malformed(const std::string& what) {
+  return Error::make("malformed", what);
+}
 
 // IA5String names: printable ASCII only, so that "a.example\0.evil" cannot sneak through.
 bool printable_ascii(std::string_view s) {
   for (char c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e)
-      return false;
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) return false;
   return true;
 }
 
@@ -55,8 +56,10 @@ Result<Bytes> ip_name(const std::string& text) {
 
 Result<std::string> ip_text(std::span<const std::uint8_t> raw) {
   char buf[INET6_ADDRSTRLEN];
-  if (raw.size() == 4 && inet_ntop(AF_INET, raw.data(), buf, sizeof buf) != nullptr) return std::string(buf);
-  if (raw.size() == 16 && inet_ntop(AF_INET6, raw.data(), buf, sizeof buf) != nullptr) return std::string(buf);
+  if (raw.size() == 4 && inet_ntop(AF_INET, raw.data(), buf, sizeof buf) != nullptr)
+    return std::string(buf);
+  if (raw.size() == 16 && inet_ntop(AF_INET6, raw.data(), buf, sizeof buf) != nullptr)
+    return std::string(buf);
   return malformed("IP address SAN of length " + std::to_string(raw.size()));
 }
 
@@ -240,8 +243,7 @@ Bytes key_usage_value(bool digital_signature, bool key_encipherment, bool cert_s
   std::uint8_t unused = 0;
   while (unused < 8 && bits != 0 && (bits & (1u << unused)) == 0) ++unused;
   const std::uint8_t content[2] = {unused, bits};
-  return der::tlv(der::kBitString,
-                  std::span<const std::uint8_t>(content, bits == 0 ? 1 : 2));
+  return der::tlv(der::kBitString, std::span<const std::uint8_t>(content, bits == 0 ? 1 : 2));
 }
 
 Result<Bytes> extended_key_usage_value(const std::vector<std::string>& oids) {

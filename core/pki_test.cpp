@@ -2,10 +2,8 @@
 
 #include <gtest/gtest.h>
 
-
 namespace attestlab::pki {
 namespace {
-
 
 PrivateKey must_generate(KeySpec spec) {
   auto key = PrivateKey::generate(spec);
@@ -195,7 +193,8 @@ TEST(PkiKeys, ShortComponentsArePaddedAndTooLongRefused) {
 }
 
 TEST(PkiKeys, GarbageKeyInputIsAnError) {
-  EXPECT_FALSE(PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").ok());
+  EXPECT_FALSE(
+      PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").ok());
   EXPECT_FALSE(PublicKey::from_spki_der(to_bytes("garbage")).ok());
   EXPECT_FALSE(PublicKey::from_spki_der({}).ok());
   EXPECT_FALSE(PrivateKey::from_pem("nope").ok());
