@@ -211,10 +211,10 @@ Result<Json> AcmeClient::expect_json(const Result<http::Response>& response, int
   const http::Response& r = *response;
   if (r.status < ok_status_min || r.status > ok_status_max) {
     if (auto problem = problem_of(r)) return problem_to_error(*problem, r.status);
-    return Error::make(kErrorUnexpectedResponse,
-                       "HTTP " + std::to_string(r.status) +
-                           " without a problem document: " + body_excerpt(r.body),
-                       r.status);
+    return Error::make(
+        kErrorUnexpectedResponse,
+        "HTTP " + std::to_string(r.status) + " without a problem document: " + body_excerpt(r.body),
+        r.status);
   }
   auto json = parse_json(r.body);
   if (!json.ok()) {
@@ -231,10 +231,10 @@ Result<void> expect_ok(const Result<http::Response>& response) {
   const http::Response& r = *response;
   if (r.status / 100 == 2) return ok();
   if (auto problem = problem_of(r)) return problem_to_error(*problem, r.status);
-  return Error::make(kErrorUnexpectedResponse,
-                     "HTTP " + std::to_string(r.status) +
-                         " without a problem document: " + body_excerpt(r.body),
-                     r.status);
+  return Error::make(
+      kErrorUnexpectedResponse,
+      "HTTP " + std::to_string(r.status) + " without a problem document: " + body_excerpt(r.body),
+      r.status);
 }
 
 Result<std::string> location_of(const http::Response& r) {
@@ -263,8 +263,7 @@ void AcmeClient::set_account(std::shared_ptr<const JwsSigner> key, std::string u
 
 // --- accounts -----------------------------------------------------------------------------
 
-Result<Account> AcmeClient::new_account(const pki::PrivateKey& key,
-                                        const NewAccountRequest& req) {
+Result<Account> AcmeClient::new_account(const pki::PrivateKey& key, const NewAccountRequest& req) {
   return new_account(make_signer(key), req);
 }
 
@@ -300,7 +299,7 @@ void AcmeClient::use_account(std::shared_ptr<const JwsSigner> key, std::string a
 
 Result<Account> AcmeClient::get_account() {
   ATTESTLAB_TRY(need_account());
-  auto json = expect_json(post(account_url_, Json::object()));
+  auto json = expect_json(post(account_url_, std::nullopt));
   if (!json.ok()) return json.error();
   return Account::from_json(*json, account_url_);
 }
@@ -336,8 +335,8 @@ Result<void> AcmeClient::key_change(std::shared_ptr<const JwsSigner> new_key) {
   const Json inner_payload = {{"account", account_url_}, {"oldKey", account_key_->jwk()}};
   auto inner = sign_jws(inner_header, inner_payload.dump(), *new_key);
   if (!inner.ok()) return inner.error();
-  ATTESTLAB_TRY(expect_ok(
-      signed_post(dir->key_change, inner->to_json().dump(), *account_key_, KeyId::Kid)));
+  ATTESTLAB_TRY(
+      expect_ok(signed_post(dir->key_change, inner->to_json().dump(), *account_key_, KeyId::Kid)));
   set_account(std::move(new_key), account_url_);
   return ok();
 }
@@ -416,23 +415,27 @@ milliseconds AcmeClient::retry_delay(const http::Response& r) const {
 
 namespace {
 
-// Shared loop of poll_authz / poll_order: fetch, stop when done, else wait.
+// Shared loop of poll_authz / poll_order: fetch, stop when done, else wait. Elapsed time
+// is the larger of real time and time slept, so a virtual-time sleep hook (which returns
+// at once) still reaches the deadline.
 template <class T, class Fetch, class Done>
 Result<T> poll_until(Fetch fetch, Done done, milliseconds timeout, const char* what,
                      const std::function<milliseconds()>& delay,
                      const std::function<void(milliseconds)>& sleep) {
-  const auto deadline = SteadyClock::now() + timeout;
+  const auto started = SteadyClock::now();
+  milliseconds slept{0};
   for (;;) {
     Result<T> current = fetch();
     if (!current.ok() || done(*current)) return current;
-    const auto remaining =
-        std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
+    const auto real = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started);
+    const auto remaining = timeout - std::max(real, slept);
     if (remaining <= milliseconds::zero()) {
       return Error::make(kErrorTimeout, std::string(what) + " still \"" + current->status +
-                                            "\" after " + std::to_string(timeout.count()) +
-                                            " ms");
+                                            "\" after " + std::to_string(timeout.count()) + " ms");
     }
-    sleep(std::min(delay(), remaining));
+    const auto wait = std::min(delay(), remaining);
+    sleep(wait);
+    slept += wait;
   }
 }
 
@@ -457,8 +460,8 @@ Result<Order> AcmeClient::poll_order(const std::string& url, milliseconds timeou
         ++stats_.polls;
         return get_order(url);
       },
-      [](const Order& o) { return o.status != "pending" && o.status != "processing"; },
-      timeout, "order",
+      [](const Order& o) { return o.status != "pending" && o.status != "processing"; }, timeout,
+      "order",
       [&] { return last_response_ ? retry_delay(*last_response_) : options_.poll_interval; },
       [&](milliseconds d) { sleep_for(d); });
 }
@@ -524,8 +527,7 @@ std::string AcmeClient::dns01_txt_value(const std::string& token) const {
 
 // --- low level ------------------------------------------------------------------------------
 
-Result<http::Response> AcmeClient::post_raw(const std::string& url,
-                                            const Json& protected_overrides,
+Result<http::Response> AcmeClient::post_raw(const std::string& url, const Json& protected_overrides,
                                             const std::string& payload,
                                             const RawPostOptions& options) {
   std::string body;

@@ -74,8 +74,8 @@ struct AcmeClientStats {
 };
 
 struct ExternalAccountBinding {  // RFC 8555 §7.3.4
-  std::string kid;  // key identifier the CA issued
-  Bytes mac_key;    // the MAC key (decoded; CAs usually hand it out base64url)
+  std::string kid;               // key identifier the CA issued
+  Bytes mac_key;                 // the MAC key (decoded; CAs usually hand it out base64url)
 };
 
 struct NewAccountRequest {
@@ -97,17 +97,17 @@ struct RawPostOptions {
   // Sign with this key instead of the account key. With a signer set, the header
   // carries "jwk" (not "kid") unless use_kid is set.
   std::shared_ptr<const JwsSigner> signer;
-  bool use_kid = false;           // with signer: still send the account URL as "kid"
-  bool use_jwk_instead_of_kid = false;  // account key, but identified by "jwk"
-  bool include_jwk_and_kid = false;     // both members (RFC 8555 §6.2 forbids)
-  bool omit_nonce = false;              // no "nonce" member
-  bool reuse_nonce = false;             // the nonce of the previous signed request
-  std::optional<std::string> nonce;     // this nonce verbatim
-  std::optional<std::string> header_url;  // "url" member differs from the request URL
-  std::optional<std::string> alg;         // "alg" member (signature still by the signer,
-                                          // or empty when alg is "none")
-  std::optional<std::string> content_type;  // instead of application/jose+json
-  bool corrupt_signature = false;           // flip one bit of the signature
+  bool use_kid = false;                      // with signer: still send the account URL as "kid"
+  bool use_jwk_instead_of_kid = false;       // account key, but identified by "jwk"
+  bool include_jwk_and_kid = false;          // both members (RFC 8555 §6.2 forbids)
+  bool omit_nonce = false;                   // no "nonce" member
+  bool reuse_nonce = false;                  // the nonce of the previous signed request
+  std::optional<std::string> nonce;          // this nonce verbatim
+  std::optional<std::string> header_url;     // "url" member differs from the request URL
+  std::optional<std::string> alg;            // "alg" member (signature still by the signer,
+                                             // or empty when alg is "none")
+  std::optional<std::string> content_type;   // instead of application/jose+json
+  bool corrupt_signature = false;            // flip one bit of the signature
   std::optional<std::string> signature_b64;  // replace the signature entirely
   std::optional<std::string> raw_body;       // send this body verbatim; no JWS at all
   http::Headers extra_headers;
@@ -157,7 +157,8 @@ class AcmeClient {
   // RFC 7638 thumbprint of the account key; "" without one.
   const std::string& account_thumbprint() const { return account_thumbprint_; }
 
-  // Fetches the account by POSTing an empty update ({}), as RFC 8555 §7.3.3 advises.
+  // POST-as-GET the account (RFC 8555 §6.3, §7.3). An empty update ({}), which older
+  // drafts advised, is refused by Pebble ("Use POST-as-GET to retrieve account data").
   Result<Account> get_account();
   Result<Account> update_account(const std::vector<std::string>& contact);
   Result<Account> deactivate_account();
@@ -174,14 +175,13 @@ class AcmeClient {
   Result<Authorization> get_authz(const std::string& url);
   Result<Challenge> get_challenge(const std::string& url);
   // payload: {} for http-01/dns-01, {"attObj": "..."} for device-attest-01.
-  Result<Challenge> respond_challenge(const std::string& url,
-                                      const Json& payload = Json::object());
+  Result<Challenge> respond_challenge(const std::string& url, const Json& payload = Json::object());
   // POST-as-GET until status is not "pending" (authz) / not "pending" or "processing"
   // (order), sleeping Retry-After (or poll_interval) in between. timeout 0 = the
-  // options' poll_timeout. The final state may be invalid: check .status. A deadline
-  // passing gives kErrorTimeout naming the last status.
-  Result<Authorization> poll_authz(const std::string& url,
-                                   std::chrono::milliseconds timeout = {});
+  // options' poll_timeout; time slept through AcmeClientOptions::sleep counts, so the
+  // deadline is virtual when the sleep hook is. The final state may be invalid: check
+  // .status. A deadline passing gives kErrorTimeout naming the last status.
+  Result<Authorization> poll_authz(const std::string& url, std::chrono::milliseconds timeout = {});
   Result<Order> poll_order(const std::string& url, std::chrono::milliseconds timeout = {});
   // POST order.finalize with {"csr": base64url(csr_der)}; the result keeps order.url.
   Result<Order> finalize(const Order& order, const Bytes& csr_der);

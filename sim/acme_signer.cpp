@@ -53,8 +53,7 @@ Result<std::string> jwk_thumbprint(const Json& jwk) {
   return parsed->thumbprint();
 }
 
-Result<JwsParts> sign_jws(const Json& header, const std::string& payload,
-                          const JwsSigner& signer) {
+Result<JwsParts> sign_jws(const Json& header, const std::string& payload, const JwsSigner& signer) {
   JwsParts parts;
   parts.protected_b64 = base64url_encode(header.dump());
   parts.payload_b64 = base64url_encode(payload);

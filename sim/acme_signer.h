@@ -63,15 +63,14 @@ struct JwsParts {
   std::string payload_b64;
   std::string signature_b64;
   Json to_json() const {
-    return Json{{"protected", protected_b64}, {"payload", payload_b64},
-                {"signature", signature_b64}};
+    return Json{
+        {"protected", protected_b64}, {"payload", payload_b64}, {"signature", signature_b64}};
   }
 };
 
 // Signs header (sent as is: the caller sets alg, nonce, url, jwk/kid) over the payload
 // bytes ("" = POST-as-GET) with signer. Fails only when signer.sign fails or an ECDSA
 // signature cannot be converted.
-Result<JwsParts> sign_jws(const Json& header, const std::string& payload,
-                          const JwsSigner& signer);
+Result<JwsParts> sign_jws(const Json& header, const std::string& payload, const JwsSigner& signer);
 
 }  // namespace attestlab::sim

@@ -207,7 +207,8 @@ std::vector<std::pair<std::string, std::string>> parse_link_header(const std::st
     std::size_t p = 0;
     while (p < params.size()) {
       const auto semi = params.find(';', p);
-      std::string param = params.substr(p, semi == std::string::npos ? std::string::npos : semi - p);
+      std::string param =
+          params.substr(p, semi == std::string::npos ? std::string::npos : semi - p);
       p = semi == std::string::npos ? params.size() : semi + 1;
       const auto eq = param.find('=');
       if (eq == std::string::npos) continue;

@@ -15,12 +15,14 @@ namespace attestlab::sim {
 
 // Error types this client produces itself (not ACME problem types), so callers can tell
 // "the server said X" from "the client could not get an answer it understands".
-inline constexpr const char* kErrorUnexpectedResponse = "unexpectedResponse";  // server
-                                      // broke the protocol: no problem document, bad JSON,
-                                      // missing Location, ...
-inline constexpr const char* kErrorClientUsage = "clientUsage";  // caller misuse, e.g. no
-                                                                 // account key yet
-inline constexpr const char* kErrorTimeout = "timeout";  // a poll deadline passed
+//
+// The server broke the protocol: an error status without a problem document, a body
+// that is not the JSON expected, a missing Location header, ...
+inline constexpr const char* kErrorUnexpectedResponse = "unexpectedResponse";
+// The caller misused the client, e.g. an account call before there is an account.
+inline constexpr const char* kErrorClientUsage = "clientUsage";
+// A poll deadline passed.
+inline constexpr const char* kErrorTimeout = "timeout";
 // Transport failures keep http::Client's Error("connection", ...).
 
 inline constexpr const char* kAcmeErrorPrefix = "urn:ietf:params:acme:error:";
@@ -48,9 +50,9 @@ struct Directory {
 };
 
 struct Account {
-  std::string url;     // from the Location header: the "kid" for later requests
+  std::string url;       // from the Location header: the "kid" for later requests
   bool created = false;  // 201 (new) vs 200 (the key already had an account)
-  std::string status;  // valid | deactivated | revoked
+  std::string status;    // valid | deactivated | revoked
   std::vector<std::string> contact;
   std::optional<std::string> orders;
   Json raw;

@@ -14,7 +14,11 @@ std::string utf8_or_replaced(std::string_view in) {
   std::size_t i = 0;
   while (i < in.size()) {
     const auto c = static_cast<unsigned char>(in[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xe  ? 3
+                      : (c >> 3) == 0x1e ? 4
+                                         : 0;
     bool ok = len != 0 && i + len <= in.size();
     for (std::size_t k = 1; ok && k < len; ++k) {
       ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
@@ -62,9 +66,14 @@ Json WireExchange::to_json(std::size_t max_body) const {
     if (payload.is_string()) payload = utf8_or_replaced(payload.get_ref<const std::string&>());
     request["jws"] = {{"protected", jws_protected.value_or(Json())}, {"payload", payload}};
   }
-  Json out = {{"seq", seq},         {"time_ms", time_ms}, {"label", label},
-              {"note", note},       {"method", method},   {"url", url},
-              {"duration_ms", duration_ms}, {"request", std::move(request)}};
+  Json out = {{"seq", seq},
+              {"time_ms", time_ms},
+              {"label", label},
+              {"note", note},
+              {"method", method},
+              {"url", url},
+              {"duration_ms", duration_ms},
+              {"request", std::move(request)}};
   if (status != 0) {
     Json response = {{"status", status}, {"headers", headers_json(response_headers)}};
     put_body(response, response_body, max_body);

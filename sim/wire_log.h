@@ -21,10 +21,10 @@ namespace attestlab::sim {
 
 // One request and its response (or the transport error that replaced the response).
 struct WireExchange {
-  std::uint64_t seq = 0;       // assigned by WireLog::record, 1-based, in append order
-  std::int64_t time_ms = 0;    // wall clock at send, milliseconds since the epoch
-  std::string label;           // who sent it (AcmeClientOptions::log_label), may be empty
-  std::string note;            // why, e.g. "retry 1/3 after badNonce"; may be empty
+  std::uint64_t seq = 0;     // assigned by WireLog::record, 1-based, in append order
+  std::int64_t time_ms = 0;  // wall clock at send, milliseconds since the epoch
+  std::string label;         // who sent it (AcmeClientOptions::log_label), may be empty
+  std::string note;          // why, e.g. "retry 1/3 after badNonce"; may be empty
 
   std::string method;
   std::string url;
