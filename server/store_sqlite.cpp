@@ -10,16 +10,23 @@
 // file: multi-statement writes take the write lock up front (BEGIN IMMEDIATE) and waits
 // for a lock are bounded by busy_timeout.
 //
+// Checkpoints (copying the WAL back into the database file, two fsyncs) run on a background
+// thread with its own connection, so requests never wait for them under the mutex. If
+// writes outpace it, a commit checkpoints inline once the WAL is large, which bounds it.
+//
 // Every object is kept whole as JSON (model.cpp) next to the columns that are looked up
 // or compared (ids, thumbprint, serial, device id, status).
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <iterator>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <system_error>
+#include <thread>
 
 #include "server/store.h"
 
@@ -27,10 +34,16 @@ namespace attestlab::server {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
-// A nonce older than the largest max_age a caller has used can never be accepted, so it may
-// be purged. Before any consume_nonce call, this is the assumed max_age.
+// A nonce older than every max_age a caller has used can never be accepted, so it may be
+// purged. Until the first consume_nonce call, this is the assumed max_age.
 constexpr std::int64_t kDefaultNonceRetentionSeconds = 24 * 3600;
 constexpr int kPutsBetweenNoncePurges = 1000;
+// WAL size (pages) that wakes the background checkpointer (SQLite's own default), and the
+// size at which a commit stops relying on it and checkpoints inline.
+constexpr int kBackgroundCheckpointPages = 1000;
+constexpr int kInlineCheckpointPages = 8000;
+// A WAL file that grew during a burst is cut back to this size when it restarts.
+constexpr const char* kJournalSizeLimitPragma = "PRAGMA journal_size_limit=67108864;";
 
 // Schema history. Step i takes the database from version i to i + 1 (PRAGMA user_version)
 // inside one transaction. Never edit a step that has shipped; append a new one.
@@ -163,6 +176,7 @@ std::string dump(const Json& j) {
 class SqliteStore final : public Store {
  public:
   SqliteStore() = default;
+  ~SqliteStore() override { stop_checkpointer(); }
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
@@ -266,9 +280,15 @@ class SqliteStore final : public Store {
   Error account_conflict() const;
   Error certificate_conflict() const;
 
+  void start_checkpointer(const std::string& path);
+  void stop_checkpointer();
+  void checkpoint_loop();
+  static int on_wal_commit(void* self, sqlite3* db, const char* schema, int wal_pages);
+
   DatabasePtr db_;  // declared first: destroyed after the statements below
   std::mutex mu_;
   // Purge horizon for nonces: the largest max_age consume_nonce has been called with.
+  // All under mu_.
   std::int64_t nonce_retention_seconds_ = kDefaultNonceRetentionSeconds;
   bool nonce_max_age_seen_ = false;
   int puts_since_nonce_purge_ = 0;
@@ -284,8 +304,17 @@ class SqliteStore final : public Store {
   StatementPtr certificate_insert_, certificate_by_id_, certificate_by_serial_,
       certificates_by_device_, certificate_update_;
   StatementPtr setting_get_, setting_set_;
-};
 
+  // Background checkpointer. Lock order: mu_, then ckpt_run_mu_ or ckpt_mu_; the
+  // checkpointer thread never takes mu_.
+  DatabasePtr ckpt_db_;
+  std::thread ckpt_thread_;
+  std::mutex ckpt_run_mu_;  // held while a checkpoint of this store runs
+  std::mutex ckpt_mu_;      // guards the two flags below
+  std::condition_variable ckpt_cv_;
+  bool ckpt_requested_ = false;
+  bool ckpt_stop_ = false;
+};
 
 // now - age without overflow; negative ages count as 0.
 std::int64_t cutoff(std::int64_t now, std::int64_t age) {
@@ -326,6 +355,7 @@ Result<void> SqliteStore::open(const std::string& path) {
   sqlite3_extended_result_codes(db_.get(), 1);
   sqlite3_busy_timeout(db_.get(), kBusyTimeoutMs);
 
+  std::string journal_mode;
   {
     // journal_mode answers with the mode in effect; anything but WAL would silently weaken
     // the durability and concurrency promises (":memory:" databases cannot have a WAL).
@@ -333,13 +363,14 @@ Result<void> SqliteStore::open(const std::string& path) {
     if (!stmt) return stmt.error();
     Query q(stmt->get());
     if (q.step() != SQLITE_ROW) return sqlite_error();
-    std::string mode = q.column_text(0);
-    if (mode != "wal" && !(path == ":memory:" && mode == "memory")) {
-      return Error::make("serverInternal",
-                         "sqlite: cannot use WAL journal mode for " + path + " (got " + mode + ")");
+    journal_mode = q.column_text(0);
+    if (journal_mode != "wal" && !(path == ":memory:" && journal_mode == "memory")) {
+      return Error::make("serverInternal", "sqlite: cannot use WAL journal mode for " + path +
+                                               " (got " + journal_mode + ")");
     }
   }
   ATTESTLAB_TRY(exec_script("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  ATTESTLAB_TRY(exec_script(kJournalSizeLimitPragma));
 
   const std::pair<StatementPtr*, const char*> control[] = {
       {&begin_, "BEGIN IMMEDIATE"},
@@ -353,7 +384,83 @@ Result<void> SqliteStore::open(const std::string& path) {
     *slot = std::move(*s);
   }
   ATTESTLAB_TRY(migrate());
-  return prepare_statements();
+  ATTESTLAB_TRY(prepare_statements());
+  if (journal_mode == "wal") start_checkpointer(path);
+  return ok();
+}
+
+void SqliteStore::start_checkpointer(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  ckpt_db_.reset(raw);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(ckpt_db_.get(), kBusyTimeoutMs);
+    // A connection only sees the WAL once it has read the database; until then its
+    // checkpoints silently do nothing.
+    rc = sqlite3_exec(ckpt_db_.get(), "SELECT count(*) FROM sqlite_schema", nullptr, nullptr,
+                      nullptr);
+  }
+  if (rc != SQLITE_OK) {
+    // Still correct without the helper: SQLite then checkpoints inline on commit.
+    ckpt_db_.reset();
+    return;
+  }
+  try {
+    ckpt_thread_ = std::thread([this] { checkpoint_loop(); });
+  } catch (const std::system_error&) {
+    ckpt_db_.reset();
+    return;
+  }
+  sqlite3_wal_hook(db_.get(), &SqliteStore::on_wal_commit, this);  // replaces autocheckpoint
+}
+
+void SqliteStore::stop_checkpointer() {
+  if (!ckpt_thread_.joinable()) return;
+  {
+    std::lock_guard lock(ckpt_mu_);
+    ckpt_stop_ = true;
+  }
+  ckpt_cv_.notify_one();
+  ckpt_thread_.join();
+  ckpt_db_.reset();
+}
+
+void SqliteStore::checkpoint_loop() {
+  std::unique_lock lock(ckpt_mu_);
+  for (;;) {
+    ckpt_cv_.wait(lock, [this] { return ckpt_requested_ || ckpt_stop_; });
+    if (ckpt_stop_) return;
+    ckpt_requested_ = false;
+    lock.unlock();
+    // PASSIVE neither waits for nor blocks writers; frames it cannot reach now are picked
+    // up by the next run. A failure (e.g. I/O) leaves the data safe in the WAL.
+    {
+      std::lock_guard run(ckpt_run_mu_);
+      sqlite3_wal_checkpoint_v2(ckpt_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
+    }
+    lock.lock();
+  }
+}
+
+// Runs inside every commit on the main connection, with mu_ held.
+int SqliteStore::on_wal_commit(void* self, sqlite3* db, const char* schema, int wal_pages) {
+  auto* store = static_cast<SqliteStore*>(self);
+  if (wal_pages >= kInlineCheckpointPages) {
+    // The background checkpointer cannot catch up while writes keep coming. Wait for its
+    // current run, then checkpoint here: no writer of this process can run meanwhile, so
+    // this one reaches the end of the WAL and the next write restarts it.
+    std::lock_guard run(store->ckpt_run_mu_);
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else if (wal_pages >= kBackgroundCheckpointPages) {
+    {
+      std::lock_guard lock(store->ckpt_mu_);
+      store->ckpt_requested_ = true;
+    }
+    store->ckpt_cv_.notify_one();
+  }
+  return SQLITE_OK;
 }
 
 Result<int> SqliteStore::read_user_version() {
