@@ -184,7 +184,8 @@ void register_ca(CLI::App& app) {
                  "User Enrollment: no serial or UDID in the attestation")
       ->excludes(serial)
       ->excludes(udid);
-  issue_cmd->add_option("--os-version", iss->os_version, "OS version, e.g. 17.5 (omitted if unset)");
+  issue_cmd->add_option("--os-version", iss->os_version,
+                        "OS version, e.g. 17.5 (omitted if unset)");
   issue_cmd->add_option("--sepos-version", iss->sepos_version, "sepOS version (omitted if unset)");
   issue_cmd->add_option("--llb-version", iss->llb_version, "LLB version (omitted if unset)");
   issue_cmd->add_option("--sip", iss->sip, "Mac: SIP status")

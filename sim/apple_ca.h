@@ -37,11 +37,11 @@ struct AttestationChain {
 // Everything that goes into one leaf. AppleCa::honest_leaf() fills it the way Apple's
 // servers would; forgery helpers (sim/forgery.h) change it before issue_leaf().
 struct LeafSpec {
-  pki::PublicKey key;                       // the attested key (what the leaf certifies)
+  pki::PublicKey key;                         // the attested key (what the leaf certifies)
   std::vector<pki::RawExtension> extensions;  // the Apple extensions, written verbatim
   std::int64_t not_before = 0;
   std::int64_t not_after = 0;
-  std::string common_name;                  // empty: derived from the key (see APPLE_FORMAT.md)
+  std::string common_name;  // empty: derived from the key (see APPLE_FORMAT.md)
 };
 
 class AppleCa {

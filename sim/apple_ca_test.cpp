@@ -117,7 +117,8 @@ TEST_F(AppleCaTest, AppleExtensionsAreNonCritical) {
   }
   // And in the DER: OpenSSL reports no unhandled critical extension, so a chain check
   // at issue time succeeds (an unknown critical extension would make it fail).
-  EXPECT_TRUE(pki::verify_chain(leaf_of(*chain), {ca_->intermediate()}, {ca_->root()}, kNow + 60).ok());
+  EXPECT_TRUE(
+      pki::verify_chain(leaf_of(*chain), {ca_->intermediate()}, {ca_->root()}, kNow + 60).ok());
 }
 
 TEST_F(AppleCaTest, LeafCertifiesTheGivenKeyForSevenDaysFromIssue) {
@@ -145,8 +146,8 @@ TEST_F(AppleCaTest, ChainVerifiesToMockRootOnly) {
 
   EXPECT_TRUE(pki::verify_chain(leaf, {*sub}, {ca_->root()}, kNow + kDay).ok());
 
-  auto apple_pem =
-      pki::read_file(std::string(ATTESTLAB_SOURCE_DIR) + "/fixtures/apple-enterprise-attestation-root-ca.pem");
+  auto apple_pem = pki::read_file(std::string(ATTESTLAB_SOURCE_DIR) +
+                                  "/fixtures/apple-enterprise-attestation-root-ca.pem");
   ASSERT_TRUE(apple_pem.ok()) << apple_pem.error().detail;
   auto apple_root = pki::Certificate::from_pem(*apple_pem);
   ASSERT_TRUE(apple_root.ok());
@@ -180,7 +181,8 @@ TEST_F(AppleCaTest, SaveLoadRoundTripWithPrivateKeys) {
   // The loaded CA issues leaves that chain to the original root.
   auto chain = loaded->issue_attestation(key_->public_key(), iphone_facts(), std::nullopt, kNow);
   ASSERT_TRUE(chain.ok());
-  EXPECT_TRUE(pki::verify_chain(leaf_of(*chain), {ca_->intermediate()}, {ca_->root()}, kNow + 1).ok());
+  EXPECT_TRUE(
+      pki::verify_chain(leaf_of(*chain), {ca_->intermediate()}, {ca_->root()}, kNow + 1).ok());
 
   // No silent overwrite.
   auto again = ca_->save(dir);

@@ -70,7 +70,7 @@ Result<std::optional<bool>> read_flag(const pki::Certificate& leaf, const char* 
 
 const std::vector<std::string>& all_apple_oids() {
   static const std::vector<std::string> oids = {
-      kOidSerialNumber, kOidUdid,      kOidOsVersion,       kOidSeposVersion,   kOidLlbVersion,
+      kOidSerialNumber,  kOidUdid,      kOidOsVersion,       kOidSeposVersion,   kOidLlbVersion,
       kOidFreshnessCode, kOidSipStatus, kOidSecureBootLevel, kOidThirdPartyKexts};
   return oids;
 }
@@ -94,8 +94,12 @@ std::optional<SecureBootLevel> parse_secure_boot_level(std::string_view name) {
   return std::nullopt;
 }
 
-Bytes freshness_code(const Bytes& nonce) { return sha256(nonce); }
-Bytes freshness_code(std::string_view nonce) { return sha256(nonce); }
+Bytes freshness_code(const Bytes& nonce) {
+  return sha256(nonce);
+}
+Bytes freshness_code(std::string_view nonce) {
+  return sha256(nonce);
+}
 
 std::vector<pki::RawExtension> encode_apple_extensions(const DeviceFacts& facts,
                                                        const std::optional<Bytes>& freshness) {

@@ -18,13 +18,13 @@ namespace attestlab::sim {
 
 // Extension OIDs of an attestation leaf. Each extension is non-critical and its extnValue
 // OCTET STRING holds the raw value bytes directly (no inner DER).
-inline constexpr const char* kOidSerialNumber = "1.2.840.113635.100.8.9.1";   // UTF-8
-inline constexpr const char* kOidUdid = "1.2.840.113635.100.8.9.2";           // UTF-8
-inline constexpr const char* kOidOsVersion = "1.2.840.113635.100.8.10.1";     // UTF-8
-inline constexpr const char* kOidSeposVersion = "1.2.840.113635.100.8.10.2";  // UTF-8
-inline constexpr const char* kOidLlbVersion = "1.2.840.113635.100.8.10.3";    // UTF-8
-inline constexpr const char* kOidFreshnessCode = "1.2.840.113635.100.8.11.1";  // 32 bytes
-inline constexpr const char* kOidSipStatus = "1.2.840.113635.100.8.13.1";      // 1 byte flag
+inline constexpr const char* kOidSerialNumber = "1.2.840.113635.100.8.9.1";      // UTF-8
+inline constexpr const char* kOidUdid = "1.2.840.113635.100.8.9.2";              // UTF-8
+inline constexpr const char* kOidOsVersion = "1.2.840.113635.100.8.10.1";        // UTF-8
+inline constexpr const char* kOidSeposVersion = "1.2.840.113635.100.8.10.2";     // UTF-8
+inline constexpr const char* kOidLlbVersion = "1.2.840.113635.100.8.10.3";       // UTF-8
+inline constexpr const char* kOidFreshnessCode = "1.2.840.113635.100.8.11.1";    // 32 bytes
+inline constexpr const char* kOidSipStatus = "1.2.840.113635.100.8.13.1";        // 1 byte flag
 inline constexpr const char* kOidSecureBootLevel = "1.2.840.113635.100.8.13.2";  // UTF-8 name
 inline constexpr const char* kOidThirdPartyKexts = "1.2.840.113635.100.8.13.3";  // 1 byte flag
 

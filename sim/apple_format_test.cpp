@@ -11,12 +11,12 @@ namespace {
 constexpr std::int64_t kNow = 1795564800;  // 2026-11-25T00:00:00Z
 
 TEST(AppleFormat, OidsAreThoseOfProtocolSection3) {
-  EXPECT_EQ(all_apple_oids(),
-            (std::vector<std::string>{"1.2.840.113635.100.8.9.1", "1.2.840.113635.100.8.9.2",
-                                      "1.2.840.113635.100.8.10.1", "1.2.840.113635.100.8.10.2",
-                                      "1.2.840.113635.100.8.10.3", "1.2.840.113635.100.8.11.1",
-                                      "1.2.840.113635.100.8.13.1", "1.2.840.113635.100.8.13.2",
-                                      "1.2.840.113635.100.8.13.3"}));
+  EXPECT_EQ(
+      all_apple_oids(),
+      (std::vector<std::string>{
+          "1.2.840.113635.100.8.9.1", "1.2.840.113635.100.8.9.2", "1.2.840.113635.100.8.10.1",
+          "1.2.840.113635.100.8.10.2", "1.2.840.113635.100.8.10.3", "1.2.840.113635.100.8.11.1",
+          "1.2.840.113635.100.8.13.1", "1.2.840.113635.100.8.13.2", "1.2.840.113635.100.8.13.3"}));
 }
 
 TEST(AppleFormat, EncodesExactlyTheDocumentedBytes) {
@@ -42,7 +42,8 @@ TEST(AppleFormat, EncodesExactlyTheDocumentedBytes) {
 }
 
 TEST(AppleFormat, SecureBootNames) {
-  for (auto level : {SecureBootLevel::Full, SecureBootLevel::Reduced, SecureBootLevel::Permissive}) {
+  for (auto level :
+       {SecureBootLevel::Full, SecureBootLevel::Reduced, SecureBootLevel::Permissive}) {
     EXPECT_EQ(parse_secure_boot_level(to_string(level)), level);
   }
   EXPECT_FALSE(parse_secure_boot_level("Full").has_value());
@@ -119,7 +120,8 @@ TEST_F(DecodeTest, RejectsMalformedValues) {
     EXPECT_NE(r.error().detail.find(b.oid), std::string::npos) << r.error().detail;
   }
   // Valid multi-byte UTF-8 is fine.
-  auto ok = decode(forge::with_extension_value(mac_leaf(), kOidSerialNumber, to_bytes("S\xC3\xA9rie")));
+  auto ok =
+      decode(forge::with_extension_value(mac_leaf(), kOidSerialNumber, to_bytes("S\xC3\xA9rie")));
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->facts.serial, "S\xC3\xA9rie");
 }

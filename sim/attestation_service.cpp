@@ -20,7 +20,9 @@ AppleAttestationServers::Outage AppleAttestationServers::outage() const {
   return static_cast<Outage>(outage_.load());
 }
 
-std::uint64_t AppleAttestationServers::issued_count() const { return issued_.load(); }
+std::uint64_t AppleAttestationServers::issued_count() const {
+  return issued_.load();
+}
 
 Result<Attestation> AppleAttestationServers::attest(const pki::PublicKey& key,
                                                     const DeviceFacts& facts,
@@ -68,11 +70,11 @@ namespace {
 
 Result<void> check_can_attest(const Device& device) {
   if (device.supports_attestation()) return ok();
-  return Error::make("serverInternal", std::string("device cannot attest: ") +
-                                           to_string(device.kind()) + " running " +
-                                           (device.identity().os_version.empty()
-                                                ? std::string("unknown OS")
-                                                : device.identity().os_version));
+  return Error::make("serverInternal",
+                     std::string("device cannot attest: ") + to_string(device.kind()) +
+                         " running " +
+                         (device.identity().os_version.empty() ? std::string("unknown OS")
+                                                               : device.identity().os_version));
 }
 
 Attestation as_cached(Attestation a) {

@@ -79,8 +79,8 @@ TEST_F(AttestationServiceTest, ThrottleReturnsCachedInsideSevenDaysNewAfter) {
   auto second = service.device_attestation(d, nonce2);
   ASSERT_TRUE(second.ok());
   EXPECT_TRUE(second->from_cache);
-  EXPECT_EQ(second->chain, first->chain);             // the same leaf...
-  EXPECT_EQ(second->freshness, sha256(nonce1));       // ...with the OLD freshness
+  EXPECT_EQ(second->chain, first->chain);        // the same leaf...
+  EXPECT_EQ(second->freshness, sha256(nonce1));  // ...with the OLD freshness
   EXPECT_NE(second->freshness, sha256(nonce2));
   EXPECT_EQ(servers_->issued_count(), 1u);
 

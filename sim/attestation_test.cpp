@@ -47,7 +47,8 @@ AttestationChain make_chain() {
   DeviceFacts facts;
   facts.serial = "C02XL0GVJGH5";
   facts.udid = "00008103-000A4C9E1E8A001E";
-  auto chain = ca->issue_attestation(key->public_key(), facts, freshness_code(std::string_view("t")), kNow);
+  auto chain =
+      ca->issue_attestation(key->public_key(), facts, freshness_code(std::string_view("t")), kNow);
   EXPECT_TRUE(chain.ok());
   return *chain;
 }
@@ -68,8 +69,8 @@ TEST(AttestationObject, EncodingIsFmtThenAttStmtWithByteStrings) {
   const AttestationChain chain = make_chain();
   const Bytes cbor = encode_attestation_object(apple_attestation_object(chain));
   // a2 (map of 2) 63 "fmt" 65 "apple" 67 "attStmt" a1 (map of 1) 63 "x5c" 82 (array of 2)
-  const Bytes prefix = {0xa2, 0x63, 'f', 'm', 't', 0x65, 'a', 'p', 'p', 'l', 'e',
-                        0x67, 'a', 't', 't', 'S', 't', 'm', 't', 0xa1, 0x63, 'x', '5', 'c', 0x82};
+  const Bytes prefix = {0xa2, 0x63, 'f', 'm', 't', 0x65, 'a',  'p',  'p', 'l', 'e', 0x67, 'a',
+                        't',  't',  'S', 't', 'm', 't',  0xa1, 0x63, 'x', '5', 'c', 0x82};
   ASSERT_GT(cbor.size(), prefix.size());
   EXPECT_TRUE(std::equal(prefix.begin(), prefix.end(), cbor.begin()));
   EXPECT_EQ(cbor[prefix.size()] >> 5, 2) << "x5c[0] must be a CBOR byte string (major type 2)";
@@ -131,10 +132,12 @@ TEST(AttestationObject, RejectsMalformedInput) {
                    to_cbor(Json{{"fmt", "apple"}, {"attStmt", Json{{"x5c", Json::array()}}}}))
                    .ok());
   // x5c entries as text instead of byte strings.
-  EXPECT_FALSE(parse_attestation_object(to_cbor(
-                   Json{{"fmt", "apple"}, {"attStmt", Json{{"x5c", Json::array({"MIIB"})}}}}))
-                   .ok());
-  EXPECT_FALSE(parse_attestation_object(to_cbor(Json{{"fmt", 7}, {"attStmt", Json::object()}})).ok());
+  EXPECT_FALSE(
+      parse_attestation_object(
+          to_cbor(Json{{"fmt", "apple"}, {"attStmt", Json{{"x5c", Json::array({"MIIB"})}}}}))
+          .ok());
+  EXPECT_FALSE(
+      parse_attestation_object(to_cbor(Json{{"fmt", 7}, {"attStmt", Json::object()}})).ok());
 
   auto bad_b64 = parse_attestation_object_b64u("not base64url!");
   ASSERT_FALSE(bad_b64.ok());

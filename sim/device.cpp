@@ -19,15 +19,13 @@ struct Software {
 // Released versions per OS family (sepOS and LLB follow the Darwin / iBoot train of the
 // release; exactness is not the point, plausibility is).
 const std::vector<Software>& software_for(Os os) {
-  static const std::vector<Software> ios = {
-      {"16.7.8", "20H343", "20.6.0", "8422.220.2"},
-      {"17.5", "21F79", "21.5.0", "10151.121.1"},
-      {"17.6.1", "21G93", "21.6.0", "10151.140.19"},
-      {"18.1", "22B83", "22.1.0", "11881.40.130"}};
-  static const std::vector<Software> macos = {
-      {"14.5", "23F79", "23.5.0", "10151.121.1"},
-      {"14.6.1", "23G93", "23.6.0", "10151.140.19"},
-      {"15.1", "24B83", "24.1.0", "11881.41.5"}};
+  static const std::vector<Software> ios = {{"16.7.8", "20H343", "20.6.0", "8422.220.2"},
+                                            {"17.5", "21F79", "21.5.0", "10151.121.1"},
+                                            {"17.6.1", "21G93", "21.6.0", "10151.140.19"},
+                                            {"18.1", "22B83", "22.1.0", "11881.40.130"}};
+  static const std::vector<Software> macos = {{"14.5", "23F79", "23.5.0", "10151.121.1"},
+                                              {"14.6.1", "23G93", "23.6.0", "10151.140.19"},
+                                              {"15.1", "24B83", "24.1.0", "11881.41.5"}};
   static const std::vector<Software> tvos = {{"17.5", "21L569", "21.5.0", "10151.121.1"},
                                              {"18.1", "22J580", "22.1.0", "11881.40.130"}};
   static const std::vector<Software> watchos = {{"10.5", "21T576", "21.5.0", "10151.121.1"},
@@ -131,11 +129,15 @@ const KindInfo& info(DeviceKind kind) {
   return kind_table().front();
 }
 
-bool at_least(std::pair<int, int> version, std::pair<int, int> floor) { return version >= floor; }
+bool at_least(std::pair<int, int> version, std::pair<int, int> floor) {
+  return version >= floor;
+}
 
 }  // namespace
 
-const char* to_string(DeviceKind kind) { return info(kind).name; }
+const char* to_string(DeviceKind kind) {
+  return info(kind).name;
+}
 
 std::optional<DeviceKind> parse_device_kind(std::string_view name) {
   for (const auto& entry : kind_table()) {
@@ -153,15 +155,21 @@ const std::vector<DeviceKind>& all_device_kinds() {
   return kinds;
 }
 
-bool kind_has_secure_enclave(DeviceKind kind) { return kind != DeviceKind::IntelMac; }
+bool kind_has_secure_enclave(DeviceKind kind) {
+  return kind != DeviceKind::IntelMac;
+}
 
 bool kind_can_attest(DeviceKind kind) {
   return kind != DeviceKind::LegacyIPhone && kind != DeviceKind::IntelMac;
 }
 
-bool kind_is_mac(DeviceKind kind) { return kind == DeviceKind::Mac || kind == DeviceKind::IntelMac; }
+bool kind_is_mac(DeviceKind kind) {
+  return kind == DeviceKind::Mac || kind == DeviceKind::IntelMac;
+}
 
-bool kind_attests_mac_posture(DeviceKind kind) { return kind == DeviceKind::Mac; }
+bool kind_attests_mac_posture(DeviceKind kind) {
+  return kind == DeviceKind::Mac;
+}
 
 std::pair<int, int> min_attestation_os(DeviceKind kind) {
   switch (info(kind).os) {
@@ -272,7 +280,9 @@ constexpr const char* kLowerHex = "0123456789abcdef";
 
 FleetGenerator::FleetGenerator(std::uint64_t seed) : engine_(seed) {}
 
-std::uint64_t FleetGenerator::next() { return engine_(); }
+std::uint64_t FleetGenerator::next() {
+  return engine_();
+}
 
 std::uint64_t FleetGenerator::below(std::uint64_t bound) {
   if (bound <= 1) return 0;
@@ -312,7 +322,8 @@ DeviceIdentity FleetGenerator::identity(DeviceKind kind) {
 
   const bool legacy_serial = model.udid_style != UdidStyle::Modern;
   do {
-    id.serial = legacy_serial ? pick_chars(kLegacySerialAlphabet, 12) : pick_chars(kSerialAlphabet, 10);
+    id.serial =
+        legacy_serial ? pick_chars(kLegacySerialAlphabet, 12) : pick_chars(kSerialAlphabet, 10);
   } while (!issued_.insert(id.serial).second);
   do {
     switch (model.udid_style) {
@@ -335,7 +346,9 @@ DeviceIdentity FleetGenerator::identity(DeviceKind kind) {
   return id;
 }
 
-Device FleetGenerator::device(DeviceKind kind) { return Device(kind, identity(kind)); }
+Device FleetGenerator::device(DeviceKind kind) {
+  return Device(kind, identity(kind));
+}
 
 std::vector<Device> FleetGenerator::fleet(std::size_t n, const std::vector<unsigned>& weights) {
   static const std::vector<unsigned> kDefaultMix = {40, 15, 25, 3, 1, 4, 6, 6};

@@ -26,10 +26,10 @@
 namespace attestlab::sim {
 
 enum class DeviceKind {
-  IPhone,        // A11 or later
-  IPad,          // A11 or later
-  Mac,           // Apple silicon: attests SIP, secure boot, kext policy
-  AppleTv,       // A11 or later (Apple TV 4K 2nd gen+)
+  IPhone,   // A11 or later
+  IPad,     // A11 or later
+  Mac,      // Apple silicon: attests SIP, secure boot, kext policy
+  AppleTv,  // A11 or later (Apple TV 4K 2nd gen+)
   VisionPro,
   Watch,
   LegacyIPhone,  // A10X or older: has a Secure Enclave but ignores Attest
@@ -112,8 +112,8 @@ class Device {
 
   // Change the truth: a software update (OS, build, sepOS, LLB) or a posture change
   // (e.g. SIP disabled in recoveryOS).
-  void update_software(std::string os_version, std::string build_version,
-                       std::string sepos_version, std::string llb_version);
+  void update_software(std::string os_version, std::string build_version, std::string sepos_version,
+                       std::string llb_version);
   void set_posture(Posture posture) { posture_ = posture; }
 
   // User Enrollment (BYOD) mode: attestations omit serial and UDID; MDM messages use

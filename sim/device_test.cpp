@@ -76,8 +76,8 @@ TEST(Device, MacLeafHasSipSecureBootAndKextOids) {
 }
 
 TEST(Device, EveryAttestingKindHasTheCommonOids) {
-  for (DeviceKind kind : {DeviceKind::IPad, DeviceKind::AppleTv, DeviceKind::VisionPro,
-                          DeviceKind::Watch}) {
+  for (DeviceKind kind :
+       {DeviceKind::IPad, DeviceKind::AppleTv, DeviceKind::VisionPro, DeviceKind::Watch}) {
     FleetGenerator gen(7);
     Device d = gen.device(kind);
     EXPECT_TRUE(d.supports_attestation()) << to_string(kind) << " " << d.identity().os_version;
@@ -207,7 +207,8 @@ TEST(FleetGenerator, SameSeedSameFleet) {
     EXPECT_EQ(fa[i].identity(), fb[i].identity());
   }
   FleetGenerator c(43);
-  EXPECT_NE(c.identity(DeviceKind::IPhone).serial, FleetGenerator(42).identity(DeviceKind::IPhone).serial);
+  EXPECT_NE(c.identity(DeviceKind::IPhone).serial,
+            FleetGenerator(42).identity(DeviceKind::IPhone).serial);
 }
 
 TEST(FleetGenerator, IdentitiesAreUniqueAndWellFormed) {

@@ -33,8 +33,8 @@ pki::DistinguishedName subject_of(const pki::Certificate& cert) {
     unsigned char* utf8 = nullptr;
     const int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
     if (len < 0) continue;
-    out.emplace_back(type, std::string(reinterpret_cast<const char*>(utf8),
-                                       static_cast<std::size_t>(len)));
+    out.emplace_back(
+        type, std::string(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(len)));
     OPENSSL_free(utf8);
   }
   return out;

@@ -31,7 +31,8 @@ class ForgeryTest : public ::testing::Test {
     f.serial = "F2LXQ7K9MN";
     f.udid = "00008120-0011223344556677";
     f.os_version = "17.5";
-    return AppleCa::honest_leaf(key_->public_key(), f, freshness_code(std::string_view("tok")), kNow);
+    return AppleCa::honest_leaf(key_->public_key(), f, freshness_code(std::string_view("tok")),
+                                kNow);
   }
 
   static pki::Certificate issue(const AppleCa& ca, const LeafSpec& spec) {
@@ -76,9 +77,9 @@ TEST_F(ForgeryTest, RogueCaCopiesNamesButNotTrust) {
   // ...but internally consistent: it verifies against its own root.
   EXPECT_TRUE(pki::verify_chain(*leaf, {*sub}, {rogue->root()}, kNow + 60).ok());
   // And the genuine chain is not trusted by the rogue root.
-  EXPECT_FALSE(pki::verify_chain(issue(*ca_, honest()), {ca_->intermediate()}, {rogue->root()},
-                                 kNow + 60)
-                   .ok());
+  EXPECT_FALSE(
+      pki::verify_chain(issue(*ca_, honest()), {ca_->intermediate()}, {rogue->root()}, kNow + 60)
+          .ok());
 }
 
 TEST_F(ForgeryTest, ExpiredLeaf) {

@@ -61,15 +61,17 @@ SecureEnclave::~SecureEnclave() = default;
 SecureEnclave::SecureEnclave(SecureEnclave&&) noexcept = default;
 SecureEnclave& SecureEnclave::operator=(SecureEnclave&&) noexcept = default;
 
-bool SecureEnclave::present() const { return impl_->present; }
+bool SecureEnclave::present() const {
+  return impl_->present;
+}
 
 Result<KeyHandle> SecureEnclave::generate_key(pki::KeySpec spec) {
   if (!impl_->present) {
     return Error::make("badPublicKey", "no Secure Enclave on this device: no hardware-bound keys");
   }
   if (spec.kind != pki::KeyKind::EC || (spec.bits != 256 && spec.bits != 384)) {
-    return Error::make("badPublicKey", "the Secure Enclave makes only EC P-256 and P-384 keys, not " +
-                                           spec.name());
+    return Error::make("badPublicKey",
+                       "the Secure Enclave makes only EC P-256 and P-384 keys, not " + spec.name());
   }
   auto key = pki::PrivateKey::generate(spec);
   if (!key) return key.error();
