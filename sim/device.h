@@ -143,8 +143,9 @@ class Device {
   SoftwareKeystore& software_keystore() { return software_; }
   const SoftwareKeystore& software_keystore() const { return software_; }
 
-  // Erase all content and settings / restore: destroys every key in both stores and the
-  // attestation cache generation (see erase_count()); identity and posture stay.
+  // Erase all content and settings / restore: destroys every key in both stores and
+  // bumps erase_count(), so an AttestationService starts over; identity, posture,
+  // claim overrides and enrollment mode stay.
   void erase();
   // How many times erase() ran; lets attestation caches notice a restore.
   std::uint64_t erase_count() const { return erase_count_; }
@@ -164,10 +165,13 @@ class Device {
 std::optional<std::pair<int, int>> parse_os_version(std::string_view version);
 
 // Deterministic random identities for fleets: the same seed yields the same devices in
-// the same order on every platform (no std:: distributions). Serials are 10 characters
-// from Apple's alphabet (12 for legacy kinds), UDIDs "XXXXXXXX-XXXXXXXXXXXXXXXX" (40 hex
-// digits for legacy kinds), models and OS versions from a small table per kind, so
-// that serials and UDIDs are unique within one generator. Not thread-safe.
+// the same order on every platform (std::mt19937_64 output, no std:: distributions).
+// Models and software versions come from a small table per kind (attesting kinds always
+// get an OS that can attest). Serials: 10 characters (randomized format) for A12 and
+// later / Apple silicon, 12 for older hardware (A11 and before, Intel Macs). UDIDs:
+// "CHIPID00-XXXXXXXXXXXXXXXX" for A12 and later / Apple silicon, 40 lowercase hex digits
+// for older iPhones, a hardware UUID for Intel Macs. Serials and UDIDs are unique within
+// one generator. Not thread-safe.
 class FleetGenerator {
  public:
   explicit FleetGenerator(std::uint64_t seed);
