@@ -1,6 +1,9 @@
 // Request authentication (RFC 8555 §6.2–§6.5) and the parsed-key cache behind it.
 #include <algorithm>
 #include <cctype>
+#include <optional>
+
+#include "core/bytes.h"
 
 #include "server/acme_context.h"
 #include "server/problem.h"
@@ -55,6 +58,22 @@ bool is_supported_alg(const std::string& alg) {
   return std::find(algs.begin(), algs.end(), alg) != algs.end();
 }
 
+// For a JWS that failed to parse (an "alg":"none" JWS has an empty signature): the
+// protected header's alg when it is one we refuse, so the client learns the real reason.
+std::optional<std::string> unsupported_alg_of(const std::string& body) {
+  auto outer = parse_json(body);
+  if (!outer || !outer->is_object()) return std::nullopt;
+  const std::string* protected_b64 = get_string(*outer, "protected");
+  if (!protected_b64) return std::nullopt;
+  auto decoded = base64url_decode(*protected_b64);
+  if (!decoded) return std::nullopt;
+  auto header = parse_json(to_string(*decoded));
+  if (!header || !header->is_object()) return std::nullopt;
+  const std::string* alg = get_string(*header, "alg");
+  if (!alg || is_supported_alg(*alg)) return std::nullopt;
+  return *alg;
+}
+
 }  // namespace
 
 Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& request, KeyMode mode,
@@ -64,7 +83,12 @@ Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& reques
     return Error::make("malformed", "Content-Type must be application/jose+json", 415);
   }
   auto jws = jose::parse_flattened(std::string_view(request.body));
-  if (!jws) return Error::make("malformed", "invalid JWS: " + jws.error().detail);
+  if (!jws) {
+    if (auto alg = unsupported_alg_of(request.body)) {
+      return Error::make("badSignatureAlgorithm", "JWS algorithm \"" + *alg + "\" is not supported");
+    }
+    return Error::make("malformed", "invalid JWS: " + jws.error().detail);
+  }
 
   const Json& header = jws->header;
   const std::string* alg = get_string(header, "alg");
