@@ -1,0 +1,163 @@
+// `attestlab serve`: the ACME device-attestation server (server/acme_server.h) with the
+// flags of DESIGN.md's contract. Prints exactly one line `ready https://HOST:PORT/acme/directory`
+// on stdout once it accepts connections, and stops cleanly on SIGINT/SIGTERM.
+// Exit codes (cli/command.h): 0 after a signal, 2 bad flags, 3 start-up failure.
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "core/clock.h"
+#include "server/acme_server.h"
+#include "server/config.h"
+#include "server/faults.h"
+#include "server/log.h"
+
+namespace attestlab::cli {
+namespace {
+
+struct ServeArgs {
+  std::string listen = "127.0.0.1:14000";
+  std::string data_dir = "./attestlab-data";
+  std::string tls_cert, tls_key;
+  std::string attestation_roots, inventory, policy;
+  std::string dns_server;
+  int http01_port = 80;
+  std::string store;
+  bool eab_required = false;
+  std::string eab_keys;
+  int cert_validity_days = 90;
+  int threads = 2;
+  std::string log_level = "info";
+  std::vector<std::string> faults;
+};
+
+int usage(const std::string& message) {
+  std::cerr << "attestlab serve: " << message << " (see --help)\n";
+  return kExitUsage;
+}
+
+// "HOST:PORT" or "[V6]:PORT"; port 0 picks a free one.
+bool split_host_port(const std::string& text, std::string& host, std::uint16_t& port) {
+  std::string port_text;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) return false;
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  if (host.empty() || port_text.empty() || port_text.size() > 5) return false;
+  unsigned long value = 0;
+  for (char c : port_text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (value > 65535) return false;
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+int run_serve(const ServeArgs& a) {
+  server::ServerConfig config;
+  if (!split_host_port(a.listen, config.listen_host, config.listen_port)) {
+    return usage("--listen must be HOST:PORT, got \"" + a.listen + "\"");
+  }
+  if (!a.dns_server.empty()) {
+    std::string host;
+    std::uint16_t port = 0;
+    if (!split_host_port(a.dns_server, host, port) || port == 0) {
+      return usage("--dns-server must be HOST:PORT, got \"" + a.dns_server + "\"");
+    }
+  }
+  if (a.tls_cert.empty() != a.tls_key.empty()) return usage("--tls-cert and --tls-key go together");
+  if (a.eab_required && a.eab_keys.empty()) return usage("--eab-required needs --eab-keys FILE");
+  auto level = server::parse_log_level(a.log_level);
+  if (!level) return usage("--log-level must be quiet, info or debug");
+#ifdef ATTESTLAB_FAULTS
+  for (const auto& name : a.faults) {
+    auto set = server::set_server_fault(server::server_faults(), name);
+    if (!set) return usage("unknown --fault \"" + name + "\"");
+  }
+#else
+  if (!a.faults.empty()) return usage("--fault needs a build with -DATTESTLAB_FAULTS=ON");
+#endif
+
+  config.data_dir = a.data_dir;
+  config.tls_cert_file = a.tls_cert;
+  config.tls_key_file = a.tls_key;
+  config.attestation_roots_file = a.attestation_roots;
+  config.inventory_file = a.inventory;
+  config.policy_file = a.policy;
+  config.dns_server = a.dns_server;
+  config.http01_port = static_cast<std::uint16_t>(a.http01_port);
+  config.store_spec = a.store;
+  config.eab_required = a.eab_required;
+  config.eab_keys_file = a.eab_keys;
+  config.cert_validity = static_cast<std::int64_t>(a.cert_validity_days) * 24 * 3600;
+  config.io_threads = a.threads;
+
+  // Block the stop signals before any thread exists, so every server thread inherits the
+  // mask and sigwait() below is the only place they are delivered.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto started = server::AcmeServer::start(config, SystemClock::instance(), *level);
+  if (!started) {
+    std::cerr << "attestlab serve: " << started.error().detail << "\n";
+    return kExitInternal;
+  }
+  std::cout << "ready " << (*started)->directory_url() << std::endl;
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  (*started)->stop();
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* serve = app.add_subcommand("serve", "Run the ACME device-attestation server");
+  serve->add_option("--listen", args->listen, "HOST:PORT to listen on (HTTPS)")->capture_default_str();
+  serve->add_option("--data-dir", args->data_dir, "State directory (store, CA, TLS certificate)")
+      ->capture_default_str();
+  serve->add_option("--tls-cert", args->tls_cert, "TLS certificate chain PEM (default: self-signed in DATA_DIR/tls)");
+  serve->add_option("--tls-key", args->tls_key, "TLS private key PEM");
+  serve->add_option("--attestation-roots", args->attestation_roots,
+                    "PEM bundle of attestation roots (default: Apple's real root)");
+  serve->add_option("--inventory", args->inventory, "JSON array of {serial, udid, status}");
+  serve->add_option("--policy", args->policy, "Posture/key policy JSON");
+  serve->add_option("--dns-server", args->dns_server, "HOST:PORT resolver for http-01/dns-01 validation");
+  serve->add_option("--http01-port", args->http01_port, "Port http-01 validation connects to")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  serve->add_option("--store", args->store, "sqlite:PATH | postgresql://... (default: sqlite:DATA_DIR/attestlab.db)");
+  serve->add_flag("--eab-required", args->eab_required, "Require external account binding");
+  serve->add_option("--eab-keys", args->eab_keys, "JSON {\"kid\": \"base64url HMAC key\"}");
+  serve->add_option("--cert-validity-days", args->cert_validity_days, "Leaf certificate lifetime")
+      ->check(CLI::Range(1, 3650))
+      ->capture_default_str();
+  serve->add_option("--threads", args->threads, "HTTP I/O threads")->check(CLI::Range(1, 256))->capture_default_str();
+  serve->add_option("--log-level", args->log_level, "quiet | info | debug")
+      ->check(CLI::IsMember({"quiet", "info", "debug"}))
+      ->capture_default_str();
+#ifdef ATTESTLAB_FAULTS
+  serve->add_option("--fault", args->faults, "Switch on a server fault (test builds only; repeatable)");
+#endif
+  serve->callback([args] { exit_code() = run_serve(*args); });
+}
+
+}  // namespace attestlab::cli
