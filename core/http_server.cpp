@@ -1,7 +1,9 @@
-// http::Server on Boost.Beast: one strand per connection, an io_context run by
-// `threads` threads. Requests are parsed straight into http::Request (no beast::fields in
-// between) and responses are serialised by hand into a per-connection buffer that is
-// reused, so a keep-alive request costs little more than the handler's own work.
+// http::Server on Boost.Beast. One io_context per thread, each run by exactly that
+// thread; a connection lives on one of them (round robin at accept), so its handlers never
+// run concurrently and need no strand (a strand inside any_io_executor costs a heap
+// allocation per operation). Requests are parsed straight into http::Request (no
+// beast::fields in between) and responses are serialised by hand into a per-connection
+// buffer that is reused, so a keep-alive request costs little more than the handler.
 #include <openssl/ssl.h>
 
 #include <array>
@@ -9,8 +11,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -35,7 +38,7 @@ using error_code = boost::system::error_code;
 // that our last response is not destroyed by a TCP reset, and how much we drain at most.
 constexpr std::chrono::milliseconds kLingerTimeout{2000};
 constexpr std::size_t kLingerMaxBytes = 4 * 1024 * 1024;
-constexpr std::size_t kFirstReadBytes = 4096;
+constexpr std::size_t kFirstReadBytes = 8192;
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -190,7 +193,7 @@ struct ServerShared {
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-// One connection. All its handlers run on the strand of its socket's executor.
+// One connection. All its handlers run on the one thread of its io_context.
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
@@ -229,8 +232,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
-  // Waits (idle timeout) for the first bytes of the next request, then reads it whole
-  // under the request timeout.
+  // Waits (idle timeout) for the first bytes of the next request; from then on the
+  // whole request must arrive within the read timeout.
   void wait_request() {
     request_.method.clear();
     request_.target.clear();
@@ -241,28 +244,40 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       request_.body.clear();
     }
     parser_.emplace(request_, shared_.options);
-    if (buffer_.size() > 0) return read_header();  // pipelined request already here
+    if (buffer_.size() > 0) {  // a pipelined request is already here
+      lowest().expires_after(shared_.options.read_timeout);
+      return parse_buffered();
+    }
     lowest().expires_after(shared_.options.idle_timeout);
     stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
                             [self = this->shared_from_this()](error_code ec, std::size_t n) {
                               if (ec) return self->close_now();
                               self->buffer_.commit(n);
-                              self->read_header();
+                              self->lowest().expires_after(self->shared_.options.read_timeout);
+                              self->parse_buffered();
                             });
   }
 
-  void read_header() {
-    lowest().expires_after(shared_.options.read_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = this->shared_from_this()](error_code ec, std::size_t) {
-                               self->on_header(ec);
-                             });
-  }
-
-  void on_header(error_code ec) {
-    if (ec) return on_read_error(ec);
+  // Feeds what is buffered to the parser right here: a request that arrived in one
+  // segment (the common case) is handled without another trip through the io_context.
+  void parse_buffered() {
+    error_code ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec || used == 0) break;
+    }
+    if (ec && ec != bhttp::error::need_more) return on_read_error(ec);
     if (parser_->is_done()) return handle();
-    if (parser_->expects_continue() && parser_->version() >= 11) {
+    if (!parser_->is_header_done()) {
+      bhttp::async_read_header(stream_, buffer_, *parser_,
+                               [self = this->shared_from_this()](error_code ec, std::size_t) {
+                                 if (ec) return self->on_read_error(ec);
+                                 self->parse_buffered();
+                               });
+      return;
+    }
+    if (parser_->expects_continue() && parser_->version() >= 11 && request_.body.empty()) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                         [self = this->shared_from_this()](error_code ec, std::size_t) {
@@ -357,9 +372,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       out_.append(http_date());
       out_.append("\r\n");
     }
-    if (status != 204) {
+    if (!bodiless_status) {  // RFC 9110 §8.6: none on 204; on 304 it would describe the 200
       out_.append("Content-Length: ");
-      out_.append(std::to_string(bodiless_status ? 0 : response_.body.size()));
+      out_.append(std::to_string(response_.body.size()));
       out_.append("\r\n");
     }
     if (!keep_alive) {
@@ -448,7 +463,12 @@ class BeastServer final : public Server {
       ATTESTLAB_TRY(make_tls_context());
     }
     const int threads = std::max(1, options.threads);
-    ioc_ = std::make_unique<asio::io_context>(threads);
+    for (int i = 0; i < threads; ++i) {
+      // Hint 1: each io_context is run by a single thread (stop() may still come from
+      // another one, so locking stays enabled).
+      iocs_.push_back(std::make_unique<asio::io_context>(1));
+      keep_running_.push_back(asio::make_work_guard(*iocs_.back()));
+    }
 
     error_code ec;
     tcp::endpoint endpoint;
@@ -456,7 +476,7 @@ class BeastServer final : public Server {
     if (!ec) {
       endpoint = tcp::endpoint(address, options.port);
     } else {
-      tcp::resolver resolver(*ioc_);
+      tcp::resolver resolver(*iocs_[0]);
       auto results = resolver.resolve(options.host, std::to_string(options.port), ec);
       if (ec || results.empty()) {
         return Error::make("serverInternal", "cannot resolve listen host " + options.host);
@@ -464,7 +484,7 @@ class BeastServer final : public Server {
       endpoint = results.begin()->endpoint();
     }
 
-    acceptor_ = std::make_unique<tcp::acceptor>(asio::make_strand(*ioc_));
+    acceptor_ = std::make_unique<tcp::acceptor>(*iocs_[0]);
     auto fail = [&](const char* what) {
       return Error::make("serverInternal", std::string(what) + " " + options.host + ":" +
                                                std::to_string(options.port) + ": " +
@@ -484,7 +504,7 @@ class BeastServer final : public Server {
     accept();
     threads_.reserve(static_cast<std::size_t>(threads));
     for (int i = 0; i < threads; ++i) {
-      threads_.emplace_back([ioc = ioc_.get()] { ioc->run(); });
+      threads_.emplace_back([ioc = iocs_[static_cast<std::size_t>(i)].get()] { ioc->run(); });
     }
     return ok();
   }
@@ -497,8 +517,8 @@ class BeastServer final : public Server {
   // thread (or the destructor) completes the shutdown.
   void stop() override {
     std::lock_guard lock(stop_mutex_);
-    if (!ioc_) return;
-    ioc_->stop();
+    if (iocs_.empty()) return;
+    for (auto& ioc : iocs_) ioc->stop();
     const auto self = std::this_thread::get_id();
     bool on_own_thread = false;
     for (auto& thread : threads_) {
@@ -510,9 +530,13 @@ class BeastServer final : public Server {
     }
     if (on_own_thread) return;
     threads_.clear();
+    keep_running_.clear();
     retry_timer_.reset();
     acceptor_.reset();
-    ioc_.reset();
+    // The pending accept in iocs_[0] holds a socket of the next session's io_context,
+    // so iocs_[0] goes first.
+    for (auto& ioc : iocs_) ioc.reset();
+    iocs_.clear();
   }
 
  private:
@@ -554,10 +578,20 @@ class BeastServer final : public Server {
   }
 
   void accept() {
-    acceptor_->async_accept(asio::make_strand(*ioc_),
+    auto& session_context = *iocs_[next_context_++ % iocs_.size()];
+    acceptor_->async_accept(session_context,
                             [this](error_code ec, tcp::socket socket) {
                               on_accept(ec, std::move(socket));
                             });
+  }
+
+  // The session is counted here, on the accepting thread, but runs on its socket's
+  // io_context from its first operation on.
+  template <class Stream>
+  void launch(tcp::socket socket, std::string remote) {
+    auto executor = socket.get_executor();
+    auto session = std::make_shared<Session<Stream>>(shared_, std::move(socket), std::move(remote));
+    asio::post(executor, [session = std::move(session)] { session->start(); });
   }
 
   void on_accept(error_code ec, tcp::socket socket) {
@@ -579,19 +613,19 @@ class BeastServer final : public Server {
       socket.set_option(tcp::no_delay(true), ignored);
       std::string remote = peer_address(socket);
       if (shared_.tls) {
-        std::make_shared<Session<TlsStream>>(shared_, std::move(socket), std::move(remote))
-            ->start();
+        launch<TlsStream>(std::move(socket), std::move(remote));
       } else {
-        std::make_shared<Session<PlainStream>>(shared_, std::move(socket), std::move(remote))
-            ->start();
+        launch<PlainStream>(std::move(socket), std::move(remote));
       }
     }
     accept();
   }
 
-  // Declaration order is destruction order in reverse: shared_ must outlive ioc_.
+  // Declaration order is destruction order in reverse: shared_ must outlive iocs_.
   ServerShared shared_;
-  std::unique_ptr<asio::io_context> ioc_;
+  std::vector<std::unique_ptr<asio::io_context>> iocs_;  // [i] is run by threads_[i]
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
+  std::size_t next_context_ = 0;  // round robin for new sessions
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<asio::steady_timer> retry_timer_;
   std::vector<std::thread> threads_;

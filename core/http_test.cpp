@@ -424,7 +424,8 @@ TEST(HttpServer, GarbageGets400AndClose) {
   ASSERT_TRUE(server);
   RawConnection raw(server->port());
   ASSERT_TRUE(raw.connected());
-  ASSERT_TRUE(raw.send(std::string("\x16\x03\x01\x00\xff garbage \x01\x02\r\n\r\n", 23)));
+  static constexpr char kGarbage[] = "\x16\x03\x01\x00\xff garbage \x01\x02\r\n\r\n";
+  ASSERT_TRUE(raw.send(std::string(kGarbage, sizeof kGarbage - 1)));
   std::string response;
   EXPECT_EQ(raw.read_until_close(response), RawConnection::End::Closed);
   EXPECT_EQ(response.rfind("HTTP/1.1 400 ", 0), 0u) << response;
@@ -474,6 +475,45 @@ TEST(HttpServer, HeadResponseHasHeadersButNoBody) {
   ASSERT_NE(second, std::string::npos) << wire;
   EXPECT_EQ(wire.substr(second - 4, 4), "\r\n\r\n") << wire;  // HEAD's header ends there
   EXPECT_EQ(wire.find("hello world"), wire.size() - 11) << wire;
+}
+
+TEST(HttpServer, RequestArrivingInPiecesIsAssembled) {
+  auto server = start_server({}, echo);
+  ASSERT_TRUE(server);
+  RawConnection raw(server->port());
+  for (const char* piece : {"POST /pieces HTTP/1.1\r\nHo", "st: x\r\nContent-Length: 10\r\n",
+                            "\r\nhello", "world"}) {
+    ASSERT_TRUE(raw.send(piece));
+    std::this_thread::sleep_for(30ms);
+  }
+  std::string response = raw.read_response();
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_NE(response.find("X-Target: /pieces\r\n"), std::string::npos) << response;
+  EXPECT_EQ(response.substr(response.size() - 10), "helloworld") << response;
+}
+
+TEST(HttpServer, NoContentAndNotModifiedCarryNoBody) {
+  auto server = start_server({}, [](const Request& request) {
+    Response response;
+    response.status = request.target == "/204" ? 204 : request.target == "/304" ? 304 : 200;
+    response.body = "ignored for 204 and 304";
+    return response;
+  });
+  ASSERT_TRUE(server);
+  RawConnection raw(server->port());
+  ASSERT_TRUE(raw.send("GET /204 HTTP/1.1\r\nHost: x\r\n\r\nGET /304 HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /200 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  std::string wire;
+  EXPECT_EQ(raw.read_until_close(wire), RawConnection::End::Closed);
+  EXPECT_EQ(wire.rfind("HTTP/1.1 204 No Content\r\n", 0), 0u) << wire;
+  auto not_modified = wire.find("HTTP/1.1 304 Not Modified\r\n");
+  auto ok = wire.find("HTTP/1.1 200 OK\r\n");
+  ASSERT_NE(not_modified, std::string::npos) << wire;
+  ASSERT_NE(ok, std::string::npos) << wire;
+  EXPECT_EQ(wire.substr(not_modified - 4, 4), "\r\n\r\n");
+  EXPECT_EQ(wire.substr(ok - 4, 4), "\r\n\r\n");
+  EXPECT_EQ(wire.substr(0, ok).find("Content-Length"), std::string::npos) << wire;
+  EXPECT_EQ(wire.find("ignored for 204 and 304"), wire.size() - 23) << wire;
 }
 
 TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
