@@ -18,17 +18,28 @@ using Severity = PayloadProblem::Severity;
 
 const char* plist_type_name(plist_t node) {
   switch (plist_get_node_type(node)) {
-    case PLIST_BOOLEAN: return "boolean";
-    case PLIST_UINT: return "integer";
-    case PLIST_REAL: return "real";
-    case PLIST_STRING: return "string";
-    case PLIST_ARRAY: return "array";
-    case PLIST_DICT: return "dict";
-    case PLIST_DATE: return "date";
-    case PLIST_DATA: return "data";
-    case PLIST_KEY: return "key";
-    case PLIST_UID: return "uid";
-    default: return "unknown";
+    case PLIST_BOOLEAN:
+      return "boolean";
+    case PLIST_UINT:
+      return "integer";
+    case PLIST_REAL:
+      return "real";
+    case PLIST_STRING:
+      return "string";
+    case PLIST_ARRAY:
+      return "array";
+    case PLIST_DICT:
+      return "dict";
+    case PLIST_DATE:
+      return "date";
+    case PLIST_DATA:
+      return "data";
+    case PLIST_KEY:
+      return "key";
+    case PLIST_UID:
+      return "uid";
+    default:
+      return "unknown";
   }
 }
 
@@ -126,7 +137,8 @@ class PayloadReader {
 
   void strings(const std::string& key, plist_t node,
                std::optional<std::vector<std::string>>& field) {
-    if (plist_get_node_type(node) != PLIST_ARRAY) return wrong_type(key, node, "an array of strings");
+    if (plist_get_node_type(node) != PLIST_ARRAY)
+      return wrong_type(key, node, "an array of strings");
     std::vector<std::string> values;
     for (plist_t item : array_items(node)) {
       auto s = string_of(item);
@@ -140,7 +152,8 @@ class PayloadReader {
     auto bad = [&](const std::string& why) {
       out_.parse_problems.push_back({"invalid_subject", "Subject",
                                      "Subject must be an array of RDNs, each an array of "
-                                     "[name, value] string pairs: " + why,
+                                     "[name, value] string pairs: " +
+                                         why,
                                      Severity::Error});
     };
     if (plist_get_node_type(node) != PLIST_ARRAY) return wrong_type("Subject", node, "an array");
@@ -166,7 +179,8 @@ class PayloadReader {
   }
 
   void subject_alt_name(plist_t node) {
-    if (plist_get_node_type(node) != PLIST_DICT) return wrong_type("SubjectAltName", node, "a dict");
+    if (plist_get_node_type(node) != PLIST_DICT)
+      return wrong_type("SubjectAltName", node, "a dict");
     AcmeSubjectAltName san;
     bool ok = true;
     for_each_item(node, [&](const std::string& key, plist_t value) {
@@ -265,7 +279,8 @@ bool is_dotted_oid(std::string_view s) {
   std::size_t start = 0;
   for (;;) {
     const std::size_t dot = s.find('.', start);
-    const std::string_view arc = s.substr(start, dot == std::string_view::npos ? s.size() - start : dot - start);
+    const std::string_view arc =
+        s.substr(start, dot == std::string_view::npos ? s.size() - start : dot - start);
     if (arc.empty()) return false;
     for (char c : arc)
       if (c < '0' || c > '9') return false;
@@ -424,7 +439,8 @@ std::string configuration_profile_xml(const std::vector<AcmePayload>& payloads,
   const std::string uuid = new_payload_uuid();
   PlistPtr root(plist_new_dict());
   plist_t content = plist_new_array();
-  for (const auto& p : payloads) plist_array_append_item(content, acme_payload_to_plist(p).release());
+  for (const auto& p : payloads)
+    plist_array_append_item(content, acme_payload_to_plist(p).release());
   plist_dict_set_item(root.get(), "PayloadContent", content);
   plist_dict_set_item(root.get(), "PayloadDisplayName", plist_new_string(display_name.c_str()));
   const std::string identifier =
@@ -451,19 +467,25 @@ std::vector<PayloadProblem> validate_as_device(const AcmePayload& p) {
 
   // Common payload keys.
   if (!p.payload_type) {
-    if (missing("PayloadType")) error("missing_payload_type", "PayloadType", "PayloadType is required (com.apple.security.acme)");
+    if (missing("PayloadType"))
+      error("missing_payload_type", "PayloadType",
+            "PayloadType is required (com.apple.security.acme)");
   } else if (*p.payload_type != kAcmePayloadType) {
     error("wrong_payload_type", "PayloadType",
           "PayloadType is \"" + *p.payload_type + "\", not com.apple.security.acme");
   }
   if (!p.payload_uuid || p.payload_uuid->empty()) {
-    if (missing("PayloadUUID")) error("missing_payload_uuid", "PayloadUUID", "PayloadUUID is required: other payloads reference the identity by it");
+    if (missing("PayloadUUID"))
+      error("missing_payload_uuid", "PayloadUUID",
+            "PayloadUUID is required: other payloads reference the identity by it");
   }
   if (!p.payload_identifier || p.payload_identifier->empty()) {
-    if (missing("PayloadIdentifier")) error("missing_payload_identifier", "PayloadIdentifier", "PayloadIdentifier is required");
+    if (missing("PayloadIdentifier"))
+      error("missing_payload_identifier", "PayloadIdentifier", "PayloadIdentifier is required");
   }
   if (!p.payload_version) {
-    if (missing("PayloadVersion")) error("missing_payload_version", "PayloadVersion", "PayloadVersion is required (1)");
+    if (missing("PayloadVersion"))
+      error("missing_payload_version", "PayloadVersion", "PayloadVersion is required (1)");
   } else if (*p.payload_version != 1) {
     warning("payload_version_not_1", "PayloadVersion",
             "PayloadVersion is " + std::to_string(*p.payload_version) + "; Apple defines only 1");
@@ -471,7 +493,8 @@ std::vector<PayloadProblem> validate_as_device(const AcmePayload& p) {
 
   // Where to enroll and as whom.
   if (!p.directory_url) {
-    if (missing("DirectoryURL")) error("missing_directory_url", "DirectoryURL", "DirectoryURL is required");
+    if (missing("DirectoryURL"))
+      error("missing_directory_url", "DirectoryURL", "DirectoryURL is required");
   } else {
     auto url = http::Url::parse(*p.directory_url);
     if (!url || url->host.empty()) {
@@ -483,7 +506,9 @@ std::vector<PayloadProblem> validate_as_device(const AcmePayload& p) {
     }
   }
   if (!p.client_identifier) {
-    if (missing("ClientIdentifier")) error("missing_client_identifier", "ClientIdentifier", "ClientIdentifier is required: it becomes the order's permanent-identifier");
+    if (missing("ClientIdentifier"))
+      error("missing_client_identifier", "ClientIdentifier",
+            "ClientIdentifier is required: it becomes the order's permanent-identifier");
   } else if (p.client_identifier->empty()) {
     error("empty_client_identifier", "ClientIdentifier", "ClientIdentifier is empty");
   } else {
@@ -493,8 +518,9 @@ std::vector<PayloadProblem> validate_as_device(const AcmePayload& p) {
     if (device_part.empty() || !is_printable_token(device_part) ||
         (slash != std::string::npos && !is_dotted_oid(std::string_view(id).substr(slash + 1)))) {
       warning("client_identifier_not_permanent_identifier", "ClientIdentifier",
-              "ClientIdentifier \"" + id + "\" is not device-part [\"/\" assigner-OID] without "
-              "spaces (draft-ietf-acme-device-attest §3.1); servers refuse it as malformed");
+              "ClientIdentifier \"" + id +
+                  "\" is not device-part [\"/\" assigner-OID] without "
+                  "spaces (draft-ietf-acme-device-attest §3.1); servers refuse it as malformed");
     } else if (id.find('$') != std::string::npos) {
       warning("client_identifier_not_permanent_identifier", "ClientIdentifier",
               "ClientIdentifier \"" + id + "\" looks like an unsubstituted MDM variable");
@@ -505,7 +531,8 @@ std::vector<PayloadProblem> validate_as_device(const AcmePayload& p) {
   const bool rsa = p.is_rsa();
   const bool ec = p.key_type && *p.key_type == kAcmeKeyTypeEc;
   if (!p.key_type) {
-    if (missing("KeyType")) error("missing_key_type", "KeyType", "KeyType is required (RSA or ECSECPrimeRandom)");
+    if (missing("KeyType"))
+      error("missing_key_type", "KeyType", "KeyType is required (RSA or ECSECPrimeRandom)");
   } else if (!rsa && !ec) {
     error("unsupported_key_type", "KeyType",
           "KeyType \"" + *p.key_type + "\" is neither RSA nor ECSECPrimeRandom");
@@ -535,7 +562,8 @@ std::vector<PayloadProblem> validate_as_device(const AcmePayload& p) {
               "RSA keys are 1024 to 4096 bits (a multiple of 8), not " + std::to_string(size));
       } else if (size < 2048) {
         warning("rsa_key_size_small", "KeySize",
-                "RSA-" + std::to_string(size) + " keys are refused by most ACME servers (2048 or more)");
+                "RSA-" + std::to_string(size) +
+                    " keys are refused by most ACME servers (2048 or more)");
       }
     }
   }
@@ -558,17 +586,20 @@ std::vector<PayloadProblem> validate_as_device(const AcmePayload& p) {
 
   // What the certificate should say.
   if (!p.subject) {
-    if (missing("Subject")) error("missing_subject", "Subject", "Subject is required (an empty array is allowed)");
+    if (missing("Subject"))
+      error("missing_subject", "Subject", "Subject is required (an empty array is allowed)");
   } else {
     static const std::set<std::string> short_names = {"C", "L", "ST", "O", "OU", "CN"};
     for (const auto& rdn : *p.subject) {
       for (const auto& [name, value] : rdn) {
         if (short_names.count(name) == 0 && !is_dotted_oid(name)) {
-          error("unknown_subject_attribute", "Subject",
-                "Subject attribute \"" + name + "\" is neither C, L, ST, O, OU, CN nor a dotted OID");
+          error(
+              "unknown_subject_attribute", "Subject",
+              "Subject attribute \"" + name + "\" is neither C, L, ST, O, OU, CN nor a dotted OID");
         }
         if (value.empty()) {
-          error("empty_subject_value", "Subject", "Subject attribute " + name + " has an empty value");
+          error("empty_subject_value", "Subject",
+                "Subject attribute " + name + " has an empty value");
         }
       }
     }

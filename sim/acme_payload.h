@@ -76,18 +76,18 @@ struct AcmePayload {
   std::optional<std::string> payload_organization;
 
   // ACMECertificate keys.
-  std::optional<std::string> directory_url;      // required, https
-  std::optional<std::string> client_identifier;  // required: the permanent-identifier value
-  std::optional<std::string> key_type;           // required: RSA | ECSECPrimeRandom
-  std::optional<std::int64_t> key_size;          // required
-  std::optional<bool> hardware_bound;            // required
-  std::optional<bool> attest;                    // default false
+  std::optional<std::string> directory_url;        // required, https
+  std::optional<std::string> client_identifier;    // required: the permanent-identifier value
+  std::optional<std::string> key_type;             // required: RSA | ECSECPrimeRandom
+  std::optional<std::int64_t> key_size;            // required
+  std::optional<bool> hardware_bound;              // required
+  std::optional<bool> attest;                      // default false
   std::optional<std::vector<SubjectRdn>> subject;  // required (may be empty)
   std::optional<AcmeSubjectAltName> subject_alt_name;
-  std::optional<std::int64_t> usage_flags;       // default 0
+  std::optional<std::int64_t> usage_flags;                     // default 0
   std::optional<std::vector<std::string>> extended_key_usage;  // dotted OIDs
-  std::optional<bool> key_is_extractable;        // default true
-  std::optional<bool> allow_all_apps_access;     // default false
+  std::optional<bool> key_is_extractable;                      // default true
+  std::optional<bool> allow_all_apps_access;                   // default false
 
   // Filled by parsing only; never written. Problems: "wrong_type" (the key is then
   // absent above) and "invalid_subject"/"invalid_subject_alt_name" (bad inner shape).

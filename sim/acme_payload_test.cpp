@@ -152,9 +152,9 @@ TEST(AcmePayload, UnknownKeysAreNotWrittenBack) {
 }
 
 TEST(AcmePayload, AbsentKeysStayAbsentAndDefaultsApply) {
-  auto parsed = parse_acme_payload_text(
-      R"(<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict>)"
-      R"(<key>ClientIdentifier</key><string>X</string></dict></plist>)");
+  auto parsed =
+      parse_acme_payload_text(R"(<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict>)"
+                              R"(<key>ClientIdentifier</key><string>X</string></dict></plist>)");
   ASSERT_TRUE(parsed.ok());
   EXPECT_FALSE(parsed->attest.has_value());
   EXPECT_FALSE(parsed->attests());
@@ -272,8 +272,10 @@ TEST(AcmePayload, RoundTripsThroughPlistutilXmlToBinaryToXml) {
     std::ofstream out(xml_in, std::ios::binary);
     out << acme_payload_to_xml(p);
   }
-  const std::string to_bin = "plistutil -i '" + xml_in.string() + "' -o '" + bin.string() + "' -f bin";
-  const std::string to_xml = "plistutil -i '" + bin.string() + "' -o '" + xml_out.string() + "' -f xml";
+  const std::string to_bin =
+      "plistutil -i '" + xml_in.string() + "' -o '" + bin.string() + "' -f bin";
+  const std::string to_xml =
+      "plistutil -i '" + bin.string() + "' -o '" + xml_out.string() + "' -f xml";
   ASSERT_EQ(std::system(to_bin.c_str()), 0);
   ASSERT_EQ(std::system(to_xml.c_str()), 0);
 
@@ -335,12 +337,12 @@ TEST(AcmePayloadValidation, AnEmptyDictMissesEveryRequiredKey) {
       R"(<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict/></plist>)");
   ASSERT_TRUE(empty.ok());
   auto problems = validate_as_device(*empty);
-  EXPECT_EQ(codes(problems), (std::vector<std::string>{
-                                 "missing_payload_type", "missing_payload_uuid",
-                                 "missing_payload_identifier", "missing_payload_version",
-                                 "missing_directory_url", "missing_client_identifier",
-                                 "missing_key_type", "missing_hardware_bound",
-                                 "missing_key_size", "missing_subject"}));
+  EXPECT_EQ(
+      codes(problems),
+      (std::vector<std::string>{
+          "missing_payload_type", "missing_payload_uuid", "missing_payload_identifier",
+          "missing_payload_version", "missing_directory_url", "missing_client_identifier",
+          "missing_key_type", "missing_hardware_bound", "missing_key_size", "missing_subject"}));
 }
 
 struct RefusalCase {
@@ -351,35 +353,69 @@ struct RefusalCase {
 
 TEST(AcmePayloadValidation, RefusesWhatARealDeviceRefuses) {
   const RefusalCase cases[] = {
-      {"RSA hardware-bound", [](AcmePayload& p) { p.key_type = "RSA"; p.key_size = 2048; p.attest = false; },
+      {"RSA hardware-bound",
+       [](AcmePayload& p) {
+         p.key_type = "RSA";
+         p.key_size = 2048;
+         p.attest = false;
+       },
        "hardware_bound_requires_ec"},
-      {"RSA attested", [](AcmePayload& p) { p.key_type = "RSA"; p.key_size = 2048; p.hardware_bound = false; },
+      {"RSA attested",
+       [](AcmePayload& p) {
+         p.key_type = "RSA";
+         p.key_size = 2048;
+         p.hardware_bound = false;
+       },
        "attest_with_rsa"},
       {"hardware-bound P-521", [](AcmePayload& p) { p.key_size = 521; }, "hardware_bound_key_size"},
       {"hardware-bound 192", [](AcmePayload& p) { p.key_size = 192; }, "hardware_bound_key_size"},
       {"Attest without HardwareBound", [](AcmePayload& p) { p.hardware_bound = false; },
        "attest_requires_hardware_bound"},
-      {"http directory", [](AcmePayload& p) { p.directory_url = "http://ca.example.com/acme/directory"; },
+      {"http directory",
+       [](AcmePayload& p) { p.directory_url = "http://ca.example.com/acme/directory"; },
        "directory_url_not_https"},
-      {"not a URL", [](AcmePayload& p) { p.directory_url = "ca.example.com"; }, "invalid_directory_url"},
-      {"no ClientIdentifier", [](AcmePayload& p) { p.client_identifier.reset(); }, "missing_client_identifier"},
-      {"empty ClientIdentifier", [](AcmePayload& p) { p.client_identifier = ""; }, "empty_client_identifier"},
+      {"not a URL", [](AcmePayload& p) { p.directory_url = "ca.example.com"; },
+       "invalid_directory_url"},
+      {"no ClientIdentifier", [](AcmePayload& p) { p.client_identifier.reset(); },
+       "missing_client_identifier"},
+      {"empty ClientIdentifier", [](AcmePayload& p) { p.client_identifier = ""; },
+       "empty_client_identifier"},
       {"DSA", [](AcmePayload& p) { p.key_type = "DSA"; }, "unsupported_key_type"},
-      {"software EC 200", [](AcmePayload& p) { p.hardware_bound = false; p.attest = false; p.key_size = 200; },
+      {"software EC 200",
+       [](AcmePayload& p) {
+         p.hardware_bound = false;
+         p.attest = false;
+         p.key_size = 200;
+       },
        "unsupported_key_size"},
-      {"RSA 8192", [](AcmePayload& p) { p.key_type = "RSA"; p.hardware_bound = false; p.attest = false; p.key_size = 8192; },
+      {"RSA 8192",
+       [](AcmePayload& p) {
+         p.key_type = "RSA";
+         p.hardware_bound = false;
+         p.attest = false;
+         p.key_size = 8192;
+       },
        "unsupported_key_size"},
       {"no KeySize", [](AcmePayload& p) { p.key_size.reset(); }, "missing_key_size"},
-      {"no HardwareBound", [](AcmePayload& p) { p.hardware_bound.reset(); }, "missing_hardware_bound"},
+      {"no HardwareBound", [](AcmePayload& p) { p.hardware_bound.reset(); },
+       "missing_hardware_bound"},
       {"no Subject", [](AcmePayload& p) { p.subject.reset(); }, "missing_subject"},
-      {"Subject emailAddress", [](AcmePayload& p) { p.subject = std::vector<SubjectRdn>{{{"emailAddress", "a@b"}}}; },
+      {"Subject emailAddress",
+       [](AcmePayload& p) {
+         p.subject = std::vector<SubjectRdn>{{{"emailAddress", "a@b"}}};
+       },
        "unknown_subject_attribute"},
-      {"Subject empty value", [](AcmePayload& p) { p.subject = std::vector<SubjectRdn>{{{"CN", ""}}}; },
+      {"Subject empty value",
+       [](AcmePayload& p) {
+         p.subject = std::vector<SubjectRdn>{{{"CN", ""}}};
+       },
        "empty_subject_value"},
-      {"EKU name", [](AcmePayload& p) { p.extended_key_usage = std::vector<std::string>{"clientAuth"}; },
+      {"EKU name",
+       [](AcmePayload& p) { p.extended_key_usage = std::vector<std::string>{"clientAuth"}; },
        "invalid_eku_oid"},
       {"negative UsageFlags", [](AcmePayload& p) { p.usage_flags = -1; }, "invalid_usage_flags"},
-      {"SCEP payload type", [](AcmePayload& p) { p.payload_type = "com.apple.security.scep"; }, "wrong_payload_type"},
+      {"SCEP payload type", [](AcmePayload& p) { p.payload_type = "com.apple.security.scep"; },
+       "wrong_payload_type"},
       {"no PayloadUUID", [](AcmePayload& p) { p.payload_uuid.reset(); }, "missing_payload_uuid"},
   };
   for (const auto& c : cases) {

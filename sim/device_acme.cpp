@@ -19,7 +19,8 @@ std::string other_identifier_for(const std::string& id) {
   static const std::string alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
   if (id.empty()) return "OTHERDEVICE1";
   std::string other = id;
-  const std::size_t last = other.find('/') == std::string::npos ? other.size() - 1 : other.find('/') - 1;
+  const std::size_t last =
+      other.find('/') == std::string::npos ? other.size() - 1 : other.find('/') - 1;
   const std::size_t at = alphabet.find(other[last]);
   other[last] = alphabet[at == std::string::npos ? 0 : (at + 1) % alphabet.size()];
   return other;
@@ -27,7 +28,9 @@ std::string other_identifier_for(const std::string& id) {
 
 // A value that differs from the order's identifier but is as plausible (for
 // permanent_id_san_mismatch).
-std::string mismatching_identifier(const std::string& id) { return other_identifier_for(id) + "X"; }
+std::string mismatching_identifier(const std::string& id) {
+  return other_identifier_for(id) + "X";
+}
 
 std::optional<Json> problem_document(const AcmeClient& client, const Error& error) {
   if (error.status == 0 || !client.last_problem()) return std::nullopt;
@@ -116,8 +119,8 @@ class Enrollment {
                                ? other_identifier_for(result_.identifier)
                                : options_.other_device_identifier;
     }
-    auto order = client_.new_order(
-        std::vector<Identifier>{{"permanent-identifier", result_.identifier}});
+    auto order =
+        client_.new_order(std::vector<Identifier>{{"permanent-identifier", result_.identifier}});
     if (!order) return fail_from_server(step::kOrder, order.error());
     order_ = std::move(*order);
     result_.order_url = order_.url;
@@ -128,7 +131,8 @@ class Enrollment {
 
   bool fetch_authz() {
     if (order_.authorizations.empty()) {
-      return fail(step::kAuthz, Error::make(kErrorUnexpectedResponse, "the order has no authorizations"));
+      return fail(step::kAuthz,
+                  Error::make(kErrorUnexpectedResponse, "the order has no authorizations"));
     }
     result_.authz_url = order_.authorizations.front();
     auto authz = client_.get_authz(result_.authz_url);
@@ -184,7 +188,8 @@ class Enrollment {
         earlier = installed->key;
       }
       if (faults_.reused_attestation) {
-        if (const SentAttestation* sent = keychain_.last_attestation(payload_uuid())) earlier = sent->key;
+        if (const SentAttestation* sent = keychain_.last_attestation(payload_uuid()))
+          earlier = sent->key;
       }
       if (earlier.valid() && key_exists(earlier, hw)) return use_key(earlier, hw);
       note("no earlier key for this payload: a new key was made");
@@ -264,8 +269,9 @@ class Enrollment {
       if (earlier != nullptr && earlier->key == result_.key && earlier->token != result_.token) {
         return earlier->att_obj_b64u;
       }
-      note("reused_attestation: no earlier attestation of this key; sent one made for an "
-           "earlier (made-up) challenge token instead");
+      note(
+          "reused_attestation: no earlier attestation of this key; sent one made for an "
+          "earlier (made-up) challenge token instead");
     }
 
     // stale_token / reused_attestation fallback: answer an earlier challenge's token.
@@ -288,7 +294,7 @@ class Enrollment {
 
     AttestationObject object = apple_attestation_object(*chain);
     if (faults_.wrong_fmt) object.fmt = "android-key";  // "fmt" other than "apple"
-    if (faults_.empty_x5c) object.x5c.clear();            // "attStmt": {"x5c": []}
+    if (faults_.empty_x5c) object.x5c.clear();          // "attStmt": {"x5c": []}
     Bytes cbor = encode_attestation_object(object);
     if (faults_.malformed_cbor) cbor.resize(cbor.size() / 2);  // truncated CBOR
     return base64url_encode(cbor);
@@ -311,8 +317,8 @@ class Enrollment {
     }
     result_.challenge_payload = payload;
     if (payload_.attests()) {
-      keychain_.remember_attestation(payload_uuid(),
-                                     SentAttestation{result_.token, result_.att_obj, result_.key, now()});
+      keychain_.remember_attestation(
+          payload_uuid(), SentAttestation{result_.token, result_.att_obj, result_.key, now()});
     }
     completed(step::kAttest);
     return true;
@@ -333,10 +339,10 @@ class Enrollment {
           return fail(step::kChallenge, problem_to_error(*client_.last_problem(), response->status),
                       client_.last_problem());
         }
-        return fail(step::kChallenge,
-                    Error::make(kErrorUnexpectedResponse,
-                                "HTTP " + std::to_string(response->status) + " without a problem document",
-                                response->status));
+        return fail(step::kChallenge, Error::make(kErrorUnexpectedResponse,
+                                                  "HTTP " + std::to_string(response->status) +
+                                                      " without a problem document",
+                                                  response->status));
       }
     } else {
       auto answered = client_.respond_challenge(result_.challenge_url, payload);
@@ -358,12 +364,14 @@ class Enrollment {
     }
     if (result_.challenge_error && result_.challenge_error->is_object()) {
       const Json& doc = *result_.challenge_error;
-      const int status = doc.contains("status") && doc["status"].is_number_integer() ? doc["status"].get<int>() : 0;
+      const int status = doc.contains("status") && doc["status"].is_number_integer()
+                             ? doc["status"].get<int>()
+                             : 0;
       return fail(step::kChallenge, problem_to_error(doc, status), doc);
     }
     return fail(step::kChallenge,
-                Error::make(kErrorUnexpectedResponse,
-                            "the authorization is " + authz->status + " and its challenge carries no error"));
+                Error::make(kErrorUnexpectedResponse, "the authorization is " + authz->status +
+                                                          " and its challenge carries no error"));
   }
 
   // --- CSR, finalize, download, install -------------------------------------------------------
@@ -374,10 +382,10 @@ class Enrollment {
     // permanent_id_san_mismatch: a permanentIdentifier other than the order's.
     spec.sans.permanent_ids.clear();
     if (!faults_.privacy_preserving_csr) {
-      spec.sans.permanent_ids.push_back(
-          {faults_.permanent_id_san_mismatch ? mismatching_identifier(result_.identifier)
+      spec.sans.permanent_ids.push_back({faults_.permanent_id_san_mismatch
+                                             ? mismatching_identifier(result_.identifier)
                                              : result_.identifier,
-           std::nullopt});
+                                         std::nullopt});
     }
 
     // csr_key_swapped: a software P-256 key signs (and is named in) the CSR.
@@ -406,7 +414,8 @@ class Enrollment {
     if (ready->status != "ready") return order_failed(*ready);
     auto finalized = client_.finalize(*ready, result_.csr_der);
     if (!finalized) return fail_from_server(step::kFinalize, finalized.error());
-    auto done = finalized->status == "valid" ? std::move(finalized) : client_.poll_order(order_.url);
+    auto done =
+        finalized->status == "valid" ? std::move(finalized) : client_.poll_order(order_.url);
     if (!done) return fail_from_server(step::kFinalize, done.error());
     result_.order_status = done->status;
     if (done->status != "valid" || !done->certificate) return order_failed(*done);
@@ -418,12 +427,15 @@ class Enrollment {
   bool order_failed(const Order& order) {
     if (order.error && order.error->is_object()) {
       const Json& doc = *order.error;
-      const int status = doc.contains("status") && doc["status"].is_number_integer() ? doc["status"].get<int>() : 0;
+      const int status = doc.contains("status") && doc["status"].is_number_integer()
+                             ? doc["status"].get<int>()
+                             : 0;
       return fail(step::kFinalize, problem_to_error(doc, status), doc);
     }
-    return fail(step::kFinalize, Error::make(kErrorUnexpectedResponse,
-                                             "the order is " + order.status +
-                                                 (order.certificate ? "" : " without a certificate URL")));
+    return fail(step::kFinalize,
+                Error::make(kErrorUnexpectedResponse,
+                            "the order is " + order.status +
+                                (order.certificate ? "" : " without a certificate URL")));
   }
 
   bool download() {
@@ -431,8 +443,9 @@ class Enrollment {
     if (!chain) return fail_from_server(step::kDownload, chain.error());
     auto certs = pki::Certificate::bundle_from_pem(chain->pem);
     if (!certs) {
-      return fail(step::kDownload, Error::make(kErrorUnexpectedResponse,
-                                               "the certificate chain does not parse: " + certs.error().detail));
+      return fail(step::kDownload,
+                  Error::make(kErrorUnexpectedResponse,
+                              "the certificate chain does not parse: " + certs.error().detail));
     }
     result_.certificate_chain_pem = chain->pem;
     result_.certificate = certs->front();
@@ -445,8 +458,9 @@ class Enrollment {
     auto csr_pub = csr_key_hardware_bound_ ? device_.secure_enclave().public_key(csr_key_)
                                            : device_.software_keystore().public_key(csr_key_);
     if (!csr_pub || !result_.certificate->public_key().equals(*csr_pub)) {
-      return fail(step::kInstall, Error::make(kErrorUnexpectedResponse,
-                                              "the certificate's public key is not the key of the CSR"));
+      return fail(step::kInstall,
+                  Error::make(kErrorUnexpectedResponse,
+                              "the certificate's public key is not the key of the CSR"));
     }
     KeychainIdentity identity;
     identity.payload_uuid = payload_uuid();
@@ -487,7 +501,8 @@ class Enrollment {
 
 std::string EnrollmentResult::summary() const {
   if (ok()) return "ok";
-  return failed_step + ": " + error->type + " (" + std::to_string(error->status) + "): " + error->detail;
+  return failed_step + ": " + error->type + " (" + std::to_string(error->status) +
+         "): " + error->detail;
 }
 
 pki::CsrSpec device_csr_spec(const AcmePayload& payload, const std::string& identifier) {

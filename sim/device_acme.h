@@ -121,18 +121,18 @@ struct EnrollmentResult {
 
   // What happened on the wire.
   std::string directory_url, account_url, order_url, authz_url, challenge_url;
-  std::string identifier;      // the permanent-identifier value ordered
-  std::string token;           // the device-attest-01 token
+  std::string identifier;        // the permanent-identifier value ordered
+  std::string token;             // the device-attest-01 token
   std::string challenge_status;  // last seen ("" = never seen); "pending" = unanswered
   std::optional<Json> challenge_error;
   std::string authz_status, order_status;
-  std::string att_obj;         // the attObj value sent ("" when none)
-  Json challenge_payload;      // the whole challenge payload sent (null when none)
+  std::string att_obj;                  // the attObj value sent ("" when none)
+  Json challenge_payload;               // the whole challenge payload sent (null when none)
   bool attestation_from_cache = false;  // Apple answered from its throttle cache
   Bytes csr_der;
 
   // The key.
-  KeyHandle key;               // the certificate key (invalid before the key step)
+  KeyHandle key;  // the certificate key (invalid before the key step)
   bool hardware_bound = false;
   std::optional<pki::PublicKey> public_key;
   std::shared_ptr<const JwsSigner> account_key;

@@ -53,7 +53,8 @@ class RecordingAcmeServer {
     http::ServerOptions options;
     options.tls_cert_pem = ca_cert_.to_pem();
     options.tls_key_pem = ca_key_.to_pem();
-    auto server = http::Server::start(options, [this](const http::Request& r) { return handle(r); });
+    auto server =
+        http::Server::start(options, [this](const http::Request& r) { return handle(r); });
     if (server) server_ = std::move(*server);
   }
   ~RecordingAcmeServer() {
@@ -85,7 +86,9 @@ class RecordingAcmeServer {
       if (exact ? p.path == prefix : p.path.rfind(prefix, 0) == 0) out.push_back(p);
     return out;
   }
-  std::string token(int order) const { return "token-for-order-" + std::to_string(order) + "-abcdefghij"; }
+  std::string token(int order) const {
+    return "token-for-order-" + std::to_string(order) + "-abcdefghij";
+  }
 
  private:
   static http::Response json(int status, const Json& body) {
@@ -189,15 +192,19 @@ class RecordingAcmeServer {
     if (path.rfind("/chall/", 0) == 0) {
       const int n = number_after(path, "/chall/");
       answered_.insert(n);
-      return json(200, {{"type", "device-attest-01"}, {"url", url(path)}, {"status", "valid"},
+      return json(200, {{"type", "device-attest-01"},
+                        {"url", url(path)},
+                        {"status", "valid"},
                         {"token", token(n)}});
     }
-    if (path.rfind("/orders/", 0) == 0) return json(200, order_json(number_after(path, "/orders/")));
+    if (path.rfind("/orders/", 0) == 0)
+      return json(200, order_json(number_after(path, "/orders/")));
     if (path.rfind("/finalize/", 0) == 0) {
       const int n = number_after(path, "/finalize/");
       auto der = base64url_decode(seen.payload.value("csr", ""));
       auto csr = der ? pki::Csr::from_der(*der) : Result<pki::Csr>(Error{});
-      if (!csr) return json(400, {{"type", "urn:ietf:params:acme:error:badCSR"}, {"detail", "bad"}});
+      if (!csr)
+        return json(400, {{"type", "urn:ietf:params:acme:error:badCSR"}, {"detail", "bad"}});
       pki::CertificateSpec spec;
       spec.subject = {{"CN", "device"}};
       spec.not_before = SystemClock().now() - 60;
@@ -265,7 +272,8 @@ class DeviceAcmeTest : public ::testing::Test {
 
   EnrollmentResult run(Device& d, const AcmePayload& p, const EnrollOptions& o) {
     auto it = services_.find(&d);
-    if (it == services_.end()) it = services_.emplace(&d, std::make_unique<AttestationService>(servers_)).first;
+    if (it == services_.end())
+      it = services_.emplace(&d, std::make_unique<AttestationService>(servers_)).first;
     return enroll(d, *it->second, keychains_[&d], p, o);
   }
 
@@ -329,8 +337,9 @@ TEST_F(DeviceAcmeTest, HonestEnrollmentSendsWhatAnAppleDeviceSends) {
   o.after_step = [&](const std::string& s) { steps.push_back(s); };
   auto r = run(d, p, o);
   ASSERT_TRUE(r.ok()) << r.summary();
-  EXPECT_EQ(steps, (std::vector<std::string>{"account", "order", "authz", "key", "attest",
-                                             "challenge", "csr", "finalize", "download", "install"}));
+  EXPECT_EQ(steps,
+            (std::vector<std::string>{"account", "order", "authz", "key", "attest", "challenge",
+                                      "csr", "finalize", "download", "install"}));
 
   // The account key is its own software key, never the certificate key.
   auto account_posts = server_.posts_to("/account");
@@ -394,12 +403,15 @@ TEST_F(DeviceAcmeTest, HonestEnrollmentSendsWhatAnAppleDeviceSends) {
 
 TEST_F(DeviceAcmeTest, CsrCarriesSubjectAltNamesUsagesAndExtendedKeyUsages) {
   AcmePayload p = payload_for(make_device());
-  p.subject = std::vector<SubjectRdn>{{{"C", "US"}}, {{"O", "Example"}, {"OU", "IT"}}, {{"CN", "x"}}};
-  p.subject_alt_name = AcmeSubjectAltName{{"a@example.com"}, {"dev.example.com"}, {"https://example.com/d"}, {"upn@EXAMPLE"}};
+  p.subject =
+      std::vector<SubjectRdn>{{{"C", "US"}}, {{"O", "Example"}, {"OU", "IT"}}, {{"CN", "x"}}};
+  p.subject_alt_name = AcmeSubjectAltName{
+      {"a@example.com"}, {"dev.example.com"}, {"https://example.com/d"}, {"upn@EXAMPLE"}};
   p.usage_flags = kAcmeUsageEncrypt;
   p.extended_key_usage = std::vector<std::string>{"1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.4"};
   pki::CsrSpec spec = device_csr_spec(p, "SERIAL1");
-  EXPECT_EQ(spec.subject, (pki::DistinguishedName{{"C", "US"}, {"O", "Example"}, {"OU", "IT"}, {"CN", "x"}}));
+  EXPECT_EQ(spec.subject,
+            (pki::DistinguishedName{{"C", "US"}, {"O", "Example"}, {"OU", "IT"}, {"CN", "x"}}));
   EXPECT_EQ(spec.sans.email, std::vector<std::string>{"a@example.com"});
   EXPECT_EQ(spec.sans.dns, std::vector<std::string>{"dev.example.com"});
   EXPECT_EQ(spec.sans.uri, std::vector<std::string>{"https://example.com/d"});
@@ -441,7 +453,8 @@ TEST_F(DeviceAcmeTest, ARefusedPayloadMakesNoNetworkRequest) {
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.failed_step, "payload");
   EXPECT_EQ(r.error->type, kErrorPayloadRefused);
-  EXPECT_NE(r.error->detail.find("hardware_bound_requires_ec"), std::string::npos) << r.error->detail;
+  EXPECT_NE(r.error->detail.find("hardware_bound_requires_ec"), std::string::npos)
+      << r.error->detail;
   EXPECT_NE(r.error->detail.find("more"), std::string::npos);
   EXPECT_EQ(log_.size(), 0u);
   EXPECT_TRUE(server_.posts().empty());
@@ -465,7 +478,7 @@ TEST_F(DeviceAcmeTest, DevicesThatCannotAttestStopAtTheChallenge) {
     EXPECT_EQ(r.error->type, kErrorDeviceCannotAttest);
     EXPECT_EQ(r.error->detail.rfind("device cannot attest", 0), 0u) << r.error->detail;
     EXPECT_EQ(r.challenge_status, "pending");  // never answered
-    EXPECT_FALSE(r.order_url.empty());        // it did talk to the server
+    EXPECT_FALSE(r.order_url.empty());         // it did talk to the server
     EXPECT_GT(server_.posts().size(), posts_before);
     EXPECT_TRUE(server_.posts_to("/chall/").empty());
   }
@@ -569,9 +582,10 @@ TEST_F(DeviceAcmeTest, ThrottledKeyAttestationComesFromTheCache) {
   auto again = run(d, p, keep);
   ASSERT_TRUE(again.ok());  // the recording server does not check freshness
   EXPECT_TRUE(again.attestation_from_cache);
-  EXPECT_NE(leaf_freshness(pki::Certificate::from_der(
-                parse_attestation_object_b64u(again.att_obj)->x5c[0]).value()),
-            freshness_code(again.token));
+  EXPECT_NE(
+      leaf_freshness(
+          pki::Certificate::from_der(parse_attestation_object_b64u(again.att_obj)->x5c[0]).value()),
+      freshness_code(again.token));
   clock_->advance(kAttestationThrottleSeconds);
   auto later = run(d, p, keep);
   ASSERT_TRUE(later.ok());
@@ -584,7 +598,7 @@ TEST_F(DeviceAcmeTest, StaleTokenAttestsAnEarlierToken) {
   auto r = run_with({.stale_token = true});
   ASSERT_TRUE(r.ok()) << r.summary();
   const pki::Certificate leaf = sent_leaf();
-  EXPECT_TRUE(chains_to_mock_root(leaf));            // genuine Apple chain
+  EXPECT_TRUE(chains_to_mock_root(leaf));                // genuine Apple chain
   EXPECT_TRUE(leaf.public_key().equals(*r.public_key));  // for the right key
   EXPECT_EQ(leaf_freshness(leaf).size(), kFreshnessCodeSize);
   EXPECT_NE(leaf_freshness(leaf), freshness_code(r.token));  // but the wrong token

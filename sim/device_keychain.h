@@ -31,13 +31,13 @@ struct KeychainIdentity {
   std::string payload_uuid;
   std::string payload_identifier;
   KeyHandle key;
-  bool hardware_bound = false;   // key in the Secure Enclave; else in the software keystore
-  bool extractable = false;      // KeyIsExtractable (never true for hardware-bound keys)
-  bool all_apps_access = false;  // AllowAllAppsAccess
+  bool hardware_bound = false;        // key in the Secure Enclave; else in the software keystore
+  bool extractable = false;           // KeyIsExtractable (never true for hardware-bound keys)
+  bool all_apps_access = false;       // AllowAllAppsAccess
   std::string certificate_chain_pem;  // as downloaded: leaf first
   pki::Certificate certificate;       // the leaf
   std::string directory_url;
-  std::string account_url;  // the ACME account that ordered it
+  std::string account_url;                       // the ACME account that ordered it
   std::shared_ptr<const JwsSigner> account_key;  // that account's key (revocation)
   std::int64_t installed_at = 0;
 };

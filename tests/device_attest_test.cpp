@@ -178,8 +178,8 @@ class DeviceAttestTest : public ::testing::Test {
 
 TEST_F(DeviceAttestTest, EveryAttestingKindEnrolls) {
   start_server();
-  for (DeviceKind kind : {DeviceKind::IPhone, DeviceKind::IPad, DeviceKind::Mac, DeviceKind::AppleTv,
-                          DeviceKind::VisionPro, DeviceKind::Watch}) {
+  for (DeviceKind kind : {DeviceKind::IPhone, DeviceKind::IPad, DeviceKind::Mac,
+                          DeviceKind::AppleTv, DeviceKind::VisionPro, DeviceKind::Watch}) {
     SCOPED_TRACE(sim::to_string(kind));
     auto d = device(kind);
     auto r = enroll(*d);
@@ -192,7 +192,8 @@ TEST_F(DeviceAttestTest, EveryAttestingKindEnrolls) {
 TEST_F(DeviceAttestTest, P256KeysAndUdidIdentifiersEnrollToo) {
   start_server();
   auto d = device(DeviceKind::IPad, 11);
-  AcmePayload p = AcmePayload::for_attestation(server_->directory_url(), d->device.identity().udid, 256);
+  AcmePayload p =
+      AcmePayload::for_attestation(server_->directory_url(), d->device.identity().udid, 256);
   auto r = enroll(*d, p, options());
   expect_device_certificate(*d, r, d->device.identity().udid);
   EXPECT_EQ(r.public_key->spec(), pki::KeySpec::p256());
@@ -279,7 +280,8 @@ TEST_F(DeviceAttestTest, EveryClientFaultGetsTheExpectedAnswer) {
     if (want.step.empty()) {
       // Even a privacy-preserving CSR gets the order's identifier in the certificate.
       expect_device_certificate(*d, r, d->device.identity().serial);
-      table << "| " << knob << " | (issued) | - | - | " << r.challenge_status << " | " << rule << " | - |\n";
+      table << "| " << knob << " | (issued) | - | - | " << r.challenge_status << " | " << rule
+            << " | - |\n";
       continue;
     }
     ASSERT_TRUE(r.error.has_value());
@@ -293,11 +295,13 @@ TEST_F(DeviceAttestTest, EveryClientFaultGetsTheExpectedAnswer) {
       ASSERT_TRUE(r.challenge_error.has_value());
       EXPECT_EQ(r.authz_status, "invalid");
     }
-    table << "| " << knob << " | " << r.failed_step << " | " << r.error->type << " | " << r.error->status
-          << " | " << r.challenge_status << " | " << rule << " | " << r.error->detail << " |\n";
+    table << "| " << knob << " | " << r.failed_step << " | " << r.error->type << " | "
+          << r.error->status << " | " << r.challenge_status << " | " << rule << " | "
+          << r.error->detail << " |\n";
   }
   std::cout << "\nClientFaults against attestlab's server:\n" << table.str() << std::endl;
-  const std::string table_file = std::getenv("ATTESTLAB_FAULT_TABLE") ? std::getenv("ATTESTLAB_FAULT_TABLE") : "";
+  const std::string table_file =
+      std::getenv("ATTESTLAB_FAULT_TABLE") ? std::getenv("ATTESTLAB_FAULT_TABLE") : "";
   if (!table_file.empty()) {
     std::ofstream out(table_file);
     out << table.str();
@@ -347,16 +351,23 @@ TEST_F(DeviceAttestTest, InventoryRefusesUnknownRetiredAndMismatchedDevices) {
   auto mismatched = device(DeviceKind::IPad, 33);
   auto unknown = device(DeviceKind::IPhone, 34);
   const Json inventory = Json::array({
-      {{"serial", active->device.identity().serial}, {"udid", active->device.identity().udid}, {"status", "active"}},
-      {{"serial", retired->device.identity().serial}, {"udid", retired->device.identity().udid}, {"status", "retired"}},
-      {{"serial", mismatched->device.identity().serial}, {"udid", "00008110-00DEADBEEF00001E"}, {"status", "active"}},
+      {{"serial", active->device.identity().serial},
+       {"udid", active->device.identity().udid},
+       {"status", "active"}},
+      {{"serial", retired->device.identity().serial},
+       {"udid", retired->device.identity().udid},
+       {"status", "retired"}},
+      {{"serial", mismatched->device.identity().serial},
+       {"udid", "00008110-00DEADBEEF00001E"},
+       {"status", "active"}},
   });
   config_.inventory_file = write_file("inventory.json", inventory.dump(2));
   start_server();
 
   expect_device_certificate(*active, enroll(*active), active->device.identity().serial);
-  const std::map<std::string, SimDevice*> refused = {
-      {"inventory_status", retired.get()}, {"inventory_pair", mismatched.get()}, {"inventory_unknown", unknown.get()}};
+  const std::map<std::string, SimDevice*> refused = {{"inventory_status", retired.get()},
+                                                     {"inventory_pair", mismatched.get()},
+                                                     {"inventory_unknown", unknown.get()}};
   for (const auto& [rule, d] : refused) {
     SCOPED_TRACE(rule);
     auto r = enroll(*d);
@@ -390,7 +401,8 @@ TEST_F(DeviceAttestTest, UserEnrollmentIsRefusedByDefault) {
   start_server();
   auto d = device(DeviceKind::IPhone, 51);
   d->device.set_user_enrollment(true);
-  AcmePayload p = AcmePayload::for_attestation(server_->directory_url(), d->device.identity().enrollment_id);
+  AcmePayload p =
+      AcmePayload::for_attestation(server_->directory_url(), d->device.identity().enrollment_id);
   auto r = enroll(*d, p, options());
   EXPECT_EQ(r.failed_step, "challenge");
   ASSERT_TRUE(r.error.has_value());
@@ -403,7 +415,8 @@ TEST_F(DeviceAttestTest, UserEnrollmentIsAllowedByPolicy) {
   start_server();
   auto d = device(DeviceKind::IPhone, 52);
   d->device.set_user_enrollment(true);
-  AcmePayload p = AcmePayload::for_attestation(server_->directory_url(), d->device.identity().enrollment_id);
+  AcmePayload p =
+      AcmePayload::for_attestation(server_->directory_url(), d->device.identity().enrollment_id);
   auto r = enroll(*d, p, options());
   expect_device_certificate(*d, r, d->device.identity().enrollment_id);
   EXPECT_EQ(last_decision().value("outcome", ""), "accept");
@@ -463,7 +476,8 @@ TEST_F(DeviceAttestTest, ServerRestartBetweenChallengeAndFinalize) {
 // --- the external vector -------------------------------------------------------------------------
 
 TEST(ExternalAppleVector, VerifierAndSimulatorReadTheSameFacts) {
-  const std::string dir = std::string(ATTESTLAB_SOURCE_DIR) + "/fixtures/interop/apple-attestation/";
+  const std::string dir =
+      std::string(ATTESTLAB_SOURCE_DIR) + "/fixtures/interop/apple-attestation/";
   auto expected = parse_json(read_text(dir + "expected.json"));
   ASSERT_TRUE(expected.ok());
   auto roots = pki::Certificate::bundle_from_pem(read_text(dir + "root.pem"));
@@ -480,7 +494,8 @@ TEST(ExternalAppleVector, VerifierAndSimulatorReadTheSameFacts) {
   EXPECT_EQ(facts->serial, (*expected)["serial"].get<std::string>());
   EXPECT_EQ(facts->udid, (*expected)["udid"].get<std::string>());
   EXPECT_EQ(facts->os_version, (*expected)["os_version"].get<std::string>());
-  EXPECT_EQ(hex_encode(facts->freshness), (*expected)["freshness_sha256_of_token_hex"].get<std::string>());
+  EXPECT_EQ(hex_encode(facts->freshness),
+            (*expected)["freshness_sha256_of_token_hex"].get<std::string>());
   auto device_key = pki::PublicKey::from_pem(read_text(dir + "device-key.pub.pem"));
   ASSERT_TRUE(device_key.ok());
   EXPECT_TRUE(facts->key.equals(*device_key));
@@ -511,9 +526,11 @@ TEST(ExternalAppleVector, VerifierAndSimulatorReadTheSameFacts) {
   EXPECT_EQ(sans->permanent_ids[0].value, (*expected)["serial"].get<std::string>());
 
   // Outside the leaf's validity, with another token, or chained to another root: refused.
-  EXPECT_FALSE(server::verify_apple_attestation(att_obj, *roots, token, verify_at + 30 * 24 * 3600).ok());
+  EXPECT_FALSE(
+      server::verify_apple_attestation(att_obj, *roots, token, verify_at + 30 * 24 * 3600).ok());
   rule.clear();
-  EXPECT_FALSE(server::verify_apple_attestation(att_obj, *roots, token + "x", verify_at, {}, &rule).ok());
+  EXPECT_FALSE(
+      server::verify_apple_attestation(att_obj, *roots, token + "x", verify_at, {}, &rule).ok());
   EXPECT_EQ(rule, "freshness");
   rule.clear();
   const std::string rogue = trimmed(read_text(dir + "attobj-rogue-root.b64u"));
