@@ -48,7 +48,8 @@ class Enrollment {
         options_(options),
         faults_(options.faults),
         clock_(options.clock ? options.clock : SystemClock::instance()),
-        client_(payload.directory_url.value_or(""), client_options(options), options.wire_log) {}
+        client_(payload.directory_url.value_or(""), labelled(client_options(options), device),
+                options.wire_log) {}
 
   EnrollmentResult run() {
     result_.faults = enabled_client_faults(faults_);
@@ -66,6 +67,13 @@ class Enrollment {
   static AcmeClientOptions client_options(const EnrollOptions& options) {
     AcmeClientOptions o = options.client;
     if (!options.trust_ca_pem_file.empty()) o.trust_ca_pem_file = options.trust_ca_pem_file;
+    return o;
+  }
+  // Wire log entries name the device unless the caller chose a label.
+  static AcmeClientOptions labelled(AcmeClientOptions o, const Device& device) {
+    if (o.log_label.empty()) {
+      o.log_label = std::string(to_string(device.kind())) + " " + device.identity().serial;
+    }
     return o;
   }
 
@@ -333,6 +341,15 @@ class Enrollment {
       raw.reuse_nonce = faults_.replay_nonce;
       if (faults_.wrong_jws_url) raw.header_url = result_.authz_url;
       auto response = client_.post_raw(result_.challenge_url, Json::object(), payload.dump(), raw);
+      // A server that rejects valid nonces at random (Pebble) must not hide what
+      // wrong_jws_url is about: retry badNonce like any client, except for the replay.
+      for (int retry = 0;
+           !faults_.replay_nonce && retry < options_.client.bad_nonce_retries && response &&
+           response->status == 400 && client_.last_problem() &&
+           client_.last_problem()->value("type", "") == std::string(kAcmeErrorPrefix) + "badNonce";
+           ++retry) {
+        response = client_.post_raw(result_.challenge_url, Json::object(), payload.dump(), raw);
+      }
       if (!response) return fail(step::kChallenge, response.error());
       if (response->status >= 400) {
         if (client_.last_problem()) {
@@ -378,6 +395,12 @@ class Enrollment {
 
   bool build_csr() {
     pki::CsrSpec spec = device_csr_spec(payload_, result_.identifier);
+    // other_device_identifier: the request names the other device throughout, so the
+    // subject's ClientIdentifier (the usual CN) becomes the ordered identifier too.
+    if (faults_.other_device_identifier) {
+      for (auto& [name, value] : spec.subject)
+        if (value == *payload_.client_identifier) value = result_.identifier;
+    }
     // privacy_preserving_csr: no permanentIdentifier SAN at all (draft §3.2).
     // permanent_id_san_mismatch: a permanentIdentifier other than the order's.
     spec.sans.permanent_ids.clear();

@@ -74,6 +74,11 @@ class RecordingAcmeServer {
     std::lock_guard lock(mu_);
     challenge_types_ = std::move(types);
   }
+  // The next n challenge answers get badNonce (as Pebble does at random).
+  void refuse_challenge_nonces(int n) {
+    std::lock_guard lock(mu_);
+    bad_nonce_answers_ = n;
+  }
   std::vector<SeenPost> posts() const {
     std::lock_guard lock(mu_);
     return posts_;
@@ -190,6 +195,13 @@ class RecordingAcmeServer {
     }
     if (path.rfind("/authz/", 0) == 0) return json(200, authz_json(number_after(path, "/authz/")));
     if (path.rfind("/chall/", 0) == 0) {
+      if (bad_nonce_answers_ > 0) {
+        --bad_nonce_answers_;
+        http::Response r =
+            json(400, {{"type", "urn:ietf:params:acme:error:badNonce"}, {"detail", "try again"}});
+        r.set("Content-Type", "application/problem+json");
+        return r;
+      }
       const int n = number_after(path, "/chall/");
       answered_.insert(n);
       return json(200, {{"type", "device-attest-01"},
@@ -236,6 +248,7 @@ class RecordingAcmeServer {
   std::set<int> answered_, issued_;
   std::map<int, std::string> certificates_;
   int orders_ = 0;
+  int bad_nonce_answers_ = 0;
   int nonces_ = 0;
 };
 
@@ -399,6 +412,9 @@ TEST_F(DeviceAcmeTest, HonestEnrollmentSendsWhatAnAppleDeviceSends) {
   EXPECT_EQ(stored->account_url, r.account_url);
   EXPECT_FALSE(r.replaced.has_value());
   EXPECT_TRUE(r.faults.empty());
+  // The wire log names the device.
+  ASSERT_GT(log_.size(), 0u);
+  EXPECT_EQ(log_.exchanges().front().label, std::string("iPhone ") + d.identity().serial);
 }
 
 TEST_F(DeviceAcmeTest, CsrCarriesSubjectAltNamesUsagesAndExtendedKeyUsages) {
@@ -666,7 +682,8 @@ TEST_F(DeviceAcmeTest, OtherDeviceIdentifierOrdersAnotherSerial) {
   EXPECT_EQ(order_posts[0].payload["identifiers"][0]["value"], r.identifier);
   auto contents = decode_apple_extensions(sent_leaf());
   ASSERT_TRUE(contents.ok());
-  EXPECT_EQ(contents->facts.serial, own);  // it attests as itself
+  EXPECT_EQ(contents->facts.serial, own);             // it attests as itself
+  EXPECT_EQ(sent_csr().common_name(), r.identifier);  // and asks for the other one throughout
 
   device_ = std::make_unique<Device>(make_device());
   EnrollOptions o = options({.other_device_identifier = true});
@@ -795,6 +812,23 @@ TEST_F(DeviceAcmeTest, WrongJwsUrlSignsTheChallengeAnswerForTheAuthorization) {
   EXPECT_EQ(challenge.header["url"], r.authz_url);
   EXPECT_NE(challenge.header["url"], r.challenge_url);
   EXPECT_TRUE(challenge.payload.contains("attObj"));
+}
+
+TEST_F(DeviceAcmeTest, WrongJwsUrlStillRetriesBadNonceButTheReplayDoesNot) {
+  server_.refuse_challenge_nonces(1);
+  auto r = run_with({.wrong_jws_url = true});
+  ASSERT_TRUE(r.ok()) << r.summary();
+  EXPECT_EQ(server_.posts_to("/chall/").size(), 2u);
+
+  server_.refuse_challenge_nonces(1);
+  auto replay = run_with({.replay_nonce = true});
+  EXPECT_EQ(replay.failed_step, "challenge");
+  ASSERT_TRUE(replay.error.has_value());
+  EXPECT_EQ(replay.error->type, "badNonce");
+  EXPECT_EQ(replay.error->status, 400);
+  ASSERT_TRUE(replay.problem.has_value());
+  EXPECT_EQ(replay.challenge_status, "pending");
+  EXPECT_EQ(server_.posts_to("/chall/").size(), 3u);  // one more, not retried
 }
 
 TEST_F(DeviceAcmeTest, EveryKnobIsCoveredByAWireTest) {
