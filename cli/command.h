@@ -18,5 +18,6 @@ int& exit_code();
 
 void register_serve(CLI::App& app);
 void register_ca(CLI::App& app);
+void register_conform(CLI::App& app);
 
 }  // namespace attestlab::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "attestlab 0.1.0");
   register_serve(app);
   register_ca(app);
+  register_conform(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

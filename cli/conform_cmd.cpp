@@ -1,0 +1,344 @@
+// `attestlab conform`: the conformance suite against one or more targets (target
+// profiles, bare directory URLs, or --embedded: attestlab's own server started
+// in-process with a fresh mock Apple CA, inventory, policy, fake DNS and http-01 port).
+// Exit codes per cli/command.h: 0 every case passed (skips allowed), 1 a case failed or
+// errored, 2 bad arguments or target profile, 3 the harness could not run.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "conformance/harness.h"
+#include "conformance/local_peers.h"
+#include "conformance/registry.h"
+#include "conformance/runner.h"
+#include "conformance/selection.h"
+#include "conformance/target.h"
+#include "core/bytes.h"
+#include "core/clock.h"
+#include "core/http.h"
+#include "core/pki.h"
+#include "reports/result.h"
+#include "server/acme_server.h"
+#include "server/config.h"
+#include "sim/apple_ca.h"
+
+namespace attestlab::cli {
+namespace {
+
+struct ConformArgs {
+  std::vector<std::string> targets;
+  std::vector<std::string> profiles;
+  bool embedded = false;
+  std::string trust_ca;
+  std::string eab_kid;
+  std::string eab_hmac_key;
+  std::vector<std::string> only;
+  std::vector<std::string> skip;
+  bool strict = false;
+  int jobs = 4;
+  double timeout_s = 0;
+  std::string report_dir = "reports/out/latest";
+  bool list = false;
+  bool quiet = false;
+  bool keep_work_dir = false;
+  std::string command_line;
+};
+
+int usage(const std::string& message) {
+  std::cerr << "attestlab conform: " << message << "\n";
+  return kExitUsage;
+}
+
+int internal(const std::string& message) {
+  std::cerr << "attestlab conform: " << message << "\n";
+  return kExitInternal;
+}
+
+// Splits comma-separated values so "--only a,b" equals "--only a --only b".
+std::vector<std::string> split_patterns(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& item : in) {
+    std::stringstream ss(item);
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+      if (!part.empty()) out.push_back(part);
+    }
+  }
+  return out;
+}
+
+// attestlab's own server, in-process, set up to be a complete conformance target.
+class EmbeddedTarget {
+ public:
+  ~EmbeddedTarget() {
+    if (server_) server_->stop();
+    dns_.stop();
+    if (!keep_ && !work_dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(work_dir_, ec);
+    }
+  }
+
+  Result<conformance::TargetProfile> start(bool keep_work_dir) {
+    keep_ = keep_work_dir;
+    std::string templ = (std::filesystem::temp_directory_path() / "attestlab-conform-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) {
+      return Error::make("serverInternal", "cannot create a temporary directory");
+    }
+    work_dir_ = templ;
+    const std::string ca_dir = work_dir_ + "/attestation-ca";
+    const std::string inventory = work_dir_ + "/inventory.json";
+    const std::string policy = work_dir_ + "/policy.json";
+    const std::string eab_keys = work_dir_ + "/eab-keys.json";
+
+    auto ca = sim::AppleCa::create(SystemClock().now());
+    if (!ca) return ca.error();
+    ATTESTLAB_TRY(ca->save(ca_dir));
+    // Written again by the runner (same content); the server reads it at start-up.
+    ATTESTLAB_TRY(conformance::write_inventory(inventory, conformance::all_cases()));
+    // The documented defaults (server/attest_policy.h), spelled out.
+    ATTESTLAB_TRY(pki::write_file(policy, R"({"match": "either", "require_sip": true,
+ "require_full_secure_boot": true, "forbid_third_party_kexts": true,
+ "allow_user_enrollment": false, "one_active_certificate_per_device": true})"));
+
+    // Several EAB credentials: the embedded server binds a key id to one account, and
+    // every EAB case gets a key of its own.
+    conformance::EabCredentials eab;
+    Json keys_json = Json::object();
+    for (int i = 0; i < 8; ++i) {
+      const std::string kid = "conformance-" + std::to_string(i);
+      const std::string key = base64url_encode(random_bytes(32));
+      keys_json[kid] = key;
+      if (i == 0) {
+        eab.kid = kid;
+        eab.hmac_key_b64u = key;
+      } else {
+        eab.more_keys.push_back({kid, key});
+      }
+    }
+    ATTESTLAB_TRY(pki::write_file(eab_keys, keys_json.dump(1), true));
+
+    const bool have_dns = dns_.start(work_dir_ + "/challtestsrv.log").ok();
+    if (!have_dns) {
+      std::cerr << "attestlab conform: pebble-challtestsrv not available; http-01 and dns-01 "
+                   "cases will be skipped\n";
+    }
+    const std::uint16_t http01_port = conformance::free_loopback_port();
+    if (http01_port == 0) return Error::make("serverInternal", "no free port for http-01");
+
+    server::ServerConfig config;
+    config.listen_host = "127.0.0.1";
+    config.listen_port = 0;
+    config.data_dir = work_dir_ + "/server";
+    config.attestation_roots_file = ca_dir + "/root.pem";
+    config.inventory_file = inventory;
+    config.policy_file = policy;
+    config.eab_keys_file = eab_keys;
+    config.eab_required = false;
+    if (have_dns) config.dns_server = dns_.dns_address();
+    config.http01_port = http01_port;
+    config.validation_threads = 4;
+    auto started = server::AcmeServer::start(config, SystemClock::instance(), server::LogLevel::Quiet);
+    if (!started) return Error::make(started.error().type, "embedded server: " + started.error().detail);
+    server_ = std::move(started.value());
+    const std::string trust = work_dir_ + "/tls-trust.pem";
+    ATTESTLAB_TRY(pki::write_file(trust, server_->tls_certificate_pem()));
+
+    conformance::TargetProfile t;
+    t.name = "embedded";
+    t.directory_url = server_->directory_url();
+    t.trust_ca = trust;
+    t.eab = eab;
+    t.identifiers = {"dns", "ip", "permanent-identifier", "hardware-module"};
+    t.challenges = {"device-attest-01"};
+    if (have_dns) {
+      t.challenges.push_back("http-01");
+      t.challenges.push_back("dns-01");
+      t.http01_listen = "127.0.0.1:" + std::to_string(http01_port);
+      t.dns01_management = dns_.management_url();
+    }
+    t.capabilities = {"revocation", "key-change", "wildcard", "posture-policy", "device-supersede"};
+    t.device.attestation_ca_dir = ca_dir;
+    t.device.identity_source = "inventory-file";
+    t.device.inventory_file = inventory;
+    // A local in-process target: short polls; the server's Retry-After (1 s) is still
+    // checked by the cases, only the wait is shortened.
+    t.timing.case_timeout = std::chrono::milliseconds(20000);
+    t.timing.poll_interval = std::chrono::milliseconds(25);
+    t.timing.max_retry_after = std::chrono::milliseconds(50);
+    return t;
+  }
+
+  const std::string& work_dir() const { return work_dir_; }
+
+ private:
+  std::string work_dir_;
+  bool keep_ = false;
+  conformance::FakeDns dns_;
+  std::unique_ptr<server::AcmeServer> server_;
+};
+
+void print_list(const conformance::CaseList& cases) {
+  for (const auto& c : cases) {
+    std::cout << std::left << std::setw(52) << c.id << " " << std::setw(7) << to_string(c.level)
+              << " " << std::setw(17) << c.profile << " " << c.requirement << "\n";
+  }
+  std::cout << cases.size() << " cases\n";
+}
+
+std::string summary_line(const reports::TargetRun& run) {
+  std::ostringstream out;
+  int should_notes = 0;
+  for (const auto& c : run.cases) {
+    if (c.outcome == reports::Outcome::Pass && c.reason.find(" not met: ") != std::string::npos) {
+      ++should_notes;
+    }
+  }
+  out << run.name << ": " << run.count(reports::Outcome::Pass) << " pass";
+  if (should_notes > 0) out << " (" << should_notes << " SHOULD/MAY not met)";
+  out << ", " << run.count(reports::Outcome::Fail) << " fail, " << run.count(reports::Outcome::Skip)
+      << " skip, " << run.count(reports::Outcome::Error) << " error in " << std::fixed
+      << std::setprecision(1) << run.duration_ms / 1000.0 << " s";
+  return out.str();
+}
+
+int run_conform(const ConformArgs& a) {
+  conformance::Selection selection{split_patterns(a.only), split_patterns(a.skip)};
+  auto selected = conformance::select_cases(conformance::all_cases(), selection);
+  if (!selected) return usage(selected.error().detail);
+  if (a.list) {
+    print_list(*selected);
+    return kExitOk;
+  }
+  if (a.targets.empty() && a.profiles.empty() && !a.embedded) {
+    return usage("name a target: --target URL, --target-profile FILE or --embedded");
+  }
+  if (a.jobs < 1) return usage("--jobs must be at least 1");
+  if ((a.eab_kid.empty()) != (a.eab_hmac_key.empty())) {
+    return usage("--eab-kid and --eab-hmac-key go together");
+  }
+
+  std::vector<conformance::TargetProfile> targets;
+  for (const auto& path : a.profiles) {
+    auto profile = conformance::load_target_profile(path);
+    if (!profile) return usage(profile.error().detail);
+    targets.push_back(std::move(profile.value()));
+  }
+  for (const auto& url : a.targets) {
+    auto parsed = http::Url::parse(url);
+    if (!parsed) return usage("--target " + url + " is not a URL");
+    conformance::TargetProfile t = conformance::basic_target(url, a.trust_ca);
+    if (!a.eab_kid.empty()) {
+      if (!base64url_decode(a.eab_hmac_key)) return usage("--eab-hmac-key must be base64url");
+      t.eab = conformance::EabCredentials{a.eab_kid, a.eab_hmac_key, true, {}};
+    }
+    targets.push_back(std::move(t));
+  }
+  std::unique_ptr<EmbeddedTarget> embedded;
+  if (a.embedded) {
+    embedded = std::make_unique<EmbeddedTarget>();
+    auto profile = embedded->start(a.keep_work_dir);
+    if (!profile) return internal("cannot start the embedded target: " + profile.error().detail);
+    if (a.keep_work_dir) std::cerr << "attestlab conform: embedded target files in " << embedded->work_dir() << "\n";
+    targets.push_back(std::move(profile.value()));
+  }
+
+  reports::RunResult result;
+  result.kind = "conformance";
+  result.command = a.command_line;
+  result.strict = a.strict;
+  std::size_t stragglers = 0;
+  std::mutex out_mu;
+  for (const auto& target : targets) {
+    conformance::RunOptions options;
+    options.jobs = a.jobs;
+    options.strict = a.strict;
+    if (a.timeout_s > 0) {
+      options.case_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout_s * 1000));
+    }
+    const std::string target_name = target.name;
+    options.on_case_done = [&, target_name](const reports::CaseResult& r, std::size_t done, std::size_t total) {
+      std::lock_guard lock(out_mu);
+      if (a.quiet) {
+        if (r.outcome == reports::Outcome::Fail || r.outcome == reports::Outcome::Error) {
+          std::cerr << target_name << " " << to_string(r.outcome) << " " << r.id << ": " << r.reason << "\n";
+        }
+        return;
+      }
+      std::cerr << "[" << std::setw(3) << done << "/" << total << "] " << target_name << " "
+                << std::left << std::setw(5) << to_string(r.outcome) << std::right << " " << r.id
+                << " (" << static_cast<long>(r.duration_ms) << " ms)";
+      if (r.outcome != reports::Outcome::Pass || !r.reason.empty()) {
+        if (!r.reason.empty()) std::cerr << ": " << r.reason;
+      }
+      std::cerr << "\n";
+    };
+    auto run = conformance::run_target(target, *selected, conformance::all_cases(), options);
+    if (!run) return internal(target.name + ": " + run.error().detail);
+    stragglers += run->stragglers;
+    std::cerr << summary_line(run->run) << "\n";
+    result.targets.push_back(std::move(run->run));
+  }
+
+  auto written = reports::write_reports(result, a.report_dir);
+  if (!written) return internal("cannot write reports: " + written.error().detail);
+  std::cerr << "reports in " << a.report_dir << "\n";
+  const int code = result.failed() ? kExitFailures : kExitOk;
+  if (stragglers > 0) {
+    // Threads of timed-out cases still run; leave without destroying what they use.
+    std::cerr << "attestlab conform: " << stragglers << " timed-out case(s) still running; exiting\n";
+    std::cout.flush();
+    std::cerr.flush();
+    std::_Exit(code);
+  }
+  return code;
+}
+
+}  // namespace
+
+void register_conform(CLI::App& app) {
+  auto args = std::make_shared<ConformArgs>();
+  CLI::App* conform = app.add_subcommand("conform", "Run the conformance suite against ACME targets");
+  conform->add_option("--target", args->targets, "Directory URL of a target (RFC 8555 basics only; repeatable)");
+  conform->add_option("--target-profile", args->profiles,
+                      "Target profile JSON (conformance/TARGETS.md; repeatable)");
+  conform->add_flag("--embedded", args->embedded,
+                    "Start attestlab's own server in-process as a fully configured target");
+  conform->add_option("--trust-ca", args->trust_ca, "PEM bundle trusted for --target's TLS");
+  conform->add_option("--eab-kid", args->eab_kid, "External account binding key id for --target");
+  conform->add_option("--eab-hmac-key", args->eab_hmac_key, "External account binding MAC key (base64url)");
+  conform->add_option("--only", args->only,
+                      "Run only cases matching: id, id prefix, section (rfc8555-6.5) or profile (repeatable)");
+  conform->add_option("--skip", args->skip, "Skip cases matching (same patterns; repeatable)");
+  conform->add_flag("--strict", args->strict, "Count failed SHOULD requirements as failures");
+  conform->add_option("--jobs", args->jobs, "Cases run in parallel")->capture_default_str();
+  conform->add_option("--timeout", args->timeout_s, "Per-case timeout in seconds (default: the profile's)");
+  conform->add_option("--report-dir", args->report_dir, "Where result.json, junit.xml, summary.md, report.html go")
+      ->capture_default_str();
+  conform->add_flag("--list", args->list, "Print the selected cases (id, level, profile, requirement) and exit");
+  conform->add_flag("--quiet", args->quiet, "Print only failures and the summary on stderr");
+  conform->add_flag("--keep-work-dir", args->keep_work_dir, "Keep the --embedded target's temporary files");
+  conform->callback([args, conform] {
+    std::string line = "attestlab conform";
+    for (const auto* opt : conform->get_options()) {
+      if (opt->count() == 0 || opt->get_name() == "--help") continue;
+      for (const auto& v : opt->results()) line += " " + opt->get_name() + (v.empty() ? "" : " " + v);
+      if (opt->results().empty()) line += " " + opt->get_name();
+    }
+    args->command_line = line;
+    exit_code() = run_conform(*args);
+  });
+}
+
+}  // namespace attestlab::cli

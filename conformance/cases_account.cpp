@@ -1,0 +1,251 @@
+// RFC 8555 §7.3 (account management), §7.1.2 (account objects), §7.3.2 (update),
+// §7.3.6 (deactivation).
+#include "conformance/case_builder.h"
+#include "conformance/case_support.h"
+#include "conformance/checks.h"
+#include "conformance/context.h"
+#include "conformance/flows.h"
+#include "conformance/registry.h"
+#include "core/bytes.h"
+
+namespace attestlab::conformance {
+namespace {
+
+sim::NewAccountRequest account_request(const CaseContext& ctx) {
+  sim::NewAccountRequest req;
+  if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
+  return req;
+}
+
+// newAccount with onlyReturnExisting for key: the raw response.
+Result<http::Response> lookup_account(CaseContext& ctx, const std::shared_ptr<const sim::JwsSigner>& key) {
+  auto c = ctx.client("lookup");
+  auto dir = need(c->directory(), "fetch the directory");
+  sim::RawPostOptions o;
+  o.signer = key;
+  return post_raw_retrying(*c, dir.new_account, Json::object(), Json{{"onlyReturnExisting", true}}.dump(), o);
+}
+
+// A contact the server may refuse: then it must use `type`; accepting it passes.
+Verdict contact_refused_as(CaseContext& ctx, const std::string& contact, const std::string& type) {
+  auto c = ctx.client();
+  auto dir = need(c->directory(), "fetch the directory");
+  sim::RawPostOptions o;
+  o.signer = fresh_signer();
+  Json payload = {{"termsOfServiceAgreed", true}, {"contact", {contact}}};
+  if (ctx.target().eab && ctx.target().eab->required) {
+    abort_case(Verdict::skip("the target requires EAB; this case sends a bare newAccount"));
+  }
+  auto r = post_raw_retrying(*c, dir.new_account, Json::object(), payload.dump(), o);
+  need_that(r.ok(), "an answer to newAccount");
+  if (r->status == 200 || r->status == 201) {
+    return Verdict::pass("the server accepted contact " + contact + " (allowed)");
+  }
+  return expect_problem(r, 400, {type});
+}
+
+}  // namespace
+
+void add_account_cases(CaseList& out) {
+  out.push_back(rfc_case(
+      {"rfc8555-7.3-new-account-201", "A new account is created with 201 and Location", "7.3",
+       Level::Must,
+       "newAccount with a new key answers 201 (Created) with the account URL in Location and "
+       "an account object with status \"valid\"."},
+      [](CaseContext& ctx) {
+        auto c = ctx.client();
+        auto key = fresh_signer();
+        auto account = c->new_account(key, account_request(ctx));
+        const std::string observed = c->last_response() ? describe(*c->last_response()) : "no response";
+        if (!account) return Verdict::fail("HTTP 201 with Location and an account object", describe(account.error()));
+        return first_failure({check(account->created, "HTTP 201", observed),
+                              check(!account->url.empty(), "a Location header", "none"),
+                              check(account->status == "valid", "status \"valid\"", "status \"" + account->status + "\"")});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3-existing-account-200", "newAccount for a known key answers 200 with its URL", "7.3.1",
+       Level::Must,
+       "newAccount with a key that already has an account answers 200 (OK) with that account's "
+       "URL in Location."},
+      [](CaseContext& ctx) {
+        auto c = ctx.client();
+        auto key = fresh_signer();
+        auto first = need(c->new_account(key, account_request(ctx)), "create an account");
+        auto again_client = ctx.client("again");
+        auto again = again_client->new_account(key, account_request(ctx));
+        const std::string observed =
+            again_client->last_response() ? describe(*again_client->last_response()) : "no response";
+        if (!again) return Verdict::fail("HTTP 200 with the account URL", describe(again.error()));
+        return first_failure({check(!again->created, "HTTP 200 (not 201: no new account)", observed),
+                              check(again->url == first.url, "Location " + first.url, "Location " + again->url)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.1-only-return-existing-missing", "onlyReturnExisting for an unknown key",
+       "7.3.1", Level::Must,
+       "newAccount with onlyReturnExisting for a key without account answers HTTP 400 "
+       "accountDoesNotExist and creates no account."},
+      [](CaseContext& ctx) {
+        auto key = fresh_signer();
+        auto first = lookup_account(ctx, key);
+        auto second = lookup_account(ctx, key);
+        return first_failure({expect_problem(first, 400, {"accountDoesNotExist"}),
+                              check(second && is_problem(*second, "accountDoesNotExist"),
+                                    "still no account on a second lookup", describe(second))});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.1-only-return-existing-found", "onlyReturnExisting finds the account", "7.3.1",
+       Level::Must,
+       "newAccount with onlyReturnExisting for a key with an account answers 200 with the "
+       "account URL in Location."},
+      [](CaseContext& ctx) {
+        auto c = ctx.client();
+        auto key = fresh_signer();
+        auto account = need(c->new_account(key, account_request(ctx)), "create an account");
+        auto r = lookup_account(ctx, key);
+        const std::string location = r ? r->header("location").value_or("") : "";
+        return first_failure({expect_status(r, 200),
+                              check(location == account.url, "Location " + account.url,
+                                    location.empty() ? "no Location" : "Location " + location)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.1.2-account-object", "The account object has status and orders", "7.1.2",
+       Level::Must,
+       "POST-as-GET of the account URL returns the account object with status \"valid\" and an "
+       "\"orders\" URL."},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client();
+        Json account = fetch_json(*c, c->account_url(), "the account");
+        const std::string* status = get_string(account, "status");
+        const std::string* orders = get_string(account, "orders");
+        return first_failure({check(status && *status == "valid", "status \"valid\"", account.dump()),
+                              check(orders && orders->rfind("http", 0) == 0, "an \"orders\" URL",
+                                    account.contains("orders") ? account["orders"].dump() : "no \"orders\"")});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3-contact-unsupported-scheme", "A refused contact scheme is unsupportedContact", "7.3",
+       Level::Must,
+       "If the server refuses a contact URL for its scheme (tel:), the error type is "
+       "unsupportedContact."},
+      [](CaseContext& ctx) { return contact_refused_as(ctx, "tel:+15555550100", "unsupportedContact"); }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3-contact-invalid", "A refused malformed mailto is invalidContact", "7.3", Level::Must,
+       "If the server refuses a contact URL of a supported scheme for its value (mailto: without "
+       "an address), the error type is invalidContact."},
+      [](CaseContext& ctx) { return contact_refused_as(ctx, "mailto:not-an-address", "invalidContact"); }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.2-contact-update", "Contact updates are applied", "7.3.2", Level::Must,
+       "A POST to the account URL with a new contact updates the account: the answer and a "
+       "later fetch show the new contact."},
+      [](CaseContext& ctx) {
+        WatchedAccount w = watched_account(ctx);
+        auto updated = w.client->update_account({kContactAfter});
+        if (!updated) return Verdict::fail("HTTP 200 with the updated account", describe(updated.error()));
+        Json fetched = fetch_json(*w.client, w.account.url, "the account");
+        const Json want = Json::array({kContactAfter});
+        return first_failure({check(updated->raw.value("contact", Json()) == want, "answer contact " + want.dump(),
+                                    updated->raw.value("contact", Json()).dump()),
+                              check(fetched.value("contact", Json()) == want, "fetched contact " + want.dump(),
+                                    fetched.value("contact", Json()).dump())});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.6-deactivate", "An account can be deactivated", "7.3.6", Level::Must,
+       "A POST of {\"status\": \"deactivated\"} to the account URL answers 200 with the account "
+       "in status \"deactivated\"."},
+      [](CaseContext& ctx) {
+        auto c = ctx.client();
+        ctx.new_account(*c, account_request(ctx));
+        auto r = post_retrying(*c, c->account_url(), Json{{"status", "deactivated"}});
+        auto body = r ? json_body(*r) : std::nullopt;
+        return first_failure({expect_status(r, 200),
+                              check(body && body->value("status", "") == "deactivated", "status \"deactivated\"",
+                                    body ? body->dump() : describe(r))});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.6-deactivated-account-refused", "A deactivated account is refused with 401",
+       "7.3.6", Level::Must,
+       "Requests (POST-as-GET, newOrder) from a deactivated account get HTTP 401 unauthorized."},
+      [](CaseContext& ctx) {
+        auto c = ctx.client();
+        ctx.new_account(*c, account_request(ctx));
+        auto deactivated = post_retrying(*c, c->account_url(), Json{{"status", "deactivated"}});
+        need_that(deactivated && deactivated->status == 200, "the account is deactivated (" + describe(deactivated) + ")");
+        auto get = post_retrying(*c, c->account_url(), std::nullopt);
+        auto dir = need(c->directory(), "fetch the directory");
+        auto order = post_retrying(*c, dir.new_order, Json{{"identifiers", {dns_id(ctx.new_domain("deact")).to_json()}}});
+        return first_failure({expect_problem(get, 401, {"unauthorized"}), expect_problem(order, 401, {"unauthorized"})});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3-foreign-account", "An account cannot read or change another account", "7.3",
+       Level::Must,
+       "A request by account B to account A's URL (fetch or contact update) neither reveals nor "
+       "changes A: it is refused, or answered with B's own account."},
+      [](CaseContext& ctx) {
+        WatchedAccount a = watched_account(ctx, "victim");
+        auto b = ctx.client("attacker");
+        ctx.new_account(*b, account_request(ctx));
+        auto read = post_retrying(*b, a.account.url, std::nullopt);
+        need_that(read.ok(), "an answer to the foreign fetch");
+        Verdict read_verdict = Verdict::pass("refused with " + describe(*read));
+        if (read->status / 100 == 2) {
+          // Some servers serve the requester's own account whatever the URL; A's data must
+          // not come back.
+          auto body = json_body(*read);
+          const Json contact = body ? body->value("contact", Json::array()) : Json::array();
+          const bool leaked = contact == Json::array({kContactBefore});
+          read_verdict = check(!leaked, "a refusal, or B's own account (not A's)",
+                               "A's account was returned: " + describe(*read));
+          if (!leaked) read_verdict.reason = "answered with the requester's own account";
+        }
+        auto write = post_retrying(*b, a.account.url, contact_update());
+        (void)write;  // refused or applied to B: only A matters
+        return first_failure({read_verdict, contact_unchanged(*a.client, a.account.url)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.1.2.1-orders-list", "The orders list is a JSON object with an orders array",
+       "7.1.2.1", Level::Must,
+       "POST-as-GET of the account's orders URL returns {\"orders\": [order URLs]}."},
+      [](CaseContext& ctx) {
+        auto c = ctx.client();
+        ctx.new_account(*c, account_request(ctx));
+        create_order(ctx, *c);
+        Json account = fetch_json(*c, c->account_url(), "the account");
+        const std::string* orders_url = get_string(account, "orders");
+        need_that(orders_url != nullptr, "the account has an orders URL");
+        Json list = fetch_json(*c, *orders_url, "the orders list");
+        bool fine = list.contains("orders") && list["orders"].is_array();
+        if (fine) {
+          for (const auto& o : list["orders"]) fine = fine && o.is_string();
+        }
+        return check(fine, "{\"orders\": [URL strings]}", list.dump());
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.1.2.1-orders-list-has-pending", "The orders list includes a pending order",
+       "7.1.2.1", Level::Should, "The account's orders list should include its pending orders."},
+      [](CaseContext& ctx) {
+        auto c = ctx.client();
+        ctx.new_account(*c, account_request(ctx));
+        sim::Order order = create_order(ctx, *c);
+        Json account = fetch_json(*c, c->account_url(), "the account");
+        const std::string* orders_url = get_string(account, "orders");
+        need_that(orders_url != nullptr, "the account has an orders URL");
+        Json list = fetch_json(*c, *orders_url, "the orders list");
+        const Json orders = list.value("orders", Json::array());
+        bool found = false;
+        for (const auto& o : orders) found = found || (o.is_string() && o.get<std::string>() == order.url);
+        return check(found, "the list contains " + order.url, list.dump());
+      }));
+}
+
+}  // namespace attestlab::conformance

@@ -1,0 +1,127 @@
+// The services one target run shares between its cases: the http-01 responder the
+// target connects to, the fake DNS the target resolves dns-01 records through, the mock
+// Apple attestation CA the target trusts, the simulated devices (and the inventory file
+// listing them), and one ready-made account.
+//
+// Thread-safety: every method may be called from any case thread concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "conformance/case.h"
+#include "conformance/target.h"
+#include "core/http.h"
+#include "core/json.h"
+#include "core/result.h"
+#include "sim/acme_client.h"
+#include "sim/acme_signer.h"
+#include "sim/apple_ca.h"
+#include "sim/device.h"
+
+namespace attestlab::conformance {
+
+// A plain-HTTP server answering GET /.well-known/acme-challenge/TOKEN with what a case
+// provided for that token (404 otherwise), whatever the Host header says.
+class Http01Responder {
+ public:
+  // listen: "HOST:PORT". Error("connection") when the port cannot be bound.
+  static Result<std::unique_ptr<Http01Responder>> start(const std::string& listen);
+  ~Http01Responder();
+  Http01Responder(const Http01Responder&) = delete;
+  Http01Responder& operator=(const Http01Responder&) = delete;
+
+  // Serves body for token; delay holds the answer back that long (to keep a validation
+  // in flight while a case polls).
+  void provide(const std::string& token, std::string body,
+               std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  void withdraw(const std::string& token);
+  // How many GETs for token arrived so far.
+  int hits(const std::string& token) const;
+  std::uint16_t port() const;
+
+ private:
+  struct Answer {
+    std::string body;
+    std::chrono::milliseconds delay{0};
+    int hits = 0;
+  };
+  Http01Responder() = default;
+  http::Response handle(const http::Request& request);
+
+  std::unique_ptr<http::Server> server_;
+  mutable std::mutex mu_;
+  std::map<std::string, Answer> answers_;  // by token
+};
+
+// pebble-challtestsrv's management API (set-txt / clear-txt), one request a call.
+class DnsTxtClient {
+ public:
+  explicit DnsTxtClient(std::string management_url) : base_(std::move(management_url)) {}
+  // name: the record name, with or without the trailing dot.
+  Result<void> set_txt(const std::string& name, const std::string& value) const;
+  Result<void> clear_txt(const std::string& name) const;
+
+ private:
+  Result<void> post(const std::string& path, const Json& body) const;
+  std::string base_;
+};
+
+// The AcmeClient options a target needs: TLS trust, HTTP timeout, poll pacing (a
+// Retry-After is honoured up to timing.max_retry_after).
+sim::AcmeClientOptions client_options(const TargetProfile& target);
+// The profile's EAB credentials as the client takes them; nullopt without credentials.
+std::optional<sim::ExternalAccountBinding> eab_binding(const TargetProfile& target);
+
+// Simulated device identities: derived from the case id, so every run (and the
+// inventory written before the target starts) agrees on them.
+std::vector<sim::DeviceIdentity> device_identities(const Case& c);
+// The platform name an inventory entry uses for a device kind ("iOS", "macOS", ...).
+std::string inventory_platform(sim::DeviceKind kind);
+// The inventory listing every device slot of every case that has an inventory status,
+// sorted by case id: [{"serial","udid","status","platform"}].
+Json inventory_json(const CaseList& cases);
+Result<void> write_inventory(const std::string& path, const CaseList& cases);
+
+class Harness {
+ public:
+  // Starts the http-01 responder (when the profile has http01.listen), loads the mock
+  // Apple CA (device.attestation_ca_dir) and writes the inventory file (identity source
+  // "inventory-file") listing the devices of all_cases. Errors name what failed.
+  static Result<std::unique_ptr<Harness>> create(TargetProfile target, const CaseList& all_cases);
+  ~Harness();
+  Harness(const Harness&) = delete;
+  Harness& operator=(const Harness&) = delete;
+
+  const TargetProfile& target() const { return target_; }
+  // nullptr when the profile has no http01.listen.
+  Http01Responder* http01() { return http01_.get(); }
+  // nullptr when the profile has no dns01 management URL.
+  const DnsTxtClient* dns() const { return dns_ ? &*dns_ : nullptr; }
+  // nullptr when the profile has no device.attestation_ca_dir.
+  const sim::AppleCa* apple_ca() const { return apple_ca_ ? &*apple_ca_ : nullptr; }
+
+  // One account created on first use and shared by cases that only need "an account"
+  // (key, account URL). Errors are remembered: a target that cannot create accounts
+  // fails every case that asks, with the same reason.
+  Result<std::pair<std::shared_ptr<const sim::JwsSigner>, std::string>> shared_account();
+
+ private:
+  explicit Harness(TargetProfile target) : target_(std::move(target)) {}
+
+  TargetProfile target_;
+  std::unique_ptr<Http01Responder> http01_;
+  std::optional<DnsTxtClient> dns_;
+  std::optional<sim::AppleCa> apple_ca_;
+  std::mutex account_mu_;
+  std::optional<Result<std::pair<std::shared_ptr<const sim::JwsSigner>, std::string>>> account_;
+};
+
+}  // namespace attestlab::conformance

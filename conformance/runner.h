@@ -1,0 +1,58 @@
+// Runs selected cases against one target: in parallel on worker threads, each case with
+// its own WireLog and a deadline, results in id order.
+//
+// Verdicts become results as follows (see TARGETS.md "Outcomes"):
+//   - a case needing a capability the target lacks: skip, reason names the capability;
+//   - a failed SHOULD (or MAY) case: "fail" with --strict, otherwise "pass" whose reason
+//     starts with "SHOULD not met: " (expected/observed kept) — reported, not counted;
+//   - a case exceeding its timeout: "error" ("timed out after N ms"); its thread is left
+//     to finish on its own (see TargetRunSummary::stragglers);
+//   - a precondition the case does not test failing: "error".
+// Thread-safety: run_target may be called from one thread at a time per target; it
+// creates and joins its own threads.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "conformance/case.h"
+#include "conformance/target.h"
+#include "core/result.h"
+#include "reports/result.h"
+
+namespace attestlab::conformance {
+
+struct RunOptions {
+  int jobs = 4;
+  bool strict = false;
+  // Overrides the profile's timing.case_timeout when set.
+  std::optional<std::chrono::milliseconds> case_timeout;
+  // Called once per finished case (any thread, serialized), e.g. for progress lines.
+  std::function<void(const reports::CaseResult&, std::size_t done, std::size_t total)> on_case_done;
+};
+
+struct TargetRunSummary {
+  reports::TargetRun run;
+  // Case threads still running after their timeout when run_target returned. They hold
+  // their own references to everything they use; a process that exits while some remain
+  // should do so with std::_Exit after flushing its output.
+  std::size_t stragglers = 0;
+};
+
+// The first capability of c the target lacks, as a skip reason; nullopt when none.
+std::optional<std::string> missing_capability(const Case& c, const TargetProfile& target);
+
+// Applies the level rules above to a verdict.
+Verdict apply_level(const Case& c, Verdict verdict, bool strict);
+
+// Runs `selected` against target. `all` is the whole registry: the devices of every case
+// go into the target's inventory file so it does not depend on the selection.
+// Errors: the harness could not be set up (http-01 port taken, CA directory unreadable,
+// inventory file not writable).
+Result<TargetRunSummary> run_target(const TargetProfile& target, const CaseList& selected,
+                                    const CaseList& all, const RunOptions& options);
+
+}  // namespace attestlab::conformance

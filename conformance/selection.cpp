@@ -1,0 +1,49 @@
+#include "conformance/selection.h"
+
+#include <algorithm>
+
+namespace attestlab::conformance {
+
+bool pattern_matches(const std::string& pattern, const Case& c) {
+  if (pattern.empty()) return false;
+  if (pattern == c.profile || pattern == c.id) return true;
+  if (pattern.back() == '*') {
+    const std::string prefix = pattern.substr(0, pattern.size() - 1);
+    return c.id.compare(0, prefix.size(), prefix) == 0;
+  }
+  if (c.id.size() > pattern.size() && c.id.compare(0, pattern.size(), pattern) == 0) {
+    const char next = c.id[pattern.size()];
+    return next == '-' || next == '.';
+  }
+  return false;
+}
+
+bool selected(const Selection& selection, const Case& c) {
+  const auto any = [&](const std::vector<std::string>& patterns) {
+    return std::any_of(patterns.begin(), patterns.end(),
+                       [&](const std::string& p) { return pattern_matches(p, c); });
+  };
+  if (!selection.only.empty() && !any(selection.only)) return false;
+  return !any(selection.skip);
+}
+
+Result<CaseList> select_cases(const CaseList& all, const Selection& selection) {
+  const auto check = [&](const std::vector<std::string>& patterns, const char* flag) -> Result<void> {
+    for (const auto& p : patterns) {
+      const bool hit =
+          std::any_of(all.begin(), all.end(), [&](const Case& c) { return pattern_matches(p, c); });
+      if (!hit) return Error::make("malformed", std::string(flag) + " \"" + p + "\" matches no case");
+    }
+    return ok();
+  };
+  ATTESTLAB_TRY(check(selection.only, "--only"));
+  ATTESTLAB_TRY(check(selection.skip, "--skip"));
+  CaseList out;
+  for (const auto& c : all) {
+    if (selected(selection, c)) out.push_back(c);
+  }
+  std::sort(out.begin(), out.end(), [](const Case& a, const Case& b) { return a.id < b.id; });
+  return out;
+}
+
+}  // namespace attestlab::conformance

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# End-to-end: `attestlab conform --only rfc8555` against Pebble (Let's Encrypt's test
+# server, docs/PEERS.md recipe) with its default 5 % random badNonce rejection and
+# PEBBLE_VA_NOSLEEP=1: exit 0 and zero failures/errors in result.json. The harness answers
+# http-01 on Pebble's httpPort and dns-01 through pebble-challtestsrv.
+#
+# Pebble findings (RFC 8555 MUSTs it breaks, checked by these cases and skipped here so
+# the rest stays a regression gate; see conformance/TARGETS.md "Known findings"):
+PEBBLE_FINDINGS=(
+  rfc8555-6.2-alg-none                  # §6.2: unsupported alg → badSignatureAlgorithm; Pebble: malformed
+  rfc8555-6.2-alg-hs256                 # §6.2: same for HS256
+  rfc8555-6.2-badsigalg-lists-algorithms  # §6.2: follows from the two above
+  rfc8555-6.4-url-mismatch              # §6.4: "reject the request as unauthorized"; Pebble: malformed
+  rfc8555-7.2-nonce-no-store            # §7.2: newNonce MUST send Cache-Control: no-store; Pebble: no-cache
+  rfc8555-7.3.6-deactivated-account-refused  # §7.3.6: MUST be 401; Pebble: 403
+)
+source "$(dirname "$0")/lib.sh"
+command -v pebble >/dev/null || fail "pebble is not installed"
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" -days 30 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 || fail "openssl req"
+start_fake_dns
+HTTP01=$(free_port)
+PEBBLE_PORT=$(free_port)
+PEBBLE_MGMT=$(free_port)
+cat >"$E2E_TMP/pebble.json" <<EOF
+{"pebble":{"listenAddress":"127.0.0.1:$PEBBLE_PORT","managementListenAddress":"127.0.0.1:$PEBBLE_MGMT",
+ "certificate":"$E2E_TMP/cert.pem","privateKey":"$E2E_TMP/key.pem","httpPort":$HTTP01,
+ "tlsPort":$(free_port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
+EOF
+# PEBBLE_WFE_NONCEREJECT is left at its default (5 %): the harness must absorb it.
+PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" \
+  >"$E2E_TMP/pebble.log" 2>&1 &
+E2E_PIDS+=($!)
+wait_port 127.0.0.1 "$PEBBLE_PORT"
+
+cat >"$E2E_TMP/pebble-profile.json" <<EOF
+{
+  "name": "pebble",
+  "directory_url": "https://127.0.0.1:$PEBBLE_PORT/dir",
+  "trust_ca": "$E2E_TMP/cert.pem",
+  "identifiers": ["dns", "ip"],
+  "challenges": ["http-01", "dns-01"],
+  "capabilities": ["revocation", "key-change", "wildcard"],
+  "http01": {"listen": "127.0.0.1:$HTTP01"},
+  "dns01": {"challtestsrv_management": "http://127.0.0.1:$DNS_MGMT_PORT"}
+}
+EOF
+
+skips=()
+for id in "${PEBBLE_FINDINGS[@]}"; do skips+=(--skip "$id"); done
+t0=$SECONDS
+rc=0
+"$ATTESTLAB_BIN" conform --target-profile "$E2E_TMP/pebble-profile.json" --only rfc8555 \
+  "${skips[@]}" --report-dir "$E2E_TMP/report" >"$E2E_TMP/conform.out" 2>"$E2E_TMP/conform.log" || rc=$?
+echo "conform against pebble: $((SECONDS - t0)) s, exit $rc"
+tail -3 "$E2E_TMP/conform.log"
+[ $rc -eq 0 ] || { grep -E " (fail|error) " "$E2E_TMP/conform.log" | head -20 >&2; fail "attestlab conform exited $rc"; }
+for f in result.json junit.xml report.html; do
+  [ -s "$E2E_TMP/report/$f" ] || fail "no $f written"
+done
+/usr/bin/python3 - "$E2E_TMP/report/result.json" <<'EOF' || fail "result.json check"
+import json, sys
+run = json.load(open(sys.argv[1]))
+assert run["schema"] == "attestlab.result/1", run.get("schema")
+cases = run["targets"][0]["cases"]
+bad = [c["id"] + ": " + c["reason"] for c in cases if c["outcome"] in ("fail", "error")]
+assert not bad, "\n".join(bad)
+passed = sum(1 for c in cases if c["outcome"] == "pass")
+assert passed >= 60, f"only {passed} cases passed"
+assert all(c["profile"] == "rfc8555" for c in cases)
+print(f"{passed} pass, {sum(1 for c in cases if c['outcome'] == 'skip')} skip, 0 fail")
+EOF
+pass "conformance suite (rfc8555) against pebble: no failures"
