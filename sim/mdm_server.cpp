@@ -256,6 +256,7 @@ struct MdmServer::Impl {
     o.acme = AcmePayload::for_attestation(config.acme_directory_url, client_identifier_for(d), config.acme_key_size);
     o.wifi_ssids = config.acme_wifi_ssids;
     o.vpn_servers = config.acme_vpn_servers;
+    o.trust_anchors = config.acme_trust_anchors;
     o.identifier = config.acme_profile_identifier;
     return profile_to_xml(make_acme_profile(o));
   }

@@ -87,6 +87,9 @@ struct MdmServerConfig {
   std::int64_t acme_key_size = 384;
   std::vector<std::string> acme_wifi_ssids;  // Wi-Fi payloads using the ACME identity
   std::vector<std::string> acme_vpn_servers;  // IKEv2 payloads using the ACME identity
+  // Root certificates (DER) put into the ACME profile as com.apple.security.root payloads,
+  // so devices trust a private ACME server's TLS certificate (`mdm serve --trust-ca`).
+  std::vector<Bytes> acme_trust_anchors;
   std::string acme_profile_identifier = "com.attestlab.mdm.acme-identity";
 
   // MDM-side attestation check.

@@ -81,6 +81,13 @@ Json make_wifi_payload(const std::string& ssid, const std::string& certificate_u
   return p;
 }
 
+Json make_root_certificate_payload(const Bytes& certificate_der, const std::string& name) {
+  Json p = common_payload(kRootCertificatePayloadType, "", name);
+  p["PayloadCertificateFileName"] = name + ".cer";
+  p["PayloadContent"] = plist_data(certificate_der);
+  return p;
+}
+
 Json make_vpn_payload(const std::string& remote_address, const std::string& certificate_uuid) {
   Json p = common_payload(kVpnPayloadType, "", "VPN " + remote_address);
   p["UserDefinedName"] = "VPN " + remote_address;
@@ -100,6 +107,9 @@ Json make_acme_profile(const AcmeProfileOptions& o) {
       o.organization);
   profile["PayloadUUID"] = uuid;
   Json& content = profile["PayloadContent"];
+  for (std::size_t i = 0; i < o.trust_anchors.size(); ++i) {
+    content.push_back(make_root_certificate_payload(o.trust_anchors[i], "ACME server CA " + std::to_string(i + 1)));
+  }
   content.push_back(acme_payload_to_json(o.acme));
   const std::string acme_uuid = o.acme.payload_uuid.value_or("");
   for (const auto& ssid : o.wifi_ssids) content.push_back(make_wifi_payload(ssid, acme_uuid));

@@ -29,6 +29,7 @@ inline constexpr const char* kWifiPayloadType = "com.apple.wifi.managed";
 inline constexpr const char* kVpnPayloadType = "com.apple.vpn.managed";
 inline constexpr const char* kScepPayloadType = "com.apple.security.scep";
 inline constexpr const char* kPkcs12PayloadType = "com.apple.security.pkcs12";
+inline constexpr const char* kRootCertificatePayloadType = "com.apple.security.root";
 
 // Every MDM access right (Apple's AccessRights bit field, 1 through 4096).
 inline constexpr std::int64_t kMdmAllAccessRights = 8191;
@@ -53,6 +54,9 @@ Json acme_payload_to_json(const AcmePayload& payload);
 // A Wi-Fi payload (WPA2 Enterprise, EAP-TLS) whose client identity is the payload with
 // certificate_uuid (PayloadCertificateUUID).
 Json make_wifi_payload(const std::string& ssid, const std::string& certificate_uuid);
+// A trusted root certificate payload (PayloadContent = the DER certificate): how an MDM
+// makes devices trust a private ACME server's TLS certificate.
+Json make_root_certificate_payload(const Bytes& certificate_der, const std::string& name);
 // An IKEv2 VPN payload authenticating with the certificate of certificate_uuid
 // (IKEv2.PayloadCertificateUUID).
 Json make_vpn_payload(const std::string& remote_address, const std::string& certificate_uuid);
@@ -61,13 +65,14 @@ struct AcmeProfileOptions {
   AcmePayload acme;                // usually AcmePayload::for_attestation(...)
   std::vector<std::string> wifi_ssids;     // one Wi-Fi payload each, using the ACME identity
   std::vector<std::string> vpn_servers;    // one IKEv2 VPN payload each, using the ACME identity
+  std::vector<Bytes> trust_anchors;        // DER root certificates to trust (e.g. the ACME server's TLS CA)
   std::string identifier;          // profile PayloadIdentifier; empty = com.attestlab.acme.profile.<uuid>
   std::string display_name = "Device identity (ACME)";
   std::string organization = "attestlab";
 };
 
-// A profile with the ACME payload first, then the Wi-Fi and VPN payloads that reference
-// its PayloadUUID.
+// A profile with the trust anchors first (a device installs them before it enrolls), then
+// the ACME payload, then the Wi-Fi and VPN payloads that reference its PayloadUUID.
 Json make_acme_profile(const AcmeProfileOptions& options);
 
 struct MdmEnrollmentOptions {

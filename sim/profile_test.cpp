@@ -164,3 +164,24 @@ TEST(Profile, SummaryAndAcmePayloads) {
 
 }  // namespace
 }  // namespace attestlab::sim
+
+namespace attestlab::sim {
+namespace {
+
+TEST(Profile, TrustAnchorsComeFirstAsRootPayloads) {
+  AcmeProfileOptions o = acme_options();
+  o.trust_anchors = {Bytes{0x30, 0x01, 0x00}, Bytes{0x30, 0x01, 0x01}};
+  const Json profile = make_acme_profile(o);
+  ASSERT_EQ(profile["PayloadContent"].size(), 5u);
+  for (int i = 0; i < 2; ++i) {
+    const Json& root = profile["PayloadContent"][i];
+    EXPECT_EQ(root["PayloadType"], kRootCertificatePayloadType);
+    ASSERT_NE(plist_bytes(root, "PayloadContent"), nullptr);
+    EXPECT_EQ(*plist_bytes(root, "PayloadContent"), o.trust_anchors[static_cast<std::size_t>(i)]);
+  }
+  EXPECT_EQ(profile["PayloadContent"][2]["PayloadType"], kAcmePayloadType);
+  EXPECT_TRUE(lint_profile(profile_to_xml(profile)).empty());
+}
+
+}  // namespace
+}  // namespace attestlab::sim
