@@ -129,6 +129,7 @@ Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request&
     return account_response(ctx, 200, **winner);
   }
   info.account_id = account.id;
+  ctx.keys.remember(account, signed_request->key);
   return account_response(ctx, 201, account);
 }
 
@@ -235,7 +236,7 @@ Result<http::Response> handle_key_change(AcmeContext& ctx, const http::Request& 
     if (winner && winner->has_value()) return problem_conflict_response(ctx, (*winner)->id);
     return updated.error();
   }
-  ctx.keys.forget(account.id);
+  ctx.keys.remember(account, std::make_shared<const jose::Jwk>(std::move(*new_key)));
   return json_response(200, account_json(ctx, account));
 }
 

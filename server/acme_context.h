@@ -53,6 +53,8 @@ struct AcmeUrls {
 class AccountKeyCache {
  public:
   Result<std::shared_ptr<const jose::Jwk>> key_for(const Account& account);
+  // Records a key already parsed (new account, key change) so the next request skips it.
+  void remember(const Account& account, std::shared_ptr<const jose::Jwk> key);
   void forget(const std::string& account_id);
 
  private:

@@ -25,6 +25,12 @@ Result<std::shared_ptr<const jose::Jwk>> AccountKeyCache::key_for(const Account&
   return key;
 }
 
+void AccountKeyCache::remember(const Account& account, std::shared_ptr<const jose::Jwk> key) {
+  std::unique_lock lock(mutex_);
+  if (entries_.size() >= kMaxEntries) entries_.clear();
+  entries_[account.id] = Entry{account.thumbprint, std::move(key)};
+}
+
 void AccountKeyCache::forget(const std::string& account_id) {
   std::unique_lock lock(mutex_);
   entries_.erase(account_id);

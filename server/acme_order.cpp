@@ -243,7 +243,7 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
 
   std::int64_t now = ctx.now();
   LeafRequest leaf;
-  leaf.key = csr->public_key();
+  leaf.csr = &*csr;
   leaf.sans = leaf_sans(order.identifiers);
   leaf.common_name = leaf_common_name(order.identifiers);
   leaf.extended_key_usages = ctx.config.cert_ekus;
@@ -276,7 +276,7 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   record.order_id = order.id;
   record.serial_hex = certificate->serial_hex();
   record.chain_pem = certificate->to_pem() + ctx.ca->intermediate_pem();
-  record.spki_sha256 = base64url_encode(sha256(certificate->public_key().spki_der()));
+  record.spki_sha256 = base64url_encode(sha256(certificate_spki_der(*certificate)));
   record.device_id = evidence->device_id;
   record.not_after = certificate->not_after();
   record.issued = now;

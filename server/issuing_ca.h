@@ -16,6 +16,10 @@
 namespace attestlab::server {
 
 struct LeafRequest {
+  // The subject key: either a CSR, whose SubjectPublicKeyInfo is copied verbatim (OpenSSL
+  // 3 re-encodes a key through its provider encoders and decoders, which costs several
+  // times the signature), or a key.
+  const pki::Csr* csr = nullptr;
   pki::PublicKey key;
   pki::SubjectAltNames sans;
   std::string common_name;  // empty = no subject CN
@@ -31,8 +35,9 @@ class IssuingCa {
   // failures, or when only part of the CA is present.
   static Result<std::unique_ptr<IssuingCa>> load_or_create(const std::string& dir, std::int64_t now);
 
-  // Signs a leaf with the intermediate. Key usage: digitalSignature, plus
-  // keyEncipherment for RSA subject keys.
+  // Signs a leaf with the intermediate: v3, random positive 16-byte serial, CA:FALSE,
+  // key usage digitalSignature (plus keyEncipherment for RSA keys), the requested EKUs,
+  // subject and authority key ids, and the SANs (critical when there is no subject CN).
   Result<pki::Certificate> issue(const LeafRequest& request) const;
 
   const pki::Certificate& root() const { return root_; }
@@ -46,8 +51,13 @@ class IssuingCa {
   pki::Certificate root_;
   pki::Certificate intermediate_;
   pki::PrivateKey intermediate_key_;
+  Bytes authority_key_id_value_;  // AuthorityKeyIdentifier extension value of every leaf
   std::string intermediate_pem_;
   std::string chain_pem_;
 };
+
+// The DER SubjectPublicKeyInfo of a certificate, from its parsed structure (no key
+// re-encoding).
+Bytes certificate_spki_der(const pki::Certificate& certificate);
 
 }  // namespace attestlab::server
