@@ -129,7 +129,7 @@ Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request&
     return account_response(ctx, 200, **winner);
   }
   info.account_id = account.id;
-  ctx.keys.remember(account, signed_request->key);
+  ctx.accounts.remember(account, signed_request->key);
   return account_response(ctx, 201, account);
 }
 
@@ -160,7 +160,7 @@ Result<http::Response> handle_account(AcmeContext& ctx, const http::Request& req
   if (deactivate) account.status = "deactivated";
   if (changed) {
     ATTESTLAB_TRY(ctx.store->update_account(account));
-    if (deactivate) ctx.keys.forget(account.id);
+    ctx.accounts.remember(account, signed_request->key);
   }
   return json_response(200, account_json(ctx, account));
 }
@@ -236,7 +236,7 @@ Result<http::Response> handle_key_change(AcmeContext& ctx, const http::Request& 
     if (winner && winner->has_value()) return problem_conflict_response(ctx, (*winner)->id);
     return updated.error();
   }
-  ctx.keys.remember(account, std::make_shared<const jose::Jwk>(std::move(*new_key)));
+  ctx.accounts.remember(account, std::make_shared<const jose::Jwk>(std::move(*new_key)));
   return json_response(200, account_json(ctx, account));
 }
 

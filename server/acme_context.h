@@ -3,6 +3,7 @@
 // (acme_server.h is).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -47,24 +48,33 @@ struct AcmeUrls {
   std::string certificate(const std::string& id) const { return cert_prefix + id; }
 };
 
-// Parsed account keys by account id. A lookup re-parses only when the stored key's
-// thumbprint differs from the cached one (key change, possibly by another process), so
-// the common request skips JWK parsing and EC point validation. Thread-safe.
-class AccountKeyCache {
+// Accounts by id with their parsed keys, so that the common request neither reads and
+// decodes the account row nor parses its JWK (EC point validation). An entry younger than
+// kFreshness is served from memory; an older one is reloaded from the store, keeping the
+// parsed key when the thumbprint did not change. This process's own account writes
+// (remember) take effect at once; writes by another process sharing the store (key
+// change, deactivation) are seen after at most kFreshness. Thread-safe.
+class AccountCache {
  public:
-  Result<std::shared_ptr<const jose::Jwk>> key_for(const Account& account);
-  // Records a key already parsed (new account, key change) so the next request skips it.
+  static constexpr std::chrono::milliseconds kFreshness{1000};
+
+  struct Entry {
+    Account account;
+    std::shared_ptr<const jose::Jwk> key;
+  };
+  // nullopt when the store has no such account.
+  Result<std::optional<Entry>> lookup(Store& store, const std::string& id);
+  // Records an account this process just wrote, with its parsed key.
   void remember(const Account& account, std::shared_ptr<const jose::Jwk> key);
-  void forget(const std::string& account_id);
 
  private:
-  struct Entry {
-    std::string thumbprint;
-    std::shared_ptr<const jose::Jwk> key;
+  struct Slot {
+    Entry entry;
+    std::chrono::steady_clock::time_point loaded;
   };
   static constexpr std::size_t kMaxEntries = 100000;
   std::shared_mutex mutex_;
-  std::unordered_map<std::string, Entry> entries_;
+  std::unordered_map<std::string, Slot> slots_;
 };
 
 // Challenges this process has queued for validation, so that concurrent POSTs to one
@@ -88,7 +98,7 @@ struct AcmeContext {
   std::unique_ptr<NonceService> nonces;
   Metrics metrics;
   Logger logger;
-  AccountKeyCache keys;
+  AccountCache accounts;
   InFlightChallenges in_flight;
   std::unique_ptr<ValidationPool> pool;
   ValidationOptions validation_options;

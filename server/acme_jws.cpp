@@ -10,30 +10,41 @@
 
 namespace attestlab::server {
 
-Result<std::shared_ptr<const jose::Jwk>> AccountKeyCache::key_for(const Account& account) {
+Result<std::optional<AccountCache::Entry>> AccountCache::lookup(Store& store, const std::string& id) {
+  auto now = std::chrono::steady_clock::now();
+  std::shared_ptr<const jose::Jwk> known_key;
+  std::string known_thumbprint;
   {
     std::shared_lock lock(mutex_);
-    auto it = entries_.find(account.id);
-    if (it != entries_.end() && it->second.thumbprint == account.thumbprint) return it->second.key;
+    auto it = slots_.find(id);
+    if (it != slots_.end()) {
+      if (now - it->second.loaded < kFreshness) return std::optional<Entry>(it->second.entry);
+      known_key = it->second.entry.key;
+      known_thumbprint = it->second.entry.account.thumbprint;
+    }
   }
-  auto parsed = jose::Jwk::parse(account.jwk);
-  if (!parsed) return Error::make("serverInternal", "stored account key is unusable: " + parsed.error().detail);
-  auto key = std::make_shared<const jose::Jwk>(std::move(*parsed));
+  auto loaded = store.account_by_id(id);
+  if (!loaded) return loaded.error();
+  if (!loaded->has_value()) return std::optional<Entry>();
+  Entry entry{std::move(**loaded), nullptr};
+  if (known_key && known_thumbprint == entry.account.thumbprint) {
+    entry.key = std::move(known_key);
+  } else {
+    auto parsed = jose::Jwk::parse(entry.account.jwk);
+    if (!parsed) return Error::make("serverInternal", "stored account key is unusable: " + parsed.error().detail);
+    entry.key = std::make_shared<const jose::Jwk>(std::move(*parsed));
+  }
   std::unique_lock lock(mutex_);
-  if (entries_.size() >= kMaxEntries) entries_.clear();  // crude bound; refills on demand
-  entries_[account.id] = Entry{account.thumbprint, key};
-  return key;
+  if (slots_.size() >= kMaxEntries) slots_.clear();  // crude bound; refills on demand
+  slots_[id] = Slot{entry, now};
+  return std::optional<Entry>(std::move(entry));
 }
 
-void AccountKeyCache::remember(const Account& account, std::shared_ptr<const jose::Jwk> key) {
+void AccountCache::remember(const Account& account, std::shared_ptr<const jose::Jwk> key) {
+  auto now = std::chrono::steady_clock::now();
   std::unique_lock lock(mutex_);
-  if (entries_.size() >= kMaxEntries) entries_.clear();
-  entries_[account.id] = Entry{account.thumbprint, std::move(key)};
-}
-
-void AccountKeyCache::forget(const std::string& account_id) {
-  std::unique_lock lock(mutex_);
-  entries_.erase(account_id);
+  if (slots_.size() >= kMaxEntries) slots_.clear();
+  slots_[account.id] = Slot{Entry{account, std::move(key)}, now};
 }
 
 bool InFlightChallenges::begin(const std::string& challenge_id) {
@@ -135,13 +146,11 @@ Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& reques
         kid->find('/', prefix.size()) != std::string::npos) {
       return Error::make("accountDoesNotExist", "\"kid\" is not an account URL of this server");
     }
-    auto account = ctx.store->account_by_id(kid->substr(prefix.size()));
-    if (!account) return account.error();
-    if (!account->has_value()) return Error::make("accountDoesNotExist", "no account at " + *kid);
-    auto key = ctx.keys.key_for(**account);
-    if (!key) return key.error();
-    out.key = *key;
-    out.account = std::move(**account);
+    auto found = ctx.accounts.lookup(*ctx.store, kid->substr(prefix.size()));
+    if (!found) return found.error();
+    if (!found->has_value()) return Error::make("accountDoesNotExist", "no account at " + *kid);
+    out.key = std::move((*found)->key);
+    out.account = std::move((*found)->account);
     info.account_id = out.account->id;
   }
 
