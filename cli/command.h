@@ -19,5 +19,7 @@ int& exit_code();
 void register_serve(CLI::App& app);
 void register_ca(CLI::App& app);
 void register_conform(CLI::App& app);
+void register_scenario(CLI::App& app);
+void register_demo(CLI::App& app);
 
 }  // namespace attestlab::cli

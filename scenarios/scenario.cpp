@@ -44,7 +44,7 @@ bool is_name(const std::string& s, bool allow_underscore) {
 // Which expectation members each step type may check.
 std::vector<std::string> expectation_members(StepType type) {
   switch (type) {
-    case StepType::MdmEnroll: return {"error", "status", "network_requests"};
+    case StepType::MdmEnroll: return {"error", "status"};
     case StepType::InstallProfile:
       return {"issued",           "error",          "status",          "failed_step",
               "challenge_status", "command_status", "network_requests"};
@@ -131,14 +131,12 @@ void parse_identity(const Json& obj, const std::string& path, IdentityOverrides&
   f.reject_unknown();
 }
 
-void parse_posture(const Json& obj, const std::string& path, sim::Posture& p, FieldErrors& errors) {
+void parse_posture(const Json& obj, const std::string& path, PostureOverrides& p, FieldErrors& errors) {
   Fields f(obj, path, errors);
-  if (auto v = f.boolean("sip_enabled")) p.sip_enabled = *v;
-  std::optional<sim::SecureBootLevel> boot;
-  read_secure_boot(f, "secure_boot", boot);
-  if (boot) p.secure_boot = *boot;
-  if (auto v = f.boolean("third_party_kexts_allowed")) p.third_party_kexts_allowed = *v;
-  if (auto v = f.boolean("jailbroken")) p.jailbroken = *v;
+  p.sip_enabled = f.boolean("sip_enabled");
+  read_secure_boot(f, "secure_boot", p.secure_boot);
+  p.third_party_kexts_allowed = f.boolean("third_party_kexts_allowed");
+  p.jailbroken = f.boolean("jailbroken");
   f.reject_unknown();
 }
 
@@ -280,6 +278,8 @@ void parse_step(const Json& obj, const std::string& path, Step& s, FieldErrors& 
   }
   switch (s.type) {
     case StepType::InstallProfile:
+      if (const Json* p = f.object("payload")) parse_payload(*p, f.at("payload"), s.payload, errors);
+      break;
     case StepType::AcmeEnroll:
       if (const Json* p = f.object("payload")) parse_payload(*p, f.at("payload"), s.payload, errors);
       if (auto faults = f.strings("client_faults")) {
@@ -326,7 +326,7 @@ void parse_step(const Json& obj, const std::string& path, Step& s, FieldErrors& 
     case StepType::UpdateDevice:
       if (const Json* v = f.object("identity")) parse_identity(*v, f.at("identity"), s.identity, errors);
       if (const Json* v = f.object("posture")) {
-        s.posture = sim::Posture{};
+        s.posture = PostureOverrides{};
         parse_posture(*v, f.at("posture"), *s.posture, errors);
       }
       if (const Json* v = f.object("claims")) {
@@ -385,6 +385,26 @@ void check_references(const Scenario& sc, FieldErrors& errors) {
 }
 
 }  // namespace
+
+void PostureOverrides::apply_to(sim::Posture& posture) const {
+  if (sip_enabled) posture.sip_enabled = *sip_enabled;
+  if (secure_boot) posture.secure_boot = *secure_boot;
+  if (third_party_kexts_allowed) posture.third_party_kexts_allowed = *third_party_kexts_allowed;
+  if (jailbroken) posture.jailbroken = *jailbroken;
+}
+
+void merge_claims(sim::ClaimOverrides& claims, const sim::ClaimOverrides& u) {
+  if (u.serial) claims.serial = u.serial;
+  if (u.udid) claims.udid = u.udid;
+  if (u.model) claims.model = u.model;
+  if (u.product_name) claims.product_name = u.product_name;
+  if (u.os_version) claims.os_version = u.os_version;
+  if (u.build_version) claims.build_version = u.build_version;
+  if (u.sip_enabled) claims.sip_enabled = u.sip_enabled;
+  if (u.secure_boot) claims.secure_boot = u.secure_boot;
+  if (u.third_party_kexts_allowed) claims.third_party_kexts_allowed = u.third_party_kexts_allowed;
+  if (u.jailbroken) claims.jailbroken = u.jailbroken;
+}
 
 const std::vector<std::string>& requirement_names() {
   static const std::vector<std::string> names = {kRequiresServerClock, kRequiresInventory, kRequiresPolicy};
@@ -478,6 +498,7 @@ Result<Scenario> parse_scenario(const Json& doc, const std::string& file) {
     sc.threat = *v;
   }
   if (auto v = f.strings("spec", true, true)) sc.spec = *v;
+  if (auto v = f.choice("level", {"MUST", "SHOULD", "policy"})) sc.level = *v;
   if (auto v = f.strings("requires")) {
     for (std::size_t i = 0; i < v->size(); ++i) {
       const auto& names = requirement_names();

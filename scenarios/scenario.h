@@ -44,11 +44,25 @@ struct IdentityOverrides {
       llb_version;
 };
 
+// Posture members a scenario sets; the rest keep their value (the healthy default for a
+// new device, the current truth for update_device).
+struct PostureOverrides {
+  std::optional<bool> sip_enabled;
+  std::optional<sim::SecureBootLevel> secure_boot;
+  std::optional<bool> third_party_kexts_allowed;
+  std::optional<bool> jailbroken;
+
+  void apply_to(sim::Posture& posture) const;
+};
+
+// Set members of `update` replace those of `claims`.
+void merge_claims(sim::ClaimOverrides& claims, const sim::ClaimOverrides& update);
+
 struct DeviceSpec {
   std::string id;  // [a-z0-9_-]+, unique in the scenario
   sim::DeviceKind kind = sim::DeviceKind::IPhone;
   IdentityOverrides identity;
-  sim::Posture posture;       // the truth (what Apple attests)
+  PostureOverrides posture;   // the truth (what Apple attests)
   sim::ClaimOverrides claims;  // what the device says about itself (lies)
   InventoryMembership inventory = InventoryMembership::Active;
   EnrollmentType enrollment = EnrollmentType::Device;
@@ -143,7 +157,7 @@ struct Step {
   std::string outage = "off";
   // update_device
   IdentityOverrides identity;
-  std::optional<sim::Posture> posture;
+  std::optional<PostureOverrides> posture;
   std::optional<sim::ClaimOverrides> claims;
   // fleet
   FleetSpec fleet;
@@ -155,6 +169,7 @@ struct Scenario {
   std::string name;     // [a-z0-9-]+
   std::string summary;  // one sentence
   std::string threat;   // the threat it plays out ("none: happy path" for happy paths)
+  std::string level = "MUST";  // MUST | SHOULD | policy: what kind of promise its checks are
   std::vector<std::string> spec;      // references, e.g. "draft-ietf-acme-device-attest-10 §5"
   std::vector<std::string> requirements;  // requirement_names()
   Json assumes_policy = Json::object();  // policy members the target must apply
