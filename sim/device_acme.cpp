@@ -112,7 +112,9 @@ class Enrollment {
     auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
     if (!key) return fail(step::kAccount, key.error());
     result_.account_key = make_signer(std::move(*key));
-    auto account = client_.new_account(result_.account_key);
+    NewAccountRequest request;
+    request.eab = options_.eab;
+    auto account = client_.new_account(result_.account_key, request);
     if (!account) return fail_from_server(step::kAccount, account.error());
     result_.account_url = account->url;
     completed(step::kAccount);

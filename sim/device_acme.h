@@ -103,6 +103,9 @@ struct EnrollOptions {
   // The identifier other_device_identifier orders; empty = the ClientIdentifier with its
   // last character changed (syntactically valid, another device).
   std::string other_device_identifier;
+  // External account binding for the device's new ACME account (RFC 8555 §7.3.4). Real
+  // Apple devices have none; harnesses set it against targets that require EAB.
+  std::optional<ExternalAccountBinding> eab;
   // Called after each step that completed (step names above), on the enrolling thread.
   // Tests use it to act between steps (restart the server after "challenge").
   std::function<void(const std::string& step)> after_step;
