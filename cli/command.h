@@ -19,6 +19,8 @@ int& exit_code();
 void register_serve(CLI::App& app);
 void register_ca(CLI::App& app);
 void register_conform(CLI::App& app);
+void register_mdm(CLI::App& app);
+void register_profile(CLI::App& app);
 void register_scenario(CLI::App& app);
 void register_demo(CLI::App& app);
 

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   register_serve(app);
   register_ca(app);
   register_conform(app);
+  register_mdm(app);
+  register_profile(app);
   register_scenario(app);
   register_demo(app);
   try {
