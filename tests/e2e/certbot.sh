@@ -35,5 +35,8 @@ certbot revoke --cert-path "$E2E_TMP/cb/conf/live/cb.example/cert.pem" --reason 
 certbot revoke --cert-path "$E2E_TMP/cb/conf/live/cb.example/cert.pem" \
   --no-delete-after-revoke "${cb[@]}" >"$E2E_TMP/certbot-revoke2.log" 2>&1 \
   && fail "revoking an already revoked certificate succeeded"
-grep -q "alreadyRevoked" "$E2E_TMP/certbot-revoke2.log" || fail "second revoke did not say alreadyRevoked"
+# certbot 2.1 on Python 3.11 crashes while printing ACME errors (AttributeError in its
+# displayer), so read the server's answer from certbot's own debug log.
+grep -q '"type":"urn:ietf:params:acme:error:alreadyRevoked"' "$E2E_TMP/cb/logs/letsencrypt.log" \
+  || fail "second revoke did not get alreadyRevoked"
 pass "certbot revoke (and alreadyRevoked on the second attempt)"

@@ -22,10 +22,12 @@ stop_server
 start_server --dns-server "127.0.0.1:$DNS_PORT" --http01-port "$HTTP01"
 LEGO_CA_CERTIFICATES="$DATA_DIR/tls/cert.pem" lego --accept-tos --server "$DIRECTORY_URL" \
   --email admin@example.com --domains real.example --domains www.real.example \
-  --http --http.port "127.0.0.1:$HTTP01" --path "$E2E_TMP/lego" renew --days 365 \
+  --http --http.port "127.0.0.1:$HTTP01" --path "$E2E_TMP/lego" renew --days 365 --no-random-sleep \
   >"$E2E_TMP/lego-renew.log" 2>&1 || fail "lego renew after restart failed: $(tail -5 "$E2E_TMP/lego-renew.log")"
-grep -qi "registration" "$E2E_TMP/lego-renew.log" && grep -qi "no account\|register" "$E2E_TMP/lego-renew.log" \
-  && fail "lego had to register again after the restart"
+# lego logs "acme: Registering account" only when it has to create one.
+if grep -qi "registering account" "$E2E_TMP/lego-renew.log"; then
+  fail "lego had to register again after the restart"
+fi
 verify_cert "$crt" "DNS:real.example"
 serial2=$(openssl x509 -in "$crt" -noout -serial)
 [ "$serial1" != "$serial2" ] || fail "renewal returned the same certificate"

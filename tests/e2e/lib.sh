@@ -15,7 +15,7 @@ cleanup() {
     echo "---- e2e failed (rc=$rc); logs in $E2E_TMP ----" >&2
     for f in "$E2E_TMP"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 40 "$f" >&2; }; done
   else
-    rm -rf "$E2E_TMP"
+    [ -n "${E2E_KEEP:-}" ] || rm -rf "$E2E_TMP"
   fi
   exit $rc
 }

@@ -4,6 +4,7 @@
 josepy since python-acme has no helper for it), and revocation by the account key and by
 the certificate key (§7.6). Exits non-zero on the first failed assertion."""
 import datetime
+import json
 import ipaddress
 import http.server
 import os
@@ -15,6 +16,7 @@ import threading
 
 import josepy as jose
 from acme import challenges, client, crypto_util, errors, messages
+from acme import jws as acme_jws
 from OpenSSL import crypto
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -76,7 +78,8 @@ def main():
 
 
 def new_client(url, cafile, key):
-    net = client.ClientNetwork(key, user_agent="attestlab-e2e", verify_ssl=cafile)
+    alg = {256: jose.ES256, 384: jose.ES384}[key.key.curve.key_size]
+    net = client.ClientNetwork(key, alg=alg, user_agent="attestlab-e2e", verify_ssl=cafile)
     net.session.trust_env = False  # REQUESTS_CA_BUNDLE must not override verify_ssl
     return client.ClientV2(client.ClientV2.get_directory(url, net), net), net
 
@@ -112,9 +115,9 @@ def run(url, cafile):
     # Key rollover: inner JWS signed by the new key, {account, oldKey}, url = keyChange URL.
     key2 = jose.JWKEC(key=ec.generate_private_key(ec.SECP384R1()))
     kc_url = acme.directory["keyChange"]
-    inner = jose.JWS.sign(
-        payload=jose.json_util.json.dumps({"account": regr.uri, "oldKey": key1.public_key().to_partial_json()}).encode(),
-        key=key2, alg=jose.ES384, protect=frozenset(["alg", "jwk", "url"]), url=kc_url)
+    inner = acme_jws.JWS.sign(
+        json.dumps({"account": regr.uri, "oldKey": key1.public_key().to_partial_json()}).encode(),
+        key=key2, alg=jose.ES384, nonce=None, url=kc_url)
     resp = net.post(kc_url, inner)
     check(resp.status_code == 200, f"keyChange accepted ({resp.status_code})")
 
