@@ -124,6 +124,12 @@ int usage(const std::string& sub, const std::string& message) {
   return kExitUsage;
 }
 
+// A bad scenario file or selection: the message names the file and field already.
+int bad_input(const std::string& sub, const std::string& message) {
+  std::cerr << "attestlab scenario " << sub << ": " << message << "\n";
+  return kExitUsage;
+}
+
 int internal(const std::string& sub, const std::string& message) {
   std::cerr << "attestlab scenario " << sub << ": " << message << "\n";
   return kExitInternal;
@@ -151,7 +157,7 @@ Result<std::vector<scenarios::Scenario>> selection(const ScenarioArgs& a) {
 
 int run_list(const ScenarioArgs& a) {
   auto library = scenarios::load_library(a.library);
-  if (!library) return usage("list", library.error().detail);
+  if (!library) return bad_input("list", library.error().detail);
   if (a.json) {
     Json out = Json::array();
     for (const auto& s : *library) {
@@ -179,7 +185,7 @@ int run_list(const ScenarioArgs& a) {
 
 int run_prepare(const ScenarioArgs& a) {
   auto selected = selection(a);
-  if (!selected) return usage("prepare", selected.error().detail);
+  if (!selected) return bad_input("prepare", selected.error().detail);
   std::uint64_t seed = 0;
   if (!parse_seed(a.seed_text, seed)) return usage("prepare", "--seed N is required (the same N as for run)");
   const auto plans = scenarios::plan_run(*selected, seed);
@@ -191,9 +197,9 @@ int run_prepare(const ScenarioArgs& a) {
   }
   if (!a.policy_out.empty()) {
     auto assumed = scenarios::merged_assumed_policy(*selected);
-    if (!assumed) return usage("prepare", assumed.error().detail);
+    if (!assumed) return bad_input("prepare", assumed.error().detail);
     auto policy = policy_with_assumptions(*assumed);
-    if (!policy) return usage("prepare", policy.error().detail);
+    if (!policy) return bad_input("prepare", policy.error().detail);
     if (auto w = pki::write_file(a.policy_out, policy->dump(1) + "\n"); !w) return internal("prepare", w.error().detail);
   }
   return kExitOk;
@@ -210,7 +216,7 @@ int run_run(const ScenarioArgs& a) {
     return usage("run", "--seed must be a non-negative integer");
   }
   auto selected = selection(a);
-  if (!selected) return usage("run", selected.error().detail);
+  if (!selected) return bad_input("run", selected.error().detail);
   const auto plans = scenarios::plan_run(*selected, seed);
 
   std::unique_ptr<EmbeddedScenarioTarget> embedded;
@@ -220,7 +226,7 @@ int run_run(const ScenarioArgs& a) {
   if (a.embedded) {
     auto started = EmbeddedScenarioTarget::start(plans, a.keep_work_dir);
     if (!started) {
-      if (started.error().type == "malformed") return usage("run", started.error().detail);
+      if (started.error().type == "malformed") return bad_input("run", started.error().detail);
       return internal("run", "cannot start the embedded server: " + started.error().detail);
     }
     embedded = std::move(*started);

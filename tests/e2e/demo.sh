@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# End-to-end: `attestlab demo` starts the embedded server, the MDM emulator and a fleet,
+# runs every scenario and the conformance suite, exits 0 when everything passed and writes
+# result.json, junit.xml, summary.md and report.html into --report-dir.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+PY=/usr/bin/python3
+W=$E2E_TMP
+
+rc=0
+"$ATTESTLAB_BIN" demo --report-dir "$W/latest" --quiet >"$W/demo.log" 2>"$W/demo.stderr.log" || rc=$?
+for f in result.json junit.xml summary.md report.html; do
+  [[ -s $W/latest/$f ]] || fail "demo wrote no $f"
+done
+grep -q '^demo finished in ' "$W/demo.log" || fail "no timing line: $(tail -5 "$W/demo.log")"
+grep -q 'fleet-rollout-100 ' "$W/demo.log" || fail "the summary table has no fleet row"
+$PY - "$W/latest/result.json" "$rc" <<'EOF' || fail "result.json does not match the exit code"
+import json, sys
+r = json.load(open(sys.argv[1])); rc = int(sys.argv[2])
+assert r["schema"] == "attestlab.result/1" and r["kind"] == "demo"
+cases = r["targets"][0]["cases"]
+scenario = [c for c in cases if "/" in c["id"]]
+conformance = [c for c in cases if "/" not in c["id"]]
+assert len({c["profile"] for c in scenario}) >= 25, "scenarios missing"
+assert conformance, "the conformance run is missing"
+bad = [c["id"] + ": " + c["reason"] for c in cases if c["outcome"] in ("fail", "error")]
+if bad:
+    print("failed or errored:\n  " + "\n  ".join(bad), file=sys.stderr)
+assert rc == (1 if bad else 0), f"exit {rc} but {len(bad)} failures"
+assert not bad, "attestlab demo found failures"
+EOF
+[[ $rc == 0 ]] || fail "attestlab demo exited $rc"
+pass "attestlab demo: $(grep '^demo finished' "$W/demo.log")"
