@@ -75,12 +75,7 @@ http::Response not_found() { return problem_response(Error::make("notFound", "no
 
 // Every response to a POST carries a fresh nonce and the index link (RFC 8555 §6.5, §7.1).
 void add_post_envelope(AcmeContext& ctx, http::Response& response) {
-  auto nonce = ctx.nonces->issue();
-  if (!nonce) {
-    response = problem_response(Error::make("serverInternal", "could not issue a nonce: " + nonce.error().detail));
-  } else {
-    response.set("Replay-Nonce", std::move(*nonce));
-  }
+  response.set("Replay-Nonce", ctx.nonces->issue());
   response.add("Link", ctx.urls.index_link);
 }
 
@@ -95,11 +90,9 @@ http::Response post_route(AcmeContext& ctx, const http::Request& request, Fn&& f
 
 http::Response new_nonce(AcmeContext& ctx, const http::Request& request) {
   if (request.method != "HEAD" && request.method != "GET") return method_not_allowed("GET, HEAD");
-  auto nonce = ctx.nonces->issue();
-  if (!nonce) return problem_response(Error::make("serverInternal", "could not issue a nonce"));
   http::Response response;
   response.status = request.method == "HEAD" ? 200 : 204;
-  response.set("Replay-Nonce", std::move(*nonce));
+  response.set("Replay-Nonce", ctx.nonces->issue());
   response.set("Cache-Control", "no-store");
   response.add("Link", ctx.urls.index_link);
   return response;
@@ -303,7 +296,9 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(ServerConfig config, std::
   ctx->device_validator->set_decision_hook([metrics](const std::string& outcome, const std::string& rule) {
     metrics->attestation_decision(outcome, rule);
   });
-  ctx->nonces = std::make_unique<NonceService>(*ctx->store, clock, config.nonce_lifetime);
+  auto nonces = NonceService::open(*ctx->store, clock, config.nonce_lifetime);
+  if (!nonces) return nonces.error();
+  ctx->nonces = std::move(*nonces);
   ctx->validation_options.dns_server = config.dns_server;
   ctx->validation_options.http01_port = config.http01_port;
   ctx->pool = std::make_unique<ValidationPool>(config.validation_threads);

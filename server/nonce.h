@@ -1,11 +1,20 @@
-// Anti-replay nonces (RFC 8555 §6.5). Nonces live in the Store so that a nonce is
-// accepted at most once across every server process sharing it. Thread-safe.
+// Anti-replay nonces (RFC 8555 §6.5), accepted at most once across every server process
+// sharing a Store.
+//
+// A nonce is self-authenticating: base64url(issued-at (6 bytes) || random (6 bytes) ||
+// HMAC-SHA256(key, first 12 bytes) truncated to 12 bytes), with the HMAC key kept in the
+// store's settings so every process shares it. Issuing therefore costs an HMAC and no
+// store write. Using one checks the MAC and age, then records the use in the store with
+// put_nonce(nonce, issued-at), which refuses a duplicate with Error("conflict"): the
+// first use wins, a replay finds the record, and the store purges records once they are
+// older than the lifetime, when the age check alone refuses them. Thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "core/bytes.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "server/store.h"
@@ -14,20 +23,26 @@ namespace attestlab::server {
 
 class NonceService {
  public:
-  // store and clock must outlive the service. lifetime: seconds a nonce stays usable.
-  NonceService(Store& store, std::shared_ptr<Clock> clock, std::int64_t lifetime_seconds);
+  // Loads (or creates) the shared HMAC key. store and clock must outlive the service.
+  // lifetime: seconds a nonce stays usable.
+  static Result<std::unique_ptr<NonceService>> open(Store& store, std::shared_ptr<Clock> clock,
+                                                    std::int64_t lifetime_seconds);
 
-  // A fresh nonce, recorded in the store. Error only when the store fails.
-  Result<std::string> issue();
+  // A fresh nonce. No store access.
+  std::string issue();
 
-  // true exactly once for a nonce issue() returned within its lifetime; false for
-  // unknown, reused, expired or syntactically impossible nonces (no store access then).
+  // true exactly once for a nonce some service on this store issued within its lifetime;
+  // false for forged, expired, reused or malformed nonces (no store access for those
+  // that fail the MAC or age check). Error only when the store fails.
   Result<bool> consume(const std::string& nonce);
 
  private:
+  NonceService(Store& store, std::shared_ptr<Clock> clock, std::int64_t lifetime, Bytes key);
+
   Store& store_;
   std::shared_ptr<Clock> clock_;
   std::int64_t lifetime_;
+  Bytes key_;
 };
 
 }  // namespace attestlab::server
