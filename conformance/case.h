@@ -68,6 +68,11 @@ struct DeviceSlot {
   std::string os_version;  // empty = the generator's (always above Apple's MDA floors)
 };
 
+inline DeviceSlot device_slot(sim::DeviceKind kind = sim::DeviceKind::IPhone,
+                              std::string inventory_status = "active", std::string os_version = "") {
+  return DeviceSlot{kind, std::move(inventory_status), std::move(os_version)};
+}
+
 struct Case {
   std::string id;           // "rfc8555-6.5-nonce-reuse": profile/spec key, section, name
   std::string title;        // short human title

@@ -1,7 +1,218 @@
+// RFC 8555 §7.3.5 (account key rollover). Every refused rollover is followed by a check
+// that the old key still controls the account.
+#include "conformance/case_builder.h"
+#include "conformance/case_support.h"
+#include "conformance/checks.h"
+#include "conformance/context.h"
+#include "conformance/flows.h"
 #include "conformance/registry.h"
+#include "core/bytes.h"
 
 namespace attestlab::conformance {
+namespace {
 
-void add_key_change_cases(CaseList& /*out*/) {}
+struct InnerSpec {
+  const sim::JwsSigner* signer = nullptr;  // who signs the inner JWS
+  Json jwk;                                // inner "jwk" header (the new key)
+  std::string url;                         // inner "url"
+  Json payload;                            // {"account", "oldKey"}
+  bool kid_instead_of_jwk = false;
+};
+
+std::string inner_jws(const InnerSpec& s) {
+  Json header = {{"alg", s.signer->alg()}, {"url", s.url}};
+  if (s.kid_instead_of_jwk) {
+    header["kid"] = s.payload.value("account", "");
+  } else {
+    header["jwk"] = s.jwk;
+  }
+  return need(sim::sign_jws(header, s.payload.dump(), *s.signer), "sign the inner JWS").to_json().dump();
+}
+
+struct Rollover {
+  std::unique_ptr<sim::AcmeClient> client;  // the account, with its old key
+  sim::Account account;
+  std::shared_ptr<const sim::JwsSigner> old_key;
+  std::shared_ptr<const sim::JwsSigner> new_key;
+  std::string key_change_url;
+};
+
+Rollover prepare(CaseContext& ctx) {
+  Rollover r;
+  r.client = ctx.client();
+  r.old_key = fresh_signer();
+  sim::NewAccountRequest req;
+  if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
+  r.account = need(r.client->new_account(r.old_key, req), "create an account");
+  r.new_key = fresh_signer();
+  r.key_change_url = need(r.client->directory(), "fetch the directory").key_change;
+  return r;
+}
+
+InnerSpec correct_inner(const Rollover& r) {
+  return InnerSpec{r.new_key.get(), r.new_key->jwk(), r.key_change_url,
+                   Json{{"account", r.account.url}, {"oldKey", r.old_key->jwk()}}};
+}
+
+Result<http::Response> send(Rollover& r, const InnerSpec& inner) {
+  return post_raw_retrying(*r.client, r.key_change_url, Json::object(), inner_jws(inner));
+}
+
+// The old key still controls the account (POST-as-GET by kid with the old key works).
+Verdict old_key_still_works(Rollover& r) {
+  auto res = post_raw_retrying(*r.client, r.account.url, Json::object(), "");
+  return check(res && res->status == 200, "the old key still controls the account", describe(res));
+}
+
+Verdict refused(Rollover& r, const InnerSpec& inner) {
+  return first_failure({expect_refused(send(r, inner)), old_key_still_works(r)});
+}
+
+}  // namespace
+
+void add_key_change_cases(CaseList& out) {
+  const std::vector<std::string> caps = {"key-change"};
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.5-key-change", "keyChange moves the account to the new key", "7.3.5", Level::Must,
+       "A correct keyChange answers 200; afterwards the old key no longer works and the new key "
+       "finds the same account.",
+       caps},
+      [](CaseContext& ctx) {
+        Rollover r = prepare(ctx);
+        auto res = send(r, correct_inner(r));
+        const Verdict answer = expect_status(res, 200);
+        if (!answer.passed()) return answer;
+        auto old_use = post_raw_retrying(*r.client, r.account.url, Json::object(), "");
+        auto lookup_client = ctx.client("new-key");
+        sim::RawPostOptions o;
+        o.signer = r.new_key;
+        auto dir = need(lookup_client->directory(), "fetch the directory");
+        auto found = post_raw_retrying(*lookup_client, dir.new_account, Json::object(),
+                                       Json{{"onlyReturnExisting", true}}.dump(), o);
+        const std::string location = found ? found->header("location").value_or("") : "";
+        return first_failure({check(old_use && old_use->status >= 400, "the old key is refused afterwards",
+                                    describe(old_use)),
+                              check(found && found->status == 200 && location == r.account.url,
+                                    "the new key finds " + r.account.url, describe(found) + " Location " + location)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.5-inner-url-mismatch", "The inner url must be keyChange's", "7.3.5", Level::Must,
+       "A keyChange whose inner JWS \"url\" differs from the outer one is refused; the old key "
+       "keeps the account.",
+       caps},
+      [](CaseContext& ctx) {
+        Rollover r = prepare(ctx);
+        InnerSpec inner = correct_inner(r);
+        inner.url = r.account.url;
+        return refused(r, inner);
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.5-inner-account-mismatch", "The inner account must be the requester's", "7.3.5",
+       Level::Must,
+       "A keyChange whose inner \"account\" is not the URL of the account signing the outer JWS is "
+       "refused; the old key keeps the account.",
+       caps},
+      [](CaseContext& ctx) {
+        Rollover r = prepare(ctx);
+        InnerSpec inner = correct_inner(r);
+        inner.payload["account"] = r.account.url + "-other";
+        return refused(r, inner);
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.5-inner-old-key-mismatch", "oldKey must be the current key", "7.3.5", Level::Must,
+       "A keyChange whose inner \"oldKey\" is not the account's current key is refused; the old "
+       "key keeps the account.",
+       caps},
+      [](CaseContext& ctx) {
+        Rollover r = prepare(ctx);
+        InnerSpec inner = correct_inner(r);
+        inner.payload["oldKey"] = fresh_signer()->jwk();
+        return refused(r, inner);
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.5-inner-not-signed-by-new-key", "The inner JWS must be signed by the new key",
+       "7.3.5", Level::Must,
+       "A keyChange whose inner JWS names the new key but is signed by another key is refused; "
+       "the old key keeps the account.",
+       caps},
+      [](CaseContext& ctx) {
+        Rollover r = prepare(ctx);
+        InnerSpec inner = correct_inner(r);
+        auto impostor = fresh_signer();
+        inner.signer = impostor.get();
+        return refused(r, inner);
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.5-inner-needs-jwk", "The inner JWS must carry jwk", "7.3.5", Level::Must,
+       "A keyChange whose inner JWS identifies its key by \"kid\" instead of \"jwk\" is refused; "
+       "the old key keeps the account.",
+       caps},
+      [](CaseContext& ctx) {
+        Rollover r = prepare(ctx);
+        InnerSpec inner = correct_inner(r);
+        inner.kid_instead_of_jwk = true;
+        return refused(r, inner);
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.5-new-key-in-use", "A new key that already has an account is refused", "7.3.5",
+       Level::Must,
+       "A keyChange to a key that already belongs to another account is refused; the old key "
+       "keeps its account.",
+       caps},
+      [](CaseContext& ctx) {
+        Rollover r = prepare(ctx);
+        auto other = ctx.client("other");
+        sim::NewAccountRequest req;
+        if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
+        need(other->new_account(r.new_key, req), "create the other account");
+        auto res = send(r, correct_inner(r));
+        return first_failure({check(res && res->status >= 400, "an error status", describe(res)), old_key_still_works(r)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.5-new-key-in-use-409", "A key conflict answers 409 with the other account", "7.3.5",
+       Level::Should,
+       "A keyChange to a key that already belongs to another account should answer 409 (Conflict) "
+       "with that account's URL in Location.",
+       caps},
+      [](CaseContext& ctx) {
+        Rollover r = prepare(ctx);
+        auto other = ctx.client("other");
+        sim::NewAccountRequest req;
+        if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
+        auto other_account = need(other->new_account(r.new_key, req), "create the other account");
+        auto res = send(r, correct_inner(r));
+        const std::string location = res ? res->header("location").value_or("") : "";
+        return first_failure({expect_status(res, 409),
+                              check(location == other_account.url, "Location " + other_account.url,
+                                    location.empty() ? "no Location" : "Location " + location)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.3.5-key-change-keeps-orders", "A key change keeps pending orders", "7.3.5", Level::Must,
+       "After a key change, the account's pending order is still pending and reachable with the "
+       "new key (the server must not invalidate pending orders or authorizations).",
+       caps},
+      [](CaseContext& ctx) {
+        Rollover r = prepare(ctx);
+        sim::Order order = create_order(ctx, *r.client);
+        auto res = send(r, correct_inner(r));
+        need_that(res && res->status == 200, "the key change succeeds (" + describe(res) + ")");
+        auto after = ctx.client("new-key");
+        after->use_account(r.new_key, r.account.url);
+        auto fetched = after->get_order(order.url);
+        if (!fetched) return Verdict::fail("the order fetched with the new key", describe(fetched.error()));
+        auto authz = after->get_authz(order.authorizations.front());
+        return first_failure({check(fetched->status == "pending", "order still \"pending\"", "order \"" + fetched->status + "\""),
+                              check(authz && authz->status == "pending", "authorization still \"pending\"",
+                                    authz ? "authorization \"" + authz->status + "\"" : describe(authz.error()))});
+      }));
+}
 
 }  // namespace attestlab::conformance

@@ -1,7 +1,175 @@
+// RFC 8555 §7.6 (certificate revocation). Whether a certificate is revoked is observed
+// through revokeCert itself: a revoked certificate is answered alreadyRevoked.
+#include "conformance/case_builder.h"
+#include "conformance/case_support.h"
+#include "conformance/checks.h"
+#include "conformance/context.h"
+#include "conformance/flows.h"
 #include "conformance/registry.h"
+#include "core/bytes.h"
 
 namespace attestlab::conformance {
+namespace {
 
-void add_revocation_cases(CaseList& /*out*/) {}
+const std::vector<std::string> kCaps = {"revocation", "validation"};
+
+Json revoke_payload(const pki::Certificate& cert, std::optional<int> reason = std::nullopt) {
+  Json p = {{"certificate", base64url_encode(cert.to_der())}};
+  if (reason) p["reason"] = *reason;
+  return p;
+}
+
+std::string revoke_url(sim::AcmeClient& c) { return need(c.directory(), "fetch the directory").revoke_cert; }
+
+// revokeCert by the client's account.
+Result<http::Response> revoke_by_account(sim::AcmeClient& c, const pki::Certificate& cert,
+                                         std::optional<int> reason = std::nullopt) {
+  return post_retrying(c, revoke_url(c), revoke_payload(cert, reason));
+}
+
+// revokeCert signed by `key` with a "jwk" header.
+Result<http::Response> revoke_by_key(sim::AcmeClient& c, const pki::Certificate& cert,
+                                     std::shared_ptr<const sim::JwsSigner> key) {
+  sim::RawPostOptions o;
+  o.signer = std::move(key);
+  return post_raw_retrying(c, revoke_url(c), Json::object(), revoke_payload(cert).dump(), o);
+}
+
+// The certificate is (now) revoked: another revocation by its owner is alreadyRevoked.
+Verdict is_revoked(sim::AcmeClient& owner, const pki::Certificate& cert) {
+  auto r = revoke_by_account(owner, cert);
+  return check(r && r->status >= 400 && is_problem(*r, "alreadyRevoked"),
+               "a second revocation answered alreadyRevoked (the certificate is revoked)", describe(r));
+}
+
+// The certificate is still not revoked: its owner can revoke it now.
+Verdict still_revocable(sim::AcmeClient& owner, const pki::Certificate& cert) {
+  auto r = revoke_by_account(owner, cert);
+  return check(r && r->status == 200, "the owner can still revoke it (it was not revoked)", describe(r));
+}
+
+}  // namespace
+
+void add_revocation_cases(CaseList& out) {
+  out.push_back(rfc_case(
+      {"rfc8555-7.6-revoke-by-account", "The issuing account can revoke", "7.6", Level::Must,
+       "revokeCert signed by the account that obtained the certificate answers 200 and revokes it.",
+       kCaps},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client();
+        Issued issued = issue_certificate(ctx, *c);
+        auto r = revoke_by_account(*c, issued.leaf);
+        return first_failure({expect_status(r, 200), is_revoked(*c, issued.leaf)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.6-revoke-by-certificate-key", "The certificate key can revoke", "7.6", Level::Must,
+       "revokeCert signed by the certificate's own key (\"jwk\" header) answers 200 and revokes it.",
+       kCaps},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client();
+        Issued issued = issue_certificate(ctx, *c);
+        auto other = ctx.client("cert-key");
+        auto r = revoke_by_key(*other, issued.leaf, sim::make_signer(issued.key));
+        return first_failure({expect_status(r, 200), is_revoked(*c, issued.leaf)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.6-already-revoked", "Revoking twice is alreadyRevoked", "7.6", Level::Must,
+       "revokeCert for a certificate that is already revoked answers 400 alreadyRevoked.", kCaps},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client();
+        Issued issued = issue_certificate(ctx, *c);
+        auto first = revoke_by_account(*c, issued.leaf);
+        need_that(first && first->status == 200, "the first revocation succeeds (" + describe(first) + ")");
+        return expect_problem(revoke_by_account(*c, issued.leaf), 400, {"alreadyRevoked"});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.6-reason-unused-7", "Reason code 7 is refused", "7.6", Level::Must,
+       "revokeCert with reason 7 (not a CRLReason: RFC 5280 leaves it unused) is refused with "
+       "badRevocationReason and does not revoke.",
+       kCaps},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client();
+        Issued issued = issue_certificate(ctx, *c);
+        auto r = revoke_by_account(*c, issued.leaf, 7);
+        return first_failure({expect_problem(r, 400, {"badRevocationReason"}), still_revocable(*c, issued.leaf)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.6-reason-out-of-range", "An unknown reason code is refused", "7.6", Level::Must,
+       "revokeCert with reason 11 (no such CRLReason) is refused with badRevocationReason and "
+       "does not revoke.",
+       kCaps},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client();
+        Issued issued = issue_certificate(ctx, *c);
+        auto r = revoke_by_account(*c, issued.leaf, 11);
+        return first_failure({expect_problem(r, 400, {"badRevocationReason"}), still_revocable(*c, issued.leaf)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.6-revoke-with-reason", "A valid reason code is accepted", "7.6", Level::Must,
+       "revokeCert with reason 4 (superseded) answers 200 and revokes.", kCaps},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client();
+        Issued issued = issue_certificate(ctx, *c);
+        auto r = revoke_by_account(*c, issued.leaf, 4);
+        return first_failure({expect_status(r, 200), is_revoked(*c, issued.leaf)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.6-unauthorized-account", "An unrelated account cannot revoke", "7.6", Level::Must,
+       "revokeCert by an account that neither obtained the certificate nor holds authorizations "
+       "for its names is refused (unauthorized) and does not revoke.",
+       kCaps},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client("owner");
+        Issued issued = issue_certificate(ctx, *c);
+        auto other = ctx.client("attacker");
+        ctx.new_account(*other);
+        auto r = revoke_by_account(*other, issued.leaf);
+        return first_failure({expect_problem(r, 0, {"unauthorized"}), still_revocable(*c, issued.leaf)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.6-unrelated-key", "A key unrelated to the certificate cannot revoke", "7.6", Level::Must,
+       "revokeCert signed (\"jwk\") by a key that is neither the certificate key nor an account "
+       "key with authority is refused and does not revoke.",
+       kCaps},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client("owner");
+        Issued issued = issue_certificate(ctx, *c);
+        auto other = ctx.client("attacker");
+        auto r = revoke_by_key(*other, issued.leaf, fresh_signer());
+        return first_failure({expect_refused(r), still_revocable(*c, issued.leaf)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.6-account-with-authorizations", "An account authorized for all names can revoke",
+       "7.6", Level::Must,
+       "revokeCert by another account that holds valid authorizations for every name in the "
+       "certificate answers 200 (the server must consider such accounts authorized).",
+       kCaps},
+      [](CaseContext& ctx) {
+        auto owner = ctx.shared_client("owner");
+        Issued issued = issue_certificate(ctx, *owner);
+        auto other = ctx.client("authorized");
+        ctx.new_account(*other);
+        ready_order(ctx, *other, issued.order.identifiers);
+        auto r = revoke_by_account(*other, issued.leaf);
+        return first_failure({expect_status(r, 200), is_revoked(*owner, issued.leaf)});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.6-malformed-certificate", "A certificate that does not parse is refused", "7.6",
+       Level::Must, "revokeCert whose \"certificate\" is not a DER certificate is refused.", {"revocation"}},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client();
+        return expect_problem(post_retrying(*c, revoke_url(*c), Json{{"certificate", base64url_encode(random_bytes(48))}}),
+                              0, {});
+      }));
+}
 
 }  // namespace attestlab::conformance
