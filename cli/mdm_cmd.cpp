@@ -87,7 +87,8 @@ std::string default_roots_file() {
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     auto dir = exe.parent_path();
-    for (int up = 0; up < 3 && !dir.empty(); ++up, dir = dir.parent_path()) candidates.push_back(dir / kAppleRootFixture);
+    for (int up = 0; up < 3 && !dir.empty(); ++up, dir = dir.parent_path())
+      candidates.push_back(dir / kAppleRootFixture);
   }
   candidates.push_back(std::filesystem::current_path(ec) / kAppleRootFixture);
   for (const auto& c : candidates)
@@ -95,7 +96,8 @@ std::string default_roots_file() {
   return "";
 }
 
-Result<std::vector<pki::Certificate>> load_bundle(const std::string& what, const std::string& path) {
+Result<std::vector<pki::Certificate>> load_bundle(const std::string& what,
+                                                  const std::string& path) {
   auto pem = pki::read_file(path);
   if (!pem) return Error::make("malformed", what + ": " + pem.error().detail);
   auto certs = pki::Certificate::bundle_from_pem(*pem);
@@ -114,8 +116,8 @@ int run_mdm_serve(const MdmServeArgs& a) {
   }
   if (a.tls_cert.empty() != a.tls_key.empty()) return usage("--tls-cert and --tls-key go together");
   config.acme_directory_url = a.acme_directory;
-  config.client_identifier =
-      a.client_identifier == "udid" ? sim::ClientIdentifierSource::Udid : sim::ClientIdentifierSource::Serial;
+  config.client_identifier = a.client_identifier == "udid" ? sim::ClientIdentifierSource::Udid
+                                                           : sim::ClientIdentifierSource::Serial;
   config.acme_key_size = a.key_size;
   config.acme_wifi_ssids = a.wifi_ssids;
   config.io_threads = a.threads;
@@ -124,9 +126,11 @@ int run_mdm_serve(const MdmServeArgs& a) {
   config.enroll_blueprint = !a.no_blueprint;
   if (!a.topic.empty()) config.topic = a.topic;
 
-  const std::string roots_file = a.attestation_roots.empty() ? default_roots_file() : a.attestation_roots;
+  const std::string roots_file =
+      a.attestation_roots.empty() ? default_roots_file() : a.attestation_roots;
   if (roots_file.empty()) {
-    return usage(std::string("no --attestation-roots given and ") + kAppleRootFixture + " not found");
+    return usage(std::string("no --attestation-roots given and ") + kAppleRootFixture +
+                 " not found");
   }
   auto roots = load_bundle("--attestation-roots", roots_file);
   if (!roots) return usage(roots.error().detail);
@@ -177,34 +181,53 @@ int run_mdm_serve(const MdmServeArgs& a) {
 }  // namespace
 
 void register_mdm(CLI::App& app) {
-  CLI::App* mdm = app.add_subcommand("mdm", "The MDM emulator (Apple MDM protocol, plist over HTTPS)");
+  CLI::App* mdm =
+      app.add_subcommand("mdm", "The MDM emulator (Apple MDM protocol, plist over HTTPS)");
   mdm->require_subcommand(1);
   auto args = std::make_shared<MdmServeArgs>();
-  CLI::App* serve = mdm->add_subcommand("serve", "Serve /mdm/enroll, /mdm/checkin, /mdm/connect and /mdm/devices");
-  serve->add_option("--listen", args->listen, "HOST:PORT to listen on (HTTPS)")->capture_default_str();
-  serve->add_option("--acme-directory", args->acme_directory, "ACME directory URL the devices enroll with")->required();
-  serve->add_option("--data-dir", args->data_dir, "State directory (TLS certificate in DATA_DIR/tls/)")
+  CLI::App* serve = mdm->add_subcommand(
+      "serve", "Serve /mdm/enroll, /mdm/checkin, /mdm/connect and /mdm/devices");
+  serve->add_option("--listen", args->listen, "HOST:PORT to listen on (HTTPS)")
       ->capture_default_str();
-  serve->add_option("--tls-cert", args->tls_cert, "TLS certificate chain PEM (default: self-signed in DATA_DIR/tls)");
+  serve
+      ->add_option("--acme-directory", args->acme_directory,
+                   "ACME directory URL the devices enroll with")
+      ->required();
+  serve
+      ->add_option("--data-dir", args->data_dir,
+                   "State directory (TLS certificate in DATA_DIR/tls/)")
+      ->capture_default_str();
+  serve->add_option("--tls-cert", args->tls_cert,
+                    "TLS certificate chain PEM (default: self-signed in DATA_DIR/tls)");
   serve->add_option("--tls-key", args->tls_key, "TLS private key PEM");
-  serve->add_option("--attestation-roots", args->attestation_roots,
-                    "PEM bundle of attestation roots for the MDM's own check (default: Apple's real root)");
+  serve->add_option(
+      "--attestation-roots", args->attestation_roots,
+      "PEM bundle of attestation roots for the MDM's own check (default: Apple's real root)");
   serve->add_option("--trust-ca", args->trust_ca,
-                    "PEM bundle of the ACME server's TLS CA; sent to devices as trusted roots in the ACME profile");
-  serve->add_option("--client-identifier", args->client_identifier, "ClientIdentifier of the ACME payload: serial | udid")
+                    "PEM bundle of the ACME server's TLS CA; sent to devices as trusted roots in "
+                    "the ACME profile");
+  serve
+      ->add_option("--client-identifier", args->client_identifier,
+                   "ClientIdentifier of the ACME payload: serial | udid")
       ->check(CLI::IsMember({"serial", "udid"}))
       ->capture_default_str();
   serve->add_option("--key-size", args->key_size, "ACME key size: 256 or 384")
       ->check(CLI::IsMember({256, 384}))
       ->capture_default_str();
-  serve->add_option("--wifi-ssid", args->wifi_ssids, "Add a Wi-Fi payload using the ACME identity (repeatable)");
+  serve->add_option("--wifi-ssid", args->wifi_ssids,
+                    "Add a Wi-Fi payload using the ACME identity (repeatable)");
   serve->add_option("--topic", args->topic, "APNs topic in the enrollment profile");
   serve->add_option("--policy", args->policy,
-                    "MDM attestation policy JSON {require_sip, require_full_secure_boot, forbid_third_party_kexts, "
+                    "MDM attestation policy JSON {require_sip, require_full_secure_boot, "
+                    "forbid_third_party_kexts, "
                     "require_claims_match, min_os_version}");
-  serve->add_option("--admin-token", args->admin_token, "Require 'Authorization: Bearer TOKEN' on /mdm/admin/");
-  serve->add_option("--public-host", args->public_host, "Host name devices use in the enrollment profile's URLs");
-  serve->add_option("--threads", args->threads, "HTTP I/O threads")->check(CLI::Range(1, 64))->capture_default_str();
+  serve->add_option("--admin-token", args->admin_token,
+                    "Require 'Authorization: Bearer TOKEN' on /mdm/admin/");
+  serve->add_option("--public-host", args->public_host,
+                    "Host name devices use in the enrollment profile's URLs");
+  serve->add_option("--threads", args->threads, "HTTP I/O threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   serve->add_flag("--no-blueprint", args->no_blueprint,
                   "Do not queue the ACME profile and attestation request after enrollment");
   serve->callback([args] { exit_code() = run_mdm_serve(*args); });

@@ -49,7 +49,8 @@ int run_make(const MakeArgs& a) {
   if (a.client_identifier.empty()) return usage("make", "--client-identifier must not be empty");
 
   sim::AcmeProfileOptions options;
-  options.acme = sim::AcmePayload::for_attestation(a.directory_url, a.client_identifier, a.key_size);
+  options.acme =
+      sim::AcmePayload::for_attestation(a.directory_url, a.client_identifier, a.key_size);
   options.wifi_ssids = a.wifi_ssids;
   options.vpn_servers = a.vpn_servers;
   options.identifier = a.identifier;
@@ -68,7 +69,8 @@ int run_make(const MakeArgs& a) {
   const auto problems = sim::lint_profile(xml);
   if (sim::has_errors(problems)) {
     for (const auto& p : problems) std::cerr << sim::describe(p) << "\n";
-    std::cerr << "attestlab profile make: internal error: the generated profile does not lint clean\n";
+    std::cerr
+        << "attestlab profile make: internal error: the generated profile does not lint clean\n";
     return kExitInternal;
   }
   if (a.out.empty() || a.out == "-") {
@@ -100,12 +102,17 @@ int run_lint(const LintArgs& a) {
                       {"key", p.key},
                       {"message", p.message}});
     }
-    std::cout << Json{{"file", a.file}, {"errors", errors}, {"warnings", problems.size() - errors}, {"problems", list}}.dump(2)
+    std::cout << Json{{"file", a.file},
+                      {"errors", errors},
+                      {"warnings", problems.size() - errors},
+                      {"problems", list}}
+                     .dump(2)
               << "\n";
   } else {
     for (const auto& p : problems) std::cout << sim::describe(p) << "\n";
     std::cout << a.file << ": " << errors << " error" << (errors == 1 ? "" : "s") << ", "
-              << problems.size() - errors << " warning" << (problems.size() - errors == 1 ? "" : "s") << "\n";
+              << problems.size() - errors << " warning"
+              << (problems.size() - errors == 1 ? "" : "s") << "\n";
   }
   return errors > 0 ? kExitFailures : kExitOk;
 }
@@ -113,29 +120,40 @@ int run_lint(const LintArgs& a) {
 }  // namespace
 
 void register_profile(CLI::App& app) {
-  CLI::App* profile = app.add_subcommand("profile", "Make and lint configuration profiles (.mobileconfig)");
+  CLI::App* profile =
+      app.add_subcommand("profile", "Make and lint configuration profiles (.mobileconfig)");
   profile->require_subcommand(1);
 
   auto make_args = std::make_shared<MakeArgs>();
-  CLI::App* make = profile->add_subcommand("make", "Write a .mobileconfig with a hardware-bound, attested ACME payload");
-  make->add_option("--directory-url", make_args->directory_url, "ACME directory URL (https)")->required();
-  make->add_option("--client-identifier", make_args->client_identifier,
-                   "ClientIdentifier: the device's serial number or UDID (the order's permanent-identifier)")
+  CLI::App* make = profile->add_subcommand(
+      "make", "Write a .mobileconfig with a hardware-bound, attested ACME payload");
+  make->add_option("--directory-url", make_args->directory_url, "ACME directory URL (https)")
+      ->required();
+  make->add_option(
+          "--client-identifier", make_args->client_identifier,
+          "ClientIdentifier: the device's serial number or UDID (the order's permanent-identifier)")
       ->required();
   make->add_option("--key-size", make_args->key_size, "Secure Enclave key size: 256 or 384")
       ->check(CLI::IsMember({256, 384}))
       ->capture_default_str();
   make->add_option("--out", make_args->out, "Output file (default: stdout)");
-  make->add_option("--identifier", make_args->identifier, "Profile PayloadIdentifier (default: generated)");
-  make->add_option("--display-name", make_args->display_name, "Profile PayloadDisplayName")->capture_default_str();
-  make->add_option("--organization", make_args->organization, "PayloadOrganization")->capture_default_str();
-  make->add_option("--wifi-ssid", make_args->wifi_ssids, "Add a WPA2 Enterprise (EAP-TLS) Wi-Fi payload using the identity (repeatable)");
-  make->add_option("--vpn-server", make_args->vpn_servers, "Add an IKEv2 VPN payload using the identity (repeatable)");
-  make->add_option("--trust-ca", make_args->trust_ca, "PEM bundle to install as trusted roots (the ACME server's TLS CA)");
+  make->add_option("--identifier", make_args->identifier,
+                   "Profile PayloadIdentifier (default: generated)");
+  make->add_option("--display-name", make_args->display_name, "Profile PayloadDisplayName")
+      ->capture_default_str();
+  make->add_option("--organization", make_args->organization, "PayloadOrganization")
+      ->capture_default_str();
+  make->add_option("--wifi-ssid", make_args->wifi_ssids,
+                   "Add a WPA2 Enterprise (EAP-TLS) Wi-Fi payload using the identity (repeatable)");
+  make->add_option("--vpn-server", make_args->vpn_servers,
+                   "Add an IKEv2 VPN payload using the identity (repeatable)");
+  make->add_option("--trust-ca", make_args->trust_ca,
+                   "PEM bundle to install as trusted roots (the ACME server's TLS CA)");
   make->callback([make_args] { exit_code() = run_make(*make_args); });
 
   auto lint_args = std::make_shared<LintArgs>();
-  CLI::App* lint = profile->add_subcommand("lint", "Check a .mobileconfig the way a device does; exit 1 on errors");
+  CLI::App* lint = profile->add_subcommand(
+      "lint", "Check a .mobileconfig the way a device does; exit 1 on errors");
   lint->add_option("FILE", lint_args->file, "Profile to check (XML, binary or signed)")->required();
   lint->add_flag("--json", lint_args->json, "Print the problems as JSON");
   lint->callback([lint_args] { exit_code() = run_lint(*lint_args); });

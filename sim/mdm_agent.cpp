@@ -12,10 +12,10 @@ namespace attestlab::sim {
 
 namespace mdm_agent_errors {
 std::int64_t acme_error_code(const std::string& failed_step) {
-  static const char* steps[] = {enroll_step::kPayload, enroll_step::kAccount,  enroll_step::kOrder,
-                                enroll_step::kAuthz,   enroll_step::kKey,      enroll_step::kAttest,
-                                enroll_step::kChallenge, enroll_step::kCsr,    enroll_step::kFinalize,
-                                enroll_step::kDownload, enroll_step::kInstall};
+  static const char* steps[] = {
+      enroll_step::kPayload,  enroll_step::kAccount,  enroll_step::kOrder,     enroll_step::kAuthz,
+      enroll_step::kKey,      enroll_step::kAttest,   enroll_step::kChallenge, enroll_step::kCsr,
+      enroll_step::kFinalize, enroll_step::kDownload, enroll_step::kInstall};
   for (std::size_t i = 0; i < std::size(steps); ++i)
     if (failed_step == steps[i]) return static_cast<std::int64_t>(i) + 1;
   return 99;
@@ -31,7 +31,8 @@ using mdm::MdmError;
 constexpr std::size_t kPushTokenSize = 32;
 
 mdm::MdmError installation_failed() {
-  return {errs::kInstallationFailed, errs::kInstallationDomain, "Profile Installation Failed", "Profile Installation Failed"};
+  return {errs::kInstallationFailed, errs::kInstallationDomain, "Profile Installation Failed",
+          "Profile Installation Failed"};
 }
 
 std::string body_excerpt(const std::string& body) {
@@ -41,7 +42,8 @@ std::string body_excerpt(const std::string& body) {
 }
 
 bool blank(const std::string& body) {
-  return std::all_of(body.begin(), body.end(), [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; });
+  return std::all_of(body.begin(), body.end(),
+                     [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; });
 }
 
 // What executing one command produced: the report to send and the history entry.
@@ -117,7 +119,8 @@ struct MdmAgent::Impl {
     return e;
   }
 
-  Result<http::Response> put_plist(const std::string& url, const Json& body, const char* content_type) {
+  Result<http::Response> put_plist(const std::string& url, const Json& body,
+                                   const char* content_type) {
     http::Headers headers{{"content-type", content_type}, {"user-agent", options.user_agent}};
     return client->request("PUT", url, headers, json_to_plist_xml(body));
   }
@@ -138,15 +141,19 @@ struct MdmAgent::Impl {
     auto fetched = client->request("GET", options.enroll_url, {{"user-agent", options.user_agent}});
     if (!fetched) return remember(fetched.error());
     if (fetched->status != 200) {
-      return remember(Error::make("unauthorized",
-                                  "GET " + options.enroll_url + " answered " + std::to_string(fetched->status),
-                                  fetched->status));
+      return remember(
+          Error::make("unauthorized",
+                      "GET " + options.enroll_url + " answered " + std::to_string(fetched->status),
+                      fetched->status));
     }
     auto profile = parse_profile(fetched->body);
-    if (!profile) return remember(Error::make("malformed", "the enrollment profile cannot be read: " + profile.error().detail));
+    if (!profile)
+      return remember(Error::make(
+          "malformed", "the enrollment profile cannot be read: " + profile.error().detail));
     for (const auto& problem : lint_profile(fetched->body)) {
       if (problem.severity == ProfileProblem::Severity::Error) {
-        return remember(Error::make("malformed", "the device refuses the enrollment profile: " + describe(problem)));
+        return remember(Error::make(
+            "malformed", "the device refuses the enrollment profile: " + describe(problem)));
       }
     }
     const Json* mdm_payload = nullptr;
@@ -155,7 +162,9 @@ struct MdmAgent::Impl {
       const std::string* type = plist_string(p, "PayloadType");
       if (type != nullptr && *type == kMdmPayloadType) mdm_payload = &p;
     }
-    if (mdm_payload == nullptr) return remember(Error::make("malformed", "the enrollment profile has no com.apple.mdm payload"));
+    if (mdm_payload == nullptr)
+      return remember(
+          Error::make("malformed", "the enrollment profile has no com.apple.mdm payload"));
     const std::string new_server_url = *plist_string(*mdm_payload, "ServerURL");  // lint checked it
     const std::string* check_in = plist_string(*mdm_payload, "CheckInURL");
     const std::string new_check_in = check_in != nullptr ? *check_in : new_server_url;
@@ -175,12 +184,14 @@ struct MdmAgent::Impl {
       std::lock_guard lock(device_mutex);
       keychain.forget_if_erased(device);
       // The MDM identity, when the profile makes it with ACME: enrolled before check-in.
-      if (const std::string* identity_uuid = plist_string(*mdm_payload, "IdentityCertificateUUID")) {
+      if (const std::string* identity_uuid =
+              plist_string(*mdm_payload, "IdentityCertificateUUID")) {
         for (const auto& acme : profile_acme_payloads(*profile)) {
           if (acme.payload_uuid != *identity_uuid) continue;
           EnrollmentResult result = sim::enroll(device, attestation, keychain, acme, options.acme);
           if (!result.ok()) {
-            return remember(Error::make(result.error->type, "MDM identity enrollment failed: " + result.summary(),
+            return remember(Error::make(result.error->type,
+                                        "MDM identity enrollment failed: " + result.summary(),
                                         result.error->status));
           }
           installed.acme_payload_uuids.push_back(*identity_uuid);
@@ -202,14 +213,16 @@ struct MdmAgent::Impl {
       auth.model = report.identity.model;
       auth.device_name = !options.device_name.empty()
                              ? options.device_name
-                             : report.identity.product_name + " " + (user_enrollment ? "" : report.identity.serial);
+                             : report.identity.product_name + " " +
+                                   (user_enrollment ? "" : report.identity.serial);
     }
 
     auto sent = put_plist(new_check_in, mdm::checkin_to_plist(auth), mdm::kCheckinContentType);
     if (!sent) return remember(sent.error());
     if (sent->status != 200) {
       return remember(Error::make("unauthorized",
-                                  "Authenticate refused with " + std::to_string(sent->status) + ": " + body_excerpt(sent->body),
+                                  "Authenticate refused with " + std::to_string(sent->status) +
+                                      ": " + body_excerpt(sent->body),
                                   sent->status));
     }
 
@@ -228,7 +241,8 @@ struct MdmAgent::Impl {
       if (options.push) options.push->unregister_device(token_update.token);
       if (!sent) return remember(sent.error());
       return remember(Error::make("unauthorized",
-                                  "TokenUpdate refused with " + std::to_string(sent->status) + ": " + body_excerpt(sent->body),
+                                  "TokenUpdate refused with " + std::to_string(sent->status) +
+                                      ": " + body_excerpt(sent->body),
                                   sent->status));
     }
 
@@ -245,7 +259,9 @@ struct MdmAgent::Impl {
     push_token = token_update.token;
     push_magic = token_update.push_magic;
     profiles.erase(std::remove_if(profiles.begin(), profiles.end(),
-                                  [&](const InstalledProfile& p) { return p.identifier == installed.identifier; }),
+                                  [&](const InstalledProfile& p) {
+                                    return p.identifier == installed.identifier;
+                                  }),
                    profiles.end());
     profiles.push_back(std::move(installed));
     last_error.reset();
@@ -274,7 +290,8 @@ struct MdmAgent::Impl {
     }
     if (!sent) return remember(sent.error());
     if (sent->status != 200) {
-      return remember(Error::make("unauthorized", "CheckOut answered " + std::to_string(sent->status), sent->status));
+      return remember(Error::make(
+          "unauthorized", "CheckOut answered " + std::to_string(sent->status), sent->status));
     }
     return ok();
   }
@@ -303,22 +320,26 @@ struct MdmAgent::Impl {
           enrolled = false;
         }
         return remember(Error::make("unauthorized",
-                                    "the MDM answered " + std::to_string(answer->status) + ": " + body_excerpt(answer->body),
+                                    "the MDM answered " + std::to_string(answer->status) + ": " +
+                                        body_excerpt(answer->body),
                                     answer->status));
       }
       if (blank(answer->body)) break;
       if (executed >= options.max_commands_per_session) {
-        return remember(Error::make("serverInternal", "the MDM sent more than " +
-                                                          std::to_string(options.max_commands_per_session) +
-                                                          " commands in one session"));
+        return remember(
+            Error::make("serverInternal", "the MDM sent more than " +
+                                              std::to_string(options.max_commands_per_session) +
+                                              " commands in one session"));
       }
       auto json = plist_to_json(answer->body);
-      if (!json) return remember(Error::make("malformed", "the MDM sent a command that is not a plist"));
+      if (!json)
+        return remember(Error::make("malformed", "the MDM sent a command that is not a plist"));
       Outcome outcome;
       auto command = mdm::parse_command(*json);
       if (!command) {
         const std::string* uuid = plist_string(*json, "CommandUUID");
-        if (uuid == nullptr) return remember(Error::make("malformed", "the MDM sent a command without CommandUUID"));
+        if (uuid == nullptr)
+          return remember(Error::make("malformed", "the MDM sent a command without CommandUUID"));
         outcome = format_error(command.error().detail);
         outcome.executed.command_uuid = *uuid;
       } else {
@@ -366,11 +387,13 @@ struct MdmAgent::Impl {
     auto profile = parse_profile(text);
     if (!profile) {
       return failed({installation_failed(),
-                     {errs::kProfileUnreadable, errs::kProfileDomain, "The profile cannot be read: " + profile.error().detail, ""}});
+                     {errs::kProfileUnreadable, errs::kProfileDomain,
+                      "The profile cannot be read: " + profile.error().detail, ""}});
     }
     for (const auto& problem : lint_profile(text)) {
       if (problem.severity != ProfileProblem::Severity::Error) continue;
-      return failed({installation_failed(), {errs::kProfileInvalid, errs::kProfileDomain, describe(problem), ""}});
+      return failed({installation_failed(),
+                     {errs::kProfileInvalid, errs::kProfileDomain, describe(problem), ""}});
     }
     const ProfileSummary summary = summarize_profile(*profile);
     for (const auto& p : summary.payloads) {
@@ -406,9 +429,10 @@ struct MdmAgent::Impl {
         if (!good) {
           // Nothing of a failed installation stays behind.
           for (const auto& uuid : installed.acme_payload_uuids) (void)keychain.remove(uuid);
-          Outcome failure = failed(
-              {installation_failed(),
-               {errs::acme_error_code(step), errs::kAcmeDomain, "The ACME certificate could not be obtained: " + summary_line, ""}});
+          Outcome failure =
+              failed({installation_failed(),
+                      {errs::acme_error_code(step), errs::kAcmeDomain,
+                       "The ACME certificate could not be obtained: " + summary_line, ""}});
           failure.executed = std::move(outcome.executed);
           return failure;
         }
@@ -416,8 +440,8 @@ struct MdmAgent::Impl {
       }
       if (old) {
         for (const auto& uuid : old->acme_payload_uuids) {
-          if (std::find(installed.acme_payload_uuids.begin(), installed.acme_payload_uuids.end(), uuid) ==
-              installed.acme_payload_uuids.end()) {
+          if (std::find(installed.acme_payload_uuids.begin(), installed.acme_payload_uuids.end(),
+                        uuid) == installed.acme_payload_uuids.end()) {
             (void)keychain.remove(uuid);
           }
         }
@@ -430,7 +454,9 @@ struct MdmAgent::Impl {
     installed.installed_at = now();
     std::lock_guard lock(record_mutex);
     profiles.erase(std::remove_if(profiles.begin(), profiles.end(),
-                                  [&](const InstalledProfile& p) { return p.identifier == installed.identifier; }),
+                                  [&](const InstalledProfile& p) {
+                                    return p.identifier == installed.identifier;
+                                  }),
                    profiles.end());
     profiles.push_back(std::move(installed));
     return outcome;
@@ -438,12 +464,14 @@ struct MdmAgent::Impl {
 
   Outcome remove_profile(const MdmCommand& c) {
     const std::string* identifier = plist_string(c.fields, "Identifier");
-    if (identifier == nullptr || identifier->empty()) return format_error("RemoveProfile needs Identifier (string)");
+    if (identifier == nullptr || identifier->empty())
+      return format_error("RemoveProfile needs Identifier (string)");
     std::optional<InstalledProfile> removed;
     {
       std::lock_guard lock(record_mutex);
-      auto it = std::find_if(profiles.begin(), profiles.end(),
-                             [&](const InstalledProfile& p) { return p.identifier == *identifier; });
+      auto it = std::find_if(profiles.begin(), profiles.end(), [&](const InstalledProfile& p) {
+        return p.identifier == *identifier;
+      });
       if (it == profiles.end()) {
         return failed({{errs::kProfileNotInstalled, errs::kProfileDomain,
                         "The profile \"" + *identifier + "\" is not installed", ""}});
@@ -496,7 +524,8 @@ struct MdmAgent::Impl {
       std::string common_name = identity.certificate.subject();
       if (auto pos = common_name.find("CN="); pos != std::string::npos) {
         auto end = common_name.find(',', pos);
-        common_name = common_name.substr(pos + 3, end == std::string::npos ? std::string::npos : end - pos - 3);
+        common_name = common_name.substr(
+            pos + 3, end == std::string::npos ? std::string::npos : end - pos - 3);
       }
       list.push_back({{"CommonName", common_name},
                       {"Data", plist_data(identity.certificate.to_der())},
@@ -509,7 +538,8 @@ struct MdmAgent::Impl {
 
   Outcome device_information(const MdmCommand& c) {
     const Json* queries = plist_array(c.fields, "Queries");
-    if (queries == nullptr) return format_error("DeviceInformation needs Queries (array of strings)");
+    if (queries == nullptr)
+      return format_error("DeviceInformation needs Queries (array of strings)");
     for (const auto& q : *queries)
       if (!q.is_string()) return format_error("DeviceInformation Queries must be strings");
     std::optional<Bytes> nonce;
@@ -527,14 +557,17 @@ struct MdmAgent::Impl {
     for (const auto& q : *queries) {
       const std::string query = q.get<std::string>();
       if (query == mdm::kQueryUdid && !user_enrollment) responses[query] = report.identity.udid;
-      if (query == mdm::kQuerySerialNumber && !user_enrollment) responses[query] = report.identity.serial;
-      if (query == mdm::kQueryEnrollmentId && user_enrollment) responses[query] = report.identity.enrollment_id;
+      if (query == mdm::kQuerySerialNumber && !user_enrollment)
+        responses[query] = report.identity.serial;
+      if (query == mdm::kQueryEnrollmentId && user_enrollment)
+        responses[query] = report.identity.enrollment_id;
       if (query == mdm::kQueryOsVersion) responses[query] = report.identity.os_version;
       if (query == mdm::kQueryBuildVersion) responses[query] = report.identity.build_version;
       if (query == mdm::kQueryProductName) responses[query] = report.identity.product_name;
       if (query == mdm::kQueryModel) responses[query] = report.identity.model;
       if (query == mdm::kQueryDeviceName) {
-        responses[query] = options.device_name.empty() ? report.identity.product_name : options.device_name;
+        responses[query] =
+            options.device_name.empty() ? report.identity.product_name : options.device_name;
       }
       if (query == mdm::kQueryDevicePropertiesAttestation && device.supports_attestation()) {
         auto answer = attestation.device_attestation(device, nonce);
@@ -544,7 +577,8 @@ struct MdmAgent::Impl {
           if (e.type == "malformed") code = errs::kAttestationBadNonce;
           if (e.type == "connection") code = errs::kAttestationUnreachable;
           if (e.type == "serverInternal") code = errs::kAttestationServiceError;
-          return failed({{code, errs::kAttestationDomain, "Device attestation failed: " + e.detail, ""}});
+          return failed(
+              {{code, errs::kAttestationDomain, "Device attestation failed: " + e.detail, ""}});
         }
         Json chain = Json::array();
         for (const auto& der : answer->chain.x5c()) chain.push_back(plist_data(der));
@@ -577,24 +611,32 @@ struct MdmAgent::Impl {
   }
 };
 
-MdmAgent::MdmAgent(Device device, std::shared_ptr<AppleAttestationServers> apple, MdmAgentOptions options)
+MdmAgent::MdmAgent(Device device, std::shared_ptr<AppleAttestationServers> apple,
+                   MdmAgentOptions options)
     : impl_(std::make_unique<Impl>(std::move(device), std::move(apple), std::move(options))) {}
 
 MdmAgent::~MdmAgent() {
   stop();
   std::lock_guard lock(impl_->record_mutex);
-  if (impl_->options.push && !impl_->push_token.empty()) impl_->options.push->unregister_device(impl_->push_token);
+  if (impl_->options.push && !impl_->push_token.empty())
+    impl_->options.push->unregister_device(impl_->push_token);
 }
 
-Result<void> MdmAgent::enroll() { return impl_->enroll(); }
+Result<void> MdmAgent::enroll() {
+  return impl_->enroll();
+}
 
 bool MdmAgent::enrolled() const {
   std::lock_guard lock(impl_->record_mutex);
   return impl_->enrolled;
 }
 
-Result<std::size_t> MdmAgent::run_until_idle() { return impl_->run_until_idle(); }
-Result<void> MdmAgent::check_out() { return impl_->check_out(); }
+Result<std::size_t> MdmAgent::run_until_idle() {
+  return impl_->run_until_idle();
+}
+Result<void> MdmAgent::check_out() {
+  return impl_->check_out();
+}
 
 void MdmAgent::start() {
   if (impl_->running.exchange(true)) return;
@@ -609,15 +651,21 @@ void MdmAgent::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-bool MdmAgent::running() const { return impl_->running; }
-void MdmAgent::wake() { impl_->wake->notify(); }
+bool MdmAgent::running() const {
+  return impl_->running;
+}
+void MdmAgent::wake() {
+  impl_->wake->notify();
+}
 
 void MdmAgent::set_locked(bool locked) {
   const bool was = impl_->locked.exchange(locked);
   if (was && !locked) impl_->wake->notify();
 }
 
-bool MdmAgent::locked() const { return impl_->locked; }
+bool MdmAgent::locked() const {
+  return impl_->locked;
+}
 
 std::string MdmAgent::device_id() const {
   std::lock_guard lock(impl_->record_mutex);
@@ -659,7 +707,8 @@ std::uint64_t MdmAgent::sessions() const {
   return impl_->sessions;
 }
 
-void MdmAgent::with_device(const std::function<void(Device&, AttestationService&, DeviceKeychain&)>& fn) {
+void MdmAgent::with_device(
+    const std::function<void(Device&, AttestationService&, DeviceKeychain&)>& fn) {
   std::lock_guard lock(impl_->device_mutex);
   fn(impl_->device, impl_->attestation, impl_->keychain);
 }

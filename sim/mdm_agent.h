@@ -63,13 +63,17 @@ namespace attestlab::sim {
 // attestlab's (Apple documents few of them).
 namespace mdm_agent_errors {
 inline constexpr const char* kProfileDomain = "MCProfileErrorDomain";
-inline constexpr std::int64_t kProfileUnreadable = 1000;   // not a plist / signed profile
-inline constexpr std::int64_t kProfileInvalid = 1001;      // lint_profile errors (first one described)
-inline constexpr std::int64_t kProfileNotInstalled = 1002; // RemoveProfile of an unknown identifier
+inline constexpr std::int64_t kProfileUnreadable = 1000;  // not a plist / signed profile
+inline constexpr std::int64_t kProfileInvalid = 1001;  // lint_profile errors (first one described)
+inline constexpr std::int64_t kProfileNotInstalled =
+    1002;  // RemoveProfile of an unknown identifier
 inline constexpr const char* kInstallationDomain = "MCInstallationErrorDomain";
-inline constexpr std::int64_t kInstallationFailed = 4001;  // outermost entry of every install failure
-inline constexpr std::int64_t kInstallationNotAllowed = 4002;  // an MDM payload via InstallProfile, removing the enrollment
-inline constexpr const char* kAcmeDomain = "ACMECertificateErrorDomain";  // code: see acme_error_code()
+inline constexpr std::int64_t kInstallationFailed =
+    4001;  // outermost entry of every install failure
+inline constexpr std::int64_t kInstallationNotAllowed =
+    4002;  // an MDM payload via InstallProfile, removing the enrollment
+inline constexpr const char* kAcmeDomain =
+    "ACMECertificateErrorDomain";  // code: see acme_error_code()
 inline constexpr const char* kAttestationDomain = "DeviceAttestationErrorDomain";
 inline constexpr std::int64_t kAttestationServiceError = 1;  // Apple answered with an error
 inline constexpr std::int64_t kAttestationUnreachable = 2;   // Apple could not be reached
@@ -80,8 +84,8 @@ std::int64_t acme_error_code(const std::string& failed_step);
 }  // namespace mdm_agent_errors
 
 struct MdmAgentOptions {
-  std::string enroll_url;          // e.g. https://127.0.0.1:8443/mdm/enroll
-  std::string trust_ca_pem_file;   // TLS trust for the MDM server; empty = system store
+  std::string enroll_url;         // e.g. https://127.0.0.1:8443/mdm/enroll
+  std::string trust_ca_pem_file;  // TLS trust for the MDM server; empty = system store
   std::chrono::milliseconds http_timeout{10000};
   std::shared_ptr<PushService> push;  // nullptr: the background thread only polls
   // Background thread: how long to wait for a push before polling anyway.
@@ -103,14 +107,14 @@ struct ExecutedCommand {
   std::string request_type;
   std::string status;  // what it reported
   std::vector<mdm::MdmError> error_chain;
-  std::vector<EnrollmentResult> acme;       // InstallProfile: one per ACMECertificate payload tried
-  std::optional<Attestation> attestation;   // DeviceInformation: the attestation sent
+  std::vector<EnrollmentResult> acme;      // InstallProfile: one per ACMECertificate payload tried
+  std::optional<Attestation> attestation;  // DeviceInformation: the attestation sent
   std::int64_t executed_at = 0;
 };
 
 struct InstalledProfile {
   std::string identifier, uuid, display_name;
-  Json profile;  // as parsed (plist JSON)
+  Json profile;                                 // as parsed (plist JSON)
   std::vector<std::string> acme_payload_uuids;  // identities it owns in the keychain
   bool mdm_enrollment = false;
   std::int64_t installed_at = 0;
@@ -152,7 +156,7 @@ class MdmAgent {
   // What the device reports as its id on the command channel (UDID or EnrollmentID), fixed
   // at Authenticate; empty before.
   std::string device_id() const;
-  std::string server_url() const;   // the ServerURL of the enrollment profile
+  std::string server_url() const;  // the ServerURL of the enrollment profile
   std::string check_in_url() const;
 
   std::vector<ExecutedCommand> history() const;

@@ -38,10 +38,14 @@ std::string common_name_of(const pki::Certificate& cert) {
 
 const char* to_string(AttestationVerdict verdict) {
   switch (verdict) {
-    case AttestationVerdict::Trusted: return "trusted";
-    case AttestationVerdict::Untrusted: return "untrusted";
-    case AttestationVerdict::Stale: return "stale";
-    case AttestationVerdict::Unknown: break;
+    case AttestationVerdict::Trusted:
+      return "trusted";
+    case AttestationVerdict::Untrusted:
+      return "untrusted";
+    case AttestationVerdict::Stale:
+      return "stale";
+    case AttestationVerdict::Unknown:
+      break;
   }
   return "unknown";
 }
@@ -63,7 +67,8 @@ int compare_versions(const std::string& a, const std::string& b) {
 }
 
 Result<MdmAttestationPolicy> MdmAttestationPolicy::from_json(const Json& json) {
-  if (!json.is_object()) return Error::make("malformed", "the MDM attestation policy must be a JSON object");
+  if (!json.is_object())
+    return Error::make("malformed", "the MDM attestation policy must be a JSON object");
   MdmAttestationPolicy policy;
   for (const auto& [key, value] : json.items()) {
     if (!key.empty() && key.front() == '_') continue;
@@ -73,10 +78,12 @@ Result<MdmAttestationPolicy> MdmAttestationPolicy::from_json(const Json& json) {
     if (key == "forbid_third_party_kexts") flag = &policy.forbid_third_party_kexts;
     if (key == "require_claims_match") flag = &policy.require_claims_match;
     if (flag != nullptr) {
-      if (!value.is_boolean()) return Error::make("malformed", "policy member " + key + " must be true or false");
+      if (!value.is_boolean())
+        return Error::make("malformed", "policy member " + key + " must be true or false");
       *flag = value.get<bool>();
     } else if (key == "min_os_version") {
-      if (!value.is_string()) return Error::make("malformed", "policy member min_os_version must be a string");
+      if (!value.is_string())
+        return Error::make("malformed", "policy member min_os_version must be a string");
       policy.min_os_version = value.get<std::string>();
     } else {
       return Error::make("malformed", "unknown policy member \"" + key + "\"");
@@ -96,7 +103,8 @@ Json AttestationAssessment::to_json() const {
     if (attested->llb_version) facts["llb_version"] = *attested->llb_version;
     if (attested->sip_enabled) facts["sip_enabled"] = *attested->sip_enabled;
     if (attested->secure_boot) facts["secure_boot"] = sim::to_string(*attested->secure_boot);
-    if (attested->third_party_kexts_allowed) facts["third_party_kexts_allowed"] = *attested->third_party_kexts_allowed;
+    if (attested->third_party_kexts_allowed)
+      facts["third_party_kexts_allowed"] = *attested->third_party_kexts_allowed;
     out["attested"] = std::move(facts);
   }
   if (freshness) out["freshness"] = hex_encode(*freshness);
@@ -108,7 +116,8 @@ AttestationAssessment assess_device_attestation(const std::vector<Bytes>& certif
                                                 const std::optional<Bytes>& nonce_sent,
                                                 const DeviceClaims& claims,
                                                 const std::vector<pki::Certificate>& roots,
-                                                const MdmAttestationPolicy& policy, std::int64_t now) {
+                                                const MdmAttestationPolicy& policy,
+                                                std::int64_t now) {
   AttestationAssessment a;
   std::vector<std::string> violations;  // make it untrusted
   std::vector<std::string> staleness;   // make it stale
@@ -119,11 +128,14 @@ AttestationAssessment assess_device_attestation(const std::vector<Bytes>& certif
     a.reasons.push_back(std::move(reason));
     return a;
   };
-  if (certificates.empty()) return untrusted_now("DevicePropertiesAttestation holds no certificate");
+  if (certificates.empty())
+    return untrusted_now("DevicePropertiesAttestation holds no certificate");
   std::vector<pki::Certificate> chain;
   for (std::size_t i = 0; i < certificates.size(); ++i) {
     auto cert = pki::Certificate::from_der(certificates[i]);
-    if (!cert) return untrusted_now("certificate " + std::to_string(i) + " of DevicePropertiesAttestation does not parse");
+    if (!cert)
+      return untrusted_now("certificate " + std::to_string(i) +
+                           " of DevicePropertiesAttestation does not parse");
     chain.push_back(std::move(*cert));
   }
   const pki::Certificate& leaf = chain.front();
@@ -133,7 +145,8 @@ AttestationAssessment assess_device_attestation(const std::vector<Bytes>& certif
   if (roots.empty()) {
     violations.push_back("no attestation roots are configured, so no chain can be trusted");
   } else if (auto verified = pki::verify_chain(leaf, intermediates, roots, now); !verified) {
-    violations.push_back("the chain does not verify to a configured attestation root: " + verified.error().detail);
+    violations.push_back("the chain does not verify to a configured attestation root: " +
+                         verified.error().detail);
   } else {
     std::string anchor = "a configured root";
     for (const auto& root : roots) {
@@ -160,10 +173,12 @@ AttestationAssessment assess_device_attestation(const std::vector<Bytes>& certif
       evidence.push_back("no DeviceAttestationNonce was sent, so freshness is not judged");
       fresh = true;
     } else if (!contents->freshness) {
-      staleness.push_back("the attestation has no freshness code although a nonce was sent: a cached attestation");
+      staleness.push_back(
+          "the attestation has no freshness code although a nonce was sent: a cached attestation");
     } else if (!equal_ct(*contents->freshness, freshness_code(*nonce_sent))) {
       staleness.push_back(
-          "the freshness code is not SHA-256 of the nonce sent: the device returned a cached attestation "
+          "the freshness code is not SHA-256 of the nonce sent: the device returned a cached "
+          "attestation "
           "(Apple's 7-day throttle) or replayed an old one");
     } else {
       evidence.push_back("the freshness code is SHA-256 of the nonce sent");
@@ -173,10 +188,12 @@ AttestationAssessment assess_device_attestation(const std::vector<Bytes>& certif
     // Identity: the attestation must name the device that checked in.
     if (facts.serial || facts.udid) {
       if (facts.udid && !claims.udid.empty() && *facts.udid != claims.udid) {
-        violations.push_back("Apple attests UDID " + *facts.udid + ", but the device checked in as " + claims.udid);
+        violations.push_back("Apple attests UDID " + *facts.udid +
+                             ", but the device checked in as " + claims.udid);
       }
       if (facts.serial && !claims.serial.empty() && *facts.serial != claims.serial) {
-        violations.push_back("Apple attests serial " + *facts.serial + ", but the device claims " + claims.serial);
+        violations.push_back("Apple attests serial " + *facts.serial + ", but the device claims " +
+                             claims.serial);
       }
       if ((!facts.udid || claims.udid.empty() || *facts.udid == claims.udid) &&
           (!facts.serial || claims.serial.empty() || *facts.serial == claims.serial)) {
@@ -185,18 +202,20 @@ AttestationAssessment assess_device_attestation(const std::vector<Bytes>& certif
     } else if (claims.user_enrollment) {
       evidence.push_back("User Enrollment: the attestation carries no serial or UDID, as expected");
     } else {
-      violations.push_back("the attestation carries neither serial nor UDID, but the device enrolled as a device, "
-                           "not through User Enrollment");
+      violations.push_back(
+          "the attestation carries neither serial nor UDID, but the device enrolled as a device, "
+          "not through User Enrollment");
     }
 
     if (policy.require_claims_match && fresh && facts.os_version && !claims.os_version.empty() &&
         *facts.os_version != claims.os_version) {
-      violations.push_back("the device reports OS " + claims.os_version + ", but Apple attests " + *facts.os_version);
+      violations.push_back("the device reports OS " + claims.os_version + ", but Apple attests " +
+                           *facts.os_version);
     }
     if (!policy.min_os_version.empty() && facts.os_version &&
         compare_versions(*facts.os_version, policy.min_os_version) < 0) {
-      violations.push_back("attested OS " + *facts.os_version + " is older than the policy's minimum " +
-                           policy.min_os_version);
+      violations.push_back("attested OS " + *facts.os_version +
+                           " is older than the policy's minimum " + policy.min_os_version);
     }
 
     // Posture (Apple silicon Macs only carry these OIDs).
@@ -210,8 +229,8 @@ AttestationAssessment assess_device_attestation(const std::vector<Bytes>& certif
     }
     if (facts.secure_boot) {
       if (*facts.secure_boot != SecureBootLevel::Full && policy.require_full_secure_boot) {
-        violations.push_back(std::string("secure boot is attested as ") + sim::to_string(*facts.secure_boot) +
-                             ", the policy requires full");
+        violations.push_back(std::string("secure boot is attested as ") +
+                             sim::to_string(*facts.secure_boot) + ", the policy requires full");
       } else {
         posture_ok.push_back(std::string("secure boot ") + sim::to_string(*facts.secure_boot));
       }

@@ -42,7 +42,7 @@ struct MdmAttestationPolicy {
   bool forbid_third_party_kexts = true;  // Apple silicon Macs: kexts not allowed
   // Self-reported serial/UDID/OS version must equal the attested ones.
   bool require_claims_match = true;
-  std::string min_os_version;            // "" = no floor; else e.g. "17.0" (numeric per component)
+  std::string min_os_version;  // "" = no floor; else e.g. "17.0" (numeric per component)
 
   // Reads {"require_sip": bool, "require_full_secure_boot": bool,
   // "forbid_third_party_kexts": bool, "require_claims_match": bool, "min_os_version": "x.y"}
@@ -79,7 +79,8 @@ AttestationAssessment assess_device_attestation(const std::vector<Bytes>& certif
                                                 const std::optional<Bytes>& nonce_sent,
                                                 const DeviceClaims& claims,
                                                 const std::vector<pki::Certificate>& roots,
-                                                const MdmAttestationPolicy& policy, std::int64_t now);
+                                                const MdmAttestationPolicy& policy,
+                                                std::int64_t now);
 
 // Numeric dotted-version comparison ("17.10" > "17.5"); missing components count as 0 and
 // non-numeric components compare as text. <0, 0, >0 like strcmp.

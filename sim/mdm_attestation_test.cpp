@@ -27,7 +27,8 @@ class MdmAttestationTest : public ::testing::Test {
     nonce_ = random_bytes(32);
   }
 
-  std::vector<Bytes> chain(const DeviceFacts& facts, const std::optional<Bytes>& freshness, const AppleCa* ca = nullptr) {
+  std::vector<Bytes> chain(const DeviceFacts& facts, const std::optional<Bytes>& freshness,
+                           const AppleCa* ca = nullptr) {
     auto issued = (ca ? ca : ca_.get())->issue_attestation(key_, facts, freshness, now_);
     EXPECT_TRUE(issued.ok());
     return issued->x5c();
@@ -80,7 +81,8 @@ TEST_F(MdmAttestationTest, RogueRootIsUntrusted) {
   const auto a = assess(chain(facts_, freshness_code(nonce_), &*rogue), nonce_);
   EXPECT_EQ(a.verdict, AttestationVerdict::Untrusted);
   EXPECT_NE(reasons(a).find("does not verify"), std::string::npos) << reasons(a);
-  const auto no_roots = assess_device_attestation(chain(facts_, freshness_code(nonce_)), nonce_, claims_, {}, {}, now_);
+  const auto no_roots = assess_device_attestation(chain(facts_, freshness_code(nonce_)), nonce_,
+                                                  claims_, {}, {}, now_);
   EXPECT_EQ(no_roots.verdict, AttestationVerdict::Untrusted);
 }
 
@@ -96,10 +98,12 @@ TEST_F(MdmAttestationTest, AnotherDevicesIdentityIsUntrusted) {
   claims_.serial = "OTHERSERIAL";
   const auto a = assess(chain(facts_, freshness_code(nonce_)), nonce_);
   EXPECT_EQ(a.verdict, AttestationVerdict::Untrusted);
-  EXPECT_NE(reasons(a).find("Apple attests serial F2LXQ7K9MN, but the device claims OTHERSERIAL"), std::string::npos);
+  EXPECT_NE(reasons(a).find("Apple attests serial F2LXQ7K9MN, but the device claims OTHERSERIAL"),
+            std::string::npos);
   claims_.serial = "F2LXQ7K9MN";
   claims_.udid = "00008110-FFFFFFFFFFFFFFFF";
-  EXPECT_EQ(assess(chain(facts_, freshness_code(nonce_)), nonce_).verdict, AttestationVerdict::Untrusted);
+  EXPECT_EQ(assess(chain(facts_, freshness_code(nonce_)), nonce_).verdict,
+            AttestationVerdict::Untrusted);
 }
 
 TEST_F(MdmAttestationTest, LyingAboutOsVersion) {
@@ -109,9 +113,11 @@ TEST_F(MdmAttestationTest, LyingAboutOsVersion) {
   EXPECT_NE(reasons(a).find("reports OS 18.0, but Apple attests 17.5"), std::string::npos);
   MdmAttestationPolicy lenient;
   lenient.require_claims_match = false;
-  EXPECT_EQ(assess(chain(facts_, freshness_code(nonce_)), nonce_, lenient).verdict, AttestationVerdict::Trusted);
+  EXPECT_EQ(assess(chain(facts_, freshness_code(nonce_)), nonce_, lenient).verdict,
+            AttestationVerdict::Trusted);
   // A cached answer may predate a software update: stale, not a lie.
-  EXPECT_EQ(assess(chain(facts_, freshness_code(random_bytes(32))), nonce_).verdict, AttestationVerdict::Stale);
+  EXPECT_EQ(assess(chain(facts_, freshness_code(random_bytes(32))), nonce_).verdict,
+            AttestationVerdict::Stale);
 }
 
 TEST_F(MdmAttestationTest, MacPosture) {
@@ -119,22 +125,27 @@ TEST_F(MdmAttestationTest, MacPosture) {
   mac.sip_enabled = true;
   mac.secure_boot = SecureBootLevel::Full;
   mac.third_party_kexts_allowed = false;
-  EXPECT_EQ(assess(chain(mac, freshness_code(nonce_)), nonce_).verdict, AttestationVerdict::Trusted);
+  EXPECT_EQ(assess(chain(mac, freshness_code(nonce_)), nonce_).verdict,
+            AttestationVerdict::Trusted);
 
   mac.sip_enabled = false;
   const auto sip_off = assess(chain(mac, freshness_code(nonce_)), nonce_);
   EXPECT_EQ(sip_off.verdict, AttestationVerdict::Untrusted);
-  EXPECT_NE(reasons(sip_off).find("System Integrity Protection is attested as disabled"), std::string::npos);
+  EXPECT_NE(reasons(sip_off).find("System Integrity Protection is attested as disabled"),
+            std::string::npos);
   MdmAttestationPolicy allow_sip_off;
   allow_sip_off.require_sip = false;
-  EXPECT_EQ(assess(chain(mac, freshness_code(nonce_)), nonce_, allow_sip_off).verdict, AttestationVerdict::Trusted);
+  EXPECT_EQ(assess(chain(mac, freshness_code(nonce_)), nonce_, allow_sip_off).verdict,
+            AttestationVerdict::Trusted);
 
   mac.sip_enabled = true;
   mac.secure_boot = SecureBootLevel::Reduced;
-  EXPECT_EQ(assess(chain(mac, freshness_code(nonce_)), nonce_).verdict, AttestationVerdict::Untrusted);
+  EXPECT_EQ(assess(chain(mac, freshness_code(nonce_)), nonce_).verdict,
+            AttestationVerdict::Untrusted);
   mac.secure_boot = SecureBootLevel::Full;
   mac.third_party_kexts_allowed = true;
-  EXPECT_EQ(assess(chain(mac, freshness_code(nonce_)), nonce_).verdict, AttestationVerdict::Untrusted);
+  EXPECT_EQ(assess(chain(mac, freshness_code(nonce_)), nonce_).verdict,
+            AttestationVerdict::Untrusted);
 }
 
 TEST_F(MdmAttestationTest, UserEnrollmentCarriesNoIdentity) {
@@ -146,15 +157,18 @@ TEST_F(MdmAttestationTest, UserEnrollmentCarriesNoIdentity) {
   EXPECT_EQ(a.verdict, AttestationVerdict::Trusted) << reasons(a);
   EXPECT_NE(reasons(a).find("User Enrollment"), std::string::npos);
   claims_ = {"00008110-001A2D3E0C12801E", "F2LXQ7K9MN", "", "17.5", false};
-  EXPECT_EQ(assess(chain(anonymous, freshness_code(nonce_)), nonce_).verdict, AttestationVerdict::Untrusted);
+  EXPECT_EQ(assess(chain(anonymous, freshness_code(nonce_)), nonce_).verdict,
+            AttestationVerdict::Untrusted);
 }
 
 TEST_F(MdmAttestationTest, OsFloor) {
   MdmAttestationPolicy policy;
   policy.min_os_version = "17.10";
-  EXPECT_EQ(assess(chain(facts_, freshness_code(nonce_)), nonce_, policy).verdict, AttestationVerdict::Untrusted);
+  EXPECT_EQ(assess(chain(facts_, freshness_code(nonce_)), nonce_, policy).verdict,
+            AttestationVerdict::Untrusted);
   policy.min_os_version = "17.5";
-  EXPECT_EQ(assess(chain(facts_, freshness_code(nonce_)), nonce_, policy).verdict, AttestationVerdict::Trusted);
+  EXPECT_EQ(assess(chain(facts_, freshness_code(nonce_)), nonce_, policy).verdict,
+            AttestationVerdict::Trusted);
 }
 
 TEST(MdmAttestationPolicy, VersionsAndJson) {

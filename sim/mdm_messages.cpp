@@ -13,7 +13,8 @@ Result<void> take_string(Json& rest, const char* key, std::string& out) {
   auto it = rest.find(key);
   if (it == rest.end()) return ok();
   if (!it->is_string()) {
-    return Error::make("malformed", std::string(key) + " must be a string, found " + plist_type_name(*it));
+    return Error::make("malformed",
+                       std::string(key) + " must be a string, found " + plist_type_name(*it));
   }
   out = it->get<std::string>();
   rest.erase(it);
@@ -24,7 +25,8 @@ Result<void> take_data(Json& rest, const char* key, std::optional<Bytes>& out) {
   auto it = rest.find(key);
   if (it == rest.end()) return ok();
   if (!it->is_binary()) {
-    return Error::make("malformed", std::string(key) + " must be data, found " + plist_type_name(*it));
+    return Error::make("malformed",
+                       std::string(key) + " must be data, found " + plist_type_name(*it));
   }
   out = static_cast<const Bytes&>(it->get_binary());
   rest.erase(it);
@@ -35,7 +37,8 @@ Result<void> take_bool(Json& rest, const char* key, std::optional<bool>& out) {
   auto it = rest.find(key);
   if (it == rest.end()) return ok();
   if (!it->is_boolean()) {
-    return Error::make("malformed", std::string(key) + " must be a boolean, found " + plist_type_name(*it));
+    return Error::make("malformed",
+                       std::string(key) + " must be a boolean, found " + plist_type_name(*it));
   }
   out = it->get<bool>();
   rest.erase(it);
@@ -96,7 +99,8 @@ Result<CheckinMessage> parse_checkin(const Json& dict) {
   ATTESTLAB_TRY(take_bool(rest, "AwaitingConfiguration", m.awaiting_configuration));
   m.extra = std::move(rest);
   if (m.message_type.empty()) return Error::make("malformed", "MessageType is missing");
-  if (m.device_id().empty()) return Error::make("malformed", "neither UDID nor EnrollmentID is given");
+  if (m.device_id().empty())
+    return Error::make("malformed", "neither UDID nor EnrollmentID is given");
   if (m.message_type == kTokenUpdate) {
     if (m.token.empty()) return Error::make("malformed", "TokenUpdate without Token");
     if (m.push_magic.empty()) return Error::make("malformed", "TokenUpdate without PushMagic");
@@ -107,7 +111,8 @@ Result<CheckinMessage> parse_checkin(const Json& dict) {
 Json error_chain_to_plist(const std::vector<MdmError>& chain) {
   Json array = Json::array();
   for (const auto& e : chain) {
-    Json entry = {{"ErrorCode", e.code}, {"ErrorDomain", e.domain},
+    Json entry = {{"ErrorCode", e.code},
+                  {"ErrorDomain", e.domain},
                   {"LocalizedDescription", e.localized_description}};
     if (!e.us_english_description.empty()) entry["USEnglishDescription"] = e.us_english_description;
     array.push_back(std::move(entry));
@@ -167,7 +172,8 @@ Result<CommandReport> parse_report(const Json& dict) {
   }
   r.results = std::move(rest);
   if (r.status.empty()) return Error::make("malformed", "Status is missing");
-  if (r.device_id().empty()) return Error::make("malformed", "neither UDID nor EnrollmentID is given");
+  if (r.device_id().empty())
+    return Error::make("malformed", "neither UDID nor EnrollmentID is given");
   if (r.status != kStatusIdle && r.command_uuid.empty()) {
     return Error::make("malformed", "Status " + r.status + " without CommandUUID");
   }
@@ -204,7 +210,9 @@ MdmCommand make_remove_profile(const std::string& profile_identifier) {
   return {new_payload_uuid(), kRemoveProfile, Json{{"Identifier", profile_identifier}}};
 }
 
-MdmCommand make_profile_list() { return {new_payload_uuid(), kProfileList, Json::object()}; }
+MdmCommand make_profile_list() {
+  return {new_payload_uuid(), kProfileList, Json::object()};
+}
 
 MdmCommand make_certificate_list(bool managed_only) {
   Json fields = Json::object();

@@ -102,10 +102,10 @@ struct MdmError {
 
 // What a device sends to the command endpoint.
 struct CommandReport {
-  std::string udid;           // or enrollment_id under User Enrollment
+  std::string udid;  // or enrollment_id under User Enrollment
   std::string enrollment_id;
-  std::string status;         // kStatus*
-  std::string command_uuid;   // empty for Idle
+  std::string status;        // kStatus*
+  std::string command_uuid;  // empty for Idle
   std::vector<MdmError> error_chain;
   Json results = Json::object();  // every other key: QueryResponses, ProfileList, ...
 

@@ -52,7 +52,8 @@ TEST(MdmPlist, DataIsBase64InXml) {
 }
 
 TEST(MdmPlist, NullsAreLeftOut) {
-  auto back = plist_to_json(json_to_plist_xml(Json{{"a", nullptr}, {"b", Json::array({1, nullptr, 2})}}));
+  auto back =
+      plist_to_json(json_to_plist_xml(Json{{"a", nullptr}, {"b", Json::array({1, nullptr, 2})}}));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, (Json{{"b", Json::array({1, 2})}}));
 }
@@ -192,20 +193,24 @@ TEST(MdmMessages, CheckinParseErrors) {
 std::vector<CommandReport> every_report() {
   CommandReport idle{"UDID-1", "", kStatusIdle, "", {}, Json::object()};
   CommandReport ack{"UDID-1", "", kStatusAcknowledged, "CMD-1", {}, Json::object()};
-  ack.results["QueryResponses"] = Json{
-      {"DevicePropertiesAttestation", Json::array({plist_data(Bytes{0x30, 0x82, 1}), plist_data(Bytes{0x30, 2})})},
-      {"OSVersion", "17.5"},
-      {"SerialNumber", "F2LXQ7K9MN"}};
+  ack.results["QueryResponses"] =
+      Json{{"DevicePropertiesAttestation",
+            Json::array({plist_data(Bytes{0x30, 0x82, 1}), plist_data(Bytes{0x30, 2})})},
+           {"OSVersion", "17.5"},
+           {"SerialNumber", "F2LXQ7K9MN"}};
   CommandReport error{"UDID-1", "", kStatusError, "CMD-2", {}, Json::object()};
-  error.error_chain = {{4001, "MCInstallationErrorDomain", "Profile Installation Failed", "Profile Installation Failed"},
+  error.error_chain = {{4001, "MCInstallationErrorDomain", "Profile Installation Failed",
+                        "Profile Installation Failed"},
                        {7, "ACMECertificateErrorDomain", "challenge: badAttestationStatement", ""}};
   CommandReport not_now{"UDID-1", "", kStatusNotNow, "CMD-3", {}, Json::object()};
   CommandReport format{"", "ENROLL-1", kStatusCommandFormatError, "CMD-4", {}, Json::object()};
-  format.error_chain = {{12021, "MCMDMErrorDomain", "unknown RequestType Foo", "unknown RequestType Foo"}};
+  format.error_chain = {
+      {12021, "MCMDMErrorDomain", "unknown RequestType Foo", "unknown RequestType Foo"}};
   CommandReport lists{"UDID-1", "", kStatusAcknowledged, "CMD-5", {}, Json::object()};
-  lists.results["ProfileList"] = Json::array({Json{{"PayloadIdentifier", "a"}, {"IsManaged", true}}});
-  lists.results["CertificateList"] = Json::array(
-      {Json{{"CommonName", "F2LXQ7K9MN"}, {"Data", plist_data(Bytes{0x30, 3})}, {"IsIdentity", true}}});
+  lists.results["ProfileList"] =
+      Json::array({Json{{"PayloadIdentifier", "a"}, {"IsManaged", true}}});
+  lists.results["CertificateList"] = Json::array({Json{
+      {"CommonName", "F2LXQ7K9MN"}, {"Data", plist_data(Bytes{0x30, 3})}, {"IsIdentity", true}}});
   return {idle, ack, error, not_now, format, lists};
 }
 
@@ -227,12 +232,17 @@ TEST(MdmMessages, ReportRoundTripsEveryWay) {
 }
 
 TEST(MdmMessages, ReportParseErrors) {
-  EXPECT_FALSE(parse_report(Json{{"UDID", "x"}}).ok());                                   // no Status
-  EXPECT_FALSE(parse_report(Json{{"Status", "Idle"}}).ok());                              // no id
-  EXPECT_FALSE(parse_report(Json{{"UDID", "x"}, {"Status", "Acknowledged"}}).ok());       // no CommandUUID
-  EXPECT_FALSE(parse_report(Json{{"UDID", "x"}, {"Status", "Error"}, {"CommandUUID", "c"}, {"ErrorChain", "no"}}).ok());
+  EXPECT_FALSE(parse_report(Json{{"UDID", "x"}}).ok());       // no Status
+  EXPECT_FALSE(parse_report(Json{{"Status", "Idle"}}).ok());  // no id
+  EXPECT_FALSE(
+      parse_report(Json{{"UDID", "x"}, {"Status", "Acknowledged"}}).ok());  // no CommandUUID
+  EXPECT_FALSE(
+      parse_report(
+          Json{{"UDID", "x"}, {"Status", "Error"}, {"CommandUUID", "c"}, {"ErrorChain", "no"}})
+          .ok());
   EXPECT_FALSE(parse_report(Json{{"UDID", "x"}, {"Status", 3}}).ok());
-  auto unknown_status = parse_report(Json{{"UDID", "x"}, {"Status", "Bogus"}, {"CommandUUID", "c"}});
+  auto unknown_status =
+      parse_report(Json{{"UDID", "x"}, {"Status", "Bogus"}, {"CommandUUID", "c"}});
   ASSERT_TRUE(unknown_status.ok());
   EXPECT_FALSE(is_known_status(unknown_status->status));
 }
@@ -266,7 +276,8 @@ TEST(MdmMessages, CommandsRoundTripEveryWay) {
 }
 
 TEST(MdmMessages, CommandShapes) {
-  const MdmCommand info = make_device_information({kQueryDevicePropertiesAttestation}, Bytes(32, 1));
+  const MdmCommand info =
+      make_device_information({kQueryDevicePropertiesAttestation}, Bytes(32, 1));
   ASSERT_NE(plist_bytes(info.fields, "DeviceAttestationNonce"), nullptr);
   EXPECT_EQ(plist_bytes(info.fields, "DeviceAttestationNonce")->size(), 32u);
   EXPECT_EQ(info.fields["Queries"], Json::array({"DevicePropertiesAttestation"}));
@@ -285,10 +296,12 @@ TEST(MdmMessages, CommandParseErrors) {
 }
 
 TEST(MdmMessages, ErrorChainDescription) {
-  const std::vector<MdmError> chain = {{4001, "MCInstallationErrorDomain", "Profile Installation Failed", ""},
-                                       {3, "DeviceAttestationErrorDomain", "nonce too long", ""}};
+  const std::vector<MdmError> chain = {
+      {4001, "MCInstallationErrorDomain", "Profile Installation Failed", ""},
+      {3, "DeviceAttestationErrorDomain", "nonce too long", ""}};
   EXPECT_EQ(describe_error_chain(chain),
-            "MCInstallationErrorDomain 4001: Profile Installation Failed; DeviceAttestationErrorDomain 3: nonce too long");
+            "MCInstallationErrorDomain 4001: Profile Installation Failed; "
+            "DeviceAttestationErrorDomain 3: nonce too long");
   EXPECT_EQ(parse_error_chain(error_chain_to_plist(chain)), chain);
   EXPECT_TRUE(parse_error_chain(Json::array({"x", 1})).empty());
 }

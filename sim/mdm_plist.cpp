@@ -23,7 +23,8 @@ constexpr std::int64_t kMacEpochOffset = 978307200;
 
 Result<Json> to_json(plist_t node, int depth) {
   if (depth > kMaxPlistDepth) {
-    return Error::make("malformed", "property list nested deeper than " + std::to_string(kMaxPlistDepth));
+    return Error::make("malformed",
+                       "property list nested deeper than " + std::to_string(kMaxPlistDepth));
   }
   switch (plist_get_node_type(node)) {
     case PLIST_DICT: {
@@ -180,8 +181,12 @@ std::string json_to_plist_binary(const Json& value) {
   return text;
 }
 
-Json plist_data(const Bytes& bytes) { return Json::binary(bytes); }
-Json plist_data(std::string_view bytes) { return Json::binary(Bytes(bytes.begin(), bytes.end())); }
+Json plist_data(const Bytes& bytes) {
+  return Json::binary(bytes);
+}
+Json plist_data(std::string_view bytes) {
+  return Json::binary(Bytes(bytes.begin(), bytes.end()));
+}
 
 const std::string* plist_string(const Json& dict, const char* key) {
   if (!dict.is_object()) return nullptr;
@@ -229,15 +234,23 @@ std::optional<bool> plist_bool(const Json& dict, const char* key) {
 
 const char* plist_type_name(const Json& value) {
   switch (value.type()) {
-    case Json::value_t::object: return "dict";
-    case Json::value_t::array: return "array";
-    case Json::value_t::string: return "string";
-    case Json::value_t::boolean: return "boolean";
+    case Json::value_t::object:
+      return "dict";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::boolean:
+      return "boolean";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "integer";
-    case Json::value_t::number_float: return "real";
-    case Json::value_t::binary: return "data";
-    default: return "nothing";
+    case Json::value_t::number_unsigned:
+      return "integer";
+    case Json::value_t::number_float:
+      return "real";
+    case Json::value_t::binary:
+      return "data";
+    default:
+      return "nothing";
   }
 }
 

@@ -99,7 +99,8 @@ bool queries_attestation(const MdmCommand& command) {
 
 bool is_ip_address(const std::string& host) {
   unsigned char buffer[16];
-  return inet_pton(AF_INET, host.c_str(), buffer) == 1 || inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+  return inet_pton(AF_INET, host.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), buffer) == 1;
 }
 
 std::string url_host(const std::string& host) {
@@ -120,7 +121,9 @@ bool MdmCommandRecord::finished() const {
 Json MdmCommandRecord::to_json(bool with_response) const {
   Json errors = Json::array();
   for (const auto& e : error_chain) {
-    errors.push_back({{"ErrorCode", e.code}, {"ErrorDomain", e.domain}, {"LocalizedDescription", e.localized_description}});
+    errors.push_back({{"ErrorCode", e.code},
+                      {"ErrorDomain", e.domain},
+                      {"LocalizedDescription", e.localized_description}});
   }
   Json out = {{"command_uuid", command.command_uuid},
               {"request_type", command.request_type},
@@ -142,7 +145,8 @@ const MdmCommandRecord* MdmDeviceRecord::find_command(const std::string& uuid) c
   return nullptr;
 }
 
-std::vector<const MdmCommandRecord*> MdmDeviceRecord::commands_of(const std::string& request_type) const {
+std::vector<const MdmCommandRecord*> MdmDeviceRecord::commands_of(
+    const std::string& request_type) const {
   std::vector<const MdmCommandRecord*> out;
   for (const auto& c : commands)
     if (c.command.request_type == request_type) out.push_back(&c);
@@ -151,7 +155,8 @@ std::vector<const MdmCommandRecord*> MdmDeviceRecord::commands_of(const std::str
 
 Json MdmDeviceRecord::to_json(bool with_responses) const {
   Json attestation_json = attestation.to_json();
-  if (attestation_checked_at != 0) attestation_json["checked_at"] = format_rfc3339(attestation_checked_at);
+  if (attestation_checked_at != 0)
+    attestation_json["checked_at"] = format_rfc3339(attestation_checked_at);
   Json command_list = Json::array();
   for (const auto& c : commands) command_list.push_back(c.to_json(with_responses));
   return {{"device_id", device_id},
@@ -201,12 +206,13 @@ Result<MdmCommand> admin_command_from_json(const Json& body) {
   return command;
 }
 
-Result<std::pair<std::string, std::string>> make_self_signed_tls(const std::vector<std::string>& hosts,
-                                                                 std::int64_t now) {
+Result<std::pair<std::string, std::string>> make_self_signed_tls(
+    const std::vector<std::string>& hosts, std::int64_t now) {
   auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
   if (!key) return key.error();
   pki::CertificateSpec spec;
-  spec.subject = {{"CN", hosts.empty() ? std::string("attestlab MDM") : hosts.front()}, {"O", "attestlab MDM emulator"}};
+  spec.subject = {{"CN", hosts.empty() ? std::string("attestlab MDM") : hosts.front()},
+                  {"O", "attestlab MDM emulator"}};
   for (const auto& host : hosts) {
     auto& list = is_ip_address(host) ? spec.sans.ip : spec.sans.dns;
     if (std::find(list.begin(), list.end(), host) == list.end()) list.push_back(host);
@@ -253,7 +259,8 @@ struct MdmServer::Impl {
       return Error::make("malformed", "the MDM has no ACME directory URL configured");
     }
     AcmeProfileOptions o;
-    o.acme = AcmePayload::for_attestation(config.acme_directory_url, client_identifier_for(d), config.acme_key_size);
+    o.acme = AcmePayload::for_attestation(config.acme_directory_url, client_identifier_for(d),
+                                          config.acme_key_size);
     o.wifi_ssids = config.acme_wifi_ssids;
     o.vpn_servers = config.acme_vpn_servers;
     o.trust_anchors = config.acme_trust_anchors;
@@ -279,7 +286,8 @@ struct MdmServer::Impl {
       return Error::make("malformed", "CommandUUID " + command.command_uuid + " is already queued");
     }
     MdmCommandRecord record;
-    if (const Bytes* nonce = plist_bytes(command.fields, "DeviceAttestationNonce")) record.attestation_nonce = *nonce;
+    if (const Bytes* nonce = plist_bytes(command.fields, "DeviceAttestationNonce"))
+      record.attestation_nonce = *nonce;
     record.command = std::move(command);
     record.queued_at = now();
     const std::string uuid = record.command.command_uuid;
@@ -313,22 +321,26 @@ struct MdmServer::Impl {
   void record_device_information(MdmDeviceRecord& d, const MdmCommandRecord& c) {
     const Json* responses = plist_dict(c.response, "QueryResponses");
     if (responses != nullptr) {
-      if (const std::string* os = plist_string(*responses, mdm::kQueryOsVersion)) d.claims.os_version = *os;
+      if (const std::string* os = plist_string(*responses, mdm::kQueryOsVersion))
+        d.claims.os_version = *os;
     }
     if (!queries_attestation(c.command)) return;
     d.attestation_checked_at = now();
     if (c.status != mdm::kStatusAcknowledged) {
-      const std::string reason = "the attestation request " + c.command.command_uuid + " failed (" + c.status +
-                                 "): " + describe_error_chain(c.error_chain);
+      const std::string reason = "the attestation request " + c.command.command_uuid + " failed (" +
+                                 c.status + "): " + describe_error_chain(c.error_chain);
       if (d.attestation.verdict == AttestationVerdict::Unknown) d.attestation.reasons.clear();
       d.attestation.reasons.push_back(reason);
       return;
     }
-    const Json* certs = responses == nullptr ? nullptr : plist_array(*responses, mdm::kQueryDevicePropertiesAttestation);
+    const Json* certs = responses == nullptr
+                            ? nullptr
+                            : plist_array(*responses, mdm::kQueryDevicePropertiesAttestation);
     if (certs == nullptr) {
       d.attestation = AttestationAssessment{};
       d.attestation.reasons.push_back(
-          "the device answered without DevicePropertiesAttestation: it cannot attest (hardware older than "
+          "the device answered without DevicePropertiesAttestation: it cannot attest (hardware "
+          "older than "
           "A11 or an Intel Mac, or an OS older than iOS 16 / macOS 14)");
       return;
     }
@@ -337,20 +349,22 @@ struct MdmServer::Impl {
       if (!item.is_binary()) {
         d.attestation = AttestationAssessment{};
         d.attestation.verdict = AttestationVerdict::Untrusted;
-        d.attestation.reasons.push_back("DevicePropertiesAttestation holds an item that is not data");
+        d.attestation.reasons.push_back(
+            "DevicePropertiesAttestation holds an item that is not data");
         return;
       }
       ders.push_back(static_cast<const Bytes&>(item.get_binary()));
     }
-    d.attestation = assess_device_attestation(ders, c.attestation_nonce, d.claims, config.attestation_roots,
-                                              config.policy, now());
+    d.attestation = assess_device_attestation(ders, c.attestation_nonce, d.claims,
+                                              config.attestation_roots, config.policy, now());
   }
 
   // --- endpoints --------------------------------------------------------------------------
 
   http::Response on_checkin(const http::Request& req) {
     auto body = plist_to_json(req.body);
-    if (!body) return text_response(400, "check-in body is not a property list: " + body.error().detail);
+    if (!body)
+      return text_response(400, "check-in body is not a property list: " + body.error().detail);
     auto message = mdm::parse_checkin(*body);
     if (!message) return text_response(400, "bad check-in message: " + message.error().detail);
     const mdm::CheckinMessage& m = *message;
@@ -406,11 +420,13 @@ struct MdmServer::Impl {
 
   http::Response on_connect(const http::Request& req) {
     auto body = plist_to_json(req.body);
-    if (!body) return text_response(400, "command report is not a property list: " + body.error().detail);
+    if (!body)
+      return text_response(400, "command report is not a property list: " + body.error().detail);
     auto parsed = mdm::parse_report(*body);
     if (!parsed) return text_response(400, "bad command report: " + parsed.error().detail);
     const mdm::CommandReport& report = *parsed;
-    if (!mdm::is_known_status(report.status)) return text_response(400, "unknown Status " + report.status);
+    if (!mdm::is_known_status(report.status))
+      return text_response(400, "unknown Status " + report.status);
 
     std::lock_guard lock(mutex);
     auto it = devices.find(report.device_id());
@@ -421,8 +437,9 @@ struct MdmServer::Impl {
     if (report.status == mdm::kStatusIdle) {
       for (auto& c : d.commands) c.skipped_this_session = false;
     } else {
-      auto c = std::find_if(d.commands.begin(), d.commands.end(),
-                            [&](const MdmCommandRecord& r) { return r.command.command_uuid == report.command_uuid; });
+      auto c = std::find_if(d.commands.begin(), d.commands.end(), [&](const MdmCommandRecord& r) {
+        return r.command.command_uuid == report.command_uuid;
+      });
       // A report for a command this server never sent (or already closed) is ignored.
       if (c != d.commands.end() && !c->finished()) {
         c->status = report.status;
@@ -452,10 +469,12 @@ struct MdmServer::Impl {
     return response;
   }
 
-  http::Response on_admin(const http::Request& req, const std::string& device_id, const std::string& action) {
+  http::Response on_admin(const http::Request& req, const std::string& device_id,
+                          const std::string& action) {
     if (!config.admin_token.empty()) {
       auto auth = req.header("authorization");
-      if (!auth || *auth != "Bearer " + config.admin_token) return text_response(401, "admin token required");
+      if (!auth || *auth != "Bearer " + config.admin_token)
+        return text_response(401, "admin token required");
     }
     if (action == "push") {
       if (!device(device_id)) return json_response(404, {{"error", "unknown device " + device_id}});
@@ -470,7 +489,8 @@ struct MdmServer::Impl {
     {
       std::lock_guard lock(mutex);
       auto it = devices.find(device_id);
-      if (it == devices.end()) return json_response(404, {{"error", "unknown device " + device_id}});
+      if (it == devices.end())
+        return json_response(404, {{"error", "unknown device " + device_id}});
       if (body->value("acme_profile", false)) {
         auto xml = acme_profile_xml(it->second);
         if (!xml) return json_response(409, {{"error", xml.error().detail}});
@@ -564,7 +584,9 @@ struct MdmServer::Impl {
 
 MdmServer::MdmServer() : impl_(std::make_unique<Impl>()) {}
 
-MdmServer::~MdmServer() { stop(); }
+MdmServer::~MdmServer() {
+  stop();
+}
 
 Result<std::unique_ptr<MdmServer>> MdmServer::start(MdmServerConfig config) {
   std::unique_ptr<MdmServer> server(new MdmServer());
@@ -574,7 +596,8 @@ Result<std::unique_ptr<MdmServer>> MdmServer::start(MdmServerConfig config) {
     return Error::make("malformed", "the MDM's TLS certificate and key go together");
   }
   if (config.tls_cert_pem.empty()) {
-    auto tls = make_self_signed_tls({config.listen_host, "127.0.0.1", "localhost"}, impl.clock->now());
+    auto tls =
+        make_self_signed_tls({config.listen_host, "127.0.0.1", "localhost"}, impl.clock->now());
     if (!tls) return tls.error();
     config.tls_cert_pem = tls->first;
     config.tls_key_pem = tls->second;
@@ -590,11 +613,13 @@ Result<std::unique_ptr<MdmServer>> MdmServer::start(MdmServerConfig config) {
   options.threads = impl.config.io_threads;
   options.max_body_bytes = 1024 * 1024;  // answers with certificates, profile lists
   MdmServer* self = server.get();
-  auto started = http::Server::start(options, [self](const http::Request& r) { return self->handle(r); });
+  auto started =
+      http::Server::start(options, [self](const http::Request& r) { return self->handle(r); });
   if (!started) return started.error();
   impl.http = std::move(*started);
 
-  const std::string host = impl.config.public_host.empty() ? impl.config.listen_host : impl.config.public_host;
+  const std::string host =
+      impl.config.public_host.empty() ? impl.config.listen_host : impl.config.public_host;
   impl.base_url = "https://" + url_host(host) + ":" + std::to_string(impl.http->port()) + "/mdm";
   MdmEnrollmentOptions enrollment;
   enrollment.server_url = impl.base_url + "/connect";
@@ -604,12 +629,24 @@ Result<std::unique_ptr<MdmServer>> MdmServer::start(MdmServerConfig config) {
   return server;
 }
 
-std::uint16_t MdmServer::port() const { return impl_->http ? impl_->http->port() : 0; }
-std::string MdmServer::base_url() const { return impl_->base_url; }
-std::string MdmServer::enroll_url() const { return impl_->base_url + "/enroll"; }
-const std::string& MdmServer::tls_certificate_pem() const { return impl_->cert_pem; }
-const MdmServerConfig& MdmServer::config() const { return impl_->config; }
-std::string MdmServer::enrollment_profile_xml() const { return impl_->enrollment_xml; }
+std::uint16_t MdmServer::port() const {
+  return impl_->http ? impl_->http->port() : 0;
+}
+std::string MdmServer::base_url() const {
+  return impl_->base_url;
+}
+std::string MdmServer::enroll_url() const {
+  return impl_->base_url + "/enroll";
+}
+const std::string& MdmServer::tls_certificate_pem() const {
+  return impl_->cert_pem;
+}
+const MdmServerConfig& MdmServer::config() const {
+  return impl_->config;
+}
+std::string MdmServer::enrollment_profile_xml() const {
+  return impl_->enrollment_xml;
+}
 
 Result<std::string> MdmServer::acme_profile_for(const std::string& device_id) const {
   std::lock_guard lock(impl_->mutex);
@@ -645,7 +682,9 @@ Result<std::string> MdmServer::request_attestation(const std::string& device_id,
   return enqueue(device_id, impl_->attestation_command(with_nonce));
 }
 
-bool MdmServer::push(const std::string& device_id) { return impl_->push(device_id); }
+bool MdmServer::push(const std::string& device_id) {
+  return impl_->push(device_id);
+}
 
 std::optional<MdmDeviceRecord> MdmServer::device(const std::string& device_id) const {
   return impl_->device(device_id);
@@ -663,9 +702,12 @@ std::size_t MdmServer::device_count() const {
   return impl_->devices.size();
 }
 
-Json MdmServer::devices_json(bool with_responses) const { return impl_->devices_json(with_responses); }
+Json MdmServer::devices_json(bool with_responses) const {
+  return impl_->devices_json(with_responses);
+}
 
-bool MdmServer::wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) const {
+bool MdmServer::wait_until(const std::function<bool()>& pred,
+                           std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     std::uint64_t seen;
@@ -682,7 +724,9 @@ bool MdmServer::wait_until(const std::function<bool()>& pred, std::chrono::milli
   }
 }
 
-http::Response MdmServer::handle(const http::Request& request) { return impl_->handle(request); }
+http::Response MdmServer::handle(const http::Request& request) {
+  return impl_->handle(request);
+}
 
 void MdmServer::stop() {
   if (impl_ && impl_->http) impl_->http->stop();

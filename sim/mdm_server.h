@@ -85,7 +85,7 @@ struct MdmServerConfig {
   std::string acme_directory_url;
   ClientIdentifierSource client_identifier = ClientIdentifierSource::Serial;
   std::int64_t acme_key_size = 384;
-  std::vector<std::string> acme_wifi_ssids;  // Wi-Fi payloads using the ACME identity
+  std::vector<std::string> acme_wifi_ssids;   // Wi-Fi payloads using the ACME identity
   std::vector<std::string> acme_vpn_servers;  // IKEv2 payloads using the ACME identity
   // Root certificates (DER) put into the ACME profile as com.apple.security.root payloads,
   // so devices trust a private ACME server's TLS certificate (`mdm serve --trust-ca`).
@@ -95,15 +95,19 @@ struct MdmServerConfig {
   // MDM-side attestation check.
   std::vector<pki::Certificate> attestation_roots;
   MdmAttestationPolicy policy;
-  std::vector<std::string> attestation_queries = {
-      mdm::kQueryDevicePropertiesAttestation, mdm::kQueryUdid, mdm::kQuerySerialNumber,
-      mdm::kQueryOsVersion, mdm::kQueryBuildVersion, mdm::kQueryProductName, mdm::kQueryModel};
+  std::vector<std::string> attestation_queries = {mdm::kQueryDevicePropertiesAttestation,
+                                                  mdm::kQueryUdid,
+                                                  mdm::kQuerySerialNumber,
+                                                  mdm::kQueryOsVersion,
+                                                  mdm::kQueryBuildVersion,
+                                                  mdm::kQueryProductName,
+                                                  mdm::kQueryModel};
 
   bool enroll_blueprint = true;
-  std::shared_ptr<PushService> push;           // nullptr: no pushes (devices poll)
-  std::shared_ptr<const Clock> clock;          // nullptr: SystemClock
+  std::shared_ptr<PushService> push;   // nullptr: no pushes (devices poll)
+  std::shared_ptr<const Clock> clock;  // nullptr: SystemClock
   std::size_t max_devices = 100000;
-  std::size_t max_queued_commands = 1000;      // per device
+  std::size_t max_queued_commands = 1000;  // per device
 };
 
 // Status of a queued command before the device answered.
@@ -114,7 +118,7 @@ struct MdmCommandRecord {
   mdm::MdmCommand command;
   std::string status = kCommandQueued;  // Queued, Sent, or the device's last Status
   std::vector<mdm::MdmError> error_chain;
-  Json response = Json::object();       // the report's results (QueryResponses, ProfileList, ...)
+  Json response = Json::object();  // the report's results (QueryResponses, ProfileList, ...)
   std::optional<Bytes> attestation_nonce;  // DeviceAttestationNonce it carried
   std::int64_t queued_at = 0, sent_at = 0, answered_at = 0;
   int deliveries = 0;
@@ -136,11 +140,11 @@ struct MdmDeviceRecord {
   DeviceClaims claims;               // check-in identity + latest self-reported facts
   Bytes push_token;
   std::string push_magic;
-  bool token_received = false;       // at least one TokenUpdate
+  bool token_received = false;  // at least one TokenUpdate
   std::int64_t authenticated_at = 0, last_seen_at = 0;
   AttestationAssessment attestation;  // verdict Unknown until an answer came
   std::int64_t attestation_checked_at = 0;
-  std::string acme_client_identifier;  // ClientIdentifier of the blueprint's ACME profile
+  std::string acme_client_identifier;      // ClientIdentifier of the blueprint's ACME profile
   std::vector<MdmCommandRecord> commands;  // every command, in queue order
 
   const MdmCommandRecord* find_command(const std::string& uuid) const;
@@ -170,8 +174,8 @@ class MdmServer {
   MdmServer& operator=(const MdmServer&) = delete;
 
   std::uint16_t port() const;
-  std::string base_url() const;    // https://HOST:PORT/mdm
-  std::string enroll_url() const;  // base_url() + "/enroll"
+  std::string base_url() const;                    // https://HOST:PORT/mdm
+  std::string enroll_url() const;                  // base_url() + "/enroll"
   const std::string& tls_certificate_pem() const;  // what device agents must trust
   const MdmServerConfig& config() const;
 
@@ -215,7 +219,7 @@ class MdmServer {
 
 // A self-signed P-256 TLS certificate (valid from an hour ago for a year) for the hosts:
 // IP addresses become IP SANs, names DNS SANs. PEM {certificate, key}.
-Result<std::pair<std::string, std::string>> make_self_signed_tls(const std::vector<std::string>& hosts,
-                                                                 std::int64_t now);
+Result<std::pair<std::string, std::string>> make_self_signed_tls(
+    const std::vector<std::string>& hosts, std::int64_t now);
 
 }  // namespace attestlab::sim

@@ -47,7 +47,8 @@ class MdmServerTest : public ::testing::Test {
     auto started = MdmServer::start(std::move(config));
     ASSERT_TRUE(started.ok()) << started.error().detail;
     server_ = std::move(*started);
-    trust_file_ = dir_.write("mdm-" + std::to_string(server_->port()) + ".pem", server_->tls_certificate_pem());
+    trust_file_ = dir_.write("mdm-" + std::to_string(server_->port()) + ".pem",
+                             server_->tls_certificate_pem());
   }
   void start_server() { start_server(base_config()); }
 
@@ -63,12 +64,14 @@ class MdmServerTest : public ::testing::Test {
     return o;
   }
 
-  std::unique_ptr<MdmAgent> make_agent(Device device, std::shared_ptr<AppleAttestationServers> apple = nullptr) {
+  std::unique_ptr<MdmAgent> make_agent(Device device,
+                                       std::shared_ptr<AppleAttestationServers> apple = nullptr) {
     return std::make_unique<MdmAgent>(std::move(device), apple ? apple : apple_, agent_options());
   }
 
   // An enrolled agent whose blueprint commands ran.
-  std::unique_ptr<MdmAgent> enrolled_agent(Device device, std::shared_ptr<AppleAttestationServers> apple = nullptr) {
+  std::unique_ptr<MdmAgent> enrolled_agent(
+      Device device, std::shared_ptr<AppleAttestationServers> apple = nullptr) {
     auto agent = make_agent(std::move(device), std::move(apple));
     auto enrolled = agent->enroll();
     EXPECT_TRUE(enrolled.ok()) << enrolled.error().detail;
@@ -83,7 +86,9 @@ class MdmServerTest : public ::testing::Test {
     return d ? *d : MdmDeviceRecord{};
   }
 
-  AttestationVerdict verdict(const MdmAgent& agent) const { return record(agent).attestation.verdict; }
+  AttestationVerdict verdict(const MdmAgent& agent) const {
+    return record(agent).attestation.verdict;
+  }
 
   static std::string reasons(const MdmDeviceRecord& d) {
     std::string out;
@@ -210,15 +215,18 @@ TEST_F(MdmServerTest, RogueRootChainIsUntrusted) {
   start_server();
   auto rogue_ca = AppleCa::create(clock_->now());
   ASSERT_TRUE(rogue_ca.ok());
-  auto rogue_apple = std::make_shared<AppleAttestationServers>(std::make_shared<AppleCa>(std::move(*rogue_ca)), clock_);
+  auto rogue_apple = std::make_shared<AppleAttestationServers>(
+      std::make_shared<AppleCa>(std::move(*rogue_ca)), clock_);
   auto agent = enrolled_agent(fleet_.device(DeviceKind::IPhone), rogue_apple);
   MdmDeviceRecord d = record(*agent);
   EXPECT_EQ(d.attestation.verdict, AttestationVerdict::Untrusted);
-  EXPECT_NE(reasons(d).find("does not verify to a configured attestation root"), std::string::npos) << reasons(d);
+  EXPECT_NE(reasons(d).find("does not verify to a configured attestation root"), std::string::npos)
+      << reasons(d);
 }
 
 TEST_F(MdmServerTest, MockChainIsUntrustedAgainstApplesRealRoot) {
-  auto apple_root = pki::read_file(std::string(ATTESTLAB_SOURCE_DIR) + "/fixtures/apple-enterprise-attestation-root-ca.pem");
+  auto apple_root = pki::read_file(std::string(ATTESTLAB_SOURCE_DIR) +
+                                   "/fixtures/apple-enterprise-attestation-root-ca.pem");
   ASSERT_TRUE(apple_root.ok());
   MdmServerConfig config = base_config();
   config.attestation_roots = *pki::Certificate::bundle_from_pem(*apple_root);
@@ -237,7 +245,9 @@ TEST_F(MdmServerTest, MacWithSipOffIsUntrustedUnlessPolicyAllows) {
   auto agent = enrolled_agent(std::move(mac));
   MdmDeviceRecord d = record(*agent);
   EXPECT_EQ(d.attestation.verdict, AttestationVerdict::Untrusted);
-  EXPECT_NE(reasons(d).find("System Integrity Protection is attested as disabled"), std::string::npos) << reasons(d);
+  EXPECT_NE(reasons(d).find("System Integrity Protection is attested as disabled"),
+            std::string::npos)
+      << reasons(d);
 
   MdmServerConfig lenient = base_config();
   lenient.policy.require_sip = false;
@@ -294,7 +304,8 @@ TEST_F(MdmServerTest, DevicesThatCannotAttestStayUnknown) {
     MdmDeviceRecord d = record(*agent);
     EXPECT_EQ(d.attestation.verdict, AttestationVerdict::Unknown) << to_string(kind);
     EXPECT_NE(reasons(d).find("cannot attest"), std::string::npos) << reasons(d);
-    EXPECT_EQ(d.commands[0].status, mdm::kStatusAcknowledged) << "Apple devices just leave the query out";
+    EXPECT_EQ(d.commands[0].status, mdm::kStatusAcknowledged)
+        << "Apple devices just leave the query out";
   }
 }
 
@@ -321,8 +332,9 @@ TEST_F(MdmServerTest, AttestationOutageIsAnErrorAndKeepsVerdictUnknown) {
 TEST_F(MdmServerTest, NonceLongerThan32BytesIsRefusedByTheDevice) {
   start_server();
   auto agent = enrolled_agent(fleet_.device(DeviceKind::IPhone));
-  auto uuid = server_->enqueue(agent->device_id(),
-                               mdm::make_device_information({mdm::kQueryDevicePropertiesAttestation}, Bytes(33, 1)));
+  auto uuid = server_->enqueue(
+      agent->device_id(),
+      mdm::make_device_information({mdm::kQueryDevicePropertiesAttestation}, Bytes(33, 1)));
   ASSERT_TRUE(uuid.ok());
   ASSERT_TRUE(agent->run_until_idle().ok());
   auto d = record(*agent);
@@ -367,12 +379,14 @@ TEST_F(MdmServerTest, ProfilesInstallListAndRemove) {
   start_server();
   auto agent = enrolled_agent(fleet_.device(DeviceKind::IPhone));
   Json restrictions = make_configuration_profile("com.example.restrictions", "Restrictions");
-  restrictions["PayloadContent"].push_back(Json{{"PayloadType", "com.apple.applicationaccess"},
-                                                {"PayloadIdentifier", "com.example.restrictions.camera"},
-                                                {"PayloadUUID", new_payload_uuid()},
-                                                {"PayloadVersion", 1},
-                                                {"allowCamera", false}});
-  auto install = server_->enqueue(agent->device_id(), mdm::make_install_profile(profile_to_xml(restrictions)));
+  restrictions["PayloadContent"].push_back(
+      Json{{"PayloadType", "com.apple.applicationaccess"},
+           {"PayloadIdentifier", "com.example.restrictions.camera"},
+           {"PayloadUUID", new_payload_uuid()},
+           {"PayloadVersion", 1},
+           {"allowCamera", false}});
+  auto install =
+      server_->enqueue(agent->device_id(), mdm::make_install_profile(profile_to_xml(restrictions)));
   auto list = server_->enqueue(agent->device_id(), mdm::make_profile_list());
   ASSERT_TRUE(install.ok() && list.ok());
   ASSERT_TRUE(agent->run_until_idle().ok());
@@ -382,13 +396,17 @@ TEST_F(MdmServerTest, ProfilesInstallListAndRemove) {
   EXPECT_EQ(listed[1]["PayloadIdentifier"], "com.example.restrictions");
   EXPECT_EQ(listed[1]["PayloadContent"][0]["PayloadType"], "com.apple.applicationaccess");
 
-  auto remove = server_->enqueue(agent->device_id(), mdm::make_remove_profile("com.example.restrictions"));
-  auto remove_again = server_->enqueue(agent->device_id(), mdm::make_remove_profile("com.example.restrictions"));
-  auto remove_enrollment = server_->enqueue(agent->device_id(), mdm::make_remove_profile("com.attestlab.mdm.enrollment"));
+  auto remove =
+      server_->enqueue(agent->device_id(), mdm::make_remove_profile("com.example.restrictions"));
+  auto remove_again =
+      server_->enqueue(agent->device_id(), mdm::make_remove_profile("com.example.restrictions"));
+  auto remove_enrollment = server_->enqueue(
+      agent->device_id(), mdm::make_remove_profile("com.attestlab.mdm.enrollment"));
   ASSERT_TRUE(agent->run_until_idle().ok());
   EXPECT_EQ(status_of(*agent, *remove), mdm::kStatusAcknowledged);
   EXPECT_EQ(status_of(*agent, *remove_again), mdm::kStatusError);
-  EXPECT_EQ(record(*agent).find_command(*remove_again)->error_chain[0].code, errs::kProfileNotInstalled);
+  EXPECT_EQ(record(*agent).find_command(*remove_again)->error_chain[0].code,
+            errs::kProfileNotInstalled);
   EXPECT_EQ(status_of(*agent, *remove_enrollment), mdm::kStatusError);
   EXPECT_EQ(agent->profiles().size(), 1u);
 }
@@ -399,7 +417,8 @@ TEST_F(MdmServerTest, BadProfileIsRefusedWithItsLintProblem) {
   AcmeProfileOptions o;
   o.acme = AcmePayload::for_attestation("https://ca.example.com/acme/directory", "X");
   o.acme.hardware_bound = false;  // Attest without HardwareBound
-  auto uuid = server_->enqueue(agent->device_id(), mdm::make_install_profile(profile_to_xml(make_acme_profile(o))));
+  auto uuid = server_->enqueue(agent->device_id(),
+                               mdm::make_install_profile(profile_to_xml(make_acme_profile(o))));
   auto garbage = server_->enqueue(agent->device_id(), mdm::make_install_profile("not a profile"));
   ASSERT_TRUE(agent->run_until_idle().ok());
   auto d = record(*agent);
@@ -409,7 +428,8 @@ TEST_F(MdmServerTest, BadProfileIsRefusedWithItsLintProblem) {
   EXPECT_EQ(c->error_chain[0].domain, errs::kInstallationDomain);
   EXPECT_EQ(c->error_chain[0].code, errs::kInstallationFailed);
   EXPECT_EQ(c->error_chain[1].code, errs::kProfileInvalid);
-  EXPECT_NE(c->error_chain[1].localized_description.find("attest_requires_hardware_bound"), std::string::npos);
+  EXPECT_NE(c->error_chain[1].localized_description.find("attest_requires_hardware_bound"),
+            std::string::npos);
   EXPECT_EQ(d.find_command(*garbage)->error_chain[1].code, errs::kProfileUnreadable);
   EXPECT_EQ(agent->profiles().size(), 1u);
 }
@@ -458,9 +478,12 @@ TEST_F(MdmServerTest, ClientIdentifierCanBeTheUdid) {
 TEST_F(MdmServerTest, MalformedCommandsGetCommandFormatError) {
   start_server();
   auto agent = enrolled_agent(fleet_.device(DeviceKind::IPhone));
-  auto unknown = server_->enqueue(agent->device_id(), mdm::MdmCommand{"", "EraseTheUniverse", Json::object()});
-  auto no_queries = server_->enqueue(agent->device_id(), mdm::MdmCommand{"", mdm::kDeviceInformation, Json::object()});
-  auto no_payload = server_->enqueue(agent->device_id(), mdm::MdmCommand{"", mdm::kInstallProfile, Json::object()});
+  auto unknown =
+      server_->enqueue(agent->device_id(), mdm::MdmCommand{"", "EraseTheUniverse", Json::object()});
+  auto no_queries = server_->enqueue(agent->device_id(),
+                                     mdm::MdmCommand{"", mdm::kDeviceInformation, Json::object()});
+  auto no_payload = server_->enqueue(agent->device_id(),
+                                     mdm::MdmCommand{"", mdm::kInstallProfile, Json::object()});
   ASSERT_TRUE(unknown.ok() && no_queries.ok() && no_payload.ok());
   ASSERT_TRUE(agent->run_until_idle().ok());
   EXPECT_EQ(status_of(*agent, *unknown), mdm::kStatusCommandFormatError);
@@ -505,16 +528,19 @@ TEST_F(MdmServerTest, PushWakesTheBackgroundAgent) {
 
   auto uuid = server_->enqueue(id, mdm::make_profile_list());
   ASSERT_TRUE(uuid.ok());
-  EXPECT_TRUE(server_->wait_until([&] { return server_->device(id)->find_command(*uuid)->finished(); }, 30s));
+  EXPECT_TRUE(server_->wait_until(
+      [&] { return server_->device(id)->find_command(*uuid)->finished(); }, 30s));
   EXPECT_EQ(server_->device(id)->find_command(*uuid)->status, mdm::kStatusAcknowledged);
 
   // Locked: NotNow; unlocking wakes the agent, whose Idle gets the command again.
   agent->set_locked(true);
   auto certs = server_->enqueue(id, mdm::make_certificate_list());
   ASSERT_TRUE(certs.ok());
-  EXPECT_TRUE(server_->wait_until([&] { return server_->device(id)->find_command(*certs)->not_now_count > 0; }, 30s));
+  EXPECT_TRUE(server_->wait_until(
+      [&] { return server_->device(id)->find_command(*certs)->not_now_count > 0; }, 30s));
   agent->set_locked(false);
-  EXPECT_TRUE(server_->wait_until([&] { return server_->device(id)->find_command(*certs)->finished(); }, 30s));
+  EXPECT_TRUE(server_->wait_until(
+      [&] { return server_->device(id)->find_command(*certs)->finished(); }, 30s));
   agent->stop();
   EXPECT_FALSE(agent->running());
 }
@@ -523,15 +549,20 @@ TEST_F(MdmServerTest, PushWakesTheBackgroundAgent) {
 
 class MdmWireTest : public MdmServerTest {
  protected:
-  http::Response put(const std::string& path, const Json& body, const char* content_type = mdm::kCheckinContentType) {
+  http::Response put(const std::string& path, const Json& body,
+                     const char* content_type = mdm::kCheckinContentType) {
     auto c = client();
-    auto r = c.request("PUT", server_->base_url() + path, {{"content-type", content_type}}, json_to_plist_xml(body));
+    auto r = c.request("PUT", server_->base_url() + path, {{"content-type", content_type}},
+                       json_to_plist_xml(body));
     EXPECT_TRUE(r.ok());
     return r ? *r : http::Response{};
   }
 
   Json authenticate(const std::string& udid, const std::string& topic) {
-    return Json{{"MessageType", "Authenticate"}, {"UDID", udid}, {"Topic", topic}, {"SerialNumber", "SERIAL1"},
+    return Json{{"MessageType", "Authenticate"},
+                {"UDID", udid},
+                {"Topic", topic},
+                {"SerialNumber", "SERIAL1"},
                 {"OSVersion", "17.5"}};
   }
 };
@@ -540,13 +571,21 @@ TEST_F(MdmWireTest, CheckInRefusals) {
   start_server();
   const std::string topic = server_->config().topic;
   EXPECT_EQ(put("/checkin", authenticate("U1", "com.apple.mgmt.External.other")).status, 401);
-  EXPECT_EQ(put("/checkin", Json{{"MessageType", "TokenUpdate"}, {"UDID", "U1"}, {"Topic", topic},
-                                  {"Token", plist_data(Bytes(32, 1))}, {"PushMagic", "m"}})
+  EXPECT_EQ(put("/checkin", Json{{"MessageType", "TokenUpdate"},
+                                 {"UDID", "U1"},
+                                 {"Topic", topic},
+                                 {"Token", plist_data(Bytes(32, 1))},
+                                 {"PushMagic", "m"}})
                 .status,
             401)
       << "TokenUpdate before Authenticate";
-  EXPECT_EQ(put("/checkin", Json{{"MessageType", "UserAuthenticate"}, {"UDID", "U1"}, {"Topic", topic}}).status, 410);
-  EXPECT_EQ(put("/checkin", Json{{"MessageType", "Bogus"}, {"UDID", "U1"}, {"Topic", topic}}).status, 400);
+  EXPECT_EQ(
+      put("/checkin", Json{{"MessageType", "UserAuthenticate"}, {"UDID", "U1"}, {"Topic", topic}})
+          .status,
+      410);
+  EXPECT_EQ(
+      put("/checkin", Json{{"MessageType", "Bogus"}, {"UDID", "U1"}, {"Topic", topic}}).status,
+      400);
   EXPECT_EQ(put("/checkin", Json{{"UDID", "U1"}}).status, 400);
   auto c = client();
   auto garbage = c.request("PUT", server_->base_url() + "/checkin", {}, "garbage");
@@ -562,18 +601,24 @@ TEST_F(MdmWireTest, CheckInRefusals) {
 TEST_F(MdmWireTest, CommandEndpoint) {
   start_server();
   const std::string topic = server_->config().topic;
-  EXPECT_EQ(put("/connect", Json{{"UDID", "nobody"}, {"Status", "Idle"}}, mdm::kCommandContentType).status, 401);
+  EXPECT_EQ(put("/connect", Json{{"UDID", "nobody"}, {"Status", "Idle"}}, mdm::kCommandContentType)
+                .status,
+            401);
   ASSERT_EQ(put("/checkin", authenticate("U2", topic)).status, 200);
   // Authenticated but no TokenUpdate yet: no blueprint, nothing queued.
-  http::Response idle = put("/connect", Json{{"UDID", "U2"}, {"Status", "Idle"}}, mdm::kCommandContentType);
+  http::Response idle =
+      put("/connect", Json{{"UDID", "U2"}, {"Status", "Idle"}}, mdm::kCommandContentType);
   EXPECT_EQ(idle.status, 200);
   EXPECT_TRUE(idle.body.empty());
-  EXPECT_EQ(put("/connect", Json{{"UDID", "U2"}, {"Status", "Weird"}, {"CommandUUID", "x"}}, mdm::kCommandContentType).status,
+  EXPECT_EQ(put("/connect", Json{{"UDID", "U2"}, {"Status", "Weird"}, {"CommandUUID", "x"}},
+                mdm::kCommandContentType)
+                .status,
             400);
 
   auto uuid = server_->enqueue("U2", mdm::make_profile_list());
   ASSERT_TRUE(uuid.ok());
-  http::Response command = put("/connect", Json{{"UDID", "U2"}, {"Status", "Idle"}}, mdm::kCommandContentType);
+  http::Response command =
+      put("/connect", Json{{"UDID", "U2"}, {"Status", "Idle"}}, mdm::kCommandContentType);
   ASSERT_EQ(command.status, 200);
   auto parsed = mdm::parse_command(*plist_to_json(command.body));
   ASSERT_TRUE(parsed.ok());
@@ -582,10 +627,13 @@ TEST_F(MdmWireTest, CommandEndpoint) {
   EXPECT_EQ(server_->device("U2")->find_command(*uuid)->status, kCommandSent);
   // A report for a command never sent is ignored; the queued one comes again.
   http::Response resend =
-      put("/connect", Json{{"UDID", "U2"}, {"Status", "Acknowledged"}, {"CommandUUID", "NOT-OURS"}}, mdm::kCommandContentType);
+      put("/connect", Json{{"UDID", "U2"}, {"Status", "Acknowledged"}, {"CommandUUID", "NOT-OURS"}},
+          mdm::kCommandContentType);
   EXPECT_NE(resend.body.find(*uuid), std::string::npos);
   http::Response done = put("/connect",
-                            Json{{"UDID", "U2"}, {"Status", "Acknowledged"}, {"CommandUUID", *uuid},
+                            Json{{"UDID", "U2"},
+                                 {"Status", "Acknowledged"},
+                                 {"CommandUUID", *uuid},
                                  {"ProfileList", Json::array()}},
                             mdm::kCommandContentType);
   EXPECT_TRUE(done.body.empty());
@@ -604,7 +652,8 @@ TEST_F(MdmWireTest, AdminApiAndDevicesJson) {
   auto refused = c.request("POST", url, {{"content-type", "application/json"}}, body);
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status, 401);
-  const http::Headers auth = {{"content-type", "application/json"}, {"authorization", "Bearer s3cret"}};
+  const http::Headers auth = {{"content-type", "application/json"},
+                              {"authorization", "Bearer s3cret"}};
   auto created = c.request("POST", url, auth, body);
   ASSERT_TRUE(created.ok());
   ASSERT_EQ(created->status, 201) << created->body;
@@ -616,15 +665,18 @@ TEST_F(MdmWireTest, AdminApiAndDevicesJson) {
   ASSERT_TRUE(record->attestation_nonce.has_value());
   EXPECT_EQ(record->attestation_nonce->size(), 32u);
 
-  auto with_data = c.request("POST", url, auth,
-                             R"({"request_type": "InstallProfile", "fields": {"Payload": {"$data": "YWJj"}}})");
+  auto with_data =
+      c.request("POST", url, auth,
+                R"({"request_type": "InstallProfile", "fields": {"Payload": {"$data": "YWJj"}}})");
   ASSERT_TRUE(with_data.ok());
   ASSERT_EQ(with_data->status, 201);
   const std::string data_uuid = (*parse_json(with_data->body))["command_uuid"];
-  EXPECT_EQ(*plist_bytes(server_->device("U3")->find_command(data_uuid)->command.fields, "Payload"), to_bytes("abc"));
+  EXPECT_EQ(*plist_bytes(server_->device("U3")->find_command(data_uuid)->command.fields, "Payload"),
+            to_bytes("abc"));
 
-  for (const char* bad : {"not json", R"({"fields": {}})", R"({"request_type": "ProfileList", "fresh_nonce": true})",
-                          R"({"request_type": "X", "fields": {"a": {"$data": 5}}})"}) {
+  for (const char* bad :
+       {"not json", R"({"fields": {}})", R"({"request_type": "ProfileList", "fresh_nonce": true})",
+        R"({"request_type": "X", "fields": {"a": {"$data": 5}}})"}) {
     auto r = c.request("POST", url, auth, bad);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->status, 400) << bad;
@@ -633,7 +685,8 @@ TEST_F(MdmWireTest, AdminApiAndDevicesJson) {
       c.request("POST", url, auth, R"({"request_type": "InstallProfile", "acme_profile": true})");
   ASSERT_TRUE(acme_without_directory.ok());
   EXPECT_EQ(acme_without_directory->status, 409);
-  auto unknown = c.request("POST", server_->base_url() + "/admin/devices/NOPE/commands", auth, body);
+  auto unknown =
+      c.request("POST", server_->base_url() + "/admin/devices/NOPE/commands", auth, body);
   ASSERT_TRUE(unknown.ok());
   EXPECT_EQ(unknown->status, 404);
 
@@ -670,7 +723,8 @@ TEST_F(MdmWireTest, ResponsesLargerThanOneTlsRecord) {
   auto agent = enrolled_agent(fleet_.device(DeviceKind::IPhone));
   Json big = make_configuration_profile("com.example.big", "Big profile");
   for (int i = 0; i < 12; ++i) {
-    big["PayloadContent"].push_back(make_root_certificate_payload(random_bytes(2000), "root " + std::to_string(i)));
+    big["PayloadContent"].push_back(
+        make_root_certificate_payload(random_bytes(2000), "root " + std::to_string(i)));
   }
   auto uuid = server_->enqueue(agent->device_id(), mdm::make_install_profile(profile_to_xml(big)));
   ASSERT_TRUE(uuid.ok());
@@ -679,7 +733,9 @@ TEST_F(MdmWireTest, ResponsesLargerThanOneTlsRecord) {
   EXPECT_EQ(status_of(*agent, *uuid), mdm::kStatusAcknowledged);
 
   for (int i = 0; i < 60; ++i) {
-    ASSERT_EQ(put("/checkin", authenticate("BULK-" + std::to_string(i), server_->config().topic)).status, 200);
+    ASSERT_EQ(
+        put("/checkin", authenticate("BULK-" + std::to_string(i), server_->config().topic)).status,
+        200);
   }
   auto c = client();
   auto list = c.get(server_->base_url() + "/devices");

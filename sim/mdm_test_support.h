@@ -51,7 +51,9 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-inline bool have_plistutil() { return std::system("command -v plistutil >/dev/null 2>&1") == 0; }
+inline bool have_plistutil() {
+  return std::system("command -v plistutil >/dev/null 2>&1") == 0;
+}
 
 // XML (ours) → binary (plistutil) → XML (plistutil) → parsed (ours).
 inline Result<Json> plistutil_round_trip(const Json& value) {
@@ -61,8 +63,10 @@ inline Result<Json> plistutil_round_trip(const Json& value) {
   const std::string out = dir.file("out.plist");
   const std::string to_bin = "plistutil -i '" + in + "' -o '" + bin + "' -f bin";
   const std::string to_xml = "plistutil -i '" + bin + "' -o '" + out + "' -f xml";
-  if (std::system(to_bin.c_str()) != 0) return Error::make("serverInternal", "plistutil -f bin failed");
-  if (std::system(to_xml.c_str()) != 0) return Error::make("serverInternal", "plistutil -f xml failed");
+  if (std::system(to_bin.c_str()) != 0)
+    return Error::make("serverInternal", "plistutil -f bin failed");
+  if (std::system(to_xml.c_str()) != 0)
+    return Error::make("serverInternal", "plistutil -f xml failed");
   return plist_to_json(dir.read("out.plist"));
 }
 

@@ -23,7 +23,8 @@ std::optional<std::string> unwrap_cms(std::string_view der) {
                      static_cast<std::size_t>(ASN1_STRING_length(*content)));
 }
 
-Json common_payload(const std::string& type, const std::string& identifier, const std::string& display_name) {
+Json common_payload(const std::string& type, const std::string& identifier,
+                    const std::string& display_name) {
   const std::string uuid = new_payload_uuid();
   return Json{{"PayloadType", type},
               {"PayloadUUID", uuid},
@@ -45,7 +46,8 @@ Result<Json> parse_profile(std::string_view file_bytes) {
   // A DER SEQUENCE never starts a plist ("<?xml", "<plist", "bplist00", whitespace).
   if (!text.empty() && static_cast<unsigned char>(text.front()) == 0x30) {
     unwrapped = unwrap_cms(text);
-    if (!unwrapped) return Error::make("malformed", "neither a property list nor CMS SignedData with content");
+    if (!unwrapped)
+      return Error::make("malformed", "neither a property list nor CMS SignedData with content");
     text = *unwrapped;
   }
   auto root = plist_to_json(text);
@@ -54,7 +56,9 @@ Result<Json> parse_profile(std::string_view file_bytes) {
   return root;
 }
 
-std::string profile_to_xml(const Json& profile) { return json_to_plist_xml(profile); }
+std::string profile_to_xml(const Json& profile) {
+  return json_to_plist_xml(profile);
+}
 
 Json make_configuration_profile(const std::string& identifier, const std::string& display_name,
                                 const std::string& organization) {
@@ -108,7 +112,8 @@ Json make_acme_profile(const AcmeProfileOptions& o) {
   profile["PayloadUUID"] = uuid;
   Json& content = profile["PayloadContent"];
   for (std::size_t i = 0; i < o.trust_anchors.size(); ++i) {
-    content.push_back(make_root_certificate_payload(o.trust_anchors[i], "ACME server CA " + std::to_string(i + 1)));
+    content.push_back(make_root_certificate_payload(o.trust_anchors[i],
+                                                    "ACME server CA " + std::to_string(i + 1)));
   }
   content.push_back(acme_payload_to_json(o.acme));
   const std::string acme_uuid = o.acme.payload_uuid.value_or("");
@@ -119,7 +124,8 @@ Json make_acme_profile(const AcmeProfileOptions& o) {
 
 Json make_mdm_enrollment_profile(const MdmEnrollmentOptions& o) {
   Json profile = make_configuration_profile(
-      o.identifier.empty() ? "com.attestlab.mdm.enrollment" : o.identifier, o.display_name, o.organization);
+      o.identifier.empty() ? "com.attestlab.mdm.enrollment" : o.identifier, o.display_name,
+      o.organization);
   Json mdm = common_payload(kMdmPayloadType, "", "Mobile Device Management");
   mdm["ServerURL"] = o.server_url;
   mdm["CheckInURL"] = o.check_in_url;

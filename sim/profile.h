@@ -62,11 +62,12 @@ Json make_root_certificate_payload(const Bytes& certificate_der, const std::stri
 Json make_vpn_payload(const std::string& remote_address, const std::string& certificate_uuid);
 
 struct AcmeProfileOptions {
-  AcmePayload acme;                // usually AcmePayload::for_attestation(...)
-  std::vector<std::string> wifi_ssids;     // one Wi-Fi payload each, using the ACME identity
-  std::vector<std::string> vpn_servers;    // one IKEv2 VPN payload each, using the ACME identity
-  std::vector<Bytes> trust_anchors;        // DER root certificates to trust (e.g. the ACME server's TLS CA)
-  std::string identifier;          // profile PayloadIdentifier; empty = com.attestlab.acme.profile.<uuid>
+  AcmePayload acme;                      // usually AcmePayload::for_attestation(...)
+  std::vector<std::string> wifi_ssids;   // one Wi-Fi payload each, using the ACME identity
+  std::vector<std::string> vpn_servers;  // one IKEv2 VPN payload each, using the ACME identity
+  std::vector<Bytes>
+      trust_anchors;       // DER root certificates to trust (e.g. the ACME server's TLS CA)
+  std::string identifier;  // profile PayloadIdentifier; empty = com.attestlab.acme.profile.<uuid>
   std::string display_name = "Device identity (ACME)";
   std::string organization = "attestlab";
 };
@@ -76,9 +77,9 @@ struct AcmeProfileOptions {
 Json make_acme_profile(const AcmeProfileOptions& options);
 
 struct MdmEnrollmentOptions {
-  std::string server_url;   // the command endpoint, e.g. https://mdm.example/mdm/connect
-  std::string check_in_url; // the check-in endpoint, e.g. https://mdm.example/mdm/checkin
-  std::string topic;        // APNs topic, "com.apple.mgmt.External.<uuid>"
+  std::string server_url;    // the command endpoint, e.g. https://mdm.example/mdm/connect
+  std::string check_in_url;  // the check-in endpoint, e.g. https://mdm.example/mdm/checkin
+  std::string topic;         // APNs topic, "com.apple.mgmt.External.<uuid>"
   std::int64_t access_rights = kMdmAllAccessRights;
   bool sign_message = false;
   bool check_out_when_removed = true;
@@ -86,7 +87,7 @@ struct MdmEnrollmentOptions {
   // payload's IdentityCertificateUUID names it. Absent: no IdentityCertificateUUID
   // (attestlab's MDM identifies devices by UDID; see sim/mdm_server.h).
   std::optional<AcmePayload> identity;
-  std::string identifier;   // empty = com.attestlab.mdm.enrollment
+  std::string identifier;  // empty = com.attestlab.mdm.enrollment
   std::string display_name = "attestlab MDM enrollment";
   std::string organization = "attestlab";
 };

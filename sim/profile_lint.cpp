@@ -25,25 +25,37 @@ const std::map<std::string, std::string>& acme_hints() {
        "ECSECPrimeRandom with KeySize 384, or drop Attest (and HardwareBound) to keep RSA"},
       {"hardware_bound_requires_ec",
        "the Secure Enclave makes only ECSECPrimeRandom (P-256/P-384) keys: use KeyType "
-       "ECSECPrimeRandom with KeySize 384, or set HardwareBound false to keep an RSA key in software"},
+       "ECSECPrimeRandom with KeySize 384, or set HardwareBound false to keep an RSA key in "
+       "software"},
       {"hardware_bound_key_size",
        "the Secure Enclave makes P-256 and P-384 keys only: set KeySize to 384 (preferred) or 256"},
-      {"unsupported_key_size", "pick a key size the device supports (ECSECPrimeRandom 256/384, RSA 2048+)"},
+      {"unsupported_key_size",
+       "pick a key size the device supports (ECSECPrimeRandom 256/384, RSA 2048+)"},
       {"directory_url_not_https",
        "devices speak ACME only over HTTPS: use your ACME server's https:// directory URL"},
-      {"invalid_directory_url", "set DirectoryURL to your ACME server's directory, e.g. https://ca.example.com/acme/directory"},
-      {"missing_directory_url", "set DirectoryURL to your ACME server's directory, e.g. https://ca.example.com/acme/directory"},
+      {"invalid_directory_url",
+       "set DirectoryURL to your ACME server's directory, e.g. "
+       "https://ca.example.com/acme/directory"},
+      {"missing_directory_url",
+       "set DirectoryURL to your ACME server's directory, e.g. "
+       "https://ca.example.com/acme/directory"},
       {"missing_client_identifier",
-       "the ClientIdentifier becomes the device's permanent-identifier in the ACME order, which the "
-       "server matches against the attested serial number or UDID: set it per device (MDMs substitute "
+       "the ClientIdentifier becomes the device's permanent-identifier in the ACME order, which "
+       "the "
+       "server matches against the attested serial number or UDID: set it per device (MDMs "
+       "substitute "
        "the serial number)"},
       {"empty_client_identifier",
-       "the ClientIdentifier becomes the device's permanent-identifier in the ACME order: set it per "
+       "the ClientIdentifier becomes the device's permanent-identifier in the ACME order: set it "
+       "per "
        "device (MDMs substitute the serial number)"},
-      {"missing_hardware_bound", "say where the key lives: HardwareBound true for Secure Enclave keys (needed for Attest)"},
-      {"missing_key_type", "set KeyType to ECSECPrimeRandom (Secure Enclave) or RSA (software key)"},
+      {"missing_hardware_bound",
+       "say where the key lives: HardwareBound true for Secure Enclave keys (needed for Attest)"},
+      {"missing_key_type",
+       "set KeyType to ECSECPrimeRandom (Secure Enclave) or RSA (software key)"},
       {"missing_key_size", "set KeySize: 384 for hardware-bound ECSECPrimeRandom keys"},
-      {"missing_subject", "give a Subject, e.g. [[[\"CN\", \"<serial>\"]]]; an empty array is allowed"},
+      {"missing_subject",
+       "give a Subject, e.g. [[[\"CN\", \"<serial>\"]]]; an empty array is allowed"},
       {"client_identifier_not_permanent_identifier",
        "servers refuse such identifiers as malformed; use the plain serial number or UDID"},
       {"extractable_hardware_bound_key", "remove KeyIsExtractable or set it to false"},
@@ -72,7 +84,7 @@ bool is_identity_reference_key(const std::string& key) {
 }
 
 struct Reference {
-  std::string key;   // path, e.g. "IKEv2.PayloadCertificateUUID"
+  std::string key;  // path, e.g. "IKEv2.PayloadCertificateUUID"
   std::string uuid;
 };
 
@@ -114,8 +126,8 @@ class Linter {
   }
 
  private:
-  void add(std::string code, Severity severity, std::string payload, std::string type, std::string key,
-           std::string message) {
+  void add(std::string code, Severity severity, std::string payload, std::string type,
+           std::string key, std::string message) {
     out_.push_back({std::move(code), severity, std::move(payload), std::move(type), std::move(key),
                     std::move(message)});
   }
@@ -126,7 +138,8 @@ class Linter {
   }
 
   // The four common keys every payload (and the profile) must have.
-  void lint_common_keys(const Json& dict, const std::string& label, const std::string& type, bool is_root) {
+  void lint_common_keys(const Json& dict, const std::string& label, const std::string& type,
+                        bool is_root) {
     const std::string what = is_root ? "the profile" : "this payload";
     struct Key {
       const char* name;
@@ -135,7 +148,8 @@ class Linter {
       const char* why;
     };
     static const Key keys[] = {
-        {"PayloadType", "missing_payload_type", false, "without it the device does not know what the payload configures"},
+        {"PayloadType", "missing_payload_type", false,
+         "without it the device does not know what the payload configures"},
         {"PayloadIdentifier", "missing_payload_identifier", false,
          "the device uses it to tell whether a new profile replaces an installed one"},
         {"PayloadUUID", "missing_payload_uuid", false,
@@ -150,11 +164,13 @@ class Linter {
                 ". Devices refuse a profile with a payload that lacks it");
         continue;
       }
-      const bool right_type = k.integer ? it->is_number_integer() : (it->is_string() && !it->get_ref<const std::string&>().empty());
+      const bool right_type = k.integer
+                                  ? it->is_number_integer()
+                                  : (it->is_string() && !it->get_ref<const std::string&>().empty());
       if (!right_type) {
         add("wrong_type", Severity::Error, label, type, k.name,
-            std::string(k.name) + " must be " + (k.integer ? "an integer" : "a non-empty string") + ", found " +
-                plist_type_name(*it) + "; devices refuse the profile");
+            std::string(k.name) + " must be " + (k.integer ? "an integer" : "a non-empty string") +
+                ", found " + plist_type_name(*it) + "; devices refuse the profile");
       }
     }
   }
@@ -162,11 +178,14 @@ class Linter {
   void lint_root(const Json& root) {
     const std::string* type = plist_string(root, "PayloadType");
     if (type != nullptr && *type != kConfigurationPayloadType) {
-      std::string message = "the file's top-level PayloadType is \"" + *type + "\", but devices install only "
+      std::string message = "the file's top-level PayloadType is \"" + *type +
+                            "\", but devices install only "
                             "profiles of type Configuration";
       if (*type == kAcmePayloadType || type->rfind("com.apple.", 0) == 0) {
-        message += ": this is a bare payload; put it into the PayloadContent array of a Configuration profile "
-                   "(attestlab profile make does this)";
+        message +=
+            ": this is a bare payload; put it into the PayloadContent array of a Configuration "
+            "profile "
+            "(attestlab profile make does this)";
       }
       add("wrong_profile_type", Severity::Error, profile_label_, *type, "PayloadType", message);
     }
@@ -174,15 +193,18 @@ class Linter {
     auto content = root.find("PayloadContent");
     if (content == root.end()) {
       if (type == nullptr || *type == kConfigurationPayloadType) {
-        add("missing_payload_content", Severity::Error, profile_label_, kConfigurationPayloadType, "PayloadContent",
+        add("missing_payload_content", Severity::Error, profile_label_, kConfigurationPayloadType,
+            "PayloadContent",
             "the profile has no PayloadContent array, so it configures nothing; devices refuse it");
       }
     } else if (!content->is_array()) {
-      add("wrong_type", Severity::Error, profile_label_, kConfigurationPayloadType, "PayloadContent",
-          std::string("PayloadContent must be an array of payload dicts, found ") + plist_type_name(*content));
+      add("wrong_type", Severity::Error, profile_label_, kConfigurationPayloadType,
+          "PayloadContent",
+          std::string("PayloadContent must be an array of payload dicts, found ") +
+              plist_type_name(*content));
     } else if (content->empty()) {
-      add("empty_payload_content", Severity::Warning, profile_label_, kConfigurationPayloadType, "PayloadContent",
-          "the profile has no payloads: it installs but configures nothing");
+      add("empty_payload_content", Severity::Warning, profile_label_, kConfigurationPayloadType,
+          "PayloadContent", "the profile has no payloads: it installs but configures nothing");
     }
   }
 
@@ -195,10 +217,12 @@ class Linter {
     };
     std::map<std::string, Seen> by_uuid;
     std::map<std::string, std::string> by_identifier;  // identifier → label of first
-    if (const std::string* uuid = plist_string(root, "PayloadUUID"); uuid != nullptr && !uuid->empty()) {
+    if (const std::string* uuid = plist_string(root, "PayloadUUID");
+        uuid != nullptr && !uuid->empty()) {
       by_uuid[*uuid] = {profile_label_, kConfigurationPayloadType};
     }
-    if (const std::string* id = plist_string(root, "PayloadIdentifier"); id != nullptr && !id->empty()) {
+    if (const std::string* id = plist_string(root, "PayloadIdentifier");
+        id != nullptr && !id->empty()) {
       by_identifier[*id] = "the profile itself";
     }
 
@@ -213,8 +237,8 @@ class Linter {
       const std::string fallback = "PayloadContent[" + std::to_string(i) + "]";
       if (!item.is_object()) {
         add("payload_not_dict", Severity::Error, fallback, "", "",
-            std::string("every PayloadContent entry must be a payload dict, this one is a ") + plist_type_name(item) +
-                "; devices refuse the profile");
+            std::string("every PayloadContent entry must be a payload dict, this one is a ") +
+                plist_type_name(item) + "; devices refuse the profile");
         continue;
       }
       const std::string label = label_of(item, fallback);
@@ -232,26 +256,31 @@ class Linter {
         lint_mdm(item, label);
       }
 
-      if (const std::string* uuid = plist_string(item, "PayloadUUID"); uuid != nullptr && !uuid->empty()) {
+      if (const std::string* uuid = plist_string(item, "PayloadUUID");
+          uuid != nullptr && !uuid->empty()) {
         auto [it, fresh] = by_uuid.emplace(*uuid, Seen{label, type});
         if (!fresh) {
           add("duplicate_payload_uuid", Severity::Error, label, type, "PayloadUUID",
               "PayloadUUID " + *uuid + " is also used by " + it->second.label +
-                  "; every payload needs its own UUID (certificate references would be ambiguous), and devices "
+                  "; every payload needs its own UUID (certificate references would be ambiguous), "
+                  "and devices "
                   "refuse the profile");
         }
       }
-      if (const std::string* id = plist_string(item, "PayloadIdentifier"); id != nullptr && !id->empty()) {
+      if (const std::string* id = plist_string(item, "PayloadIdentifier");
+          id != nullptr && !id->empty()) {
         auto [it, fresh] = by_identifier.emplace(*id, label);
         if (!fresh) {
           add("duplicate_payload_identifier", Severity::Error, label, type, "PayloadIdentifier",
               "PayloadIdentifier " + *id + " is also used by " + it->second +
-                  "; identifiers must be unique within a profile (append a suffix such as .wifi or .acme)");
+                  "; identifiers must be unique within a profile (append a suffix such as .wifi or "
+                  ".acme)");
         }
       }
     }
     if (mdm_count > 1) {
-      add("multiple_mdm_payloads", Severity::Error, profile_label_, kConfigurationPayloadType, "PayloadContent",
+      add("multiple_mdm_payloads", Severity::Error, profile_label_, kConfigurationPayloadType,
+          "PayloadContent",
           "the profile has " + std::to_string(mdm_count) +
               " MDM payloads; a device enrolls in exactly one MDM, so it refuses the profile");
     }
@@ -260,7 +289,8 @@ class Linter {
     std::vector<std::string> acme_uuids;
     for (const auto& [uuid, seen] : by_uuid)
       if (seen.type == kAcmePayloadType) acme_uuids.push_back(uuid);
-    std::map<std::string, std::vector<std::string>> users_of_acme;  // ACME UUID → referencing labels
+    std::map<std::string, std::vector<std::string>>
+        users_of_acme;  // ACME UUID → referencing labels
     for (const auto& p : payloads) {
       std::vector<Reference> refs;
       collect_references(*p.dict, "", refs);
@@ -269,9 +299,10 @@ class Linter {
         const std::string kind = friendly_type(p.type);
         const std::string who = (kind.empty() ? "payload " : "the " + kind + " payload ") + p.label;
         if (target == by_uuid.end()) {
-          std::string message = who + " uses the certificate of payload " + ref.uuid + " (" + ref.key +
-                                "), but no payload in this profile has that PayloadUUID; the device refuses the "
-                                "whole profile";
+          std::string message =
+              who + " uses the certificate of payload " + ref.uuid + " (" + ref.key +
+              "), but no payload in this profile has that PayloadUUID; the device refuses the "
+              "whole profile";
           if (acme_uuids.size() == 1) {
             message += ". Did you mean the ACME payload's PayloadUUID " + acme_uuids.front() + "?";
           }
@@ -281,8 +312,10 @@ class Linter {
         if (!provides_identity(target->second.type)) {
           add("reference_not_identity", Severity::Error, p.label, p.type, ref.key,
               who + " uses " + target->second.label + " (" +
-                  (target->second.type.empty() ? std::string("no PayloadType") : target->second.type) +
-                  ") as its certificate, but that payload provides no identity; reference an ACME, SCEP or "
+                  (target->second.type.empty() ? std::string("no PayloadType")
+                                               : target->second.type) +
+                  ") as its certificate, but that payload provides no identity; reference an ACME, "
+                  "SCEP or "
                   "PKCS #12 payload");
           continue;
         }
@@ -291,8 +324,10 @@ class Linter {
     }
     for (const auto& [uuid, users] : users_of_acme) {
       if (users.size() <= kMaxAcmeReferences) continue;
-      add("too_many_acme_references", Severity::Error, by_uuid[uuid].label, kAcmePayloadType, "PayloadUUID",
-          std::to_string(users.size()) + " payloads use this ACME certificate, but a device lets at most " +
+      add("too_many_acme_references", Severity::Error, by_uuid[uuid].label, kAcmePayloadType,
+          "PayloadUUID",
+          std::to_string(users.size()) +
+              " payloads use this ACME certificate, but a device lets at most " +
               std::to_string(kMaxAcmeReferences) +
               " payloads share one ACME identity; split them across several ACME payloads");
     }
@@ -316,26 +351,32 @@ class Linter {
           "ServerURL (where the device fetches its commands) is missing; the device cannot enroll");
     } else if (!is_https_url(*server_url)) {
       add("mdm_url_not_https", Severity::Error, label, kMdmPayloadType, "ServerURL",
-          "ServerURL \"" + *server_url + "\" is not an https URL; devices talk to the MDM only over HTTPS");
+          "ServerURL \"" + *server_url +
+              "\" is not an https URL; devices talk to the MDM only over HTTPS");
     }
-    if (const std::string* check_in = plist_string(dict, "CheckInURL"); check_in != nullptr && !is_https_url(*check_in)) {
+    if (const std::string* check_in = plist_string(dict, "CheckInURL");
+        check_in != nullptr && !is_https_url(*check_in)) {
       add("mdm_url_not_https", Severity::Error, label, kMdmPayloadType, "CheckInURL",
-          "CheckInURL \"" + *check_in + "\" is not an https URL; devices talk to the MDM only over HTTPS");
+          "CheckInURL \"" + *check_in +
+              "\" is not an https URL; devices talk to the MDM only over HTTPS");
     }
     const std::string* topic = plist_string(dict, "Topic");
     if (topic == nullptr || topic->empty()) {
       add("mdm_missing_topic", Severity::Error, label, kMdmPayloadType, "Topic",
-          "Topic (the APNs topic of your MDM push certificate) is missing; the device cannot be woken up "
+          "Topic (the APNs topic of your MDM push certificate) is missing; the device cannot be "
+          "woken up "
           "and refuses to enroll");
     } else if (topic->rfind("com.apple.mgmt.", 0) != 0) {
       add("mdm_topic_not_apns", Severity::Warning, label, kMdmPayloadType, "Topic",
-          "Topic \"" + *topic + "\" does not look like an MDM push topic (com.apple.mgmt.External.<UUID>, "
-          "the UID of your APNs certificate); pushes will not reach the device");
+          "Topic \"" + *topic +
+              "\" does not look like an MDM push topic (com.apple.mgmt.External.<UUID>, "
+              "the UID of your APNs certificate); pushes will not reach the device");
     }
     auto rights = plist_integer(dict, "AccessRights");
     if (!rights || *rights < 1 || *rights > kMdmAllAccessRights) {
       add("mdm_invalid_access_rights", Severity::Error, label, kMdmPayloadType, "AccessRights",
-          "AccessRights must be an integer from 1 to 8191 (a sum of Apple's access-right flags; 8191 grants "
+          "AccessRights must be an integer from 1 to 8191 (a sum of Apple's access-right flags; "
+          "8191 grants "
           "all); devices refuse the payload otherwise");
     }
     if (auto it = dict.find("SignMessage"); it != dict.end() && !it->is_boolean()) {
@@ -343,8 +384,10 @@ class Linter {
           std::string("SignMessage must be a boolean, found ") + plist_type_name(*it));
     }
     if (dict.find("IdentityCertificateUUID") == dict.end()) {
-      add("mdm_missing_identity", Severity::Warning, label, kMdmPayloadType, "IdentityCertificateUUID",
-          "no IdentityCertificateUUID: Apple devices need an identity (SCEP, ACME or PKCS #12 payload) to "
+      add("mdm_missing_identity", Severity::Warning, label, kMdmPayloadType,
+          "IdentityCertificateUUID",
+          "no IdentityCertificateUUID: Apple devices need an identity (SCEP, ACME or PKCS #12 "
+          "payload) to "
           "authenticate to the MDM; attestlab's emulator accepts devices without one");
     }
   }
@@ -355,7 +398,9 @@ class Linter {
 
 }  // namespace
 
-std::vector<ProfileProblem> lint_profile(std::string_view file_bytes) { return Linter().run(file_bytes); }
+std::vector<ProfileProblem> lint_profile(std::string_view file_bytes) {
+  return Linter().run(file_bytes);
+}
 
 bool has_errors(const std::vector<ProfileProblem>& problems) {
   for (const auto& p : problems)

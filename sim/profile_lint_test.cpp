@@ -24,14 +24,22 @@ Json good_profile() {
   return make_acme_profile(o);
 }
 
-Json& acme_of(Json& profile) { return profile["PayloadContent"][0]; }
-Json& wifi_of(Json& profile) { return profile["PayloadContent"][1]; }
+Json& acme_of(Json& profile) {
+  return profile["PayloadContent"][0];
+}
+Json& wifi_of(Json& profile) {
+  return profile["PayloadContent"][1];
+}
 
-std::vector<ProfileProblem> lint(const Json& profile) { return lint_profile(json_to_plist_xml(profile)); }
+std::vector<ProfileProblem> lint(const Json& profile) {
+  return lint_profile(json_to_plist_xml(profile));
+}
 
 // A copy, so that lint(...) temporaries may be searched directly.
-std::optional<ProfileProblem> find(const std::vector<ProfileProblem>& problems, const std::string& code) {
-  auto it = std::find_if(problems.begin(), problems.end(), [&](const ProfileProblem& p) { return p.code == code; });
+std::optional<ProfileProblem> find(const std::vector<ProfileProblem>& problems,
+                                   const std::string& code) {
+  auto it = std::find_if(problems.begin(), problems.end(),
+                         [&](const ProfileProblem& p) { return p.code == code; });
   if (it == problems.end()) return std::nullopt;
   return *it;
 }
@@ -157,11 +165,11 @@ TEST(ProfileLint, MissingCommonKeysOnPayloadsAndProfile) {
     Json p = good_profile();
     wifi_of(p).erase(key);
     const auto problems = lint(p);
-    std::string code = std::string("missing_") +
-                       (std::string(key) == "PayloadIdentifier" ? "payload_identifier"
-                        : std::string(key) == "PayloadType"     ? "payload_type"
-                        : std::string(key) == "PayloadVersion"  ? "payload_version"
-                                                                : "payload_uuid");
+    std::string code =
+        std::string("missing_") + (std::string(key) == "PayloadIdentifier" ? "payload_identifier"
+                                   : std::string(key) == "PayloadType"     ? "payload_type"
+                                   : std::string(key) == "PayloadVersion"  ? "payload_version"
+                                                                           : "payload_uuid");
     const auto problem = find(problems, code);
     ASSERT_NE(problem, std::nullopt) << key << ": " << all_codes(problems);
     EXPECT_EQ(problem->key, key);
@@ -188,7 +196,8 @@ TEST(ProfileLint, WrongTypeOfCommonKey) {
 TEST(ProfileLint, MoreThanTenPayloadsUseOneAcmeIdentity) {
   Json p = good_profile();
   const std::string acme_uuid = acme_of(p)["PayloadUUID"];
-  for (int i = 0; i < 9; ++i) p["PayloadContent"].push_back(make_wifi_payload("net" + std::to_string(i), acme_uuid));
+  for (int i = 0; i < 9; ++i)
+    p["PayloadContent"].push_back(make_wifi_payload("net" + std::to_string(i), acme_uuid));
   EXPECT_EQ(find(lint(p), "too_many_acme_references"), std::nullopt) << "10 users are allowed";
   p["PayloadContent"].push_back(make_vpn_payload("vpn.example.com", acme_uuid));
   const auto problem = find(lint(p), "too_many_acme_references");
@@ -198,8 +207,8 @@ TEST(ProfileLint, MoreThanTenPayloadsUseOneAcmeIdentity) {
 }
 
 TEST(ProfileLint, BarePayloadIsNotAProfile) {
-  const std::string bare =
-      acme_payload_to_xml(AcmePayload::for_attestation("https://ca.example.com/acme/directory", "X"));
+  const std::string bare = acme_payload_to_xml(
+      AcmePayload::for_attestation("https://ca.example.com/acme/directory", "X"));
   const auto problems = lint_profile(bare);
   const auto problem = find(problems, "wrong_profile_type");
   ASSERT_NE(problem, std::nullopt) << all_codes(problems);
@@ -271,7 +280,9 @@ TEST(ProfileLint, DescribeLine) {
   acme_of(p)["HardwareBound"] = false;
   const auto problem = find(lint(p), "attest_requires_hardware_bound");
   ASSERT_NE(problem, std::nullopt);
-  EXPECT_EQ(describe(*problem).rfind("error attest_requires_hardware_bound [com.example.acme] (Attest): ", 0), 0u)
+  EXPECT_EQ(describe(*problem).rfind(
+                "error attest_requires_hardware_bound [com.example.acme] (Attest): ", 0),
+            0u)
       << describe(*problem);
 }
 

@@ -68,7 +68,8 @@ TEST(Profile, AcmeProfileHasReferencingPayloads) {
   EXPECT_EQ(vpn["PayloadType"], kVpnPayloadType);
   EXPECT_EQ(vpn["IKEv2"]["PayloadCertificateUUID"], acme_uuid);
   // Every UUID distinct.
-  std::set<std::string> uuids = {profile["PayloadUUID"], acme_uuid, wifi["PayloadUUID"], vpn["PayloadUUID"]};
+  std::set<std::string> uuids = {profile["PayloadUUID"], acme_uuid, wifi["PayloadUUID"],
+                                 vpn["PayloadUUID"]};
   EXPECT_EQ(uuids.size(), 4u);
 }
 

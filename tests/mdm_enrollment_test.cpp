@@ -150,7 +150,8 @@ TEST_F(MdmEnrollmentTest, FleetOfTwentyEnrollsThroughTheMdmAndIsTrusted) {
   }
   for (auto& agent : agents_) agent->start();
 
-  ASSERT_TRUE(mdm_->wait_until([&] { return all_settled(); }, 240s)) << mdm_->devices_json().dump(2);
+  ASSERT_TRUE(mdm_->wait_until([&] { return all_settled(); }, 240s))
+      << mdm_->devices_json().dump(2);
 
   const Json json = devices_endpoint();
   ASSERT_EQ(json["devices"].size(), 20u);
@@ -221,7 +222,8 @@ TEST_F(MdmEnrollmentTest, MdmAndAcmeServerAgreeOnDevicesTheyMustNotTrust) {
   jailbroken.set_posture(sip_off);
   sim::Device honest = generator.device(DeviceKind::IPhone);
   const std::string legacy_udid = legacy.identity().udid, intel_udid = intel.identity().udid;
-  const std::string jailbroken_udid = jailbroken.identity().udid, honest_udid = honest.identity().udid;
+  const std::string jailbroken_udid = jailbroken.identity().udid,
+                    honest_udid = honest.identity().udid;
   for (auto* device : {&legacy, &intel, &jailbroken, &honest}) {
     auto& agent = add_agent(std::move(*device));
     ASSERT_TRUE(agent.enroll().ok());
@@ -238,8 +240,10 @@ TEST_F(MdmEnrollmentTest, MdmAndAcmeServerAgreeOnDevicesTheyMustNotTrust) {
   }
   auto mac = record(jailbroken_udid);
   EXPECT_EQ(mac.attestation.verdict, AttestationVerdict::Untrusted);
-  EXPECT_EQ(mac.commands[0].status, sim::mdm::kStatusError) << "the ACME server's posture policy refuses SIP off";
-  EXPECT_NE(mac.commands[0].error_chain[1].localized_description.find("badAttestationStatement"), std::string::npos)
+  EXPECT_EQ(mac.commands[0].status, sim::mdm::kStatusError)
+      << "the ACME server's posture policy refuses SIP off";
+  EXPECT_NE(mac.commands[0].error_chain[1].localized_description.find("badAttestationStatement"),
+            std::string::npos)
       << mac.commands[0].error_chain[1].localized_description;
 
   auto good = record(honest_udid);
