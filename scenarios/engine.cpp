@@ -31,6 +31,7 @@ std::string step_title(const Step& step) {
   if (!step.title.empty()) return step.title;
   std::string t = to_string(step.type);
   if (!step.device.empty()) t += " " + step.device;
+  if (step.type == StepType::Hijack) t += " by " + step.attacker + ": " + step.hijack;
   if (step.type == StepType::Fleet) t += " of " + std::to_string(step.fleet.count) + " devices";
   if (!step.client_faults.empty()) {
     t += " [";

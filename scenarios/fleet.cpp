@@ -130,6 +130,17 @@ FleetRun run_fleet(World& world, const Step& step, const std::vector<PlannedDevi
 
   run.observed = std::to_string(outcomes.size()) + " devices: " + class_counts(outcomes, true) + "; " +
                  class_counts(outcomes, false);
+  // A target (or MDM) that could not be reached is not a verdict on the fleet.
+  for (const auto& d : outcomes) {
+    const auto& e = d.observation.error;
+    const bool device_side = d.observation.failed_step == sim::enroll_step::kAttest ||
+                             d.observation.failed_step == sim::enroll_step::kPayload ||
+                             d.observation.failed_step == sim::enroll_step::kKey;
+    if (e && ((e->type == "connection" && !device_side) || e->type == kErrorMdmSessionFailed)) {
+      run.harness_error = label(d) + ": " + e->type + ": " + e->detail;
+      break;
+    }
+  }
   std::size_t failing = 0;
   for (const auto& d : outcomes) {
     if (d.mismatches.empty()) continue;

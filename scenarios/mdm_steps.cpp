@@ -13,7 +13,7 @@ namespace {
 
 // Error types the MDM steps report for things that are not ACME refusals.
 constexpr const char* kErrorMdmCheckIn = "mdmCheckInFailed";     // enroll() failed
-constexpr const char* kErrorMdmSession = "mdmSessionFailed";     // polling session failed
+constexpr const char* kErrorMdmSession = kErrorMdmSessionFailed;
 constexpr const char* kErrorCommand = "commandError";            // device answered Error
 
 const sim::ExecutedCommand* find_executed(const std::vector<sim::ExecutedCommand>& history,

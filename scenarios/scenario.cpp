@@ -30,6 +30,7 @@ const std::vector<StepTypeName>& step_types() {
       {StepType::AttestationOutage, "attestation_outage"},
       {StepType::UpdateDevice, "update_device"},
       {StepType::Fleet, "fleet"},
+      {StepType::Hijack, "hijack"},
   };
   return t;
 }
@@ -54,6 +55,7 @@ std::vector<std::string> expectation_members(StepType type) {
     case StepType::Revoke: return {"revoked", "error", "status", "network_requests"};
     case StepType::CheckCertificate: return {"revoked"};
     case StepType::CheckKey: return {"key_usable"};
+    case StepType::Hijack: return {"error", "status", "revoked", "network_requests"};
     case StepType::Fleet:  // per device class, see parse_fleet
       return {"issued", "error", "failed_step", "challenge_status", "mdm_verdict", "command_status"};
     default: return {};
@@ -338,6 +340,11 @@ void parse_step(const Json& obj, const std::string& path, Step& s, FieldErrors& 
       }
       break;
     case StepType::Fleet: parse_fleet(f, s, errors); break;
+    case StepType::Hijack:
+      if (auto v = f.string("attacker", true)) s.attacker = *v;
+      if (auto v = f.choice("action", {"respond_challenge", "finalize", "revoke"}, true)) s.hijack = *v;
+      if (const Json* p = f.object("payload")) parse_payload(*p, f.at("payload"), s.payload, errors);
+      break;
     default: break;
   }
   if (s.type != StepType::Fleet) {
@@ -367,6 +374,13 @@ void check_references(const Scenario& sc, FieldErrors& errors) {
       if (!known(s.other_device, "other_device")) return;
       if (s.other_device == s.device) {
         errors.fail(path + ".other_device", "must be another device than \"device\"");
+        return;
+      }
+    }
+    if (!s.attacker.empty()) {
+      if (!known(s.attacker, "attacker")) return;
+      if (s.attacker == s.device) {
+        errors.fail(path + ".attacker", "must be another device than \"device\"");
         return;
       }
     }

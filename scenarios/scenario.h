@@ -95,6 +95,7 @@ enum class StepType {
   AttestationOutage,  // Apple's attestation servers fail / recover
   UpdateDevice,       // the truth or the claims change (software update, SIP off, lies)
   Fleet,              // N generated devices through the MDM, in parallel
+  Hijack,             // an attacker's account reaches for a victim's enrollment objects
 };
 const char* to_string(StepType type);  // the JSON "type" names: mdm_enroll, ...
 std::optional<StepType> parse_step_type(const std::string& name);
@@ -161,6 +162,10 @@ struct Step {
   std::optional<sim::ClaimOverrides> claims;
   // fleet
   FleetSpec fleet;
+  // hijack: the attacker device and what it does during `device`'s enrollment:
+  // "respond_challenge" | "finalize" | "revoke"
+  std::string attacker;
+  std::string hijack;
 
   std::optional<Expectation> expect;
 };

@@ -90,7 +90,9 @@ TEST(ScenarioParse, EveryStepTypeAndItsMembers) {
      "claims": {"os_version": "18.0"}, "identity": {"os_version": "17.0"}},
     {"type": "fleet", "count": 5, "kinds": {"iPhone": 3, "IntelMac": 1}, "include_legacy": false, "parallel": 2,
      "actions": ["mdm_enroll", "acme_enroll"],
-     "expect": {"capable": {"issued": true}, "legacy": {"error": "deviceCannotAttest"}}}
+     "expect": {"capable": {"issued": true}, "legacy": {"error": "deviceCannotAttest"}}},
+    {"type": "hijack", "device": "phone", "attacker": "other", "action": "finalize",
+     "expect": {"error": "unauthorized", "status": 403}}
   ])"),
                      Json::parse(R"([{"id": "phone", "kind": "iPhone"}, {"id": "other", "kind": "Mac",
                                       "posture": {"secure_boot": "reduced"}, "inventory": "pair-mismatch",
@@ -98,7 +100,7 @@ TEST(ScenarioParse, EveryStepTypeAndItsMembers) {
   doc["requires"] = {"server-clock"};
   auto sc = parse_scenario(doc, "all-steps.json");
   ASSERT_TRUE(sc.ok()) << sc.error().detail;
-  ASSERT_EQ(sc->steps.size(), 13u);
+  ASSERT_EQ(sc->steps.size(), 14u);
   const auto& s = sc->steps;
   EXPECT_EQ(s[0].type, StepType::MdmEnroll);
   EXPECT_FALSE(s[0].expect.has_value());
@@ -137,6 +139,10 @@ TEST(ScenarioParse, EveryStepTypeAndItsMembers) {
   ASSERT_EQ(s[12].fleet.weights.size(), sim::all_device_kinds().size());
   EXPECT_EQ(s[12].fleet.weights[0], 3u);  // iPhone comes first
   EXPECT_EQ(s[12].fleet.legacy->error, (std::vector<std::string>{"deviceCannotAttest"}));
+  EXPECT_EQ(s[13].type, StepType::Hijack);
+  EXPECT_EQ(s[13].attacker, "other");
+  EXPECT_EQ(s[13].hijack, "finalize");
+  EXPECT_EQ(s[13].expect->status, 403);
 
   const DeviceSpec* other = sc->find_device("other");
   ASSERT_NE(other, nullptr);
@@ -196,6 +202,13 @@ TEST(ScenarioParse, StepErrorsNameTheirPath) {
       {R"({"type": "device_information", "device": "phone", "expect": {"command_status": "Done"}})",
        "steps[0].expect.command_status: must be one of Acknowledged"},
       {R"("acme_enroll")", "steps[0]: must be an object"},
+      {R"({"type": "hijack", "device": "phone", "attacker": "phone", "action": "finalize"})",
+       "steps[0].attacker: must be another device"},
+      {R"({"type": "hijack", "device": "phone", "attacker": "phone"})", "steps[0].action: is required"},
+      {R"({"type": "hijack", "device": "phone", "attacker": "mallory", "action": "finalize"})",
+       "steps[0].attacker: no device \"mallory\""},
+      {R"({"type": "hijack", "device": "phone", "attacker": "x", "action": "steal"})",
+       "steps[0].action: must be one of respond_challenge, finalize, revoke"},
   };
   for (const auto& c : cases) {
     auto sc = parse_scenario(minimal(Json::array({Json::parse(c.step)})), "f.json");

@@ -391,6 +391,12 @@ StepRun run_step(World& world, const Step& step, std::size_t max_wire_exchanges)
     case StepType::MdmEnroll: run.observation = mdm_enroll(world, *d); break;
     case StepType::InstallProfile: run.observation = install_profile(world, *d, step.payload); break;
     case StepType::DeviceInformation: run.observation = device_information(world, *d, step.nonce); break;
+    case StepType::Hijack: {
+      DeviceRuntime* attacker = world.device(step.attacker);
+      if (attacker == nullptr) return harness_error("no device \"" + step.attacker + "\"");
+      run.observation = hijack(world, *d, *attacker, step);
+      break;
+    }
     case StepType::Restore:
       d->with_device([](sim::Device& device, sim::AttestationService&, sim::DeviceKeychain&) { device.erase(); });
       break;
@@ -416,10 +422,16 @@ StepRun run_step(World& world, const Step& step, std::size_t max_wire_exchanges)
       break;
     case StepType::Fleet: return harness_error("fleet steps are run by the engine");
   }
-  if (step.type == StepType::AcmeEnroll || step.type == StepType::InstallProfile) {
-    const Observation& o = run.observation;
-    if (o.error && target_unreachable(*o.error, o.failed_step)) {
+  if (const Observation& o = run.observation; o.error) {
+    const bool enrollment = step.type == StepType::AcmeEnroll || step.type == StepType::InstallProfile;
+    if (enrollment && target_unreachable(*o.error, o.failed_step)) {
       run.harness_error = "target unreachable or misused: " + o.describe();
+    } else if (o.error->type == kErrorMdmSessionFailed) {
+      run.harness_error = "the MDM emulator failed: " + o.error->detail;
+    } else if (o.error->type == kErrorHijackSetup) {
+      run.harness_error = o.error->detail;
+    } else if (step.type == StepType::Hijack && o.error->type == "connection") {
+      run.harness_error = "target unreachable: " + o.error->detail;
     }
   }
   if (d != nullptr) {

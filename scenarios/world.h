@@ -129,6 +129,14 @@ StepRun run_step(World& world, const Step& step, std::size_t max_wire_exchanges)
 Observation acme_enroll(World& world, DeviceRuntime& d, const Step& step);
 
 // The MDM steps (mdm_steps.cpp): mdm_enroll, install_profile, device_information.
+// kErrorMdmSessionFailed: the harness's own MDM side failed (queueing, polling session);
+// the step errors instead of being judged.
+inline constexpr const char* kErrorMdmSessionFailed = "mdmSessionFailed";
+
+// The hijack step (hijack.cpp). kErrorHijackSetup: the attacker could not even try (no
+// account, the victim stopped early); the step errors.
+inline constexpr const char* kErrorHijackSetup = "hijackSetupFailed";
+Observation hijack(World& world, DeviceRuntime& victim, DeviceRuntime& attacker, const Step& step);
 Observation mdm_enroll(World& world, DeviceRuntime& d);
 Observation install_profile(World& world, DeviceRuntime& d, const PayloadOptions& payload);
 Observation device_information(World& world, DeviceRuntime& d, const std::string& nonce_mode);

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Which scenarios catch which server check: for every server::ServerFaults knob
+# (server/faults.h) start `attestlab serve --fault KNOB`, configured only from
+# `attestlab scenario prepare` output, run the whole scenario library against it and list
+# the checks that failed. A knob no scenario catches is printed as "(not caught)".
+#
+#   scenarios/fault_matrix.sh BIN [OUT.md]
+#
+# BIN must be built with -DATTESTLAB_FAULTS=ON. Takes a few seconds per knob. Not a ctest
+# (it needs the faults build); run it after changing scenarios or server checks.
+set -euo pipefail
+BIN=${1:?usage: fault_matrix.sh ATTESTLAB_BIN [OUT.md]}
+OUT=${2:-/dev/stdout}
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+W=$(mktemp -d /tmp/attestlab-fault-matrix.XXXXXX)
+SERVER_PID=
+trap '[[ -n $SERVER_PID ]] && kill $SERVER_PID 2>/dev/null; rm -rf "$W"' EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+"$BIN" ca init --dir "$W/ca" >/dev/null
+"$BIN" scenario prepare all --seed 1 --inventory-out "$W/inventory.json" --policy-out "$W/policy.json"
+knobs=$(sed -n 's/^ *bool \([a-z0-9_]*\) = false;.*/\1/p' "$SRC/server/faults.h")
+
+run_against() {  # KNOB ("" = none) → $W/reports-KNOB/result.json
+  local knob=$1 port data
+  port=$(free_port)
+  data="$W/data-${knob:-none}"
+  local args=(serve --listen "127.0.0.1:$port" --data-dir "$data" --attestation-roots "$W/ca/root.pem"
+              --inventory "$W/inventory.json" --policy "$W/policy.json" --log-level quiet)
+  [[ -n $knob ]] && args+=(--fault "$knob")
+  "$BIN" "${args[@]}" >"$W/serve.out" 2>"$W/serve.err" &
+  SERVER_PID=$!
+  for _ in $(seq 100); do grep -q '^ready ' "$W/serve.out" && break; sleep 0.1; done
+  grep -q '^ready ' "$W/serve.out" || { echo "serve --fault $knob did not start: $(cat "$W/serve.err")" >&2; exit 3; }
+  "$BIN" scenario run all --target "https://127.0.0.1:$port/acme/directory" --trust-ca "$data/tls/cert.pem" \
+    --attestation-ca "$W/ca" --seed 1 --target-inventory --target-policy --quiet \
+    --report-dir "$W/reports-${knob:-none}" >/dev/null 2>&1 || true
+  kill $SERVER_PID; wait $SERVER_PID 2>/dev/null || true
+  SERVER_PID=
+}
+
+run_against ""
+for knob in $knobs; do run_against "$knob"; done
+
+/usr/bin/python3 - "$W" $knobs >"$OUT" <<'EOF'
+import json, os, sys
+w, knobs = sys.argv[1], sys.argv[2:]
+def failing(name):
+    r = json.load(open(os.path.join(w, f"reports-{name}", "result.json")))
+    return {c["id"]: c["reason"] for c in r["targets"][0]["cases"] if c["outcome"] in ("fail", "error")}
+baseline = failing("none")
+print("| ServerFaults knob | scenario checks that fail with it |")
+print("|---|---|")
+if baseline:
+    print(f"| (none: baseline) | {', '.join(sorted(baseline))} |")
+for k in knobs:
+    caught = sorted(set(failing(k)) - set(baseline))
+    print(f"| `{k}` | {', '.join(caught) if caught else '(not caught)'} |")
+EOF
