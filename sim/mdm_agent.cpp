@@ -1,8 +1,12 @@
 #include "sim/mdm_agent.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 
 #include "core/bytes.h"
+#include "core/pki.h"
 #include "sim/acme_payload.h"
 #include "sim/mdm_plist.h"
 #include "sim/profile.h"
@@ -67,6 +71,57 @@ Outcome failed(std::vector<MdmError> chain) {
   o.error_chain = std::move(chain);
   return o;
 }
+
+// The com.apple.security.root certificates of a profile (DER), which a device installs
+// before anything else in the profile uses the network.
+std::vector<Bytes> profile_trust_anchors(const Json& profile) {
+  std::vector<Bytes> anchors;
+  for (const auto& payload : profile_payloads(profile)) {
+    const std::string* type = plist_string(payload, "PayloadType");
+    const Bytes* der = plist_bytes(payload, "PayloadContent");
+    if (type != nullptr && *type == kRootCertificatePayloadType && der != nullptr)
+      anchors.push_back(*der);
+  }
+  return anchors;
+}
+
+// The TLS trust for one profile's ACME enrollments: the configured PEM file, plus the
+// profile's root payloads written next to it into a temporary bundle that lives as long
+// as this object.
+class TrustFile {
+ public:
+  TrustFile(const std::string& configured, const std::vector<Bytes>& anchors) : path_(configured) {
+    if (anchors.empty()) return;
+    std::string bundle;
+    if (!configured.empty()) {
+      auto pem = pki::read_file(configured);
+      if (pem) bundle = *pem + "\n";
+    }
+    for (const auto& der : anchors) {
+      auto cert = pki::Certificate::from_der(der);
+      if (cert) bundle += cert->to_pem();
+    }
+    static std::atomic<std::uint64_t> counter{0};
+    const std::string path = (std::filesystem::temp_directory_path() /
+                              ("attestlab-agent-trust-" + std::to_string(::getpid()) + "-" +
+                               std::to_string(counter++) + ".pem"))
+                                 .string();
+    if (pki::write_file(path, bundle)) temporary_ = path_ = path;
+  }
+  ~TrustFile() {
+    if (!temporary_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove(temporary_, ignored);
+    }
+  }
+  TrustFile(const TrustFile&) = delete;
+  TrustFile& operator=(const TrustFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::string temporary_;
+};
 
 }  // namespace
 
@@ -418,10 +473,13 @@ struct MdmAgent::Impl {
     Outcome outcome;
     InstalledProfile installed;
     {
+      TrustFile trust(options.acme.trust_ca_pem_file, profile_trust_anchors(*profile));
+      EnrollOptions acme_options = options.acme;
+      acme_options.trust_ca_pem_file = trust.path();
       std::lock_guard lock(device_mutex);
       keychain.forget_if_erased(device);
       for (const auto& acme : profile_acme_payloads(*profile)) {
-        EnrollmentResult result = sim::enroll(device, attestation, keychain, acme, options.acme);
+        EnrollmentResult result = sim::enroll(device, attestation, keychain, acme, acme_options);
         const bool good = result.ok();
         const std::string summary_line = result.summary();
         const std::string step = result.failed_step;

@@ -10,8 +10,10 @@
 //
 // A polling session (run_until_idle()): report Idle, then execute whatever command the
 // server answers and report its result, until the server answers with an empty body.
-//   InstallProfile     parse (plain or signed), refuse on lint errors, run the device's
-//                      ACME client (sim/device_acme.h) for each ACMECertificate payload →
+//   InstallProfile     parse (plain or signed), refuse on lint errors, trust the profile's
+//                      com.apple.security.root certificates (added to acme.trust_ca_pem_file
+//                      for its enrollments), run the device's ACME client
+//                      (sim/device_acme.h) for each ACMECertificate payload →
 //                      Acknowledged, or Error with an ErrorChain (the profile is then not
 //                      installed and identities enrolled for it are removed). A profile
 //                      with the PayloadIdentifier of an installed one replaces it.

@@ -263,5 +263,54 @@ TEST_F(MdmEnrollmentTest, MdmAndAcmeServerAgreeOnDevicesTheyMustNotTrust) {
   EXPECT_NE(after[0].certificate.serial_hex(), before[0].certificate.serial_hex());
 }
 
+TEST_F(MdmEnrollmentTest, TheProfilesRootPayloadIsHowTheDeviceTrustsAPrivateAcmeServer) {
+  // A second MDM that ships the ACME server's TLS certificate inside the ACME profile
+  // (`attestlab mdm serve --trust-ca`); the device itself trusts nothing for ACME.
+  auto acme_tls = pki::Certificate::from_pem(acme_->tls_certificate_pem());
+  ASSERT_TRUE(acme_tls.ok());
+  sim::MdmServerConfig config = mdm_->config();
+  config.tls_cert_pem.clear();
+  config.tls_key_pem.clear();
+  config.acme_trust_anchors = {acme_tls->to_der()};
+  auto started = sim::MdmServer::start(config);
+  ASSERT_TRUE(started.ok());
+  mdm_ = std::move(*started);
+  mdm_trust_ = dir_.write("mdm2-tls.pem", mdm_->tls_certificate_pem());
+
+  sim::FleetGenerator generator(1207);
+  // Unlike add_agent(), no ACME trust: the device must get it from the profile.
+  sim::MdmAgentOptions o;
+  o.enroll_url = mdm_->enroll_url();
+  o.trust_ca_pem_file = mdm_trust_;
+  o.acme.clock = clock_;
+  o.acme.client.poll_interval = 100ms;
+  agents_.push_back(std::make_unique<sim::MdmAgent>(generator.device(DeviceKind::IPad), apple_, o));
+  sim::MdmAgent& device = *agents_.back();
+  ASSERT_TRUE(device.enroll().ok());
+  ASSERT_TRUE(device.run_until_idle().ok());
+  auto d = *mdm_->device(device.device_id());
+  EXPECT_EQ(d.commands[0].status, sim::mdm::kStatusAcknowledged)
+      << sim::mdm::describe_error_chain(d.commands[0].error_chain);
+  EXPECT_EQ(device.identities().size(), 1u);
+
+  // Without the root payload the same device cannot reach the ACME server.
+  config.acme_trust_anchors.clear();
+  auto plain = sim::MdmServer::start(config);
+  ASSERT_TRUE(plain.ok());
+  mdm_ = std::move(*plain);
+  mdm_trust_ = dir_.write("mdm3-tls.pem", mdm_->tls_certificate_pem());
+  o.enroll_url = mdm_->enroll_url();
+  o.trust_ca_pem_file = mdm_trust_;
+  agents_.push_back(std::make_unique<sim::MdmAgent>(generator.device(DeviceKind::IPad), apple_, o));
+  sim::MdmAgent& untrusting = *agents_.back();
+  ASSERT_TRUE(untrusting.enroll().ok());
+  ASSERT_TRUE(untrusting.run_until_idle().ok());
+  auto refused = *mdm_->device(untrusting.device_id());
+  EXPECT_EQ(refused.commands[0].status, sim::mdm::kStatusError);
+  ASSERT_FALSE(untrusting.history().empty());
+  ASSERT_EQ(untrusting.history()[0].acme.size(), 1u);
+  EXPECT_EQ(untrusting.history()[0].acme[0].error->type, "connection");
+}
+
 }  // namespace
 }  // namespace attestlab
