@@ -4,6 +4,7 @@
 #include "core/bytes.h"
 #include "server/acme_context.h"
 #include "server/acme_syntax.h"
+#include "server/faults.h"
 #include "server/problem.h"
 
 namespace attestlab::server {
@@ -11,9 +12,22 @@ namespace attestlab::server {
 namespace {
 
 http::Response account_response(const AcmeContext& ctx, int status, const Account& account) {
+  if (status == 201 && ATTESTLAB_FAULT(new_account_200)) status = 200;
   auto response = json_response(status, account_json(ctx, account));
-  response.set("Location", ctx.urls.account(account.id));
+  if (!ATTESTLAB_FAULT(missing_location)) response.set("Location", ctx.urls.account(account.id));
   return response;
+}
+
+// The "contact" member, checked (skip_contact_validation: any array of strings).
+Result<std::vector<std::string>> contacts_of(const Json& contact) {
+  if (ATTESTLAB_FAULT(skip_contact_validation) && contact.is_array()) {
+    std::vector<std::string> out;
+    for (const auto& c : contact) {
+      if (c.is_string()) out.push_back(c.get<std::string>());
+    }
+    return out;
+  }
+  return parse_contacts(contact);
 }
 
 // RFC 8555 §7.3.5: a key held by another account is a 409 naming that account.
@@ -94,13 +108,13 @@ Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request&
                                         ") must be agreed to (termsOfServiceAgreed: true)");
   }
   if (payload.contains("contact")) {
-    auto contacts = parse_contacts(payload["contact"]);
+    auto contacts = contacts_of(payload["contact"]);
     if (!contacts) return contacts.error();
     account.contact = std::move(*contacts);
   }
 
   bool has_binding = payload.contains("externalAccountBinding");
-  if (ctx.config.eab_required && !has_binding) {
+  if (ctx.config.eab_required && !has_binding && !ATTESTLAB_FAULT(skip_eab_check)) {
     return Error::make("externalAccountRequired", "this server requires an external account binding");
   }
   std::unique_lock<std::mutex> bind_lock;
@@ -152,7 +166,7 @@ Result<http::Response> handle_account(AcmeContext& ctx, const http::Request& req
   }
   bool changed = deactivate;
   if (payload.contains("contact")) {
-    auto contacts = parse_contacts(payload["contact"]);
+    auto contacts = contacts_of(payload["contact"]);
     if (!contacts) return contacts.error();
     account.contact = std::move(*contacts);
     changed = true;

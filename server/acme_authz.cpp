@@ -2,6 +2,7 @@
 // authorizations, responding to challenges, and the validation jobs the challenge
 // response hands to the worker pool.
 #include "server/acme_context.h"
+#include "server/faults.h"
 #include "server/problem.h"
 
 namespace attestlab::server {
@@ -33,7 +34,7 @@ Challenge* find_challenge(Authorization& authz, const std::string& id) {
 http::Response challenge_response(const AcmeContext& ctx, const Authorization& authz, const Challenge& challenge) {
   auto response = json_response(200, challenge_json(ctx, challenge));
   response.add("Link", "<" + ctx.urls.authz(authz.id) + ">;rel=\"up\"");
-  if (challenge.status == "processing") {
+  if (challenge.status == "processing" && !ATTESTLAB_FAULT(no_retry_after)) {
     response.set("Retry-After", std::to_string(ctx.config.retry_after_seconds));
   }
   return response;
@@ -49,6 +50,9 @@ ChallengeKind kind_of(const std::string& type) {
 Result<Json> run_check(AcmeContext& ctx, const Authorization& authz, const Challenge& challenge,
                        const Account& account, const Json& payload) {
   std::string key_authorization = challenge.token + "." + account.thumbprint;
+  if ((challenge.type == "http-01" || challenge.type == "dns-01") && ATTESTLAB_FAULT(skip_challenge_validation)) {
+    return Json();
+  }
   if (challenge.type == "http-01") {
     ATTESTLAB_TRY(check_http01(authz.identifier, challenge.token, key_authorization, ctx.validation_options));
     return Json();
@@ -134,7 +138,7 @@ Result<http::Response> handle_authz(AcmeContext& ctx, const http::Request& reque
   }
 
   auto response = json_response(200, authz_json(ctx, *authz));
-  if (authz->status == "pending" && has_processing_challenge(*authz)) {
+  if (authz->status == "pending" && has_processing_challenge(*authz) && !ATTESTLAB_FAULT(no_retry_after)) {
     response.set("Retry-After", std::to_string(ctx.config.retry_after_seconds));
   }
   return response;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "server/acme_syntax.h"
+#include "server/faults.h"
 
 namespace attestlab::server {
 
@@ -42,7 +43,7 @@ Result<pki::Csr> check_finalize_csr(const Bytes& der, const CsrRequirements& req
   auto key = csr->public_key();
   if (!key.valid()) return bad_csr("CSR has no usable public key");
   ATTESTLAB_TRY(check_key_policy(key));
-  if (req.account_key.valid() && key.equals(req.account_key)) {
+  if (req.account_key.valid() && key.equals(req.account_key) && !ATTESTLAB_FAULT(accept_csr_with_account_key)) {
     return bad_csr("CSR public key must not be the account key");
   }
 
@@ -75,13 +76,14 @@ Result<pki::Csr> check_finalize_csr(const Bytes& der, const CsrRequirements& req
     auto canonical = canonical_ip(ip);
     named.insert(canonical ? *canonical : ip);
   }
-  if (named != expected) {
+  if (named != expected && !ATTESTLAB_FAULT(skip_csr_identifier_check)) {
     std::string want, got;
     for (const auto& n : expected) want += (want.empty() ? "" : ", ") + n;
     for (const auto& n : named) got += (got.empty() ? "" : ", ") + n;
     return bad_csr("CSR names [" + got + "] do not match the order's identifiers [" + want + "]");
   }
   for (const auto& pid : sans->permanent_ids) {
+    if (ATTESTLAB_FAULT(skip_permanent_id_san_check)) break;
     if (std::find(order_permanent.begin(), order_permanent.end(), pid) == order_permanent.end()) {
       return bad_csr("CSR permanentIdentifier \"" + pid.value + "\" does not match the order");
     }
@@ -91,7 +93,8 @@ Result<pki::Csr> check_finalize_csr(const Bytes& der, const CsrRequirements& req
       return bad_csr("CSR hardwareModuleName does not match the order");
     }
   }
-  if (auto cn = csr->common_name()) {
+  auto cn = csr->common_name();
+  if (cn && !ATTESTLAB_FAULT(skip_csr_identifier_check)) {
     std::string value = *cn;
     auto canonical = canonical_ip(value);
     bool known = identifier_values.count(value) > 0 || identifier_values.count(lowercase(value)) > 0 ||
@@ -99,7 +102,7 @@ Result<pki::Csr> check_finalize_csr(const Bytes& der, const CsrRequirements& req
     if (!known) return bad_csr("CSR common name \"" + value + "\" is not one of the order's identifiers");
   }
 
-  if (!req.attested_spkis.empty()) {
+  if (!req.attested_spkis.empty() && !ATTESTLAB_FAULT(skip_csr_key_binding)) {
     // Compared as keys, not bytes: the same point may be encoded compressed or not.
     for (const auto& attested : req.attested_spkis) {
       auto attested_key = pki::PublicKey::from_spki_der(attested);

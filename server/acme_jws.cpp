@@ -6,6 +6,7 @@
 #include "core/bytes.h"
 
 #include "server/acme_context.h"
+#include "server/faults.h"
 #include "server/problem.h"
 
 namespace attestlab::server {
@@ -91,15 +92,41 @@ std::optional<std::string> unsupported_alg_of(const std::string& body) {
   return *alg;
 }
 
+#ifdef ATTESTLAB_FAULTS
+// accept_alg_none: a flattened JWS with an empty signature, which parse_flattened refuses.
+Result<jose::Jws> parse_unsigned(const std::string& body) {
+  auto outer = parse_json(body);
+  if (!outer || !outer->is_object()) return Error::make("malformed", "not a JWS");
+  const std::string* protected_b64 = get_string(*outer, "protected");
+  const std::string* payload_b64 = get_string(*outer, "payload");
+  if (!protected_b64 || !payload_b64) return Error::make("malformed", "not a JWS");
+  auto header_bytes = base64url_decode(*protected_b64);
+  auto payload = base64url_decode(*payload_b64);
+  if (!header_bytes || !payload) return Error::make("malformed", "not a JWS");
+  auto header = parse_json(to_string(*header_bytes));
+  if (!header || !header->is_object() || header->value("alg", "") != "none") return Error::make("malformed", "not a JWS");
+  jose::Jws jws;
+  jws.protected_b64 = *protected_b64;
+  jws.payload_b64 = *payload_b64;
+  jws.header = std::move(*header);
+  jws.payload = std::move(*payload);
+  return jws;
+}
+#endif
+
 }  // namespace
 
 Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& request, KeyMode mode,
                                    RequestInfo& info) {
   auto content_type = request.header("content-type");
-  if (!content_type || media_type(*content_type) != "application/jose+json") {
+  if ((!content_type || media_type(*content_type) != "application/jose+json") &&
+      !ATTESTLAB_FAULT(skip_content_type_check)) {
     return Error::make("malformed", "Content-Type must be application/jose+json", 415);
   }
   auto jws = jose::parse_flattened(std::string_view(request.body));
+#ifdef ATTESTLAB_FAULTS
+  if (!jws && ATTESTLAB_FAULT(accept_alg_none)) jws = parse_unsigned(request.body);
+#endif
   if (!jws) {
     if (auto alg = unsupported_alg_of(request.body)) {
       return Error::make("badSignatureAlgorithm", "JWS algorithm \"" + *alg + "\" is not supported");
@@ -111,6 +138,8 @@ Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& reques
   const std::string* alg = get_string(header, "alg");
   if (!alg || alg->empty()) return Error::make("malformed", "JWS protected header has no \"alg\"");
   const std::string* nonce = get_string(header, "nonce");
+  static const std::string kNoNonce;
+  if (!nonce && ATTESTLAB_FAULT(skip_nonce_check)) nonce = &kNoNonce;
   if (!nonce) return Error::make("malformed", "JWS protected header has no \"nonce\"");
   const std::string* url = get_string(header, "url");
   if (!url) return Error::make("malformed", "JWS protected header has no \"url\"");
@@ -125,10 +154,11 @@ Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& reques
   if (mode == KeyMode::Kid && has_jwk) {
     return Error::make("malformed", "this resource requires a \"kid\" header, not \"jwk\"");
   }
-  if (*url != ctx.urls.base + request.target) {
+  if (*url != ctx.urls.base + request.target && !ATTESTLAB_FAULT(skip_url_check)) {
     return Error::make("unauthorized", "JWS \"url\" header \"" + *url + "\" does not match the request URL");
   }
-  if (!is_supported_alg(*alg)) {
+  bool unsigned_accepted = *alg == "none" && ATTESTLAB_FAULT(accept_alg_none);
+  if (!is_supported_alg(*alg) && !unsigned_accepted) {
     return Error::make("badSignatureAlgorithm", "JWS algorithm \"" + *alg + "\" is not supported");
   }
 
@@ -154,7 +184,9 @@ Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& reques
     info.account_id = out.account->id;
   }
 
-  ATTESTLAB_TRY(jose::verify(*jws, out.key->key()));
+  if (!unsigned_accepted && !ATTESTLAB_FAULT(skip_jws_signature_check)) {
+    ATTESTLAB_TRY(jose::verify(*jws, out.key->key()));
+  }
 
   auto payload = jws->payload_json();
   if (!payload) return Error::make("malformed", "JWS payload is not JSON: " + payload.error().detail);
@@ -167,9 +199,14 @@ Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& reques
   }
 
   // Last, so that a request failing authentication leaves its nonce usable.
-  auto fresh = ctx.nonces->consume(*nonce);
-  if (!fresh) return fresh.error();
-  if (!*fresh) return Error::make("badNonce", "JWS nonce is invalid, expired or already used");
+  if (!ATTESTLAB_FAULT(skip_nonce_check)) {
+    auto fresh = ctx.nonces->consume(*nonce);
+    if (!fresh) return fresh.error();
+    bool replay_accepted = ATTESTLAB_FAULT(accept_reused_nonce) && ctx.nonces->authentic(*nonce);
+    if (!*fresh && !replay_accepted) {
+      return Error::make("badNonce", "JWS nonce is invalid, expired or already used");
+    }
+  }
 
   out.payload = std::move(*payload);
   out.jws = std::move(*jws);
@@ -184,6 +221,7 @@ Result<void> require_post_as_get(const SignedRequest& request) {
 }
 
 Result<void> require_owner(const SignedRequest& request, const std::string& owner_account_id) {
+  if (ATTESTLAB_FAULT(skip_account_ownership_check)) return ok();
   if (!request.account || request.account->id != owner_account_id) {
     return Error::make("unauthorized", "this resource belongs to another account");
   }

@@ -6,6 +6,7 @@
 #include "server/acme_context.h"
 #include "server/acme_csr.h"
 #include "server/acme_syntax.h"
+#include "server/faults.h"
 #include "server/problem.h"
 
 namespace attestlab::server {
@@ -37,7 +38,7 @@ Result<Order> load_owned_order(AcmeContext& ctx, const SignedRequest& request, c
 
 http::Response order_response(const AcmeContext& ctx, int status, const Order& order) {
   auto response = json_response(status, order_json(ctx, order));
-  if (order.status == "processing") {
+  if (order.status == "processing" && !ATTESTLAB_FAULT(no_retry_after)) {
     response.set("Retry-After", std::to_string(ctx.config.retry_after_seconds));
   }
   return response;
@@ -197,7 +198,7 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
   ATTESTLAB_TRY(ctx.store->create_order(order, authzs));
 
   auto response = order_response(ctx, 201, order);
-  response.set("Location", ctx.urls.order(order.id));
+  if (!ATTESTLAB_FAULT(missing_location)) response.set("Location", ctx.urls.order(order.id));
   return response;
 }
 
@@ -226,7 +227,8 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   auto refreshed = refresh_order(ctx, std::move(*loaded));
   if (!refreshed) return refreshed.error();
   Order order = std::move(*refreshed);
-  if (order.status != "ready") {
+  bool early_allowed = order.status == "pending" && ATTESTLAB_FAULT(allow_finalize_before_ready);
+  if (order.status != "ready" && !early_allowed) {
     return Error::make("orderNotReady", "order is \"" + order.status + "\", not \"ready\"");
   }
 
@@ -254,8 +256,9 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   leaf.not_after = requested_end ? requested_end : now + ctx.config.cert_validity;
 
   // Everything is checked; from here the order moves, and only one finalize wins.
+  std::string claimed_from = order.status;
   order.status = "processing";
-  auto claimed = ctx.store->update_order(order, "ready");
+  auto claimed = ctx.store->update_order(order, claimed_from);
   if (!claimed) {
     if (claimed.error().type == "conflict") return Error::make("orderNotReady", "order is already being finalized");
     return claimed.error();

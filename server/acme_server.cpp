@@ -12,6 +12,7 @@
 #include "core/pki.h"
 #include "server/acme_context.h"
 #include "server/acme_tls.h"
+#include "server/faults.h"
 #include "server/problem.h"
 
 namespace attestlab::server {
@@ -75,7 +76,9 @@ http::Response not_found() { return problem_response(Error::make("notFound", "no
 
 // Every response to a POST carries a fresh nonce and the index link (RFC 8555 §6.5, §7.1).
 void add_post_envelope(AcmeContext& ctx, http::Response& response) {
-  response.set("Replay-Nonce", ctx.nonces->issue());
+  if (!(ATTESTLAB_FAULT(no_replay_nonce_on_errors) && response.status >= 400)) {
+    response.set("Replay-Nonce", ctx.nonces->issue());
+  }
   response.add("Link", ctx.urls.index_link);
 }
 

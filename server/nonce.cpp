@@ -56,17 +56,25 @@ std::string NonceService::issue() {
   return base64url_encode(raw);
 }
 
-Result<bool> NonceService::consume(const std::string& nonce) {
-  if (nonce.size() != kNonceChars) return false;
+std::optional<std::int64_t> NonceService::issued_at(const std::string& nonce) const {
+  if (nonce.size() != kNonceChars) return std::nullopt;
   auto raw = base64url_decode(nonce);
-  if (!raw || raw->size() != kNonceBytes) return false;
+  if (!raw || raw->size() != kNonceBytes) return std::nullopt;
   Bytes mac(raw->begin() + kTimeBytes + kRandomBytes, raw->end());
-  if (!equal_ct(mac, mac_of(key_, raw->data(), kTimeBytes + kRandomBytes))) return false;
+  if (!equal_ct(mac, mac_of(key_, raw->data(), kTimeBytes + kRandomBytes))) return std::nullopt;
   std::int64_t issued = 0;
   for (std::size_t i = 0; i < kTimeBytes; ++i) issued = (issued << 8) | (*raw)[i];
   std::int64_t now = clock_->now();
-  if (issued > now + kClockSkew || now - issued > lifetime_) return false;
-  auto recorded = store_.put_nonce(nonce, issued);
+  if (issued > now + kClockSkew || now - issued > lifetime_) return std::nullopt;
+  return issued;
+}
+
+bool NonceService::authentic(const std::string& nonce) const { return issued_at(nonce).has_value(); }
+
+Result<bool> NonceService::consume(const std::string& nonce) {
+  auto issued = issued_at(nonce);
+  if (!issued) return false;
+  auto recorded = store_.put_nonce(nonce, *issued);
   if (recorded) return true;
   if (recorded.error().type == "conflict") return false;
   return recorded.error();

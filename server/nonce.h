@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/bytes.h"
@@ -36,8 +37,13 @@ class NonceService {
   // that fail the MAC or age check). Error only when the store fails.
   Result<bool> consume(const std::string& nonce);
 
+  // The MAC and age checks of consume() alone, without recording a use.
+  bool authentic(const std::string& nonce) const;
+
  private:
   NonceService(Store& store, std::shared_ptr<Clock> clock, std::int64_t lifetime, Bytes key);
+  // The issue time of an authentic, unexpired nonce.
+  std::optional<std::int64_t> issued_at(const std::string& nonce) const;
 
   Store& store_;
   std::shared_ptr<Clock> clock_;

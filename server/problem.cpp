@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "server/faults.h"
+
 namespace attestlab::server {
 
 const std::vector<std::string>& supported_jws_algorithms() {
@@ -34,6 +36,7 @@ constexpr std::array<StatusOfType, 12> kNon400 = {{
 }};
 
 std::string rendered_type(const std::string& type) {
+  if (ATTESTLAB_FAULT(wrong_error_type)) return "malformed";
   if (type == "conflict" || type == "notFound" || type == "methodNotAllowed") return "malformed";
   return type.empty() ? std::string("serverInternal") : type;
 }
