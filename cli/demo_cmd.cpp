@@ -56,8 +56,8 @@ ConformanceRun run_conformance(const std::string& work_dir, int jobs) {
   const int saved = exit_code();
   const auto t0 = std::chrono::steady_clock::now();
   try {
-    std::vector<std::string> argv = {"conform", "--embedded", "--quiet", "--jobs", std::to_string(jobs),
-                                     "--report-dir", dir};
+    std::vector<std::string> argv = {
+        "conform", "--embedded", "--quiet", "--jobs", std::to_string(jobs), "--report-dir", dir};
     std::reverse(argv.begin(), argv.end());  // CLI11 parses a vector from its back
     app.parse(argv);
   } catch (const CLI::Error& e) {
@@ -91,7 +91,8 @@ int run_demo(const DemoArgs& a) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   auto library = scenarios::load_library();
-  if (!library) return internal("the built-in scenario library is broken: " + library.error().detail);
+  if (!library)
+    return internal("the built-in scenario library is broken: " + library.error().detail);
   const std::uint64_t seed = random_seed();
   const auto plans = scenarios::plan_run(*library, seed);
 
@@ -99,8 +100,9 @@ int run_demo(const DemoArgs& a) {
   if (!embedded) return internal("cannot start the embedded server: " + embedded.error().detail);
   std::cerr << "attestlab demo: embedded server at " << (*embedded)->target().directory_url << "; "
             << plans.size() << " scenarios (seed " << seed << ")\n";
-  scenarios::RunSummary summary = run_planned(plans, (*embedded)->target(), (*embedded)->clocked_target_factory(),
-                                              a.jobs, a.quiet, std::cerr);
+  scenarios::RunSummary summary =
+      run_planned(plans, (*embedded)->target(), (*embedded)->clocked_target_factory(), a.jobs,
+                  a.quiet, std::cerr);
   const std::string work_dir = (*embedded)->work_dir();
 
   ConformanceRun conformance;
@@ -119,8 +121,9 @@ int run_demo(const DemoArgs& a) {
       for (const auto& c : t.cases) run.cases.push_back(c);
       run.duration_ms += t.duration_ms;
     }
-    std::stable_sort(run.cases.begin(), run.cases.end(),
-                     [](const reports::CaseResult& x, const reports::CaseResult& y) { return x.id < y.id; });
+    std::stable_sort(
+        run.cases.begin(), run.cases.end(),
+        [](const reports::CaseResult& x, const reports::CaseResult& y) { return x.id < y.id; });
   }
   result.targets.push_back(std::move(run));
   auto written = reports::write_reports(result, a.report_dir);
@@ -130,10 +133,11 @@ int run_demo(const DemoArgs& a) {
   print_summary_table(summary, std::cout);
   if (conformance.ran) {
     for (const auto& t : conformance.result.targets) {
-      std::cout << "conformance (" << t.name << "): " << t.count(reports::Outcome::Pass) << " pass, "
-                << t.count(reports::Outcome::Fail) << " fail, " << t.count(reports::Outcome::Skip) << " skip, "
-                << t.count(reports::Outcome::Error) << " error in " << std::fixed << std::setprecision(1)
-                << conformance.seconds << " s\n";
+      std::cout << "conformance (" << t.name << "): " << t.count(reports::Outcome::Pass)
+                << " pass, " << t.count(reports::Outcome::Fail) << " fail, "
+                << t.count(reports::Outcome::Skip) << " skip, " << t.count(reports::Outcome::Error)
+                << " error in " << std::fixed << std::setprecision(1) << conformance.seconds
+                << " s\n";
     }
   } else if (!a.skip_conformance) {
     std::cout << "conformance: not run (" << conformance.note << ")\n";
@@ -142,7 +146,8 @@ int run_demo(const DemoArgs& a) {
   std::cout << "demo finished in " << std::fixed << std::setprecision(1) << total << " s\n";
   print_failures(summary, std::cerr);
   if (!written) return internal("cannot write reports: " + written.error().detail);
-  std::cout << "reports in " << a.report_dir << " (result.json, junit.xml, summary.md, report.html)\n";
+  std::cout << "reports in " << a.report_dir
+            << " (result.json, junit.xml, summary.md, report.html)\n";
 
   bool failed = result.failed() || (!a.skip_conformance && !conformance.ran);
   for (const auto& s : summary.scenarios) failed = failed || !s.ok();
@@ -153,11 +158,14 @@ int run_demo(const DemoArgs& a) {
 
 void register_demo(CLI::App& app) {
   auto args = std::make_shared<DemoArgs>();
-  CLI::App* demo = app.add_subcommand(
-      "demo", "Start the embedded server, MDM emulator and a fleet; run every scenario and the conformance suite");
-  demo->add_option("--report-dir", args->report_dir, "Where result.json, junit.xml, summary.md, report.html go")
+  CLI::App* demo = app.add_subcommand("demo",
+                                      "Start the embedded server, MDM emulator and a fleet; run "
+                                      "every scenario and the conformance suite");
+  demo->add_option("--report-dir", args->report_dir,
+                   "Where result.json, junit.xml, summary.md, report.html go")
       ->capture_default_str();
-  demo->add_option("--jobs", args->jobs, "Scenarios (and conformance cases) run in parallel")->capture_default_str();
+  demo->add_option("--jobs", args->jobs, "Scenarios (and conformance cases) run in parallel")
+      ->capture_default_str();
   demo->add_flag("--skip-conformance", args->skip_conformance, "Run the scenarios only");
   demo->add_flag("--quiet", args->quiet, "Print only failures and the summary");
   demo->callback([args] { exit_code() = run_demo(*args); });

@@ -35,8 +35,8 @@ std::uint64_t random_seed() {
 
 scenarios::RunSummary run_planned(const std::vector<scenarios::ScenarioPlan>& plans,
                                   const scenarios::Target& target,
-                                  const scenarios::ClockedTargetFactory& clocked, int jobs, bool quiet,
-                                  std::ostream& progress) {
+                                  const scenarios::ClockedTargetFactory& clocked, int jobs,
+                                  bool quiet, std::ostream& progress) {
   scenarios::RunOptions options;
   options.jobs = jobs;
   options.clocked_target = clocked;
@@ -46,9 +46,10 @@ scenarios::RunSummary run_planned(const std::vector<scenarios::ScenarioPlan>& pl
     if (quiet && r.ok()) return;
     std::string verdict = r.verdict();
     for (auto& ch : verdict) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    progress << "[" << std::setw(2) << done << "/" << plans.size() << "] " << std::left << std::setw(5) << verdict
-             << std::right << " " << r.name << " (" << r.count(reports::Outcome::Pass) << "/" << r.cases.size()
-             << " checks, " << std::fixed << std::setprecision(1) << r.duration_ms / 1000.0 << " s)";
+    progress << "[" << std::setw(2) << done << "/" << plans.size() << "] " << std::left
+             << std::setw(5) << verdict << std::right << " " << r.name << " ("
+             << r.count(reports::Outcome::Pass) << "/" << r.cases.size() << " checks, "
+             << std::fixed << std::setprecision(1) << r.duration_ms / 1000.0 << " s)";
     if (!r.skipped.empty()) progress << ": " << r.skipped;
     progress << std::endl;
   };
@@ -58,22 +59,28 @@ scenarios::RunSummary run_planned(const std::vector<scenarios::ScenarioPlan>& pl
 void print_summary_table(const scenarios::RunSummary& summary, std::ostream& out) {
   std::size_t width = 8;
   for (const auto& s : summary.scenarios) width = std::max(width, s.name.size());
-  out << std::left << std::setw(static_cast<int>(width)) << "scenario" << "  steps   checks  result   time\n";
+  out << std::left << std::setw(static_cast<int>(width)) << "scenario"
+      << "  steps   checks  result   time\n";
   int passed = 0, failed = 0, skipped = 0;
   for (const auto& s : summary.scenarios) {
     const std::string verdict = s.verdict();
-    if (verdict == "pass") ++passed;
-    else if (verdict == "skip") ++skipped;
-    else ++failed;
+    if (verdict == "pass")
+      ++passed;
+    else if (verdict == "skip")
+      ++skipped;
+    else
+      ++failed;
     std::ostringstream steps, checks;
     steps << s.steps_run << "/" << s.steps_total;
     checks << s.count(reports::Outcome::Pass) << "/" << s.cases.size();
-    out << std::left << std::setw(static_cast<int>(width)) << s.name << "  " << std::setw(6) << steps.str() << "  "
-        << std::setw(6) << checks.str() << "  " << std::setw(6) << verdict << " " << std::right << std::fixed
-        << std::setprecision(2) << std::setw(6) << s.duration_ms / 1000.0 << " s\n";
+    out << std::left << std::setw(static_cast<int>(width)) << s.name << "  " << std::setw(6)
+        << steps.str() << "  " << std::setw(6) << checks.str() << "  " << std::setw(6) << verdict
+        << " " << std::right << std::fixed << std::setprecision(2) << std::setw(6)
+        << s.duration_ms / 1000.0 << " s\n";
   }
-  out << summary.scenarios.size() << " scenarios: " << passed << " pass, " << failed << " fail/error, " << skipped
-      << " skipped in " << std::fixed << std::setprecision(1) << summary.run.duration_ms / 1000.0 << " s\n";
+  out << summary.scenarios.size() << " scenarios: " << passed << " pass, " << failed
+      << " fail/error, " << skipped << " skipped in " << std::fixed << std::setprecision(1)
+      << summary.run.duration_ms / 1000.0 << " s\n";
 }
 
 void print_failures(const scenarios::RunSummary& summary, std::ostream& out) {
@@ -85,8 +92,8 @@ void print_failures(const scenarios::RunSummary& summary, std::ostream& out) {
       const auto dash = step.find('-');
       std::string where = "step " + std::to_string(std::atoi(step.substr(0, dash).c_str())) + " (" +
                           (dash == std::string::npos ? step : step.substr(dash + 1)) + ")";
-      out << (c.outcome == reports::Outcome::Fail ? "FAIL " : "ERROR ") << s.name << " " << where << ": " << c.title
-          << "\n";
+      out << (c.outcome == reports::Outcome::Fail ? "FAIL " : "ERROR ") << s.name << " " << where
+          << ": " << c.title << "\n";
       out << "  violated: " << c.reason << "\n";
       if (!c.expected.empty()) out << "  expected: " << c.expected << "\n";
       if (!c.observed.empty()) out << "  observed: " << c.observed << "\n";
@@ -161,8 +168,13 @@ int run_list(const ScenarioArgs& a) {
   if (a.json) {
     Json out = Json::array();
     for (const auto& s : *library) {
-      out.push_back(Json{{"name", s.name}, {"summary", s.summary}, {"threat", s.threat}, {"spec", s.spec},
-                         {"requires", s.requirements}, {"steps", s.steps.size()}, {"file", s.source}});
+      out.push_back(Json{{"name", s.name},
+                         {"summary", s.summary},
+                         {"threat", s.threat},
+                         {"spec", s.spec},
+                         {"requires", s.requirements},
+                         {"steps", s.steps.size()},
+                         {"file", s.source}});
     }
     std::cout << out.dump(2) << "\n";
     return kExitOk;
@@ -170,8 +182,10 @@ int run_list(const ScenarioArgs& a) {
   std::size_t width = 4;
   for (const auto& s : *library) width = std::max(width, s.name.size());
   for (const auto& s : *library) {
-    std::cout << std::left << std::setw(static_cast<int>(width)) << s.name << "  " << s.summary << "\n"
-              << std::setw(static_cast<int>(width)) << "" << "  threat: " << s.threat;
+    std::cout << std::left << std::setw(static_cast<int>(width)) << s.name << "  " << s.summary
+              << "\n"
+              << std::setw(static_cast<int>(width)) << ""
+              << "  threat: " << s.threat;
     if (!s.requirements.empty()) {
       std::cout << " (requires";
       for (const auto& r : s.requirements) std::cout << " " << r;
@@ -187,7 +201,8 @@ int run_prepare(const ScenarioArgs& a) {
   auto selected = selection(a);
   if (!selected) return bad_input("prepare", selected.error().detail);
   std::uint64_t seed = 0;
-  if (!parse_seed(a.seed_text, seed)) return usage("prepare", "--seed N is required (the same N as for run)");
+  if (!parse_seed(a.seed_text, seed))
+    return usage("prepare", "--seed N is required (the same N as for run)");
   const auto plans = scenarios::plan_run(*selected, seed);
   const std::string inventory = scenarios::inventory_json(plans).dump(1) + "\n";
   if (a.inventory_out.empty()) {
@@ -200,15 +215,18 @@ int run_prepare(const ScenarioArgs& a) {
     if (!assumed) return bad_input("prepare", assumed.error().detail);
     auto policy = policy_with_assumptions(*assumed);
     if (!policy) return bad_input("prepare", policy.error().detail);
-    if (auto w = pki::write_file(a.policy_out, policy->dump(1) + "\n"); !w) return internal("prepare", w.error().detail);
+    if (auto w = pki::write_file(a.policy_out, policy->dump(1) + "\n"); !w)
+      return internal("prepare", w.error().detail);
   }
   return kExitOk;
 }
 
 int run_run(const ScenarioArgs& a) {
-  if (a.embedded == !a.target_url.empty()) return usage("run", "give either --target URL or --embedded");
+  if (a.embedded == !a.target_url.empty())
+    return usage("run", "give either --target URL or --embedded");
   if (a.jobs < 1 || a.jobs > 64) return usage("run", "--jobs must be between 1 and 64");
-  if (a.eab_kid.empty() != a.eab_hmac_key.empty()) return usage("run", "--eab-kid and --eab-hmac-key go together");
+  if (a.eab_kid.empty() != a.eab_hmac_key.empty())
+    return usage("run", "--eab-kid and --eab-hmac-key go together");
   std::uint64_t seed = 0;
   if (a.seed_text.empty()) {
     seed = random_seed();
@@ -230,13 +248,18 @@ int run_run(const ScenarioArgs& a) {
       return internal("run", "cannot start the embedded server: " + started.error().detail);
     }
     embedded = std::move(*started);
-    if (a.keep_work_dir) std::cerr << "attestlab scenario run: embedded target files in " << embedded->work_dir() << "\n";
+    if (a.keep_work_dir)
+      std::cerr << "attestlab scenario run: embedded target files in " << embedded->work_dir()
+                << "\n";
     target = &embedded->target();
     clocked = embedded->clocked_target_factory();
   } else {
-    if (!http::Url::parse(a.target_url)) return usage("run", "--target " + a.target_url + " is not a URL");
+    if (!http::Url::parse(a.target_url))
+      return usage("run", "--target " + a.target_url + " is not a URL");
     if (a.attestation_ca.empty()) {
-      return usage("run", "--target needs --attestation-ca DIR: the mock Apple CA (attestlab ca init) the target trusts");
+      return usage("run",
+                   "--target needs --attestation-ca DIR: the mock Apple CA (attestlab ca init) the "
+                   "target trusts");
     }
     auto ca = sim::AppleCa::load(a.attestation_ca);
     if (!ca) return usage("run", "--attestation-ca: " + ca.error().detail);
@@ -254,8 +277,8 @@ int run_run(const ScenarioArgs& a) {
     target = &foreign;
   }
   if (!a.quiet) {
-    std::cerr << "running " << plans.size() << " scenario(s) against " << target->directory_url << " (seed " << seed
-              << ", " << a.jobs << " jobs)\n";
+    std::cerr << "running " << plans.size() << " scenario(s) against " << target->directory_url
+              << " (seed " << seed << ", " << a.jobs << " jobs)\n";
   }
   scenarios::RunSummary summary = run_planned(plans, *target, clocked, a.jobs, a.quiet, std::cerr);
   print_summary_table(summary, std::cout);
@@ -275,11 +298,14 @@ int run_run(const ScenarioArgs& a) {
   return kExitOk;
 }
 
-std::string command_line_of(const std::string& prefix, const CLI::App* sub, const std::string& positional) {
+std::string command_line_of(const std::string& prefix, const CLI::App* sub,
+                            const std::string& positional) {
   std::string line = prefix;
   if (!positional.empty()) line += " " + positional;
   for (const auto* opt : sub->get_options()) {
-    if (opt->count() == 0 || opt->get_name() == "--help" || opt->get_name().empty() || opt->get_name()[0] != '-') continue;
+    if (opt->count() == 0 || opt->get_name() == "--help" || opt->get_name().empty() ||
+        opt->get_name()[0] != '-')
+      continue;
     if (opt->results().empty()) line += " " + opt->get_name();
     for (const auto& v : opt->results()) line += " " + opt->get_name() + (v.empty() ? "" : " " + v);
   }
@@ -290,45 +316,62 @@ std::string command_line_of(const std::string& prefix, const CLI::App* sub, cons
 
 void register_scenario(CLI::App& app) {
   auto args = std::make_shared<ScenarioArgs>();
-  CLI::App* scenario = app.add_subcommand("scenario", "Scripted scenarios (devices, an MDM, an attacker) against an ACME target");
+  CLI::App* scenario = app.add_subcommand(
+      "scenario", "Scripted scenarios (devices, an MDM, an attacker) against an ACME target");
   scenario->require_subcommand(1);
 
-  CLI::App* list = scenario->add_subcommand("list", "List the scenario library: name, summary, threat");
-  list->add_option("--library", args->library, "Read scenarios from DIR instead of the built-in library");
+  CLI::App* list =
+      scenario->add_subcommand("list", "List the scenario library: name, summary, threat");
+  list->add_option("--library", args->library,
+                   "Read scenarios from DIR instead of the built-in library");
   list->add_flag("--json", args->json, "Print the library as JSON");
   list->callback([args] { exit_code() = run_list(*args); });
 
   CLI::App* run = scenario->add_subcommand("run", "Run scenarios against a target");
-  run->add_option("selector", args->selector, "A scenario name, a scenario FILE, or all")->required();
-  run->add_flag("--embedded", args->embedded, "Start attestlab's own server in-process as the target");
+  run->add_option("selector", args->selector, "A scenario name, a scenario FILE, or all")
+      ->required();
+  run->add_flag("--embedded", args->embedded,
+                "Start attestlab's own server in-process as the target");
   run->add_option("--target", args->target_url, "Directory URL of the ACME server under test");
   run->add_option("--trust-ca", args->trust_ca, "PEM bundle trusted for --target's TLS");
   run->add_option("--attestation-ca", args->attestation_ca,
                   "Mock Apple CA directory (attestlab ca init) whose root --target trusts");
-  run->add_flag("--target-inventory", args->target_inventory,
-                "--target's inventory lists `scenario prepare` output for the same selection and --seed");
+  run->add_flag(
+      "--target-inventory", args->target_inventory,
+      "--target's inventory lists `scenario prepare` output for the same selection and --seed");
   run->add_flag("--target-policy", args->target_policy,
                 "--target applies the scenarios' assumed policy (`scenario prepare --policy-out`)");
   run->add_option("--eab-kid", args->eab_kid, "External account binding key id for every account");
-  run->add_option("--eab-hmac-key", args->eab_hmac_key, "External account binding MAC key (base64url)");
+  run->add_option("--eab-hmac-key", args->eab_hmac_key,
+                  "External account binding MAC key (base64url)");
   run->add_option("--jobs", args->jobs, "Scenarios run in parallel")->capture_default_str();
-  run->add_option("--report-dir", args->report_dir, "Write result.json, junit.xml, summary.md, report.html here");
-  run->add_option("--seed", args->seed_text, "Seed of the generated device identities (default: random)");
-  run->add_option("--library", args->library, "Read scenarios from DIR instead of the built-in library");
+  run->add_option("--report-dir", args->report_dir,
+                  "Write result.json, junit.xml, summary.md, report.html here");
+  run->add_option("--seed", args->seed_text,
+                  "Seed of the generated device identities (default: random)");
+  run->add_option("--library", args->library,
+                  "Read scenarios from DIR instead of the built-in library");
   run->add_flag("--quiet", args->quiet, "Print only failures and the summary");
-  run->add_flag("--keep-work-dir", args->keep_work_dir, "Keep the --embedded target's temporary files");
+  run->add_flag("--keep-work-dir", args->keep_work_dir,
+                "Keep the --embedded target's temporary files");
   run->callback([args, run] {
     args->command_line = command_line_of("attestlab scenario run", run, args->selector);
     exit_code() = run_run(*args);
   });
 
   CLI::App* prepare = scenario->add_subcommand(
-      "prepare", "Write the inventory (and policy) a foreign target needs for `scenario run --seed N`");
-  prepare->add_option("selector", args->selector, "A scenario name, a scenario FILE, or all")->required();
-  prepare->add_option("--seed", args->seed_text, "Seed of the generated device identities")->required();
-  prepare->add_option("--inventory-out", args->inventory_out, "Inventory JSON file (default: stdout)");
-  prepare->add_option("--policy-out", args->policy_out, "Policy JSON file (defaults plus the assumed members)");
-  prepare->add_option("--library", args->library, "Read scenarios from DIR instead of the built-in library");
+      "prepare",
+      "Write the inventory (and policy) a foreign target needs for `scenario run --seed N`");
+  prepare->add_option("selector", args->selector, "A scenario name, a scenario FILE, or all")
+      ->required();
+  prepare->add_option("--seed", args->seed_text, "Seed of the generated device identities")
+      ->required();
+  prepare->add_option("--inventory-out", args->inventory_out,
+                      "Inventory JSON file (default: stdout)");
+  prepare->add_option("--policy-out", args->policy_out,
+                      "Policy JSON file (defaults plus the assumed members)");
+  prepare->add_option("--library", args->library,
+                      "Read scenarios from DIR instead of the built-in library");
   prepare->callback([args] { exit_code() = run_prepare(*args); });
 }
 

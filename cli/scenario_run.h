@@ -23,8 +23,8 @@ std::uint64_t random_seed();
 // scenario to `progress` unless quiet.
 scenarios::RunSummary run_planned(const std::vector<scenarios::ScenarioPlan>& plans,
                                   const scenarios::Target& target,
-                                  const scenarios::ClockedTargetFactory& clocked, int jobs, bool quiet,
-                                  std::ostream& progress);
+                                  const scenarios::ClockedTargetFactory& clocked, int jobs,
+                                  bool quiet, std::ostream& progress);
 
 // Table: scenario, steps (run/total), checks passed/total, verdict, time.
 void print_summary_table(const scenarios::RunSummary& summary, std::ostream& out);

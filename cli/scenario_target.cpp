@@ -17,8 +17,8 @@ namespace {
 // A private server on its own virtual clock; stopping it is destroying it.
 class ClockedEmbeddedTarget final : public scenarios::ClockedTarget {
  public:
-  ClockedEmbeddedTarget(std::unique_ptr<server::AcmeServer> server, std::shared_ptr<VirtualClock> clock,
-                        scenarios::Target target)
+  ClockedEmbeddedTarget(std::unique_ptr<server::AcmeServer> server,
+                        std::shared_ptr<VirtualClock> clock, scenarios::Target target)
       : server_(std::move(server)), clock_(std::move(clock)), target_(std::move(target)) {}
   ~ClockedEmbeddedTarget() override { server_->stop(); }
   const scenarios::Target& target() const override { return target_; }
@@ -33,7 +33,8 @@ class ClockedEmbeddedTarget final : public scenarios::ClockedTarget {
 Result<std::unique_ptr<server::AcmeServer>> start_server(const server::ServerConfig& config,
                                                          std::shared_ptr<Clock> clock) {
   auto started = server::AcmeServer::start(config, std::move(clock), server::LogLevel::Quiet);
-  if (!started) return Error::make(started.error().type, "embedded server: " + started.error().detail);
+  if (!started)
+    return Error::make(started.error().type, "embedded server: " + started.error().detail);
   return std::move(*started);
 }
 
@@ -57,8 +58,10 @@ Result<std::unique_ptr<EmbeddedScenarioTarget>> EmbeddedScenarioTarget::start(
     const std::vector<scenarios::ScenarioPlan>& plans, bool keep_work_dir) {
   std::unique_ptr<EmbeddedScenarioTarget> t(new EmbeddedScenarioTarget());
   t->keep_ = keep_work_dir;
-  std::string templ = (std::filesystem::temp_directory_path() / "attestlab-scenarios-XXXXXX").string();
-  if (::mkdtemp(templ.data()) == nullptr) return Error::make("serverInternal", "cannot create a temporary directory");
+  std::string templ =
+      (std::filesystem::temp_directory_path() / "attestlab-scenarios-XXXXXX").string();
+  if (::mkdtemp(templ.data()) == nullptr)
+    return Error::make("serverInternal", "cannot create a temporary directory");
   t->work_dir_ = templ;
 
   std::vector<scenarios::Scenario> selected;

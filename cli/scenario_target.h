@@ -29,8 +29,8 @@ class EmbeddedScenarioTarget {
  public:
   // Writes the attestation root, inventory and policy for `plans` and starts the server.
   // keep_work_dir: leave the temporary directory behind (its path: work_dir()).
-  static Result<std::unique_ptr<EmbeddedScenarioTarget>> start(const std::vector<scenarios::ScenarioPlan>& plans,
-                                                               bool keep_work_dir = false);
+  static Result<std::unique_ptr<EmbeddedScenarioTarget>> start(
+      const std::vector<scenarios::ScenarioPlan>& plans, bool keep_work_dir = false);
   ~EmbeddedScenarioTarget();
   EmbeddedScenarioTarget(const EmbeddedScenarioTarget&) = delete;
   EmbeddedScenarioTarget& operator=(const EmbeddedScenarioTarget&) = delete;

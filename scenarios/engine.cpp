@@ -21,7 +21,9 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::string two_digits(std::size_t n) { return (n < 10 ? "0" : "") + std::to_string(n); }
+std::string two_digits(std::size_t n) {
+  return (n < 10 ? "0" : "") + std::to_string(n);
+}
 
 std::string case_id(const Scenario& sc, std::size_t index, const Step& step) {
   return sc.name + "/" + two_digits(index + 1) + "-" + to_string(step.type);
@@ -35,11 +37,13 @@ std::string step_title(const Step& step) {
   if (step.type == StepType::Fleet) t += " of " + std::to_string(step.fleet.count) + " devices";
   if (!step.client_faults.empty()) {
     t += " [";
-    for (std::size_t i = 0; i < step.client_faults.size(); ++i) t += (i ? ", " : "") + step.client_faults[i];
+    for (std::size_t i = 0; i < step.client_faults.size(); ++i)
+      t += (i ? ", " : "") + step.client_faults[i];
     t += "]";
   }
   if (step.certificate == CertificateRef::Previous &&
-      (step.type == StepType::Revoke || step.type == StepType::CheckCertificate || step.type == StepType::CheckKey)) {
+      (step.type == StepType::Revoke || step.type == StepType::CheckCertificate ||
+       step.type == StepType::CheckKey)) {
     t += " (previous certificate)";
   }
   return t;
@@ -62,7 +66,8 @@ CaseResult case_for(const Scenario& sc, std::size_t index, const Step& step) {
   }
   if (sc.spec.size() > 1) {
     c.requirement += "; see also";
-    for (std::size_t i = 1; i < sc.spec.size(); ++i) c.requirement += (i > 1 ? ", " : " ") + sc.spec[i];
+    for (std::size_t i = 1; i < sc.spec.size(); ++i)
+      c.requirement += (i > 1 ? ", " : " ") + sc.spec[i];
   }
   c.level = sc.level;
   c.profile = sc.name;
@@ -78,10 +83,13 @@ std::string join_notes(const std::vector<std::string>& notes) {
 }  // namespace
 
 int ScenarioResult::count(Outcome o) const {
-  return static_cast<int>(std::count_if(cases.begin(), cases.end(), [o](const CaseResult& c) { return c.outcome == o; }));
+  return static_cast<int>(std::count_if(cases.begin(), cases.end(),
+                                        [o](const CaseResult& c) { return c.outcome == o; }));
 }
 
-bool ScenarioResult::ok() const { return count(Outcome::Fail) == 0 && count(Outcome::Error) == 0; }
+bool ScenarioResult::ok() const {
+  return count(Outcome::Fail) == 0 && count(Outcome::Error) == 0;
+}
 
 std::string ScenarioResult::verdict() const {
   if (count(Outcome::Error) > 0) return "error";
@@ -95,8 +103,10 @@ std::string missing_requirement(const Scenario& sc, const Target& target, bool c
     if (r == kRequiresServerClock) {
       if (!can_clock) return "the target's clock cannot be moved (requires server-clock)";
     } else if (target.capabilities.count(r) == 0) {
-      if (r == kRequiresInventory) return "the target's inventory does not list the planned devices (requires inventory)";
-      if (r == kRequiresPolicy) return "the target does not apply the scenario's assumed policy (requires policy)";
+      if (r == kRequiresInventory)
+        return "the target's inventory does not list the planned devices (requires inventory)";
+      if (r == kRequiresPolicy)
+        return "the target does not apply the scenario's assumed policy (requires policy)";
       return "the target lacks " + r;
     }
   }
@@ -104,7 +114,8 @@ std::string missing_requirement(const Scenario& sc, const Target& target, bool c
   return "";
 }
 
-ScenarioResult run_scenario(const ScenarioPlan& plan, const Target& target, const RunOptions& options) {
+ScenarioResult run_scenario(const ScenarioPlan& plan, const Target& target,
+                            const RunOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   const Scenario& sc = plan.scenario;
   ScenarioResult result;
@@ -158,8 +169,9 @@ ScenarioResult run_scenario(const ScenarioPlan& plan, const Target& target, cons
 
     if (step.type == StepType::Fleet) {
       auto it = plan.fleets.find(i);
-      FleetRun fleet = run_fleet(world, step, it == plan.fleets.end() ? std::vector<PlannedDevice>{} : it->second,
-                                 options.max_wire_exchanges);
+      FleetRun fleet = run_fleet(
+          world, step, it == plan.fleets.end() ? std::vector<PlannedDevice>{} : it->second,
+          options.max_wire_exchanges);
       c.expected = fleet.expected;
       c.observed = fleet.observed;
       c.wire_log = std::move(fleet.wire_log);
@@ -183,7 +195,8 @@ ScenarioResult run_scenario(const ScenarioPlan& plan, const Target& target, cons
     StepRun run = run_step(world, step, options.max_wire_exchanges);
     c.duration_ms = ms_since(s0);
     c.observed = run.observation.describe();
-    if (!run.observation.notes.empty()) c.observed += " [" + join_notes(run.observation.notes) + "]";
+    if (!run.observation.notes.empty())
+      c.observed += " [" + join_notes(run.observation.notes) + "]";
     c.wire_log = std::move(run.wire_log);
 
     if (run.harness_error) {
@@ -218,7 +231,8 @@ ScenarioResult run_scenario(const ScenarioPlan& plan, const Target& target, cons
   return result;
 }
 
-RunSummary run_scenarios(const std::vector<ScenarioPlan>& plans, const Target& target, const RunOptions& options) {
+RunSummary run_scenarios(const std::vector<ScenarioPlan>& plans, const Target& target,
+                         const RunOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   RunSummary summary;
   summary.run.name = target.name;

@@ -68,7 +68,8 @@ struct RunSummary {
 // empty when it can.
 std::string missing_requirement(const Scenario& scenario, const Target& target, bool can_clock);
 
-ScenarioResult run_scenario(const ScenarioPlan& plan, const Target& target, const RunOptions& options);
+ScenarioResult run_scenario(const ScenarioPlan& plan, const Target& target,
+                            const RunOptions& options);
 RunSummary run_scenarios(const std::vector<ScenarioPlan>& plans, const Target& target,
                          const RunOptions& options);
 

@@ -38,7 +38,8 @@ ScenarioPlan plan_of(const std::string& text) {
 }
 
 TEST(Engine, DeviceSideRefusalPassesWithoutANetworkRequest) {
-  const auto plan = plan_of(R"({"name": "rsa", "summary": "s", "threat": "t", "spec": ["Apple MDA §x"],
+  const auto plan =
+      plan_of(R"({"name": "rsa", "summary": "s", "threat": "t", "spec": ["Apple MDA §x"],
     "devices": [{"id": "phone", "kind": "iPhone"}],
     "steps": [{"type": "acme_enroll", "device": "phone",
                "payload": {"key_type": "RSA", "key_size": 2048, "hardware_bound": false, "attest": true},
@@ -66,7 +67,9 @@ TEST(Engine, WrongExpectationFailsNamingTheMember) {
   const ScenarioResult r = run_scenario(plan, unreachable_target(), RunOptions{});
   ASSERT_EQ(r.cases.size(), 1u);
   EXPECT_EQ(r.cases[0].outcome, Outcome::Fail);
-  EXPECT_EQ(r.cases[0].reason.rfind("issued: expected a certificate, observed refused: payloadRefused", 0), 0u)
+  EXPECT_EQ(r.cases[0].reason.rfind(
+                "issued: expected a certificate, observed refused: payloadRefused", 0),
+            0u)
       << r.cases[0].reason;
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.verdict(), "fail");
@@ -96,7 +99,8 @@ TEST(Engine, FailedSetupStepIsAnError) {
   const ScenarioResult r = run_scenario(plan, unreachable_target(), RunOptions{});
   ASSERT_EQ(r.cases.size(), 2u);
   EXPECT_EQ(r.cases[0].outcome, Outcome::Error);
-  EXPECT_EQ(r.cases[0].reason.rfind("setup step failed: refused: payloadRefused", 0), 0u) << r.cases[0].reason;
+  EXPECT_EQ(r.cases[0].reason.rfind("setup step failed: refused: payloadRefused", 0), 0u)
+      << r.cases[0].reason;
   EXPECT_EQ(r.cases[1].outcome, Outcome::Skip);
 }
 
@@ -119,7 +123,8 @@ TEST(Engine, RequirementsTheTargetLacksSkipEveryCheck) {
               {"type": "check_key", "device": "phone", "expect": {"key_usable": true}}]})");
   Target target = unreachable_target();
   ScenarioResult r = run_scenario(plan, target, RunOptions{});
-  EXPECT_EQ(r.skipped, "the target's inventory does not list the planned devices (requires inventory)");
+  EXPECT_EQ(r.skipped,
+            "the target's inventory does not list the planned devices (requires inventory)");
   ASSERT_EQ(r.cases.size(), 2u);
   for (const auto& c : r.cases) {
     EXPECT_EQ(c.outcome, Outcome::Skip);
@@ -133,7 +138,8 @@ TEST(Engine, RequirementsTheTargetLacksSkipEveryCheck) {
             "the target's clock cannot be moved (requires server-clock)");
   EXPECT_EQ(missing_requirement(plan.scenario, target, true), "");
   target.attestation_ca.reset();
-  EXPECT_EQ(missing_requirement(plan.scenario, target, true), "no mock attestation CA is configured for the target");
+  EXPECT_EQ(missing_requirement(plan.scenario, target, true),
+            "no mock attestation CA is configured for the target");
 }
 
 TEST(Engine, ClockedTargetFailureIsAnError) {
@@ -155,7 +161,8 @@ TEST(Engine, ClockedTargetFailureIsAnError) {
 TEST(Engine, ParallelRunKeepsInputOrderAndSortsCasesById) {
   std::vector<ScenarioPlan> plans;
   for (const char* name : {"zeta", "alpha", "mid"}) {
-    plans.push_back(plan_of(std::string(R"({"name": ")") + name + R"(", "summary": "s", "threat": "t",
+    plans.push_back(
+        plan_of(std::string(R"({"name": ")") + name + R"(", "summary": "s", "threat": "t",
       "spec": ["x"], "devices": [{"id": "phone", "kind": "iPhone"}],
       "steps": [{"type": "acme_enroll", "device": "phone", "payload": {"attest": true, "hardware_bound": false},
                  "expect": {"error": "payloadRefused"}}]})"));

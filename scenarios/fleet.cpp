@@ -23,7 +23,8 @@ struct DeviceOutcome {
 
 // Runs one device's actions; the observation accumulates what each action saw (the
 // enrollment's result, the MDM verdict); a failed check-in stops the device.
-DeviceOutcome run_device(World& world, const Step& step, const PlannedDevice& planned, std::size_t max_wire) {
+DeviceOutcome run_device(World& world, const Step& step, const PlannedDevice& planned,
+                         std::size_t max_wire) {
   DeviceOutcome out;
   out.planned = &planned;
   std::unique_ptr<DeviceRuntime> d = world.make_device(planned, nullptr);
@@ -34,16 +35,23 @@ DeviceOutcome run_device(World& world, const Step& step, const PlannedDevice& pl
   for (StepType action : step.fleet.actions) {
     Observation a;
     switch (action) {
-      case StepType::MdmEnroll: a = mdm_enroll(world, *d); break;
-      case StepType::InstallProfile: a = install_profile(world, *d, PayloadOptions{}); break;
-      case StepType::DeviceInformation: a = device_information(world, *d, "fresh"); break;
+      case StepType::MdmEnroll:
+        a = mdm_enroll(world, *d);
+        break;
+      case StepType::InstallProfile:
+        a = install_profile(world, *d, PayloadOptions{});
+        break;
+      case StepType::DeviceInformation:
+        a = device_information(world, *d, "fresh");
+        break;
       case StepType::AcmeEnroll: {
         Step direct;
         direct.type = StepType::AcmeEnroll;
         a = acme_enroll(world, *d, direct);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     if (action == StepType::InstallProfile || action == StepType::AcmeEnroll) {
       o.issued = a.issued;
@@ -67,8 +75,8 @@ DeviceOutcome run_device(World& world, const Step& step, const PlannedDevice& pl
 }
 
 std::string label(const DeviceOutcome& d) {
-  return d.planned->id + " (" + sim::to_string(d.planned->kind) + " " + d.planned->identity.serial + ", " +
-         (d.capable ? "capable" : "legacy") + ")";
+  return d.planned->id + " (" + sim::to_string(d.planned->kind) + " " + d.planned->identity.serial +
+         ", " + (d.capable ? "capable" : "legacy") + ")";
 }
 
 // "91 issued, 91 trusted" style counts of one device class.
@@ -81,7 +89,8 @@ std::string class_counts(const std::vector<DeviceOutcome>& all, bool capable) {
     if (d.observation.issued) ++issued;
     if (!d.observation.mdm_verdict.empty()) ++verdicts[d.observation.mdm_verdict];
     if (d.observation.error) {
-      ++errors[d.observation.error->type + (d.observation.failed_step.empty() ? "" : " at " + d.observation.failed_step)];
+      ++errors[d.observation.error->type +
+               (d.observation.failed_step.empty() ? "" : " at " + d.observation.failed_step)];
     }
   }
   std::string s = std::to_string(n) + (capable ? " capable" : " legacy");
@@ -128,8 +137,8 @@ FleetRun run_fleet(World& world, const Step& step, const std::vector<PlannedDevi
   worker();
   for (auto& t : threads) t.join();
 
-  run.observed = std::to_string(outcomes.size()) + " devices: " + class_counts(outcomes, true) + "; " +
-                 class_counts(outcomes, false);
+  run.observed = std::to_string(outcomes.size()) + " devices: " + class_counts(outcomes, true) +
+                 "; " + class_counts(outcomes, false);
   // A target (or MDM) that could not be reached is not a verdict on the fleet.
   for (const auto& d : outcomes) {
     const auto& e = d.observation.error;
@@ -148,7 +157,8 @@ FleetRun run_fleet(World& world, const Step& step, const std::vector<PlannedDevi
     if (run.mismatches.size() < kMaxListedMismatches) {
       std::string m = label(d) + ": ";
       for (std::size_t i = 0; i < d.mismatches.size(); ++i) m += (i ? "; " : "") + d.mismatches[i];
-      if (d.observation.error && !d.observation.error->detail.empty()) m += " [" + d.observation.error->detail + "]";
+      if (d.observation.error && !d.observation.error->detail.empty())
+        m += " [" + d.observation.error->detail + "]";
       run.mismatches.push_back(std::move(m));
     }
     if (failing <= kMaxLoggedDevices) {
@@ -156,7 +166,8 @@ FleetRun run_fleet(World& world, const Step& step, const std::vector<PlannedDevi
     }
   }
   if (failing > run.mismatches.size()) {
-    run.mismatches.push_back("and " + std::to_string(failing - run.mismatches.size()) + " more devices");
+    run.mismatches.push_back("and " + std::to_string(failing - run.mismatches.size()) +
+                             " more devices");
   }
   if (failing == 0 && !outcomes.empty()) run.wire_log = outcomes.front().wire_log;  // a sample
   if (failing > 0) run.observed += " (" + std::to_string(failing) + " devices not as expected)";

@@ -16,10 +16,10 @@
 namespace attestlab::scenarios {
 
 struct FleetRun {
-  std::string expected;  // both classes' expectations, one line
-  std::string observed;  // counts per class, one line
+  std::string expected;                 // both classes' expectations, one line
+  std::string observed;                 // counts per class, one line
   std::vector<std::string> mismatches;  // "fleet-1-17 (iPhone, F2LX…): error: expected …"
-  Json wire_log = Json::array();  // exchanges of a few failing devices (or of the first one)
+  Json wire_log = Json::array();        // exchanges of a few failing devices (or of the first one)
   std::optional<std::string> harness_error;
 };
 

@@ -30,17 +30,21 @@ std::optional<Json> newest_with(const sim::WireLog& log, std::size_t mark, const
 }
 
 // The attacker's answer as an observation: the problem it got, or success.
-void observe_response(Observation& o, const sim::AcmeClient& client, const Result<http::Response>& response) {
+void observe_response(Observation& o, const sim::AcmeClient& client,
+                      const Result<http::Response>& response) {
   if (!response) {
     o.error = response.error();
     return;
   }
   if (response->status >= 400) {
-    o.error = client.last_problem() ? sim::problem_to_error(*client.last_problem(), response->status)
-                                    : Error::make(sim::kErrorUnexpectedResponse, "no problem document", response->status);
+    o.error =
+        client.last_problem()
+            ? sim::problem_to_error(*client.last_problem(), response->status)
+            : Error::make(sim::kErrorUnexpectedResponse, "no problem document", response->status);
     return;
   }
-  o.notes.push_back("the attacker's request was accepted (HTTP " + std::to_string(response->status) + ")");
+  o.notes.push_back("the attacker's request was accepted (HTTP " +
+                    std::to_string(response->status) + ")");
 }
 
 }  // namespace
@@ -59,7 +63,8 @@ Observation hijack(World& world, DeviceRuntime& victim, DeviceRuntime& attacker,
     sim::NewAccountRequest request;
     request.eab = world.target().eab;
     auto account = client.new_account(sim::make_signer(std::move(*key)), request);
-    if (!account) setup_error = "the attacker could not create an account: " + account.error().detail;
+    if (!account)
+      setup_error = "the attacker could not create an account: " + account.error().detail;
     return account.ok();
   };
 
@@ -80,17 +85,19 @@ Observation hijack(World& world, DeviceRuntime& victim, DeviceRuntime& attacker,
         }
       }
       if (url.empty() || !attacker_account()) {
-        if (setup_error.empty()) setup_error = "the victim's authorization has no device-attest-01 challenge";
+        if (setup_error.empty())
+          setup_error = "the victim's authorization has no device-attest-01 challenge";
         return;
       }
       // A genuine attestation of the attacker's own Secure Enclave key for the victim's token.
       std::string att_obj;
-      attacker.with_device([&](sim::Device& device, sim::AttestationService& attestation, sim::DeviceKeychain&) {
-        auto key = device.secure_enclave().generate_key(pki::KeySpec::p384());
-        if (!key) return;
-        auto attested = attestation.key_attestation(device, *key, token);
-        if (attested) att_obj = sim::apple_attobj_b64u(attested->chain);
-      });
+      attacker.with_device(
+          [&](sim::Device& device, sim::AttestationService& attestation, sim::DeviceKeychain&) {
+            auto key = device.secure_enclave().generate_key(pki::KeySpec::p384());
+            if (!key) return;
+            auto attested = attestation.key_attestation(device, *key, token);
+            if (attested) att_obj = sim::apple_attobj_b64u(attested->chain);
+          });
       if (att_obj.empty()) {
         setup_error = "the attacker's device could not attest";
         return;
@@ -135,7 +142,8 @@ Observation hijack(World& world, DeviceRuntime& victim, DeviceRuntime& attacker,
     options.eab = world.target().eab;
     options.after_step = act;
     const sim::AcmePayload payload = world.payload_for(victim, step.payload);
-    victim.with_device([&](sim::Device& device, sim::AttestationService& attestation, sim::DeviceKeychain& keychain) {
+    victim.with_device([&](sim::Device& device, sim::AttestationService& attestation,
+                           sim::DeviceKeychain& keychain) {
       victim_result = sim::enroll(device, attestation, keychain, payload, options);
     });
     remember_certificate(victim, victim_result);
@@ -156,11 +164,13 @@ Observation hijack(World& world, DeviceRuntime& victim, DeviceRuntime& attacker,
     }
   }
   if (!acted && setup_error.empty()) {
-    setup_error = "the victim's enrollment stopped before the attacker could act: " + victim_result.summary();
+    setup_error =
+        "the victim's enrollment stopped before the attacker could act: " + victim_result.summary();
   }
   if (!setup_error.empty()) o.notes.push_back("harness: " + setup_error);
-  o.notes.push_back("victim's enrollment: " + (victim_result.ok() ? std::string("certificate issued")
-                                                                  : victim_result.summary()));
+  o.notes.push_back("victim's enrollment: " + (victim_result.ok()
+                                                   ? std::string("certificate issued")
+                                                   : victim_result.summary()));
   if (!setup_error.empty() && !o.error) o.error = Error::make(kErrorHijackSetup, setup_error);
   return o;
 }

@@ -16,7 +16,9 @@ std::string Fields::at(const std::string& key) const {
   return path_.empty() ? key : path_ + "." + key;
 }
 
-bool Fields::has(const char* key) const { return object_.is_object() && object_.contains(key); }
+bool Fields::has(const char* key) const {
+  return object_.is_object() && object_.contains(key);
+}
 
 const Json* Fields::find(const char* key, bool required) {
   seen_.insert(key);

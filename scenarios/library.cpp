@@ -10,16 +10,20 @@ namespace attestlab::scenarios {
 
 namespace {
 
-std::string stem_of(const std::string& path) { return std::filesystem::path(path).stem().string(); }
+std::string stem_of(const std::string& path) {
+  return std::filesystem::path(path).stem().string();
+}
 
 Result<void> check_library(const std::vector<Scenario>& scenarios) {
   std::set<std::string> names;
   for (const auto& sc : scenarios) {
     if (sc.name != stem_of(sc.source)) {
-      return Error::make("malformed", sc.source + ": name: \"" + sc.name + "\" must match the file name");
+      return Error::make("malformed",
+                         sc.source + ": name: \"" + sc.name + "\" must match the file name");
     }
     if (!names.insert(sc.name).second) {
-      return Error::make("malformed", sc.source + ": name: \"" + sc.name + "\" is used by another scenario");
+      return Error::make("malformed",
+                         sc.source + ": name: \"" + sc.name + "\" is used by another scenario");
     }
   }
   return ok();
@@ -50,11 +54,13 @@ Result<std::vector<Scenario>> load_library(const std::string& dir) {
     }
   }
   ATTESTLAB_TRY(check_library(out));
-  std::sort(out.begin(), out.end(), [](const Scenario& a, const Scenario& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(),
+            [](const Scenario& a, const Scenario& b) { return a.name < b.name; });
   return out;
 }
 
-Result<std::vector<Scenario>> select_scenarios(const std::vector<Scenario>& library, const std::string& selector) {
+Result<std::vector<Scenario>> select_scenarios(const std::vector<Scenario>& library,
+                                               const std::string& selector) {
   if (selector == "all") return library;
   const bool is_file = selector.find('/') != std::string::npos ||
                        (selector.size() > 5 && selector.substr(selector.size() - 5) == ".json");
@@ -65,7 +71,8 @@ Result<std::vector<Scenario>> select_scenarios(const std::vector<Scenario>& libr
   }
   for (const auto& sc : library)
     if (sc.name == selector) return std::vector<Scenario>{sc};
-  return Error::make("malformed", "unknown scenario \"" + selector + "\" (see attestlab scenario list)");
+  return Error::make("malformed",
+                     "unknown scenario \"" + selector + "\" (see attestlab scenario list)");
 }
 
 }  // namespace attestlab::scenarios

@@ -23,7 +23,8 @@ TEST(Library, EmbeddedLibraryParsesAndIsLargeEnough) {
     EXPECT_EQ(sc.source, "scenarios/library/" + sc.name + ".json");
     EXPECT_FALSE(sc.threat.empty()) << sc.name;
     bool checks = false;
-    for (const auto& s : sc.steps) checks = checks || s.expect.has_value() || s.type == StepType::Fleet;
+    for (const auto& s : sc.steps)
+      checks = checks || s.expect.has_value() || s.type == StepType::Fleet;
     EXPECT_TRUE(checks) << sc.name << " checks nothing";
   }
 }
@@ -43,12 +44,14 @@ TEST(Library, EmbeddedCopyMatchesTheSourceDirectory) {
 TEST(Library, EveryAppleThreatHasAScenario) {
   const auto lib = library();
   const char* threats[] = {
-      "lies about its properties", "replays an old attestation", "claims another device's identifier",
-      "private key is extracted", "hijacks a certificate request",
+      "lies about its properties",          "replays an old attestation",
+      "claims another device's identifier", "private key is extracted",
+      "hijacks a certificate request",
   };
   for (const char* threat : threats) {
-    const bool found = std::any_of(lib.begin(), lib.end(),
-                                   [&](const Scenario& s) { return s.threat.find(threat) != std::string::npos; });
+    const bool found = std::any_of(lib.begin(), lib.end(), [&](const Scenario& s) {
+      return s.threat.find(threat) != std::string::npos;
+    });
     EXPECT_TRUE(found) << "no scenario plays out: " << threat;
   }
 }
@@ -57,12 +60,31 @@ TEST(Library, BriefedScenariosExist) {
   const auto lib = library();
   std::set<std::string> names;
   for (const auto& s : lib) names.insert(s.name);
-  for (const char* name :
-       {"jailbroken", "stale-nonce", "rsa-keys", "restored-device", "inventory-mismatch", "forged-chain",
-        "other-device-identifier", "csr-key-swap", "missing-freshness", "reused-attestation", "expired-attestation",
-        "byod-user-enrollment", "mac-sip-disabled", "os-below-minimum", "attestation-service-outage",
-        "malformed-attobj", "payload-error-field", "happy-iphone", "happy-ipad", "happy-mac", "happy-appletv",
-        "happy-visionpro", "happy-watch", "legacy-devices", "fleet-rollout-100"}) {
+  for (const char* name : {"jailbroken",
+                           "stale-nonce",
+                           "rsa-keys",
+                           "restored-device",
+                           "inventory-mismatch",
+                           "forged-chain",
+                           "other-device-identifier",
+                           "csr-key-swap",
+                           "missing-freshness",
+                           "reused-attestation",
+                           "expired-attestation",
+                           "byod-user-enrollment",
+                           "mac-sip-disabled",
+                           "os-below-minimum",
+                           "attestation-service-outage",
+                           "malformed-attobj",
+                           "payload-error-field",
+                           "happy-iphone",
+                           "happy-ipad",
+                           "happy-mac",
+                           "happy-appletv",
+                           "happy-visionpro",
+                           "happy-watch",
+                           "legacy-devices",
+                           "fleet-rollout-100"}) {
     EXPECT_EQ(names.count(name), 1u) << name;
   }
 }
@@ -76,13 +98,16 @@ TEST(Library, SelectByNameFileOrAll) {
   ASSERT_TRUE(one.ok());
   ASSERT_EQ(one->size(), 1u);
   EXPECT_EQ(one->front().name, "jailbroken");
-  auto file = select_scenarios(lib, std::string(ATTESTLAB_SOURCE_DIR) + "/scenarios/library/rsa-keys.json");
+  auto file =
+      select_scenarios(lib, std::string(ATTESTLAB_SOURCE_DIR) + "/scenarios/library/rsa-keys.json");
   ASSERT_TRUE(file.ok()) << file.error().detail;
   EXPECT_EQ(file->front().name, "rsa-keys");
   auto unknown = select_scenarios(lib, "no-such-scenario");
   ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.error().detail, "unknown scenario \"no-such-scenario\" (see attestlab scenario list)");
-  auto bad = select_scenarios(lib, std::string(ATTESTLAB_SOURCE_DIR) + "/scenarios/testdata/bad/unknown-kind.json");
+  EXPECT_EQ(unknown.error().detail,
+            "unknown scenario \"no-such-scenario\" (see attestlab scenario list)");
+  auto bad = select_scenarios(
+      lib, std::string(ATTESTLAB_SOURCE_DIR) + "/scenarios/testdata/bad/unknown-kind.json");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().detail.find("unknown-kind.json: devices[0].kind"), std::string::npos);
 }
@@ -90,7 +115,8 @@ TEST(Library, SelectByNameFileOrAll) {
 TEST(Library, ADirectoryWithABadFileFailsNamingIt) {
   auto lib = load_library(std::string(ATTESTLAB_SOURCE_DIR) + "/scenarios/testdata/bad");
   ASSERT_FALSE(lib.ok());
-  EXPECT_NE(lib.error().detail.find("scenarios/testdata/bad/"), std::string::npos) << lib.error().detail;
+  EXPECT_NE(lib.error().detail.find("scenarios/testdata/bad/"), std::string::npos)
+      << lib.error().detail;
 }
 
 }  // namespace

@@ -12,9 +12,9 @@ namespace attestlab::scenarios {
 namespace {
 
 // Error types the MDM steps report for things that are not ACME refusals.
-constexpr const char* kErrorMdmCheckIn = "mdmCheckInFailed";     // enroll() failed
+constexpr const char* kErrorMdmCheckIn = "mdmCheckInFailed";  // enroll() failed
 constexpr const char* kErrorMdmSession = kErrorMdmSessionFailed;
-constexpr const char* kErrorCommand = "commandError";            // device answered Error
+constexpr const char* kErrorCommand = "commandError";  // device answered Error
 
 const sim::ExecutedCommand* find_executed(const std::vector<sim::ExecutedCommand>& history,
                                           const std::string& uuid) {
@@ -27,17 +27,20 @@ const sim::ExecutedCommand* find_executed(const std::vector<sim::ExecutedCommand
 // the agent saw it) is returned through `executed`.
 Result<void> deliver(World& world, DeviceRuntime& d, const Result<std::string>& queued,
                      sim::ExecutedCommand& executed) {
-  if (!queued) return Error::make(kErrorMdmSession, "the MDM could not queue the command: " + queued.error().detail);
+  if (!queued)
+    return Error::make(kErrorMdmSession,
+                       "the MDM could not queue the command: " + queued.error().detail);
   auto session = d.agent->run_until_idle();
   if (!session) {
-    return Error::make(kErrorMdmSession, "the device's polling session failed: " + session.error().type + ": " +
-                                             session.error().detail);
+    return Error::make(kErrorMdmSession, "the device's polling session failed: " +
+                                             session.error().type + ": " + session.error().detail);
   }
   const auto history = d.agent->history();
   const sim::ExecutedCommand* found = find_executed(history, *queued);
   if (found == nullptr) {
-    return Error::make(kErrorMdmSession, "the device never received command " + *queued +
-                                             " (the MDM " + (world.mdm() ? "did not deliver it" : "is gone") + ")");
+    return Error::make(kErrorMdmSession,
+                       "the device never received command " + *queued + " (the MDM " +
+                           (world.mdm() ? "did not deliver it" : "is gone") + ")");
   }
   executed = *found;
   return ok();
@@ -66,7 +69,8 @@ Observation install_profile(World& world, DeviceRuntime& d, const PayloadOptions
   profile.identifier = "com.attestlab.scenario.profile." + d.payload_uuid;
   const std::string xml = sim::profile_to_xml(sim::make_acme_profile(profile));
   sim::ExecutedCommand executed;
-  auto delivered = deliver(world, d, world.mdm()->enqueue(d.mdm_id(), sim::mdm::make_install_profile(xml)), executed);
+  auto delivered = deliver(
+      world, d, world.mdm()->enqueue(d.mdm_id(), sim::mdm::make_install_profile(xml)), executed);
   if (!delivered) {
     o.error = delivered.error();
     return o;
@@ -89,10 +93,12 @@ Observation device_information(World& world, DeviceRuntime& d, const std::string
   Result<std::string> queued = Error::make(kErrorMdmSession, "not queued");
   if (nonce_mode == "repeat") {
     if (!d.last_nonce) {
-      o.error = Error::make(kErrorMdmSession, "nonce \"repeat\" needs an earlier device_information with a nonce");
+      o.error = Error::make(kErrorMdmSession,
+                            "nonce \"repeat\" needs an earlier device_information with a nonce");
       return o;
     }
-    queued = mdm.enqueue(id, sim::mdm::make_device_information(mdm.config().attestation_queries, d.last_nonce));
+    queued = mdm.enqueue(
+        id, sim::mdm::make_device_information(mdm.config().attestation_queries, d.last_nonce));
   } else {
     queued = mdm.request_attestation(id, nonce_mode == "fresh");
   }
@@ -116,7 +122,8 @@ Observation device_information(World& world, DeviceRuntime& d, const std::string
   if (executed.status != sim::mdm::kStatusAcknowledged) {
     o.mdm_verdict = sim::to_string(sim::AttestationVerdict::Unknown);
     o.error = Error::make(kErrorCommand, sim::mdm::describe_error_chain(executed.error_chain));
-    o.notes.push_back(std::string("the MDM keeps its earlier verdict ") + sim::to_string(record->attestation.verdict));
+    o.notes.push_back(std::string("the MDM keeps its earlier verdict ") +
+                      sim::to_string(record->attestation.verdict));
   } else {
     o.mdm_verdict = sim::to_string(record->attestation.verdict);
   }

@@ -6,7 +6,9 @@ namespace attestlab::scenarios {
 
 namespace {
 
-std::string or_none(const std::string& s) { return s.empty() ? std::string("(none)") : s; }
+std::string or_none(const std::string& s) {
+  return s.empty() ? std::string("(none)") : s;
+}
 
 std::string error_text(const Observation& o) {
   if (!o.error) return o.issued ? "certificate issued" : "no error";
@@ -41,11 +43,13 @@ std::string Observation::describe() const {
 std::vector<std::string> mismatches(const Expectation& e, const Observation& o) {
   std::vector<std::string> out;
   if (e.issued && *e.issued != o.issued) {
-    out.push_back(std::string("issued: expected ") + (*e.issued ? "a certificate" : "no certificate") +
-                  ", observed " + (o.issued ? "a certificate issued" : "refused: " + error_text(o)));
+    out.push_back(std::string("issued: expected ") +
+                  (*e.issued ? "a certificate" : "no certificate") + ", observed " +
+                  (o.issued ? "a certificate issued" : "refused: " + error_text(o)));
   }
   if (!e.error.empty()) {
-    const bool match = o.error && std::find(e.error.begin(), e.error.end(), o.error->type) != e.error.end();
+    const bool match =
+        o.error && std::find(e.error.begin(), e.error.end(), o.error->type) != e.error.end();
     if (!match) {
       std::string want;
       for (std::size_t i = 0; i < e.error.size(); ++i) want += (i ? " or " : "") + e.error[i];
@@ -58,29 +62,38 @@ std::vector<std::string> mismatches(const Expectation& e, const Observation& o) 
                                                    : std::string("no HTTP error status")));
   }
   if (e.failed_step && *e.failed_step != o.failed_step) {
-    out.push_back("failed_step: expected " + *e.failed_step + ", observed " + or_none(o.failed_step));
+    out.push_back("failed_step: expected " + *e.failed_step + ", observed " +
+                  or_none(o.failed_step));
   }
   if (e.challenge_status && *e.challenge_status != o.challenge_status) {
     out.push_back("challenge_status: expected " + *e.challenge_status + ", observed " +
                   or_none(o.challenge_status));
   }
   if (e.mdm_verdict && *e.mdm_verdict != o.mdm_verdict) {
-    out.push_back("mdm_verdict: expected " + *e.mdm_verdict + ", observed " + or_none(o.mdm_verdict));
+    out.push_back("mdm_verdict: expected " + *e.mdm_verdict + ", observed " +
+                  or_none(o.mdm_verdict));
   }
   if (e.command_status && *e.command_status != o.command_status) {
-    out.push_back("command_status: expected " + *e.command_status + ", observed " + or_none(o.command_status));
+    out.push_back("command_status: expected " + *e.command_status + ", observed " +
+                  or_none(o.command_status));
   }
   if (e.revoked && o.revoked != e.revoked) {
-    out.push_back(std::string("revoked: expected ") + (*e.revoked ? "revoked" : "not revoked") + ", observed " +
-                  (!o.revoked ? std::string("unknown") : *o.revoked ? "revoked" : "not revoked"));
+    out.push_back(std::string("revoked: expected ") + (*e.revoked ? "revoked" : "not revoked") +
+                  ", observed " +
+                  (!o.revoked   ? std::string("unknown")
+                   : *o.revoked ? "revoked"
+                                : "not revoked"));
   }
   if (e.key_usable && o.key_usable != e.key_usable) {
-    out.push_back(std::string("key_usable: expected ") + (*e.key_usable ? "usable" : "unusable") + ", observed " +
-                  (!o.key_usable ? std::string("unknown") : *o.key_usable ? "usable" : "unusable"));
+    out.push_back(std::string("key_usable: expected ") + (*e.key_usable ? "usable" : "unusable") +
+                  ", observed " +
+                  (!o.key_usable   ? std::string("unknown")
+                   : *o.key_usable ? "usable"
+                                   : "unusable"));
   }
   if (e.network_requests && *e.network_requests != o.network_requests) {
-    out.push_back("network_requests: expected " + std::to_string(*e.network_requests) + ", observed " +
-                  std::to_string(o.network_requests));
+    out.push_back("network_requests: expected " + std::to_string(*e.network_requests) +
+                  ", observed " + std::to_string(o.network_requests));
   }
   return out;
 }

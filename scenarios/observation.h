@@ -16,11 +16,11 @@ namespace attestlab::scenarios {
 
 struct Observation {
   bool issued = false;
-  std::optional<Error> error;     // the refusal (ACME short name or a device-side type)
-  std::string failed_step;        // device enrollment step that failed
-  std::string challenge_status;   // last seen device-attest-01 status ("" = never seen)
-  std::string mdm_verdict;        // MDM judgement ("" = none)
-  std::string command_status;     // MDM command status ("" = none)
+  std::optional<Error> error;    // the refusal (ACME short name or a device-side type)
+  std::string failed_step;       // device enrollment step that failed
+  std::string challenge_status;  // last seen device-attest-01 status ("" = never seen)
+  std::string mdm_verdict;       // MDM judgement ("" = none)
+  std::string command_status;    // MDM command status ("" = none)
   std::optional<bool> revoked;
   std::optional<bool> key_usable;
   std::int64_t network_requests = 0;

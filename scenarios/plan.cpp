@@ -55,7 +55,8 @@ std::vector<ScenarioPlan> plan_run(const std::vector<Scenario>& scenarios, std::
     for (std::size_t i = 0; i < sc.steps.size(); ++i) {
       const Step& step = sc.steps[i];
       if (step.type != StepType::Fleet) continue;
-      auto fleet = generator.fleet(static_cast<std::size_t>(step.fleet.count), fleet_weights(step.fleet));
+      auto fleet =
+          generator.fleet(static_cast<std::size_t>(step.fleet.count), fleet_weights(step.fleet));
       std::vector<PlannedDevice> devices;
       for (std::size_t n = 0; n < fleet.size(); ++n) {
         PlannedDevice d;
@@ -74,13 +75,19 @@ std::vector<ScenarioPlan> plan_run(const std::vector<Scenario>& scenarios, std::
 const char* platform_of(sim::DeviceKind kind) {
   switch (kind) {
     case sim::DeviceKind::IPhone:
-    case sim::DeviceKind::LegacyIPhone: return "iOS";
-    case sim::DeviceKind::IPad: return "iPadOS";
+    case sim::DeviceKind::LegacyIPhone:
+      return "iOS";
+    case sim::DeviceKind::IPad:
+      return "iPadOS";
     case sim::DeviceKind::Mac:
-    case sim::DeviceKind::IntelMac: return "macOS";
-    case sim::DeviceKind::AppleTv: return "tvOS";
-    case sim::DeviceKind::VisionPro: return "visionOS";
-    case sim::DeviceKind::Watch: return "watchOS";
+    case sim::DeviceKind::IntelMac:
+      return "macOS";
+    case sim::DeviceKind::AppleTv:
+      return "tvOS";
+    case sim::DeviceKind::VisionPro:
+      return "visionOS";
+    case sim::DeviceKind::Watch:
+      return "watchOS";
   }
   return "iOS";
 }
@@ -93,10 +100,16 @@ Json inventory_json(const std::vector<ScenarioPlan>& plans) {
                {"status", "active"},
                {"platform", platform_of(d.kind)}};
     switch (d.inventory) {
-      case InventoryMembership::Active: break;
-      case InventoryMembership::Retired: entry["status"] = "retired"; break;
-      case InventoryMembership::Unknown: return;
-      case InventoryMembership::PairMismatch: entry["udid"] = d.listed_udid; break;
+      case InventoryMembership::Active:
+        break;
+      case InventoryMembership::Retired:
+        entry["status"] = "retired";
+        break;
+      case InventoryMembership::Unknown:
+        return;
+      case InventoryMembership::PairMismatch:
+        entry["udid"] = d.listed_udid;
+        break;
     }
     out.push_back(std::move(entry));
   };

@@ -31,7 +31,7 @@ struct PlannedDevice {
 
 struct ScenarioPlan {
   Scenario scenario;
-  std::vector<PlannedDevice> devices;  // scenario.devices order
+  std::vector<PlannedDevice> devices;                        // scenario.devices order
   std::map<std::size_t, std::vector<PlannedDevice>> fleets;  // by step index
 
   const PlannedDevice* find(const std::string& id) const;

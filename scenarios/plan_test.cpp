@@ -84,19 +84,23 @@ TEST(Plan, IdentitiesAreUniqueAcrossTheRunAndDeterministic) {
     }
   }
   EXPECT_GT(n, 130u);  // the fleet alone has 100
-  EXPECT_NE(plans.front().devices.front().identity.serial, other.front().devices.front().identity.serial);
+  EXPECT_NE(plans.front().devices.front().identity.serial,
+            other.front().devices.front().identity.serial);
 }
 
 TEST(Plan, AssumedPoliciesMergeOrConflict) {
   auto a = parsed(R"({"name": "a", "summary": "s", "threat": "t", "spec": ["x"], "devices": [],
     "assumes_policy": {"min_os_version": {"macOS": "14.5"}, "require_sip": true},
-    "steps": [{"type": "advance_clock", "days": 1}]})", "a.json");
+    "steps": [{"type": "advance_clock", "days": 1}]})",
+                  "a.json");
   auto b = parsed(R"({"name": "b", "summary": "s", "threat": "t", "spec": ["x"], "devices": [],
     "assumes_policy": {"min_os_version": {"iOS": "17.0"}},
-    "steps": [{"type": "advance_clock", "days": 1}]})", "b.json");
+    "steps": [{"type": "advance_clock", "days": 1}]})",
+                  "b.json");
   auto c = parsed(R"({"name": "c", "summary": "s", "threat": "t", "spec": ["x"], "devices": [],
     "assumes_policy": {"min_os_version": {"macOS": "15.0"}},
-    "steps": [{"type": "advance_clock", "days": 1}]})", "c.json");
+    "steps": [{"type": "advance_clock", "days": 1}]})",
+                  "c.json");
   auto merged = merged_assumed_policy({a, b});
   ASSERT_TRUE(merged.ok()) << merged.error().detail;
   EXPECT_EQ((*merged)["min_os_version"]["macOS"], "14.5");
@@ -104,7 +108,8 @@ TEST(Plan, AssumedPoliciesMergeOrConflict) {
   EXPECT_EQ((*merged)["require_sip"], true);
   auto conflict = merged_assumed_policy({a, b, c});
   ASSERT_FALSE(conflict.ok());
-  EXPECT_EQ(conflict.error().detail, "assumes_policy.min_os_version.macOS: a.json and c.json disagree");
+  EXPECT_EQ(conflict.error().detail,
+            "assumes_policy.min_os_version.macOS: a.json and c.json disagree");
 }
 
 TEST(Plan, PlatformNames) {

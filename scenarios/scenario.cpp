@@ -38,37 +38,46 @@ const std::vector<StepTypeName>& step_types() {
 bool is_name(const std::string& s, bool allow_underscore) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [&](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (allow_underscore && c == '_');
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           (allow_underscore && c == '_');
   });
 }
 
 // Which expectation members each step type may check.
 std::vector<std::string> expectation_members(StepType type) {
   switch (type) {
-    case StepType::MdmEnroll: return {"error", "status"};
+    case StepType::MdmEnroll:
+      return {"error", "status"};
     case StepType::InstallProfile:
       return {"issued",           "error",          "status",          "failed_step",
               "challenge_status", "command_status", "network_requests"};
-    case StepType::DeviceInformation: return {"mdm_verdict", "command_status", "error"};
+    case StepType::DeviceInformation:
+      return {"mdm_verdict", "command_status", "error"};
     case StepType::AcmeEnroll:
       return {"issued", "error", "status", "failed_step", "challenge_status", "network_requests"};
-    case StepType::Revoke: return {"revoked", "error", "status", "network_requests"};
-    case StepType::CheckCertificate: return {"revoked"};
-    case StepType::CheckKey: return {"key_usable"};
-    case StepType::Hijack: return {"error", "status", "revoked", "network_requests"};
+    case StepType::Revoke:
+      return {"revoked", "error", "status", "network_requests"};
+    case StepType::CheckCertificate:
+      return {"revoked"};
+    case StepType::CheckKey:
+      return {"key_usable"};
+    case StepType::Hijack:
+      return {"error", "status", "revoked", "network_requests"};
     case StepType::Fleet:  // per device class, see parse_fleet
-      return {"issued", "error", "failed_step", "challenge_status", "mdm_verdict", "command_status"};
-    default: return {};
+      return {"issued",           "error",       "failed_step",
+              "challenge_status", "mdm_verdict", "command_status"};
+    default:
+      return {};
   }
 }
 
-const std::vector<std::string> kEnrollSteps = {"payload", "account",  "order",    "authz",
-                                               "key",     "attest",   "challenge", "csr",
+const std::vector<std::string> kEnrollSteps = {"payload",  "account",  "order",     "authz",
+                                               "key",      "attest",   "challenge", "csr",
                                                "finalize", "download", "install"};
 const std::vector<std::string> kChallengeStatuses = {"pending", "processing", "valid", "invalid"};
 
-std::optional<Expectation> parse_expectation(const Json& obj, const std::string& path, StepType type,
-                                             FieldErrors& errors) {
+std::optional<Expectation> parse_expectation(const Json& obj, const std::string& path,
+                                             StepType type, FieldErrors& errors) {
   Fields f(obj, path, errors);
   const std::vector<std::string> allowed = expectation_members(type);
   auto allowed_here = [&](const char* key) {
@@ -88,14 +97,17 @@ std::optional<Expectation> parse_expectation(const Json& obj, const std::string&
     if (auto v = f.integer("status", false, 100, 599)) e.status = static_cast<int>(*v);
   }
   if (allowed_here("failed_step")) e.failed_step = f.choice("failed_step", kEnrollSteps);
-  if (allowed_here("challenge_status")) e.challenge_status = f.choice("challenge_status", kChallengeStatuses);
+  if (allowed_here("challenge_status"))
+    e.challenge_status = f.choice("challenge_status", kChallengeStatuses);
   if (allowed_here("mdm_verdict")) e.mdm_verdict = f.string("mdm_verdict");
   if (allowed_here("command_status")) {
-    e.command_status = f.choice("command_status", {"Acknowledged", "Error", "CommandFormatError", "NotNow"});
+    e.command_status =
+        f.choice("command_status", {"Acknowledged", "Error", "CommandFormatError", "NotNow"});
   }
   if (allowed_here("revoked")) e.revoked = f.boolean("revoked");
   if (allowed_here("key_usable")) e.key_usable = f.boolean("key_usable");
-  if (allowed_here("network_requests")) e.network_requests = f.integer("network_requests", false, 0);
+  if (allowed_here("network_requests"))
+    e.network_requests = f.integer("network_requests", false, 0);
   f.reject_unknown("is not an expectation (see scenarios/FORMAT.md)");
   if (errors.failed()) return std::nullopt;
   if (e.issued.value_or(false) && (!e.error.empty() || e.failed_step)) {
@@ -110,17 +122,21 @@ std::optional<Expectation> parse_expectation(const Json& obj, const std::string&
   return e;
 }
 
-std::optional<bool> read_secure_boot(Fields& f, const char* key, std::optional<sim::SecureBootLevel>& out) {
-  auto v = f.choice(key, {sim::kSecureBootFull, sim::kSecureBootReduced, sim::kSecureBootPermissive});
+std::optional<bool> read_secure_boot(Fields& f, const char* key,
+                                     std::optional<sim::SecureBootLevel>& out) {
+  auto v =
+      f.choice(key, {sim::kSecureBootFull, sim::kSecureBootReduced, sim::kSecureBootPermissive});
   if (v) out = sim::parse_secure_boot_level(*v);
   return v.has_value();
 }
 
-void parse_identity(const Json& obj, const std::string& path, IdentityOverrides& id, FieldErrors& errors) {
+void parse_identity(const Json& obj, const std::string& path, IdentityOverrides& id,
+                    FieldErrors& errors) {
   Fields f(obj, path, errors);
   for (const char* generated : {"serial", "udid", "enrollment_id"}) {
     if (f.has(generated)) {
-      f.fail(generated, "is generated for every run (unique in the target's inventory) and cannot be set");
+      f.fail(generated,
+             "is generated for every run (unique in the target's inventory) and cannot be set");
       return;
     }
   }
@@ -133,7 +149,8 @@ void parse_identity(const Json& obj, const std::string& path, IdentityOverrides&
   f.reject_unknown();
 }
 
-void parse_posture(const Json& obj, const std::string& path, PostureOverrides& p, FieldErrors& errors) {
+void parse_posture(const Json& obj, const std::string& path, PostureOverrides& p,
+                   FieldErrors& errors) {
   Fields f(obj, path, errors);
   p.sip_enabled = f.boolean("sip_enabled");
   read_secure_boot(f, "secure_boot", p.secure_boot);
@@ -142,7 +159,8 @@ void parse_posture(const Json& obj, const std::string& path, PostureOverrides& p
   f.reject_unknown();
 }
 
-void parse_claims(const Json& obj, const std::string& path, sim::ClaimOverrides& c, FieldErrors& errors) {
+void parse_claims(const Json& obj, const std::string& path, sim::ClaimOverrides& c,
+                  FieldErrors& errors) {
   Fields f(obj, path, errors);
   c.serial = f.string("serial");
   c.udid = f.string("udid");
@@ -174,7 +192,8 @@ void parse_device(const Json& obj, const std::string& path, DeviceSpec& d, Field
     d.id = *id;
   }
   if (auto kind = f.choice("kind", kind_names(), true)) d.kind = *sim::parse_device_kind(*kind);
-  if (const Json* v = f.object("identity")) parse_identity(*v, f.at("identity"), d.identity, errors);
+  if (const Json* v = f.object("identity"))
+    parse_identity(*v, f.at("identity"), d.identity, errors);
   if (const Json* v = f.object("posture")) parse_posture(*v, f.at("posture"), d.posture, errors);
   if (const Json* v = f.object("claims")) parse_claims(*v, f.at("claims"), d.claims, errors);
   if (auto v = f.choice("inventory", {"active", "retired", "unknown", "pair-mismatch"})) {
@@ -189,7 +208,8 @@ void parse_device(const Json& obj, const std::string& path, DeviceSpec& d, Field
   f.reject_unknown("is not a device member (see scenarios/FORMAT.md)");
 }
 
-void parse_payload(const Json& obj, const std::string& path, PayloadOptions& p, FieldErrors& errors) {
+void parse_payload(const Json& obj, const std::string& path, PayloadOptions& p,
+                   FieldErrors& errors) {
   Fields f(obj, path, errors);
   p.key_type = f.choice("key_type", {"RSA", "ECSECPrimeRandom"});
   p.key_size = f.integer("key_size", false, 1, 16384);
@@ -202,8 +222,9 @@ void parse_payload(const Json& obj, const std::string& path, PayloadOptions& p, 
     const bool ok = c == "serial" || c == "udid" || c.rfind("serial:", 0) == 0 ||
                     c.rfind("udid:", 0) == 0 || (c.rfind("literal:", 0) == 0 && c.size() > 8);
     if (!ok) {
-      f.fail("client_identifier",
-             "must be \"serial\", \"udid\", \"serial:DEVICE\", \"udid:DEVICE\" or \"literal:TEXT\"");
+      f.fail(
+          "client_identifier",
+          "must be \"serial\", \"udid\", \"serial:DEVICE\", \"udid:DEVICE\" or \"literal:TEXT\"");
     }
   }
   f.reject_unknown("is not a payload option (see scenarios/FORMAT.md)");
@@ -253,8 +274,10 @@ void parse_fleet(Fields& f, Step& s, FieldErrors& errors) {
   }
   if (const Json* expect = f.object("expect")) {
     Fields e(*expect, f.at("expect"), errors);
-    if (const Json* v = e.object("capable")) s.fleet.capable = parse_expectation(*v, e.at("capable"), StepType::Fleet, errors);
-    if (const Json* v = e.object("legacy")) s.fleet.legacy = parse_expectation(*v, e.at("legacy"), StepType::Fleet, errors);
+    if (const Json* v = e.object("capable"))
+      s.fleet.capable = parse_expectation(*v, e.at("capable"), StepType::Fleet, errors);
+    if (const Json* v = e.object("legacy"))
+      s.fleet.legacy = parse_expectation(*v, e.at("legacy"), StepType::Fleet, errors);
     e.reject_unknown("is not a fleet device class (capable, legacy)");
     if (!errors.failed() && !s.fleet.capable && !s.fleet.legacy) {
       errors.fail(f.at("expect"), "must check \"capable\" or \"legacy\" devices");
@@ -273,17 +296,19 @@ void parse_step(const Json& obj, const std::string& path, Step& s, FieldErrors& 
   s.type = *parse_step_type(*type_name);
   if (auto t = f.string("title")) s.title = *t;
 
-  const bool has_device = s.type != StepType::AdvanceClock && s.type != StepType::AttestationOutage &&
-                          s.type != StepType::Fleet;
+  const bool has_device = s.type != StepType::AdvanceClock &&
+                          s.type != StepType::AttestationOutage && s.type != StepType::Fleet;
   if (has_device) {
     if (auto d = f.string("device", true)) s.device = *d;
   }
   switch (s.type) {
     case StepType::InstallProfile:
-      if (const Json* p = f.object("payload")) parse_payload(*p, f.at("payload"), s.payload, errors);
+      if (const Json* p = f.object("payload"))
+        parse_payload(*p, f.at("payload"), s.payload, errors);
       break;
     case StepType::AcmeEnroll:
-      if (const Json* p = f.object("payload")) parse_payload(*p, f.at("payload"), s.payload, errors);
+      if (const Json* p = f.object("payload"))
+        parse_payload(*p, f.at("payload"), s.payload, errors);
       if (auto faults = f.strings("client_faults")) {
         sim::ClientFaults probe;
         for (std::size_t i = 0; i < faults->size(); ++i) {
@@ -326,7 +351,8 @@ void parse_step(const Json& obj, const std::string& path, Step& s, FieldErrors& 
       if (auto v = f.choice("mode", {"off", "server-error", "connection"}, true)) s.outage = *v;
       break;
     case StepType::UpdateDevice:
-      if (const Json* v = f.object("identity")) parse_identity(*v, f.at("identity"), s.identity, errors);
+      if (const Json* v = f.object("identity"))
+        parse_identity(*v, f.at("identity"), s.identity, errors);
       if (const Json* v = f.object("posture")) {
         s.posture = PostureOverrides{};
         parse_posture(*v, f.at("posture"), *s.posture, errors);
@@ -339,21 +365,28 @@ void parse_step(const Json& obj, const std::string& path, Step& s, FieldErrors& 
         errors.fail(path, "update_device needs \"identity\", \"posture\" or \"claims\"");
       }
       break;
-    case StepType::Fleet: parse_fleet(f, s, errors); break;
+    case StepType::Fleet:
+      parse_fleet(f, s, errors);
+      break;
     case StepType::Hijack:
       if (auto v = f.string("attacker", true)) s.attacker = *v;
-      if (auto v = f.choice("action", {"respond_challenge", "finalize", "revoke"}, true)) s.hijack = *v;
-      if (const Json* p = f.object("payload")) parse_payload(*p, f.at("payload"), s.payload, errors);
+      if (auto v = f.choice("action", {"respond_challenge", "finalize", "revoke"}, true))
+        s.hijack = *v;
+      if (const Json* p = f.object("payload"))
+        parse_payload(*p, f.at("payload"), s.payload, errors);
       break;
-    default: break;
+    default:
+      break;
   }
   if (s.type != StepType::Fleet) {
     const bool checkable = !expectation_members(s.type).empty();
     if (checkable) {
-      if (const Json* e = f.object("expect")) s.expect = parse_expectation(*e, f.at("expect"), s.type, errors);
+      if (const Json* e = f.object("expect"))
+        s.expect = parse_expectation(*e, f.at("expect"), s.type, errors);
     }
     if (s.type == StepType::CheckCertificate || s.type == StepType::CheckKey) {
-      if (!errors.failed() && !s.expect) f.fail("expect", "is required for " + std::string(to_string(s.type)));
+      if (!errors.failed() && !s.expect)
+        f.fail("expect", "is required for " + std::string(to_string(s.type)));
     }
   }
   f.reject_unknown(std::string("is not a member of ") + to_string(s.type) + " steps");
@@ -421,16 +454,21 @@ void merge_claims(sim::ClaimOverrides& claims, const sim::ClaimOverrides& u) {
 }
 
 const std::vector<std::string>& requirement_names() {
-  static const std::vector<std::string> names = {kRequiresServerClock, kRequiresInventory, kRequiresPolicy};
+  static const std::vector<std::string> names = {kRequiresServerClock, kRequiresInventory,
+                                                 kRequiresPolicy};
   return names;
 }
 
 const char* to_string(InventoryMembership m) {
   switch (m) {
-    case InventoryMembership::Active: return "active";
-    case InventoryMembership::Retired: return "retired";
-    case InventoryMembership::Unknown: return "unknown";
-    case InventoryMembership::PairMismatch: return "pair-mismatch";
+    case InventoryMembership::Active:
+      return "active";
+    case InventoryMembership::Retired:
+      return "retired";
+    case InventoryMembership::Unknown:
+      return "unknown";
+    case InventoryMembership::PairMismatch:
+      return "pair-mismatch";
   }
   return "active";
 }
@@ -495,7 +533,8 @@ bool Scenario::needs(const std::string& requirement) const {
 
 Result<Scenario> parse_scenario(const Json& doc, const std::string& file) {
   FieldErrors errors(file);
-  if (!doc.is_object()) return Error::make("malformed", file + ": a scenario must be a JSON object");
+  if (!doc.is_object())
+    return Error::make("malformed", file + ": a scenario must be a JSON object");
   Scenario sc;
   sc.source = file;
   Fields f(doc, "", errors);

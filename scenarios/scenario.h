@@ -22,7 +22,8 @@ namespace attestlab::scenarios {
 
 // What the target must offer for a scenario to run; a target lacking one skips it.
 inline constexpr const char* kRequiresServerClock = "server-clock";  // engine can move server time
-inline constexpr const char* kRequiresInventory = "inventory";  // target checks the written inventory
+inline constexpr const char* kRequiresInventory =
+    "inventory";                                          // target checks the written inventory
 inline constexpr const char* kRequiresPolicy = "policy";  // target applies the assumed policy
 const std::vector<std::string>& requirement_names();
 
@@ -62,7 +63,7 @@ struct DeviceSpec {
   std::string id;  // [a-z0-9_-]+, unique in the scenario
   sim::DeviceKind kind = sim::DeviceKind::IPhone;
   IdentityOverrides identity;
-  PostureOverrides posture;   // the truth (what Apple attests)
+  PostureOverrides posture;    // the truth (what Apple attests)
   sim::ClaimOverrides claims;  // what the device says about itself (lies)
   InventoryMembership inventory = InventoryMembership::Active;
   EnrollmentType enrollment = EnrollmentType::Device;
@@ -171,13 +172,13 @@ struct Step {
 };
 
 struct Scenario {
-  std::string name;     // [a-z0-9-]+
-  std::string summary;  // one sentence
-  std::string threat;   // the threat it plays out ("none: happy path" for happy paths)
-  std::string level = "MUST";  // MUST | SHOULD | policy: what kind of promise its checks are
-  std::vector<std::string> spec;      // references, e.g. "draft-ietf-acme-device-attest-10 §5"
+  std::string name;               // [a-z0-9-]+
+  std::string summary;            // one sentence
+  std::string threat;             // the threat it plays out ("none: happy path" for happy paths)
+  std::string level = "MUST";     // MUST | SHOULD | policy: what kind of promise its checks are
+  std::vector<std::string> spec;  // references, e.g. "draft-ietf-acme-device-attest-10 §5"
   std::vector<std::string> requirements;  // requirement_names()
-  Json assumes_policy = Json::object();  // policy members the target must apply
+  Json assumes_policy = Json::object();   // policy members the target must apply
   std::vector<DeviceSpec> devices;
   std::vector<Step> steps;
   std::string source;  // file it came from (for messages)

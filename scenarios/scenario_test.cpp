@@ -35,17 +35,23 @@ TEST_P(BadScenarioFile, ErrorNamesFileAndField) {
 INSTANTIATE_TEST_SUITE_P(
     Files, BadScenarioFile,
     ::testing::Values(
-        BadFile{"error-not-string.json", ": steps[2].expect.error: must be a string or a non-empty array of strings"},
+        BadFile{"error-not-string.json",
+                ": steps[2].expect.error: must be a string or a non-empty array of strings"},
         BadFile{"unknown-kind.json", ": devices[0].kind: must be one of iPhone, iPad, Mac"},
-        BadFile{"unknown-fault.json", ": steps[0].client_faults[1]: unknown client fault \"skip_everything\""},
+        BadFile{"unknown-fault.json",
+                ": steps[0].client_faults[1]: unknown client fault \"skip_everything\""},
         BadFile{"missing-summary.json", ": summary: is required"},
         BadFile{"unknown-device.json", ": steps[1].device: no device \"tablet\" in devices"},
         BadFile{"serial-override.json", ": devices[0].identity.serial: is generated for every run"},
-        BadFile{"expectation-not-allowed.json", ": steps[0].expect.revoked: cannot be checked by device_information steps"},
-        BadFile{"typo-member.json", ": steps[0].client_fault: is not a member of acme_enroll steps"},
-        BadFile{"server-clock-undeclared.json", ": steps[1].server: moving the server's clock needs \"server-clock\""},
+        BadFile{"expectation-not-allowed.json",
+                ": steps[0].expect.revoked: cannot be checked by device_information steps"},
+        BadFile{"typo-member.json",
+                ": steps[0].client_fault: is not a member of acme_enroll steps"},
+        BadFile{"server-clock-undeclared.json",
+                ": steps[1].server: moving the server's clock needs \"server-clock\""},
         BadFile{"not-json.json", ": not valid JSON"},
-        BadFile{"fleet-bad-action.json", ": steps[0].actions[1]: must be mdm_enroll, install_profile"},
+        BadFile{"fleet-bad-action.json",
+                ": steps[0].actions[1]: must be mdm_enroll, install_profile"},
         BadFile{"status-without-error.json", ": steps[0].expect.status: needs an expected error"},
         BadFile{"duplicate-device.json", ": devices[1].id: \"phone\" is used twice"}));
 
@@ -62,12 +68,13 @@ TEST(ScenarioParse, RootMustBeAnObject) {
 }
 
 Json minimal(Json steps, Json devices = Json::array({Json{{"id", "phone"}, {"kind", "iPhone"}}})) {
-  return Json{{"name", "t"},       {"summary", "s"},   {"threat", "t"},
-              {"spec", {"RFC 8555 §7"}}, {"devices", devices}, {"steps", steps}};
+  return Json{{"name", "t"},        {"summary", "s"}, {"threat", "t"}, {"spec", {"RFC 8555 §7"}},
+              {"devices", devices}, {"steps", steps}};
 }
 
 TEST(ScenarioParse, EveryStepTypeAndItsMembers) {
-  Json doc = minimal(Json::parse(R"([
+  Json doc =
+      minimal(Json::parse(R"([
     {"type": "mdm_enroll", "device": "phone"},
     {"type": "install_profile", "device": "phone", "payload": {"key_size": 256},
      "expect": {"issued": true, "command_status": "Acknowledged"}},
@@ -94,7 +101,7 @@ TEST(ScenarioParse, EveryStepTypeAndItsMembers) {
     {"type": "hijack", "device": "phone", "attacker": "other", "action": "finalize",
      "expect": {"error": "unauthorized", "status": 403}}
   ])"),
-                     Json::parse(R"([{"id": "phone", "kind": "iPhone"}, {"id": "other", "kind": "Mac",
+              Json::parse(R"([{"id": "phone", "kind": "iPhone"}, {"id": "other", "kind": "Mac",
                                       "posture": {"secure_boot": "reduced"}, "inventory": "pair-mismatch",
                                       "enrollment": "user", "claims": {"serial": "X1"}}])"));
   doc["requires"] = {"server-clock"};
@@ -135,7 +142,8 @@ TEST(ScenarioParse, EveryStepTypeAndItsMembers) {
   EXPECT_EQ(s[12].fleet.count, 5);
   EXPECT_FALSE(s[12].fleet.include_legacy);
   EXPECT_EQ(s[12].fleet.parallel, 2);
-  EXPECT_EQ(s[12].fleet.actions, (std::vector<StepType>{StepType::MdmEnroll, StepType::AcmeEnroll}));
+  EXPECT_EQ(s[12].fleet.actions,
+            (std::vector<StepType>{StepType::MdmEnroll, StepType::AcmeEnroll}));
   ASSERT_EQ(s[12].fleet.weights.size(), sim::all_device_kinds().size());
   EXPECT_EQ(s[12].fleet.weights[0], 3u);  // iPhone comes first
   EXPECT_EQ(s[12].fleet.legacy->error, (std::vector<std::string>{"deviceCannotAttest"}));
@@ -154,7 +162,8 @@ TEST(ScenarioParse, EveryStepTypeAndItsMembers) {
 }
 
 TEST(ScenarioParse, CommentsAreIgnoredAndAssumedPolicyImpliesRequirement) {
-  Json doc = minimal(Json::parse(R"([{"type": "acme_enroll", "device": "phone", "_why": "comment"}])"));
+  Json doc =
+      minimal(Json::parse(R"([{"type": "acme_enroll", "device": "phone", "_why": "comment"}])"));
   doc["_about"] = "a comment";
   doc["assumes_policy"] = {{"min_os_version", {{"macOS", "14.5"}}}};
   auto sc = parse_scenario(doc, "c.json");
@@ -174,10 +183,12 @@ TEST(ScenarioParse, StepErrorsNameTheirPath) {
       {R"({"device": "phone"})", "steps[0].type: is required"},
       {R"({"type": "acme_enroll"})", "steps[0].device: is required"},
       {R"({"type": "advance_clock"})", "steps[0]: advance_clock needs exactly one of"},
-      {R"({"type": "advance_clock", "days": 1, "seconds": 5})", "steps[0]: advance_clock needs exactly one of"},
+      {R"({"type": "advance_clock", "days": 1, "seconds": 5})",
+       "steps[0]: advance_clock needs exactly one of"},
       {R"({"type": "advance_clock", "days": -1})", "steps[0].days: must be between 1"},
       {R"({"type": "check_key", "device": "phone"})", "steps[0].expect: is required for check_key"},
-      {R"({"type": "acme_enroll", "device": "phone", "expect": {}})", "steps[0].expect: must check at least one thing"},
+      {R"({"type": "acme_enroll", "device": "phone", "expect": {}})",
+       "steps[0].expect: must check at least one thing"},
       {R"({"type": "acme_enroll", "device": "phone", "expect": {"issued": true, "error": "badCSR"}})",
        "steps[0].expect.issued: true contradicts"},
       {R"({"type": "acme_enroll", "device": "phone", "expect": {"failed_step": "teleport"}})",
@@ -192,9 +203,11 @@ TEST(ScenarioParse, StepErrorsNameTheirPath) {
        "steps[0].client_faults: is not a member of install_profile steps"},
       {R"({"type": "restore", "device": "phone", "expect": {"issued": true}})",
        "steps[0].expect: is not a member of restore steps"},
-      {R"({"type": "attestation_outage", "mode": "sometimes"})", "steps[0].mode: must be one of off"},
+      {R"({"type": "attestation_outage", "mode": "sometimes"})",
+       "steps[0].mode: must be one of off"},
       {R"({"type": "update_device", "device": "phone"})", "steps[0]: update_device needs"},
-      {R"({"type": "fleet", "count": 0, "actions": ["mdm_enroll"]})", "steps[0].count: must be between 1"},
+      {R"({"type": "fleet", "count": 0, "actions": ["mdm_enroll"]})",
+       "steps[0].count: must be between 1"},
       {R"({"type": "fleet", "count": 3, "kinds": {"Toaster": 1}, "actions": ["mdm_enroll"]})",
        "steps[0].kinds.Toaster: is not a device kind"},
       {R"({"type": "fleet", "count": 3, "actions": ["mdm_enroll"], "expect": {"everyone": {"issued": true}}})",
@@ -204,7 +217,8 @@ TEST(ScenarioParse, StepErrorsNameTheirPath) {
       {R"("acme_enroll")", "steps[0]: must be an object"},
       {R"({"type": "hijack", "device": "phone", "attacker": "phone", "action": "finalize"})",
        "steps[0].attacker: must be another device"},
-      {R"({"type": "hijack", "device": "phone", "attacker": "phone"})", "steps[0].action: is required"},
+      {R"({"type": "hijack", "device": "phone", "attacker": "phone"})",
+       "steps[0].action: is required"},
       {R"({"type": "hijack", "device": "phone", "attacker": "mallory", "action": "finalize"})",
        "steps[0].attacker: no device \"mallory\""},
       {R"({"type": "hijack", "device": "phone", "attacker": "x", "action": "steal"})",
@@ -226,10 +240,13 @@ TEST(ScenarioParse, TopLevelErrors) {
     auto sc = parse_scenario(d, "t.json");
     return sc.ok() ? std::string() : sc.error().detail;
   };
-  EXPECT_EQ(with("name", "Has Spaces"), "t.json: name: must be 1-64 characters of a-z, 0-9 and '-'");
+  EXPECT_EQ(with("name", "Has Spaces"),
+            "t.json: name: must be 1-64 characters of a-z, 0-9 and '-'");
   EXPECT_EQ(with("spec", Json::array()), "t.json: spec: must not be empty");
-  EXPECT_EQ(with("requires", {"time-machine"}), "t.json: requires[0]: must be server-clock, inventory or policy");
-  EXPECT_EQ(with("level", "MAYBE"), "t.json: level: must be one of MUST, SHOULD, policy (got \"MAYBE\")");
+  EXPECT_EQ(with("requires", {"time-machine"}),
+            "t.json: requires[0]: must be server-clock, inventory or policy");
+  EXPECT_EQ(with("level", "MAYBE"),
+            "t.json: level: must be one of MUST, SHOULD, policy (got \"MAYBE\")");
   EXPECT_EQ(with("steps", Json::array()), "t.json: steps: must not be empty");
   EXPECT_EQ(with("extra", 1), "t.json: extra: is not a scenario member (see scenarios/FORMAT.md)");
   EXPECT_EQ(with("devices", Json::object()), "t.json: devices: must be an array");

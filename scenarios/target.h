@@ -24,8 +24,8 @@
 namespace attestlab::scenarios {
 
 struct Target {
-  std::string name = "target";  // report label: "embedded", a host name, ...
-  std::string directory_url;    // https://HOST:PORT/.../directory
+  std::string name = "target";    // report label: "embedded", a host name, ...
+  std::string directory_url;      // https://HOST:PORT/.../directory
   std::string trust_ca_pem_file;  // TLS trust for the target; empty = system store
   // The mock Apple attestation CA the target trusts as attestation root. Devices get
   // their attestations from it and forgery knobs re-sign with it.

@@ -26,8 +26,12 @@ sim::Device make_sim_device(const PlannedDevice& planned, const DeviceSpec* spec
 
 class KeystoreSigner final : public sim::JwsSigner {
  public:
-  KeystoreSigner(const sim::Device& device, sim::KeyHandle key, bool hardware_bound, pki::PublicKey pub)
-      : device_(device), key_(key), hardware_bound_(hardware_bound), jwk_(jose::Jwk(pub).to_json()) {
+  KeystoreSigner(const sim::Device& device, sim::KeyHandle key, bool hardware_bound,
+                 pki::PublicKey pub)
+      : device_(device),
+        key_(key),
+        hardware_bound_(hardware_bound),
+        jwk_(jose::Jwk(pub).to_json()) {
     const pki::KeySpec spec = pub.spec();
     if (spec.kind == pki::KeyKind::RSA) {
       alg_ = "RS256";
@@ -54,7 +58,8 @@ class KeystoreSigner final : public sim::JwsSigner {
 };
 
 bool key_present(const sim::Device& device, sim::KeyHandle key, bool hardware_bound) {
-  return hardware_bound ? device.secure_enclave().has_key(key) : device.software_keystore().has_key(key);
+  return hardware_bound ? device.secure_enclave().has_key(key)
+                        : device.software_keystore().has_key(key);
 }
 
 // Transport failures and harness misuse are not the target's answer: the step errors.
@@ -149,7 +154,8 @@ World::~World() {
   }
 }
 
-std::unique_ptr<DeviceRuntime> World::make_device(const PlannedDevice& planned, const DeviceSpec* spec) {
+std::unique_ptr<DeviceRuntime> World::make_device(const PlannedDevice& planned,
+                                                  const DeviceSpec* spec) {
   auto d = std::make_unique<DeviceRuntime>();
   d->plan = planned;
   d->user_enrollment = spec != nullptr && spec->enrollment == EnrollmentType::User;
@@ -166,7 +172,8 @@ std::unique_ptr<DeviceRuntime> World::make_device(const PlannedDevice& planned, 
   options.acme.clock = clock_;
   options.acme.apple_ca = target_.attestation_ca;
   options.acme.eab = target_.eab;
-  d->agent = std::make_unique<sim::MdmAgent>(make_sim_device(planned, spec), apple_, std::move(options));
+  d->agent =
+      std::make_unique<sim::MdmAgent>(make_sim_device(planned, spec), apple_, std::move(options));
   return d;
 }
 
@@ -179,7 +186,8 @@ sim::AcmeClientOptions World::client_options(const std::string& label) const {
   sim::AcmeClientOptions o;
   o.trust_ca_pem_file = target_.trust_ca_pem_file;
   o.timeout = std::chrono::milliseconds(target_.http_timeout_ms);
-  o.poll_interval = std::chrono::milliseconds(std::min<std::int64_t>(50, target_.max_poll_sleep_ms));
+  o.poll_interval =
+      std::chrono::milliseconds(std::min<std::int64_t>(50, target_.max_poll_sleep_ms));
   o.poll_timeout = std::chrono::milliseconds(30000);
   const auto cap = std::chrono::milliseconds(target_.max_poll_sleep_ms);
   o.sleep = [cap](std::chrono::milliseconds d) { std::this_thread::sleep_for(std::min(d, cap)); };
@@ -187,7 +195,8 @@ sim::AcmeClientOptions World::client_options(const std::string& label) const {
   return o;
 }
 
-std::string World::client_identifier(const DeviceRuntime& d, const std::optional<std::string>& option) {
+std::string World::client_identifier(const DeviceRuntime& d,
+                                     const std::optional<std::string>& option) {
   const std::string c = option.value_or("serial");
   auto of = [&](const std::string& id) -> const DeviceRuntime* {
     DeviceRuntime* other = device(id);
@@ -204,8 +213,8 @@ std::string World::client_identifier(const DeviceRuntime& d, const std::optional
 }
 
 sim::AcmePayload World::payload_for(const DeviceRuntime& d, const PayloadOptions& options) {
-  sim::AcmePayload p =
-      sim::AcmePayload::for_attestation(target_.directory_url, client_identifier(d, options.client_identifier));
+  sim::AcmePayload p = sim::AcmePayload::for_attestation(
+      target_.directory_url, client_identifier(d, options.client_identifier));
   p.payload_uuid = d.payload_uuid;
   p.payload_identifier = "com.attestlab.scenario.acme." + d.payload_uuid;
   if (options.key_type) p.key_type = *options.key_type;
@@ -218,7 +227,8 @@ sim::AcmePayload World::payload_for(const DeviceRuntime& d, const PayloadOptions
 
 std::shared_ptr<const sim::JwsSigner> keystore_signer(const sim::Device& device, sim::KeyHandle key,
                                                       bool hardware_bound) {
-  auto pub = hardware_bound ? device.secure_enclave().public_key(key) : device.software_keystore().public_key(key);
+  auto pub = hardware_bound ? device.secure_enclave().public_key(key)
+                            : device.software_keystore().public_key(key);
   if (!pub) return nullptr;
   return std::make_shared<KeystoreSigner>(device, key, hardware_bound, std::move(*pub));
 }
@@ -243,8 +253,9 @@ void observe_enrollment(Observation& o, const sim::EnrollmentResult& r) {
 
 void remember_certificate(DeviceRuntime& d, const sim::EnrollmentResult& r) {
   if (!r.ok() || !r.certificate || !r.identity) return;
-  d.certificates.push_back(IssuedCertificate{*r.certificate, r.certificate_chain_pem, r.identity->key,
-                                             r.identity->hardware_bound, r.account_key, r.account_url});
+  d.certificates.push_back(IssuedCertificate{*r.certificate, r.certificate_chain_pem,
+                                             r.identity->key, r.identity->hardware_bound,
+                                             r.account_key, r.account_url});
 }
 
 Observation acme_enroll(World& world, DeviceRuntime& d, const Step& step) {
@@ -265,7 +276,8 @@ Observation acme_enroll(World& world, DeviceRuntime& d, const Step& step) {
   const sim::AcmePayload payload = world.payload_for(d, step.payload);
   const std::size_t mark = d.log.size();
   sim::EnrollmentResult r;
-  d.with_device([&](sim::Device& device, sim::AttestationService& attestation, sim::DeviceKeychain& keychain) {
+  d.with_device([&](sim::Device& device, sim::AttestationService& attestation,
+                    sim::DeviceKeychain& keychain) {
     r = sim::enroll(device, attestation, keychain, payload, options);
   });
   Observation o;
@@ -306,7 +318,8 @@ StepRun revoke(World& world, DeviceRuntime& d, const Step& step, bool probe) {
       if (!present) return;
       auto signer = keystore_signer(device, cert->key, cert->hardware_bound);
       done = signer ? client.revoke_with_cert_key(der, reason, *signer)
-                    : Result<void>(Error::make(sim::kErrorKeyUnavailable, "cannot read the key's public half"));
+                    : Result<void>(Error::make(sim::kErrorKeyUnavailable,
+                                               "cannot read the key's public half"));
     });
     if (!present) {
       run.observation.error = Error::make(sim::kErrorKeyUnavailable,
@@ -326,7 +339,8 @@ StepRun revoke(World& world, DeviceRuntime& d, const Step& step, bool probe) {
     // not (and now is).
     if (done.ok()) {
       run.observation.revoked = false;
-      run.observation.notes.push_back("the probe's revokeCert succeeded, so the certificate was valid (it is now revoked)");
+      run.observation.notes.push_back(
+          "the probe's revokeCert succeeded, so the certificate was valid (it is now revoked)");
     } else if (done.error().type == "alreadyRevoked") {
       run.observation.revoked = true;
     } else {
@@ -353,7 +367,9 @@ StepRun check_key(DeviceRuntime& d, const Step& step) {
     auto sig = cert->hardware_bound ? device.secure_enclave().sign(cert->key, probe)
                                     : device.software_keystore().sign(cert->key, probe);
     const pki::PublicKey pub = cert->certificate.public_key();
-    usable = sig.ok() && pub.verify(probe, *sig, pub.spec().bits == 384 ? pki::Digest::SHA384 : pki::Digest::SHA256);
+    usable =
+        sig.ok() &&
+        pub.verify(probe, *sig, pub.spec().bits == 384 ? pki::Digest::SHA384 : pki::Digest::SHA256);
   });
   run.observation.key_usable = usable;
   return run;
@@ -380,17 +396,26 @@ void update_device(sim::Device& dev, const Step& step) {
 
 StepRun run_step(World& world, const Step& step, std::size_t max_wire_exchanges) {
   DeviceRuntime* d = step.device.empty() ? nullptr : world.device(step.device);
-  if (!step.device.empty() && d == nullptr) return harness_error("no device \"" + step.device + "\"");
+  if (!step.device.empty() && d == nullptr)
+    return harness_error("no device \"" + step.device + "\"");
   const std::size_t mark = d != nullptr ? d->log.size() : 0;
   const bool mdm_step = step.type == StepType::MdmEnroll || step.type == StepType::InstallProfile ||
                         step.type == StepType::DeviceInformation;
   if (mdm_step && world.mdm() == nullptr) return harness_error(world.mdm_error());
   StepRun run;
   switch (step.type) {
-    case StepType::AcmeEnroll: run.observation = acme_enroll(world, *d, step); break;
-    case StepType::MdmEnroll: run.observation = mdm_enroll(world, *d); break;
-    case StepType::InstallProfile: run.observation = install_profile(world, *d, step.payload); break;
-    case StepType::DeviceInformation: run.observation = device_information(world, *d, step.nonce); break;
+    case StepType::AcmeEnroll:
+      run.observation = acme_enroll(world, *d, step);
+      break;
+    case StepType::MdmEnroll:
+      run.observation = mdm_enroll(world, *d);
+      break;
+    case StepType::InstallProfile:
+      run.observation = install_profile(world, *d, step.payload);
+      break;
+    case StepType::DeviceInformation:
+      run.observation = device_information(world, *d, step.nonce);
+      break;
     case StepType::Hijack: {
       DeviceRuntime* attacker = world.device(step.attacker);
       if (attacker == nullptr) return harness_error("no device \"" + step.attacker + "\"");
@@ -398,7 +423,9 @@ StepRun run_step(World& world, const Step& step, std::size_t max_wire_exchanges)
       break;
     }
     case StepType::Restore:
-      d->with_device([](sim::Device& device, sim::AttestationService&, sim::DeviceKeychain&) { device.erase(); });
+      d->with_device([](sim::Device& device, sim::AttestationService&, sim::DeviceKeychain&) {
+        device.erase();
+      });
       break;
     case StepType::AdvanceClock:
       world.clock()->advance(step.seconds);
@@ -407,23 +434,32 @@ StepRun run_step(World& world, const Step& step, std::size_t max_wire_exchanges)
         world.clocked()->advance_clock(step.seconds);
       }
       break;
-    case StepType::Revoke: run = revoke(world, *d, step, false); break;
-    case StepType::CheckCertificate: run = revoke(world, *d, step, true); break;
-    case StepType::CheckKey: run = check_key(*d, step); break;
+    case StepType::Revoke:
+      run = revoke(world, *d, step, false);
+      break;
+    case StepType::CheckCertificate:
+      run = revoke(world, *d, step, true);
+      break;
+    case StepType::CheckKey:
+      run = check_key(*d, step);
+      break;
     case StepType::AttestationOutage:
-      world.apple()->set_outage(step.outage == "server-error" ? sim::AppleAttestationServers::Outage::ServerError
-                                : step.outage == "connection" ? sim::AppleAttestationServers::Outage::Connection
-                                                              : sim::AppleAttestationServers::Outage::None);
+      world.apple()->set_outage(
+          step.outage == "server-error" ? sim::AppleAttestationServers::Outage::ServerError
+          : step.outage == "connection" ? sim::AppleAttestationServers::Outage::Connection
+                                        : sim::AppleAttestationServers::Outage::None);
       break;
     case StepType::UpdateDevice:
       d->with_device([&](sim::Device& device, sim::AttestationService&, sim::DeviceKeychain&) {
         update_device(device, step);
       });
       break;
-    case StepType::Fleet: return harness_error("fleet steps are run by the engine");
+    case StepType::Fleet:
+      return harness_error("fleet steps are run by the engine");
   }
   if (const Observation& o = run.observation; o.error) {
-    const bool enrollment = step.type == StepType::AcmeEnroll || step.type == StepType::InstallProfile;
+    const bool enrollment =
+        step.type == StepType::AcmeEnroll || step.type == StepType::InstallProfile;
     if (enrollment && target_unreachable(*o.error, o.failed_step)) {
       run.harness_error = "target unreachable or misused: " + o.describe();
     } else if (o.error->type == kErrorMdmSessionFailed) {

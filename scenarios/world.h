@@ -53,10 +53,11 @@ struct DeviceRuntime {
   std::unique_ptr<sim::MdmAgent> agent;
   std::string payload_uuid;  // the device's ACMECertificate payload (stable in a scenario)
   std::vector<IssuedCertificate> certificates;  // issue order
-  std::optional<Bytes> last_nonce;  // the last DeviceAttestationNonce the MDM sent it
+  std::optional<Bytes> last_nonce;              // the last DeviceAttestationNonce the MDM sent it
 
   // Runs fn with exclusive access to the device state.
-  void with_device(const std::function<void(sim::Device&, sim::AttestationService&, sim::DeviceKeychain&)>& fn);
+  void with_device(
+      const std::function<void(sim::Device&, sim::AttestationService&, sim::DeviceKeychain&)>& fn);
   // nullptr when the device has none of that kind (no previous certificate, ...).
   const IssuedCertificate* certificate(bool previous) const;
   // The id the MDM knows it by (UDID, or EnrollmentID under User Enrollment).
