@@ -9,6 +9,9 @@ namespace attestlab::server {
 
 namespace {
 
+// Where a processing challenge keeps the client's response until its validation ends.
+constexpr const char* kPendingPayload = "pending_payload";
+
 Result<Authorization> load_owned_authz(AcmeContext& ctx, const SignedRequest& request,
                                        Result<std::optional<Authorization>> found) {
   if (!found) return found.error();
@@ -94,6 +97,7 @@ void validate_challenge(AcmeContext& ctx, const std::string& authz_id, const std
   } else {
     challenge->status = "invalid";
     challenge->error = problem_json(outcome.error());
+    challenge->evidence = Json();
     authz.status = "invalid";
   }
   ctx.metrics.validation(kind_of(challenge->type), valid);
@@ -107,6 +111,28 @@ void validate_challenge(AcmeContext& ctx, const std::string& authz_id, const std
   if (order && order->has_value()) (void)refresh_order(ctx, std::move(**order));
 }
 
+bool queue_validation(AcmeContext& ctx, const std::string& authz_id, const std::string& challenge_id,
+                      const Account& account, const Json& payload) {
+  AcmeContext* context = &ctx;
+  return ctx.pool->submit([context, authz_id, challenge_id, account, payload] {
+    validate_challenge(*context, authz_id, challenge_id, account, payload);
+    context->in_flight.end(challenge_id);
+  });
+}
+
+// A challenge stored as "processing" that no worker of this process holds lost its
+// validation to a restart (queued jobs die with the process): queue it again, with the
+// payload kept for that purpose. Another process may still be validating it; then both
+// run and the compare-and-set on the pending authorization keeps the first result.
+void resume_orphaned_validations(AcmeContext& ctx, const Authorization& authz, const Account& owner) {
+  if (authz.status != "pending") return;
+  for (const auto& c : authz.challenges) {
+    if (c.status != "processing" || !ctx.in_flight.begin(c.id)) continue;
+    Json payload = c.evidence.is_object() ? c.evidence.value(kPendingPayload, Json::object()) : Json::object();
+    if (!queue_validation(ctx, authz.id, c.id, owner, payload)) ctx.in_flight.end(c.id);
+  }
+}
+
 }  // namespace
 
 Result<http::Response> handle_authz(AcmeContext& ctx, const http::Request& request, const std::string& id,
@@ -115,6 +141,7 @@ Result<http::Response> handle_authz(AcmeContext& ctx, const http::Request& reque
   if (!signed_request) return signed_request.error();
   auto authz = load_owned_authz(ctx, *signed_request, ctx.store->authz_by_id(id));
   if (!authz) return authz.error();
+  resume_orphaned_validations(ctx, *authz, *signed_request->account);
 
   if (signed_request->payload) {
     const Json& payload = *signed_request->payload;
@@ -152,6 +179,7 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
   if (!authz) return authz.error();
   Challenge* challenge = find_challenge(*authz, id);
   if (!challenge) return Error::make("notFound", "no such challenge", 404);
+  resume_orphaned_validations(ctx, *authz, *signed_request->account);
 
   // POST-as-GET reads; a challenge already in motion or final is returned unchanged.
   if (!signed_request->payload || challenge->status != "pending") {
@@ -167,6 +195,7 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
 
   if (!ctx.in_flight.begin(challenge->id)) return challenge_response(ctx, *authz, *challenge);
   challenge->status = "processing";
+  if (challenge->type == "device-attest-01") challenge->evidence = Json{{kPendingPayload, payload}};
   auto marked = ctx.store->update_authz(*authz, "pending");
   if (!marked) {
     ctx.in_flight.end(id);
@@ -178,16 +207,10 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
     return challenge_response(ctx, *current, *now_challenge);
   }
 
-  AcmeContext* context = &ctx;
-  Account account = *signed_request->account;
-  std::string authz_id = authz->id;
-  bool queued = ctx.pool->submit([context, authz_id, id, account, payload] {
-    validate_challenge(*context, authz_id, id, account, payload);
-    context->in_flight.end(id);
-  });
-  if (!queued) {
+  if (!queue_validation(ctx, authz->id, id, *signed_request->account, payload)) {
     ctx.in_flight.end(id);
     challenge->status = "pending";
+    challenge->evidence = Json();
     (void)ctx.store->update_authz(*authz, "pending");
     return Error::make("serverInternal", "the server is shutting down", 503);
   }

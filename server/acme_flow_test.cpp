@@ -458,6 +458,36 @@ TEST_F(AcmeFlowTest, RestartKeepsAccountsAndCertificates) {
   EXPECT_EQ(cert.response.body, pem_before);
 }
 
+TEST_F(AcmeFlowTest, ValidationOrphanedByRestartResumes) {
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  std::string authz_url = order.body["authorizations"][0];
+  Json challenge = TestAcmeClient::challenge_of(c->post_as_get(authz_url).body, "http-01");
+  server->stop();
+  server.reset();
+  {
+    // What a crash between "processing" and the validation leaves behind.
+    auto store = open_store("sqlite:" + data_dir + "/attestlab.db");
+    ASSERT_TRUE(store.ok());
+    std::string challenge_id = challenge["url"].get<std::string>().substr(challenge["url"].get<std::string>().rfind('/') + 1);
+    auto authz = (*store)->authz_by_challenge(challenge_id);
+    ASSERT_TRUE(authz.ok() && authz->has_value());
+    Authorization stuck = **authz;
+    stuck.challenges[0].status = "processing";
+    ASSERT_TRUE((*store)->update_authz(stuck, "pending").ok());
+  }
+  start_server();
+  auto again = make_client();
+  again->key = c->key;
+  std::string base = again->url("newOrder").substr(0, again->url("newOrder").rfind("/new-order"));
+  again->kid = base + "/acct/" + c->kid.substr(c->kid.rfind('/') + 1);
+  std::string new_authz_url = base + "/authz/" + authz_url.substr(authz_url.rfind('/') + 1);
+  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  Reply resumed = again->poll(new_authz_url);
+  EXPECT_EQ(resumed.status_field(), "valid") << resumed.response.body;
+}
+
 // A stand-in for the Apple verifier: attObj "good" attests `attested` for `serial`.
 class FakeDeviceValidator : public DeviceAttestValidator {
  public:
