@@ -31,6 +31,7 @@
 #include "reports/result.h"
 #include "server/acme_server.h"
 #include "server/config.h"
+#include "server/faults.h"
 #include "sim/apple_ca.h"
 
 namespace attestlab::cli {
@@ -52,6 +53,7 @@ struct ConformArgs {
   bool list = false;
   bool quiet = false;
   bool keep_work_dir = false;
+  std::vector<std::string> server_faults;  // --embedded only, ATTESTLAB_FAULTS builds only
   std::string command_line;
 };
 
@@ -245,6 +247,14 @@ int run_conform(const ConformArgs& a) {
     }
     targets.push_back(std::move(t));
   }
+  if (!a.server_faults.empty() && !a.embedded) return usage("--server-fault needs --embedded");
+#ifdef ATTESTLAB_FAULTS
+  for (const auto& name : a.server_faults) {
+    if (!server::set_server_fault(server::server_faults(), name)) return usage("unknown --server-fault \"" + name + "\"");
+  }
+#else
+  if (!a.server_faults.empty()) return usage("--server-fault needs a build with -DATTESTLAB_FAULTS=ON");
+#endif
   std::unique_ptr<EmbeddedTarget> embedded;
   if (a.embedded) {
     embedded = std::make_unique<EmbeddedTarget>();
@@ -329,6 +339,9 @@ void register_conform(CLI::App& app) {
   conform->add_flag("--list", args->list, "Print the selected cases (id, level, profile, requirement) and exit");
   conform->add_flag("--quiet", args->quiet, "Print only failures and the summary on stderr");
   conform->add_flag("--keep-work-dir", args->keep_work_dir, "Keep the --embedded target's temporary files");
+  conform->add_option("--server-fault", args->server_faults,
+                      "Break the --embedded server on purpose (server::ServerFaults knob; test builds only; "
+                      "repeatable): shows which cases catch it");
   conform->callback([args, conform] {
     std::string line = "attestlab conform";
     for (const auto* opt : conform->get_options()) {
