@@ -1,6 +1,11 @@
 // Certificates (RFC 8555 §7.4.2 download, §7.6 revocation).
+#include <algorithm>
+#include <cctype>
+#include <set>
+
 #include "core/bytes.h"
 #include "server/acme_context.h"
+#include "server/acme_syntax.h"
 #include "server/faults.h"
 
 namespace attestlab::server {
@@ -9,6 +14,48 @@ namespace {
 
 constexpr int kMaxRevocationReason = 10;
 constexpr int kReasonUnused = 7;  // RFC 5280 §5.3.1: value 7 is not used
+
+// The certificate's identifiers in newOrder form (wildcard dns names keep their "*.").
+std::set<std::pair<std::string, std::string>> identifiers_of(const pki::Certificate& certificate) {
+  std::set<std::pair<std::string, std::string>> out;
+  auto sans = certificate.subject_alt_names();
+  for (auto dns : sans.dns) {
+    std::transform(dns.begin(), dns.end(), dns.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out.insert({"dns", dns});
+  }
+  for (const auto& ip : sans.ip) out.insert({"ip", canonical_ip(ip).value_or(ip)});
+  for (const auto& id : sans.permanent_ids) {
+    out.insert({"permanent-identifier", id.assigner ? id.value + "/" + *id.assigner : id.value});
+  }
+  for (const auto& hw : sans.hardware_modules) out.insert({"hardware-module", to_string(hw.serial) + "/" + hw.hw_type});
+  return out;
+}
+
+// RFC 8555 §7.6: an account that did not order the certificate may still revoke it when
+// it holds valid authorizations for every identifier in it. Scans the account's orders,
+// which is fine for a request as rare as revocation.
+Result<bool> holds_authorizations_for(AcmeContext& ctx, const std::string& account_id,
+                                      const pki::Certificate& certificate) {
+  auto needed = identifiers_of(certificate);
+  if (needed.empty()) return false;
+  auto order_ids = ctx.store->order_ids_by_account(account_id);
+  if (!order_ids) return order_ids.error();
+  std::int64_t now = ctx.now();
+  for (const auto& order_id : *order_ids) {
+    auto order = ctx.store->order_by_id(order_id);
+    if (!order) return order.error();
+    if (!order->has_value()) continue;
+    for (const auto& authz_id : (*order)->authorization_ids) {
+      auto authz = ctx.store->authz_by_id(authz_id);
+      if (!authz) return authz.error();
+      if (!authz->has_value() || effective_authz_status(**authz, now) != "valid") continue;
+      const Identifier& id = (*authz)->identifier;
+      needed.erase({id.type, (*authz)->wildcard ? "*." + id.value : id.value});
+      if (needed.empty()) return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -65,7 +112,13 @@ Result<http::Response> handle_revoke(AcmeContext& ctx, const http::Request& requ
     // anyone may revoke
   } else if (signed_request->account) {
     if (record.account_id != signed_request->account->id) {
-      return Error::make("unauthorized", "the certificate belongs to another account");
+      auto authorized = holds_authorizations_for(ctx, signed_request->account->id, *certificate);
+      if (!authorized) return authorized.error();
+      if (!*authorized) {
+        return Error::make("unauthorized",
+                           "the certificate belongs to another account and this account lacks "
+                           "authorizations for all its identifiers");
+      }
     }
   } else if (!signed_request->key->key().equals(certificate->public_key())) {
     return Error::make("unauthorized", "the JWS key is not the certificate's key");

@@ -308,11 +308,19 @@ TEST_F(AcmeFlowTest, RevocationByAccountKeyAndByCertificateKey) {
   auto cert1 = issue(key1);
   std::string der1 = base64url_encode(cert1.to_der());
 
-  // Another account may not revoke it.
+  // Another account may not revoke it...
   auto stranger = account_client();
   Reply refused = stranger->post(c->url("revokeCert"), Json{{"certificate", der1}});
   EXPECT_EQ(refused.status, 403);
   EXPECT_EQ(refused.problem(), "unauthorized");
+  // ... unless it holds a valid authorization for every identifier (RFC 8555 §7.6).
+  auto authorized = account_client();
+  ready_ip_order(*authorized);
+  Reply by_authorized = authorized->post(c->url("revokeCert"), Json{{"certificate", der1}, {"reason", 5}});
+  EXPECT_EQ(by_authorized.status, 200) << by_authorized.response.body;
+  EXPECT_EQ(c->post(c->url("revokeCert"), Json{{"certificate", der1}}).problem(), "alreadyRevoked");
+  cert1 = issue(key1);
+  der1 = base64url_encode(cert1.to_der());
 
   Reply bad_reason = c->post(c->url("revokeCert"), Json{{"certificate", der1}, {"reason", 7}});
   EXPECT_EQ(bad_reason.status, 400);

@@ -137,10 +137,18 @@ Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& reques
   const Json& header = jws->header;
   const std::string* alg = get_string(header, "alg");
   if (!alg || alg->empty()) return Error::make("malformed", "JWS protected header has no \"alg\"");
+  // RFC 8555 §6.5: a missing nonce is badNonce; §6.5.1: one that is not base64url is
+  // malformed.
   const std::string* nonce = get_string(header, "nonce");
   static const std::string kNoNonce;
   if (!nonce && ATTESTLAB_FAULT(skip_nonce_check)) nonce = &kNoNonce;
-  if (!nonce) return Error::make("malformed", "JWS protected header has no \"nonce\"");
+  if (!nonce) {
+    if (header.contains("nonce")) return Error::make("malformed", "JWS \"nonce\" must be a string");
+    return Error::make("badNonce", "JWS protected header has no \"nonce\"");
+  }
+  if (!ATTESTLAB_FAULT(skip_nonce_check) && (nonce->empty() || !base64url_decode(*nonce))) {
+    return Error::make("malformed", "JWS \"nonce\" is not base64url");
+  }
   const std::string* url = get_string(header, "url");
   if (!url) return Error::make("malformed", "JWS protected header has no \"url\"");
   bool has_jwk = header.contains("jwk");

@@ -44,7 +44,11 @@ TEST_F(AcmeNegativeTest, MissingNonceOrUrlOrBothKeys) {
   auto c = account_client();
   SignOptions no_nonce;
   no_nonce.drop_nonce = true;
-  expect_problem(c->post(c->url("newOrder"), Json{{"identifiers", Json::array()}}, no_nonce), 400, "malformed");
+  // RFC 8555 §6.5: an absent nonce is badNonce, one that is not base64url is malformed.
+  expect_problem(c->post(c->url("newOrder"), Json{{"identifiers", Json::array()}}, no_nonce), 400, "badNonce");
+  SignOptions bad_alphabet;
+  bad_alphabet.nonce = "not base64url!";
+  expect_problem(c->post(c->url("newOrder"), Json{{"identifiers", Json::array()}}, bad_alphabet), 400, "malformed");
   SignOptions both;
   both.both_jwk_and_kid = true;
   expect_problem(c->post(c->kid, std::nullopt, both), 400, "malformed");
@@ -80,7 +84,7 @@ TEST_F(AcmeNegativeTest, ReusedAndBogusNonce) {
   Reply replay = c->post(c->kid, std::nullopt, opt);
   expect_problem(replay, 400, "badNonce");
   expect_post_envelope(replay);
-  opt.nonce = "definitely-not-a-nonce";
+  opt.nonce = std::string(32, 'A');  // base64url, but never issued
   expect_problem(c->post(c->kid, std::nullopt, opt), 400, "badNonce");
   // The fresh nonce from the badNonce answer works.
   EXPECT_EQ(c->post_as_get(c->kid).status, 200);
