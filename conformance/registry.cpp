@@ -21,6 +21,7 @@ const CaseList& all_cases() {
     add_post_as_get_cases(out);
     add_device_attest_cases(out);
     add_apple_cases(out);
+    add_apple_device_cases(out);
     add_mda_policy_cases(out);
     std::sort(out.begin(), out.end(), [](const Case& a, const Case& b) { return a.id < b.id; });
     return out;

@@ -26,6 +26,7 @@ void add_error_cases(CaseList& out);
 void add_post_as_get_cases(CaseList& out);
 void add_device_attest_cases(CaseList& out);
 void add_apple_cases(CaseList& out);
+void add_apple_device_cases(CaseList& out);
 void add_mda_policy_cases(CaseList& out);
 
 }  // namespace attestlab::conformance
