@@ -109,7 +109,8 @@ bool enroll(TestAcmeClient& c, server::testing::Http01Responder& responder, std:
 }
 
 void BM_FullEnrollmentInProcess(benchmark::State& state) {
-  static InProcessServer* env = new InProcessServer();  // one server for all runs
+  static InProcessServer server;  // one server for all runs, removed at exit
+  InProcessServer* env = &server;
   if (!env->ok()) {
     state.SkipWithError("server did not start");
     return;
