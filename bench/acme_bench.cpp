@@ -33,7 +33,8 @@ double cpu_seconds(clockid_t clock) {
 
 void BM_JwsVerifyES256(benchmark::State& state) {
   auto key = *pki::PrivateKey::generate(pki::KeySpec::p256());
-  Json header{{"nonce", "AAAAAAAAAAAAAAAAAAAAAA"}, {"url", "https://127.0.0.1:14000/acme/new-order"},
+  Json header{{"nonce", "AAAAAAAAAAAAAAAAAAAAAA"},
+              {"url", "https://127.0.0.1:14000/acme/new-order"},
               {"kid", "https://127.0.0.1:14000/acme/acct/abcdefghijklmnop"}};
   Json payload{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}}};
   std::string body = jose::sign(header, payload, key)->dump();
@@ -60,7 +61,8 @@ class InProcessServer {
     config.http01_port = responder_.port();
     config.io_threads = 2;
     config.validation_threads = 2;
-    auto started = server::AcmeServer::start(config, SystemClock::instance(), server::LogLevel::Quiet);
+    auto started =
+        server::AcmeServer::start(config, SystemClock::instance(), server::LogLevel::Quiet);
     if (started.ok()) server_ = std::move(started).value();
   }
   ~InProcessServer() {
@@ -81,7 +83,8 @@ class InProcessServer {
 };
 
 // One enrollment; false (and a message) on any protocol failure.
-bool enroll(TestAcmeClient& c, server::testing::Http01Responder& responder, std::string& error, int& polls) {
+bool enroll(TestAcmeClient& c, server::testing::Http01Responder& responder, std::string& error,
+            int& polls) {
   c.key = *pki::PrivateKey::generate(pki::KeySpec::p256());
   if (c.new_account().status != 201) return error = "new-account", false;
   Reply order = c.new_order({{"ip", "127.0.0.1"}});
@@ -99,9 +102,11 @@ bool enroll(TestAcmeClient& c, server::testing::Http01Responder& responder, std:
     ready = c.post_as_get(order.location());
     if (ready.status_field() != "pending") break;
   }
-  if (ready.status_field() != "ready") return error = "order not ready: " + ready.response.body, false;
+  if (ready.status_field() != "ready")
+    return error = "order not ready: " + ready.response.body, false;
   auto csr_key = *pki::PrivateKey::generate(pki::KeySpec::p256());
-  Reply finalized = c.post(order.body["finalize"], Json{{"csr", TestAcmeClient::csr_b64(csr_key, {}, {"127.0.0.1"})}});
+  Reply finalized = c.post(order.body["finalize"],
+                           Json{{"csr", TestAcmeClient::csr_b64(csr_key, {}, {"127.0.0.1"})}});
   if (finalized.status_field() != "valid") return error = "finalize", false;
   Reply cert = c.post_as_get(finalized.body["certificate"]);
   if (cert.status != 200 || cert.response.body.empty()) return error = "download", false;

@@ -29,6 +29,7 @@ struct ServeArgs {
   int http01_port = 80;
   std::string store;
   bool eab_required = false;
+  bool list_faults = false;
   std::string eab_keys;
   int cert_validity_days = 90;
   int threads = 2;
@@ -46,7 +47,8 @@ bool split_host_port(const std::string& text, std::string& host, std::uint16_t& 
   std::string port_text;
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return false;
     host = text.substr(1, close - 1);
     port_text = text.substr(close + 2);
   } else {
@@ -67,6 +69,12 @@ bool split_host_port(const std::string& text, std::string& host, std::uint16_t& 
 }
 
 int run_serve(const ServeArgs& a) {
+#ifdef ATTESTLAB_FAULTS
+  if (a.list_faults) {
+    for (const auto& n : server::server_fault_names()) std::cout << n << "\n";
+    return kExitOk;
+  }
+#endif
   server::ServerConfig config;
   if (!split_host_port(a.listen, config.listen_host, config.listen_port)) {
     return usage("--listen must be HOST:PORT, got \"" + a.listen + "\"");
@@ -85,7 +93,11 @@ int run_serve(const ServeArgs& a) {
 #ifdef ATTESTLAB_FAULTS
   for (const auto& name : a.faults) {
     auto set = server::set_server_fault(server::server_faults(), name);
-    if (!set) return usage("unknown --fault \"" + name + "\"");
+    if (!set) {
+      std::string known;
+      for (const auto& n : server::server_fault_names()) known += " " + n;
+      return usage("unknown --fault \"" + name + "\"; known faults:" + known);
+    }
   }
 #else
   if (!a.faults.empty()) return usage("--fault needs a build with -DATTESTLAB_FAULTS=ON");
@@ -118,6 +130,13 @@ int run_serve(const ServeArgs& a) {
     std::cerr << "attestlab serve: " << started.error().detail << "\n";
     return kExitInternal;
   }
+#ifdef ATTESTLAB_FAULTS
+  // Stated on every start, so a log never hides that checks were switched off.
+  std::string enabled;
+  for (const auto& n : server::enabled_server_faults()) enabled += " " + n;
+  std::cerr << "attestlab serve: FAULTS BUILD, enabled faults:"
+            << (enabled.empty() ? " none" : enabled) << "\n";
+#endif
   std::cout << "ready " << (*started)->directory_url() << std::endl;
 
   int signal_number = 0;
@@ -131,31 +150,41 @@ int run_serve(const ServeArgs& a) {
 void register_serve(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* serve = app.add_subcommand("serve", "Run the ACME device-attestation server");
-  serve->add_option("--listen", args->listen, "HOST:PORT to listen on (HTTPS)")->capture_default_str();
+  serve->add_option("--listen", args->listen, "HOST:PORT to listen on (HTTPS)")
+      ->capture_default_str();
   serve->add_option("--data-dir", args->data_dir, "State directory (store, CA, TLS certificate)")
       ->capture_default_str();
-  serve->add_option("--tls-cert", args->tls_cert, "TLS certificate chain PEM (default: self-signed in DATA_DIR/tls)");
+  serve->add_option("--tls-cert", args->tls_cert,
+                    "TLS certificate chain PEM (default: self-signed in DATA_DIR/tls)");
   serve->add_option("--tls-key", args->tls_key, "TLS private key PEM");
   serve->add_option("--attestation-roots", args->attestation_roots,
                     "PEM bundle of attestation roots (default: Apple's real root)");
   serve->add_option("--inventory", args->inventory, "JSON array of {serial, udid, status}");
   serve->add_option("--policy", args->policy, "Posture/key policy JSON");
-  serve->add_option("--dns-server", args->dns_server, "HOST:PORT resolver for http-01/dns-01 validation");
+  serve->add_option("--dns-server", args->dns_server,
+                    "HOST:PORT resolver for http-01/dns-01 validation");
   serve->add_option("--http01-port", args->http01_port, "Port http-01 validation connects to")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
-  serve->add_option("--store", args->store, "sqlite:PATH | postgresql://... (default: sqlite:DATA_DIR/attestlab.db)");
+  serve->add_option("--store", args->store,
+                    "sqlite:PATH | postgresql://... (default: sqlite:DATA_DIR/attestlab.db)");
   serve->add_flag("--eab-required", args->eab_required, "Require external account binding");
   serve->add_option("--eab-keys", args->eab_keys, "JSON {\"kid\": \"base64url HMAC key\"}");
   serve->add_option("--cert-validity-days", args->cert_validity_days, "Leaf certificate lifetime")
       ->check(CLI::Range(1, 3650))
       ->capture_default_str();
-  serve->add_option("--threads", args->threads, "HTTP I/O threads")->check(CLI::Range(1, 256))->capture_default_str();
+  serve->add_option("--threads", args->threads, "HTTP I/O threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   serve->add_option("--log-level", args->log_level, "quiet | info | debug")
       ->check(CLI::IsMember({"quiet", "info", "debug"}))
       ->capture_default_str();
 #ifdef ATTESTLAB_FAULTS
-  serve->add_option("--fault", args->faults, "Switch on a server fault (test builds only; repeatable)");
+  std::string fault_help = "Switch on a server fault (test builds only; repeatable):";
+  for (const auto& n : server::server_fault_names()) fault_help += " " + n;
+  serve->add_option("--fault", args->faults, fault_help);
+  // Hidden (empty group): one knob name a line, for scripts/verdicts.sh.
+  serve->add_flag("--list-faults", args->list_faults, "Print every fault name and exit")->group("");
 #endif
   serve->callback([args] { exit_code() = run_serve(*args); });
 }

@@ -32,7 +32,8 @@ Result<std::vector<std::string>> contacts_of(const Json& contact) {
 
 // RFC 8555 §7.3.5: a key held by another account is a 409 naming that account.
 http::Response problem_conflict_response(const AcmeContext& ctx, const std::string& holder_id) {
-  auto response = problem_response(Error::make("conflict", "the new key is already in use by an account", 409));
+  auto response =
+      problem_response(Error::make("conflict", "the new key is already in use by an account", 409));
   response.set("Location", ctx.urls.account(holder_id));
   return response;
 }
@@ -42,19 +43,25 @@ http::Response problem_conflict_response(const AcmeContext& ctx, const std::stri
 Result<std::string> verify_external_binding(AcmeContext& ctx, const Json& binding,
                                             const jose::Jwk& account_key) {
   auto jws = jose::parse_flattened(binding);
-  if (!jws) return Error::make("malformed", "externalAccountBinding is not a flattened JWS: " + jws.error().detail);
+  if (!jws)
+    return Error::make("malformed",
+                       "externalAccountBinding is not a flattened JWS: " + jws.error().detail);
   if (jws->alg() != "HS256") {
-    return Error::make("malformed", "externalAccountBinding must use HS256, not \"" + jws->alg() + "\"");
+    return Error::make("malformed",
+                       "externalAccountBinding must use HS256, not \"" + jws->alg() + "\"");
   }
-  if (jws->header.contains("nonce")) return Error::make("malformed", "externalAccountBinding must not carry a nonce");
+  if (jws->header.contains("nonce"))
+    return Error::make("malformed", "externalAccountBinding must not carry a nonce");
   auto url = jws->url();
   if (!url || *url != ctx.urls.new_account) {
     return Error::make("unauthorized", "externalAccountBinding \"url\" must be the newAccount URL");
   }
   auto kid = jws->kid();
-  if (!kid || kid->empty()) return Error::make("malformed", "externalAccountBinding has no \"kid\"");
+  if (!kid || kid->empty())
+    return Error::make("malformed", "externalAccountBinding has no \"kid\"");
   auto key = ctx.eab_keys.find(*kid);
-  if (key == ctx.eab_keys.end()) return Error::make("unauthorized", "unknown external account key id");
+  if (key == ctx.eab_keys.end())
+    return Error::make("unauthorized", "unknown external account key id");
   if (!jose::verify_hs256(*jws, key->second)) {
     return Error::make("unauthorized", "externalAccountBinding MAC is invalid");
   }
@@ -71,7 +78,8 @@ Result<std::string> verify_external_binding(AcmeContext& ctx, const Json& bindin
 
 }  // namespace
 
-Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request& request, RequestInfo& info) {
+Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request& request,
+                                          RequestInfo& info) {
   auto signed_request = authenticate(ctx, request, KeyMode::Jwk, info);
   if (!signed_request) return signed_request.error();
   if (!signed_request->payload) return Error::make("malformed", "newAccount needs a JSON payload");
@@ -84,7 +92,8 @@ Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request&
   if (existing->has_value()) {
     const Account& account = **existing;
     info.account_id = account.id;
-    if (account.status != "valid") return Error::make("unauthorized", "account is " + account.status, 401);
+    if (account.status != "valid")
+      return Error::make("unauthorized", "account is " + account.status, 401);
     return account_response(ctx, 200, account);
   }
   if (payload.contains("onlyReturnExisting")) {
@@ -115,7 +124,8 @@ Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request&
 
   bool has_binding = payload.contains("externalAccountBinding");
   if (ctx.config.eab_required && !has_binding && !ATTESTLAB_FAULT(skip_eab_check)) {
-    return Error::make("externalAccountRequired", "this server requires an external account binding");
+    return Error::make("externalAccountRequired",
+                       "this server requires an external account binding");
   }
   std::unique_lock<std::mutex> bind_lock;
   if (has_binding && (ctx.config.eab_required || !ctx.eab_keys.empty())) {
@@ -124,7 +134,9 @@ Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request&
     bind_lock = std::unique_lock(ctx.eab_bind_mutex);
     auto used = ctx.store->eab_kid_used(*kid);
     if (!used) return used.error();
-    if (*used) return Error::make("unauthorized", "this external account key is already bound to an account");
+    if (*used)
+      return Error::make("unauthorized",
+                         "this external account key is already bound to an account");
     account.eab_kid = *kid;
   }
 
@@ -195,23 +207,28 @@ Result<http::Response> handle_account_orders(AcmeContext& ctx, const http::Reque
     if (!order) return order.error();
     if (!order->has_value()) continue;
     const Order& o = **order;
-    bool expired = (o.status == "pending" || o.status == "ready") && o.expires > 0 && now >= o.expires;
+    bool expired =
+        (o.status == "pending" || o.status == "ready") && o.expires > 0 && now >= o.expires;
     if (o.status == "invalid" || expired) continue;
     urls.push_back(ctx.urls.order(o.id));
   }
   return json_response(200, Json{{"orders", std::move(urls)}});
 }
 
-Result<http::Response> handle_key_change(AcmeContext& ctx, const http::Request& request, RequestInfo& info) {
+Result<http::Response> handle_key_change(AcmeContext& ctx, const http::Request& request,
+                                         RequestInfo& info) {
   auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
   if (!signed_request) return signed_request.error();
-  if (!signed_request->payload) return Error::make("malformed", "keyChange needs an inner JWS payload");
+  if (!signed_request->payload)
+    return Error::make("malformed", "keyChange needs an inner JWS payload");
   Account account = *signed_request->account;
 
   auto inner = jose::parse_flattened(*signed_request->payload);
   if (!inner) return Error::make("malformed", "inner JWS: " + inner.error().detail);
-  if (inner->header.contains("kid")) return Error::make("malformed", "inner JWS must not have \"kid\"");
-  if (!inner->header.contains("jwk")) return Error::make("malformed", "inner JWS must carry the new key as \"jwk\"");
+  if (inner->header.contains("kid"))
+    return Error::make("malformed", "inner JWS must not have \"kid\"");
+  if (!inner->header.contains("jwk"))
+    return Error::make("malformed", "inner JWS must carry the new key as \"jwk\"");
   auto inner_url = inner->url();
   if (!inner_url || *inner_url != signed_request->url) {
     return Error::make("malformed", "inner JWS \"url\" must equal the outer JWS \"url\"");
@@ -227,9 +244,11 @@ Result<http::Response> handle_key_change(AcmeContext& ctx, const http::Request& 
   const Json& rollover = **inner_payload;
   const std::string* account_url = get_string(rollover, "account");
   if (!account_url || *account_url != ctx.urls.account(account.id)) {
-    return Error::make("unauthorized", "inner JWS \"account\" does not match the outer JWS \"kid\"");
+    return Error::make("unauthorized",
+                       "inner JWS \"account\" does not match the outer JWS \"kid\"");
   }
-  if (!rollover.contains("oldKey")) return Error::make("malformed", "inner JWS payload has no \"oldKey\"");
+  if (!rollover.contains("oldKey"))
+    return Error::make("malformed", "inner JWS payload has no \"oldKey\"");
   auto old_key = jose::Jwk::parse(rollover["oldKey"]);
   if (!old_key || old_key->thumbprint() != account.thumbprint) {
     return Error::make("unauthorized", "\"oldKey\" is not the account's current key");

@@ -15,7 +15,8 @@ constexpr const char* kPendingPayload = "pending_payload";
 Result<Authorization> load_owned_authz(AcmeContext& ctx, const SignedRequest& request,
                                        Result<std::optional<Authorization>> found) {
   if (!found) return found.error();
-  if (!found->has_value()) return Error::make("notFound", "no such authorization or challenge", 404);
+  if (!found->has_value())
+    return Error::make("notFound", "no such authorization or challenge", 404);
   ATTESTLAB_TRY(require_owner(request, (*found)->account_id));
   return refresh_authz(ctx, std::move(**found));
 }
@@ -34,7 +35,8 @@ Challenge* find_challenge(Authorization& authz, const std::string& id) {
   return nullptr;
 }
 
-http::Response challenge_response(const AcmeContext& ctx, const Authorization& authz, const Challenge& challenge) {
+http::Response challenge_response(const AcmeContext& ctx, const Authorization& authz,
+                                  const Challenge& challenge) {
   auto response = json_response(200, challenge_json(ctx, challenge));
   response.add("Link", "<" + ctx.urls.authz(authz.id) + ">;rel=\"up\"");
   if (challenge.status == "processing" && !ATTESTLAB_FAULT(no_retry_after)) {
@@ -53,11 +55,13 @@ ChallengeKind kind_of(const std::string& type) {
 Result<Json> run_check(AcmeContext& ctx, const Authorization& authz, const Challenge& challenge,
                        const Account& account, const Json& payload) {
   std::string key_authorization = challenge.token + "." + account.thumbprint;
-  if ((challenge.type == "http-01" || challenge.type == "dns-01") && ATTESTLAB_FAULT(skip_challenge_validation)) {
+  if ((challenge.type == "http-01" || challenge.type == "dns-01") &&
+      ATTESTLAB_FAULT(skip_challenge_validation)) {
     return Json();
   }
   if (challenge.type == "http-01") {
-    ATTESTLAB_TRY(check_http01(authz.identifier, challenge.token, key_authorization, ctx.validation_options));
+    ATTESTLAB_TRY(
+        check_http01(authz.identifier, challenge.token, key_authorization, ctx.validation_options));
     return Json();
   }
   if (challenge.type == "dns-01") {
@@ -65,7 +69,8 @@ Result<Json> run_check(AcmeContext& ctx, const Authorization& authz, const Chall
     return Json();
   }
   if (challenge.type == "device-attest-01") {
-    if (!ctx.device_validator) return Error::make("serverInternal", "device attestation is not configured");
+    if (!ctx.device_validator)
+      return Error::make("serverInternal", "device attestation is not configured");
     return ctx.device_validator->validate(authz, challenge, account, payload);
   }
   return Error::make("serverInternal", "unknown challenge type " + challenge.type);
@@ -73,8 +78,9 @@ Result<Json> run_check(AcmeContext& ctx, const Authorization& authz, const Chall
 
 // The worker side of a challenge response: check, record the outcome on the challenge
 // and authorization (compare-and-set on the pending authorization), then move the order.
-void validate_challenge(AcmeContext& ctx, const std::string& authz_id, const std::string& challenge_id,
-                        const Account& account, const Json& payload) {
+void validate_challenge(AcmeContext& ctx, const std::string& authz_id,
+                        const std::string& challenge_id, const Account& account,
+                        const Json& payload) {
   auto loaded = ctx.store->authz_by_id(authz_id);
   if (!loaded || !loaded->has_value()) return;
   Authorization authz = std::move(**loaded);
@@ -102,8 +108,10 @@ void validate_challenge(AcmeContext& ctx, const std::string& authz_id, const std
   }
   ctx.metrics.validation(kind_of(challenge->type), valid);
   ctx.logger.event(LogLevel::Debug, "validation",
-                   Json{{"challenge", challenge_id}, {"type", challenge->type},
-                        {"identifier", authz.identifier.value}, {"valid", valid},
+                   Json{{"challenge", challenge_id},
+                        {"type", challenge->type},
+                        {"identifier", authz.identifier.value},
+                        {"valid", valid},
                         {"error", valid ? std::string() : outcome.error().detail}});
   if (!ctx.store->update_authz(authz, "pending")) return;  // deactivated meanwhile
 
@@ -111,8 +119,9 @@ void validate_challenge(AcmeContext& ctx, const std::string& authz_id, const std
   if (order && order->has_value()) (void)refresh_order(ctx, std::move(**order));
 }
 
-bool queue_validation(AcmeContext& ctx, const std::string& authz_id, const std::string& challenge_id,
-                      const Account& account, const Json& payload) {
+bool queue_validation(AcmeContext& ctx, const std::string& authz_id,
+                      const std::string& challenge_id, const Account& account,
+                      const Json& payload) {
   AcmeContext* context = &ctx;
   return ctx.pool->submit([context, authz_id, challenge_id, account, payload] {
     validate_challenge(*context, authz_id, challenge_id, account, payload);
@@ -124,19 +133,21 @@ bool queue_validation(AcmeContext& ctx, const std::string& authz_id, const std::
 // validation to a restart (queued jobs die with the process): queue it again, with the
 // payload kept for that purpose. Another process may still be validating it; then both
 // run and the compare-and-set on the pending authorization keeps the first result.
-void resume_orphaned_validations(AcmeContext& ctx, const Authorization& authz, const Account& owner) {
+void resume_orphaned_validations(AcmeContext& ctx, const Authorization& authz,
+                                 const Account& owner) {
   if (authz.status != "pending") return;
   for (const auto& c : authz.challenges) {
     if (c.status != "processing" || !ctx.in_flight.begin(c.id)) continue;
-    Json payload = c.evidence.is_object() ? c.evidence.value(kPendingPayload, Json::object()) : Json::object();
+    Json payload =
+        c.evidence.is_object() ? c.evidence.value(kPendingPayload, Json::object()) : Json::object();
     if (!queue_validation(ctx, authz.id, c.id, owner, payload)) ctx.in_flight.end(c.id);
   }
 }
 
 }  // namespace
 
-Result<http::Response> handle_authz(AcmeContext& ctx, const http::Request& request, const std::string& id,
-                                    RequestInfo& info) {
+Result<http::Response> handle_authz(AcmeContext& ctx, const http::Request& request,
+                                    const std::string& id, RequestInfo& info) {
   auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
   if (!signed_request) return signed_request.error();
   auto authz = load_owned_authz(ctx, *signed_request, ctx.store->authz_by_id(id));
@@ -146,10 +157,12 @@ Result<http::Response> handle_authz(AcmeContext& ctx, const http::Request& reque
   if (signed_request->payload) {
     const Json& payload = *signed_request->payload;
     if (!payload.contains("status") || payload["status"] != "deactivated") {
-      return Error::make("malformed", "an authorization update may only set \"status\": \"deactivated\"");
+      return Error::make("malformed",
+                         "an authorization update may only set \"status\": \"deactivated\"");
     }
     if (authz->status != "pending" && authz->status != "valid") {
-      return Error::make("malformed", "authorization is \"" + authz->status + "\" and cannot be deactivated");
+      return Error::make("malformed",
+                         "authorization is \"" + authz->status + "\" and cannot be deactivated");
     }
     std::string stored = authz->status;
     authz->status = "deactivated";
@@ -165,14 +178,15 @@ Result<http::Response> handle_authz(AcmeContext& ctx, const http::Request& reque
   }
 
   auto response = json_response(200, authz_json(ctx, *authz));
-  if (authz->status == "pending" && has_processing_challenge(*authz) && !ATTESTLAB_FAULT(no_retry_after)) {
+  if (authz->status == "pending" && has_processing_challenge(*authz) &&
+      !ATTESTLAB_FAULT(no_retry_after)) {
     response.set("Retry-After", std::to_string(ctx.config.retry_after_seconds));
   }
   return response;
 }
 
-Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& request, const std::string& id,
-                                        RequestInfo& info) {
+Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& request,
+                                        const std::string& id, RequestInfo& info) {
   auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
   if (!signed_request) return signed_request.error();
   auto authz = load_owned_authz(ctx, *signed_request, ctx.store->authz_by_challenge(id));
@@ -186,7 +200,8 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
     return challenge_response(ctx, *authz, *challenge);
   }
   if (authz->status != "pending") {
-    return Error::make("malformed", "authorization is \"" + authz->status + "\"; its challenges cannot be answered");
+    return Error::make("malformed", "authorization is \"" + authz->status +
+                                        "\"; its challenges cannot be answered");
   }
   const Json& payload = *signed_request->payload;
   if (challenge->type == "device-attest-01" && !get_string(payload, "attObj")) {

@@ -20,14 +20,16 @@ std::set<std::pair<std::string, std::string>> identifiers_of(const pki::Certific
   std::set<std::pair<std::string, std::string>> out;
   auto sans = certificate.subject_alt_names();
   for (auto dns : sans.dns) {
-    std::transform(dns.begin(), dns.end(), dns.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(dns.begin(), dns.end(), dns.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     out.insert({"dns", dns});
   }
   for (const auto& ip : sans.ip) out.insert({"ip", canonical_ip(ip).value_or(ip)});
   for (const auto& id : sans.permanent_ids) {
     out.insert({"permanent-identifier", id.assigner ? id.value + "/" + *id.assigner : id.value});
   }
-  for (const auto& hw : sans.hardware_modules) out.insert({"hardware-module", to_string(hw.serial) + "/" + hw.hw_type});
+  for (const auto& hw : sans.hardware_modules)
+    out.insert({"hardware-module", to_string(hw.serial) + "/" + hw.hw_type});
   return out;
 }
 
@@ -75,18 +77,21 @@ Result<http::Response> handle_certificate(AcmeContext& ctx, const http::Request&
   return response;
 }
 
-Result<http::Response> handle_revoke(AcmeContext& ctx, const http::Request& request, RequestInfo& info) {
+Result<http::Response> handle_revoke(AcmeContext& ctx, const http::Request& request,
+                                     RequestInfo& info) {
   auto signed_request = authenticate(ctx, request, KeyMode::Either, info);
   if (!signed_request) return signed_request.error();
-  if (!signed_request->payload) return Error::make("malformed", "revokeCert needs {\"certificate\": ...}");
+  if (!signed_request->payload)
+    return Error::make("malformed", "revokeCert needs {\"certificate\": ...}");
   const Json& payload = *signed_request->payload;
 
   int reason = 0;
   if (payload.contains("reason")) {
     const auto& r = payload["reason"];
-    if (!r.is_number_integer() || r.get<std::int64_t>() < 0 || r.get<std::int64_t>() > kMaxRevocationReason ||
-        r.get<std::int64_t>() == kReasonUnused) {
-      return Error::make("badRevocationReason", "revocation reason must be an RFC 5280 CRLReason code (0-10, not 7)");
+    if (!r.is_number_integer() || r.get<std::int64_t>() < 0 ||
+        r.get<std::int64_t>() > kMaxRevocationReason || r.get<std::int64_t>() == kReasonUnused) {
+      return Error::make("badRevocationReason",
+                         "revocation reason must be an RFC 5280 CRLReason code (0-10, not 7)");
     }
     reason = r.get<int>();
   }
@@ -123,7 +128,8 @@ Result<http::Response> handle_revoke(AcmeContext& ctx, const http::Request& requ
   } else if (!signed_request->key->key().equals(certificate->public_key())) {
     return Error::make("unauthorized", "the JWS key is not the certificate's key");
   }
-  if (record.status == "revoked") return Error::make("alreadyRevoked", "the certificate is already revoked");
+  if (record.status == "revoked")
+    return Error::make("alreadyRevoked", "the certificate is already revoked");
 
   record.status = "revoked";
   record.revocation_reason = reason;

@@ -40,7 +40,9 @@ struct AcmeUrls {
 
   static AcmeUrls make(const std::string& host, std::uint16_t port);
   std::string account(const std::string& id) const { return account_prefix + id; }
-  std::string account_orders(const std::string& id) const { return account_prefix + id + "/orders"; }
+  std::string account_orders(const std::string& id) const {
+    return account_prefix + id + "/orders";
+  }
   std::string order(const std::string& id) const { return order_prefix + id; }
   std::string finalize(const std::string& id) const { return order_prefix + id + "/finalize"; }
   std::string authz(const std::string& id) const { return authz_prefix + id; }
@@ -103,7 +105,7 @@ struct AcmeContext {
   std::unique_ptr<ValidationPool> pool;
   ValidationOptions validation_options;
   AcmeUrls urls;
-  std::string directory_body;  // precomputed GET /acme/directory
+  std::string directory_body;             // precomputed GET /acme/directory
   std::map<std::string, Bytes> eab_keys;  // --eab-keys: kid -> HMAC key
   // Serialises the check-then-bind of EAB key ids within this process.
   std::mutex eab_bind_mutex;
@@ -123,10 +125,10 @@ enum class KeyMode { Jwk, Kid, Either };
 
 struct SignedRequest {
   jose::Jws jws;
-  std::string url;                          // the checked "url" header
-  std::optional<Account> account;           // set in kid mode
-  std::shared_ptr<const jose::Jwk> key;     // the key the signature verified with
-  std::optional<Json> payload;              // nullopt: POST-as-GET (empty payload)
+  std::string url;                       // the checked "url" header
+  std::optional<Account> account;        // set in kid mode
+  std::shared_ptr<const jose::Jwk> key;  // the key the signature verified with
+  std::optional<Json> payload;           // nullopt: POST-as-GET (empty payload)
 };
 
 // Authenticates a POST (RFC 8555 §6.2–6.5): Content-Type, flattened JWS, protected
@@ -169,13 +171,16 @@ std::string order_id_of_authz(const std::string& authz_id);
 
 // Route handlers. Each returns the response or an Error to render as a problem; the
 // router adds Replay-Nonce and Link: rel="index" to every POST response.
-Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request& request, RequestInfo& info);
+Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request& request,
+                                          RequestInfo& info);
 Result<http::Response> handle_account(AcmeContext& ctx, const http::Request& request,
                                       const std::string& id, RequestInfo& info);
 Result<http::Response> handle_account_orders(AcmeContext& ctx, const http::Request& request,
                                              const std::string& id, RequestInfo& info);
-Result<http::Response> handle_key_change(AcmeContext& ctx, const http::Request& request, RequestInfo& info);
-Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& request, RequestInfo& info);
+Result<http::Response> handle_key_change(AcmeContext& ctx, const http::Request& request,
+                                         RequestInfo& info);
+Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& request,
+                                        RequestInfo& info);
 Result<http::Response> handle_order(AcmeContext& ctx, const http::Request& request,
                                     const std::string& id, RequestInfo& info);
 Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& request,
@@ -186,6 +191,7 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
                                         const std::string& id, RequestInfo& info);
 Result<http::Response> handle_certificate(AcmeContext& ctx, const http::Request& request,
                                           const std::string& id, RequestInfo& info);
-Result<http::Response> handle_revoke(AcmeContext& ctx, const http::Request& request, RequestInfo& info);
+Result<http::Response> handle_revoke(AcmeContext& ctx, const http::Request& request,
+                                     RequestInfo& info);
 
 }  // namespace attestlab::server

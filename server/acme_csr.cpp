@@ -11,7 +11,9 @@ namespace attestlab::server {
 
 namespace {
 
-Error bad_csr(std::string detail) { return Error::make("badCSR", std::move(detail)); }
+Error bad_csr(std::string detail) {
+  return Error::make("badCSR", std::move(detail));
+}
 
 std::string lowercase(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -43,7 +45,8 @@ Result<pki::Csr> check_finalize_csr(const Bytes& der, const CsrRequirements& req
   auto key = csr->public_key();
   if (!key.valid()) return bad_csr("CSR has no usable public key");
   ATTESTLAB_TRY(check_key_policy(key));
-  if (req.account_key.valid() && key.equals(req.account_key) && !ATTESTLAB_FAULT(accept_csr_with_account_key)) {
+  if (req.account_key.valid() && key.equals(req.account_key) &&
+      !ATTESTLAB_FAULT(accept_csr_with_account_key)) {
     return bad_csr("CSR public key must not be the account key");
   }
 
@@ -97,9 +100,11 @@ Result<pki::Csr> check_finalize_csr(const Bytes& der, const CsrRequirements& req
   if (cn && !ATTESTLAB_FAULT(skip_csr_identifier_check)) {
     std::string value = *cn;
     auto canonical = canonical_ip(value);
-    bool known = identifier_values.count(value) > 0 || identifier_values.count(lowercase(value)) > 0 ||
+    bool known = identifier_values.count(value) > 0 ||
+                 identifier_values.count(lowercase(value)) > 0 ||
                  (canonical && identifier_values.count(*canonical) > 0);
-    if (!known) return bad_csr("CSR common name \"" + value + "\" is not one of the order's identifiers");
+    if (!known)
+      return bad_csr("CSR common name \"" + value + "\" is not one of the order's identifiers");
   }
 
   if (!req.attested_spkis.empty() && !ATTESTLAB_FAULT(skip_csr_key_binding)) {

@@ -5,7 +5,9 @@
 namespace attestlab::server {
 namespace {
 
-pki::PrivateKey key(pki::KeySpec spec = pki::KeySpec::p256()) { return *pki::PrivateKey::generate(spec); }
+pki::PrivateKey key(pki::KeySpec spec = pki::KeySpec::p256()) {
+  return *pki::PrivateKey::generate(spec);
+}
 
 Bytes csr(const pki::PrivateKey& k, std::vector<std::string> dns, std::vector<std::string> ip = {},
           std::string cn = "", std::vector<pki::PermanentIdentifier> pids = {}) {
@@ -27,7 +29,8 @@ CsrRequirements requirements(std::vector<Identifier> ids) {
 TEST(FinalizeCsr, ExactNamesAccepted) {
   auto k = key();
   auto req = requirements({{"dns", "a.example"}, {"dns", "*.b.example"}, {"ip", "::1"}});
-  EXPECT_TRUE(check_finalize_csr(csr(k, {"A.example", "*.b.example"}, {"::1"}, "a.example"), req).ok());
+  EXPECT_TRUE(
+      check_finalize_csr(csr(k, {"A.example", "*.b.example"}, {"::1"}, "a.example"), req).ok());
   EXPECT_TRUE(check_finalize_csr(csr(k, {"*.b.example", "a.example"}, {"0:0::1"}), req).ok());
 }
 
@@ -35,17 +38,23 @@ TEST(FinalizeCsr, NameSetMismatchRefused) {
   auto k = key();
   auto req = requirements({{"dns", "a.example"}, {"dns", "b.example"}});
   EXPECT_EQ(check_finalize_csr(csr(k, {"a.example"}), req).error().type, "badCSR");
-  EXPECT_EQ(check_finalize_csr(csr(k, {"a.example", "b.example", "c.example"}), req).error().type, "badCSR");
-  EXPECT_EQ(check_finalize_csr(csr(k, {"a.example", "b.example"}, {}, "c.example"), req).error().type, "badCSR");
-  EXPECT_EQ(check_finalize_csr(csr(k, {}, {}, "a.example"), req).error().type, "badCSR");  // SANs required
+  EXPECT_EQ(check_finalize_csr(csr(k, {"a.example", "b.example", "c.example"}), req).error().type,
+            "badCSR");
+  EXPECT_EQ(
+      check_finalize_csr(csr(k, {"a.example", "b.example"}, {}, "c.example"), req).error().type,
+      "badCSR");
+  EXPECT_EQ(check_finalize_csr(csr(k, {}, {}, "a.example"), req).error().type,
+            "badCSR");  // SANs required
 }
 
 TEST(FinalizeCsr, KeyPolicy) {
   auto req = requirements({{"dns", "a.example"}});
   EXPECT_TRUE(check_finalize_csr(csr(key(pki::KeySpec::p384()), {"a.example"}), req).ok());
   EXPECT_TRUE(check_finalize_csr(csr(key(pki::KeySpec::rsa(2048)), {"a.example"}), req).ok());
-  EXPECT_EQ(check_finalize_csr(csr(key(pki::KeySpec::p521()), {"a.example"}), req).error().type, "badCSR");
-  EXPECT_EQ(check_finalize_csr(csr(key(pki::KeySpec::ed25519()), {"a.example"}), req).error().type, "badCSR");
+  EXPECT_EQ(check_finalize_csr(csr(key(pki::KeySpec::p521()), {"a.example"}), req).error().type,
+            "badCSR");
+  EXPECT_EQ(check_finalize_csr(csr(key(pki::KeySpec::ed25519()), {"a.example"}), req).error().type,
+            "badCSR");
   auto account = key();
   req.account_key = account.public_key();
   auto refused = check_finalize_csr(csr(account, {"a.example"}), req);
@@ -68,10 +77,16 @@ TEST(FinalizeCsr, DeviceIdentifiers) {
   // Omitted SAN is fine (privacy-preserving), CN naming the device is fine.
   EXPECT_TRUE(check_finalize_csr(csr(device, {}), req).ok());
   EXPECT_TRUE(check_finalize_csr(csr(device, {}, {}, "SERIAL1"), req).ok());
-  EXPECT_TRUE(check_finalize_csr(csr(device, {}, {}, "", {{"SERIAL1", std::string("1.2.3")}}), req).ok());
+  EXPECT_TRUE(
+      check_finalize_csr(csr(device, {}, {}, "", {{"SERIAL1", std::string("1.2.3")}}), req).ok());
   // Assigner differs / missing, value differs: refused.
-  EXPECT_EQ(check_finalize_csr(csr(device, {}, {}, "", {{"SERIAL1", std::nullopt}}), req).error().type, "badCSR");
-  EXPECT_EQ(check_finalize_csr(csr(device, {}, {}, "", {{"SERIAL2", std::string("1.2.3")}}), req).error().type, "badCSR");
+  EXPECT_EQ(
+      check_finalize_csr(csr(device, {}, {}, "", {{"SERIAL1", std::nullopt}}), req).error().type,
+      "badCSR");
+  EXPECT_EQ(check_finalize_csr(csr(device, {}, {}, "", {{"SERIAL2", std::string("1.2.3")}}), req)
+                .error()
+                .type,
+            "badCSR");
   // Not the attested key.
   auto other = check_finalize_csr(csr(key(pki::KeySpec::p384()), {}), req);
   EXPECT_EQ(other.error().type, "badCSR");

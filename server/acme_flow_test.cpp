@@ -23,8 +23,10 @@ std::vector<pki::Certificate> download_chain(TestAcmeClient& c, const std::strin
 TEST_F(AcmeFlowTest, DirectoryAndNonce) {
   start_server();
   auto c = make_client();
-  EXPECT_EQ(c->url("newNonce"), server->directory_url().substr(0, server->directory_url().size() - 9) + "new-nonce");
-  for (const char* name : {"newAccount", "newOrder", "revokeCert", "keyChange"}) EXPECT_FALSE(c->url(name).empty()) << name;
+  EXPECT_EQ(c->url("newNonce"),
+            server->directory_url().substr(0, server->directory_url().size() - 9) + "new-nonce");
+  for (const char* name : {"newAccount", "newOrder", "revokeCert", "keyChange"})
+    EXPECT_FALSE(c->url(name).empty()) << name;
   EXPECT_EQ(c->directory["meta"]["externalAccountRequired"], false);
   EXPECT_TRUE(c->directory["meta"]["termsOfService"].is_string());
 
@@ -38,7 +40,8 @@ TEST_F(AcmeFlowTest, DirectoryAndNonce) {
   EXPECT_FALSE(get.header("Replay-Nonce").empty());
   EXPECT_NE(get.header("Replay-Nonce"), head.header("Replay-Nonce"));
 
-  Reply health = c->get(server->directory_url().substr(0, server->directory_url().find("/acme/")) + "/healthz");
+  Reply health = c->get(server->directory_url().substr(0, server->directory_url().find("/acme/")) +
+                        "/healthz");
   EXPECT_EQ(health.status, 200);
   EXPECT_EQ(health.response.body, "ok");
 }
@@ -105,7 +108,8 @@ TEST_F(AcmeFlowTest, Http01IpIdentifierFullFlow) {
   EXPECT_EQ(started.header("Retry-After"), "1");
   bool up = false;
   for (const auto& link : started.response.all("Link")) {
-    if (link.find(authz.body.is_null() ? "" : order.body["authorizations"][0].get<std::string>()) != std::string::npos &&
+    if (link.find(authz.body.is_null() ? "" : order.body["authorizations"][0].get<std::string>()) !=
+            std::string::npos &&
         link.find("rel=\"up\"") != std::string::npos) {
       up = true;
     }
@@ -123,7 +127,8 @@ TEST_F(AcmeFlowTest, Http01IpIdentifierFullFlow) {
   EXPECT_EQ(again.status_field(), "valid");
 
   auto csr_key = *pki::PrivateKey::generate(pki::KeySpec::p256());
-  Reply finalized = c->post(order.body["finalize"], Json{{"csr", TestAcmeClient::csr_b64(csr_key, {}, {"127.0.0.1"})}});
+  Reply finalized = c->post(order.body["finalize"],
+                            Json{{"csr", TestAcmeClient::csr_b64(csr_key, {}, {"127.0.0.1"})}});
   ASSERT_EQ(finalized.status, 200) << finalized.response.body;
   EXPECT_EQ(finalized.status_field(), "valid");
   ASSERT_TRUE(finalized.body["certificate"].is_string());
@@ -141,14 +146,18 @@ TEST_F(AcmeFlowTest, Http01IpIdentifierFullFlow) {
 
   EXPECT_EQ(server->metrics().certificates_issued(), 1u);
   EXPECT_EQ(server->metrics().validations(ChallengeKind::Http01, true), 1u);
-  Reply metrics = c->get(server->directory_url().substr(0, server->directory_url().find("/acme/")) + "/metrics");
+  Reply metrics = c->get(server->directory_url().substr(0, server->directory_url().find("/acme/")) +
+                         "/metrics");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.response.body.find("attestlab_certificates_issued_total 1"), std::string::npos);
-  EXPECT_NE(metrics.response.body.find("attestlab_validations_total{type=\"http-01\",outcome=\"valid\"} 1"),
+  EXPECT_NE(metrics.response.body.find(
+                "attestlab_validations_total{type=\"http-01\",outcome=\"valid\"} 1"),
             std::string::npos);
-  EXPECT_NE(metrics.response.body.find("attestlab_http_requests_total{route=\"finalize\",status=\"200\"} 1"),
+  EXPECT_NE(metrics.response.body.find(
+                "attestlab_http_requests_total{route=\"finalize\",status=\"200\"} 1"),
             std::string::npos);
-  EXPECT_NE(metrics.response.body.find("attestlab_http_request_duration_seconds_bucket{route=\"new-order\""),
+  EXPECT_NE(metrics.response.body.find(
+                "attestlab_http_request_duration_seconds_bucket{route=\"new-order\""),
             std::string::npos);
 
   Reply listed = c->post_as_get(c->kid + "/orders");
@@ -212,15 +221,17 @@ TEST_F(AcmeFlowTest, Dns01WithChallTestSrvAndWildcard) {
     Json challenge = TestAcmeClient::challenge_of(authz.body, "dns-01");
     ASSERT_FALSE(challenge.is_null());
     std::string value = base64url_encode(sha256(c->key_authorization(challenge["token"])));
-    ASSERT_TRUE(dns.set_txt("_acme-challenge." + authz.body["identifier"]["value"].get<std::string>() + ".", value));
+    ASSERT_TRUE(dns.set_txt(
+        "_acme-challenge." + authz.body["identifier"]["value"].get<std::string>() + ".", value));
     EXPECT_EQ(c->post(challenge["url"], Json::object()).status, 200);
   }
   Reply ready = c->poll(order.location());
   ASSERT_EQ(ready.status_field(), "ready") << ready.response.body;
   auto csr_key = *pki::PrivateKey::generate(pki::KeySpec::p384());
-  Reply finalized = c->post(order.body["finalize"],
-                            Json{{"csr", TestAcmeClient::csr_b64(csr_key, {"*.dns01.example", "www.dns01.example"},
-                                                                 {}, "www.dns01.example")}});
+  Reply finalized = c->post(
+      order.body["finalize"],
+      Json{{"csr", TestAcmeClient::csr_b64(csr_key, {"*.dns01.example", "www.dns01.example"}, {},
+                                           "www.dns01.example")}});
   ASSERT_EQ(finalized.status, 200) << finalized.response.body;
   auto chain = download_chain(*c, finalized.body["certificate"]);
   ASSERT_FALSE(chain.empty());
@@ -267,7 +278,8 @@ TEST_F(AcmeFlowTest, KeyChangeAndConflict) {
   auto new_key = *pki::PrivateKey::generate(pki::KeySpec::p256());
 
   auto rollover = [&](const pki::PrivateKey& target) {
-    Json inner_header{{"url", c->url("keyChange")}, {"jwk", jose::Jwk(target.public_key()).to_json()}};
+    Json inner_header{{"url", c->url("keyChange")},
+                      {"jwk", jose::Jwk(target.public_key()).to_json()}};
     Json inner_payload{{"account", c->kid}, {"oldKey", jose::Jwk(c->key.public_key()).to_json()}};
     Json inner = *jose::sign(inner_header, inner_payload, target);
     return c->post(c->url("keyChange"), inner);
@@ -300,7 +312,8 @@ TEST_F(AcmeFlowTest, RevocationByAccountKeyAndByCertificateKey) {
   auto issue = [&](pki::PrivateKey& csr_key) {
     std::string order_url = ready_ip_order(*c);
     Reply order = c->post_as_get(order_url);
-    Reply finalized = c->post(order.body["finalize"], Json{{"csr", TestAcmeClient::csr_b64(csr_key, {}, {"127.0.0.1"})}});
+    Reply finalized = c->post(order.body["finalize"],
+                              Json{{"csr", TestAcmeClient::csr_b64(csr_key, {}, {"127.0.0.1"})}});
     EXPECT_EQ(finalized.status, 200) << finalized.response.body;
     return download_chain(*c, finalized.body["certificate"]).at(0);
   };
@@ -316,7 +329,8 @@ TEST_F(AcmeFlowTest, RevocationByAccountKeyAndByCertificateKey) {
   // ... unless it holds a valid authorization for every identifier (RFC 8555 §7.6).
   auto authorized = account_client();
   ready_ip_order(*authorized);
-  Reply by_authorized = authorized->post(c->url("revokeCert"), Json{{"certificate", der1}, {"reason", 5}});
+  Reply by_authorized =
+      authorized->post(c->url("revokeCert"), Json{{"certificate", der1}, {"reason", 5}});
   EXPECT_EQ(by_authorized.status, 200) << by_authorized.response.body;
   EXPECT_EQ(c->post(c->url("revokeCert"), Json{{"certificate", der1}}).problem(), "alreadyRevoked");
   cert1 = issue(key1);
@@ -350,7 +364,8 @@ TEST_F(AcmeFlowTest, RevocationByAccountKeyAndByCertificateKey) {
   SignOptions cert_key;
   cert_key.use_jwk = true;
   cert_key.key = &key2;
-  Reply by_cert_key = c->post(c->url("revokeCert"), Json{{"certificate", der2}, {"reason", 4}}, cert_key);
+  Reply by_cert_key =
+      c->post(c->url("revokeCert"), Json{{"certificate", der2}, {"reason", 4}}, cert_key);
   EXPECT_EQ(by_cert_key.status, 200) << by_cert_key.response.body;
   EXPECT_EQ(c->post(c->url("revokeCert"), Json{{"certificate", der2}}).problem(), "alreadyRevoked");
 }
@@ -399,8 +414,10 @@ TEST_F(AcmeFlowTest, NotBeforeNotAfterHonoured) {
   auto c = account_client();
   std::int64_t now = clock->now();
   std::string nb = format_rfc3339(now + 3600), na = format_rfc3339(now + 7 * 86400);
-  Reply order = c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
-                                                 {"notBefore", nb}, {"notAfter", na}});
+  Reply order =
+      c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
+                                       {"notBefore", nb},
+                                       {"notAfter", na}});
   ASSERT_EQ(order.status, 201) << order.response.body;
   EXPECT_EQ(order.body["notBefore"], nb);
   Reply authz = c->post_as_get(order.body["authorizations"][0]);
@@ -409,14 +426,16 @@ TEST_F(AcmeFlowTest, NotBeforeNotAfterHonoured) {
   c->post(challenge["url"], Json::object());
   ASSERT_EQ(c->poll(order.location()).status_field(), "ready");
   auto key = *pki::PrivateKey::generate(pki::KeySpec::rsa(2048));
-  Reply fin = c->post(order.body["finalize"], Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
+  Reply fin = c->post(order.body["finalize"],
+                      Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
   ASSERT_EQ(fin.status, 200) << fin.response.body;
   auto leaf = download_chain(*c, fin.body["certificate"]).at(0);
   EXPECT_EQ(leaf.not_before(), now + 3600);
   EXPECT_EQ(leaf.not_after(), now + 7 * 86400);
 
-  Reply bad = c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
-                                               {"notBefore", "yesterday"}});
+  Reply bad =
+      c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
+                                       {"notBefore", "yesterday"}});
   EXPECT_EQ(bad.problem(), "malformed");
 }
 
@@ -439,7 +458,8 @@ TEST_F(AcmeFlowTest, RestartKeepsAccountsAndCertificates) {
   std::string order_url = ready_ip_order(*c);
   auto csr_key = *pki::PrivateKey::generate(pki::KeySpec::p256());
   Reply order = c->post_as_get(order_url);
-  Reply fin = c->post(order.body["finalize"], Json{{"csr", TestAcmeClient::csr_b64(csr_key, {}, {"127.0.0.1"})}});
+  Reply fin = c->post(order.body["finalize"],
+                      Json{{"csr", TestAcmeClient::csr_b64(csr_key, {}, {"127.0.0.1"})}});
   ASSERT_EQ(fin.status, 200) << fin.response.body;
   std::string cert_url = fin.body["certificate"];
   std::string pem_before = c->post_as_get(cert_url).response.body;
@@ -457,11 +477,13 @@ TEST_F(AcmeFlowTest, RestartKeepsAccountsAndCertificates) {
   again->key = c->key;
   // The port changed, so the account URL is rebuilt from the old id.
   std::string id = c->kid.substr(c->kid.rfind('/') + 1);
-  again->kid = again->url("newAccount").substr(0, again->url("newAccount").rfind("/new-account")) + "/acct/" + id;
+  again->kid = again->url("newAccount").substr(0, again->url("newAccount").rfind("/new-account")) +
+               "/acct/" + id;
   Reply account = again->post_as_get(again->kid);
   EXPECT_EQ(account.status, 200) << account.response.body;
   std::string cert_id = cert_url.substr(cert_url.rfind('/') + 1);
-  Reply cert = again->post_as_get(again->kid.substr(0, again->kid.rfind("/acct/")) + "/cert/" + cert_id);
+  Reply cert =
+      again->post_as_get(again->kid.substr(0, again->kid.rfind("/acct/")) + "/cert/" + cert_id);
   EXPECT_EQ(cert.status, 200);
   EXPECT_EQ(cert.response.body, pem_before);
 }
@@ -478,7 +500,8 @@ TEST_F(AcmeFlowTest, ValidationOrphanedByRestartResumes) {
     // What a crash between "processing" and the validation leaves behind.
     auto store = open_store("sqlite:" + data_dir + "/attestlab.db");
     ASSERT_TRUE(store.ok());
-    std::string challenge_id = challenge["url"].get<std::string>().substr(challenge["url"].get<std::string>().rfind('/') + 1);
+    std::string challenge_id = challenge["url"].get<std::string>().substr(
+        challenge["url"].get<std::string>().rfind('/') + 1);
     auto authz = (*store)->authz_by_challenge(challenge_id);
     ASSERT_TRUE(authz.ok() && authz->has_value());
     Authorization stuck = **authz;
@@ -500,14 +523,19 @@ TEST_F(AcmeFlowTest, ValidationOrphanedByRestartResumes) {
 class FakeDeviceValidator : public DeviceAttestValidator {
  public:
   FakeDeviceValidator(pki::PublicKey attested, std::string serial, int* after_issue_calls)
-      : attested_(std::move(attested)), serial_(std::move(serial)), after_issue_calls_(after_issue_calls) {}
-  Result<Json> validate(const Authorization& authz, const Challenge&, const Account&, const Json& payload) override {
+      : attested_(std::move(attested)),
+        serial_(std::move(serial)),
+        after_issue_calls_(after_issue_calls) {}
+  Result<Json> validate(const Authorization& authz, const Challenge&, const Account&,
+                        const Json& payload) override {
     if (payload.value("attObj", "") != "good" || authz.identifier.value.rfind(serial_, 0) != 0) {
       if (decision_hook_) decision_hook_("reject", "chain");
       return Error::make("badAttestationStatement", "fake: not a good attestation");
     }
     if (decision_hook_) decision_hook_("accept", "ok");
-    return Json{{"spki", base64url_encode(attested_.spki_der())}, {"device_id", serial_}, {"serial", serial_}};
+    return Json{{"spki", base64url_encode(attested_.spki_der())},
+                {"device_id", serial_},
+                {"serial", serial_}};
   }
   Result<int> after_issue(const CertificateRecord& issued) override {
     EXPECT_EQ(issued.device_id, serial_);
@@ -524,7 +552,8 @@ class FakeDeviceValidator : public DeviceAttestValidator {
 TEST_F(AcmeFlowTest, DeviceAttestFlowWithFakeValidator) {
   auto device_key = *pki::PrivateKey::generate(pki::KeySpec::p384());
   int after_issue_calls = 0;
-  start_server(std::make_unique<FakeDeviceValidator>(device_key.public_key(), "C02XL0GVJGH5", &after_issue_calls));
+  start_server(std::make_unique<FakeDeviceValidator>(device_key.public_key(), "C02XL0GVJGH5",
+                                                     &after_issue_calls));
   auto c = account_client();
   Reply order = c->new_order({{"permanent-identifier", "C02XL0GVJGH5"}});
   ASSERT_EQ(order.status, 201) << order.response.body;
@@ -549,7 +578,8 @@ TEST_F(AcmeFlowTest, DeviceAttestFlowWithFakeValidator) {
   pki::CsrSpec spec;
   spec.subject = {{"CN", "C02XL0GVJGH5"}};
   spec.sans.permanent_ids.push_back({"C02XL0GVJGH5", std::nullopt});
-  Reply wrong = c->post(order.body["finalize"], Json{{"csr", base64url_encode(pki::build_csr(spec, other_key)->to_der())}});
+  Reply wrong = c->post(order.body["finalize"],
+                        Json{{"csr", base64url_encode(pki::build_csr(spec, other_key)->to_der())}});
   EXPECT_EQ(wrong.status, 400);
   EXPECT_EQ(wrong.problem(), "badCSR");
   EXPECT_EQ(wrong.body["detail"], "CSR public key does not match the attested key");
@@ -557,13 +587,16 @@ TEST_F(AcmeFlowTest, DeviceAttestFlowWithFakeValidator) {
   pki::CsrSpec other_id = spec;
   other_id.sans.permanent_ids = {{"C02XL0GVJGH6", std::nullopt}};
   other_id.subject = {};
-  Reply mismatch = c->post(order.body["finalize"], Json{{"csr", base64url_encode(pki::build_csr(other_id, device_key)->to_der())}});
+  Reply mismatch =
+      c->post(order.body["finalize"],
+              Json{{"csr", base64url_encode(pki::build_csr(other_id, device_key)->to_der())}});
   EXPECT_EQ(mismatch.problem(), "badCSR");
   EXPECT_EQ(c->post_as_get(order.location()).status_field(), "ready");
 
   // Privacy-preserving: the SAN may be omitted.
   pki::CsrSpec bare;
-  Reply fin = c->post(order.body["finalize"], Json{{"csr", base64url_encode(pki::build_csr(bare, device_key)->to_der())}});
+  Reply fin = c->post(order.body["finalize"],
+                      Json{{"csr", base64url_encode(pki::build_csr(bare, device_key)->to_der())}});
   ASSERT_EQ(fin.status, 200) << fin.response.body;
   auto leaf = download_chain(*c, fin.body["certificate"]).at(0);
   auto sans = leaf.subject_alt_names();

@@ -4,14 +4,14 @@
 #include <optional>
 
 #include "core/bytes.h"
-
 #include "server/acme_context.h"
 #include "server/faults.h"
 #include "server/problem.h"
 
 namespace attestlab::server {
 
-Result<std::optional<AccountCache::Entry>> AccountCache::lookup(Store& store, const std::string& id) {
+Result<std::optional<AccountCache::Entry>> AccountCache::lookup(Store& store,
+                                                                const std::string& id) {
   auto now = std::chrono::steady_clock::now();
   std::shared_ptr<const jose::Jwk> known_key;
   std::string known_thumbprint;
@@ -32,7 +32,9 @@ Result<std::optional<AccountCache::Entry>> AccountCache::lookup(Store& store, co
     entry.key = std::move(known_key);
   } else {
     auto parsed = jose::Jwk::parse(entry.account.jwk);
-    if (!parsed) return Error::make("serverInternal", "stored account key is unusable: " + parsed.error().detail);
+    if (!parsed)
+      return Error::make("serverInternal",
+                         "stored account key is unusable: " + parsed.error().detail);
     entry.key = std::make_shared<const jose::Jwk>(std::move(*parsed));
   }
   std::unique_lock lock(mutex_);
@@ -104,7 +106,8 @@ Result<jose::Jws> parse_unsigned(const std::string& body) {
   auto payload = base64url_decode(*payload_b64);
   if (!header_bytes || !payload) return Error::make("malformed", "not a JWS");
   auto header = parse_json(to_string(*header_bytes));
-  if (!header || !header->is_object() || header->value("alg", "") != "none") return Error::make("malformed", "not a JWS");
+  if (!header || !header->is_object() || header->value("alg", "") != "none")
+    return Error::make("malformed", "not a JWS");
   jose::Jws jws;
   jws.protected_b64 = *protected_b64;
   jws.payload_b64 = *payload_b64;
@@ -129,7 +132,8 @@ Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& reques
 #endif
   if (!jws) {
     if (auto alg = unsupported_alg_of(request.body)) {
-      return Error::make("badSignatureAlgorithm", "JWS algorithm \"" + *alg + "\" is not supported");
+      return Error::make("badSignatureAlgorithm",
+                         "JWS algorithm \"" + *alg + "\" is not supported");
     }
     return Error::make("malformed", "invalid JWS: " + jws.error().detail);
   }
@@ -154,7 +158,8 @@ Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& reques
   bool has_jwk = header.contains("jwk");
   bool has_kid = header.contains("kid");
   if (has_jwk == has_kid) {
-    return Error::make("malformed", "JWS protected header must have exactly one of \"jwk\" and \"kid\"");
+    return Error::make("malformed",
+                       "JWS protected header must have exactly one of \"jwk\" and \"kid\"");
   }
   if (mode == KeyMode::Jwk && has_kid) {
     return Error::make("malformed", "this resource requires a \"jwk\" header, not \"kid\"");
@@ -163,7 +168,8 @@ Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& reques
     return Error::make("malformed", "this resource requires a \"kid\" header, not \"jwk\"");
   }
   if (*url != ctx.urls.base + request.target && !ATTESTLAB_FAULT(skip_url_check)) {
-    return Error::make("unauthorized", "JWS \"url\" header \"" + *url + "\" does not match the request URL");
+    return Error::make("unauthorized",
+                       "JWS \"url\" header \"" + *url + "\" does not match the request URL");
   }
   bool unsigned_accepted = *alg == "none" && ATTESTLAB_FAULT(accept_alg_none);
   if (!is_supported_alg(*alg) && !unsigned_accepted) {
@@ -197,7 +203,8 @@ Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& reques
   }
 
   auto payload = jws->payload_json();
-  if (!payload) return Error::make("malformed", "JWS payload is not JSON: " + payload.error().detail);
+  if (!payload)
+    return Error::make("malformed", "JWS payload is not JSON: " + payload.error().detail);
   if (payload->has_value() && !(*payload)->is_object()) {
     return Error::make("malformed", "JWS payload must be a JSON object");
   }

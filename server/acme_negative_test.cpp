@@ -32,11 +32,13 @@ class AcmeNegativeTest : public AcmeServerFixture {
 
 TEST_F(AcmeNegativeTest, MalformedJwsBody) {
   auto c = account_client();
-  Reply r = c->request("POST", c->url("newOrder"), {{"content-type", "application/jose+json"}}, "{not json");
+  Reply r = c->request("POST", c->url("newOrder"), {{"content-type", "application/jose+json"}},
+                       "{not json");
   expect_problem(r, 400, "malformed");
   expect_post_envelope(r);
-  Reply general = c->request("POST", c->url("newOrder"), {{"content-type", "application/jose+json"}},
-                             R"({"payload":"","signatures":[]})");
+  Reply general =
+      c->request("POST", c->url("newOrder"), {{"content-type", "application/jose+json"}},
+                 R"({"payload":"","signatures":[]})");
   expect_problem(general, 400, "malformed");
 }
 
@@ -45,10 +47,12 @@ TEST_F(AcmeNegativeTest, MissingNonceOrUrlOrBothKeys) {
   SignOptions no_nonce;
   no_nonce.drop_nonce = true;
   // RFC 8555 §6.5: an absent nonce is badNonce, one that is not base64url is malformed.
-  expect_problem(c->post(c->url("newOrder"), Json{{"identifiers", Json::array()}}, no_nonce), 400, "badNonce");
+  expect_problem(c->post(c->url("newOrder"), Json{{"identifiers", Json::array()}}, no_nonce), 400,
+                 "badNonce");
   SignOptions bad_alphabet;
   bad_alphabet.nonce = "not base64url!";
-  expect_problem(c->post(c->url("newOrder"), Json{{"identifiers", Json::array()}}, bad_alphabet), 400, "malformed");
+  expect_problem(c->post(c->url("newOrder"), Json{{"identifiers", Json::array()}}, bad_alphabet),
+                 400, "malformed");
   SignOptions both;
   both.both_jwk_and_kid = true;
   expect_problem(c->post(c->kid, std::nullopt, both), 400, "malformed");
@@ -56,18 +60,21 @@ TEST_F(AcmeNegativeTest, MissingNonceOrUrlOrBothKeys) {
   jwk_elsewhere.use_jwk = true;
   expect_problem(c->post(c->kid, std::nullopt, jwk_elsewhere), 400, "malformed");
   // newAccount with kid instead of jwk.
-  expect_problem(c->post(c->url("newAccount"), Json{{"termsOfServiceAgreed", true}}), 400, "malformed");
+  expect_problem(c->post(c->url("newAccount"), Json{{"termsOfServiceAgreed", true}}), 400,
+                 "malformed");
 }
 
 TEST_F(AcmeNegativeTest, UnknownKid) {
   auto c = account_client();
   SignOptions opt;
   opt.kid = c->kid + "x";
-  Reply r = c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}}}, opt);
+  Reply r = c->post(c->url("newOrder"),
+                    Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}}}, opt);
   expect_problem(r, 400, "accountDoesNotExist");
   expect_post_envelope(r);
   opt.kid = "https://elsewhere.example/acct/1";
-  expect_problem(c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}}}, opt),
+  expect_problem(c->post(c->url("newOrder"),
+                         Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}}}, opt),
                  400, "accountDoesNotExist");
   EXPECT_EQ(c->post_as_get(c->kid + "/orders").body["orders"].size(), 0u);
 }
@@ -122,7 +129,8 @@ TEST_F(AcmeNegativeTest, AlgNoneAndHs256AndBadSignature) {
   Reply r = c->post(c->kid, std::nullopt, none);
   expect_problem(r, 400, "badSignatureAlgorithm");
   ASSERT_TRUE(r.body.contains("algorithms"));
-  EXPECT_NE(std::find(r.body["algorithms"].begin(), r.body["algorithms"].end(), "ES256"), r.body["algorithms"].end());
+  EXPECT_NE(std::find(r.body["algorithms"].begin(), r.body["algorithms"].end(), "ES256"),
+            r.body["algorithms"].end());
   SignOptions mac;
   mac.alg = "HS256";
   expect_problem(c->post(c->kid, std::nullopt, mac), 400, "badSignatureAlgorithm");
@@ -149,19 +157,22 @@ TEST_F(AcmeNegativeTest, WrongContentType) {
 TEST_F(AcmeNegativeTest, GetOnPostResource) {
   auto c = account_client();
   Reply order = c->new_order({{"ip", "127.0.0.1"}});
-  for (const std::string& url : {order.location(), order.body["authorizations"][0].get<std::string>(), c->kid,
-                                 c->url("newOrder"), c->url("newAccount"), c->url("revokeCert")}) {
+  for (const std::string& url :
+       {order.location(), order.body["authorizations"][0].get<std::string>(), c->kid,
+        c->url("newOrder"), c->url("newAccount"), c->url("revokeCert")}) {
     Reply r = c->get(url);
     EXPECT_EQ(r.status, 405) << url;
     EXPECT_EQ(r.header("Allow"), "POST") << url;
   }
-  Reply dir_post = c->request("POST", c->url("newNonce"), {{"content-type", "application/jose+json"}}, "{}");
+  Reply dir_post =
+      c->request("POST", c->url("newNonce"), {{"content-type", "application/jose+json"}}, "{}");
   EXPECT_EQ(dir_post.status, 405);
 }
 
 TEST_F(AcmeNegativeTest, UnknownResource) {
   auto c = account_client();
-  Reply r = c->post_as_get(c->url("newOrder").substr(0, c->url("newOrder").rfind('/')) + "/order/doesnotexist");
+  Reply r = c->post_as_get(c->url("newOrder").substr(0, c->url("newOrder").rfind('/')) +
+                           "/order/doesnotexist");
   expect_problem(r, 404, "malformed");
   expect_post_envelope(r);
   EXPECT_EQ(c->get(c->url("newOrder") + "x").status, 404);
@@ -176,28 +187,35 @@ TEST_F(AcmeNegativeTest, OnlyReturnExistingForMissingAccount) {
   expect_post_envelope(r);
   EXPECT_TRUE(r.location().empty());
   // Still no account: a later onlyReturnExisting fails the same way.
-  expect_problem(c->post(c->url("newAccount"), Json{{"onlyReturnExisting", true}}, opt), 400, "accountDoesNotExist");
+  expect_problem(c->post(c->url("newAccount"), Json{{"onlyReturnExisting", true}}, opt), 400,
+                 "accountDoesNotExist");
 }
 
 TEST_F(AcmeNegativeTest, BadContacts) {
   auto c = make_client();
-  expect_problem(c->new_account(Json{{"termsOfServiceAgreed", true}, {"contact", {"tel:+1555"}}}), 400,
-                 "unsupportedContact");
-  expect_problem(c->new_account(Json{{"termsOfServiceAgreed", true}, {"contact", {"mailto:a@b.example?subject=x"}}}),
+  expect_problem(c->new_account(Json{{"termsOfServiceAgreed", true}, {"contact", {"tel:+1555"}}}),
+                 400, "unsupportedContact");
+  expect_problem(c->new_account(Json{{"termsOfServiceAgreed", true},
+                                     {"contact", {"mailto:a@b.example?subject=x"}}}),
                  400, "invalidContact");
-  expect_problem(c->new_account(Json{{"termsOfServiceAgreed", true}, {"contact", {"mailto:a@b.example,c@d.example"}}}),
+  expect_problem(c->new_account(Json{{"termsOfServiceAgreed", true},
+                                     {"contact", {"mailto:a@b.example,c@d.example"}}}),
                  400, "invalidContact");
-  expect_problem(c->new_account(Json{{"termsOfServiceAgreed", true}, {"contact", {"mailto:not-an-address"}}}), 400,
-                 "invalidContact");
-  expect_problem(c->new_account(Json{{"termsOfServiceAgreed", true}, {"contact", "mailto:a@b.example"}}), 400,
-                 "malformed");
+  expect_problem(
+      c->new_account(Json{{"termsOfServiceAgreed", true}, {"contact", {"mailto:not-an-address"}}}),
+      400, "invalidContact");
+  expect_problem(
+      c->new_account(Json{{"termsOfServiceAgreed", true}, {"contact", "mailto:a@b.example"}}), 400,
+      "malformed");
   // No account was created along the way.
   SignOptions opt;
   opt.use_jwk = true;
-  expect_problem(c->post(c->url("newAccount"), Json{{"onlyReturnExisting", true}}, opt), 400, "accountDoesNotExist");
+  expect_problem(c->post(c->url("newAccount"), Json{{"onlyReturnExisting", true}}, opt), 400,
+                 "accountDoesNotExist");
   // Updating an account to a bad contact leaves the old one.
   EXPECT_EQ(c->new_account().status, 201);
-  expect_problem(c->post(c->kid, Json{{"contact", {"mailto:x@y.example?cc=z"}}}), 400, "invalidContact");
+  expect_problem(c->post(c->kid, Json{{"contact", {"mailto:x@y.example?cc=z"}}}), 400,
+                 "invalidContact");
   EXPECT_EQ(c->post_as_get(c->kid).body["contact"][0], "mailto:t@example.com");
 }
 
@@ -208,9 +226,12 @@ TEST_F(AcmeNegativeTest, TermsOfServiceRequired) {
 
 TEST_F(AcmeNegativeTest, BadIdentifiers) {
   auto c = account_client();
-  auto order_with = [&](Json ids) { return c->post(c->url("newOrder"), Json{{"identifiers", ids}}); };
+  auto order_with = [&](Json ids) {
+    return c->post(c->url("newOrder"), Json{{"identifiers", ids}});
+  };
   expect_problem(order_with(Json::array()), 400, "malformed");
-  expect_problem(order_with(Json{{{"type", "email"}, {"value", "a@b.example"}}}), 400, "unsupportedIdentifier");
+  expect_problem(order_with(Json{{{"type", "email"}, {"value", "a@b.example"}}}), 400,
+                 "unsupportedIdentifier");
   Reply bad_dns = order_with(Json{{{"type", "dns"}, {"value", "bad_name.example"}}});
   expect_problem(bad_dns, 400, "malformed");
   ASSERT_TRUE(bad_dns.body.contains("subproblems"));
@@ -220,8 +241,10 @@ TEST_F(AcmeNegativeTest, BadIdentifiers) {
   expect_problem(order_with(Json{{{"type", "dns"}, {"value", "1.2.3.4"}}}), 400, "malformed");
   expect_problem(order_with(Json{{{"type", "ip"}, {"value", "127.000.0.1"}}}), 400, "malformed");
   expect_problem(order_with(Json{{{"type", "ip"}, {"value", "::0:1"}}}), 400, "malformed");
-  expect_problem(order_with(Json{{{"type", "permanent-identifier"}, {"value", "a/b/c"}}}), 400, "malformed");
-  expect_problem(order_with(Json{{{"type", "hardware-module"}, {"value", "no-oid"}}}), 400, "malformed");
+  expect_problem(order_with(Json{{{"type", "permanent-identifier"}, {"value", "a/b/c"}}}), 400,
+                 "malformed");
+  expect_problem(order_with(Json{{{"type", "hardware-module"}, {"value", "no-oid"}}}), 400,
+                 "malformed");
   EXPECT_EQ(c->post_as_get(c->kid + "/orders").body["orders"].size(), 0u);
 
   Reply v6 = order_with(Json{{{"type", "ip"}, {"value", "::1"}}});
@@ -232,7 +255,8 @@ TEST_F(AcmeNegativeTest, FinalizeBeforeReadyAndBadCsr) {
   auto c = account_client();
   Reply order = c->new_order({{"ip", "127.0.0.1"}});
   auto key = *pki::PrivateKey::generate(pki::KeySpec::p256());
-  Reply early = c->post(order.body["finalize"], Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
+  Reply early = c->post(order.body["finalize"],
+                        Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
   expect_problem(early, 403, "orderNotReady");
   expect_post_envelope(early);
   EXPECT_EQ(c->post_as_get(order.location()).status_field(), "pending");
@@ -241,32 +265,43 @@ TEST_F(AcmeNegativeTest, FinalizeBeforeReadyAndBadCsr) {
   Reply ready = c->post_as_get(order_url);
   std::string finalize = ready.body["finalize"];
   expect_problem(c->post(finalize, Json{{"csr", "!!notbase64"}}), 400, "badCSR");
-  expect_problem(c->post(finalize, Json{{"csr", base64url_encode(std::string("garbage"))}}), 400, "badCSR");
+  expect_problem(c->post(finalize, Json{{"csr", base64url_encode(std::string("garbage"))}}), 400,
+                 "badCSR");
   // Wrong names.
-  expect_problem(c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(key, {"other.example"})}}), 400, "badCSR");
-  expect_problem(c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1", "127.0.0.2"})}}), 400,
-                 "badCSR");
+  expect_problem(c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(key, {"other.example"})}}),
+                 400, "badCSR");
+  expect_problem(
+      c->post(finalize,
+              Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1", "127.0.0.2"})}}),
+      400, "badCSR");
   // CN outside the order.
-  expect_problem(c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"}, "x.example")}}), 400,
-                 "badCSR");
+  expect_problem(
+      c->post(finalize,
+              Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"}, "x.example")}}),
+      400, "badCSR");
   // The account key itself.
-  expect_problem(c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(c->key, {}, {"127.0.0.1"})}}), 400, "badCSR");
+  expect_problem(
+      c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(c->key, {}, {"127.0.0.1"})}}), 400,
+      "badCSR");
   // Ed25519 and small RSA keys.
   auto ed = *pki::PrivateKey::generate(pki::KeySpec::ed25519());
   Reply ed_reply = c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(ed, {}, {"127.0.0.1"})}});
   EXPECT_EQ(ed_reply.status, 400);
-  EXPECT_TRUE(ed_reply.problem() == "badCSR" || ed_reply.problem() == "badPublicKey") << ed_reply.problem();
+  EXPECT_TRUE(ed_reply.problem() == "badCSR" || ed_reply.problem() == "badPublicKey")
+      << ed_reply.problem();
   auto p521 = *pki::PrivateKey::generate(pki::KeySpec::p521());
-  expect_problem(c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(p521, {}, {"127.0.0.1"})}}), 400, "badCSR");
+  expect_problem(c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(p521, {}, {"127.0.0.1"})}}),
+                 400, "badCSR");
   expect_problem(c->post(finalize, Json{{"nocsr", 1}}), 400, "malformed");
   // Nothing moved.
   EXPECT_EQ(c->post_as_get(order_url).status_field(), "ready");
   EXPECT_EQ(server->metrics().certificates_issued(), 0u);
 
-  Reply fin = c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"}, "127.0.0.1")}});
+  Reply fin = c->post(finalize,
+                      Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"}, "127.0.0.1")}});
   EXPECT_EQ(fin.status, 200) << fin.response.body;
-  expect_problem(c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}}), 403,
-                 "orderNotReady");
+  expect_problem(c->post(finalize, Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}}),
+                 403, "orderNotReady");
 }
 
 TEST_F(AcmeNegativeTest, AnotherAccountsObjects) {
@@ -275,14 +310,16 @@ TEST_F(AcmeNegativeTest, AnotherAccountsObjects) {
   std::string order_url = ready_ip_order(*owner);
   Reply order = owner->post_as_get(order_url);
   std::string authz_url = order.body["authorizations"][0];
-  std::string chall_url = TestAcmeClient::challenge_of(owner->post_as_get(authz_url).body, "http-01")["url"];
+  std::string chall_url =
+      TestAcmeClient::challenge_of(owner->post_as_get(authz_url).body, "http-01")["url"];
   auto key = *pki::PrivateKey::generate(pki::KeySpec::p256());
 
   expect_problem(other->post_as_get(order_url), 403, "unauthorized");
   expect_problem(other->post_as_get(authz_url), 403, "unauthorized");
   expect_problem(other->post(authz_url, Json{{"status", "deactivated"}}), 403, "unauthorized");
   expect_problem(other->post_as_get(chall_url), 403, "unauthorized");
-  expect_problem(other->post(order.body["finalize"], Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}}),
+  expect_problem(other->post(order.body["finalize"],
+                             Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}}),
                  403, "unauthorized");
   expect_problem(other->post_as_get(owner->kid), 403, "unauthorized");
   expect_problem(other->post(owner->kid, Json{{"status", "deactivated"}}), 403, "unauthorized");
@@ -290,7 +327,8 @@ TEST_F(AcmeNegativeTest, AnotherAccountsObjects) {
   EXPECT_EQ(owner->post_as_get(authz_url).status_field(), "valid");
   EXPECT_EQ(owner->post_as_get(owner->kid).status_field(), "valid");
 
-  Reply fin = owner->post(order.body["finalize"], Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
+  Reply fin = owner->post(order.body["finalize"],
+                          Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
   ASSERT_EQ(fin.status, 200);
   expect_problem(other->post_as_get(fin.body["certificate"]), 403, "unauthorized");
 }
@@ -312,12 +350,15 @@ class AcmeEabTest : public AcmeNegativeTest {
     AcmeNegativeTest::SetUp();
     eab_key = random_bytes(32);
     std::string path = data_dir + "/eab.json";
-    std::ofstream(path) << Json{{"kid-1", base64url_encode(eab_key)}, {"kid-2", base64url_encode(random_bytes(32))}}.dump();
+    std::ofstream(path) << Json{{"kid-1", base64url_encode(eab_key)},
+                                {"kid-2", base64url_encode(random_bytes(32))}}
+                               .dump();
     config.eab_required = true;
     config.eab_keys_file = path;
     start_server();
   }
-  Json binding(TestAcmeClient& c, const std::string& kid, const Bytes& mac_key, const std::string& url = "") {
+  Json binding(TestAcmeClient& c, const std::string& kid, const Bytes& mac_key,
+               const std::string& url = "") {
     Json header{{"alg", "HS256"}, {"kid", kid}, {"url", url.empty() ? c.url("newAccount") : url}};
     return jose::sign_hs256(header, jose::Jwk(c.key.public_key()).to_json().dump(), mac_key);
   }

@@ -28,7 +28,8 @@ Result<std::int64_t> parse_time_member(const Json& payload, const char* name) {
   return t;
 }
 
-Result<Order> load_owned_order(AcmeContext& ctx, const SignedRequest& request, const std::string& id) {
+Result<Order> load_owned_order(AcmeContext& ctx, const SignedRequest& request,
+                               const std::string& id) {
   auto order = ctx.store->order_by_id(id);
   if (!order) return order.error();
   if (!order->has_value()) return Error::make("notFound", "no such order", 404);
@@ -65,10 +66,14 @@ std::string leaf_common_name(const std::vector<Identifier>& identifiers) {
 pki::SubjectAltNames leaf_sans(const std::vector<Identifier>& identifiers) {
   pki::SubjectAltNames sans;
   for (const auto& id : identifiers) {
-    if (id.type == "dns") sans.dns.push_back(id.value);
-    else if (id.type == "ip") sans.ip.push_back(id.value);
-    else if (id.type == "permanent-identifier") sans.permanent_ids.push_back(permanent_identifier_of(id));
-    else if (id.type == "hardware-module") sans.hardware_modules.push_back(hardware_module_of(id));
+    if (id.type == "dns")
+      sans.dns.push_back(id.value);
+    else if (id.type == "ip")
+      sans.ip.push_back(id.value);
+    else if (id.type == "permanent-identifier")
+      sans.permanent_ids.push_back(permanent_identifier_of(id));
+    else if (id.type == "hardware-module")
+      sans.hardware_modules.push_back(hardware_module_of(id));
   }
   return sans;
 }
@@ -95,12 +100,14 @@ Result<DeviceEvidence> device_evidence(AcmeContext& ctx, const Order& order) {
       auto der = base64url_decode(*spki);
       if (!der) break;
       out.attested_spkis.push_back(std::move(*der));
-      if (const std::string* device_id = get_string(c.evidence, "device_id")) out.device_id = *device_id;
+      if (const std::string* device_id = get_string(c.evidence, "device_id"))
+        out.device_id = *device_id;
       found = true;
       break;
     }
     if (!found) {
-      return Error::make("serverInternal", "no attested key recorded for " + order.identifiers[i].value);
+      return Error::make("serverInternal",
+                         "no attested key recorded for " + order.identifiers[i].value);
     }
   }
   return out;
@@ -108,17 +115,20 @@ Result<DeviceEvidence> device_evidence(AcmeContext& ctx, const Order& order) {
 
 }  // namespace
 
-Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& request, RequestInfo& info) {
+Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& request,
+                                        RequestInfo& info) {
   auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
   if (!signed_request) return signed_request.error();
   if (!signed_request->payload) return Error::make("malformed", "newOrder needs a JSON payload");
   const Json& payload = *signed_request->payload;
 
-  if (!payload.contains("identifiers") || !payload["identifiers"].is_array() || payload["identifiers"].empty()) {
+  if (!payload.contains("identifiers") || !payload["identifiers"].is_array() ||
+      payload["identifiers"].empty()) {
     return Error::make("malformed", "newOrder needs a non-empty \"identifiers\" array");
   }
   if (payload["identifiers"].size() > kMaxIdentifiers) {
-    return Error::make("rejectedIdentifier", "at most " + std::to_string(kMaxIdentifiers) + " identifiers per order");
+    return Error::make("rejectedIdentifier",
+                       "at most " + std::to_string(kMaxIdentifiers) + " identifiers per order");
   }
   std::vector<Identifier> identifiers;
   std::vector<Subproblem> problems;
@@ -142,8 +152,9 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
     for (const auto& p : problems) {
       if (p.error.type != top.type) top.type = "compound";
     }
-    top.detail = problems.size() == 1 ? problems.front().error.detail
-                                      : std::to_string(problems.size()) + " identifiers were refused";
+    top.detail = problems.size() == 1
+                     ? problems.front().error.detail
+                     : std::to_string(problems.size()) + " identifiers were refused";
     return problem_response(top, problems);
   }
 
@@ -159,7 +170,8 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
     }
     if (*not_after - start > ctx.config.cert_validity) {
       return Error::make("malformed", "requested validity exceeds the server's maximum of " +
-                                          std::to_string(ctx.config.cert_validity / 86400) + " days");
+                                          std::to_string(ctx.config.cert_validity / 86400) +
+                                          " days");
     }
   }
 
@@ -202,8 +214,8 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
   return response;
 }
 
-Result<http::Response> handle_order(AcmeContext& ctx, const http::Request& request, const std::string& id,
-                                    RequestInfo& info) {
+Result<http::Response> handle_order(AcmeContext& ctx, const http::Request& request,
+                                    const std::string& id, RequestInfo& info) {
   auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
   if (!signed_request) return signed_request.error();
   auto order = load_owned_order(ctx, *signed_request, id);
@@ -214,8 +226,8 @@ Result<http::Response> handle_order(AcmeContext& ctx, const http::Request& reque
   return order_response(ctx, 200, *current);
 }
 
-Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& request, const std::string& id,
-                                       RequestInfo& info) {
+Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& request,
+                                       const std::string& id, RequestInfo& info) {
   auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
   if (!signed_request) return signed_request.error();
   auto loaded = load_owned_order(ctx, *signed_request, id);
@@ -260,7 +272,8 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   order.status = "processing";
   auto claimed = ctx.store->update_order(order, claimed_from);
   if (!claimed) {
-    if (claimed.error().type == "conflict") return Error::make("orderNotReady", "order is already being finalized");
+    if (claimed.error().type == "conflict")
+      return Error::make("orderNotReady", "order is already being finalized");
     return claimed.error();
   }
 
@@ -271,7 +284,8 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
     return error;
   };
   auto certificate = ctx.ca->issue(leaf);
-  if (!certificate) return fail(Error::make("serverInternal", "issuance failed: " + certificate.error().detail));
+  if (!certificate)
+    return fail(Error::make("serverInternal", "issuance failed: " + certificate.error().detail));
 
   CertificateRecord record;
   record.id = random_token(12);

@@ -25,8 +25,8 @@ constexpr std::size_t kMaxIdLength = 100;
 bool is_valid_id(std::string_view id) {
   if (id.empty() || id.size() > kMaxIdLength) return false;
   for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-              c == '_' || c == '.';
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -39,10 +39,12 @@ Result<std::map<std::string, Bytes>> load_eab_keys(const std::string& path) {
   if (!text) return text.error();
   auto json = parse_json(*text);
   if (!json || !json->is_object()) {
-    return Error::make("serverInternal", path + ": expected a JSON object {\"kid\": \"base64url key\"}");
+    return Error::make("serverInternal",
+                       path + ": expected a JSON object {\"kid\": \"base64url key\"}");
   }
   for (const auto& [kid, value] : json->items()) {
-    if (!value.is_string()) return Error::make("serverInternal", path + ": key of \"" + kid + "\" is not a string");
+    if (!value.is_string())
+      return Error::make("serverInternal", path + ": key of \"" + kid + "\" is not a string");
     auto key = base64url_decode(value.get<std::string>());
     if (!key || key->empty()) {
       return Error::make("serverInternal", path + ": key of \"" + kid + "\" is not base64url");
@@ -67,12 +69,15 @@ std::string directory_body(const AcmeContext& ctx) {
 }
 
 http::Response method_not_allowed(const char* allow) {
-  auto response = problem_response(Error::make("methodNotAllowed", std::string("use ") + allow, 405));
+  auto response =
+      problem_response(Error::make("methodNotAllowed", std::string("use ") + allow, 405));
   response.set("Allow", allow);
   return response;
 }
 
-http::Response not_found() { return problem_response(Error::make("notFound", "no such resource", 404)); }
+http::Response not_found() {
+  return problem_response(Error::make("notFound", "no such resource", 404));
+}
 
 // Every response to a POST carries a fresh nonce and the index link (RFC 8555 §6.5, §7.1).
 void add_post_envelope(AcmeContext& ctx, http::Response& response) {
@@ -186,7 +191,8 @@ http::Response route(AcmeContext& ctx, const http::Request& request, RequestInfo
     }
     if (sub == "orders") {
       info.route = Route::AccountOrders;
-      return post_route(ctx, request, [&] { return handle_account_orders(ctx, request, ident, info); });
+      return post_route(ctx, request,
+                        [&] { return handle_account_orders(ctx, request, ident, info); });
     }
     return unknown();
   }
@@ -239,9 +245,11 @@ struct AcmeServer::Impl {
       response = route(c, request, info);
     } catch (const std::exception& e) {
       response = problem_response(Error::make("serverInternal", "internal error"));
-      c.logger.event(LogLevel::Info, "handler exception", Json{{"what", e.what()}, {"target", request.target}});
+      c.logger.event(LogLevel::Info, "handler exception",
+                     Json{{"what", e.what()}, {"target", request.target}});
     }
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     c.metrics.observe_request(info.route, response.status, seconds);
     if (c.logger.enabled(LogLevel::Info)) {
       std::string_view detail;
@@ -255,16 +263,19 @@ struct AcmeServer::Impl {
 
 AcmeServer::AcmeServer() : impl_(std::make_unique<Impl>()) {}
 
-AcmeServer::~AcmeServer() { stop(); }
+AcmeServer::~AcmeServer() {
+  stop();
+}
 
-Result<std::unique_ptr<AcmeServer>> AcmeServer::start(ServerConfig config, std::shared_ptr<Clock> clock,
+Result<std::unique_ptr<AcmeServer>> AcmeServer::start(ServerConfig config,
+                                                      std::shared_ptr<Clock> clock,
                                                       LogLevel log_level) {
   return start(std::move(config), std::move(clock), log_level, nullptr);
 }
 
-Result<std::unique_ptr<AcmeServer>> AcmeServer::start(ServerConfig config, std::shared_ptr<Clock> clock,
-                                                      LogLevel log_level,
-                                                      std::unique_ptr<DeviceAttestValidator> validator) {
+Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
+    ServerConfig config, std::shared_ptr<Clock> clock, LogLevel log_level,
+    std::unique_ptr<DeviceAttestValidator> validator) {
   if (!clock) clock = SystemClock::instance();
   std::error_code ec;
   fs::create_directories(config.data_dir, ec);
@@ -274,9 +285,11 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(ServerConfig config, std::
   ctx->config = config;
   ctx->clock = clock;
   ctx->logger = Logger(log_level);
-  std::string store_spec = config.store_spec.empty() ? "sqlite:" + config.data_dir + "/attestlab.db" : config.store_spec;
+  std::string store_spec =
+      config.store_spec.empty() ? "sqlite:" + config.data_dir + "/attestlab.db" : config.store_spec;
   auto store = open_store(store_spec);
-  if (!store) return Error::make("serverInternal", "store " + store_spec + ": " + store.error().detail);
+  if (!store)
+    return Error::make("serverInternal", "store " + store_spec + ": " + store.error().detail);
   ctx->store = std::move(*store);
 
   auto ca = IssuingCa::load_or_create(config.data_dir + "/ca", clock->now());
@@ -296,9 +309,10 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(ServerConfig config, std::
   ctx->device_validator = std::move(validator);
   ctx->metrics.register_attestation_rules(device_attest_rules());
   Metrics* metrics = &ctx->metrics;  // stable: the context is heap-allocated
-  ctx->device_validator->set_decision_hook([metrics](const std::string& outcome, const std::string& rule) {
-    metrics->attestation_decision(outcome, rule);
-  });
+  ctx->device_validator->set_decision_hook(
+      [metrics](const std::string& outcome, const std::string& rule) {
+        metrics->attestation_decision(outcome, rule);
+      });
   auto nonces = NonceService::open(*ctx->store, clock, config.nonce_lifetime);
   if (!nonces) return nonces.error();
   ctx->nonces = std::move(*nonces);
@@ -317,11 +331,13 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(ServerConfig config, std::
   options.tls_cert_pem = tls->cert_pem;
   options.tls_key_pem = tls->key_pem;
   options.threads = config.io_threads;
-  auto http_server = http::Server::start(options, [impl](const http::Request& r) { return impl->handle(r); });
+  auto http_server =
+      http::Server::start(options, [impl](const http::Request& r) { return impl->handle(r); });
   if (!http_server) {
     impl->ctx->pool->stop();
     return Error::make("serverInternal", "cannot listen on " + config.listen_host + ":" +
-                                             std::to_string(config.listen_port) + ": " + http_server.error().detail);
+                                             std::to_string(config.listen_port) + ": " +
+                                             http_server.error().detail);
   }
   impl->http = std::move(*http_server);
   impl->port = impl->http->port();
@@ -334,13 +350,21 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(ServerConfig config, std::
   return server;
 }
 
-std::string AcmeServer::directory_url() const { return impl_->ctx->urls.directory; }
+std::string AcmeServer::directory_url() const {
+  return impl_->ctx->urls.directory;
+}
 
-std::uint16_t AcmeServer::port() const { return impl_->port; }
+std::uint16_t AcmeServer::port() const {
+  return impl_->port;
+}
 
-const std::string& AcmeServer::tls_certificate_pem() const { return impl_->tls_cert_pem; }
+const std::string& AcmeServer::tls_certificate_pem() const {
+  return impl_->tls_cert_pem;
+}
 
-Metrics& AcmeServer::metrics() { return impl_->ctx->metrics; }
+Metrics& AcmeServer::metrics() {
+  return impl_->ctx->metrics;
+}
 
 void AcmeServer::stop() {
   if (!impl_ || impl_->stopped.exchange(true)) return;

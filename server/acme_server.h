@@ -29,15 +29,15 @@ class AcmeServer {
   // the issuing CA (DATA_DIR/ca/) and the TLS identity (config files or DATA_DIR/tls/),
   // creates the device-attest validator from the config's files and starts listening.
   // Errors name the file or port that failed (bind failures: "serverInternal").
-  static Result<std::unique_ptr<AcmeServer>> start(ServerConfig config,
-                                                   std::shared_ptr<Clock> clock = SystemClock::instance(),
-                                                   LogLevel log_level = LogLevel::Quiet);
+  static Result<std::unique_ptr<AcmeServer>> start(
+      ServerConfig config, std::shared_ptr<Clock> clock = SystemClock::instance(),
+      LogLevel log_level = LogLevel::Quiet);
 
   // Same, with a caller-provided device-attest validator (embedding, tests). nullptr
   // means: create one from the config as above.
-  static Result<std::unique_ptr<AcmeServer>> start(ServerConfig config, std::shared_ptr<Clock> clock,
-                                                   LogLevel log_level,
-                                                   std::unique_ptr<DeviceAttestValidator> validator);
+  static Result<std::unique_ptr<AcmeServer>> start(
+      ServerConfig config, std::shared_ptr<Clock> clock, LogLevel log_level,
+      std::unique_ptr<DeviceAttestValidator> validator);
 
   ~AcmeServer();
   AcmeServer(const AcmeServer&) = delete;

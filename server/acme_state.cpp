@@ -11,7 +11,8 @@ std::string order_id_of_authz(const std::string& authz_id) {
 }
 
 std::string effective_authz_status(const Authorization& authz, std::int64_t now) {
-  if ((authz.status == "pending" || authz.status == "valid") && authz.expires > 0 && now >= authz.expires) {
+  if ((authz.status == "pending" || authz.status == "valid") && authz.expires > 0 &&
+      now >= authz.expires) {
     return "expired";
   }
   return authz.status;
@@ -68,7 +69,8 @@ Result<Order> refresh_order(AcmeContext& ctx, Order order) {
   for (const auto& id : order.authorization_ids) {
     auto authz = ctx.store->authz_by_id(id);
     if (!authz) return authz.error();
-    if (!authz->has_value()) return Error::make("serverInternal", "order " + order.id + " lost authorization " + id);
+    if (!authz->has_value())
+      return Error::make("serverInternal", "order " + order.id + " lost authorization " + id);
     authzs.push_back(std::move(**authz));
   }
   auto computed = compute_order_status(order, authzs, ctx.now());

@@ -31,7 +31,8 @@ TEST(AcmeState, AuthzExpiresOnRead) {
 }
 
 TEST(AcmeState, OrderFollowsAuthorizations) {
-  EXPECT_EQ(compute_order_status(order(), {authz("pending"), authz("valid")}, 10).status, "pending");
+  EXPECT_EQ(compute_order_status(order(), {authz("pending"), authz("valid")}, 10).status,
+            "pending");
   EXPECT_EQ(compute_order_status(order(), {authz("valid"), authz("valid")}, 10).status, "ready");
   auto deactivated = compute_order_status(order(), {authz("valid"), authz("deactivated")}, 10);
   EXPECT_EQ(deactivated.status, "invalid");
@@ -48,8 +49,10 @@ TEST(AcmeState, OrderFollowsAuthorizations) {
 }
 
 TEST(AcmeState, OrderExpiry) {
-  EXPECT_EQ(compute_order_status(order("pending", 100), {authz("pending", 2000)}, 100).status, "invalid");
-  EXPECT_EQ(compute_order_status(order("ready", 100), {authz("valid", 2000)}, 150).status, "invalid");
+  EXPECT_EQ(compute_order_status(order("pending", 100), {authz("pending", 2000)}, 100).status,
+            "invalid");
+  EXPECT_EQ(compute_order_status(order("ready", 100), {authz("valid", 2000)}, 150).status,
+            "invalid");
   // Final states do not move.
   EXPECT_EQ(compute_order_status(order("valid", 100), {authz("valid", 50)}, 150).status, "valid");
   EXPECT_EQ(compute_order_status(order("processing", 100), {}, 150).status, "processing");

@@ -10,7 +10,8 @@ TEST(AcmeSyntax, DnsNames) {
   EXPECT_TRUE(is_valid_dns_name("a-b.c1.example"));
   EXPECT_TRUE(is_valid_dns_name("localhost"));
   EXPECT_FALSE(is_valid_dns_name(""));
-  EXPECT_FALSE(is_valid_dns_name("Example.com"));  // normalised before, so uppercase is refused here
+  EXPECT_FALSE(
+      is_valid_dns_name("Example.com"));  // normalised before, so uppercase is refused here
   EXPECT_FALSE(is_valid_dns_name("-a.example"));
   EXPECT_FALSE(is_valid_dns_name("a-.example"));
   EXPECT_FALSE(is_valid_dns_name("a..example"));
@@ -40,24 +41,34 @@ TEST(AcmeSyntax, NormalizeIdentifier) {
   ASSERT_TRUE(dns.ok());
   EXPECT_EQ(dns->value, "www.example.com");
   EXPECT_TRUE(normalize_identifier(Json{{"type", "dns"}, {"value", "*.example.com"}}).ok());
-  EXPECT_EQ(normalize_identifier(Json{{"type", "dns"}, {"value", "*.com"}}).error().type, "malformed");
+  EXPECT_EQ(normalize_identifier(Json{{"type", "dns"}, {"value", "*.com"}}).error().type,
+            "malformed");
   EXPECT_EQ(normalize_identifier(Json{{"type", "dns"}, {"value", "*"}}).error().type, "malformed");
-  EXPECT_EQ(normalize_identifier(Json{{"type", "ip"}, {"value", "2001:DB8::1"}}).error().type, "malformed");
+  EXPECT_EQ(normalize_identifier(Json{{"type", "ip"}, {"value", "2001:DB8::1"}}).error().type,
+            "malformed");
   EXPECT_TRUE(normalize_identifier(Json{{"type", "ip"}, {"value", "2001:db8::1"}}).ok());
-  EXPECT_EQ(normalize_identifier(Json{{"type", "uri"}, {"value", "x"}}).error().type, "unsupportedIdentifier");
+  EXPECT_EQ(normalize_identifier(Json{{"type", "uri"}, {"value", "x"}}).error().type,
+            "unsupportedIdentifier");
   EXPECT_EQ(normalize_identifier(Json{{"type", "dns"}}).error().type, "malformed");
   EXPECT_EQ(normalize_identifier(Json::array()).error().type, "malformed");
-  EXPECT_TRUE(normalize_identifier(Json{{"type", "permanent-identifier"}, {"value", "C02XL0GVJGH5"}}).ok());
-  EXPECT_TRUE(normalize_identifier(Json{{"type", "hardware-module"}, {"value", "SN1/1.2.3.4"}}).ok());
-  EXPECT_EQ(normalize_identifier(Json{{"type", "permanent-identifier"}, {"value", ""}}).error().type, "malformed");
+  EXPECT_TRUE(
+      normalize_identifier(Json{{"type", "permanent-identifier"}, {"value", "C02XL0GVJGH5"}}).ok());
+  EXPECT_TRUE(
+      normalize_identifier(Json{{"type", "hardware-module"}, {"value", "SN1/1.2.3.4"}}).ok());
+  EXPECT_EQ(
+      normalize_identifier(Json{{"type", "permanent-identifier"}, {"value", ""}}).error().type,
+      "malformed");
 }
 
 TEST(AcmeSyntax, ChallengeTypes) {
-  EXPECT_EQ(challenge_types_for({"dns", "a.example"}, false), (std::vector<std::string>{"http-01", "dns-01"}));
+  EXPECT_EQ(challenge_types_for({"dns", "a.example"}, false),
+            (std::vector<std::string>{"http-01", "dns-01"}));
   EXPECT_EQ(challenge_types_for({"dns", "a.example"}, true), (std::vector<std::string>{"dns-01"}));
   EXPECT_EQ(challenge_types_for({"ip", "::1"}, false), (std::vector<std::string>{"http-01"}));
-  EXPECT_EQ(challenge_types_for({"permanent-identifier", "X"}, false), (std::vector<std::string>{"device-attest-01"}));
-  EXPECT_EQ(challenge_types_for({"hardware-module", "X/1.2"}, false), (std::vector<std::string>{"device-attest-01"}));
+  EXPECT_EQ(challenge_types_for({"permanent-identifier", "X"}, false),
+            (std::vector<std::string>{"device-attest-01"}));
+  EXPECT_EQ(challenge_types_for({"hardware-module", "X/1.2"}, false),
+            (std::vector<std::string>{"device-attest-01"}));
 }
 
 TEST(AcmeSyntax, DeviceIdentifierForms) {

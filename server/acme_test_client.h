@@ -22,7 +22,7 @@ namespace attestlab::server::testing {
 struct Reply {
   int status = 0;
   http::Response response;
-  Json body;  // parsed when the body is JSON, else null
+  Json body;          // parsed when the body is JSON, else null
   std::string error;  // transport error, if any
 
   std::string header(const std::string& name) const { return response.header(name).value_or(""); }
@@ -35,24 +35,25 @@ struct Reply {
     return type.rfind(prefix, 0) == 0 ? type.substr(prefix.size()) : type;
   }
   std::string status_field() const {
-    return body.is_object() && body.contains("status") && body["status"].is_string() ? body["status"].get<std::string>()
-                                                                                     : "";
+    return body.is_object() && body.contains("status") && body["status"].is_string()
+               ? body["status"].get<std::string>()
+               : "";
   }
 };
 
 // How to sign one request; every field's default produces a correct request.
 struct SignOptions {
-  bool use_jwk = false;                    // jwk instead of kid
-  const pki::PrivateKey* key = nullptr;    // signing key (default: the account key)
-  std::optional<std::string> nonce;        // override the nonce
-  std::optional<std::string> url;          // override the "url" header
-  std::string alg;                         // override "alg" (signature made per key)
+  bool use_jwk = false;                  // jwk instead of kid
+  const pki::PrivateKey* key = nullptr;  // signing key (default: the account key)
+  std::optional<std::string> nonce;      // override the nonce
+  std::optional<std::string> url;        // override the "url" header
+  std::string alg;                       // override "alg" (signature made per key)
   bool drop_nonce = false;
   bool both_jwk_and_kid = false;
   std::string content_type = "application/jose+json";
   std::optional<std::string> raw_payload;  // exact payload text
   bool corrupt_signature = false;
-  std::optional<std::string> kid;          // override the kid
+  std::optional<std::string> kid;  // override the kid
 };
 
 class TestAcmeClient {
@@ -71,8 +72,8 @@ class TestAcmeClient {
 
   std::string url(const char* name) const { return directory.value(name, std::string()); }
 
-  Reply request(const std::string& method, const std::string& url, const http::Headers& headers = {},
-                const std::string& body = "") {
+  Reply request(const std::string& method, const std::string& url,
+                const http::Headers& headers = {}, const std::string& body = "") {
     Reply reply;
     auto response = client_.request(method, url, headers, body);
     if (!response) {
@@ -98,22 +99,26 @@ class TestAcmeClient {
   }
 
   // The flattened JWS a request with these options would send.
-  Json sign(const std::string& url, const std::optional<Json>& payload, const SignOptions& opt = {}) {
+  Json sign(const std::string& url, const std::optional<Json>& payload,
+            const SignOptions& opt = {}) {
     const pki::PrivateKey& signer = opt.key ? *opt.key : key;
     Json header = Json::object();
     if (!opt.drop_nonce) header["nonce"] = opt.nonce ? *opt.nonce : nonce();
     header["url"] = opt.url ? *opt.url : url;
-    if (opt.use_jwk || opt.both_jwk_and_kid) header["jwk"] = jose::Jwk(signer.public_key()).to_json();
+    if (opt.use_jwk || opt.both_jwk_and_kid)
+      header["jwk"] = jose::Jwk(signer.public_key()).to_json();
     if (!opt.use_jwk || opt.both_jwk_and_kid) header["kid"] = opt.kid ? *opt.kid : kid;
-    std::string payload_text = opt.raw_payload ? *opt.raw_payload : (payload ? payload->dump() : std::string());
+    std::string payload_text =
+        opt.raw_payload ? *opt.raw_payload : (payload ? payload->dump() : std::string());
     Json jws;
     if (opt.alg == "none" || opt.alg == "HS256") {
       header["alg"] = opt.alg;
       std::string protected_b64 = base64url_encode(header.dump());
       std::string payload_b64 = base64url_encode(payload_text);
-      std::string signature = opt.alg == "none" ? std::string()
-                                                : base64url_encode(hmac_sha256(to_bytes("secret"),
-                                                                               protected_b64 + "." + payload_b64));
+      std::string signature = opt.alg == "none"
+                                  ? std::string()
+                                  : base64url_encode(hmac_sha256(
+                                        to_bytes("secret"), protected_b64 + "." + payload_b64));
       jws = Json{{"protected", protected_b64}, {"payload", payload_b64}, {"signature", signature}};
     } else if (auto signed_jws = jose::sign_raw(header, payload_text, signer, opt.alg)) {
       jws = std::move(*signed_jws);
@@ -123,8 +128,12 @@ class TestAcmeClient {
       std::string protected_b64 = base64url_encode(header.dump());
       std::string payload_b64 = base64url_encode(payload_text);
       Bytes der = *signer.sign(to_bytes(protected_b64 + "." + payload_b64), pki::Digest::SHA256);
-      Bytes raw = signer.spec().kind == pki::KeyKind::EC ? *pki::ecdsa_der_to_raw(der, (signer.spec().bits + 7) / 8) : der;
-      jws = Json{{"protected", protected_b64}, {"payload", payload_b64}, {"signature", base64url_encode(raw)}};
+      Bytes raw = signer.spec().kind == pki::KeyKind::EC
+                      ? *pki::ecdsa_der_to_raw(der, (signer.spec().bits + 7) / 8)
+                      : der;
+      jws = Json{{"protected", protected_b64},
+                 {"payload", payload_b64},
+                 {"signature", base64url_encode(raw)}};
     }
     if (opt.corrupt_signature) {
       std::string sig = jws["signature"];
@@ -134,13 +143,15 @@ class TestAcmeClient {
     return jws;
   }
 
-  Reply post(const std::string& url, const std::optional<Json>& payload, const SignOptions& opt = {}) {
+  Reply post(const std::string& url, const std::optional<Json>& payload,
+             const SignOptions& opt = {}) {
     Json jws = sign(url, payload, opt);
     return request("POST", url, {{"content-type", opt.content_type}}, jws.dump());
   }
   Reply post_as_get(const std::string& url) { return post(url, std::nullopt); }
 
-  Reply new_account(Json payload = Json{{"termsOfServiceAgreed", true}, {"contact", {"mailto:t@example.com"}}}) {
+  Reply new_account(Json payload = Json{{"termsOfServiceAgreed", true},
+                                        {"contact", {"mailto:t@example.com"}}}) {
     SignOptions opt;
     opt.use_jwk = true;
     Reply reply = post(url("newAccount"), payload, opt);
@@ -150,12 +161,15 @@ class TestAcmeClient {
 
   Reply new_order(const std::vector<std::pair<std::string, std::string>>& identifiers) {
     Json ids = Json::array();
-    for (const auto& [type, value] : identifiers) ids.push_back(Json{{"type", type}, {"value", value}});
+    for (const auto& [type, value] : identifiers)
+      ids.push_back(Json{{"type", type}, {"value", value}});
     return post(url("newOrder"), Json{{"identifiers", ids}});
   }
 
   std::string thumbprint() const { return jose::Jwk(key.public_key()).thumbprint(); }
-  std::string key_authorization(const std::string& token) const { return token + "." + thumbprint(); }
+  std::string key_authorization(const std::string& token) const {
+    return token + "." + thumbprint();
+  }
 
   // Polls a resource with POST-as-GET until its status is not one of `moving`.
   Reply poll(const std::string& url, std::vector<std::string> moving = {"pending", "processing"},
@@ -210,7 +224,8 @@ class Http01Responder {
     options.host = "127.0.0.1";
     options.port = 0;
     options.threads = 1;
-    server_ = http::Server::start(options, [this](const http::Request& r) { return answer(r); }).value();
+    server_ =
+        http::Server::start(options, [this](const http::Request& r) { return answer(r); }).value();
   }
   ~Http01Responder() { server_->stop(); }
   std::uint16_t port() const { return server_->port(); }

@@ -2,8 +2,8 @@
 // an http-01 responder, and (on demand) pebble-challtestsrv as DNS. Test-only.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -55,19 +55,34 @@ class ChallTestSrv {
     management_port = free_port();
     std::string dns = "127.0.0.1:" + std::to_string(dns_port);
     std::string mgmt = "127.0.0.1:" + std::to_string(management_port);
-    const char* argv[] = {"pebble-challtestsrv", "-defaultIPv6", "", "-defaultIPv4", "127.0.0.1", "-dns01",
-                          dns.c_str(), "-http01", "", "-https01", "", "-tlsalpn01", "",
-                          "-management", mgmt.c_str(), nullptr};
+    const char* argv[] = {"pebble-challtestsrv",
+                          "-defaultIPv6",
+                          "",
+                          "-defaultIPv4",
+                          "127.0.0.1",
+                          "-dns01",
+                          dns.c_str(),
+                          "-http01",
+                          "",
+                          "-https01",
+                          "",
+                          "-tlsalpn01",
+                          "",
+                          "-management",
+                          mgmt.c_str(),
+                          nullptr};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    int rc = posix_spawnp(&pid_, "pebble-challtestsrv", &actions, nullptr, const_cast<char**>(argv), environ);
+    int rc = posix_spawnp(&pid_, "pebble-challtestsrv", &actions, nullptr, const_cast<char**>(argv),
+                          environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) return false;
     http::Client client;
     for (int i = 0; i < 200; ++i) {
-      auto r = client.request("POST", management() + "/clear-txt", {}, R"({"host":"probe.invalid."})");
+      auto r =
+          client.request("POST", management() + "/clear-txt", {}, R"({"host":"probe.invalid."})");
       if (r && r->status == 200) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
@@ -124,7 +139,8 @@ class AcmeServerFixture : public ::testing::Test {
   }
 
   std::unique_ptr<TestAcmeClient> make_client(pki::KeySpec spec = pki::KeySpec::p256()) {
-    return std::make_unique<TestAcmeClient>(server->directory_url(), data_dir + "/tls/cert.pem", spec);
+    return std::make_unique<TestAcmeClient>(server->directory_url(), data_dir + "/tls/cert.pem",
+                                            spec);
   }
 
   // A client with a fresh account.

@@ -20,9 +20,11 @@ Result<TlsIdentity> read_identity(const std::string& cert_file, const std::strin
   auto key = pki::read_file(key_file);
   if (!key) return key.error();
   auto parsed_cert = pki::Certificate::from_pem(*cert);
-  if (!parsed_cert) return Error::make("serverInternal", cert_file + ": " + parsed_cert.error().detail);
+  if (!parsed_cert)
+    return Error::make("serverInternal", cert_file + ": " + parsed_cert.error().detail);
   auto parsed_key = pki::PrivateKey::from_pem(*key);
-  if (!parsed_key) return Error::make("serverInternal", key_file + ": " + parsed_key.error().detail);
+  if (!parsed_key)
+    return Error::make("serverInternal", key_file + ": " + parsed_key.error().detail);
   if (!parsed_key->public_key().equals(parsed_cert->public_key())) {
     return Error::make("serverInternal", key_file + ": key does not match " + cert_file);
   }
@@ -42,7 +44,8 @@ Result<TlsIdentity> load_or_create_tls_identity(const ServerConfig& config, std:
   std::string cert_file = dir + "/cert.pem";
   std::string key_file = dir + "/key.pem";
   std::error_code ec;
-  if (fs::exists(cert_file, ec) && fs::exists(key_file, ec)) return read_identity(cert_file, key_file);
+  if (fs::exists(cert_file, ec) && fs::exists(key_file, ec))
+    return read_identity(cert_file, key_file);
 
   fs::create_directories(dir, ec);
   if (ec) return Error::make("serverInternal", dir + ": " + ec.message());
@@ -53,7 +56,8 @@ Result<TlsIdentity> load_or_create_tls_identity(const ServerConfig& config, std:
   spec.sans.ip = {"127.0.0.1"};
   spec.sans.dns = {"localhost"};
   if (auto ip = canonical_ip(config.listen_host)) {
-    if (std::find(spec.sans.ip.begin(), spec.sans.ip.end(), *ip) == spec.sans.ip.end()) spec.sans.ip.push_back(*ip);
+    if (std::find(spec.sans.ip.begin(), spec.sans.ip.end(), *ip) == spec.sans.ip.end())
+      spec.sans.ip.push_back(*ip);
   } else if (!config.listen_host.empty() && config.listen_host != "localhost") {
     spec.sans.dns.push_back(config.listen_host);
   }

@@ -82,7 +82,8 @@ Result<void> create_ca(const std::string& dir, const CaFiles& files, std::int64_
 
 }  // namespace
 
-Result<std::unique_ptr<IssuingCa>> IssuingCa::load_or_create(const std::string& dir, std::int64_t now) {
+Result<std::unique_ptr<IssuingCa>> IssuingCa::load_or_create(const std::string& dir,
+                                                             std::int64_t now) {
   CaFiles files(dir);
   bool any = false, all = true;
   for (const auto* path : {&files.root_cert, &files.root_key, &files.intermediate_cert,
@@ -93,8 +94,10 @@ Result<std::unique_ptr<IssuingCa>> IssuingCa::load_or_create(const std::string& 
     all = all && exists;
   }
   if (any && !all) {
-    return Error::make("serverInternal", dir + ": incomplete CA (some of root.pem, root.key, "
-                                               "intermediate.pem, intermediate.key, chain.pem missing)");
+    return Error::make("serverInternal",
+                       dir +
+                           ": incomplete CA (some of root.pem, root.key, "
+                           "intermediate.pem, intermediate.key, chain.pem missing)");
   }
   if (!any) ATTESTLAB_TRY(create_ca(dir, files, now));
 
@@ -112,12 +115,15 @@ Result<std::unique_ptr<IssuingCa>> IssuingCa::load_or_create(const std::string& 
   if (!root) return Error::make("serverInternal", files.root_cert + ": " + root.error().detail);
   auto intermediate = pki::Certificate::from_pem(*intermediate_pem);
   if (!intermediate) {
-    return Error::make("serverInternal", files.intermediate_cert + ": " + intermediate.error().detail);
+    return Error::make("serverInternal",
+                       files.intermediate_cert + ": " + intermediate.error().detail);
   }
   auto key = pki::PrivateKey::from_pem(*key_pem);
-  if (!key) return Error::make("serverInternal", files.intermediate_key + ": " + key.error().detail);
+  if (!key)
+    return Error::make("serverInternal", files.intermediate_key + ": " + key.error().detail);
   if (!key->public_key().equals(intermediate->public_key())) {
-    return Error::make("serverInternal", files.intermediate_key + ": does not match intermediate.pem");
+    return Error::make("serverInternal",
+                       files.intermediate_key + ": does not match intermediate.pem");
   }
   ca->root_ = std::move(*root);
   ca->intermediate_ = std::move(*intermediate);
@@ -126,14 +132,16 @@ Result<std::unique_ptr<IssuingCa>> IssuingCa::load_or_create(const std::string& 
   // Leaves name the intermediate by its subject key id (or, lacking one, the SHA-1 of its key).
   Bytes issuer_key_id;
   if (const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(ca->intermediate_.get())) {
-    issuer_key_id.assign(ASN1_STRING_get0_data(ski), ASN1_STRING_get0_data(ski) + ASN1_STRING_length(ski));
+    issuer_key_id.assign(ASN1_STRING_get0_data(ski),
+                         ASN1_STRING_get0_data(ski) + ASN1_STRING_length(ski));
   } else {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     X509_pubkey_digest(ca->intermediate_.get(), EVP_sha1(), md, &len);
     issuer_key_id.assign(md, md + len);
   }
-  ca->authority_key_id_value_ = der::tlv(der::kSequence, der::tlv(der::kContext | 0, issuer_key_id));
+  ca->authority_key_id_value_ =
+      der::tlv(der::kSequence, der::tlv(der::kContext | 0, issuer_key_id));
   ca->chain_pem_ = std::move(*chain_pem);
   return ca;
 }
@@ -148,7 +156,8 @@ Error openssl_failure(const std::string& what) {
 
 Result<void> add_extension(X509* cert, int nid, bool critical, const Bytes& value) {
   OctetsPtr octets(ASN1_OCTET_STRING_new(), &ASN1_OCTET_STRING_free);
-  if (!octets || ASN1_OCTET_STRING_set(octets.get(), value.data(), static_cast<int>(value.size())) != 1) {
+  if (!octets ||
+      ASN1_OCTET_STRING_set(octets.get(), value.data(), static_cast<int>(value.size())) != 1) {
     return openssl_failure("extension value");
   }
   ossl::ExtPtr ext(X509_EXTENSION_create_by_NID(nullptr, nid, critical ? 1 : 0, octets.get()));
@@ -163,7 +172,8 @@ Result<void> copy_public_key(X509* cert, X509_REQ* req) {
   const unsigned char* key_bits = nullptr;
   int key_len = 0;
   X509_ALGOR* algor = nullptr;
-  if (!source || X509_PUBKEY_get0_param(&algorithm, &key_bits, &key_len, &algor, source) != 1 || key_len <= 0) {
+  if (!source || X509_PUBKEY_get0_param(&algorithm, &key_bits, &key_len, &algor, source) != 1 ||
+      key_len <= 0) {
     return openssl_failure("reading CSR public key");
   }
   int param_type = V_ASN1_UNDEF;
@@ -178,11 +188,12 @@ Result<void> copy_public_key(X509* cert, X509_REQ* req) {
     return Error::make("badCSR", "unsupported public key parameters");
   }
   if (param != nullptr && param_copy == nullptr) return openssl_failure("copying key parameters");
-  auto* bits_copy = static_cast<unsigned char*>(OPENSSL_memdup(key_bits, static_cast<std::size_t>(key_len)));
+  auto* bits_copy =
+      static_cast<unsigned char*>(OPENSSL_memdup(key_bits, static_cast<std::size_t>(key_len)));
   ASN1_OBJECT* algorithm_copy = OBJ_dup(algorithm);
   if (!bits_copy || !algorithm_copy ||
-      X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), algorithm_copy, param_type, param_copy, bits_copy,
-                             key_len) != 1) {
+      X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), algorithm_copy, param_type, param_copy,
+                             bits_copy, key_len) != 1) {
     OPENSSL_free(bits_copy);
     ASN1_OBJECT_free(algorithm_copy);
     if (param_type == V_ASN1_OBJECT) ASN1_OBJECT_free(static_cast<ASN1_OBJECT*>(param_copy));
@@ -199,8 +210,10 @@ Result<Bytes> general_names(const pki::SubjectAltNames& sans) {
   for (const auto& ip : sans.ip) {
     OctetsPtr raw(a2i_IPADDRESS(ip.c_str()), &ASN1_OCTET_STRING_free);
     if (!raw) return Error::make("serverInternal", "issuing: bad IP address " + ip);
-    der::append(names, der::tlv(der::kContext | 7, std::span<const std::uint8_t>(ASN1_STRING_get0_data(raw.get()),
-                                                                              static_cast<std::size_t>(ASN1_STRING_length(raw.get())))));
+    der::append(names, der::tlv(der::kContext | 7,
+                                std::span<const std::uint8_t>(
+                                    ASN1_STRING_get0_data(raw.get()),
+                                    static_cast<std::size_t>(ASN1_STRING_length(raw.get())))));
   }
   auto other_name = [&](const char* type_oid, const Bytes& value) -> Result<void> {
     auto type = der::oid(type_oid);
@@ -252,10 +265,12 @@ Bytes key_usage(bool key_encipherment) {
 
 Result<pki::Certificate> IssuingCa::issue(const LeafRequest& request) const {
   ossl::X509Ptr cert(X509_new());
-  if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1) return openssl_failure("allocating");
+  if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1)
+    return openssl_failure("allocating");
 
   Bytes serial = random_bytes(16);
-  serial[0] = static_cast<std::uint8_t>((serial[0] & 0x7f) | 0x40);  // positive, 16 significant bytes
+  serial[0] =
+      static_cast<std::uint8_t>((serial[0] & 0x7f) | 0x40);  // positive, 16 significant bytes
   ossl::BnPtr serial_bn(BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr));
   if (!serial_bn || !BN_to_ASN1_INTEGER(serial_bn.get(), X509_get_serialNumber(cert.get()))) {
     return openssl_failure("serial");
@@ -287,7 +302,8 @@ Result<pki::Certificate> IssuingCa::issue(const LeafRequest& request) const {
     rsa = request.key.spec().kind == pki::KeyKind::RSA;
   }
 
-  ATTESTLAB_TRY(add_extension(cert.get(), NID_basic_constraints, true, der::tlv(der::kSequence, Bytes{})));
+  ATTESTLAB_TRY(
+      add_extension(cert.get(), NID_basic_constraints, true, der::tlv(der::kSequence, Bytes{})));
   ATTESTLAB_TRY(add_extension(cert.get(), NID_key_usage, true, key_usage(rsa)));
   if (!request.extended_key_usages.empty()) {
     auto eku = extended_key_usages(request.extended_key_usages);
@@ -296,17 +312,22 @@ Result<pki::Certificate> IssuingCa::issue(const LeafRequest& request) const {
   }
   unsigned char key_id[EVP_MAX_MD_SIZE];
   unsigned int key_id_len = 0;
-  if (X509_pubkey_digest(cert.get(), EVP_sha1(), key_id, &key_id_len) != 1) return openssl_failure("key id");
-  ATTESTLAB_TRY(add_extension(cert.get(), NID_subject_key_identifier, false,
-                              der::tlv(der::kOctetString, std::span<const std::uint8_t>(key_id, key_id_len))));
-  ATTESTLAB_TRY(add_extension(cert.get(), NID_authority_key_identifier, false, authority_key_id_value_));
+  if (X509_pubkey_digest(cert.get(), EVP_sha1(), key_id, &key_id_len) != 1)
+    return openssl_failure("key id");
+  ATTESTLAB_TRY(add_extension(
+      cert.get(), NID_subject_key_identifier, false,
+      der::tlv(der::kOctetString, std::span<const std::uint8_t>(key_id, key_id_len))));
+  ATTESTLAB_TRY(
+      add_extension(cert.get(), NID_authority_key_identifier, false, authority_key_id_value_));
   if (!request.sans.empty()) {
     auto names = general_names(request.sans);
     if (!names) return names.error();
-    ATTESTLAB_TRY(add_extension(cert.get(), NID_subject_alt_name, request.common_name.empty(), *names));
+    ATTESTLAB_TRY(
+        add_extension(cert.get(), NID_subject_alt_name, request.common_name.empty(), *names));
   }
 
-  if (X509_sign(cert.get(), intermediate_key_.get(), EVP_sha256()) <= 0) return openssl_failure("signing");
+  if (X509_sign(cert.get(), intermediate_key_.get(), EVP_sha256()) <= 0)
+    return openssl_failure("signing");
   return pki::Certificate(std::move(cert));
 }
 

@@ -33,7 +33,8 @@ class IssuingCa {
   // Loads the CA from dir, or creates it there (and dir) when no CA exists yet. now: the
   // validity start of a new CA. Error("serverInternal") naming the file on I/O or parse
   // failures, or when only part of the CA is present.
-  static Result<std::unique_ptr<IssuingCa>> load_or_create(const std::string& dir, std::int64_t now);
+  static Result<std::unique_ptr<IssuingCa>> load_or_create(const std::string& dir,
+                                                           std::int64_t now);
 
   // Signs a leaf with the intermediate: v3, random positive 16-byte serial, CA:FALSE,
   // key usage digitalSignature (plus keyEncipherment for RSA keys), the requested EKUs,

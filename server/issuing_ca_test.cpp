@@ -16,7 +16,9 @@ class IssuingCaTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir = std::string(tmpl) + "/ca";
   }
-  void TearDown() override { std::filesystem::remove_all(std::filesystem::path(dir).parent_path()); }
+  void TearDown() override {
+    std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+  }
   std::string dir;
   std::int64_t now = 1800000000;
 };

@@ -24,11 +24,21 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c >= 0x80) {
           char buf[8];
@@ -88,7 +98,8 @@ void Logger::event(LogLevel level, std::string_view msg, const Json& fields) con
   if (!enabled(level)) return;
   std::string line = "{\"ts\":\"";
   append_timestamp(line);
-  line += level == LogLevel::Debug ? "\",\"level\":\"debug\",\"msg\":" : "\",\"level\":\"info\",\"msg\":";
+  line += level == LogLevel::Debug ? "\",\"level\":\"debug\",\"msg\":"
+                                   : "\",\"level\":\"info\",\"msg\":";
   append_json_string(line, msg);
   if (fields.is_object()) {
     for (const auto& [key, value] : fields.items()) {

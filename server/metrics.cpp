@@ -6,15 +6,15 @@ namespace attestlab::server {
 
 std::string_view route_name(Route route) {
   static constexpr std::array<std::string_view, kRouteCount> names = {
-      "directory", "new-nonce", "new-account", "account",  "account-orders", "key-change",
-      "new-order", "order",     "finalize",    "authz",    "challenge",      "cert",
-      "revoke-cert", "healthz", "metrics",     "not-found"};
+      "directory",   "new-nonce", "new-account", "account",  "account-orders", "key-change",
+      "new-order",   "order",     "finalize",    "authz",    "challenge",      "cert",
+      "revoke-cert", "healthz",   "metrics",     "not-found"};
   return names[static_cast<std::size_t>(route)];
 }
 
 std::string_view challenge_kind_name(ChallengeKind kind) {
-  static constexpr std::array<std::string_view, kChallengeKindCount> names = {
-      "http-01", "dns-01", "device-attest-01"};
+  static constexpr std::array<std::string_view, kChallengeKindCount> names = {"http-01", "dns-01",
+                                                                              "device-attest-01"};
   return names[static_cast<std::size_t>(kind)];
 }
 
@@ -64,11 +64,13 @@ void Metrics::observe_request(Route route, int status, double seconds) {
 }
 
 void Metrics::validation(ChallengeKind kind, bool valid) {
-  validations_[static_cast<std::size_t>(kind)][valid ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+  validations_[static_cast<std::size_t>(kind)][valid ? 0 : 1].fetch_add(1,
+                                                                        std::memory_order_relaxed);
 }
 
 std::uint64_t Metrics::validations(ChallengeKind kind, bool valid) const {
-  return validations_[static_cast<std::size_t>(kind)][valid ? 0 : 1].load(std::memory_order_relaxed);
+  return validations_[static_cast<std::size_t>(kind)][valid ? 0 : 1].load(
+      std::memory_order_relaxed);
 }
 
 std::uint64_t Metrics::requests(Route route, int status) const {
@@ -81,14 +83,16 @@ void Metrics::register_attestation_rules(const std::vector<std::string>& rules) 
   rule_index_.clear();
   for (std::size_t i = 0; i < rules_.size(); ++i) rule_index_.emplace(rules_[i], i);
   rule_counts_ = std::make_unique<std::atomic<std::uint64_t>[]>(rules_.size() * 2);
-  for (std::size_t i = 0; i < rules_.size() * 2; ++i) rule_counts_[i].store(0, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < rules_.size() * 2; ++i)
+    rule_counts_[i].store(0, std::memory_order_relaxed);
 }
 
 void Metrics::attestation_decision(std::string_view outcome, std::string_view reason) {
   if (outcome == "accept" || outcome == "reject") {
     auto it = rule_index_.find(std::string(reason));
     if (it != rule_index_.end()) {
-      rule_counts_[it->second * 2 + (outcome == "reject" ? 1 : 0)].fetch_add(1, std::memory_order_relaxed);
+      rule_counts_[it->second * 2 + (outcome == "reject" ? 1 : 0)].fetch_add(
+          1, std::memory_order_relaxed);
       return;
     }
   }
@@ -96,11 +100,13 @@ void Metrics::attestation_decision(std::string_view outcome, std::string_view re
   ++other_decisions_[{std::string(outcome), std::string(reason)}];
 }
 
-std::uint64_t Metrics::attestation_decisions(std::string_view outcome, std::string_view reason) const {
+std::uint64_t Metrics::attestation_decisions(std::string_view outcome,
+                                             std::string_view reason) const {
   if (outcome == "accept" || outcome == "reject") {
     auto it = rule_index_.find(std::string(reason));
     if (it != rule_index_.end()) {
-      return rule_counts_[it->second * 2 + (outcome == "reject" ? 1 : 0)].load(std::memory_order_relaxed);
+      return rule_counts_[it->second * 2 + (outcome == "reject" ? 1 : 0)].load(
+          std::memory_order_relaxed);
     }
   }
   std::lock_guard lock(decisions_mutex_);
@@ -139,9 +145,10 @@ std::string Metrics::render() const {
     }
     out += "attestlab_http_request_duration_seconds_bucket{route=\"" + route + "\",le=\"+Inf\"} " +
            std::to_string(count) + "\n";
-    out += "attestlab_http_request_duration_seconds_sum{route=\"" + route + "\"} " +
-           format_double(static_cast<double>(stats.sum_nanos.load(std::memory_order_relaxed)) / 1e9) +
-           "\n";
+    out +=
+        "attestlab_http_request_duration_seconds_sum{route=\"" + route + "\"} " +
+        format_double(static_cast<double>(stats.sum_nanos.load(std::memory_order_relaxed)) / 1e9) +
+        "\n";
     out += "attestlab_http_request_duration_seconds_count{route=\"" + route + "\"} " +
            std::to_string(count) + "\n";
   }

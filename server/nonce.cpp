@@ -32,23 +32,28 @@ Result<std::unique_ptr<NonceService>> NonceService::open(Store& store, std::shar
     stored = store.get_setting(kKeySetting);
     if (!stored) return stored.error();
   }
-  auto key = stored->has_value() ? base64url_decode(**stored) : Result<Bytes>(Error::make("serverInternal", "missing"));
+  auto key = stored->has_value() ? base64url_decode(**stored)
+                                 : Result<Bytes>(Error::make("serverInternal", "missing"));
   if (!key || key->size() != kKeyBytes) {
-    return Error::make("serverInternal", std::string("store setting ") + kKeySetting + " is not a valid key");
+    return Error::make("serverInternal",
+                       std::string("store setting ") + kKeySetting + " is not a valid key");
   }
   // Tells the store how long nonce records matter, so it purges them after that (the
   // empty nonce matches nothing).
   (void)store.consume_nonce("", clock->now(), lifetime_seconds);
-  return std::unique_ptr<NonceService>(new NonceService(store, std::move(clock), lifetime_seconds, std::move(*key)));
+  return std::unique_ptr<NonceService>(
+      new NonceService(store, std::move(clock), lifetime_seconds, std::move(*key)));
 }
 
-NonceService::NonceService(Store& store, std::shared_ptr<Clock> clock, std::int64_t lifetime, Bytes key)
+NonceService::NonceService(Store& store, std::shared_ptr<Clock> clock, std::int64_t lifetime,
+                           Bytes key)
     : store_(store), clock_(std::move(clock)), lifetime_(lifetime), key_(std::move(key)) {}
 
 std::string NonceService::issue() {
   Bytes raw(kNonceBytes);
   auto now = static_cast<std::uint64_t>(clock_->now());
-  for (std::size_t i = 0; i < kTimeBytes; ++i) raw[i] = static_cast<std::uint8_t>(now >> (8 * (kTimeBytes - 1 - i)));
+  for (std::size_t i = 0; i < kTimeBytes; ++i)
+    raw[i] = static_cast<std::uint8_t>(now >> (8 * (kTimeBytes - 1 - i)));
   Bytes random = random_bytes(kRandomBytes);
   std::copy(random.begin(), random.end(), raw.begin() + kTimeBytes);
   Bytes mac = mac_of(key_, raw.data(), kTimeBytes + kRandomBytes);
@@ -69,7 +74,9 @@ std::optional<std::int64_t> NonceService::issued_at(const std::string& nonce) co
   return issued;
 }
 
-bool NonceService::authentic(const std::string& nonce) const { return issued_at(nonce).has_value(); }
+bool NonceService::authentic(const std::string& nonce) const {
+  return issued_at(nonce).has_value();
+}
 
 Result<bool> NonceService::consume(const std::string& nonce) {
   auto issued = issued_at(nonce);

@@ -7,7 +7,8 @@
 namespace attestlab::server {
 
 const std::vector<std::string>& supported_jws_algorithms() {
-  static const std::vector<std::string> algs = {"ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"};
+  static const std::vector<std::string> algs = {"ES256", "ES384", "ES512",
+                                                "RS256", "PS256", "EdDSA"};
   return algs;
 }
 

@@ -37,6 +37,7 @@ int problem_status(const Error& error);
 Json problem_json(const Error& error, const std::vector<Subproblem>& subproblems = {});
 
 // A complete response: status, Content-Type application/problem+json, body.
-http::Response problem_response(const Error& error, const std::vector<Subproblem>& subproblems = {});
+http::Response problem_response(const Error& error,
+                                const std::vector<Subproblem>& subproblems = {});
 
 }  // namespace attestlab::server

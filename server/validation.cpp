@@ -8,7 +8,9 @@ ValidationPool::ValidationPool(int threads) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
 }
 
-ValidationPool::~ValidationPool() { stop(); }
+ValidationPool::~ValidationPool() {
+  stop();
+}
 
 bool ValidationPool::submit(std::function<void()> job) {
   {

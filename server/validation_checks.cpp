@@ -42,7 +42,8 @@ Result<std::string> resolve(const Identifier& identifier, const ValidationOption
 }
 
 std::string trim_trailing_whitespace(std::string s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.pop_back();
   }
   return s;
@@ -57,7 +58,8 @@ Result<void> check_http01(const Identifier& identifier, const std::string& token
 
   // The URL names the identifier (it becomes the Host header); the connection goes to
   // the resolved address and the configured port, as a validator behind DNS would.
-  std::string host = is_ipv6_literal(identifier.value) ? "[" + identifier.value + "]" : identifier.value;
+  std::string host =
+      is_ipv6_literal(identifier.value) ? "[" + identifier.value + "]" : identifier.value;
   std::string url = "http://" + host + "/.well-known/acme-challenge/" + token;
   http::ClientOptions client_options;
   client_options.timeout = std::chrono::milliseconds(options.timeout_ms);
@@ -67,16 +69,16 @@ Result<void> check_http01(const Identifier& identifier, const std::string& token
   auto response = client.get(url);
   if (!response) {
     return Error::make("connection", "Fetching " + url + " (connecting to " + *address + " port " +
-                                         std::to_string(options.http01_port) + "): " +
-                                         response.error().detail);
+                                         std::to_string(options.http01_port) +
+                                         "): " + response.error().detail);
   }
   if (response->status != 200) {
     return Error::make("unauthorized", "Invalid response from " + url + ": HTTP " +
                                            std::to_string(response->status));
   }
   if (trim_trailing_whitespace(response->body) != key_authorization) {
-    return Error::make("incorrectResponse",
-                       "The key authorization served at " + url + " does not match the expected value");
+    return Error::make("incorrectResponse", "The key authorization served at " + url +
+                                                " does not match the expected value");
   }
   return ok();
 }
@@ -87,7 +89,8 @@ Result<void> check_dns01(const Identifier& identifier, const std::string& key_au
   dns::ResolverOptions resolver{options.dns_server, std::chrono::milliseconds(options.timeout_ms)};
   auto records = dns::query_txt(name, resolver);
   if (!records) {
-    return Error::make("dns", "DNS problem: looking up TXT for " + name + ": " + records.error().detail);
+    return Error::make("dns",
+                       "DNS problem: looking up TXT for " + name + ": " + records.error().detail);
   }
   if (records->empty()) return Error::make("unauthorized", "No TXT record found at " + name);
   std::string expected = base64url_encode(sha256(key_authorization));
@@ -95,7 +98,8 @@ Result<void> check_dns01(const Identifier& identifier, const std::string& key_au
     if (record == expected) return ok();
   }
   return Error::make("incorrectResponse", "Incorrect TXT record found at " + name + " (" +
-                                              std::to_string(records->size()) + " records, none matching)");
+                                              std::to_string(records->size()) +
+                                              " records, none matching)");
 }
 
 }  // namespace attestlab::server

@@ -21,7 +21,8 @@ TEST(ValidationPool, RunsJobsOffTheCallingThread) {
       ++done;
     }));
   }
-  for (int i = 0; i < 500 && done < 50; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 500 && done < 50; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(done.load(), 50);
   EXPECT_FALSE(on_caller.load());
   pool.stop();
@@ -55,7 +56,8 @@ TEST(Dns01Check, FindsTxtRecord) {
   EXPECT_EQ(check_dns01(name, "tok.thumb", options).error().type, "unauthorized");
   ASSERT_TRUE(dns.set_txt("_acme-challenge.txt.example.", "something-else"));
   EXPECT_EQ(check_dns01(name, "tok.thumb", options).error().type, "incorrectResponse");
-  ASSERT_TRUE(dns.set_txt("_acme-challenge.txt.example.", base64url_encode(sha256(std::string("tok.thumb")))));
+  ASSERT_TRUE(dns.set_txt("_acme-challenge.txt.example.",
+                          base64url_encode(sha256(std::string("tok.thumb")))));
   EXPECT_TRUE(check_dns01(name, "tok.thumb", options).ok());
 }
 
