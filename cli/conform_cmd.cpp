@@ -339,7 +339,7 @@ void register_conform(CLI::App& app) {
   conform->add_flag("--list", args->list, "Print the selected cases (id, level, profile, requirement) and exit");
   conform->add_flag("--quiet", args->quiet, "Print only failures and the summary on stderr");
   conform->add_flag("--keep-work-dir", args->keep_work_dir, "Keep the --embedded target's temporary files");
-  conform->add_option("--server-fault", args->server_faults,
+  conform->add_option("--server-fault,--fault", args->server_faults,
                       "Break the --embedded server on purpose (server::ServerFaults knob; test builds only; "
                       "repeatable): shows which cases catch it");
   conform->callback([args, conform] {

@@ -24,6 +24,7 @@
 #include "scenarios/engine.h"
 #include "scenarios/library.h"
 #include "scenarios/plan.h"
+#include "server/faults.h"
 #include "sim/apple_ca.h"
 
 namespace attestlab::cli {
@@ -115,6 +116,7 @@ struct ScenarioArgs {
   std::string eab_kid, eab_hmac_key;
   bool embedded = false;
   bool keep_work_dir = false;
+  std::vector<std::string> server_faults;  // --embedded only, ATTESTLAB_FAULTS builds only
   // run
   int jobs = 4;
   std::string report_dir;
@@ -237,6 +239,19 @@ int run_run(const ScenarioArgs& a) {
   if (!selected) return bad_input("run", selected.error().detail);
   const auto plans = scenarios::plan_run(*selected, seed);
 
+  if (!a.server_faults.empty() && !a.embedded) return usage("run", "--fault needs --embedded");
+#ifdef ATTESTLAB_FAULTS
+  for (const auto& name : a.server_faults) {
+    if (!server::set_server_fault(server::server_faults(), name)) {
+      std::string known;
+      for (const auto& n : server::server_fault_names()) known += " " + n;
+      return usage("run", "unknown --fault \"" + name + "\"; known faults:" + known);
+    }
+  }
+#else
+  if (!a.server_faults.empty()) return usage("run", "--fault needs a build with -DATTESTLAB_FAULTS=ON");
+#endif
+
   std::unique_ptr<EmbeddedScenarioTarget> embedded;
   scenarios::Target foreign;
   scenarios::ClockedTargetFactory clocked;
@@ -354,6 +369,9 @@ void register_scenario(CLI::App& app) {
   run->add_flag("--quiet", args->quiet, "Print only failures and the summary");
   run->add_flag("--keep-work-dir", args->keep_work_dir,
                 "Keep the --embedded target's temporary files");
+  run->add_option("--fault", args->server_faults,
+                  "Break the --embedded server on purpose (server::ServerFaults knob; test builds "
+                  "only; repeatable)");
   run->callback([args, run] {
     args->command_line = command_line_of("attestlab scenario run", run, args->selector);
     exit_code() = run_run(*args);

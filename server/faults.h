@@ -104,6 +104,8 @@ const std::vector<std::string>& server_fault_names();
 Result<void> set_server_fault(ServerFaults& faults, const std::string& name);
 // The process-wide knobs (set once at start-up, then read-only).
 ServerFaults& server_faults();
+// Names of the knobs switched on in server_faults(), in declaration order.
+std::vector<std::string> enabled_server_faults();
 
 #define ATTESTLAB_FAULT(knob) (::attestlab::server::server_faults().knob)
 #else
