@@ -23,5 +23,6 @@ void register_mdm(CLI::App& app);
 void register_profile(CLI::App& app);
 void register_scenario(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_report(CLI::App& app);
 
 }  // namespace attestlab::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   register_profile(app);
   register_scenario(app);
   register_demo(app);
+  register_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

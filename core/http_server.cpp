@@ -384,10 +384,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     out_.append("\r\n");
 
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(out_), asio::const_buffer()};
-    if (!head && !bodiless_status) buffers[1] = asio::buffer(response_.body);
+    // One contiguous buffer: with Boost 1.74, beast::ssl_stream (flat_stream) loses the
+    // second buffer of a sequence when the first write is split into TLS records, so a TLS
+    // response whose body exceeds ~16 KiB never arrived. The copy costs far less than TLS.
+    if (!head && !bodiless_status) out_.append(response_.body);
     lowest().expires_after(shared_.options.read_timeout);
-    asio::async_write(stream_, buffers,
+    asio::async_write(stream_, asio::buffer(out_),
                       [self = this->shared_from_this(), keep_alive](error_code ec, std::size_t) {
                         if (ec) return self->close_now();
                         if (keep_alive) return self->wait_request();

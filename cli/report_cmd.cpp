@@ -1,0 +1,75 @@
+// attestlab report render|merge: re-render saved result JSON (any run of scenario or
+// conform) and merge several runs into one multi-target report (Autobahn-style matrix).
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "core/json.h"
+#include "core/pki.h"
+#include "reports/result.h"
+
+namespace attestlab::cli {
+namespace {
+
+Result<reports::RunResult> load_run(const std::string& path) {
+  auto text = pki::read_file(path);
+  if (!text) return text.error();
+  auto json = parse_json(*text);
+  if (!json) return Error::make("malformed", path + ": " + json.error().detail);
+  auto run = reports::RunResult::from_json(*json);
+  if (!run) return Error::make("malformed", path + ": " + run.error().detail);
+  return run;
+}
+
+int render(const std::vector<std::string>& inputs, const std::string& out_dir) {
+  reports::RunResult merged;
+  for (const auto& path : inputs) {
+    auto run = load_run(path);
+    if (!run) {
+      std::cerr << "attestlab report: " << run.error().detail << "\n";
+      return run.error().type == "malformed" ? kExitUsage : kExitInternal;
+    }
+    if (merged.kind.empty()) {
+      merged = std::move(*run);
+      continue;
+    }
+    if (run->kind != merged.kind) {
+      std::cerr << "attestlab report: " << path << " is a " << run->kind << " run, the first is a "
+                << merged.kind << " run; only runs of one kind merge\n";
+      return kExitUsage;
+    }
+    for (auto& t : run->targets) merged.targets.push_back(std::move(t));
+    merged.command += " + " + run->command;
+  }
+  auto written = reports::write_reports(merged, out_dir);
+  if (!written) {
+    std::cerr << "attestlab report: " << written.error().detail << "\n";
+    return kExitInternal;
+  }
+  std::cout << "wrote " << out_dir << "/{result.json,junit.xml,summary.md,report.html} ("
+            << merged.targets.size() << " target" << (merged.targets.size() == 1 ? "" : "s") << ")\n";
+  return merged.failed() ? kExitFailures : kExitOk;
+}
+
+}  // namespace
+
+void register_report(CLI::App& app) {
+  auto* report = app.add_subcommand("report", "Re-render or merge saved result JSON");
+  report->require_subcommand(1);
+
+  static std::string in_file, out_dir;
+  auto* r = report->add_subcommand("render", "Render result.json again as JUnit, Markdown and HTML");
+  r->add_option("input", in_file, "result.json of a scenario or conform run")->required()->check(CLI::ExistingFile);
+  r->add_option("--out", out_dir, "output directory")->required();
+  r->callback([] { exit_code() = render({in_file}, out_dir); });
+
+  static std::vector<std::string> inputs;
+  static std::string merge_out;
+  auto* m = report->add_subcommand("merge", "Merge runs against several targets into one matrix report");
+  m->add_option("inputs", inputs, "result.json files (same kind)")->required()->expected(2, 64)->check(CLI::ExistingFile);
+  m->add_option("--out", merge_out, "output directory")->required();
+  m->callback([] { exit_code() = render(inputs, merge_out); });
+}
+
+}  // namespace attestlab::cli
