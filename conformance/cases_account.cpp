@@ -64,7 +64,7 @@ void add_account_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3-existing-account-200", "newAccount for a known key answers 200 with its URL", "7.3.1",
+      {"rfc8555-7.3-existing-account-200", "newAccount for a known key answers 200 with its URL", "7.3",
        Level::Must,
        "newAccount with a key that already has an account answers 200 (OK) with that account's "
        "URL in Location."},

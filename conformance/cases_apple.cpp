@@ -107,6 +107,20 @@ void add_apple_cases(CaseList& out) {
       kOneDevice));
 
   out.push_back(apple_case(
+      {"apple-chain-rogue-root-included", "A root sent inside x5c is not trusted", "x5c", Level::Must,
+       "An attestation whose x5c carries a look-alike CA's leaf, intermediate and self-signed root "
+       "is rejected: only the configured roots are trust anchors.",
+       kCaps},
+      [](CaseContext& ctx) {
+        return expect_rejected(attest_with(ctx, [](CaseContext& c, const pki::PrivateKey& key, const std::string& token) {
+          auto rogue = need(sim::forge::rogue_ca(c.apple_ca(), c.now()), "make a rogue CA");
+          auto chain = need(rogue.issue_leaf(honest_leaf(c, key.public_key(), slot_facts(c, 0), token)), "issue");
+          return std::vector<Bytes>{chain.leaf_der, chain.intermediate_der, rogue.root().to_der()};
+        }));
+      },
+      kOneDevice));
+
+  out.push_back(apple_case(
       {"apple-chain-leaf-only", "A leaf without its intermediate is refused", "x5c", Level::Must,
        "An x5c holding only the leaf (no intermediate) is rejected: the intermediate is not a "
        "trust anchor and the leaf does not chain to the root by itself.",

@@ -146,7 +146,7 @@ void add_order_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-8.1-token-entropy", "Challenge tokens have 128 bits and are base64url", "8.3",
+      {"rfc8555-8.3-token-entropy", "Challenge tokens have 128 bits and are base64url", "8.3",
        Level::Must,
        "http-01 and dns-01 challenge tokens are base64url without padding and carry at least 128 "
        "bits of entropy (at least 22 characters)."},

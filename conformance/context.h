@@ -82,7 +82,6 @@ class CaseContext {
   sim::WireLog& log_;
   std::chrono::steady_clock::time_point deadline_;
   std::vector<sim::DeviceIdentity> identities_;
-  int clients_ = 0;
 };
 
 }  // namespace attestlab::conformance
