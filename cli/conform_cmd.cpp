@@ -94,7 +94,8 @@ class EmbeddedTarget {
 
   Result<conformance::TargetProfile> start(bool keep_work_dir) {
     keep_ = keep_work_dir;
-    std::string templ = (std::filesystem::temp_directory_path() / "attestlab-conform-XXXXXX").string();
+    std::string templ =
+        (std::filesystem::temp_directory_path() / "attestlab-conform-XXXXXX").string();
     if (::mkdtemp(templ.data()) == nullptr) {
       return Error::make("serverInternal", "cannot create a temporary directory");
     }
@@ -151,8 +152,10 @@ class EmbeddedTarget {
     if (have_dns) config.dns_server = dns_.dns_address();
     config.http01_port = http01_port;
     config.validation_threads = 4;
-    auto started = server::AcmeServer::start(config, SystemClock::instance(), server::LogLevel::Quiet);
-    if (!started) return Error::make(started.error().type, "embedded server: " + started.error().detail);
+    auto started =
+        server::AcmeServer::start(config, SystemClock::instance(), server::LogLevel::Quiet);
+    if (!started)
+      return Error::make(started.error().type, "embedded server: " + started.error().detail);
     server_ = std::move(started.value());
     const std::string trust = work_dir_ + "/tls-trust.pem";
     ATTESTLAB_TRY(pki::write_file(trust, server_->tls_certificate_pem()));
@@ -250,17 +253,20 @@ int run_conform(const ConformArgs& a) {
   if (!a.server_faults.empty() && !a.embedded) return usage("--server-fault needs --embedded");
 #ifdef ATTESTLAB_FAULTS
   for (const auto& name : a.server_faults) {
-    if (!server::set_server_fault(server::server_faults(), name)) return usage("unknown --server-fault \"" + name + "\"");
+    if (!server::set_server_fault(server::server_faults(), name))
+      return usage("unknown --server-fault \"" + name + "\"");
   }
 #else
-  if (!a.server_faults.empty()) return usage("--server-fault needs a build with -DATTESTLAB_FAULTS=ON");
+  if (!a.server_faults.empty())
+    return usage("--server-fault needs a build with -DATTESTLAB_FAULTS=ON");
 #endif
   std::unique_ptr<EmbeddedTarget> embedded;
   if (a.embedded) {
     embedded = std::make_unique<EmbeddedTarget>();
     auto profile = embedded->start(a.keep_work_dir);
     if (!profile) return internal("cannot start the embedded target: " + profile.error().detail);
-    if (a.keep_work_dir) std::cerr << "attestlab conform: embedded target files in " << embedded->work_dir() << "\n";
+    if (a.keep_work_dir)
+      std::cerr << "attestlab conform: embedded target files in " << embedded->work_dir() << "\n";
     targets.push_back(std::move(profile.value()));
   }
 
@@ -275,14 +281,17 @@ int run_conform(const ConformArgs& a) {
     options.jobs = a.jobs;
     options.strict = a.strict;
     if (a.timeout_s > 0) {
-      options.case_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout_s * 1000));
+      options.case_timeout =
+          std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout_s * 1000));
     }
     const std::string target_name = target.name;
-    options.on_case_done = [&, target_name](const reports::CaseResult& r, std::size_t done, std::size_t total) {
+    options.on_case_done = [&, target_name](const reports::CaseResult& r, std::size_t done,
+                                            std::size_t total) {
       std::lock_guard lock(out_mu);
       if (a.quiet) {
         if (r.outcome == reports::Outcome::Fail || r.outcome == reports::Outcome::Error) {
-          std::cerr << target_name << " " << to_string(r.outcome) << " " << r.id << ": " << r.reason << "\n";
+          std::cerr << target_name << " " << to_string(r.outcome) << " " << r.id << ": " << r.reason
+                    << "\n";
         }
         return;
       }
@@ -307,7 +316,8 @@ int run_conform(const ConformArgs& a) {
   const int code = result.failed() ? kExitFailures : kExitOk;
   if (stragglers > 0) {
     // Threads of timed-out cases still run; leave without destroying what they use.
-    std::cerr << "attestlab conform: " << stragglers << " timed-out case(s) still running; exiting\n";
+    std::cerr << "attestlab conform: " << stragglers
+              << " timed-out case(s) still running; exiting\n";
     std::cout.flush();
     std::cerr.flush();
     std::_Exit(code);
@@ -319,34 +329,45 @@ int run_conform(const ConformArgs& a) {
 
 void register_conform(CLI::App& app) {
   auto args = std::make_shared<ConformArgs>();
-  CLI::App* conform = app.add_subcommand("conform", "Run the conformance suite against ACME targets");
-  conform->add_option("--target", args->targets, "Directory URL of a target (RFC 8555 basics only; repeatable)");
+  CLI::App* conform =
+      app.add_subcommand("conform", "Run the conformance suite against ACME targets");
+  conform->add_option("--target", args->targets,
+                      "Directory URL of a target (RFC 8555 basics only; repeatable)");
   conform->add_option("--target-profile", args->profiles,
                       "Target profile JSON (conformance/TARGETS.md; repeatable)");
   conform->add_flag("--embedded", args->embedded,
                     "Start attestlab's own server in-process as a fully configured target");
   conform->add_option("--trust-ca", args->trust_ca, "PEM bundle trusted for --target's TLS");
   conform->add_option("--eab-kid", args->eab_kid, "External account binding key id for --target");
-  conform->add_option("--eab-hmac-key", args->eab_hmac_key, "External account binding MAC key (base64url)");
-  conform->add_option("--only", args->only,
-                      "Run only cases matching: id, id prefix, section (rfc8555-6.5) or profile (repeatable)");
+  conform->add_option("--eab-hmac-key", args->eab_hmac_key,
+                      "External account binding MAC key (base64url)");
+  conform->add_option(
+      "--only", args->only,
+      "Run only cases matching: id, id prefix, section (rfc8555-6.5) or profile (repeatable)");
   conform->add_option("--skip", args->skip, "Skip cases matching (same patterns; repeatable)");
   conform->add_flag("--strict", args->strict, "Count failed SHOULD requirements as failures");
   conform->add_option("--jobs", args->jobs, "Cases run in parallel")->capture_default_str();
-  conform->add_option("--timeout", args->timeout_s, "Per-case timeout in seconds (default: the profile's)");
-  conform->add_option("--report-dir", args->report_dir, "Where result.json, junit.xml, summary.md, report.html go")
+  conform->add_option("--timeout", args->timeout_s,
+                      "Per-case timeout in seconds (default: the profile's)");
+  conform
+      ->add_option("--report-dir", args->report_dir,
+                   "Where result.json, junit.xml, summary.md, report.html go")
       ->capture_default_str();
-  conform->add_flag("--list", args->list, "Print the selected cases (id, level, profile, requirement) and exit");
+  conform->add_flag("--list", args->list,
+                    "Print the selected cases (id, level, profile, requirement) and exit");
   conform->add_flag("--quiet", args->quiet, "Print only failures and the summary on stderr");
-  conform->add_flag("--keep-work-dir", args->keep_work_dir, "Keep the --embedded target's temporary files");
-  conform->add_option("--server-fault,--fault", args->server_faults,
-                      "Break the --embedded server on purpose (server::ServerFaults knob; test builds only; "
-                      "repeatable): shows which cases catch it");
+  conform->add_flag("--keep-work-dir", args->keep_work_dir,
+                    "Keep the --embedded target's temporary files");
+  conform->add_option(
+      "--server-fault,--fault", args->server_faults,
+      "Break the --embedded server on purpose (server::ServerFaults knob; test builds only; "
+      "repeatable): shows which cases catch it");
   conform->callback([args, conform] {
     std::string line = "attestlab conform";
     for (const auto* opt : conform->get_options()) {
       if (opt->count() == 0 || opt->get_name() == "--help") continue;
-      for (const auto& v : opt->results()) line += " " + opt->get_name() + (v.empty() ? "" : " " + v);
+      for (const auto& v : opt->results())
+        line += " " + opt->get_name() + (v.empty() ? "" : " " + v);
       if (opt->results().empty()) line += " " + opt->get_name();
     }
     args->command_line = line;

@@ -4,10 +4,14 @@ namespace attestlab::conformance {
 
 const char* to_string(Level level) {
   switch (level) {
-    case Level::Must: return "MUST";
-    case Level::Should: return "SHOULD";
-    case Level::May: return "MAY";
-    case Level::Policy: return "policy";
+    case Level::Must:
+      return "MUST";
+    case Level::Should:
+      return "SHOULD";
+    case Level::May:
+      return "MAY";
+    case Level::Policy:
+      return "policy";
   }
   return "MUST";
 }
@@ -29,8 +33,8 @@ Verdict Verdict::fail(std::string expected, std::string observed, std::string re
   v.outcome = reports::Outcome::Fail;
   v.expected = std::move(expected);
   v.observed = std::move(observed);
-  v.reason = reason.empty() ? "expected " + v.expected + ", observed " + v.observed
-                            : std::move(reason);
+  v.reason =
+      reason.empty() ? "expected " + v.expected + ", observed " + v.observed : std::move(reason);
   return v;
 }
 
@@ -48,6 +52,8 @@ Verdict Verdict::error(std::string reason) {
   return v;
 }
 
-void abort_case(Verdict verdict) { throw CaseAbort{std::move(verdict)}; }
+void abort_case(Verdict verdict) {
+  throw CaseAbort{std::move(verdict)};
+}
 
 }  // namespace attestlab::conformance

@@ -69,15 +69,16 @@ struct DeviceSlot {
 };
 
 inline DeviceSlot device_slot(sim::DeviceKind kind = sim::DeviceKind::IPhone,
-                              std::string inventory_status = "active", std::string os_version = "") {
+                              std::string inventory_status = "active",
+                              std::string os_version = "") {
   return DeviceSlot{kind, std::move(inventory_status), std::move(os_version)};
 }
 
 struct Case {
-  std::string id;           // "rfc8555-6.5-nonce-reuse": profile/spec key, section, name
-  std::string title;        // short human title
-  std::string spec;         // kSpec*
-  std::string section;      // "6.5"
+  std::string id;       // "rfc8555-6.5-nonce-reuse": profile/spec key, section, name
+  std::string title;    // short human title
+  std::string spec;     // kSpec*
+  std::string section;  // "6.5"
   Level level = Level::Must;
   std::string profile;      // kProfile*
   std::string requirement;  // one sentence

@@ -19,7 +19,8 @@ struct CaseHead {
 };
 
 inline Case make_case(const char* spec, const char* profile, CaseHead head,
-                      std::function<Verdict(CaseContext&)> run, std::vector<DeviceSlot> devices = {}) {
+                      std::function<Verdict(CaseContext&)> run,
+                      std::vector<DeviceSlot> devices = {}) {
   Case c;
   c.id = std::move(head.id);
   c.title = std::move(head.title);

@@ -15,8 +15,12 @@ WatchedAccount watched_account(CaseContext& ctx, const std::string& label) {
   return WatchedAccount{std::move(c), account};
 }
 
-Json contact_update() { return Json{{"contact", {kContactAfter}}}; }
-std::string contact_update_text() { return contact_update().dump(); }
+Json contact_update() {
+  return Json{{"contact", {kContactAfter}}};
+}
+std::string contact_update_text() {
+  return contact_update().dump();
+}
 
 Verdict contact_unchanged(sim::AcmeClient& c, const std::string& account_url) {
   Json account = fetch_json(c, account_url, "the account");
@@ -42,7 +46,8 @@ Result<http::Response> post_built(sim::AcmeClient& c, const std::string& url,
 }
 
 Json account_header(const sim::AcmeClient& c, const std::string& nonce, const std::string& url) {
-  return Json{{"alg", c.account_key()->alg()}, {"kid", c.account_url()}, {"nonce", nonce}, {"url", url}};
+  return Json{
+      {"alg", c.account_key()->alg()}, {"kid", c.account_url()}, {"nonce", nonce}, {"url", url}};
 }
 
 std::string jose_signature_b64u(const sim::JwsSigner& signer, const std::string& input) {

@@ -18,12 +18,14 @@ sim::NewAccountRequest account_request(const CaseContext& ctx) {
 }
 
 // newAccount with onlyReturnExisting for key: the raw response.
-Result<http::Response> lookup_account(CaseContext& ctx, const std::shared_ptr<const sim::JwsSigner>& key) {
+Result<http::Response> lookup_account(CaseContext& ctx,
+                                      const std::shared_ptr<const sim::JwsSigner>& key) {
   auto c = ctx.client("lookup");
   auto dir = need(c->directory(), "fetch the directory");
   sim::RawPostOptions o;
   o.signer = key;
-  return post_raw_retrying(*c, dir.new_account, Json::object(), Json{{"onlyReturnExisting", true}}.dump(), o);
+  return post_raw_retrying(*c, dir.new_account, Json::object(),
+                           Json{{"onlyReturnExisting", true}}.dump(), o);
 }
 
 // A contact the server may refuse: then it must use `type`; accepting it passes.
@@ -56,16 +58,20 @@ void add_account_cases(CaseList& out) {
         auto c = ctx.client();
         auto key = fresh_signer();
         auto account = c->new_account(key, account_request(ctx));
-        const std::string observed = c->last_response() ? describe(*c->last_response()) : "no response";
-        if (!account) return Verdict::fail("HTTP 201 with Location and an account object", describe(account.error()));
+        const std::string observed =
+            c->last_response() ? describe(*c->last_response()) : "no response";
+        if (!account)
+          return Verdict::fail("HTTP 201 with Location and an account object",
+                               describe(account.error()));
         return first_failure({check(account->created, "HTTP 201", observed),
                               check(!account->url.empty(), "a Location header", "none"),
-                              check(account->status == "valid", "status \"valid\"", "status \"" + account->status + "\"")});
+                              check(account->status == "valid", "status \"valid\"",
+                                    "status \"" + account->status + "\"")});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3-existing-account-200", "newAccount for a known key answers 200 with its URL", "7.3",
-       Level::Must,
+      {"rfc8555-7.3-existing-account-200", "newAccount for a known key answers 200 with its URL",
+       "7.3", Level::Must,
        "newAccount with a key that already has an account answers 200 (OK) with that account's "
        "URL in Location."},
       [](CaseContext& ctx) {
@@ -74,11 +80,13 @@ void add_account_cases(CaseList& out) {
         auto first = need(c->new_account(key, account_request(ctx)), "create an account");
         auto again_client = ctx.client("again");
         auto again = again_client->new_account(key, account_request(ctx));
-        const std::string observed =
-            again_client->last_response() ? describe(*again_client->last_response()) : "no response";
+        const std::string observed = again_client->last_response()
+                                         ? describe(*again_client->last_response())
+                                         : "no response";
         if (!again) return Verdict::fail("HTTP 200 with the account URL", describe(again.error()));
-        return first_failure({check(!again->created, "HTTP 200 (not 201: no new account)", observed),
-                              check(again->url == first.url, "Location " + first.url, "Location " + again->url)});
+        return first_failure(
+            {check(!again->created, "HTTP 200 (not 201: no new account)", observed),
+             check(again->url == first.url, "Location " + first.url, "Location " + again->url)});
       }));
 
   out.push_back(rfc_case(
@@ -121,23 +129,29 @@ void add_account_cases(CaseList& out) {
         Json account = fetch_json(*c, c->account_url(), "the account");
         const std::string* status = get_string(account, "status");
         const std::string* orders = get_string(account, "orders");
-        return first_failure({check(status && *status == "valid", "status \"valid\"", account.dump()),
-                              check(orders && orders->rfind("http", 0) == 0, "an \"orders\" URL",
-                                    account.contains("orders") ? account["orders"].dump() : "no \"orders\"")});
+        return first_failure(
+            {check(status && *status == "valid", "status \"valid\"", account.dump()),
+             check(orders && orders->rfind("http", 0) == 0, "an \"orders\" URL",
+                   account.contains("orders") ? account["orders"].dump() : "no \"orders\"")});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-7.3-contact-unsupported-scheme", "A refused contact scheme is unsupportedContact", "7.3",
-       Level::Must,
-       "If the server refuses a contact URL for its scheme (tel:), the error type is "
-       "unsupportedContact."},
-      [](CaseContext& ctx) { return contact_refused_as(ctx, "tel:+15555550100", "unsupportedContact"); }));
+  out.push_back(
+      rfc_case({"rfc8555-7.3-contact-unsupported-scheme",
+                "A refused contact scheme is unsupportedContact", "7.3", Level::Must,
+                "If the server refuses a contact URL for its scheme (tel:), the error type is "
+                "unsupportedContact."},
+               [](CaseContext& ctx) {
+                 return contact_refused_as(ctx, "tel:+15555550100", "unsupportedContact");
+               }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3-contact-invalid", "A refused malformed mailto is invalidContact", "7.3", Level::Must,
+      {"rfc8555-7.3-contact-invalid", "A refused malformed mailto is invalidContact", "7.3",
+       Level::Must,
        "If the server refuses a contact URL of a supported scheme for its value (mailto: without "
        "an address), the error type is invalidContact."},
-      [](CaseContext& ctx) { return contact_refused_as(ctx, "mailto:not-an-address", "invalidContact"); }));
+      [](CaseContext& ctx) {
+        return contact_refused_as(ctx, "mailto:not-an-address", "invalidContact");
+      }));
 
   out.push_back(rfc_case(
       {"rfc8555-7.3.2-contact-update", "Contact updates are applied", "7.3.2", Level::Must,
@@ -146,13 +160,15 @@ void add_account_cases(CaseList& out) {
       [](CaseContext& ctx) {
         WatchedAccount w = watched_account(ctx);
         auto updated = w.client->update_account({kContactAfter});
-        if (!updated) return Verdict::fail("HTTP 200 with the updated account", describe(updated.error()));
+        if (!updated)
+          return Verdict::fail("HTTP 200 with the updated account", describe(updated.error()));
         Json fetched = fetch_json(*w.client, w.account.url, "the account");
         const Json want = Json::array({kContactAfter});
-        return first_failure({check(updated->raw.value("contact", Json()) == want, "answer contact " + want.dump(),
-                                    updated->raw.value("contact", Json()).dump()),
-                              check(fetched.value("contact", Json()) == want, "fetched contact " + want.dump(),
-                                    fetched.value("contact", Json()).dump())});
+        return first_failure(
+            {check(updated->raw.value("contact", Json()) == want, "answer contact " + want.dump(),
+                   updated->raw.value("contact", Json()).dump()),
+             check(fetched.value("contact", Json()) == want, "fetched contact " + want.dump(),
+                   fetched.value("contact", Json()).dump())});
       }));
 
   out.push_back(rfc_case(
@@ -165,8 +181,8 @@ void add_account_cases(CaseList& out) {
         auto r = post_retrying(*c, c->account_url(), Json{{"status", "deactivated"}});
         auto body = r ? json_body(*r) : std::nullopt;
         return first_failure({expect_status(r, 200),
-                              check(body && body->value("status", "") == "deactivated", "status \"deactivated\"",
-                                    body ? body->dump() : describe(r))});
+                              check(body && body->value("status", "") == "deactivated",
+                                    "status \"deactivated\"", body ? body->dump() : describe(r))});
       }));
 
   out.push_back(rfc_case(
@@ -177,11 +193,14 @@ void add_account_cases(CaseList& out) {
         auto c = ctx.client();
         ctx.new_account(*c, account_request(ctx));
         auto deactivated = post_retrying(*c, c->account_url(), Json{{"status", "deactivated"}});
-        need_that(deactivated && deactivated->status == 200, "the account is deactivated (" + describe(deactivated) + ")");
+        need_that(deactivated && deactivated->status == 200,
+                  "the account is deactivated (" + describe(deactivated) + ")");
         auto get = post_retrying(*c, c->account_url(), std::nullopt);
         auto dir = need(c->directory(), "fetch the directory");
-        auto order = post_retrying(*c, dir.new_order, Json{{"identifiers", {dns_id(ctx.new_domain("deact")).to_json()}}});
-        return first_failure({expect_problem(get, 401, {"unauthorized"}), expect_problem(order, 401, {"unauthorized"})});
+        auto order = post_retrying(
+            *c, dir.new_order, Json{{"identifiers", {dns_id(ctx.new_domain("deact")).to_json()}}});
+        return first_failure({expect_problem(get, 401, {"unauthorized"}),
+                              expect_problem(order, 401, {"unauthorized"})});
       }));
 
   out.push_back(rfc_case(
@@ -211,24 +230,24 @@ void add_account_cases(CaseList& out) {
         return first_failure({read_verdict, contact_unchanged(*a.client, a.account.url)});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-7.1.2.1-orders-list", "The orders list is a JSON object with an orders array",
-       "7.1.2.1", Level::Must,
-       "POST-as-GET of the account's orders URL returns {\"orders\": [order URLs]}."},
-      [](CaseContext& ctx) {
-        auto c = ctx.client();
-        ctx.new_account(*c, account_request(ctx));
-        create_order(ctx, *c);
-        Json account = fetch_json(*c, c->account_url(), "the account");
-        const std::string* orders_url = get_string(account, "orders");
-        need_that(orders_url != nullptr, "the account has an orders URL");
-        Json list = fetch_json(*c, *orders_url, "the orders list");
-        bool fine = list.contains("orders") && list["orders"].is_array();
-        if (fine) {
-          for (const auto& o : list["orders"]) fine = fine && o.is_string();
-        }
-        return check(fine, "{\"orders\": [URL strings]}", list.dump());
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-7.1.2.1-orders-list",
+                "The orders list is a JSON object with an orders array", "7.1.2.1", Level::Must,
+                "POST-as-GET of the account's orders URL returns {\"orders\": [order URLs]}."},
+               [](CaseContext& ctx) {
+                 auto c = ctx.client();
+                 ctx.new_account(*c, account_request(ctx));
+                 create_order(ctx, *c);
+                 Json account = fetch_json(*c, c->account_url(), "the account");
+                 const std::string* orders_url = get_string(account, "orders");
+                 need_that(orders_url != nullptr, "the account has an orders URL");
+                 Json list = fetch_json(*c, *orders_url, "the orders list");
+                 bool fine = list.contains("orders") && list["orders"].is_array();
+                 if (fine) {
+                   for (const auto& o : list["orders"]) fine = fine && o.is_string();
+                 }
+                 return check(fine, "{\"orders\": [URL strings]}", list.dump());
+               }));
 
   out.push_back(rfc_case(
       {"rfc8555-7.1.2.1-orders-list-has-pending", "The orders list includes a pending order",
@@ -243,7 +262,8 @@ void add_account_cases(CaseList& out) {
         Json list = fetch_json(*c, *orders_url, "the orders list");
         const Json orders = list.value("orders", Json::array());
         bool found = false;
-        for (const auto& o : orders) found = found || (o.is_string() && o.get<std::string>() == order.url);
+        for (const auto& o : orders)
+          found = found || (o.is_string() && o.get<std::string>() == order.url);
         return check(found, "the list contains " + order.url, list.dump());
       }));
 }

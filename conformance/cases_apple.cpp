@@ -22,14 +22,17 @@ const std::vector<DeviceSlot> kOneDevice = {device_slot()};
 const std::vector<DeviceSlot> kOneMac = {device_slot(sim::DeviceKind::Mac)};
 const std::vector<DeviceSlot> kTwoDevices = {device_slot(), device_slot()};
 
-Case apple_case(CaseHead head, std::function<Verdict(CaseContext&)> run, std::vector<DeviceSlot> devices) {
-  return make_case(kSpecAppleFormat, kProfileApple, std::move(head), std::move(run), std::move(devices));
+Case apple_case(CaseHead head, std::function<Verdict(CaseContext&)> run,
+                std::vector<DeviceSlot> devices) {
+  return make_case(kSpecAppleFormat, kProfileApple, std::move(head), std::move(run),
+                   std::move(devices));
 }
 
 // Device slot 0 orders `identifier` (default: its serial) and answers with the x5c that
 // `chain_for` makes for its key and the challenge token.
 AttestOutcome attest_with(CaseContext& ctx,
-                          const std::function<std::vector<Bytes>(CaseContext&, const pki::PrivateKey&, const std::string&)>& chain_for,
+                          const std::function<std::vector<Bytes>(
+                              CaseContext&, const pki::PrivateKey&, const std::string&)>& chain_for,
                           std::optional<std::string> identifier = std::nullopt,
                           pki::KeySpec spec = pki::KeySpec::p384()) {
   DeviceOrder d = device_order(ctx, identifier.value_or(ctx.identity(0).serial));
@@ -41,7 +44,8 @@ AttestOutcome attest_with(CaseContext& ctx,
 std::function<std::vector<Bytes>(CaseContext&, const pki::PrivateKey&, const std::string&)> edited(
     std::function<sim::LeafSpec(CaseContext&, sim::LeafSpec)> edit) {
   return [edit](CaseContext& ctx, const pki::PrivateKey& key, const std::string& token) {
-    return issue(ctx, edit(ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), token))).x5c();
+    return issue(ctx, edit(ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), token)))
+        .x5c();
   };
 }
 
@@ -52,10 +56,13 @@ struct Bound {
   FinalizeOutcome finalized;
 };
 
-Bound bind_and_finalize(CaseContext& ctx, const pki::PublicKey& attested, const pki::PrivateKey& csr_key) {
+Bound bind_and_finalize(CaseContext& ctx, const pki::PublicKey& attested,
+                        const pki::PrivateKey& csr_key) {
   Bound b;
   DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
-  AttestOutcome o = submit(ctx, d, attobj_payload(issue(ctx, honest_leaf(ctx, attested, slot_facts(ctx, 0), d.challenge.token))));
+  AttestOutcome o = submit(ctx, d,
+                           attobj_payload(issue(ctx, honest_leaf(ctx, attested, slot_facts(ctx, 0),
+                                                                 d.challenge.token))));
   const Verdict accepted = expect_accepted(o);
   if (!accepted.passed()) {
     b.rejected_at_challenge = true;
@@ -68,7 +75,8 @@ Bound bind_and_finalize(CaseContext& ctx, const pki::PublicKey& attested, const 
 
 // Nothing was issued, whichever step refused.
 Verdict nothing_issued(const Bound& b) {
-  if (b.rejected_at_challenge) return Verdict::pass("rejected at the challenge: " + b.challenge_outcome);
+  if (b.rejected_at_challenge)
+    return Verdict::pass("rejected at the challenge: " + b.challenge_outcome);
   const FinalizeOutcome& f = b.finalized;
   return check(f.order.status != "valid" && !f.order.certificate, "no certificate issued",
                "order \"" + f.order.status + "\" " + describe(f.answer));
@@ -76,7 +84,8 @@ Verdict nothing_issued(const Bound& b) {
 
 // The attestation itself was genuine and accepted; the CSR is what must be refused.
 Verdict csr_refused(const Bound& b) {
-  need_that(!b.rejected_at_challenge, "the genuine attestation is accepted (" + b.challenge_outcome + ")");
+  need_that(!b.rejected_at_challenge,
+            "the genuine attestation is accepted (" + b.challenge_outcome + ")");
   return first_failure({expect_refused(b.finalized.answer), nothing_issued(b)});
 }
 
@@ -89,7 +98,8 @@ void add_apple_cases(CaseList& out) {
        "fresh for the token and for the ordered serial, validates the challenge.",
        kCaps},
       [](CaseContext& ctx) {
-        return expect_accepted(attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; })));
+        return expect_accepted(
+            attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; })));
       },
       kOneDevice));
 
@@ -99,22 +109,28 @@ void add_apple_cases(CaseList& out) {
        "their keys is rejected.",
        kCaps},
       [](CaseContext& ctx) {
-        return expect_rejected(attest_with(ctx, [](CaseContext& c, const pki::PrivateKey& key, const std::string& token) {
+        return expect_rejected(attest_with(ctx, [](CaseContext& c, const pki::PrivateKey& key,
+                                                   const std::string& token) {
           auto rogue = need(sim::forge::rogue_ca(c.apple_ca(), c.now()), "make a rogue CA");
-          return need(rogue.issue_leaf(honest_leaf(c, key.public_key(), slot_facts(c, 0), token)), "issue").x5c();
+          return need(rogue.issue_leaf(honest_leaf(c, key.public_key(), slot_facts(c, 0), token)),
+                      "issue")
+              .x5c();
         }));
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-chain-rogue-root-included", "A root sent inside x5c is not trusted", "x5c", Level::Must,
+      {"apple-chain-rogue-root-included", "A root sent inside x5c is not trusted", "x5c",
+       Level::Must,
        "An attestation whose x5c carries a look-alike CA's leaf, intermediate and self-signed root "
        "is rejected: only the configured roots are trust anchors.",
        kCaps},
       [](CaseContext& ctx) {
-        return expect_rejected(attest_with(ctx, [](CaseContext& c, const pki::PrivateKey& key, const std::string& token) {
+        return expect_rejected(attest_with(ctx, [](CaseContext& c, const pki::PrivateKey& key,
+                                                   const std::string& token) {
           auto rogue = need(sim::forge::rogue_ca(c.apple_ca(), c.now()), "make a rogue CA");
-          auto chain = need(rogue.issue_leaf(honest_leaf(c, key.public_key(), slot_facts(c, 0), token)), "issue");
+          auto chain = need(
+              rogue.issue_leaf(honest_leaf(c, key.public_key(), slot_facts(c, 0), token)), "issue");
           return std::vector<Bytes>{chain.leaf_der, chain.intermediate_der, rogue.root().to_der()};
         }));
       },
@@ -126,9 +142,11 @@ void add_apple_cases(CaseList& out) {
        "trust anchor and the leaf does not chain to the root by itself.",
        kCaps},
       [](CaseContext& ctx) {
-        return expect_rejected(attest_with(ctx, [](CaseContext& c, const pki::PrivateKey& key, const std::string& token) {
-          return std::vector<Bytes>{issue(c, honest_leaf(c, key.public_key(), slot_facts(c, 0), token)).leaf_der};
-        }));
+        return expect_rejected(attest_with(
+            ctx, [](CaseContext& c, const pki::PrivateKey& key, const std::string& token) {
+              return std::vector<Bytes>{
+                  issue(c, honest_leaf(c, key.public_key(), slot_facts(c, 0), token)).leaf_der};
+            }));
       },
       kOneDevice));
 
@@ -138,37 +156,42 @@ void add_apple_cases(CaseList& out) {
        "certificate.",
        kCaps},
       [](CaseContext& ctx) {
-        return expect_rejected(attest_with(ctx, [](CaseContext& c, const pki::PrivateKey& key, const std::string& token) {
-          auto chain = issue(c, honest_leaf(c, key.public_key(), slot_facts(c, 0), token));
-          return std::vector<Bytes>{chain.intermediate_der, chain.leaf_der};
-        }));
+        return expect_rejected(attest_with(
+            ctx, [](CaseContext& c, const pki::PrivateKey& key, const std::string& token) {
+              auto chain = issue(c, honest_leaf(c, key.public_key(), slot_facts(c, 0), token));
+              return std::vector<Bytes>{chain.intermediate_der, chain.leaf_der};
+            }));
       },
       kOneDevice));
 
   out.push_back(apple_case(
       {"apple-chain-self-signed-leaf", "A self-signed leaf is refused", "x5c", Level::Must,
-       "A leaf with all the Apple extensions but signed by the device key itself is rejected.", kCaps},
+       "A leaf with all the Apple extensions but signed by the device key itself is rejected.",
+       kCaps},
       [](CaseContext& ctx) {
-        return expect_rejected(attest_with(ctx, [](CaseContext& c, const pki::PrivateKey& key, const std::string& token) {
-          sim::LeafSpec leaf = honest_leaf(c, key.public_key(), slot_facts(c, 0), token);
-          pki::CertificateSpec spec;
-          spec.subject = {{"CN", "self-attested"}};
-          spec.not_before = leaf.not_before;
-          spec.not_after = leaf.not_after;
-          spec.extra_extensions = leaf.extensions;
-          auto cert = need(pki::issue_certificate(spec, key.public_key(), nullptr, key), "self-sign");
-          return std::vector<Bytes>{cert.to_der(), c.apple_ca().intermediate().to_der()};
-        }));
+        return expect_rejected(attest_with(
+            ctx, [](CaseContext& c, const pki::PrivateKey& key, const std::string& token) {
+              sim::LeafSpec leaf = honest_leaf(c, key.public_key(), slot_facts(c, 0), token);
+              pki::CertificateSpec spec;
+              spec.subject = {{"CN", "self-attested"}};
+              spec.not_before = leaf.not_before;
+              spec.not_after = leaf.not_after;
+              spec.extra_extensions = leaf.extensions;
+              auto cert =
+                  need(pki::issue_certificate(spec, key.public_key(), nullptr, key), "self-sign");
+              return std::vector<Bytes>{cert.to_der(), c.apple_ca().intermediate().to_der()};
+            }));
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-chain-garbage-leaf", "An x5c entry that is not a certificate is refused", "x5c", Level::Must,
-       "An x5c whose first entry is not a DER certificate is rejected.", kCaps},
+      {"apple-chain-garbage-leaf", "An x5c entry that is not a certificate is refused", "x5c",
+       Level::Must, "An x5c whose first entry is not a DER certificate is rejected.", kCaps},
       [](CaseContext& ctx) {
-        return expect_rejected(attest_with(ctx, [](CaseContext& c, const pki::PrivateKey&, const std::string&) {
-          return std::vector<Bytes>{random_bytes(200), c.apple_ca().intermediate().to_der()};
-        }));
+        return expect_rejected(
+            attest_with(ctx, [](CaseContext& c, const pki::PrivateKey&, const std::string&) {
+              return std::vector<Bytes>{random_bytes(200), c.apple_ca().intermediate().to_der()};
+            }));
       },
       kOneDevice));
 
@@ -177,8 +200,8 @@ void add_apple_cases(CaseList& out) {
        "An attestation whose leaf validity ended is rejected.", kCaps},
       [](CaseContext& ctx) {
         return expect_rejected(attest_with(ctx, edited([](CaseContext& c, sim::LeafSpec s) {
-          return sim::forge::expired(std::move(s), c.now());
-        })));
+                                             return sim::forge::expired(std::move(s), c.now());
+                                           })));
       },
       kOneDevice));
 
@@ -187,112 +210,126 @@ void add_apple_cases(CaseList& out) {
        "An attestation whose leaf becomes valid only tomorrow is rejected.", kCaps},
       [](CaseContext& ctx) {
         return expect_rejected(attest_with(ctx, edited([](CaseContext& c, sim::LeafSpec s) {
-          return sim::forge::not_yet_valid(std::move(s), c.now());
-        })));
+                                             return sim::forge::not_yet_valid(std::move(s),
+                                                                              c.now());
+                                           })));
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-freshness-required", "An attestation without freshness is refused", "1.2.840.113635.100.8.11.1",
-       Level::Must,
+      {"apple-freshness-required", "An attestation without freshness is refused",
+       "1.2.840.113635.100.8.11.1", Level::Must,
        "An attestation whose leaf has no freshness code (1.2.840.113635.100.8.11.1) is rejected: "
        "the freshness code is required, not checked only when present.",
        kCaps},
       [](CaseContext& ctx) {
         return expect_rejected(attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) {
-          return sim::forge::without_extension(std::move(s), sim::kOidFreshnessCode);
-        })));
+                                             return sim::forge::without_extension(
+                                                 std::move(s), sim::kOidFreshnessCode);
+                                           })));
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-freshness-other-token", "Freshness for another token is refused", "1.2.840.113635.100.8.11.1",
-       Level::Must,
+      {"apple-freshness-other-token", "Freshness for another token is refused",
+       "1.2.840.113635.100.8.11.1", Level::Must,
        "An attestation whose freshness code is SHA-256 of a different token (a replayed or stale "
        "attestation) is rejected.",
        kCaps},
       [](CaseContext& ctx) {
-        return expect_rejected(attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) {
-          return sim::forge::with_extension_value(std::move(s), sim::kOidFreshnessCode,
-                                                  sim::freshness_code("stale-" + hex_encode(random_bytes(8))));
-        })));
+        return expect_rejected(
+            attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) {
+                          return sim::forge::with_extension_value(
+                              std::move(s), sim::kOidFreshnessCode,
+                              sim::freshness_code("stale-" + hex_encode(random_bytes(8))));
+                        })));
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-freshness-unhashed-token", "Freshness must be the SHA-256 of the token", "1.2.840.113635.100.8.11.1",
-       Level::Must,
-       "An attestation whose freshness code is the token itself (not its SHA-256) is rejected.", kCaps},
+      {"apple-freshness-unhashed-token", "Freshness must be the SHA-256 of the token",
+       "1.2.840.113635.100.8.11.1", Level::Must,
+       "An attestation whose freshness code is the token itself (not its SHA-256) is rejected.",
+       kCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
         sim::LeafSpec s = honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token);
-        s = sim::forge::with_extension_value(std::move(s), sim::kOidFreshnessCode, to_bytes(d.challenge.token));
+        s = sim::forge::with_extension_value(std::move(s), sim::kOidFreshnessCode,
+                                             to_bytes(d.challenge.token));
         return expect_rejected(submit(ctx, d, attobj_payload(issue(ctx, s))));
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-freshness-truncated", "A truncated freshness code is refused", "1.2.840.113635.100.8.11.1",
-       Level::Must, "An attestation whose freshness code is SHA-256(token) cut to 31 bytes is rejected.", kCaps},
+      {"apple-freshness-truncated", "A truncated freshness code is refused",
+       "1.2.840.113635.100.8.11.1", Level::Must,
+       "An attestation whose freshness code is SHA-256(token) cut to 31 bytes is rejected.", kCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
         Bytes code = sim::freshness_code(d.challenge.token);
         code.pop_back();
         sim::LeafSpec s = sim::forge::with_extension_value(
-            honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token), sim::kOidFreshnessCode, code);
+            honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token),
+            sim::kOidFreshnessCode, code);
         return expect_rejected(submit(ctx, d, attobj_payload(issue(ctx, s))));
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-replayed-attestation", "An attestation from an earlier enrollment is refused", "1.2.840.113635.100.8.11.1",
-       Level::Must,
+      {"apple-replayed-attestation", "An attestation from an earlier enrollment is refused",
+       "1.2.840.113635.100.8.11.1", Level::Must,
        "The attestation object a device sent for an earlier, successful challenge is rejected on "
        "a new challenge (its freshness belongs to the old token).",
        kCaps},
       [](CaseContext& ctx) {
         DeviceOrder first = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
-        const Json payload = attobj_payload(issue(ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), first.challenge.token)));
-        need_that(expect_accepted(submit(ctx, first, payload)).passed(), "the first attestation is accepted");
+        const Json payload = attobj_payload(issue(
+            ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), first.challenge.token)));
+        need_that(expect_accepted(submit(ctx, first, payload)).passed(),
+                  "the first attestation is accepted");
         DeviceOrder second = device_order_on(ctx, std::move(first.client), ctx.identity(0).serial);
-        need_that(second.challenge.url != first.challenge.url, "the second order has a new challenge");
+        need_that(second.challenge.url != first.challenge.url,
+                  "the second order has a new challenge");
         return expect_rejected(submit(ctx, second, payload));
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-identifier-serial", "The serial number identifies the device", "1.2.840.113635.100.8.9.1",
-       Level::Must, "An order for the attested serial number validates.", kCaps},
+      {"apple-identifier-serial", "The serial number identifies the device",
+       "1.2.840.113635.100.8.9.1", Level::Must,
+       "An order for the attested serial number validates.", kCaps},
       [](CaseContext& ctx) {
-        return expect_accepted(
-            attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; }), ctx.identity(0).serial));
+        return expect_accepted(attest_with(
+            ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; }), ctx.identity(0).serial));
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-identifier-udid", "The UDID identifies the device", "1.2.840.113635.100.8.9.2", Level::Must,
-       "An order for the attested UDID validates.", kCaps},
+      {"apple-identifier-udid", "The UDID identifies the device", "1.2.840.113635.100.8.9.2",
+       Level::Must, "An order for the attested UDID validates.", kCaps},
       [](CaseContext& ctx) {
-        return expect_accepted(
-            attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; }), ctx.identity(0).udid));
+        return expect_accepted(attest_with(
+            ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; }), ctx.identity(0).udid));
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-identifier-other-device", "An attestation for another device is refused", "1.2.840.113635.100.8.9.1",
-       Level::Must,
-       "A genuine attestation of device A answering an order for device B's serial is rejected.", kCaps},
+      {"apple-identifier-other-device", "An attestation for another device is refused",
+       "1.2.840.113635.100.8.9.1", Level::Must,
+       "A genuine attestation of device A answering an order for device B's serial is rejected.",
+       kCaps},
       [](CaseContext& ctx) {
-        return expect_rejected(
-            attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; }), ctx.identity(1).serial));
+        return expect_rejected(attest_with(
+            ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; }), ctx.identity(1).serial));
       },
       kTwoDevices));
 
   out.push_back(apple_case(
-      {"apple-identifier-case-mismatch", "Identifiers match exactly", "1.2.840.113635.100.8.9.1", Level::Must,
+      {"apple-identifier-case-mismatch", "Identifiers match exactly", "1.2.840.113635.100.8.9.1",
+       Level::Must,
        "An order for the attested serial in lower case (a different identifier) is rejected: the "
        "identifier must equal the attested value.",
        kCaps},
@@ -300,12 +337,14 @@ void add_apple_cases(CaseList& out) {
         std::string lower = ctx.identity(0).serial;
         for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         need_that(lower != ctx.identity(0).serial, "the serial has letters");
-        return expect_rejected(attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; }), lower));
+        return expect_rejected(
+            attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; }), lower));
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-key-binding-csr-key", "The CSR key must be the attested key", "key binding", Level::Must,
+      {"apple-key-binding-csr-key", "The CSR key must be the attested key", "key binding",
+       Level::Must,
        "After a genuine attestation of key K, finalizing with a CSR for another key is refused and "
        "issues nothing (a hijacked request gets no certificate).",
        kCaps},
@@ -317,7 +356,8 @@ void add_apple_cases(CaseList& out) {
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-key-binding-rsa-csr", "An RSA CSR after an EC attestation is refused", "key binding", Level::Must,
+      {"apple-key-binding-rsa-csr", "An RSA CSR after an EC attestation is refused", "key binding",
+       Level::Must,
        "After a genuine attestation of a P-384 key, finalizing with an RSA-2048 CSR is refused and "
        "issues nothing.",
        kCaps},
@@ -336,25 +376,31 @@ void add_apple_cases(CaseList& out) {
       [](CaseContext& ctx) {
         pki::PrivateKey key = device_key(pki::KeySpec::p256());
         Enrolled e = enroll(ctx, 0, key);
-        return check(e.leaf.public_key().equals(key.public_key()), "a certificate for the P-256 key", "another key");
+        return check(e.leaf.public_key().equals(key.public_key()),
+                     "a certificate for the P-256 key", "another key");
       },
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-malformed-posture-flag", "A malformed Apple extension is refused", "1.2.840.113635.100.8.13.1",
-       Level::Must,
+      {"apple-malformed-posture-flag", "A malformed Apple extension is refused",
+       "1.2.840.113635.100.8.13.1", Level::Must,
        "An attestation whose SIP flag extension is not exactly one 0x00/0x01 byte is rejected as a "
        "malformed statement.",
        kCaps},
       [](CaseContext& ctx) {
         return expect_rejected(attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) {
-          return sim::forge::with_extension_value(std::move(s), sim::kOidSipStatus, Bytes{0x01, 0x01});
-        })));
+                                             return sim::forge::with_extension_value(
+                                                 std::move(s), sim::kOidSipStatus,
+                                                 Bytes{0x01, 0x01});
+                                           })));
       },
       kOneMac));
 
   out.push_back(apple_case(
-      {"apple-key-rsa-attested", "An attested RSA key is refused", "key binding", Level::Policy,
+      {"apple-key-rsa-attested",
+       "An attested RSA key is refused",
+       "key binding",
+       Level::Policy,
        "An attestation certifying an RSA key (Secure Enclave keys are EC P-256/P-384) yields no "
        "certificate.",
        {"device-attest-01", "posture-policy"}},
@@ -365,7 +411,10 @@ void add_apple_cases(CaseList& out) {
       kOneDevice));
 
   out.push_back(apple_case(
-      {"apple-key-p521-attested", "An attested P-521 key is refused", "key binding", Level::Policy,
+      {"apple-key-p521-attested",
+       "An attested P-521 key is refused",
+       "key binding",
+       Level::Policy,
        "An attestation certifying a P-521 key (not a Secure Enclave curve) yields no certificate.",
        {"device-attest-01", "posture-policy"}},
       [](CaseContext& ctx) {

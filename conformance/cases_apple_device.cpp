@@ -50,26 +50,28 @@ std::string outcome_of(const sim::EnrollmentResult& r) {
 
 Case device_case(CaseHead head, std::function<Verdict(CaseContext&)> run) {
   head.capabilities = {"device-attest-01"};
-  return make_case(kSpecAppleFormat, kProfileApple, std::move(head), std::move(run), {device_slot()});
+  return make_case(kSpecAppleFormat, kProfileApple, std::move(head), std::move(run),
+                   {device_slot()});
 }
 
 }  // namespace
 
 void add_apple_device_cases(CaseList& out) {
   out.push_back(device_case(
-      {"apple-device-enrollment", "An Apple device enrolls through its ACMECertificate payload", "device client",
-       Level::Must,
+      {"apple-device-enrollment", "An Apple device enrolls through its ACMECertificate payload",
+       "device client", Level::Must,
        "A simulated iPhone with an attesting ACMECertificate payload (P-384, HardwareBound, "
        "Attest) gets a certificate for its Secure Enclave key naming its serial number."},
       [](CaseContext& ctx) {
         sim::EnrollmentResult r = enroll_device(ctx, {});
         if (!r.ok()) return Verdict::fail("the enrollment succeeds", r.summary());
         const auto ids = r.certificate->subject_alt_names().permanent_ids;
-        return first_failure(
-            {check(r.hardware_bound && r.public_key && r.certificate->public_key().equals(*r.public_key),
-                   "a certificate for the hardware-bound key", "another key"),
-             check(ids.size() == 1 && ids[0].value == ctx.identity(0).serial,
-                   "permanentIdentifier " + ctx.identity(0).serial, Json(ids.size()).dump() + " permanentIdentifier(s)")});
+        return first_failure({check(r.hardware_bound && r.public_key &&
+                                        r.certificate->public_key().equals(*r.public_key),
+                                    "a certificate for the hardware-bound key", "another key"),
+                              check(ids.size() == 1 && ids[0].value == ctx.identity(0).serial,
+                                    "permanentIdentifier " + ctx.identity(0).serial,
+                                    Json(ids.size()).dump() + " permanentIdentifier(s)")});
       }));
 
   struct Knob {
@@ -78,13 +80,16 @@ void add_apple_device_cases(CaseList& out) {
     std::string what;
   };
   for (const auto& k : std::vector<Knob>{
-           {"unknown_payload_fields", true, "adds unknown members to the challenge payload (they must be ignored)"},
-           {"privacy_preserving_csr", true, "leaves the permanentIdentifier out of its CSR (allowed)"},
+           {"unknown_payload_fields", true,
+            "adds unknown members to the challenge payload (they must be ignored)"},
+           {"privacy_preserving_csr", true,
+            "leaves the permanentIdentifier out of its CSR (allowed)"},
            {"csr_key_swapped", false, "signs its CSR with another key than the attested one"},
            {"rogue_root_chain", false, "sends a chain to a look-alike root"},
            {"omit_freshness", false, "sends a leaf without freshness code"},
            {"expired_attestation", false, "sends an expired leaf"},
-           {"other_device_identifier", false, "orders another device's serial while attesting as itself"},
+           {"other_device_identifier", false,
+            "orders another device's serial while attesting as itself"},
            {"rsa_csr", false, "finalizes with an RSA CSR after attesting an EC key"},
            {"malformed_cbor", false, "sends truncated CBOR"},
            {"wrong_fmt", false, "sends fmt \"android-key\""},
@@ -99,9 +104,11 @@ void add_apple_device_cases(CaseList& out) {
       if (ch == '_') ch = '-';
     }
     out.push_back(device_case(
-        {id, "A device that " + k.what + (k.must_succeed ? " still enrolls" : " gets no certificate"), "device client",
-         Level::Must,
-         "An Apple device that " + k.what + (k.must_succeed ? " still gets its certificate." : " gets no certificate.")},
+        {id,
+         "A device that " + k.what + (k.must_succeed ? " still enrolls" : " gets no certificate"),
+         "device client", Level::Must,
+         "An Apple device that " + k.what +
+             (k.must_succeed ? " still gets its certificate." : " gets no certificate.")},
         [k](CaseContext& ctx) {
           sim::ClientFaults faults;
           need(sim::set_client_fault(faults, k.name), "switch on " + k.name);
@@ -112,8 +119,8 @@ void add_apple_device_cases(CaseList& out) {
             abort_case(Verdict::error("the device failed on its own: " + r.summary()));
           }
           if (k.must_succeed) return check(r.ok(), "the enrollment succeeds", outcome_of(r));
-          Verdict v = check(!r.ok() && !r.certificate.has_value(), "the server refuses (no certificate)",
-                            outcome_of(r));
+          Verdict v = check(!r.ok() && !r.certificate.has_value(),
+                            "the server refuses (no certificate)", outcome_of(r));
           if (v.passed()) v.reason = "refused at " + r.summary();
           return v;
         }));

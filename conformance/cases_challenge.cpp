@@ -13,10 +13,10 @@ namespace {
 struct Attempt {
   std::unique_ptr<sim::AcmeClient> client;
   sim::Order order;
-  sim::Authorization authz;      // before responding
-  sim::Challenge challenge;      // before responding
+  sim::Authorization authz;                                                // before responding
+  sim::Challenge challenge;                                                // before responding
   Result<sim::Challenge> answer = Error::make("clientUsage", "not sent");  // the POST's answer
-  sim::Authorization final_authz;  // after polling
+  sim::Authorization final_authz;                                          // after polling
 };
 
 // An order for one identifier; `serve` provisions (or not) the answer for `type`; then the
@@ -45,129 +45,169 @@ Attempt wrong_answer(CaseContext& ctx) {
 
 Verdict challenge_is(sim::AcmeClient& c, const std::string& url, const std::string& status) {
   auto ch = need(c.get_challenge(url), "fetch the challenge");
-  return check(ch.status == status, "challenge \"" + status + "\"", "challenge \"" + ch.status + "\"" +
-                                                                         (ch.error ? " error " + ch.error->dump() : ""));
+  return check(ch.status == status, "challenge \"" + status + "\"",
+               "challenge \"" + ch.status + "\"" + (ch.error ? " error " + ch.error->dump() : ""));
 }
 
 }  // namespace
 
 void add_challenge_cases(CaseList& out) {
   out.push_back(rfc_case(
-      {"rfc8555-8.3-http01-valid", "http-01 with the right key authorization validates", "8.3",
+      {"rfc8555-8.3-http01-valid",
+       "http-01 with the right key authorization validates",
+       "8.3",
        Level::Must,
        "The server fetches http://NAME/.well-known/acme-challenge/TOKEN and, on the key "
        "authorization, marks the challenge and authorization valid and the order ready.",
        {"http-01"}},
       [](CaseContext& ctx) {
-        Attempt a = attempt(ctx, "http-01", [&](Attempt& x) { provision_challenge(ctx, *x.client, x.authz, x.challenge); });
+        Attempt a = attempt(ctx, "http-01", [&](Attempt& x) {
+          provision_challenge(ctx, *x.client, x.authz, x.challenge);
+        });
         const int hits = ctx.http01().hits(a.challenge.token);
         sim::Order order = settle_order(ctx, *a.client, a.order.url);
-        return first_failure({check(hits > 0, "the server fetched the key authorization", "no request reached the responder"),
-                              challenge_is(*a.client, a.challenge.url, "valid"),
-                              check(a.final_authz.status == "valid", "authorization \"valid\"",
-                                    "authorization \"" + a.final_authz.status + "\""),
-                              check(order.status == "ready", "order \"ready\"", "order \"" + order.status + "\"")});
+        return first_failure(
+            {check(hits > 0, "the server fetched the key authorization",
+                   "no request reached the responder"),
+             challenge_is(*a.client, a.challenge.url, "valid"),
+             check(a.final_authz.status == "valid", "authorization \"valid\"",
+                   "authorization \"" + a.final_authz.status + "\""),
+             check(order.status == "ready", "order \"ready\"", "order \"" + order.status + "\"")});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-8.3-http01-wrong-key-authorization", "http-01 with a wrong key authorization fails",
-       "8.3", Level::Must,
+      {"rfc8555-8.3-http01-wrong-key-authorization",
+       "http-01 with a wrong key authorization fails",
+       "8.3",
+       Level::Must,
        "A key authorization for another account key makes the challenge \"invalid\" with an "
        "error.",
        {"http-01"}},
       [](CaseContext& ctx) {
-        Attempt a = attempt(ctx, "http-01", [&](Attempt& x) { provision_wrong_answer(ctx, x.authz, x.challenge); });
+        Attempt a = attempt(ctx, "http-01",
+                            [&](Attempt& x) { provision_wrong_answer(ctx, x.authz, x.challenge); });
         auto ch = need(a.client->get_challenge(a.challenge.url), "fetch the challenge");
-        return first_failure({check(ch.status == "invalid", "challenge \"invalid\"", "challenge \"" + ch.status + "\""),
-                              check(ch.error.has_value() && ch.error->is_object() && ch.error->contains("type"),
-                                    "an \"error\" problem object on the challenge",
-                                    ch.raw.contains("error") ? ch.raw["error"].dump() : "no \"error\"")});
+        return first_failure(
+            {check(ch.status == "invalid", "challenge \"invalid\"",
+                   "challenge \"" + ch.status + "\""),
+             check(ch.error.has_value() && ch.error->is_object() && ch.error->contains("type"),
+                   "an \"error\" problem object on the challenge",
+                   ch.raw.contains("error") ? ch.raw["error"].dump() : "no \"error\"")});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-7.1.6-failed-challenge-invalidates-authz", "A failed challenge makes the authorization invalid",
-       "7.1.6", Level::Must,
-       "When the only challenge attempted fails, the authorization becomes \"invalid\".",
-       {"validation"}},
-      [](CaseContext& ctx) {
-        Attempt a = wrong_answer(ctx);
-        return check(a.final_authz.status == "invalid", "authorization \"invalid\"",
-                     "authorization \"" + a.final_authz.status + "\"");
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-7.1.6-failed-challenge-invalidates-authz",
+                "A failed challenge makes the authorization invalid",
+                "7.1.6",
+                Level::Must,
+                "When the only challenge attempted fails, the authorization becomes \"invalid\".",
+                {"validation"}},
+               [](CaseContext& ctx) {
+                 Attempt a = wrong_answer(ctx);
+                 return check(a.final_authz.status == "invalid", "authorization \"invalid\"",
+                              "authorization \"" + a.final_authz.status + "\"");
+               }));
+
+  out.push_back(
+      rfc_case({"rfc8555-7.1.6-invalid-authz-invalidates-order",
+                "An invalid authorization makes the order invalid",
+                "7.1.6",
+                Level::Must,
+                "An order one of whose authorizations became invalid becomes \"invalid\".",
+                {"validation"}},
+               [](CaseContext& ctx) {
+                 Attempt a = wrong_answer(ctx);
+                 need_that(a.final_authz.status == "invalid", "the authorization became invalid");
+                 sim::Order order = settle_order(ctx, *a.client, a.order.url);
+                 return check(order.status == "invalid", "order \"invalid\"",
+                              "order \"" + order.status + "\"");
+               }));
+
+  out.push_back(rfc_case({"rfc8555-8.3-http01-not-served",
+                          "http-01 without an answer fails",
+                          "8.3",
+                          Level::Must,
+                          "When the challenge URL answers 404, the challenge becomes \"invalid\".",
+                          {"http-01"}},
+                         [](CaseContext& ctx) {
+                           Attempt a = attempt(ctx, "http-01", [](Attempt&) {});
+                           return challenge_is(*a.client, a.challenge.url, "invalid");
+                         }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.1.6-invalid-authz-invalidates-order", "An invalid authorization makes the order invalid",
-       "7.1.6", Level::Must, "An order one of whose authorizations became invalid becomes \"invalid\".",
-       {"validation"}},
-      [](CaseContext& ctx) {
-        Attempt a = wrong_answer(ctx);
-        need_that(a.final_authz.status == "invalid", "the authorization became invalid");
-        sim::Order order = settle_order(ctx, *a.client, a.order.url);
-        return check(order.status == "invalid", "order \"invalid\"", "order \"" + order.status + "\"");
-      }));
-
-  out.push_back(rfc_case(
-      {"rfc8555-8.3-http01-not-served", "http-01 without an answer fails", "8.3", Level::Must,
-       "When the challenge URL answers 404, the challenge becomes \"invalid\".", {"http-01"}},
-      [](CaseContext& ctx) {
-        Attempt a = attempt(ctx, "http-01", [](Attempt&) {});
-        return challenge_is(*a.client, a.challenge.url, "invalid");
-      }));
-
-  out.push_back(rfc_case(
-      {"rfc8555-8.3-http01-trailing-whitespace", "http-01 tolerates trailing whitespace", "8.3",
+      {"rfc8555-8.3-http01-trailing-whitespace",
+       "http-01 tolerates trailing whitespace",
+       "8.3",
        Level::Should,
        "The server should ignore whitespace at the end of the http-01 response body (a key "
        "authorization followed by a newline validates).",
        {"http-01"}},
       [](CaseContext& ctx) {
         Attempt a = attempt(ctx, "http-01", [&](Attempt& x) {
-          ctx.http01().provide(x.challenge.token, x.client->key_authorization(x.challenge.token) + "\r\n \n");
+          ctx.http01().provide(x.challenge.token,
+                               x.client->key_authorization(x.challenge.token) + "\r\n \n");
         });
-        return check(a.final_authz.status == "valid", "authorization \"valid\"", "authorization \"" + a.final_authz.status + "\"");
+        return check(a.final_authz.status == "valid", "authorization \"valid\"",
+                     "authorization \"" + a.final_authz.status + "\"");
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-8.4-dns01-valid", "dns-01 with the right TXT record validates", "8.4", Level::Must,
+      {"rfc8555-8.4-dns01-valid",
+       "dns-01 with the right TXT record validates",
+       "8.4",
+       Level::Must,
        "With base64url(SHA-256(key authorization)) at _acme-challenge.NAME, the challenge and "
        "authorization become valid and the order ready.",
        {"dns-01"}},
       [](CaseContext& ctx) {
-        Attempt a = attempt(ctx, "dns-01", [&](Attempt& x) { provision_challenge(ctx, *x.client, x.authz, x.challenge); });
+        Attempt a = attempt(ctx, "dns-01", [&](Attempt& x) {
+          provision_challenge(ctx, *x.client, x.authz, x.challenge);
+        });
         sim::Order order = settle_order(ctx, *a.client, a.order.url);
-        return first_failure({challenge_is(*a.client, a.challenge.url, "valid"),
-                              check(a.final_authz.status == "valid", "authorization \"valid\"",
-                                    "authorization \"" + a.final_authz.status + "\""),
-                              check(order.status == "ready", "order \"ready\"", "order \"" + order.status + "\"")});
+        return first_failure(
+            {challenge_is(*a.client, a.challenge.url, "valid"),
+             check(a.final_authz.status == "valid", "authorization \"valid\"",
+                   "authorization \"" + a.final_authz.status + "\""),
+             check(order.status == "ready", "order \"ready\"", "order \"" + order.status + "\"")});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-8.4-dns01-wrong-value", "dns-01 with a wrong TXT record fails", "8.4", Level::Must,
+      {"rfc8555-8.4-dns01-wrong-value",
+       "dns-01 with a wrong TXT record fails",
+       "8.4",
+       Level::Must,
        "A TXT record for another account key's key authorization makes the challenge "
        "\"invalid\".",
        {"dns-01"}},
       [](CaseContext& ctx) {
-        Attempt a = attempt(ctx, "dns-01", [&](Attempt& x) { provision_wrong_answer(ctx, x.authz, x.challenge); });
+        Attempt a = attempt(ctx, "dns-01",
+                            [&](Attempt& x) { provision_wrong_answer(ctx, x.authz, x.challenge); });
         return first_failure({challenge_is(*a.client, a.challenge.url, "invalid"),
                               check(a.final_authz.status == "invalid", "authorization \"invalid\"",
                                     "authorization \"" + a.final_authz.status + "\"")});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-8.4-dns01-wildcard", "A wildcard name validates with dns-01", "8.4", Level::Must,
+      {"rfc8555-8.4-dns01-wildcard",
+       "A wildcard name validates with dns-01",
+       "8.4",
+       Level::Must,
        "An order for \"*.NAME\" becomes ready after dns-01 at _acme-challenge.NAME.",
        {"dns-01", "wildcard"}},
       [](CaseContext& ctx) {
         const std::string base = ctx.new_domain("wild");
-        Attempt a = attempt(
-            ctx, "dns-01", [&](Attempt& x) { provision_challenge(ctx, *x.client, x.authz, x.challenge); },
-            {dns_id("*." + base)});
+        Attempt a =
+            attempt(ctx, "dns-01",
+                    [&](Attempt& x) { provision_challenge(ctx, *x.client, x.authz, x.challenge); },
+                    {dns_id("*." + base)});
         sim::Order order = settle_order(ctx, *a.client, a.order.url);
         return check(order.status == "ready", "order \"ready\"", "order \"" + order.status + "\"");
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.5.1-respond-returns-challenge", "A challenge response returns the challenge", "7.5.1",
+      {"rfc8555-7.5.1-respond-returns-challenge",
+       "A challenge response returns the challenge",
+       "7.5.1",
        Level::Must,
        "The answer to a challenge response (POST {}) is the challenge object (type, url, status "
        "pending, processing, valid or invalid).",
@@ -182,31 +222,41 @@ void add_challenge_cases(CaseList& out) {
         auto r = post_retrying(*c, ch->url, Json::object());
         auto body = r ? json_body(*r) : std::nullopt;
         const std::string status = body ? body->value("status", "") : "";
-        const bool known = status == "pending" || status == "processing" || status == "valid" || status == "invalid";
-        return first_failure({expect_status(r, 200),
-                              check(body && body->value("type", "") == ch->type && body->value("url", "") == ch->url,
-                                    "the challenge object (type " + ch->type + ", its url)", describe(r)),
-                              check(known, "a challenge status", "status \"" + status + "\"")});
+        const bool known = status == "pending" || status == "processing" || status == "valid" ||
+                           status == "invalid";
+        return first_failure(
+            {expect_status(r, 200),
+             check(body && body->value("type", "") == ch->type && body->value("url", "") == ch->url,
+                   "the challenge object (type " + ch->type + ", its url)", describe(r)),
+             check(known, "a challenge status", "status \"" + status + "\"")});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-7.1.5-validated-timestamp", "A valid challenge says when it was validated", "7.1.5",
-       Level::Must, "A challenge in status \"valid\" carries \"validated\" (RFC 3339).", {"validation"}},
-      [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
-        auto authz = validate_authz(ctx, *c, order.authorizations.front());
-        need_that(authz.status == "valid", "the authorization became valid");
-        const sim::Challenge* ch = authz.find(validation_type(ctx));
-        need_that(ch != nullptr, "the authorization lists the challenge");
-        auto fetched = need(c->get_challenge(ch->url), "fetch the challenge");
-        need_that(fetched.status == "valid", "the challenge is valid");
-        return check(fetched.validated && looks_like_rfc3339(*fetched.validated), "\"validated\" in RFC 3339 form",
-                     fetched.raw.contains("validated") ? fetched.raw["validated"].dump() : "no \"validated\"");
-      }));
+  out.push_back(rfc_case({"rfc8555-7.1.5-validated-timestamp",
+                          "A valid challenge says when it was validated",
+                          "7.1.5",
+                          Level::Must,
+                          "A challenge in status \"valid\" carries \"validated\" (RFC 3339).",
+                          {"validation"}},
+                         [](CaseContext& ctx) {
+                           auto c = ctx.shared_client();
+                           sim::Order order = create_order(ctx, *c);
+                           auto authz = validate_authz(ctx, *c, order.authorizations.front());
+                           need_that(authz.status == "valid", "the authorization became valid");
+                           const sim::Challenge* ch = authz.find(validation_type(ctx));
+                           need_that(ch != nullptr, "the authorization lists the challenge");
+                           auto fetched = need(c->get_challenge(ch->url), "fetch the challenge");
+                           need_that(fetched.status == "valid", "the challenge is valid");
+                           return check(fetched.validated && looks_like_rfc3339(*fetched.validated),
+                                        "\"validated\" in RFC 3339 form",
+                                        fetched.raw.contains("validated")
+                                            ? fetched.raw["validated"].dump()
+                                            : "no \"validated\"");
+                         }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.5.1-poll-during-validation", "Polling during validation answers 200", "7.5.1",
+      {"rfc8555-7.5.1-poll-during-validation",
+       "Polling during validation answers 200",
+       "7.5.1",
        Level::Must,
        "While validation is in progress, POST-as-GET of the authorization answers 200 with the "
        "authorization (status \"pending\").",
@@ -219,19 +269,23 @@ void add_challenge_cases(CaseList& out) {
         need_that(ch != nullptr, "the authorization offers http-01");
         // The responder holds its answer back, so the validation is still running when
         // the authorization is polled.
-        ctx.http01().provide(ch->token, c->key_authorization(ch->token), std::chrono::milliseconds(1500));
+        ctx.http01().provide(ch->token, c->key_authorization(ch->token),
+                             std::chrono::milliseconds(1500));
         need(c->respond_challenge(ch->url), "respond to the challenge");
         ctx.pause(std::chrono::milliseconds(200));
         auto r = post_retrying(*c, authz.url, std::nullopt);
         auto body = r ? json_body(*r) : std::nullopt;
-        return first_failure({expect_status(r, 200),
-                              check(body && body->value("status", "") == "pending", "authorization \"pending\"",
-                                    body ? "status " + body->value("status", Json()).dump() : describe(r))});
+        return first_failure(
+            {expect_status(r, 200),
+             check(body && body->value("status", "") == "pending", "authorization \"pending\"",
+                   body ? "status " + body->value("status", Json()).dump() : describe(r))});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.5.1-retry-after-during-validation", "Polling during validation suggests Retry-After",
-       "7.5.1", Level::May,
+      {"rfc8555-7.5.1-retry-after-during-validation",
+       "Polling during validation suggests Retry-After",
+       "7.5.1",
+       Level::May,
        "While validation is in progress, the authorization response may include Retry-After.",
        {"http-01"}},
       [](CaseContext& ctx) {
@@ -240,13 +294,16 @@ void add_challenge_cases(CaseList& out) {
         auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
         const sim::Challenge* ch = authz.find("http-01");
         need_that(ch != nullptr, "the authorization offers http-01");
-        ctx.http01().provide(ch->token, c->key_authorization(ch->token), std::chrono::milliseconds(1500));
+        ctx.http01().provide(ch->token, c->key_authorization(ch->token),
+                             std::chrono::milliseconds(1500));
         need(c->respond_challenge(ch->url), "respond to the challenge");
         ctx.pause(std::chrono::milliseconds(200));
         auto r = need(post_retrying(*c, authz.url, std::nullopt), "poll the authorization");
         auto body = json_body(r);
-        need_that(body && body->value("status", "") == "pending", "the validation is still in progress");
-        return check(r.header("retry-after").has_value(), "a Retry-After header", describe(r) + " without Retry-After");
+        need_that(body && body->value("status", "") == "pending",
+                  "the validation is still in progress");
+        return check(r.header("retry-after").has_value(), "a Retry-After header",
+                     describe(r) + " without Retry-After");
       }));
 }
 

@@ -17,8 +17,10 @@ namespace {
 
 const std::vector<std::string> kDeviceCaps = {"device-attest-01"};
 
-Case da_case(CaseHead head, std::function<Verdict(CaseContext&)> run, std::vector<DeviceSlot> devices = {}) {
-  return make_case(kSpecDeviceAttest, kProfileDeviceAttest, std::move(head), std::move(run), std::move(devices));
+Case da_case(CaseHead head, std::function<Verdict(CaseContext&)> run,
+             std::vector<DeviceSlot> devices = {}) {
+  return make_case(kSpecDeviceAttest, kProfileDeviceAttest, std::move(head), std::move(run),
+                   std::move(devices));
 }
 
 const std::vector<DeviceSlot> kOneDevice = {device_slot()};
@@ -27,12 +29,15 @@ const std::vector<DeviceSlot> kOneDevice = {device_slot()};
 Verdict identifier_malformed(CaseContext& ctx, const std::string& type, const std::string& value) {
   auto c = ctx.shared_client();
   auto dir = need(c->directory(), "fetch the directory");
-  auto r = post_retrying(*c, dir.new_order, Json{{"identifiers", {{{"type", type}, {"value", value}}}}});
+  auto r =
+      post_retrying(*c, dir.new_order, Json{{"identifiers", {{{"type", type}, {"value", value}}}}});
   return expect_problem(r, 400, {"malformed"});
 }
 
 // The device of slot 0 orders its serial and answers with `payload(order)`.
-AttestOutcome answer_with(CaseContext& ctx, const std::function<Json(CaseContext&, DeviceOrder&, const pki::PrivateKey&)>& payload) {
+AttestOutcome answer_with(
+    CaseContext& ctx,
+    const std::function<Json(CaseContext&, DeviceOrder&, const pki::PrivateKey&)>& payload) {
   DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
   pki::PrivateKey key = device_key();
   return submit(ctx, d, payload(ctx, d, key));
@@ -40,18 +45,22 @@ AttestOutcome answer_with(CaseContext& ctx, const std::function<Json(CaseContext
 
 // An honest attestation object as CBOR, for cases that damage it.
 Json honest_attobj_json(CaseContext& ctx, DeviceOrder& d, const pki::PrivateKey& key) {
-  auto chain = issue(ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token));
+  auto chain =
+      issue(ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token));
   return sim::attestation_object_json(sim::apple_attestation_object(chain));
 }
 
-Json cbor_payload(const Json& object) { return Json{{"attObj", base64url_encode(to_cbor(object))}}; }
+Json cbor_payload(const Json& object) {
+  return Json{{"attObj", base64url_encode(to_cbor(object))}};
+}
 
 // A rejection through a rogue root: the attestation every verifier must refuse.
 AttestOutcome rogue_root_answer(CaseContext& ctx) {
   return answer_with(ctx, [](CaseContext& c, DeviceOrder& d, const pki::PrivateKey& key) {
     auto rogue = need(sim::forge::rogue_ca(c.apple_ca(), c.now()), "make a rogue CA");
-    auto chain = need(rogue.issue_leaf(honest_leaf(c, key.public_key(), slot_facts(c, 0), d.challenge.token)),
-                      "issue the rogue leaf");
+    auto chain = need(
+        rogue.issue_leaf(honest_leaf(c, key.public_key(), slot_facts(c, 0), d.challenge.token)),
+        "issue the rogue leaf");
     return attobj_payload(chain);
   });
 }
@@ -65,40 +74,45 @@ void add_device_attest_cases(CaseList& out) {
     std::string id, title, type, value;
   };
   for (const auto& m : std::vector<Malformed>{
-           {"device-attest-3.1-permanent-id-assigner-not-oid", "permanent-identifier with a non-OID assigner",
-            "permanent-identifier", "F2LXQ7K9MN/not-an-oid"},
-           {"device-attest-3.1-permanent-id-empty-device-part", "permanent-identifier without device part",
-            "permanent-identifier", "/1.2.840.113635.100.8.9"},
-           {"device-attest-3.1-permanent-id-two-slashes", "permanent-identifier with a slash in the device part",
-            "permanent-identifier", "F2LX/Q7K9MN/1.2.840.113635"},
-           {"device-attest-3.1-permanent-id-empty-assigner", "permanent-identifier with an empty assigner",
-            "permanent-identifier", "F2LXQ7K9MN/"},
-           {"device-attest-4.1-hardware-module-no-type", "hardware-module without hwType OID", "hardware-module",
-            "F2LXQ7K9MN"},
-           {"device-attest-4.1-hardware-module-type-not-oid", "hardware-module whose hwType is not an OID",
-            "hardware-module", "F2LXQ7K9MN/secure-enclave"},
+           {"device-attest-3.1-permanent-id-assigner-not-oid",
+            "permanent-identifier with a non-OID assigner", "permanent-identifier",
+            "F2LXQ7K9MN/not-an-oid"},
+           {"device-attest-3.1-permanent-id-empty-device-part",
+            "permanent-identifier without device part", "permanent-identifier",
+            "/1.2.840.113635.100.8.9"},
+           {"device-attest-3.1-permanent-id-two-slashes",
+            "permanent-identifier with a slash in the device part", "permanent-identifier",
+            "F2LX/Q7K9MN/1.2.840.113635"},
+           {"device-attest-3.1-permanent-id-empty-assigner",
+            "permanent-identifier with an empty assigner", "permanent-identifier", "F2LXQ7K9MN/"},
+           {"device-attest-4.1-hardware-module-no-type", "hardware-module without hwType OID",
+            "hardware-module", "F2LXQ7K9MN"},
+           {"device-attest-4.1-hardware-module-type-not-oid",
+            "hardware-module whose hwType is not an OID", "hardware-module",
+            "F2LXQ7K9MN/secure-enclave"},
        }) {
     const bool is_pid = m.type == "permanent-identifier";
-    out.push_back(da_case(
-        {m.id, m.title, is_pid ? "3.1" : "4.1", Level::Must,
-         "newOrder for a " + m.type + " value that does not follow the draft's syntax (\"" + m.value +
-             "\") is rejected with HTTP 400 malformed.",
-         is_pid ? pid : hwm},
-        [m](CaseContext& ctx) { return identifier_malformed(ctx, m.type, m.value); }));
+    out.push_back(
+        da_case({m.id, m.title, is_pid ? "3.1" : "4.1", Level::Must,
+                 "newOrder for a " + m.type + " value that does not follow the draft's syntax (\"" +
+                     m.value + "\") is rejected with HTTP 400 malformed.",
+                 is_pid ? pid : hwm},
+                [m](CaseContext& ctx) { return identifier_malformed(ctx, m.type, m.value); }));
   }
 
   out.push_back(da_case(
-      {"device-attest-5-challenge-offered", "A permanent-identifier authorization offers device-attest-01", "5",
-       Level::Must,
+      {"device-attest-5-challenge-offered",
+       "A permanent-identifier authorization offers device-attest-01", "5", Level::Must,
        "The authorization for a permanent-identifier offers a device-attest-01 challenge with "
        "type, url, status \"pending\" and a token.",
        kDeviceCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         const Json& raw = d.challenge.raw;
-        return first_failure({check(d.challenge.status == "pending", "status \"pending\"", raw.dump()),
-                              check(raw.value("url", Json()).is_string(), "a url", raw.dump()),
-                              check(raw.value("token", Json()).is_string(), "a token", raw.dump())});
+        return first_failure(
+            {check(d.challenge.status == "pending", "status \"pending\"", raw.dump()),
+             check(raw.value("url", Json()).is_string(), "a url", raw.dump()),
+             check(raw.value("token", Json()).is_string(), "a token", raw.dump())});
       },
       kOneDevice));
 
@@ -110,20 +124,24 @@ void add_device_attest_cases(CaseList& out) {
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         return check(is_base64url(d.challenge.token) && d.challenge.token.size() >= 22,
-                     "a base64url token of at least 22 characters", "token \"" + d.challenge.token + "\"");
+                     "a base64url token of at least 22 characters",
+                     "token \"" + d.challenge.token + "\"");
       },
       kOneDevice));
 
   out.push_back(da_case(
-      {"device-attest-5-valid-attestation", "A genuine attestation validates the challenge", "5", Level::Must,
+      {"device-attest-5-valid-attestation", "A genuine attestation validates the challenge", "5",
+       Level::Must,
        "A genuine attestation (chain to the trusted root, freshness for the token, identifier of "
        "the order) makes the challenge and authorization valid and the order ready.",
        kDeviceCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
-        AttestOutcome o = submit(ctx, d, attobj_payload(issue(ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
-                                                                                d.challenge.token))));
+        AttestOutcome o = submit(
+            ctx, d,
+            attobj_payload(issue(
+                ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token))));
         sim::Order order = settle_order(ctx, *d.client, d.order.url);
         return first_failure({expect_accepted(o), check(order.status == "ready", "order \"ready\"",
                                                         "order \"" + order.status + "\"")});
@@ -131,8 +149,8 @@ void add_device_attest_cases(CaseList& out) {
       kOneDevice));
 
   out.push_back(da_case(
-      {"device-attest-3.2-certificate-identifier", "The certificate carries the permanent identifier and the attested key",
-       "3.2", Level::Must,
+      {"device-attest-3.2-certificate-identifier",
+       "The certificate carries the permanent identifier and the attested key", "3.2", Level::Must,
        "The certificate issued for a CSR naming the permanent identifier carries it as an "
        "id-on-permanentIdentifier otherName, octet for octet, and certifies the attested key.",
        kDeviceCaps},
@@ -141,10 +159,13 @@ void add_device_attest_cases(CaseList& out) {
         Enrolled e = enroll(ctx, 0, key);
         const auto ids = e.leaf.subject_alt_names().permanent_ids;
         const std::string serial = ctx.identity(0).serial;
-        return first_failure(
-            {check(ids.size() == 1 && ids.front().value == serial, "one permanentIdentifier \"" + serial + "\"",
-                   ids.empty() ? "none" : "\"" + ids.front().value + "\" (" + std::to_string(ids.size()) + ")"),
-             check(e.leaf.public_key().equals(key.public_key()), "the attested key", "another key")});
+        return first_failure({check(ids.size() == 1 && ids.front().value == serial,
+                                    "one permanentIdentifier \"" + serial + "\"",
+                                    ids.empty() ? "none"
+                                                : "\"" + ids.front().value + "\" (" +
+                                                      std::to_string(ids.size()) + ")"),
+                              check(e.leaf.public_key().equals(key.public_key()),
+                                    "the attested key", "another key")});
       },
       kOneDevice));
 
@@ -153,31 +174,39 @@ void add_device_attest_cases(CaseList& out) {
     std::function<Json(CaseContext&, DeviceOrder&, const pki::PrivateKey&)> payload;
   };
   for (const auto& b : std::vector<BadObject>{
-           {"device-attest-5-attobj-missing", "A response without attObj", "a payload without \"attObj\" ({})",
+           {"device-attest-5-attobj-missing", "A response without attObj",
+            "a payload without \"attObj\" ({})",
             [](CaseContext&, DeviceOrder&, const pki::PrivateKey&) { return Json::object(); }},
            {"device-attest-5-attobj-not-base64url", "attObj that is not base64url",
             "an \"attObj\" that is not base64url",
-            [](CaseContext&, DeviceOrder&, const pki::PrivateKey&) { return Json{{"attObj", "not base64url!"}}; }},
-           {"device-attest-5-attobj-bad-cbor", "attObj with truncated CBOR", "an attObj whose CBOR is truncated",
-            [](CaseContext& ctx, DeviceOrder& d, const pki::PrivateKey& key) {
+            [](CaseContext&, DeviceOrder&, const pki::PrivateKey&) {
+              return Json{{"attObj", "not base64url!"}};
+            }},
+           {"device-attest-5-attobj-bad-cbor", "attObj with truncated CBOR",
+            "an attObj whose CBOR is truncated",
+            [](CaseContext&ctx, DeviceOrder&d, const pki::PrivateKey&key) {
               Bytes cbor = to_cbor(honest_attobj_json(ctx, d, key));
               cbor.resize(cbor.size() / 2);
               return Json{{"attObj", base64url_encode(cbor)}};
             }},
-           {"device-attest-5-attobj-not-map", "attObj that is not a CBOR map", "an attObj that is a CBOR array",
-            [](CaseContext& ctx, DeviceOrder& d, const pki::PrivateKey& key) {
+           {"device-attest-5-attobj-not-map", "attObj that is not a CBOR map",
+            "an attObj that is a CBOR array",
+            [](CaseContext&ctx, DeviceOrder&d, const pki::PrivateKey&key) {
               Json obj = honest_attobj_json(ctx, d, key);
               return cbor_payload(Json::array({obj["fmt"], obj["attStmt"]}));
             }},
            {"device-attest-5-attobj-unknown-fmt", "attObj with an unsupported fmt",
             "an attObj whose fmt is \"android-key\" (Apple statement inside)",
-            [](CaseContext& ctx, DeviceOrder& d, const pki::PrivateKey& key) {
+            [](CaseContext&ctx, DeviceOrder&d, const pki::PrivateKey&key) {
               Json obj = honest_attobj_json(ctx, d, key);
               obj["fmt"] = "android-key";
               return cbor_payload(obj);
             }},
-           {"device-attest-5-attobj-empty-x5c", "attObj with an empty x5c", "an attObj with \"x5c\": []",
-            [](CaseContext&, DeviceOrder&, const pki::PrivateKey&) { return attobj_payload(std::vector<Bytes>{}); }},
+           {"device-attest-5-attobj-empty-x5c", "attObj with an empty x5c",
+            "an attObj with \"x5c\": []",
+            [](CaseContext&, DeviceOrder&, const pki::PrivateKey&) {
+              return attobj_payload(std::vector<Bytes>{});
+            }},
            {"device-attest-5-error-field-without-attobj", "A device error report instead of attObj",
             "a payload {\"error\": ...} without attObj (a device that could not attest)",
             [](CaseContext&, DeviceOrder&, const pki::PrivateKey&) {
@@ -185,29 +214,32 @@ void add_device_attest_cases(CaseList& out) {
             }},
        }) {
     out.push_back(da_case(
-        {b.id, b.title, "5", Level::Must, "A device-attest-01 response with " + b.what + " validates nothing.",
-         kDeviceCaps},
-        [b](CaseContext& ctx) { return expect_rejected(answer_with(ctx, b.payload)); }, kOneDevice));
+        {b.id, b.title, "5", Level::Must,
+         "A device-attest-01 response with " + b.what + " validates nothing.", kDeviceCaps},
+        [b](CaseContext& ctx) { return expect_rejected(answer_with(ctx, b.payload)); },
+        kOneDevice));
   }
 
   out.push_back(da_case(
-      {"device-attest-5-unknown-payload-fields", "Unknown payload members are ignored", "5", Level::Must,
+      {"device-attest-5-unknown-payload-fields", "Unknown payload members are ignored", "5",
+       Level::Must,
        "A genuine attestation whose payload also carries unknown members still validates: the "
        "server ignores unknown fields.",
        kDeviceCaps},
       [](CaseContext& ctx) {
-        return expect_accepted(answer_with(ctx, [](CaseContext& c, DeviceOrder& d, const pki::PrivateKey& key) {
-          Json payload = cbor_payload(honest_attobj_json(c, d, key));
-          payload["x-attestlab-extension"] = {{"nested", true}};
-          payload["note"] = "unknown members must be ignored";
-          return payload;
-        }));
+        return expect_accepted(
+            answer_with(ctx, [](CaseContext& c, DeviceOrder& d, const pki::PrivateKey& key) {
+              Json payload = cbor_payload(honest_attobj_json(c, d, key));
+              payload["x-attestlab-extension"] = {{"nested", true}};
+              payload["note"] = "unknown members must be ignored";
+              return payload;
+            }));
       },
       kOneDevice));
 
   out.push_back(da_case(
-      {"device-attest-5-bad-attestation-type", "A rejected attestation is badAttestationStatement", "5",
-       Level::Must,
+      {"device-attest-5-bad-attestation-type", "A rejected attestation is badAttestationStatement",
+       "5", Level::Must,
        "When the attestation statement fails verification, the error (on the response or the "
        "challenge) has type badAttestationStatement.",
        kDeviceCaps},
@@ -215,15 +247,17 @@ void add_device_attest_cases(CaseList& out) {
         AttestOutcome o = rogue_root_answer(ctx);
         auto problem = rejection_problem(o);
         const std::string type = problem ? problem->value("type", "") : "";
-        return check(type == std::string(sim::kAcmeErrorPrefix) + "badAttestationStatement",
-                     "error type urn:ietf:params:acme:error:badAttestationStatement",
-                     problem ? problem->dump() : "no error (challenge \"" + o.challenge.status + "\")");
+        return check(
+            type == std::string(sim::kAcmeErrorPrefix) + "badAttestationStatement",
+            "error type urn:ietf:params:acme:error:badAttestationStatement",
+            problem ? problem->dump() : "no error (challenge \"" + o.challenge.status + "\")");
       },
       kOneDevice));
 
   out.push_back(da_case(
-      {"device-attest-5-bad-attestation-detail", "A rejected attestation says why", "5", Level::Should,
-       "The badAttestationStatement error carries the reason in \"detail\".", kDeviceCaps},
+      {"device-attest-5-bad-attestation-detail", "A rejected attestation says why", "5",
+       Level::Should, "The badAttestationStatement error carries the reason in \"detail\".",
+       kDeviceCaps},
       [](CaseContext& ctx) {
         AttestOutcome o = rogue_root_answer(ctx);
         auto problem = rejection_problem(o);
@@ -233,8 +267,8 @@ void add_device_attest_cases(CaseList& out) {
       kOneDevice));
 
   out.push_back(da_case(
-      {"device-attest-5-failure-blocks-order", "A rejected attestation leaves the order unfinalizable", "5",
-       Level::Must,
+      {"device-attest-5-failure-blocks-order",
+       "A rejected attestation leaves the order unfinalizable", "5", Level::Must,
        "After a rejected attestation the order does not become ready: finalizing it answers 403 "
        "orderNotReady.",
        kDeviceCaps},
@@ -242,51 +276,63 @@ void add_device_attest_cases(CaseList& out) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
         auto rogue = need(sim::forge::rogue_ca(ctx.apple_ca(), ctx.now()), "make a rogue CA");
-        auto chain = need(rogue.issue_leaf(honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token)),
+        auto chain = need(rogue.issue_leaf(honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
+                                                       d.challenge.token)),
                           "issue the rogue leaf");
         AttestOutcome o = submit(ctx, d, attobj_payload(chain));
         need_that(expect_rejected(o).passed(), "the rogue attestation is rejected");
-        auto r = post_retrying(*d.client, d.order.finalize,
-                               Json{{"csr", base64url_encode(device_csr(key, ctx.identity(0).serial).to_der())}});
+        auto r = post_retrying(
+            *d.client, d.order.finalize,
+            Json{{"csr", base64url_encode(device_csr(key, ctx.identity(0).serial).to_der())}});
         return expect_problem(r, 403, {"orderNotReady"});
       },
       kOneDevice));
 
   out.push_back(da_case(
-      {"device-attest-5-invalid-challenge-is-final", "An invalid device-attest-01 challenge stays invalid", "5",
-       Level::Must,
+      {"device-attest-5-invalid-challenge-is-final",
+       "An invalid device-attest-01 challenge stays invalid", "5", Level::Must,
        "After a device-attest-01 challenge became invalid, a genuine attestation sent afterwards "
        "does not validate it.",
        kDeviceCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
-        auto stale = honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), "another-token-" + hex_encode(random_bytes(8)));
+        auto stale = honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
+                                 "another-token-" + hex_encode(random_bytes(8)));
         AttestOutcome first = submit(ctx, d, attobj_payload(issue(ctx, stale)));
-        need_that(first.challenge.status == "invalid", "the stale attestation made the challenge invalid (it is \"" +
-                                                           first.challenge.status + "\")");
-        AttestOutcome second = submit(ctx, d, attobj_payload(issue(ctx, honest_leaf(ctx, key.public_key(),
-                                                                                     slot_facts(ctx, 0), d.challenge.token))));
-        return first_failure({check(second.challenge.status == "invalid", "challenge still \"invalid\"",
-                                    "challenge \"" + second.challenge.status + "\""),
-                              check(second.authz.status != "valid", "authorization not valid", "authorization \"valid\"")});
+        need_that(first.challenge.status == "invalid",
+                  "the stale attestation made the challenge invalid (it is \"" +
+                      first.challenge.status + "\")");
+        AttestOutcome second = submit(
+            ctx, d,
+            attobj_payload(issue(
+                ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token))));
+        return first_failure(
+            {check(second.challenge.status == "invalid", "challenge still \"invalid\"",
+                   "challenge \"" + second.challenge.status + "\""),
+             check(second.authz.status != "valid", "authorization not valid",
+                   "authorization \"valid\"")});
       },
       kOneDevice));
 
   out.push_back(da_case(
-      {"device-attest-3.2-csr-identifier-mismatch", "The CSR's permanent identifier must be the order's", "3.2",
-       Level::Must,
+      {"device-attest-3.2-csr-identifier-mismatch",
+       "The CSR's permanent identifier must be the order's", "3.2", Level::Must,
        "Finalizing with a CSR whose permanentIdentifier differs from the order's identifier is "
        "refused and issues nothing.",
        kDeviceCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
-        need_that(expect_accepted(submit(ctx, d, attobj_payload(issue(ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
-                                                                                      d.challenge.token)))))
-                      .passed(),
-                  "the genuine attestation is accepted");
-        return expect_not_issued(finalize_device(ctx, d, device_csr(key, ctx.identity(0).serial + "X")));
+        need_that(
+            expect_accepted(submit(ctx, d,
+                                   attobj_payload(issue(
+                                       ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
+                                                        d.challenge.token)))))
+                .passed(),
+            "the genuine attestation is accepted");
+        return expect_not_issued(
+            finalize_device(ctx, d, device_csr(key, ctx.identity(0).serial + "X")));
       },
       kOneDevice));
 
@@ -298,32 +344,39 @@ void add_device_attest_cases(CaseList& out) {
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
-        need_that(expect_accepted(submit(ctx, d, attobj_payload(issue(ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
-                                                                                      d.challenge.token)))))
-                      .passed(),
-                  "the genuine attestation is accepted");
-        return expect_not_issued(
-            finalize_device(ctx, d, device_csr(key, ctx.identity(0).serial, {ctx.new_domain("extra")})));
+        need_that(
+            expect_accepted(submit(ctx, d,
+                                   attobj_payload(issue(
+                                       ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
+                                                        d.challenge.token)))))
+                .passed(),
+            "the genuine attestation is accepted");
+        return expect_not_issued(finalize_device(
+            ctx, d, device_csr(key, ctx.identity(0).serial, {ctx.new_domain("extra")})));
       },
       kOneDevice));
 
   out.push_back(da_case(
-      {"device-attest-3.2-privacy-preserving-csr", "A CSR without the identifier is accepted", "3.2",
-       Level::Must,
+      {"device-attest-3.2-privacy-preserving-csr", "A CSR without the identifier is accepted",
+       "3.2", Level::Must,
        "A client may omit the identifier from the CSR (privacy-preserving certificate): "
        "finalizing with a CSR without SANs still issues a certificate for the attested key.",
        kDeviceCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
-        need_that(expect_accepted(submit(ctx, d, attobj_payload(issue(ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
-                                                                                      d.challenge.token)))))
-                      .passed(),
-                  "the genuine attestation is accepted");
+        need_that(
+            expect_accepted(submit(ctx, d,
+                                   attobj_payload(issue(
+                                       ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
+                                                        d.challenge.token)))))
+                .passed(),
+            "the genuine attestation is accepted");
         FinalizeOutcome f = finalize_device(ctx, d, device_csr(key, std::nullopt));
-        return first_failure({expect_success(f.answer),
-                              check(f.order.status == "valid" && f.order.certificate, "order \"valid\" with a certificate",
-                                    "order \"" + f.order.status + "\"")});
+        return first_failure(
+            {expect_success(f.answer),
+             check(f.order.status == "valid" && f.order.certificate,
+                   "order \"valid\" with a certificate", "order \"" + f.order.status + "\"")});
       },
       kOneDevice));
 }

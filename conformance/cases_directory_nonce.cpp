@@ -66,8 +66,10 @@ void add_directory_nonce_cases(CaseList& out) {
           for (const auto& x : caa) fine = fine && x.is_string();
           if (!fine) return Verdict::fail("caaIdentities is an array of strings", caa.dump());
         }
-        if (meta.contains("externalAccountRequired") && !meta["externalAccountRequired"].is_boolean()) {
-          return Verdict::fail("externalAccountRequired is a boolean", meta["externalAccountRequired"].dump());
+        if (meta.contains("externalAccountRequired") &&
+            !meta["externalAccountRequired"].is_boolean()) {
+          return Verdict::fail("externalAccountRequired is a boolean",
+                               meta["externalAccountRequired"].dump());
         }
         return Verdict::pass();
       }));
@@ -79,19 +81,21 @@ void add_directory_nonce_cases(CaseList& out) {
         auto c = ctx.client();
         auto r = need(c->head(new_nonce_url(*c)), "HEAD newNonce");
         const auto nonce = r.header("replay-nonce");
-        return check(nonce && !nonce->empty(), "a Replay-Nonce header", describe(r) + ", no Replay-Nonce");
+        return check(nonce && !nonce->empty(), "a Replay-Nonce header",
+                     describe(r) + ", no Replay-Nonce");
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-7.2-head-nonce-200", "HEAD newNonce answers 200", "7.2", Level::Should,
-       "The response to HEAD newNonce should have status code 200 (OK)."},
-      [](CaseContext& ctx) {
-        auto c = ctx.client();
-        return expect_status(c->head(new_nonce_url(*c)), 200);
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-7.2-head-nonce-200", "HEAD newNonce answers 200", "7.2", Level::Should,
+                "The response to HEAD newNonce should have status code 200 (OK)."},
+               [](CaseContext& ctx) {
+                 auto c = ctx.client();
+                 return expect_status(c->head(new_nonce_url(*c)), 200);
+               }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.2-get-nonce-204", "GET newNonce answers 204 with a Replay-Nonce", "7.2", Level::Must,
+      {"rfc8555-7.2-get-nonce-204", "GET newNonce answers 204 with a Replay-Nonce", "7.2",
+       Level::Must,
        "The server responds to GET newNonce with status 204 (No Content), an empty body and a "
        "Replay-Nonce header field."},
       [](CaseContext& ctx) {
@@ -105,12 +109,14 @@ void add_directory_nonce_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-7.2-nonce-no-store", "newNonce responses are not cacheable", "7.2", Level::Must,
-       "Responses from newNonce (HEAD and GET) carry Cache-Control with the \"no-store\" directive."},
+       "Responses from newNonce (HEAD and GET) carry Cache-Control with the \"no-store\" "
+       "directive."},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         const std::string url = new_nonce_url(*c);
         for (const char* method : {"HEAD", "GET"}) {
-          auto r = need(std::string(method) == "HEAD" ? c->head(url) : c->get(url), std::string(method) + " newNonce");
+          auto r = need(std::string(method) == "HEAD" ? c->head(url) : c->get(url),
+                        std::string(method) + " newNonce");
           const std::string cc = r.header("cache-control").value_or("");
           if (cc.find("no-store") == std::string::npos) {
             return Verdict::fail(std::string("Cache-Control: no-store on ") + method,
@@ -128,23 +134,25 @@ void add_directory_nonce_cases(CaseList& out) {
         auto c = ctx.client();
         for (int i = 0; i < 5; ++i) {
           const std::string nonce = need(c->new_nonce(), "get a nonce");
-          if (!is_base64url(nonce)) return Verdict::fail("a base64url nonce", "Replay-Nonce: " + nonce);
+          if (!is_base64url(nonce))
+            return Verdict::fail("a base64url nonce", "Replay-Nonce: " + nonce);
         }
         return Verdict::pass();
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.5-nonce-unique", "Nonces are unique", "6.5", Level::Must,
-       "The server generates Replay-Nonce values unique to each message."},
-      [](CaseContext& ctx) {
-        auto c = ctx.client();
-        std::set<std::string> seen;
-        for (int i = 0; i < 10; ++i) {
-          const std::string nonce = need(c->new_nonce(), "get a nonce");
-          if (!seen.insert(nonce).second) return Verdict::fail("10 distinct nonces", "repeated nonce " + nonce);
-        }
-        return Verdict::pass();
-      }));
+  out.push_back(rfc_case({"rfc8555-6.5-nonce-unique", "Nonces are unique", "6.5", Level::Must,
+                          "The server generates Replay-Nonce values unique to each message."},
+                         [](CaseContext& ctx) {
+                           auto c = ctx.client();
+                           std::set<std::string> seen;
+                           for (int i = 0; i < 10; ++i) {
+                             const std::string nonce = need(c->new_nonce(), "get a nonce");
+                             if (!seen.insert(nonce).second)
+                               return Verdict::fail("10 distinct nonces",
+                                                    "repeated nonce " + nonce);
+                           }
+                           return Verdict::pass();
+                         }));
 
   out.push_back(rfc_case(
       {"rfc8555-6.5-nonce-reuse", "A nonce is accepted only once", "6.5", Level::Must,
@@ -154,12 +162,15 @@ void add_directory_nonce_cases(CaseList& out) {
         WatchedAccount w = watched_account(ctx);
         // A POST-as-GET that the server accepts consumes nonce N (re-sent with a new nonce
         // while the server rejects nonces at random).
-        auto first = need(post_raw_retrying(*w.client, w.account.url, Json::object(), ""), "POST-as-GET the account");
+        auto first = need(post_raw_retrying(*w.client, w.account.url, Json::object(), ""),
+                          "POST-as-GET the account");
         need_that(first.status == 200, "the account can be fetched (" + describe(first) + ")");
         sim::RawPostOptions reuse;
         reuse.reuse_nonce = true;
-        auto replay = w.client->post_raw(w.account.url, Json::object(), contact_update_text(), reuse);
-        return first_failure({expect_problem(replay, 400, {"badNonce"}), contact_unchanged(*w.client, w.account.url)});
+        auto replay =
+            w.client->post_raw(w.account.url, Json::object(), contact_update_text(), reuse);
+        return first_failure({expect_problem(replay, 400, {"badNonce"}),
+                              contact_unchanged(*w.client, w.account.url)});
       }));
 
   out.push_back(rfc_case(
@@ -171,11 +182,13 @@ void add_directory_nonce_cases(CaseList& out) {
         sim::RawPostOptions o;
         o.omit_nonce = true;
         auto r = w.client->post_raw(w.account.url, Json::object(), contact_update_text(), o);
-        return first_failure({expect_problem(r, 400, {"badNonce"}), contact_unchanged(*w.client, w.account.url)});
+        return first_failure(
+            {expect_problem(r, 400, {"badNonce"}), contact_unchanged(*w.client, w.account.url)});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-6.5-nonce-unknown", "A nonce the server never issued is refused", "6.5", Level::Must,
+      {"rfc8555-6.5-nonce-unknown", "A nonce the server never issued is refused", "6.5",
+       Level::Must,
        "A well-formed nonce the server never issued is refused with HTTP 400 badNonce, and the "
        "request has no effect."},
       [](CaseContext& ctx) {
@@ -183,7 +196,8 @@ void add_directory_nonce_cases(CaseList& out) {
         sim::RawPostOptions o;
         o.nonce = base64url_encode(random_bytes(16));
         auto r = w.client->post_raw(w.account.url, Json::object(), contact_update_text(), o);
-        return first_failure({expect_problem(r, 400, {"badNonce"}), contact_unchanged(*w.client, w.account.url)});
+        return first_failure(
+            {expect_problem(r, 400, {"badNonce"}), contact_unchanged(*w.client, w.account.url)});
       }));
 
   out.push_back(rfc_case(
@@ -210,9 +224,11 @@ void add_directory_nonce_cases(CaseList& out) {
         sim::RawPostOptions o;
         o.nonce = base64url_encode(random_bytes(16));
         auto r = c->post_raw(c->account_url(), Json::object(), "", o);
-        need_that(r && is_bad_nonce(*r), "an unknown nonce is answered with badNonce (" + describe(r) + ")");
+        need_that(r && is_bad_nonce(*r),
+                  "an unknown nonce is answered with badNonce (" + describe(r) + ")");
         const auto nonce = r->header("replay-nonce");
-        return check(nonce && !nonce->empty() && *nonce != *o.nonce, "a fresh Replay-Nonce on the badNonce response",
+        return check(nonce && !nonce->empty() && *nonce != *o.nonce,
+                     "a fresh Replay-Nonce on the badNonce response",
                      nonce ? "Replay-Nonce: " + *nonce : "no Replay-Nonce");
       }));
 
@@ -225,7 +241,8 @@ void add_directory_nonce_cases(CaseList& out) {
         sim::RawPostOptions o;
         o.nonce = base64url_encode(random_bytes(16));
         auto r = c->post_raw(c->account_url(), Json::object(), "", o);
-        need_that(r && is_bad_nonce(*r), "an unknown nonce is answered with badNonce (" + describe(r) + ")");
+        need_that(r && is_bad_nonce(*r),
+                  "an unknown nonce is answered with badNonce (" + describe(r) + ")");
         // Each retry uses exactly the nonce of the previous badNonce answer. A server that
         // rejects valid nonces at random (Pebble: 5 %) gets a few tries.
         for (int attempt = 0; attempt < 5; ++attempt) {
@@ -250,7 +267,8 @@ void add_directory_nonce_cases(CaseList& out) {
           const auto& r = c->last_response();
           need_that(r.has_value(), std::string("a response to ") + what);
           const auto nonce = r->header("replay-nonce");
-          return check(nonce && !nonce->empty(), std::string("Replay-Nonce on the ") + what + " response",
+          return check(nonce && !nonce->empty(),
+                       std::string("Replay-Nonce on the ") + what + " response",
                        describe(*r) + " without Replay-Nonce");
         };
         sim::Account account = ctx.new_account(*c);

@@ -14,8 +14,8 @@ namespace {
 struct BindingSpec {
   std::string kid;
   Bytes mac_key;
-  std::string url;       // inner "url"
-  Json payload_jwk;      // what the inner JWS binds
+  std::string url;   // inner "url"
+  Json payload_jwk;  // what the inner JWS binds
   std::string alg = "HS256";
   const sim::JwsSigner* sign_with = nullptr;  // non-MAC signature instead of the HMAC
 };
@@ -25,8 +25,9 @@ Json build_binding(const BindingSpec& s) {
   const std::string protected_b64 = base64url_encode(header.dump());
   const std::string payload_b64 = base64url_encode(s.payload_jwk.dump());
   const std::string input = protected_b64 + "." + payload_b64;
-  const std::string signature = s.sign_with != nullptr ? jose_signature_b64u(*s.sign_with, input)
-                                                       : base64url_encode(hmac_sha256(s.mac_key, input));
+  const std::string signature = s.sign_with != nullptr
+                                    ? jose_signature_b64u(*s.sign_with, input)
+                                    : base64url_encode(hmac_sha256(s.mac_key, input));
   return Json{{"protected", protected_b64}, {"payload", payload_b64}, {"signature", signature}};
 }
 
@@ -36,13 +37,15 @@ struct EabAttempt {
 };
 
 // newAccount for a fresh key with the binding `tamper` makes from a correct one.
-EabAttempt new_account_with(CaseContext& ctx, std::size_t key_index,
-                            const std::function<void(BindingSpec&, const sim::Directory&)>& tamper) {
+EabAttempt new_account_with(
+    CaseContext& ctx, std::size_t key_index,
+    const std::function<void(BindingSpec&, const sim::Directory&)>& tamper) {
   auto c = ctx.client();
   auto dir = need(c->directory(), "fetch the directory");
   const EabKey credential = ctx.target().eab->key(key_index);
   auto key = fresh_signer();
-  BindingSpec spec{credential.kid, need(base64url_decode(credential.hmac_key_b64u), "decode the EAB key"),
+  BindingSpec spec{credential.kid,
+                   need(base64url_decode(credential.hmac_key_b64u), "decode the EAB key"),
                    dir.new_account, key->jwk()};
   tamper(spec, dir);
   Json payload = {{"termsOfServiceAgreed", true}, {"externalAccountBinding", build_binding(spec)}};
@@ -56,9 +59,10 @@ Verdict no_account_for(CaseContext& ctx, const std::shared_ptr<const sim::JwsSig
   auto dir = need(c->directory(), "fetch the directory");
   sim::RawPostOptions o;
   o.signer = key;
-  auto r = post_raw_retrying(*c, dir.new_account, Json::object(), Json{{"onlyReturnExisting", true}}.dump(), o);
-  return check(r && is_problem(*r, "accountDoesNotExist"), "no account exists for the key afterwards",
-               describe(r));
+  auto r = post_raw_retrying(*c, dir.new_account, Json::object(),
+                             Json{{"onlyReturnExisting", true}}.dump(), o);
+  return check(r && is_problem(*r, "accountDoesNotExist"),
+               "no account exists for the key afterwards", describe(r));
 }
 
 Verdict refused_binding(CaseContext& ctx, std::size_t key_index,
@@ -71,8 +75,10 @@ Verdict refused_binding(CaseContext& ctx, std::size_t key_index,
 
 void add_eab_cases(CaseList& out) {
   out.push_back(rfc_case(
-      {"rfc8555-7.3.4-eab-required", "Without a binding, an EAB-only server refuses newAccount",
-       "7.3.4", Level::Must,
+      {"rfc8555-7.3.4-eab-required",
+       "Without a binding, an EAB-only server refuses newAccount",
+       "7.3.4",
+       Level::Must,
        "A server that requires external account binding refuses newAccount without one with "
        "externalAccountRequired.",
        {"eab-required"}},
@@ -81,13 +87,16 @@ void add_eab_cases(CaseList& out) {
         auto dir = need(c->directory(), "fetch the directory");
         sim::RawPostOptions o;
         o.signer = fresh_signer();
-        auto r = post_raw_retrying(*c, dir.new_account, Json::object(), Json{{"termsOfServiceAgreed", true}}.dump(), o);
+        auto r = post_raw_retrying(*c, dir.new_account, Json::object(),
+                                   Json{{"termsOfServiceAgreed", true}}.dump(), o);
         return expect_problem(r, 0, {"externalAccountRequired"});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.1.1-eab-required-advertised", "An EAB-only server says so in the directory",
-       "7.1.1", Level::Must,
+      {"rfc8555-7.1.1-eab-required-advertised",
+       "An EAB-only server says so in the directory",
+       "7.1.1",
+       Level::Must,
        "A server that requires external account binding sets meta.externalAccountRequired to "
        "true.",
        {"eab-required"}},
@@ -99,7 +108,10 @@ void add_eab_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3.4-eab-valid", "A valid binding creates the account", "7.3.4", Level::Must,
+      {"rfc8555-7.3.4-eab-valid",
+       "A valid binding creates the account",
+       "7.3.4",
+       Level::Must,
        "newAccount with a correct externalAccountBinding (HS256 over the account JWK, kid and "
        "url of newAccount) creates the account (201).",
        {"eab"}},
@@ -109,16 +121,23 @@ void add_eab_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3.4-eab-bad-mac", "A binding with a wrong MAC is refused", "7.3.4", Level::Must,
+      {"rfc8555-7.3.4-eab-bad-mac",
+       "A binding with a wrong MAC is refused",
+       "7.3.4",
+       Level::Must,
        "newAccount whose binding is MACed with the wrong key is refused and creates no account.",
        {"eab"}},
       [](CaseContext& ctx) {
-        return refused_binding(ctx, 1, [](BindingSpec& s, const sim::Directory&) { s.mac_key = random_bytes(32); });
+        return refused_binding(
+            ctx, 1, [](BindingSpec& s, const sim::Directory&) { s.mac_key = random_bytes(32); });
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3.4-eab-unknown-kid", "A binding with an unknown key id is refused", "7.3.4",
-       Level::Must, "newAccount whose binding names an unknown key id is refused and creates no account.",
+      {"rfc8555-7.3.4-eab-unknown-kid",
+       "A binding with an unknown key id is refused",
+       "7.3.4",
+       Level::Must,
+       "newAccount whose binding names an unknown key id is refused and creates no account.",
        {"eab"}},
       [](CaseContext& ctx) {
         return refused_binding(ctx, 2, [](BindingSpec& s, const sim::Directory&) {
@@ -127,25 +146,37 @@ void add_eab_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3.4-eab-wrong-url", "The binding's url must be newAccount's", "7.3.4", Level::Must,
+      {"rfc8555-7.3.4-eab-wrong-url",
+       "The binding's url must be newAccount's",
+       "7.3.4",
+       Level::Must,
        "newAccount whose binding carries a \"url\" other than the newAccount URL is refused and "
        "creates no account.",
        {"eab"}},
       [](CaseContext& ctx) {
-        return refused_binding(ctx, 3, [](BindingSpec& s, const sim::Directory& d) { s.url = d.new_order; });
+        return refused_binding(
+            ctx, 3, [](BindingSpec& s, const sim::Directory& d) { s.url = d.new_order; });
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3.4-eab-other-key", "The binding must cover the account key", "7.3.4", Level::Must,
+      {"rfc8555-7.3.4-eab-other-key",
+       "The binding must cover the account key",
+       "7.3.4",
+       Level::Must,
        "newAccount whose binding's payload is a different JWK than the account key is refused "
        "and creates no account.",
        {"eab"}},
       [](CaseContext& ctx) {
-        return refused_binding(ctx, 4, [](BindingSpec& s, const sim::Directory&) { s.payload_jwk = fresh_signer()->jwk(); });
+        return refused_binding(ctx, 4, [](BindingSpec& s, const sim::Directory&) {
+          s.payload_jwk = fresh_signer()->jwk();
+        });
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3.4-eab-not-mac", "The binding must use a MAC algorithm", "7.3.4", Level::Must,
+      {"rfc8555-7.3.4-eab-not-mac",
+       "The binding must use a MAC algorithm",
+       "7.3.4",
+       Level::Must,
        "newAccount whose binding is signed with a signature algorithm (ES256) instead of a MAC "
        "is refused and creates no account.",
        {"eab"}},

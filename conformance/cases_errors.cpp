@@ -21,15 +21,18 @@ std::vector<http::Response> sample_errors(CaseContext& ctx) {
     need_that(r && r->status >= 400, what + " is refused (" + describe(r) + ")");
     out.push_back(*r);
   };
-  keep(post_raw_retrying(*c, dir.new_order, Json::object(), Json{{"identifiers", "x"}}.dump()), "a malformed newOrder");
+  keep(post_raw_retrying(*c, dir.new_order, Json::object(), Json{{"identifiers", "x"}}.dump()),
+       "a malformed newOrder");
   sim::RawPostOptions bogus;
   bogus.nonce = base64url_encode(random_bytes(16));
   keep(c->post_raw(c->account_url(), Json::object(), "", bogus), "an unknown nonce");
   sim::Order order = create_order(ctx, *c);
-  keep(post_retrying(*c, order.finalize, Json{{"csr", base64url_encode(random_bytes(32))}}), "finalizing a pending order");
+  keep(post_retrying(*c, order.finalize, Json{{"csr", base64url_encode(random_bytes(32))}}),
+       "finalizing a pending order");
   sim::RawPostOptions stranger;
   stranger.signer = fresh_signer();
-  keep(post_raw_retrying(*c, dir.new_account, Json::object(), Json{{"onlyReturnExisting", true}}.dump(), stranger),
+  keep(post_raw_retrying(*c, dir.new_account, Json::object(),
+                         Json{{"onlyReturnExisting", true}}.dump(), stranger),
        "onlyReturnExisting for an unknown key");
   return out;
 }
@@ -38,7 +41,8 @@ std::vector<http::Response> sample_errors(CaseContext& ctx) {
 
 void add_error_cases(CaseList& out) {
   out.push_back(rfc_case(
-      {"rfc8555-6.7-problem-media-type", "Errors are application/problem+json", "6.7", Level::Should,
+      {"rfc8555-6.7-problem-media-type", "Errors are application/problem+json", "6.7",
+       Level::Should,
        "Error responses should be problem documents: Content-Type application/problem+json."},
       [](CaseContext& ctx) {
         for (const auto& r : sample_errors(ctx)) {
@@ -49,57 +53,64 @@ void add_error_cases(CaseList& out) {
         return Verdict::pass();
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.7-problem-acme-type", "ACME errors use the ACME error namespace", "6.7", Level::Must,
-       "The problem documents of ACME errors have a \"type\" under "
-       "urn:ietf:params:acme:error:."},
-      [](CaseContext& ctx) {
-        for (const auto& r : sample_errors(ctx)) {
-          auto body = json_body(r);
-          const std::string* type = body ? get_string(*body, "type") : nullptr;
-          if (type == nullptr || type->rfind(sim::kAcmeErrorPrefix, 0) != 0) {
-            return Verdict::fail(std::string("\"type\": \"") + sim::kAcmeErrorPrefix + "...\"", describe(r));
-          }
-        }
-        return Verdict::pass();
-      }));
+  out.push_back(rfc_case({"rfc8555-6.7-problem-acme-type",
+                          "ACME errors use the ACME error namespace", "6.7", Level::Must,
+                          "The problem documents of ACME errors have a \"type\" under "
+                          "urn:ietf:params:acme:error:."},
+                         [](CaseContext& ctx) {
+                           for (const auto& r : sample_errors(ctx)) {
+                             auto body = json_body(r);
+                             const std::string* type = body ? get_string(*body, "type") : nullptr;
+                             if (type == nullptr || type->rfind(sim::kAcmeErrorPrefix, 0) != 0) {
+                               return Verdict::fail(
+                                   std::string("\"type\": \"") + sim::kAcmeErrorPrefix + "...\"",
+                                   describe(r));
+                             }
+                           }
+                           return Verdict::pass();
+                         }));
 
   out.push_back(rfc_case(
-      {"rfc8555-6.7-problem-status-member", "A problem's status member equals the HTTP status", "6.7",
-       Level::Must,
+      {"rfc8555-6.7-problem-status-member", "A problem's status member equals the HTTP status",
+       "6.7", Level::Must,
        "When a problem document has \"status\", it is the HTTP status code of the response (RFC "
        "7807 §3.1)."},
       [](CaseContext& ctx) {
         for (const auto& r : sample_errors(ctx)) {
           auto body = json_body(r);
           if (body && body->contains("status") &&
-              (!(*body)["status"].is_number_integer() || (*body)["status"].get<int>() != r.status)) {
-            return Verdict::fail("\"status\": " + std::to_string(r.status), "\"status\": " + (*body)["status"].dump());
+              (!(*body)["status"].is_number_integer() ||
+               (*body)["status"].get<int>() != r.status)) {
+            return Verdict::fail("\"status\": " + std::to_string(r.status),
+                                 "\"status\": " + (*body)["status"].dump());
           }
         }
         return Verdict::pass();
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.7-problem-detail", "Problems explain themselves", "6.7", Level::Should,
-       "Problem documents should carry a human-readable \"detail\"."},
-      [](CaseContext& ctx) {
-        for (const auto& r : sample_errors(ctx)) {
-          auto body = json_body(r);
-          const std::string* detail = body ? get_string(*body, "detail") : nullptr;
-          if (detail == nullptr || detail->empty()) return Verdict::fail("a non-empty \"detail\"", describe(r));
-        }
-        return Verdict::pass();
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-6.7-problem-detail", "Problems explain themselves", "6.7", Level::Should,
+                "Problem documents should carry a human-readable \"detail\"."},
+               [](CaseContext& ctx) {
+                 for (const auto& r : sample_errors(ctx)) {
+                   auto body = json_body(r);
+                   const std::string* detail = body ? get_string(*body, "detail") : nullptr;
+                   if (detail == nullptr || detail->empty())
+                     return Verdict::fail("a non-empty \"detail\"", describe(r));
+                 }
+                 return Verdict::pass();
+               }));
 
   out.push_back(rfc_case(
-      {"rfc8555-6.7-malformed-payload", "A payload that is not JSON is malformed", "6.7", Level::Must,
+      {"rfc8555-6.7-malformed-payload", "A payload that is not JSON is malformed", "6.7",
+       Level::Must,
        "A correctly signed request whose payload is not JSON is refused with HTTP 400 malformed."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         auto dir = need(c->directory(), "fetch the directory");
-        return expect_problem(post_raw_retrying(*c, dir.new_order, Json::object(), "{\"identifiers\": ["), 400,
-                              {"malformed"});
+        return expect_problem(
+            post_raw_retrying(*c, dir.new_order, Json::object(), "{\"identifiers\": ["), 400,
+            {"malformed"});
       }));
 }
 

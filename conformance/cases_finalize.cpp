@@ -13,7 +13,8 @@
 namespace attestlab::conformance {
 namespace {
 
-Result<http::Response> finalize_raw(sim::AcmeClient& c, const sim::Order& order, const std::string& csr_b64u) {
+Result<http::Response> finalize_raw(sim::AcmeClient& c, const sim::Order& order,
+                                    const std::string& csr_b64u) {
   return post_retrying(c, order.finalize, Json{{"csr", csr_b64u}});
 }
 
@@ -21,12 +22,13 @@ Result<http::Response> finalize_raw(sim::AcmeClient& c, const sim::Order& order,
 Verdict not_issued(CaseContext& ctx, sim::AcmeClient& c, const std::string& order_url) {
   sim::Order after = settle_order(ctx, c, order_url);
   return check(after.status != "valid" && !after.certificate, "the order not valid, no certificate",
-               "order \"" + after.status + "\"" + (after.certificate ? " with certificate " + *after.certificate : ""));
+               "order \"" + after.status + "\"" +
+                   (after.certificate ? " with certificate " + *after.certificate : ""));
 }
 
 // A ready order finalized with `csr`: refused and nothing issued.
-Verdict refused_csr(CaseContext& ctx, sim::AcmeClient& c, const sim::Order& order, const std::string& csr_b64u,
-                    const std::vector<std::string>& types = {}) {
+Verdict refused_csr(CaseContext& ctx, sim::AcmeClient& c, const sim::Order& order,
+                    const std::string& csr_b64u, const std::vector<std::string>& types = {}) {
   auto r = finalize_raw(c, order, csr_b64u);
   return first_failure({expect_problem(r, 0, types), not_issued(ctx, c, order.url)});
 }
@@ -58,11 +60,15 @@ void add_finalize_cases(CaseList& out) {
         auto r = finalize_raw(*c, order, csr_b64u(order.identifiers, new_key()));
         auto after = need(c->get_order(order.url), "fetch the order");
         return first_failure({expect_problem(r, 403, {"orderNotReady"}),
-                              check(after.status == "pending", "order still \"pending\"", "order \"" + after.status + "\"")});
+                              check(after.status == "pending", "order still \"pending\"",
+                                    "order \"" + after.status + "\"")});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.4-csr-extra-name", "A CSR naming more than the order is refused", "7.4", Level::Must,
+      {"rfc8555-7.4-csr-extra-name",
+       "A CSR naming more than the order is refused",
+       "7.4",
+       Level::Must,
        "Finalizing with a CSR that names an identifier the order does not have is refused and "
        "issues nothing.",
        {"validation"}},
@@ -75,18 +81,24 @@ void add_finalize_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.4-csr-missing-name", "A CSR naming less than the order is refused", "7.4", Level::Must,
+      {"rfc8555-7.4-csr-missing-name",
+       "A CSR naming less than the order is refused",
+       "7.4",
+       Level::Must,
        "Finalizing a two-name order with a CSR naming only one of them is refused and issues "
        "nothing.",
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = ready_order(ctx, *c, {dns_id(ctx.new_domain("one")), dns_id(ctx.new_domain("two"))});
+        sim::Order order =
+            ready_order(ctx, *c, {dns_id(ctx.new_domain("one")), dns_id(ctx.new_domain("two"))});
         return refused_csr(ctx, *c, order, csr_b64u({order.identifiers.front()}, new_key()));
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-11.1-csr-account-key", "The account key cannot be the certificate key", "11.1",
+      {"rfc8555-11.1-csr-account-key",
+       "The account key cannot be the certificate key",
+       "11.1",
        Level::Should,
        "Finalizing with a CSR whose public key is the account key should be refused (badCSR): "
        "account and certificate keys must differ.",
@@ -102,18 +114,25 @@ void add_finalize_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.4-csr-not-der", "A csr that is not a DER CSR is refused", "7.4", Level::Must,
+      {"rfc8555-7.4-csr-not-der",
+       "A csr that is not a DER CSR is refused",
+       "7.4",
+       Level::Must,
        "Finalizing with a base64url \"csr\" that does not decode to a PKCS#10 request is refused "
        "(badCSR or malformed) and issues nothing.",
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         sim::Order order = ready_order(ctx, *c);
-        return refused_csr(ctx, *c, order, base64url_encode(random_bytes(64)), {"badCSR", "malformed"});
+        return refused_csr(ctx, *c, order, base64url_encode(random_bytes(64)),
+                           {"badCSR", "malformed"});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.4-csr-not-base64url", "A csr that is not base64url is refused", "7.4", Level::Must,
+      {"rfc8555-7.4-csr-not-base64url",
+       "A csr that is not base64url is refused",
+       "7.4",
+       Level::Must,
        "Finalizing with a \"csr\" that is not base64url is refused (malformed or badCSR) and "
        "issues nothing.",
        {"validation"}},
@@ -124,7 +143,9 @@ void add_finalize_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.4-csr-bad-signature", "A CSR with a broken self-signature is refused", "7.4",
+      {"rfc8555-7.4-csr-bad-signature",
+       "A CSR with a broken self-signature is refused",
+       "7.4",
        Level::Should,
        "Finalizing with a CSR whose self-signature does not verify (no proof of possession of the "
        "key, RFC 2986 §3) should be refused and issue nothing.",
@@ -138,7 +159,9 @@ void add_finalize_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.4-finalize-issues", "Finalizing a ready order issues the certificate", "7.4",
+      {"rfc8555-7.4-finalize-issues",
+       "Finalizing a ready order issues the certificate",
+       "7.4",
        Level::Must,
        "Finalizing a ready order answers 200 with the order (\"processing\" or \"valid\"), which "
        "becomes \"valid\" with a certificate URL.",
@@ -150,16 +173,19 @@ void add_finalize_cases(CaseList& out) {
         auto body = r ? json_body(*r) : std::nullopt;
         const std::string status = body ? body->value("status", "") : "";
         sim::Order done = settle_order(ctx, *c, order.url);
-        return first_failure({expect_status(r, 200),
-                              check(status == "processing" || status == "valid", "order \"processing\" or \"valid\"",
-                                    body ? body->dump() : describe(r)),
-                              check(done.status == "valid" && done.certificate, "order \"valid\" with a certificate URL",
-                                    done.raw.dump())});
+        return first_failure(
+            {expect_status(r, 200),
+             check(status == "processing" || status == "valid", "order \"processing\" or \"valid\"",
+                   body ? body->dump() : describe(r)),
+             check(done.status == "valid" && done.certificate,
+                   "order \"valid\" with a certificate URL", done.raw.dump())});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.4.2-certificate-media-type", "The certificate is application/pem-certificate-chain",
-       "7.4.2", Level::Must,
+      {"rfc8555-7.4.2-certificate-media-type",
+       "The certificate is application/pem-certificate-chain",
+       "7.4.2",
+       Level::Must,
        "POST-as-GET of the certificate URL answers 200 with Content-Type "
        "application/pem-certificate-chain.",
        {"validation"}},
@@ -167,14 +193,18 @@ void add_finalize_cases(CaseList& out) {
         auto c = ctx.shared_client();
         Issued issued = issue_certificate(ctx, *c);
         auto r = need(c->post(*issued.order.certificate, std::nullopt), "download the certificate");
-        return first_failure({expect_status(r, 200),
-                              check(media_type(r) == "application/pem-certificate-chain",
-                                    "Content-Type application/pem-certificate-chain",
-                                    "Content-Type " + r.header("content-type").value_or("(none)"))});
+        return first_failure(
+            {expect_status(r, 200),
+             check(media_type(r) == "application/pem-certificate-chain",
+                   "Content-Type application/pem-certificate-chain",
+                   "Content-Type " + r.header("content-type").value_or("(none)"))});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.4.2-certificate-chain", "The chain starts with the requested leaf", "7.4.2", Level::Must,
+      {"rfc8555-7.4.2-certificate-chain",
+       "The chain starts with the requested leaf",
+       "7.4.2",
+       Level::Must,
        "The downloaded chain starts with the end-entity certificate for the CSR's key and the "
        "order's names, followed by its issuer, which signed it.",
        {"validation"}},
@@ -188,8 +218,8 @@ void add_finalize_cases(CaseList& out) {
         return first_failure(
             {check(certs.size() >= 2, "the leaf and at least one issuer certificate",
                    std::to_string(certs.size()) + " certificate(s)"),
-             check(issued.leaf.public_key().equals(issued.key.public_key()), "the leaf certifies the CSR's key",
-                   "another key"),
+             check(issued.leaf.public_key().equals(issued.key.public_key()),
+                   "the leaf certifies the CSR's key", "another key"),
              check(sorted(names) == sorted(want), "SAN dNSNames = the order's names",
                    "SANs " + Json(names).dump()),
              check(certs.size() >= 2 && issued.leaf.signed_by(certs[1].public_key()),
@@ -197,7 +227,10 @@ void add_finalize_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.4-finalize-valid-order", "A valid order cannot be finalized again", "7.4", Level::Must,
+      {"rfc8555-7.4-finalize-valid-order",
+       "A valid order cannot be finalized again",
+       "7.4",
+       Level::Must,
        "Finalizing an order that is already \"valid\" answers 403 orderNotReady and keeps its "
        "certificate.",
        {"validation"}},
@@ -206,14 +239,17 @@ void add_finalize_cases(CaseList& out) {
         Issued issued = issue_certificate(ctx, *c);
         auto r = finalize_raw(*c, issued.order, csr_b64u(issued.order.identifiers, new_key()));
         auto after = need(c->get_order(issued.order.url), "fetch the order");
-        return first_failure({expect_problem(r, 403, {"orderNotReady"}),
-                              check(after.status == "valid" && after.certificate == issued.order.certificate,
-                                    "order still valid with certificate " + *issued.order.certificate,
-                                    after.raw.dump())});
+        return first_failure(
+            {expect_problem(r, 403, {"orderNotReady"}),
+             check(after.status == "valid" && after.certificate == issued.order.certificate,
+                   "order still valid with certificate " + *issued.order.certificate,
+                   after.raw.dump())});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.4-retry-after-while-processing", "A processing order may suggest Retry-After", "7.4",
+      {"rfc8555-7.4-retry-after-while-processing",
+       "A processing order may suggest Retry-After",
+       "7.4",
        Level::May,
        "While an order is \"processing\", its responses may carry Retry-After (checked when the "
        "order is seen processing).",
@@ -224,7 +260,8 @@ void add_finalize_cases(CaseList& out) {
         auto r = need(finalize_raw(*c, order, csr_b64u(order.identifiers, new_key())), "finalize");
         auto body = json_body(r);
         if (!body || body->value("status", "") != "processing") {
-          return Verdict::pass("not observed: the order was " + (body ? body->value("status", Json()).dump() : describe(r)) +
+          return Verdict::pass("not observed: the order was " +
+                               (body ? body->value("status", Json()).dump() : describe(r)) +
                                " right after finalize");
         }
         return check(r.header("retry-after").has_value(), "Retry-After on the processing order",
@@ -232,7 +269,10 @@ void add_finalize_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8738-3-ip-certificate", "An IP order yields an iPAddress SAN", "3", Level::Must,
+      {"rfc8738-3-ip-certificate",
+       "An IP order yields an iPAddress SAN",
+       "3",
+       Level::Must,
        "A certificate issued for an \"ip\" identifier carries it as an iPAddress subjectAltName.",
        {"ip-identifiers", "http-01"}},
       [](CaseContext& ctx) {

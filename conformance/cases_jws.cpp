@@ -18,24 +18,28 @@ Verdict refused_update(CaseContext& ctx, const sim::RawPostOptions& options, con
                        int status, const std::vector<std::string>& types) {
   WatchedAccount w = watched_account(ctx);
   auto r = post_raw_retrying(*w.client, w.account.url, overrides, contact_update_text(), options);
-  const Verdict answer = (status == 0 && types.empty()) ? expect_refused(r) : expect_problem(r, status, types);
+  const Verdict answer =
+      (status == 0 && types.empty()) ? expect_refused(r) : expect_problem(r, status, types);
   return first_failure({answer, contact_unchanged(*w.client, w.account.url)});
 }
 
 // A hand-built account update (nonce → body), then the refusal and the account unchanged.
 Verdict refused_built_update(CaseContext& ctx,
                              const std::function<std::string(sim::AcmeClient&, const std::string&,
-                                                              const std::string&)>& build,
+                                                             const std::string&)>& build,
                              int status, const std::vector<std::string>& types) {
   WatchedAccount w = watched_account(ctx);
   auto r = post_built(*w.client, w.account.url, [&](const std::string& nonce) {
     return build(*w.client, nonce, w.account.url);
   });
-  const Verdict answer = (status == 0 && types.empty()) ? expect_refused(r) : expect_problem(r, status, types);
+  const Verdict answer =
+      (status == 0 && types.empty()) ? expect_refused(r) : expect_problem(r, status, types);
   return first_failure({answer, contact_unchanged(*w.client, w.account.url)});
 }
 
-std::string b64(const Json& j) { return base64url_encode(j.dump()); }
+std::string b64(const Json& j) {
+  return base64url_encode(j.dump());
+}
 
 }  // namespace
 
@@ -71,8 +75,8 @@ void add_jws_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-6.2-badsigalg-lists-algorithms", "badSignatureAlgorithm lists the supported algorithms",
-       "6.2", Level::Must,
+      {"rfc8555-6.2-badsigalg-lists-algorithms",
+       "badSignatureAlgorithm lists the supported algorithms", "6.2", Level::Must,
        "The problem document of a badSignatureAlgorithm error includes an \"algorithms\" array "
        "of the supported alg values."},
       [](CaseContext& ctx) {
@@ -81,14 +85,16 @@ void add_jws_cases(CaseList& out) {
         o.alg = "none";
         auto r = post_raw_retrying(*c, c->account_url(), Json::object(), "", o);
         if (!r || !is_problem(*r, "badSignatureAlgorithm")) {
-          return Verdict::fail("a badSignatureAlgorithm problem (for alg none) with \"algorithms\"", describe(r));
+          return Verdict::fail("a badSignatureAlgorithm problem (for alg none) with \"algorithms\"",
+                               describe(r));
         }
         Json body = *json_body(*r);
         const Json algs = body.value("algorithms", Json());
         bool fine = algs.is_array() && !algs.empty();
         for (const auto& a : algs) fine = fine && a.is_string();
         return check(fine, "\"algorithms\": a non-empty array of strings",
-                     body.contains("algorithms") ? "\"algorithms\": " + algs.dump() : "no \"algorithms\" member");
+                     body.contains("algorithms") ? "\"algorithms\": " + algs.dump()
+                                                 : "no \"algorithms\" member");
       }));
 
   out.push_back(rfc_case(
@@ -120,20 +126,21 @@ void add_jws_cases(CaseList& out) {
         return refused_update(ctx, {}, Json{{"kid", nullptr}}, 0, {});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.2-newaccount-needs-jwk", "newAccount signed with kid is refused", "6.2",
-       Level::Must,
-       "A newAccount request must carry \"jwk\"; one identified by \"kid\" is refused."},
-      [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        auto dir = need(c->directory(), "fetch the directory");
-        auto r = post_raw_retrying(*c, dir.new_account, Json::object(),
-                                   Json{{"termsOfServiceAgreed", true}}.dump());
-        return expect_refused(r);
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-6.2-newaccount-needs-jwk", "newAccount signed with kid is refused", "6.2",
+                Level::Must,
+                "A newAccount request must carry \"jwk\"; one identified by \"kid\" is refused."},
+               [](CaseContext& ctx) {
+                 auto c = ctx.shared_client();
+                 auto dir = need(c->directory(), "fetch the directory");
+                 auto r = post_raw_retrying(*c, dir.new_account, Json::object(),
+                                            Json{{"termsOfServiceAgreed", true}}.dump());
+                 return expect_refused(r);
+               }));
 
   out.push_back(rfc_case(
-      {"rfc8555-6.2-kid-required", "Requests other than newAccount must use kid", "6.2", Level::Must,
+      {"rfc8555-6.2-kid-required", "Requests other than newAccount must use kid", "6.2",
+       Level::Must,
        "A newOrder signed by the account key but identified by \"jwk\" instead of \"kid\" is "
        "refused."},
       [](CaseContext& ctx) {
@@ -141,8 +148,9 @@ void add_jws_cases(CaseList& out) {
         auto dir = need(c->directory(), "fetch the directory");
         sim::RawPostOptions o;
         o.use_jwk_instead_of_kid = true;
-        auto r = post_raw_retrying(*c, dir.new_order, Json::object(),
-                                   Json{{"identifiers", {dns_id(ctx.new_domain("jwk")).to_json()}}}.dump(), o);
+        auto r = post_raw_retrying(
+            *c, dir.new_order, Json::object(),
+            Json{{"identifiers", {dns_id(ctx.new_domain("jwk")).to_json()}}}.dump(), o);
         return expect_refused(r);
       }));
 
@@ -154,23 +162,24 @@ void add_jws_cases(CaseList& out) {
         auto c = ctx.shared_client();
         auto dir = need(c->directory(), "fetch the directory");
         const std::string fake = c->account_url() + "x" + hex_encode(random_bytes(4));
-        auto r = post_raw_retrying(*c, dir.new_order, Json{{"kid", fake}},
-                                   Json{{"identifiers", {dns_id(ctx.new_domain("kid")).to_json()}}}.dump());
+        auto r = post_raw_retrying(
+            *c, dir.new_order, Json{{"kid", fake}},
+            Json{{"identifiers", {dns_id(ctx.new_domain("kid")).to_json()}}}.dump());
         return expect_problem(r, 0, {});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.2-bad-signature", "An invalid signature is refused", "6.2", Level::Must,
-       "A JWS whose signature does not verify is refused, and the request has no effect."},
-      [](CaseContext& ctx) {
-        sim::RawPostOptions o;
-        o.corrupt_signature = true;
-        return refused_update(ctx, o, Json::object(), 0, {});
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-6.2-bad-signature", "An invalid signature is refused", "6.2", Level::Must,
+                "A JWS whose signature does not verify is refused, and the request has no effect."},
+               [](CaseContext& ctx) {
+                 sim::RawPostOptions o;
+                 o.corrupt_signature = true;
+                 return refused_update(ctx, o, Json::object(), 0, {});
+               }));
 
   out.push_back(rfc_case(
-      {"rfc8555-6.2-foreign-key-under-kid", "A signature by another key under the account's kid is refused",
-       "6.2", Level::Must,
+      {"rfc8555-6.2-foreign-key-under-kid",
+       "A signature by another key under the account's kid is refused", "6.2", Level::Must,
        "A request naming an account by \"kid\" but signed by a different key is refused, and "
        "the request has no effect."},
       [](CaseContext& ctx) {
@@ -189,14 +198,18 @@ void add_jws_cases(CaseList& out) {
         auto dir = need(w.client->directory(), "fetch the directory");
         sim::RawPostOptions o;
         o.header_url = dir.new_order;
-        auto r = post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), o);
-        return first_failure({expect_problem(r, 0, {"unauthorized"}), contact_unchanged(*w.client, w.account.url)});
+        auto r =
+            post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), o);
+        return first_failure(
+            {expect_problem(r, 0, {"unauthorized"}), contact_unchanged(*w.client, w.account.url)});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.4-url-missing", "The url header is required", "6.4", Level::Must,
-       "A protected header without \"url\" is refused, and the request has no effect."},
-      [](CaseContext& ctx) { return refused_update(ctx, {}, Json{{"url", nullptr}}, 0, {}); }));
+  out.push_back(
+      rfc_case({"rfc8555-6.4-url-missing", "The url header is required", "6.4", Level::Must,
+                "A protected header without \"url\" is refused, and the request has no effect."},
+               [](CaseContext& ctx) {
+                 return refused_update(ctx, {}, Json{{"url", nullptr}}, 0, {});
+               }));
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-content-type-json", "Content-Type application/json is refused with 415", "6.2",
@@ -207,7 +220,8 @@ void add_jws_cases(CaseList& out) {
         WatchedAccount w = watched_account(ctx);
         sim::RawPostOptions o;
         o.content_type = "application/json";
-        auto r = post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), o);
+        auto r =
+            post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), o);
         return first_failure({expect_status(r, 415), contact_unchanged(*w.client, w.account.url)});
       }));
 
@@ -218,7 +232,8 @@ void add_jws_cases(CaseList& out) {
         WatchedAccount w = watched_account(ctx);
         sim::RawPostOptions o;
         o.content_type = "";
-        auto r = post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), o);
+        auto r =
+            post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), o);
         return first_failure({expect_status(r, 415), contact_unchanged(*w.client, w.account.url)});
       }));
 
@@ -241,10 +256,13 @@ void add_jws_cases(CaseList& out) {
         return refused_built_update(
             ctx,
             [](sim::AcmeClient& c, const std::string& nonce, const std::string& url) {
-              auto parts = need(sim::sign_jws(account_header(c, nonce, url), contact_update_text(), *c.account_key()),
+              auto parts = need(sim::sign_jws(account_header(c, nonce, url), contact_update_text(),
+                                              *c.account_key()),
                                 "sign");
-              return Json{{"payload", parts.payload_b64},
-                          {"signatures", {{{"protected", parts.protected_b64}, {"signature", parts.signature_b64}}}}}
+              return Json{
+                  {"payload", parts.payload_b64},
+                  {"signatures",
+                   {{{"protected", parts.protected_b64}, {"signature", parts.signature_b64}}}}}
                   .dump();
             },
             0, {});
@@ -257,7 +275,8 @@ void add_jws_cases(CaseList& out) {
         return refused_built_update(
             ctx,
             [](sim::AcmeClient& c, const std::string& nonce, const std::string& url) {
-              auto parts = need(sim::sign_jws(account_header(c, nonce, url), contact_update_text(), *c.account_key()),
+              auto parts = need(sim::sign_jws(account_header(c, nonce, url), contact_update_text(),
+                                              *c.account_key()),
                                 "sign");
               Json body = parts.to_json();
               body["header"] = Json{{"kid", c.account_url()}};
@@ -266,25 +285,26 @@ void add_jws_cases(CaseList& out) {
             0, {});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.2-unencoded-payload", "The unencoded payload option is refused", "6.2", Level::Must,
-       "A JWS using the Unencoded Payload Option (RFC 7797, \"b64\": false) is refused."},
-      [](CaseContext& ctx) {
-        return refused_built_update(
-            ctx,
-            [](sim::AcmeClient& c, const std::string& nonce, const std::string& url) {
-              Json header = account_header(c, nonce, url);
-              header["b64"] = false;
-              header["crit"] = {"b64"};
-              const std::string payload = contact_update_text();
-              const std::string input = b64(header) + "." + payload;
-              return Json{{"protected", b64(header)},
-                          {"payload", payload},
-                          {"signature", jose_signature_b64u(*c.account_key(), input)}}
-                  .dump();
-            },
-            0, {});
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-6.2-unencoded-payload", "The unencoded payload option is refused", "6.2",
+                Level::Must,
+                "A JWS using the Unencoded Payload Option (RFC 7797, \"b64\": false) is refused."},
+               [](CaseContext& ctx) {
+                 return refused_built_update(
+                     ctx,
+                     [](sim::AcmeClient& c, const std::string& nonce, const std::string& url) {
+                       Json header = account_header(c, nonce, url);
+                       header["b64"] = false;
+                       header["crit"] = {"b64"};
+                       const std::string payload = contact_update_text();
+                       const std::string input = b64(header) + "." + payload;
+                       return Json{{"protected", b64(header)},
+                                   {"payload", payload},
+                                   {"signature", jose_signature_b64u(*c.account_key(), input)}}
+                           .dump();
+                     },
+                     0, {});
+               }));
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-protected-not-json", "A protected header that is not JSON is refused", "6.2",
@@ -297,7 +317,8 @@ void add_jws_cases(CaseList& out) {
               const std::string payload = base64url_encode(contact_update_text());
               return Json{{"protected", protected_b64},
                           {"payload", payload},
-                          {"signature", jose_signature_b64u(*c.account_key(), protected_b64 + "." + payload)}}
+                          {"signature",
+                           jose_signature_b64u(*c.account_key(), protected_b64 + "." + payload)}}
                   .dump();
             },
             0, {});
@@ -314,7 +335,8 @@ void add_jws_cases(CaseList& out) {
               const std::string payload = "{not base64url!}";
               return Json{{"protected", protected_b64},
                           {"payload", payload},
-                          {"signature", jose_signature_b64u(*c.account_key(), protected_b64 + "." + payload)}}
+                          {"signature",
+                           jose_signature_b64u(*c.account_key(), protected_b64 + "." + payload)}}
                   .dump();
             },
             0, {});
@@ -330,7 +352,8 @@ void add_jws_cases(CaseList& out) {
         sim::NewAccountRequest req;
         if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
         auto account = c->new_account(sim::make_signer(key, "ES256"), req);
-        if (!account) return Verdict::fail("newAccount with an ES256 key succeeds", describe(account.error()));
+        if (!account)
+          return Verdict::fail("newAccount with an ES256 key succeeds", describe(account.error()));
         return expect_status(c->post(account->url, std::nullopt), 200);
       }));
 

@@ -26,7 +26,9 @@ std::string inner_jws(const InnerSpec& s) {
   } else {
     header["jwk"] = s.jwk;
   }
-  return need(sim::sign_jws(header, s.payload.dump(), *s.signer), "sign the inner JWS").to_json().dump();
+  return need(sim::sign_jws(header, s.payload.dump(), *s.signer), "sign the inner JWS")
+      .to_json()
+      .dump();
 }
 
 struct Rollover {
@@ -73,7 +75,8 @@ Verdict refused(Rollover& r, const InnerSpec& inner) {
 void add_key_change_cases(CaseList& out) {
   const std::vector<std::string> caps = {"key-change"};
   out.push_back(rfc_case(
-      {"rfc8555-7.3.5-key-change", "keyChange moves the account to the new key", "7.3.5", Level::Must,
+      {"rfc8555-7.3.5-key-change", "keyChange moves the account to the new key", "7.3.5",
+       Level::Must,
        "A correct keyChange answers 200; afterwards the old key no longer works and the new key "
        "finds the same account.",
        caps},
@@ -90,14 +93,16 @@ void add_key_change_cases(CaseList& out) {
         auto found = post_raw_retrying(*lookup_client, dir.new_account, Json::object(),
                                        Json{{"onlyReturnExisting", true}}.dump(), o);
         const std::string location = found ? found->header("location").value_or("") : "";
-        return first_failure({check(old_use && old_use->status >= 400, "the old key is refused afterwards",
-                                    describe(old_use)),
+        return first_failure({check(old_use && old_use->status >= 400,
+                                    "the old key is refused afterwards", describe(old_use)),
                               check(found && found->status == 200 && location == r.account.url,
-                                    "the new key finds " + r.account.url, describe(found) + " Location " + location)});
+                                    "the new key finds " + r.account.url,
+                                    describe(found) + " Location " + location)});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3.5-inner-url-mismatch", "The inner url must be keyChange's", "7.3.5", Level::Must,
+      {"rfc8555-7.3.5-inner-url-mismatch", "The inner url must be keyChange's", "7.3.5",
+       Level::Must,
        "A keyChange whose inner JWS \"url\" differs from the outer one is refused; the old key "
        "keeps the account.",
        caps},
@@ -122,7 +127,8 @@ void add_key_change_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3.5-inner-old-key-mismatch", "oldKey must be the current key", "7.3.5", Level::Must,
+      {"rfc8555-7.3.5-inner-old-key-mismatch", "oldKey must be the current key", "7.3.5",
+       Level::Must,
        "A keyChange whose inner \"oldKey\" is not the account's current key is refused; the old "
        "key keeps the account.",
        caps},
@@ -172,12 +178,13 @@ void add_key_change_cases(CaseList& out) {
         if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
         need(other->new_account(r.new_key, req), "create the other account");
         auto res = send(r, correct_inner(r));
-        return first_failure({check(res && res->status >= 400, "an error status", describe(res)), old_key_still_works(r)});
+        return first_failure({check(res && res->status >= 400, "an error status", describe(res)),
+                              old_key_still_works(r)});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3.5-new-key-in-use-409", "A key conflict answers 409 with the other account", "7.3.5",
-       Level::Should,
+      {"rfc8555-7.3.5-new-key-in-use-409", "A key conflict answers 409 with the other account",
+       "7.3.5", Level::Should,
        "A keyChange to a key that already belongs to another account should answer 409 (Conflict) "
        "with that account's URL in Location.",
        caps},
@@ -195,7 +202,8 @@ void add_key_change_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3.5-key-change-keeps-orders", "A key change keeps pending orders", "7.3.5", Level::Must,
+      {"rfc8555-7.3.5-key-change-keeps-orders", "A key change keeps pending orders", "7.3.5",
+       Level::Must,
        "After a key change, the account's pending order is still pending and reachable with the "
        "new key (the server must not invalidate pending orders or authorizations).",
        caps},
@@ -207,11 +215,14 @@ void add_key_change_cases(CaseList& out) {
         auto after = ctx.client("new-key");
         after->use_account(r.new_key, r.account.url);
         auto fetched = after->get_order(order.url);
-        if (!fetched) return Verdict::fail("the order fetched with the new key", describe(fetched.error()));
+        if (!fetched)
+          return Verdict::fail("the order fetched with the new key", describe(fetched.error()));
         auto authz = after->get_authz(order.authorizations.front());
-        return first_failure({check(fetched->status == "pending", "order still \"pending\"", "order \"" + fetched->status + "\""),
-                              check(authz && authz->status == "pending", "authorization still \"pending\"",
-                                    authz ? "authorization \"" + authz->status + "\"" : describe(authz.error()))});
+        return first_failure(
+            {check(fetched->status == "pending", "order still \"pending\"",
+                   "order \"" + fetched->status + "\""),
+             check(authz && authz->status == "pending", "authorization still \"pending\"",
+                   authz ? "authorization \"" + authz->status + "\"" : describe(authz.error()))});
       }));
 }
 

@@ -20,9 +20,11 @@
 namespace attestlab::conformance {
 namespace {
 
-Case policy_case(CaseHead head, std::function<Verdict(CaseContext&)> run, std::vector<DeviceSlot> devices) {
+Case policy_case(CaseHead head, std::function<Verdict(CaseContext&)> run,
+                 std::vector<DeviceSlot> devices) {
   head.level = Level::Policy;
-  return make_case(kSpecMdaPolicy, kProfileMdaPolicy, std::move(head), std::move(run), std::move(devices));
+  return make_case(kSpecMdaPolicy, kProfileMdaPolicy, std::move(head), std::move(run),
+                   std::move(devices));
 }
 
 // Device slot 0 (with `device` changed by `adjust`) attests genuinely for its serial.
@@ -32,8 +34,10 @@ AttestOutcome attest_device(CaseContext& ctx, const std::function<void(sim::Devi
   adjust(device);
   DeviceOrder d = device_order(ctx, identifier.value_or(ctx.identity(0).serial));
   pki::PrivateKey key = device_key();
-  return submit(ctx, d, attobj_payload(issue(ctx, honest_leaf(ctx, key.public_key(), device.attested_facts(),
-                                                              d.challenge.token))));
+  return submit(
+      ctx, d,
+      attobj_payload(issue(
+          ctx, honest_leaf(ctx, key.public_key(), device.attested_facts(), d.challenge.token))));
 }
 
 void unchanged(sim::Device&) {}
@@ -66,19 +70,20 @@ void add_mda_policy_cases(CaseList& out) {
             "A genuine attestation of a Mac reporting secure boot level \"reduced\" is rejected.",
             posture(true, sim::SecureBootLevel::Reduced, false)},
            {"mda-posture-secure-boot-permissive", "A Mac with permissive security boot is refused",
-            "A genuine attestation of a Mac reporting secure boot level \"permissive\" is rejected.",
+            "A genuine attestation of a Mac reporting secure boot level \"permissive\" is "
+            "rejected.",
             posture(true, sim::SecureBootLevel::Permissive, false)},
            {"mda-posture-kexts-allowed", "A Mac allowing third-party kexts is refused",
             "A genuine attestation of a Mac reporting third-party kernel extensions allowed is "
             "rejected.",
             posture(true, sim::SecureBootLevel::Full, true)},
        }) {
-    out.push_back(policy_case({m.id, m.title, "posture", Level::Policy, m.requirement, posture_caps},
-                              [m](CaseContext& ctx) {
-                                return expect_rejected(
-                                    attest_device(ctx, [&](sim::Device& d) { d.set_posture(m.p); }));
-                              },
-                              {mac}));
+    out.push_back(policy_case(
+        {m.id, m.title, "posture", Level::Policy, m.requirement, posture_caps},
+        [m](CaseContext& ctx) {
+          return expect_rejected(attest_device(ctx, [&](sim::Device& d) { d.set_posture(m.p); }));
+        },
+        {mac}));
   }
 
   out.push_back(policy_case(
@@ -97,7 +102,10 @@ void add_mda_policy_cases(CaseList& out) {
       {device_slot(sim::DeviceKind::Mac, "active", "13.6.1")}));
 
   out.push_back(policy_case(
-      {"mda-os-floor-ios", "An iPhone below iOS 16 is refused", "os floor", Level::Policy,
+      {"mda-os-floor-ios",
+       "An iPhone below iOS 16 is refused",
+       "os floor",
+       Level::Policy,
        "A genuine attestation of an iPhone the inventory lists as iOS, reporting iOS 15.7 (below "
        "the floor 16.0), is rejected.",
        {"device-attest-01", "posture-policy", "inventory"}},
@@ -105,18 +113,20 @@ void add_mda_policy_cases(CaseList& out) {
       {device_slot(sim::DeviceKind::IPhone, "active", "15.7")}));
 
   out.push_back(policy_case(
-      {"mda-user-enrollment-refused", "A User Enrollment attestation is refused", "identity", Level::Policy,
+      {"mda-user-enrollment-refused", "A User Enrollment attestation is refused", "identity",
+       Level::Policy,
        "A genuine attestation without serial number and UDID (User Enrollment) cannot be matched "
        "to the ordered device and is rejected.",
        posture_caps},
       [](CaseContext& ctx) {
-        return expect_rejected(attest_device(ctx, [](sim::Device& d) { d.set_user_enrollment(true); }));
+        return expect_rejected(
+            attest_device(ctx, [](sim::Device& d) { d.set_user_enrollment(true); }));
       },
       {device_slot()}));
 
   out.push_back(policy_case(
-      {"mda-attestation-too-old", "An attestation older than Apple's cache window is refused", "freshness window",
-       Level::Policy,
+      {"mda-attestation-too-old", "An attestation older than Apple's cache window is refused",
+       "freshness window", Level::Policy,
        "A genuine, still time-valid attestation leaf issued 8 days ago (beyond the 7-day cache "
        "plus 1 hour) is rejected.",
        posture_caps},
@@ -132,10 +142,13 @@ void add_mda_policy_cases(CaseList& out) {
 
   out.push_back(policy_case(
       {"mda-inventory-active", "An active inventory device is accepted", "inventory", Level::Policy,
-       "A genuine attestation of a device the inventory lists as active validates.", inventory_caps},
-      [](CaseContext& ctx) { return expect_accepted(attest_device(ctx, unchanged)); }, {device_slot()}));
+       "A genuine attestation of a device the inventory lists as active validates.",
+       inventory_caps},
+      [](CaseContext& ctx) { return expect_accepted(attest_device(ctx, unchanged)); },
+      {device_slot()}));
 
-  for (const auto& [id, title, status, requirement] : std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
+  for (const auto& [id, title, status, requirement] :
+       std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
            {"mda-inventory-unknown", "A device missing from the inventory is refused", "",
             "A genuine attestation of a device the inventory does not list is rejected."},
            {"mda-inventory-retired", "A retired device is refused", "retired",
@@ -143,9 +156,10 @@ void add_mda_policy_cases(CaseList& out) {
            {"mda-inventory-lost", "A lost device is refused", "lost",
             "A genuine attestation of a device the inventory lists as lost is rejected."},
        }) {
-    out.push_back(policy_case({id, title, "inventory", Level::Policy, requirement, inventory_caps},
-                              [](CaseContext& ctx) { return expect_rejected(attest_device(ctx, unchanged)); },
-                              {device_slot(sim::DeviceKind::IPhone, status)}));
+    out.push_back(
+        policy_case({id, title, "inventory", Level::Policy, requirement, inventory_caps},
+                    [](CaseContext& ctx) { return expect_rejected(attest_device(ctx, unchanged)); },
+                    {device_slot(sim::DeviceKind::IPhone, status)}));
   }
 
   out.push_back(policy_case(
@@ -158,31 +172,37 @@ void add_mda_policy_cases(CaseList& out) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
         sim::LeafSpec s = honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token);
-        s = sim::forge::with_extension_value(std::move(s), sim::kOidUdid, to_bytes(ctx.identity(1).udid));
+        s = sim::forge::with_extension_value(std::move(s), sim::kOidUdid,
+                                             to_bytes(ctx.identity(1).udid));
         return expect_rejected(submit(ctx, d, attobj_payload(issue(ctx, s))));
       },
       {device_slot(), device_slot()}));
 
   out.push_back(policy_case(
-      {"mda-restore-revokes-old-certificate", "Re-enrollment after a restore revokes the old certificate",
-       "lifecycle", Level::Policy,
+      {"mda-restore-revokes-old-certificate",
+       "Re-enrollment after a restore revokes the old certificate",
+       "lifecycle",
+       Level::Policy,
        "After a device is erased and enrolls again with a new Secure Enclave key, its earlier "
        "certificate is revoked (a second revocation of it answers alreadyRevoked).",
        {"device-attest-01", "device-supersede", "revocation"}},
       [](CaseContext& ctx) {
         sim::Device device = ctx.device(0);
         const auto enroll_with_enclave_key = [&] {
-          auto handle = need(device.secure_enclave().generate_key(pki::KeySpec::p384()), "make a Secure Enclave key");
+          auto handle = need(device.secure_enclave().generate_key(pki::KeySpec::p384()),
+                             "make a Secure Enclave key");
           auto pub = need(device.secure_enclave().public_key(handle), "read the public key");
           return enroll(ctx, 0, pub, [&](const pki::CsrSpec& spec) {
-            return need(device.secure_enclave().sign_csr(handle, spec), "sign the CSR in the Secure Enclave");
+            return need(device.secure_enclave().sign_csr(handle, spec),
+                        "sign the CSR in the Secure Enclave");
           });
         };
         Enrolled first = enroll_with_enclave_key();
         device.erase();  // restore: every hardware-bound key is gone; the device makes a new one
         need_that(device.secure_enclave().key_count() == 0, "the restore destroyed the old key");
         Enrolled second = enroll_with_enclave_key();
-        need_that(!second.leaf.public_key().equals(first.leaf.public_key()), "the new certificate has a new key");
+        need_that(!second.leaf.public_key().equals(first.leaf.public_key()),
+                  "the new certificate has a new key");
         auto dir = need(first.device.client->directory(), "fetch the directory");
         auto r = post_retrying(*first.device.client, dir.revoke_cert,
                                Json{{"certificate", base64url_encode(first.leaf.to_der())}});
@@ -192,7 +212,9 @@ void add_mda_policy_cases(CaseList& out) {
       {device_slot()}));
 
   out.push_back(policy_case(
-      {"mda-throttle-cached-attestation", "A cached (throttled) attestation is refused", "freshness window",
+      {"mda-throttle-cached-attestation",
+       "A cached (throttled) attestation is refused",
+       "freshness window",
        Level::Policy,
        "When Apple's 7-day throttle makes a device hand out its cached attestation for a new "
        "challenge (freshness of the old token), the attestation is rejected.",
@@ -204,15 +226,18 @@ void add_mda_policy_cases(CaseList& out) {
         auto servers = std::make_shared<sim::AppleAttestationServers>(ca, SystemClock::instance());
         sim::AttestationService service(servers, sim::AttestationService::Options{true});
         sim::Device device = ctx.device(0);
-        auto handle = need(device.secure_enclave().generate_key(pki::KeySpec::p384()), "make the device key");
+        auto handle =
+            need(device.secure_enclave().generate_key(pki::KeySpec::p384()), "make the device key");
 
         DeviceOrder first = device_order(ctx, ctx.identity(0).serial);
-        auto a1 = need(service.key_attestation(device, handle, first.challenge.token), "attest (first)");
+        auto a1 =
+            need(service.key_attestation(device, handle, first.challenge.token), "attest (first)");
         need_that(!a1.from_cache, "the first attestation is new");
         need_that(expect_accepted(submit(ctx, first, attobj_payload(a1.chain))).passed(),
                   "the first, fresh attestation is accepted");
         DeviceOrder second = device_order_on(ctx, std::move(first.client), ctx.identity(0).serial);
-        auto a2 = need(service.key_attestation(device, handle, second.challenge.token), "attest (second)");
+        auto a2 = need(service.key_attestation(device, handle, second.challenge.token),
+                       "attest (second)");
         need_that(a2.from_cache, "the throttle returned the cached attestation");
         return expect_rejected(submit(ctx, second, attobj_payload(a2.chain)));
       },

@@ -24,7 +24,8 @@ Json identifiers_json(const std::vector<sim::Identifier>& ids) {
 }
 
 // The order is refused (4xx problem) for this payload.
-Verdict order_refused(CaseContext& ctx, const Json& payload, const std::vector<std::string>& types = {}) {
+Verdict order_refused(CaseContext& ctx, const Json& payload,
+                      const std::vector<std::string>& types = {}) {
   auto c = ctx.shared_client();
   return expect_problem(raw_new_order(*c, payload), 0, types);
 }
@@ -53,13 +54,14 @@ void add_order_cases(CaseList& out) {
         const Json authzs = body->value("authorizations", Json());
         bool authz_ok = authzs.is_array() && !authzs.empty();
         for (const auto& a : authzs) authz_ok = authz_ok && a.is_string();
-        return first_failure({check(!location.empty(), "a Location header", "none"),
-                              check(body->value("status", "") == "pending", "status \"pending\"", body->dump()),
-                              check(body->value("identifiers", Json()) == identifiers_json(ids),
-                                    "identifiers " + identifiers_json(ids).dump(),
-                                    body->value("identifiers", Json()).dump()),
-                              check(authz_ok, "a non-empty authorizations array of URLs", authzs.dump()),
-                              check(get_string(*body, "finalize") != nullptr, "a finalize URL", body->dump())});
+        return first_failure(
+            {check(!location.empty(), "a Location header", "none"),
+             check(body->value("status", "") == "pending", "status \"pending\"", body->dump()),
+             check(body->value("identifiers", Json()) == identifiers_json(ids),
+                   "identifiers " + identifiers_json(ids).dump(),
+                   body->value("identifiers", Json()).dump()),
+             check(authz_ok, "a non-empty authorizations array of URLs", authzs.dump()),
+             check(get_string(*body, "finalize") != nullptr, "a finalize URL", body->dump())});
       }));
 
   out.push_back(rfc_case(
@@ -68,8 +70,9 @@ void add_order_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         sim::Order order = create_order(ctx, *c);
-        return check(order.expires && looks_like_rfc3339(*order.expires), "\"expires\" in RFC 3339 form",
-                     order.raw.contains("expires") ? order.raw["expires"].dump() : "no \"expires\"");
+        return check(
+            order.expires && looks_like_rfc3339(*order.expires), "\"expires\" in RFC 3339 form",
+            order.raw.contains("expires") ? order.raw["expires"].dump() : "no \"expires\"");
       }));
 
   out.push_back(rfc_case(
@@ -81,50 +84,58 @@ void add_order_cases(CaseList& out) {
         sim::Order order = create_order(ctx, *c);
         Json fetched = fetch_json(*c, order.url, "the order");
         return first_failure(
-            {check(fetched.value("status", "") == order.status, "status " + order.status, fetched.dump()),
+            {check(fetched.value("status", "") == order.status, "status " + order.status,
+                   fetched.dump()),
              check(fetched.value("identifiers", Json()) == order.raw.value("identifiers", Json()),
                    "identifiers " + order.raw.value("identifiers", Json()).dump(), fetched.dump()),
-             check(fetched.value("authorizations", Json()) == order.raw.value("authorizations", Json()),
+             check(fetched.value("authorizations", Json()) ==
+                       order.raw.value("authorizations", Json()),
                    "the same authorizations", fetched.dump())});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-7.4-empty-identifiers", "An order without identifiers is refused", "7.4", Level::Must,
-       "newOrder with an empty identifiers array is refused with a 4xx problem document."},
-      [](CaseContext& ctx) { return order_refused(ctx, Json{{"identifiers", Json::array()}}); }));
+  out.push_back(
+      rfc_case({"rfc8555-7.4-empty-identifiers", "An order without identifiers is refused", "7.4",
+                Level::Must,
+                "newOrder with an empty identifiers array is refused with a 4xx problem document."},
+               [](CaseContext& ctx) {
+                 return order_refused(ctx, Json{{"identifiers", Json::array()}});
+               }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.4-identifiers-missing", "An order without the identifiers member is refused", "7.4",
-       Level::Must, "newOrder whose payload has no \"identifiers\" member is refused."},
+      {"rfc8555-7.4-identifiers-missing", "An order without the identifiers member is refused",
+       "7.4", Level::Must, "newOrder whose payload has no \"identifiers\" member is refused."},
       [](CaseContext& ctx) { return order_refused(ctx, Json::object()); }));
 
   out.push_back(rfc_case(
       {"rfc8555-7.4-unsupported-identifier-type", "An unknown identifier type is refused", "7.4",
        Level::Must, "newOrder for an identifier type the server does not support is refused."},
       [](CaseContext& ctx) {
-        return order_refused(ctx, Json{{"identifiers", {{{"type", "attestlab-unknown"}, {"value", "x"}}}}});
+        return order_refused(
+            ctx, Json{{"identifiers", {{{"type", "attestlab-unknown"}, {"value", "x"}}}}});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.7-unsupported-identifier-type-error", "Unknown identifier types get unsupportedIdentifier",
-       "6.7", Level::Should,
-       "The refusal of an unknown identifier type should use the error type "
-       "unsupportedIdentifier."},
-      [](CaseContext& ctx) {
-        return order_refused(ctx, Json{{"identifiers", {{{"type", "attestlab-unknown"}, {"value", "x"}}}}},
-                             {"unsupportedIdentifier"});
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-6.7-unsupported-identifier-type-error",
+                "Unknown identifier types get unsupportedIdentifier", "6.7", Level::Should,
+                "The refusal of an unknown identifier type should use the error type "
+                "unsupportedIdentifier."},
+               [](CaseContext& ctx) {
+                 return order_refused(
+                     ctx, Json{{"identifiers", {{{"type", "attestlab-unknown"}, {"value", "x"}}}}},
+                     {"unsupportedIdentifier"});
+               }));
 
   out.push_back(rfc_case(
       {"rfc8555-7.4-malformed-dns-name", "A malformed DNS name is refused", "7.4", Level::Must,
        "newOrder for a \"dns\" identifier that is not a domain name is refused."},
       [](CaseContext& ctx) {
-        return order_refused(ctx, Json{{"identifiers", {{{"type", "dns"}, {"value", "not a domain!"}}}}});
+        return order_refused(
+            ctx, Json{{"identifiers", {{{"type", "dns"}, {"value", "not a domain!"}}}}});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.1.4-authorization-object", "Authorizations name the identifier and offer challenges",
-       "7.1.4", Level::Must,
+      {"rfc8555-7.1.4-authorization-object",
+       "Authorizations name the identifier and offer challenges", "7.1.4", Level::Must,
        "Each authorization of a new order has the identifier, status \"pending\" and challenges, "
        "each with type, url and status."},
       [](CaseContext& ctx) {
@@ -140,8 +151,10 @@ void add_order_cases(CaseList& out) {
         }
         return first_failure(
             {check(authz.value("identifier", Json()) == order.identifiers.front().to_json(),
-                   "identifier " + order.identifiers.front().to_json().dump(), authz.value("identifier", Json()).dump()),
-             check(authz.value("status", "") == "pending", "status \"pending\"", authz.value("status", Json()).dump()),
+                   "identifier " + order.identifiers.front().to_json().dump(),
+                   authz.value("identifier", Json()).dump()),
+             check(authz.value("status", "") == "pending", "status \"pending\"",
+                   authz.value("status", Json()).dump()),
              check(fine, "challenges with type, url and status", challenges.dump())});
       }));
 
@@ -159,15 +172,19 @@ void add_order_cases(CaseList& out) {
           if (ch.type != "http-01" && ch.type != "dns-01") continue;
           ++checked;
           if (!is_base64url(ch.token) || ch.token.size() < 22) {
-            return Verdict::fail("a base64url token of at least 22 characters", ch.type + " token \"" + ch.token + "\"");
+            return Verdict::fail("a base64url token of at least 22 characters",
+                                 ch.type + " token \"" + ch.token + "\"");
           }
         }
-        if (checked == 0) return Verdict::skip("the authorization offers neither http-01 nor dns-01");
+        if (checked == 0)
+          return Verdict::skip("the authorization offers neither http-01 nor dns-01");
         return Verdict::pass();
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.1.4-wildcard-authorization", "Wildcard orders get a wildcard authorization", "7.1.4",
+      {"rfc8555-7.1.4-wildcard-authorization",
+       "Wildcard orders get a wildcard authorization",
+       "7.1.4",
        Level::Must,
        "An order for \"*.name\" gets an authorization for \"name\" (without \"*.\") with "
        "\"wildcard\": true.",
@@ -178,9 +195,10 @@ void add_order_cases(CaseList& out) {
         sim::Order order = create_order(ctx, *c, {dns_id("*." + base)});
         Json authz = fetch_json(*c, order.authorizations.front(), "the authorization");
         const Json id = authz.value("identifier", Json());
-        return first_failure({check(id.value("value", "") == base, "identifier value " + base, id.dump()),
-                              check(authz.value("wildcard", false) == true, "\"wildcard\": true",
-                                    authz.contains("wildcard") ? authz["wildcard"].dump() : "no \"wildcard\"")});
+        return first_failure(
+            {check(id.value("value", "") == base, "identifier value " + base, id.dump()),
+             check(authz.value("wildcard", false) == true, "\"wildcard\": true",
+                   authz.contains("wildcard") ? authz["wildcard"].dump() : "no \"wildcard\"")});
       }));
 
   out.push_back(rfc_case(
@@ -195,11 +213,12 @@ void add_order_cases(CaseList& out) {
         auto r = post_retrying(*c, url, Json{{"status", "deactivated"}});
         auto body = r ? json_body(*r) : std::nullopt;
         Json fetched = fetch_json(*c, url, "the authorization");
-        return first_failure({expect_status(r, 200),
-                              check(body && body->value("status", "") == "deactivated", "answer status deactivated",
-                                    body ? body->dump() : describe(r)),
-                              check(fetched.value("status", "") == "deactivated", "fetched status deactivated",
-                                    fetched.value("status", Json()).dump())});
+        return first_failure(
+            {expect_status(r, 200),
+             check(body && body->value("status", "") == "deactivated", "answer status deactivated",
+                   body ? body->dump() : describe(r)),
+             check(fetched.value("status", "") == "deactivated", "fetched status deactivated",
+                   fetched.value("status", Json()).dump())});
       }));
 
   out.push_back(rfc_case(
@@ -215,7 +234,8 @@ void add_order_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-7.5-foreign-authorization", "Another account cannot read an authorization", "7.5",
-       Level::Must, "POST-as-GET of an authorization by an account that does not own it is refused."},
+       Level::Must,
+       "POST-as-GET of an authorization by an account that does not own it is refused."},
       [](CaseContext& ctx) {
         auto owner = ctx.shared_client("owner");
         sim::Order order = create_order(ctx, *owner);
@@ -225,7 +245,9 @@ void add_order_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.5.1-foreign-challenge-response", "Another account cannot answer a challenge", "7.5.1",
+      {"rfc8555-7.5.1-foreign-challenge-response",
+       "Another account cannot answer a challenge",
+       "7.5.1",
        Level::Must,
        "A challenge response from an account that does not own the authorization is refused and "
        "does not start validation (the challenge stays \"pending\").",
@@ -233,7 +255,8 @@ void add_order_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto owner = ctx.shared_client("owner");
         sim::Order order = create_order(ctx, *owner);
-        auto authz = need(owner->get_authz(order.authorizations.front()), "fetch the authorization");
+        auto authz =
+            need(owner->get_authz(order.authorizations.front()), "fetch the authorization");
         const sim::Challenge* ch = authz.find(validation_type(ctx));
         need_that(ch != nullptr, "the authorization offers " + validation_type(ctx));
         auto other = ctx.client("attacker");
@@ -244,12 +267,16 @@ void add_order_cases(CaseList& out) {
         auto r = post_retrying(*other, ch->url, Json::object());
         ctx.pause(std::chrono::milliseconds(300));
         auto after = need(owner->get_challenge(ch->url), "fetch the challenge");
-        return first_failure({expect_refused(r), check(after.status == "pending", "challenge still \"pending\"",
-                                                       "challenge \"" + after.status + "\"")});
+        return first_failure(
+            {expect_refused(r), check(after.status == "pending", "challenge still \"pending\"",
+                                      "challenge \"" + after.status + "\"")});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8738-3-ip-order", "IP identifiers can be ordered", "3", Level::Must,
+      {"rfc8738-3-ip-order",
+       "IP identifiers can be ordered",
+       "3",
+       Level::Must,
        "newOrder for an \"ip\" identifier (127.0.0.1) succeeds and its authorization names the "
        "ip identifier.",
        {"ip-identifiers"}},
@@ -265,7 +292,10 @@ void add_order_cases(CaseList& out) {
   out.back().spec = kSpecRfc8738;
 
   out.push_back(rfc_case(
-      {"rfc8738-7-ip-no-dns01", "IP authorizations do not offer dns-01", "7", Level::Must,
+      {"rfc8738-7-ip-no-dns01",
+       "IP authorizations do not offer dns-01",
+       "7",
+       Level::Must,
        "The dns-01 challenge must not be used to validate IP identifiers, so an ip "
        "authorization does not offer it.",
        {"ip-identifiers"}},
@@ -273,16 +303,21 @@ void add_order_cases(CaseList& out) {
         auto c = ctx.shared_client();
         auto order = need(c->new_order({sim::Identifier{"ip", "127.0.0.1"}}), "create an IP order");
         auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
-        return check(authz.find("dns-01") == nullptr, "no dns-01 challenge", "challenges " + challenge_types(authz));
+        return check(authz.find("dns-01") == nullptr, "no dns-01 challenge",
+                     "challenges " + challenge_types(authz));
       }));
   out.back().spec = kSpecRfc8738;
 
   out.push_back(rfc_case(
-      {"rfc8738-3-ip-malformed", "A malformed IP address is refused", "3", Level::Must,
+      {"rfc8738-3-ip-malformed",
+       "A malformed IP address is refused",
+       "3",
+       Level::Must,
        "newOrder for an \"ip\" identifier that is not an IP address (999.0.0.1) is refused.",
        {"ip-identifiers"}},
       [](CaseContext& ctx) {
-        return order_refused(ctx, Json{{"identifiers", {{{"type", "ip"}, {"value", "999.0.0.1"}}}}});
+        return order_refused(ctx,
+                             Json{{"identifiers", {{{"type", "ip"}, {"value", "999.0.0.1"}}}}});
       }));
   out.back().spec = kSpecRfc8738;
 }

@@ -17,15 +17,17 @@ Verdict get_refused(sim::AcmeClient& c, const std::string& url) {
 Case get_405_case(const std::string& resource, const std::string& id_suffix,
                   std::function<std::string(CaseContext&, sim::AcmeClient&)> url_of,
                   std::vector<std::string> caps = {}) {
-  return rfc_case(
-      {"rfc8555-6.3-get-" + id_suffix + "-405", "GET on " + resource + " is 405", "6.3", Level::Must,
-       "A plain GET (no JWS) on " + resource + " answers 405 (Method Not Allowed) with type "
-       "malformed: resources other than the directory and newNonce are fetched with POST-as-GET.",
-       std::move(caps)},
-      [url_of](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        return get_refused(*c, url_of(ctx, *c));
-      });
+  return rfc_case({"rfc8555-6.3-get-" + id_suffix + "-405", "GET on " + resource + " is 405", "6.3",
+                   Level::Must,
+                   "A plain GET (no JWS) on " + resource +
+                       " answers 405 (Method Not Allowed) with type "
+                       "malformed: resources other than the directory and newNonce are fetched "
+                       "with POST-as-GET.",
+                   std::move(caps)},
+                  [url_of](CaseContext& ctx) {
+                    auto c = ctx.shared_client();
+                    return get_refused(*c, url_of(ctx, *c));
+                  });
 }
 
 }  // namespace
@@ -34,22 +36,25 @@ void add_post_as_get_cases(CaseList& out) {
   out.push_back(get_405_case("an order", "order", [](CaseContext& ctx, sim::AcmeClient& c) {
     return create_order(ctx, c).url;
   }));
-  out.push_back(get_405_case("an authorization", "authorization", [](CaseContext& ctx, sim::AcmeClient& c) {
-    return create_order(ctx, c).authorizations.front();
-  }));
+  out.push_back(
+      get_405_case("an authorization", "authorization", [](CaseContext& ctx, sim::AcmeClient& c) {
+        return create_order(ctx, c).authorizations.front();
+      }));
   out.push_back(get_405_case("a challenge", "challenge", [](CaseContext& ctx, sim::AcmeClient& c) {
     sim::Order order = create_order(ctx, c);
     auto authz = need(c.get_authz(order.authorizations.front()), "fetch the authorization");
     need_that(!authz.challenges.empty(), "the authorization has challenges");
     return authz.challenges.front().url;
   }));
-  out.push_back(get_405_case("the account", "account", [](CaseContext&, sim::AcmeClient& c) { return c.account_url(); }));
-  out.push_back(get_405_case("the orders list", "orders-list", [](CaseContext&, sim::AcmeClient& c) {
-    Json account = fetch_json(c, c.account_url(), "the account");
-    const std::string* orders = get_string(account, "orders");
-    need_that(orders != nullptr, "the account has an orders URL");
-    return *orders;
-  }));
+  out.push_back(get_405_case("the account", "account",
+                             [](CaseContext&, sim::AcmeClient& c) { return c.account_url(); }));
+  out.push_back(
+      get_405_case("the orders list", "orders-list", [](CaseContext&, sim::AcmeClient& c) {
+        Json account = fetch_json(c, c.account_url(), "the account");
+        const std::string* orders = get_string(account, "orders");
+        need_that(orders != nullptr, "the account has an orders URL");
+        return *orders;
+      }));
 
   out.push_back(rfc_case(
       {"rfc8555-6.3-post-as-get-order", "POST-as-GET fetches an order", "6.3", Level::Must,
@@ -59,22 +64,24 @@ void add_post_as_get_cases(CaseList& out) {
         sim::Order order = create_order(ctx, *c);
         auto r = post_retrying(*c, order.url, std::nullopt);
         auto body = r ? json_body(*r) : std::nullopt;
-        return first_failure({expect_status(r, 200),
-                              check(body && body->contains("status") && body->contains("identifiers"),
-                                    "the order object", describe(r))});
+        return first_failure({expect_status(r, 200), check(body && body->contains("status") &&
+                                                               body->contains("identifiers"),
+                                                           "the order object", describe(r))});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.3-directory-get", "GET on the directory works", "6.3", Level::Must,
-       "The directory is served to a plain GET with 200."},
-      [](CaseContext& ctx) {
-        auto c = ctx.client();
-        return expect_status(need(c->get(ctx.target().directory_url), "GET the directory"), 200);
-      }));
+  out.push_back(rfc_case({"rfc8555-6.3-directory-get", "GET on the directory works", "6.3",
+                          Level::Must, "The directory is served to a plain GET with 200."},
+                         [](CaseContext& ctx) {
+                           auto c = ctx.client();
+                           return expect_status(
+                               need(c->get(ctx.target().directory_url), "GET the directory"), 200);
+                         }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.5.1-post-as-get-does-not-validate", "POST-as-GET on a challenge does not start validation",
-       "7.5.1", Level::Must,
+      {"rfc8555-7.5.1-post-as-get-does-not-validate",
+       "POST-as-GET on a challenge does not start validation",
+       "7.5.1",
+       Level::Must,
        "Fetching a challenge with POST-as-GET returns it without triggering validation: it stays "
        "\"pending\" and the target does not contact the http-01 responder.",
        {"http-01"}},
@@ -88,10 +95,12 @@ void add_post_as_get_cases(CaseList& out) {
         auto r = post_retrying(*c, ch->url, std::nullopt);
         ctx.pause(std::chrono::milliseconds(400));
         auto after = need(c->get_challenge(ch->url), "fetch the challenge");
-        return first_failure({expect_status(r, 200),
-                              check(after.status == "pending", "challenge still \"pending\"", "challenge \"" + after.status + "\""),
-                              check(ctx.http01().hits(ch->token) == 0, "no validation request",
-                                    std::to_string(ctx.http01().hits(ch->token)) + " request(s) for the token")});
+        return first_failure(
+            {expect_status(r, 200),
+             check(after.status == "pending", "challenge still \"pending\"",
+                   "challenge \"" + after.status + "\""),
+             check(ctx.http01().hits(ch->token) == 0, "no validation request",
+                   std::to_string(ctx.http01().hits(ch->token)) + " request(s) for the token")});
       }));
 }
 

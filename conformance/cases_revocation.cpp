@@ -19,7 +19,9 @@ Json revoke_payload(const pki::Certificate& cert, std::optional<int> reason = st
   return p;
 }
 
-std::string revoke_url(sim::AcmeClient& c) { return need(c.directory(), "fetch the directory").revoke_cert; }
+std::string revoke_url(sim::AcmeClient& c) {
+  return need(c.directory(), "fetch the directory").revoke_cert;
+}
 
 // revokeCert by the client's account.
 Result<http::Response> revoke_by_account(sim::AcmeClient& c, const pki::Certificate& cert,
@@ -39,13 +41,15 @@ Result<http::Response> revoke_by_key(sim::AcmeClient& c, const pki::Certificate&
 Verdict is_revoked(sim::AcmeClient& owner, const pki::Certificate& cert) {
   auto r = revoke_by_account(owner, cert);
   return check(r && r->status >= 400 && is_problem(*r, "alreadyRevoked"),
-               "a second revocation answered alreadyRevoked (the certificate is revoked)", describe(r));
+               "a second revocation answered alreadyRevoked (the certificate is revoked)",
+               describe(r));
 }
 
 // The certificate is still not revoked: its owner can revoke it now.
 Verdict still_revocable(sim::AcmeClient& owner, const pki::Certificate& cert) {
   auto r = revoke_by_account(owner, cert);
-  return check(r && r->status == 200, "the owner can still revoke it (it was not revoked)", describe(r));
+  return check(r && r->status == 200, "the owner can still revoke it (it was not revoked)",
+               describe(r));
 }
 
 }  // namespace
@@ -62,17 +66,19 @@ void add_revocation_cases(CaseList& out) {
         return first_failure({expect_status(r, 200), is_revoked(*c, issued.leaf)});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-7.6-revoke-by-certificate-key", "The certificate key can revoke", "7.6", Level::Must,
-       "revokeCert signed by the certificate's own key (\"jwk\" header) answers 200 and revokes it.",
-       kCaps},
-      [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        Issued issued = issue_certificate(ctx, *c);
-        auto other = ctx.client("cert-key");
-        auto r = revoke_by_key(*other, issued.leaf, sim::make_signer(issued.key));
-        return first_failure({expect_status(r, 200), is_revoked(*c, issued.leaf)});
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-7.6-revoke-by-certificate-key", "The certificate key can revoke", "7.6",
+                Level::Must,
+                "revokeCert signed by the certificate's own key (\"jwk\" header) answers 200 and "
+                "revokes it.",
+                kCaps},
+               [](CaseContext& ctx) {
+                 auto c = ctx.shared_client();
+                 Issued issued = issue_certificate(ctx, *c);
+                 auto other = ctx.client("cert-key");
+                 auto r = revoke_by_key(*other, issued.leaf, sim::make_signer(issued.key));
+                 return first_failure({expect_status(r, 200), is_revoked(*c, issued.leaf)});
+               }));
 
   out.push_back(rfc_case(
       {"rfc8555-7.6-already-revoked", "Revoking twice is alreadyRevoked", "7.6", Level::Must,
@@ -81,7 +87,8 @@ void add_revocation_cases(CaseList& out) {
         auto c = ctx.shared_client();
         Issued issued = issue_certificate(ctx, *c);
         auto first = revoke_by_account(*c, issued.leaf);
-        need_that(first && first->status == 200, "the first revocation succeeds (" + describe(first) + ")");
+        need_that(first && first->status == 200,
+                  "the first revocation succeeds (" + describe(first) + ")");
         return expect_problem(revoke_by_account(*c, issued.leaf), 400, {"alreadyRevoked"});
       }));
 
@@ -94,7 +101,8 @@ void add_revocation_cases(CaseList& out) {
         auto c = ctx.shared_client();
         Issued issued = issue_certificate(ctx, *c);
         auto r = revoke_by_account(*c, issued.leaf, 7);
-        return first_failure({expect_problem(r, 400, {"badRevocationReason"}), still_revocable(*c, issued.leaf)});
+        return first_failure(
+            {expect_problem(r, 400, {"badRevocationReason"}), still_revocable(*c, issued.leaf)});
       }));
 
   out.push_back(rfc_case(
@@ -106,7 +114,8 @@ void add_revocation_cases(CaseList& out) {
         auto c = ctx.shared_client();
         Issued issued = issue_certificate(ctx, *c);
         auto r = revoke_by_account(*c, issued.leaf, 11);
-        return first_failure({expect_problem(r, 400, {"badRevocationReason"}), still_revocable(*c, issued.leaf)});
+        return first_failure(
+            {expect_problem(r, 400, {"badRevocationReason"}), still_revocable(*c, issued.leaf)});
       }));
 
   out.push_back(rfc_case(
@@ -130,11 +139,13 @@ void add_revocation_cases(CaseList& out) {
         auto other = ctx.client("attacker");
         ctx.new_account(*other);
         auto r = revoke_by_account(*other, issued.leaf);
-        return first_failure({expect_problem(r, 0, {"unauthorized"}), still_revocable(*c, issued.leaf)});
+        return first_failure(
+            {expect_problem(r, 0, {"unauthorized"}), still_revocable(*c, issued.leaf)});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.6-unrelated-key", "A key unrelated to the certificate cannot revoke", "7.6", Level::Must,
+      {"rfc8555-7.6-unrelated-key", "A key unrelated to the certificate cannot revoke", "7.6",
+       Level::Must,
        "revokeCert signed (\"jwk\") by a key that is neither the certificate key nor an account "
        "key with authority is refused and does not revoke.",
        kCaps},
@@ -162,14 +173,20 @@ void add_revocation_cases(CaseList& out) {
         return first_failure({expect_status(r, 200), is_revoked(*owner, issued.leaf)});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-7.6-malformed-certificate", "A certificate that does not parse is refused", "7.6",
-       Level::Must, "revokeCert whose \"certificate\" is not a DER certificate is refused.", {"revocation"}},
-      [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        return expect_problem(post_retrying(*c, revoke_url(*c), Json{{"certificate", base64url_encode(random_bytes(48))}}),
-                              0, {});
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-7.6-malformed-certificate",
+                "A certificate that does not parse is refused",
+                "7.6",
+                Level::Must,
+                "revokeCert whose \"certificate\" is not a DER certificate is refused.",
+                {"revocation"}},
+               [](CaseContext& ctx) {
+                 auto c = ctx.shared_client();
+                 return expect_problem(
+                     post_retrying(*c, revoke_url(*c),
+                                   Json{{"certificate", base64url_encode(random_bytes(48))}}),
+                     0, {});
+               }));
 }
 
 }  // namespace attestlab::conformance

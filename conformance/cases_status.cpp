@@ -32,7 +32,8 @@ Failed failed_order(CaseContext& ctx) {
   provision_wrong_answer(ctx, f.authz, f.challenge);
   need(f.client->respond_challenge(f.challenge.url), "respond to the challenge");
   f.authz = settle_authz(ctx, *f.client, f.authz.url);
-  need_that(f.authz.status == "invalid", "the authorization failed (it is \"" + f.authz.status + "\")");
+  need_that(f.authz.status == "invalid",
+            "the authorization failed (it is \"" + f.authz.status + "\")");
   return f;
 }
 
@@ -40,7 +41,9 @@ Failed failed_order(CaseContext& ctx) {
 
 void add_status_cases(CaseList& out) {
   out.push_back(rfc_case(
-      {"rfc8555-7.1.6-invalid-challenge-is-final", "An invalid challenge stays invalid", "7.1.6",
+      {"rfc8555-7.1.6-invalid-challenge-is-final",
+       "An invalid challenge stays invalid",
+       "7.1.6",
        Level::Must,
        "After a challenge became \"invalid\", answering it again with the correct key "
        "authorization does not make it (or its authorization) valid.",
@@ -53,14 +56,17 @@ void add_status_cases(CaseList& out) {
         ctx.pause(std::chrono::milliseconds(300));
         auto ch = need(f.client->get_challenge(f.challenge.url), "fetch the challenge");
         auto authz = need(f.client->get_authz(f.authz.url), "fetch the authorization");
-        return first_failure({check(ch.status == "invalid", "challenge still \"invalid\"", "challenge \"" + ch.status + "\""),
+        return first_failure({check(ch.status == "invalid", "challenge still \"invalid\"",
+                                    "challenge \"" + ch.status + "\""),
                               check(authz.status == "invalid", "authorization still \"invalid\"",
                                     "authorization \"" + authz.status + "\"")});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.1.6-deactivated-authz-is-final", "A deactivated authorization stays deactivated",
-       "7.1.6", Level::Must,
+      {"rfc8555-7.1.6-deactivated-authz-is-final",
+       "A deactivated authorization stays deactivated",
+       "7.1.6",
+       Level::Must,
        "Answering a challenge of a deactivated authorization (correctly) does not make the "
        "authorization valid.",
        {"validation"}},
@@ -81,8 +87,8 @@ void add_status_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.1.6-deactivated-authz-blocks-order", "An order with a deactivated authorization cannot be finalized",
-       "7.1.6", Level::Must,
+      {"rfc8555-7.1.6-deactivated-authz-blocks-order",
+       "An order with a deactivated authorization cannot be finalized", "7.1.6", Level::Must,
        "An order whose authorization was deactivated never becomes ready: finalizing it answers "
        "403 orderNotReady."},
       [](CaseContext& ctx) {
@@ -91,51 +97,70 @@ void add_status_cases(CaseList& out) {
         need(c->deactivate_authz(order.authorizations.front()), "deactivate the authorization");
         auto after = need(c->get_order(order.url), "fetch the order");
         auto key = need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a key");
-        auto r = post_retrying(*c, order.finalize, Json{{"csr", base64url_encode(csr_for(order.identifiers, key).to_der())}});
-        return first_failure({check(after.status != "ready" && after.status != "valid", "the order not ready",
-                                    "order \"" + after.status + "\""),
+        auto r = post_retrying(
+            *c, order.finalize,
+            Json{{"csr", base64url_encode(csr_for(order.identifiers, key).to_der())}});
+        return first_failure({check(after.status != "ready" && after.status != "valid",
+                                    "the order not ready", "order \"" + after.status + "\""),
                               expect_problem(r, 403, {"orderNotReady"})});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-7.1.6-invalid-order-cannot-finalize", "An invalid order cannot be finalized", "7.1.6",
-       Level::Must, "Finalizing an order that became \"invalid\" answers 403 orderNotReady.", {"validation"}},
-      [](CaseContext& ctx) {
-        Failed f = failed_order(ctx);
-        auto key = need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a key");
-        auto r = post_retrying(*f.client, f.order.finalize,
-                               Json{{"csr", base64url_encode(csr_for(f.order.identifiers, key).to_der())}});
-        return expect_problem(r, 403, {"orderNotReady"});
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-7.1.6-invalid-order-cannot-finalize",
+                "An invalid order cannot be finalized",
+                "7.1.6",
+                Level::Must,
+                "Finalizing an order that became \"invalid\" answers 403 orderNotReady.",
+                {"validation"}},
+               [](CaseContext& ctx) {
+                 Failed f = failed_order(ctx);
+                 auto key = need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a key");
+                 auto r = post_retrying(
+                     *f.client, f.order.finalize,
+                     Json{{"csr", base64url_encode(csr_for(f.order.identifiers, key).to_der())}});
+                 return expect_problem(r, 403, {"orderNotReady"});
+               }));
+
+  out.push_back(rfc_case({"rfc8555-7.1.3-valid-order-members",
+                          "A valid order has a certificate and an expiry",
+                          "7.1.3",
+                          Level::Must,
+                          "An order in status \"valid\" carries \"certificate\" and \"expires\".",
+                          {"validation"}},
+                         [](CaseContext& ctx) {
+                           auto c = ctx.shared_client();
+                           Issued issued = issue_certificate(ctx, *c);
+                           Json order = fetch_json(*c, issued.order.url, "the order");
+                           const std::string* expires = get_string(order, "expires");
+                           return first_failure(
+                               {check(get_string(order, "certificate") != nullptr,
+                                      "a \"certificate\" URL", order.dump()),
+                                check(expires && looks_like_rfc3339(*expires),
+                                      "\"expires\" in RFC 3339 form", order.dump())});
+                         }));
+
+  out.push_back(rfc_case({"rfc8555-7.1.4-valid-authz-expires",
+                          "A valid authorization has an expiry",
+                          "7.1.4",
+                          Level::Must,
+                          "An authorization in status \"valid\" carries \"expires\" (RFC 3339).",
+                          {"validation"}},
+                         [](CaseContext& ctx) {
+                           auto c = ctx.shared_client();
+                           sim::Order order = create_order(ctx, *c);
+                           auto authz = validate_authz(ctx, *c, order.authorizations.front());
+                           need_that(authz.status == "valid", "the authorization became valid");
+                           return check(authz.expires && looks_like_rfc3339(*authz.expires),
+                                        "\"expires\" in RFC 3339 form",
+                                        authz.raw.contains("expires") ? authz.raw["expires"].dump()
+                                                                      : "no \"expires\"");
+                         }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.1.3-valid-order-members", "A valid order has a certificate and an expiry", "7.1.3",
-       Level::Must, "An order in status \"valid\" carries \"certificate\" and \"expires\".", {"validation"}},
-      [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        Issued issued = issue_certificate(ctx, *c);
-        Json order = fetch_json(*c, issued.order.url, "the order");
-        const std::string* expires = get_string(order, "expires");
-        return first_failure({check(get_string(order, "certificate") != nullptr, "a \"certificate\" URL", order.dump()),
-                              check(expires && looks_like_rfc3339(*expires), "\"expires\" in RFC 3339 form",
-                                    order.dump())});
-      }));
-
-  out.push_back(rfc_case(
-      {"rfc8555-7.1.4-valid-authz-expires", "A valid authorization has an expiry", "7.1.4", Level::Must,
-       "An authorization in status \"valid\" carries \"expires\" (RFC 3339).", {"validation"}},
-      [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
-        auto authz = validate_authz(ctx, *c, order.authorizations.front());
-        need_that(authz.status == "valid", "the authorization became valid");
-        return check(authz.expires && looks_like_rfc3339(*authz.expires), "\"expires\" in RFC 3339 form",
-                     authz.raw.contains("expires") ? authz.raw["expires"].dump() : "no \"expires\"");
-      }));
-
-  out.push_back(rfc_case(
-      {"rfc8555-7.1.6-status-vocabulary", "Objects only take the statuses of their state machine",
-       "7.1.6", Level::Must,
+      {"rfc8555-7.1.6-status-vocabulary",
+       "Objects only take the statuses of their state machine",
+       "7.1.6",
+       Level::Must,
        "Through a whole issuance, orders are pending/ready/processing/valid/invalid, "
        "authorizations pending/valid/invalid/deactivated/expired/revoked and challenges "
        "pending/processing/valid/invalid.",
@@ -143,12 +168,17 @@ void add_status_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         issue_certificate(ctx, *c);
-        const std::set<std::string> order_states = {"pending", "ready", "processing", "valid", "invalid"};
-        const std::set<std::string> authz_states = {"pending", "valid", "invalid", "deactivated", "expired", "revoked"};
-        const std::set<std::string> challenge_states = {"pending", "processing", "valid", "invalid"};
+        const std::set<std::string> order_states = {"pending", "ready", "processing", "valid",
+                                                    "invalid"};
+        const std::set<std::string> authz_states = {"pending",     "valid",   "invalid",
+                                                    "deactivated", "expired", "revoked"};
+        const std::set<std::string> challenge_states = {"pending", "processing", "valid",
+                                                        "invalid"};
         for (const auto& e : ctx.wire_log().exchanges()) {
           auto body = parse_json(e.response_body);
-          if (!body || !body->is_object() || !body->contains("status") || !(*body)["status"].is_string()) continue;
+          if (!body || !body->is_object() || !body->contains("status") ||
+              !(*body)["status"].is_string())
+            continue;
           const std::string status = (*body)["status"].get<std::string>();
           const std::set<std::string>* allowed = nullptr;
           std::string kind;
@@ -163,7 +193,8 @@ void add_status_cases(CaseList& out) {
             kind = "challenge";
           }
           if (allowed != nullptr && allowed->count(status) == 0) {
-            return Verdict::fail("a " + kind + " status of RFC 8555 §7.1.6", kind + " status \"" + status + "\" from " + e.url);
+            return Verdict::fail("a " + kind + " status of RFC 8555 §7.1.6",
+                                 kind + " status \"" + status + "\" from " + e.url);
           }
         }
         return Verdict::pass();

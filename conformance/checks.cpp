@@ -30,7 +30,9 @@ bool is_problem(const http::Response& r, const std::string& short_type) {
   return t && *t == short_type;
 }
 
-bool is_bad_nonce(const http::Response& r) { return r.status == 400 && is_problem(r, "badNonce"); }
+bool is_bad_nonce(const http::Response& r) {
+  return r.status == 400 && is_problem(r, "badNonce");
+}
 
 std::string media_type(const http::Response& r) {
   std::string v = r.header("content-type").value_or("");
@@ -85,13 +87,15 @@ Verdict expect_problem(const Result<http::Response>& r, int status,
   if (!r) return Verdict::fail(expected, describe(r));
   const bool status_ok = status != 0 ? r->status == status : (r->status >= 400 && r->status < 500);
   const auto type = problem_type(*r);
-  const bool type_ok = type && (types.empty() || std::find(types.begin(), types.end(), *type) != types.end());
+  const bool type_ok =
+      type && (types.empty() || std::find(types.begin(), types.end(), *type) != types.end());
   if (status_ok && type_ok) return Verdict::pass();
   return Verdict::fail(expected, describe(*r));
 }
 
 Verdict expect_refused(const Result<http::Response>& r) {
-  if (r && r->status >= 400 && r->status < 500) return Verdict::pass("refused with " + describe(*r));
+  if (r && r->status >= 400 && r->status < 500)
+    return Verdict::pass("refused with " + describe(*r));
   return Verdict::fail("HTTP 4xx (request refused)", describe(r));
 }
 

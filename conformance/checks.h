@@ -55,8 +55,7 @@ Verdict check(bool condition, const std::string& expected, const std::string& ob
 // is the target's random rejection (Pebble rejects 5 % on purpose) and not the point.
 Result<http::Response> post_raw_retrying(sim::AcmeClient& c, const std::string& url,
                                          const Json& overrides, const std::string& payload,
-                                         const sim::RawPostOptions& options = {},
-                                         int attempts = 6);
+                                         const sim::RawPostOptions& options = {}, int attempts = 6);
 // A signed POST-as-GET (or POST with payload) by the account, retried on badNonce.
 Result<http::Response> post_retrying(sim::AcmeClient& c, const std::string& url,
                                      const std::optional<Json>& payload);

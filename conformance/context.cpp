@@ -17,7 +17,8 @@ std::string describe(const Error& e) {
 }
 
 void need(Result<void> r, const std::string& what) {
-  if (!r.ok()) abort_case(Verdict::error("precondition failed: " + what + ": " + describe(r.error())));
+  if (!r.ok())
+    abort_case(Verdict::error("precondition failed: " + what + ": " + describe(r.error())));
 }
 
 void need_that(bool condition, const std::string& what) {
@@ -26,7 +27,11 @@ void need_that(bool condition, const std::string& what) {
 
 CaseContext::CaseContext(Harness& harness, const Case& c, sim::WireLog& log,
                          std::chrono::steady_clock::time_point deadline)
-    : harness_(harness), case_(c), log_(log), deadline_(deadline), identities_(device_identities(c)) {}
+    : harness_(harness),
+      case_(c),
+      log_(log),
+      deadline_(deadline),
+      identities_(device_identities(c)) {}
 
 std::unique_ptr<sim::AcmeClient> CaseContext::client(const std::string& label) {
   sim::AcmeClientOptions options = client_options(target());
@@ -93,7 +98,9 @@ sim::Device CaseContext::device(std::size_t slot) const {
   return sim::Device(case_.devices[slot].kind, id);
 }
 
-std::int64_t CaseContext::now() const { return SystemClock().now(); }
+std::int64_t CaseContext::now() const {
+  return SystemClock().now();
+}
 
 std::chrono::milliseconds CaseContext::remaining() const {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

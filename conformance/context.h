@@ -27,7 +27,8 @@ std::string describe(const Error& e);
 // Ends the case with an error verdict ("precondition failed: what: ...") unless r is ok.
 template <class T>
 T need(Result<T> r, const std::string& what) {
-  if (!r.ok()) abort_case(Verdict::error("precondition failed: " + what + ": " + describe(r.error())));
+  if (!r.ok())
+    abort_case(Verdict::error("precondition failed: " + what + ": " + describe(r.error())));
   return std::move(r.value());
 }
 void need(Result<void> r, const std::string& what);

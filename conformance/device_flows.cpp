@@ -22,7 +22,8 @@ DeviceOrder device_order_on(CaseContext& ctx, std::unique_ptr<sim::AcmeClient> c
   return d;
 }
 
-DeviceOrder device_order(CaseContext& ctx, const std::string& identifier_value, const std::string& label) {
+DeviceOrder device_order(CaseContext& ctx, const std::string& identifier_value,
+                         const std::string& label) {
   auto c = ctx.client(label);
   ctx.new_account(*c);
   return device_order_on(ctx, std::move(c), identifier_value);
@@ -36,8 +37,8 @@ pki::PrivateKey device_key(pki::KeySpec spec) {
   return need(pki::PrivateKey::generate(spec), "generate the device key");
 }
 
-sim::LeafSpec honest_leaf(CaseContext& ctx, const pki::PublicKey& key, const sim::DeviceFacts& facts,
-                          const std::string& token) {
+sim::LeafSpec honest_leaf(CaseContext& ctx, const pki::PublicKey& key,
+                          const sim::DeviceFacts& facts, const std::string& token) {
   return sim::AppleCa::honest_leaf(key, facts, sim::freshness_code(token), ctx.now());
 }
 
@@ -52,7 +53,9 @@ Json attobj_payload(const std::vector<Bytes>& x5c, const std::string& fmt) {
   return Json{{"attObj", sim::encode_attestation_object_b64u(object)}};
 }
 
-Json attobj_payload(const sim::AttestationChain& chain) { return attobj_payload(chain.x5c()); }
+Json attobj_payload(const sim::AttestationChain& chain) {
+  return attobj_payload(chain.x5c());
+}
 
 AttestOutcome submit(CaseContext& ctx, DeviceOrder& d, const Json& payload) {
   AttestOutcome o;
@@ -66,8 +69,8 @@ AttestOutcome submit(CaseContext& ctx, DeviceOrder& d, const Json& payload) {
       if (ctx.remaining() <= std::chrono::milliseconds(0)) {
         const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - started);
-        abort_case(Verdict::error("timeout: the challenge is still \"" + o.challenge.status + "\" after " +
-                                  std::to_string(waited.count()) + " ms"));
+        abort_case(Verdict::error("timeout: the challenge is still \"" + o.challenge.status +
+                                  "\" after " + std::to_string(waited.count()) + " ms"));
       }
       ctx.pause(ctx.target().timing.poll_interval);
     }
@@ -80,20 +83,23 @@ AttestOutcome submit(CaseContext& ctx, DeviceOrder& d, const Json& payload) {
 
 Verdict expect_accepted(const AttestOutcome& o) {
   if (!o.answer || o.answer->status / 100 != 2) {
-    return Verdict::fail("the attestation accepted", "the challenge response was refused: " + describe(o.answer));
+    return Verdict::fail("the attestation accepted",
+                         "the challenge response was refused: " + describe(o.answer));
   }
-  return first_failure(
-      {check(o.challenge.status == "valid", "challenge \"valid\"",
-             "challenge \"" + o.challenge.status + "\"" + (o.challenge.error ? " error " + o.challenge.error->dump() : "")),
-       check(o.authz.status == "valid", "authorization \"valid\"", "authorization \"" + o.authz.status + "\"")});
+  return first_failure({check(o.challenge.status == "valid", "challenge \"valid\"",
+                              "challenge \"" + o.challenge.status + "\"" +
+                                  (o.challenge.error ? " error " + o.challenge.error->dump() : "")),
+                        check(o.authz.status == "valid", "authorization \"valid\"",
+                              "authorization \"" + o.authz.status + "\"")});
 }
 
 Verdict expect_rejected(const AttestOutcome& o) {
   const bool refused_post = o.answer && o.answer->status >= 400 && o.answer->status < 500;
   const bool invalid = o.challenge.status == "invalid";
   if (!refused_post && !invalid) {
-    return Verdict::fail("the attestation rejected (challenge response refused, or challenge \"invalid\")",
-                         "challenge \"" + o.challenge.status + "\", authorization \"" + o.authz.status + "\"");
+    return Verdict::fail(
+        "the attestation rejected (challenge response refused, or challenge \"invalid\")",
+        "challenge \"" + o.challenge.status + "\", authorization \"" + o.authz.status + "\"");
   }
   if (o.authz.status == "valid") {
     return Verdict::fail("the authorization not valid", "authorization \"valid\"");
@@ -126,29 +132,35 @@ pki::CsrSpec device_csr_spec(const std::optional<std::string>& permanent_id,
 
 pki::Csr device_csr(const pki::PrivateKey& key, const std::optional<std::string>& permanent_id,
                     const std::vector<std::string>& dns_names) {
-  return need(pki::build_csr(device_csr_spec(permanent_id, dns_names), key), "build the device CSR");
+  return need(pki::build_csr(device_csr_spec(permanent_id, dns_names), key),
+              "build the device CSR");
 }
 
 FinalizeOutcome finalize_device(CaseContext& ctx, DeviceOrder& d, const pki::Csr& csr) {
   FinalizeOutcome f;
   sim::Order ready = settle_order(ctx, *d.client, d.order.url);
   need_that(ready.status == "ready", "the device order is ready (it is \"" + ready.status + "\")");
-  f.answer = post_retrying(*d.client, ready.finalize, Json{{"csr", base64url_encode(csr.to_der())}});
+  f.answer =
+      post_retrying(*d.client, ready.finalize, Json{{"csr", base64url_encode(csr.to_der())}});
   f.order = settle_order(ctx, *d.client, d.order.url);
   return f;
 }
 
 Verdict expect_not_issued(const FinalizeOutcome& f) {
-  return first_failure({expect_refused(f.answer),
-                        check(f.order.status != "valid" && !f.order.certificate, "no certificate issued",
-                              "order \"" + f.order.status + "\"" +
-                                  (f.order.certificate ? " with certificate " + *f.order.certificate : ""))});
+  return first_failure(
+      {expect_refused(f.answer),
+       check(f.order.status != "valid" && !f.order.certificate, "no certificate issued",
+             "order \"" + f.order.status + "\"" +
+                 (f.order.certificate ? " with certificate " + *f.order.certificate : ""))});
 }
 
-Enrolled enroll(CaseContext& ctx, std::size_t slot, const pki::PrivateKey& key, std::optional<std::string> identifier) {
+Enrolled enroll(CaseContext& ctx, std::size_t slot, const pki::PrivateKey& key,
+                std::optional<std::string> identifier) {
   return enroll(
       ctx, slot, key.public_key(),
-      [&key](const pki::CsrSpec& spec) { return need(pki::build_csr(spec, key), "build the device CSR"); },
+      [&key](const pki::CsrSpec& spec) {
+        return need(pki::build_csr(spec, key), "build the device CSR");
+      },
       std::move(identifier));
 }
 
@@ -163,8 +175,10 @@ Enrolled enroll(CaseContext& ctx, std::size_t slot, const pki::PublicKey& attest
   need_that(accepted.passed(), "the honest attestation is accepted (" + accepted.reason + ")");
   FinalizeOutcome f = finalize_device(ctx, d, sign_csr(device_csr_spec(value)));
   need_that(f.order.status == "valid" && f.order.certificate.has_value(),
-            "the device certificate is issued (order \"" + f.order.status + "\", " + describe(f.answer) + ")");
-  auto chain_pem = need(d.client->download_certificate(*f.order.certificate), "download the certificate");
+            "the device certificate is issued (order \"" + f.order.status + "\", " +
+                describe(f.answer) + ")");
+  auto chain_pem =
+      need(d.client->download_certificate(*f.order.certificate), "download the certificate");
   auto certs = need(pki::Certificate::bundle_from_pem(chain_pem.pem), "parse the certificate");
   return Enrolled{std::move(d), certs.front()};
 }

@@ -43,8 +43,8 @@ sim::DeviceFacts slot_facts(CaseContext& ctx, std::size_t slot);
 pki::PrivateKey device_key(pki::KeySpec spec = pki::KeySpec::p384());
 
 // The honest leaf for key, facts and freshness SHA-256(token) (forgery helpers edit it).
-sim::LeafSpec honest_leaf(CaseContext& ctx, const pki::PublicKey& key, const sim::DeviceFacts& facts,
-                          const std::string& token);
+sim::LeafSpec honest_leaf(CaseContext& ctx, const pki::PublicKey& key,
+                          const sim::DeviceFacts& facts, const std::string& token);
 sim::AttestationChain issue(CaseContext& ctx, const sim::LeafSpec& spec);
 // {"attObj": base64url(CBOR {"fmt":"apple","attStmt":{"x5c":[...]}})}.
 Json attobj_payload(const std::vector<Bytes>& x5c, const std::string& fmt = "apple");
@@ -53,8 +53,8 @@ Json attobj_payload(const sim::AttestationChain& chain);
 // What happened to one challenge answer.
 struct AttestOutcome {
   Result<http::Response> answer = Error::make("clientUsage", "not sent");  // the POST
-  sim::Challenge challenge;      // after settling
-  sim::Authorization authz;      // after settling
+  sim::Challenge challenge;                                                // after settling
+  sim::Authorization authz;                                                // after settling
 };
 // POSTs payload to the challenge; when the target accepted the POST, polls until the
 // challenge leaves pending/processing (in real time, bounded by the case deadline).

@@ -5,7 +5,9 @@
 
 namespace attestlab::conformance {
 
-sim::Identifier dns_id(const std::string& name) { return sim::Identifier{"dns", name}; }
+sim::Identifier dns_id(const std::string& name) {
+  return sim::Identifier{"dns", name};
+}
 
 std::string validation_type(const CaseContext& ctx) {
   if (ctx.has("http-01")) return "http-01";
@@ -30,8 +32,8 @@ void provision_value(CaseContext& ctx, const sim::Authorization& authz,
 
 }  // namespace
 
-void provision_challenge(CaseContext& ctx, const sim::AcmeClient& c, const sim::Authorization& authz,
-                         const sim::Challenge& challenge) {
+void provision_challenge(CaseContext& ctx, const sim::AcmeClient& c,
+                         const sim::Authorization& authz, const sim::Challenge& challenge) {
   provision_value(ctx, authz, challenge, c.key_authorization(challenge.token));
 }
 
@@ -42,36 +44,39 @@ void provision_wrong_answer(CaseContext& ctx, const sim::Authorization& authz,
   provision_value(ctx, authz, challenge, sim::key_authorization(challenge.token, thumbprint));
 }
 
-sim::Authorization validate_authz(CaseContext& ctx, sim::AcmeClient& c, const std::string& authz_url,
-                                  const std::string& type) {
+sim::Authorization validate_authz(CaseContext& ctx, sim::AcmeClient& c,
+                                  const std::string& authz_url, const std::string& type) {
   const std::string t = type.empty() ? validation_type(ctx) : type;
   auto authz = need(c.get_authz(authz_url), "fetch the authorization");
   if (authz.status != "pending") return authz;
   const sim::Challenge* challenge = authz.find(t);
-  need_that(challenge != nullptr, "the authorization offers " + t + " (offered: " +
-                                      [&] {
-                                        std::string s;
-                                        for (const auto& ch : authz.challenges) s += ch.type + " ";
-                                        return s;
-                                      }() + ")");
+  need_that(
+      challenge != nullptr, "the authorization offers " + t + " (offered: " + [&] {
+        std::string s;
+        for (const auto& ch : authz.challenges) s += ch.type + " ";
+        return s;
+      }() + ")");
   provision_challenge(ctx, c, authz, *challenge);
   need(c.respond_challenge(challenge->url), "respond to the " + t + " challenge");
   return settle_authz(ctx, c, authz_url);
 }
 
-sim::Order create_order(CaseContext& ctx, sim::AcmeClient& c, std::vector<sim::Identifier> identifiers) {
-  if (identifiers.empty()) identifiers.push_back(dns_id(ctx.new_domain(ctx.current().id.substr(8))));
+sim::Order create_order(CaseContext& ctx, sim::AcmeClient& c,
+                        std::vector<sim::Identifier> identifiers) {
+  if (identifiers.empty())
+    identifiers.push_back(dns_id(ctx.new_domain(ctx.current().id.substr(8))));
   return need(c.new_order(identifiers), "create an order");
 }
 
-sim::Order ready_order(CaseContext& ctx, sim::AcmeClient& c, std::vector<sim::Identifier> identifiers) {
+sim::Order ready_order(CaseContext& ctx, sim::AcmeClient& c,
+                       std::vector<sim::Identifier> identifiers) {
   sim::Order order = create_order(ctx, c, std::move(identifiers));
   for (const auto& url : order.authorizations) {
     auto authz = validate_authz(ctx, c, url);
-    need_that(authz.status == "valid", "authorization " + url + " became valid (it is \"" +
-                                           authz.status + "\"" +
-                                           (authz.raw.contains("challenges") ? ": " + authz.raw["challenges"].dump() : "") +
-                                           ")");
+    need_that(authz.status == "valid",
+              "authorization " + url + " became valid (it is \"" + authz.status + "\"" +
+                  (authz.raw.contains("challenges") ? ": " + authz.raw["challenges"].dump() : "") +
+                  ")");
   }
   sim::Order settled = settle_order(ctx, c, order.url);
   need_that(settled.status == "ready", "the order became ready (it is \"" + settled.status + "\")");
@@ -118,7 +123,8 @@ sim::Order settle_order(CaseContext& ctx, sim::AcmeClient& c, const std::string&
       [](const sim::Order& o) { return o.status != "pending" && o.status != "processing"; });
 }
 
-sim::Authorization settle_authz(CaseContext& ctx, sim::AcmeClient& c, const std::string& authz_url) {
+sim::Authorization settle_authz(CaseContext& ctx, sim::AcmeClient& c,
+                                const std::string& authz_url) {
   return settle<sim::Authorization>(
       ctx, c, "the authorization", [&] { return c.get_authz(authz_url); },
       [](const sim::Authorization& a) { return a.status != "pending"; });
@@ -137,7 +143,8 @@ pki::Csr csr_for(const std::vector<sim::Identifier>& identifiers, const pki::Pri
   return need(pki::build_csr(spec, key), "build a CSR");
 }
 
-Issued issue_certificate(CaseContext& ctx, sim::AcmeClient& c, std::vector<sim::Identifier> identifiers) {
+Issued issue_certificate(CaseContext& ctx, sim::AcmeClient& c,
+                         std::vector<sim::Identifier> identifiers) {
   sim::Order order = ready_order(ctx, c, std::move(identifiers));
   auto key = need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a certificate key");
   pki::Csr csr = csr_for(order.identifiers, key);

@@ -21,16 +21,16 @@ std::string validation_type(const CaseContext& ctx);
 
 // Serves the right answer for one challenge (http-01: key authorization on the
 // responder; dns-01: TXT record) without telling the server.
-void provision_challenge(CaseContext& ctx, const sim::AcmeClient& c, const sim::Authorization& authz,
-                         const sim::Challenge& challenge);
+void provision_challenge(CaseContext& ctx, const sim::AcmeClient& c,
+                         const sim::Authorization& authz, const sim::Challenge& challenge);
 // Serves a deliberately wrong answer (a key authorization for another account key).
 void provision_wrong_answer(CaseContext& ctx, const sim::Authorization& authz,
                             const sim::Challenge& challenge);
 
 // Provisions, responds and polls the authorization until it leaves "pending". Returns
 // the final authorization (whatever its status).
-sim::Authorization validate_authz(CaseContext& ctx, sim::AcmeClient& c, const std::string& authz_url,
-                                  const std::string& type = "");
+sim::Authorization validate_authz(CaseContext& ctx, sim::AcmeClient& c,
+                                  const std::string& authz_url, const std::string& type = "");
 
 // newOrder for identifiers (one fresh DNS name when empty).
 sim::Order create_order(CaseContext& ctx, sim::AcmeClient& c,
@@ -43,9 +43,9 @@ sim::Order ready_order(CaseContext& ctx, sim::AcmeClient& c,
 pki::Csr csr_for(const std::vector<sim::Identifier>& identifiers, const pki::PrivateKey& key);
 
 struct Issued {
-  sim::Order order;              // "valid", with certificate
-  pki::PrivateKey key;           // the certificate key
-  sim::CertificateChain chain;   // as downloaded
+  sim::Order order;             // "valid", with certificate
+  pki::PrivateKey key;          // the certificate key
+  sim::CertificateChain chain;  // as downloaded
   pki::Certificate leaf;
 };
 // ready_order + finalize with a fresh P-256 key + poll + download.

@@ -20,7 +20,8 @@ Result<std::unique_ptr<Http01Responder>> Http01Responder::start(const std::strin
   // Several validations may be held back at once (see provide's delay).
   options.threads = 4;
   Http01Responder* self = responder.get();
-  auto server = http::Server::start(options, [self](const http::Request& r) { return self->handle(r); });
+  auto server =
+      http::Server::start(options, [self](const http::Request& r) { return self->handle(r); });
   if (!server) {
     return Error::make("connection", "http-01 responder cannot listen on " + listen + ": " +
                                          server.error().detail);
@@ -81,7 +82,9 @@ int Http01Responder::hits(const std::string& token) const {
   return it == answers_.end() ? 0 : it->second.hits;
 }
 
-std::uint16_t Http01Responder::port() const { return server_ ? server_->port() : 0; }
+std::uint16_t Http01Responder::port() const {
+  return server_ ? server_->port() : 0;
+}
 
 // --- fake DNS ---------------------------------------------------------------------------------
 
@@ -162,13 +165,19 @@ std::vector<sim::DeviceIdentity> device_identities(const Case& c) {
 std::string inventory_platform(sim::DeviceKind kind) {
   switch (kind) {
     case sim::DeviceKind::IPhone:
-    case sim::DeviceKind::LegacyIPhone: return "iOS";
-    case sim::DeviceKind::IPad: return "iPadOS";
+    case sim::DeviceKind::LegacyIPhone:
+      return "iOS";
+    case sim::DeviceKind::IPad:
+      return "iPadOS";
     case sim::DeviceKind::Mac:
-    case sim::DeviceKind::IntelMac: return "macOS";
-    case sim::DeviceKind::AppleTv: return "tvOS";
-    case sim::DeviceKind::VisionPro: return "visionOS";
-    case sim::DeviceKind::Watch: return "watchOS";
+    case sim::DeviceKind::IntelMac:
+      return "macOS";
+    case sim::DeviceKind::AppleTv:
+      return "tvOS";
+    case sim::DeviceKind::VisionPro:
+      return "visionOS";
+    case sim::DeviceKind::Watch:
+      return "watchOS";
   }
   return "iOS";
 }
@@ -215,7 +224,8 @@ Result<std::unique_ptr<Harness>> Harness::create(TargetProfile target, const Cas
   }
   if (t.device.identity_source == "inventory-file" && !t.device.inventory_file.empty()) {
     auto written = write_inventory(t.device.inventory_file, all_cases);
-    if (!written) return Error::make(written.error().type, "device.inventory_file: " + written.error().detail);
+    if (!written)
+      return Error::make(written.error().type, "device.inventory_file: " + written.error().detail);
   }
   return h;
 }

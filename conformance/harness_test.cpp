@@ -37,7 +37,8 @@ TEST(Http01Responder, ServesProvidedTokensOnly) {
   auto responder = Http01Responder::start("127.0.0.1:" + std::to_string(port));
   ASSERT_TRUE(responder.ok()) << responder.error().detail;
   http::Client client;
-  const std::string base = "http://127.0.0.1:" + std::to_string(port) + "/.well-known/acme-challenge/";
+  const std::string base =
+      "http://127.0.0.1:" + std::to_string(port) + "/.well-known/acme-challenge/";
   (*responder)->provide("tok", "tok.thumb");
   auto hit = client.get(base + "tok");
   ASSERT_TRUE(hit.ok());
@@ -96,7 +97,9 @@ TEST(Checks, SyntaxHelpers) {
   EXPECT_FALSE(is_base64url("abc="));
   EXPECT_FALSE(is_base64url("a+b/"));
   EXPECT_FALSE(is_base64url(""));
-  EXPECT_EQ(first_failure({Verdict::pass("a"), Verdict::fail("x", "y"), Verdict::fail("z", "w")}).expected, "x");
+  EXPECT_EQ(first_failure({Verdict::pass("a"), Verdict::fail("x", "y"), Verdict::fail("z", "w")})
+                .expected,
+            "x");
   EXPECT_EQ(first_failure({Verdict::pass("a"), Verdict::pass("b")}).reason, "a; b");
 }
 

@@ -91,7 +91,8 @@ std::uint16_t free_loopback_port(bool also_udp) {
     const std::uint16_t port = ntohs(addr.sin_port);
     if (!also_udp) return port;
     const int ufd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    const bool udp_free = ufd >= 0 && ::bind(ufd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    const bool udp_free =
+        ufd >= 0 && ::bind(ufd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     if (ufd >= 0) ::close(ufd);
     if (udp_free) return port;
   }
@@ -140,7 +141,9 @@ Result<void> FakeDns::start(const std::string& log_path) {
   return Error::make("serverInternal", "pebble-challtestsrv did not start: " + last_log);
 }
 
-std::string FakeDns::dns_address() const { return "127.0.0.1:" + std::to_string(dns_port_); }
+std::string FakeDns::dns_address() const {
+  return "127.0.0.1:" + std::to_string(dns_port_);
+}
 
 std::string FakeDns::management_url() const {
   return "http://127.0.0.1:" + std::to_string(management_port_);

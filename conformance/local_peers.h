@@ -48,8 +48,8 @@ class FakeDns {
  public:
   // Error("serverInternal") when the program is missing or does not come up.
   Result<void> start(const std::string& log_path);
-  std::string dns_address() const;      // "127.0.0.1:PORT"
-  std::string management_url() const;   // "http://127.0.0.1:PORT"
+  std::string dns_address() const;     // "127.0.0.1:PORT"
+  std::string management_url() const;  // "http://127.0.0.1:PORT"
   void stop() { process_.stop(); }
 
  private:

@@ -71,7 +71,8 @@ TEST(Registry, PolicyLevelBelongsToOperatorPolicy) {
     }
     if (c.level == Level::Policy && c.profile != kProfileMdaPolicy) {
       // Apple key rules that are operator policy name the capability that declares it.
-      EXPECT_NE(std::find(c.capabilities.begin(), c.capabilities.end(), "posture-policy"), c.capabilities.end())
+      EXPECT_NE(std::find(c.capabilities.begin(), c.capabilities.end(), "posture-policy"),
+                c.capabilities.end())
           << c.id;
     }
   }
@@ -81,7 +82,8 @@ TEST(Registry, EveryCapabilityIsOneAProfileCanProvide) {
   const TargetProfile t = everything();
   for (const auto& c : all_cases()) {
     for (const auto& capability : c.capabilities) {
-      EXPECT_FALSE(t.missing(capability).has_value()) << c.id << " needs unknown capability " << capability;
+      EXPECT_FALSE(t.missing(capability).has_value())
+          << c.id << " needs unknown capability " << capability;
     }
   }
 }
@@ -92,8 +94,8 @@ TEST(Registry, DeviceCasesDeclareTheirDevices) {
       EXPECT_TRUE(c.devices.empty()) << c.id;
       continue;
     }
-    const bool uses_device_attest = std::find(c.capabilities.begin(), c.capabilities.end(), "device-attest-01") !=
-                                    c.capabilities.end();
+    const bool uses_device_attest = std::find(c.capabilities.begin(), c.capabilities.end(),
+                                              "device-attest-01") != c.capabilities.end();
     if (uses_device_attest) {
       EXPECT_FALSE(c.devices.empty()) << c.id;
     }
@@ -106,7 +108,8 @@ TEST(Registry, InventoryListsEveryListedSlotOnceWithItsStatus) {
   std::set<std::string> serials;
   std::map<std::string, int> statuses;
   for (const auto& e : inventory) {
-    EXPECT_TRUE(serials.insert(e["serial"].get<std::string>()).second) << "serial listed twice: " << e.dump();
+    EXPECT_TRUE(serials.insert(e["serial"].get<std::string>()).second)
+        << "serial listed twice: " << e.dump();
     ++statuses[e["status"].get<std::string>()];
   }
   EXPECT_GE(statuses["active"], 40);

@@ -120,8 +120,8 @@ void worker(std::shared_ptr<RunState> s, std::size_t worker_id) {
       s->slots[i].log = log;
     }
     const Case& c = s->cases[i];
-    const Verdict verdict = apply_level(c, run_case_body(*s, c, *log, started + s->timeout),
-                                        s->options.strict);
+    const Verdict verdict =
+        apply_level(c, run_case_body(*s, c, *log, started + s->timeout), s->options.strict);
     reports::CaseResult result = base_result(c);
     result.outcome = verdict.outcome;
     result.reason = verdict.reason;
@@ -143,7 +143,8 @@ Result<TargetRunSummary> run_target(const TargetProfile& target, const CaseList&
   auto s = std::make_shared<RunState>();
   s->harness = std::shared_ptr<Harness>(std::move(harness.value()));
   s->cases = selected;
-  std::sort(s->cases.begin(), s->cases.end(), [](const Case& a, const Case& b) { return a.id < b.id; });
+  std::sort(s->cases.begin(), s->cases.end(),
+            [](const Case& a, const Case& b) { return a.id < b.id; });
   s->options = options;
   s->timeout = options.case_timeout.value_or(target.timing.case_timeout);
   s->slots.resize(s->cases.size());
@@ -184,7 +185,8 @@ Result<TargetRunSummary> run_target(const TargetProfile& target, const CaseList&
         reports::CaseResult result = base_result(s->cases[i]);
         result.outcome = reports::Outcome::Error;
         result.reason = "timed out after " + std::to_string(s->timeout.count()) + " ms";
-        result.duration_ms = std::chrono::duration<double, std::milli>(now - slot.started_at).count();
+        result.duration_ms =
+            std::chrono::duration<double, std::milli>(now - slot.started_at).count();
         result.wire_log = slot.log ? slot.log->to_json() : Json::array();
         const std::size_t stuck = slot.worker;
         lock.unlock();

@@ -42,7 +42,8 @@ const reports::CaseResult& find(const reports::TargetRun& run, const std::string
 
 TEST(SkipLogic, MissingCapabilityIsTheSkipReason) {
   TargetProfile t = offline_target();
-  Case c = make("x", Level::Must, [](CaseContext&) { return Verdict::pass(); }, {"key-change", "revocation"});
+  Case c = make("x", Level::Must, [](CaseContext&) { return Verdict::pass(); },
+                {"key-change", "revocation"});
   auto why = missing_capability(c, t);
   ASSERT_TRUE(why.has_value());
   EXPECT_NE(why->find("revocation"), std::string::npos);
@@ -83,13 +84,15 @@ TEST(Runner, OutcomesAreRecordedInIdOrder) {
              return Verdict::pass();
            },
            {"revocation"}),
-      make("b-should", Level::Should, [](CaseContext&) { return Verdict::fail("Retry-After", "none"); }),
+      make("b-should", Level::Should,
+           [](CaseContext&) { return Verdict::fail("Retry-After", "none"); }),
       make("e-abort", Level::Must,
            [](CaseContext&) -> Verdict {
              need_that(false, "a precondition");
              return Verdict::pass();
            }),
-      make("f-throw", Level::Must, [](CaseContext&) -> Verdict { throw std::runtime_error("boom"); }),
+      make("f-throw", Level::Must,
+           [](CaseContext&) -> Verdict { throw std::runtime_error("boom"); }),
   };
   RunOptions options;
   options.jobs = 3;
@@ -117,7 +120,8 @@ TEST(Runner, OutcomesAreRecordedInIdOrder) {
   EXPECT_EQ(find(r, "d-fail").requirement, "requirement of d-fail");
   EXPECT_EQ(find(r, "d-fail").level, "MUST");
   EXPECT_EQ(find(r, "e-abort").outcome, reports::Outcome::Error);
-  EXPECT_NE(find(r, "e-abort").reason.find("precondition failed: a precondition"), std::string::npos);
+  EXPECT_NE(find(r, "e-abort").reason.find("precondition failed: a precondition"),
+            std::string::npos);
   EXPECT_EQ(find(r, "f-throw").outcome, reports::Outcome::Error);
   EXPECT_NE(find(r, "f-throw").reason.find("boom"), std::string::npos);
   EXPECT_EQ(run->stragglers, 0u);

@@ -28,11 +28,13 @@ bool selected(const Selection& selection, const Case& c) {
 }
 
 Result<CaseList> select_cases(const CaseList& all, const Selection& selection) {
-  const auto check = [&](const std::vector<std::string>& patterns, const char* flag) -> Result<void> {
+  const auto check = [&](const std::vector<std::string>& patterns,
+                         const char* flag) -> Result<void> {
     for (const auto& p : patterns) {
       const bool hit =
           std::any_of(all.begin(), all.end(), [&](const Case& c) { return pattern_matches(p, c); });
-      if (!hit) return Error::make("malformed", std::string(flag) + " \"" + p + "\" matches no case");
+      if (!hit)
+        return Error::make("malformed", std::string(flag) + " \"" + p + "\" matches no case");
     }
     return ok();
   };

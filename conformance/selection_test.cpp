@@ -38,9 +38,10 @@ std::vector<std::string> ids(const Result<CaseList>& r) {
 TEST(Selection, ProfileNameSelectsEveryCaseOfTheProfile) {
   auto r = select_cases(sample(), {{"rfc8555"}, {}});
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(ids(r), (std::vector<std::string>{"rfc8555-6.5-nonce-missing", "rfc8555-6.5-nonce-reuse",
-                                              "rfc8555-6.5.1-nonce-syntax", "rfc8555-6.50-imaginary",
-                                              "rfc8555-7.4-finalize-not-ready", "rfc8738-3-ip-order"}));
+  EXPECT_EQ(ids(r),
+            (std::vector<std::string>{"rfc8555-6.5-nonce-missing", "rfc8555-6.5-nonce-reuse",
+                                      "rfc8555-6.5.1-nonce-syntax", "rfc8555-6.50-imaginary",
+                                      "rfc8555-7.4-finalize-not-ready", "rfc8738-3-ip-order"}));
 }
 
 TEST(Selection, SectionPrefixStopsAtABoundary) {
@@ -69,14 +70,17 @@ TEST(Selection, AppleDoesNotSelectThePolicyProfile) {
 
 TEST(Selection, SkipWinsOverOnlyAndNoOnlyMeansAll) {
   auto r = select_cases(sample(), {{"rfc8555-6.5"}, {"rfc8555-6.5-nonce-missing"}});
-  EXPECT_EQ(ids(r), (std::vector<std::string>{"rfc8555-6.5-nonce-reuse", "rfc8555-6.5.1-nonce-syntax"}));
+  EXPECT_EQ(ids(r),
+            (std::vector<std::string>{"rfc8555-6.5-nonce-reuse", "rfc8555-6.5.1-nonce-syntax"}));
   auto all_but = select_cases(sample(), {{}, {"rfc8555", "apple"}});
-  EXPECT_EQ(ids(all_but), (std::vector<std::string>{"device-attest-5-valid-attestation", "mda-posture-sip-disabled"}));
+  EXPECT_EQ(ids(all_but), (std::vector<std::string>{"device-attest-5-valid-attestation",
+                                                    "mda-posture-sip-disabled"}));
 }
 
 TEST(Selection, SeveralOnlyPatternsAreAUnion) {
   auto r = select_cases(sample(), {{"device-attest", "rfc8555-7.4"}, {}});
-  EXPECT_EQ(ids(r), (std::vector<std::string>{"device-attest-5-valid-attestation", "rfc8555-7.4-finalize-not-ready"}));
+  EXPECT_EQ(ids(r), (std::vector<std::string>{"device-attest-5-valid-attestation",
+                                              "rfc8555-7.4-finalize-not-ready"}));
 }
 
 TEST(Selection, APatternMatchingNothingIsAUsageError) {

@@ -115,8 +115,8 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_host_port(const std::
     host = host.substr(1, host.size() - 2);
   }
   const std::string port_text = text.substr(colon + 1);
-  if (port_text.size() > 5 ||
-      !std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(),
+                                           [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
   const int port = std::stoi(port_text);
@@ -126,10 +126,10 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_host_port(const std::
 
 Result<TargetProfile> parse_target_profile(const Json& doc, const std::string& base_dir) {
   if (!doc.is_object()) return Error::make("malformed", "a target profile must be a JSON object");
-  ATTESTLAB_TRY(only_members(doc, "",
-                             {"name", "directory_url", "trust_ca", "eab", "identifiers",
-                              "challenges", "capabilities", "device", "http01", "dns01",
-                              "dns_suffix", "timing"}));
+  ATTESTLAB_TRY(
+      only_members(doc, "",
+                   {"name", "directory_url", "trust_ca", "eab", "identifiers", "challenges",
+                    "capabilities", "device", "http01", "dns01", "dns_suffix", "timing"}));
   TargetProfile t;
   auto name = string_member(doc, "name", "name", true);
   if (!name) return name.error();
@@ -251,15 +251,19 @@ Result<TargetProfile> parse_target_profile(const Json& doc, const std::string& b
     const Json& tm = doc["timing"];
     if (!tm.is_object()) return field_error("timing", "must be an object");
     ATTESTLAB_TRY(only_members(
-        tm, "timing", {"case_timeout_s", "poll_interval_ms", "max_retry_after_ms", "http_timeout_s"}));
-    auto a = duration_member(tm, "case_timeout_s", "timing.case_timeout_s", t.timing.case_timeout, 1000);
+        tm, "timing",
+        {"case_timeout_s", "poll_interval_ms", "max_retry_after_ms", "http_timeout_s"}));
+    auto a =
+        duration_member(tm, "case_timeout_s", "timing.case_timeout_s", t.timing.case_timeout, 1000);
     if (!a) return a.error();
-    auto b = duration_member(tm, "poll_interval_ms", "timing.poll_interval_ms", t.timing.poll_interval, 1);
+    auto b = duration_member(tm, "poll_interval_ms", "timing.poll_interval_ms",
+                             t.timing.poll_interval, 1);
     if (!b) return b.error();
     auto c = duration_member(tm, "max_retry_after_ms", "timing.max_retry_after_ms",
                              t.timing.max_retry_after, 1);
     if (!c) return c.error();
-    auto d = duration_member(tm, "http_timeout_s", "timing.http_timeout_s", t.timing.http_timeout, 1000);
+    auto d =
+        duration_member(tm, "http_timeout_s", "timing.http_timeout_s", t.timing.http_timeout, 1000);
     if (!d) return d.error();
     t.timing = Timing{*a, *b, *c, *d};
   }
@@ -349,9 +353,9 @@ std::optional<std::string> TargetProfile::missing(const std::string& capability)
 
 std::set<std::string> TargetProfile::effective_capabilities() const {
   std::set<std::string> out;
-  for (const char* c : {"dns-identifiers", "ip-identifiers", "permanent-identifier",
-                        "hardware-module", "http-01", "dns-01", "validation",
-                        "device-attest-01", "inventory", "eab", "eab-required"}) {
+  for (const char* c :
+       {"dns-identifiers", "ip-identifiers", "permanent-identifier", "hardware-module", "http-01",
+        "dns-01", "validation", "device-attest-01", "inventory", "eab", "eab-required"}) {
     if (has(c)) out.insert(c);
   }
   for (const auto& c : capabilities) out.insert(c);

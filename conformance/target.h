@@ -34,9 +34,9 @@ struct EabCredentials {
 };
 
 struct DeviceSetup {
-  std::string attestation_ca_dir;  // mock Apple CA (`attestlab ca init`) the target trusts
+  std::string attestation_ca_dir;        // mock Apple CA (`attestlab ca init`) the target trusts
   std::string identity_source = "none";  // "inventory-file" | "none"
-  std::string inventory_file;      // with "inventory-file": written before cases run
+  std::string inventory_file;            // with "inventory-file": written before cases run
 };
 
 struct Timing {
@@ -54,12 +54,13 @@ struct TargetProfile {
   std::string directory_url;
   std::string trust_ca;  // PEM file; empty = system trust store
   std::optional<EabCredentials> eab;
-  std::vector<std::string> identifiers = {"dns"};  // dns | ip | permanent-identifier | hardware-module
+  std::vector<std::string> identifiers = {
+      "dns"};                           // dns | ip | permanent-identifier | hardware-module
   std::vector<std::string> challenges;  // http-01 | dns-01 | device-attest-01
   std::vector<std::string> capabilities;
   DeviceSetup device;
-  std::string http01_listen;       // "127.0.0.1:PORT": the harness's http-01 responder
-  std::string dns01_management;    // pebble-challtestsrv management URL
+  std::string http01_listen;                   // "127.0.0.1:PORT": the harness's http-01 responder
+  std::string dns01_management;                // pebble-challtestsrv management URL
   std::string dns_suffix = "conform.example";  // identifiers are random labels under it
   Timing timing;
 

@@ -9,7 +9,9 @@
 namespace attestlab::conformance {
 namespace {
 
-Json minimal() { return Json{{"name", "t"}, {"directory_url", "https://127.0.0.1:14000/dir"}}; }
+Json minimal() {
+  return Json{{"name", "t"}, {"directory_url", "https://127.0.0.1:14000/dir"}};
+}
 
 // Parses doc and expects an error whose detail names `field`.
 void expect_field_error(const Json& doc, const std::string& field) {
@@ -34,12 +36,16 @@ TEST(TargetProfile, MinimalProfileHasOnlyDnsIdentifiers) {
 TEST(TargetProfile, FullProfileParses) {
   Json doc = minimal();
   doc["trust_ca"] = "tls.pem";
-  doc["eab"] = {{"kid", "k"}, {"hmac_key", "c2VjcmV0"}, {"required", true},
+  doc["eab"] = {{"kid", "k"},
+                {"hmac_key", "c2VjcmV0"},
+                {"required", true},
                 {"more_keys", {{{"kid", "k2"}, {"hmac_key", "b3RoZXI"}}}}};
   doc["identifiers"] = {"dns", "ip", "permanent-identifier"};
   doc["challenges"] = {"http-01", "dns-01", "device-attest-01"};
   doc["capabilities"] = {"revocation", "key-change", "posture-policy"};
-  doc["device"] = {{"attestation_ca_dir", "ca"}, {"identity_source", "inventory-file"}, {"inventory_file", "inv.json"}};
+  doc["device"] = {{"attestation_ca_dir", "ca"},
+                   {"identity_source", "inventory-file"},
+                   {"inventory_file", "inv.json"}};
   doc["http01"] = {{"listen", "127.0.0.1:5002"}};
   doc["dns01"] = {{"challtestsrv_management", "http://127.0.0.1:8055"}};
   doc["timing"] = {{"case_timeout_s", 12}, {"poll_interval_ms", 40}, {"max_retry_after_ms", 80}};
@@ -155,7 +161,8 @@ TEST(TargetProfile, LoadNamesTheFileAndTheField) {
   const std::string dir = ::testing::TempDir() + "/attestlab-target-test";
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/bad.json";
-  ASSERT_TRUE(pki::write_file(path, R"({"name":"x","directory_url":"https://h/d","dns01":{}})").ok());
+  ASSERT_TRUE(
+      pki::write_file(path, R"({"name":"x","directory_url":"https://h/d","dns01":{}})").ok());
   auto r = load_target_profile(path);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().detail.find(path), std::string::npos);
