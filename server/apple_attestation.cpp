@@ -186,7 +186,9 @@ Result<AttestedFacts> verify_apple_attestation(std::string_view att_obj_b64u,
   }
   // Verify the chain at a time the leaf is valid: only differs from now inside the skew
   // allowance (or with the ignore_attestation_validity fault).
-  const std::int64_t verify_at = std::clamp(now, not_before, std::max(not_before, not_after));
+  // notAfter itself counts as expired (OpenSSL), hence the last valid second is notAfter-1.
+  const std::int64_t verify_at =
+      std::clamp(now, not_before, std::max(not_before, not_after - 1));
 
   // Chain to a configured root; find which one anchors it (for the evidence).
   if (!ATTESTLAB_FAULT(skip_chain_verification)) {
