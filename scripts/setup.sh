@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian packages only), configures and builds attestlab.
 #   scripts/setup.sh            install + build (release preset)
-#   scripts/setup.sh --test     install + build + run the whole test suite (ctest)
+#   scripts/setup.sh --test     install + build + run the whole test suite (ctest), then
+#                               the fault-injection verdict tests in a faults build
 #   scripts/setup.sh --preset asan --test   same with another preset
 # Idempotent: apt-get update/install run only when a package is missing.
 set -euo pipefail
@@ -48,4 +49,12 @@ cmake --build --preset "$preset" -j "$jobs"
 
 if [ $run_tests -eq 1 ]; then
   ctest --test-dir "build/$preset" --output-on-failure -j "$jobs" --timeout 600
+  if [ "$preset" = release ]; then
+    # Verdict accuracy: a second build with server::ServerFaults compiled in
+    # (-DATTESTLAB_FAULTS=ON, never shipped) proves that scenarios and conformance cases
+    # fail when the server check they rely on is switched off.
+    cmake --preset faults >/dev/null
+    cmake --build build/faults --target attestlab -j "$jobs"
+    ctest --test-dir build/faults -L faults --output-on-failure -j "$jobs" --timeout 900
+  fi
 fi
