@@ -41,6 +41,7 @@ struct ConformArgs {
   std::vector<std::string> targets;
   std::vector<std::string> profiles;
   bool embedded = false;
+  bool embedded_eab = false;
   std::string trust_ca;
   std::string eab_kid;
   std::string eab_hmac_key;
@@ -92,7 +93,9 @@ class EmbeddedTarget {
     }
   }
 
-  Result<conformance::TargetProfile> start(bool keep_work_dir) {
+  // eab_required: the server refuses accounts without a binding ("embedded-eab"); it binds
+  // a key id to one account, so that target runs only the EAB cases (see run_conform).
+  Result<conformance::TargetProfile> start(bool keep_work_dir, bool eab_required) {
     keep_ = keep_work_dir;
     std::string templ =
         (std::filesystem::temp_directory_path() / "attestlab-conform-XXXXXX").string();
@@ -148,7 +151,7 @@ class EmbeddedTarget {
     config.inventory_file = inventory;
     config.policy_file = policy;
     config.eab_keys_file = eab_keys;
-    config.eab_required = false;
+    config.eab_required = eab_required;
     if (have_dns) config.dns_server = dns_.dns_address();
     config.http01_port = http01_port;
     config.validation_threads = 4;
@@ -161,9 +164,10 @@ class EmbeddedTarget {
     ATTESTLAB_TRY(pki::write_file(trust, server_->tls_certificate_pem()));
 
     conformance::TargetProfile t;
-    t.name = "embedded";
+    t.name = eab_required ? "embedded-eab" : "embedded";
     t.directory_url = server_->directory_url();
     t.trust_ca = trust;
+    eab.required = eab_required;
     t.eab = eab;
     t.identifiers = {"dns", "ip", "permanent-identifier", "hardware-module"};
     t.challenges = {"device-attest-01"};
@@ -173,7 +177,8 @@ class EmbeddedTarget {
       t.http01_listen = "127.0.0.1:" + std::to_string(http01_port);
       t.dns01_management = dns_.management_url();
     }
-    t.capabilities = {"revocation", "key-change", "wildcard", "posture-policy", "device-supersede"};
+    t.capabilities = {"revocation",     "key-change",       "wildcard",
+                      "posture-policy", "device-supersede", "strict-contacts"};
     t.device.attestation_ca_dir = ca_dir;
     t.device.identity_source = "inventory-file";
     t.device.inventory_file = inventory;
@@ -226,8 +231,9 @@ int run_conform(const ConformArgs& a) {
     print_list(*selected);
     return kExitOk;
   }
-  if (a.targets.empty() && a.profiles.empty() && !a.embedded) {
-    return usage("name a target: --target URL, --target-profile FILE or --embedded");
+  if (a.targets.empty() && a.profiles.empty() && !a.embedded && !a.embedded_eab) {
+    return usage(
+        "name a target: --target URL, --target-profile FILE, --embedded or --embedded-eab");
   }
   if (a.jobs < 1) return usage("--jobs must be at least 1");
   if ((a.eab_kid.empty()) != (a.eab_hmac_key.empty())) {
@@ -250,7 +256,8 @@ int run_conform(const ConformArgs& a) {
     }
     targets.push_back(std::move(t));
   }
-  if (!a.server_faults.empty() && !a.embedded) return usage("--server-fault needs --embedded");
+  if (!a.server_faults.empty() && !a.embedded && !a.embedded_eab)
+    return usage("--server-fault needs --embedded or --embedded-eab");
 #ifdef ATTESTLAB_FAULTS
   for (const auto& name : a.server_faults) {
     if (!server::set_server_fault(server::server_faults(), name))
@@ -260,14 +267,28 @@ int run_conform(const ConformArgs& a) {
   if (!a.server_faults.empty())
     return usage("--server-fault needs a build with -DATTESTLAB_FAULTS=ON");
 #endif
-  std::unique_ptr<EmbeddedTarget> embedded;
-  if (a.embedded) {
-    embedded = std::make_unique<EmbeddedTarget>();
-    auto profile = embedded->start(a.keep_work_dir);
+  std::vector<std::unique_ptr<EmbeddedTarget>> embedded;
+  for (const bool eab_required : {false, true}) {
+    if (!(eab_required ? a.embedded_eab : a.embedded)) continue;
+    auto& server = embedded.emplace_back(std::make_unique<EmbeddedTarget>());
+    auto profile = server->start(a.keep_work_dir, eab_required);
     if (!profile) return internal("cannot start the embedded target: " + profile.error().detail);
     if (a.keep_work_dir)
-      std::cerr << "attestlab conform: embedded target files in " << embedded->work_dir() << "\n";
+      std::cerr << "attestlab conform: " << profile->name << " target files in "
+                << server->work_dir() << "\n";
     targets.push_back(std::move(profile.value()));
+  }
+  // The EAB-required embedded server binds each key id to one account, and every
+  // newAccount of an eab.required target uses the first key: only the EAB cases (those
+  // needing capability "eab" or "eab-required") can run there as they mean to.
+  conformance::CaseList eab_cases;
+  for (const auto& c : *selected) {
+    for (const auto& cap : c.capabilities) {
+      if (cap == "eab" || cap == "eab-required") {
+        eab_cases.push_back(c);
+        break;
+      }
+    }
   }
 
   reports::RunResult result;
@@ -303,7 +324,9 @@ int run_conform(const ConformArgs& a) {
       }
       std::cerr << "\n";
     };
-    auto run = conformance::run_target(target, *selected, conformance::all_cases(), options);
+    const bool eab_only = target.name == "embedded-eab" && a.embedded_eab;
+    auto run = conformance::run_target(target, eab_only ? eab_cases : *selected,
+                                       conformance::all_cases(), options);
     if (!run) return internal(target.name + ": " + run.error().detail);
     stragglers += run->stragglers;
     std::cerr << summary_line(run->run) << "\n";
@@ -337,6 +360,9 @@ void register_conform(CLI::App& app) {
                       "Target profile JSON (conformance/TARGETS.md; repeatable)");
   conform->add_flag("--embedded", args->embedded,
                     "Start attestlab's own server in-process as a fully configured target");
+  conform->add_flag("--embedded-eab", args->embedded_eab,
+                    "Also (or only) start an embedded server that requires external account "
+                    "binding; only the EAB cases run against it");
   conform->add_option("--trust-ca", args->trust_ca, "PEM bundle trusted for --target's TLS");
   conform->add_option("--eab-kid", args->eab_kid, "External account binding key id for --target");
   conform->add_option("--eab-hmac-key", args->eab_hmac_key,
@@ -360,7 +386,7 @@ void register_conform(CLI::App& app) {
                     "Keep the --embedded target's temporary files");
   conform->add_option(
       "--server-fault,--fault", args->server_faults,
-      "Break the --embedded server on purpose (server::ServerFaults knob; test builds only; "
+      "Break the --embedded/--embedded-eab servers on purpose (server::ServerFaults knob; test builds only; "
       "repeatable): shows which cases catch it");
   conform->callback([args, conform] {
     std::string line = "attestlab conform";

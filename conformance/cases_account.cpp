@@ -266,6 +266,41 @@ void add_account_cases(CaseList& out) {
           found = found || (o.is_string() && o.get<std::string>() == order.url);
         return check(found, "the list contains " + order.url, list.dump());
       }));
+
+  // RFC 8555 §7.3 lets a server accept any contact; refusing these is attestlab's own
+  // documented policy, judged only where a target declares "strict-contacts".
+  out.push_back(rfc_case(
+      {"rfc8555-7.3-policy-contact-mailto-only",
+       "Contacts are limited to one plain mailto: address (declared policy)", "7.3",
+       Level::Policy,
+       "A target declaring strict-contacts refuses a tel: contact with unsupportedContact and "
+       "a mailto: with hfields (?subject=) with invalidContact, creating no account for "
+       "either (onlyReturnExisting afterwards answers accountDoesNotExist).",
+       {"strict-contacts"}},
+      [](CaseContext& ctx) {
+        if (ctx.target().eab && ctx.target().eab->required) {
+          abort_case(Verdict::skip("the target requires EAB; this case sends a bare newAccount"));
+        }
+        auto refused_without_account = [&ctx](const std::string& contact,
+                                              const std::string& type) {
+          auto c = ctx.client();
+          auto dir = need(c->directory(), "fetch the directory");
+          sim::RawPostOptions o;
+          o.signer = fresh_signer();
+          Json payload = {{"termsOfServiceAgreed", true}, {"contact", {contact}}};
+          auto r = post_raw_retrying(*c, dir.new_account, Json::object(), payload.dump(), o);
+          Verdict refused = expect_problem(r, 400, {type});
+          if (refused.outcome != reports::Outcome::Pass) return refused;
+          auto after = lookup_account(ctx, o.signer);
+          return check(after && is_problem(*after, "accountDoesNotExist"),
+                       "no account for contact " + contact +
+                           " (onlyReturnExisting: accountDoesNotExist)",
+                       describe(after));
+        };
+        Verdict tel = refused_without_account("tel:+1555", "unsupportedContact");
+        if (tel.outcome != reports::Outcome::Pass) return tel;
+        return refused_without_account("mailto:a@x?subject=y", "invalidContact");
+      }));
 }
 
 }  // namespace attestlab::conformance

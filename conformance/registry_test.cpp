@@ -19,7 +19,8 @@ TargetProfile everything() {
   t.directory_url = "https://127.0.0.1:1/dir";
   t.identifiers = {"dns", "ip", "permanent-identifier", "hardware-module"};
   t.challenges = {"http-01", "dns-01", "device-attest-01"};
-  t.capabilities = {"revocation", "key-change", "wildcard", "posture-policy", "device-supersede"};
+  t.capabilities = {"revocation",     "key-change",       "wildcard",
+                    "posture-policy", "device-supersede", "strict-contacts"};
   t.device.attestation_ca_dir = "/ca";
   t.device.identity_source = "inventory-file";
   t.device.inventory_file = "/inv.json";
@@ -70,10 +71,13 @@ TEST(Registry, PolicyLevelBelongsToOperatorPolicy) {
       EXPECT_EQ(c.level, Level::Policy) << c.id;
     }
     if (c.level == Level::Policy && c.profile != kProfileMdaPolicy) {
-      // Apple key rules that are operator policy name the capability that declares it.
-      EXPECT_NE(std::find(c.capabilities.begin(), c.capabilities.end(), "posture-policy"),
-                c.capabilities.end())
-          << c.id;
+      // Operator-policy rules outside the MDA profile (Apple key rules, attestlab's contact
+      // policy) name the capability that declares the policy.
+      const auto has = [&c](const char* cap) {
+        return std::find(c.capabilities.begin(), c.capabilities.end(), cap) !=
+               c.capabilities.end();
+      };
+      EXPECT_TRUE(has("posture-policy") || has("strict-contacts")) << c.id;
     }
   }
 }

@@ -13,8 +13,9 @@ namespace {
 // Capabilities a profile may list under "capabilities"; the others are derived from the
 // profile's other members (see effective_capabilities).
 const std::vector<std::string>& declarable_capabilities() {
-  static const std::vector<std::string> names = {"revocation", "key-change", "wildcard",
-                                                 "posture-policy", "device-supersede"};
+  static const std::vector<std::string> names = {"revocation",       "key-change",
+                                                 "wildcard",         "posture-policy",
+                                                 "device-supersede", "strict-contacts"};
   return names;
 }
 
