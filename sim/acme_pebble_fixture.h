@@ -30,115 +30,16 @@
 #include "core/http.h"
 #include "core/json.h"
 #include "core/pki.h"
+#include "sim/child_process.h"
 
 extern char** environ;
 
 namespace attestlab::sim::testing {
 
-// A child process whose stdout and stderr go to a log file.
-class ChildProcess {
- public:
-  ChildProcess() = default;
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  ~ChildProcess() { stop(); }
+using sim::ChildProcess;
+using sim::find_program;
 
-  // program: absolute path. extra_env: "NAME=value" entries overriding the environment.
-  bool start(const std::string& program, const std::vector<std::string>& args,
-             const std::vector<std::string>& extra_env, const std::string& log_path) {
-    stop();
-    // Everything the child needs is prepared before fork: after fork in a threaded
-    // process only async-signal-safe calls are allowed.
-    std::vector<std::string> argv_s = {program};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<std::string> env_s;
-    for (char** e = environ; *e != nullptr; ++e) {
-      const std::string entry = *e;
-      const std::string name = entry.substr(0, entry.find('='));
-      bool overridden = false;
-      for (const auto& x : extra_env) overridden = overridden || x.rfind(name + "=", 0) == 0;
-      if (!overridden) env_s.push_back(entry);
-    }
-    env_s.insert(env_s.end(), extra_env.begin(), extra_env.end());
-    std::vector<char*> argv, envp;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const char* log = log_path.c_str();
-    const pid_t parent = ::getpid();
-
-    const pid_t pid = ::fork();
-    if (pid < 0) return false;
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      const int fd = ::open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    pid_ = pid;
-    return true;
-  }
-
-  bool running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 60; ++i) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-// A loopback port that is free for TCP (and for UDP too when both is set) right now.
-inline std::uint16_t free_port(bool also_udp = false) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ::close(fd);
-      continue;
-    }
-    const std::uint16_t port = ntohs(addr.sin_port);
-    ::close(fd);
-    if (!also_udp) return port;
-    const int ufd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    const bool udp_free = ::bind(ufd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(ufd);
-    if (udp_free) return port;
-  }
-  return 0;
-}
+inline std::uint16_t free_port(bool also_udp = false) { return free_loopback_port(also_udp); }
 
 inline bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -147,14 +48,6 @@ inline bool wait_until(const std::function<bool()>& ready, std::chrono::millisec
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return ready();
-}
-
-inline std::string find_program(const std::string& name) {
-  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"}) {
-    const std::string path = std::string(dir) + "/" + name;
-    if (::access(path.c_str(), X_OK) == 0) return path;
-  }
-  return "";
 }
 
 inline std::string read_text(const std::string& path) {
@@ -245,7 +138,7 @@ class ChallTestSrv {
     if (!process_.start(program,
                         {"-defaultIPv6", "", "-defaultIPv4", "127.0.0.1", "-dns01", dns, "-http01",
                          "", "-https01", "", "-tlsalpn01", "", "-management", mgmt},
-                        {}, log_path)) {
+                        log_path)) {
       return Error::make("serverInternal", "cannot fork pebble-challtestsrv");
     }
     http::Client client;
@@ -352,7 +245,7 @@ class Pebble {
     const std::string config_path = work_dir + "/" + name + ".json";
     ATTESTLAB_TRY(pki::write_file(config_path, Json{{"pebble", pebble}}.dump(2)));
     if (!process_.start(program, {"-config", config_path, "-dnsserver", config.dns_server},
-                        config.env, log_path_)) {
+                        log_path_, config.env)) {
       return Error::make("serverInternal", "cannot fork pebble");
     }
     http::ClientOptions options;
