@@ -15,8 +15,8 @@
 
 #include "core/clock.h"
 #include "core/jose.h"
-#include "server/acme_server.h"
-#include "server/acme_test_client.h"
+#include "server/acme/acme_server.h"
+#include "testing/acme_test_client.h"
 
 namespace {
 

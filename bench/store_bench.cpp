@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "server/store.h"
+#include "server/store/store.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // `attestlab ca init|export|issue`: the mock Apple Enterprise Attestation CA on disk
-// (sim/apple_ca.h, docs/APPLE_FORMAT.md). Exit codes per cli/command.h: 2 for bad
+// (sim/device/apple_ca.h, docs/APPLE_FORMAT.md). Exit codes per cli/command.h: 2 for bad
 // arguments (including an existing CA without --force), 3 for failures while doing the
 // work (unreadable files, OpenSSL).
 #include <cctype>
@@ -12,9 +12,9 @@
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/pki.h"
-#include "sim/apple_ca.h"
-#include "sim/apple_format.h"
-#include "sim/attestation.h"
+#include "sim/device/apple_ca.h"
+#include "sim/device/apple_format.h"
+#include "sim/device/attestation.h"
 
 namespace attestlab::cli {
 namespace {

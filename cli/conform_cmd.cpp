@@ -28,11 +28,11 @@
 #include "core/clock.h"
 #include "core/http.h"
 #include "core/pki.h"
-#include "reports/result.h"
-#include "server/acme_server.h"
+#include "reports/run_result.h"
+#include "server/acme/acme_server.h"
 #include "server/config.h"
 #include "server/faults.h"
-#include "sim/apple_ca.h"
+#include "sim/device/apple_ca.h"
 
 namespace attestlab::cli {
 namespace {
@@ -113,7 +113,7 @@ class EmbeddedTarget {
     ATTESTLAB_TRY(ca->save(ca_dir));
     // Written again by the runner (same content); the server reads it at start-up.
     ATTESTLAB_TRY(conformance::write_inventory(inventory, conformance::all_cases()));
-    // The documented defaults (server/attest_policy.h), spelled out.
+    // The documented defaults (server/attest/attest_policy.h), spelled out.
     ATTESTLAB_TRY(pki::write_file(policy, R"({"match": "either", "require_sip": true,
  "require_full_secure_boot": true, "forbid_third_party_kexts": true,
  "allow_user_enrollment": false, "one_active_certificate_per_device": true})"));
@@ -140,7 +140,7 @@ class EmbeddedTarget {
       std::cerr << "attestlab conform: pebble-challtestsrv not available; http-01 and dns-01 "
                    "cases will be skipped\n";
     }
-    const std::uint16_t http01_port = conformance::free_loopback_port();
+    const std::uint16_t http01_port = free_loopback_port();
     if (http01_port == 0) return Error::make("serverInternal", "no free port for http-01");
 
     server::ServerConfig config;
@@ -384,10 +384,10 @@ void register_conform(CLI::App& app) {
   conform->add_flag("--quiet", args->quiet, "Print only failures and the summary on stderr");
   conform->add_flag("--keep-work-dir", args->keep_work_dir,
                     "Keep the --embedded target's temporary files");
-  conform->add_option(
-      "--server-fault,--fault", args->server_faults,
-      "Break the --embedded/--embedded-eab servers on purpose (server::ServerFaults knob; test builds only; "
-      "repeatable): shows which cases catch it");
+  conform->add_option("--server-fault,--fault", args->server_faults,
+                      "Break the --embedded/--embedded-eab servers on purpose "
+                      "(server::ServerFaults knob; test builds only; "
+                      "repeatable): shows which cases catch it");
   conform->callback([args, conform] {
     std::string line = "attestlab conform";
     for (const auto* opt : conform->get_options()) {

@@ -19,7 +19,7 @@
 #include "cli/scenario_target.h"
 #include "core/json.h"
 #include "core/pki.h"
-#include "reports/result.h"
+#include "reports/run_result.h"
 #include "scenarios/library.h"
 #include "scenarios/plan.h"
 

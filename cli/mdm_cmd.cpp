@@ -1,4 +1,4 @@
-// `attestlab mdm serve`: the MDM emulator (sim/mdm_server.h) for devices from anywhere,
+// `attestlab mdm serve`: the MDM emulator (sim/mdm/mdm_server.h) for devices from anywhere,
 // pointing them at an ACME server (DESIGN.md's contract): prints exactly one line
 // `ready https://HOST:PORT/mdm` on stdout once it accepts connections and stops cleanly on
 // SIGINT/SIGTERM. TLS: --tls-cert/--tls-key, else a self-signed certificate kept in
@@ -18,9 +18,9 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/pki.h"
-#include "server/acme_tls.h"
+#include "server/acme/acme_tls.h"
 #include "server/config.h"
-#include "sim/mdm_server.h"
+#include "sim/mdm/mdm_server.h"
 
 namespace attestlab::cli {
 namespace {

@@ -11,9 +11,9 @@
 #include "core/http.h"
 #include "core/json.h"
 #include "core/pki.h"
-#include "sim/acme_payload.h"
-#include "sim/profile.h"
-#include "sim/profile_lint.h"
+#include "sim/device/acme_payload.h"
+#include "sim/mdm/profile.h"
+#include "sim/mdm/profile_lint.h"
 
 namespace attestlab::cli {
 namespace {

@@ -7,7 +7,7 @@
 #include "cli/command.h"
 #include "core/json.h"
 #include "core/pki.h"
-#include "reports/result.h"
+#include "reports/run_result.h"
 
 namespace attestlab::cli {
 namespace {
@@ -48,7 +48,8 @@ int render(const std::vector<std::string>& inputs, const std::string& out_dir) {
     return kExitInternal;
   }
   std::cout << "wrote " << out_dir << "/{result.json,junit.xml,summary.md,report.html} ("
-            << merged.targets.size() << " target" << (merged.targets.size() == 1 ? "" : "s") << ")\n";
+            << merged.targets.size() << " target" << (merged.targets.size() == 1 ? "" : "s")
+            << ")\n";
   return merged.failed() ? kExitFailures : kExitOk;
 }
 
@@ -59,15 +60,22 @@ void register_report(CLI::App& app) {
   report->require_subcommand(1);
 
   static std::string in_file, out_dir;
-  auto* r = report->add_subcommand("render", "Render result.json again as JUnit, Markdown and HTML");
-  r->add_option("input", in_file, "result.json of a scenario or conform run")->required()->check(CLI::ExistingFile);
+  auto* r =
+      report->add_subcommand("render", "Render result.json again as JUnit, Markdown and HTML");
+  r->add_option("input", in_file, "result.json of a scenario or conform run")
+      ->required()
+      ->check(CLI::ExistingFile);
   r->add_option("--out", out_dir, "output directory")->required();
   r->callback([] { exit_code() = render({in_file}, out_dir); });
 
   static std::vector<std::string> inputs;
   static std::string merge_out;
-  auto* m = report->add_subcommand("merge", "Merge runs against several targets into one matrix report");
-  m->add_option("inputs", inputs, "result.json files (same kind)")->required()->expected(2, 64)->check(CLI::ExistingFile);
+  auto* m =
+      report->add_subcommand("merge", "Merge runs against several targets into one matrix report");
+  m->add_option("inputs", inputs, "result.json files (same kind)")
+      ->required()
+      ->expected(2, 64)
+      ->check(CLI::ExistingFile);
   m->add_option("--out", merge_out, "output directory")->required();
   m->callback([] { exit_code() = render(inputs, merge_out); });
 }

@@ -20,12 +20,12 @@
 #include "core/bytes.h"
 #include "core/http.h"
 #include "core/pki.h"
-#include "reports/result.h"
+#include "reports/run_result.h"
 #include "scenarios/engine.h"
 #include "scenarios/library.h"
 #include "scenarios/plan.h"
 #include "server/faults.h"
-#include "sim/apple_ca.h"
+#include "sim/device/apple_ca.h"
 
 namespace attestlab::cli {
 
@@ -249,7 +249,8 @@ int run_run(const ScenarioArgs& a) {
     }
   }
 #else
-  if (!a.server_faults.empty()) return usage("run", "--fault needs a build with -DATTESTLAB_FAULTS=ON");
+  if (!a.server_faults.empty())
+    return usage("run", "--fault needs a build with -DATTESTLAB_FAULTS=ON");
 #endif
 
   std::unique_ptr<EmbeddedScenarioTarget> embedded;
@@ -287,7 +288,7 @@ int run_run(const ScenarioArgs& a) {
     if (!a.eab_kid.empty()) {
       auto key = base64url_decode(a.eab_hmac_key);
       if (!key) return usage("run", "--eab-hmac-key must be base64url");
-      foreign.eab = sim::ExternalAccountBinding{a.eab_kid, *key};
+      foreign.eab = client::ExternalAccountBinding{a.eab_kid, *key};
     }
     target = &foreign;
   }

@@ -6,9 +6,9 @@
 
 #include "core/clock.h"
 #include "core/pki.h"
-#include "server/acme_server.h"
-#include "server/attest_policy.h"
-#include "sim/apple_ca.h"
+#include "server/acme/acme_server.h"
+#include "server/attest/attest_policy.h"
+#include "sim/device/apple_ca.h"
 
 namespace attestlab::cli {
 

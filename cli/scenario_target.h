@@ -50,7 +50,7 @@ class EmbeddedScenarioTarget {
   std::atomic<int> clocked_count_{0};
 };
 
-// The default policy (server/attest_policy.h) with the assumed members laid over it:
+// The default policy (server/attest/attest_policy.h) with the assumed members laid over it:
 // objects (per-platform floors) merged key by key, everything else replaced. Checked with
 // AttestPolicy::from_json, so a bad assumption fails here, naming the member.
 Result<Json> policy_with_assumptions(const Json& assumed);

@@ -1,4 +1,4 @@
-// `attestlab serve`: the ACME device-attestation server (server/acme_server.h) with the
+// `attestlab serve`: the ACME device-attestation server (server/acme/acme_server.h) with the
 // flags of DESIGN.md's contract. Prints exactly one line `ready https://HOST:PORT/acme/directory`
 // on stdout once it accepts connections, and stops cleanly on SIGINT/SIGTERM.
 // Exit codes (cli/command.h): 0 after a signal, 2 bad flags, 3 start-up failure.
@@ -12,10 +12,10 @@
 
 #include "cli/command.h"
 #include "core/clock.h"
-#include "server/acme_server.h"
+#include "server/acme/acme_server.h"
+#include "server/acme/log.h"
 #include "server/config.h"
 #include "server/faults.h"
-#include "server/log.h"
 
 namespace attestlab::cli {
 namespace {

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "reports/result.h"
-#include "sim/device.h"
+#include "reports/run_result.h"
+#include "sim/device/device.h"
 
 namespace attestlab::conformance {
 

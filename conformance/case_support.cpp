@@ -9,9 +9,9 @@ namespace attestlab::conformance {
 
 WatchedAccount watched_account(CaseContext& ctx, const std::string& label) {
   auto c = ctx.client(label);
-  sim::NewAccountRequest req;
+  client::NewAccountRequest req;
   req.contact = {kContactBefore};
-  sim::Account account = ctx.new_account(*c, req);
+  client::Account account = ctx.new_account(*c, req);
   return WatchedAccount{std::move(c), account};
 }
 
@@ -22,7 +22,7 @@ std::string contact_update_text() {
   return contact_update().dump();
 }
 
-Verdict contact_unchanged(sim::AcmeClient& c, const std::string& account_url) {
+Verdict contact_unchanged(client::AcmeClient& c, const std::string& account_url) {
   Json account = fetch_json(c, account_url, "the account");
   const Json contact = account.value("contact", Json::array());
   return check(contact == Json::array({kContactBefore}),
@@ -30,14 +30,14 @@ Verdict contact_unchanged(sim::AcmeClient& c, const std::string& account_url) {
                "contact is " + contact.dump() + " (the refused update was applied)");
 }
 
-Result<http::Response> post_built(sim::AcmeClient& c, const std::string& url,
+Result<http::Response> post_built(client::AcmeClient& c, const std::string& url,
                                   const std::function<std::string(const std::string& nonce)>& build,
                                   int attempts) {
   Result<http::Response> r = Error::make("clientUsage", "no attempt");
   for (int i = 0; i < attempts; ++i) {
     auto nonce = c.new_nonce();
     if (!nonce) return nonce.error();
-    sim::RawPostOptions o;
+    client::RawPostOptions o;
     o.raw_body = build(*nonce);
     r = c.post_raw(url, Json::object(), "", o);
     if (!r || !is_bad_nonce(*r)) break;
@@ -45,12 +45,12 @@ Result<http::Response> post_built(sim::AcmeClient& c, const std::string& url,
   return r;
 }
 
-Json account_header(const sim::AcmeClient& c, const std::string& nonce, const std::string& url) {
+Json account_header(const client::AcmeClient& c, const std::string& nonce, const std::string& url) {
   return Json{
       {"alg", c.account_key()->alg()}, {"kid", c.account_url()}, {"nonce", nonce}, {"url", url}};
 }
 
-std::string jose_signature_b64u(const sim::JwsSigner& signer, const std::string& input) {
+std::string jose_signature_b64u(const client::JwsSigner& signer, const std::string& input) {
   auto der = need(signer.sign(to_bytes(input)), "sign");
   const std::string alg = signer.alg();
   std::size_t coord = 0;
@@ -61,8 +61,8 @@ std::string jose_signature_b64u(const sim::JwsSigner& signer, const std::string&
   return base64url_encode(need(pki::ecdsa_der_to_raw(der, coord), "convert the ECDSA signature"));
 }
 
-std::shared_ptr<const sim::JwsSigner> fresh_signer(pki::KeySpec spec) {
-  return sim::make_signer(need(pki::PrivateKey::generate(spec), "generate a key"));
+std::shared_ptr<const client::JwsSigner> fresh_signer(pki::KeySpec spec) {
+  return client::make_signer(need(pki::PrivateKey::generate(spec), "generate a key"));
 }
 
 }  // namespace attestlab::conformance

@@ -8,12 +8,12 @@
 #include <optional>
 #include <string>
 
+#include "client/acme_client.h"
+#include "client/acme_signer.h"
 #include "conformance/case.h"
 #include "conformance/context.h"
 #include "core/http.h"
 #include "core/json.h"
-#include "sim/acme_client.h"
-#include "sim/acme_signer.h"
 
 namespace attestlab::conformance {
 
@@ -22,30 +22,30 @@ inline constexpr const char* kContactAfter = "mailto:after@example.com";
 
 // A fresh account with contact [kContactBefore].
 struct WatchedAccount {
-  std::unique_ptr<sim::AcmeClient> client;
-  sim::Account account;
+  std::unique_ptr<client::AcmeClient> client;
+  client::Account account;
 };
 WatchedAccount watched_account(CaseContext& ctx, const std::string& label = "client");
 // {"contact": [kContactAfter]}: the update a refused request must not apply.
 Json contact_update();
 std::string contact_update_text();
 // Passes when the account (fetched by its own client) still has contact [kContactBefore].
-Verdict contact_unchanged(sim::AcmeClient& c, const std::string& account_url);
+Verdict contact_unchanged(client::AcmeClient& c, const std::string& account_url);
 
 // POSTs a body built around a fresh nonce (nonce → body), re-built and re-sent with a new
 // nonce while the target answers badNonce (random rejection), up to `attempts` times.
-Result<http::Response> post_built(sim::AcmeClient& c, const std::string& url,
+Result<http::Response> post_built(client::AcmeClient& c, const std::string& url,
                                   const std::function<std::string(const std::string& nonce)>& build,
                                   int attempts = 6);
 
 // The protected header a request by the client's account would carry (alg of the
 // account key, kid, nonce, url).
-Json account_header(const sim::AcmeClient& c, const std::string& nonce, const std::string& url);
+Json account_header(const client::AcmeClient& c, const std::string& nonce, const std::string& url);
 
 // A JWS signature (JOSE form: r||s for ECDSA) by signer over `input`.
-std::string jose_signature_b64u(const sim::JwsSigner& signer, const std::string& input);
+std::string jose_signature_b64u(const client::JwsSigner& signer, const std::string& input);
 
 // A fresh P-256 signer.
-std::shared_ptr<const sim::JwsSigner> fresh_signer(pki::KeySpec spec = pki::KeySpec::p256());
+std::shared_ptr<const client::JwsSigner> fresh_signer(pki::KeySpec spec = pki::KeySpec::p256());
 
 }  // namespace attestlab::conformance

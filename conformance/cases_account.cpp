@@ -11,18 +11,18 @@
 namespace attestlab::conformance {
 namespace {
 
-sim::NewAccountRequest account_request(const CaseContext& ctx) {
-  sim::NewAccountRequest req;
+client::NewAccountRequest account_request(const CaseContext& ctx) {
+  client::NewAccountRequest req;
   if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
   return req;
 }
 
 // newAccount with onlyReturnExisting for key: the raw response.
 Result<http::Response> lookup_account(CaseContext& ctx,
-                                      const std::shared_ptr<const sim::JwsSigner>& key) {
+                                      const std::shared_ptr<const client::JwsSigner>& key) {
   auto c = ctx.client("lookup");
   auto dir = need(c->directory(), "fetch the directory");
-  sim::RawPostOptions o;
+  client::RawPostOptions o;
   o.signer = key;
   return post_raw_retrying(*c, dir.new_account, Json::object(),
                            Json{{"onlyReturnExisting", true}}.dump(), o);
@@ -32,7 +32,7 @@ Result<http::Response> lookup_account(CaseContext& ctx,
 Verdict contact_refused_as(CaseContext& ctx, const std::string& contact, const std::string& type) {
   auto c = ctx.client();
   auto dir = need(c->directory(), "fetch the directory");
-  sim::RawPostOptions o;
+  client::RawPostOptions o;
   o.signer = fresh_signer();
   Json payload = {{"termsOfServiceAgreed", true}, {"contact", {contact}}};
   if (ctx.target().eab && ctx.target().eab->required) {
@@ -255,7 +255,7 @@ void add_account_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.client();
         ctx.new_account(*c, account_request(ctx));
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         Json account = fetch_json(*c, c->account_url(), "the account");
         const std::string* orders_url = get_string(account, "orders");
         need_that(orders_url != nullptr, "the account has an orders URL");
@@ -271,7 +271,8 @@ void add_account_cases(CaseList& out) {
   // documented policy, judged only where a target declares "strict-contacts".
   out.push_back(rfc_case(
       {"rfc8555-7.3-policy-contact-mailto-only",
-       "Contacts are limited to one plain mailto: address (declared policy)", "7.3",
+       "Contacts are limited to one plain mailto: address (declared policy)",
+       "7.3",
        Level::Policy,
        "A target declaring strict-contacts refuses a tel: contact with unsupportedContact and "
        "a mailto: with hfields (?subject=) with invalidContact, creating no account for "
@@ -281,21 +282,20 @@ void add_account_cases(CaseList& out) {
         if (ctx.target().eab && ctx.target().eab->required) {
           abort_case(Verdict::skip("the target requires EAB; this case sends a bare newAccount"));
         }
-        auto refused_without_account = [&ctx](const std::string& contact,
-                                              const std::string& type) {
+        auto refused_without_account = [&ctx](const std::string& contact, const std::string& type) {
           auto c = ctx.client();
           auto dir = need(c->directory(), "fetch the directory");
-          sim::RawPostOptions o;
+          client::RawPostOptions o;
           o.signer = fresh_signer();
           Json payload = {{"termsOfServiceAgreed", true}, {"contact", {contact}}};
           auto r = post_raw_retrying(*c, dir.new_account, Json::object(), payload.dump(), o);
           Verdict refused = expect_problem(r, 400, {type});
           if (refused.outcome != reports::Outcome::Pass) return refused;
           auto after = lookup_account(ctx, o.signer);
-          return check(after && is_problem(*after, "accountDoesNotExist"),
-                       "no account for contact " + contact +
-                           " (onlyReturnExisting: accountDoesNotExist)",
-                       describe(after));
+          return check(
+              after && is_problem(*after, "accountDoesNotExist"),
+              "no account for contact " + contact + " (onlyReturnExisting: accountDoesNotExist)",
+              describe(after));
         };
         Verdict tel = refused_without_account("tel:+1555", "unsupportedContact");
         if (tel.outcome != reports::Outcome::Pass) return tel;

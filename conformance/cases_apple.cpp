@@ -1,7 +1,7 @@
 // The "apple" attestation format as deployed (PROTOCOL.md §3, docs/APPLE_FORMAT.md): the
 // chain to the configured root, leaf validity, the freshness code = SHA-256(token), the
 // attested identifier, and the binding of the attested key to the CSR key. Each case
-// forges exactly one thing with sim/forgery.h (or builds the chain by hand).
+// forges exactly one thing with sim/device/forgery.h (or builds the chain by hand).
 #include <cctype>
 
 #include "conformance/case_builder.h"
@@ -12,7 +12,7 @@
 #include "conformance/flows.h"
 #include "conformance/registry.h"
 #include "core/bytes.h"
-#include "sim/forgery.h"
+#include "sim/device/forgery.h"
 
 namespace attestlab::conformance {
 namespace {

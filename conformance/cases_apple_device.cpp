@@ -1,6 +1,6 @@
 // The whole Apple device path end to end: a simulated device with its Secure Enclave,
 // attestation service and keychain enrolls through the ACMECertificate payload client
-// (sim/device_acme.h), once genuinely and once per ClientFaults knob that a server must
+// (sim/device/device_acme.h), once genuinely and once per ClientFaults knob that a server must
 // refuse (or, for the two that are allowed, accept). Complements the precise one-thing
 // cases of cases_apple.cpp / cases_device_attest.cpp with what a real device sends.
 #include <set>
@@ -12,10 +12,10 @@
 #include "conformance/harness.h"
 #include "conformance/registry.h"
 #include "core/clock.h"
-#include "sim/acme_payload.h"
-#include "sim/attestation_service.h"
-#include "sim/device_acme.h"
-#include "sim/device_keychain.h"
+#include "sim/device/acme_payload.h"
+#include "sim/device/attestation_service.h"
+#include "sim/device/device_acme.h"
+#include "sim/device/device_keychain.h"
 
 namespace attestlab::conformance {
 namespace {

@@ -11,23 +11,24 @@ namespace attestlab::conformance {
 namespace {
 
 struct Attempt {
-  std::unique_ptr<sim::AcmeClient> client;
-  sim::Order order;
-  sim::Authorization authz;                                                // before responding
-  sim::Challenge challenge;                                                // before responding
-  Result<sim::Challenge> answer = Error::make("clientUsage", "not sent");  // the POST's answer
-  sim::Authorization final_authz;                                          // after polling
+  std::unique_ptr<client::AcmeClient> client;
+  client::Order order;
+  client::Authorization authz;                                                // before responding
+  client::Challenge challenge;                                                // before responding
+  Result<client::Challenge> answer = Error::make("clientUsage", "not sent");  // the POST's answer
+  client::Authorization final_authz;                                          // after polling
 };
 
 // An order for one identifier; `serve` provisions (or not) the answer for `type`; then the
 // challenge is answered and the authorization polled until it leaves "pending".
 Attempt attempt(CaseContext& ctx, const std::string& type,
-                const std::function<void(Attempt&)>& serve, std::vector<sim::Identifier> ids = {}) {
+                const std::function<void(Attempt&)>& serve,
+                std::vector<client::Identifier> ids = {}) {
   Attempt a;
   a.client = ctx.shared_client();
   a.order = create_order(ctx, *a.client, std::move(ids));
   a.authz = need(a.client->get_authz(a.order.authorizations.front()), "fetch the authorization");
-  const sim::Challenge* ch = a.authz.find(type);
+  const client::Challenge* ch = a.authz.find(type);
   need_that(ch != nullptr, "the authorization offers " + type);
   a.challenge = *ch;
   serve(a);
@@ -43,7 +44,7 @@ Attempt wrong_answer(CaseContext& ctx) {
                  [&](Attempt& a) { provision_wrong_answer(ctx, a.authz, a.challenge); });
 }
 
-Verdict challenge_is(sim::AcmeClient& c, const std::string& url, const std::string& status) {
+Verdict challenge_is(client::AcmeClient& c, const std::string& url, const std::string& status) {
   auto ch = need(c.get_challenge(url), "fetch the challenge");
   return check(ch.status == status, "challenge \"" + status + "\"",
                "challenge \"" + ch.status + "\"" + (ch.error ? " error " + ch.error->dump() : ""));
@@ -65,7 +66,7 @@ void add_challenge_cases(CaseList& out) {
           provision_challenge(ctx, *x.client, x.authz, x.challenge);
         });
         const int hits = ctx.http01().hits(a.challenge.token);
-        sim::Order order = settle_order(ctx, *a.client, a.order.url);
+        client::Order order = settle_order(ctx, *a.client, a.order.url);
         return first_failure(
             {check(hits > 0, "the server fetched the key authorization",
                    "no request reached the responder"),
@@ -118,7 +119,7 @@ void add_challenge_cases(CaseList& out) {
                [](CaseContext& ctx) {
                  Attempt a = wrong_answer(ctx);
                  need_that(a.final_authz.status == "invalid", "the authorization became invalid");
-                 sim::Order order = settle_order(ctx, *a.client, a.order.url);
+                 client::Order order = settle_order(ctx, *a.client, a.order.url);
                  return check(order.status == "invalid", "order \"invalid\"",
                               "order \"" + order.status + "\"");
                }));
@@ -163,7 +164,7 @@ void add_challenge_cases(CaseList& out) {
         Attempt a = attempt(ctx, "dns-01", [&](Attempt& x) {
           provision_challenge(ctx, *x.client, x.authz, x.challenge);
         });
-        sim::Order order = settle_order(ctx, *a.client, a.order.url);
+        client::Order order = settle_order(ctx, *a.client, a.order.url);
         return first_failure(
             {challenge_is(*a.client, a.challenge.url, "valid"),
              check(a.final_authz.status == "valid", "authorization \"valid\"",
@@ -200,7 +201,7 @@ void add_challenge_cases(CaseList& out) {
             attempt(ctx, "dns-01",
                     [&](Attempt& x) { provision_challenge(ctx, *x.client, x.authz, x.challenge); },
                     {dns_id("*." + base)});
-        sim::Order order = settle_order(ctx, *a.client, a.order.url);
+        client::Order order = settle_order(ctx, *a.client, a.order.url);
         return check(order.status == "ready", "order \"ready\"", "order \"" + order.status + "\"");
       }));
 
@@ -214,9 +215,9 @@ void add_challenge_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
-        const sim::Challenge* ch = authz.find(validation_type(ctx));
+        const client::Challenge* ch = authz.find(validation_type(ctx));
         need_that(ch != nullptr, "the authorization offers " + validation_type(ctx));
         provision_challenge(ctx, *c, authz, *ch);
         auto r = post_retrying(*c, ch->url, Json::object());
@@ -239,10 +240,10 @@ void add_challenge_cases(CaseList& out) {
                           {"validation"}},
                          [](CaseContext& ctx) {
                            auto c = ctx.shared_client();
-                           sim::Order order = create_order(ctx, *c);
+                           client::Order order = create_order(ctx, *c);
                            auto authz = validate_authz(ctx, *c, order.authorizations.front());
                            need_that(authz.status == "valid", "the authorization became valid");
-                           const sim::Challenge* ch = authz.find(validation_type(ctx));
+                           const client::Challenge* ch = authz.find(validation_type(ctx));
                            need_that(ch != nullptr, "the authorization lists the challenge");
                            auto fetched = need(c->get_challenge(ch->url), "fetch the challenge");
                            need_that(fetched.status == "valid", "the challenge is valid");
@@ -263,9 +264,9 @@ void add_challenge_cases(CaseList& out) {
        {"http-01"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
-        const sim::Challenge* ch = authz.find("http-01");
+        const client::Challenge* ch = authz.find("http-01");
         need_that(ch != nullptr, "the authorization offers http-01");
         // The responder holds its answer back, so the validation is still running when
         // the authorization is polled.
@@ -290,9 +291,9 @@ void add_challenge_cases(CaseList& out) {
        {"http-01"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
-        const sim::Challenge* ch = authz.find("http-01");
+        const client::Challenge* ch = authz.find("http-01");
         need_that(ch != nullptr, "the authorization offers http-01");
         ctx.http01().provide(ch->token, c->key_authorization(ch->token),
                              std::chrono::milliseconds(1500));

@@ -9,8 +9,8 @@
 #include "conformance/flows.h"
 #include "conformance/registry.h"
 #include "core/bytes.h"
-#include "sim/attestation.h"
-#include "sim/forgery.h"
+#include "sim/device/attestation.h"
+#include "sim/device/forgery.h"
 
 namespace attestlab::conformance {
 namespace {
@@ -142,7 +142,7 @@ void add_device_attest_cases(CaseList& out) {
             ctx, d,
             attobj_payload(issue(
                 ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token))));
-        sim::Order order = settle_order(ctx, *d.client, d.order.url);
+        client::Order order = settle_order(ctx, *d.client, d.order.url);
         return first_failure({expect_accepted(o), check(order.status == "ready", "order \"ready\"",
                                                         "order \"" + order.status + "\"")});
       },
@@ -248,7 +248,7 @@ void add_device_attest_cases(CaseList& out) {
         auto problem = rejection_problem(o);
         const std::string type = problem ? problem->value("type", "") : "";
         return check(
-            type == std::string(sim::kAcmeErrorPrefix) + "badAttestationStatement",
+            type == std::string(client::kAcmeErrorPrefix) + "badAttestationStatement",
             "error type urn:ietf:params:acme:error:badAttestationStatement",
             problem ? problem->dump() : "no error (challenge \"" + o.challenge.status + "\")");
       },

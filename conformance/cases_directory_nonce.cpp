@@ -11,11 +11,11 @@
 namespace attestlab::conformance {
 namespace {
 
-http::Response get_directory(CaseContext& ctx, sim::AcmeClient& c) {
+http::Response get_directory(CaseContext& ctx, client::AcmeClient& c) {
   return need(c.get(ctx.target().directory_url), "GET the directory");
 }
 
-std::string new_nonce_url(sim::AcmeClient& c) {
+std::string new_nonce_url(client::AcmeClient& c) {
   return need(c.directory(), "fetch the directory").new_nonce;
 }
 
@@ -165,7 +165,7 @@ void add_directory_nonce_cases(CaseList& out) {
         auto first = need(post_raw_retrying(*w.client, w.account.url, Json::object(), ""),
                           "POST-as-GET the account");
         need_that(first.status == 200, "the account can be fetched (" + describe(first) + ")");
-        sim::RawPostOptions reuse;
+        client::RawPostOptions reuse;
         reuse.reuse_nonce = true;
         auto replay =
             w.client->post_raw(w.account.url, Json::object(), contact_update_text(), reuse);
@@ -179,7 +179,7 @@ void add_directory_nonce_cases(CaseList& out) {
        "request has no effect."},
       [](CaseContext& ctx) {
         WatchedAccount w = watched_account(ctx);
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.omit_nonce = true;
         auto r = w.client->post_raw(w.account.url, Json::object(), contact_update_text(), o);
         return first_failure(
@@ -193,7 +193,7 @@ void add_directory_nonce_cases(CaseList& out) {
        "request has no effect."},
       [](CaseContext& ctx) {
         WatchedAccount w = watched_account(ctx);
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.nonce = base64url_encode(random_bytes(16));
         auto r = w.client->post_raw(w.account.url, Json::object(), contact_update_text(), o);
         return first_failure(
@@ -207,7 +207,7 @@ void add_directory_nonce_cases(CaseList& out) {
        "malformed)."},
       [](CaseContext& ctx) {
         WatchedAccount w = watched_account(ctx);
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.nonce = "not+a/nonce==";
         auto r = w.client->post_raw(w.account.url, Json::object(), contact_update_text(), o);
         return first_failure({expect_problem(r, 400, {"badNonce", "malformed"}),
@@ -221,7 +221,7 @@ void add_directory_nonce_cases(CaseList& out) {
        "nonce."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.nonce = base64url_encode(random_bytes(16));
         auto r = c->post_raw(c->account_url(), Json::object(), "", o);
         need_that(r && is_bad_nonce(*r),
@@ -238,7 +238,7 @@ void add_directory_nonce_cases(CaseList& out) {
        "The nonce in a badNonce response's Replay-Nonce is one the server will accept in a retry."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.nonce = base64url_encode(random_bytes(16));
         auto r = c->post_raw(c->account_url(), Json::object(), "", o);
         need_that(r && is_bad_nonce(*r),
@@ -248,7 +248,7 @@ void add_directory_nonce_cases(CaseList& out) {
         for (int attempt = 0; attempt < 5; ++attempt) {
           const auto nonce = r->header("replay-nonce");
           if (!nonce) return Verdict::fail("a Replay-Nonce on the badNonce response", "none");
-          sim::RawPostOptions retry;
+          client::RawPostOptions retry;
           retry.nonce = *nonce;
           r = c->post_raw(c->account_url(), Json::object(), "", retry);
           if (!r || !is_bad_nonce(*r)) break;
@@ -271,7 +271,7 @@ void add_directory_nonce_cases(CaseList& out) {
                        std::string("Replay-Nonce on the ") + what + " response",
                        describe(*r) + " without Replay-Nonce");
         };
-        sim::Account account = ctx.new_account(*c);
+        client::Account account = ctx.new_account(*c);
         Verdict v1 = has_nonce("newAccount");
         need(c->get_account(), "POST-as-GET the account");
         Verdict v2 = has_nonce("POST-as-GET account");

@@ -17,7 +17,7 @@ struct BindingSpec {
   std::string url;   // inner "url"
   Json payload_jwk;  // what the inner JWS binds
   std::string alg = "HS256";
-  const sim::JwsSigner* sign_with = nullptr;  // non-MAC signature instead of the HMAC
+  const client::JwsSigner* sign_with = nullptr;  // non-MAC signature instead of the HMAC
 };
 
 Json build_binding(const BindingSpec& s) {
@@ -33,13 +33,13 @@ Json build_binding(const BindingSpec& s) {
 
 struct EabAttempt {
   Result<http::Response> response;
-  std::shared_ptr<const sim::JwsSigner> key;
+  std::shared_ptr<const client::JwsSigner> key;
 };
 
 // newAccount for a fresh key with the binding `tamper` makes from a correct one.
 EabAttempt new_account_with(
     CaseContext& ctx, std::size_t key_index,
-    const std::function<void(BindingSpec&, const sim::Directory&)>& tamper) {
+    const std::function<void(BindingSpec&, const client::Directory&)>& tamper) {
   auto c = ctx.client();
   auto dir = need(c->directory(), "fetch the directory");
   const EabKey credential = ctx.target().eab->key(key_index);
@@ -49,15 +49,15 @@ EabAttempt new_account_with(
                    dir.new_account, key->jwk()};
   tamper(spec, dir);
   Json payload = {{"termsOfServiceAgreed", true}, {"externalAccountBinding", build_binding(spec)}};
-  sim::RawPostOptions o;
+  client::RawPostOptions o;
   o.signer = key;
   return EabAttempt{post_raw_retrying(*c, dir.new_account, Json::object(), payload.dump(), o), key};
 }
 
-Verdict no_account_for(CaseContext& ctx, const std::shared_ptr<const sim::JwsSigner>& key) {
+Verdict no_account_for(CaseContext& ctx, const std::shared_ptr<const client::JwsSigner>& key) {
   auto c = ctx.client("lookup");
   auto dir = need(c->directory(), "fetch the directory");
-  sim::RawPostOptions o;
+  client::RawPostOptions o;
   o.signer = key;
   auto r = post_raw_retrying(*c, dir.new_account, Json::object(),
                              Json{{"onlyReturnExisting", true}}.dump(), o);
@@ -66,7 +66,7 @@ Verdict no_account_for(CaseContext& ctx, const std::shared_ptr<const sim::JwsSig
 }
 
 Verdict refused_binding(CaseContext& ctx, std::size_t key_index,
-                        const std::function<void(BindingSpec&, const sim::Directory&)>& tamper) {
+                        const std::function<void(BindingSpec&, const client::Directory&)>& tamper) {
   EabAttempt a = new_account_with(ctx, key_index, tamper);
   return first_failure({expect_refused(a.response), no_account_for(ctx, a.key)});
 }
@@ -85,7 +85,7 @@ void add_eab_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto dir = need(c->directory(), "fetch the directory");
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.signer = fresh_signer();
         auto r = post_raw_retrying(*c, dir.new_account, Json::object(),
                                    Json{{"termsOfServiceAgreed", true}}.dump(), o);
@@ -116,7 +116,7 @@ void add_eab_cases(CaseList& out) {
        "url of newAccount) creates the account (201).",
        {"eab"}},
       [](CaseContext& ctx) {
-        EabAttempt a = new_account_with(ctx, 0, [](BindingSpec&, const sim::Directory&) {});
+        EabAttempt a = new_account_with(ctx, 0, [](BindingSpec&, const client::Directory&) {});
         return expect_status(a.response, 201);
       }));
 
@@ -129,7 +129,7 @@ void add_eab_cases(CaseList& out) {
        {"eab"}},
       [](CaseContext& ctx) {
         return refused_binding(
-            ctx, 1, [](BindingSpec& s, const sim::Directory&) { s.mac_key = random_bytes(32); });
+            ctx, 1, [](BindingSpec& s, const client::Directory&) { s.mac_key = random_bytes(32); });
       }));
 
   out.push_back(rfc_case(
@@ -140,7 +140,7 @@ void add_eab_cases(CaseList& out) {
        "newAccount whose binding names an unknown key id is refused and creates no account.",
        {"eab"}},
       [](CaseContext& ctx) {
-        return refused_binding(ctx, 2, [](BindingSpec& s, const sim::Directory&) {
+        return refused_binding(ctx, 2, [](BindingSpec& s, const client::Directory&) {
           s.kid = "attestlab-unknown-" + hex_encode(random_bytes(4));
         });
       }));
@@ -155,7 +155,7 @@ void add_eab_cases(CaseList& out) {
        {"eab"}},
       [](CaseContext& ctx) {
         return refused_binding(
-            ctx, 3, [](BindingSpec& s, const sim::Directory& d) { s.url = d.new_order; });
+            ctx, 3, [](BindingSpec& s, const client::Directory& d) { s.url = d.new_order; });
       }));
 
   out.push_back(rfc_case(
@@ -167,7 +167,7 @@ void add_eab_cases(CaseList& out) {
        "and creates no account.",
        {"eab"}},
       [](CaseContext& ctx) {
-        return refused_binding(ctx, 4, [](BindingSpec& s, const sim::Directory&) {
+        return refused_binding(ctx, 4, [](BindingSpec& s, const client::Directory&) {
           s.payload_jwk = fresh_signer()->jwk();
         });
       }));
@@ -182,7 +182,7 @@ void add_eab_cases(CaseList& out) {
        {"eab"}},
       [](CaseContext& ctx) {
         auto other = fresh_signer();
-        return refused_binding(ctx, 5, [other](BindingSpec& s, const sim::Directory&) {
+        return refused_binding(ctx, 5, [other](BindingSpec& s, const client::Directory&) {
           s.alg = "ES256";
           s.sign_with = other.get();
         });

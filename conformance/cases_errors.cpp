@@ -23,13 +23,13 @@ std::vector<http::Response> sample_errors(CaseContext& ctx) {
   };
   keep(post_raw_retrying(*c, dir.new_order, Json::object(), Json{{"identifiers", "x"}}.dump()),
        "a malformed newOrder");
-  sim::RawPostOptions bogus;
+  client::RawPostOptions bogus;
   bogus.nonce = base64url_encode(random_bytes(16));
   keep(c->post_raw(c->account_url(), Json::object(), "", bogus), "an unknown nonce");
-  sim::Order order = create_order(ctx, *c);
+  client::Order order = create_order(ctx, *c);
   keep(post_retrying(*c, order.finalize, Json{{"csr", base64url_encode(random_bytes(32))}}),
        "finalizing a pending order");
-  sim::RawPostOptions stranger;
+  client::RawPostOptions stranger;
   stranger.signer = fresh_signer();
   keep(post_raw_retrying(*c, dir.new_account, Json::object(),
                          Json{{"onlyReturnExisting", true}}.dump(), stranger),
@@ -61,9 +61,9 @@ void add_error_cases(CaseList& out) {
                            for (const auto& r : sample_errors(ctx)) {
                              auto body = json_body(r);
                              const std::string* type = body ? get_string(*body, "type") : nullptr;
-                             if (type == nullptr || type->rfind(sim::kAcmeErrorPrefix, 0) != 0) {
+                             if (type == nullptr || type->rfind(client::kAcmeErrorPrefix, 0) != 0) {
                                return Verdict::fail(
-                                   std::string("\"type\": \"") + sim::kAcmeErrorPrefix + "...\"",
+                                   std::string("\"type\": \"") + client::kAcmeErrorPrefix + "...\"",
                                    describe(r));
                              }
                            }

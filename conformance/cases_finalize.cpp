@@ -13,21 +13,21 @@
 namespace attestlab::conformance {
 namespace {
 
-Result<http::Response> finalize_raw(sim::AcmeClient& c, const sim::Order& order,
+Result<http::Response> finalize_raw(client::AcmeClient& c, const client::Order& order,
                                     const std::string& csr_b64u) {
   return post_retrying(c, order.finalize, Json{{"csr", csr_b64u}});
 }
 
 // The order did not become valid and has no certificate.
-Verdict not_issued(CaseContext& ctx, sim::AcmeClient& c, const std::string& order_url) {
-  sim::Order after = settle_order(ctx, c, order_url);
+Verdict not_issued(CaseContext& ctx, client::AcmeClient& c, const std::string& order_url) {
+  client::Order after = settle_order(ctx, c, order_url);
   return check(after.status != "valid" && !after.certificate, "the order not valid, no certificate",
                "order \"" + after.status + "\"" +
                    (after.certificate ? " with certificate " + *after.certificate : ""));
 }
 
 // A ready order finalized with `csr`: refused and nothing issued.
-Verdict refused_csr(CaseContext& ctx, sim::AcmeClient& c, const sim::Order& order,
+Verdict refused_csr(CaseContext& ctx, client::AcmeClient& c, const client::Order& order,
                     const std::string& csr_b64u, const std::vector<std::string>& types = {}) {
   auto r = finalize_raw(c, order, csr_b64u);
   return first_failure({expect_problem(r, 0, types), not_issued(ctx, c, order.url)});
@@ -37,7 +37,7 @@ pki::PrivateKey new_key() {
   return need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a key");
 }
 
-std::string csr_b64u(const std::vector<sim::Identifier>& ids, const pki::PrivateKey& key) {
+std::string csr_b64u(const std::vector<client::Identifier>& ids, const pki::PrivateKey& key) {
   return base64url_encode(csr_for(ids, key).to_der());
 }
 
@@ -56,7 +56,7 @@ void add_finalize_cases(CaseList& out) {
        "unchanged (\"pending\")."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         auto r = finalize_raw(*c, order, csr_b64u(order.identifiers, new_key()));
         auto after = need(c->get_order(order.url), "fetch the order");
         return first_failure({expect_problem(r, 403, {"orderNotReady"}),
@@ -74,7 +74,7 @@ void add_finalize_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = ready_order(ctx, *c);
+        client::Order order = ready_order(ctx, *c);
         auto ids = order.identifiers;
         ids.push_back(dns_id(ctx.new_domain("extra")));
         return refused_csr(ctx, *c, order, csr_b64u(ids, new_key()));
@@ -90,7 +90,7 @@ void add_finalize_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order =
+        client::Order order =
             ready_order(ctx, *c, {dns_id(ctx.new_domain("one")), dns_id(ctx.new_domain("two"))});
         return refused_csr(ctx, *c, order, csr_b64u({order.identifiers.front()}, new_key()));
       }));
@@ -106,10 +106,10 @@ void add_finalize_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.client();
         pki::PrivateKey account_key = new_key();
-        sim::NewAccountRequest req;
+        client::NewAccountRequest req;
         if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
-        need(c->new_account(sim::make_signer(account_key), req), "create an account");
-        sim::Order order = ready_order(ctx, *c);
+        need(c->new_account(client::make_signer(account_key), req), "create an account");
+        client::Order order = ready_order(ctx, *c);
         return refused_csr(ctx, *c, order, csr_b64u(order.identifiers, account_key), {"badCSR"});
       }));
 
@@ -123,7 +123,7 @@ void add_finalize_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = ready_order(ctx, *c);
+        client::Order order = ready_order(ctx, *c);
         return refused_csr(ctx, *c, order, base64url_encode(random_bytes(64)),
                            {"badCSR", "malformed"});
       }));
@@ -138,7 +138,7 @@ void add_finalize_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = ready_order(ctx, *c);
+        client::Order order = ready_order(ctx, *c);
         return refused_csr(ctx, *c, order, "MIIB+/this is not=base64url", {"malformed", "badCSR"});
       }));
 
@@ -152,7 +152,7 @@ void add_finalize_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = ready_order(ctx, *c);
+        client::Order order = ready_order(ctx, *c);
         Bytes der = csr_for(order.identifiers, new_key()).to_der();
         der.back() ^= 0x01;  // last byte of the ECDSA s value: still DER, no longer valid
         return refused_csr(ctx, *c, order, base64url_encode(der));
@@ -168,11 +168,11 @@ void add_finalize_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = ready_order(ctx, *c);
+        client::Order order = ready_order(ctx, *c);
         auto r = finalize_raw(*c, order, csr_b64u(order.identifiers, new_key()));
         auto body = r ? json_body(*r) : std::nullopt;
         const std::string status = body ? body->value("status", "") : "";
-        sim::Order done = settle_order(ctx, *c, order.url);
+        client::Order done = settle_order(ctx, *c, order.url);
         return first_failure(
             {expect_status(r, 200),
              check(status == "processing" || status == "valid", "order \"processing\" or \"valid\"",
@@ -256,7 +256,7 @@ void add_finalize_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = ready_order(ctx, *c);
+        client::Order order = ready_order(ctx, *c);
         auto r = need(finalize_raw(*c, order, csr_b64u(order.identifiers, new_key())), "finalize");
         auto body = json_body(r);
         if (!body || body->value("status", "") != "processing") {
@@ -277,7 +277,7 @@ void add_finalize_cases(CaseList& out) {
        {"ip-identifiers", "http-01"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        Issued issued = issue_certificate(ctx, *c, {sim::Identifier{"ip", "127.0.0.1"}});
+        Issued issued = issue_certificate(ctx, *c, {client::Identifier{"ip", "127.0.0.1"}});
         const auto ips = issued.leaf.subject_alt_names().ip;
         return check(ips == std::vector<std::string>{"127.0.0.1"}, "iPAddress SAN 127.0.0.1",
                      "iPAddress SANs " + Json(ips).dump());

@@ -14,8 +14,8 @@ namespace {
 
 // A broken account update sent with post_raw, then: the expected refusal, and the account
 // unchanged.
-Verdict refused_update(CaseContext& ctx, const sim::RawPostOptions& options, const Json& overrides,
-                       int status, const std::vector<std::string>& types) {
+Verdict refused_update(CaseContext& ctx, const client::RawPostOptions& options,
+                       const Json& overrides, int status, const std::vector<std::string>& types) {
   WatchedAccount w = watched_account(ctx);
   auto r = post_raw_retrying(*w.client, w.account.url, overrides, contact_update_text(), options);
   const Verdict answer =
@@ -24,10 +24,11 @@ Verdict refused_update(CaseContext& ctx, const sim::RawPostOptions& options, con
 }
 
 // A hand-built account update (nonce → body), then the refusal and the account unchanged.
-Verdict refused_built_update(CaseContext& ctx,
-                             const std::function<std::string(sim::AcmeClient&, const std::string&,
-                                                             const std::string&)>& build,
-                             int status, const std::vector<std::string>& types) {
+Verdict refused_built_update(
+    CaseContext& ctx,
+    const std::function<std::string(client::AcmeClient&, const std::string&, const std::string&)>&
+        build,
+    int status, const std::vector<std::string>& types) {
   WatchedAccount w = watched_account(ctx);
   auto r = post_built(*w.client, w.account.url, [&](const std::string& nonce) {
     return build(*w.client, nonce, w.account.url);
@@ -49,7 +50,7 @@ void add_jws_cases(CaseList& out) {
        "A JWS with alg \"none\" is refused with HTTP 400 badSignatureAlgorithm (an algorithm the "
        "server does not support), and the request has no effect."},
       [](CaseContext& ctx) {
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.alg = "none";
         return refused_update(ctx, o, Json::object(), 400, {"badSignatureAlgorithm"});
       }));
@@ -62,7 +63,7 @@ void add_jws_cases(CaseList& out) {
         const Bytes mac_key = random_bytes(32);
         return refused_built_update(
             ctx,
-            [&](sim::AcmeClient& c, const std::string& nonce, const std::string& url) {
+            [&](client::AcmeClient& c, const std::string& nonce, const std::string& url) {
               Json header = account_header(c, nonce, url);
               header["alg"] = "HS256";
               const std::string input = b64(header) + "." + base64url_encode(contact_update_text());
@@ -81,7 +82,7 @@ void add_jws_cases(CaseList& out) {
        "of the supported alg values."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.alg = "none";
         auto r = post_raw_retrying(*c, c->account_url(), Json::object(), "", o);
         if (!r || !is_problem(*r, "badSignatureAlgorithm")) {
@@ -102,7 +103,7 @@ void add_jws_cases(CaseList& out) {
        "A JWS whose alg (ES384) does not fit the account key (P-256) is refused, and the request "
        "has no effect."},
       [](CaseContext& ctx) {
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.alg = "ES384";
         return refused_update(ctx, o, Json::object(), 0, {});
       }));
@@ -112,7 +113,7 @@ void add_jws_cases(CaseList& out) {
        "A protected header carrying both \"jwk\" and \"kid\" is refused, and the request has no "
        "effect."},
       [](CaseContext& ctx) {
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.include_jwk_and_kid = true;
         return refused_update(ctx, o, Json::object(), 0, {});
       }));
@@ -146,7 +147,7 @@ void add_jws_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         auto dir = need(c->directory(), "fetch the directory");
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.use_jwk_instead_of_kid = true;
         auto r = post_raw_retrying(
             *c, dir.new_order, Json::object(),
@@ -172,7 +173,7 @@ void add_jws_cases(CaseList& out) {
       rfc_case({"rfc8555-6.2-bad-signature", "An invalid signature is refused", "6.2", Level::Must,
                 "A JWS whose signature does not verify is refused, and the request has no effect."},
                [](CaseContext& ctx) {
-                 sim::RawPostOptions o;
+                 client::RawPostOptions o;
                  o.corrupt_signature = true;
                  return refused_update(ctx, o, Json::object(), 0, {});
                }));
@@ -183,7 +184,7 @@ void add_jws_cases(CaseList& out) {
        "A request naming an account by \"kid\" but signed by a different key is refused, and "
        "the request has no effect."},
       [](CaseContext& ctx) {
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.signer = fresh_signer();
         o.use_kid = true;
         return refused_update(ctx, o, Json::object(), 0, {});
@@ -196,7 +197,7 @@ void add_jws_cases(CaseList& out) {
       [](CaseContext& ctx) {
         WatchedAccount w = watched_account(ctx);
         auto dir = need(w.client->directory(), "fetch the directory");
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.header_url = dir.new_order;
         auto r =
             post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), o);
@@ -218,7 +219,7 @@ void add_jws_cases(CaseList& out) {
        "HTTP 415, and the request has no effect."},
       [](CaseContext& ctx) {
         WatchedAccount w = watched_account(ctx);
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.content_type = "application/json";
         auto r =
             post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), o);
@@ -230,7 +231,7 @@ void add_jws_cases(CaseList& out) {
        Level::Must, "A POST without a Content-Type header field gets HTTP 415."},
       [](CaseContext& ctx) {
         WatchedAccount w = watched_account(ctx);
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.content_type = "";
         auto r =
             post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), o);
@@ -242,7 +243,7 @@ void add_jws_cases(CaseList& out) {
        "A POST whose body is not a JWS (not even JSON) is refused with a 4xx problem document."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.raw_body = "this is not a JWS";
         return expect_problem(c->post_raw(c->account_url(), Json::object(), "", o), 0, {});
       }));
@@ -255,9 +256,9 @@ void add_jws_cases(CaseList& out) {
       [](CaseContext& ctx) {
         return refused_built_update(
             ctx,
-            [](sim::AcmeClient& c, const std::string& nonce, const std::string& url) {
-              auto parts = need(sim::sign_jws(account_header(c, nonce, url), contact_update_text(),
-                                              *c.account_key()),
+            [](client::AcmeClient& c, const std::string& nonce, const std::string& url) {
+              auto parts = need(client::sign_jws(account_header(c, nonce, url),
+                                                 contact_update_text(), *c.account_key()),
                                 "sign");
               return Json{
                   {"payload", parts.payload_b64},
@@ -274,9 +275,9 @@ void add_jws_cases(CaseList& out) {
       [](CaseContext& ctx) {
         return refused_built_update(
             ctx,
-            [](sim::AcmeClient& c, const std::string& nonce, const std::string& url) {
-              auto parts = need(sim::sign_jws(account_header(c, nonce, url), contact_update_text(),
-                                              *c.account_key()),
+            [](client::AcmeClient& c, const std::string& nonce, const std::string& url) {
+              auto parts = need(client::sign_jws(account_header(c, nonce, url),
+                                                 contact_update_text(), *c.account_key()),
                                 "sign");
               Json body = parts.to_json();
               body["header"] = Json{{"kid", c.account_url()}};
@@ -292,7 +293,7 @@ void add_jws_cases(CaseList& out) {
                [](CaseContext& ctx) {
                  return refused_built_update(
                      ctx,
-                     [](sim::AcmeClient& c, const std::string& nonce, const std::string& url) {
+                     [](client::AcmeClient& c, const std::string& nonce, const std::string& url) {
                        Json header = account_header(c, nonce, url);
                        header["b64"] = false;
                        header["crit"] = {"b64"};
@@ -312,7 +313,7 @@ void add_jws_cases(CaseList& out) {
       [](CaseContext& ctx) {
         return refused_built_update(
             ctx,
-            [](sim::AcmeClient& c, const std::string& /*nonce*/, const std::string& /*url*/) {
+            [](client::AcmeClient& c, const std::string& /*nonce*/, const std::string& /*url*/) {
               const std::string protected_b64 = base64url_encode(std::string("not json"));
               const std::string payload = base64url_encode(contact_update_text());
               return Json{{"protected", protected_b64},
@@ -330,7 +331,7 @@ void add_jws_cases(CaseList& out) {
       [](CaseContext& ctx) {
         return refused_built_update(
             ctx,
-            [](sim::AcmeClient& c, const std::string& nonce, const std::string& url) {
+            [](client::AcmeClient& c, const std::string& nonce, const std::string& url) {
               const std::string protected_b64 = b64(account_header(c, nonce, url));
               const std::string payload = "{not base64url!}";
               return Json{{"protected", protected_b64},
@@ -349,9 +350,9 @@ void add_jws_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto key = need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a key");
-        sim::NewAccountRequest req;
+        client::NewAccountRequest req;
         if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
-        auto account = c->new_account(sim::make_signer(key, "ES256"), req);
+        auto account = c->new_account(client::make_signer(key, "ES256"), req);
         if (!account)
           return Verdict::fail("newAccount with an ES256 key succeeds", describe(account.error()));
         return expect_status(c->post(account->url, std::nullopt), 200);
@@ -364,9 +365,9 @@ void add_jws_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto key = need(pki::PrivateKey::generate(pki::KeySpec::ed25519()), "generate a key");
-        sim::NewAccountRequest req;
+        client::NewAccountRequest req;
         if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
-        auto account = c->new_account(sim::make_signer(key), req);
+        auto account = c->new_account(client::make_signer(key), req);
         return check(account.ok(), "newAccount with an Ed25519 key succeeds",
                      account ? "ok" : describe(account.error()));
       }));

@@ -12,10 +12,10 @@ namespace attestlab::conformance {
 namespace {
 
 struct InnerSpec {
-  const sim::JwsSigner* signer = nullptr;  // who signs the inner JWS
-  Json jwk;                                // inner "jwk" header (the new key)
-  std::string url;                         // inner "url"
-  Json payload;                            // {"account", "oldKey"}
+  const client::JwsSigner* signer = nullptr;  // who signs the inner JWS
+  Json jwk;                                   // inner "jwk" header (the new key)
+  std::string url;                            // inner "url"
+  Json payload;                               // {"account", "oldKey"}
   bool kid_instead_of_jwk = false;
 };
 
@@ -26,16 +26,16 @@ std::string inner_jws(const InnerSpec& s) {
   } else {
     header["jwk"] = s.jwk;
   }
-  return need(sim::sign_jws(header, s.payload.dump(), *s.signer), "sign the inner JWS")
+  return need(client::sign_jws(header, s.payload.dump(), *s.signer), "sign the inner JWS")
       .to_json()
       .dump();
 }
 
 struct Rollover {
-  std::unique_ptr<sim::AcmeClient> client;  // the account, with its old key
-  sim::Account account;
-  std::shared_ptr<const sim::JwsSigner> old_key;
-  std::shared_ptr<const sim::JwsSigner> new_key;
+  std::unique_ptr<client::AcmeClient> client;  // the account, with its old key
+  client::Account account;
+  std::shared_ptr<const client::JwsSigner> old_key;
+  std::shared_ptr<const client::JwsSigner> new_key;
   std::string key_change_url;
 };
 
@@ -43,7 +43,7 @@ Rollover prepare(CaseContext& ctx) {
   Rollover r;
   r.client = ctx.client();
   r.old_key = fresh_signer();
-  sim::NewAccountRequest req;
+  client::NewAccountRequest req;
   if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
   r.account = need(r.client->new_account(r.old_key, req), "create an account");
   r.new_key = fresh_signer();
@@ -87,7 +87,7 @@ void add_key_change_cases(CaseList& out) {
         if (!answer.passed()) return answer;
         auto old_use = post_raw_retrying(*r.client, r.account.url, Json::object(), "");
         auto lookup_client = ctx.client("new-key");
-        sim::RawPostOptions o;
+        client::RawPostOptions o;
         o.signer = r.new_key;
         auto dir = need(lookup_client->directory(), "fetch the directory");
         auto found = post_raw_retrying(*lookup_client, dir.new_account, Json::object(),
@@ -174,7 +174,7 @@ void add_key_change_cases(CaseList& out) {
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);
         auto other = ctx.client("other");
-        sim::NewAccountRequest req;
+        client::NewAccountRequest req;
         if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
         need(other->new_account(r.new_key, req), "create the other account");
         auto res = send(r, correct_inner(r));
@@ -191,7 +191,7 @@ void add_key_change_cases(CaseList& out) {
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);
         auto other = ctx.client("other");
-        sim::NewAccountRequest req;
+        client::NewAccountRequest req;
         if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
         auto other_account = need(other->new_account(r.new_key, req), "create the other account");
         auto res = send(r, correct_inner(r));
@@ -209,7 +209,7 @@ void add_key_change_cases(CaseList& out) {
        caps},
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);
-        sim::Order order = create_order(ctx, *r.client);
+        client::Order order = create_order(ctx, *r.client);
         auto res = send(r, correct_inner(r));
         need_that(res && res->status == 200, "the key change succeeds (" + describe(res) + ")");
         auto after = ctx.client("new-key");

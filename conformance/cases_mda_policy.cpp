@@ -14,8 +14,8 @@
 #include "conformance/registry.h"
 #include "core/bytes.h"
 #include "core/clock.h"
-#include "sim/attestation_service.h"
-#include "sim/forgery.h"
+#include "sim/device/attestation_service.h"
+#include "sim/device/forgery.h"
 
 namespace attestlab::conformance {
 namespace {

@@ -12,12 +12,12 @@
 namespace attestlab::conformance {
 namespace {
 
-Result<http::Response> raw_new_order(sim::AcmeClient& c, const Json& payload) {
+Result<http::Response> raw_new_order(client::AcmeClient& c, const Json& payload) {
   auto dir = need(c.directory(), "fetch the directory");
   return post_retrying(c, dir.new_order, payload);
 }
 
-Json identifiers_json(const std::vector<sim::Identifier>& ids) {
+Json identifiers_json(const std::vector<client::Identifier>& ids) {
   Json out = Json::array();
   for (const auto& id : ids) out.push_back(id.to_json());
   return out;
@@ -30,7 +30,7 @@ Verdict order_refused(CaseContext& ctx, const Json& payload,
   return expect_problem(raw_new_order(*c, payload), 0, types);
 }
 
-std::string challenge_types(const sim::Authorization& a) {
+std::string challenge_types(const client::Authorization& a) {
   std::string s;
   for (const auto& ch : a.challenges) s += (s.empty() ? "" : ", ") + ch.type;
   return "[" + s + "]";
@@ -45,7 +45,7 @@ void add_order_cases(CaseList& out) {
        "\"pending\", the requested identifiers, authorization URLs and a finalize URL."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        const std::vector<sim::Identifier> ids = {dns_id(ctx.new_domain("order"))};
+        const std::vector<client::Identifier> ids = {dns_id(ctx.new_domain("order"))};
         auto r = raw_new_order(*c, Json{{"identifiers", identifiers_json(ids)}});
         if (!r || r->status != 201) return Verdict::fail("HTTP 201", describe(r));
         auto body = json_body(*r);
@@ -69,7 +69,7 @@ void add_order_cases(CaseList& out) {
        "An order object in status \"pending\" carries \"expires\" (an RFC 3339 timestamp)."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         return check(
             order.expires && looks_like_rfc3339(*order.expires), "\"expires\" in RFC 3339 form",
             order.raw.contains("expires") ? order.raw["expires"].dump() : "no \"expires\"");
@@ -81,7 +81,7 @@ void add_order_cases(CaseList& out) {
        "authorizations)."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         Json fetched = fetch_json(*c, order.url, "the order");
         return first_failure(
             {check(fetched.value("status", "") == order.status, "status " + order.status,
@@ -140,7 +140,7 @@ void add_order_cases(CaseList& out) {
        "each with type, url and status."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         need_that(!order.authorizations.empty(), "the order has authorizations");
         Json authz = fetch_json(*c, order.authorizations.front(), "the authorization");
         const Json challenges = authz.value("challenges", Json());
@@ -165,7 +165,7 @@ void add_order_cases(CaseList& out) {
        "bits of entropy (at least 22 characters)."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
         int checked = 0;
         for (const auto& ch : authz.challenges) {
@@ -192,7 +192,7 @@ void add_order_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         const std::string base = ctx.new_domain("wild");
-        sim::Order order = create_order(ctx, *c, {dns_id("*." + base)});
+        client::Order order = create_order(ctx, *c, {dns_id("*." + base)});
         Json authz = fetch_json(*c, order.authorizations.front(), "the authorization");
         const Json id = authz.value("identifier", Json());
         return first_failure(
@@ -208,7 +208,7 @@ void add_order_cases(CaseList& out) {
        "\"deactivated\", and a later fetch shows \"deactivated\"."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         const std::string url = order.authorizations.front();
         auto r = post_retrying(*c, url, Json{{"status", "deactivated"}});
         auto body = r ? json_body(*r) : std::nullopt;
@@ -226,7 +226,7 @@ void add_order_cases(CaseList& out) {
        "POST-as-GET of an order by an account that does not own it is refused."},
       [](CaseContext& ctx) {
         auto owner = ctx.shared_client("owner");
-        sim::Order order = create_order(ctx, *owner);
+        client::Order order = create_order(ctx, *owner);
         auto other = ctx.client("attacker");
         ctx.new_account(*other);
         return expect_refused(post_retrying(*other, order.url, std::nullopt));
@@ -238,7 +238,7 @@ void add_order_cases(CaseList& out) {
        "POST-as-GET of an authorization by an account that does not own it is refused."},
       [](CaseContext& ctx) {
         auto owner = ctx.shared_client("owner");
-        sim::Order order = create_order(ctx, *owner);
+        client::Order order = create_order(ctx, *owner);
         auto other = ctx.client("attacker");
         ctx.new_account(*other);
         return expect_refused(post_retrying(*other, order.authorizations.front(), std::nullopt));
@@ -254,10 +254,10 @@ void add_order_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto owner = ctx.shared_client("owner");
-        sim::Order order = create_order(ctx, *owner);
+        client::Order order = create_order(ctx, *owner);
         auto authz =
             need(owner->get_authz(order.authorizations.front()), "fetch the authorization");
-        const sim::Challenge* ch = authz.find(validation_type(ctx));
+        const client::Challenge* ch = authz.find(validation_type(ctx));
         need_that(ch != nullptr, "the authorization offers " + validation_type(ctx));
         auto other = ctx.client("attacker");
         ctx.new_account(*other);
@@ -282,7 +282,7 @@ void add_order_cases(CaseList& out) {
        {"ip-identifiers"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        auto order = c->new_order({sim::Identifier{"ip", "127.0.0.1"}});
+        auto order = c->new_order({client::Identifier{"ip", "127.0.0.1"}});
         if (!order) return Verdict::fail("HTTP 201 with an order", describe(order.error()));
         Json authz = fetch_json(*c, order->authorizations.front(), "the authorization");
         const Json want = {{"type", "ip"}, {"value", "127.0.0.1"}};
@@ -301,7 +301,8 @@ void add_order_cases(CaseList& out) {
        {"ip-identifiers"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        auto order = need(c->new_order({sim::Identifier{"ip", "127.0.0.1"}}), "create an IP order");
+        auto order =
+            need(c->new_order({client::Identifier{"ip", "127.0.0.1"}}), "create an IP order");
         auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
         return check(authz.find("dns-01") == nullptr, "no dns-01 challenge",
                      "challenges " + challenge_types(authz));

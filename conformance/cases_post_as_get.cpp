@@ -10,12 +10,12 @@ namespace attestlab::conformance {
 namespace {
 
 // A plain GET on url answers 405 malformed.
-Verdict get_refused(sim::AcmeClient& c, const std::string& url) {
+Verdict get_refused(client::AcmeClient& c, const std::string& url) {
   return expect_problem(need(c.get(url), "GET " + url), 405, {"malformed"});
 }
 
 Case get_405_case(const std::string& resource, const std::string& id_suffix,
-                  std::function<std::string(CaseContext&, sim::AcmeClient&)> url_of,
+                  std::function<std::string(CaseContext&, client::AcmeClient&)> url_of,
                   std::vector<std::string> caps = {}) {
   return rfc_case({"rfc8555-6.3-get-" + id_suffix + "-405", "GET on " + resource + " is 405", "6.3",
                    Level::Must,
@@ -33,23 +33,24 @@ Case get_405_case(const std::string& resource, const std::string& id_suffix,
 }  // namespace
 
 void add_post_as_get_cases(CaseList& out) {
-  out.push_back(get_405_case("an order", "order", [](CaseContext& ctx, sim::AcmeClient& c) {
+  out.push_back(get_405_case("an order", "order", [](CaseContext& ctx, client::AcmeClient& c) {
     return create_order(ctx, c).url;
   }));
+  out.push_back(get_405_case("an authorization", "authorization",
+                             [](CaseContext& ctx, client::AcmeClient& c) {
+                               return create_order(ctx, c).authorizations.front();
+                             }));
   out.push_back(
-      get_405_case("an authorization", "authorization", [](CaseContext& ctx, sim::AcmeClient& c) {
-        return create_order(ctx, c).authorizations.front();
+      get_405_case("a challenge", "challenge", [](CaseContext& ctx, client::AcmeClient& c) {
+        client::Order order = create_order(ctx, c);
+        auto authz = need(c.get_authz(order.authorizations.front()), "fetch the authorization");
+        need_that(!authz.challenges.empty(), "the authorization has challenges");
+        return authz.challenges.front().url;
       }));
-  out.push_back(get_405_case("a challenge", "challenge", [](CaseContext& ctx, sim::AcmeClient& c) {
-    sim::Order order = create_order(ctx, c);
-    auto authz = need(c.get_authz(order.authorizations.front()), "fetch the authorization");
-    need_that(!authz.challenges.empty(), "the authorization has challenges");
-    return authz.challenges.front().url;
-  }));
   out.push_back(get_405_case("the account", "account",
-                             [](CaseContext&, sim::AcmeClient& c) { return c.account_url(); }));
+                             [](CaseContext&, client::AcmeClient& c) { return c.account_url(); }));
   out.push_back(
-      get_405_case("the orders list", "orders-list", [](CaseContext&, sim::AcmeClient& c) {
+      get_405_case("the orders list", "orders-list", [](CaseContext&, client::AcmeClient& c) {
         Json account = fetch_json(c, c.account_url(), "the account");
         const std::string* orders = get_string(account, "orders");
         need_that(orders != nullptr, "the account has an orders URL");
@@ -61,7 +62,7 @@ void add_post_as_get_cases(CaseList& out) {
        "A POST-as-GET (signed, empty payload) on the order URL answers 200 with the order."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         auto r = post_retrying(*c, order.url, std::nullopt);
         auto body = r ? json_body(*r) : std::nullopt;
         return first_failure({expect_status(r, 200), check(body && body->contains("status") &&
@@ -87,9 +88,9 @@ void add_post_as_get_cases(CaseList& out) {
        {"http-01"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
-        const sim::Challenge* ch = authz.find("http-01");
+        const client::Challenge* ch = authz.find("http-01");
         need_that(ch != nullptr, "the authorization offers http-01");
         provision_challenge(ctx, *c, authz, *ch);
         auto r = post_retrying(*c, ch->url, std::nullopt);

@@ -19,26 +19,26 @@ Json revoke_payload(const pki::Certificate& cert, std::optional<int> reason = st
   return p;
 }
 
-std::string revoke_url(sim::AcmeClient& c) {
+std::string revoke_url(client::AcmeClient& c) {
   return need(c.directory(), "fetch the directory").revoke_cert;
 }
 
 // revokeCert by the client's account.
-Result<http::Response> revoke_by_account(sim::AcmeClient& c, const pki::Certificate& cert,
+Result<http::Response> revoke_by_account(client::AcmeClient& c, const pki::Certificate& cert,
                                          std::optional<int> reason = std::nullopt) {
   return post_retrying(c, revoke_url(c), revoke_payload(cert, reason));
 }
 
 // revokeCert signed by `key` with a "jwk" header.
-Result<http::Response> revoke_by_key(sim::AcmeClient& c, const pki::Certificate& cert,
-                                     std::shared_ptr<const sim::JwsSigner> key) {
-  sim::RawPostOptions o;
+Result<http::Response> revoke_by_key(client::AcmeClient& c, const pki::Certificate& cert,
+                                     std::shared_ptr<const client::JwsSigner> key) {
+  client::RawPostOptions o;
   o.signer = std::move(key);
   return post_raw_retrying(c, revoke_url(c), Json::object(), revoke_payload(cert).dump(), o);
 }
 
 // The certificate is (now) revoked: another revocation by its owner is alreadyRevoked.
-Verdict is_revoked(sim::AcmeClient& owner, const pki::Certificate& cert) {
+Verdict is_revoked(client::AcmeClient& owner, const pki::Certificate& cert) {
   auto r = revoke_by_account(owner, cert);
   return check(r && r->status >= 400 && is_problem(*r, "alreadyRevoked"),
                "a second revocation answered alreadyRevoked (the certificate is revoked)",
@@ -46,7 +46,7 @@ Verdict is_revoked(sim::AcmeClient& owner, const pki::Certificate& cert) {
 }
 
 // The certificate is still not revoked: its owner can revoke it now.
-Verdict still_revocable(sim::AcmeClient& owner, const pki::Certificate& cert) {
+Verdict still_revocable(client::AcmeClient& owner, const pki::Certificate& cert) {
   auto r = revoke_by_account(owner, cert);
   return check(r && r->status == 200, "the owner can still revoke it (it was not revoked)",
                describe(r));
@@ -76,7 +76,7 @@ void add_revocation_cases(CaseList& out) {
                  auto c = ctx.shared_client();
                  Issued issued = issue_certificate(ctx, *c);
                  auto other = ctx.client("cert-key");
-                 auto r = revoke_by_key(*other, issued.leaf, sim::make_signer(issued.key));
+                 auto r = revoke_by_key(*other, issued.leaf, client::make_signer(issued.key));
                  return first_failure({expect_status(r, 200), is_revoked(*c, issued.leaf)});
                }));
 

@@ -14,10 +14,10 @@ namespace attestlab::conformance {
 namespace {
 
 struct Failed {
-  std::unique_ptr<sim::AcmeClient> client;
-  sim::Order order;
-  sim::Authorization authz;
-  sim::Challenge challenge;
+  std::unique_ptr<client::AcmeClient> client;
+  client::Order order;
+  client::Authorization authz;
+  client::Challenge challenge;
 };
 
 // An order whose only authorization failed (wrong key authorization).
@@ -26,7 +26,7 @@ Failed failed_order(CaseContext& ctx) {
   f.client = ctx.shared_client();
   f.order = create_order(ctx, *f.client);
   f.authz = need(f.client->get_authz(f.order.authorizations.front()), "fetch the authorization");
-  const sim::Challenge* ch = f.authz.find(validation_type(ctx));
+  const client::Challenge* ch = f.authz.find(validation_type(ctx));
   need_that(ch != nullptr, "the authorization offers " + validation_type(ctx));
   f.challenge = *ch;
   provision_wrong_answer(ctx, f.authz, f.challenge);
@@ -72,9 +72,9 @@ void add_status_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
-        const sim::Challenge* ch = authz.find(validation_type(ctx));
+        const client::Challenge* ch = authz.find(validation_type(ctx));
         need_that(ch != nullptr, "the authorization offers " + validation_type(ctx));
         need(c->deactivate_authz(authz.url), "deactivate the authorization");
         provision_challenge(ctx, *c, authz, *ch);
@@ -93,7 +93,7 @@ void add_status_cases(CaseList& out) {
        "403 orderNotReady."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        sim::Order order = create_order(ctx, *c);
+        client::Order order = create_order(ctx, *c);
         need(c->deactivate_authz(order.authorizations.front()), "deactivate the authorization");
         auto after = need(c->get_order(order.url), "fetch the order");
         auto key = need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a key");
@@ -147,7 +147,7 @@ void add_status_cases(CaseList& out) {
                           {"validation"}},
                          [](CaseContext& ctx) {
                            auto c = ctx.shared_client();
-                           sim::Order order = create_order(ctx, *c);
+                           client::Order order = create_order(ctx, *c);
                            auto authz = validate_authz(ctx, *c, order.authorizations.front());
                            need_that(authz.status == "valid", "the authorization became valid");
                            return check(authz.expires && looks_like_rfc3339(*authz.expires),

@@ -4,8 +4,8 @@
 #include <cctype>
 #include <regex>
 
+#include "client/acme_types.h"
 #include "conformance/context.h"
-#include "sim/acme_types.h"
 
 namespace attestlab::conformance {
 
@@ -20,7 +20,7 @@ std::optional<std::string> problem_type(const http::Response& r) {
   if (!body) return std::nullopt;
   const std::string* type = get_string(*body, "type");
   if (type == nullptr) return std::nullopt;
-  const std::string prefix = sim::kAcmeErrorPrefix;
+  const std::string prefix = client::kAcmeErrorPrefix;
   if (type->compare(0, prefix.size(), prefix) == 0) return type->substr(prefix.size());
   return *type;
 }
@@ -122,9 +122,9 @@ Verdict check(bool condition, const std::string& expected, const std::string& ob
   return condition ? Verdict::pass() : Verdict::fail(expected, observed);
 }
 
-Result<http::Response> post_raw_retrying(sim::AcmeClient& c, const std::string& url,
+Result<http::Response> post_raw_retrying(client::AcmeClient& c, const std::string& url,
                                          const Json& overrides, const std::string& payload,
-                                         const sim::RawPostOptions& options, int attempts) {
+                                         const client::RawPostOptions& options, int attempts) {
   Result<http::Response> r = c.post_raw(url, overrides, payload, options);
   for (int i = 1; i < attempts && r && is_bad_nonce(*r); ++i) {
     r = c.post_raw(url, overrides, payload, options);
@@ -132,7 +132,7 @@ Result<http::Response> post_raw_retrying(sim::AcmeClient& c, const std::string& 
   return r;
 }
 
-Result<http::Response> post_retrying(sim::AcmeClient& c, const std::string& url,
+Result<http::Response> post_retrying(client::AcmeClient& c, const std::string& url,
                                      const std::optional<Json>& payload) {
   // AcmeClient::post already retries badNonce (AcmeClientOptions::bad_nonce_retries).
   return c.post(url, payload);

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "client/acme_client.h"
 #include "conformance/case.h"
 #include "core/http.h"
 #include "core/json.h"
 #include "core/result.h"
-#include "sim/acme_client.h"
 
 namespace attestlab::conformance {
 
@@ -53,11 +53,12 @@ Verdict check(bool condition, const std::string& expected, const std::string& ob
 // post_raw, re-sent (with the fresh nonce of the rejection) while the target answers
 // badNonce, up to `attempts` times: for requests whose nonce is valid, where a badNonce
 // is the target's random rejection (Pebble rejects 5 % on purpose) and not the point.
-Result<http::Response> post_raw_retrying(sim::AcmeClient& c, const std::string& url,
+Result<http::Response> post_raw_retrying(client::AcmeClient& c, const std::string& url,
                                          const Json& overrides, const std::string& payload,
-                                         const sim::RawPostOptions& options = {}, int attempts = 6);
+                                         const client::RawPostOptions& options = {},
+                                         int attempts = 6);
 // A signed POST-as-GET (or POST with payload) by the account, retried on badNonce.
-Result<http::Response> post_retrying(sim::AcmeClient& c, const std::string& url,
+Result<http::Response> post_retrying(client::AcmeClient& c, const std::string& url,
                                      const std::optional<Json>& payload);
 
 // The RFC 3339 timestamp syntax ACME uses ("2026-01-01T00:00:00Z", fractions and offsets

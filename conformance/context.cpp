@@ -25,7 +25,7 @@ void need_that(bool condition, const std::string& what) {
   if (!condition) abort_case(Verdict::error("precondition failed: " + what));
 }
 
-CaseContext::CaseContext(Harness& harness, const Case& c, sim::WireLog& log,
+CaseContext::CaseContext(Harness& harness, const Case& c, client::WireLog& log,
                          std::chrono::steady_clock::time_point deadline)
     : harness_(harness),
       case_(c),
@@ -33,23 +33,23 @@ CaseContext::CaseContext(Harness& harness, const Case& c, sim::WireLog& log,
       deadline_(deadline),
       identities_(device_identities(c)) {}
 
-std::unique_ptr<sim::AcmeClient> CaseContext::client(const std::string& label) {
-  sim::AcmeClientOptions options = client_options(target());
+std::unique_ptr<client::AcmeClient> CaseContext::client(const std::string& label) {
+  client::AcmeClientOptions options = client_options(target());
   options.log_label = label;
   const auto left = remaining();
   options.poll_timeout = std::max(std::chrono::milliseconds(1000), left);
   options.timeout = std::min(options.timeout, std::max(std::chrono::milliseconds(1000), left));
-  return std::make_unique<sim::AcmeClient>(target().directory_url, options, &log_);
+  return std::make_unique<client::AcmeClient>(target().directory_url, options, &log_);
 }
 
-sim::Account CaseContext::new_account(sim::AcmeClient& c, sim::NewAccountRequest request,
-                                      pki::KeySpec spec) {
+client::Account CaseContext::new_account(client::AcmeClient& c, client::NewAccountRequest request,
+                                         pki::KeySpec spec) {
   auto key = need(pki::PrivateKey::generate(spec), "generate an account key");
   if (!request.eab && target().eab && target().eab->required) request.eab = eab_binding(target());
-  return need(c.new_account(sim::make_signer(key), request), "create an account");
+  return need(c.new_account(client::make_signer(key), request), "create an account");
 }
 
-std::unique_ptr<sim::AcmeClient> CaseContext::shared_client(const std::string& label) {
+std::unique_ptr<client::AcmeClient> CaseContext::shared_client(const std::string& label) {
   auto shared = need(harness_.shared_account(), "create the shared account");
   auto c = client(label);
   c->use_account(shared.first, shared.second);

@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "client/acme_client.h"
+#include "client/wire_log.h"
 #include "conformance/case.h"
 #include "conformance/harness.h"
 #include "conformance/target.h"
 #include "core/pki.h"
 #include "core/result.h"
-#include "sim/acme_client.h"
-#include "sim/wire_log.h"
 
 namespace attestlab::conformance {
 
@@ -37,26 +37,26 @@ void need_that(bool condition, const std::string& what);
 
 class CaseContext {
  public:
-  CaseContext(Harness& harness, const Case& c, sim::WireLog& log,
+  CaseContext(Harness& harness, const Case& c, client::WireLog& log,
               std::chrono::steady_clock::time_point deadline);
   CaseContext(const CaseContext&) = delete;
   CaseContext& operator=(const CaseContext&) = delete;
 
   const TargetProfile& target() const { return harness_.target(); }
   const Case& current() const { return case_; }
-  sim::WireLog& wire_log() { return log_; }
+  client::WireLog& wire_log() { return log_; }
   Harness& harness() { return harness_; }
   bool has(const std::string& capability) const { return target().has(capability); }
 
   // A new client for the target, recording into the case's WireLog (label names the
   // actor in the log, e.g. "attacker"), with poll deadlines inside the case's time.
-  std::unique_ptr<sim::AcmeClient> client(const std::string& label = "client");
+  std::unique_ptr<client::AcmeClient> client(const std::string& label = "client");
   // A new account with a fresh key (P-256 unless spec says otherwise) on c; EAB is added
   // when the target requires it. Aborts (error) when the target refuses.
-  sim::Account new_account(sim::AcmeClient& c, sim::NewAccountRequest request = {},
-                           pki::KeySpec spec = pki::KeySpec::p256());
+  client::Account new_account(client::AcmeClient& c, client::NewAccountRequest request = {},
+                              pki::KeySpec spec = pki::KeySpec::p256());
   // A client already using the run's shared account.
-  std::unique_ptr<sim::AcmeClient> shared_client(const std::string& label = "client");
+  std::unique_ptr<client::AcmeClient> shared_client(const std::string& label = "client");
 
   // A fresh DNS name under the target's dns_suffix, unique to this run.
   std::string new_domain(const std::string& hint = "c");
@@ -80,7 +80,7 @@ class CaseContext {
  private:
   Harness& harness_;
   const Case& case_;
-  sim::WireLog& log_;
+  client::WireLog& log_;
   std::chrono::steady_clock::time_point deadline_;
   std::vector<sim::DeviceIdentity> identities_;
 };

@@ -3,19 +3,19 @@
 #include "conformance/checks.h"
 #include "conformance/flows.h"
 #include "core/bytes.h"
-#include "sim/attestation.h"
+#include "sim/device/attestation.h"
 
 namespace attestlab::conformance {
 
-DeviceOrder device_order_on(CaseContext& ctx, std::unique_ptr<sim::AcmeClient> client,
+DeviceOrder device_order_on(CaseContext& ctx, std::unique_ptr<client::AcmeClient> client,
                             const std::string& identifier_value) {
   DeviceOrder d;
   d.client = std::move(client);
-  d.order = need(d.client->new_order({sim::Identifier{kPermanentIdentifier, identifier_value}}),
+  d.order = need(d.client->new_order({client::Identifier{kPermanentIdentifier, identifier_value}}),
                  "create a permanent-identifier order");
   need_that(!d.order.authorizations.empty(), "the order has an authorization");
   d.authz = need(d.client->get_authz(d.order.authorizations.front()), "fetch the authorization");
-  const sim::Challenge* ch = d.authz.find(kDeviceAttest01);
+  const client::Challenge* ch = d.authz.find(kDeviceAttest01);
   need_that(ch != nullptr, "the authorization offers device-attest-01");
   d.challenge = *ch;
   (void)ctx;
@@ -138,7 +138,7 @@ pki::Csr device_csr(const pki::PrivateKey& key, const std::optional<std::string>
 
 FinalizeOutcome finalize_device(CaseContext& ctx, DeviceOrder& d, const pki::Csr& csr) {
   FinalizeOutcome f;
-  sim::Order ready = settle_order(ctx, *d.client, d.order.url);
+  client::Order ready = settle_order(ctx, *d.client, d.order.url);
   need_that(ready.status == "ready", "the device order is ready (it is \"" + ready.status + "\")");
   f.answer =
       post_retrying(*d.client, ready.finalize, Json{{"csr", base64url_encode(csr.to_der())}});

@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "client/acme_client.h"
 #include "conformance/context.h"
 #include "core/json.h"
 #include "core/pki.h"
-#include "sim/acme_client.h"
-#include "sim/apple_ca.h"
-#include "sim/apple_format.h"
+#include "sim/device/apple_ca.h"
+#include "sim/device/apple_format.h"
 
 namespace attestlab::conformance {
 
@@ -26,15 +26,15 @@ inline constexpr const char* kPermanentIdentifier = "permanent-identifier";
 
 // An account, a newOrder for one device identifier and its device-attest-01 challenge.
 struct DeviceOrder {
-  std::unique_ptr<sim::AcmeClient> client;
-  sim::Order order;
-  sim::Authorization authz;
-  sim::Challenge challenge;
+  std::unique_ptr<client::AcmeClient> client;
+  client::Order order;
+  client::Authorization authz;
+  client::Challenge challenge;
 };
 DeviceOrder device_order(CaseContext& ctx, const std::string& identifier_value,
                          const std::string& label = "device");
 // Same on an existing client (account already made).
-DeviceOrder device_order_on(CaseContext& ctx, std::unique_ptr<sim::AcmeClient> client,
+DeviceOrder device_order_on(CaseContext& ctx, std::unique_ptr<client::AcmeClient> client,
                             const std::string& identifier_value);
 
 // The facts the mock Apple CA attests for the case's device slot (its truth).
@@ -53,8 +53,8 @@ Json attobj_payload(const sim::AttestationChain& chain);
 // What happened to one challenge answer.
 struct AttestOutcome {
   Result<http::Response> answer = Error::make("clientUsage", "not sent");  // the POST
-  sim::Challenge challenge;                                                // after settling
-  sim::Authorization authz;                                                // after settling
+  client::Challenge challenge;                                             // after settling
+  client::Authorization authz;                                             // after settling
 };
 // POSTs payload to the challenge; when the target accepted the POST, polls until the
 // challenge leaves pending/processing (in real time, bounded by the case deadline).
@@ -78,7 +78,7 @@ pki::Csr device_csr(const pki::PrivateKey& key, const std::optional<std::string>
 
 struct FinalizeOutcome {
   Result<http::Response> answer = Error::make("clientUsage", "not sent");
-  sim::Order order;  // settled
+  client::Order order;  // settled
 };
 FinalizeOutcome finalize_device(CaseContext& ctx, DeviceOrder& d, const pki::Csr& csr);
 // Refused at finalize (4xx) and nothing issued.

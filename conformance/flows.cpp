@@ -5,8 +5,8 @@
 
 namespace attestlab::conformance {
 
-sim::Identifier dns_id(const std::string& name) {
-  return sim::Identifier{"dns", name};
+client::Identifier dns_id(const std::string& name) {
+  return client::Identifier{"dns", name};
 }
 
 std::string validation_type(const CaseContext& ctx) {
@@ -17,13 +17,13 @@ std::string validation_type(const CaseContext& ctx) {
 
 namespace {
 
-void provision_value(CaseContext& ctx, const sim::Authorization& authz,
-                     const sim::Challenge& challenge, const std::string& key_authorization) {
+void provision_value(CaseContext& ctx, const client::Authorization& authz,
+                     const client::Challenge& challenge, const std::string& key_authorization) {
   if (challenge.type == "http-01") {
     ctx.http01().provide(challenge.token, key_authorization);
   } else if (challenge.type == "dns-01") {
-    need(ctx.dns().set_txt(sim::dns01_record_name(authz.identifier.value),
-                           sim::dns01_txt_value(key_authorization)),
+    need(ctx.dns().set_txt(client::dns01_record_name(authz.identifier.value),
+                           client::dns01_txt_value(key_authorization)),
          "set the dns-01 TXT record");
   } else {
     abort_case(Verdict::error("the harness cannot answer challenge type " + challenge.type));
@@ -32,24 +32,24 @@ void provision_value(CaseContext& ctx, const sim::Authorization& authz,
 
 }  // namespace
 
-void provision_challenge(CaseContext& ctx, const sim::AcmeClient& c,
-                         const sim::Authorization& authz, const sim::Challenge& challenge) {
+void provision_challenge(CaseContext& ctx, const client::AcmeClient& c,
+                         const client::Authorization& authz, const client::Challenge& challenge) {
   provision_value(ctx, authz, challenge, c.key_authorization(challenge.token));
 }
 
-void provision_wrong_answer(CaseContext& ctx, const sim::Authorization& authz,
-                            const sim::Challenge& challenge) {
+void provision_wrong_answer(CaseContext& ctx, const client::Authorization& authz,
+                            const client::Challenge& challenge) {
   auto other = need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a key");
-  auto thumbprint = need(sim::jwk_thumbprint(sim::make_signer(other)->jwk()), "thumbprint");
-  provision_value(ctx, authz, challenge, sim::key_authorization(challenge.token, thumbprint));
+  auto thumbprint = need(client::jwk_thumbprint(client::make_signer(other)->jwk()), "thumbprint");
+  provision_value(ctx, authz, challenge, client::key_authorization(challenge.token, thumbprint));
 }
 
-sim::Authorization validate_authz(CaseContext& ctx, sim::AcmeClient& c,
-                                  const std::string& authz_url, const std::string& type) {
+client::Authorization validate_authz(CaseContext& ctx, client::AcmeClient& c,
+                                     const std::string& authz_url, const std::string& type) {
   const std::string t = type.empty() ? validation_type(ctx) : type;
   auto authz = need(c.get_authz(authz_url), "fetch the authorization");
   if (authz.status != "pending") return authz;
-  const sim::Challenge* challenge = authz.find(t);
+  const client::Challenge* challenge = authz.find(t);
   need_that(
       challenge != nullptr, "the authorization offers " + t + " (offered: " + [&] {
         std::string s;
@@ -61,16 +61,16 @@ sim::Authorization validate_authz(CaseContext& ctx, sim::AcmeClient& c,
   return settle_authz(ctx, c, authz_url);
 }
 
-sim::Order create_order(CaseContext& ctx, sim::AcmeClient& c,
-                        std::vector<sim::Identifier> identifiers) {
+client::Order create_order(CaseContext& ctx, client::AcmeClient& c,
+                           std::vector<client::Identifier> identifiers) {
   if (identifiers.empty())
     identifiers.push_back(dns_id(ctx.new_domain(ctx.current().id.substr(8))));
   return need(c.new_order(identifiers), "create an order");
 }
 
-sim::Order ready_order(CaseContext& ctx, sim::AcmeClient& c,
-                       std::vector<sim::Identifier> identifiers) {
-  sim::Order order = create_order(ctx, c, std::move(identifiers));
+client::Order ready_order(CaseContext& ctx, client::AcmeClient& c,
+                          std::vector<client::Identifier> identifiers) {
+  client::Order order = create_order(ctx, c, std::move(identifiers));
   for (const auto& url : order.authorizations) {
     auto authz = validate_authz(ctx, c, url);
     need_that(authz.status == "valid",
@@ -78,7 +78,7 @@ sim::Order ready_order(CaseContext& ctx, sim::AcmeClient& c,
                   (authz.raw.contains("challenges") ? ": " + authz.raw["challenges"].dump() : "") +
                   ")");
   }
-  sim::Order settled = settle_order(ctx, c, order.url);
+  client::Order settled = settle_order(ctx, c, order.url);
   need_that(settled.status == "ready", "the order became ready (it is \"" + settled.status + "\")");
   return settled;
 }
@@ -87,11 +87,11 @@ namespace {
 
 // The pause before the next poll: Retry-After (seconds or HTTP date) capped by the
 // profile, else the profile's poll interval.
-std::chrono::milliseconds next_poll_delay(const CaseContext& ctx, const sim::AcmeClient& c) {
+std::chrono::milliseconds next_poll_delay(const CaseContext& ctx, const client::AcmeClient& c) {
   const Timing& t = ctx.target().timing;
   if (c.last_response()) {
     if (auto ra = c.last_response()->header("retry-after")) {
-      if (auto seconds = sim::parse_retry_after(*ra, ctx.now())) {
+      if (auto seconds = client::parse_retry_after(*ra, ctx.now())) {
         return std::min(t.max_retry_after, std::chrono::milliseconds(*seconds * 1000));
       }
     }
@@ -100,7 +100,7 @@ std::chrono::milliseconds next_poll_delay(const CaseContext& ctx, const sim::Acm
 }
 
 template <class T, class Fetch, class Done>
-T settle(CaseContext& ctx, sim::AcmeClient& c, const std::string& what, Fetch fetch, Done done) {
+T settle(CaseContext& ctx, client::AcmeClient& c, const std::string& what, Fetch fetch, Done done) {
   const auto started = std::chrono::steady_clock::now();
   for (;;) {
     T value = need(fetch(), "poll " + what);
@@ -117,20 +117,20 @@ T settle(CaseContext& ctx, sim::AcmeClient& c, const std::string& what, Fetch fe
 
 }  // namespace
 
-sim::Order settle_order(CaseContext& ctx, sim::AcmeClient& c, const std::string& order_url) {
-  return settle<sim::Order>(
+client::Order settle_order(CaseContext& ctx, client::AcmeClient& c, const std::string& order_url) {
+  return settle<client::Order>(
       ctx, c, "the order", [&] { return c.get_order(order_url); },
-      [](const sim::Order& o) { return o.status != "pending" && o.status != "processing"; });
+      [](const client::Order& o) { return o.status != "pending" && o.status != "processing"; });
 }
 
-sim::Authorization settle_authz(CaseContext& ctx, sim::AcmeClient& c,
-                                const std::string& authz_url) {
-  return settle<sim::Authorization>(
+client::Authorization settle_authz(CaseContext& ctx, client::AcmeClient& c,
+                                   const std::string& authz_url) {
+  return settle<client::Authorization>(
       ctx, c, "the authorization", [&] { return c.get_authz(authz_url); },
-      [](const sim::Authorization& a) { return a.status != "pending"; });
+      [](const client::Authorization& a) { return a.status != "pending"; });
 }
 
-pki::Csr csr_for(const std::vector<sim::Identifier>& identifiers, const pki::PrivateKey& key) {
+pki::Csr csr_for(const std::vector<client::Identifier>& identifiers, const pki::PrivateKey& key) {
   pki::CsrSpec spec;
   for (const auto& id : identifiers) {
     if (id.type == "dns") {
@@ -143,13 +143,13 @@ pki::Csr csr_for(const std::vector<sim::Identifier>& identifiers, const pki::Pri
   return need(pki::build_csr(spec, key), "build a CSR");
 }
 
-Issued issue_certificate(CaseContext& ctx, sim::AcmeClient& c,
-                         std::vector<sim::Identifier> identifiers) {
-  sim::Order order = ready_order(ctx, c, std::move(identifiers));
+Issued issue_certificate(CaseContext& ctx, client::AcmeClient& c,
+                         std::vector<client::Identifier> identifiers) {
+  client::Order order = ready_order(ctx, c, std::move(identifiers));
   auto key = need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a certificate key");
   pki::Csr csr = csr_for(order.identifiers, key);
   need(c.finalize(order, csr.to_der()), "finalize the order");
-  sim::Order done = settle_order(ctx, c, order.url);
+  client::Order done = settle_order(ctx, c, order.url);
   need_that(done.status == "valid" && done.certificate.has_value(),
             "the order became valid with a certificate (it is \"" + done.status + "\")");
   auto chain = need(c.download_certificate(*done.certificate), "download the certificate");
@@ -157,11 +157,11 @@ Issued issue_certificate(CaseContext& ctx, sim::AcmeClient& c,
   return Issued{done, key, chain, certs.front()};
 }
 
-http::Response fetch(sim::AcmeClient& c, const std::string& url) {
+http::Response fetch(client::AcmeClient& c, const std::string& url) {
   return need(post_retrying(c, url, std::nullopt), "POST-as-GET " + url);
 }
 
-Json fetch_json(sim::AcmeClient& c, const std::string& url, const std::string& what) {
+Json fetch_json(client::AcmeClient& c, const std::string& url, const std::string& what) {
   http::Response r = fetch(c, url);
   need_that(r.status == 200, "fetch " + what + " (" + describe(r) + ")");
   auto body = json_body(r);

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "client/acme_client.h"
+#include "client/acme_types.h"
 #include "conformance/context.h"
 #include "core/pki.h"
-#include "sim/acme_client.h"
-#include "sim/acme_types.h"
 
 namespace attestlab::conformance {
 
@@ -21,49 +21,50 @@ std::string validation_type(const CaseContext& ctx);
 
 // Serves the right answer for one challenge (http-01: key authorization on the
 // responder; dns-01: TXT record) without telling the server.
-void provision_challenge(CaseContext& ctx, const sim::AcmeClient& c,
-                         const sim::Authorization& authz, const sim::Challenge& challenge);
+void provision_challenge(CaseContext& ctx, const client::AcmeClient& c,
+                         const client::Authorization& authz, const client::Challenge& challenge);
 // Serves a deliberately wrong answer (a key authorization for another account key).
-void provision_wrong_answer(CaseContext& ctx, const sim::Authorization& authz,
-                            const sim::Challenge& challenge);
+void provision_wrong_answer(CaseContext& ctx, const client::Authorization& authz,
+                            const client::Challenge& challenge);
 
 // Provisions, responds and polls the authorization until it leaves "pending". Returns
 // the final authorization (whatever its status).
-sim::Authorization validate_authz(CaseContext& ctx, sim::AcmeClient& c,
-                                  const std::string& authz_url, const std::string& type = "");
+client::Authorization validate_authz(CaseContext& ctx, client::AcmeClient& c,
+                                     const std::string& authz_url, const std::string& type = "");
 
 // newOrder for identifiers (one fresh DNS name when empty).
-sim::Order create_order(CaseContext& ctx, sim::AcmeClient& c,
-                        std::vector<sim::Identifier> identifiers = {});
+client::Order create_order(CaseContext& ctx, client::AcmeClient& c,
+                           std::vector<client::Identifier> identifiers = {});
 // create_order + validate every authorization + poll until the order is "ready".
-sim::Order ready_order(CaseContext& ctx, sim::AcmeClient& c,
-                       std::vector<sim::Identifier> identifiers = {});
+client::Order ready_order(CaseContext& ctx, client::AcmeClient& c,
+                          std::vector<client::Identifier> identifiers = {});
 
 // A CSR naming the identifiers (dns → dNSName, ip → iPAddress), CN = first DNS name.
-pki::Csr csr_for(const std::vector<sim::Identifier>& identifiers, const pki::PrivateKey& key);
+pki::Csr csr_for(const std::vector<client::Identifier>& identifiers, const pki::PrivateKey& key);
 
 struct Issued {
-  sim::Order order;             // "valid", with certificate
-  pki::PrivateKey key;          // the certificate key
-  sim::CertificateChain chain;  // as downloaded
+  client::Order order;             // "valid", with certificate
+  pki::PrivateKey key;             // the certificate key
+  client::CertificateChain chain;  // as downloaded
   pki::Certificate leaf;
 };
 // ready_order + finalize with a fresh P-256 key + poll + download.
-Issued issue_certificate(CaseContext& ctx, sim::AcmeClient& c,
-                         std::vector<sim::Identifier> identifiers = {});
+Issued issue_certificate(CaseContext& ctx, client::AcmeClient& c,
+                         std::vector<client::Identifier> identifiers = {});
 
 // Polls the order until its status is not "pending"/"processing" (aborting on errors and
 // when the case deadline passes). Waits Retry-After (capped at timing.max_retry_after) or
 // timing.poll_interval between polls, in real time.
-sim::Order settle_order(CaseContext& ctx, sim::AcmeClient& c, const std::string& order_url);
+client::Order settle_order(CaseContext& ctx, client::AcmeClient& c, const std::string& order_url);
 // Same for an authorization, until its status is not "pending".
-sim::Authorization settle_authz(CaseContext& ctx, sim::AcmeClient& c, const std::string& authz_url);
+client::Authorization settle_authz(CaseContext& ctx, client::AcmeClient& c,
+                                   const std::string& authz_url);
 
 // POST-as-GET of any resource, badNonce retries included; aborts on transport errors.
-http::Response fetch(sim::AcmeClient& c, const std::string& url);
+http::Response fetch(client::AcmeClient& c, const std::string& url);
 // The JSON object a successful fetch returned; aborts (error) otherwise.
-Json fetch_json(sim::AcmeClient& c, const std::string& url, const std::string& what);
+Json fetch_json(client::AcmeClient& c, const std::string& url, const std::string& what);
 
-sim::Identifier dns_id(const std::string& name);
+client::Identifier dns_id(const std::string& name);
 
 }  // namespace attestlab::conformance

@@ -115,8 +115,8 @@ Result<void> DnsTxtClient::clear_txt(const std::string& name) const {
 
 // --- client setup -----------------------------------------------------------------------------
 
-sim::AcmeClientOptions client_options(const TargetProfile& target) {
-  sim::AcmeClientOptions o;
+client::AcmeClientOptions client_options(const TargetProfile& target) {
+  client::AcmeClientOptions o;
   o.trust_ca_pem_file = target.trust_ca;
   o.timeout = target.timing.http_timeout;
   o.poll_interval = target.timing.poll_interval;
@@ -129,11 +129,11 @@ sim::AcmeClientOptions client_options(const TargetProfile& target) {
   return o;
 }
 
-std::optional<sim::ExternalAccountBinding> eab_binding(const TargetProfile& target) {
+std::optional<client::ExternalAccountBinding> eab_binding(const TargetProfile& target) {
   if (!target.eab) return std::nullopt;
   auto key = base64url_decode(target.eab->hmac_key_b64u);
   if (!key) return std::nullopt;  // parse_target_profile already refused this
-  return sim::ExternalAccountBinding{target.eab->kid, *key};
+  return client::ExternalAccountBinding{target.eab->kid, *key};
 }
 
 // --- devices -------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ Result<std::unique_ptr<Harness>> Harness::create(TargetProfile target, const Cas
 
 Harness::~Harness() = default;
 
-Result<std::pair<std::shared_ptr<const sim::JwsSigner>, std::string>> Harness::shared_account() {
+Result<std::pair<std::shared_ptr<const client::JwsSigner>, std::string>> Harness::shared_account() {
   std::lock_guard lock(account_mu_);
   if (account_) return *account_;
   auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
@@ -240,9 +240,9 @@ Result<std::pair<std::shared_ptr<const sim::JwsSigner>, std::string>> Harness::s
     account_ = key.error();
     return *account_;
   }
-  auto signer = sim::make_signer(*key);
-  sim::AcmeClient client(target_.directory_url, client_options(target_));
-  sim::NewAccountRequest req;
+  auto signer = client::make_signer(*key);
+  client::AcmeClient client(target_.directory_url, client_options(target_));
+  client::NewAccountRequest req;
   req.contact = {"mailto:conformance@example.com"};
   if (target_.eab && target_.eab->required) req.eab = eab_binding(target_);
   auto account = client.new_account(signer, req);

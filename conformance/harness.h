@@ -16,15 +16,15 @@
 #include <utility>
 #include <vector>
 
+#include "client/acme_client.h"
+#include "client/acme_signer.h"
 #include "conformance/case.h"
 #include "conformance/target.h"
 #include "core/http.h"
 #include "core/json.h"
 #include "core/result.h"
-#include "sim/acme_client.h"
-#include "sim/acme_signer.h"
-#include "sim/apple_ca.h"
-#include "sim/device.h"
+#include "sim/device/apple_ca.h"
+#include "sim/device/device.h"
 
 namespace attestlab::conformance {
 
@@ -76,9 +76,9 @@ class DnsTxtClient {
 
 // The AcmeClient options a target needs: TLS trust, HTTP timeout, poll pacing (a
 // Retry-After is honoured up to timing.max_retry_after).
-sim::AcmeClientOptions client_options(const TargetProfile& target);
+client::AcmeClientOptions client_options(const TargetProfile& target);
 // The profile's EAB credentials as the client takes them; nullopt without credentials.
-std::optional<sim::ExternalAccountBinding> eab_binding(const TargetProfile& target);
+std::optional<client::ExternalAccountBinding> eab_binding(const TargetProfile& target);
 
 // Simulated device identities: derived from the case id, so every run (and the
 // inventory written before the target starts) agrees on them.
@@ -111,7 +111,7 @@ class Harness {
   // One account created on first use and shared by cases that only need "an account"
   // (key, account URL). Errors are remembered: a target that cannot create accounts
   // fails every case that asks, with the same reason.
-  Result<std::pair<std::shared_ptr<const sim::JwsSigner>, std::string>> shared_account();
+  Result<std::pair<std::shared_ptr<const client::JwsSigner>, std::string>> shared_account();
 
  private:
   explicit Harness(TargetProfile target) : target_(std::move(target)) {}
@@ -121,7 +121,7 @@ class Harness {
   std::optional<DnsTxtClient> dns_;
   std::optional<sim::AppleCa> apple_ca_;
   std::mutex account_mu_;
-  std::optional<Result<std::pair<std::shared_ptr<const sim::JwsSigner>, std::string>>> account_;
+  std::optional<Result<std::pair<std::shared_ptr<const client::JwsSigner>, std::string>>> account_;
 };
 
 }  // namespace attestlab::conformance

@@ -1,6 +1,6 @@
 // Local helper processes for zero-setup runs (`attestlab conform --embedded`): a child
 // process runner and pebble-challtestsrv as the fake DNS the embedded target resolves
-// through (child processes: sim/child_process.h). Not thread-safe.
+// through (child processes: core/child_process.h). Not thread-safe.
 #pragma once
 
 #include <sys/types.h>
@@ -9,14 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "core/child_process.h"
 #include "core/result.h"
-#include "sim/child_process.h"
 
 namespace attestlab::conformance {
-
-using sim::ChildProcess;
-using sim::find_program;
-using sim::free_loopback_port;
 
 // pebble-challtestsrv with only its DNS server (every A query → 127.0.0.1, no AAAA) and
 // management API on free loopback ports.

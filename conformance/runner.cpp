@@ -9,10 +9,10 @@
 #include <thread>
 #include <vector>
 
+#include "client/wire_log.h"
 #include "conformance/context.h"
 #include "conformance/harness.h"
 #include "core/clock.h"
-#include "sim/wire_log.h"
 
 namespace attestlab::conformance {
 
@@ -42,7 +42,7 @@ struct Slot {
   bool finished = false;
   Clock::time_point started_at;
   std::size_t worker = 0;  // index of the thread running it
-  std::shared_ptr<sim::WireLog> log;
+  std::shared_ptr<client::WireLog> log;
 };
 
 struct RunState {
@@ -84,7 +84,8 @@ bool finish(RunState& s, std::size_t i, reports::CaseResult result) {
   return true;
 }
 
-Verdict run_case_body(RunState& s, const Case& c, sim::WireLog& log, Clock::time_point deadline) {
+Verdict run_case_body(RunState& s, const Case& c, client::WireLog& log,
+                      Clock::time_point deadline) {
   if (auto why = missing_capability(c, s.harness->target())) return Verdict::skip(*why);
   CaseContext ctx(*s.harness, c, log, deadline);
   try {
@@ -103,7 +104,7 @@ Verdict run_case_body(RunState& s, const Case& c, sim::WireLog& log, Clock::time
 void worker(std::shared_ptr<RunState> s, std::size_t worker_id) {
   for (;;) {
     std::size_t i = 0;
-    std::shared_ptr<sim::WireLog> log = std::make_shared<sim::WireLog>();
+    std::shared_ptr<client::WireLog> log = std::make_shared<client::WireLog>();
     Clock::time_point started;
     {
       std::lock_guard lock(s->mu);

@@ -21,7 +21,7 @@
 #include "conformance/case.h"
 #include "conformance/target.h"
 #include "core/result.h"
-#include "reports/result.h"
+#include "reports/run_result.h"
 
 namespace attestlab::conformance {
 

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "core/pki.h"
-#include "reports/result.h"
+#include "reports/run_result.h"
 
 namespace attestlab::reports {
 namespace {
@@ -19,15 +19,27 @@ std::string escape_xml(const std::string& s) {
   out.reserve(s.size());
   for (unsigned char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
       default:
         // XML 1.0 forbids most control characters even escaped.
-        if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') out += "?";
-        else out += static_cast<char>(c);
+        if (c < 0x20 && c != '\n' && c != '\r' && c != '\t')
+          out += "?";
+        else
+          out += static_cast<char>(c);
     }
   }
   return out;
@@ -48,10 +60,14 @@ std::string anchor(std::size_t target, const std::string& case_id) {
 
 const char* outcome_color(Outcome o) {
   switch (o) {
-    case Outcome::Pass: return "#2e7d32";
-    case Outcome::Fail: return "#c62828";
-    case Outcome::Skip: return "#9e9e9e";
-    case Outcome::Error: return "#ef6c00";
+    case Outcome::Pass:
+      return "#2e7d32";
+    case Outcome::Fail:
+      return "#c62828";
+    case Outcome::Skip:
+      return "#9e9e9e";
+    case Outcome::Error:
+      return "#ef6c00";
   }
   return "#000";
 }
@@ -102,26 +118,29 @@ std::string duration_chart(const TargetRun& t) {
 
 std::string render_junit(const RunResult& run) {
   std::ostringstream x;
-  x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"attestlab " << escape_xml(run.kind)
-    << "\">\n";
+  x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"attestlab "
+    << escape_xml(run.kind) << "\">\n";
   for (const auto& t : run.targets) {
-    x << "  <testsuite name=\"" << escape_xml(run.kind + ":" + t.name) << "\" tests=\"" << t.cases.size()
-      << "\" failures=\"" << t.count(Outcome::Fail) << "\" errors=\"" << t.count(Outcome::Error)
-      << "\" skipped=\"" << t.count(Outcome::Skip) << "\" time=\"" << fixed(t.duration_ms / 1000)
-      << "\" timestamp=\"" << escape_xml(t.started_at) << "\">\n";
+    x << "  <testsuite name=\"" << escape_xml(run.kind + ":" + t.name) << "\" tests=\""
+      << t.cases.size() << "\" failures=\"" << t.count(Outcome::Fail) << "\" errors=\""
+      << t.count(Outcome::Error) << "\" skipped=\"" << t.count(Outcome::Skip) << "\" time=\""
+      << fixed(t.duration_ms / 1000) << "\" timestamp=\"" << escape_xml(t.started_at) << "\">\n";
     for (const auto& c : t.cases) {
       x << "    <testcase classname=\"" << escape_xml(t.name + "." + c.profile) << "\" name=\""
         << escape_xml(c.id) << "\" time=\"" << fixed(c.duration_ms / 1000) << "\">";
       std::string msg = c.reason.empty() ? c.requirement : c.reason;
       switch (c.outcome) {
-        case Outcome::Pass: break;
-        case Outcome::Skip: x << "<skipped message=\"" << escape_xml(msg) << "\"/>"; break;
+        case Outcome::Pass:
+          break;
+        case Outcome::Skip:
+          x << "<skipped message=\"" << escape_xml(msg) << "\"/>";
+          break;
         case Outcome::Fail:
         case Outcome::Error:
           x << "<" << (c.outcome == Outcome::Fail ? "failure" : "error") << " message=\""
-            << escape_xml(msg) << "\">" << escape_xml(c.spec + " §" + c.section + " (" + c.level + "): " +
-                                                      c.requirement + "\nexpected: " + c.expected +
-                                                      "\nobserved: " + c.observed)
+            << escape_xml(msg) << "\">"
+            << escape_xml(c.spec + " §" + c.section + " (" + c.level + "): " + c.requirement +
+                          "\nexpected: " + c.expected + "\nobserved: " + c.observed)
             << "</" << (c.outcome == Outcome::Fail ? "failure" : "error") << ">";
           break;
       }
@@ -137,19 +156,21 @@ std::string render_markdown(const RunResult& run) {
   std::ostringstream m;
   m << "# attestlab " << run.kind << " report\n\n";
   if (!run.command.empty()) m << "Command: `" << run.command << "`\n\n";
-  m << "| target | pass | fail | error | skip | total | time |\n|---|---:|---:|---:|---:|---:|---:|\n";
+  m << "| target | pass | fail | error | skip | total | time "
+       "|\n|---|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& t : run.targets)
-    m << "| " << t.name << " | " << t.count(Outcome::Pass) << " | " << t.count(Outcome::Fail) << " | "
-      << t.count(Outcome::Error) << " | " << t.count(Outcome::Skip) << " | " << t.cases.size() << " | "
-      << fixed(t.duration_ms / 1000, 2) << " s |\n";
+    m << "| " << t.name << " | " << t.count(Outcome::Pass) << " | " << t.count(Outcome::Fail)
+      << " | " << t.count(Outcome::Error) << " | " << t.count(Outcome::Skip) << " | "
+      << t.cases.size() << " | " << fixed(t.duration_ms / 1000, 2) << " s |\n";
   for (const auto& t : run.targets) {
     bool any = false;
     for (const auto& c : t.cases) {
       if (c.outcome != Outcome::Fail && c.outcome != Outcome::Error) continue;
       if (!any) m << "\n## Failures on " << t.name << "\n\n";
       any = true;
-      m << "- **" << c.id << "** (" << c.spec << " §" << c.section << ", " << c.level << "): "
-        << c.requirement << "\n  - expected: " << c.expected << "\n  - observed: " << c.observed << "\n";
+      m << "- **" << c.id << "** (" << c.spec << " §" << c.section << ", " << c.level
+        << "): " << c.requirement << "\n  - expected: " << c.expected
+        << "\n  - observed: " << c.observed << "\n";
     }
   }
   return m.str();
@@ -163,18 +184,22 @@ std::string render_html(const RunResult& run) {
        "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;font-size:13px}"
        "th{background:#f5f5f5;text-align:left}.pass{background:#c8e6c9}.fail{background:#ffcdd2}"
        ".skip{background:#eeeeee}.error{background:#ffe0b2}a{color:inherit}"
-       "pre{background:#fafafa;border:1px solid #eee;padding:8px;overflow:auto;max-height:480px;font-size:12px}"
+       "pre{background:#fafafa;border:1px solid "
+       "#eee;padding:8px;overflow:auto;max-height:480px;font-size:12px}"
        "details{margin:4px 0}summary{cursor:pointer}.lvl{font-size:11px;color:#555}"
     << "</style></head><body>\n<h1>attestlab " << escape_xml(run.kind) << " report</h1>\n";
-  h << "<p>" << escape_xml(run.tool_version) << (run.strict ? " · strict (SHOULD counted as MUST)" : "");
+  h << "<p>" << escape_xml(run.tool_version)
+    << (run.strict ? " · strict (SHOULD counted as MUST)" : "");
   if (!run.command.empty()) h << " · <code>" << escape_xml(run.command) << "</code>";
-  h << "</p>\n<h2>Summary</h2>\n<table><tr><th>target</th><th>directory</th><th>pass</th><th>fail</th>"
+  h << "</p>\n<h2>Summary</h2>\n<table><tr><th>target</th><th>directory</th><th>pass</th><th>fail</"
+       "th>"
        "<th>error</th><th>skip</th><th>time</th><th>chart</th></tr>\n";
   for (const auto& t : run.targets)
-    h << "<tr><td>" << escape_xml(t.name) << "</td><td>" << escape_xml(t.directory_url) << "</td><td>"
-      << t.count(Outcome::Pass) << "</td><td>" << t.count(Outcome::Fail) << "</td><td>"
-      << t.count(Outcome::Error) << "</td><td>" << t.count(Outcome::Skip) << "</td><td>"
-      << fixed(t.duration_ms / 1000, 2) << " s</td><td>" << summary_bar(t) << "</td></tr>\n";
+    h << "<tr><td>" << escape_xml(t.name) << "</td><td>" << escape_xml(t.directory_url)
+      << "</td><td>" << t.count(Outcome::Pass) << "</td><td>" << t.count(Outcome::Fail)
+      << "</td><td>" << t.count(Outcome::Error) << "</td><td>" << t.count(Outcome::Skip)
+      << "</td><td>" << fixed(t.duration_ms / 1000, 2) << " s</td><td>" << summary_bar(t)
+      << "</td></tr>\n";
   h << "</table>\n";
   for (const auto& t : run.targets)
     h << "<h3>Time by profile: " << escape_xml(t.name) << "</h3>" << duration_chart(t) << "\n";
@@ -187,8 +212,8 @@ std::string render_html(const RunResult& run) {
   for (const auto& t : run.targets) h << "<th>" << escape_xml(t.name) << "</th>";
   h << "</tr>\n";
   for (const auto& [id, c] : meta) {
-    h << "<tr><td title=\"" << escape_xml(c->requirement) << "\">" << escape_xml(id) << "</td><td class=\"lvl\">"
-      << escape_xml(c->level) << "</td>";
+    h << "<tr><td title=\"" << escape_xml(c->requirement) << "\">" << escape_xml(id)
+      << "</td><td class=\"lvl\">" << escape_xml(c->level) << "</td>";
     for (std::size_t ti = 0; ti < run.targets.size(); ++ti) {
       const CaseResult* found = nullptr;
       for (const auto& tc : run.targets[ti].cases)
@@ -197,8 +222,8 @@ std::string render_html(const RunResult& run) {
         h << "<td>–</td>";
         continue;
       }
-      h << "<td class=\"" << to_string(found->outcome) << "\"><a href=\"#" << anchor(ti, id) << "\">"
-        << to_string(found->outcome) << "</a></td>";
+      h << "<td class=\"" << to_string(found->outcome) << "\"><a href=\"#" << anchor(ti, id)
+        << "\">" << to_string(found->outcome) << "</a></td>";
     }
     h << "</tr>\n";
   }
@@ -209,15 +234,17 @@ std::string render_html(const RunResult& run) {
     const auto& t = run.targets[ti];
     h << "<h2>Cases on " << escape_xml(t.name) << "</h2>\n";
     for (const auto& c : t.cases) {
-      h << "<details id=\"" << anchor(ti, c.id) << "\"" << (c.outcome == Outcome::Fail ? " open" : "")
-        << "><summary class=\"" << to_string(c.outcome) << "\"><b>" << escape_xml(c.id) << "</b> — "
-        << to_string(c.outcome) << " · " << escape_xml(c.spec) << " §" << escape_xml(c.section) << " · "
+      h << "<details id=\"" << anchor(ti, c.id) << "\""
+        << (c.outcome == Outcome::Fail ? " open" : "") << "><summary class=\""
+        << to_string(c.outcome) << "\"><b>" << escape_xml(c.id) << "</b> — " << to_string(c.outcome)
+        << " · " << escape_xml(c.spec) << " §" << escape_xml(c.section) << " · "
         << escape_xml(c.level) << "</summary>\n<p>" << escape_xml(c.requirement) << "</p>";
       if (!c.reason.empty()) h << "<p><b>reason:</b> " << escape_xml(c.reason) << "</p>";
       if (!c.expected.empty() || !c.observed.empty())
         h << "<p><b>expected:</b> " << escape_xml(c.expected) << "<br><b>observed:</b> "
           << escape_xml(c.observed) << "</p>";
-      h << "<p class=\"lvl\">" << fixed(c.duration_ms, 1) << " ms, attempts " << c.attempts << "</p>";
+      h << "<p class=\"lvl\">" << fixed(c.duration_ms, 1) << " ms, attempts " << c.attempts
+        << "</p>";
       if (!c.wire_log.empty()) h << "<pre>" << escape_xml(c.wire_log.dump(2)) << "</pre>";
       h << "</details>\n";
     }

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "reports/result.h"
+#include "reports/run_result.h"
 #include "scenarios/plan.h"
 #include "scenarios/target.h"
 

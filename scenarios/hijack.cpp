@@ -12,7 +12,7 @@
 
 #include "core/bytes.h"
 #include "scenarios/world.h"
-#include "sim/attestation.h"
+#include "sim/device/attestation.h"
 
 namespace attestlab::scenarios {
 
@@ -20,7 +20,7 @@ namespace {
 
 // The newest response body of the victim's exchanges since `mark` that parses as JSON and
 // has `member`.
-std::optional<Json> newest_with(const sim::WireLog& log, std::size_t mark, const char* member) {
+std::optional<Json> newest_with(const client::WireLog& log, std::size_t mark, const char* member) {
   const auto exchanges = log.exchanges(mark);
   for (auto it = exchanges.rbegin(); it != exchanges.rend(); ++it) {
     auto body = parse_json(it->response_body);
@@ -30,17 +30,17 @@ std::optional<Json> newest_with(const sim::WireLog& log, std::size_t mark, const
 }
 
 // The attacker's answer as an observation: the problem it got, or success.
-void observe_response(Observation& o, const sim::AcmeClient& client,
+void observe_response(Observation& o, const client::AcmeClient& client,
                       const Result<http::Response>& response) {
   if (!response) {
     o.error = response.error();
     return;
   }
   if (response->status >= 400) {
-    o.error =
-        client.last_problem()
-            ? sim::problem_to_error(*client.last_problem(), response->status)
-            : Error::make(sim::kErrorUnexpectedResponse, "no problem document", response->status);
+    o.error = client.last_problem()
+                  ? client::problem_to_error(*client.last_problem(), response->status)
+                  : Error::make(client::kErrorUnexpectedResponse, "no problem document",
+                                response->status);
     return;
   }
   o.notes.push_back("the attacker's request was accepted (HTTP " +
@@ -52,17 +52,17 @@ void observe_response(Observation& o, const sim::AcmeClient& client,
 Observation hijack(World& world, DeviceRuntime& victim, DeviceRuntime& attacker, const Step& step) {
   Observation o;
   const std::size_t mark = victim.log.size();
-  sim::AcmeClientOptions client_options = world.client_options("attacker");
-  sim::AcmeClient client(world.target().directory_url, client_options, &victim.log);
+  client::AcmeClientOptions client_options = world.client_options("attacker");
+  client::AcmeClient client(world.target().directory_url, client_options, &victim.log);
   bool acted = false;
   std::string setup_error;
 
   auto attacker_account = [&]() -> bool {
     auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
     if (!key) return false;
-    sim::NewAccountRequest request;
+    client::NewAccountRequest request;
     request.eab = world.target().eab;
-    auto account = client.new_account(sim::make_signer(std::move(*key)), request);
+    auto account = client.new_account(client::make_signer(std::move(*key)), request);
     if (!account)
       setup_error = "the attacker could not create an account: " + account.error().detail;
     return account.ok();

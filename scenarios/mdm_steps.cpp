@@ -1,11 +1,11 @@
 // The MDM steps of a scenario: the device checks in with the scenario's MDM emulator
-// (sim/mdm_server.h) through its agent (sim/mdm_agent.h), the MDM sends InstallProfile or
+// (sim/mdm/mdm_server.h) through its agent (sim/mdm/mdm_agent.h), the MDM sends InstallProfile or
 // DeviceInformation, the agent runs one polling session, and the step observes what the
 // device reported and what the MDM concluded.
 #include "core/bytes.h"
 #include "scenarios/world.h"
-#include "sim/mdm_messages.h"
-#include "sim/profile.h"
+#include "sim/mdm/mdm_messages.h"
+#include "sim/mdm/profile.h"
 
 namespace attestlab::scenarios {
 

@@ -17,7 +17,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "scenarios/scenario.h"
-#include "sim/device.h"
+#include "sim/device/device.h"
 
 namespace attestlab::scenarios {
 

@@ -5,7 +5,7 @@
 
 #include "core/pki.h"
 #include "scenarios/json_fields.h"
-#include "sim/apple_format.h"
+#include "sim/device/apple_format.h"
 
 namespace attestlab::scenarios {
 
@@ -313,8 +313,9 @@ void parse_step(const Json& obj, const std::string& path, Step& s, FieldErrors& 
         sim::ClientFaults probe;
         for (std::size_t i = 0; i < faults->size(); ++i) {
           if (!sim::set_client_fault(probe, (*faults)[i])) {
-            errors.fail(index_path(f.at("client_faults"), i),
-                        "unknown client fault \"" + (*faults)[i] + "\" (see sim/client_faults.h)");
+            errors.fail(
+                index_path(f.at("client_faults"), i),
+                "unknown client fault \"" + (*faults)[i] + "\" (see sim/device/client_faults.h)");
           }
         }
         s.client_faults = *faults;

@@ -15,8 +15,8 @@
 
 #include "core/json.h"
 #include "core/result.h"
-#include "sim/client_faults.h"
-#include "sim/device.h"
+#include "sim/device/client_faults.h"
+#include "sim/device/device.h"
 
 namespace attestlab::scenarios {
 

@@ -17,9 +17,9 @@
 #include <set>
 #include <string>
 
+#include "client/acme_client.h"
 #include "core/result.h"
-#include "sim/acme_client.h"
-#include "sim/apple_ca.h"
+#include "sim/device/apple_ca.h"
 
 namespace attestlab::scenarios {
 
@@ -32,7 +32,7 @@ struct Target {
   std::shared_ptr<const sim::AppleCa> attestation_ca;
   // External account binding for every ACME account the harness creates (note: real
   // Apple devices cannot do EAB; see scenarios/FORMAT.md).
-  std::optional<sim::ExternalAccountBinding> eab;
+  std::optional<client::ExternalAccountBinding> eab;
   // Requirement names (scenario.h: inventory, policy) the target provides. server-clock
   // is provided by clocked_target below, not by this set.
   std::set<std::string> capabilities;

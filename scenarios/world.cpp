@@ -24,7 +24,7 @@ sim::Device make_sim_device(const PlannedDevice& planned, const DeviceSpec* spec
   return device;
 }
 
-class KeystoreSigner final : public sim::JwsSigner {
+class KeystoreSigner final : public client::JwsSigner {
  public:
   KeystoreSigner(const sim::Device& device, sim::KeyHandle key, bool hardware_bound,
                  pki::PublicKey pub)
@@ -68,7 +68,7 @@ bool target_unreachable(const Error& e, const std::string& failed_step) {
       failed_step == sim::enroll_step::kKey) {
     return false;  // device-side: Apple unreachable, payload refused, no Secure Enclave
   }
-  return e.type == "connection" || e.type == sim::kErrorClientUsage;
+  return e.type == "connection" || e.type == client::kErrorClientUsage;
 }
 
 }  // namespace
@@ -182,8 +182,8 @@ DeviceRuntime* World::device(const std::string& id) {
   return it == devices_.end() ? nullptr : it->second.get();
 }
 
-sim::AcmeClientOptions World::client_options(const std::string& label) const {
-  sim::AcmeClientOptions o;
+client::AcmeClientOptions World::client_options(const std::string& label) const {
+  client::AcmeClientOptions o;
   o.trust_ca_pem_file = target_.trust_ca_pem_file;
   o.timeout = std::chrono::milliseconds(target_.http_timeout_ms);
   o.poll_interval =
@@ -225,15 +225,15 @@ sim::AcmePayload World::payload_for(const DeviceRuntime& d, const PayloadOptions
   return p;
 }
 
-std::shared_ptr<const sim::JwsSigner> keystore_signer(const sim::Device& device, sim::KeyHandle key,
-                                                      bool hardware_bound) {
+std::shared_ptr<const client::JwsSigner> keystore_signer(const sim::Device& device,
+                                                         sim::KeyHandle key, bool hardware_bound) {
   auto pub = hardware_bound ? device.secure_enclave().public_key(key)
                             : device.software_keystore().public_key(key);
   if (!pub) return nullptr;
   return std::make_shared<KeystoreSigner>(device, key, hardware_bound, std::move(*pub));
 }
 
-Json sliced_wire_log(const sim::WireLog& log, std::size_t from, std::size_t max) {
+Json sliced_wire_log(const client::WireLog& log, std::size_t from, std::size_t max) {
   const std::size_t n = log.size();
   if (from >= n) return Json::array();
   const std::size_t to = std::min(n, from + max);
@@ -296,7 +296,7 @@ StepRun harness_error(std::string why) {
 }
 
 StepRun revoke(World& world, DeviceRuntime& d, const Step& step, bool probe) {
-  sim::WireLog& log = d.log;
+  client::WireLog& log = d.log;
   const std::size_t mark = log.size();
   const IssuedCertificate* cert = d.certificate(step.certificate == CertificateRef::Previous);
   if (cert == nullptr) {
@@ -305,7 +305,7 @@ StepRun revoke(World& world, DeviceRuntime& d, const Step& step, bool probe) {
                          " certificate");
   }
   StepRun run;
-  sim::AcmeClient client(world.target().directory_url, world.client_options(d.plan.id), &log);
+  client::AcmeClient client(world.target().directory_url, world.client_options(d.plan.id), &log);
   const Bytes der = cert->certificate.to_der();
   std::optional<int> reason;
   if (step.reason) reason = static_cast<int>(*step.reason);

@@ -14,21 +14,21 @@
 #include <string>
 #include <vector>
 
+#include "client/acme_client.h"
+#include "client/wire_log.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/pki.h"
 #include "scenarios/observation.h"
 #include "scenarios/plan.h"
 #include "scenarios/target.h"
-#include "sim/acme_client.h"
-#include "sim/acme_payload.h"
-#include "sim/attestation_service.h"
-#include "sim/device.h"
-#include "sim/device_acme.h"
-#include "sim/device_keychain.h"
-#include "sim/mdm_agent.h"
-#include "sim/mdm_server.h"
-#include "sim/wire_log.h"
+#include "sim/device/acme_payload.h"
+#include "sim/device/attestation_service.h"
+#include "sim/device/device.h"
+#include "sim/device/device_acme.h"
+#include "sim/device/device_keychain.h"
+#include "sim/mdm/mdm_agent.h"
+#include "sim/mdm/mdm_server.h"
 
 namespace attestlab::scenarios {
 
@@ -39,7 +39,7 @@ struct IssuedCertificate {
   std::string chain_pem;
   sim::KeyHandle key;
   bool hardware_bound = false;
-  std::shared_ptr<const sim::JwsSigner> account_key;
+  std::shared_ptr<const client::JwsSigner> account_key;
   std::string account_url;
 };
 
@@ -49,7 +49,7 @@ struct IssuedCertificate {
 struct DeviceRuntime {
   PlannedDevice plan;
   bool user_enrollment = false;
-  sim::WireLog log;  // the device's ACME exchanges; steps slice it by marks
+  client::WireLog log;  // the device's ACME exchanges; steps slice it by marks
   std::unique_ptr<sim::MdmAgent> agent;
   std::string payload_uuid;  // the device's ACMECertificate payload (stable in a scenario)
   std::vector<IssuedCertificate> certificates;  // issue order
@@ -89,7 +89,7 @@ class World {
   const std::string& mdm_error() const { return mdm_error_; }
 
   // AcmeClient options for this target (TLS trust, timeouts, capped poll sleep).
-  sim::AcmeClientOptions client_options(const std::string& label) const;
+  client::AcmeClientOptions client_options(const std::string& label) const;
   // The ACMECertificate payload an MDM would send `d` for this target, with the step's
   // options applied.
   sim::AcmePayload payload_for(const DeviceRuntime& d, const PayloadOptions& options);
@@ -112,8 +112,8 @@ class World {
 // A JwsSigner over a key held in a device's Secure Enclave or software keystore: signs
 // inside the store, so the private key never leaves it (revocation with the certificate
 // key).
-std::shared_ptr<const sim::JwsSigner> keystore_signer(const sim::Device& device, sim::KeyHandle key,
-                                                      bool hardware_bound);
+std::shared_ptr<const client::JwsSigner> keystore_signer(const sim::Device& device,
+                                                         sim::KeyHandle key, bool hardware_bound);
 
 // What the step observed plus its wire log, or why it could not be carried out.
 struct StepRun {
@@ -148,6 +148,6 @@ void remember_certificate(DeviceRuntime& d, const sim::EnrollmentResult& r);
 void observe_enrollment(Observation& o, const sim::EnrollmentResult& r);
 
 // Exchanges [from, from + max) of a log, with a note when more were cut.
-Json sliced_wire_log(const sim::WireLog& log, std::size_t from, std::size_t max);
+Json sliced_wire_log(const client::WireLog& log, std::size_t from, std::size_t max);
 
 }  // namespace attestlab::scenarios

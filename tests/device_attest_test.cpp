@@ -1,5 +1,5 @@
-// Simulated Apple devices (sim/device_acme.h) enroll against the real attestlab ACME
-// server (server/acme_server.h), in one process, meeting only on the wire (HTTPS): every
+// Simulated Apple devices (sim/device/device_acme.h) enroll against the real attestlab ACME
+// server (server/acme/acme_server.h), in one process, meeting only on the wire (HTTPS): every
 // device kind, every ClientFaults knob, restore/re-enrollment, inventory, posture, User
 // Enrollment, Apple's 7-day attestation throttle in virtual time, a server restart in the
 // middle of an enrollment, and the externally produced Apple vector at the verifier.
@@ -15,23 +15,23 @@
 #include <string>
 #include <vector>
 
+#include "client/acme_client.h"
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/pki.h"
-#include "server/acme_server.h"
-#include "server/apple_attestation.h"
+#include "server/acme/acme_server.h"
+#include "server/attest/apple_attestation.h"
 #include "server/config.h"
-#include "sim/acme_client.h"
-#include "sim/acme_payload.h"
-#include "sim/apple_ca.h"
-#include "sim/apple_format.h"
-#include "sim/attestation.h"
-#include "sim/attestation_service.h"
-#include "sim/client_faults.h"
-#include "sim/device.h"
-#include "sim/device_acme.h"
-#include "sim/device_keychain.h"
+#include "sim/device/acme_payload.h"
+#include "sim/device/apple_ca.h"
+#include "sim/device/apple_format.h"
+#include "sim/device/attestation.h"
+#include "sim/device/attestation_service.h"
+#include "sim/device/client_faults.h"
+#include "sim/device/device.h"
+#include "sim/device/device_acme.h"
+#include "sim/device/device_keychain.h"
 
 namespace attestlab {
 namespace {
@@ -171,7 +171,7 @@ class DeviceAttestTest : public ::testing::Test {
   std::shared_ptr<sim::AppleAttestationServers> apple_;
   server::ServerConfig config_;
   std::unique_ptr<server::AcmeServer> server_;
-  sim::WireLog log_;
+  client::WireLog log_;
 };
 
 // --- every kind of device -----------------------------------------------------------------
@@ -288,7 +288,7 @@ TEST_F(DeviceAttestTest, EveryClientFaultGetsTheExpectedAnswer) {
     EXPECT_EQ(r.error->type, want.type) << r.summary();
     EXPECT_FALSE(r.error->detail.empty());
     ASSERT_TRUE(r.problem.has_value()) << "the server's problem document is kept";
-    EXPECT_EQ(r.problem->value("type", ""), std::string(sim::kAcmeErrorPrefix) + want.type);
+    EXPECT_EQ(r.problem->value("type", ""), std::string(client::kAcmeErrorPrefix) + want.type);
     EXPECT_FALSE(r.certificate.has_value());
     EXPECT_EQ(d->keychain.size(), knob == "reused_attestation" ? 1u : 0u);
     if (want.challenge == "invalid") {
@@ -332,15 +332,15 @@ TEST_F(DeviceAttestTest, RestoredDeviceReEnrollsWithANewKeyAndTheOldCertificateI
 
   // The server revoked the superseded certificate (one active certificate per device):
   // revoking it again, with the account that ordered it, says so.
-  sim::AcmeClientOptions client_options;
+  client::AcmeClientOptions client_options;
   client_options.trust_ca_pem_file = config_.data_dir + "/tls/cert.pem";
-  sim::AcmeClient client(server_->directory_url(), client_options);
+  client::AcmeClient client(server_->directory_url(), client_options);
   client.use_account(before.account_key, before.account_url);
   auto revoked = client.revoke(before.certificate->to_der());
   ASSERT_FALSE(revoked.ok());
   EXPECT_EQ(revoked.error().type, "alreadyRevoked") << revoked.error().detail;
   // The new one is live: revoking it works once.
-  sim::AcmeClient current(server_->directory_url(), client_options);
+  client::AcmeClient current(server_->directory_url(), client_options);
   current.use_account(after.account_key, after.account_url);
   EXPECT_TRUE(current.revoke(after.certificate->to_der()).ok());
 }

@@ -1,7 +1,7 @@
 // Managed Device Attestation end to end, in one process: a fleet of simulated devices
-// enrolls through attestlab's MDM emulator (sim/mdm_server.h + sim/mdm_agent.h), which
+// enrolls through attestlab's MDM emulator (sim/mdm/mdm_server.h + sim/mdm/mdm_agent.h), which
 // sends each the ACME certificate profile and a DevicePropertiesAttestation request; each
-// device's ACME client enrolls with attestlab's ACME server (server/acme_server.h) over
+// device's ACME client enrolls with attestlab's ACME server (server/acme/acme_server.h) over
 // device-attest-01. Server and simulator meet only on the wire.
 #include <gtest/gtest.h>
 
@@ -14,14 +14,14 @@
 #include "core/clock.h"
 #include "core/http.h"
 #include "core/pki.h"
-#include "server/acme_server.h"
-#include "sim/apple_ca.h"
-#include "sim/attestation_service.h"
-#include "sim/device.h"
-#include "sim/mdm_agent.h"
-#include "sim/mdm_server.h"
-#include "sim/mdm_test_support.h"
-#include "sim/profile.h"
+#include "server/acme/acme_server.h"
+#include "sim/device/apple_ca.h"
+#include "sim/device/attestation_service.h"
+#include "sim/device/device.h"
+#include "sim/mdm/mdm_agent.h"
+#include "sim/mdm/mdm_server.h"
+#include "sim/mdm/profile.h"
+#include "testing/mdm_support.h"
 
 namespace attestlab {
 namespace {
@@ -100,7 +100,7 @@ class MdmEnrollmentTest : public ::testing::Test {
 
   // GET /mdm/devices exactly as served. Through the handler rather than a socket: the
   // list of 20 devices is larger than one TLS record, which core/http_server.cpp cannot
-  // send yet (see MdmWireTest.ResponsesLargerThanOneTlsRecord in sim/mdm_server_test.cpp).
+  // send yet (see MdmWireTest.ResponsesLargerThanOneTlsRecord in sim/mdm/mdm_server_test.cpp).
   Json devices_endpoint() const {
     http::Request request;
     request.method = "GET";

@@ -1,0 +1,627 @@
+// AcmeClient against a scripted in-process fake server (exact control over nonces,
+// Retry-After and broken answers), plus the pure helpers: resource parsing, Link and
+// Retry-After headers, JWS signing through JwsSigner, and the WireLog.
+// Interop with a real independent server is in acme_pebble_test.cpp.
+#include "client/acme_client.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/jose.h"
+
+namespace attestlab::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string describe(const Error& e) {
+  return e.type + " (" + std::to_string(e.status) + "): " + e.detail;
+}
+
+// --- pure helpers ---------------------------------------------------------------------------
+
+TEST(AcmeTypes, ParsesLinkHeaders) {
+  auto links = parse_link_header(
+      R"(<https://ca.example/cert/1/alt/1>;rel="alternate", <https://ca.example/dir>; rel=index,)"
+      R"( <https://ca.example/a,b>;title="x, y";rel="alternate")");
+  ASSERT_EQ(links.size(), 3u);
+  EXPECT_EQ(links[0], std::make_pair(std::string("https://ca.example/cert/1/alt/1"),
+                                     std::string("alternate")));
+  EXPECT_EQ(links[1].second, "index");
+  EXPECT_EQ(links[2].first, "https://ca.example/a,b");
+  EXPECT_EQ(links[2].second, "alternate");
+  EXPECT_TRUE(parse_link_header("").empty());
+  EXPECT_TRUE(parse_link_header("garbage <unterminated").empty());
+}
+
+TEST(AcmeTypes, ParsesRetryAfterSecondsAndDates) {
+  const std::int64_t now = 784111777;  // Sun, 06 Nov 1994 08:49:37 GMT
+  EXPECT_EQ(parse_retry_after("3", now), 3);
+  EXPECT_EQ(parse_retry_after(" 120 ", now), 120);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now), 10);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:27 GMT", now), 0);  // in the past
+  EXPECT_FALSE(parse_retry_after("soon", now).has_value());
+  EXPECT_FALSE(parse_retry_after("-5", now).has_value());
+  EXPECT_FALSE(parse_retry_after("", now).has_value());
+}
+
+TEST(AcmeTypes, ProblemTypesAreShortenedOnlyInTheAcmeNamespace) {
+  auto e = problem_to_error(
+      Json{{"type", "urn:ietf:params:acme:error:badNonce"}, {"detail", "stale"}}, 400);
+  EXPECT_EQ(e.type, "badNonce");
+  EXPECT_EQ(e.detail, "stale");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(problem_to_error(Json{{"type", "https://example.com/oops"}}, 500).type,
+            "https://example.com/oops");
+  EXPECT_EQ(problem_to_error(Json::object(), 500).type, kErrorUnexpectedResponse);
+  EXPECT_EQ(problem_to_error(Json::array(), 500).type, kErrorUnexpectedResponse);
+}
+
+TEST(AcmeTypes, ResourcesParseLenientlyButNeedTheirCoreMembers) {
+  EXPECT_EQ(Directory::from_json(Json{{"newNonce", "n"}, {"newAccount", "a"}}).error().type,
+            kErrorUnexpectedResponse);
+  auto dir = Directory::from_json(Json{{"newNonce", "n"},
+                                       {"newAccount", "a"},
+                                       {"newOrder", "o"},
+                                       {"meta",
+                                        {{"externalAccountRequired", true},
+                                         {"termsOfService", "https://tos"},
+                                         {"caaIdentities", {"ca.example", 7}}}}});
+  ASSERT_TRUE(dir.ok()) << describe(dir.error());
+  EXPECT_TRUE(dir->external_account_required);
+  EXPECT_EQ(dir->terms_of_service, "https://tos");
+  EXPECT_EQ(dir->caa_identities, std::vector<std::string>{"ca.example"});
+  EXPECT_TRUE(dir->key_change.empty());
+
+  auto authz = Authorization::from_json(
+      Json{{"status", "pending"},
+           {"identifier", {{"type", "dns"}, {"value", "a.example"}}},
+           {"challenges",
+            {{{"type", "dns-01"}, {"url", "u1"}, {"status", "pending"}, {"token", "t"}},
+             {{"type", "device-attest-01"}, {"url", "u2"}, {"status", "pending"}}}},
+           {"wildcard", "yes"}},
+      "https://authz");
+  ASSERT_TRUE(authz.ok()) << describe(authz.error());
+  EXPECT_EQ(authz->identifier, (Identifier{"dns", "a.example"}));
+  ASSERT_NE(authz->find("device-attest-01"), nullptr);
+  EXPECT_EQ(authz->find("device-attest-01")->url, "u2");
+  EXPECT_EQ(authz->find("http-01"), nullptr);
+  EXPECT_FALSE(authz->wildcard);  // wrong type reads as absent
+
+  EXPECT_FALSE(Authorization::from_json(
+                   Json{{"status", "pending"}, {"challenges", {{{"type", "dns-01"}}}}}, "u")
+                   .ok());
+  EXPECT_FALSE(Order::from_json(Json::array(), "u").ok());
+  auto order = Order::from_json(Json{{"status", "valid"}, {"certificate", "c"}, {"error", 5}}, "u");
+  ASSERT_TRUE(order.ok());
+  EXPECT_EQ(order->certificate, "c");
+  EXPECT_FALSE(order->error.has_value());
+}
+
+TEST(AcmeTypes, ChallengeValuesFollowRfc8555) {
+  EXPECT_EQ(key_authorization("tok", "thumb"), "tok.thumb");
+  // base64url(SHA-256("abc")), the FIPS 180-2 test vector.
+  EXPECT_EQ(dns01_txt_value("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+  EXPECT_EQ(dns01_record_name("*.a.example"), "_acme-challenge.a.example");
+  EXPECT_EQ(dns01_record_name("a.example"), "_acme-challenge.a.example");
+  EXPECT_EQ(http01_path("tok"), "/.well-known/acme-challenge/tok");
+}
+
+// --- signing ----------------------------------------------------------------------------------
+
+struct KeyCase {
+  pki::KeySpec spec;
+  std::string forced_alg;
+  std::string expected_alg;
+};
+
+class AcmeSignerKeys : public ::testing::TestWithParam<KeyCase> {};
+
+TEST_P(AcmeSignerKeys, SignedJwsVerifiesWithJose) {
+  auto key = pki::PrivateKey::generate(GetParam().spec);
+  ASSERT_TRUE(key.ok()) << describe(key.error());
+  PrivateKeySigner signer(*key, GetParam().forced_alg);
+  EXPECT_EQ(signer.alg(), GetParam().expected_alg);
+  auto thumbprint = jwk_thumbprint(signer.jwk());
+  ASSERT_TRUE(thumbprint.ok());
+  EXPECT_EQ(*thumbprint, jose::Jwk(key->public_key()).thumbprint());
+
+  const Json header = {{"alg", signer.alg()}, {"nonce", "n"}, {"url", "https://x/"}};
+  auto parts = sign_jws(header, R"({"a":1})", signer);
+  ASSERT_TRUE(parts.ok()) << describe(parts.error());
+  auto jws = jose::parse_flattened(parts->to_json());
+  ASSERT_TRUE(jws.ok()) << describe(jws.error());
+  EXPECT_EQ(jws->alg(), GetParam().expected_alg);
+  EXPECT_EQ(to_string(jws->payload), R"({"a":1})");
+  auto verified = jose::verify(*jws, key->public_key());
+  EXPECT_TRUE(verified.ok()) << describe(verified.error());
+
+  // The same JWS with one signature bit flipped must not verify.
+  jws->signature[jws->signature.size() / 2] ^= 0x01;
+  EXPECT_FALSE(jose::verify(*jws, key->public_key()).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(AllAccountKeyTypes, AcmeSignerKeys,
+                         ::testing::Values(KeyCase{pki::KeySpec::p256(), "", "ES256"},
+                                           KeyCase{pki::KeySpec::p384(), "", "ES384"},
+                                           KeyCase{pki::KeySpec::p521(), "", "ES512"},
+                                           KeyCase{pki::KeySpec::rsa(2048), "", "RS256"},
+                                           KeyCase{pki::KeySpec::rsa(2048), "PS256", "PS256"},
+                                           KeyCase{pki::KeySpec::ed25519(), "", "EdDSA"}),
+                         [](const auto& info) {
+                           std::string name =
+                               info.param.spec.name() + "_" + info.param.expected_alg;
+                           for (auto& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+// A sign-only key as the Secure Enclave exposes one: no private key material, DER out.
+class SignOnlySigner final : public JwsSigner {
+ public:
+  enum class Output { Der, Raw, Garbage };
+  SignOnlySigner(pki::PrivateKey key, Output output) : key_(std::move(key)), output_(output) {}
+  Json jwk() const override { return jose::Jwk(key_.public_key()).to_json(); }
+  std::string alg() const override { return "ES256"; }
+  Result<Bytes> sign(const Bytes& input) const override {
+    ++calls;
+    auto der = key_.sign(input, pki::Digest::SHA256);
+    if (!der.ok() || output_ == Output::Der) return der;
+    if (output_ == Output::Garbage) return Bytes{1, 2, 3};
+    return pki::ecdsa_der_to_raw(*der, 32);
+  }
+  mutable int calls = 0;
+
+ private:
+  pki::PrivateKey key_;
+  Output output_;
+};
+
+TEST(AcmeSigner, SignOnlySignersWorkWithDerOrRawSignatures) {
+  auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  ASSERT_TRUE(key.ok());
+  const Json header = {{"alg", "ES256"}, {"nonce", "n"}, {"url", "https://x/"}};
+  for (auto output : {SignOnlySigner::Output::Der, SignOnlySigner::Output::Raw}) {
+    SignOnlySigner signer(*key, output);
+    auto parts = sign_jws(header, "", signer);
+    ASSERT_TRUE(parts.ok()) << describe(parts.error());
+    EXPECT_EQ(signer.calls, 1);
+    auto jws = jose::parse_flattened(parts->to_json());
+    ASSERT_TRUE(jws.ok());
+    EXPECT_EQ(jws->signature.size(), 64u);
+    EXPECT_TRUE(jose::verify(*jws, key->public_key()).ok());
+  }
+  SignOnlySigner broken(*key, SignOnlySigner::Output::Garbage);
+  EXPECT_FALSE(sign_jws(header, "", broken).ok());
+}
+
+TEST(AcmeSigner, RefusesToSignWithAlgorithmsItCannotProduce) {
+  auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(PrivateKeySigner(*key, "none").sign(to_bytes("x")).error().type,
+            "badSignatureAlgorithm");
+  EXPECT_EQ(PrivateKeySigner(*key, "HS256").sign(to_bytes("x")).error().type,
+            "badSignatureAlgorithm");
+}
+
+// --- WireLog ----------------------------------------------------------------------------------
+
+TEST(WireLog, ConcurrentRecordsGetUniqueSequenceNumbers) {
+  WireLog log;
+  constexpr int kThreads = 8, kEach = 300;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&log, t] {
+      for (int i = 0; i < kEach; ++i) {
+        WireExchange e;
+        e.method = "GET";
+        e.url = "https://x/" + std::to_string(t) + "/" + std::to_string(i);
+        log.record(std::move(e));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(log.size(), static_cast<std::size_t>(kThreads * kEach));
+  std::set<std::uint64_t> seqs;
+  std::set<std::string> urls;
+  for (const auto& e : log.exchanges()) {
+    seqs.insert(e.seq);
+    urls.insert(e.url);
+  }
+  EXPECT_EQ(seqs.size(), log.size());
+  EXPECT_EQ(*seqs.begin(), 1u);
+  EXPECT_EQ(*seqs.rbegin(), log.size());
+  EXPECT_EQ(urls.size(), log.size());
+  EXPECT_EQ(log.exchanges(10, 15).size(), 5u);
+  EXPECT_EQ(log.to_json(log.size() - 2).size(), 2u);
+  EXPECT_TRUE(log.exchanges(5000, 6000).empty());
+}
+
+TEST(WireLog, DisabledLogRecordsNothing) {
+  WireLog log(false);
+  EXPECT_EQ(log.record(WireExchange{}), 0u);
+  EXPECT_EQ(log.size(), 0u);
+  log.set_enabled(true);
+  EXPECT_EQ(log.record(WireExchange{}), 1u);
+  log.clear();
+  EXPECT_EQ(log.size(), 0u);
+}
+
+TEST(WireLog, JsonSurvivesBinaryBodiesAndCutsLongOnes) {
+  WireExchange e;
+  e.method = "POST";
+  e.url = "https://x/";
+  e.request_body = std::string("ok\xff\xfe", 4) + "\xc3\xa9";  // invalid bytes, then é
+  e.jws_payload = Json(std::string("\xc0\x80", 2));            // overlong NUL
+  e.status = 200;
+  e.response_headers = {{"Content-Type", "application/json"}};
+  e.response_body = std::string(100, 'a');
+  const Json j = e.to_json(10);
+  const std::string dumped = j.dump();  // throws on invalid UTF-8; must not
+  EXPECT_EQ(j["request"]["body"], "ok\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9");
+  EXPECT_EQ(j["request"]["jws"]["payload"], "\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(j["response"]["body"], std::string(10, 'a'));
+  EXPECT_EQ(j["response"]["body_truncated"], true);
+  EXPECT_EQ(j["response"]["headers"][0][0], "Content-Type");
+  EXPECT_FALSE(j.contains("error"));
+}
+
+// --- against a scripted fake server -----------------------------------------------------------
+
+// Serves a directory and newNonce, records every POST's decoded protected header, and
+// answers POSTs with whatever the test queued (default: 200 {"status":"valid"}). Every
+// response carries a fresh Replay-Nonce "nonce-N" unless the queued response has one.
+class FakeAcmeServer {
+ public:
+  FakeAcmeServer() {
+    auto server = http::Server::start({}, [this](const http::Request& r) { return handle(r); });
+    if (server.ok()) server_ = std::move(server.value());
+  }
+  ~FakeAcmeServer() {
+    if (server_) server_->stop();
+  }
+  bool up() const { return server_ != nullptr; }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
+
+  void queue(http::Response r) {
+    std::lock_guard lock(mu_);
+    queued_.push_back(std::move(r));
+  }
+  void always(std::function<http::Response(const http::Request&)> fn) {
+    std::lock_guard lock(mu_);
+    always_ = std::move(fn);
+  }
+  std::vector<Json> post_headers() const {
+    std::lock_guard lock(mu_);
+    return post_headers_;
+  }
+  int nonce_requests() const { return nonce_requests_; }
+  std::string nonce_issued(int n) const { return "nonce-" + std::to_string(n); }
+
+  static http::Response problem(int status, const std::string& type, const std::string& nonce) {
+    http::Response r;
+    r.status = status;
+    r.set("Content-Type", "application/problem+json");
+    if (!nonce.empty()) r.set("Replay-Nonce", nonce);
+    r.body = Json{{"type", std::string(kAcmeErrorPrefix) + type}, {"detail", type + "!"}}.dump();
+    return r;
+  }
+
+ private:
+  http::Response handle(const http::Request& req) {
+    http::Response r;
+    if (req.method == "GET" && req.target == "/dir") {
+      r.set("Content-Type", "application/json");
+      r.body = Json{{"newNonce", url("/nonce")},
+                    {"newAccount", url("/account")},
+                    {"newOrder", url("/order")},
+                    {"revokeCert", url("/revoke")},
+                    {"keyChange", url("/key-change")}}
+                   .dump();
+      return r;
+    }
+    if (req.target == "/nonce") {
+      ++nonce_requests_;
+      r.set("Replay-Nonce", "head-nonce-" + std::to_string(nonce_requests_.load()));
+      r.set("Cache-Control", "no-store");
+      return r;
+    }
+    std::lock_guard lock(mu_);
+    if (req.method == "POST") {
+      auto body = parse_json(req.body);
+      if (body.ok() && body->is_object() && get_string(*body, "protected")) {
+        auto raw = base64url_decode(*get_string(*body, "protected"));
+        auto header = raw.ok() ? parse_json(to_string(*raw)) : Result<Json>(Error{});
+        post_headers_.push_back(header.ok() ? *header : Json());
+      }
+    }
+    if (!queued_.empty()) {
+      r = queued_.front();
+      queued_.pop_front();
+    } else if (always_) {
+      r = always_(req);
+    } else {
+      r.set("Content-Type", "application/json");
+      r.set("Location", url("/account/1"));
+      r.body = R"({"status":"valid"})";
+    }
+    if (!r.header("Replay-Nonce")) r.set("Replay-Nonce", nonce_issued(++issued_));
+    return r;
+  }
+
+  mutable std::mutex mu_;
+  std::unique_ptr<http::Server> server_;
+  std::deque<http::Response> queued_;
+  std::function<http::Response(const http::Request&)> always_;
+  std::vector<Json> post_headers_;
+  std::atomic<int> nonce_requests_{0};
+  int issued_ = 0;
+};
+
+class AcmeClientFake : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.up());
+    auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+    ASSERT_TRUE(key.ok());
+    key_ = *key;
+  }
+  AcmeClient client(AcmeClientOptions options = {}) {
+    return AcmeClient(server_.url("/dir"), std::move(options), &log_);
+  }
+
+  FakeAcmeServer server_;
+  WireLog log_;
+  pki::PrivateKey key_;
+};
+
+TEST_F(AcmeClientFake, FetchesANonceOnlyWhenTheCacheIsEmpty) {
+  auto c = client();
+  auto account = c.new_account(key_);
+  ASSERT_TRUE(account.ok()) << describe(account.error());
+  EXPECT_EQ(c.account_url(), server_.url("/account/1"));
+  ASSERT_TRUE(c.get_account().ok());
+  ASSERT_TRUE(c.get_account().ok());
+  EXPECT_EQ(server_.nonce_requests(), 1);
+  EXPECT_EQ(c.stats().nonce_fetches, 1u);
+  EXPECT_EQ(c.stats().requests, 5u);  // directory, HEAD newNonce, three POSTs
+
+  const auto headers = server_.post_headers();
+  ASSERT_EQ(headers.size(), 3u);
+  EXPECT_EQ(headers[0]["nonce"], "head-nonce-1");
+  EXPECT_TRUE(headers[0].contains("jwk"));
+  EXPECT_FALSE(headers[0].contains("kid"));
+  EXPECT_EQ(headers[1]["nonce"], server_.nonce_issued(1));  // from the newAccount response
+  EXPECT_EQ(headers[1]["kid"], c.account_url());
+  EXPECT_FALSE(headers[1].contains("jwk"));
+  EXPECT_EQ(headers[2]["nonce"], server_.nonce_issued(2));
+  EXPECT_EQ(headers[2]["url"], c.account_url());
+}
+
+TEST_F(AcmeClientFake, RetriesBadNonceWithTheNonceFromTheErrorResponse) {
+  auto c = client();
+  ASSERT_TRUE(c.new_account(key_).ok());
+  server_.queue(FakeAcmeServer::problem(400, "badNonce", "from-error-1"));
+  server_.queue(FakeAcmeServer::problem(400, "badNonce", "from-error-2"));
+  const auto mark = log_.size();
+  auto account = c.get_account();
+  ASSERT_TRUE(account.ok()) << describe(account.error());
+  EXPECT_EQ(c.stats().bad_nonce_retries, 2u);
+  EXPECT_EQ(server_.nonce_requests(), 1);
+
+  const auto headers = server_.post_headers();
+  ASSERT_EQ(headers.size(), 4u);
+  EXPECT_EQ(headers[2]["nonce"], "from-error-1");
+  EXPECT_EQ(headers[3]["nonce"], "from-error-2");
+
+  const auto entries = log_.exchanges(mark);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].note, "");
+  EXPECT_EQ(entries[0].status, 400);
+  EXPECT_EQ(entries[1].note, "retry 1/3 after badNonce");
+  EXPECT_EQ(entries[2].note, "retry 2/3 after badNonce");
+  ASSERT_TRUE(entries[2].jws_protected.has_value());
+  EXPECT_EQ((*entries[2].jws_protected)["nonce"], "from-error-2");
+  EXPECT_EQ(entries[2].status, 200);
+}
+
+TEST_F(AcmeClientFake, GivesUpAfterTheConfiguredNumberOfRetries) {
+  auto c = client();
+  ASSERT_TRUE(c.new_account(key_).ok());
+  server_.always([](const http::Request&) { return FakeAcmeServer::problem(400, "badNonce", ""); });
+  auto account = c.get_account();
+  ASSERT_FALSE(account.ok());
+  EXPECT_EQ(account.error().type, "badNonce");
+  EXPECT_EQ(account.error().status, 400);
+  EXPECT_EQ(account.error().detail, "badNonce!");
+  EXPECT_EQ(c.stats().bad_nonce_retries, 3u);
+  EXPECT_EQ(server_.post_headers().size(), 5u);  // newAccount + 1 + 3 retries
+  ASSERT_TRUE(c.last_problem().has_value());
+  EXPECT_EQ((*c.last_problem())["type"], "urn:ietf:params:acme:error:badNonce");
+
+  c.set_bad_nonce_retries(0);
+  EXPECT_EQ(c.get_account().error().type, "badNonce");
+  EXPECT_EQ(c.stats().bad_nonce_retries, 3u);
+  EXPECT_EQ(server_.post_headers().size(), 6u);
+
+  // post_raw never retries, whatever the setting.
+  c.set_bad_nonce_retries(3);
+  auto raw = c.post_raw(c.account_url());
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->status, 400);
+  EXPECT_EQ(server_.post_headers().size(), 7u);
+}
+
+TEST_F(AcmeClientFake, OtherErrorsAreNotRetried) {
+  auto c = client();
+  ASSERT_TRUE(c.new_account(key_).ok());
+  server_.queue(FakeAcmeServer::problem(403, "unauthorized", ""));
+  auto order = c.new_order({Identifier{"dns", "a.example"}});
+  ASSERT_FALSE(order.ok());
+  EXPECT_EQ(order.error().type, "unauthorized");
+  EXPECT_EQ(order.error().status, 403);
+  EXPECT_EQ(c.stats().bad_nonce_retries, 0u);
+  EXPECT_EQ(server_.post_headers().size(), 2u);
+}
+
+TEST_F(AcmeClientFake, BrokenServerAnswersAreUnexpectedResponses) {
+  auto c = client();
+  http::Response plain;
+  plain.status = 500;
+  plain.body = "oops";
+  server_.queue(plain);
+  auto account = c.new_account(key_);
+  ASSERT_FALSE(account.ok());
+  EXPECT_EQ(account.error().type, kErrorUnexpectedResponse);
+  EXPECT_EQ(account.error().status, 500);
+  EXPECT_FALSE(c.last_problem().has_value());
+  ASSERT_TRUE(c.last_response().has_value());
+  EXPECT_EQ(c.last_response()->body, "oops");
+
+  http::Response no_location;
+  no_location.status = 201;
+  no_location.body = R"({"status":"valid"})";
+  server_.queue(no_location);
+  EXPECT_EQ(c.new_account(key_).error().type, kErrorUnexpectedResponse);
+  EXPECT_TRUE(c.account_url().empty());
+
+  http::Response not_json;
+  not_json.set("Location", server_.url("/account/1"));
+  not_json.body = "{";
+  server_.queue(not_json);
+  EXPECT_EQ(c.new_account(key_).error().type, kErrorUnexpectedResponse);
+
+  // Without an account, account calls fail locally without touching the wire.
+  const auto requests = c.stats().requests;
+  EXPECT_EQ(c.new_order({Identifier{"dns", "a.example"}}).error().type, kErrorClientUsage);
+  EXPECT_EQ(c.stats().requests, requests);
+}
+
+TEST_F(AcmeClientFake, ConnectionFailuresAreConnectionErrors) {
+  AcmeClientOptions options;
+  options.timeout = 2000ms;
+  AcmeClient c("http://127.0.0.1:1/dir", options, &log_);
+  auto dir = c.directory();
+  ASSERT_FALSE(dir.ok());
+  EXPECT_EQ(dir.error().type, "connection");
+  ASSERT_EQ(log_.size(), 1u);
+  EXPECT_FALSE(log_.exchanges()[0].error.empty());
+  EXPECT_EQ(log_.exchanges()[0].status, 0);
+}
+
+TEST_F(AcmeClientFake, PollingHonorsRetryAfterInVirtualTime) {
+  std::vector<std::chrono::milliseconds> slept;
+  AcmeClientOptions options;
+  options.poll_interval = 700ms;
+  options.sleep = [&](std::chrono::milliseconds d) { slept.push_back(d); };
+  auto c = client(options);
+  ASSERT_TRUE(c.new_account(key_).ok());
+
+  auto pending = [](const char* retry_after) {
+    http::Response r;
+    r.set("Content-Type", "application/json");
+    if (retry_after) r.set("Retry-After", retry_after);
+    r.body = R"({"status":"pending","identifier":{"type":"dns","value":"a.example"}})";
+    return r;
+  };
+  server_.queue(pending("2"));
+  server_.queue(pending(nullptr));
+  http::Response valid;
+  valid.body = R"({"status":"valid"})";
+  server_.queue(valid);
+  auto authz = c.poll_authz(server_.url("/authz/1"));
+  ASSERT_TRUE(authz.ok()) << describe(authz.error());
+  EXPECT_EQ(authz->status, "valid");
+  EXPECT_EQ(authz->url, server_.url("/authz/1"));
+  EXPECT_EQ(slept, (std::vector<std::chrono::milliseconds>{2000ms, 700ms}));
+  EXPECT_EQ(c.stats().polls, 3u);
+
+  // A pending order polled with a 5 s virtual deadline: Retry-After 2 → polls at
+  // 0, 2, 4, then a last 1 s wait to the deadline, one more poll, and a timeout.
+  slept.clear();
+  server_.always([&](const http::Request&) {
+    http::Response r = pending("2");
+    r.body = R"({"status":"processing"})";
+    return r;
+  });
+  auto order = c.poll_order(server_.url("/order/1"), 5000ms);
+  ASSERT_FALSE(order.ok());
+  EXPECT_EQ(order.error().type, kErrorTimeout);
+  EXPECT_NE(order.error().detail.find("processing"), std::string::npos);
+  EXPECT_EQ(slept, (std::vector<std::chrono::milliseconds>{2000ms, 2000ms, 1000ms}));
+}
+
+TEST_F(AcmeClientFake, PostRawBendsExactlyWhatItIsTold) {
+  auto c = client();
+  ASSERT_TRUE(c.new_account(key_).ok());
+  ASSERT_TRUE(c.get_account().ok());
+  const std::string used = server_.post_headers().back()["nonce"];
+  const auto target = server_.url("/order/1");
+
+  RawPostOptions reuse;
+  reuse.reuse_nonce = true;
+  ASSERT_TRUE(c.post_raw(target, Json::object(), "", reuse).ok());
+  EXPECT_EQ(server_.post_headers().back()["nonce"], used);
+
+  RawPostOptions omit;
+  omit.omit_nonce = true;
+  omit.header_url = "https://elsewhere/";
+  omit.alg = "none";
+  omit.use_jwk_instead_of_kid = true;
+  const auto mark = log_.size();
+  ASSERT_TRUE(c.post_raw(target, Json{{"extra", 1}, {"url", nullptr}}, "{}", omit).ok());
+  Json h = server_.post_headers().back();
+  EXPECT_FALSE(h.contains("nonce"));
+  EXPECT_FALSE(h.contains("url"));  // removed by the null override (after header_url)
+  EXPECT_EQ(h["alg"], "none");
+  EXPECT_EQ(h["extra"], 1);
+  EXPECT_TRUE(h.contains("jwk"));
+  EXPECT_FALSE(h.contains("kid"));
+  auto entry = log_.exchanges(mark).at(0);
+  EXPECT_EQ(entry.note, "post_raw");
+  auto body = parse_json(entry.request_body);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ((*body)["signature"], "");  // alg none: unsecured JWS
+  EXPECT_EQ(*entry.jws_payload, Json::object());
+
+  RawPostOptions both;
+  both.include_jwk_and_kid = true;
+  both.content_type = "application/json";
+  ASSERT_TRUE(c.post_raw(target, Json::object(), "", both).ok());
+  h = server_.post_headers().back();
+  EXPECT_TRUE(h.contains("jwk"));
+  EXPECT_EQ(h["kid"], c.account_url());
+  EXPECT_EQ(h["url"], target);
+  auto last = log_.exchanges(log_.size() - 1).at(0);
+  bool json_ct = false;
+  for (const auto& [name, value] : last.request_headers) {
+    json_ct = json_ct || (name == "content-type" && value == "application/json");
+  }
+  EXPECT_TRUE(json_ct);
+
+  RawPostOptions raw;
+  raw.raw_body = "not a jws";
+  ASSERT_TRUE(c.post_raw(target, Json::object(), "", raw).ok());
+  EXPECT_EQ(log_.exchanges(log_.size() - 1).at(0).request_body, "not a jws");
+}
+
+TEST_F(AcmeClientFake, NewNonceBelongsToTheCaller) {
+  auto c = client();
+  auto n1 = c.new_nonce();
+  auto n2 = c.new_nonce();
+  ASSERT_TRUE(n1.ok() && n2.ok());
+  EXPECT_NE(*n1, *n2);
+  EXPECT_FALSE(c.cached_nonce().has_value());
+  EXPECT_EQ(c.stats().nonce_fetches, 2u);
+}
+
+}  // namespace
+}  // namespace attestlab::client

@@ -1,0 +1,71 @@
+// The result model shared by scenarios and the conformance suite, and its renderers.
+// JSON is the source of truth (versioned: "schema": "attestlab.result/1"); JUnit XML,
+// Markdown and the self-contained HTML report are rendered from it, so
+// `attestlab report render` can re-render any saved run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "core/result.h"
+
+namespace attestlab::reports {
+
+inline constexpr const char* kResultSchema = "attestlab.result/1";
+
+enum class Outcome { Pass, Fail, Skip, Error };
+const char* to_string(Outcome o);  // "pass" | "fail" | "skip" | "error"
+Result<Outcome> outcome_from_string(const std::string& s);
+
+// One case (conformance) or one expectation-checked step (scenario) on one target.
+struct CaseResult {
+  std::string id;           // "rfc8555-6.5-nonce-reuse"
+  std::string title;        // short human title
+  std::string requirement;  // the requirement in one sentence
+  std::string spec;         // "RFC 8555", "draft-ietf-acme-device-attest-10", "Apple MDA"
+  std::string section;      // "6.5"
+  std::string level;        // "MUST" | "SHOULD" | "MAY" | "policy"
+  std::string
+      profile;  // "rfc8555" | "device-attest" | "apple" | "apple-mda-policy" | scenario name
+  Outcome outcome = Outcome::Pass;
+  std::string reason;  // why it failed / was skipped / errored
+  std::string expected;
+  std::string observed;
+  double duration_ms = 0;
+  int attempts = 1;               // > 1 when the runner retried
+  Json wire_log = Json::array();  // exchanges (see client/wire_log.h)
+};
+
+struct TargetRun {
+  std::string name;  // short label ("embedded", "pebble", a host)
+  std::string directory_url;
+  std::string started_at;  // RFC 3339
+  double duration_ms = 0;
+  std::vector<CaseResult> cases;  // deterministic order (by id)
+  int count(Outcome o) const;
+};
+
+struct RunResult {
+  std::string kind;  // "conformance" | "scenario"
+  std::string tool_version = "attestlab 0.1.0";
+  std::string command;  // command line that produced it
+  bool strict = false;  // SHOULD counted as MUST
+  std::vector<TargetRun> targets;
+
+  // A run fails when any case failed or errored on any target.
+  bool failed() const;
+  Json to_json() const;
+  static Result<RunResult> from_json(const Json& j);  // checks the schema version
+};
+
+std::string render_junit(const RunResult& run);
+std::string render_markdown(const RunResult& run);
+// One self-contained HTML file (inline CSS/JS/SVG, no network): summary charts, the
+// target × case matrix when there are several targets, a drill-down to each case's wire log.
+std::string render_html(const RunResult& run);
+// Writes result.json, junit.xml, summary.md and report.html into dir (created).
+Result<void> write_reports(const RunResult& run, const std::string& dir);
+
+}  // namespace attestlab::reports

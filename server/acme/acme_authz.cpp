@@ -1,0 +1,235 @@
+// Authorizations and challenges (RFC 8555 §7.5): reading and deactivating
+// authorizations, responding to challenges, and the validation jobs the challenge
+// response hands to the worker pool.
+#include "server/acme/acme_context.h"
+#include "server/acme/problem.h"
+#include "server/faults.h"
+
+namespace attestlab::server {
+
+namespace {
+
+// Where a processing challenge keeps the client's response until its validation ends.
+constexpr const char* kPendingPayload = "pending_payload";
+
+Result<Authorization> load_owned_authz(AcmeContext& ctx, const SignedRequest& request,
+                                       Result<std::optional<Authorization>> found) {
+  if (!found) return found.error();
+  if (!found->has_value())
+    return Error::make("notFound", "no such authorization or challenge", 404);
+  ATTESTLAB_TRY(require_owner(request, (*found)->account_id));
+  return refresh_authz(ctx, std::move(**found));
+}
+
+bool has_processing_challenge(const Authorization& authz) {
+  for (const auto& c : authz.challenges) {
+    if (c.status == "processing") return true;
+  }
+  return false;
+}
+
+Challenge* find_challenge(Authorization& authz, const std::string& id) {
+  for (auto& c : authz.challenges) {
+    if (c.id == id) return &c;
+  }
+  return nullptr;
+}
+
+http::Response challenge_response(const AcmeContext& ctx, const Authorization& authz,
+                                  const Challenge& challenge) {
+  auto response = json_response(200, challenge_json(ctx, challenge));
+  response.add("Link", "<" + ctx.urls.authz(authz.id) + ">;rel=\"up\"");
+  if (challenge.status == "processing" && !ATTESTLAB_FAULT(no_retry_after)) {
+    response.set("Retry-After", std::to_string(ctx.config.retry_after_seconds));
+  }
+  return response;
+}
+
+ChallengeKind kind_of(const std::string& type) {
+  if (type == "dns-01") return ChallengeKind::Dns01;
+  if (type == "device-attest-01") return ChallengeKind::DeviceAttest01;
+  return ChallengeKind::Http01;
+}
+
+// Runs the check of one challenge; the evidence to record on success.
+Result<Json> run_check(AcmeContext& ctx, const Authorization& authz, const Challenge& challenge,
+                       const Account& account, const Json& payload) {
+  std::string key_authorization = challenge.token + "." + account.thumbprint;
+  if ((challenge.type == "http-01" || challenge.type == "dns-01") &&
+      ATTESTLAB_FAULT(skip_challenge_validation)) {
+    return Json();
+  }
+  if (challenge.type == "http-01") {
+    ATTESTLAB_TRY(
+        check_http01(authz.identifier, challenge.token, key_authorization, ctx.validation_options));
+    return Json();
+  }
+  if (challenge.type == "dns-01") {
+    ATTESTLAB_TRY(check_dns01(authz.identifier, key_authorization, ctx.validation_options));
+    return Json();
+  }
+  if (challenge.type == "device-attest-01") {
+    if (!ctx.device_validator)
+      return Error::make("serverInternal", "device attestation is not configured");
+    return ctx.device_validator->validate(authz, challenge, account, payload);
+  }
+  return Error::make("serverInternal", "unknown challenge type " + challenge.type);
+}
+
+// The worker side of a challenge response: check, record the outcome on the challenge
+// and authorization (compare-and-set on the pending authorization), then move the order.
+void validate_challenge(AcmeContext& ctx, const std::string& authz_id,
+                        const std::string& challenge_id, const Account& account,
+                        const Json& payload) {
+  auto loaded = ctx.store->authz_by_id(authz_id);
+  if (!loaded || !loaded->has_value()) return;
+  Authorization authz = std::move(**loaded);
+  Challenge* challenge = find_challenge(authz, challenge_id);
+  if (!challenge || challenge->status != "processing" || authz.status != "pending") return;
+
+  Result<Json> outcome = Error::make("serverInternal", "validation did not run");
+  try {
+    outcome = run_check(ctx, authz, *challenge, account, payload);
+  } catch (const std::exception& e) {
+    outcome = Error::make("serverInternal", std::string("validation failed: ") + e.what());
+  }
+  bool valid = outcome.ok();
+  if (valid) {
+    challenge->status = "valid";
+    challenge->validated = ctx.now();
+    challenge->evidence = *outcome;
+    challenge->error = Json();
+    authz.status = "valid";
+  } else {
+    challenge->status = "invalid";
+    challenge->error = problem_json(outcome.error());
+    challenge->evidence = Json();
+    authz.status = "invalid";
+  }
+  ctx.metrics.validation(kind_of(challenge->type), valid);
+  ctx.logger.event(LogLevel::Debug, "validation",
+                   Json{{"challenge", challenge_id},
+                        {"type", challenge->type},
+                        {"identifier", authz.identifier.value},
+                        {"valid", valid},
+                        {"error", valid ? std::string() : outcome.error().detail}});
+  if (!ctx.store->update_authz(authz, "pending")) return;  // deactivated meanwhile
+
+  auto order = ctx.store->order_by_id(order_id_of_authz(authz_id));
+  if (order && order->has_value()) (void)refresh_order(ctx, std::move(**order));
+}
+
+bool queue_validation(AcmeContext& ctx, const std::string& authz_id,
+                      const std::string& challenge_id, const Account& account,
+                      const Json& payload) {
+  AcmeContext* context = &ctx;
+  return ctx.pool->submit([context, authz_id, challenge_id, account, payload] {
+    validate_challenge(*context, authz_id, challenge_id, account, payload);
+    context->in_flight.end(challenge_id);
+  });
+}
+
+// A challenge stored as "processing" that no worker of this process holds lost its
+// validation to a restart (queued jobs die with the process): queue it again, with the
+// payload kept for that purpose. Another process may still be validating it; then both
+// run and the compare-and-set on the pending authorization keeps the first result.
+void resume_orphaned_validations(AcmeContext& ctx, const Authorization& authz,
+                                 const Account& owner) {
+  if (authz.status != "pending") return;
+  for (const auto& c : authz.challenges) {
+    if (c.status != "processing" || !ctx.in_flight.begin(c.id)) continue;
+    Json payload =
+        c.evidence.is_object() ? c.evidence.value(kPendingPayload, Json::object()) : Json::object();
+    if (!queue_validation(ctx, authz.id, c.id, owner, payload)) ctx.in_flight.end(c.id);
+  }
+}
+
+}  // namespace
+
+Result<http::Response> handle_authz(AcmeContext& ctx, const http::Request& request,
+                                    const std::string& id, RequestInfo& info) {
+  auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
+  if (!signed_request) return signed_request.error();
+  auto authz = load_owned_authz(ctx, *signed_request, ctx.store->authz_by_id(id));
+  if (!authz) return authz.error();
+  resume_orphaned_validations(ctx, *authz, *signed_request->account);
+
+  if (signed_request->payload) {
+    const Json& payload = *signed_request->payload;
+    if (!payload.contains("status") || payload["status"] != "deactivated") {
+      return Error::make("malformed",
+                         "an authorization update may only set \"status\": \"deactivated\"");
+    }
+    if (authz->status != "pending" && authz->status != "valid") {
+      return Error::make("malformed",
+                         "authorization is \"" + authz->status + "\" and cannot be deactivated");
+    }
+    std::string stored = authz->status;
+    authz->status = "deactivated";
+    auto updated = ctx.store->update_authz(*authz, stored);
+    if (!updated) {
+      if (updated.error().type == "conflict") {
+        return Error::make("malformed", "authorization changed while being deactivated; retry");
+      }
+      return updated.error();
+    }
+    auto order = ctx.store->order_by_id(order_id_of_authz(authz->id));
+    if (order && order->has_value()) (void)refresh_order(ctx, std::move(**order));
+  }
+
+  auto response = json_response(200, authz_json(ctx, *authz));
+  if (authz->status == "pending" && has_processing_challenge(*authz) &&
+      !ATTESTLAB_FAULT(no_retry_after)) {
+    response.set("Retry-After", std::to_string(ctx.config.retry_after_seconds));
+  }
+  return response;
+}
+
+Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& request,
+                                        const std::string& id, RequestInfo& info) {
+  auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
+  if (!signed_request) return signed_request.error();
+  auto authz = load_owned_authz(ctx, *signed_request, ctx.store->authz_by_challenge(id));
+  if (!authz) return authz.error();
+  Challenge* challenge = find_challenge(*authz, id);
+  if (!challenge) return Error::make("notFound", "no such challenge", 404);
+  resume_orphaned_validations(ctx, *authz, *signed_request->account);
+
+  // POST-as-GET reads; a challenge already in motion or final is returned unchanged.
+  if (!signed_request->payload || challenge->status != "pending") {
+    return challenge_response(ctx, *authz, *challenge);
+  }
+  if (authz->status != "pending") {
+    return Error::make("malformed", "authorization is \"" + authz->status +
+                                        "\"; its challenges cannot be answered");
+  }
+  const Json& payload = *signed_request->payload;
+  if (challenge->type == "device-attest-01" && !get_string(payload, "attObj")) {
+    return Error::make("malformed", "device-attest-01 response needs an \"attObj\" string");
+  }
+
+  if (!ctx.in_flight.begin(challenge->id)) return challenge_response(ctx, *authz, *challenge);
+  challenge->status = "processing";
+  if (challenge->type == "device-attest-01") challenge->evidence = Json{{kPendingPayload, payload}};
+  auto marked = ctx.store->update_authz(*authz, "pending");
+  if (!marked) {
+    ctx.in_flight.end(id);
+    if (marked.error().type != "conflict") return marked.error();
+    auto current = load_owned_authz(ctx, *signed_request, ctx.store->authz_by_challenge(id));
+    if (!current) return current.error();
+    Challenge* now_challenge = find_challenge(*current, id);
+    if (!now_challenge) return Error::make("notFound", "no such challenge", 404);
+    return challenge_response(ctx, *current, *now_challenge);
+  }
+
+  if (!queue_validation(ctx, authz->id, id, *signed_request->account, payload)) {
+    ctx.in_flight.end(id);
+    challenge->status = "pending";
+    challenge->evidence = Json();
+    (void)ctx.store->update_authz(*authz, "pending");
+    return Error::make("serverInternal", "the server is shutting down", 503);
+  }
+  return challenge_response(ctx, *authz, *challenge);
+}
+
+}  // namespace attestlab::server

@@ -1,0 +1,628 @@
+// End-to-end ACME flows against an in-process AcmeServer over HTTPS: http-01 (ip
+// identifier, in-test responder), dns-01 (pebble-challtestsrv as DNS), device-attest-01
+// (fake validator), key rollover, revocation, deactivation, restart persistence, metrics.
+#include <gtest/gtest.h>
+
+#include "core/pki.h"
+#include "testing/acme_server_fixture.h"
+
+namespace attestlab::server::testing {
+namespace {
+
+using AcmeFlowTest = AcmeServerFixture;
+
+std::vector<pki::Certificate> download_chain(TestAcmeClient& c, const std::string& cert_url) {
+  Reply cert = c.post_as_get(cert_url);
+  EXPECT_EQ(cert.status, 200);
+  EXPECT_EQ(cert.header("Content-Type"), "application/pem-certificate-chain");
+  auto chain = pki::Certificate::bundle_from_pem(cert.response.body);
+  EXPECT_TRUE(chain.ok());
+  return chain.ok() ? *chain : std::vector<pki::Certificate>{};
+}
+
+TEST_F(AcmeFlowTest, DirectoryAndNonce) {
+  start_server();
+  auto c = make_client();
+  EXPECT_EQ(c->url("newNonce"),
+            server->directory_url().substr(0, server->directory_url().size() - 9) + "new-nonce");
+  for (const char* name : {"newAccount", "newOrder", "revokeCert", "keyChange"})
+    EXPECT_FALSE(c->url(name).empty()) << name;
+  EXPECT_EQ(c->directory["meta"]["externalAccountRequired"], false);
+  EXPECT_TRUE(c->directory["meta"]["termsOfService"].is_string());
+
+  Reply head = c->request("HEAD", c->url("newNonce"));
+  EXPECT_EQ(head.status, 200);
+  EXPECT_FALSE(head.header("Replay-Nonce").empty());
+  EXPECT_EQ(head.header("Cache-Control"), "no-store");
+  EXPECT_NE(head.header("Link").find("rel=\"index\""), std::string::npos);
+  Reply get = c->request("GET", c->url("newNonce"));
+  EXPECT_EQ(get.status, 204);
+  EXPECT_FALSE(get.header("Replay-Nonce").empty());
+  EXPECT_NE(get.header("Replay-Nonce"), head.header("Replay-Nonce"));
+
+  Reply health = c->get(server->directory_url().substr(0, server->directory_url().find("/acme/")) +
+                        "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.response.body, "ok");
+}
+
+TEST_F(AcmeFlowTest, AccountCreateFetchAndExisting) {
+  start_server();
+  auto c = make_client();
+  Reply created = c->new_account();
+  ASSERT_EQ(created.status, 201) << created.response.body;
+  EXPECT_EQ(created.status_field(), "valid");
+  EXPECT_NE(created.location().find("/acme/acct/"), std::string::npos);
+  EXPECT_FALSE(created.header("Replay-Nonce").empty());
+  EXPECT_EQ(created.body["contact"][0], "mailto:t@example.com");
+  EXPECT_TRUE(created.body["orders"].is_string());
+
+  Reply again = c->new_account();
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.location(), created.location());
+
+  SignOptions only;
+  only.use_jwk = true;
+  Reply existing = c->post(c->url("newAccount"), Json{{"onlyReturnExisting", true}}, only);
+  EXPECT_EQ(existing.status, 200);
+  EXPECT_EQ(existing.location(), created.location());
+
+  Reply fetched = c->post_as_get(c->kid);
+  EXPECT_EQ(fetched.status, 200);
+  EXPECT_EQ(fetched.status_field(), "valid");
+
+  Reply updated = c->post(c->kid, Json{{"contact", {"mailto:new@example.org"}}});
+  EXPECT_EQ(updated.status, 200);
+  EXPECT_EQ(updated.body["contact"][0], "mailto:new@example.org");
+  EXPECT_EQ(c->post_as_get(c->kid).body["contact"][0], "mailto:new@example.org");
+}
+
+TEST_F(AcmeFlowTest, Http01IpIdentifierFullFlow) {
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  EXPECT_EQ(order.status_field(), "pending");
+  ASSERT_EQ(order.body["authorizations"].size(), 1u);
+  std::string order_url = order.location();
+  EXPECT_NE(order_url.find("/acme/order/"), std::string::npos);
+
+  Reply authz = c->post_as_get(order.body["authorizations"][0]);
+  ASSERT_EQ(authz.status, 200);
+  EXPECT_EQ(authz.body["identifier"]["type"], "ip");
+  // RFC 8738: ip identifiers get http-01 only (no dns-01).
+  ASSERT_EQ(authz.body["challenges"].size(), 1u);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "http-01");
+  ASSERT_FALSE(challenge.is_null());
+  EXPECT_EQ(challenge["status"], "pending");
+
+  // POST-as-GET on a challenge does not start validation.
+  Reply peek = c->post_as_get(challenge["url"]);
+  EXPECT_EQ(peek.status_field(), "pending");
+  EXPECT_EQ(responder.hits(), 0);
+
+  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  Reply started = c->post(challenge["url"], Json::object());
+  ASSERT_EQ(started.status, 200) << started.response.body;
+  EXPECT_EQ(started.status_field(), "processing");
+  EXPECT_EQ(started.header("Retry-After"), "1");
+  bool up = false;
+  for (const auto& link : started.response.all("Link")) {
+    if (link.find(authz.body.is_null() ? "" : order.body["authorizations"][0].get<std::string>()) !=
+            std::string::npos &&
+        link.find("rel=\"up\"") != std::string::npos) {
+      up = true;
+    }
+  }
+  EXPECT_TRUE(up);
+
+  Reply valid_authz = c->poll(order.body["authorizations"][0]);
+  EXPECT_EQ(valid_authz.status_field(), "valid") << valid_authz.response.body;
+  Reply ready = c->poll(order_url);
+  ASSERT_EQ(ready.status_field(), "ready") << ready.response.body;
+  EXPECT_GE(responder.hits(), 1);
+
+  // A final challenge is returned unchanged by another POST {}.
+  Reply again = c->post(challenge["url"], Json::object());
+  EXPECT_EQ(again.status_field(), "valid");
+
+  auto csr_key = *pki::PrivateKey::generate(pki::KeySpec::p256());
+  Reply finalized = c->post(order.body["finalize"],
+                            Json{{"csr", TestAcmeClient::csr_b64(csr_key, {}, {"127.0.0.1"})}});
+  ASSERT_EQ(finalized.status, 200) << finalized.response.body;
+  EXPECT_EQ(finalized.status_field(), "valid");
+  ASSERT_TRUE(finalized.body["certificate"].is_string());
+
+  auto chain = download_chain(*c, finalized.body["certificate"]);
+  ASSERT_EQ(chain.size(), 2u);
+  EXPECT_TRUE(chain[0].public_key().equals(csr_key.public_key()));
+  EXPECT_EQ(chain[0].subject_alt_names().ip, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_FALSE(chain[0].is_ca());
+  EXPECT_TRUE(chain[1].is_ca());
+  auto roots = pki::Certificate::bundle_from_pem(*pki::read_file(data_dir + "/ca/chain.pem"));
+  ASSERT_TRUE(roots.ok());
+  ASSERT_EQ(roots->size(), 2u);  // intermediate then root
+  EXPECT_TRUE(pki::verify_chain(chain[0], {chain[1]}, {(*roots)[1]}).ok());
+
+  EXPECT_EQ(server->metrics().certificates_issued(), 1u);
+  EXPECT_EQ(server->metrics().validations(ChallengeKind::Http01, true), 1u);
+  Reply metrics = c->get(server->directory_url().substr(0, server->directory_url().find("/acme/")) +
+                         "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.response.body.find("attestlab_certificates_issued_total 1"), std::string::npos);
+  EXPECT_NE(metrics.response.body.find(
+                "attestlab_validations_total{type=\"http-01\",outcome=\"valid\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.response.body.find(
+                "attestlab_http_requests_total{route=\"finalize\",status=\"200\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.response.body.find(
+                "attestlab_http_request_duration_seconds_bucket{route=\"new-order\""),
+            std::string::npos);
+
+  Reply listed = c->post_as_get(c->kid + "/orders");
+  ASSERT_EQ(listed.status, 200);
+  ASSERT_EQ(listed.body["orders"].size(), 1u);
+  EXPECT_EQ(listed.body["orders"][0], order_url);
+}
+
+TEST_F(AcmeFlowTest, Http01WrongKeyAuthorizationInvalidatesEverything) {
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  Reply authz = c->post_as_get(order.body["authorizations"][0]);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "http-01");
+  responder.provision(challenge["token"], "not-the-key-authorization");
+  c->post(challenge["url"], Json::object());
+  Reply final_authz = c->poll(order.body["authorizations"][0]);
+  EXPECT_EQ(final_authz.status_field(), "invalid");
+  Json failed = TestAcmeClient::challenge_of(final_authz.body, "http-01");
+  EXPECT_EQ(failed["status"], "invalid");
+  EXPECT_EQ(failed["error"]["type"], "urn:ietf:params:acme:error:incorrectResponse");
+  Reply final_order = c->post_as_get(order.location());
+  EXPECT_EQ(final_order.status_field(), "invalid");
+  EXPECT_TRUE(final_order.body.contains("error"));
+  EXPECT_EQ(server->metrics().validations(ChallengeKind::Http01, false), 1u);
+}
+
+TEST_F(AcmeFlowTest, Http01NothingListeningIsConnectionError) {
+  config.http01_port = free_port();
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  Reply authz = c->post_as_get(order.body["authorizations"][0]);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "http-01");
+  c->post(challenge["url"], Json::object());
+  Reply final_authz = c->poll(order.body["authorizations"][0]);
+  EXPECT_EQ(final_authz.status_field(), "invalid");
+  EXPECT_EQ(TestAcmeClient::challenge_of(final_authz.body, "http-01")["error"]["type"],
+            "urn:ietf:params:acme:error:connection");
+}
+
+TEST_F(AcmeFlowTest, Dns01WithChallTestSrvAndWildcard) {
+  ChallTestSrv dns;
+  ASSERT_TRUE(dns.start()) << "pebble-challtestsrv did not start";
+  config.dns_server = "127.0.0.1:" + std::to_string(dns.dns_port);
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"dns", "*.Dns01.Example"}, {"dns", "www.dns01.example"}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  EXPECT_EQ(order.body["identifiers"][0]["value"], "*.dns01.example");  // lowercased
+  ASSERT_EQ(order.body["authorizations"].size(), 2u);
+  for (const auto& authz_url : order.body["authorizations"]) {
+    Reply authz = c->post_as_get(authz_url);
+    bool wildcard = authz.body.value("wildcard", false);
+    if (wildcard) {
+      EXPECT_EQ(authz.body["identifier"]["value"], "dns01.example");
+      EXPECT_EQ(authz.body["challenges"].size(), 1u);  // dns-01 only
+    } else {
+      EXPECT_EQ(authz.body["challenges"].size(), 2u);
+    }
+    Json challenge = TestAcmeClient::challenge_of(authz.body, "dns-01");
+    ASSERT_FALSE(challenge.is_null());
+    std::string value = base64url_encode(sha256(c->key_authorization(challenge["token"])));
+    ASSERT_TRUE(dns.set_txt(
+        "_acme-challenge." + authz.body["identifier"]["value"].get<std::string>() + ".", value));
+    EXPECT_EQ(c->post(challenge["url"], Json::object()).status, 200);
+  }
+  Reply ready = c->poll(order.location());
+  ASSERT_EQ(ready.status_field(), "ready") << ready.response.body;
+  auto csr_key = *pki::PrivateKey::generate(pki::KeySpec::p384());
+  Reply finalized = c->post(
+      order.body["finalize"],
+      Json{{"csr", TestAcmeClient::csr_b64(csr_key, {"*.dns01.example", "www.dns01.example"}, {},
+                                           "www.dns01.example")}});
+  ASSERT_EQ(finalized.status, 200) << finalized.response.body;
+  auto chain = download_chain(*c, finalized.body["certificate"]);
+  ASSERT_FALSE(chain.empty());
+  auto dns_names = chain[0].subject_alt_names().dns;
+  std::sort(dns_names.begin(), dns_names.end());
+  EXPECT_EQ(dns_names, (std::vector<std::string>{"*.dns01.example", "www.dns01.example"}));
+  EXPECT_EQ(server->metrics().validations(ChallengeKind::Dns01, true), 2u);
+}
+
+TEST_F(AcmeFlowTest, Dns01MissingRecordIsInvalid) {
+  ChallTestSrv dns;
+  ASSERT_TRUE(dns.start());
+  config.dns_server = "127.0.0.1:" + std::to_string(dns.dns_port);
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"dns", "absent.example"}});
+  Reply authz = c->post_as_get(order.body["authorizations"][0]);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "dns-01");
+  c->post(challenge["url"], Json::object());
+  Reply final_authz = c->poll(order.body["authorizations"][0]);
+  EXPECT_EQ(final_authz.status_field(), "invalid");
+  EXPECT_EQ(TestAcmeClient::challenge_of(final_authz.body, "dns-01")["error"]["type"],
+            "urn:ietf:params:acme:error:unauthorized");
+}
+
+TEST_F(AcmeFlowTest, Http01DnsNameResolvedThroughConfiguredDns) {
+  ChallTestSrv dns;
+  ASSERT_TRUE(dns.start());
+  config.dns_server = "127.0.0.1:" + std::to_string(dns.dns_port);
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"dns", "web.example"}});
+  Reply authz = c->post_as_get(order.body["authorizations"][0]);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "http-01");
+  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  c->post(challenge["url"], Json::object());
+  EXPECT_EQ(c->poll(order.location()).status_field(), "ready");
+}
+
+TEST_F(AcmeFlowTest, KeyChangeAndConflict) {
+  start_server();
+  auto c = account_client();
+  auto other = account_client();
+  auto new_key = *pki::PrivateKey::generate(pki::KeySpec::p256());
+
+  auto rollover = [&](const pki::PrivateKey& target) {
+    Json inner_header{{"url", c->url("keyChange")},
+                      {"jwk", jose::Jwk(target.public_key()).to_json()}};
+    Json inner_payload{{"account", c->kid}, {"oldKey", jose::Jwk(c->key.public_key()).to_json()}};
+    Json inner = *jose::sign(inner_header, inner_payload, target);
+    return c->post(c->url("keyChange"), inner);
+  };
+
+  // Conflict: the other account's key.
+  Reply conflict = rollover(other->key);
+  EXPECT_EQ(conflict.status, 409) << conflict.response.body;
+  EXPECT_EQ(conflict.location(), other->kid);
+  EXPECT_EQ(c->post_as_get(c->kid).status, 200);  // old key still works
+
+  Reply changed = rollover(new_key);
+  ASSERT_EQ(changed.status, 200) << changed.response.body;
+  // The old key is gone; the new one signs for the same account.
+  Reply old_key = c->post_as_get(c->kid);
+  EXPECT_EQ(old_key.status, 400);
+  EXPECT_EQ(old_key.problem(), "malformed");  // signature no longer verifies
+  c->key = new_key;
+  EXPECT_EQ(c->post_as_get(c->kid).status, 200);
+  SignOptions jwk;
+  jwk.use_jwk = true;
+  Reply lookup = c->post(c->url("newAccount"), Json{{"onlyReturnExisting", true}}, jwk);
+  EXPECT_EQ(lookup.status, 200);
+  EXPECT_EQ(lookup.location(), c->kid);
+}
+
+TEST_F(AcmeFlowTest, RevocationByAccountKeyAndByCertificateKey) {
+  start_server();
+  auto c = account_client();
+  auto issue = [&](pki::PrivateKey& csr_key) {
+    std::string order_url = ready_ip_order(*c);
+    Reply order = c->post_as_get(order_url);
+    Reply finalized = c->post(order.body["finalize"],
+                              Json{{"csr", TestAcmeClient::csr_b64(csr_key, {}, {"127.0.0.1"})}});
+    EXPECT_EQ(finalized.status, 200) << finalized.response.body;
+    return download_chain(*c, finalized.body["certificate"]).at(0);
+  };
+  auto key1 = *pki::PrivateKey::generate(pki::KeySpec::p256());
+  auto cert1 = issue(key1);
+  std::string der1 = base64url_encode(cert1.to_der());
+
+  // Another account may not revoke it...
+  auto stranger = account_client();
+  Reply refused = stranger->post(c->url("revokeCert"), Json{{"certificate", der1}});
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.problem(), "unauthorized");
+  // ... unless it holds a valid authorization for every identifier (RFC 8555 §7.6).
+  auto authorized = account_client();
+  ready_ip_order(*authorized);
+  Reply by_authorized =
+      authorized->post(c->url("revokeCert"), Json{{"certificate", der1}, {"reason", 5}});
+  EXPECT_EQ(by_authorized.status, 200) << by_authorized.response.body;
+  EXPECT_EQ(c->post(c->url("revokeCert"), Json{{"certificate", der1}}).problem(), "alreadyRevoked");
+  cert1 = issue(key1);
+  der1 = base64url_encode(cert1.to_der());
+
+  Reply bad_reason = c->post(c->url("revokeCert"), Json{{"certificate", der1}, {"reason", 7}});
+  EXPECT_EQ(bad_reason.status, 400);
+  EXPECT_EQ(bad_reason.problem(), "badRevocationReason");
+  Reply bad_reason2 = c->post(c->url("revokeCert"), Json{{"certificate", der1}, {"reason", 11}});
+  EXPECT_EQ(bad_reason2.problem(), "badRevocationReason");
+
+  Reply revoked = c->post(c->url("revokeCert"), Json{{"certificate", der1}, {"reason", 1}});
+  EXPECT_EQ(revoked.status, 200) << revoked.response.body;
+  EXPECT_TRUE(revoked.response.body.empty());
+  EXPECT_FALSE(revoked.header("Replay-Nonce").empty());
+  Reply twice = c->post(c->url("revokeCert"), Json{{"certificate", der1}});
+  EXPECT_EQ(twice.status, 400);
+  EXPECT_EQ(twice.problem(), "alreadyRevoked");
+
+  // By the certificate's own key (jwk), no account involved.
+  auto key2 = *pki::PrivateKey::generate(pki::KeySpec::p256());
+  auto cert2 = issue(key2);
+  std::string der2 = base64url_encode(cert2.to_der());
+  SignOptions wrong_key;
+  wrong_key.use_jwk = true;
+  auto unrelated = *pki::PrivateKey::generate(pki::KeySpec::p256());
+  wrong_key.key = &unrelated;
+  Reply not_cert_key = c->post(c->url("revokeCert"), Json{{"certificate", der2}}, wrong_key);
+  EXPECT_EQ(not_cert_key.status, 403);
+  EXPECT_EQ(not_cert_key.problem(), "unauthorized");
+  SignOptions cert_key;
+  cert_key.use_jwk = true;
+  cert_key.key = &key2;
+  Reply by_cert_key =
+      c->post(c->url("revokeCert"), Json{{"certificate", der2}, {"reason", 4}}, cert_key);
+  EXPECT_EQ(by_cert_key.status, 200) << by_cert_key.response.body;
+  EXPECT_EQ(c->post(c->url("revokeCert"), Json{{"certificate", der2}}).problem(), "alreadyRevoked");
+}
+
+TEST_F(AcmeFlowTest, AuthzDeactivationInvalidatesOrder) {
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  std::string authz_url = order.body["authorizations"][0];
+  Reply bad = c->post(authz_url, Json{{"status", "valid"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.problem(), "malformed");
+  EXPECT_EQ(c->post_as_get(authz_url).status_field(), "pending");
+
+  Reply deactivated = c->post(authz_url, Json{{"status", "deactivated"}});
+  ASSERT_EQ(deactivated.status, 200) << deactivated.response.body;
+  EXPECT_EQ(deactivated.status_field(), "deactivated");
+  EXPECT_EQ(c->post_as_get(authz_url).status_field(), "deactivated");
+  EXPECT_EQ(c->post_as_get(order.location()).status_field(), "invalid");
+  Reply again = c->post(authz_url, Json{{"status", "deactivated"}});
+  EXPECT_EQ(again.status, 400);
+}
+
+TEST_F(AcmeFlowTest, AccountDeactivation) {
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  ASSERT_EQ(order.status, 201);
+  Reply bad = c->post(c->kid, Json{{"status", "revoked"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.problem(), "malformed");
+  Reply deactivated = c->post(c->kid, Json{{"status", "deactivated"}});
+  ASSERT_EQ(deactivated.status, 200);
+  EXPECT_EQ(deactivated.status_field(), "deactivated");
+  // RFC 8555 §7.3.6: later requests with that account fail with 401 unauthorized.
+  Reply after = c->post_as_get(order.location());
+  EXPECT_EQ(after.status, 401);
+  EXPECT_EQ(after.problem(), "unauthorized");
+  EXPECT_EQ(c->new_order({{"ip", "127.0.0.1"}}).status, 401);
+  Reply via_new_account = c->new_account();
+  EXPECT_EQ(via_new_account.problem(), "unauthorized");
+}
+
+TEST_F(AcmeFlowTest, NotBeforeNotAfterHonoured) {
+  start_server();
+  auto c = account_client();
+  std::int64_t now = clock->now();
+  std::string nb = format_rfc3339(now + 3600), na = format_rfc3339(now + 7 * 86400);
+  Reply order =
+      c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
+                                       {"notBefore", nb},
+                                       {"notAfter", na}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  EXPECT_EQ(order.body["notBefore"], nb);
+  Reply authz = c->post_as_get(order.body["authorizations"][0]);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "http-01");
+  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  c->post(challenge["url"], Json::object());
+  ASSERT_EQ(c->poll(order.location()).status_field(), "ready");
+  auto key = *pki::PrivateKey::generate(pki::KeySpec::rsa(2048));
+  Reply fin = c->post(order.body["finalize"],
+                      Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
+  ASSERT_EQ(fin.status, 200) << fin.response.body;
+  auto leaf = download_chain(*c, fin.body["certificate"]).at(0);
+  EXPECT_EQ(leaf.not_before(), now + 3600);
+  EXPECT_EQ(leaf.not_after(), now + 7 * 86400);
+
+  Reply bad =
+      c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
+                                       {"notBefore", "yesterday"}});
+  EXPECT_EQ(bad.problem(), "malformed");
+}
+
+TEST_F(AcmeFlowTest, OrderAndAuthzExpireOnRead) {
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  clock->advance(config.order_lifetime + 10);
+  (void)c->nonce();  // the cached nonce expired with the jump; start from a fresh one
+  EXPECT_EQ(c->post_as_get(order.body["authorizations"][0]).status_field(), "expired");
+  EXPECT_EQ(c->post_as_get(order.location()).status_field(), "invalid");
+  Reply fin = c->post(order.body["finalize"], Json{{"csr", "AAAA"}});
+  EXPECT_EQ(fin.status, 403);
+  EXPECT_EQ(fin.problem(), "orderNotReady");
+}
+
+TEST_F(AcmeFlowTest, RestartKeepsAccountsAndCertificates) {
+  start_server();
+  auto c = account_client();
+  std::string order_url = ready_ip_order(*c);
+  auto csr_key = *pki::PrivateKey::generate(pki::KeySpec::p256());
+  Reply order = c->post_as_get(order_url);
+  Reply fin = c->post(order.body["finalize"],
+                      Json{{"csr", TestAcmeClient::csr_b64(csr_key, {}, {"127.0.0.1"})}});
+  ASSERT_EQ(fin.status, 200) << fin.response.body;
+  std::string cert_url = fin.body["certificate"];
+  std::string pem_before = c->post_as_get(cert_url).response.body;
+  std::string tls_before = server->tls_certificate_pem();
+  std::string chain_before = *pki::read_file(data_dir + "/ca/chain.pem");
+
+  server->stop();
+  server.reset();
+  config.listen_port = 0;
+  start_server();
+  EXPECT_EQ(server->tls_certificate_pem(), tls_before);
+  EXPECT_EQ(*pki::read_file(data_dir + "/ca/chain.pem"), chain_before);
+
+  auto again = make_client();
+  again->key = c->key;
+  // The port changed, so the account URL is rebuilt from the old id.
+  std::string id = c->kid.substr(c->kid.rfind('/') + 1);
+  again->kid = again->url("newAccount").substr(0, again->url("newAccount").rfind("/new-account")) +
+               "/acct/" + id;
+  Reply account = again->post_as_get(again->kid);
+  EXPECT_EQ(account.status, 200) << account.response.body;
+  std::string cert_id = cert_url.substr(cert_url.rfind('/') + 1);
+  Reply cert =
+      again->post_as_get(again->kid.substr(0, again->kid.rfind("/acct/")) + "/cert/" + cert_id);
+  EXPECT_EQ(cert.status, 200);
+  EXPECT_EQ(cert.response.body, pem_before);
+}
+
+TEST_F(AcmeFlowTest, ValidationOrphanedByRestartResumes) {
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  std::string authz_url = order.body["authorizations"][0];
+  Json challenge = TestAcmeClient::challenge_of(c->post_as_get(authz_url).body, "http-01");
+  server->stop();
+  server.reset();
+  {
+    // What a crash between "processing" and the validation leaves behind.
+    auto store = open_store("sqlite:" + data_dir + "/attestlab.db");
+    ASSERT_TRUE(store.ok());
+    std::string challenge_id = challenge["url"].get<std::string>().substr(
+        challenge["url"].get<std::string>().rfind('/') + 1);
+    auto authz = (*store)->authz_by_challenge(challenge_id);
+    ASSERT_TRUE(authz.ok() && authz->has_value());
+    Authorization stuck = **authz;
+    stuck.challenges[0].status = "processing";
+    ASSERT_TRUE((*store)->update_authz(stuck, "pending").ok());
+  }
+  start_server();
+  auto again = make_client();
+  again->key = c->key;
+  std::string base = again->url("newOrder").substr(0, again->url("newOrder").rfind("/new-order"));
+  again->kid = base + "/acct/" + c->kid.substr(c->kid.rfind('/') + 1);
+  std::string new_authz_url = base + "/authz/" + authz_url.substr(authz_url.rfind('/') + 1);
+  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  Reply resumed = again->poll(new_authz_url);
+  EXPECT_EQ(resumed.status_field(), "valid") << resumed.response.body;
+}
+
+// A stand-in for the Apple verifier: attObj "good" attests `attested` for `serial`.
+class FakeDeviceValidator : public DeviceAttestValidator {
+ public:
+  FakeDeviceValidator(pki::PublicKey attested, std::string serial, int* after_issue_calls)
+      : attested_(std::move(attested)),
+        serial_(std::move(serial)),
+        after_issue_calls_(after_issue_calls) {}
+  Result<Json> validate(const Authorization& authz, const Challenge&, const Account&,
+                        const Json& payload) override {
+    if (payload.value("attObj", "") != "good" || authz.identifier.value.rfind(serial_, 0) != 0) {
+      if (decision_hook_) decision_hook_("reject", "chain");
+      return Error::make("badAttestationStatement", "fake: not a good attestation");
+    }
+    if (decision_hook_) decision_hook_("accept", "ok");
+    return Json{{"spki", base64url_encode(attested_.spki_der())},
+                {"device_id", serial_},
+                {"serial", serial_}};
+  }
+  Result<int> after_issue(const CertificateRecord& issued) override {
+    EXPECT_EQ(issued.device_id, serial_);
+    ++*after_issue_calls_;
+    return 0;
+  }
+
+ private:
+  pki::PublicKey attested_;
+  std::string serial_;
+  int* after_issue_calls_;
+};
+
+TEST_F(AcmeFlowTest, DeviceAttestFlowWithFakeValidator) {
+  auto device_key = *pki::PrivateKey::generate(pki::KeySpec::p384());
+  int after_issue_calls = 0;
+  start_server(std::make_unique<FakeDeviceValidator>(device_key.public_key(), "C02XL0GVJGH5",
+                                                     &after_issue_calls));
+  auto c = account_client();
+  Reply order = c->new_order({{"permanent-identifier", "C02XL0GVJGH5"}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  Reply authz = c->post_as_get(order.body["authorizations"][0]);
+  ASSERT_EQ(authz.body["challenges"].size(), 1u);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "device-attest-01");
+  ASSERT_FALSE(challenge.is_null());
+
+  // A payload without attObj is refused up front and changes nothing.
+  Reply no_att = c->post(challenge["url"], Json{{"foo", 1}});
+  EXPECT_EQ(no_att.status, 400);
+  EXPECT_EQ(no_att.problem(), "malformed");
+  EXPECT_EQ(c->post_as_get(challenge["url"]).status_field(), "pending");
+
+  Reply started = c->post(challenge["url"], Json{{"attObj", "good"}, {"unknown", true}});
+  EXPECT_EQ(started.status, 200);
+  ASSERT_EQ(c->poll(order.location()).status_field(), "ready");
+  EXPECT_EQ(server->metrics().attestation_decisions("accept", "ok"), 1u);
+
+  // The CSR key must be the attested key.
+  auto other_key = *pki::PrivateKey::generate(pki::KeySpec::p384());
+  pki::CsrSpec spec;
+  spec.subject = {{"CN", "C02XL0GVJGH5"}};
+  spec.sans.permanent_ids.push_back({"C02XL0GVJGH5", std::nullopt});
+  Reply wrong = c->post(order.body["finalize"],
+                        Json{{"csr", base64url_encode(pki::build_csr(spec, other_key)->to_der())}});
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_EQ(wrong.problem(), "badCSR");
+  EXPECT_EQ(wrong.body["detail"], "CSR public key does not match the attested key");
+  // A permanentIdentifier SAN that differs from the order is refused.
+  pki::CsrSpec other_id = spec;
+  other_id.sans.permanent_ids = {{"C02XL0GVJGH6", std::nullopt}};
+  other_id.subject = {};
+  Reply mismatch =
+      c->post(order.body["finalize"],
+              Json{{"csr", base64url_encode(pki::build_csr(other_id, device_key)->to_der())}});
+  EXPECT_EQ(mismatch.problem(), "badCSR");
+  EXPECT_EQ(c->post_as_get(order.location()).status_field(), "ready");
+
+  // Privacy-preserving: the SAN may be omitted.
+  pki::CsrSpec bare;
+  Reply fin = c->post(order.body["finalize"],
+                      Json{{"csr", base64url_encode(pki::build_csr(bare, device_key)->to_der())}});
+  ASSERT_EQ(fin.status, 200) << fin.response.body;
+  auto leaf = download_chain(*c, fin.body["certificate"]).at(0);
+  auto sans = leaf.subject_alt_names();
+  ASSERT_EQ(sans.permanent_ids.size(), 1u);
+  EXPECT_EQ(sans.permanent_ids[0].value, "C02XL0GVJGH5");
+  EXPECT_TRUE(leaf.public_key().equals(device_key.public_key()));
+  EXPECT_EQ(after_issue_calls, 1);
+}
+
+TEST_F(AcmeFlowTest, DeviceAttestRejectionMarksChallengeInvalid) {
+  auto device_key = *pki::PrivateKey::generate(pki::KeySpec::p384());
+  int calls = 0;
+  start_server(std::make_unique<FakeDeviceValidator>(device_key.public_key(), "SERIAL1", &calls));
+  auto c = account_client();
+  Reply order = c->new_order({{"permanent-identifier", "SERIAL1"}});
+  Reply authz = c->post_as_get(order.body["authorizations"][0]);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "device-attest-01");
+  c->post(challenge["url"], Json{{"attObj", "forged"}});
+  Reply final_authz = c->poll(order.body["authorizations"][0]);
+  EXPECT_EQ(final_authz.status_field(), "invalid");
+  EXPECT_EQ(TestAcmeClient::challenge_of(final_authz.body, "device-attest-01")["error"]["type"],
+            "urn:ietf:params:acme:error:badAttestationStatement");
+  EXPECT_EQ(c->post_as_get(order.location()).status_field(), "invalid");
+  EXPECT_EQ(server->metrics().attestation_decisions("reject", "chain"), 1u);
+  EXPECT_EQ(server->metrics().validations(ChallengeKind::DeviceAttest01, false), 1u);
+}
+
+}  // namespace
+}  // namespace attestlab::server::testing

@@ -1,0 +1,320 @@
+// Orders (RFC 8555 §7.4): newOrder, the order resource and finalize, with issuance done
+// synchronously inside finalize (signing a leaf costs well under a millisecond).
+#include <algorithm>
+
+#include "core/bytes.h"
+#include "server/acme/acme_context.h"
+#include "server/acme/acme_csr.h"
+#include "server/acme/acme_syntax.h"
+#include "server/acme/problem.h"
+#include "server/faults.h"
+
+namespace attestlab::server {
+
+namespace {
+
+constexpr std::size_t kMaxIdentifiers = 100;
+constexpr std::size_t kMaxCommonName = 64;  // RFC 5280 ub-common-name
+// Leaves start slightly in the past so that clients with a slow clock accept them.
+constexpr std::int64_t kLeafBackdate = 300;
+
+Result<std::int64_t> parse_time_member(const Json& payload, const char* name) {
+  if (!payload.contains(name)) return std::int64_t{0};
+  const auto& value = payload[name];
+  std::int64_t t = 0;
+  if (!value.is_string() || !parse_rfc3339(value.get<std::string>(), t)) {
+    return Error::make("malformed", std::string(name) + " must be an RFC 3339 date-time");
+  }
+  return t;
+}
+
+Result<Order> load_owned_order(AcmeContext& ctx, const SignedRequest& request,
+                               const std::string& id) {
+  auto order = ctx.store->order_by_id(id);
+  if (!order) return order.error();
+  if (!order->has_value()) return Error::make("notFound", "no such order", 404);
+  ATTESTLAB_TRY(require_owner(request, (*order)->account_id));
+  return std::move(**order);
+}
+
+http::Response order_response(const AcmeContext& ctx, int status, const Order& order) {
+  auto response = json_response(status, order_json(ctx, order));
+  if (order.status == "processing" && !ATTESTLAB_FAULT(no_retry_after)) {
+    response.set("Retry-After", std::to_string(ctx.config.retry_after_seconds));
+  }
+  return response;
+}
+
+// Subject CN of a leaf: the first dns identifier, else the first device identifier.
+std::string leaf_common_name(const std::vector<Identifier>& identifiers) {
+  for (const auto& id : identifiers) {
+    if (id.type == "dns" && id.value.size() <= kMaxCommonName) return id.value;
+  }
+  for (const auto& id : identifiers) {
+    if (id.type == "permanent-identifier") {
+      auto value = permanent_identifier_of(id).value;
+      if (!value.empty() && value.size() <= kMaxCommonName) return value;
+    }
+    if (id.type == "hardware-module") {
+      auto serial = to_string(hardware_module_of(id).serial);
+      if (!serial.empty() && serial.size() <= kMaxCommonName) return serial;
+    }
+  }
+  return {};
+}
+
+pki::SubjectAltNames leaf_sans(const std::vector<Identifier>& identifiers) {
+  pki::SubjectAltNames sans;
+  for (const auto& id : identifiers) {
+    if (id.type == "dns")
+      sans.dns.push_back(id.value);
+    else if (id.type == "ip")
+      sans.ip.push_back(id.value);
+    else if (id.type == "permanent-identifier")
+      sans.permanent_ids.push_back(permanent_identifier_of(id));
+    else if (id.type == "hardware-module")
+      sans.hardware_modules.push_back(hardware_module_of(id));
+  }
+  return sans;
+}
+
+struct DeviceEvidence {
+  std::vector<Bytes> attested_spkis;
+  std::string device_id;
+};
+
+// The attested keys (and device id) recorded by the valid device-attest-01 challenges of
+// the order's device authorizations.
+Result<DeviceEvidence> device_evidence(AcmeContext& ctx, const Order& order) {
+  DeviceEvidence out;
+  for (std::size_t i = 0; i < order.identifiers.size() && i < order.authorization_ids.size(); ++i) {
+    if (!is_device_identifier(order.identifiers[i])) continue;
+    auto authz = ctx.store->authz_by_id(order.authorization_ids[i]);
+    if (!authz) return authz.error();
+    if (!authz->has_value()) return Error::make("serverInternal", "authorization missing");
+    bool found = false;
+    for (const auto& c : (*authz)->challenges) {
+      if (c.type != "device-attest-01" || c.status != "valid") continue;
+      const std::string* spki = get_string(c.evidence, "spki");
+      if (!spki) break;
+      auto der = base64url_decode(*spki);
+      if (!der) break;
+      out.attested_spkis.push_back(std::move(*der));
+      if (const std::string* device_id = get_string(c.evidence, "device_id"))
+        out.device_id = *device_id;
+      found = true;
+      break;
+    }
+    if (!found) {
+      return Error::make("serverInternal",
+                         "no attested key recorded for " + order.identifiers[i].value);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& request,
+                                        RequestInfo& info) {
+  auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
+  if (!signed_request) return signed_request.error();
+  if (!signed_request->payload) return Error::make("malformed", "newOrder needs a JSON payload");
+  const Json& payload = *signed_request->payload;
+
+  if (!payload.contains("identifiers") || !payload["identifiers"].is_array() ||
+      payload["identifiers"].empty()) {
+    return Error::make("malformed", "newOrder needs a non-empty \"identifiers\" array");
+  }
+  if (payload["identifiers"].size() > kMaxIdentifiers) {
+    return Error::make("rejectedIdentifier",
+                       "at most " + std::to_string(kMaxIdentifiers) + " identifiers per order");
+  }
+  std::vector<Identifier> identifiers;
+  std::vector<Subproblem> problems;
+  for (const auto& raw : payload["identifiers"]) {
+    auto id = normalize_identifier(raw);
+    if (!id) {
+      Identifier named;
+      if (raw.is_object()) {
+        if (const auto* t = get_string(raw, "type")) named.type = *t;
+        if (const auto* v = get_string(raw, "value")) named.value = *v;
+      }
+      problems.push_back({named, id.error()});
+      continue;
+    }
+    if (std::find(identifiers.begin(), identifiers.end(), *id) == identifiers.end()) {
+      identifiers.push_back(std::move(*id));
+    }
+  }
+  if (!problems.empty()) {
+    Error top = problems.front().error;
+    for (const auto& p : problems) {
+      if (p.error.type != top.type) top.type = "compound";
+    }
+    top.detail = problems.size() == 1
+                     ? problems.front().error.detail
+                     : std::to_string(problems.size()) + " identifiers were refused";
+    return problem_response(top, problems);
+  }
+
+  auto not_before = parse_time_member(payload, "notBefore");
+  if (!not_before) return not_before.error();
+  auto not_after = parse_time_member(payload, "notAfter");
+  if (!not_after) return not_after.error();
+  std::int64_t now = ctx.now();
+  std::int64_t start = *not_before ? *not_before : now;
+  if (*not_after) {
+    if (*not_after <= start || *not_after <= now) {
+      return Error::make("malformed", "notAfter must be later than notBefore and now");
+    }
+    if (*not_after - start > ctx.config.cert_validity) {
+      return Error::make("malformed", "requested validity exceeds the server's maximum of " +
+                                          std::to_string(ctx.config.cert_validity / 86400) +
+                                          " days");
+    }
+  }
+
+  Order order;
+  order.id = random_token(12);
+  order.account_id = signed_request->account->id;
+  order.status = "pending";
+  order.created = now;
+  order.expires = now + ctx.config.order_lifetime;
+  order.identifiers = identifiers;
+  if (*not_before) order.not_before = payload["notBefore"].get<std::string>();
+  if (*not_after) order.not_after = payload["notAfter"].get<std::string>();
+
+  std::vector<Authorization> authzs;
+  authzs.reserve(identifiers.size());
+  for (std::size_t i = 0; i < identifiers.size(); ++i) {
+    Authorization authz;
+    authz.id = order.id + "." + std::to_string(i);
+    authz.account_id = order.account_id;
+    authz.identifier = identifiers[i];
+    if (authz.identifier.type == "dns" && authz.identifier.value.rfind("*.", 0) == 0) {
+      authz.identifier.value.erase(0, 2);
+      authz.wildcard = true;
+    }
+    authz.expires = std::min(now + ctx.config.authz_lifetime, order.expires);
+    for (const auto& type : challenge_types_for(identifiers[i], authz.wildcard)) {
+      Challenge challenge;
+      challenge.id = random_token(12);
+      challenge.type = type;
+      challenge.token = random_token(32);
+      authz.challenges.push_back(std::move(challenge));
+    }
+    order.authorization_ids.push_back(authz.id);
+    authzs.push_back(std::move(authz));
+  }
+  ATTESTLAB_TRY(ctx.store->create_order(order, authzs));
+
+  auto response = order_response(ctx, 201, order);
+  if (!ATTESTLAB_FAULT(missing_location)) response.set("Location", ctx.urls.order(order.id));
+  return response;
+}
+
+Result<http::Response> handle_order(AcmeContext& ctx, const http::Request& request,
+                                    const std::string& id, RequestInfo& info) {
+  auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
+  if (!signed_request) return signed_request.error();
+  auto order = load_owned_order(ctx, *signed_request, id);
+  if (!order) return order.error();
+  ATTESTLAB_TRY(require_post_as_get(*signed_request));
+  auto current = refresh_order(ctx, std::move(*order));
+  if (!current) return current.error();
+  return order_response(ctx, 200, *current);
+}
+
+Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& request,
+                                       const std::string& id, RequestInfo& info) {
+  auto signed_request = authenticate(ctx, request, KeyMode::Kid, info);
+  if (!signed_request) return signed_request.error();
+  auto loaded = load_owned_order(ctx, *signed_request, id);
+  if (!loaded) return loaded.error();
+  if (!signed_request->payload) return Error::make("malformed", "finalize needs {\"csr\": ...}");
+  const std::string* csr_text = get_string(*signed_request->payload, "csr");
+  if (!csr_text) return Error::make("malformed", "finalize needs a \"csr\" string");
+
+  auto refreshed = refresh_order(ctx, std::move(*loaded));
+  if (!refreshed) return refreshed.error();
+  Order order = std::move(*refreshed);
+  bool early_allowed = order.status == "pending" && ATTESTLAB_FAULT(allow_finalize_before_ready);
+  if (order.status != "ready" && !early_allowed) {
+    return Error::make("orderNotReady", "order is \"" + order.status + "\", not \"ready\"");
+  }
+
+  auto der = base64url_decode(*csr_text);
+  if (!der) return Error::make("badCSR", "\"csr\" is not base64url");
+  CsrRequirements requirements;
+  requirements.identifiers = order.identifiers;
+  requirements.account_key = signed_request->key->key();
+  auto evidence = device_evidence(ctx, order);
+  if (!evidence) return evidence.error();
+  requirements.attested_spkis = evidence->attested_spkis;
+  auto csr = check_finalize_csr(*der, requirements);
+  if (!csr) return csr.error();
+
+  std::int64_t now = ctx.now();
+  LeafRequest leaf;
+  leaf.csr = &*csr;
+  leaf.sans = leaf_sans(order.identifiers);
+  leaf.common_name = leaf_common_name(order.identifiers);
+  leaf.extended_key_usages = ctx.config.cert_ekus;
+  std::int64_t requested_start = 0, requested_end = 0;
+  if (!order.not_before.empty()) parse_rfc3339(order.not_before, requested_start);
+  if (!order.not_after.empty()) parse_rfc3339(order.not_after, requested_end);
+  leaf.not_before = requested_start ? requested_start : now - kLeafBackdate;
+  leaf.not_after = requested_end ? requested_end : now + ctx.config.cert_validity;
+
+  // Everything is checked; from here the order moves, and only one finalize wins.
+  std::string claimed_from = order.status;
+  order.status = "processing";
+  auto claimed = ctx.store->update_order(order, claimed_from);
+  if (!claimed) {
+    if (claimed.error().type == "conflict")
+      return Error::make("orderNotReady", "order is already being finalized");
+    return claimed.error();
+  }
+
+  auto fail = [&](const Error& error) -> Error {
+    order.status = "invalid";
+    order.error = problem_json(error);
+    (void)ctx.store->update_order(order, "processing");
+    return error;
+  };
+  auto certificate = ctx.ca->issue(leaf);
+  if (!certificate)
+    return fail(Error::make("serverInternal", "issuance failed: " + certificate.error().detail));
+
+  CertificateRecord record;
+  record.id = random_token(12);
+  record.account_id = order.account_id;
+  record.order_id = order.id;
+  record.serial_hex = certificate->serial_hex();
+  record.chain_pem = certificate->to_pem() + ctx.ca->intermediate_pem();
+  record.spki_sha256 = base64url_encode(sha256(certificate_spki_der(*certificate)));
+  record.device_id = evidence->device_id;
+  record.not_after = certificate->not_after();
+  record.issued = now;
+  auto stored = ctx.store->put_certificate(record);
+  if (!stored) return fail(stored.error());
+
+  order.status = "valid";
+  order.certificate_id = record.id;
+  ATTESTLAB_TRY(ctx.store->update_order(order, "processing"));
+  ctx.metrics.certificate_issued();
+
+  if (!evidence->attested_spkis.empty() && ctx.device_validator) {
+    auto revoked = ctx.device_validator->after_issue(record);
+    if (!revoked) {
+      ctx.logger.event(LogLevel::Info, "after_issue failed",
+                       Json{{"order", order.id}, {"error", revoked.error().detail}});
+    }
+  }
+  auto response = order_response(ctx, 200, order);
+  response.set("Location", ctx.urls.order(order.id));
+  return response;
+}
+
+}  // namespace attestlab::server

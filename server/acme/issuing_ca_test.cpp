@@ -1,0 +1,81 @@
+#include "server/acme/issuing_ca.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace attestlab::server {
+namespace {
+
+class IssuingCaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/attestlab-ca-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir = std::string(tmpl) + "/ca";
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+  }
+  std::string dir;
+  std::int64_t now = 1800000000;
+};
+
+TEST_F(IssuingCaTest, CreatesOnceAndReloads) {
+  auto ca = IssuingCa::load_or_create(dir, now);
+  ASSERT_TRUE(ca.ok()) << ca.error().detail;
+  EXPECT_TRUE((*ca)->root().is_ca());
+  EXPECT_TRUE((*ca)->intermediate().is_ca());
+  EXPECT_TRUE((*ca)->intermediate().signed_by((*ca)->root().public_key()));
+  EXPECT_EQ((*ca)->root().public_key().spec(), pki::KeySpec::p256());
+  for (const char* key : {"/root.key", "/intermediate.key"}) {
+    struct stat st {};
+    ASSERT_EQ(stat((dir + key).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600) << key;
+  }
+  auto chain = pki::Certificate::bundle_from_pem(*pki::read_file(dir + "/chain.pem"));
+  ASSERT_TRUE(chain.ok());
+  ASSERT_EQ(chain->size(), 2u);
+  EXPECT_EQ((*chain)[0].to_der(), (*ca)->intermediate().to_der());
+  EXPECT_EQ((*chain)[1].to_der(), (*ca)->root().to_der());
+
+  auto again = IssuingCa::load_or_create(dir, now + 100);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->root().to_der(), (*ca)->root().to_der());
+  EXPECT_EQ((*again)->intermediate().to_der(), (*ca)->intermediate().to_der());
+}
+
+TEST_F(IssuingCaTest, IssuesLeafThatVerifies) {
+  auto ca = IssuingCa::load_or_create(dir, now);
+  ASSERT_TRUE(ca.ok());
+  auto key = *pki::PrivateKey::generate(pki::KeySpec::rsa(2048));
+  LeafRequest req;
+  req.key = key.public_key();
+  req.sans.dns = {"a.example"};
+  req.sans.permanent_ids = {{"SERIAL", std::nullopt}};
+  req.common_name = "a.example";
+  req.not_before = now;
+  req.not_after = now + 86400;
+  req.extended_key_usages = {"1.3.6.1.5.5.7.3.1"};
+  auto leaf = (*ca)->issue(req);
+  ASSERT_TRUE(leaf.ok()) << leaf.error().detail;
+  EXPECT_FALSE(leaf->is_ca());
+  EXPECT_EQ(leaf->not_after(), now + 86400);
+  EXPECT_EQ(leaf->subject_alt_names().dns, std::vector<std::string>{"a.example"});
+  EXPECT_EQ(leaf->subject_alt_names().permanent_ids.size(), 1u);
+  EXPECT_EQ(leaf->extended_key_usages(), std::vector<std::string>{"1.3.6.1.5.5.7.3.1"});
+  EXPECT_TRUE(pki::verify_chain(*leaf, {(*ca)->intermediate()}, {(*ca)->root()}, now + 10).ok());
+}
+
+TEST_F(IssuingCaTest, IncompleteCaIsAnError) {
+  ASSERT_TRUE(IssuingCa::load_or_create(dir, now).ok());
+  std::filesystem::remove(dir + "/intermediate.key");
+  auto broken = IssuingCa::load_or_create(dir, now);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().detail.find("incomplete"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace attestlab::server

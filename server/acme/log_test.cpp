@@ -1,0 +1,67 @@
+#include "server/acme/log.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+namespace attestlab::server {
+namespace {
+
+std::string read_all(std::FILE* f) {
+  std::fflush(f);
+  std::rewind(f);
+  std::string out;
+  char buf[512];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  return out;
+}
+
+TEST(Log, ParseLevel) {
+  EXPECT_EQ(*parse_log_level("quiet"), LogLevel::Quiet);
+  EXPECT_EQ(*parse_log_level("debug"), LogLevel::Debug);
+  EXPECT_FALSE(parse_log_level("verbose").ok());
+}
+
+TEST(Log, RequestLineIsJson) {
+  std::FILE* f = std::tmpfile();
+  Logger logger(LogLevel::Info, f);
+  logger.request("POST", "new-order", 201, 1.25, "acct\"1", "hidden at info");
+  std::string text = read_all(f);
+  std::fclose(f);
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n');
+  auto json = parse_json(text);
+  ASSERT_TRUE(json.ok()) << text;
+  EXPECT_EQ((*json)["method"], "POST");
+  EXPECT_EQ((*json)["route"], "new-order");
+  EXPECT_EQ((*json)["status"], 201);
+  EXPECT_DOUBLE_EQ((*json)["dur_ms"].get<double>(), 1.25);
+  EXPECT_EQ((*json)["account"], "acct\"1");
+  EXPECT_FALSE(json->contains("detail"));
+  EXPECT_TRUE((*json)["ts"].is_string());
+}
+
+TEST(Log, LevelsFilter) {
+  std::FILE* f = std::tmpfile();
+  Logger quiet(LogLevel::Quiet, f);
+  quiet.request("GET", "directory", 200, 0.1, "");
+  quiet.event(LogLevel::Info, "x");
+  Logger info(LogLevel::Info, f);
+  info.event(LogLevel::Debug, "not shown");
+  EXPECT_EQ(read_all(f), "");
+  Logger debug(LogLevel::Debug, f);
+  debug.request("POST", "finalize", 400, 0.5, "", "bad \n csr");
+  debug.event(LogLevel::Debug, "shown", Json{{"k", 1}});
+  std::string text = read_all(f);
+  std::fclose(f);
+  auto first = parse_json(text.substr(0, text.find('\n')));
+  ASSERT_TRUE(first.ok()) << text;
+  EXPECT_EQ((*first)["detail"], "bad \n csr");
+  auto second = parse_json(text.substr(text.find('\n') + 1));
+  ASSERT_TRUE(second.ok()) << text;
+  EXPECT_EQ((*second)["k"], 1);
+}
+
+}  // namespace
+}  // namespace attestlab::server

@@ -1,0 +1,90 @@
+#include "server/acme/nonce.h"
+
+namespace attestlab::server {
+
+namespace {
+
+constexpr const char* kKeySetting = "nonce_hmac_key";
+constexpr std::size_t kKeyBytes = 32;
+constexpr std::size_t kTimeBytes = 6;
+constexpr std::size_t kRandomBytes = 6;
+constexpr std::size_t kMacBytes = 12;
+constexpr std::size_t kNonceBytes = kTimeBytes + kRandomBytes + kMacBytes;
+constexpr std::size_t kNonceChars = 32;  // base64url of 24 bytes
+// Processes sharing a store may disagree on the time by this much.
+constexpr std::int64_t kClockSkew = 60;
+
+Bytes mac_of(const Bytes& key, const std::uint8_t* data, std::size_t len) {
+  Bytes mac = hmac_sha256(key, std::string_view(reinterpret_cast<const char*>(data), len));
+  mac.resize(kMacBytes);
+  return mac;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NonceService>> NonceService::open(Store& store, std::shared_ptr<Clock> clock,
+                                                         std::int64_t lifetime_seconds) {
+  auto stored = store.get_setting(kKeySetting);
+  if (!stored) return stored.error();
+  if (!stored->has_value()) {
+    ATTESTLAB_TRY(store.set_setting(kKeySetting, base64url_encode(random_bytes(kKeyBytes))));
+    // Read back: if several processes raced to create the key, all use the one that stuck.
+    stored = store.get_setting(kKeySetting);
+    if (!stored) return stored.error();
+  }
+  auto key = stored->has_value() ? base64url_decode(**stored)
+                                 : Result<Bytes>(Error::make("serverInternal", "missing"));
+  if (!key || key->size() != kKeyBytes) {
+    return Error::make("serverInternal",
+                       std::string("store setting ") + kKeySetting + " is not a valid key");
+  }
+  // Tells the store how long nonce records matter, so it purges them after that (the
+  // empty nonce matches nothing).
+  (void)store.consume_nonce("", clock->now(), lifetime_seconds);
+  return std::unique_ptr<NonceService>(
+      new NonceService(store, std::move(clock), lifetime_seconds, std::move(*key)));
+}
+
+NonceService::NonceService(Store& store, std::shared_ptr<Clock> clock, std::int64_t lifetime,
+                           Bytes key)
+    : store_(store), clock_(std::move(clock)), lifetime_(lifetime), key_(std::move(key)) {}
+
+std::string NonceService::issue() {
+  Bytes raw(kNonceBytes);
+  auto now = static_cast<std::uint64_t>(clock_->now());
+  for (std::size_t i = 0; i < kTimeBytes; ++i)
+    raw[i] = static_cast<std::uint8_t>(now >> (8 * (kTimeBytes - 1 - i)));
+  Bytes random = random_bytes(kRandomBytes);
+  std::copy(random.begin(), random.end(), raw.begin() + kTimeBytes);
+  Bytes mac = mac_of(key_, raw.data(), kTimeBytes + kRandomBytes);
+  std::copy(mac.begin(), mac.end(), raw.begin() + kTimeBytes + kRandomBytes);
+  return base64url_encode(raw);
+}
+
+std::optional<std::int64_t> NonceService::issued_at(const std::string& nonce) const {
+  if (nonce.size() != kNonceChars) return std::nullopt;
+  auto raw = base64url_decode(nonce);
+  if (!raw || raw->size() != kNonceBytes) return std::nullopt;
+  Bytes mac(raw->begin() + kTimeBytes + kRandomBytes, raw->end());
+  if (!equal_ct(mac, mac_of(key_, raw->data(), kTimeBytes + kRandomBytes))) return std::nullopt;
+  std::int64_t issued = 0;
+  for (std::size_t i = 0; i < kTimeBytes; ++i) issued = (issued << 8) | (*raw)[i];
+  std::int64_t now = clock_->now();
+  if (issued > now + kClockSkew || now - issued > lifetime_) return std::nullopt;
+  return issued;
+}
+
+bool NonceService::authentic(const std::string& nonce) const {
+  return issued_at(nonce).has_value();
+}
+
+Result<bool> NonceService::consume(const std::string& nonce) {
+  auto issued = issued_at(nonce);
+  if (!issued) return false;
+  auto recorded = store_.put_nonce(nonce, *issued);
+  if (recorded) return true;
+  if (recorded.error().type == "conflict") return false;
+  return recorded.error();
+}
+
+}  // namespace attestlab::server

@@ -1,0 +1,100 @@
+#include "server/acme/nonce.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+namespace attestlab::server {
+namespace {
+
+class NonceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/attestlab-nonce-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+    auto opened = open_sqlite_store(dir + "/db.sqlite");
+    ASSERT_TRUE(opened.ok()) << opened.error().detail;
+    store = std::move(*opened);
+  }
+  void TearDown() override {
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+  std::unique_ptr<NonceService> service(std::int64_t lifetime = 60) {
+    auto s = NonceService::open(*store, clock, lifetime);
+    EXPECT_TRUE(s.ok());
+    return std::move(*s);
+  }
+  std::string dir;
+  std::unique_ptr<Store> store;
+  std::shared_ptr<VirtualClock> clock = std::make_shared<VirtualClock>();
+};
+
+TEST_F(NonceTest, AcceptedExactlyOnce) {
+  auto nonces = service();
+  std::string n = nonces->issue();
+  EXPECT_EQ(n.size(), 32u);
+  EXPECT_TRUE(*nonces->consume(n));
+  EXPECT_FALSE(*nonces->consume(n));
+}
+
+TEST_F(NonceTest, UniqueForgedAndMalformedRefused) {
+  auto nonces = service();
+  std::set<std::string> seen;
+  for (int i = 0; i < 200; ++i) seen.insert(nonces->issue());
+  EXPECT_EQ(seen.size(), 200u);
+  std::string n = nonces->issue();
+  std::string forged = n;
+  forged[30] = forged[30] == 'A' ? 'B' : 'A';  // inside the MAC
+  EXPECT_FALSE(*nonces->consume(forged));
+  std::string shifted = n;
+  shifted[3] = shifted[3] == 'A' ? 'B' : 'A';  // inside the timestamp
+  EXPECT_FALSE(*nonces->consume(shifted));
+  EXPECT_FALSE(*nonces->consume(""));
+  EXPECT_FALSE(*nonces->consume(std::string(32, '!')));
+  EXPECT_FALSE(*nonces->consume(std::string(32, 'A')));
+  EXPECT_TRUE(*nonces->consume(n));  // the genuine one still works once
+}
+
+TEST_F(NonceTest, ExpiredRefused) {
+  auto nonces = service(60);
+  std::string n = nonces->issue();
+  clock->advance(61);
+  EXPECT_FALSE(*nonces->consume(n));
+}
+
+TEST_F(NonceTest, SharedAcrossServicesOnOneStore) {
+  auto a = service();
+  auto b = service();  // another process on the same store: same key
+  std::string n = a->issue();
+  EXPECT_TRUE(*b->consume(n));
+  EXPECT_FALSE(*a->consume(n));
+}
+
+TEST_F(NonceTest, KeySurvivesReopen) {
+  std::string n = service()->issue();
+  auto reopened = service();
+  EXPECT_TRUE(*reopened->consume(n));
+}
+
+TEST_F(NonceTest, AnotherStoreDoesNotAccept) {
+  std::string n = service()->issue();
+  auto other_store = std::move(open_sqlite_store(dir + "/other.sqlite").value());
+  auto other = NonceService::open(*other_store, clock, 60);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(*(*other)->consume(n));
+}
+
+// The store behaviour this design relies on: a second put of one nonce is a conflict.
+TEST_F(NonceTest, StoreRefusesDuplicatePut) {
+  ASSERT_TRUE(store->put_nonce("dup", clock->now()).ok());
+  auto again = store->put_nonce("dup", clock->now());
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().type, "conflict");
+}
+
+}  // namespace
+}  // namespace attestlab::server

@@ -1,0 +1,59 @@
+#include "server/acme/validation.h"
+
+namespace attestlab::server {
+
+ValidationPool::ValidationPool(int threads) {
+  if (threads < 1) threads = 1;
+  threads_.reserve(static_cast<std::size_t>(threads));
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+}
+
+ValidationPool::~ValidationPool() {
+  stop();
+}
+
+bool ValidationPool::submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    queue_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+std::size_t ValidationPool::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void ValidationPool::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && threads_.empty()) return;
+    stopping_ = true;
+    queue_.clear();
+  }
+  wake_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  std::lock_guard lock(mutex_);
+  threads_.clear();
+}
+
+void ValidationPool::run() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job();
+  }
+}
+
+}  // namespace attestlab::server

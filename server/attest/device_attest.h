@@ -1,0 +1,71 @@
+// device-attest-01 (draft-ietf-acme-device-attest-10 §5) for the ACME server: verifies
+// an attestation object against the configured roots, the challenge token, the order's
+// identifier, the inventory and the posture policy. Formats: "apple" (PROTOCOL.md §3).
+//
+// Contract with the ACME core (acme_*.cpp):
+//  - validate() is called on a validation worker (never on a request thread) with the
+//    JSON payload the client POSTed to the challenge. It returns the evidence to store in
+//    Challenge::evidence, or an Error whose type is "badAttestationStatement" (or
+//    "rejectedIdentifier" for inventory refusals, "malformed" for a payload without
+//    attObj) and whose detail says which rule failed.
+//  - Evidence JSON always has "spki" (base64url DER SubjectPublicKeyInfo of the attested
+//    key, which the CSR key must equal at finalize), "device_id" (the attested identifier
+//    the order was matched to), and the attested facts ("serial", "udid", "os_version",
+//    "sepos_version", "llb_version", ... where present).
+//  - after_issue() is called after a certificate for a device order was stored; it
+//    applies the one-active-certificate-per-device policy (revokes superseded ones) and
+//    returns how many it revoked.
+//  - Every validate() ends in exactly one decision (outcome "accept" or "reject" and the
+//    id of the rule that decided, see device_attest_rules()), written as one JSON line to
+//    the decision log and reported to the decision hook, e.g. for /metrics counters.
+// Thread-safe (set_decision_hook excepted, see there).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/result.h"
+#include "server/config.h"
+#include "server/store/model.h"
+#include "server/store/store.h"
+
+namespace attestlab::server {
+
+class DeviceAttestValidator {
+ public:
+  // Reads roots, inventory and policy from the config's files. Bad files → Error with
+  // the file name and the problem.
+  static Result<std::unique_ptr<DeviceAttestValidator>> create(const ServerConfig& config,
+                                                               std::shared_ptr<Clock> clock,
+                                                               Store* store);
+  virtual ~DeviceAttestValidator() = default;
+
+  virtual Result<Json> validate(const Authorization& authz, const Challenge& challenge,
+                                const Account& account, const Json& payload) = 0;
+
+  virtual Result<int> after_issue(const CertificateRecord& issued) = 0;
+
+  // Called once per decision with outcome "accept" | "reject" and the rule id ("ok" for an
+  // accept). Called on the validating thread; the hook must be thread-safe itself. Set it
+  // before the first validate(): setting it is not synchronised with running validations.
+  using DecisionHook = std::function<void(const std::string& outcome, const std::string& rule)>;
+  void set_decision_hook(DecisionHook hook) { decision_hook_ = std::move(hook); }
+
+ protected:
+  DecisionHook decision_hook_;
+};
+
+// Every rule id a decision can name (stable; metrics may pre-register one counter each).
+const std::vector<std::string>& device_attest_rules();
+
+// Syntax of the draft's identifier values (§3.1, §4.1): permanent-identifier is
+// device-part ["/" assigner-OID] with a non-empty device part without "/"; hardware-module
+// is serial "/" hw-type-OID. Error("malformed", detail) otherwise; identifier types other
+// than these two give Error("unsupportedIdentifier").
+Result<void> check_device_identifier_syntax(const Identifier& id);
+
+}  // namespace attestlab::server

@@ -1,0 +1,260 @@
+#include "server/store/model.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+
+namespace attestlab::server {
+namespace {
+
+Account full_account() {
+  Account a;
+  a.id = "acct-1";
+  a.status = "deactivated";
+  a.jwk = Json{{"kty", "EC"}, {"crv", "P-256"}, {"x", "abc"}, {"y", "def"}};
+  a.thumbprint = "tp-1";
+  a.contact = {"mailto:a@example.com", "mailto:b@example.com"};
+  a.tos_agreed = true;
+  a.eab_kid = "kid-7";
+  a.created = 1'700'000'000;
+  return a;
+}
+
+Challenge full_challenge(const std::string& id) {
+  Challenge c;
+  c.id = id;
+  c.type = "device-attest-01";
+  c.status = "invalid";
+  c.token = "tok-" + id;
+  c.validated = 1'700'000'100;
+  c.error = Json{{"type", "urn:ietf:params:acme:error:badAttestationStatement"}, {"detail", "x"}};
+  c.evidence = Json{{"serial", "C02XYZ"}, {"spki_sha256", "AAAA"}};
+  return c;
+}
+
+Authorization full_authz() {
+  Authorization a;
+  a.id = "authz-1";
+  a.account_id = "acct-1";
+  a.identifier = {"permanent-identifier", "C02XYZ"};
+  a.status = "valid";
+  a.expires = 1'700'086'400;
+  a.wildcard = true;
+  a.challenges = {full_challenge("ch-1"), full_challenge("ch-2")};
+  return a;
+}
+
+Order full_order() {
+  Order o;
+  o.id = "order-1";
+  o.account_id = "acct-1";
+  o.status = "valid";
+  o.expires = 1'700'086'400;
+  o.identifiers = {{"dns", "a.example"}, {"permanent-identifier", "C02XYZ"}};
+  o.not_before = "2026-01-01T00:00:00Z";
+  o.not_after = "2026-02-01T00:00:00Z";
+  o.authorization_ids = {"authz-1", "authz-2"};
+  o.error = Json{{"type", "urn:ietf:params:acme:error:badCSR"}};
+  o.certificate_id = "cert-1";
+  o.created = 1'700'000'000;
+  return o;
+}
+
+CertificateRecord full_certificate() {
+  CertificateRecord c;
+  c.id = "cert-1";
+  c.account_id = "acct-1";
+  c.order_id = "order-1";
+  c.serial_hex = "0a1b2c";
+  c.chain_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  c.spki_sha256 = "spki";
+  c.device_id = "C02XYZ";
+  c.status = "revoked";
+  c.revocation_reason = 4;
+  c.revoked_at = 1'700'000'500;
+  c.not_after = 1'800'000'000;
+  c.issued = 1'700'000'200;
+  return c;
+}
+
+TEST(ModelTest, AccountRoundTripsEveryField) {
+  const Account a = full_account();
+  const Account b = account_from_json(to_json(a));
+  EXPECT_EQ(b.id, a.id);
+  EXPECT_EQ(b.status, a.status);
+  EXPECT_EQ(b.jwk, a.jwk);
+  EXPECT_EQ(b.thumbprint, a.thumbprint);
+  EXPECT_EQ(b.contact, a.contact);
+  EXPECT_EQ(b.tos_agreed, a.tos_agreed);
+  EXPECT_EQ(b.eab_kid, a.eab_kid);
+  EXPECT_EQ(b.created, a.created);
+}
+
+TEST(ModelTest, ChallengeRoundTripsEveryField) {
+  const Challenge a = full_challenge("ch-9");
+  const Challenge b = challenge_from_json(to_json(a));
+  EXPECT_EQ(b.id, a.id);
+  EXPECT_EQ(b.type, a.type);
+  EXPECT_EQ(b.status, a.status);
+  EXPECT_EQ(b.token, a.token);
+  EXPECT_EQ(b.validated, a.validated);
+  EXPECT_EQ(b.error, a.error);
+  EXPECT_EQ(b.evidence, a.evidence);
+}
+
+TEST(ModelTest, AuthorizationRoundTripsEveryField) {
+  const Authorization a = full_authz();
+  const Authorization b = authorization_from_json(to_json(a));
+  EXPECT_EQ(b.id, a.id);
+  EXPECT_EQ(b.account_id, a.account_id);
+  EXPECT_EQ(b.identifier, a.identifier);
+  EXPECT_EQ(b.status, a.status);
+  EXPECT_EQ(b.expires, a.expires);
+  EXPECT_EQ(b.wildcard, a.wildcard);
+  ASSERT_EQ(b.challenges.size(), 2u);
+  EXPECT_EQ(b.challenges[1].id, "ch-2");
+  EXPECT_EQ(to_json(b.challenges[0]), to_json(a.challenges[0]));
+}
+
+TEST(ModelTest, OrderRoundTripsEveryField) {
+  const Order a = full_order();
+  const Order b = order_from_json(to_json(a));
+  EXPECT_EQ(b.id, a.id);
+  EXPECT_EQ(b.account_id, a.account_id);
+  EXPECT_EQ(b.status, a.status);
+  EXPECT_EQ(b.expires, a.expires);
+  EXPECT_EQ(b.identifiers, a.identifiers);
+  EXPECT_EQ(b.not_before, a.not_before);
+  EXPECT_EQ(b.not_after, a.not_after);
+  EXPECT_EQ(b.authorization_ids, a.authorization_ids);
+  EXPECT_EQ(b.error, a.error);
+  EXPECT_EQ(b.certificate_id, a.certificate_id);
+  EXPECT_EQ(b.created, a.created);
+}
+
+TEST(ModelTest, CertificateRoundTripsEveryField) {
+  const CertificateRecord a = full_certificate();
+  const CertificateRecord b = certificate_from_json(to_json(a));
+  EXPECT_EQ(b.id, a.id);
+  EXPECT_EQ(b.account_id, a.account_id);
+  EXPECT_EQ(b.order_id, a.order_id);
+  EXPECT_EQ(b.serial_hex, a.serial_hex);
+  EXPECT_EQ(b.chain_pem, a.chain_pem);
+  EXPECT_EQ(b.spki_sha256, a.spki_sha256);
+  EXPECT_EQ(b.device_id, a.device_id);
+  EXPECT_EQ(b.status, a.status);
+  EXPECT_EQ(b.revocation_reason, a.revocation_reason);
+  EXPECT_EQ(b.revoked_at, a.revoked_at);
+  EXPECT_EQ(b.not_after, a.not_after);
+  EXPECT_EQ(b.issued, a.issued);
+}
+
+TEST(ModelTest, RoundTripSurvivesSerialisedText) {
+  // The store keeps dump() output; parsing it back must give the same object.
+  const Order a = full_order();
+  const Order b = order_from_json(Json::parse(to_json(a).dump()));
+  EXPECT_EQ(to_json(b), to_json(a));
+}
+
+TEST(ModelTest, MissingMembersGiveDefaults) {
+  const Json empty = Json::object();
+  const Account a = account_from_json(empty);
+  EXPECT_EQ(a.status, "valid");
+  EXPECT_TRUE(a.id.empty());
+  EXPECT_TRUE(a.jwk.is_null());
+  EXPECT_FALSE(a.tos_agreed);
+  EXPECT_EQ(a.created, 0);
+
+  const Challenge c = challenge_from_json(empty);
+  EXPECT_EQ(c.status, "pending");
+  EXPECT_TRUE(c.error.is_null());
+
+  const Authorization z = authorization_from_json(Json{{"id", "z1"}});
+  EXPECT_EQ(z.id, "z1");
+  EXPECT_EQ(z.status, "pending");
+  EXPECT_TRUE(z.challenges.empty());
+  EXPECT_TRUE(z.identifier.type.empty());
+
+  const Order o = order_from_json(Json{{"id", "o1"}, {"status", "ready"}});
+  EXPECT_EQ(o.id, "o1");
+  EXPECT_EQ(o.status, "ready");
+  EXPECT_TRUE(o.identifiers.empty());
+  EXPECT_TRUE(o.authorization_ids.empty());
+
+  const CertificateRecord r = certificate_from_json(empty);
+  EXPECT_EQ(r.status, "valid");
+  EXPECT_EQ(r.revocation_reason, -1);
+}
+
+TEST(ModelTest, NonObjectInputGivesDefaultsWithoutThrowing) {
+  for (const Json& j : {Json(), Json::array({1, 2}), Json("text"), Json(42), Json(true)}) {
+    EXPECT_NO_THROW({
+      EXPECT_EQ(account_from_json(j).status, "valid");
+      EXPECT_EQ(challenge_from_json(j).status, "pending");
+      EXPECT_EQ(authorization_from_json(j).status, "pending");
+      EXPECT_EQ(order_from_json(j).status, "pending");
+      EXPECT_EQ(certificate_from_json(j).revocation_reason, -1);
+    });
+  }
+}
+
+TEST(ModelTest, WrongTypedMembersAreIgnored) {
+  const Json j = {{"id", 17},
+                  {"status", Json::array()},
+                  {"created", "yesterday"},
+                  {"tos_agreed", "yes"},
+                  {"contact", Json::array({"mailto:a@x", 3, nullptr, "mailto:b@x"})},
+                  {"thumbprint", 1.5}};
+  const Account a = account_from_json(j);
+  EXPECT_TRUE(a.id.empty());
+  EXPECT_EQ(a.status, "valid");
+  EXPECT_EQ(a.created, 0);
+  EXPECT_FALSE(a.tos_agreed);
+  EXPECT_EQ(a.contact, (std::vector<std::string>{"mailto:a@x", "mailto:b@x"}));
+  EXPECT_TRUE(a.thumbprint.empty());
+
+  const Authorization z = authorization_from_json(
+      Json{{"identifier", "dns:a.example"},
+           {"challenges", Json::array({"not-an-object", Json{{"id", "c1"}}, 5})}});
+  EXPECT_TRUE(z.identifier.value.empty());
+  ASSERT_EQ(z.challenges.size(), 1u);
+  EXPECT_EQ(z.challenges[0].id, "c1");
+
+  const Order o = order_from_json(
+      Json{{"identifiers", Json{{"type", "dns"}}}, {"authorization_ids", "authz-1"}});
+  EXPECT_TRUE(o.identifiers.empty());
+  EXPECT_TRUE(o.authorization_ids.empty());
+}
+
+TEST(ModelTest, IntegersKeepTheirRangeAndRejectOverflow) {
+  Order o;
+  o.created = std::numeric_limits<std::int64_t>::max();
+  o.expires = std::numeric_limits<std::int64_t>::min();
+  const Order b = order_from_json(to_json(o));
+  EXPECT_EQ(b.created, o.created);
+  EXPECT_EQ(b.expires, o.expires);
+
+  // Larger than int64: left at the default rather than wrapped.
+  const Json huge = {{"created", std::numeric_limits<std::uint64_t>::max()},
+                     {"revocation_reason", std::int64_t{1} << 40},
+                     {"issued", 2.5}};
+  EXPECT_EQ(order_from_json(huge).created, 0);
+  const CertificateRecord c = certificate_from_json(huge);
+  EXPECT_EQ(c.revocation_reason, -1);
+  EXPECT_EQ(c.issued, 0);
+}
+
+TEST(ModelTest, SerialisedFormUsesFieldNames) {
+  // Other tools (admin API, reports) read these names; keep them stable.
+  const Json j = to_json(full_certificate());
+  EXPECT_EQ(j.at("serial_hex"), "0a1b2c");
+  EXPECT_EQ(j.at("device_id"), "C02XYZ");
+  EXPECT_EQ(j.at("revocation_reason"), 4);
+  const Json o = to_json(full_order());
+  EXPECT_EQ(o.at("identifiers").at(1).at("type"), "permanent-identifier");
+  EXPECT_EQ(o.at("authorization_ids").size(), 2u);
+}
+
+}  // namespace
+}  // namespace attestlab::server

@@ -1,0 +1,69 @@
+// Durable state of the ACME server. Implementations: SqliteStore (embedded, WAL) and,
+// later, a PostgreSQL store for several server processes. All methods are thread-safe.
+// Writes are atomic per call; update_* calls are compare-and-set on the status the
+// caller read when `expected_status` is non-empty (returns Error("conflict") when another
+// writer moved it first), so concurrent validators cannot double-transition an object.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "server/store/model.h"
+
+namespace attestlab::server {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Nonces: issue records a nonce; consume returns true exactly once per issued nonce
+  // and deletes it. Nonces older than max_age_seconds are purged and never accepted.
+  virtual Result<void> put_nonce(const std::string& nonce, std::int64_t now) = 0;
+  virtual Result<bool> consume_nonce(const std::string& nonce, std::int64_t now,
+                                     std::int64_t max_age_seconds) = 0;
+
+  // Accounts. create_account fails with Error("conflict") if the thumbprint exists.
+  virtual Result<void> create_account(const Account& a) = 0;
+  virtual Result<std::optional<Account>> account_by_id(const std::string& id) = 0;
+  virtual Result<std::optional<Account>> account_by_thumbprint(const std::string& tp) = 0;
+  virtual Result<void> update_account(const Account& a) = 0;  // thumbprint may change
+  // EAB key ids may bind at most one account.
+  virtual Result<bool> eab_kid_used(const std::string& kid) = 0;
+
+  // Orders and authorizations are created together.
+  virtual Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) = 0;
+  virtual Result<std::optional<Order>> order_by_id(const std::string& id) = 0;
+  virtual Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) = 0;
+  virtual Result<void> update_order(const Order& o, const std::string& expected_status = "") = 0;
+
+  virtual Result<std::optional<Authorization>> authz_by_id(const std::string& id) = 0;
+  // Finds the authorization that owns challenge id.
+  virtual Result<std::optional<Authorization>> authz_by_challenge(
+      const std::string& challenge_id) = 0;
+  virtual Result<void> update_authz(const Authorization& a,
+                                    const std::string& expected_status = "") = 0;
+
+  virtual Result<void> put_certificate(const CertificateRecord& c) = 0;
+  virtual Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) = 0;
+  virtual Result<std::optional<CertificateRecord>> certificate_by_serial(
+      const std::string& serial_hex) = 0;
+  virtual Result<std::vector<CertificateRecord>> certificates_by_device(
+      const std::string& device_id) = 0;
+  virtual Result<void> update_certificate(const CertificateRecord& c) = 0;
+
+  // Key/value settings (e.g. schema facts, CA metadata).
+  virtual Result<std::optional<std::string>> get_setting(const std::string& key) = 0;
+  virtual Result<void> set_setting(const std::string& key, const std::string& value) = 0;
+
+  virtual int schema_version() = 0;
+};
+
+// Opens (and migrates) the SQLite store at path; creates the file if missing.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path);
+// Opens a store from a --store spec: "sqlite:PATH" (or a PostgreSQL URL, later).
+Result<std::unique_ptr<Store>> open_store(const std::string& spec);
+
+}  // namespace attestlab::server

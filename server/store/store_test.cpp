@@ -1,0 +1,723 @@
+#include "server/store/store.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+namespace attestlab::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "attestlab-store-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    db_path_ = (dir_ / "state.db").string();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::unique_ptr<Store> open() {
+    auto r = open_sqlite_store(db_path_);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().detail);
+    return r.ok() ? std::move(r).value() : nullptr;
+  }
+
+  // Runs one statement on the file through a separate raw connection.
+  void raw_exec(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  std::int64_t raw_count(const std::string& table) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    std::int64_t n = -1;
+    if (sqlite3_prepare_v2(db, ("SELECT count(*) FROM " + table).c_str(), -1, &s, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+      n = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+  }
+
+  fs::path dir_;
+  std::string db_path_;
+};
+
+Account make_account(const std::string& id, const std::string& thumbprint,
+                     const std::string& eab_kid = "") {
+  Account a;
+  a.id = id;
+  a.thumbprint = thumbprint;
+  a.jwk = Json{{"kty", "EC"}, {"crv", "P-256"}, {"x", id}, {"y", thumbprint}};
+  a.contact = {"mailto:" + id + "@example.com"};
+  a.tos_agreed = true;
+  a.eab_kid = eab_kid;
+  a.created = 1000;
+  return a;
+}
+
+Authorization make_authz(const std::string& id, const std::string& account_id,
+                         const std::vector<std::string>& challenge_ids) {
+  Authorization a;
+  a.id = id;
+  a.account_id = account_id;
+  a.identifier = {"permanent-identifier", "serial-" + id};
+  a.expires = 5000;
+  for (const auto& cid : challenge_ids) {
+    Challenge c;
+    c.id = cid;
+    c.type = "device-attest-01";
+    c.token = "token-" + cid;
+    a.challenges.push_back(c);
+  }
+  return a;
+}
+
+Order make_order(const std::string& id, const std::string& account_id,
+                 const std::vector<Authorization>& authzs) {
+  Order o;
+  o.id = id;
+  o.account_id = account_id;
+  o.expires = 5000;
+  o.created = 1000;
+  for (const auto& a : authzs) {
+    o.identifiers.push_back(a.identifier);
+    o.authorization_ids.push_back(a.id);
+  }
+  return o;
+}
+
+CertificateRecord make_certificate(const std::string& id, const std::string& serial,
+                                   const std::string& device_id) {
+  CertificateRecord c;
+  c.id = id;
+  c.account_id = "acct-1";
+  c.order_id = "order-" + id;
+  c.serial_hex = serial;
+  c.chain_pem = "PEM " + id;
+  c.device_id = device_id;
+  c.not_after = 9000;
+  c.issued = 1000;
+  return c;
+}
+
+// --- nonces -----------------------------------------------------------------------------
+
+TEST_F(StoreTest, NonceIsAcceptedExactlyOnce) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_nonce("n1", 1000).ok());
+  auto first = store->consume_nonce("n1", 1010, 300);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(*first);
+  auto second = store->consume_nonce("n1", 1011, 300);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(*second);
+  auto unknown = store->consume_nonce("never-issued", 1011, 300);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(*unknown);
+}
+
+TEST_F(StoreTest, ExpiredNonceIsRefused) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_nonce("old", 1000).ok());
+  ASSERT_TRUE(store->put_nonce("edge", 1000).ok());
+  auto old = store->consume_nonce("old", 1301, 300);
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(*old);
+  auto edge = store->consume_nonce("edge", 1300, 300);  // exactly max_age old: still valid
+  ASSERT_TRUE(edge.ok());
+  EXPECT_TRUE(*edge);
+}
+
+TEST_F(StoreTest, DuplicateNonceIsAConflict) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_nonce("dup", 1000).ok());
+  auto again = store->put_nonce("dup", 1001);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().type, "conflict");
+}
+
+TEST_F(StoreTest, OldNoncesArePurgedSoTheTableStaysBounded) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->consume_nonce("none", 0, 60).ok());  // teaches the store max_age = 60
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(store->put_nonce("old-" + std::to_string(i), 0).ok());
+  for (int i = 0; i < 1500; ++i) {
+    ASSERT_TRUE(store->put_nonce("new-" + std::to_string(i), 10'000).ok());
+  }
+  // The 500 old nonces are past any window a caller asked for and must be gone; the
+  // fresh ones must all still be there.
+  EXPECT_EQ(raw_count("nonces"), 1500);
+  EXPECT_TRUE(*store->consume_nonce("new-0", 10'001, 60));
+}
+
+TEST_F(StoreTest, EightThreadsConsumeEachNonceExactlyOnce) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  constexpr int kNonces = 1000;
+  constexpr int kThreads = 8;
+  for (int i = 0; i < kNonces; ++i) {
+    ASSERT_TRUE(store->put_nonce("n" + std::to_string(i), 1000).ok());
+  }
+  std::array<std::atomic<int>, kNonces> accepted{};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<int> order(kNonces);
+      for (int i = 0; i < kNonces; ++i) order[i] = i;
+      std::shuffle(order.begin(), order.end(), std::mt19937(t));
+      for (int i : order) {
+        auto r = store->consume_nonce("n" + std::to_string(i), 1001, 300);
+        if (!r.ok()) {
+          ++errors;
+        } else if (*r) {
+          ++accepted[i];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  int total = 0;
+  for (int i = 0; i < kNonces; ++i) {
+    EXPECT_EQ(accepted[i].load(), 1) << "nonce n" << i;
+    total += accepted[i].load();
+  }
+  EXPECT_EQ(total, kNonces);
+}
+
+TEST_F(StoreTest, TwoConnectionsOnOneFileConsumeEachNonceOnce) {
+  // Two stores on one file behave like two server processes sharing it.
+  auto a = open();
+  auto b = open();
+  ASSERT_TRUE(a && b);
+  constexpr int kNonces = 500;
+  for (int i = 0; i < kNonces; ++i) ASSERT_TRUE(a->put_nonce("m" + std::to_string(i), 1).ok());
+  std::atomic<int> accepted{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    Store* s = t % 2 ? a.get() : b.get();
+    threads.emplace_back([&, s] {
+      for (int i = 0; i < kNonces; ++i) {
+        auto r = s->consume_nonce("m" + std::to_string(i), 2, 300);
+        if (!r.ok()) {
+          ++errors;
+        } else if (*r) {
+          ++accepted;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(accepted.load(), kNonces);
+}
+
+// --- accounts ---------------------------------------------------------------------------
+
+TEST_F(StoreTest, AccountCreateLookupAndKeyRollover) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->create_account(make_account("acct-1", "tp-1")).ok());
+
+  auto by_id = store->account_by_id("acct-1");
+  ASSERT_TRUE(by_id.ok());
+  ASSERT_TRUE(by_id->has_value());
+  EXPECT_EQ((*by_id)->thumbprint, "tp-1");
+  EXPECT_EQ((*by_id)->jwk.at("x"), "acct-1");
+  EXPECT_EQ((*by_id)->contact, std::vector<std::string>{"mailto:acct-1@example.com"});
+
+  auto by_tp = store->account_by_thumbprint("tp-1");
+  ASSERT_TRUE(by_tp.ok());
+  ASSERT_TRUE(by_tp->has_value());
+  EXPECT_EQ((*by_tp)->id, "acct-1");
+
+  EXPECT_FALSE(store->account_by_id("nope")->has_value());
+  EXPECT_FALSE(store->account_by_thumbprint("nope")->has_value());
+
+  // Key rollover: the thumbprint index follows the new key.
+  Account rolled = **by_id;
+  rolled.thumbprint = "tp-2";
+  rolled.jwk = Json{{"kty", "EC"}, {"x", "new"}};
+  rolled.status = "deactivated";
+  ASSERT_TRUE(store->update_account(rolled).ok());
+  EXPECT_FALSE(store->account_by_thumbprint("tp-1")->has_value());
+  auto after = store->account_by_thumbprint("tp-2");
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->id, "acct-1");
+  EXPECT_EQ((*after)->status, "deactivated");
+  EXPECT_EQ((*after)->jwk.at("x"), "new");
+}
+
+TEST_F(StoreTest, DuplicateThumbprintIsAConflict) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->create_account(make_account("acct-1", "tp-1")).ok());
+  ASSERT_TRUE(store->create_account(make_account("acct-2", "tp-2")).ok());
+
+  auto dup = store->create_account(make_account("acct-3", "tp-1"));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().type, "conflict");
+  EXPECT_FALSE(store->account_by_id("acct-3")->has_value());
+
+  // Rolling acct-2 over to acct-1's key must fail too and leave acct-2 unchanged.
+  Account clash = make_account("acct-2", "tp-1");
+  auto upd = store->update_account(clash);
+  ASSERT_FALSE(upd.ok());
+  EXPECT_EQ(upd.error().type, "conflict");
+  EXPECT_EQ((*store->account_by_id("acct-2"))->thumbprint, "tp-2");
+
+  auto same_id = store->create_account(make_account("acct-1", "tp-9"));
+  ASSERT_FALSE(same_id.ok());
+  EXPECT_EQ(same_id.error().type, "conflict");
+}
+
+TEST_F(StoreTest, UpdatingAMissingAccountFails) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto r = store->update_account(make_account("ghost", "tp-x"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().type, "conflict");
+}
+
+TEST_F(StoreTest, EabKeyIdBindsAtMostOneAccount) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(*store->eab_kid_used("kid-1"));
+  ASSERT_TRUE(store->create_account(make_account("acct-1", "tp-1", "kid-1")).ok());
+  EXPECT_TRUE(*store->eab_kid_used("kid-1"));
+  EXPECT_FALSE(*store->eab_kid_used(""));
+
+  auto reuse = store->create_account(make_account("acct-2", "tp-2", "kid-1"));
+  ASSERT_FALSE(reuse.ok());
+  EXPECT_EQ(reuse.error().type, "conflict");
+
+  // Accounts without EAB do not collide with each other.
+  EXPECT_TRUE(store->create_account(make_account("acct-3", "tp-3")).ok());
+  EXPECT_TRUE(store->create_account(make_account("acct-4", "tp-4")).ok());
+  EXPECT_EQ((*store->account_by_id("acct-1"))->eab_kid, "kid-1");
+}
+
+// --- orders and authorizations ----------------------------------------------------------
+
+TEST_F(StoreTest, OrderAndAuthorizationsAreCreatedAndFound) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto z1 = make_authz("authz-1", "acct-1", {"ch-1", "ch-2"});
+  auto z2 = make_authz("authz-2", "acct-1", {"ch-3"});
+  ASSERT_TRUE(store->create_order(make_order("order-1", "acct-1", {z1, z2}), {z1, z2}).ok());
+  auto z3 = make_authz("authz-3", "acct-1", {"ch-4"});
+  ASSERT_TRUE(store->create_order(make_order("order-2", "acct-1", {z3}), {z3}).ok());
+  auto z4 = make_authz("authz-4", "acct-2", {"ch-5"});
+  ASSERT_TRUE(store->create_order(make_order("order-3", "acct-2", {z4}), {z4}).ok());
+
+  auto order = store->order_by_id("order-1");
+  ASSERT_TRUE(order.ok() && order->has_value());
+  EXPECT_EQ((*order)->status, "pending");
+  EXPECT_EQ((*order)->authorization_ids, (std::vector<std::string>{"authz-1", "authz-2"}));
+  EXPECT_EQ((*order)->identifiers.size(), 2u);
+  EXPECT_FALSE(store->order_by_id("order-9")->has_value());
+
+  auto ids = store->order_ids_by_account("acct-1");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(*ids, (std::vector<std::string>{"order-1", "order-2"}));
+  EXPECT_TRUE(store->order_ids_by_account("acct-none")->empty());
+
+  auto authz = store->authz_by_id("authz-2");
+  ASSERT_TRUE(authz.ok() && authz->has_value());
+  EXPECT_EQ((*authz)->identifier.value, "serial-authz-2");
+  ASSERT_EQ((*authz)->challenges.size(), 1u);
+  EXPECT_EQ((*authz)->challenges[0].token, "token-ch-3");
+
+  auto owner = store->authz_by_challenge("ch-2");
+  ASSERT_TRUE(owner.ok() && owner->has_value());
+  EXPECT_EQ((*owner)->id, "authz-1");
+  EXPECT_EQ((*store->authz_by_challenge("ch-5"))->id, "authz-4");
+  EXPECT_FALSE(store->authz_by_challenge("ch-99")->has_value());
+}
+
+TEST_F(StoreTest, CreateOrderIsAtomic) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto z1 = make_authz("authz-1", "acct-1", {"ch-1"});
+  ASSERT_TRUE(store->create_order(make_order("order-1", "acct-1", {z1}), {z1}).ok());
+
+  // The second authz of this order clashes with an existing one: nothing may be written.
+  auto fresh = make_authz("authz-2", "acct-1", {"ch-2"});
+  auto clash = make_authz("authz-1", "acct-1", {"ch-3"});
+  auto r = store->create_order(make_order("order-2", "acct-1", {fresh, clash}), {fresh, clash});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().type, "conflict");
+  EXPECT_FALSE(store->order_by_id("order-2")->has_value());
+  EXPECT_FALSE(store->authz_by_id("authz-2")->has_value());
+  EXPECT_FALSE(store->authz_by_challenge("ch-2")->has_value());
+  EXPECT_EQ((*store->authz_by_challenge("ch-1"))->id, "authz-1");
+
+  // A clashing challenge id rolls back too.
+  auto other = make_authz("authz-5", "acct-1", {"ch-1"});
+  auto r2 = store->create_order(make_order("order-3", "acct-1", {other}), {other});
+  ASSERT_FALSE(r2.ok());
+  EXPECT_FALSE(store->order_by_id("order-3")->has_value());
+
+  // And the store is still usable afterwards (no transaction left open).
+  auto z6 = make_authz("authz-6", "acct-1", {"ch-6"});
+  EXPECT_TRUE(store->create_order(make_order("order-4", "acct-1", {z6}), {z6}).ok());
+}
+
+TEST_F(StoreTest, StatusUpdatesAreCompareAndSet) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto z = make_authz("authz-1", "acct-1", {"ch-1"});
+  Order o = make_order("order-1", "acct-1", {z});
+  ASSERT_TRUE(store->create_order(o, {z}).ok());
+
+  // Two validators read "pending"; only the first transition wins.
+  Authorization first = z, second = z;
+  first.status = "valid";
+  first.challenges[0].status = "valid";
+  second.status = "invalid";
+  ASSERT_TRUE(store->update_authz(first, "pending").ok());
+  auto lost = store->update_authz(second, "pending");
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().type, "conflict");
+  auto now = store->authz_by_id("authz-1");
+  EXPECT_EQ((*now)->status, "valid");
+  EXPECT_EQ((*now)->challenges[0].status, "valid");
+
+  o.status = "ready";
+  ASSERT_TRUE(store->update_order(o, "pending").ok());
+  o.status = "processing";
+  auto stale = store->update_order(o, "pending");
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().type, "conflict");
+  EXPECT_EQ((*store->order_by_id("order-1"))->status, "ready");
+
+  // Without an expected status the write is unconditional.
+  o.status = "invalid";
+  o.error = Json{{"type", "urn:ietf:params:acme:error:badCSR"}};
+  ASSERT_TRUE(store->update_order(o).ok());
+  auto final_order = store->order_by_id("order-1");
+  EXPECT_EQ((*final_order)->status, "invalid");
+  EXPECT_EQ((*final_order)->error.at("type"), "urn:ietf:params:acme:error:badCSR");
+
+  // A missing object is an error, but not a lost race.
+  Order ghost = make_order("ghost", "acct-1", {});
+  auto missing = store->update_order(ghost, "pending");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().type, "conflict");
+  auto missing_authz = store->update_authz(make_authz("ghost", "acct-1", {}), "");
+  ASSERT_FALSE(missing_authz.ok());
+  EXPECT_NE(missing_authz.error().type, "conflict");
+}
+
+TEST_F(StoreTest, ConcurrentTransitionsHaveExactlyOneWinner) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto z = make_authz("authz-1", "acct-1", {"ch-1"});
+  ASSERT_TRUE(store->create_order(make_order("order-1", "acct-1", {z}), {z}).ok());
+  std::atomic<int> wins{0}, conflicts{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      Authorization mine = z;
+      mine.status = "valid";
+      mine.challenges[0].token = "winner-" + std::to_string(t);
+      auto r = store->update_authz(mine, "pending");
+      if (r.ok()) {
+        ++wins;
+      } else if (r.error().type == "conflict") {
+        ++conflicts;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_EQ(conflicts.load(), 7);
+  EXPECT_EQ(other.load(), 0);
+}
+
+TEST_F(StoreTest, ChallengeIndexFollowsAuthorizationUpdates) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto z = make_authz("authz-1", "acct-1", {"ch-1"});
+  ASSERT_TRUE(store->create_order(make_order("order-1", "acct-1", {z}), {z}).ok());
+  Authorization changed = make_authz("authz-1", "acct-1", {"ch-2"});
+  ASSERT_TRUE(store->update_authz(changed).ok());
+  EXPECT_FALSE(store->authz_by_challenge("ch-1")->has_value());
+  EXPECT_EQ((*store->authz_by_challenge("ch-2"))->id, "authz-1");
+}
+
+// --- certificates -----------------------------------------------------------------------
+
+TEST_F(StoreTest, CertificatesByIdSerialAndDevice) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_certificate(make_certificate("cert-1", "01", "dev-A")).ok());
+  ASSERT_TRUE(store->put_certificate(make_certificate("cert-2", "02", "dev-B")).ok());
+  ASSERT_TRUE(store->put_certificate(make_certificate("cert-3", "03", "dev-A")).ok());
+  ASSERT_TRUE(store->put_certificate(make_certificate("cert-4", "04", "")).ok());
+
+  auto by_id = store->certificate_by_id("cert-2");
+  ASSERT_TRUE(by_id.ok() && by_id->has_value());
+  EXPECT_EQ((*by_id)->serial_hex, "02");
+  EXPECT_EQ((*by_id)->chain_pem, "PEM cert-2");
+
+  auto by_serial = store->certificate_by_serial("03");
+  ASSERT_TRUE(by_serial.ok() && by_serial->has_value());
+  EXPECT_EQ((*by_serial)->id, "cert-3");
+  EXPECT_FALSE(store->certificate_by_serial("ff")->has_value());
+  EXPECT_FALSE(store->certificate_by_id("cert-9")->has_value());
+
+  auto device_a = store->certificates_by_device("dev-A");
+  ASSERT_TRUE(device_a.ok());
+  ASSERT_EQ(device_a->size(), 2u);
+  EXPECT_EQ((*device_a)[0].id, "cert-1");
+  EXPECT_EQ((*device_a)[1].id, "cert-3");
+  EXPECT_TRUE(store->certificates_by_device("")->empty());  // non-device certs are not a device
+  EXPECT_TRUE(store->certificates_by_device("dev-Z")->empty());
+
+  auto dup_serial = store->put_certificate(make_certificate("cert-5", "01", "dev-C"));
+  ASSERT_FALSE(dup_serial.ok());
+  EXPECT_EQ(dup_serial.error().type, "conflict");
+  EXPECT_FALSE(store->certificate_by_id("cert-5")->has_value());
+}
+
+TEST_F(StoreTest, CertificateRevocationIsStored) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto c = make_certificate("cert-1", "01", "dev-A");
+  ASSERT_TRUE(store->put_certificate(c).ok());
+  c.status = "revoked";
+  c.revocation_reason = 1;
+  c.revoked_at = 4242;
+  ASSERT_TRUE(store->update_certificate(c).ok());
+  auto back = store->certificate_by_serial("01");
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->status, "revoked");
+  EXPECT_EQ((*back)->revocation_reason, 1);
+  EXPECT_EQ((*back)->revoked_at, 4242);
+  EXPECT_FALSE(store->update_certificate(make_certificate("cert-9", "09", "")).ok());
+}
+
+// --- settings, specs --------------------------------------------------------------------
+
+TEST_F(StoreTest, SettingsAreKeyValue) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(store->get_setting("ca.serial")->has_value());
+  ASSERT_TRUE(store->set_setting("ca.serial", "1").ok());
+  ASSERT_TRUE(store->set_setting("ca.serial", "2").ok());
+  auto v = store->get_setting("ca.serial");
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_EQ(**v, "2");
+}
+
+TEST_F(StoreTest, OpenStoreParsesSpecs) {
+  auto sqlite = open_store("sqlite:" + db_path_);
+  ASSERT_TRUE(sqlite.ok()) << sqlite.error().detail;
+  EXPECT_TRUE((*sqlite)->put_nonce("x", 1).ok());
+  EXPECT_TRUE(fs::exists(db_path_));
+
+  auto pg = open_store("postgresql://user@localhost/attestlab");
+  ASSERT_FALSE(pg.ok());
+  EXPECT_EQ(pg.error().type, "serverInternal");
+  EXPECT_EQ(pg.error().detail, "PostgreSQL store not built yet");
+
+  EXPECT_FALSE(open_store("sqlite:").ok());
+  EXPECT_FALSE(open_store("mysql://db").ok());
+  EXPECT_FALSE(open_store("").ok());
+  EXPECT_FALSE(open_store(db_path_).ok());  // a bare path is not a spec
+}
+
+TEST_F(StoreTest, InMemoryDatabaseWorks) {
+  auto r = open_sqlite_store(":memory:");
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  ASSERT_TRUE((*r)->put_nonce("n", 1).ok());
+  EXPECT_TRUE(*(*r)->consume_nonce("n", 1, 10));
+}
+
+TEST_F(StoreTest, UnusablePathsAreErrorsNotCrashes) {
+  {
+    std::ofstream garbage(db_path_);
+    garbage << "this is not an SQLite database, just text that is long enough to matter....";
+  }
+  auto not_db = open_sqlite_store(db_path_);
+  ASSERT_FALSE(not_db.ok());
+  EXPECT_EQ(not_db.error().type, "serverInternal");
+  EXPECT_EQ(not_db.error().detail.rfind("sqlite: ", 0), 0u) << not_db.error().detail;
+
+  auto no_dir = open_sqlite_store((dir_ / "missing-dir" / "x.db").string());
+  ASSERT_FALSE(no_dir.ok());
+  EXPECT_EQ(no_dir.error().type, "serverInternal");
+}
+
+// --- durability and schema --------------------------------------------------------------
+
+TEST_F(StoreTest, EverythingSurvivesCloseAndReopen) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->put_nonce("n1", 1000).ok());
+    ASSERT_TRUE(store->create_account(make_account("acct-1", "tp-1", "kid-1")).ok());
+    auto z = make_authz("authz-1", "acct-1", {"ch-1"});
+    ASSERT_TRUE(store->create_order(make_order("order-1", "acct-1", {z}), {z}).ok());
+    ASSERT_TRUE(store->put_certificate(make_certificate("cert-1", "01", "dev-A")).ok());
+    ASSERT_TRUE(store->set_setting("k", "v").ok());
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(*store->consume_nonce("n1", 1001, 300));
+  EXPECT_EQ((*store->account_by_thumbprint("tp-1"))->id, "acct-1");
+  EXPECT_TRUE(*store->eab_kid_used("kid-1"));
+  EXPECT_EQ((*store->order_by_id("order-1"))->authorization_ids,
+            std::vector<std::string>{"authz-1"});
+  EXPECT_EQ((*store->authz_by_challenge("ch-1"))->id, "authz-1");
+  EXPECT_EQ(store->certificates_by_device("dev-A")->size(), 1u);
+  EXPECT_EQ(**store->get_setting("k"), "v");
+}
+
+TEST_F(StoreTest, MigrationsAreIdempotentOnReopen) {
+  int version = 0;
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    version = store->schema_version();
+    EXPECT_GE(version, 1);
+    ASSERT_TRUE(store->create_account(make_account("acct-1", "tp-1")).ok());
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto store = open();
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->schema_version(), version);
+    EXPECT_TRUE(store->account_by_id("acct-1")->has_value());
+  }
+  EXPECT_EQ(raw_count("accounts"), 1);
+}
+
+TEST_F(StoreTest, DatabaseFromANewerVersionIsRefused) {
+  int version = 0;
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    version = store->schema_version();
+  }
+  raw_exec("PRAGMA user_version = " + std::to_string(version + 1));
+  auto r = open_sqlite_store(db_path_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().type, "serverInternal");
+  EXPECT_NE(r.error().detail.find("newer"), std::string::npos) << r.error().detail;
+}
+
+TEST_F(StoreTest, DatabaseIsInWalMode) {
+  { ASSERT_TRUE(open()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "wal");
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, BackgroundCheckpointMovesTheWalIntoTheDatabase) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const auto initial = fs::file_size(db_path_);
+  // ~3000 WAL frames (one page per certificate plus index pages): past the background
+  // threshold (1000), well below the one where commits checkpoint inline (8000).
+  for (int i = 0; i < 600; ++i) {
+    auto c = make_certificate("cert-" + std::to_string(i), std::to_string(i), "dev");
+    c.chain_pem.assign(3000, 'p');
+    ASSERT_TRUE(store->put_certificate(c).ok());
+  }
+  // Only a checkpoint makes the main file grow. Liveness with a generous limit, not speed.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (fs::file_size(db_path_) < initial + 1'500'000 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(fs::file_size(db_path_), initial + 1'500'000);
+}
+
+TEST_F(StoreTest, WalStaysBoundedUnderSustainedWrites) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  // ~30000 WAL frames written without a pause (several pages a commit): the WAL must be
+  // checkpointed and restarted along the way, not grow with the writes.
+  std::uintmax_t largest_wal = 0;
+  for (int i = 0; i < 6000; ++i) {
+    auto c = make_certificate("cert-" + std::to_string(i), std::to_string(i), "dev");
+    c.chain_pem.assign(3000, 'p');
+    ASSERT_TRUE(store->put_certificate(c).ok());
+    if (i % 500 == 0) largest_wal = std::max(largest_wal, fs::file_size(db_path_ + "-wal"));
+  }
+  largest_wal = std::max(largest_wal, fs::file_size(db_path_ + "-wal"));
+  EXPECT_LT(largest_wal, 40u * 1024 * 1024);  // inline limit: 8000 frames of 4 KiB + headers
+  EXPECT_EQ(store->certificates_by_device("dev")->size(), 6000u);
+}
+
+TEST_F(StoreTest, CommittedWritesSurviveKillMinus9) {
+  pid_t child = fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    // Child: write, then die without closing anything (no destructors, no checkpoint).
+    auto r = open_sqlite_store(db_path_);
+    if (!r.ok()) _exit(10);
+    Store& store = **r;
+    auto z = make_authz("authz-k", "acct-k", {"ch-k"});
+    if (!store.create_order(make_order("order-k", "acct-k", {z}), {z}).ok()) _exit(11);
+    if (!store.put_certificate(make_certificate("cert-k", "0k", "dev-K")).ok()) _exit(12);
+    if (!store.put_nonce("nonce-k", 1000).ok()) _exit(13);
+    raise(SIGKILL);
+    _exit(14);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  ASSERT_EQ(WTERMSIG(status), SIGKILL);
+  EXPECT_TRUE(fs::exists(db_path_ + "-wal"));  // the writes live in the WAL, not yet merged
+
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto order = store->order_by_id("order-k");
+  ASSERT_TRUE(order.ok());
+  ASSERT_TRUE(order->has_value());
+  EXPECT_EQ((*order)->account_id, "acct-k");
+  EXPECT_EQ((*store->authz_by_challenge("ch-k"))->id, "authz-k");
+  EXPECT_TRUE(store->certificate_by_serial("0k")->has_value());
+  EXPECT_TRUE(*store->consume_nonce("nonce-k", 1001, 300));
+}
+
+}  // namespace
+}  // namespace attestlab::server

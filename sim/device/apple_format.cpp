@@ -1,0 +1,159 @@
+#include "sim/device/apple_format.h"
+
+namespace attestlab::sim {
+namespace {
+
+pki::RawExtension text_extension(const char* oid, const std::string& text) {
+  return pki::RawExtension{oid, to_bytes(text), false};
+}
+
+pki::RawExtension flag_extension(const char* oid, bool on) {
+  return pki::RawExtension{oid, Bytes{on ? kFlagTrue : kFlagFalse}, false};
+}
+
+// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+bool valid_utf8(const Bytes& b) {
+  std::size_t i = 0;
+  while (i < b.size()) {
+    const std::uint8_t c = b[i];
+    std::size_t extra = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= b.size()) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      if ((b[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b[i + k] & 0x3F);
+    }
+    static constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+Error malformed(const char* oid, const std::string& why) {
+  return Error::make("badAttestationStatement",
+                     std::string("attestation extension ") + oid + ": " + why);
+}
+
+Result<std::optional<std::string>> read_text(const pki::Certificate& leaf, const char* oid) {
+  auto raw = leaf.extension_value(oid);
+  if (!raw) return std::optional<std::string>{};
+  if (!valid_utf8(*raw)) return malformed(oid, "value is not UTF-8 text");
+  return std::optional<std::string>{attestlab::to_string(*raw)};
+}
+
+Result<std::optional<bool>> read_flag(const pki::Certificate& leaf, const char* oid) {
+  auto raw = leaf.extension_value(oid);
+  if (!raw) return std::optional<bool>{};
+  if (raw->size() != 1 || ((*raw)[0] != kFlagTrue && (*raw)[0] != kFlagFalse)) {
+    return malformed(oid, "flag must be one byte 0x00 or 0x01");
+  }
+  return std::optional<bool>{(*raw)[0] == kFlagTrue};
+}
+
+}  // namespace
+
+const std::vector<std::string>& all_apple_oids() {
+  static const std::vector<std::string> oids = {
+      kOidSerialNumber,  kOidUdid,      kOidOsVersion,       kOidSeposVersion,   kOidLlbVersion,
+      kOidFreshnessCode, kOidSipStatus, kOidSecureBootLevel, kOidThirdPartyKexts};
+  return oids;
+}
+
+const char* to_string(SecureBootLevel level) {
+  switch (level) {
+    case SecureBootLevel::Full:
+      return kSecureBootFull;
+    case SecureBootLevel::Reduced:
+      return kSecureBootReduced;
+    case SecureBootLevel::Permissive:
+      return kSecureBootPermissive;
+  }
+  return kSecureBootFull;
+}
+
+std::optional<SecureBootLevel> parse_secure_boot_level(std::string_view name) {
+  if (name == kSecureBootFull) return SecureBootLevel::Full;
+  if (name == kSecureBootReduced) return SecureBootLevel::Reduced;
+  if (name == kSecureBootPermissive) return SecureBootLevel::Permissive;
+  return std::nullopt;
+}
+
+Bytes freshness_code(const Bytes& nonce) {
+  return sha256(nonce);
+}
+Bytes freshness_code(std::string_view nonce) {
+  return sha256(nonce);
+}
+
+std::vector<pki::RawExtension> encode_apple_extensions(const DeviceFacts& facts,
+                                                       const std::optional<Bytes>& freshness) {
+  std::vector<pki::RawExtension> out;
+  if (facts.serial) out.push_back(text_extension(kOidSerialNumber, *facts.serial));
+  if (facts.udid) out.push_back(text_extension(kOidUdid, *facts.udid));
+  if (facts.os_version) out.push_back(text_extension(kOidOsVersion, *facts.os_version));
+  if (facts.sepos_version) out.push_back(text_extension(kOidSeposVersion, *facts.sepos_version));
+  if (facts.llb_version) out.push_back(text_extension(kOidLlbVersion, *facts.llb_version));
+  if (freshness) out.push_back(pki::RawExtension{kOidFreshnessCode, *freshness, false});
+  if (facts.sip_enabled) out.push_back(flag_extension(kOidSipStatus, *facts.sip_enabled));
+  if (facts.secure_boot) {
+    out.push_back(text_extension(kOidSecureBootLevel, to_string(*facts.secure_boot)));
+  }
+  if (facts.third_party_kexts_allowed) {
+    out.push_back(flag_extension(kOidThirdPartyKexts, *facts.third_party_kexts_allowed));
+  }
+  return out;
+}
+
+Result<AttestedLeafContents> decode_apple_extensions(const pki::Certificate& leaf) {
+  AttestedLeafContents out;
+  DeviceFacts& f = out.facts;
+  struct TextField {
+    const char* oid;
+    std::optional<std::string>* target;
+  };
+  const TextField texts[] = {{kOidSerialNumber, &f.serial},
+                             {kOidUdid, &f.udid},
+                             {kOidOsVersion, &f.os_version},
+                             {kOidSeposVersion, &f.sepos_version},
+                             {kOidLlbVersion, &f.llb_version}};
+  for (const auto& field : texts) {
+    auto value = read_text(leaf, field.oid);
+    if (!value) return value.error();
+    *field.target = std::move(*value);
+  }
+  out.freshness = leaf.extension_value(kOidFreshnessCode);
+
+  auto sip = read_flag(leaf, kOidSipStatus);
+  if (!sip) return sip.error();
+  f.sip_enabled = *sip;
+  auto kexts = read_flag(leaf, kOidThirdPartyKexts);
+  if (!kexts) return kexts.error();
+  f.third_party_kexts_allowed = *kexts;
+
+  auto boot = read_text(leaf, kOidSecureBootLevel);
+  if (!boot) return boot.error();
+  if (boot->has_value()) {
+    auto level = parse_secure_boot_level(**boot);
+    if (!level) return malformed(kOidSecureBootLevel, "unknown secure boot level '" + **boot + "'");
+    f.secure_boot = level;
+  }
+  return out;
+}
+
+}  // namespace attestlab::sim
