@@ -1,0 +1,212 @@
+// The finalize step's CPU: the CSR (parse and self-signature through core/pki, and the
+// server's whole finalize-CSR policy) beside the raw X509_REQ_verify, for P-256 and P-384
+// CSR keys; and certificate issuance by the server's issuing CA beside the raw
+// EVP_DigestSign (P-256, SHA-256, the intermediate's key) of a TBSCertificate of the same
+// size as the one issued.
+#include <benchmark/benchmark.h>
+#include <time.h>
+
+#include <memory>
+#include <string>
+
+#include "bench/raw_openssl.h"
+#include "bench/temp_store.h"
+#include "server/acme/acme_csr.h"
+#include "server/acme/issuing_ca.h"
+#include "server/config.h"
+
+namespace {
+
+using namespace attestlab;
+
+// A finalize CSR for 127.0.0.1 (what an http-01 enrollment of the ip identifier sends).
+struct CsrFixture {
+  pki::PrivateKey key;
+  Bytes der;
+  bool ok = false;
+};
+
+CsrFixture csr_fixture(pki::KeySpec spec) {
+  CsrFixture f;
+  auto key = pki::PrivateKey::generate(spec);
+  if (!key) return f;
+  f.key = std::move(*key);
+  pki::CsrSpec csr_spec;
+  csr_spec.sans.ip = {"127.0.0.1"};
+  auto csr = pki::build_csr(csr_spec, f.key);
+  if (!csr) return f;
+  f.der = csr->to_der();
+  f.ok = !f.der.empty();
+  return f;
+}
+
+std::string raw_csr_twin(pki::KeySpec spec) {
+  return bench::twin_label("BM_RawCsrVerify/" + spec.name());
+}
+
+// core/pki: DER decode and self-signature check.
+void BM_CsrParseVerify(benchmark::State& state, pki::KeySpec spec) {
+  const CsrFixture f = csr_fixture(spec);
+  auto once = pki::Csr::from_der(f.der);
+  if (!f.ok || !once || !once->verify_signature()) {
+    state.SkipWithError("the fixture CSR does not verify");
+    return;
+  }
+  for (auto _ : state) {
+    auto csr = pki::Csr::from_der(f.der);
+    bool good = csr && csr->verify_signature();
+    if (!good) {
+      state.SkipWithError("verify failed");
+      break;
+    }
+    benchmark::DoNotOptimize(good);
+  }
+  state.SetLabel(raw_csr_twin(spec));
+}
+BENCHMARK_CAPTURE(BM_CsrParseVerify, P256, pki::KeySpec::p256())->Name("BM_CsrParseVerify/P-256");
+BENCHMARK_CAPTURE(BM_CsrParseVerify, P384, pki::KeySpec::p384())->Name("BM_CsrParseVerify/P-384");
+
+// The server's finalize policy (server/acme/acme_csr.h): parse, signature, key policy,
+// not the account key, SANs against the order's identifiers.
+void BM_FinalizeCsrCheck(benchmark::State& state, pki::KeySpec spec) {
+  const CsrFixture f = csr_fixture(spec);
+  auto account_key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  server::CsrRequirements requirements;
+  requirements.identifiers = {{"ip", "127.0.0.1"}};
+  if (account_key) requirements.account_key = account_key->public_key();
+  auto once = server::check_finalize_csr(f.der, requirements);
+  if (!f.ok || !account_key || !once) {
+    state.SkipWithError(once ? "fixture" : once.error().detail.c_str());
+    return;
+  }
+  for (auto _ : state) {
+    auto csr = server::check_finalize_csr(f.der, requirements);
+    if (!csr) {
+      state.SkipWithError("check failed");
+      break;
+    }
+    benchmark::DoNotOptimize(csr);
+  }
+  state.SetLabel(raw_csr_twin(spec));
+}
+BENCHMARK_CAPTURE(BM_FinalizeCsrCheck, P256, pki::KeySpec::p256())
+    ->Name("BM_FinalizeCsrCheck/P-256");
+BENCHMARK_CAPTURE(BM_FinalizeCsrCheck, P384, pki::KeySpec::p384())
+    ->Name("BM_FinalizeCsrCheck/P-384");
+
+// The floor: X509_REQ_verify on a parsed CSR with its key extracted once.
+void BM_RawCsrVerify(benchmark::State& state, pki::KeySpec spec) {
+  const CsrFixture f = csr_fixture(spec);
+  auto csr = pki::Csr::from_der(f.der);
+  EVP_PKEY* key = csr ? X509_REQ_get0_pubkey(csr->get()) : nullptr;
+  if (!f.ok || key == nullptr || !bench::raw_csr_verify(csr->get(), key)) {
+    state.SkipWithError("the raw CSR signature does not verify");
+    return;
+  }
+  for (auto _ : state) {
+    bool good = bench::raw_csr_verify(csr->get(), key);
+    if (!good) {
+      state.SkipWithError("verify failed");
+      break;
+    }
+    benchmark::DoNotOptimize(good);
+  }
+}
+BENCHMARK_CAPTURE(BM_RawCsrVerify, P256, pki::KeySpec::p256())->Name("BM_RawCsrVerify/P-256");
+BENCHMARK_CAPTURE(BM_RawCsrVerify, P384, pki::KeySpec::p384())->Name("BM_RawCsrVerify/P-384");
+
+// The server's issuing CA in a temporary directory, and a leaf request as finalize builds
+// it for a 127.0.0.1 order.
+struct IssuanceFixture {
+  bench::TempDir dir;
+  std::unique_ptr<server::IssuingCa> ca;
+  pki::PrivateKey intermediate_key;  // read back from the CA's files for the raw twin
+  CsrFixture csr_source = csr_fixture(pki::KeySpec::p256());
+  pki::Csr csr;
+  server::LeafRequest request;
+  bool ok = false;
+
+  IssuanceFixture() {
+    const auto now = static_cast<std::int64_t>(time(nullptr));
+    if (dir.path().empty() || !csr_source.ok) return;
+    auto loaded = server::IssuingCa::load_or_create(dir.path(), now);
+    if (!loaded) return;
+    auto key_pem = pki::read_file(dir.path() + "/intermediate.key");
+    if (!key_pem) return;
+    auto key = pki::PrivateKey::from_pem(*key_pem);
+    auto parsed = pki::Csr::from_der(csr_source.der);
+    if (!key || !parsed) return;
+    ca = std::move(*loaded);
+    intermediate_key = std::move(*key);
+    csr = std::move(*parsed);
+    request.csr = &csr;
+    request.sans.ip = {"127.0.0.1"};
+    request.not_before = now - 3600;
+    request.not_after = now + server::ServerConfig().cert_validity;
+    request.extended_key_usages = server::ServerConfig().cert_ekus;
+    ok = true;
+  }
+};
+
+// A certificate the fixture's CA issued that verifies and names the requested address.
+bool issued_correctly(const IssuanceFixture& f, const Result<pki::Certificate>& certificate) {
+  return certificate && certificate->signed_by(f.ca->intermediate().public_key()) &&
+         certificate->subject_alt_names().ip == std::vector<std::string>{"127.0.0.1"};
+}
+
+// IssuingCa::issue: build the TBSCertificate (serial, validity, names, copied SPKI,
+// extensions) and sign it with the intermediate.
+void BM_CertificateIssue(benchmark::State& state) {
+  IssuanceFixture f;
+  if (!f.ok || !issued_correctly(f, f.ca->issue(f.request))) {
+    state.SkipWithError("the fixture CA does not issue a correct certificate");
+    return;
+  }
+  for (auto _ : state) {
+    auto certificate = f.ca->issue(f.request);
+    if (!certificate) {
+      state.SkipWithError("issue failed");
+      break;
+    }
+    benchmark::DoNotOptimize(certificate);
+  }
+  state.SetLabel(bench::twin_label("BM_RawDigestSign/P-256"));
+}
+BENCHMARK(BM_CertificateIssue);
+
+// The floor: one EVP_DigestSign (P-256, SHA-256) over the TBSCertificate of a certificate
+// the CA issued, with the key decoded and the digest fetched once.
+void BM_RawDigestSign(benchmark::State& state) {
+  IssuanceFixture f;
+  const bench::FetchedDigest md("SHA256");
+  if (!f.ok || !md.valid()) {
+    state.SkipWithError("fixture");
+    return;
+  }
+  auto sample = f.ca->issue(f.request);
+  if (!sample) {
+    state.SkipWithError("issue failed");
+    return;
+  }
+  const Bytes tbs = bench::signed_part_of(*sample).tbs;
+  const pki::PublicKey check_key = f.intermediate_key.public_key();
+  const Bytes once = bench::raw_digest_sign(f.intermediate_key.get(), md.get(), tbs);
+  if (once.empty() || !bench::raw_digest_verify(check_key.get(), md.get(), tbs, once)) {
+    state.SkipWithError("the raw signature does not verify");
+    return;
+  }
+  for (auto _ : state) {
+    Bytes signature = bench::raw_digest_sign(f.intermediate_key.get(), md.get(), tbs);
+    if (signature.empty()) {
+      state.SkipWithError("sign failed");
+      break;
+    }
+    benchmark::DoNotOptimize(signature);
+  }
+  state.counters["tbs_bytes"] = static_cast<double>(tbs.size());
+}
+BENCHMARK(BM_RawDigestSign)->Name("BM_RawDigestSign/P-256");
+
+}  // namespace
+
+BENCHMARK_MAIN();
