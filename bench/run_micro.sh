@@ -1,0 +1,147 @@
+#!/bin/sh
+# Runs the Google Benchmark micro-benchmarks (bench/*_bench.cpp) and prints a Markdown
+# table for bench/RESULTS.md: each benchmark's CPU time per iteration (the median of the
+# repetitions) and its ratio to its raw-OpenSSL twin (the benchmark named by its
+# "twin=..." label, measured in the same binary). For whole-request benchmarks, which
+# report a server_cpu counter, the CPU figure is the server's CPU per request (process
+# CPU minus the client thread's), not the client thread's.
+#
+# Builds nothing: build first, e.g.
+#   cmake --preset release && ninja -C build/release acme_bench store_bench jws_bench \
+#     attestation_bench pki_bench nonce_bench
+#
+# Usage: bench/run_micro.sh [--build-dir DIR] [--out DIR] [--repetitions N]
+#                           [--filter REGEX] [NAME_bench ...]
+#   --build-dir  the build tree (default build/release); binaries are DIR/bench/*_bench
+#   --out        where the JSON results go, one NAME_bench.json each (default: a new
+#                temporary directory, printed)
+#   --repetitions N  runs of each benchmark, the median is shown (default 3)
+#   --filter     passed to --benchmark_filter
+#   NAME_bench   only these binaries (default: every *_bench in the build tree)
+# Exit status: 0, or 1 when a binary fails or a benchmark reports an error (its row says
+# which), 2 on bad usage.
+set -eu
+
+build_dir=build/release
+out=""
+repetitions=3
+filter=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --repetitions) repetitions=$2; shift 2 ;;
+    --filter) filter=$2; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "run_micro.sh: unknown option $1" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+
+case "$repetitions" in
+  ''|*[!0-9]*) echo "run_micro.sh: --repetitions needs a positive number" >&2; exit 2 ;;
+esac
+[ "$repetitions" -ge 1 ] || { echo "run_micro.sh: --repetitions needs a positive number" >&2; exit 2; }
+
+bench_dir=$build_dir/bench
+if [ $# -eq 0 ]; then
+  set -- $(cd "$bench_dir" 2>/dev/null && ls -- *_bench 2>/dev/null || true)
+fi
+if [ $# -eq 0 ]; then
+  echo "run_micro.sh: no *_bench binaries in $bench_dir (build them first)" >&2
+  exit 2
+fi
+for name in "$@"; do
+  [ -x "$bench_dir/$name" ] || { echo "run_micro.sh: $bench_dir/$name is not built" >&2; exit 2; }
+done
+
+if [ -z "$out" ]; then
+  out=$(mktemp -d "${TMPDIR:-/tmp}/attestlab-micro-XXXXXX")
+fi
+mkdir -p "$out"
+echo "results: $out" >&2
+
+status=0
+for name in "$@"; do
+  echo "running $name ..." >&2
+  if ! "$bench_dir/$name" --benchmark_format=json \
+      --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
+      --benchmark_enable_random_interleaving=true \
+      ${filter:+--benchmark_filter="$filter"} >"$out/$name.json"; then
+    echo "run_micro.sh: $name failed" >&2
+    status=1
+  fi
+done
+
+/usr/bin/python3 - "$out" "$@" <<'EOF' || status=1
+import json
+import sys
+
+out, names = sys.argv[1], sys.argv[2:]
+UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def fmt(seconds):
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def base_name(entry):
+    name = entry.get("run_name", entry["name"])
+    return name[: -len("/real_time")] if name.endswith("/real_time") else name
+
+
+failed = False
+rows = []
+for name in names:
+    try:
+        with open(f"{out}/{name}.json") as f:
+            report = json.load(f)
+    except (OSError, ValueError) as e:
+        rows.append((name, "(no results)", f"error: {e}", "", "", ""))
+        failed = True
+        continue
+    medians, order, errors = {}, [], {}
+    for entry in report.get("benchmarks", []):
+        bench = base_name(entry)
+        if entry.get("error_occurred"):
+            errors[bench] = entry.get("error_message", "error")
+            if bench not in order:
+                order.append(bench)
+            continue
+        # With one repetition there are no aggregates; take the run itself.
+        if entry.get("run_type") == "aggregate" and entry.get("aggregate_name") != "median":
+            continue
+        unit = UNIT[entry.get("time_unit", "ns")]
+        cost, what = entry["cpu_time"] * unit, ""
+        if "server_cpu" in entry:
+            cost, what = entry["server_cpu"], " (server)"
+        label = entry.get("label", "") or ""
+        twin = label[len("twin="):] if label.startswith("twin=") else ""
+        medians[bench] = (cost, what, entry["real_time"] * unit, twin)
+        if bench not in order:
+            order.append(bench)
+    for bench in order:
+        if bench in errors:
+            rows.append((name, bench, "ERROR: " + errors[bench], "", "", ""))
+            failed = True
+            continue
+        cost, what, real, twin = medians[bench]
+        ratio = ""
+        if twin:
+            if twin in medians:
+                ratio = f"{cost / medians[twin][0]:.2f}×"
+            else:
+                ratio = "twin missing"
+        rows.append((name, bench, fmt(cost) + what, fmt(real), twin, ratio))
+
+print("| binary | benchmark | CPU time | real time | raw twin | ratio to twin |")
+print("|---|---|---:|---:|---|---:|")
+for row in rows:
+    print("| " + " | ".join(f"`{c}`" if i == 1 or (i == 4 and c) else c
+                              for i, c in enumerate(row)) + " |")
+sys.exit(1 if failed else 0)
+EOF
+exit $status
