@@ -1,8 +1,8 @@
 // The finalize step's CPU: the CSR (parse and self-signature through core/pki, and the
 // server's whole finalize-CSR policy) beside the raw X509_REQ_verify, for P-256 and P-384
-// CSR keys; and certificate issuance by the server's issuing CA beside the raw
-// EVP_DigestSign (P-256, SHA-256, the intermediate's key) of a TBSCertificate of the same
-// size as the one issued.
+// CSR keys, with OpenSSL's own d2i_X509_REQ alone to show what decoding costs; and certificate
+// issuance by the server's issuing CA beside the raw EVP_DigestSign (P-256, SHA-256, the
+// intermediate's key) of a TBSCertificate of the same size as the one issued.
 #include <benchmark/benchmark.h>
 #include <time.h>
 
@@ -114,6 +114,25 @@ void BM_RawCsrVerify(benchmark::State& state, pki::KeySpec spec) {
 }
 BENCHMARK_CAPTURE(BM_RawCsrVerify, P256, pki::KeySpec::p256())->Name("BM_RawCsrVerify/P-256");
 BENCHMARK_CAPTURE(BM_RawCsrVerify, P384, pki::KeySpec::p384())->Name("BM_RawCsrVerify/P-384");
+
+// How much of parsing is OpenSSL's own DER decoding (key included).
+void BM_RawCsrDecode(benchmark::State& state, pki::KeySpec spec) {
+  const CsrFixture f = csr_fixture(spec);
+  if (!f.ok || !bench::raw_csr_decodes(f.der)) {
+    state.SkipWithError("the fixture CSR does not decode");
+    return;
+  }
+  for (auto _ : state) {
+    bool good = bench::raw_csr_decodes(f.der);
+    if (!good) {
+      state.SkipWithError("decode failed");
+      break;
+    }
+    benchmark::DoNotOptimize(good);
+  }
+}
+BENCHMARK_CAPTURE(BM_RawCsrDecode, P256, pki::KeySpec::p256())->Name("BM_RawCsrDecode/P-256");
+BENCHMARK_CAPTURE(BM_RawCsrDecode, P384, pki::KeySpec::p384())->Name("BM_RawCsrDecode/P-384");
 
 // The server's issuing CA in a temporary directory, and a leaf request as finalize builds
 // it for a 127.0.0.1 order.

@@ -91,6 +91,20 @@ inline bool raw_csr_verify(X509_REQ* request, EVP_PKEY* key) {
   return X509_REQ_verify(request, key) == 1;
 }
 
+// d2i_X509_REQ / d2i_X509: OpenSSL's own DER decoding, which decodes the public key
+// eagerly (through the provider decoders in OpenSSL 3). True when it decodes.
+inline bool raw_csr_decodes(const Bytes& der) {
+  const unsigned char* p = der.data();
+  ossl::ReqPtr request(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  return request != nullptr && X509_REQ_get0_pubkey(request.get()) != nullptr;
+}
+
+inline bool raw_certificate_decodes(const Bytes& der) {
+  const unsigned char* p = der.data();
+  ossl::X509Ptr certificate(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  return certificate != nullptr && X509_get0_pubkey(certificate.get()) != nullptr;
+}
+
 // One-shot HMAC-SHA256 (what a self-authenticating nonce costs to mint or check).
 inline Bytes raw_hmac_sha256(const Bytes& key, const Bytes& data) {
   unsigned char mac[EVP_MAX_MD_SIZE];

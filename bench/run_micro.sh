@@ -12,12 +12,15 @@
 #
 # Usage: bench/run_micro.sh [--build-dir DIR] [--out DIR] [--repetitions N]
 #                           [--filter REGEX] [NAME_bench ...]
+#        bench/run_micro.sh --from DIR [NAME_bench ...]   (table of an earlier run)
 #   --build-dir  the build tree (default build/release); binaries are DIR/bench/*_bench
 #   --out        where the JSON results go, one NAME_bench.json each (default: a new
 #                temporary directory, printed)
 #   --repetitions N  runs of each benchmark, the median is shown (default 3)
 #   --filter     passed to --benchmark_filter
-#   NAME_bench   only these binaries (default: every *_bench in the build tree)
+#   --from       run nothing; print the table of the NAME_bench.json files in DIR
+#   NAME_bench   only these binaries (default: every *_bench in the build tree, or with
+#                --from every NAME_bench.json in DIR)
 # Exit status: 0, or 1 when a binary fails or a benchmark reports an error (its row says
 # which), 2 on bad usage.
 set -eu
@@ -26,13 +29,15 @@ build_dir=build/release
 out=""
 repetitions=3
 filter=""
+from=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --repetitions) repetitions=$2; shift 2 ;;
     --filter) filter=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --from) from=$2; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run_micro.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -43,38 +48,50 @@ case "$repetitions" in
 esac
 [ "$repetitions" -ge 1 ] || { echo "run_micro.sh: --repetitions needs a positive number" >&2; exit 2; }
 
+if [ -n "$from" ]; then
+  [ -d "$from" ] || { echo "run_micro.sh: $from is not a directory" >&2; exit 2; }
+  if [ $# -eq 0 ]; then
+    set -- $(cd "$from" && ls -- *_bench.json 2>/dev/null | sed 's/\.json$//')
+  fi
+  [ $# -gt 0 ] || { echo "run_micro.sh: no *_bench.json in $from" >&2; exit 2; }
+  out=$from
+fi
+
 bench_dir=$build_dir/bench
-if [ $# -eq 0 ]; then
+if [ -z "$from" ] && [ $# -eq 0 ]; then
   set -- $(cd "$bench_dir" 2>/dev/null && ls -- *_bench 2>/dev/null || true)
 fi
 if [ $# -eq 0 ]; then
   echo "run_micro.sh: no *_bench binaries in $bench_dir (build them first)" >&2
   exit 2
 fi
-for name in "$@"; do
-  [ -x "$bench_dir/$name" ] || { echo "run_micro.sh: $bench_dir/$name is not built" >&2; exit 2; }
-done
-
-if [ -z "$out" ]; then
-  out=$(mktemp -d "${TMPDIR:-/tmp}/attestlab-micro-XXXXXX")
-fi
-mkdir -p "$out"
-echo "results: $out" >&2
-
 status=0
-for name in "$@"; do
-  echo "running $name ..." >&2
-  if ! "$bench_dir/$name" --benchmark_format=json \
-      --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
-      --benchmark_enable_random_interleaving=true \
-      ${filter:+--benchmark_filter="$filter"} >"$out/$name.json"; then
-    echo "run_micro.sh: $name failed" >&2
-    status=1
+if [ -z "$from" ]; then
+  for name in "$@"; do
+    [ -x "$bench_dir/$name" ] || { echo "run_micro.sh: $bench_dir/$name is not built" >&2; exit 2; }
+  done
+  if [ -z "$out" ]; then
+    out=$(mktemp -d "${TMPDIR:-/tmp}/attestlab-micro-XXXXXX")
   fi
-done
+  mkdir -p "$out"
+  echo "results: $out" >&2
+  # Interleaved repetitions spread a noisy neighbour's bursts over every benchmark
+  # instead of over whichever ran at that moment, which keeps the twin ratios fair.
+  for name in "$@"; do
+    echo "running $name ..." >&2
+    if ! "$bench_dir/$name" --benchmark_format=json \
+        --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
+        --benchmark_enable_random_interleaving=true \
+        ${filter:+--benchmark_filter="$filter"} >"$out/$name.json"; then
+      echo "run_micro.sh: $name failed" >&2
+      status=1
+    fi
+  done
+fi
 
 /usr/bin/python3 - "$out" "$@" <<'EOF' || status=1
 import json
+import re
 import sys
 
 out, names = sys.argv[1], sys.argv[2:]
@@ -89,8 +106,13 @@ def fmt(seconds):
 
 
 def base_name(entry):
-    name = entry.get("run_name", entry["name"])
-    return name[: -len("/real_time")] if name.endswith("/real_time") else name
+    # The run name without the suffixes options add ("/min_time:3.000", "/real_time").
+    return re.sub(r"(/min_time:[0-9.]+|/real_time)+$", "", entry.get("run_name", entry["name"]))
+
+
+def position(entry):
+    # Registration order (interleaved repetitions come out shuffled).
+    return (entry.get("family_index", 0), entry.get("per_family_instance_index", 0))
 
 
 failed = False
@@ -104,7 +126,7 @@ for name in names:
         failed = True
         continue
     medians, order, errors = {}, [], {}
-    for entry in report.get("benchmarks", []):
+    for entry in sorted(report.get("benchmarks", []), key=position):
         bench = base_name(entry)
         if entry.get("error_occurred"):
             errors[bench] = entry.get("error_message", "error")
