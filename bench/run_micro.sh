@@ -1,10 +1,11 @@
 #!/bin/sh
 # Runs the Google Benchmark micro-benchmarks (bench/*_bench.cpp) and prints a Markdown
-# table for bench/RESULTS.md: each benchmark's CPU time per iteration (the median of the
-# repetitions) and its ratio to its raw-OpenSSL twin (the benchmark named by its
-# "twin=..." label, measured in the same binary). For whole-request benchmarks, which
-# report a server_cpu counter, the CPU figure is the server's CPU per request (process
-# CPU minus the client thread's), not the client thread's.
+# table for bench/RESULTS.md: each benchmark's CPU time per iteration, the minimum and the
+# median of the repetitions, and the ratio of its minimum to that of its raw-OpenSSL twin
+# (the benchmark named by its "twin=..." label, measured in the same binary). The minimum
+# is the estimate to trust on a shared machine: a noisy neighbour only ever adds time.
+# For whole-request benchmarks, which report a server_cpu counter, the CPU figure is the
+# server's CPU per request (process CPU minus the client thread's), not the client's.
 #
 # Builds nothing: build first, e.g.
 #   cmake --preset release && ninja -C build/release acme_bench store_bench jws_bench \
@@ -16,7 +17,7 @@
 #   --build-dir  the build tree (default build/release); binaries are DIR/bench/*_bench
 #   --out        where the JSON results go, one NAME_bench.json each (default: a new
 #                temporary directory, printed)
-#   --repetitions N  runs of each benchmark, the median is shown (default 3)
+#   --repetitions N  runs of each benchmark, interleaved (default 5)
 #   --filter     passed to --benchmark_filter
 #   --from       run nothing; print the table of the NAME_bench.json files in DIR
 #   NAME_bench   only these binaries (default: every *_bench in the build tree, or with
@@ -27,7 +28,7 @@ set -eu
 
 build_dir=build/release
 out=""
-repetitions=3
+repetitions=5
 filter=""
 from=""
 while [ $# -gt 0 ]; do
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
     --repetitions) repetitions=$2; shift 2 ;;
     --filter) filter=$2; shift 2 ;;
     --from) from=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run_micro.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -80,7 +81,7 @@ if [ -z "$from" ]; then
   for name in "$@"; do
     echo "running $name ..." >&2
     if ! "$bench_dir/$name" --benchmark_format=json \
-        --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
+        --benchmark_repetitions="$repetitions" \
         --benchmark_enable_random_interleaving=true \
         ${filter:+--benchmark_filter="$filter"} >"$out/$name.json"; then
       echo "run_micro.sh: $name failed" >&2
@@ -115,6 +116,12 @@ def position(entry):
     return (entry.get("family_index", 0), entry.get("per_family_instance_index", 0))
 
 
+def median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
 failed = False
 rows = []
 for name in names:
@@ -122,19 +129,20 @@ for name in names:
         with open(f"{out}/{name}.json") as f:
             report = json.load(f)
     except (OSError, ValueError) as e:
-        rows.append((name, "(no results)", f"error: {e}", "", "", ""))
+        rows.append((name, "(no results)", f"error: {e}", "", "", "", ""))
         failed = True
         continue
-    medians, order, errors = {}, [], {}
+    # Per benchmark: every repetition's cost (and real time), its twin, whether the cost
+    # is the server's; aggregates are recomputed here, so Google Benchmark's are skipped.
+    runs, order, errors = {}, [], {}
     for entry in sorted(report.get("benchmarks", []), key=position):
+        if entry.get("run_type") == "aggregate":
+            continue
         bench = base_name(entry)
+        if bench not in order:
+            order.append(bench)
         if entry.get("error_occurred"):
             errors[bench] = entry.get("error_message", "error")
-            if bench not in order:
-                order.append(bench)
-            continue
-        # With one repetition there are no aggregates; take the run itself.
-        if entry.get("run_type") == "aggregate" and entry.get("aggregate_name") != "median":
             continue
         unit = UNIT[entry.get("time_unit", "ns")]
         cost, what = entry["cpu_time"] * unit, ""
@@ -142,27 +150,28 @@ for name in names:
             cost, what = entry["server_cpu"], " (server)"
         label = entry.get("label", "") or ""
         twin = label[len("twin="):] if label.startswith("twin=") else ""
-        medians[bench] = (cost, what, entry["real_time"] * unit, twin)
-        if bench not in order:
-            order.append(bench)
+        run = runs.setdefault(bench, {"costs": [], "reals": [], "twin": twin, "what": what})
+        run["costs"].append(cost)
+        run["reals"].append(entry["real_time"] * unit)
     for bench in order:
-        if bench in errors:
-            rows.append((name, bench, "ERROR: " + errors[bench], "", "", ""))
+        if bench in errors or bench not in runs:
+            rows.append((name, bench, "ERROR: " + errors.get(bench, "no runs"), "", "", "", ""))
             failed = True
             continue
-        cost, what, real, twin = medians[bench]
+        run = runs[bench]
+        best = min(run["costs"])
         ratio = ""
-        if twin:
-            if twin in medians:
-                ratio = f"{cost / medians[twin][0]:.2f}×"
-            else:
-                ratio = "twin missing"
-        rows.append((name, bench, fmt(cost) + what, fmt(real), twin, ratio))
+        if run["twin"]:
+            twin = runs.get(run["twin"])
+            ratio = f"{best / min(twin['costs']):.2f}×" if twin else "twin missing"
+        rows.append((name, bench, fmt(best) + run["what"], fmt(median(run["costs"])),
+                     fmt(median(run["reals"])), run["twin"], ratio))
 
-print("| binary | benchmark | CPU time | real time | raw twin | ratio to twin |")
-print("|---|---|---:|---:|---|---:|")
+print("| binary | benchmark | CPU time (min) | CPU time (median) | real time (median) "
+      "| raw twin | ratio to twin (min/min) |")
+print("|---|---|---:|---:|---:|---|---:|")
 for row in rows:
-    print("| " + " | ".join(f"`{c}`" if i == 1 or (i == 4 and c) else c
+    print("| " + " | ".join(f"`{c}`" if i == 1 or (i == 5 and c) else c
                               for i, c in enumerate(row)) + " |")
 sys.exit(1 if failed else 0)
 EOF
