@@ -1,0 +1,65 @@
+// AcmeClient's certificate flows: finalize an order with a CSR (RFC 8555 §7.4), download
+// the chain with its alternates (§7.4.2), and revoke (§7.6) with the account key or the
+// certificate's own key.
+#include "client/acme_client.h"
+#include "client/acme_client_internal.h"
+
+namespace attestlab::client {
+
+using acme_detail::body_excerpt;
+using acme_detail::expect_ok;
+using acme_detail::kPemChain;
+
+namespace {
+
+Json revocation_payload(const Bytes& cert_der, std::optional<int> reason) {
+  Json payload = {{"certificate", base64url_encode(cert_der)}};
+  if (reason) payload["reason"] = *reason;
+  return payload;
+}
+
+}  // namespace
+
+Result<Order> AcmeClient::finalize(const Order& order, const Bytes& csr_der) {
+  if (order.finalize.empty()) return Error::make(kErrorClientUsage, "order has no finalize URL");
+  auto json = expect_json(post(order.finalize, Json{{"csr", base64url_encode(csr_der)}}));
+  if (!json.ok()) return json.error();
+  return Order::from_json(*json, order.url);
+}
+
+Result<CertificateChain> AcmeClient::download_certificate(const std::string& url) {
+  ATTESTLAB_TRY(need_account());
+  const http::Headers accept = {{"accept", kPemChain}};
+  auto r = signed_post(url, "", *account_key_, KeyId::Kid, accept);
+  ATTESTLAB_TRY(expect_ok(r));
+  CertificateChain chain;
+  chain.pem = r->body;
+  if (chain.pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return Error::make(kErrorUnexpectedResponse,
+                       "certificate response is not PEM: " + body_excerpt(r->body), r->status);
+  }
+  for (const auto& value : r->all("link")) {
+    for (auto& [link, rel] : parse_link_header(value)) {
+      if (rel == "alternate") chain.alternates.push_back(link);
+      if (rel == "up") chain.up = link;
+    }
+  }
+  return chain;
+}
+
+Result<void> AcmeClient::revoke(const Bytes& cert_der, std::optional<int> reason) {
+  ATTESTLAB_TRY(need_account());
+  auto dir = directory();
+  if (!dir.ok()) return dir.error();
+  return expect_ok(post(dir->revoke_cert, revocation_payload(cert_der, reason)));
+}
+
+Result<void> AcmeClient::revoke_with_cert_key(const Bytes& cert_der, std::optional<int> reason,
+                                              const JwsSigner& cert_key) {
+  auto dir = directory();
+  if (!dir.ok()) return dir.error();
+  return expect_ok(signed_post(dir->revoke_cert, revocation_payload(cert_der, reason).dump(),
+                               cert_key, KeyId::Jwk));
+}
+
+}  // namespace attestlab::client
