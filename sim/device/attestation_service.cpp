@@ -5,6 +5,10 @@
 
 namespace attestlab::sim {
 
+Bytes key_attestation_freshness(std::string_view token) {
+  return freshness_code(token);
+}
+
 // ---------------------------------------------------------------------------------------
 // AppleAttestationServers
 
@@ -120,7 +124,8 @@ Result<Attestation> AttestationService::key_attestation(Device& device, KeyHandl
     auto it = key_cache_.find(key.id);
     if (it != key_cache_.end() && throttled(it->second)) return as_cached(it->second);
   }
-  auto fresh = servers_->attest(*public_key, device.attested_facts(), freshness_code(token));
+  auto fresh =
+      servers_->attest(*public_key, device.attested_facts(), key_attestation_freshness(token));
   if (!fresh) return fresh.error();
   if (options_.throttle_key_attestations) key_cache_[key.id] = *fresh;
   return fresh;

@@ -64,6 +64,11 @@
 
 namespace attestlab::sim {
 
+// The freshness code of an ACME key attestation answering `token`: SHA-256 of the token's
+// ASCII text (PROTOCOL.md §3). key_attestation() asks Apple for it; forged attestations
+// (sim/device/attestation_source.h) use the same, so they differ only in what they forge.
+Bytes key_attestation_freshness(std::string_view token);
+
 // An attestation as the device hands it out.
 struct Attestation {
   AttestationChain chain;

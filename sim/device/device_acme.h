@@ -15,9 +15,10 @@
 //   key       the certificate key: HardwareBound → a P-256/P-384 key (KeySize) in the
 //             device's Secure Enclave (no enclave: kErrorKeyUnavailable), else a software
 //             RSA/EC key. Made here, when it is first needed.
-//   attest    Attest → AttestationService::key_attestation(device, key, token): Apple's
-//             answer, freshness SHA-256(token), throttle and outage semantics as that
-//             header documents (an outage fails this step with the service's error).
+//   attest    Attest → the enrollment's attestation source (attestation_source.h) for
+//             (key, token): normally Apple's answer, AttestationService::key_attestation,
+//             freshness SHA-256(token), throttle and outage semantics as that header
+//             documents (an outage fails this step with the service's error).
 //             Without Attest the device still answers, with an attestation statement
 //             that carries no attestation ({"fmt": "apple", "attStmt": {}}), as Apple
 //             documents.
@@ -30,10 +31,19 @@
 //   download  the certificate chain (PEM, leaf first).
 //   install   into the DeviceKeychain under PayloadUUID, replacing an earlier identity.
 //
-// Faults (sim/device/client_faults.h) bend exactly one step each; see device_acme.cpp's
-// comment per knob. Leaf forgeries (rogue_root_chain, omit_freshness,
-// expired_attestation) sign with EnrollOptions::apple_ca, the CA behind the device's
-// AttestationService, so everything but the forged detail is genuine.
+// Faults (sim/device/client_faults.h) are data, kept apart from the honest flow above:
+//  - the attestation knobs (stale_token, reused_attestation, wrong_key_attested,
+//    rogue_root_chain, omit_freshness, expired_attestation, wrong_fmt, empty_x5c,
+//    malformed_cbor) choose the attestation source: a forger instead of Apple's answer
+//    (sim/device/attestation_source.h). Leaf forgeries re-sign the leaf Apple would issue
+//    with EnrollOptions::apple_ca, the CA behind the device's AttestationService, so
+//    everything but the forged detail is genuine. reused_attestation also keeps the key
+//    its replayed attestation certified, as a renewal keeps its key.
+//  - the wire knobs (other_device_identifier, payload_error_field, unknown_payload_fields,
+//    replay_nonce, wrong_jws_url, permanent_id_san_mismatch, privacy_preserving_csr,
+//    csr_key_swapped, rsa_csr) are consulted only where the device's bytes differ: the
+//    identifier ordered, the challenge payload, the challenge POST, the CSR's content and
+//    its signing key (sim/device/device_acme_wire.h).
 //
 // Threads: enroll() blocks on network I/O and runs on the caller's thread; Device,
 // AttestationService and DeviceKeychain must not be used elsewhere meanwhile.
