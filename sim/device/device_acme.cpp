@@ -101,6 +101,26 @@ Result<DeviceKey> new_certificate_key(Device& device, const AcmePayload& payload
   return DeviceKey{*key, hw};
 }
 
+// The keychain entry for an enrollment that downloaded its certificate: the certificate
+// with the key of its CSR, under the payload's UUID.
+KeychainIdentity keychain_identity(const AcmePayload& payload, const EnrollmentResult& result,
+                                   DeviceKey key, std::int64_t now) {
+  KeychainIdentity identity;
+  identity.payload_uuid = payload.payload_uuid.value_or("");
+  identity.payload_identifier = payload.payload_identifier.value_or("");
+  identity.key = key.handle;
+  identity.hardware_bound = key.hardware_bound;
+  identity.extractable = !key.hardware_bound && payload.key_extractable();
+  identity.all_apps_access = payload.all_apps_access();
+  identity.certificate_chain_pem = result.certificate_chain_pem;
+  identity.certificate = *result.certificate;
+  identity.directory_url = result.directory_url;
+  identity.account_url = result.account_url;
+  identity.account_key = result.account_key;
+  identity.installed_at = now;
+  return identity;
+}
+
 // --- the enrollment: the honest Apple flow, step by step (device_acme.h) -----------------------
 
 class Enrollment {
@@ -337,19 +357,7 @@ class Enrollment {
                   Error::make(client::kErrorUnexpectedResponse,
                               "the certificate's public key is not the key of the CSR"));
     }
-    KeychainIdentity identity;
-    identity.payload_uuid = payload_uuid();
-    identity.payload_identifier = payload_.payload_identifier.value_or("");
-    identity.key = csr_key_.handle;
-    identity.hardware_bound = csr_key_.hardware_bound;
-    identity.extractable = !csr_key_.hardware_bound && payload_.key_extractable();
-    identity.all_apps_access = payload_.all_apps_access();
-    identity.certificate_chain_pem = result_.certificate_chain_pem;
-    identity.certificate = *result_.certificate;
-    identity.directory_url = result_.directory_url;
-    identity.account_url = result_.account_url;
-    identity.account_key = result_.account_key;
-    identity.installed_at = now();
+    KeychainIdentity identity = keychain_identity(payload_, result_, csr_key_, now());
     result_.replaced = keychain_.install(identity);
     result_.identity = std::move(identity);
     return completed(step::kInstall);
