@@ -162,26 +162,6 @@ std::vector<sim::DeviceIdentity> device_identities(const Case& c) {
   return out;
 }
 
-std::string inventory_platform(sim::DeviceKind kind) {
-  switch (kind) {
-    case sim::DeviceKind::IPhone:
-    case sim::DeviceKind::LegacyIPhone:
-      return "iOS";
-    case sim::DeviceKind::IPad:
-      return "iPadOS";
-    case sim::DeviceKind::Mac:
-    case sim::DeviceKind::IntelMac:
-      return "macOS";
-    case sim::DeviceKind::AppleTv:
-      return "tvOS";
-    case sim::DeviceKind::VisionPro:
-      return "visionOS";
-    case sim::DeviceKind::Watch:
-      return "watchOS";
-  }
-  return "iOS";
-}
-
 Json inventory_json(const CaseList& cases) {
   CaseList sorted = cases;
   std::sort(sorted.begin(), sorted.end(), [](const Case& a, const Case& b) { return a.id < b.id; });
@@ -193,7 +173,7 @@ Json inventory_json(const CaseList& cases) {
       out.push_back(Json{{"serial", identities[i].serial},
                          {"udid", identities[i].udid},
                          {"status", c.devices[i].inventory_status},
-                         {"platform", inventory_platform(c.devices[i].kind)},
+                         {"platform", sim::platform_name(c.devices[i].kind)},
                          {"_case", c.id}});
     }
   }

@@ -83,8 +83,6 @@ std::optional<client::ExternalAccountBinding> eab_binding(const TargetProfile& t
 // Simulated device identities: derived from the case id, so every run (and the
 // inventory written before the target starts) agrees on them.
 std::vector<sim::DeviceIdentity> device_identities(const Case& c);
-// The platform name an inventory entry uses for a device kind ("iOS", "macOS", ...).
-std::string inventory_platform(sim::DeviceKind kind);
 // The inventory listing every device slot of every case that has an inventory status,
 // sorted by case id: [{"serial","udid","status","platform"}].
 Json inventory_json(const CaseList& cases);

@@ -73,23 +73,7 @@ std::vector<ScenarioPlan> plan_run(const std::vector<Scenario>& scenarios, std::
 }
 
 const char* platform_of(sim::DeviceKind kind) {
-  switch (kind) {
-    case sim::DeviceKind::IPhone:
-    case sim::DeviceKind::LegacyIPhone:
-      return "iOS";
-    case sim::DeviceKind::IPad:
-      return "iPadOS";
-    case sim::DeviceKind::Mac:
-    case sim::DeviceKind::IntelMac:
-      return "macOS";
-    case sim::DeviceKind::AppleTv:
-      return "tvOS";
-    case sim::DeviceKind::VisionPro:
-      return "visionOS";
-    case sim::DeviceKind::Watch:
-      return "watchOS";
-  }
-  return "iOS";
+  return sim::platform_name(kind);
 }
 
 Json inventory_json(const std::vector<ScenarioPlan>& plans) {

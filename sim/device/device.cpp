@@ -187,6 +187,26 @@ std::pair<int, int> min_attestation_os(DeviceKind kind) {
   return {16, 0};
 }
 
+const char* platform_name(DeviceKind kind) {
+  switch (kind) {
+    case DeviceKind::IPhone:
+    case DeviceKind::LegacyIPhone:
+      return "iOS";
+    case DeviceKind::IPad:
+      return "iPadOS";
+    case DeviceKind::Mac:
+    case DeviceKind::IntelMac:
+      return "macOS";
+    case DeviceKind::AppleTv:
+      return "tvOS";
+    case DeviceKind::VisionPro:
+      return "visionOS";
+    case DeviceKind::Watch:
+      return "watchOS";
+  }
+  return "iOS";
+}
+
 std::optional<std::pair<int, int>> parse_os_version(std::string_view version) {
   int major = 0;
   int minor = 0;

@@ -50,6 +50,10 @@ bool kind_attests_mac_posture(DeviceKind kind);
 // Lowest OS version (major, minor) with Managed Device Attestation for the kind's OS:
 // iOS/iPadOS/tvOS 16.0, macOS 14.0, watchOS 9.0, visionOS 1.1.
 std::pair<int, int> min_attestation_os(DeviceKind kind);
+// The platform name of a kind's OS, as inventories and the posture policy spell it:
+// "iOS" (iPhone, LegacyiPhone), "iPadOS", "macOS" (Mac, IntelMac), "tvOS", "visionOS",
+// "watchOS". A static string.
+const char* platform_name(DeviceKind kind);
 
 struct DeviceIdentity {
   std::string serial;         // e.g. "F2LXQ7K9MN"

@@ -253,5 +253,17 @@ TEST(FleetGenerator, WeightsSelectKinds) {
   for (const Device& d : macs) EXPECT_EQ(d.kind(), DeviceKind::Mac);
 }
 
+TEST(DeviceKind, PlatformNames) {
+  // Every kind, as the inventories of scenarios/ and conformance/ list it.
+  const std::map<DeviceKind, std::string> expected = {
+      {DeviceKind::IPhone, "iOS"},         {DeviceKind::IPad, "iPadOS"},
+      {DeviceKind::Mac, "macOS"},          {DeviceKind::AppleTv, "tvOS"},
+      {DeviceKind::VisionPro, "visionOS"}, {DeviceKind::Watch, "watchOS"},
+      {DeviceKind::LegacyIPhone, "iOS"},   {DeviceKind::IntelMac, "macOS"}};
+  ASSERT_EQ(expected.size(), all_device_kinds().size());
+  for (DeviceKind kind : all_device_kinds())
+    EXPECT_EQ(platform_name(kind), expected.at(kind)) << to_string(kind);
+}
+
 }  // namespace
 }  // namespace attestlab::sim
