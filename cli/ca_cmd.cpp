@@ -147,7 +147,7 @@ int run_issue(const IssueArgs& a) {
 
 }  // namespace
 
-void register_ca(CLI::App& app) {
+void register_ca(CLI::App& app, Runner& runner) {
   CLI::App* ca = app.add_subcommand(
       "ca", "The mock Apple Enterprise Attestation CA (a test stand-in, never Apple's)");
   ca->require_subcommand(1);
@@ -158,7 +158,7 @@ void register_ca(CLI::App& app) {
   init_cmd->add_option("--dir", init->dir, "Directory for root.pem/.key, intermediate.pem/.key")
       ->required();
   init_cmd->add_flag("--force", init->force, "Replace a CA already in --dir");
-  init_cmd->callback([init] { exit_code() = run_init(*init); });
+  init_cmd->callback([init, &runner] { runner = [init] { return run_init(*init); }; });
 
   auto exp = std::make_shared<ExportArgs>();
   CLI::App* export_cmd = ca->add_subcommand("export", "Print the mock root certificate (PEM)");
@@ -166,7 +166,7 @@ void register_ca(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingDirectory);
   export_cmd->add_option("--out", exp->out, "Write to FILE instead of stdout");
-  export_cmd->callback([exp] { exit_code() = run_export(*exp); });
+  export_cmd->callback([exp, &runner] { runner = [exp] { return run_export(*exp); }; });
 
   auto iss = std::make_shared<IssueArgs>();
   CLI::App* issue_cmd = ca->add_subcommand(
@@ -201,7 +201,7 @@ void register_ca(CLI::App& app) {
       ->excludes(nonce);
   issue_cmd->add_option("--at", iss->at, "Issue time, RFC 3339 (default: now)");
   issue_cmd->add_option("--out", iss->out, "Write the attObj to FILE instead of stdout");
-  issue_cmd->callback([iss] { exit_code() = run_issue(*iss); });
+  issue_cmd->callback([iss, &runner] { runner = [iss] { return run_issue(*iss); }; });
 }
 
 }  // namespace attestlab::cli

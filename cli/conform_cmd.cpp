@@ -3,36 +3,26 @@
 // in-process with a fresh mock Apple CA, inventory, policy, fake DNS and http-01 port).
 // Exit codes per cli/command.h: 0 every case passed (skips allowed), 1 a case failed or
 // errored, 2 bad arguments or target profile, 3 the harness could not run.
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/command.h"
-#include "conformance/harness.h"
-#include "conformance/local_peers.h"
+#include "cli/embedded_target.h"
+#include "cli/server_faults_option.h"
 #include "conformance/registry.h"
 #include "conformance/runner.h"
 #include "conformance/selection.h"
 #include "conformance/target.h"
 #include "core/bytes.h"
-#include "core/clock.h"
 #include "core/http.h"
-#include "core/pki.h"
 #include "reports/run_result.h"
-#include "server/acme/acme_server.h"
-#include "server/config.h"
-#include "server/faults.h"
-#include "sim/device/apple_ca.h"
 
 namespace attestlab::cli {
 namespace {
@@ -80,124 +70,6 @@ std::vector<std::string> split_patterns(const std::vector<std::string>& in) {
   }
   return out;
 }
-
-// attestlab's own server, in-process, set up to be a complete conformance target.
-class EmbeddedTarget {
- public:
-  ~EmbeddedTarget() {
-    if (server_) server_->stop();
-    dns_.stop();
-    if (!keep_ && !work_dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(work_dir_, ec);
-    }
-  }
-
-  // eab_required: the server refuses accounts without a binding ("embedded-eab"); it binds
-  // a key id to one account, so that target runs only the EAB cases (see run_conform).
-  Result<conformance::TargetProfile> start(bool keep_work_dir, bool eab_required) {
-    keep_ = keep_work_dir;
-    std::string templ =
-        (std::filesystem::temp_directory_path() / "attestlab-conform-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) {
-      return Error::make("serverInternal", "cannot create a temporary directory");
-    }
-    work_dir_ = templ;
-    const std::string ca_dir = work_dir_ + "/attestation-ca";
-    const std::string inventory = work_dir_ + "/inventory.json";
-    const std::string policy = work_dir_ + "/policy.json";
-    const std::string eab_keys = work_dir_ + "/eab-keys.json";
-
-    auto ca = sim::AppleCa::create(SystemClock().now());
-    if (!ca) return ca.error();
-    ATTESTLAB_TRY(ca->save(ca_dir));
-    // Written again by the runner (same content); the server reads it at start-up.
-    ATTESTLAB_TRY(conformance::write_inventory(inventory, conformance::all_cases()));
-    // The documented defaults (server/attest/attest_policy.h), spelled out.
-    ATTESTLAB_TRY(pki::write_file(policy, R"({"match": "either", "require_sip": true,
- "require_full_secure_boot": true, "forbid_third_party_kexts": true,
- "allow_user_enrollment": false, "one_active_certificate_per_device": true})"));
-
-    // Several EAB credentials: the embedded server binds a key id to one account, and
-    // every EAB case gets a key of its own.
-    conformance::EabCredentials eab;
-    Json keys_json = Json::object();
-    for (int i = 0; i < 8; ++i) {
-      const std::string kid = "conformance-" + std::to_string(i);
-      const std::string key = base64url_encode(random_bytes(32));
-      keys_json[kid] = key;
-      if (i == 0) {
-        eab.kid = kid;
-        eab.hmac_key_b64u = key;
-      } else {
-        eab.more_keys.push_back({kid, key});
-      }
-    }
-    ATTESTLAB_TRY(pki::write_file(eab_keys, keys_json.dump(1), true));
-
-    const bool have_dns = dns_.start(work_dir_ + "/challtestsrv.log").ok();
-    if (!have_dns) {
-      std::cerr << "attestlab conform: pebble-challtestsrv not available; http-01 and dns-01 "
-                   "cases will be skipped\n";
-    }
-    const std::uint16_t http01_port = free_loopback_port();
-    if (http01_port == 0) return Error::make("serverInternal", "no free port for http-01");
-
-    server::ServerConfig config;
-    config.listen_host = "127.0.0.1";
-    config.listen_port = 0;
-    config.data_dir = work_dir_ + "/server";
-    config.attestation_roots_file = ca_dir + "/root.pem";
-    config.inventory_file = inventory;
-    config.policy_file = policy;
-    config.eab_keys_file = eab_keys;
-    config.eab_required = eab_required;
-    if (have_dns) config.dns_server = dns_.dns_address();
-    config.http01_port = http01_port;
-    config.validation_threads = 4;
-    auto started =
-        server::AcmeServer::start(config, SystemClock::instance(), server::LogLevel::Quiet);
-    if (!started)
-      return Error::make(started.error().type, "embedded server: " + started.error().detail);
-    server_ = std::move(started.value());
-    const std::string trust = work_dir_ + "/tls-trust.pem";
-    ATTESTLAB_TRY(pki::write_file(trust, server_->tls_certificate_pem()));
-
-    conformance::TargetProfile t;
-    t.name = eab_required ? "embedded-eab" : "embedded";
-    t.directory_url = server_->directory_url();
-    t.trust_ca = trust;
-    eab.required = eab_required;
-    t.eab = eab;
-    t.identifiers = {"dns", "ip", "permanent-identifier", "hardware-module"};
-    t.challenges = {"device-attest-01"};
-    if (have_dns) {
-      t.challenges.push_back("http-01");
-      t.challenges.push_back("dns-01");
-      t.http01_listen = "127.0.0.1:" + std::to_string(http01_port);
-      t.dns01_management = dns_.management_url();
-    }
-    t.capabilities = {"revocation",     "key-change",       "wildcard",
-                      "posture-policy", "device-supersede", "strict-contacts"};
-    t.device.attestation_ca_dir = ca_dir;
-    t.device.identity_source = "inventory-file";
-    t.device.inventory_file = inventory;
-    // A local in-process target: short polls; the server's Retry-After (1 s) is still
-    // checked by the cases, only the wait is shortened.
-    t.timing.case_timeout = std::chrono::milliseconds(20000);
-    t.timing.poll_interval = std::chrono::milliseconds(25);
-    t.timing.max_retry_after = std::chrono::milliseconds(50);
-    return t;
-  }
-
-  const std::string& work_dir() const { return work_dir_; }
-
- private:
-  std::string work_dir_;
-  bool keep_ = false;
-  conformance::FakeDns dns_;
-  std::unique_ptr<server::AcmeServer> server_;
-};
 
 void print_list(const conformance::CaseList& cases) {
   for (const auto& c : cases) {
@@ -258,25 +130,24 @@ int run_conform(const ConformArgs& a) {
   }
   if (!a.server_faults.empty() && !a.embedded && !a.embedded_eab)
     return usage("--server-fault needs --embedded or --embedded-eab");
-#ifdef ATTESTLAB_FAULTS
-  for (const auto& name : a.server_faults) {
-    if (!server::set_server_fault(server::server_faults(), name))
-      return usage("unknown --server-fault \"" + name + "\"");
-  }
-#else
-  if (!a.server_faults.empty())
-    return usage("--server-fault needs a build with -DATTESTLAB_FAULTS=ON");
-#endif
+  if (auto bad = enable_server_faults(a.server_faults, "--server-fault", false)) return usage(*bad);
   std::vector<std::unique_ptr<EmbeddedTarget>> embedded;
   for (const bool eab_required : {false, true}) {
     if (!(eab_required ? a.embedded_eab : a.embedded)) continue;
-    auto& server = embedded.emplace_back(std::make_unique<EmbeddedTarget>());
-    auto profile = server->start(a.keep_work_dir, eab_required);
-    if (!profile) return internal("cannot start the embedded target: " + profile.error().detail);
+    EmbeddedTargetOptions options = conformance_target_options(eab_required);
+    options.keep_work_dir = a.keep_work_dir;
+    auto started = EmbeddedTarget::start(std::move(options));
+    if (!started) return internal("cannot start the embedded target: " + started.error().detail);
+    const EmbeddedTarget& server = *embedded.emplace_back(std::move(*started));
+    if (!server.has_challenge_peers()) {
+      std::cerr << "attestlab conform: pebble-challtestsrv not available; http-01 and dns-01 "
+                   "cases will be skipped\n";
+    }
+    conformance::TargetProfile profile = server.conformance_profile();
     if (a.keep_work_dir)
-      std::cerr << "attestlab conform: " << profile->name << " target files in "
-                << server->work_dir() << "\n";
-    targets.push_back(std::move(profile.value()));
+      std::cerr << "attestlab conform: " << profile.name << " target files in " << server.work_dir()
+                << "\n";
+    targets.push_back(std::move(profile));
   }
   // The EAB-required embedded server binds each key id to one account, and every
   // newAccount of an eab.required target uses the first key: only the EAB cases (those
@@ -350,7 +221,7 @@ int run_conform(const ConformArgs& a) {
 
 }  // namespace
 
-void register_conform(CLI::App& app) {
+void register_conform(CLI::App& app, Runner& runner) {
   auto args = std::make_shared<ConformArgs>();
   CLI::App* conform =
       app.add_subcommand("conform", "Run the conformance suite against ACME targets");
@@ -388,7 +259,7 @@ void register_conform(CLI::App& app) {
                       "Break the --embedded/--embedded-eab servers on purpose "
                       "(server::ServerFaults knob; test builds only; "
                       "repeatable): shows which cases catch it");
-  conform->callback([args, conform] {
+  conform->callback([args, conform, &runner] {
     std::string line = "attestlab conform";
     for (const auto* opt : conform->get_options()) {
       if (opt->count() == 0 || opt->get_name() == "--help") continue;
@@ -397,7 +268,7 @@ void register_conform(CLI::App& app) {
       if (opt->results().empty()) line += " " + opt->get_name();
     }
     args->command_line = line;
-    exit_code() = run_conform(*args);
+    runner = [args] { return run_conform(*args); };
   });
 }
 

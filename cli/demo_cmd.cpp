@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/embedded_target.h"
 #include "cli/scenario_run.h"
-#include "cli/scenario_target.h"
 #include "core/json.h"
 #include "core/pki.h"
 #include "reports/run_result.h"
@@ -52,8 +52,8 @@ ConformanceRun run_conformance(const std::string& work_dir, int jobs) {
   ConformanceRun out;
   const std::string dir = work_dir + "/conformance";
   CLI::App app{"attestlab"};
-  register_conform(app);
-  const int saved = exit_code();
+  Runner conform;
+  register_conform(app, conform);
   const auto t0 = std::chrono::steady_clock::now();
   try {
     std::vector<std::string> argv = {
@@ -62,12 +62,10 @@ ConformanceRun run_conformance(const std::string& work_dir, int jobs) {
     app.parse(argv);
   } catch (const CLI::Error& e) {
     out.note = std::string("conformance could not start: ") + e.what();
-    exit_code() = saved;
     return out;
   }
+  out.exit = conform ? conform() : kExitOk;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  out.exit = exit_code();
-  exit_code() = saved;
   auto text = pki::read_file(dir + "/result.json");
   if (!text) {
     out.note = "conformance wrote no result (exit " + std::to_string(out.exit) + ")";
@@ -96,13 +94,15 @@ int run_demo(const DemoArgs& a) {
   const std::uint64_t seed = random_seed();
   const auto plans = scenarios::plan_run(*library, seed);
 
-  auto embedded = EmbeddedScenarioTarget::start(plans);
+  auto options = scenario_target_options(plans);
+  if (!options) return internal("cannot start the embedded server: " + options.error().detail);
+  auto embedded = EmbeddedTarget::start(std::move(*options));
   if (!embedded) return internal("cannot start the embedded server: " + embedded.error().detail);
-  std::cerr << "attestlab demo: embedded server at " << (*embedded)->target().directory_url << "; "
+  std::cerr << "attestlab demo: embedded server at " << (*embedded)->directory_url() << "; "
             << plans.size() << " scenarios (seed " << seed << ")\n";
   scenarios::RunSummary summary =
-      run_planned(plans, (*embedded)->target(), (*embedded)->clocked_target_factory(), a.jobs,
-                  a.quiet, std::cerr);
+      run_planned(plans, (*embedded)->scenario_target(), (*embedded)->clocked_target_factory(),
+                  a.jobs, a.quiet, std::cerr);
   const std::string work_dir = (*embedded)->work_dir();
 
   ConformanceRun conformance;
@@ -156,7 +156,7 @@ int run_demo(const DemoArgs& a) {
 
 }  // namespace
 
-void register_demo(CLI::App& app) {
+void register_demo(CLI::App& app, Runner& runner) {
   auto args = std::make_shared<DemoArgs>();
   CLI::App* demo = app.add_subcommand("demo",
                                       "Start the embedded server, MDM emulator and a fleet; run "
@@ -168,7 +168,7 @@ void register_demo(CLI::App& app) {
       ->capture_default_str();
   demo->add_flag("--skip-conformance", args->skip_conformance, "Run the scenarios only");
   demo->add_flag("--quiet", args->quiet, "Print only failures and the summary");
-  demo->callback([args] { exit_code() = run_demo(*args); });
+  demo->callback([args, &runner] { runner = [args] { return run_demo(*args); }; });
 }
 
 }  // namespace attestlab::cli

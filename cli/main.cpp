@@ -3,28 +3,29 @@
 
 #include "cli/command.h"
 
-namespace attestlab::cli {
-int& exit_code() {
-  static int code = kExitOk;
-  return code;
-}
-}  // namespace attestlab::cli
-
 int main(int argc, char** argv) {
   using namespace attestlab::cli;
   CLI::App app{"attestlab: ACME device-attestation server, simulator and conformance harness"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "attestlab 0.1.0");
-  register_serve(app);
-  register_ca(app);
-  register_conform(app);
-  register_mdm(app);
-  register_profile(app);
-  register_scenario(app);
-  register_demo(app);
-  register_report(app);
+  Runner runner;
+  register_serve(app, runner);
+  register_ca(app, runner);
+  register_conform(app, runner);
+  register_mdm(app, runner);
+  register_profile(app, runner);
+  register_scenario(app, runner);
+  register_demo(app, runner);
+  register_report(app, runner);
   try {
     app.parse(argc, argv);
+    // Every subcommand either requires one of its own or sets the runner, so a parse
+    // that returns has one.
+    if (!runner) {
+      std::cerr << "attestlab: internal error: no subcommand to run\n";
+      return kExitInternal;
+    }
+    return runner();
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -38,5 +39,4 @@ int main(int argc, char** argv) {
     std::cerr << "attestlab: internal error: " << e.what() << "\n";
     return kExitInternal;
   }
-  return exit_code();
 }

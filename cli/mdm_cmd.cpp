@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/host_port.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/pki.h"
@@ -55,30 +56,6 @@ int fail(const std::string& message) {
   return kExitInternal;
 }
 
-bool parse_listen(const std::string& text, std::string& host, std::uint16_t& port) {
-  std::string port_text;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find("]:");
-    if (close == std::string::npos) return false;
-    host = text.substr(1, close - 1);
-    port_text = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) return false;
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-  }
-  if (host.empty() || port_text.empty() || port_text.size() > 5) return false;
-  unsigned long value = 0;
-  for (char c : port_text) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<unsigned long>(c - '0');
-  }
-  if (value > 65535) return false;
-  port = static_cast<std::uint16_t>(value);
-  return true;
-}
-
 // Apple's real root, as `attestlab serve` finds it: next to the executable (or up to two
 // levels above, for build trees), else in the working directory.
 std::string default_roots_file() {
@@ -107,9 +84,10 @@ Result<std::vector<pki::Certificate>> load_bundle(const std::string& what,
 
 int run_mdm_serve(const MdmServeArgs& a) {
   sim::MdmServerConfig config;
-  if (!parse_listen(a.listen, config.listen_host, config.listen_port)) {
-    return usage("--listen must be HOST:PORT, got \"" + a.listen + "\"");
-  }
+  auto listen = parse_host_port(a.listen);
+  if (!listen) return usage("--listen must be HOST:PORT, got \"" + a.listen + "\"");
+  config.listen_host = listen->host;
+  config.listen_port = listen->port;
   auto directory = http::Url::parse(a.acme_directory);
   if (!directory || directory->scheme != "https" || directory->host.empty()) {
     return usage("--acme-directory must be an https URL, got \"" + a.acme_directory + "\"");
@@ -180,7 +158,7 @@ int run_mdm_serve(const MdmServeArgs& a) {
 
 }  // namespace
 
-void register_mdm(CLI::App& app) {
+void register_mdm(CLI::App& app, Runner& runner) {
   CLI::App* mdm =
       app.add_subcommand("mdm", "The MDM emulator (Apple MDM protocol, plist over HTTPS)");
   mdm->require_subcommand(1);
@@ -230,7 +208,7 @@ void register_mdm(CLI::App& app) {
       ->capture_default_str();
   serve->add_flag("--no-blueprint", args->no_blueprint,
                   "Do not queue the ACME profile and attestation request after enrollment");
-  serve->callback([args] { exit_code() = run_mdm_serve(*args); });
+  serve->callback([args, &runner] { runner = [args] { return run_mdm_serve(*args); }; });
 }
 
 }  // namespace attestlab::cli

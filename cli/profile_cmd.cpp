@@ -119,7 +119,7 @@ int run_lint(const LintArgs& a) {
 
 }  // namespace
 
-void register_profile(CLI::App& app) {
+void register_profile(CLI::App& app, Runner& runner) {
   CLI::App* profile =
       app.add_subcommand("profile", "Make and lint configuration profiles (.mobileconfig)");
   profile->require_subcommand(1);
@@ -149,14 +149,14 @@ void register_profile(CLI::App& app) {
                    "Add an IKEv2 VPN payload using the identity (repeatable)");
   make->add_option("--trust-ca", make_args->trust_ca,
                    "PEM bundle to install as trusted roots (the ACME server's TLS CA)");
-  make->callback([make_args] { exit_code() = run_make(*make_args); });
+  make->callback([make_args, &runner] { runner = [make_args] { return run_make(*make_args); }; });
 
   auto lint_args = std::make_shared<LintArgs>();
   CLI::App* lint = profile->add_subcommand(
       "lint", "Check a .mobileconfig the way a device does; exit 1 on errors");
   lint->add_option("FILE", lint_args->file, "Profile to check (XML, binary or signed)")->required();
   lint->add_flag("--json", lint_args->json, "Print the problems as JSON");
-  lint->callback([lint_args] { exit_code() = run_lint(*lint_args); });
+  lint->callback([lint_args, &runner] { runner = [lint_args] { return run_lint(*lint_args); }; });
 }
 
 }  // namespace attestlab::cli

@@ -55,7 +55,7 @@ int render(const std::vector<std::string>& inputs, const std::string& out_dir) {
 
 }  // namespace
 
-void register_report(CLI::App& app) {
+void register_report(CLI::App& app, Runner& runner) {
   auto* report = app.add_subcommand("report", "Re-render or merge saved result JSON");
   report->require_subcommand(1);
 
@@ -66,7 +66,7 @@ void register_report(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   r->add_option("--out", out_dir, "output directory")->required();
-  r->callback([] { exit_code() = render({in_file}, out_dir); });
+  r->callback([&runner] { runner = [] { return render({in_file}, out_dir); }; });
 
   static std::vector<std::string> inputs;
   static std::string merge_out;
@@ -77,7 +77,7 @@ void register_report(CLI::App& app) {
       ->expected(2, 64)
       ->check(CLI::ExistingFile);
   m->add_option("--out", merge_out, "output directory")->required();
-  m->callback([] { exit_code() = render(inputs, merge_out); });
+  m->callback([&runner] { runner = [] { return render(inputs, merge_out); }; });
 }
 
 }  // namespace attestlab::cli

@@ -15,8 +15,9 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/embedded_target.h"
 #include "cli/scenario_run.h"
-#include "cli/scenario_target.h"
+#include "cli/server_faults_option.h"
 #include "core/bytes.h"
 #include "core/http.h"
 #include "core/pki.h"
@@ -24,7 +25,6 @@
 #include "scenarios/engine.h"
 #include "scenarios/library.h"
 #include "scenarios/plan.h"
-#include "server/faults.h"
 #include "sim/device/apple_ca.h"
 
 namespace attestlab::cli {
@@ -240,25 +240,17 @@ int run_run(const ScenarioArgs& a) {
   const auto plans = scenarios::plan_run(*selected, seed);
 
   if (!a.server_faults.empty() && !a.embedded) return usage("run", "--fault needs --embedded");
-#ifdef ATTESTLAB_FAULTS
-  for (const auto& name : a.server_faults) {
-    if (!server::set_server_fault(server::server_faults(), name)) {
-      std::string known;
-      for (const auto& n : server::server_fault_names()) known += " " + n;
-      return usage("run", "unknown --fault \"" + name + "\"; known faults:" + known);
-    }
-  }
-#else
-  if (!a.server_faults.empty())
-    return usage("run", "--fault needs a build with -DATTESTLAB_FAULTS=ON");
-#endif
+  if (auto bad = enable_server_faults(a.server_faults, "--fault", true)) return usage("run", *bad);
 
-  std::unique_ptr<EmbeddedScenarioTarget> embedded;
+  std::unique_ptr<EmbeddedTarget> embedded;
   scenarios::Target foreign;
   scenarios::ClockedTargetFactory clocked;
   const scenarios::Target* target = nullptr;
   if (a.embedded) {
-    auto started = EmbeddedScenarioTarget::start(plans, a.keep_work_dir);
+    auto options = scenario_target_options(plans);
+    if (!options) return bad_input("run", options.error().detail);
+    options->keep_work_dir = a.keep_work_dir;
+    auto started = EmbeddedTarget::start(std::move(*options));
     if (!started) {
       if (started.error().type == "malformed") return bad_input("run", started.error().detail);
       return internal("run", "cannot start the embedded server: " + started.error().detail);
@@ -267,7 +259,7 @@ int run_run(const ScenarioArgs& a) {
     if (a.keep_work_dir)
       std::cerr << "attestlab scenario run: embedded target files in " << embedded->work_dir()
                 << "\n";
-    target = &embedded->target();
+    target = &embedded->scenario_target();
     clocked = embedded->clocked_target_factory();
   } else {
     if (!http::Url::parse(a.target_url))
@@ -330,7 +322,7 @@ std::string command_line_of(const std::string& prefix, const CLI::App* sub,
 
 }  // namespace
 
-void register_scenario(CLI::App& app) {
+void register_scenario(CLI::App& app, Runner& runner) {
   auto args = std::make_shared<ScenarioArgs>();
   CLI::App* scenario = app.add_subcommand(
       "scenario", "Scripted scenarios (devices, an MDM, an attacker) against an ACME target");
@@ -341,7 +333,7 @@ void register_scenario(CLI::App& app) {
   list->add_option("--library", args->library,
                    "Read scenarios from DIR instead of the built-in library");
   list->add_flag("--json", args->json, "Print the library as JSON");
-  list->callback([args] { exit_code() = run_list(*args); });
+  list->callback([args, &runner] { runner = [args] { return run_list(*args); }; });
 
   CLI::App* run = scenario->add_subcommand("run", "Run scenarios against a target");
   run->add_option("selector", args->selector, "A scenario name, a scenario FILE, or all")
@@ -373,9 +365,9 @@ void register_scenario(CLI::App& app) {
   run->add_option("--fault", args->server_faults,
                   "Break the --embedded server on purpose (server::ServerFaults knob; test builds "
                   "only; repeatable)");
-  run->callback([args, run] {
+  run->callback([args, run, &runner] {
     args->command_line = command_line_of("attestlab scenario run", run, args->selector);
-    exit_code() = run_run(*args);
+    runner = [args] { return run_run(*args); };
   });
 
   CLI::App* prepare = scenario->add_subcommand(
@@ -391,7 +383,7 @@ void register_scenario(CLI::App& app) {
                       "Policy JSON file (defaults plus the assumed members)");
   prepare->add_option("--library", args->library,
                       "Read scenarios from DIR instead of the built-in library");
-  prepare->callback([args] { exit_code() = run_prepare(*args); });
+  prepare->callback([args, &runner] { runner = [args] { return run_prepare(*args); }; });
 }
 
 }  // namespace attestlab::cli
