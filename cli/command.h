@@ -24,5 +24,6 @@ void register_profile(CLI::App& app);
 void register_scenario(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_report(CLI::App& app);
+void register_load(CLI::App& app);
 
 }  // namespace attestlab::cli

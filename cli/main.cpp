@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   register_scenario(app);
   register_demo(app);
   register_report(app);
+  register_load(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -34,7 +34,11 @@ std::optional<Step> step_from_name(const std::string& name) {
 
 void LoadStats::count_error(const ErrorKey& key, const std::string& detail) {
   ++errors[key];
-  error_examples.emplace(key, detail.substr(0, 300));
+  // Details come from the target: keep them short and printable ASCII, so the result
+  // JSON always serializes.
+  std::string example;
+  for (char c : detail.substr(0, 300)) example += (c >= 0x20 && c < 0x7f) ? c : '?';
+  error_examples.emplace(key, example);
 }
 
 void LoadStats::record_in_timeline(double at_s, bool ok, std::uint64_t latency_us) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace attestlab::load {
 namespace {
@@ -11,6 +12,7 @@ constexpr double kEpsilon = 1e-9;
 
 std::uint64_t ceil_index(double x) {
   if (!(x > 0)) return 0;
+  if (!(x < 1.8e19)) return std::numeric_limits<std::uint64_t>::max();  // also infinity
   return static_cast<std::uint64_t>(std::ceil(x - kEpsilon));
 }
 

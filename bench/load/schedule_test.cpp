@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -32,6 +33,7 @@ TEST(Schedule, ConstantRateIsEvenlySpaced) {
   }
   EXPECT_EQ(s.measured_due_before(1.0), 20u);
   EXPECT_EQ(s.measured_due_before(100.0), 40u);
+  EXPECT_EQ(s.measured_due_before(std::numeric_limits<double>::infinity()), 40u);
   EXPECT_DOUBLE_EQ(*s.end_offset_s(), 2.0);
 }
 
