@@ -164,14 +164,16 @@ Result<std::string> finalize_and_download(client::AcmeClient& c, const client::O
                                           const Bytes& csr_der, const FlowTarget& t,
                                           EnrollmentContext& ctx, std::uint64_t& polls) {
   ctx.begin(Step::Finalize);
-  client::Order ready = order;
-  if (ready.status == "pending") {
-    auto polled = wait_order(c, order.url, {"pending"}, t, ctx, polls);
-    if (!polled) return polled.error();
-    ready = std::move(*polled);
+  // The order was fetched before its authorizations were validated, so it still reads
+  // "pending": finalize at once, as clients do, and wait only if the target says the order
+  // is not ready yet.
+  auto finalized = c.finalize(order, csr_der);
+  if (!finalized && finalized.error().type == "orderNotReady") {
+    auto ready = wait_order(c, order.url, {"pending"}, t, ctx, polls);
+    if (!ready) return ready.error();
+    if (ready->status != "ready") return state_error("the order", ready->status, ready->error);
+    finalized = c.finalize(*ready, csr_der);
   }
-  if (ready.status != "ready") return state_error("the order", ready.status, ready.error);
-  auto finalized = c.finalize(ready, csr_der);
   if (!finalized) return finalized.error();
   client::Order done = std::move(*finalized);
   if (done.status == "processing" || done.status == "ready") {

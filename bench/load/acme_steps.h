@@ -80,8 +80,8 @@ Result<client::Order> wait_order(client::AcmeClient& c, const std::string& url,
 Result<void> validate_dns_authz(client::AcmeClient& c, const std::string& authz_url,
                                 const FlowTarget& t, EnrollmentContext& ctx, std::uint64_t& polls);
 
-// Steps Finalize (wait until ready, finalize, poll until valid) and Download. Returns the
-// PEM chain.
+// Steps Finalize (finalize; on orderNotReady wait until ready and finalize again; poll
+// until valid) and Download. Returns the PEM chain.
 Result<std::string> finalize_and_download(client::AcmeClient& c, const client::Order& order,
                                           const Bytes& csr_der, const FlowTarget& t,
                                           EnrollmentContext& ctx, std::uint64_t& polls);
