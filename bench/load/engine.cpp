@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -50,6 +52,9 @@ struct WorkerState {
   std::unique_ptr<FlowWorker> worker;
   std::optional<double> cpu_at_window_ms;  // thread CPU when the first measured one began
   double cpu_at_exit_ms = 0;
+  // Open model: the enrollment the dispatcher handed this worker (under dispatch_mu_).
+  std::optional<Slot> mail;
+  std::condition_variable mail_cv;
   // --jsonl: request lines of the running enrollment, and how far the log was read.
   std::vector<Json> lines;
   std::size_t log_mark = 0;
@@ -79,6 +84,7 @@ class Engine {
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < states_.size(); ++i)
       threads.emplace_back([this, i] { worker_main(i); });
+    if (plan.model == Model::Open) threads.emplace_back([this] { dispatch(); });
     monitor();
     for (auto& t : threads) t.join();
     return result(workers);
@@ -98,16 +104,61 @@ class Engine {
     --running_;
   }
 
-  void open_loop(WorkerState& s) {
-    while (!stop_.stopped()) {
-      auto slot = schedule_.open_slot(next_++);
-      if (!slot) return;
-      const Clock::time_point due =
-          t0_ + duration_cast<nanoseconds>(std::chrono::duration<double>(slot->offset_s));
+  Clock::time_point due_of(const Slot& slot) const {
+    return t0_ + duration_cast<nanoseconds>(std::chrono::duration<double>(slot.offset_s));
+  }
+
+  // Open model: hands each enrollment, when due, to the worker that became idle last (so
+  // few workers, with warm connections, carry a light load), or queues it when every
+  // worker is busy; a late start still counts from the intended time.
+  void dispatch() {
+    for (std::uint64_t j = 0; !stop_.stopped(); ++j) {
+      auto slot = schedule_.open_slot(j);
+      if (!slot) break;
+      const auto due = due_of(*slot);
       const auto now = Clock::now();
-      if (due > now && !stop_.sleep_for(due - now)) return;
-      if (stop_.stopped()) return;
-      run_one(s, slot->index, due, slot->measured);
+      if (due > now && !stop_.sleep_for(due - now)) break;
+      std::lock_guard lock(dispatch_mu_);
+      if (idle_.empty()) {
+        backlog_.push_back(*slot);
+      } else {
+        WorkerState* w = idle_.back();
+        idle_.pop_back();
+        w->mail = *slot;
+        w->mail_cv.notify_one();
+      }
+    }
+    std::lock_guard lock(dispatch_mu_);
+    schedule_done_ = true;
+    for (WorkerState* w : idle_) w->mail_cv.notify_one();
+  }
+
+  void wake_idle_workers() {
+    std::lock_guard lock(dispatch_mu_);
+    for (WorkerState* w : idle_) w->mail_cv.notify_one();
+  }
+
+  void open_loop(WorkerState& s) {
+    std::unique_lock lock(dispatch_mu_);
+    while (!stop_.stopped()) {
+      std::optional<Slot> slot;
+      if (!backlog_.empty()) {
+        slot = backlog_.front();
+        backlog_.pop_front();
+      } else if (schedule_done_) {
+        return;
+      } else {
+        idle_.push_back(&s);
+        s.mail_cv.wait(lock, [&] { return s.mail || schedule_done_ || stop_.stopped(); });
+        slot.swap(s.mail);
+        if (!slot) {
+          idle_.erase(std::remove(idle_.begin(), idle_.end(), &s), idle_.end());
+          continue;
+        }
+      }
+      lock.unlock();
+      run_one(s, slot->index, due_of(*slot), slot->measured);
+      lock.lock();
     }
   }
 
@@ -270,6 +321,7 @@ class Engine {
     stop_time_ = Clock::now();
     stopped_ = std::move(why);
     stop_.stop();
+    wake_idle_workers();
   }
 
   void monitor() {
@@ -450,7 +502,11 @@ class Engine {
   Clock::time_point stop_time_;
   std::string stopped_;
   bool interrupted_ = false;
-  std::atomic<std::uint64_t> next_{0};
+  std::atomic<std::uint64_t> next_{0};  // closed model: the next enrollment
+  std::mutex dispatch_mu_;              // open model: guards idle_, backlog_, schedule_done_
+  std::vector<WorkerState*> idle_;      // waiting for an enrollment, most recent last
+  std::deque<Slot> backlog_;            // due while every worker was busy
+  bool schedule_done_ = false;
   std::atomic<std::uint64_t> measured_claims_{0};
   std::atomic<int> running_{0};
   std::vector<std::unique_ptr<WorkerState>> states_;

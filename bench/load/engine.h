@@ -1,11 +1,12 @@
 // Runs a load: worker threads, each with its own FlowWorker (so its own AcmeClients),
 // start enrollments as the Schedule says and record what happened.
 //
-// Open model: worker threads take the next due enrollment in order and start it at its
-// intended time, or at once when they are late; latency is measured from the intended
-// time, so a target that answers slowly shows up as latency from the intended start,
-// never as a lower offered rate. Closed model: each worker starts its next enrollment
-// when the previous one ends.
+// Open model: a dispatcher hands each enrollment, at its intended time, to the worker
+// that became idle last (so a light load runs on few workers with warm keep-alive
+// connections), or queues it while every worker is busy; latency is measured from the
+// intended time, so a target that answers slowly shows up as latency from the intended
+// start, never as a lower offered rate. Closed model: each worker starts its next
+// enrollment when the previous one ends.
 //
 // The run ends when the schedule is done, when the drain after the schedule's end runs
 // out (enrollments still in flight are interrupted and count as unfinished), when the
