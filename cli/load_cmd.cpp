@@ -27,6 +27,7 @@
 #include "bench/load/target_probe.h"
 #include "bench/load/threshold.h"
 #include "cli/command.h"
+#include "cli/command_line.h"
 #include "cli/load_options.h"
 #include "client/fake_dns.h"
 #include "client/http01_responder.h"
@@ -368,14 +369,7 @@ void register_load(CLI::App& app) {
       app.add_subcommand("load", "Load test: enrollment throughput and latency of an ACME server");
   add_load_options(*cmd, *args);
   cmd->callback([args, cmd] {
-    std::string line = "attestlab load";
-    for (const auto* opt : cmd->get_options()) {
-      if (opt->count() == 0 || opt->get_name() == "--help") continue;
-      for (const auto& v : opt->results())
-        line += " " + opt->get_name() + (v.empty() ? "" : " " + v);
-      if (opt->results().empty()) line += " " + opt->get_name();
-    }
-    args->command_line = line;
+    args->command_line = command_line_of("attestlab load", *cmd);
     exit_code() = run_load_command(*args);
   });
 }
