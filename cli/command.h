@@ -27,5 +27,6 @@ void register_profile(CLI::App& app, Runner& runner);
 void register_scenario(CLI::App& app, Runner& runner);
 void register_demo(CLI::App& app, Runner& runner);
 void register_report(CLI::App& app, Runner& runner);
+void register_load(CLI::App& app, Runner& runner);
 
 }  // namespace attestlab::cli

@@ -125,16 +125,17 @@ Result<std::unique_ptr<EmbeddedTarget>> EmbeddedTarget::start(EmbeddedTargetOpti
   auto ca = sim::AppleCa::create(SystemClock().now());
   if (!ca) return ca.error();
   ATTESTLAB_TRY(ca->save(t->ca_dir_));
-  ATTESTLAB_TRY(pki::write_file(t->inventory_file_, o.inventory_json));
-  ATTESTLAB_TRY(pki::write_file(policy_file, o.policy_json));
+  if (!o.inventory_json.empty())
+    ATTESTLAB_TRY(pki::write_file(t->inventory_file_, o.inventory_json));
+  if (!o.policy_json.empty()) ATTESTLAB_TRY(pki::write_file(policy_file, o.policy_json));
 
   server::ServerConfig& config = t->config_;
   config.listen_host = "127.0.0.1";
   config.listen_port = 0;
   config.data_dir = t->work_dir_ + "/server";
   config.attestation_roots_file = t->ca_dir_ + "/root.pem";
-  config.inventory_file = t->inventory_file_;
-  config.policy_file = policy_file;
+  if (!o.inventory_json.empty()) config.inventory_file = t->inventory_file_;
+  if (!o.policy_json.empty()) config.policy_file = policy_file;
   config.io_threads = 2;
   config.validation_threads = 4;
   if (o.eab_keys) {
@@ -186,14 +187,20 @@ conformance::TargetProfile EmbeddedTarget::conformance_profile() const {
   t.capabilities = {"revocation",     "key-change",       "wildcard",
                     "posture-policy", "device-supersede", "strict-contacts"};
   t.device.attestation_ca_dir = ca_dir_;
-  t.device.identity_source = "inventory-file";
-  t.device.inventory_file = inventory_file_;
+  if (!options_.inventory_json.empty()) {
+    t.device.identity_source = "inventory-file";
+    t.device.inventory_file = inventory_file_;
+  }
   // A local in-process target: short polls; the server's Retry-After (1 s) is still
   // checked by the cases, only the wait is shortened.
   t.timing.case_timeout = std::chrono::milliseconds(20000);
   t.timing.poll_interval = std::chrono::milliseconds(25);
   t.timing.max_retry_after = std::chrono::milliseconds(50);
   return t;
+}
+
+std::uint64_t EmbeddedTarget::certificates_issued() const {
+  return server_->metrics().certificates_issued();
 }
 
 scenarios::ClockedTargetFactory EmbeddedTarget::clocked_target_factory() {

@@ -34,8 +34,8 @@ namespace attestlab::cli {
 struct EmbeddedTargetOptions {
   std::string name = "embedded";                     // the target's name in reports
   std::string work_dir_prefix = "attestlab-target";  // TMPDIR/PREFIX-XXXXXX
-  std::string inventory_json;                        // written to WORK/inventory.json
-  std::string policy_json;                           // written to WORK/policy.json
+  std::string inventory_json;  // written to WORK/inventory.json; empty = no inventory check
+  std::string policy_json;     // written to WORK/policy.json; empty = the default policy
   // Generate EAB credentials (WORK/eab-keys.json): eight key ids, as the server binds a
   // key id to one account; the conformance profile carries them.
   bool eab_keys = false;
@@ -67,6 +67,8 @@ class EmbeddedTarget {
   const std::string& work_dir() const { return work_dir_; }
   const std::string& directory_url() const { return directory_url_; }
   bool has_challenge_peers() const { return have_dns_; }
+  // Certificates the server issued since it started (its /metrics counter).
+  std::uint64_t certificates_issued() const;
 
   // The server as a conformance target: device-attest-01 with inventory and mock CA,
   // the capabilities the server has, its EAB keys, http-01/dns-01 when the peers run,

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   register_scenario(app, runner);
   register_demo(app, runner);
   register_report(app, runner);
+  register_load(app, runner);
   try {
     app.parse(argc, argv);
     // Every subcommand either requires one of its own or sets the runner, so a parse

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/load_report.h"
 #include "core/json.h"
 #include "core/pki.h"
 #include "reports/run_result.h"
@@ -42,6 +43,7 @@ int render(const std::vector<std::string>& inputs, const std::string& out_dir) {
     for (auto& t : run->targets) merged.targets.push_back(std::move(t));
     merged.command += " + " + run->command;
   }
+  if (merged.kind == "load") return write_load_report(merged, out_dir);
   auto written = reports::write_reports(merged, out_dir);
   if (!written) {
     std::cerr << "attestlab report: " << written.error().detail << "\n";

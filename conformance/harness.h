@@ -18,6 +18,8 @@
 
 #include "client/acme_client.h"
 #include "client/acme_signer.h"
+#include "client/fake_dns.h"
+#include "client/http01_responder.h"
 #include "conformance/case.h"
 #include "conformance/target.h"
 #include "core/http.h"
@@ -28,51 +30,10 @@
 
 namespace attestlab::conformance {
 
-// A plain-HTTP server answering GET /.well-known/acme-challenge/TOKEN with what a case
-// provided for that token (404 otherwise), whatever the Host header says.
-class Http01Responder {
- public:
-  // listen: "HOST:PORT". Error("connection") when the port cannot be bound.
-  static Result<std::unique_ptr<Http01Responder>> start(const std::string& listen);
-  ~Http01Responder();
-  Http01Responder(const Http01Responder&) = delete;
-  Http01Responder& operator=(const Http01Responder&) = delete;
-
-  // Serves body for token; delay holds the answer back that long (to keep a validation
-  // in flight while a case polls).
-  void provide(const std::string& token, std::string body,
-               std::chrono::milliseconds delay = std::chrono::milliseconds(0));
-  void withdraw(const std::string& token);
-  // How many GETs for token arrived so far.
-  int hits(const std::string& token) const;
-  std::uint16_t port() const;
-
- private:
-  struct Answer {
-    std::string body;
-    std::chrono::milliseconds delay{0};
-    int hits = 0;
-  };
-  Http01Responder() = default;
-  http::Response handle(const http::Request& request);
-
-  std::unique_ptr<http::Server> server_;
-  mutable std::mutex mu_;
-  std::map<std::string, Answer> answers_;  // by token
-};
-
-// pebble-challtestsrv's management API (set-txt / clear-txt), one request a call.
-class DnsTxtClient {
- public:
-  explicit DnsTxtClient(std::string management_url) : base_(std::move(management_url)) {}
-  // name: the record name, with or without the trailing dot.
-  Result<void> set_txt(const std::string& name, const std::string& value) const;
-  Result<void> clear_txt(const std::string& name) const;
-
- private:
-  Result<void> post(const std::string& path, const Json& body) const;
-  std::string base_;
-};
+// The http-01 responder and the fake DNS's management API live in client/ (the load
+// generator shares them).
+using client::DnsTxtClient;
+using client::Http01Responder;
 
 // The AcmeClient options a target needs: TLS trust, HTTP timeout, poll pacing (a
 // Retry-After is honoured up to timing.max_retry_after).

@@ -32,8 +32,14 @@ int TargetRun::count(Outcome o) const {
 }
 
 bool RunResult::failed() const {
-  for (const auto& t : targets)
+  for (const auto& t : targets) {
     if (t.count(Outcome::Fail) > 0 || t.count(Outcome::Error) > 0) return true;
+    if (!t.load.is_object()) continue;
+    auto thresholds = t.load.find("thresholds");
+    if (thresholds == t.load.end() || !thresholds->is_array()) continue;
+    for (const auto& th : *thresholds)
+      if (th.is_object() && th.value("passed", true) == false) return true;
+  }
   return false;
 }
 
@@ -84,6 +90,7 @@ Json RunResult::to_json() const {
               {"total", t.cases.size()}}},
             {"cases", Json::array()}};
     for (const auto& c : t.cases) tj["cases"].push_back(case_to_json(c));
+    if (!t.load.is_null()) tj["load"] = t.load;
     out["targets"].push_back(std::move(tj));
   }
   return out;
@@ -132,6 +139,12 @@ Result<RunResult> RunResult::from_json(const Json& j) {
       c.attempts = static_cast<int>(num(cj, "attempts"));
       if (auto w = cj.find("wire_log"); w != cj.end()) c.wire_log = *w;
       t.cases.push_back(std::move(c));
+    }
+    if (auto load = tj.find("load"); load != tj.end()) {
+      if (!load->is_object())
+        return Error::make("malformed",
+                           "result: target \"" + t.name + "\": \"load\" is not an object");
+      t.load = *load;
     }
     run.targets.push_back(std::move(t));
   }

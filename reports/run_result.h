@@ -44,17 +44,21 @@ struct TargetRun {
   std::string started_at;  // RFC 3339
   double duration_ms = 0;
   std::vector<CaseResult> cases;  // deterministic order (by id)
+  // Kind "load": what the load generator measured on this target (the "load" member,
+  // bench/load/load_run.h; cases stay empty). Null for other kinds.
+  Json load;
   int count(Outcome o) const;
 };
 
 struct RunResult {
-  std::string kind;  // "conformance" | "scenario"
+  std::string kind;  // "conformance" | "scenario" | "load"
   std::string tool_version = "attestlab 0.1.0";
   std::string command;  // command line that produced it
   bool strict = false;  // SHOULD counted as MUST
   std::vector<TargetRun> targets;
 
-  // A run fails when any case failed or errored on any target.
+  // A run fails when any case failed or errored on any target, or a load threshold
+  // failed (a "thresholds" entry of a target's "load" with "passed": false).
   bool failed() const;
   Json to_json() const;
   static Result<RunResult> from_json(const Json& j);  // checks the schema version

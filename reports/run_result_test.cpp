@@ -51,6 +51,28 @@ TEST(Reports, JsonRoundTripKeepsEveryField) {
   EXPECT_TRUE(back->failed());
 }
 
+TEST(Reports, LoadRunsKeepTheirLoadMemberAndFailOnAThreshold) {
+  RunResult run;
+  run.kind = "load";
+  TargetRun t;
+  t.name = "embedded";
+  t.load = Json{{"flow", "plain"},
+                {"thresholds", Json::array({Json{{"expression", "p99<300ms"}, {"passed", true}}})}};
+  run.targets.push_back(t);
+  Json j = run.to_json();
+  EXPECT_EQ(j["targets"][0]["load"]["flow"], "plain");
+  auto back = RunResult::from_json(j);
+  ASSERT_TRUE(back.ok()) << back.error().detail;
+  EXPECT_EQ(back->to_json(), j);
+  EXPECT_FALSE(back->failed());
+  run.targets[0].load["thresholds"].push_back(Json{{"expression", "rate>50/s"}, {"passed", false}});
+  EXPECT_TRUE(run.failed());
+  // Other kinds carry no "load" member; a malformed one is refused.
+  EXPECT_FALSE(sample().to_json()["targets"][0].contains("load"));
+  j["targets"][0]["load"] = "fast";
+  EXPECT_FALSE(RunResult::from_json(j).ok());
+}
+
 TEST(Reports, WrongSchemaIsRefused) {
   Json j = sample().to_json();
   j["schema"] = "attestlab.result/0";

@@ -1,4 +1,4 @@
-#include "conformance/target.h"
+#include "client/target_profile.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -7,7 +7,7 @@
 #include "core/http.h"
 #include "core/pki.h"
 
-namespace attestlab::conformance {
+namespace attestlab::client {
 namespace {
 
 // Capabilities a profile may list under "capabilities"; the others are derived from the
@@ -363,4 +363,4 @@ std::set<std::string> TargetProfile::effective_capabilities() const {
   return out;
 }
 
-}  // namespace attestlab::conformance
+}  // namespace attestlab::client

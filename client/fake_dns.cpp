@@ -1,13 +1,4 @@
-#include "conformance/local_peers.h"
-
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "client/fake_dns.h"
 
 #include <chrono>
 #include <thread>
@@ -15,8 +6,7 @@
 #include "core/http.h"
 #include "core/pki.h"
 
-
-namespace attestlab::conformance {
+namespace attestlab::client {
 
 Result<void> FakeDns::start(const std::string& log_path) {
   const std::string program = find_program("pebble-challtestsrv");
@@ -60,4 +50,29 @@ std::string FakeDns::management_url() const {
   return "http://127.0.0.1:" + std::to_string(management_port_);
 }
 
-}  // namespace attestlab::conformance
+Result<void> DnsTxtClient::post(const std::string& path, const Json& body) const {
+  http::Client client;
+  std::string base = base_;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  auto r = client.request("POST", base + path, {{"content-type", "application/json"}}, body.dump());
+  if (!r) return r.error();
+  if (r->status != 200) {
+    return Error::make("connection", "challtestsrv " + path + " answered HTTP " +
+                                         std::to_string(r->status) + ": " + r->body);
+  }
+  return ok();
+}
+
+static std::string fqdn(const std::string& name) {
+  return !name.empty() && name.back() == '.' ? name : name + ".";
+}
+
+Result<void> DnsTxtClient::set_txt(const std::string& name, const std::string& value) const {
+  return post("/set-txt", Json{{"host", fqdn(name)}, {"value", value}});
+}
+
+Result<void> DnsTxtClient::clear_txt(const std::string& name) const {
+  return post("/clear-txt", Json{{"host", fqdn(name)}});
+}
+
+}  // namespace attestlab::client

@@ -1,4 +1,4 @@
-#include "conformance/target.h"
+#include "client/target_profile.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "core/pki.h"
 
-namespace attestlab::conformance {
+namespace attestlab::client {
 namespace {
 
 Json minimal() {
@@ -200,4 +200,4 @@ TEST(HostPort, Parses) {
 }
 
 }  // namespace
-}  // namespace attestlab::conformance
+}  // namespace attestlab::client

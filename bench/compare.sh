@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The same plain ACME load (http-01 validated for real through pebble-challtestsrv's DNS)
+# against `attestlab serve` and against Pebble (PEBBLE_VA_NOSLEEP=1, PEBBLE_WFE_NONCEREJECT=0,
+# so both servers do the same work), one after the other on this machine, loopback only.
+# Prints throughput, latency and CPU per enrollment side by side with the ratio, and
+# leaves both result.json files and their merge under OUT (default ./compare-out).
+#
+#   bench/compare.sh [--rate 20/s] [--duration 20s] [--warmup 2s] [--out DIR]
+#
+# Needs: the attestlab binary ($ATTESTLAB_BIN, default build/release/attestlab), pebble,
+# pebble-challtestsrv, openssl, curl, /usr/bin/python3.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${ATTESTLAB_BIN:-$HERE/build/release/attestlab}
+RATE=20/s DURATION=20s WARMUP=2s OUT=compare-out
+while [ $# -gt 0 ]; do
+  case $1 in
+    --rate) RATE=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    *) echo "usage: $0 [--rate R] [--duration D] [--warmup W] [--out DIR]" >&2; exit 2 ;;
+  esac
+done
+for p in "$BIN" pebble pebble-challtestsrv openssl curl; do
+  command -v "$p" >/dev/null || { echo "compare.sh: $p not found" >&2; exit 2; }
+done
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+TMP=$(mktemp -d /tmp/attestlab-compare.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "nothing on :$1" >&2; exit 3; }
+
+DNS=$(port) DNS_MGMT=$(port)
+pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS" -http01 "" \
+  -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT" >"$TMP/challtestsrv.log" 2>&1 &
+PIDS+=($!)
+wait_port "$DNS_MGMT"
+
+run_load() {  # name profile server-pid
+  echo "== $1: plain load $RATE for $DURATION after $WARMUP warm-up" >&2
+  "$BIN" load --target-profile "$2" --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" \
+    --server-pid "$3" --report-dir "$OUT/$1" --quiet | tee "$OUT/$1.txt" >&2
+}
+
+# attestlab serve
+A_PORT=$(port) A_HTTP01=$(port)
+"$BIN" serve --listen "127.0.0.1:$A_PORT" --data-dir "$TMP/attestlab" --dns-server "127.0.0.1:$DNS" \
+  --http01-port "$A_HTTP01" >"$TMP/serve.log" 2>&1 &
+A_PID=$!
+PIDS+=($A_PID)
+for _ in $(seq 300); do grep -q '^ready ' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
+cat >"$TMP/attestlab.json" <<EOF
+{"name": "attestlab", "directory_url": "https://127.0.0.1:$A_PORT/acme/directory",
+ "trust_ca": "$TMP/attestlab/tls/cert.pem", "challenges": ["http-01"],
+ "http01": {"listen": "127.0.0.1:$A_HTTP01"}}
+EOF
+run_load attestlab "$TMP/attestlab.json" "$A_PID"
+kill "$A_PID"
+
+# Pebble, doing the same work: real validation, no artificial sleep, no nonce rejection.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/key.pem" \
+  -out "$TMP/cert.pem" -days 30 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
+P_PORT=$(port) P_HTTP01=$(port)
+cat >"$TMP/pebble-config.json" <<EOF
+{"pebble":{"listenAddress":"127.0.0.1:$P_PORT","managementListenAddress":"127.0.0.1:$(port)",
+ "certificate":"$TMP/cert.pem","privateKey":"$TMP/key.pem","httpPort":$P_HTTP01,
+ "tlsPort":$(port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
+EOF
+PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$TMP/pebble-config.json" \
+  -dnsserver "127.0.0.1:$DNS" >"$TMP/pebble.log" 2>&1 &
+P_PID=$!
+PIDS+=($P_PID)
+wait_port "$P_PORT"
+cat >"$TMP/pebble.json" <<EOF
+{"name": "pebble", "directory_url": "https://127.0.0.1:$P_PORT/dir", "trust_ca": "$TMP/cert.pem",
+ "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$P_HTTP01"}}
+EOF
+run_load pebble "$TMP/pebble.json" "$P_PID"
+
+"$BIN" report merge "$OUT/attestlab/result.json" "$OUT/pebble/result.json" --out "$OUT/merged" >/dev/null
+/usr/bin/python3 - "$OUT/attestlab/result.json" "$OUT/pebble/result.json" <<'PY'
+import json, sys
+def figures(path):
+    load = json.load(open(path))["targets"][0]["load"]
+    s = load["summary"]
+    return {
+        "completed": load["stats"]["counts"]["completed"],
+        "errors %": 100 * s["error_share"],
+        "throughput /s": s["throughput_per_s"],
+        "p50 ms": s["latency_ms"]["p50"],
+        "p99 ms": s["latency_ms"]["p99"],
+        "server CPU ms/enr": s["server_cpu_ms_per_enrollment"],
+        "generator CPU ms/enr": s["generator_cpu_ms_per_enrollment"],
+    }
+a, p = figures(sys.argv[1]), figures(sys.argv[2])
+print(f"{'':22}{'attestlab':>12}{'pebble':>12}{'ratio':>8}")
+for key in a:
+    va, vp = a[key], p[key]
+    ratio = f"{va / vp:.2f}" if isinstance(va, (int, float)) and isinstance(vp, (int, float)) and vp else "-"
+    fmt = lambda v: "-" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))
+    print(f"{key:22}{fmt(va):>12}{fmt(vp):>12}{ratio:>8}")
+PY
+echo "results in $OUT/{attestlab,pebble,merged}" >&2

@@ -1,0 +1,173 @@
+// Test support (header-only, for *_test.cpp files only): a tiny stand-in ACME server over
+// plain HTTP for the load generator's tests. It speaks just enough of RFC 8555 for the
+// plain flow (directory, newNonce, newAccount, newOrder, authorization with one http-01
+// challenge that turns valid when answered, finalize that issues at once, certificate
+// download) and checks nothing it is sent (no JWS verification). What it offers instead
+// is control and honest counts: a delay on every answer (a slow target), badNonce on every
+// n-th POST, a forced problem at finalize, the number of certificates it issued, and
+// stop() (a target that goes away mid-run).
+//
+// Thread-safe: handlers run on several server threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "core/http.h"
+#include "core/json.h"
+
+namespace attestlab::load::testing {
+
+class AcmeStub {
+ public:
+  struct Options {
+    std::chrono::milliseconds delay{0};  // every answer is held back this long
+    int bad_nonce_every = 0;             // every n-th POST is refused with badNonce (0: never)
+    int finalize_status = 0;             // finalize answers this problem status (0: issues)
+    std::string finalize_problem = "unauthorized";
+    int threads = 8;
+  };
+
+  explicit AcmeStub(Options options) : options_(std::move(options)) {
+    http::ServerOptions server;
+    server.threads = options_.threads;
+    auto started =
+        http::Server::start(server, [this](const http::Request& r) { return handle(r); });
+    if (started) server_ = std::move(started.value());
+  }
+  ~AcmeStub() { stop(); }
+  AcmeStub(const AcmeStub&) = delete;
+  AcmeStub& operator=(const AcmeStub&) = delete;
+
+  bool running() const { return server_ != nullptr; }
+  std::string directory_url() const { return base() + "/dir"; }
+  std::uint64_t issued() const { return issued_.load(); }
+  std::uint64_t posts() const { return posts_.load(); }
+  void stop() {
+    std::lock_guard lock(stop_mu_);
+    if (server_) server_->stop();
+  }
+
+ private:
+  std::string base() const {
+    return "http://127.0.0.1:" + std::to_string(server_ ? server_->port() : 0);
+  }
+
+  http::Response reply(int status, const Json& body, const std::string& location = "") {
+    http::Response r;
+    r.status = status;
+    r.set("Replay-Nonce", "n" + std::to_string(++nonces_));
+    if (!location.empty()) r.set("Location", location);
+    if (!body.is_null()) {
+      r.set("Content-Type", status >= 400 ? "application/problem+json" : "application/json");
+      r.body = body.dump();
+    }
+    return r;
+  }
+
+  http::Response problem(int status, const std::string& type) {
+    return reply(status, Json{{"type", "urn:ietf:params:acme:error:" + type}, {"detail", "stub"}});
+  }
+
+  // "/order/12" → 12 (0 when not a number).
+  static std::uint64_t id_of(const std::string& target) {
+    const auto slash = target.rfind('/');
+    try {
+      return std::stoull(target.substr(slash + 1));
+    } catch (...) {
+      return 0;
+    }
+  }
+
+  http::Response handle(const http::Request& req) {
+    if (options_.delay.count() > 0) std::this_thread::sleep_for(options_.delay);
+    const std::string& t = req.target;
+    const std::string b = base();
+    if (t == "/dir") {
+      return reply(200, Json{{"newNonce", b + "/nonce"},
+                             {"newAccount", b + "/acct"},
+                             {"newOrder", b + "/order"},
+                             {"revokeCert", b + "/revoke"},
+                             {"keyChange", b + "/keychange"}});
+    }
+    if (t == "/nonce") return reply(200, Json());
+    if (req.method != "POST") return problem(405, "malformed");
+    const std::uint64_t n = ++posts_;
+    if (options_.bad_nonce_every > 0 &&
+        n % static_cast<std::uint64_t>(options_.bad_nonce_every) == 0)
+      return problem(400, "badNonce");
+    if (t == "/acct") {
+      return reply(201, Json{{"status", "valid"}}, b + "/acct/" + std::to_string(++accounts_));
+    }
+    if (t == "/order") {
+      const std::uint64_t id = ++orders_;
+      return reply(201, order(id, "pending"), b + "/order/" + std::to_string(id));
+    }
+    const std::uint64_t id = id_of(t);
+    if (t.rfind("/authz/", 0) == 0) {
+      const bool valid = answered(id);
+      return reply(
+          200, Json{{"status", valid ? "valid" : "pending"},
+                    {"identifier", {{"type", "dns"}, {"value", "x.load.example"}}},
+                    {"challenges", Json::array({Json{{"type", "http-01"},
+                                                     {"url", b + "/chall/" + std::to_string(id)},
+                                                     {"token", "token" + std::to_string(id)},
+                                                     {"status", valid ? "valid" : "pending"}}})}});
+    }
+    if (t.rfind("/chall/", 0) == 0) {
+      {
+        std::lock_guard lock(mu_);
+        answered_.insert(id);
+      }
+      return reply(200, Json{{"type", "http-01"},
+                             {"url", b + t},
+                             {"token", "token" + std::to_string(id)},
+                             {"status", "valid"}});
+    }
+    if (t.rfind("/finalize/", 0) == 0) {
+      if (options_.finalize_status != 0)
+        return problem(options_.finalize_status, options_.finalize_problem);
+      ++issued_;
+      return reply(200, order(id, "valid"));
+    }
+    if (t.rfind("/order/", 0) == 0)
+      return reply(200, order(id, answered(id) ? "ready" : "pending"));
+    if (t.rfind("/cert/", 0) == 0) {
+      http::Response r = reply(200, Json());
+      r.set("Content-Type", "application/pem-certificate-chain");
+      r.body = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+      return r;
+    }
+    return problem(404, "malformed");
+  }
+
+  Json order(std::uint64_t id, const std::string& status) const {
+    const std::string b = base();
+    Json o{{"status", status},
+           {"identifiers", Json::array({Json{{"type", "dns"}, {"value", "x.load.example"}}})},
+           {"authorizations", Json::array({b + "/authz/" + std::to_string(id)})},
+           {"finalize", b + "/finalize/" + std::to_string(id)}};
+    if (status == "valid") o["certificate"] = b + "/cert/" + std::to_string(id);
+    return o;
+  }
+
+  bool answered(std::uint64_t id) {
+    std::lock_guard lock(mu_);
+    return answered_.count(id) > 0;
+  }
+
+  Options options_;
+  std::mutex stop_mu_;
+  std::unique_ptr<http::Server> server_;
+  std::atomic<std::uint64_t> nonces_{0}, posts_{0}, accounts_{0}, orders_{0}, issued_{0};
+  std::mutex mu_;
+  std::set<std::uint64_t> answered_;  // authorizations whose challenge was answered
+};
+
+}  // namespace attestlab::load::testing
