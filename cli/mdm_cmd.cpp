@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "cli/command.h"
-#include "cli/host_port.h"
+#include "core/host_port.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/pki.h"

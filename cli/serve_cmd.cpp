@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cli/command.h"
-#include "cli/host_port.h"
+#include "core/host_port.h"
 #include "cli/server_faults_option.h"
 #include "core/clock.h"
 #include "server/acme/acme_server.h"

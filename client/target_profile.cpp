@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/bytes.h"
+#include "core/host_port.h"
 #include "core/http.h"
 #include "core/pki.h"
 
@@ -109,20 +110,9 @@ EabKey EabCredentials::key(std::size_t i) const {
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> parse_host_port(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) return std::nullopt;
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const std::string port_text = text.substr(colon + 1);
-  if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(),
-                                           [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  const int port = std::stoi(port_text);
-  if (port <= 0 || port > 65535) return std::nullopt;
-  return std::make_pair(host, static_cast<std::uint16_t>(port));
+  auto hp = attestlab::parse_host_port(text);
+  if (!hp || hp->port == 0) return std::nullopt;  // a profile names a real port
+  return std::make_pair(std::move(hp->host), hp->port);
 }
 
 Result<TargetProfile> parse_target_profile(const Json& doc, const std::string& base_dir) {

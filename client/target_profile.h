@@ -83,7 +83,8 @@ Result<TargetProfile> load_target_profile(const std::string& path);
 // answered, so cases needing validation are skipped.
 TargetProfile basic_target(const std::string& directory_url, const std::string& trust_ca = "");
 
-// "HOST:PORT" → (host, port); nullopt when malformed.
+// "HOST:PORT" or "[IPv6]:PORT" → (host, port) by core/host_port.h, and the port must not
+// be 0; nullopt when malformed.
 std::optional<std::pair<std::string, std::uint16_t>> parse_host_port(const std::string& text);
 
 }  // namespace attestlab::client

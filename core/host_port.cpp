@@ -1,6 +1,6 @@
-#include "cli/host_port.h"
+#include "core/host_port.h"
 
-namespace attestlab::cli {
+namespace attestlab {
 
 std::optional<HostPort> parse_host_port(const std::string& text) {
   HostPort out;
@@ -28,4 +28,4 @@ std::optional<HostPort> parse_host_port(const std::string& text) {
   return out;
 }
 
-}  // namespace attestlab::cli
+}  // namespace attestlab

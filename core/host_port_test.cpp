@@ -1,8 +1,8 @@
-#include "cli/host_port.h"
+#include "core/host_port.h"
 
 #include <gtest/gtest.h>
 
-namespace attestlab::cli {
+namespace attestlab {
 namespace {
 
 TEST(HostPort, ParsesHostAndPort) {
@@ -49,4 +49,4 @@ TEST(HostPort, RejectsMalformed) {
 }
 
 }  // namespace
-}  // namespace attestlab::cli
+}  // namespace attestlab

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-namespace attestlab::cli {
+namespace attestlab {
 
 struct HostPort {
   std::string host;  // an IPv6 literal without its brackets
@@ -19,4 +19,4 @@ struct HostPort {
 // port check for it.
 std::optional<HostPort> parse_host_port(const std::string& text);
 
-}  // namespace attestlab::cli
+}  // namespace attestlab
