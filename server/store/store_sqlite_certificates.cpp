@@ -1,0 +1,82 @@
+// SqliteStore: issued certificates.
+#include <string_view>
+
+#include "server/store/sqlite_internal.h"
+
+namespace attestlab::server::sqlite_internal {
+
+// --- certificates -------------------------------------------------------------------------
+
+Error SqliteStore::certificate_conflict() const {
+  std::string_view msg = sqlite3_errmsg(db_.get());
+  if (msg.find("certificates.serial") != std::string_view::npos) {
+    return Error::make("conflict", "a certificate with this serial already exists");
+  }
+  return Error::make("conflict", "certificate id already exists");
+}
+
+Result<void> SqliteStore::put_certificate(const CertificateRecord& c) {
+  const std::string json = dump(to_json(c));
+  std::lock_guard lock(mu_);
+  Query q(certificate_insert_.get());
+  int rc = q.text(c.id)
+               .text(c.serial_hex)
+               .text_or_null(c.device_id)
+               .text(c.account_id)
+               .text_or_null(c.order_id)
+               .text(c.status)
+               .text(json)
+               .step();
+  if (rc == SQLITE_DONE) return ok();
+  return is_uniqueness_violation(rc) ? certificate_conflict() : sqlite_error();
+}
+
+Result<std::optional<CertificateRecord>> SqliteStore::certificate_by_id(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return decode(fetch_json(certificate_by_id_.get(), id), &certificate_from_json);
+}
+
+Result<std::optional<CertificateRecord>> SqliteStore::certificate_by_serial(
+    const std::string& serial_hex) {
+  std::lock_guard lock(mu_);
+  return decode(fetch_json(certificate_by_serial_.get(), serial_hex), &certificate_from_json);
+}
+
+Result<std::vector<CertificateRecord>> SqliteStore::certificates_by_device(
+    const std::string& device_id) {
+  std::lock_guard lock(mu_);
+  Query q(certificates_by_device_.get());
+  q.text(device_id);
+  std::vector<CertificateRecord> out;
+  for (;;) {
+    int rc = q.step();
+    if (rc == SQLITE_DONE) return out;
+    if (rc != SQLITE_ROW) return sqlite_error();
+    auto j = parse_stored(q.column_text(0));
+    if (!j) return j.error();
+    out.push_back(certificate_from_json(*j));
+  }
+}
+
+Result<void> SqliteStore::update_certificate(const CertificateRecord& c) {
+  const std::string json = dump(to_json(c));
+  std::lock_guard lock(mu_);
+  Query q(certificate_update_.get());
+  int rc = q.text(c.serial_hex)
+               .text_or_null(c.device_id)
+               .text(c.account_id)
+               .text_or_null(c.order_id)
+               .text(c.status)
+               .text(json)
+               .text(c.id)
+               .step();
+  if (rc != SQLITE_DONE) {
+    return is_uniqueness_violation(rc) ? certificate_conflict() : sqlite_error();
+  }
+  if (sqlite3_changes(db_.get()) == 0) {
+    return Error::make("serverInternal", "store: no certificate " + c.id);
+  }
+  return ok();
+}
+
+}  // namespace attestlab::server::sqlite_internal

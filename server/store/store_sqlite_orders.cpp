@@ -1,0 +1,104 @@
+// SqliteStore: orders, authorizations and the challenge index.
+#include "server/store/sqlite_internal.h"
+
+namespace attestlab::server::sqlite_internal {
+
+// --- orders and authorizations ------------------------------------------------------------
+
+Result<void> SqliteStore::insert_challenges(const Authorization& a) {
+  for (const auto& c : a.challenges) {
+    Query q(challenge_insert_.get());
+    int rc = q.text(c.id).text(a.id).step();
+    if (rc != SQLITE_DONE) return step_error(rc, "challenge id already exists");
+  }
+  return ok();
+}
+
+Result<void> SqliteStore::create_order(const Order& o, const std::vector<Authorization>& authzs) {
+  const std::string order_json = dump(to_json(o));
+  std::vector<std::string> authz_json;
+  authz_json.reserve(authzs.size());
+  for (const auto& a : authzs) authz_json.push_back(dump(to_json(a)));
+
+  std::lock_guard lock(mu_);
+  Transaction tx(*this);
+  ATTESTLAB_TRY(tx.begin());
+  {
+    Query q(order_insert_.get());
+    int rc = q.text(o.id).text(o.account_id).text(o.status).text(order_json).step();
+    if (rc != SQLITE_DONE) return step_error(rc, "order id already exists");
+  }
+  for (std::size_t i = 0; i < authzs.size(); ++i) {
+    const Authorization& a = authzs[i];
+    Query q(authz_insert_.get());
+    int rc = q.text(a.id).text(o.id).text(a.account_id).text(a.status).text(authz_json[i]).step();
+    if (rc != SQLITE_DONE) return step_error(rc, "authorization id already exists");
+    ATTESTLAB_TRY(insert_challenges(a));
+  }
+  return tx.commit();
+}
+
+Result<std::optional<Order>> SqliteStore::order_by_id(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return decode(fetch_json(order_by_id_.get(), id), &order_from_json);
+}
+
+Result<std::vector<std::string>> SqliteStore::order_ids_by_account(const std::string& account_id) {
+  std::lock_guard lock(mu_);
+  Query q(order_ids_by_account_.get());
+  q.text(account_id);
+  std::vector<std::string> ids;
+  for (;;) {
+    int rc = q.step();
+    if (rc == SQLITE_DONE) return ids;
+    if (rc != SQLITE_ROW) return sqlite_error();
+    ids.push_back(q.column_text(0));
+  }
+}
+
+Result<void> SqliteStore::update_order(const Order& o, const std::string& expected_status) {
+  const std::string json = dump(to_json(o));
+  std::lock_guard lock(mu_);
+  Query q(order_update_.get());
+  int rc = q.text(o.status).text(json).text(o.id).text(expected_status).step();
+  if (rc != SQLITE_DONE) return sqlite_error();
+  if (sqlite3_changes(db_.get()) == 0) {
+    return missed_update(order_exists_.get(), o.id, expected_status, "order");
+  }
+  return ok();
+}
+
+Result<std::optional<Authorization>> SqliteStore::authz_by_id(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return decode(fetch_json(authz_by_id_.get(), id), &authorization_from_json);
+}
+
+Result<std::optional<Authorization>> SqliteStore::authz_by_challenge(
+    const std::string& challenge_id) {
+  std::lock_guard lock(mu_);
+  return decode(fetch_json(authz_by_challenge_.get(), challenge_id), &authorization_from_json);
+}
+
+Result<void> SqliteStore::update_authz(const Authorization& a, const std::string& expected_status) {
+  const std::string json = dump(to_json(a));
+  std::lock_guard lock(mu_);
+  Transaction tx(*this);
+  ATTESTLAB_TRY(tx.begin());
+  {
+    Query q(authz_update_.get());
+    int rc = q.text(a.status).text(json).text(a.id).text(expected_status).step();
+    if (rc != SQLITE_DONE) return sqlite_error();
+    if (sqlite3_changes(db_.get()) == 0) {
+      return missed_update(authz_exists_.get(), a.id, expected_status, "authorization");
+    }
+  }
+  // The challenge index follows the authorization's current challenge list.
+  {
+    Query q(challenges_delete_.get());
+    if (q.text(a.id).step() != SQLITE_DONE) return sqlite_error();
+  }
+  ATTESTLAB_TRY(insert_challenges(a));
+  return tx.commit();
+}
+
+}  // namespace attestlab::server::sqlite_internal
