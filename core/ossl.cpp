@@ -1,8 +1,10 @@
 // Deleters for the RAII handles declared in ossl.h: one explicit specialization per alias.
 #include "core/ossl.h"
 
+#include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -72,6 +74,14 @@ void Deleter<X509_NAME>::operator()(X509_NAME* p) const noexcept {
 template <>
 void Deleter<OSSL_PARAM_BLD>::operator()(OSSL_PARAM_BLD* p) const noexcept {
   OSSL_PARAM_BLD_free(p);
+}
+template <>
+void Deleter<ASN1_STRING>::operator()(ASN1_STRING* p) const noexcept {
+  ASN1_STRING_free(p);
+}
+template <>
+void Deleter<unsigned char>::operator()(unsigned char* p) const noexcept {
+  OPENSSL_free(p);
 }
 
 std::string last_error() {

@@ -40,6 +40,11 @@ using AsnObjPtr = Ptr<ASN1_OBJECT>;
 using GeneralNamesPtr = Ptr<GENERAL_NAMES>;
 using X509NamePtr = Ptr<X509_NAME>;
 using ParamBldPtr = Ptr<OSSL_PARAM_BLD>;
+// Every ASN1_STRING type (ASN1_OCTET_STRING, ASN1_INTEGER, ASN1_BIT_STRING ...) is one
+// struct in OpenSSL, so this one handle owns any of them.
+using Asn1StringPtr = Ptr<ASN1_STRING>;
+// Memory OpenSSL allocated for the caller (i2d_* output, OPENSSL_memdup): OPENSSL_free.
+using BufPtr = Ptr<unsigned char>;
 
 // The last OpenSSL error queue entries as text (and clears the queue).
 std::string last_error();

@@ -111,7 +111,7 @@ inline constexpr const char* kOidPermanentIdentifier = "1.3.6.1.5.5.7.8.3";  // 
 inline constexpr const char* kOidHardwareModuleName = "1.3.6.1.5.5.7.8.4";   // RFC 4108
 
 struct PermanentIdentifier {
-  std::string value;                  // identifierValue (UTF8String), may be empty
+  std::string value;                    // identifierValue (UTF8String), may be empty
   std::optional<std::string> assigner;  // OID in dotted form
   bool operator==(const PermanentIdentifier&) const = default;
 };
@@ -125,10 +125,10 @@ struct HardwareModuleName {
 // Subject alternative names as attestlab reads and writes them.
 struct SubjectAltNames {
   std::vector<std::string> dns;
-  std::vector<std::string> ip;      // textual: "127.0.0.1", "::1" (canonical form)
-  std::vector<std::string> email;   // rfc822Name
+  std::vector<std::string> ip;     // textual: "127.0.0.1", "::1" (canonical form)
+  std::vector<std::string> email;  // rfc822Name
   std::vector<std::string> uri;
-  std::vector<std::string> upn;     // ntPrincipalName otherName (1.3.6.1.4.1.311.20.2.3)
+  std::vector<std::string> upn;  // ntPrincipalName otherName (1.3.6.1.4.1.311.20.2.3)
   std::vector<PermanentIdentifier> permanent_ids;
   std::vector<HardwareModuleName> hardware_modules;
   bool empty() const;
@@ -160,6 +160,8 @@ class Certificate {
   static Result<std::vector<Certificate>> bundle_from_pem(const std::string& pem);
   Bytes to_der() const;
   std::string to_pem() const;
+  // The SubjectPublicKeyInfo DER as the certificate carries it (no key re-encoding).
+  Bytes spki_der() const;
 
   std::string subject() const;  // one-line RFC 2253 form
   std::string issuer() const;
@@ -195,11 +197,14 @@ struct CertificateSpec {
   int path_len = -1;  // -1: no pathLenConstraint
   bool key_usage_digital_signature = true;
   bool key_usage_key_encipherment = false;
-  bool key_usage_cert_sign = false;  // set with is_ca
+  bool key_usage_cert_sign = false;              // set with is_ca
   std::vector<std::string> extended_key_usages;  // dotted OIDs, e.g. 1.3.6.1.5.5.7.3.1
   std::vector<RawExtension> extra_extensions;
   bool subject_key_id = true;
   bool authority_key_id = true;
+  // Empty: chosen by the issuer key (see issue_certificate). When set it must suit the
+  // issuer key (None exactly for Ed25519), else issuing is Error("malformed").
+  std::optional<Digest> signature_digest;
 };
 
 // Builds and signs a certificate for subject_key. issuer == nullptr means self-signed
@@ -207,6 +212,18 @@ struct CertificateSpec {
 // P-384/P-521 issuers, SHA-256 otherwise, none for Ed25519.
 Result<Certificate> issue_certificate(const CertificateSpec& spec, const PublicKey& subject_key,
                                       const Certificate* issuer, const PrivateKey& issuer_key);
+
+class Csr;
+// The same for the key of a CSR, whose SubjectPublicKeyInfo is copied verbatim: handing
+// OpenSSL 3 the key as an EVP_PKEY re-encodes it through its provider encoders and
+// decoders, which costs several times the signature. The CSR's own signature is not
+// checked here (the caller has done that). Error("badCSR") for key parameters that are
+// neither absent, NULL, an OID nor a SEQUENCE. The certificate returned holds its key
+// undecoded, for serving (to_der, to_pem, spki_der, serial_hex, validity): public_key()
+// is empty and verify_chain refuses it until it is parsed again (from_der(to_der())),
+// which would cost more than issuing it.
+Result<Certificate> issue_certificate(const CertificateSpec& spec, const Csr& subject_csr,
+                                      const Certificate& issuer, const PrivateKey& issuer_key);
 
 class Csr {
  public:
@@ -231,6 +248,9 @@ class Csr {
   Result<SubjectAltNames> subject_alt_names() const;
   // Signature algorithm short name, e.g. "ecdsa-with-SHA256", "sha1WithRSAEncryption".
   std::string signature_algorithm() const;
+  // The SubjectPublicKeyInfo algorithm as a dotted OID, read without decoding the key, e.g.
+  // "1.2.840.10045.2.1" (EC), "1.2.840.113549.1.1.1" (rsaEncryption); "" when unreadable.
+  std::string public_key_algorithm() const;
 
   X509_REQ* get() const { return req_.get(); }
 
@@ -258,6 +278,7 @@ Result<void> verify_chain(const Certificate& leaf, const std::vector<Certificate
 
 // Reads/writes a whole file. Errors: Error("serverInternal", "<path>: <strerror>").
 Result<std::string> read_file(const std::string& path);
-Result<void> write_file(const std::string& path, const std::string& data, bool private_mode = false);
+Result<void> write_file(const std::string& path, const std::string& data,
+                        bool private_mode = false);
 
 }  // namespace attestlab::pki

@@ -52,13 +52,7 @@ Result<Csr> Csr::from_pem(const std::string& pem) {
 }
 
 Bytes Csr::to_der() const {
-  if (!req_) return {};
-  unsigned char* out = nullptr;
-  const int len = i2d_X509_REQ(req_.get(), &out);
-  if (len <= 0) return {};
-  Bytes der(out, out + len);
-  OPENSSL_free(out);
-  return der;
+  return detail::i2d_bytes(i2d_X509_REQ, req_.get());
 }
 
 std::string Csr::to_pem() const {
@@ -123,6 +117,15 @@ std::string Csr::signature_algorithm() const {
   char buf[128];
   const int len = OBJ_obj2txt(buf, sizeof buf, obj, 1);
   return len > 0 ? std::string(buf, std::min<std::size_t>(len, sizeof buf - 1)) : std::string();
+}
+
+std::string Csr::public_key_algorithm() const {
+  if (!req_) return {};
+  ASN1_OBJECT* algorithm = nullptr;
+  if (X509_PUBKEY_get0_param(&algorithm, nullptr, nullptr, nullptr,
+                             X509_REQ_get_X509_PUBKEY(req_.get())) != 1)
+    return {};
+  return detail::oid_text(algorithm);
 }
 
 Result<Csr> build_csr(const CsrSpec& spec, const PrivateKey& key) {

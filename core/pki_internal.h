@@ -22,12 +22,22 @@ std::string bio_contents(BIO* bio);
 // P-384/P-521, none for Ed25519, SHA-256 otherwise.
 const EVP_MD* signing_digest(const PrivateKey& key);
 
+// OpenSSL's digest for d; nullptr for Digest::None.
+const EVP_MD* evp_digest(Digest d);
+
 // "malformed" for unknown attribute names or values OpenSSL refuses (e.g. C of length 3).
 Result<ossl::X509NamePtr> build_name(const DistinguishedName& dn);
+// Appends dn's attributes to name (same errors); on error name may hold some of them.
+Result<void> add_name_entries(X509_NAME* name, const DistinguishedName& dn);
 DistinguishedName read_name(const X509_NAME* name);
+
+// The dotted form of an OID, whatever its length ("" for nullptr).
+std::string oid_text(const ASN1_OBJECT* obj);
 
 // An extension whose extnValue OCTET STRING contains exactly `value`.
 Result<ossl::ExtPtr> make_extension(const std::string& oid, const Bytes& value, bool critical);
+// The same for an extension OpenSSL knows by NID (no OID text to parse on every use).
+Result<ossl::ExtPtr> make_extension(int nid, const Bytes& value, bool critical);
 
 // GeneralNames (RFC 5280 §4.2.1.6) DER, to and from attestlab's SubjectAltNames.
 // Encoding errors (bad IP text, bad OID) and decoding errors are Error("malformed").
@@ -37,6 +47,17 @@ Result<SubjectAltNames> decode_general_names(const Bytes& der);
 // Extension values built with der.h.
 Bytes key_usage_value(bool digital_signature, bool key_encipherment, bool cert_sign);
 Result<Bytes> extended_key_usage_value(const std::vector<std::string>& oids);
+
+// The DER encoding of object through its OpenSSL i2d function; empty when encoding fails.
+template <class T>
+Bytes i2d_bytes(int (*i2d)(const T*, unsigned char**), const T* object) {
+  if (object == nullptr) return {};
+  unsigned char* out = nullptr;
+  const int len = i2d(object, &out);
+  const ossl::BufPtr owned(out);
+  if (len <= 0 || out == nullptr) return {};
+  return Bytes(out, out + len);
+}
 
 // Bytes of an ASN1_STRING (OCTET STRING, BIT STRING data, ...).
 Bytes asn1_bytes(const ASN1_STRING* s);

@@ -56,17 +56,9 @@ Result<const EVP_MD*> digest_for(EVP_PKEY* key, Digest digest, bool pss) {
     return static_cast<const EVP_MD*>(nullptr);
   }
   if (pss && !is_rsa(key)) return Error::make("malformed", "PSS with a non-RSA key");
-  switch (digest) {
-    case Digest::SHA256:
-      return EVP_sha256();
-    case Digest::SHA384:
-      return EVP_sha384();
-    case Digest::SHA512:
-      return EVP_sha512();
-    case Digest::None:
-      break;
-  }
-  return Error::make("malformed", "a digest is required for ECDSA and RSA signatures");
+  if (digest == Digest::None)
+    return Error::make("malformed", "a digest is required for ECDSA and RSA signatures");
+  return detail::evp_digest(digest);
 }
 
 Result<void> configure_pss(EVP_PKEY_CTX* pctx) {
@@ -162,13 +154,7 @@ Result<PublicKey> PublicKey::from_pem(const std::string& pem) {
 }
 
 Bytes PublicKey::spki_der() const {
-  if (!key_) return {};
-  unsigned char* out = nullptr;
-  const int len = i2d_PUBKEY(key_.get(), &out);
-  if (len <= 0) return {};
-  Bytes der(out, out + len);
-  OPENSSL_free(out);
-  return der;
+  return detail::i2d_bytes(i2d_PUBKEY, key_.get());
 }
 
 std::string PublicKey::to_pem() const {

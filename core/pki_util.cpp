@@ -2,8 +2,6 @@
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
 
-#include <memory>
-
 #include "core/pki_internal.h"
 
 namespace attestlab::pki::detail {
@@ -26,17 +24,36 @@ const EVP_MD* signing_digest(const PrivateKey& key) {
   return EVP_sha256();
 }
 
-Result<ossl::X509NamePtr> build_name(const DistinguishedName& dn) {
-  ossl::X509NamePtr name(X509_NAME_new());
-  if (!name) return Error::make("serverInternal", "allocating X509_NAME");
+const EVP_MD* evp_digest(Digest d) {
+  switch (d) {
+    case Digest::SHA256:
+      return EVP_sha256();
+    case Digest::SHA384:
+      return EVP_sha384();
+    case Digest::SHA512:
+      return EVP_sha512();
+    case Digest::None:
+      break;
+  }
+  return nullptr;
+}
+
+Result<void> add_name_entries(X509_NAME* name, const DistinguishedName& dn) {
   for (const auto& [field, value] : dn) {
-    if (X509_NAME_add_entry_by_txt(name.get(), field.c_str(), MBSTRING_UTF8,
+    if (X509_NAME_add_entry_by_txt(name, field.c_str(), MBSTRING_UTF8,
                                    reinterpret_cast<const unsigned char*>(value.data()),
                                    static_cast<int>(value.size()), -1, 0) != 1) {
       ossl::last_error();
       return Error::make("malformed", "invalid distinguished name attribute " + field);
     }
   }
+  return ok();
+}
+
+Result<ossl::X509NamePtr> build_name(const DistinguishedName& dn) {
+  ossl::X509NamePtr name(X509_NAME_new());
+  if (!name) return Error::make("serverInternal", "allocating X509_NAME");
+  ATTESTLAB_TRY(add_name_entries(name.get(), dn));
   return name;
 }
 
@@ -66,20 +83,47 @@ DistinguishedName read_name(const X509_NAME* name) {
   return dn;
 }
 
+std::string oid_text(const ASN1_OBJECT* obj) {
+  if (obj == nullptr) return {};
+  const int len = OBJ_obj2txt(nullptr, 0, obj, 1);
+  if (len <= 0) return {};
+  std::string text(static_cast<std::size_t>(len) + 1, '\0');
+  if (OBJ_obj2txt(text.data(), len + 1, obj, 1) != len) return {};
+  text.resize(static_cast<std::size_t>(len));
+  return text;
+}
+
+namespace {
+
+// create_by_OBJ copies both the object and the data.
+Result<ossl::ExtPtr> extension_of(const ASN1_OBJECT* obj, const Bytes& value, bool critical) {
+  ossl::Asn1StringPtr data(ASN1_OCTET_STRING_new());
+  if (!data || ASN1_OCTET_STRING_set(data.get(), value.data(), static_cast<int>(value.size())) != 1)
+    return Error::make("serverInternal", "building extension: " + ossl::last_error());
+  ossl::ExtPtr ext(X509_EXTENSION_create_by_OBJ(nullptr, obj, critical ? 1 : 0, data.get()));
+  if (!ext) return Error::make("serverInternal", "building extension: " + ossl::last_error());
+  return ext;
+}
+
+}  // namespace
+
 Result<ossl::ExtPtr> make_extension(const std::string& oid, const Bytes& value, bool critical) {
   ossl::AsnObjPtr obj(OBJ_txt2obj(oid.c_str(), 1));
   if (!obj) {
     ossl::last_error();
     return Error::make("malformed", "invalid extension OID " + oid);
   }
-  std::unique_ptr<ASN1_OCTET_STRING, decltype(&ASN1_OCTET_STRING_free)> data(
-      ASN1_OCTET_STRING_new(), &ASN1_OCTET_STRING_free);
-  if (!data || ASN1_OCTET_STRING_set(data.get(), value.data(), static_cast<int>(value.size())) != 1)
-    return Error::make("serverInternal", "building extension: " + ossl::last_error());
-  // create_by_OBJ copies both the object and the data.
-  ossl::ExtPtr ext(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), critical ? 1 : 0, data.get()));
-  if (!ext) return Error::make("serverInternal", "building extension: " + ossl::last_error());
-  return ext;
+  return extension_of(obj.get(), value, critical);
+}
+
+Result<ossl::ExtPtr> make_extension(int nid, const Bytes& value, bool critical) {
+  // OBJ_nid2obj returns OpenSSL's static object for a built-in NID (nothing to free).
+  const ASN1_OBJECT* obj = OBJ_nid2obj(nid);
+  if (obj == nullptr) {
+    ossl::last_error();
+    return Error::make("serverInternal", "unknown extension NID " + std::to_string(nid));
+  }
+  return extension_of(obj, value, critical);
 }
 
 Bytes asn1_bytes(const ASN1_STRING* s) {
