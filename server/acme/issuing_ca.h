@@ -37,7 +37,8 @@ class IssuingCa {
                                                            std::int64_t now);
 
   // Signs a leaf with the intermediate: v3, random positive 16-byte serial, CA:FALSE,
-  // key usage digitalSignature (plus keyEncipherment for RSA keys), the requested EKUs,
+  // key usage digitalSignature (plus keyEncipherment for rsaEncryption keys: a CSR key by
+  // its SPKI algorithm, a LeafRequest::key of any RSA kind), the requested EKUs,
   // subject and authority key ids, and the SANs (critical when there is no subject CN).
   Result<pki::Certificate> issue(const LeafRequest& request) const;
 
@@ -52,7 +53,6 @@ class IssuingCa {
   pki::Certificate root_;
   pki::Certificate intermediate_;
   pki::PrivateKey intermediate_key_;
-  Bytes authority_key_id_value_;  // AuthorityKeyIdentifier extension value of every leaf
   std::string intermediate_pem_;
   std::string chain_pem_;
 };
