@@ -64,153 +64,190 @@ Identifier identifier_from_json(const Json& j) {
   return id;
 }
 
-Json strings_to_json(const std::vector<std::string>& v) {
+Challenge challenge_from(const Json& j);
+
+void read(const Json& obj, const char* key, Identifier& out) {
+  if (const Json* v = member(obj, key)) out = identifier_from_json(*v);
+}
+
+// Arrays of records: the object items are read, anything else is skipped.
+template <class T>
+void read_records(const Json& obj, const char* key, std::vector<T>& out, T (*from)(const Json&)) {
+  if (const Json* v = member(obj, key); v && v->is_array()) {
+    for (const Json& item : *v) {
+      if (item.is_object()) out.push_back(from(item));
+    }
+  }
+}
+void read(const Json& obj, const char* key, std::vector<Identifier>& out) {
+  read_records(obj, key, out, identifier_from_json);
+}
+void read(const Json& obj, const char* key, std::vector<Challenge>& out) {
+  read_records(obj, key, out, challenge_from);
+}
+
+template <class T>
+Json member_json(const T& field) {
+  return Json(field);
+}
+Json member_json(const Identifier& id) {
+  return id.to_json();
+}
+Json member_json(const Challenge& c) {
+  return to_json(c);
+}
+template <class T>
+Json member_json(const std::vector<T>& items) {
   Json out = Json::array();
-  for (const auto& s : v) out.push_back(s);
+  for (const auto& item : items) out.push_back(member_json(item));
   return out;
+}
+
+// Each record's members are listed once, in the *_members functions below: `m(name, field)`
+// for each. The record is const for writing and mutable for reading, so one list serves both.
+struct Writer {
+  Json out = Json::object();
+  template <class T>
+  void operator()(const char* key, const T& field) {
+    out[key] = member_json(field);
+  }
+};
+struct Reader {
+  const Json& in;
+  template <class T>
+  void operator()(const char* key, T& field) const {
+    read(in, key, field);
+  }
+};
+
+template <class A, class M>
+void account_members(A& a, M&& m) {
+  m("id", a.id);
+  m("status", a.status);
+  m("jwk", a.jwk);
+  m("thumbprint", a.thumbprint);
+  m("contact", a.contact);
+  m("tos_agreed", a.tos_agreed);
+  m("eab_kid", a.eab_kid);
+  m("created", a.created);
+}
+
+template <class C, class M>
+void challenge_members(C& c, M&& m) {
+  m("id", c.id);
+  m("type", c.type);
+  m("status", c.status);
+  m("token", c.token);
+  m("validated", c.validated);
+  m("error", c.error);
+  m("evidence", c.evidence);
+}
+
+template <class A, class M>
+void authorization_members(A& a, M&& m) {
+  m("id", a.id);
+  m("account_id", a.account_id);
+  m("identifier", a.identifier);
+  m("status", a.status);
+  m("expires", a.expires);
+  m("wildcard", a.wildcard);
+  m("challenges", a.challenges);
+}
+
+template <class O, class M>
+void order_members(O& o, M&& m) {
+  m("id", o.id);
+  m("account_id", o.account_id);
+  m("status", o.status);
+  m("expires", o.expires);
+  m("identifiers", o.identifiers);
+  m("not_before", o.not_before);
+  m("not_after", o.not_after);
+  m("authorization_ids", o.authorization_ids);
+  m("error", o.error);
+  m("certificate_id", o.certificate_id);
+  m("created", o.created);
+}
+
+template <class C, class M>
+void certificate_members(C& c, M&& m) {
+  m("id", c.id);
+  m("account_id", c.account_id);
+  m("order_id", c.order_id);
+  m("serial_hex", c.serial_hex);
+  m("chain_pem", c.chain_pem);
+  m("spki_sha256", c.spki_sha256);
+  m("device_id", c.device_id);
+  m("status", c.status);
+  m("revocation_reason", c.revocation_reason);
+  m("revoked_at", c.revoked_at);
+  m("not_after", c.not_after);
+  m("issued", c.issued);
+}
+
+Challenge challenge_from(const Json& j) {
+  Challenge c;
+  challenge_members(c, Reader{j});
+  return c;
 }
 
 }  // namespace
 
 Json to_json(const Account& a) {
-  return Json{{"id", a.id},
-              {"status", a.status},
-              {"jwk", a.jwk},
-              {"thumbprint", a.thumbprint},
-              {"contact", strings_to_json(a.contact)},
-              {"tos_agreed", a.tos_agreed},
-              {"eab_kid", a.eab_kid},
-              {"created", a.created}};
+  Writer w;
+  account_members(a, w);
+  return std::move(w.out);
 }
 
 Json to_json(const Challenge& c) {
-  return Json{{"id", c.id},
-              {"type", c.type},
-              {"status", c.status},
-              {"token", c.token},
-              {"validated", c.validated},
-              {"error", c.error},
-              {"evidence", c.evidence}};
+  Writer w;
+  challenge_members(c, w);
+  return std::move(w.out);
 }
 
 Json to_json(const Authorization& a) {
-  Json challenges = Json::array();
-  for (const auto& c : a.challenges) challenges.push_back(to_json(c));
-  return Json{{"id", a.id},
-              {"account_id", a.account_id},
-              {"identifier", a.identifier.to_json()},
-              {"status", a.status},
-              {"expires", a.expires},
-              {"wildcard", a.wildcard},
-              {"challenges", std::move(challenges)}};
+  Writer w;
+  authorization_members(a, w);
+  return std::move(w.out);
 }
 
 Json to_json(const Order& o) {
-  Json identifiers = Json::array();
-  for (const auto& i : o.identifiers) identifiers.push_back(i.to_json());
-  return Json{{"id", o.id},
-              {"account_id", o.account_id},
-              {"status", o.status},
-              {"expires", o.expires},
-              {"identifiers", std::move(identifiers)},
-              {"not_before", o.not_before},
-              {"not_after", o.not_after},
-              {"authorization_ids", strings_to_json(o.authorization_ids)},
-              {"error", o.error},
-              {"certificate_id", o.certificate_id},
-              {"created", o.created}};
+  Writer w;
+  order_members(o, w);
+  return std::move(w.out);
 }
 
 Json to_json(const CertificateRecord& c) {
-  return Json{{"id", c.id},
-              {"account_id", c.account_id},
-              {"order_id", c.order_id},
-              {"serial_hex", c.serial_hex},
-              {"chain_pem", c.chain_pem},
-              {"spki_sha256", c.spki_sha256},
-              {"device_id", c.device_id},
-              {"status", c.status},
-              {"revocation_reason", c.revocation_reason},
-              {"revoked_at", c.revoked_at},
-              {"not_after", c.not_after},
-              {"issued", c.issued}};
+  Writer w;
+  certificate_members(c, w);
+  return std::move(w.out);
 }
 
 Account account_from_json(const Json& j) {
   Account a;
-  read(j, "id", a.id);
-  read(j, "status", a.status);
-  read(j, "jwk", a.jwk);
-  read(j, "thumbprint", a.thumbprint);
-  read(j, "contact", a.contact);
-  read(j, "tos_agreed", a.tos_agreed);
-  read(j, "eab_kid", a.eab_kid);
-  read(j, "created", a.created);
+  account_members(a, Reader{j});
   return a;
 }
 
 Challenge challenge_from_json(const Json& j) {
-  Challenge c;
-  read(j, "id", c.id);
-  read(j, "type", c.type);
-  read(j, "status", c.status);
-  read(j, "token", c.token);
-  read(j, "validated", c.validated);
-  read(j, "error", c.error);
-  read(j, "evidence", c.evidence);
-  return c;
+  return challenge_from(j);
 }
 
 Authorization authorization_from_json(const Json& j) {
   Authorization a;
-  read(j, "id", a.id);
-  read(j, "account_id", a.account_id);
-  if (const Json* id = member(j, "identifier")) a.identifier = identifier_from_json(*id);
-  read(j, "status", a.status);
-  read(j, "expires", a.expires);
-  read(j, "wildcard", a.wildcard);
-  if (const Json* cs = member(j, "challenges"); cs && cs->is_array()) {
-    for (const Json& c : *cs) {
-      if (c.is_object()) a.challenges.push_back(challenge_from_json(c));
-    }
-  }
+  authorization_members(a, Reader{j});
   return a;
 }
 
 Order order_from_json(const Json& j) {
   Order o;
-  read(j, "id", o.id);
-  read(j, "account_id", o.account_id);
-  read(j, "status", o.status);
-  read(j, "expires", o.expires);
-  if (const Json* ids = member(j, "identifiers"); ids && ids->is_array()) {
-    for (const Json& i : *ids) {
-      if (i.is_object()) o.identifiers.push_back(identifier_from_json(i));
-    }
-  }
-  read(j, "not_before", o.not_before);
-  read(j, "not_after", o.not_after);
-  read(j, "authorization_ids", o.authorization_ids);
-  read(j, "error", o.error);
-  read(j, "certificate_id", o.certificate_id);
-  read(j, "created", o.created);
+  order_members(o, Reader{j});
   return o;
 }
 
 CertificateRecord certificate_from_json(const Json& j) {
   CertificateRecord c;
-  read(j, "id", c.id);
-  read(j, "account_id", c.account_id);
-  read(j, "order_id", c.order_id);
-  read(j, "serial_hex", c.serial_hex);
-  read(j, "chain_pem", c.chain_pem);
-  read(j, "spki_sha256", c.spki_sha256);
-  read(j, "device_id", c.device_id);
-  read(j, "status", c.status);
-  read(j, "revocation_reason", c.revocation_reason);
-  read(j, "revoked_at", c.revoked_at);
-  read(j, "not_after", c.not_after);
-  read(j, "issued", c.issued);
+  certificate_members(c, Reader{j});
   return c;
 }
 
