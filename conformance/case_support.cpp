@@ -7,12 +7,36 @@
 
 namespace attestlab::conformance {
 
+client::NewAccountRequest account_request(const CaseContext& ctx) {
+  client::NewAccountRequest req;
+  if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
+  return req;
+}
+
 WatchedAccount watched_account(CaseContext& ctx, const std::string& label) {
   auto c = ctx.client(label);
   client::NewAccountRequest req;
   req.contact = {kContactBefore};
   client::Account account = ctx.new_account(*c, req);
   return WatchedAccount{std::move(c), account};
+}
+
+OfferedChallenge offered_challenge(CaseContext& ctx, client::AcmeClient& c, const std::string& type,
+                                   std::vector<client::Identifier> ids) {
+  OfferedChallenge o;
+  o.order = create_order(ctx, c, std::move(ids));
+  o.authz = need(c.get_authz(o.order.authorizations.front()), "fetch the authorization");
+  const client::Challenge* ch = o.authz.find(type);
+  need_that(ch != nullptr, "the authorization offers " + type);
+  o.challenge = *ch;
+  return o;
+}
+
+client::Authorization validated_first_authz(CaseContext& ctx, client::AcmeClient& c) {
+  client::Order order = create_order(ctx, c);
+  auto authz = validate_authz(ctx, c, order.authorizations.front());
+  need_that(authz.status == "valid", "the authorization became valid");
+  return authz;
 }
 
 Json contact_update() {
@@ -63,6 +87,14 @@ std::string jose_signature_b64u(const client::JwsSigner& signer, const std::stri
 
 std::shared_ptr<const client::JwsSigner> fresh_signer(pki::KeySpec spec) {
   return client::make_signer(need(pki::PrivateKey::generate(spec), "generate a key"));
+}
+
+std::string flattened_jws(const client::JwsSigner& signer, const std::string& protected_b64,
+                          const std::string& payload) {
+  return Json{{"protected", protected_b64},
+              {"payload", payload},
+              {"signature", jose_signature_b64u(signer, protected_b64 + "." + payload)}}
+      .dump();
 }
 
 }  // namespace attestlab::conformance

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "client/acme_client.h"
 #include "client/acme_signer.h"
@@ -20,6 +21,9 @@ namespace attestlab::conformance {
 inline constexpr const char* kContactBefore = "mailto:before@example.com";
 inline constexpr const char* kContactAfter = "mailto:after@example.com";
 
+// A newAccount request, with external account binding when the target requires it.
+client::NewAccountRequest account_request(const CaseContext& ctx);
+
 // A fresh account with contact [kContactBefore].
 struct WatchedAccount {
   std::unique_ptr<client::AcmeClient> client;
@@ -31,6 +35,18 @@ Json contact_update();
 std::string contact_update_text();
 // Passes when the account (fetched by its own client) still has contact [kContactBefore].
 Verdict contact_unchanged(client::AcmeClient& c, const std::string& account_url);
+
+// A new order's first authorization (as fetched) and its challenge of `type`; the case
+// aborts when the authorization does not offer one.
+struct OfferedChallenge {
+  client::Order order;
+  client::Authorization authz;
+  client::Challenge challenge;
+};
+OfferedChallenge offered_challenge(CaseContext& ctx, client::AcmeClient& c, const std::string& type,
+                                   std::vector<client::Identifier> ids = {});
+// A new order's first authorization, validated (the case aborts when it does not become valid).
+client::Authorization validated_first_authz(CaseContext& ctx, client::AcmeClient& c);
 
 // POSTs a body built around a fresh nonce (nonce → body), re-built and re-sent with a new
 // nonce while the target answers badNonce (random rejection), up to `attempts` times.
@@ -44,6 +60,10 @@ Json account_header(const client::AcmeClient& c, const std::string& nonce, const
 
 // A JWS signature (JOSE form: r||s for ECDSA) by signer over `input`.
 std::string jose_signature_b64u(const client::JwsSigner& signer, const std::string& input);
+// The flattened JWS {"protected", "payload", "signature"} (serialized), signed by signer over
+// protected_b64 + "." + payload exactly as given (neither is encoded here).
+std::string flattened_jws(const client::JwsSigner& signer, const std::string& protected_b64,
+                          const std::string& payload);
 
 // A fresh P-256 signer.
 std::shared_ptr<const client::JwsSigner> fresh_signer(pki::KeySpec spec = pki::KeySpec::p256());

@@ -11,12 +11,6 @@
 namespace attestlab::conformance {
 namespace {
 
-client::NewAccountRequest account_request(const CaseContext& ctx) {
-  client::NewAccountRequest req;
-  if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
-  return req;
-}
-
 // newAccount with onlyReturnExisting for key: the raw response.
 Result<http::Response> lookup_account(CaseContext& ctx,
                                       const std::shared_ptr<const client::JwsSigner>& key) {

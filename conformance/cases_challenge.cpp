@@ -26,11 +26,10 @@ Attempt attempt(CaseContext& ctx, const std::string& type,
                 std::vector<client::Identifier> ids = {}) {
   Attempt a;
   a.client = ctx.shared_client();
-  a.order = create_order(ctx, *a.client, std::move(ids));
-  a.authz = need(a.client->get_authz(a.order.authorizations.front()), "fetch the authorization");
-  const client::Challenge* ch = a.authz.find(type);
-  need_that(ch != nullptr, "the authorization offers " + type);
-  a.challenge = *ch;
+  OfferedChallenge offered = offered_challenge(ctx, *a.client, type, std::move(ids));
+  a.order = std::move(offered.order);
+  a.authz = std::move(offered.authz);
+  a.challenge = std::move(offered.challenge);
   serve(a);
   a.answer = a.client->respond_challenge(a.challenge.url);
   need_that(a.answer.ok(), "the challenge response is accepted (" +
@@ -50,31 +49,51 @@ Verdict challenge_is(client::AcmeClient& c, const std::string& url, const std::s
                "challenge \"" + ch.status + "\"" + (ch.error ? " error " + ch.error->dump() : ""));
 }
 
+Verdict authz_is(const Attempt& a, const std::string& status) {
+  return check(a.final_authz.status == status, "authorization \"" + status + "\"",
+               "authorization \"" + a.final_authz.status + "\"");
+}
+
+// After the right answer: challenge and authorization valid, the order (settled) ready.
+Verdict valid_and_ready(CaseContext& ctx, const Attempt& a) {
+  client::Order order = settle_order(ctx, *a.client, a.order.url);
+  return first_failure(
+      {challenge_is(*a.client, a.challenge.url, "valid"), authz_is(a, "valid"),
+       check(order.status == "ready", "order \"ready\"", "order \"" + order.status + "\"")});
+}
+
+// Answers http-01 with a responder that holds its answer back, and polls the authorization
+// while the validation is still running.
+Result<http::Response> poll_during_validation(CaseContext& ctx) {
+  auto c = ctx.shared_client();
+  OfferedChallenge o = offered_challenge(ctx, *c, "http-01");
+  ctx.http01().provide(o.challenge.token, c->key_authorization(o.challenge.token),
+                       std::chrono::milliseconds(1500));
+  need(c->respond_challenge(o.challenge.url), "respond to the challenge");
+  ctx.pause(std::chrono::milliseconds(200));
+  return post_retrying(*c, o.authz.url, std::nullopt);
+}
+
 }  // namespace
 
 void add_challenge_cases(CaseList& out) {
-  out.push_back(rfc_case(
-      {"rfc8555-8.3-http01-valid",
-       "http-01 with the right key authorization validates",
-       "8.3",
-       Level::Must,
-       "The server fetches http://NAME/.well-known/acme-challenge/TOKEN and, on the key "
-       "authorization, marks the challenge and authorization valid and the order ready.",
-       {"http-01"}},
-      [](CaseContext& ctx) {
-        Attempt a = attempt(ctx, "http-01", [&](Attempt& x) {
-          provision_challenge(ctx, *x.client, x.authz, x.challenge);
-        });
-        const int hits = ctx.http01().hits(a.challenge.token);
-        client::Order order = settle_order(ctx, *a.client, a.order.url);
-        return first_failure(
-            {check(hits > 0, "the server fetched the key authorization",
-                   "no request reached the responder"),
-             challenge_is(*a.client, a.challenge.url, "valid"),
-             check(a.final_authz.status == "valid", "authorization \"valid\"",
-                   "authorization \"" + a.final_authz.status + "\""),
-             check(order.status == "ready", "order \"ready\"", "order \"" + order.status + "\"")});
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-8.3-http01-valid",
+                "http-01 with the right key authorization validates",
+                "8.3",
+                Level::Must,
+                "The server fetches http://NAME/.well-known/acme-challenge/TOKEN and, on the key "
+                "authorization, marks the challenge and authorization valid and the order ready.",
+                {"http-01"}},
+               [](CaseContext& ctx) {
+                 Attempt a = attempt(ctx, "http-01", [&](Attempt& x) {
+                   provision_challenge(ctx, *x.client, x.authz, x.challenge);
+                 });
+                 const int hits = ctx.http01().hits(a.challenge.token);
+                 return first_failure({check(hits > 0, "the server fetched the key authorization",
+                                             "no request reached the responder"),
+                                       valid_and_ready(ctx, a)});
+               }));
 
   out.push_back(rfc_case(
       {"rfc8555-8.3-http01-wrong-key-authorization",
@@ -105,8 +124,7 @@ void add_challenge_cases(CaseList& out) {
                 {"validation"}},
                [](CaseContext& ctx) {
                  Attempt a = wrong_answer(ctx);
-                 return check(a.final_authz.status == "invalid", "authorization \"invalid\"",
-                              "authorization \"" + a.final_authz.status + "\"");
+                 return authz_is(a, "invalid");
                }));
 
   out.push_back(
@@ -148,8 +166,7 @@ void add_challenge_cases(CaseList& out) {
           ctx.http01().provide(x.challenge.token,
                                x.client->key_authorization(x.challenge.token) + "\r\n \n");
         });
-        return check(a.final_authz.status == "valid", "authorization \"valid\"",
-                     "authorization \"" + a.final_authz.status + "\"");
+        return authz_is(a, "valid");
       }));
 
   out.push_back(rfc_case(
@@ -164,12 +181,7 @@ void add_challenge_cases(CaseList& out) {
         Attempt a = attempt(ctx, "dns-01", [&](Attempt& x) {
           provision_challenge(ctx, *x.client, x.authz, x.challenge);
         });
-        client::Order order = settle_order(ctx, *a.client, a.order.url);
-        return first_failure(
-            {challenge_is(*a.client, a.challenge.url, "valid"),
-             check(a.final_authz.status == "valid", "authorization \"valid\"",
-                   "authorization \"" + a.final_authz.status + "\""),
-             check(order.status == "ready", "order \"ready\"", "order \"" + order.status + "\"")});
+        return valid_and_ready(ctx, a);
       }));
 
   out.push_back(rfc_case(
@@ -183,9 +195,8 @@ void add_challenge_cases(CaseList& out) {
       [](CaseContext& ctx) {
         Attempt a = attempt(ctx, "dns-01",
                             [&](Attempt& x) { provision_wrong_answer(ctx, x.authz, x.challenge); });
-        return first_failure({challenge_is(*a.client, a.challenge.url, "invalid"),
-                              check(a.final_authz.status == "invalid", "authorization \"invalid\"",
-                                    "authorization \"" + a.final_authz.status + "\"")});
+        return first_failure(
+            {challenge_is(*a.client, a.challenge.url, "invalid"), authz_is(a, "invalid")});
       }));
 
   out.push_back(rfc_case(
@@ -240,9 +251,7 @@ void add_challenge_cases(CaseList& out) {
                           {"validation"}},
                          [](CaseContext& ctx) {
                            auto c = ctx.shared_client();
-                           client::Order order = create_order(ctx, *c);
-                           auto authz = validate_authz(ctx, *c, order.authorizations.front());
-                           need_that(authz.status == "valid", "the authorization became valid");
+                           auto authz = validated_first_authz(ctx, *c);
                            const client::Challenge* ch = authz.find(validation_type(ctx));
                            need_that(ch != nullptr, "the authorization lists the challenge");
                            auto fetched = need(c->get_challenge(ch->url), "fetch the challenge");
@@ -263,18 +272,7 @@ void add_challenge_cases(CaseList& out) {
        "authorization (status \"pending\").",
        {"http-01"}},
       [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        client::Order order = create_order(ctx, *c);
-        auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
-        const client::Challenge* ch = authz.find("http-01");
-        need_that(ch != nullptr, "the authorization offers http-01");
-        // The responder holds its answer back, so the validation is still running when
-        // the authorization is polled.
-        ctx.http01().provide(ch->token, c->key_authorization(ch->token),
-                             std::chrono::milliseconds(1500));
-        need(c->respond_challenge(ch->url), "respond to the challenge");
-        ctx.pause(std::chrono::milliseconds(200));
-        auto r = post_retrying(*c, authz.url, std::nullopt);
+        auto r = poll_during_validation(ctx);
         auto body = r ? json_body(*r) : std::nullopt;
         return first_failure(
             {expect_status(r, 200),
@@ -290,16 +288,7 @@ void add_challenge_cases(CaseList& out) {
        "While validation is in progress, the authorization response may include Retry-After.",
        {"http-01"}},
       [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        client::Order order = create_order(ctx, *c);
-        auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
-        const client::Challenge* ch = authz.find("http-01");
-        need_that(ch != nullptr, "the authorization offers http-01");
-        ctx.http01().provide(ch->token, c->key_authorization(ch->token),
-                             std::chrono::milliseconds(1500));
-        need(c->respond_challenge(ch->url), "respond to the challenge");
-        ctx.pause(std::chrono::milliseconds(200));
-        auto r = need(post_retrying(*c, authz.url, std::nullopt), "poll the authorization");
+        auto r = need(poll_during_validation(ctx), "poll the authorization");
         auto body = json_body(r);
         need_that(body && body->value("status", "") == "pending",
                   "the validation is still in progress");

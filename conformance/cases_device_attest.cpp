@@ -43,26 +43,39 @@ AttestOutcome answer_with(
   return submit(ctx, d, payload(ctx, d, key));
 }
 
+// The honest chain of slot 0's device for key and the order's token.
+sim::AttestationChain honest_chain(CaseContext& ctx, const DeviceOrder& d,
+                                   const pki::PrivateKey& key) {
+  return issue(ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token));
+}
+
 // An honest attestation object as CBOR, for cases that damage it.
 Json honest_attobj_json(CaseContext& ctx, DeviceOrder& d, const pki::PrivateKey& key) {
-  auto chain =
-      issue(ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token));
-  return sim::attestation_object_json(sim::apple_attestation_object(chain));
+  return sim::attestation_object_json(sim::apple_attestation_object(honest_chain(ctx, d, key)));
+}
+
+// Slot 0's genuine attestation is accepted; the case aborts otherwise (it tests what follows).
+void need_genuine_accepted(CaseContext& ctx, DeviceOrder& d, const pki::PrivateKey& key) {
+  need_that(expect_accepted(submit(ctx, d, attobj_payload(honest_chain(ctx, d, key)))).passed(),
+            "the genuine attestation is accepted");
 }
 
 Json cbor_payload(const Json& object) {
   return Json{{"attObj", base64url_encode(to_cbor(object))}};
 }
 
-// A rejection through a rogue root: the attestation every verifier must refuse.
+// An attestation through a rogue root: the one every verifier must refuse.
+Json rogue_root_payload(CaseContext& ctx, DeviceOrder& d, const pki::PrivateKey& key) {
+  auto rogue = need(sim::forge::rogue_ca(ctx.apple_ca(), ctx.now()), "make a rogue CA");
+  auto chain = need(
+      rogue.issue_leaf(honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token)),
+      "issue the rogue leaf");
+  return attobj_payload(chain);
+}
+
+// A rejection through a rogue root.
 AttestOutcome rogue_root_answer(CaseContext& ctx) {
-  return answer_with(ctx, [](CaseContext& c, DeviceOrder& d, const pki::PrivateKey& key) {
-    auto rogue = need(sim::forge::rogue_ca(c.apple_ca(), c.now()), "make a rogue CA");
-    auto chain = need(
-        rogue.issue_leaf(honest_leaf(c, key.public_key(), slot_facts(c, 0), d.challenge.token)),
-        "issue the rogue leaf");
-    return attobj_payload(chain);
-  });
+  return answer_with(ctx, rogue_root_payload);
 }
 
 }  // namespace
@@ -138,10 +151,7 @@ void add_device_attest_cases(CaseList& out) {
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
-        AttestOutcome o = submit(
-            ctx, d,
-            attobj_payload(issue(
-                ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token))));
+        AttestOutcome o = submit(ctx, d, attobj_payload(honest_chain(ctx, d, key)));
         client::Order order = settle_order(ctx, *d.client, d.order.url);
         return first_failure({expect_accepted(o), check(order.status == "ready", "order \"ready\"",
                                                         "order \"" + order.status + "\"")});
@@ -275,11 +285,7 @@ void add_device_attest_cases(CaseList& out) {
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
-        auto rogue = need(sim::forge::rogue_ca(ctx.apple_ca(), ctx.now()), "make a rogue CA");
-        auto chain = need(rogue.issue_leaf(honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
-                                                       d.challenge.token)),
-                          "issue the rogue leaf");
-        AttestOutcome o = submit(ctx, d, attobj_payload(chain));
+        AttestOutcome o = submit(ctx, d, rogue_root_payload(ctx, d, key));
         need_that(expect_rejected(o).passed(), "the rogue attestation is rejected");
         auto r = post_retrying(
             *d.client, d.order.finalize,
@@ -303,10 +309,7 @@ void add_device_attest_cases(CaseList& out) {
         need_that(first.challenge.status == "invalid",
                   "the stale attestation made the challenge invalid (it is \"" +
                       first.challenge.status + "\")");
-        AttestOutcome second = submit(
-            ctx, d,
-            attobj_payload(issue(
-                ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token))));
+        AttestOutcome second = submit(ctx, d, attobj_payload(honest_chain(ctx, d, key)));
         return first_failure(
             {check(second.challenge.status == "invalid", "challenge still \"invalid\"",
                    "challenge \"" + second.challenge.status + "\""),
@@ -324,13 +327,7 @@ void add_device_attest_cases(CaseList& out) {
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
-        need_that(
-            expect_accepted(submit(ctx, d,
-                                   attobj_payload(issue(
-                                       ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
-                                                        d.challenge.token)))))
-                .passed(),
-            "the genuine attestation is accepted");
+        need_genuine_accepted(ctx, d, key);
         return expect_not_issued(
             finalize_device(ctx, d, device_csr(key, ctx.identity(0).serial + "X")));
       },
@@ -344,13 +341,7 @@ void add_device_attest_cases(CaseList& out) {
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
-        need_that(
-            expect_accepted(submit(ctx, d,
-                                   attobj_payload(issue(
-                                       ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
-                                                        d.challenge.token)))))
-                .passed(),
-            "the genuine attestation is accepted");
+        need_genuine_accepted(ctx, d, key);
         return expect_not_issued(finalize_device(
             ctx, d, device_csr(key, ctx.identity(0).serial, {ctx.new_domain("extra")})));
       },
@@ -365,13 +356,7 @@ void add_device_attest_cases(CaseList& out) {
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
-        need_that(
-            expect_accepted(submit(ctx, d,
-                                   attobj_payload(issue(
-                                       ctx, honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0),
-                                                        d.challenge.token)))))
-                .passed(),
-            "the genuine attestation is accepted");
+        need_genuine_accepted(ctx, d, key);
         FinalizeOutcome f = finalize_device(ctx, d, device_csr(key, std::nullopt));
         return first_failure(
             {expect_success(f.answer),

@@ -19,6 +19,16 @@ std::string new_nonce_url(client::AcmeClient& c) {
   return need(c.directory(), "fetch the directory").new_nonce;
 }
 
+// An account update sent once with post_raw and `options` (no retry: the nonce is what is
+// tested), then: HTTP 400 with one of `types`, and the account unchanged.
+Verdict nonce_refused(CaseContext& ctx, const client::RawPostOptions& options,
+                      const std::vector<std::string>& types) {
+  WatchedAccount w = watched_account(ctx);
+  auto r = w.client->post_raw(w.account.url, Json::object(), contact_update_text(), options);
+  return first_failure(
+      {expect_problem(r, 400, types), contact_unchanged(*w.client, w.account.url)});
+}
+
 }  // namespace
 
 void add_directory_nonce_cases(CaseList& out) {
@@ -178,12 +188,9 @@ void add_directory_nonce_cases(CaseList& out) {
        "A JWS without a \"nonce\" header parameter is refused with HTTP 400 badNonce, and the "
        "request has no effect."},
       [](CaseContext& ctx) {
-        WatchedAccount w = watched_account(ctx);
         client::RawPostOptions o;
         o.omit_nonce = true;
-        auto r = w.client->post_raw(w.account.url, Json::object(), contact_update_text(), o);
-        return first_failure(
-            {expect_problem(r, 400, {"badNonce"}), contact_unchanged(*w.client, w.account.url)});
+        return nonce_refused(ctx, o, {"badNonce"});
       }));
 
   out.push_back(rfc_case(
@@ -192,12 +199,9 @@ void add_directory_nonce_cases(CaseList& out) {
        "A well-formed nonce the server never issued is refused with HTTP 400 badNonce, and the "
        "request has no effect."},
       [](CaseContext& ctx) {
-        WatchedAccount w = watched_account(ctx);
         client::RawPostOptions o;
         o.nonce = base64url_encode(random_bytes(16));
-        auto r = w.client->post_raw(w.account.url, Json::object(), contact_update_text(), o);
-        return first_failure(
-            {expect_problem(r, 400, {"badNonce"}), contact_unchanged(*w.client, w.account.url)});
+        return nonce_refused(ctx, o, {"badNonce"});
       }));
 
   out.push_back(rfc_case(
@@ -206,12 +210,9 @@ void add_directory_nonce_cases(CaseList& out) {
        "A \"nonce\" header parameter that is not base64url is refused with HTTP 400 (badNonce or "
        "malformed)."},
       [](CaseContext& ctx) {
-        WatchedAccount w = watched_account(ctx);
         client::RawPostOptions o;
         o.nonce = "not+a/nonce==";
-        auto r = w.client->post_raw(w.account.url, Json::object(), contact_update_text(), o);
-        return first_failure({expect_problem(r, 400, {"badNonce", "malformed"}),
-                              contact_unchanged(*w.client, w.account.url)});
+        return nonce_refused(ctx, o, {"badNonce", "malformed"});
       }));
 
   out.push_back(rfc_case(

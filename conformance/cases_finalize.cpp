@@ -106,9 +106,8 @@ void add_finalize_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.client();
         pki::PrivateKey account_key = new_key();
-        client::NewAccountRequest req;
-        if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
-        need(c->new_account(client::make_signer(account_key), req), "create an account");
+        need(c->new_account(client::make_signer(account_key), account_request(ctx)),
+             "create an account");
         client::Order order = ready_order(ctx, *c);
         return refused_csr(ctx, *c, order, csr_b64u(order.identifiers, account_key), {"badCSR"});
       }));

@@ -12,15 +12,29 @@
 namespace attestlab::conformance {
 namespace {
 
+// The expected refusal: any 4xx when neither status nor types are given, else the problem.
+Verdict refusal(const Result<http::Response>& r, int status,
+                const std::vector<std::string>& types) {
+  return (status == 0 && types.empty()) ? expect_refused(r) : expect_problem(r, status, types);
+}
+
+// An account update sent with post_raw, then: `judge`'s verdict on the answer, and the
+// account unchanged.
+Verdict judged_update(CaseContext& ctx, const client::RawPostOptions& options,
+                      const std::function<Verdict(const Result<http::Response>&)>& judge) {
+  WatchedAccount w = watched_account(ctx);
+  auto r =
+      post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), options);
+  return first_failure({judge(r), contact_unchanged(*w.client, w.account.url)});
+}
+
 // A broken account update sent with post_raw, then: the expected refusal, and the account
 // unchanged.
 Verdict refused_update(CaseContext& ctx, const client::RawPostOptions& options,
                        const Json& overrides, int status, const std::vector<std::string>& types) {
   WatchedAccount w = watched_account(ctx);
   auto r = post_raw_retrying(*w.client, w.account.url, overrides, contact_update_text(), options);
-  const Verdict answer =
-      (status == 0 && types.empty()) ? expect_refused(r) : expect_problem(r, status, types);
-  return first_failure({answer, contact_unchanged(*w.client, w.account.url)});
+  return first_failure({refusal(r, status, types), contact_unchanged(*w.client, w.account.url)});
 }
 
 // A hand-built account update (nonce → body), then the refusal and the account unchanged.
@@ -33,9 +47,7 @@ Verdict refused_built_update(
   auto r = post_built(*w.client, w.account.url, [&](const std::string& nonce) {
     return build(*w.client, nonce, w.account.url);
   });
-  const Verdict answer =
-      (status == 0 && types.empty()) ? expect_refused(r) : expect_problem(r, status, types);
-  return first_failure({answer, contact_unchanged(*w.client, w.account.url)});
+  return first_failure({refusal(r, status, types), contact_unchanged(*w.client, w.account.url)});
 }
 
 std::string b64(const Json& j) {
@@ -218,24 +230,20 @@ void add_jws_cases(CaseList& out) {
        "A POST whose Content-Type is not application/jose+json (here application/json) gets "
        "HTTP 415, and the request has no effect."},
       [](CaseContext& ctx) {
-        WatchedAccount w = watched_account(ctx);
         client::RawPostOptions o;
         o.content_type = "application/json";
-        auto r =
-            post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), o);
-        return first_failure({expect_status(r, 415), contact_unchanged(*w.client, w.account.url)});
+        return judged_update(ctx, o,
+                             [](const Result<http::Response>& r) { return expect_status(r, 415); });
       }));
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-content-type-missing", "A POST without Content-Type is refused with 415", "6.2",
        Level::Must, "A POST without a Content-Type header field gets HTTP 415."},
       [](CaseContext& ctx) {
-        WatchedAccount w = watched_account(ctx);
         client::RawPostOptions o;
         o.content_type = "";
-        auto r =
-            post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), o);
-        return first_failure({expect_status(r, 415), contact_unchanged(*w.client, w.account.url)});
+        return judged_update(ctx, o,
+                             [](const Result<http::Response>& r) { return expect_status(r, 415); });
       }));
 
   out.push_back(rfc_case(
@@ -298,11 +306,7 @@ void add_jws_cases(CaseList& out) {
                        header["b64"] = false;
                        header["crit"] = {"b64"};
                        const std::string payload = contact_update_text();
-                       const std::string input = b64(header) + "." + payload;
-                       return Json{{"protected", b64(header)},
-                                   {"payload", payload},
-                                   {"signature", jose_signature_b64u(*c.account_key(), input)}}
-                           .dump();
+                       return flattened_jws(*c.account_key(), b64(header), payload);
                      },
                      0, {});
                }));
@@ -316,32 +320,24 @@ void add_jws_cases(CaseList& out) {
             [](client::AcmeClient& c, const std::string& /*nonce*/, const std::string& /*url*/) {
               const std::string protected_b64 = base64url_encode(std::string("not json"));
               const std::string payload = base64url_encode(contact_update_text());
-              return Json{{"protected", protected_b64},
-                          {"payload", payload},
-                          {"signature",
-                           jose_signature_b64u(*c.account_key(), protected_b64 + "." + payload)}}
-                  .dump();
+              return flattened_jws(*c.account_key(), protected_b64, payload);
             },
             0, {});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.2-payload-not-base64url", "A payload that is not base64url is refused", "6.2",
-       Level::Must, "A JWS whose payload member is not base64url is refused."},
-      [](CaseContext& ctx) {
-        return refused_built_update(
-            ctx,
-            [](client::AcmeClient& c, const std::string& nonce, const std::string& url) {
-              const std::string protected_b64 = b64(account_header(c, nonce, url));
-              const std::string payload = "{not base64url!}";
-              return Json{{"protected", protected_b64},
-                          {"payload", payload},
-                          {"signature",
-                           jose_signature_b64u(*c.account_key(), protected_b64 + "." + payload)}}
-                  .dump();
-            },
-            0, {});
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-6.2-payload-not-base64url", "A payload that is not base64url is refused",
+                "6.2", Level::Must, "A JWS whose payload member is not base64url is refused."},
+               [](CaseContext& ctx) {
+                 return refused_built_update(
+                     ctx,
+                     [](client::AcmeClient& c, const std::string& nonce, const std::string& url) {
+                       const std::string protected_b64 = b64(account_header(c, nonce, url));
+                       const std::string payload = "{not base64url!}";
+                       return flattened_jws(*c.account_key(), protected_b64, payload);
+                     },
+                     0, {});
+               }));
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-es256", "ES256 account keys are supported", "6.2", Level::Must,
@@ -350,9 +346,7 @@ void add_jws_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto key = need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a key");
-        client::NewAccountRequest req;
-        if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
-        auto account = c->new_account(client::make_signer(key, "ES256"), req);
+        auto account = c->new_account(client::make_signer(key, "ES256"), account_request(ctx));
         if (!account)
           return Verdict::fail("newAccount with an ES256 key succeeds", describe(account.error()));
         return expect_status(c->post(account->url, std::nullopt), 200);
@@ -365,9 +359,7 @@ void add_jws_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto key = need(pki::PrivateKey::generate(pki::KeySpec::ed25519()), "generate a key");
-        client::NewAccountRequest req;
-        if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
-        auto account = c->new_account(client::make_signer(key), req);
+        auto account = c->new_account(client::make_signer(key), account_request(ctx));
         return check(account.ok(), "newAccount with an Ed25519 key succeeds",
                      account ? "ok" : describe(account.error()));
       }));

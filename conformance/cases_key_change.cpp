@@ -43,9 +43,7 @@ Rollover prepare(CaseContext& ctx) {
   Rollover r;
   r.client = ctx.client();
   r.old_key = fresh_signer();
-  client::NewAccountRequest req;
-  if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
-  r.account = need(r.client->new_account(r.old_key, req), "create an account");
+  r.account = need(r.client->new_account(r.old_key, account_request(ctx)), "create an account");
   r.new_key = fresh_signer();
   r.key_change_url = need(r.client->directory(), "fetch the directory").key_change;
   return r;
@@ -68,6 +66,22 @@ Verdict old_key_still_works(Rollover& r) {
 
 Verdict refused(Rollover& r, const InnerSpec& inner) {
   return first_failure({expect_refused(send(r, inner)), old_key_still_works(r)});
+}
+
+// A rollover whose correct inner JWS `edit` damages: refused, and the old key keeps the
+// account.
+Verdict refused_after(CaseContext& ctx,
+                      const std::function<void(const Rollover&, InnerSpec&)>& edit) {
+  Rollover r = prepare(ctx);
+  InnerSpec inner = correct_inner(r);
+  edit(r, inner);
+  return refused(r, inner);
+}
+
+// Another account made with the rollover's new key (so the key is already in use).
+client::Account other_account_with_new_key(CaseContext& ctx, const Rollover& r) {
+  auto other = ctx.client("other");
+  return need(other->new_account(r.new_key, account_request(ctx)), "create the other account");
 }
 
 }  // namespace
@@ -107,10 +121,8 @@ void add_key_change_cases(CaseList& out) {
        "keeps the account.",
        caps},
       [](CaseContext& ctx) {
-        Rollover r = prepare(ctx);
-        InnerSpec inner = correct_inner(r);
-        inner.url = r.account.url;
-        return refused(r, inner);
+        return refused_after(
+            ctx, [](const Rollover& r, InnerSpec& inner) { inner.url = r.account.url; });
       }));
 
   out.push_back(rfc_case(
@@ -120,10 +132,9 @@ void add_key_change_cases(CaseList& out) {
        "refused; the old key keeps the account.",
        caps},
       [](CaseContext& ctx) {
-        Rollover r = prepare(ctx);
-        InnerSpec inner = correct_inner(r);
-        inner.payload["account"] = r.account.url + "-other";
-        return refused(r, inner);
+        return refused_after(ctx, [](const Rollover& r, InnerSpec& inner) {
+          inner.payload["account"] = r.account.url + "-other";
+        });
       }));
 
   out.push_back(rfc_case(
@@ -133,10 +144,9 @@ void add_key_change_cases(CaseList& out) {
        "key keeps the account.",
        caps},
       [](CaseContext& ctx) {
-        Rollover r = prepare(ctx);
-        InnerSpec inner = correct_inner(r);
-        inner.payload["oldKey"] = fresh_signer()->jwk();
-        return refused(r, inner);
+        return refused_after(ctx, [](const Rollover&, InnerSpec& inner) {
+          inner.payload["oldKey"] = fresh_signer()->jwk();
+        });
       }));
 
   out.push_back(rfc_case(
@@ -146,11 +156,10 @@ void add_key_change_cases(CaseList& out) {
        "the old key keeps the account.",
        caps},
       [](CaseContext& ctx) {
-        Rollover r = prepare(ctx);
-        InnerSpec inner = correct_inner(r);
+        // The impostor outlives the edit: the inner JWS is signed when the rollover is sent.
         auto impostor = fresh_signer();
-        inner.signer = impostor.get();
-        return refused(r, inner);
+        return refused_after(
+            ctx, [&impostor](const Rollover&, InnerSpec& inner) { inner.signer = impostor.get(); });
       }));
 
   out.push_back(rfc_case(
@@ -159,10 +168,8 @@ void add_key_change_cases(CaseList& out) {
        "the old key keeps the account.",
        caps},
       [](CaseContext& ctx) {
-        Rollover r = prepare(ctx);
-        InnerSpec inner = correct_inner(r);
-        inner.kid_instead_of_jwk = true;
-        return refused(r, inner);
+        return refused_after(
+            ctx, [](const Rollover&, InnerSpec& inner) { inner.kid_instead_of_jwk = true; });
       }));
 
   out.push_back(rfc_case(
@@ -173,10 +180,7 @@ void add_key_change_cases(CaseList& out) {
        caps},
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);
-        auto other = ctx.client("other");
-        client::NewAccountRequest req;
-        if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
-        need(other->new_account(r.new_key, req), "create the other account");
+        other_account_with_new_key(ctx, r);
         auto res = send(r, correct_inner(r));
         return first_failure({check(res && res->status >= 400, "an error status", describe(res)),
                               old_key_still_works(r)});
@@ -190,10 +194,7 @@ void add_key_change_cases(CaseList& out) {
        caps},
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);
-        auto other = ctx.client("other");
-        client::NewAccountRequest req;
-        if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
-        auto other_account = need(other->new_account(r.new_key, req), "create the other account");
+        client::Account other_account = other_account_with_new_key(ctx, r);
         auto res = send(r, correct_inner(r));
         const std::string location = res ? res->header("location").value_or("") : "";
         return first_failure({expect_status(res, 409),

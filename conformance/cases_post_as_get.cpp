@@ -88,20 +88,18 @@ void add_post_as_get_cases(CaseList& out) {
        {"http-01"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        client::Order order = create_order(ctx, *c);
-        auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
-        const client::Challenge* ch = authz.find("http-01");
-        need_that(ch != nullptr, "the authorization offers http-01");
-        provision_challenge(ctx, *c, authz, *ch);
-        auto r = post_retrying(*c, ch->url, std::nullopt);
+        OfferedChallenge o = offered_challenge(ctx, *c, "http-01");
+        provision_challenge(ctx, *c, o.authz, o.challenge);
+        auto r = post_retrying(*c, o.challenge.url, std::nullopt);
         ctx.pause(std::chrono::milliseconds(400));
-        auto after = need(c->get_challenge(ch->url), "fetch the challenge");
+        auto after = need(c->get_challenge(o.challenge.url), "fetch the challenge");
         return first_failure(
             {expect_status(r, 200),
              check(after.status == "pending", "challenge still \"pending\"",
                    "challenge \"" + after.status + "\""),
-             check(ctx.http01().hits(ch->token) == 0, "no validation request",
-                   std::to_string(ctx.http01().hits(ch->token)) + " request(s) for the token")});
+             check(ctx.http01().hits(o.challenge.token) == 0, "no validation request",
+                   std::to_string(ctx.http01().hits(o.challenge.token)) +
+                       " request(s) for the token")});
       }));
 }
 

@@ -52,6 +52,16 @@ Verdict still_revocable(client::AcmeClient& owner, const pki::Certificate& cert)
                describe(r));
 }
 
+// revokeCert by the owner with `reason` is refused with badRevocationReason and revokes
+// nothing.
+Verdict reason_refused(CaseContext& ctx, int reason) {
+  auto c = ctx.shared_client();
+  Issued issued = issue_certificate(ctx, *c);
+  auto r = revoke_by_account(*c, issued.leaf, reason);
+  return first_failure(
+      {expect_problem(r, 400, {"badRevocationReason"}), still_revocable(*c, issued.leaf)});
+}
+
 }  // namespace
 
 void add_revocation_cases(CaseList& out) {
@@ -97,26 +107,14 @@ void add_revocation_cases(CaseList& out) {
        "revokeCert with reason 7 (not a CRLReason: RFC 5280 leaves it unused) is refused with "
        "badRevocationReason and does not revoke.",
        kCaps},
-      [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        Issued issued = issue_certificate(ctx, *c);
-        auto r = revoke_by_account(*c, issued.leaf, 7);
-        return first_failure(
-            {expect_problem(r, 400, {"badRevocationReason"}), still_revocable(*c, issued.leaf)});
-      }));
+      [](CaseContext& ctx) { return reason_refused(ctx, 7); }));
 
   out.push_back(rfc_case(
       {"rfc8555-7.6-reason-out-of-range", "An unknown reason code is refused", "7.6", Level::Must,
        "revokeCert with reason 11 (no such CRLReason) is refused with badRevocationReason and "
        "does not revoke.",
        kCaps},
-      [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        Issued issued = issue_certificate(ctx, *c);
-        auto r = revoke_by_account(*c, issued.leaf, 11);
-        return first_failure(
-            {expect_problem(r, 400, {"badRevocationReason"}), still_revocable(*c, issued.leaf)});
-      }));
+      [](CaseContext& ctx) { return reason_refused(ctx, 11); }));
 
   out.push_back(rfc_case(
       {"rfc8555-7.6-revoke-with-reason", "A valid reason code is accepted", "7.6", Level::Must,
