@@ -9,28 +9,16 @@
 
 #include "core/pki.h"
 #include "sim/device/apple_format.h"
+#include "testing/mock_apple_world.h"
 
 namespace attestlab::sim {
 namespace {
 
-constexpr std::int64_t kNow = 1795564800;  // 2026-11-25T00:00:00Z
-constexpr std::int64_t kDay = 24 * 3600;
+using testing::kDay;
+using testing::kNow;
 
-class AppleCaTest : public ::testing::Test {
+class AppleCaTest : public testing::SuiteAppleCaTest {
  protected:
-  static void SetUpTestSuite() {
-    auto ca = AppleCa::create(kNow);
-    ASSERT_TRUE(ca.ok()) << ca.error().detail;
-    ca_ = new AppleCa(std::move(*ca));
-    auto key = pki::PrivateKey::generate(pki::KeySpec::p384());
-    ASSERT_TRUE(key.ok());
-    key_ = new pki::PrivateKey(std::move(*key));
-  }
-  static void TearDownTestSuite() {
-    delete ca_;
-    delete key_;
-  }
-
   static DeviceFacts iphone_facts() {
     DeviceFacts f;
     f.serial = "C02XL0GVJGH5";
@@ -46,9 +34,6 @@ class AppleCaTest : public ::testing::Test {
     EXPECT_TRUE(leaf.ok());
     return leaf.ok() ? *leaf : pki::Certificate{};
   }
-
-  static inline AppleCa* ca_ = nullptr;
-  static inline pki::PrivateKey* key_ = nullptr;
 };
 
 std::string temp_dir(const std::string& name) {

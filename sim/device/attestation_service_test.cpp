@@ -7,23 +7,16 @@
 #include "core/clock.h"
 #include "core/pki.h"
 #include "sim/device/apple_format.h"
+#include "testing/mock_apple_world.h"
 
 namespace attestlab::sim {
 namespace {
 
-constexpr std::int64_t kNow = 1795564800;  // 2026-11-25T00:00:00Z
-constexpr std::int64_t kDay = 24 * 3600;
+using testing::kDay;
+using testing::kNow;
 
-class AttestationServiceTest : public ::testing::Test {
+class AttestationServiceTest : public testing::AppleServersTest {
  protected:
-  void SetUp() override {
-    auto ca = AppleCa::create(kNow);
-    ASSERT_TRUE(ca.ok());
-    ca_ = std::make_shared<AppleCa>(std::move(*ca));
-    clock_ = std::make_shared<VirtualClock>(kNow);
-    servers_ = std::make_shared<AppleAttestationServers>(ca_, clock_);
-  }
-
   static Device phone() {
     DeviceIdentity id;
     id.serial = "F2LXQ7K9MN";
@@ -44,10 +37,6 @@ class AttestationServiceTest : public ::testing::Test {
   bool verifies_now(const Attestation& a) const {
     return pki::verify_chain(leaf(a), {ca_->intermediate()}, {ca_->root()}, clock_->now()).ok();
   }
-
-  std::shared_ptr<AppleCa> ca_;
-  std::shared_ptr<VirtualClock> clock_;
-  std::shared_ptr<AppleAttestationServers> servers_;
 };
 
 TEST_F(AttestationServiceTest, DeviceAttestationCarriesNonceFreshnessAndTruth) {

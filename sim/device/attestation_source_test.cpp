@@ -10,26 +10,24 @@
 #include "core/pki.h"
 #include "sim/device/apple_format.h"
 #include "sim/device/attestation.h"
+#include "testing/mock_apple_world.h"
 
 namespace attestlab::sim {
 namespace {
 
-constexpr std::int64_t kNow = 1795564800;  // 2026-11-25T00:00:00Z
-constexpr std::int64_t kDay = 24 * 3600;
+using testing::kDay;
+using testing::kNow;
 const std::string kToken = "token-of-this-challenge-0123456789";
 const std::string kEarlierToken = "token-of-the-previous-challenge-abc";
 
 // Apple's key attestations are throttled here, so that after a source asked Apple,
 // key_attestation() for the same key returns exactly the leaf the source got: the
 // genuine answer each forgery is compared with.
-class AttestationSourceTest : public ::testing::Test {
+class AttestationSourceTest : public testing::AppleServersTest {
  protected:
   void SetUp() override {
-    auto ca = AppleCa::create(kNow);
-    ASSERT_TRUE(ca.ok());
-    ca_ = std::make_shared<AppleCa>(std::move(*ca));
-    clock_ = std::make_shared<VirtualClock>(kNow);
-    servers_ = std::make_shared<AppleAttestationServers>(ca_, clock_);
+    AppleServersTest::SetUp();
+    if (HasFatalFailure()) return;
     AttestationService::Options options;
     options.throttle_key_attestations = true;
     apple_ = std::make_unique<AttestationService>(servers_, options);
@@ -86,9 +84,6 @@ class AttestationSourceTest : public ::testing::Test {
     EXPECT_EQ(contents->facts, device_.attested_facts());
   }
 
-  std::shared_ptr<AppleCa> ca_;
-  std::shared_ptr<VirtualClock> clock_;
-  std::shared_ptr<AppleAttestationServers> servers_;
   std::unique_ptr<AttestationService> apple_;
   Device device_ = FleetGenerator(7).device(DeviceKind::IPhone);
   KeyHandle key_;

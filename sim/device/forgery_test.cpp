@@ -4,28 +4,16 @@
 
 #include "core/pki.h"
 #include "sim/device/apple_format.h"
+#include "testing/mock_apple_world.h"
 
 namespace attestlab::sim {
 namespace {
 
-constexpr std::int64_t kNow = 1795564800;  // 2026-11-25T00:00:00Z
-constexpr std::int64_t kDay = 24 * 3600;
+using testing::kDay;
+using testing::kNow;
 
-class ForgeryTest : public ::testing::Test {
+class ForgeryTest : public testing::SuiteAppleCaTest {
  protected:
-  static void SetUpTestSuite() {
-    auto ca = AppleCa::create(kNow);
-    ASSERT_TRUE(ca.ok());
-    ca_ = new AppleCa(std::move(*ca));
-    auto key = pki::PrivateKey::generate(pki::KeySpec::p384());
-    ASSERT_TRUE(key.ok());
-    key_ = new pki::PrivateKey(std::move(*key));
-  }
-  static void TearDownTestSuite() {
-    delete ca_;
-    delete key_;
-  }
-
   static LeafSpec honest() {
     DeviceFacts f;
     f.serial = "F2LXQ7K9MN";
@@ -47,9 +35,6 @@ class ForgeryTest : public ::testing::Test {
   static bool verifies(const pki::Certificate& leaf, std::int64_t at) {
     return pki::verify_chain(leaf, {ca_->intermediate()}, {ca_->root()}, at).ok();
   }
-
-  static inline AppleCa* ca_ = nullptr;
-  static inline pki::PrivateKey* key_ = nullptr;
 };
 
 TEST_F(ForgeryTest, HonestLeafVerifies) {
