@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <thread>
+#include <utility>
 
 namespace attestlab {
 namespace {
@@ -16,23 +17,21 @@ TEST(ClockRfc3339, FormatsUtc) {
 }
 
 TEST(ClockRfc3339, ParsesZuluFractionsAndOffsets) {
+  const std::pair<const char*, std::int64_t> cases[] = {
+      {"2026-11-26T12:00:00Z", 1795694400},
+      {"2026-11-26T12:00:00.999999Z", 1795694400},
+      {"2026-11-26T12:00:00+00:00", 1795694400},
+      {"2026-11-26T12:00:00.5-00:00", 1795694400},
+      {"2026-11-26T14:30:00+02:30", 1795694400},
+      {"2026-11-26t12:00:00z", 1795694400},
+      {"1969-12-31T23:59:59Z", -1},
+      {"2000-02-29T00:00:00Z", 951782400},
+  };
   std::int64_t t = 0;
-  ASSERT_TRUE(parse_rfc3339("2026-11-26T12:00:00Z", t));
-  EXPECT_EQ(t, 1795694400);
-  ASSERT_TRUE(parse_rfc3339("2026-11-26T12:00:00.999999Z", t));
-  EXPECT_EQ(t, 1795694400);
-  ASSERT_TRUE(parse_rfc3339("2026-11-26T12:00:00+00:00", t));
-  EXPECT_EQ(t, 1795694400);
-  ASSERT_TRUE(parse_rfc3339("2026-11-26T12:00:00.5-00:00", t));
-  EXPECT_EQ(t, 1795694400);
-  ASSERT_TRUE(parse_rfc3339("2026-11-26T14:30:00+02:30", t));
-  EXPECT_EQ(t, 1795694400);
-  ASSERT_TRUE(parse_rfc3339("2026-11-26t12:00:00z", t));
-  EXPECT_EQ(t, 1795694400);
-  ASSERT_TRUE(parse_rfc3339("1969-12-31T23:59:59Z", t));
-  EXPECT_EQ(t, -1);
-  ASSERT_TRUE(parse_rfc3339("2000-02-29T00:00:00Z", t));
-  EXPECT_EQ(t, 951782400);
+  for (const auto& [text, expected] : cases) {
+    ASSERT_TRUE(parse_rfc3339(text, t)) << text;
+    EXPECT_EQ(t, expected) << text;
+  }
 }
 
 TEST(ClockRfc3339, RoundTrip) {

@@ -12,6 +12,26 @@ namespace {
 
 using testing::plistutil_round_trip;
 
+// `value`, written as `plist` through our XML and binary writers and through plistutil, parses
+// back equal with `parse`; `label` names it in failures. Callers wrap it in
+// ASSERT_NO_FATAL_FAILURE so a failed ASSERT ends the test.
+template <class T, class Parse>
+void expect_round_trips_every_way(const T& value, const Json& plist, Parse parse,
+                                  const std::string& label) {
+  for (const auto& text : {json_to_plist_xml(plist), json_to_plist_binary(plist)}) {
+    auto json = plist_to_json(text);
+    ASSERT_TRUE(json.ok()) << label;
+    auto parsed = parse(*json);
+    ASSERT_TRUE(parsed.ok()) << label << ": " << parsed.error().detail;
+    EXPECT_EQ(*parsed, value) << label;
+  }
+  auto through = plistutil_round_trip(plist);
+  ASSERT_TRUE(through.ok()) << label;
+  auto parsed = parse(*through);
+  ASSERT_TRUE(parsed.ok()) << label;
+  EXPECT_EQ(*parsed, value) << label;
+}
+
 Json every_plist_type() {
   return Json{{"string", "h\u00e9llo <&>"},
               {"empty", ""},
@@ -139,19 +159,8 @@ std::vector<CheckinMessage> every_checkin() {
 TEST(MdmMessages, CheckinRoundTripsEveryWay) {
   ASSERT_TRUE(testing::have_plistutil());
   for (const auto& m : every_checkin()) {
-    const Json plist = checkin_to_plist(m);
-    for (const auto& text : {json_to_plist_xml(plist), json_to_plist_binary(plist)}) {
-      auto json = plist_to_json(text);
-      ASSERT_TRUE(json.ok());
-      auto parsed = parse_checkin(*json);
-      ASSERT_TRUE(parsed.ok()) << m.message_type << ": " << parsed.error().detail;
-      EXPECT_EQ(*parsed, m) << m.message_type;
-    }
-    auto through = plistutil_round_trip(plist);
-    ASSERT_TRUE(through.ok());
-    auto parsed = parse_checkin(*through);
-    ASSERT_TRUE(parsed.ok());
-    EXPECT_EQ(*parsed, m) << m.message_type;
+    ASSERT_NO_FATAL_FAILURE(expect_round_trips_every_way(
+        m, checkin_to_plist(m), [](const Json& j) { return parse_checkin(j); }, m.message_type));
   }
 }
 
@@ -217,17 +226,8 @@ std::vector<CommandReport> every_report() {
 TEST(MdmMessages, ReportRoundTripsEveryWay) {
   ASSERT_TRUE(testing::have_plistutil());
   for (const auto& r : every_report()) {
-    const Json plist = report_to_plist(r);
-    for (const auto& text : {json_to_plist_xml(plist), json_to_plist_binary(plist)}) {
-      auto parsed = parse_report(*plist_to_json(text));
-      ASSERT_TRUE(parsed.ok()) << r.status << ": " << parsed.error().detail;
-      EXPECT_EQ(*parsed, r) << r.status;
-    }
-    auto through = plistutil_round_trip(plist);
-    ASSERT_TRUE(through.ok());
-    auto parsed = parse_report(*through);
-    ASSERT_TRUE(parsed.ok());
-    EXPECT_EQ(*parsed, r) << r.status;
+    ASSERT_NO_FATAL_FAILURE(expect_round_trips_every_way(
+        r, report_to_plist(r), [](const Json& j) { return parse_report(j); }, r.status));
   }
 }
 
@@ -262,16 +262,8 @@ TEST(MdmMessages, CommandsRoundTripEveryWay) {
     EXPECT_EQ(c.command_uuid.size(), 36u);
     const Json plist = command_to_plist(c);
     EXPECT_EQ(plist["Command"]["RequestType"], c.request_type);
-    for (const auto& text : {json_to_plist_xml(plist), json_to_plist_binary(plist)}) {
-      auto parsed = parse_command(*plist_to_json(text));
-      ASSERT_TRUE(parsed.ok()) << parsed.error().detail;
-      EXPECT_EQ(*parsed, c);
-    }
-    auto through = plistutil_round_trip(plist);
-    ASSERT_TRUE(through.ok());
-    auto parsed = parse_command(*through);
-    ASSERT_TRUE(parsed.ok());
-    EXPECT_EQ(*parsed, c) << c.request_type;
+    ASSERT_NO_FATAL_FAILURE(expect_round_trips_every_way(
+        c, plist, [](const Json& j) { return parse_command(j); }, c.request_type));
   }
 }
 
