@@ -3,7 +3,9 @@
 // rows written by an older build (fewer members) still load, and nothing here throws.
 #include "server/store/model.h"
 
+#include <concepts>
 #include <limits>
+#include <type_traits>
 
 namespace attestlab::server {
 namespace {
@@ -64,7 +66,8 @@ Identifier identifier_from_json(const Json& j) {
   return id;
 }
 
-Challenge challenge_from(const Json& j);
+template <class R>
+R read_record(const Json& j);
 
 void read(const Json& obj, const char* key, Identifier& out) {
   if (const Json* v = member(obj, key)) out = identifier_from_json(*v);
@@ -83,7 +86,7 @@ void read(const Json& obj, const char* key, std::vector<Identifier>& out) {
   read_records(obj, key, out, identifier_from_json);
 }
 void read(const Json& obj, const char* key, std::vector<Challenge>& out) {
-  read_records(obj, key, out, challenge_from);
+  read_records(obj, key, out, read_record<Challenge>);
 }
 
 template <class T>
@@ -103,7 +106,7 @@ Json member_json(const std::vector<T>& items) {
   return out;
 }
 
-// Each record's members are listed once, in the *_members functions below: `m(name, field)`
+// Each record's members are listed once, in its members() overload below: `m(name, field)`
 // for each. The record is const for writing and mutable for reading, so one list serves both.
 struct Writer {
   Json out = Json::object();
@@ -121,7 +124,8 @@ struct Reader {
 };
 
 template <class A, class M>
-void account_members(A& a, M&& m) {
+requires std::same_as<std::remove_const_t<A>, Account>
+void members(A& a, M&& m) {
   m("id", a.id);
   m("status", a.status);
   m("jwk", a.jwk);
@@ -133,7 +137,8 @@ void account_members(A& a, M&& m) {
 }
 
 template <class C, class M>
-void challenge_members(C& c, M&& m) {
+requires std::same_as<std::remove_const_t<C>, Challenge>
+void members(C& c, M&& m) {
   m("id", c.id);
   m("type", c.type);
   m("status", c.status);
@@ -144,7 +149,8 @@ void challenge_members(C& c, M&& m) {
 }
 
 template <class A, class M>
-void authorization_members(A& a, M&& m) {
+requires std::same_as<std::remove_const_t<A>, Authorization>
+void members(A& a, M&& m) {
   m("id", a.id);
   m("account_id", a.account_id);
   m("identifier", a.identifier);
@@ -155,7 +161,8 @@ void authorization_members(A& a, M&& m) {
 }
 
 template <class O, class M>
-void order_members(O& o, M&& m) {
+requires std::same_as<std::remove_const_t<O>, Order>
+void members(O& o, M&& m) {
   m("id", o.id);
   m("account_id", o.account_id);
   m("status", o.status);
@@ -170,7 +177,8 @@ void order_members(O& o, M&& m) {
 }
 
 template <class C, class M>
-void certificate_members(C& c, M&& m) {
+requires std::same_as<std::remove_const_t<C>, CertificateRecord>
+void members(C& c, M&& m) {
   m("id", c.id);
   m("account_id", c.account_id);
   m("order_id", c.order_id);
@@ -185,70 +193,52 @@ void certificate_members(C& c, M&& m) {
   m("issued", c.issued);
 }
 
-Challenge challenge_from(const Json& j) {
-  Challenge c;
-  challenge_members(c, Reader{j});
-  return c;
+template <class R>
+R read_record(const Json& j) {
+  R r;
+  members(r, Reader{j});
+  return r;
+}
+
+template <class R>
+Json written(const R& r) {
+  Writer w;
+  members(r, w);
+  return std::move(w.out);
 }
 
 }  // namespace
 
 Json to_json(const Account& a) {
-  Writer w;
-  account_members(a, w);
-  return std::move(w.out);
+  return written(a);
 }
-
 Json to_json(const Challenge& c) {
-  Writer w;
-  challenge_members(c, w);
-  return std::move(w.out);
+  return written(c);
 }
-
 Json to_json(const Authorization& a) {
-  Writer w;
-  authorization_members(a, w);
-  return std::move(w.out);
+  return written(a);
 }
-
 Json to_json(const Order& o) {
-  Writer w;
-  order_members(o, w);
-  return std::move(w.out);
+  return written(o);
 }
-
 Json to_json(const CertificateRecord& c) {
-  Writer w;
-  certificate_members(c, w);
-  return std::move(w.out);
+  return written(c);
 }
 
 Account account_from_json(const Json& j) {
-  Account a;
-  account_members(a, Reader{j});
-  return a;
+  return read_record<Account>(j);
 }
-
 Challenge challenge_from_json(const Json& j) {
-  return challenge_from(j);
+  return read_record<Challenge>(j);
 }
-
 Authorization authorization_from_json(const Json& j) {
-  Authorization a;
-  authorization_members(a, Reader{j});
-  return a;
+  return read_record<Authorization>(j);
 }
-
 Order order_from_json(const Json& j) {
-  Order o;
-  order_members(o, Reader{j});
-  return o;
+  return read_record<Order>(j);
 }
-
 CertificateRecord certificate_from_json(const Json& j) {
-  CertificateRecord c;
-  certificate_members(c, Reader{j});
-  return c;
+  return read_record<CertificateRecord>(j);
 }
 
 }  // namespace attestlab::server
