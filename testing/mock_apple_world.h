@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/bytes.h"
 #include "core/clock.h"
 #include "core/pki.h"
 #include "sim/device/apple_ca.h"
@@ -17,6 +18,18 @@ namespace attestlab::sim::testing {
 
 inline constexpr std::int64_t kNow = 1795564800;  // 2026-11-25T00:00:00Z
 inline constexpr std::int64_t kDay = 24 * 3600;
+
+// The certificate in `der`; a failed parse fails the test and gives an empty certificate.
+inline pki::Certificate expect_certificate(const Bytes& der) {
+  auto cert = pki::Certificate::from_der(der);
+  EXPECT_TRUE(cert.ok());
+  return cert.ok() ? *cert : pki::Certificate{};
+}
+
+// Whether `leaf` chains through ca's intermediate to ca's root at time `at`.
+inline bool chains_to(const AppleCa& ca, const pki::Certificate& leaf, std::int64_t at) {
+  return pki::verify_chain(leaf, {ca.intermediate()}, {ca.root()}, at).ok();
+}
 
 // One AppleCa created at kNow and one P-384 key, made once per test suite.
 class SuiteAppleCaTest : public ::testing::Test {

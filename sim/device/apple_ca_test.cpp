@@ -30,9 +30,7 @@ class AppleCaTest : public testing::SuiteAppleCaTest {
   }
 
   static pki::Certificate leaf_of(const AttestationChain& chain) {
-    auto leaf = pki::Certificate::from_der(chain.leaf_der);
-    EXPECT_TRUE(leaf.ok());
-    return leaf.ok() ? *leaf : pki::Certificate{};
+    return testing::expect_certificate(chain.leaf_der);
   }
 };
 
@@ -102,8 +100,7 @@ TEST_F(AppleCaTest, AppleExtensionsAreNonCritical) {
   }
   // And in the DER: OpenSSL reports no unhandled critical extension, so a chain check
   // at issue time succeeds (an unknown critical extension would make it fail).
-  EXPECT_TRUE(
-      pki::verify_chain(leaf_of(*chain), {ca_->intermediate()}, {ca_->root()}, kNow + 60).ok());
+  EXPECT_TRUE(testing::chains_to(*ca_, leaf_of(*chain), kNow + 60));
 }
 
 TEST_F(AppleCaTest, LeafCertifiesTheGivenKeyForSevenDaysFromIssue) {
@@ -166,8 +163,7 @@ TEST_F(AppleCaTest, SaveLoadRoundTripWithPrivateKeys) {
   // The loaded CA issues leaves that chain to the original root.
   auto chain = loaded->issue_attestation(key_->public_key(), iphone_facts(), std::nullopt, kNow);
   ASSERT_TRUE(chain.ok());
-  EXPECT_TRUE(
-      pki::verify_chain(leaf_of(*chain), {ca_->intermediate()}, {ca_->root()}, kNow + 1).ok());
+  EXPECT_TRUE(testing::chains_to(*ca_, leaf_of(*chain), kNow + 1));
 
   // No silent overwrite.
   auto again = ca_->save(dir);

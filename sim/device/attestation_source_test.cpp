@@ -67,15 +67,13 @@ class AttestationSourceTest : public testing::AppleServersTest {
     auto object = parse_attestation_object_b64u(statement.att_obj_b64u);
     EXPECT_TRUE(object.ok());
     if (!object.ok()) return {};
-    auto leaf = pki::Certificate::from_der(object->x5c.front());
-    EXPECT_TRUE(leaf.ok());
-    return leaf.ok() ? *leaf : pki::Certificate{};
+    return testing::expect_certificate(object->x5c.front());
   }
   static Bytes freshness_of(const pki::Certificate& leaf) {
     return leaf.extension_value(kOidFreshnessCode).value_or(Bytes{});
   }
   bool chains_to_apple(const pki::Certificate& leaf, std::int64_t at) const {
-    return pki::verify_chain(leaf, {ca_->intermediate()}, {ca_->root()}, at).ok();
+    return testing::chains_to(*ca_, leaf, at);
   }
   // Everything but the key and the freshness is what Apple would say about this device.
   void expect_device_facts(const pki::Certificate& leaf) const {

@@ -27,13 +27,11 @@ class ForgeryTest : public testing::SuiteAppleCaTest {
     auto chain = ca.issue_leaf(spec);
     EXPECT_TRUE(chain.ok()) << (chain.ok() ? "" : chain.error().detail);
     if (!chain.ok()) return {};
-    auto leaf = pki::Certificate::from_der(chain->leaf_der);
-    EXPECT_TRUE(leaf.ok());
-    return leaf.ok() ? *leaf : pki::Certificate{};
+    return testing::expect_certificate(chain->leaf_der);
   }
 
   static bool verifies(const pki::Certificate& leaf, std::int64_t at) {
-    return pki::verify_chain(leaf, {ca_->intermediate()}, {ca_->root()}, at).ok();
+    return testing::chains_to(*ca_, leaf, at);
   }
 };
 
