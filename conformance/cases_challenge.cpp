@@ -226,20 +226,18 @@ void add_challenge_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        client::Order order = create_order(ctx, *c);
-        auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
-        const client::Challenge* ch = authz.find(validation_type(ctx));
-        need_that(ch != nullptr, "the authorization offers " + validation_type(ctx));
-        provision_challenge(ctx, *c, authz, *ch);
-        auto r = post_retrying(*c, ch->url, Json::object());
+        OfferedChallenge o = offered_challenge(ctx, *c, validation_type(ctx));
+        provision_challenge(ctx, *c, o.authz, o.challenge);
+        auto r = post_retrying(*c, o.challenge.url, Json::object());
         auto body = r ? json_body(*r) : std::nullopt;
         const std::string status = body ? body->value("status", "") : "";
         const bool known = status == "pending" || status == "processing" || status == "valid" ||
                            status == "invalid";
         return first_failure(
             {expect_status(r, 200),
-             check(body && body->value("type", "") == ch->type && body->value("url", "") == ch->url,
-                   "the challenge object (type " + ch->type + ", its url)", describe(r)),
+             check(body && body->value("type", "") == o.challenge.type &&
+                       body->value("url", "") == o.challenge.url,
+                   "the challenge object (type " + o.challenge.type + ", its url)", describe(r)),
              check(known, "a challenge status", "status \"" + status + "\"")});
       }));
 

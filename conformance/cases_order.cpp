@@ -254,19 +254,15 @@ void add_order_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto owner = ctx.shared_client("owner");
-        client::Order order = create_order(ctx, *owner);
-        auto authz =
-            need(owner->get_authz(order.authorizations.front()), "fetch the authorization");
-        const client::Challenge* ch = authz.find(validation_type(ctx));
-        need_that(ch != nullptr, "the authorization offers " + validation_type(ctx));
+        OfferedChallenge o = offered_challenge(ctx, *owner, validation_type(ctx));
         auto other = ctx.client("attacker");
         ctx.new_account(*other);
         // The attacker serves the answer for its own key: if the server validated it for
         // the attacker, the authorization would wrongly become valid.
-        provision_challenge(ctx, *other, authz, *ch);
-        auto r = post_retrying(*other, ch->url, Json::object());
+        provision_challenge(ctx, *other, o.authz, o.challenge);
+        auto r = post_retrying(*other, o.challenge.url, Json::object());
         ctx.pause(std::chrono::milliseconds(300));
-        auto after = need(owner->get_challenge(ch->url), "fetch the challenge");
+        auto after = need(owner->get_challenge(o.challenge.url), "fetch the challenge");
         return first_failure(
             {expect_refused(r), check(after.status == "pending", "challenge still \"pending\"",
                                       "challenge \"" + after.status + "\"")});

@@ -24,11 +24,10 @@ struct Failed {
 Failed failed_order(CaseContext& ctx) {
   Failed f;
   f.client = ctx.shared_client();
-  f.order = create_order(ctx, *f.client);
-  f.authz = need(f.client->get_authz(f.order.authorizations.front()), "fetch the authorization");
-  const client::Challenge* ch = f.authz.find(validation_type(ctx));
-  need_that(ch != nullptr, "the authorization offers " + validation_type(ctx));
-  f.challenge = *ch;
+  OfferedChallenge offered = offered_challenge(ctx, *f.client, validation_type(ctx));
+  f.order = std::move(offered.order);
+  f.authz = std::move(offered.authz);
+  f.challenge = std::move(offered.challenge);
   provision_wrong_answer(ctx, f.authz, f.challenge);
   need(f.client->respond_challenge(f.challenge.url), "respond to the challenge");
   f.authz = settle_authz(ctx, *f.client, f.authz.url);
@@ -72,16 +71,13 @@ void add_status_cases(CaseList& out) {
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        client::Order order = create_order(ctx, *c);
-        auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
-        const client::Challenge* ch = authz.find(validation_type(ctx));
-        need_that(ch != nullptr, "the authorization offers " + validation_type(ctx));
-        need(c->deactivate_authz(authz.url), "deactivate the authorization");
-        provision_challenge(ctx, *c, authz, *ch);
-        auto answer = post_retrying(*c, ch->url, Json::object());
+        OfferedChallenge o = offered_challenge(ctx, *c, validation_type(ctx));
+        need(c->deactivate_authz(o.authz.url), "deactivate the authorization");
+        provision_challenge(ctx, *c, o.authz, o.challenge);
+        auto answer = post_retrying(*c, o.challenge.url, Json::object());
         (void)answer;
         ctx.pause(std::chrono::milliseconds(300));
-        auto after = need(c->get_authz(authz.url), "fetch the authorization");
+        auto after = need(c->get_authz(o.authz.url), "fetch the authorization");
         return check(after.status == "deactivated", "authorization still \"deactivated\"",
                      "authorization \"" + after.status + "\"");
       }));
