@@ -7,6 +7,12 @@
 
 namespace attestlab::conformance {
 
+Verdict location_is(const Result<http::Response>& r, const std::string& url) {
+  const std::string location = r ? r->header("location").value_or("") : "";
+  return check(location == url, "Location " + url,
+               location.empty() ? "no Location" : "Location " + location);
+}
+
 client::NewAccountRequest account_request(const CaseContext& ctx) {
   client::NewAccountRequest req;
   if (ctx.target().eab && ctx.target().eab->required) req.eab = eab_binding(ctx.target());
@@ -37,6 +43,16 @@ client::Authorization validated_first_authz(CaseContext& ctx, client::AcmeClient
   auto authz = validate_authz(ctx, c, order.authorizations.front());
   need_that(authz.status == "valid", "the authorization became valid");
   return authz;
+}
+
+AttestOutcome submit_edited_leaf(
+    CaseContext& ctx,
+    const std::function<sim::LeafSpec(sim::LeafSpec, const std::string& token)>& edit) {
+  DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
+  pki::PrivateKey key = device_key();
+  sim::LeafSpec s = edit(honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token),
+                         d.challenge.token);
+  return submit(ctx, d, attobj_payload(issue(ctx, s)));
 }
 
 Json contact_update() {

@@ -1,6 +1,7 @@
 // Building blocks shared by the cases_*.cpp files: an account whose state a case can
-// watch for unwanted changes, and hand-built JWS requests for the requirements post_raw
-// cannot express (general serialization, unencoded payloads, HMAC signatures).
+// watch for unwanted changes, hand-built JWS requests for the requirements post_raw
+// cannot express (general serialization, unencoded payloads, HMAC signatures), the usual
+// first steps of a challenge, and a device attestation with one edit to the honest leaf.
 #pragma once
 
 #include <functional>
@@ -13,6 +14,7 @@
 #include "client/acme_signer.h"
 #include "conformance/case.h"
 #include "conformance/context.h"
+#include "conformance/device_flows.h"
 #include "core/http.h"
 #include "core/json.h"
 
@@ -20,6 +22,9 @@ namespace attestlab::conformance {
 
 inline constexpr const char* kContactBefore = "mailto:before@example.com";
 inline constexpr const char* kContactAfter = "mailto:after@example.com";
+
+// Passes when the response's Location header is `url`.
+Verdict location_is(const Result<http::Response>& r, const std::string& url);
 
 // A newAccount request, with external account binding when the target requires it.
 client::NewAccountRequest account_request(const CaseContext& ctx);
@@ -47,6 +52,12 @@ OfferedChallenge offered_challenge(CaseContext& ctx, client::AcmeClient& c, cons
                                    std::vector<client::Identifier> ids = {});
 // A new order's first authorization, validated (the case aborts when it does not become valid).
 client::Authorization validated_first_authz(CaseContext& ctx, client::AcmeClient& c);
+
+// Slot 0's device orders its serial and answers with the leaf the genuine CA issues after
+// `edit` changed the honest one (edit gets the leaf and the challenge token).
+AttestOutcome submit_edited_leaf(
+    CaseContext& ctx,
+    const std::function<sim::LeafSpec(sim::LeafSpec, const std::string& token)>& edit);
 
 // POSTs a body built around a fresh nonce (nonce → body), re-built and re-sent with a new
 // nonce while the target answers badNonce (random rejection), up to `attempts` times.

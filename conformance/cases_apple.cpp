@@ -252,12 +252,11 @@ void add_apple_cases(CaseList& out) {
        "An attestation whose freshness code is the token itself (not its SHA-256) is rejected.",
        kCaps},
       [](CaseContext& ctx) {
-        DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
-        pki::PrivateKey key = device_key();
-        sim::LeafSpec s = honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token);
-        s = sim::forge::with_extension_value(std::move(s), sim::kOidFreshnessCode,
-                                             to_bytes(d.challenge.token));
-        return expect_rejected(submit(ctx, d, attobj_payload(issue(ctx, s))));
+        return expect_rejected(
+            submit_edited_leaf(ctx, [](sim::LeafSpec s, const std::string& token) {
+              return sim::forge::with_extension_value(std::move(s), sim::kOidFreshnessCode,
+                                                      to_bytes(token));
+            }));
       },
       kOneDevice));
 

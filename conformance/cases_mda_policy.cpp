@@ -131,12 +131,11 @@ void add_mda_policy_cases(CaseList& out) {
        "plus 1 hour) is rejected.",
        posture_caps},
       [](CaseContext& ctx) {
-        DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
-        pki::PrivateKey key = device_key();
-        sim::LeafSpec s = honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token);
-        s.not_before = ctx.now() - 8 * 86400;
-        s.not_after = ctx.now() + 86400;
-        return expect_rejected(submit(ctx, d, attobj_payload(issue(ctx, s))));
+        return expect_rejected(submit_edited_leaf(ctx, [&ctx](sim::LeafSpec s, const std::string&) {
+          s.not_before = ctx.now() - 8 * 86400;
+          s.not_after = ctx.now() + 86400;
+          return s;
+        }));
       },
       {device_slot()}));
 
@@ -169,12 +168,10 @@ void add_mda_policy_cases(CaseList& out) {
        "is rejected.",
        inventory_caps},
       [](CaseContext& ctx) {
-        DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
-        pki::PrivateKey key = device_key();
-        sim::LeafSpec s = honest_leaf(ctx, key.public_key(), slot_facts(ctx, 0), d.challenge.token);
-        s = sim::forge::with_extension_value(std::move(s), sim::kOidUdid,
-                                             to_bytes(ctx.identity(1).udid));
-        return expect_rejected(submit(ctx, d, attobj_payload(issue(ctx, s))));
+        return expect_rejected(submit_edited_leaf(ctx, [&ctx](sim::LeafSpec s, const std::string&) {
+          return sim::forge::with_extension_value(std::move(s), sim::kOidUdid,
+                                                  to_bytes(ctx.identity(1).udid));
+        }));
       },
       {device_slot(), device_slot()}));
 
