@@ -102,19 +102,24 @@ void add_revocation_cases(CaseList& out) {
         return expect_problem(revoke_by_account(*c, issued.leaf), 400, {"alreadyRevoked"});
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-7.6-reason-unused-7", "Reason code 7 is refused", "7.6", Level::Must,
-       "revokeCert with reason 7 (not a CRLReason: RFC 5280 leaves it unused) is refused with "
-       "badRevocationReason and does not revoke.",
-       kCaps},
-      [](CaseContext& ctx) { return reason_refused(ctx, 7); }));
-
-  out.push_back(rfc_case(
-      {"rfc8555-7.6-reason-out-of-range", "An unknown reason code is refused", "7.6", Level::Must,
-       "revokeCert with reason 11 (no such CRLReason) is refused with badRevocationReason and "
-       "does not revoke.",
-       kCaps},
-      [](CaseContext& ctx) { return reason_refused(ctx, 11); }));
+  struct BadReason {
+    std::string id, title, requirement;
+    int reason;
+  };
+  for (const auto& b : std::vector<BadReason>{
+           {"rfc8555-7.6-reason-unused-7", "Reason code 7 is refused",
+            "revokeCert with reason 7 (not a CRLReason: RFC 5280 leaves it unused) is refused "
+            "with badRevocationReason and does not revoke.",
+            7},
+           {"rfc8555-7.6-reason-out-of-range", "An unknown reason code is refused",
+            "revokeCert with reason 11 (no such CRLReason) is refused with badRevocationReason and "
+            "does not revoke.",
+            11},
+       }) {
+    out.push_back(
+        rfc_case({b.id, b.title, "7.6", Level::Must, b.requirement, kCaps},
+                 [reason = b.reason](CaseContext& ctx) { return reason_refused(ctx, reason); }));
+  }
 
   out.push_back(rfc_case(
       {"rfc8555-7.6-revoke-with-reason", "A valid reason code is accepted", "7.6", Level::Must,
