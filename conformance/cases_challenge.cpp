@@ -38,9 +38,18 @@ Attempt attempt(CaseContext& ctx, const std::string& type,
   return a;
 }
 
+// An attempt at `type` with the right answer (the key authorization) served.
+Attempt right_answer(CaseContext& ctx, const std::string& type) {
+  return attempt(ctx, type,
+                 [&](Attempt& a) { provision_challenge(ctx, *a.client, a.authz, a.challenge); });
+}
+
+// An attempt at `type` with the answer for another account key served.
+Attempt wrong_answer(CaseContext& ctx, const std::string& type) {
+  return attempt(ctx, type, [&](Attempt& a) { provision_wrong_answer(ctx, a.authz, a.challenge); });
+}
 Attempt wrong_answer(CaseContext& ctx) {
-  return attempt(ctx, validation_type(ctx),
-                 [&](Attempt& a) { provision_wrong_answer(ctx, a.authz, a.challenge); });
+  return wrong_answer(ctx, validation_type(ctx));
 }
 
 Verdict challenge_is(client::AcmeClient& c, const std::string& url, const std::string& status) {
@@ -86,9 +95,7 @@ void add_challenge_cases(CaseList& out) {
                 "authorization, marks the challenge and authorization valid and the order ready.",
                 {"http-01"}},
                [](CaseContext& ctx) {
-                 Attempt a = attempt(ctx, "http-01", [&](Attempt& x) {
-                   provision_challenge(ctx, *x.client, x.authz, x.challenge);
-                 });
+                 Attempt a = right_answer(ctx, "http-01");
                  const int hits = ctx.http01().hits(a.challenge.token);
                  return first_failure({check(hits > 0, "the server fetched the key authorization",
                                              "no request reached the responder"),
@@ -104,8 +111,7 @@ void add_challenge_cases(CaseList& out) {
        "error.",
        {"http-01"}},
       [](CaseContext& ctx) {
-        Attempt a = attempt(ctx, "http-01",
-                            [&](Attempt& x) { provision_wrong_answer(ctx, x.authz, x.challenge); });
+        Attempt a = wrong_answer(ctx, "http-01");
         auto ch = need(a.client->get_challenge(a.challenge.url), "fetch the challenge");
         return first_failure(
             {check(ch.status == "invalid", "challenge \"invalid\"",
@@ -178,26 +184,23 @@ void add_challenge_cases(CaseList& out) {
        "authorization become valid and the order ready.",
        {"dns-01"}},
       [](CaseContext& ctx) {
-        Attempt a = attempt(ctx, "dns-01", [&](Attempt& x) {
-          provision_challenge(ctx, *x.client, x.authz, x.challenge);
-        });
+        Attempt a = right_answer(ctx, "dns-01");
         return valid_and_ready(ctx, a);
       }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-8.4-dns01-wrong-value",
-       "dns-01 with a wrong TXT record fails",
-       "8.4",
-       Level::Must,
-       "A TXT record for another account key's key authorization makes the challenge "
-       "\"invalid\".",
-       {"dns-01"}},
-      [](CaseContext& ctx) {
-        Attempt a = attempt(ctx, "dns-01",
-                            [&](Attempt& x) { provision_wrong_answer(ctx, x.authz, x.challenge); });
-        return first_failure(
-            {challenge_is(*a.client, a.challenge.url, "invalid"), authz_is(a, "invalid")});
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-8.4-dns01-wrong-value",
+                "dns-01 with a wrong TXT record fails",
+                "8.4",
+                Level::Must,
+                "A TXT record for another account key's key authorization makes the challenge "
+                "\"invalid\".",
+                {"dns-01"}},
+               [](CaseContext& ctx) {
+                 Attempt a = wrong_answer(ctx, "dns-01");
+                 return first_failure(
+                     {challenge_is(*a.client, a.challenge.url, "invalid"), authz_is(a, "invalid")});
+               }));
 
   out.push_back(rfc_case(
       {"rfc8555-8.4-dns01-wildcard",
