@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Server CPU per unmodified-lego enrollment (issue 12's "sequential lego" method): N lego runs,
+# one after the other, each a new account + order + http-01 + finalize + download, against
+# `attestlab serve` and against Pebble (PEBBLE_VA_NOSLEEP=1, PEBBLE_WFE_NONCEREJECT=0) in the
+# same invocation. The server's CPU is read from /proc/PID/stat (utime+stime) just before
+# the first and after the last run, so start-up is excluded; divided by N.
+#
+#   bench/lego_cpu.sh [--runs N] [--only attestlab|pebble] [--perf FILE]
+#
+# --perf FILE: also record the attestlab server with `perf record -g` during the runs
+# (linux-perf) and print its breakdown (bench/perf_breakdown.py) after the table.
+#
+# Prints one Markdown table row per server. Needs lego, pebble, pebble-challtestsrv,
+# openssl and the attestlab binary ($ATTESTLAB_BIN, default build/release/attestlab).
+# Loopback only; every loop is bounded.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${ATTESTLAB_BIN:-$HERE/build/release/attestlab}
+RUNS=30 ONLY="" PERF=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --runs) RUNS=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --perf) PERF=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: $0 [--runs N] [--only attestlab|pebble]" >&2; exit 2 ;;
+  esac
+done
+for p in "$BIN" lego pebble pebble-challtestsrv openssl; do
+  command -v "$p" >/dev/null || { echo "lego_cpu.sh: $p not found" >&2; exit 2; }
+done
+TMP=$(mktemp -d /tmp/attestlab-legocpu.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "nothing on :$1" >&2; exit 3; }
+# utime+stime of a process in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICKS=$(getconf CLK_TCK)
+
+DNS=$(port) DNS_MGMT=$(port)
+pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS" -http01 "" \
+  -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT" >"$TMP/challtestsrv.log" 2>&1 &
+PIDS+=($!)
+wait_port "$DNS_MGMT"
+
+# measure NAME PID DIRECTORY CA-FILE HTTP01-PORT
+measure() {
+  local before after i perf_pid=""
+  if [ -n "$PERF" ] && [ "$1" = attestlab ]; then
+    perf record -q --call-graph dwarf,16384 -F 2000 -p "$2" -o "$PERF" 2>"$TMP/perf.log" &
+    perf_pid=$!
+    sleep 1
+  fi
+  before=$(cpu_ticks "$2")
+  local t0=$SECONDS
+  for i in $(seq "$RUNS"); do
+    LEGO_CA_CERTIFICATES="$4" lego --accept-tos --server "$3" --email "bench@example.com" \
+      --domains "n$i.bench.example" --http --http.port "127.0.0.1:$5" --path "$TMP/lego-$1-$i" \
+      run >"$TMP/lego-$1-$i.log" 2>&1 || { echo "lego run $i against $1 failed:" >&2; tail -5 "$TMP/lego-$1-$i.log" >&2; exit 1; }
+    [ -s "$TMP/lego-$1-$i/certificates/n$i.bench.example.crt" ] || { echo "no certificate from $1 run $i" >&2; exit 1; }
+  done
+  after=$(cpu_ticks "$2")
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  awk -v n="$1" -v d=$((after - before)) -v runs="$RUNS" -v hz="$TICKS" -v s=$((SECONDS - t0)) \
+    'BEGIN { printf "| %s | %d | %.2f ms | %d s |\n", n, runs, 1000 * d / hz / runs, s }'
+}
+
+echo "| server | lego runs | server CPU per enrollment | wall time |"
+echo "|---|---:|---:|---:|"
+if [ "$ONLY" != pebble ]; then
+  A_PORT=$(port) A_HTTP01=$(port)
+  "$BIN" serve --listen "127.0.0.1:$A_PORT" --data-dir "$TMP/attestlab" --dns-server "127.0.0.1:$DNS" \
+    --http01-port "$A_HTTP01" >"$TMP/serve.log" 2>&1 &
+  A_PID=$!
+  PIDS+=($A_PID)
+  for _ in $(seq 300); do grep -q '^ready ' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
+  grep -q '^ready ' "$TMP/serve.log" || { echo "attestlab serve never became ready" >&2; exit 3; }
+  measure attestlab "$A_PID" "https://127.0.0.1:$A_PORT/acme/directory" "$TMP/attestlab/tls/cert.pem" "$A_HTTP01"
+  [ -z "${KEEP_LOG:-}" ] || cp "$TMP/serve.log" "$KEEP_LOG"
+  kill "$A_PID"
+fi
+if [ "$ONLY" != attestlab ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/key.pem" \
+    -out "$TMP/cert.pem" -days 30 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
+  P_PORT=$(port) P_HTTP01=$(port)
+  cat >"$TMP/pebble-config.json" <<EOF
+{"pebble":{"listenAddress":"127.0.0.1:$P_PORT","managementListenAddress":"127.0.0.1:$(port)",
+ "certificate":"$TMP/cert.pem","privateKey":"$TMP/key.pem","httpPort":$P_HTTP01,
+ "tlsPort":$(port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
+EOF
+  PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$TMP/pebble-config.json" \
+    -dnsserver "127.0.0.1:$DNS" >"$TMP/pebble.log" 2>&1 &
+  P_PID=$!
+  PIDS+=($P_PID)
+  wait_port "$P_PORT"
+  measure pebble "$P_PID" "https://127.0.0.1:$P_PORT/dir" "$TMP/cert.pem" "$P_HTTP01"
+fi
+if [ -n "$PERF" ] && [ "$ONLY" != pebble ]; then
+  echo
+  perf script --no-inline -i "$PERF" -F pid,tid,ip,sym,dso 2>/dev/null |
+    /usr/bin/python3 "$HERE/bench/perf_breakdown.py" 25 --all-threads
+fi
