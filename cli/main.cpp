@@ -1,7 +1,9 @@
 #include <cstdio>
 #include <iostream>
+#include <string>
 
 #include "cli/command.h"
+#include "cli/startup_checks.h"
 
 int main(int argc, char** argv) {
   using namespace attestlab::cli;
@@ -18,6 +20,21 @@ int main(int argc, char** argv) {
   register_demo(app, runner);
   register_report(app, runner);
   register_load(app, runner);
+  require_existing_input_files(app);
+  // CLI11 reports an unknown first word as "A subcommand is required"; say what happened.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string known;
+    bool found = false;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      found = found || sub->check_name(argv[1]);
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!found) {
+      std::cerr << "attestlab: unknown subcommand \"" << argv[1] << "\" (known: " << known
+                << "; see --help)\n";
+      return kExitUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
     // Every subcommand either requires one of its own or sets the runner, so a parse

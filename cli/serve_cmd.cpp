@@ -1,7 +1,8 @@
 // `attestlab serve`: the ACME device-attestation server (server/acme/acme_server.h) with the
 // flags of DESIGN.md's contract. Prints exactly one line `ready https://HOST:PORT/acme/directory`
 // on stdout once it accepts connections, and stops cleanly on SIGINT/SIGTERM.
-// Exit codes (cli/command.h): 0 after a signal, 2 bad flags, 3 start-up failure.
+// Exit codes (cli/command.h): 0 after a signal; 2 bad flags, a missing or malformed file a
+// flag names, an unwritable --data-dir or a --listen address in use; 3 start-up failure.
 #include <pthread.h>
 #include <signal.h>
 
@@ -11,9 +12,10 @@
 #include <vector>
 
 #include "cli/command.h"
-#include "core/host_port.h"
 #include "cli/server_faults_option.h"
+#include "cli/startup_checks.h"
 #include "core/clock.h"
+#include "core/host_port.h"
 #include "server/acme/acme_server.h"
 #include "server/acme/log.h"
 #include "server/config.h"
@@ -67,6 +69,12 @@ int run_serve(const ServeArgs& a) {
   auto level = server::parse_log_level(a.log_level);
   if (!level) return usage("--log-level must be quiet, info or debug");
   if (auto bad = enable_server_faults(a.faults, "--fault", true)) return usage(*bad);
+  if (!a.store.empty() && a.store.rfind("sqlite:", 0) != 0 &&
+      a.store.rfind("postgresql://", 0) != 0 && a.store.rfind("postgres://", 0) != 0) {
+    return usage("--store must be sqlite:PATH or postgresql://..., got \"" + a.store + "\"");
+  }
+  if (auto bad = check_writable_dir("--data-dir", a.data_dir)) return usage(*bad);
+  if (auto bad = check_can_listen("--listen", *listen)) return usage(*bad);
 
   config.data_dir = a.data_dir;
   config.tls_cert_file = a.tls_cert;
@@ -93,7 +101,9 @@ int run_serve(const ServeArgs& a) {
   auto started = server::AcmeServer::start(config, SystemClock::instance(), *level);
   if (!started) {
     std::cerr << "attestlab serve: " << started.error().detail << "\n";
-    return kExitInternal;
+    // "malformed": a configuration file the flags named is wrong (exit 2, like a bad flag);
+    // anything else is a start-up failure of the server itself.
+    return started.error().type == "malformed" ? kExitUsage : kExitInternal;
   }
 #ifdef ATTESTLAB_FAULTS
   // Stated on every start, so a log never hides that checks were switched off.
@@ -106,7 +116,10 @@ int run_serve(const ServeArgs& a) {
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
+  std::cerr << "attestlab serve: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+            << " received, shutting down\n";
   (*started)->stop();
+  std::cerr << "attestlab serve: stopped\n";
   return kExitOk;
 }
 

@@ -114,10 +114,16 @@ Result<Json> parse_json(std::string_view text) {
       if (depth > max_depth) max_depth = depth;
       return true;
     };
-    Json value = Json::parse(text, track_depth, /*allow_exceptions=*/false);
-    if (value.is_discarded()) return Error::make("malformed", "invalid JSON");
+    Json value = Json::parse(text, track_depth);
     if (max_depth > kMaxJsonDepth) return Error::make("malformed", "JSON nested too deeply");
     return value;
+  } catch (const Json::parse_error& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line L, column C: ...";
+    // the line and column are what a person editing the file needs.
+    std::string what = e.what();
+    auto at = what.find("] ");
+    return Error::make("malformed",
+                       "invalid JSON: " + (at == std::string::npos ? what : what.substr(at + 2)));
   } catch (const std::exception& e) {
     return Error::make("malformed", std::string("invalid JSON: ") + e.what());
   }

@@ -1,0 +1,55 @@
+#include "cli/startup_checks.h"
+
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string_view>
+#include <system_error>
+
+namespace attestlab::cli {
+
+std::optional<std::string> check_writable_dir(const std::string& flag, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return flag + " " + dir + ": " + ec.message();
+  if (!fs::is_directory(dir, ec)) return flag + " " + dir + ": not a directory";
+  fs::path probe = fs::path(dir) / ".attestlab-write-check";
+  {
+    std::ofstream out(probe);
+    if (!out || !(out << "x") || !out.flush()) return flag + " " + dir + ": not writable";
+  }
+  fs::remove(probe, ec);
+  return std::nullopt;
+}
+
+std::optional<std::string> check_can_listen(const std::string& flag, const HostPort& where) {
+  if (where.port == 0) return std::nullopt;
+  namespace asio = boost::asio;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(where.host, ec);
+  if (ec) return std::nullopt;  // a host name: the server resolves it and reports itself
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io);
+  asio::ip::tcp::endpoint endpoint(address, where.port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (ec) return flag + " " + where.host + ":" + std::to_string(where.port) + ": " + ec.message();
+  return std::nullopt;
+}
+
+void require_existing_input_files(CLI::App& app) {
+  static constexpr std::array<std::string_view, 9> kInputFiles = {
+      "--target-profile",    "--trust-ca", "--inventory", "--policy", "--eab-keys",
+      "--attestation-roots", "--tls-cert", "--tls-key",   "--pubkey"};
+  for (CLI::Option* option : app.get_options()) {
+    for (std::string_view flag : kInputFiles) {
+      if (option->check_lname(std::string(flag.substr(2)))) option->check(CLI::ExistingFile);
+    }
+  }
+  for (CLI::App* sub : app.get_subcommands({})) require_existing_input_files(*sub);
+}
+
+}  // namespace attestlab::cli

@@ -1,0 +1,28 @@
+// Checks a server subcommand (`serve`, `mdm serve`) makes before it starts, so that a
+// wrong flag is a usage error (exit 2, one line naming the flag and the path or address)
+// and not a start-up failure found half-way through (exit 3).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include "core/host_port.h"
+
+namespace attestlab::cli {
+
+// nullopt when `dir` exists or can be created and a file can be written in it; else why
+// not, e.g. "--data-dir /proc/x: Permission denied".
+std::optional<std::string> check_writable_dir(const std::string& flag, const std::string& dir);
+
+// nullopt when `where.port` is 0 or nothing listens there yet (a bind succeeds); else
+// "--listen 127.0.0.1:80: Address already in use".
+std::optional<std::string> check_can_listen(const std::string& flag, const HostPort& where);
+
+// Every option of `app` and its subcommands (recursively) that names an input file
+// (--target-profile, --trust-ca, --inventory, --policy, --eab-keys, --attestation-roots,
+// --tls-cert, --tls-key, --pubkey) must name an existing file: a parse error (exit 2) with
+// the flag and the path, before any subcommand starts its work.
+void require_existing_input_files(CLI::App& app);
+
+}  // namespace attestlab::cli

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# What a new user meets first: wrong subcommands, missing or malformed files and unusable
+# start-up flags are usage errors (exit 2, one line naming the flag and the path), never
+# start-up failures (3); `serve` says when it shuts down.
+source "$(dirname "$0")/lib.sh"
+
+# expect_usage "what" substring -- command...: exit 2 and stderr contains substring.
+expect_usage() {
+  local what=$1 want=$2
+  shift 3
+  local rc=0
+  "$@" >"$E2E_TMP/out.log" 2>"$E2E_TMP/err.log" || rc=$?
+  [ $rc -eq 2 ] || fail "$what: exit $rc, expected 2 ($(cat "$E2E_TMP/err.log"))"
+  grep -qF -- "$want" "$E2E_TMP/err.log" || fail "$what: stderr lacks \"$want\": $(cat "$E2E_TMP/err.log")"
+  [ "$(wc -l <"$E2E_TMP/err.log")" -eq 1 ] || fail "$what: more than one line: $(cat "$E2E_TMP/err.log")"
+  pass "$what"
+}
+
+A=$ATTESTLAB_BIN
+expect_usage "unknown subcommand" 'unknown subcommand "bogus"' -- "$A" bogus
+for flag in --inventory --policy --eab-keys --attestation-roots; do
+  expect_usage "serve $flag missing file" "$flag: File does not exist: /nope/x.json" -- \
+    "$A" serve --data-dir "$E2E_TMP/d" "$flag" /nope/x.json
+done
+expect_usage "conform --target-profile missing" "--target-profile: File does not exist: /nope" -- \
+  "$A" conform --target-profile /nope
+expect_usage "load --trust-ca missing" "--trust-ca: File does not exist: /nope" -- \
+  "$A" load --target https://127.0.0.1:1/dir --trust-ca /nope --count 1
+expect_usage "mdm serve --policy missing" "--policy: File does not exist: /nope" -- \
+  "$A" mdm serve --acme-directory https://127.0.0.1:1/dir --policy /nope
+
+printf '{"match": "serial",\n "curves": [P-256]}\n' >"$E2E_TMP/policy.json"
+expect_usage "serve malformed policy: line and column" "line 2, column" -- \
+  "$A" serve --data-dir "$E2E_TMP/d" --policy "$E2E_TMP/policy.json"
+printf '[{"serial": "C02X", "status": "active"}' >"$E2E_TMP/inventory.json"
+expect_usage "serve malformed inventory" "inventory $E2E_TMP/inventory.json: invalid JSON" -- \
+  "$A" serve --data-dir "$E2E_TMP/d" --inventory "$E2E_TMP/inventory.json"
+expect_usage "serve --store mysql" '--store must be sqlite:PATH or postgresql://' -- \
+  "$A" serve --data-dir "$E2E_TMP/d" --store mysql://x
+touch "$E2E_TMP/plainfile"
+expect_usage "serve unwritable --data-dir" "--data-dir $E2E_TMP/plainfile/sub" -- \
+  "$A" serve --data-dir "$E2E_TMP/plainfile/sub"
+
+# A port in use: a first server holds it.
+start_server
+expect_usage "serve --listen in use" "--listen 127.0.0.1:$SERVER_PORT" -- \
+  "$A" serve --data-dir "$E2E_TMP/d2" --listen "127.0.0.1:$SERVER_PORT"
+
+# serve logs its shutdown and exits 0 on SIGTERM.
+kill -TERM "$SERVER_PID"
+rc=0; wait "$SERVER_PID" || rc=$?
+[ $rc -eq 0 ] || fail "serve exited $rc on SIGTERM"
+grep -q "SIGTERM received, shutting down" "$E2E_TMP/serve.stderr.log" || fail "no shutdown line"
+grep -q "attestlab serve: stopped" "$E2E_TMP/serve.stderr.log" || fail "no stopped line"
+pass "serve logs its shutdown on SIGTERM"
