@@ -177,8 +177,11 @@ void register_ca(CLI::App& app, Runner& runner) {
   issue_cmd->add_option("--pubkey", iss->pubkey_file, "PEM file of the attested (device) key")
       ->required()
       ->check(CLI::ExistingFile);
-  CLI::Option* serial = issue_cmd->add_option("--serial", iss->serial, "Device serial number");
-  CLI::Option* udid = issue_cmd->add_option("--udid", iss->udid, "Device UDID");
+  CLI::Option* serial = issue_cmd->add_option(
+      "--serial", iss->serial,
+      "Device serial number (REQUIRED with --udid, unless --user-enrollment)");
+  CLI::Option* udid = issue_cmd->add_option(
+      "--udid", iss->udid, "Device UDID (REQUIRED with --serial, unless --user-enrollment)");
   issue_cmd
       ->add_flag("--user-enrollment", iss->user_enrollment,
                  "User Enrollment: no serial or UDID in the attestation")
@@ -201,6 +204,8 @@ void register_ca(CLI::App& app, Runner& runner) {
       ->excludes(nonce);
   issue_cmd->add_option("--at", iss->at, "Issue time, RFC 3339 (default: now)");
   issue_cmd->add_option("--out", iss->out, "Write the attObj to FILE instead of stdout");
+  issue_cmd->footer(
+      "Required: --dir, --pubkey, and either --serial with --udid or --user-enrollment.");
   issue_cmd->callback([iss, &runner] { runner = [iss] { return run_issue(*iss); }; });
 }
 

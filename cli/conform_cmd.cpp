@@ -243,9 +243,12 @@ void register_conform(CLI::App& app, Runner& runner) {
       "Run only cases matching: id, id prefix, section (rfc8555-6.5) or profile (repeatable)");
   conform->add_option("--skip", args->skip, "Skip cases matching (same patterns; repeatable)");
   conform->add_flag("--strict", args->strict, "Count failed SHOULD requirements as failures");
-  conform->add_option("--jobs", args->jobs, "Cases run in parallel")->capture_default_str();
+  conform->add_option("--jobs", args->jobs, "Cases run in parallel")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   conform->add_option("--timeout", args->timeout_s,
-                      "Per-case timeout in seconds (default: the profile's)");
+                      "Per-case timeout in seconds (default: the profile's)")
+      ->check(CLI::PositiveNumber);
   conform
       ->add_option("--report-dir", args->report_dir,
                    "Where result.json, junit.xml, summary.md, report.html go")

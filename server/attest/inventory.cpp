@@ -50,6 +50,12 @@ Result<Inventory> Inventory::from_json(const Json& doc) {
       return bad_entry(i, "needs a \"serial\" or a \"udid\"");
     if (entry.status.empty())
       return bad_entry(i, "needs a \"status\" (e.g. \"active\", \"retired\")");
+    const auto& statuses = inventory_statuses();
+    if (std::find(statuses.begin(), statuses.end(), entry.status) == statuses.end()) {
+      std::string known;
+      for (const auto& st : statuses) known += (known.empty() ? "" : ", ") + st;
+      return bad_entry(i, "unknown status \"" + entry.status + "\" (known: " + known + ")");
+    }
     if (!entry.platform.empty()) {
       const auto& platforms = policy_platforms();
       if (entry.platform == "default" ||
@@ -67,6 +73,12 @@ Result<Inventory> Inventory::from_json(const Json& doc) {
     inv.entries_.push_back(std::move(entry));
   }
   return inv;
+}
+
+const std::vector<std::string>& inventory_statuses() {
+  static const std::vector<std::string> kStatuses = {"active", "retired",   "lost",
+                                                     "stolen", "suspended", "pending"};
+  return kStatuses;
 }
 
 Result<Inventory> Inventory::load(const std::string& path) {

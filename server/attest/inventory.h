@@ -1,7 +1,8 @@
 // The device inventory (`attestlab serve --inventory FILE`): which devices the enterprise
 // owns. A JSON array of {"serial", "udid", "status", "platform"?}; each entry needs a
-// serial or a UDID (or both) and a status ("active" is the only status that enrols;
-// "retired", "lost", ... refuse). "platform" (iOS, iPadOS, tvOS, macOS, watchOS,
+// serial or a UDID (or both) and a status, one of inventory_statuses() ("active" is the
+// only status that enrols; "retired", "lost", ... refuse; an unknown status is an error,
+// so a typo cannot silently refuse or admit a device). "platform" (iOS, iPadOS, tvOS, macOS, watchOS,
 // visionOS) selects the policy's per-platform version floors. Other members are ignored.
 // Immutable after loading; thread-safe.
 #pragma once
@@ -16,6 +17,9 @@
 #include "core/result.h"
 
 namespace attestlab::server {
+
+// active, retired, lost, stolen, suspended, pending.
+const std::vector<std::string>& inventory_statuses();
 
 struct InventoryEntry {
   std::string serial;

@@ -82,6 +82,9 @@ TEST(Inventory, BadDocumentsRefused) {
        "listed twice"},
       {Json::array({{{"serial", "S1"}, {"status", "active"}, {"platform", "Android"}}}),
        "platform"},
+      {Json::array({{{"serial", "S1"}, {"status", "weird"}}}),
+       "inventory[0]: unknown status \"weird\" (known: active, retired"},
+      {Json::array({{{"serial", "S1"}, {"status", "Active"}}}), "unknown status \"Active\""},
   };
   for (const auto& [doc, needle] : cases) {
     auto inv = Inventory::from_json(doc);

@@ -53,3 +53,12 @@ rc=0; wait "$SERVER_PID" || rc=$?
 grep -q "SIGTERM received, shutting down" "$E2E_TMP/serve.stderr.log" || fail "no shutdown line"
 grep -q "attestlab serve: stopped" "$E2E_TMP/serve.stderr.log" || fail "no stopped line"
 pass "serve logs its shutdown on SIGTERM"
+
+# Values that cannot mean anything are refused at parse time.
+expect_usage "conform --timeout -1" "--timeout" -- "$A" conform --embedded --timeout -1
+expect_usage "conform --jobs 0" "--jobs" -- "$A" conform --embedded --jobs 0
+printf '[{"serial": "C02X", "status": "weird"}]' >"$E2E_TMP/weird.json"
+expect_usage "serve inventory with an unknown status" 'unknown status "weird"' -- \
+  "$A" serve --data-dir "$E2E_TMP/d" --inventory "$E2E_TMP/weird.json"
+"$A" ca issue --help | grep -q "Required: --dir, --pubkey" || fail "ca issue --help does not say what is required"
+pass "ca issue --help says what is required"
