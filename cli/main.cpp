@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   register_report(app, runner);
   register_load(app, runner);
   require_existing_input_files(app);
+  require_writable_report_dirs(app);
   // CLI11 reports an unknown first word as "A subcommand is required"; say what happened.
   if (argc > 1 && argv[1][0] != '-') {
     std::string known;

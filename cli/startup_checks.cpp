@@ -52,4 +52,17 @@ void require_existing_input_files(CLI::App& app) {
   for (CLI::App* sub : app.get_subcommands({})) require_existing_input_files(*sub);
 }
 
+void require_writable_report_dirs(CLI::App& app) {
+  const CLI::Validator writable(
+      [](std::string& dir) {
+        auto bad = check_writable_dir("", dir);
+        return bad ? bad->substr(1) : std::string();  // without the empty flag's space
+      },
+      "DIR", "writable directory");
+  for (CLI::Option* option : app.get_options()) {
+    if (option->check_lname("report-dir")) option->check(writable);
+  }
+  for (CLI::App* sub : app.get_subcommands({})) require_writable_report_dirs(*sub);
+}
+
 }  // namespace attestlab::cli

@@ -25,4 +25,9 @@ std::optional<std::string> check_can_listen(const std::string& flag, const HostP
 // the flag and the path, before any subcommand starts its work.
 void require_existing_input_files(CLI::App& app);
 
+// Every --report-dir option (recursively) must name a directory that exists or can be
+// created and written: checked when the command line is parsed, so a run never does all its
+// work and then fails to write its reports.
+void require_writable_report_dirs(CLI::App& app);
+
 }  // namespace attestlab::cli

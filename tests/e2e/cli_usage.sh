@@ -62,3 +62,9 @@ expect_usage "serve inventory with an unknown status" 'unknown status "weird"' -
   "$A" serve --data-dir "$E2E_TMP/d" --inventory "$E2E_TMP/weird.json"
 "$A" ca issue --help | grep -q "Required: --dir, --pubkey" || fail "ca issue --help does not say what is required"
 pass "ca issue --help says what is required"
+
+# An unusable --report-dir is refused before any work starts.
+for sub in "conform --embedded" "scenario run all --embedded" "load --embedded --count 1" "demo"; do
+  expect_usage "$sub --report-dir unwritable" "--report-dir: $E2E_TMP/plainfile/r" -- \
+    "$A" $sub --report-dir "$E2E_TMP/plainfile/r"
+done
