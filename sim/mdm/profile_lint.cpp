@@ -1,5 +1,6 @@
 #include "sim/mdm/profile_lint.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -68,6 +69,42 @@ bool provides_identity(const std::string& type) {
   return type == kAcmePayloadType || type == kScepPayloadType || type == kPkcs12PayloadType;
 }
 
+// Payload types Apple documents that profiles made for device attestation commonly carry.
+const std::vector<std::string>& known_payload_types() {
+  static const std::vector<std::string> kTypes = {kAcmePayloadType,
+                                                  kMdmPayloadType,
+                                                  kWifiPayloadType,
+                                                  kVpnPayloadType,
+                                                  kScepPayloadType,
+                                                  kPkcs12PayloadType,
+                                                  kRootCertificatePayloadType,
+                                                  "com.apple.security.pem",
+                                                  "com.apple.security.pkcs1",
+                                                  "com.apple.vpn.managed.applayer",
+                                                  "com.apple.firstactiveethernet.managed",
+                                                  "com.apple.eap.managed",
+                                                  "com.apple.relay.managed",
+                                                  "com.apple.dnsSettings.managed"};
+  return kTypes;
+}
+
+bool is_known_payload_type(const std::string& type) {
+  const auto& types = known_payload_types();
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
+
+// "did you mean X?" when one is a prefix of the other (a truncated or extended type such as
+// "com.apple.security.acm"), else the list of the known types.
+std::string known_types_hint(const std::string& type) {
+  for (const auto& known : known_payload_types()) {
+    if (known.rfind(type, 0) == 0 || type.rfind(known, 0) == 0)
+      return "did you mean " + known + "?";
+  }
+  std::string list;
+  for (const auto& known : known_payload_types()) list += (list.empty() ? "" : ", ") + known;
+  return "known: " + list;
+}
+
 const char* friendly_type(const std::string& type) {
   if (type == kAcmePayloadType) return "ACME certificate";
   if (type == kWifiPayloadType) return "Wi-Fi";
@@ -110,6 +147,8 @@ bool is_https_url(const std::string& text) {
 
 class Linter {
  public:
+  explicit Linter(bool expect_acme_payload) : expect_acme_payload_(expect_acme_payload) {}
+
   std::vector<ProfileProblem> run(std::string_view bytes) {
     auto parsed = parse_profile(bytes);
     if (!parsed) {
@@ -232,6 +271,7 @@ class Linter {
     };
     std::vector<PayloadInfo> payloads;
     int mdm_count = 0;
+    int acme_count = 0;
     for (std::size_t i = 0; i < content->size(); ++i) {
       const Json& item = (*content)[i];
       const std::string fallback = "PayloadContent[" + std::to_string(i) + "]";
@@ -246,7 +286,14 @@ class Linter {
       const std::string type = type_ptr == nullptr ? "" : *type_ptr;
       payloads.push_back({label, type, &item});
 
+      if (type_ptr != nullptr && !is_known_payload_type(type)) {
+        add("unknown_payload_type", Severity::Warning, label, type, "PayloadType",
+            "PayloadType \"" + type + "\" is not one this linter knows (" + known_types_hint(type) +
+                "); check its spelling: a device ignores or refuses a " +
+                "payload of a type it does not know");
+      }
       if (type == kAcmePayloadType) {
+        ++acme_count;
         lint_acme(item, label);
       } else {
         lint_common_keys(item, label, type, false);
@@ -277,6 +324,14 @@ class Linter {
                   ".acme)");
         }
       }
+    }
+    // An MDM enrollment profile carries no ACME payload; any other profile given to this
+    // linter is meant to make the device ask for an attested certificate.
+    if (expect_acme_payload_ && acme_count == 0 && mdm_count == 0) {
+      add("no_acme_payload", Severity::Error, profile_label_, kConfigurationPayloadType,
+          "PayloadContent",
+          std::string("the profile has no payload of PayloadType \"") + kAcmePayloadType +
+              "\"; a device given it never asks for an attested certificate");
     }
     if (mdm_count > 1) {
       add("multiple_mdm_payloads", Severity::Error, profile_label_, kConfigurationPayloadType,
@@ -393,13 +448,14 @@ class Linter {
   }
 
   std::vector<ProfileProblem> out_;
+  bool expect_acme_payload_;
   std::string profile_label_;
 };
 
 }  // namespace
 
-std::vector<ProfileProblem> lint_profile(std::string_view file_bytes) {
-  return Linter().run(file_bytes);
+std::vector<ProfileProblem> lint_profile(std::string_view file_bytes, bool expect_acme_payload) {
+  return Linter(expect_acme_payload).run(file_bytes);
 }
 
 bool has_errors(const std::vector<ProfileProblem>& problems) {

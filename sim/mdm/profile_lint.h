@@ -43,8 +43,13 @@ struct ProfileProblem {
 };
 
 // Lints a profile file's bytes (XML, binary, or signed). Never fails: a file that cannot be
-// read gives the single problem not_a_profile.
-std::vector<ProfileProblem> lint_profile(std::string_view file_bytes);
+// read gives the single problem not_a_profile. expect_acme_payload (what `profile lint`
+// checks: a profile meant to get a device an attested certificate): a profile with neither
+// an ACME nor an MDM payload gets the error no_acme_payload, e.g. when the ACME payload's
+// PayloadType is misspelled. Payloads of a type the linter does not know get the warning
+// unknown_payload_type either way.
+std::vector<ProfileProblem> lint_profile(std::string_view file_bytes,
+                                         bool expect_acme_payload = false);
 
 bool has_errors(const std::vector<ProfileProblem>& problems);
 

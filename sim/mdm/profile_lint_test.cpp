@@ -288,3 +288,39 @@ TEST(ProfileLint, DescribeLine) {
 
 }  // namespace
 }  // namespace attestlab::sim
+
+namespace attestlab::sim {
+namespace {
+
+// A misspelled PayloadType is named, with the type it probably meant; with it the profile
+// has no ACME payload left, which is an error.
+TEST(ProfileLint, MisspelledAcmePayloadType) {
+  Json p = good_profile();
+  acme_of(p)["PayloadType"] = "com.apple.security.acm";
+  const auto problems = lint_profile(json_to_plist_xml(p), /*expect_acme_payload=*/true);
+  auto unknown = find(problems, "unknown_payload_type");
+  ASSERT_TRUE(unknown) << all_codes(problems);
+  EXPECT_EQ(unknown->severity, Severity::Warning);
+  EXPECT_NE(unknown->message.find("did you mean com.apple.security.acme?"), std::string::npos)
+      << unknown->message;
+  auto none = find(problems, "no_acme_payload");
+  ASSERT_TRUE(none) << all_codes(problems);
+  EXPECT_EQ(none->severity, Severity::Error);
+  EXPECT_TRUE(has_errors(problems));
+  // A profile of other payloads (installed through MDM) only gets the warning.
+  EXPECT_FALSE(find(lint(p), "no_acme_payload"));
+  EXPECT_TRUE(find(lint(p), "unknown_payload_type"));
+}
+
+TEST(ProfileLint, UnknownTypeBesideAnAcmePayloadOnlyWarns) {
+  Json p = good_profile();
+  wifi_of(p)["PayloadType"] = "com.example.custom";
+  const auto problems = lint(p);
+  auto unknown = find(problems, "unknown_payload_type");
+  ASSERT_TRUE(unknown) << all_codes(problems);
+  EXPECT_NE(unknown->message.find("known: com.apple.security.acme"), std::string::npos);
+  EXPECT_FALSE(find(problems, "no_acme_payload"));
+}
+
+}  // namespace
+}  // namespace attestlab::sim

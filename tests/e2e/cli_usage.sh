@@ -68,3 +68,19 @@ for sub in "conform --embedded" "scenario run all --embedded" "load --embedded -
   expect_usage "$sub --report-dir unwritable" "--report-dir: $E2E_TMP/plainfile/r" -- \
     "$A" $sub --report-dir "$E2E_TMP/plainfile/r"
 done
+
+# profile lint: a misspelled ACME PayloadType is named and fails the lint; profile make
+# refuses flags whose profile its own lint warns about.
+"$A" profile make --directory-url https://acme.example/acme/directory --client-identifier C02X \
+  --out "$E2E_TMP/p.mobileconfig" || fail "profile make failed"
+sed 's/com.apple.security.acme/com.apple.security.acm/' "$E2E_TMP/p.mobileconfig" >"$E2E_TMP/bad.mobileconfig"
+rc=0; "$A" profile lint "$E2E_TMP/bad.mobileconfig" >"$E2E_TMP/lint.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "profile lint of a misspelled PayloadType exited $rc"
+grep -q "did you mean com.apple.security.acme" "$E2E_TMP/lint.log" || fail "no spelling hint: $(cat "$E2E_TMP/lint.log")"
+grep -q "no_acme_payload" "$E2E_TMP/lint.log" || fail "no no_acme_payload error"
+pass "profile lint names a misspelled PayloadType and fails"
+rc=0; "$A" profile make --directory-url https://acme.example/acme/directory --client-identifier "a b/c" \
+  >/dev/null 2>"$E2E_TMP/make.log" || rc=$?
+[ $rc -eq 2 ] || fail "profile make --client-identifier 'a b/c' exited $rc"
+grep -q client_identifier_not_permanent_identifier "$E2E_TMP/make.log" || fail "make did not say why"
+pass "profile make refuses what its own lint warns about"
