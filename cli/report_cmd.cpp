@@ -23,6 +23,22 @@ Result<reports::RunResult> load_run(const std::string& path) {
   return run;
 }
 
+bool has_target(const reports::RunResult& run, const std::string& name) {
+  for (const auto& t : run.targets)
+    if (t.name == name) return true;
+  return false;
+}
+
+// `name`, or "name (PATH)" when a target of that name is already there, or "name (PATH) 2"...
+std::string unique_name(const reports::RunResult& run, const std::string& name,
+                        const std::string& path) {
+  if (!has_target(run, name)) return name;
+  std::string candidate = name + " (" + path + ")";
+  for (int n = 2; has_target(run, candidate); ++n)
+    candidate = name + " (" + path + ") " + std::to_string(n);
+  return candidate;
+}
+
 int render(const std::vector<std::string>& inputs, const std::string& out_dir) {
   reports::RunResult merged;
   for (const auto& path : inputs) {
@@ -40,7 +56,13 @@ int render(const std::vector<std::string>& inputs, const std::string& out_dir) {
                 << merged.kind << " run; only runs of one kind merge\n";
       return kExitUsage;
     }
-    for (auto& t : run->targets) merged.targets.push_back(std::move(t));
+    for (auto& t : run->targets) {
+      // Conformance and scenario runs become columns of one matrix: two runs against targets
+      // of the same name (two builds of one server) must stay two columns a reader can tell
+      // apart. (Load shards of one target keep their name: they merge into one.)
+      if (run->kind != "load") t.name = unique_name(merged, t.name, path);
+      merged.targets.push_back(std::move(t));
+    }
     merged.command += " + " + run->command;
   }
   if (merged.kind == "load") return write_load_report(merged, out_dir);
