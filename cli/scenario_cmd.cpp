@@ -105,7 +105,7 @@ void print_failures(const scenarios::RunSummary& summary, std::ostream& out) {
 namespace {
 
 struct ScenarioArgs {
-  std::string selector;
+  std::vector<std::string> selectors;
   std::string library;
   // target
   std::string target_url;
@@ -161,7 +161,7 @@ bool parse_seed(const std::string& text, std::uint64_t& out) {
 Result<std::vector<scenarios::Scenario>> selection(const ScenarioArgs& a) {
   auto library = scenarios::load_library(a.library);
   if (!library) return library.error();
-  return scenarios::select_scenarios(*library, a.selector);
+  return scenarios::select_scenarios(*library, a.selectors);
 }
 
 int run_list(const ScenarioArgs& a) {
@@ -306,6 +306,12 @@ int run_run(const ScenarioArgs& a) {
   return kExitOk;
 }
 
+std::string join_selectors(const std::vector<std::string>& selectors) {
+  std::string out;
+  for (const auto& s : selectors) out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
 std::string command_line_of(const std::string& prefix, const CLI::App* sub,
                             const std::string& positional) {
   std::string line = prefix;
@@ -336,7 +342,8 @@ void register_scenario(CLI::App& app, Runner& runner) {
   list->callback([args, &runner] { runner = [args] { return run_list(*args); }; });
 
   CLI::App* run = scenario->add_subcommand("run", "Run scenarios against a target");
-  run->add_option("selector", args->selector, "A scenario name, a scenario FILE, or all")
+  run->add_option("selector", args->selectors,
+                  "Scenario names, globs (happy-*), comma lists, scenario FILEs, or all")
       ->required();
   run->add_flag("--embedded", args->embedded,
                 "Start attestlab's own server in-process as the target");
@@ -366,14 +373,17 @@ void register_scenario(CLI::App& app, Runner& runner) {
                   "Break the --embedded server on purpose (server::ServerFaults knob; test builds "
                   "only; repeatable)");
   run->callback([args, run, &runner] {
-    args->command_line = command_line_of("attestlab scenario run", run, args->selector);
+    args->command_line =
+        command_line_of("attestlab scenario run", run, join_selectors(args->selectors));
     runner = [args] { return run_run(*args); };
   });
 
   CLI::App* prepare = scenario->add_subcommand(
       "prepare",
       "Write the inventory (and policy) a foreign target needs for `scenario run --seed N`");
-  prepare->add_option("selector", args->selector, "A scenario name, a scenario FILE, or all")
+  prepare
+      ->add_option("selector", args->selectors,
+                   "Scenario names, globs (happy-*), comma lists, scenario FILEs, or all")
       ->required();
   prepare->add_option("--seed", args->seed_text, "Seed of the generated device identities")
       ->required();

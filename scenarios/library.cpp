@@ -1,5 +1,7 @@
 #include "scenarios/library.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -59,20 +61,64 @@ Result<std::vector<Scenario>> load_library(const std::string& dir) {
   return out;
 }
 
+namespace {
+
+bool is_scenario_file(const std::string& selector) {
+  return selector.find('/') != std::string::npos ||
+         (selector.size() > 5 && selector.substr(selector.size() - 5) == ".json");
+}
+
+// The library scenarios one name, glob ("happy-*", "*-nonce") or "all" selects.
+std::vector<const Scenario*> matching(const std::vector<Scenario>& library,
+                                      const std::string& pattern) {
+  std::vector<const Scenario*> out;
+  for (const auto& sc : library) {
+    if (pattern == "all" || sc.name == pattern ||
+        fnmatch(pattern.c_str(), sc.name.c_str(), 0) == 0) {
+      out.push_back(&sc);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<Scenario>> select_scenarios(const std::vector<Scenario>& library,
                                                const std::string& selector) {
-  if (selector == "all") return library;
-  const bool is_file = selector.find('/') != std::string::npos ||
-                       (selector.size() > 5 && selector.substr(selector.size() - 5) == ".json");
-  if (is_file) {
-    auto sc = load_scenario_file(selector);
-    if (!sc) return sc.error();
-    return std::vector<Scenario>{std::move(*sc)};
+  return select_scenarios(library, std::vector<std::string>{selector});
+}
+
+Result<std::vector<Scenario>> select_scenarios(const std::vector<Scenario>& library,
+                                               const std::vector<std::string>& selectors) {
+  std::vector<std::string> patterns;
+  for (const auto& selector : selectors) {
+    std::size_t start = 0;
+    while (start <= selector.size()) {
+      std::size_t comma = selector.find(',', start);
+      if (comma == std::string::npos) comma = selector.size();
+      if (comma > start) patterns.push_back(selector.substr(start, comma - start));
+      start = comma + 1;
+    }
   }
-  for (const auto& sc : library)
-    if (sc.name == selector) return std::vector<Scenario>{sc};
-  return Error::make("malformed",
-                     "unknown scenario \"" + selector + "\" (see attestlab scenario list)");
+  if (patterns.empty()) return Error::make("malformed", "no scenario selected");
+  std::vector<Scenario> out;
+  std::set<std::string> chosen;
+  for (const auto& pattern : patterns) {
+    if (is_scenario_file(pattern)) {
+      auto sc = load_scenario_file(pattern);
+      if (!sc) return sc.error();
+      if (chosen.insert(sc->name).second) out.push_back(std::move(*sc));
+      continue;
+    }
+    auto found = matching(library, pattern);
+    if (found.empty()) {
+      return Error::make("malformed",
+                         "unknown scenario \"" + pattern + "\" (see attestlab scenario list)");
+    }
+    for (const Scenario* sc : found)
+      if (chosen.insert(sc->name).second) out.push_back(*sc);
+  }
+  return out;
 }
 
 }  // namespace attestlab::scenarios

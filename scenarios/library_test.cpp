@@ -89,6 +89,29 @@ TEST(Library, BriefedScenariosExist) {
   }
 }
 
+TEST(Library, SelectSeveralNamesGlobsAndCommaLists) {
+  const auto lib = library();
+  auto happy = select_scenarios(lib, std::vector<std::string>{"happy-*"});
+  ASSERT_TRUE(happy.ok()) << happy.error().detail;
+  EXPECT_GE(happy->size(), 6u);
+  for (const auto& sc : *happy) EXPECT_EQ(sc.name.rfind("happy-", 0), 0u) << sc.name;
+
+  // Union in the order first selected, each scenario once.
+  auto mixed = select_scenarios(
+      lib, std::vector<std::string>{"jailbroken,rsa-keys", "jailbroken", "stale-*"});
+  ASSERT_TRUE(mixed.ok()) << mixed.error().detail;
+  ASSERT_EQ(mixed->size(), 3u);
+  EXPECT_EQ((*mixed)[0].name, "jailbroken");
+  EXPECT_EQ((*mixed)[1].name, "rsa-keys");
+  EXPECT_EQ((*mixed)[2].name, "stale-nonce");
+
+  // One pattern that selects nothing fails the whole selection, naming it.
+  auto typo = select_scenarios(lib, std::vector<std::string>{"jailbroken", "happy-iphon"});
+  ASSERT_FALSE(typo.ok());
+  EXPECT_EQ(typo.error().detail, "unknown scenario \"happy-iphon\" (see attestlab scenario list)");
+  EXPECT_FALSE(select_scenarios(lib, std::vector<std::string>{","}).ok());
+}
+
 TEST(Library, SelectByNameFileOrAll) {
   const auto lib = library();
   auto all = select_scenarios(lib, "all");
