@@ -25,6 +25,7 @@
 #include "scenarios/engine.h"
 #include "scenarios/library.h"
 #include "scenarios/plan.h"
+#include "scenarios/preflight.h"
 #include "sim/device/apple_ca.h"
 
 namespace attestlab::cli {
@@ -282,6 +283,14 @@ int run_run(const ScenarioArgs& a) {
       if (!key) return usage("run", "--eab-hmac-key must be base64url");
       foreign.eab = client::ExternalAccountBinding{a.eab_kid, *key};
     }
+    // One probe instead of every scenario failing for one missing feature.
+    auto missing = scenarios::missing_device_attestation(foreign);
+    if (!missing) {
+      std::cerr << "attestlab scenario run: target " << a.target_url
+                << " cannot be used: " << missing.error().detail << "\n";
+      return kExitUsage;
+    }
+    if (*missing) foreign.no_device_attestation = **missing;
     target = &foreign;
   }
   if (!a.quiet) {

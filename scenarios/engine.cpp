@@ -99,6 +99,8 @@ std::string ScenarioResult::verdict() const {
 }
 
 std::string missing_requirement(const Scenario& sc, const Target& target, bool can_clock) {
+  if (!target.no_device_attestation.empty())
+    return "the target cannot enroll attested devices: " + target.no_device_attestation;
   for (const auto& r : sc.requirements) {
     if (r == kRequiresServerClock) {
       if (!can_clock) return "the target's clock cannot be moved (requires server-clock)";

@@ -36,6 +36,10 @@ struct Target {
   // Requirement names (scenario.h: inventory, policy) the target provides. server-clock
   // is provided by clocked_target below, not by this set.
   std::set<std::string> capabilities;
+  // Why the target cannot enroll attested devices at all (scenarios/preflight.h), e.g. it
+  // refuses permanent-identifier orders; every scenario is then skipped with this reason.
+  // Empty = it can.
+  std::string no_device_attestation;
   // Polls wait at most this long between requests, whatever Retry-After says (a local
   // target need not cost whole seconds a poll). Retry-After itself is still honoured up
   // to this cap.
