@@ -23,6 +23,7 @@
 #include "bench/load/crypto_floor.h"
 #include "bench/load/device_flow.h"
 #include "bench/load/engine.h"
+#include "bench/load/load_html.h"
 #include "bench/load/load_text.h"
 #include "bench/load/plain_flow.h"
 #include "bench/load/target_probe.h"
@@ -202,6 +203,8 @@ Result<void> write_report(const LoadArgs& a, const load::LoadRun& run) {
   std::error_code ec;
   std::filesystem::create_directories(a.report_dir, ec);
   ATTESTLAB_TRY(pki::write_file(a.report_dir + "/result.json", result.to_json().dump(1) + "\n"));
+  ATTESTLAB_TRY(pki::write_file(a.report_dir + "/report.html",
+                                load::render_load_html({run}, a.command_line)));
   return pki::write_file(a.report_dir + "/summary.txt", load::format_summary(run));
 }
 
