@@ -115,7 +115,11 @@ for name, l in (("attestlab plain", runs["attestlab"]), ("pebble plain", runs["p
         notes.append(f"- {name}: {got:.2f}/s of {offered:g}/s offered: the machine did not keep up "
                      "during this run (the latency then is mostly queueing behind other "
                      "processes for a CPU; CPU per enrollment stays meaningful).")
-A, P, D = (dict(f) for f in (a, p, d))
+class Figures(dict):  # a missing figure (no CPU reading) prints as "–"
+    def __getitem__(self, key):
+        v = dict.get(self, key)
+        return v if v is not None else float("nan")
+A, P, D = (Figures(f) for f in (a, p, d))
 words = (f"In words: at {A['offered rate (/s)']:g}/s offered, attestlab serve completed the plain "
          f"flow at {A['throughput (/s)']:.2f}/s with p99 {A['p99 latency (ms)']:.0f} ms, Pebble at "
          f"{P['throughput (/s)']:.2f}/s with p99 {P['p99 latency (ms)']:.0f} ms; attestlab spent "
