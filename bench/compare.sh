@@ -26,18 +26,7 @@ done
 for p in "$BIN" pebble pebble-challtestsrv openssl curl; do
   command -v "$p" >/dev/null || { echo "compare.sh: $p not found" >&2; exit 2; }
 done
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-TMP=$(mktemp -d /tmp/attestlab-compare.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "nothing on :$1" >&2; exit 3; }
+source "$HERE/bench/lib.sh"
 
 DNS=$(port) DNS_MGMT=$(port)
 pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS" -http01 "" \

@@ -27,17 +27,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--rate R] [--duration D] [--warmup W] [--out DIR] [--print]" >&2; exit 2 ;;
   esac
 done
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-TMP=$(mktemp -d /tmp/attestlab-results.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$HERE/bench/lib.sh"
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')

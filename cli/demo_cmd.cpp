@@ -43,6 +43,21 @@ int internal(const std::string& message) {
   return kExitInternal;
 }
 
+// Runs one `attestlab` subcommand in-process (the one `add` registers) with argv; its
+// exit code, or an Error naming why it could not start (bad arguments).
+Result<int> run_subcommand(void (*add)(CLI::App&, Runner&), std::vector<std::string> argv) {
+  CLI::App app{"attestlab"};
+  Runner runner;
+  add(app, runner);
+  try {
+    std::reverse(argv.begin(), argv.end());  // CLI11 parses a vector from its back
+    app.parse(argv);
+  } catch (const CLI::Error& e) {
+    return Error::make("usage", e.what());
+  }
+  return runner ? runner() : kExitOk;
+}
+
 struct ConformanceRun {
   bool ran = false;
   int exit = kExitOk;
@@ -56,20 +71,14 @@ struct ConformanceRun {
 ConformanceRun run_conformance(const std::string& work_dir, int jobs) {
   ConformanceRun out;
   const std::string dir = work_dir + "/conformance";
-  CLI::App app{"attestlab"};
-  Runner conform;
-  register_conform(app, conform);
   const auto t0 = std::chrono::steady_clock::now();
-  try {
-    std::vector<std::string> argv = {
-        "conform", "--embedded", "--quiet", "--jobs", std::to_string(jobs), "--report-dir", dir};
-    std::reverse(argv.begin(), argv.end());  // CLI11 parses a vector from its back
-    app.parse(argv);
-  } catch (const CLI::Error& e) {
-    out.note = std::string("conformance could not start: ") + e.what();
+  auto exit = run_subcommand(register_conform, {"conform", "--embedded", "--quiet", "--jobs",
+                                                std::to_string(jobs), "--report-dir", dir});
+  if (!exit) {
+    out.note = "conformance could not start: " + exit.error().detail;
     return out;
   }
-  out.exit = conform ? conform() : kExitOk;
+  out.exit = *exit;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto text = pki::read_file(dir + "/result.json");
   if (!text) {
@@ -102,24 +111,18 @@ struct LoadPhase {
 LoadPhase run_load_phase(const std::string& work_dir, const std::string& report_dir) {
   LoadPhase out;
   const std::string dir = work_dir + "/load";
-  CLI::App app{"attestlab"};
-  Runner load;
-  register_load(app, load);
   const auto t0 = std::chrono::steady_clock::now();
-  try {
-    std::vector<std::string> argv = {"load",    "--embedded",   "--flow",     "device",
-                                     "--rate",  "10/s",         "--duration", "3s",
-                                     "--quiet", "--report-dir", dir};
-    std::reverse(argv.begin(), argv.end());  // CLI11 parses a vector from its back
-    app.parse(argv);
-  } catch (const CLI::Error& e) {
-    out.note = std::string("the load could not start: ") + e.what();
-    return out;
-  }
   std::ostringstream captured;
   std::streambuf* previous = std::cout.rdbuf(captured.rdbuf());
-  out.exit = load ? load() : kExitOk;
+  auto exit =
+      run_subcommand(register_load, {"load", "--embedded", "--flow", "device", "--rate", "10/s",
+                                     "--duration", "3s", "--quiet", "--report-dir", dir});
   std::cout.rdbuf(previous);
+  if (!exit) {
+    out.note = "the load could not start: " + exit.error().detail;
+    return out;
+  }
+  out.exit = *exit;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto text = pki::read_file(dir + "/result.json");
   auto doc = text ? parse_json(*text) : Result<Json>(text.error());

@@ -53,20 +53,7 @@ PY
 
 timeout 60 "${chrome[@]}" --window-size=1280,1600 --screenshot="$E2E_TMP/load.png" \
   "file://$E2E_TMP/load/report.html" >>"$E2E_TMP/chromium.log" 2>&1 || fail "screenshot failed"
-/usr/bin/python3 - "$E2E_TMP/load.png" <<'PY' || fail "screenshot is not a rendered page"
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-w, h = struct.unpack(">II", data[16:24])
-assert (w, h) == (1280, 1600), (w, h)
-pos, idat = 8, b""
-while pos < len(data):
-    n, typ = struct.unpack(">I4s", data[pos:pos + 8]); pos += 8
-    if typ == b"IDAT": idat += data[pos:pos + n]
-    pos += n + 4
-raw = zlib.decompress(idat)
-assert len(set(raw[:200000])) > 8, "page looks blank"
-PY
+assert_rendered_png "$E2E_TMP/load.png" 1280 1600
 [ -z "${ATTESTLAB_SCREENSHOT_DIR:-}" ] || cp "$E2E_TMP/load.png" "$ATTESTLAB_SCREENSHOT_DIR/"
 
 "$ATTESTLAB_BIN" report render "$E2E_TMP/load/result.json" --out "$E2E_TMP/again" >"$E2E_TMP/render.log" 2>&1 \
