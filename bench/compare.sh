@@ -2,7 +2,8 @@
 # The same plain ACME load (http-01 validated for real through pebble-challtestsrv's DNS)
 # against `attestlab serve` and against Pebble (PEBBLE_VA_NOSLEEP=1, PEBBLE_WFE_NONCEREJECT=0,
 # so both servers do the same work), one after the other on this machine, loopback only.
-# Prints throughput, latency and CPU per enrollment side by side with the ratio, and
+# Prints throughput, latency, CPU per enrollment and the crypto floor (bench/load/
+# crypto_floor.h, timed in each run) side by side with the ratio, and
 # leaves both result.json files and their merge under OUT (default ./compare-out).
 #
 #   bench/compare.sh [--rate 20/s] [--duration 20s] [--warmup 2s] [--out DIR]
@@ -25,18 +26,7 @@ done
 for p in "$BIN" pebble pebble-challtestsrv openssl curl; do
   command -v "$p" >/dev/null || { echo "compare.sh: $p not found" >&2; exit 2; }
 done
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-TMP=$(mktemp -d /tmp/attestlab-compare.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "nothing on :$1" >&2; exit 3; }
+source "$HERE/bench/lib.sh"
 
 DNS=$(port) DNS_MGMT=$(port)
 pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS" -http01 "" \
@@ -100,6 +90,7 @@ def figures(path):
         "p99 ms": s["latency_ms"]["p99"],
         "server CPU ms/enr": s["server_cpu_ms_per_enrollment"],
         "generator CPU ms/enr": s["generator_cpu_ms_per_enrollment"],
+        "crypto floor ms/enr": s.get("floor_cpu_ms_per_enrollment"),
     }
 a, p = figures(sys.argv[1]), figures(sys.argv[2])
 print(f"{'':22}{'attestlab':>12}{'pebble':>12}{'ratio':>8}")

@@ -3,14 +3,18 @@
 // default policy plus the scenarios' assumptions), runs every library scenario against it
 // (each with its own MDM emulator; fleet-rollout-100 is the fleet), then the conformance
 // suite against its own embedded target (`attestlab conform --embedded`, run in-process),
-// prints one table and writes result.json, junit.xml, summary.md and report.html.
+// then a short load (`attestlab load --embedded --flow device`, 3 s at 10/s, in-process),
+// prints one table and writes result.json, junit.xml, summary.md and report.html, and the
+// load's report beside them as load.json, load.html and load.txt.
 // Exit codes per cli/command.h: 0 everything passed, 1 a check failed or errored, 2 bad
 // arguments, 3 the harness could not run.
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -30,12 +34,28 @@ struct DemoArgs {
   std::string report_dir = "reports/out/latest";
   int jobs = 4;
   bool skip_conformance = false;
+  bool skip_load = false;
   bool quiet = false;
 };
 
 int internal(const std::string& message) {
   std::cerr << "attestlab demo: " << message << "\n";
   return kExitInternal;
+}
+
+// Runs one `attestlab` subcommand in-process (the one `add` registers) with argv; its
+// exit code, or an Error naming why it could not start (bad arguments).
+Result<int> run_subcommand(void (*add)(CLI::App&, Runner&), std::vector<std::string> argv) {
+  CLI::App app{"attestlab"};
+  Runner runner;
+  add(app, runner);
+  try {
+    std::reverse(argv.begin(), argv.end());  // CLI11 parses a vector from its back
+    app.parse(argv);
+  } catch (const CLI::Error& e) {
+    return Error::make("usage", e.what());
+  }
+  return runner ? runner() : kExitOk;
 }
 
 struct ConformanceRun {
@@ -51,20 +71,14 @@ struct ConformanceRun {
 ConformanceRun run_conformance(const std::string& work_dir, int jobs) {
   ConformanceRun out;
   const std::string dir = work_dir + "/conformance";
-  CLI::App app{"attestlab"};
-  Runner conform;
-  register_conform(app, conform);
   const auto t0 = std::chrono::steady_clock::now();
-  try {
-    std::vector<std::string> argv = {
-        "conform", "--embedded", "--quiet", "--jobs", std::to_string(jobs), "--report-dir", dir};
-    std::reverse(argv.begin(), argv.end());  // CLI11 parses a vector from its back
-    app.parse(argv);
-  } catch (const CLI::Error& e) {
-    out.note = std::string("conformance could not start: ") + e.what();
+  auto exit = run_subcommand(register_conform, {"conform", "--embedded", "--quiet", "--jobs",
+                                                std::to_string(jobs), "--report-dir", dir});
+  if (!exit) {
+    out.note = "conformance could not start: " + exit.error().detail;
     return out;
   }
-  out.exit = conform ? conform() : kExitOk;
+  out.exit = *exit;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto text = pki::read_file(dir + "/result.json");
   if (!text) {
@@ -79,6 +93,66 @@ ConformanceRun run_conformance(const std::string& work_dir, int jobs) {
   }
   out.ran = true;
   out.result = std::move(*result);
+  return out;
+}
+
+struct LoadPhase {
+  bool ran = false;
+  int exit = kExitOk;
+  double seconds = 0;
+  std::string line;  // for the final summary
+  std::string note;  // why it did not run
+};
+
+// Runs `attestlab load --embedded --flow device` (its own embedded target: the demo's
+// checks an inventory the load's devices are not in) in-process through its subcommand,
+// for a few seconds, and copies its report into report_dir as load.json, load.html and
+// load.txt. The load's summary goes to load.txt, not stdout.
+LoadPhase run_load_phase(const std::string& work_dir, const std::string& report_dir) {
+  LoadPhase out;
+  const std::string dir = work_dir + "/load";
+  const auto t0 = std::chrono::steady_clock::now();
+  std::ostringstream captured;
+  std::streambuf* previous = std::cout.rdbuf(captured.rdbuf());
+  auto exit =
+      run_subcommand(register_load, {"load", "--embedded", "--flow", "device", "--rate", "10/s",
+                                     "--duration", "3s", "--quiet", "--report-dir", dir});
+  std::cout.rdbuf(previous);
+  if (!exit) {
+    out.note = "the load could not start: " + exit.error().detail;
+    return out;
+  }
+  out.exit = *exit;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto text = pki::read_file(dir + "/result.json");
+  auto doc = text ? parse_json(*text) : Result<Json>(text.error());
+  if (!doc || !doc->contains("targets") || (*doc)["targets"].empty()) {
+    out.note = "the load wrote no result (exit " + std::to_string(out.exit) + ")";
+    return out;
+  }
+  const Json summary = (*doc)["targets"][0]["load"].value("summary", Json::object());
+  const Json counts = (*doc)["targets"][0]["load"]["stats"].value("counts", Json::object());
+  std::error_code ec;
+  std::filesystem::create_directories(report_dir, ec);
+  for (const auto& [from, to] :
+       {std::pair{"result.json", "load.json"}, std::pair{"report.html", "load.html"},
+        std::pair{"summary.txt", "load.txt"}}) {
+    std::filesystem::copy_file(dir + "/" + from, report_dir + "/" + to,
+                               std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) {
+      out.note = std::string("cannot copy the load's ") + from + ": " + ec.message();
+      return out;
+    }
+  }
+  std::ostringstream line;
+  line << std::fixed << std::setprecision(1)
+       << "load (device flow, 10/s for 3 s, embedded): " << counts.value("completed", 0)
+       << " completed, " << counts.value("failed", 0) << " failed, "
+       << summary.value("throughput_per_s", 0.0) << "/s, p99 "
+       << summary.value("latency_ms", Json::object()).value("p99", 0.0) << " ms in " << out.seconds
+       << " s";
+  out.line = line.str();
+  out.ran = true;
   return out;
 }
 
@@ -109,6 +183,12 @@ int run_demo(const DemoArgs& a) {
   if (!a.skip_conformance) {
     std::cerr << "attestlab demo: conformance suite (attestlab conform --embedded)\n";
     conformance = run_conformance(work_dir, a.jobs);
+  }
+
+  LoadPhase load;
+  if (!a.skip_load) {
+    std::cerr << "attestlab demo: short load (attestlab load --embedded --flow device)\n";
+    load = run_load_phase(work_dir, a.report_dir);
   }
 
   reports::RunResult result;
@@ -142,14 +222,20 @@ int run_demo(const DemoArgs& a) {
   } else if (!a.skip_conformance) {
     std::cout << "conformance: not run (" << conformance.note << ")\n";
   }
+  if (load.ran) {
+    std::cout << load.line << "\n";
+  } else if (!a.skip_load) {
+    std::cout << "load: not run (" << load.note << ")\n";
+  }
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << "demo finished in " << std::fixed << std::setprecision(1) << total << " s\n";
   print_failures(summary, std::cerr);
   if (!written) return internal("cannot write reports: " + written.error().detail);
-  std::cout << "reports in " << a.report_dir
-            << " (result.json, junit.xml, summary.md, report.html)\n";
+  std::cout << "reports in " << a.report_dir << " (result.json, junit.xml, summary.md, report.html"
+            << (load.ran ? "; the load's load.json, load.html, load.txt" : "") << ")\n";
 
   bool failed = result.failed() || (!a.skip_conformance && !conformance.ran);
+  failed = failed || (!a.skip_load && (!load.ran || load.exit != kExitOk));
   for (const auto& s : summary.scenarios) failed = failed || !s.ok();
   return failed ? kExitFailures : kExitOk;
 }
@@ -160,13 +246,14 @@ void register_demo(CLI::App& app, Runner& runner) {
   auto args = std::make_shared<DemoArgs>();
   CLI::App* demo = app.add_subcommand("demo",
                                       "Start the embedded server, MDM emulator and a fleet; run "
-                                      "every scenario and the conformance suite");
+                                      "every scenario, the conformance suite and a short load");
   demo->add_option("--report-dir", args->report_dir,
                    "Where result.json, junit.xml, summary.md, report.html go")
       ->capture_default_str();
   demo->add_option("--jobs", args->jobs, "Scenarios (and conformance cases) run in parallel")
       ->capture_default_str();
-  demo->add_flag("--skip-conformance", args->skip_conformance, "Run the scenarios only");
+  demo->add_flag("--skip-conformance", args->skip_conformance, "Skip the conformance suite");
+  demo->add_flag("--skip-load", args->skip_load, "Skip the short load run");
   demo->add_flag("--quiet", args->quiet, "Print only failures and the summary");
   demo->callback([args, &runner] { runner = [args] { return run_demo(*args); }; });
 }

@@ -20,8 +20,10 @@
 #include <vector>
 
 #include "bench/load/cpu.h"
+#include "bench/load/crypto_floor.h"
 #include "bench/load/device_flow.h"
 #include "bench/load/engine.h"
+#include "bench/load/load_html.h"
 #include "bench/load/load_text.h"
 #include "bench/load/plain_flow.h"
 #include "bench/load/target_probe.h"
@@ -201,6 +203,8 @@ Result<void> write_report(const LoadArgs& a, const load::LoadRun& run) {
   std::error_code ec;
   std::filesystem::create_directories(a.report_dir, ec);
   ATTESTLAB_TRY(pki::write_file(a.report_dir + "/result.json", result.to_json().dump(1) + "\n"));
+  ATTESTLAB_TRY(pki::write_file(a.report_dir + "/report.html",
+                                load::render_load_html({run}, a.command_line)));
   return pki::write_file(a.report_dir + "/summary.txt", load::format_summary(run));
 }
 
@@ -292,6 +296,17 @@ int run_load_command(const LoadArgs& a) {
   run.target_name = profile->name;
   run.urls = target.urls;
   if (embedded) run.target_issued = issued_after - issued_before;
+  // The floor beside the server's CPU: timed now, after the clock stopped, so it neither
+  // delays the start nor competes with the load.
+  if (run.server_cpu_ms) {
+    auto counts = load::crypto_counts_for(a.flow, a.accounts.value_or(0) > 0);
+    auto timings = load::measure_crypto_timings();
+    if (counts && timings) {
+      run.floor = load::CryptoFloor{*timings, *counts};
+    } else if (!timings) {
+      std::cerr << "attestlab load: " << timings.error().detail << "\n";
+    }
+  }
   bool thresholds_ok = true;
   for (const auto& t : checked->thresholds) {
     run.thresholds.push_back(load::evaluate_threshold(t, run));

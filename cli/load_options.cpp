@@ -81,7 +81,7 @@ void add_load_options(CLI::App& cmd, LoadArgs& a) {
   cmd.add_option("--threshold", a.thresholds,
                  "Pass/fail criterion, e.g. 'p99<300ms', 'errors<0.1%', 'rate>50/s' (repeatable)");
   cmd.add_option("--report-dir", a.report_dir,
-                 "Write result.json (kind load) and summary.txt here");
+                 "Write result.json (kind load), summary.txt and report.html here");
   cmd.add_option("--jsonl", a.jsonl, "Write one line per request and per enrollment here");
   cmd.add_option("--server-pid", a.server_pid,
                  "The target's process on this machine: its CPU per enrollment");

@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "bench/load/load_html.h"
 #include "bench/load/load_run.h"
 #include "bench/load/load_text.h"
 #include "bench/load/threshold.h"
@@ -59,6 +60,7 @@ int write_load_report(const reports::RunResult& run, const std::string& out_dir)
   out.command = run.command;
   bool thresholds_ok = true;
   std::string summaries;
+  std::vector<load::LoadRun> merged_runs;
   for (const auto& g : groups) {
     auto merged = load::merge_load_runs(g);
     if (!merged) {
@@ -84,16 +86,20 @@ int write_load_report(const reports::RunResult& run, const std::string& out_dir)
     t.duration_ms = merged->elapsed_s * 1000;
     t.load = merged->to_json();
     out.targets.push_back(std::move(t));
+    merged_runs.push_back(std::move(*merged));
   }
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   auto written = pki::write_file(out_dir + "/result.json", out.to_json().dump(1) + "\n");
   if (written) written = pki::write_file(out_dir + "/summary.txt", summaries);
+  if (written)
+    written =
+        pki::write_file(out_dir + "/report.html", load::render_load_html(merged_runs, run.command));
   if (!written) {
     std::cerr << "attestlab report: " << written.error().detail << "\n";
     return kExitInternal;
   }
-  std::cout << summaries << "wrote " << out_dir << "/{result.json,summary.txt} ("
+  std::cout << summaries << "wrote " << out_dir << "/{result.json,summary.txt,report.html} ("
             << out.targets.size() << " load" << (out.targets.size() == 1 ? "" : "s") << ")\n";
   return thresholds_ok ? kExitOk : kExitFailures;
 }

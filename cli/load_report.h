@@ -10,9 +10,10 @@
 
 namespace attestlab::cli {
 
-// Writes out_dir/result.json and summary.txt for run (kind "load"), prints the summaries
-// on stdout, and returns the exit code: 0, 1 when a threshold fails on merged figures,
-// 2 for results that are not load results or shards that do not fit, 3 for I/O errors.
+// Writes out_dir/result.json, summary.txt and report.html (bench/load/load_html.h) for run (kind
+// "load"), prints the summaries on stdout, and returns the exit code: 0, 1 when a threshold fails
+// on merged figures, 2 for results that are not load results or shards that do not fit, 3 for I/O
+// errors.
 int write_load_report(const reports::RunResult& run, const std::string& out_dir);
 
 }  // namespace attestlab::cli

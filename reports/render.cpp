@@ -9,41 +9,11 @@
 #include <sstream>
 
 #include "core/pki.h"
+#include "reports/escape.h"
 #include "reports/run_result.h"
 
 namespace attestlab::reports {
 namespace {
-
-std::string escape_xml(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        // XML 1.0 forbids most control characters even escaped.
-        if (c < 0x20 && c != '\n' && c != '\r' && c != '\t')
-          out += "?";
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 std::string fixed(double v, int digits = 3) {
   char buf[64];

@@ -98,7 +98,8 @@ Json LoadRun::to_json() const {
       {"service_ms", percentiles_ms(stats.service)},
       {"steps_ms", std::move(steps)},
       {"server_cpu_ms_per_enrollment", optional_number(server_cpu_ms_per_enrollment())},
-      {"generator_cpu_ms_per_enrollment", optional_number(generator_cpu_ms_per_enrollment())}};
+      {"generator_cpu_ms_per_enrollment", optional_number(generator_cpu_ms_per_enrollment())},
+      {"floor_cpu_ms_per_enrollment", floor ? Json(floor->per_enrollment_ms()) : Json(nullptr)}};
   return Json{{"target", target_name},
               {"urls", urls},
               {"flow", flow},
@@ -114,7 +115,8 @@ Json LoadRun::to_json() const {
               {"cpu",
                {{"server_ms", optional_number(server_cpu_ms)},
                 {"generator_ms", optional_number(generator_cpu_ms)},
-                {"note", cpu_note}}},
+                {"note", cpu_note},
+                {"floor", floor ? floor->to_json() : Json(nullptr)}}},
               {"target_issued", target_issued ? Json(*target_issued) : Json(nullptr)},
               {"stopped", stopped},
               {"interrupted", interrupted},
@@ -179,6 +181,11 @@ Result<LoadRun> LoadRun::from_json(const Json& j) {
     r.server_cpu_ms = read_optional(j["cpu"], "server_ms");
     r.generator_cpu_ms = read_optional(j["cpu"], "generator_ms");
     r.cpu_note = j["cpu"].value("note", "");
+    if (j["cpu"].contains("floor") && !j["cpu"]["floor"].is_null()) {
+      auto floor = CryptoFloor::from_json(j["cpu"]["floor"]);
+      if (!floor) return floor.error();
+      r.floor = *floor;
+    }
   }
   if (j.contains("target_issued") && j["target_issued"].is_number_unsigned())
     r.target_issued = j["target_issued"].get<std::uint64_t>();

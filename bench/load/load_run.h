@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/load/crypto_floor.h"
 #include "bench/load/load_stats.h"
 #include "bench/load/schedule.h"
 #include "core/json.h"
@@ -47,6 +48,8 @@ struct LoadRun {
   std::optional<double> server_cpu_ms;
   std::optional<double> generator_cpu_ms;
   std::string cpu_note;  // how it was measured
+  // The crypto floor per enrollment for this flow, timed in the same run (with the CPU).
+  std::optional<CryptoFloor> floor;
   // Certificates the target reports having issued during the run (embedded target).
   std::optional<std::uint64_t> target_issued;
 

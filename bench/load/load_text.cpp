@@ -121,6 +121,27 @@ std::string format_summary(const LoadRun& r) {
       out << " generator " << fmt("%.2f", *g) << " ms";
     out << "  (" << r.cpu_note << ")\n";
   }
+  if (r.floor) {
+    const double floor_ms = r.floor->per_enrollment_ms();
+    out << "  crypto floor per enrollment: " << fmt("%.3f", floor_ms) << " ms";
+    if (auto s = r.server_cpu_ms_per_enrollment(); s && floor_ms > 0)
+      out << " (server CPU " << fmt("%.1f", *s / floor_ms) << "x the floor)";
+    const CryptoCounts& c = r.floor->counts;
+    const CryptoTimings& t = r.floor->timings;
+    out << "\n    " << c.es256_verifies << " x ES256 verify " << fmt("%.1f", t.es256_verify_us)
+        << " us";
+    if (c.csr_p256_verifies)
+      out << ", " << c.csr_p256_verifies << " x P-256 CSR verify "
+          << fmt("%.1f", t.csr_p256_verify_us) << " us";
+    if (c.p384_leaf_verifies)
+      out << ", " << c.p384_leaf_verifies << " x P-384 attestation leaf verify "
+          << fmt("%.1f", t.p384_leaf_verify_us) << " us";
+    if (c.csr_p384_verifies)
+      out << ", " << c.csr_p384_verifies << " x P-384 CSR verify "
+          << fmt("%.1f", t.csr_p384_verify_us) << " us";
+    out << ", " << c.issue_signs << " x issuance signature " << fmt("%.1f", t.issue_sign_us)
+        << " us (raw OpenSSL, this run)\n";
+  }
   if (r.target_issued)
     out << "  the target reports " << *r.target_issued << " certificates issued during the run\n";
   if (r.interrupted) out << "  interrupted (Ctrl-C): partial figures\n";

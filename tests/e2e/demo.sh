@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # End-to-end: `attestlab demo` starts the embedded server, the MDM emulator and a fleet,
-# runs every scenario and the conformance suite, exits 0 when everything passed and writes
-# result.json, junit.xml, summary.md and report.html into --report-dir.
+# runs every scenario, the conformance suite and a short load, exits 0 when everything
+# passed and writes result.json, junit.xml, summary.md and report.html into --report-dir,
+# with the load's report beside them (load.json of kind "load", load.html, load.txt).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PY=/usr/bin/python3
 W=$E2E_TMP
 
 rc=0
 "$ATTESTLAB_BIN" demo --report-dir "$W/latest" --quiet >"$W/demo.log" 2>"$W/demo.stderr.log" || rc=$?
-for f in result.json junit.xml summary.md report.html; do
+for f in result.json junit.xml summary.md report.html load.json load.html load.txt; do
   [[ -s $W/latest/$f ]] || fail "demo wrote no $f"
 done
 grep -q '^demo finished in ' "$W/demo.log" || fail "no timing line: $(tail -5 "$W/demo.log")"
@@ -27,6 +28,18 @@ if bad:
     print("failed or errored:\n  " + "\n  ".join(bad), file=sys.stderr)
 assert rc == (1 if bad else 0), f"exit {rc} but {len(bad)} failures"
 assert not bad, "attestlab demo found failures"
+EOF
+grep -q '^load (device flow, ' "$W/demo.log" || fail "the summary has no load line: $(tail -5 "$W/demo.log")"
+grep -q '<svg class="plot throughput"' "$W/latest/load.html" || fail "load.html has no throughput plot"
+$PY - "$W/latest/load.json" <<'EOF' || fail "load.json is not a completed load"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["schema"] == "attestlab.result/1" and r["kind"] == "load", r["kind"]
+load = r["targets"][0]["load"]
+assert load["flow"] == "device", load["flow"]
+completed = load["stats"]["counts"]["completed"]
+assert completed > 0, "the demo's load completed nothing"
+assert load["target_issued"] == completed, (load["target_issued"], completed)
 EOF
 [[ $rc == 0 ]] || fail "attestlab demo exited $rc"
 pass "attestlab demo: $(grep '^demo finished' "$W/demo.log")"

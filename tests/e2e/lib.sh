@@ -107,3 +107,22 @@ JSON
   E2E_PIDS+=($PEBBLE_PID)
   wait_port 127.0.0.1 "$PEBBLE_PORT"
 }
+
+# Fails unless PNG file $1 is a $2x$3 screenshot of a rendered (not blank) page.
+assert_rendered_png() {
+  /usr/bin/python3 - "$1" "$2" "$3" <<'PY' || fail "$1 is not a screenshot of a rendered page"
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+w, h = struct.unpack(">II", data[16:24])
+assert (w, h) == (int(sys.argv[2]), int(sys.argv[3])), (w, h)
+# Concatenate IDAT chunks and count distinct scanline bytes: a blank page has ~1.
+pos, idat = 8, b""
+while pos < len(data):
+    n, typ = struct.unpack(">I4s", data[pos:pos + 8]); pos += 8
+    if typ == b"IDAT": idat += data[pos:pos + n]
+    pos += n + 4
+raw = zlib.decompress(idat)
+assert len(set(raw[:200000])) > 8, "page looks blank"
+PY
+}

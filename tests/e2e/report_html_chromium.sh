@@ -25,20 +25,6 @@ grep -q 'urn:ietf:params:acme:error:badNonce' "$E2E_TMP/dom.html" || fail "wire 
 
 timeout 60 "${chrome[@]}" --window-size=1280,1600 --screenshot="$E2E_TMP/report.png" \
   "file://$E2E_TMP/r/report.html" >>"$E2E_TMP/chromium.log" 2>&1 || fail "screenshot failed"
-/usr/bin/python3 - "$E2E_TMP/report.png" <<'PY' || fail "screenshot is not a rendered page"
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-w, h = struct.unpack(">II", data[16:24])
-assert (w, h) == (1280, 1600), (w, h)
-# Concatenate IDAT chunks and count distinct scanline bytes: a blank page has ~1.
-pos, idat = 8, b""
-while pos < len(data):
-    n, typ = struct.unpack(">I4s", data[pos:pos + 8]); pos += 8
-    if typ == b"IDAT": idat += data[pos:pos + n]
-    pos += n + 4
-raw = zlib.decompress(idat)
-assert len(set(raw[:200000])) > 8, "page looks blank"
-PY
+assert_rendered_png "$E2E_TMP/report.png" 1280 1600
 [ -z "${ATTESTLAB_SCREENSHOT_DIR:-}" ] || cp "$E2E_TMP/report.png" "$ATTESTLAB_SCREENSHOT_DIR/"
 pass "HTML report renders in Chromium with the matrix and drill-down"

@@ -1,0 +1,12 @@
+// Escaping for the HTML/XML the renderers write (reports/render.cpp, the load report):
+// & < > " ' become entities, and control characters that XML 1.0 forbids even escaped
+// become '?'. Safe in element content and in quoted attribute values.
+#pragma once
+
+#include <string>
+
+namespace attestlab::reports {
+
+std::string escape_xml(const std::string& s);
+
+}  // namespace attestlab::reports
