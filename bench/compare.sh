@@ -28,11 +28,7 @@ for p in "$BIN" pebble pebble-challtestsrv openssl curl; do
 done
 source "$HERE/bench/lib.sh"
 
-DNS=$(port) DNS_MGMT=$(port)
-pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS" -http01 "" \
-  -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT" >"$TMP/challtestsrv.log" 2>&1 &
-PIDS+=($!)
-wait_port "$DNS_MGMT"
+start_fake_dns
 
 run_load() {  # name profile server-pid
   echo "== $1: plain load $RATE for $DURATION after $WARMUP warm-up" >&2
@@ -40,13 +36,7 @@ run_load() {  # name profile server-pid
     --server-pid "$3" --report-dir "$OUT/$1" --quiet | tee "$OUT/$1.txt" >&2
 }
 
-# attestlab serve
-A_PORT=$(port) A_HTTP01=$(port)
-"$BIN" serve --listen "127.0.0.1:$A_PORT" --data-dir "$TMP/attestlab" --dns-server "127.0.0.1:$DNS" \
-  --http01-port "$A_HTTP01" >"$TMP/serve.log" 2>&1 &
-A_PID=$!
-PIDS+=($A_PID)
-for _ in $(seq 300); do grep -q '^ready ' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
+start_attestlab
 cat >"$TMP/attestlab.json" <<EOF
 {"name": "attestlab", "directory_url": "https://127.0.0.1:$A_PORT/acme/directory",
  "trust_ca": "$TMP/attestlab/tls/cert.pem", "challenges": ["http-01"],
@@ -55,21 +45,7 @@ EOF
 run_load attestlab "$TMP/attestlab.json" "$A_PID"
 kill "$A_PID"
 
-# Pebble, doing the same work: real validation, no artificial sleep, no nonce rejection.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/key.pem" \
-  -out "$TMP/cert.pem" -days 30 -subj /CN=localhost \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
-P_PORT=$(port) P_HTTP01=$(port)
-cat >"$TMP/pebble-config.json" <<EOF
-{"pebble":{"listenAddress":"127.0.0.1:$P_PORT","managementListenAddress":"127.0.0.1:$(port)",
- "certificate":"$TMP/cert.pem","privateKey":"$TMP/key.pem","httpPort":$P_HTTP01,
- "tlsPort":$(port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
-EOF
-PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$TMP/pebble-config.json" \
-  -dnsserver "127.0.0.1:$DNS" >"$TMP/pebble.log" 2>&1 &
-P_PID=$!
-PIDS+=($P_PID)
-wait_port "$P_PORT"
+start_pebble
 cat >"$TMP/pebble.json" <<EOF
 {"name": "pebble", "directory_url": "https://127.0.0.1:$P_PORT/dir", "trust_ca": "$TMP/cert.pem",
  "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$P_HTTP01"}}

@@ -29,25 +29,12 @@ done
 for p in "$BIN" lego pebble pebble-challtestsrv openssl; do
   command -v "$p" >/dev/null || { echo "lego_cpu.sh: $p not found" >&2; exit 2; }
 done
-TMP=$(mktemp -d /tmp/attestlab-legocpu.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "nothing on :$1" >&2; exit 3; }
+source "$HERE/bench/lib.sh"
 # utime+stime of a process in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TICKS=$(getconf CLK_TCK)
 
-DNS=$(port) DNS_MGMT=$(port)
-pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS" -http01 "" \
-  -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT" >"$TMP/challtestsrv.log" 2>&1 &
-PIDS+=($!)
-wait_port "$DNS_MGMT"
+start_fake_dns
 
 # measure NAME PID DIRECTORY CA-FILE HTTP01-PORT
 measure() {
@@ -74,33 +61,14 @@ measure() {
 echo "| server | lego runs | server CPU per enrollment | wall time |"
 echo "|---|---:|---:|---:|"
 if [ "$ONLY" != pebble ]; then
-  A_PORT=$(port) A_HTTP01=$(port)
-  "$BIN" serve --listen "127.0.0.1:$A_PORT" --data-dir "$TMP/attestlab" --dns-server "127.0.0.1:$DNS" \
-    --http01-port "$A_HTTP01" >"$TMP/serve.log" 2>&1 &
-  A_PID=$!
-  PIDS+=($A_PID)
-  for _ in $(seq 300); do grep -q '^ready ' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
-  grep -q '^ready ' "$TMP/serve.log" || { echo "attestlab serve never became ready" >&2; exit 3; }
-  measure attestlab "$A_PID" "https://127.0.0.1:$A_PORT/acme/directory" "$TMP/attestlab/tls/cert.pem" "$A_HTTP01"
+  start_attestlab
+  measure attestlab "$A_PID" "$A_DIRECTORY" "$TMP/attestlab/tls/cert.pem" "$A_HTTP01"
   [ -z "${KEEP_LOG:-}" ] || cp "$TMP/serve.log" "$KEEP_LOG"
   kill "$A_PID"
 fi
 if [ "$ONLY" != attestlab ]; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/key.pem" \
-    -out "$TMP/cert.pem" -days 30 -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
-  P_PORT=$(port) P_HTTP01=$(port)
-  cat >"$TMP/pebble-config.json" <<EOF
-{"pebble":{"listenAddress":"127.0.0.1:$P_PORT","managementListenAddress":"127.0.0.1:$(port)",
- "certificate":"$TMP/cert.pem","privateKey":"$TMP/key.pem","httpPort":$P_HTTP01,
- "tlsPort":$(port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
-EOF
-  PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$TMP/pebble-config.json" \
-    -dnsserver "127.0.0.1:$DNS" >"$TMP/pebble.log" 2>&1 &
-  P_PID=$!
-  PIDS+=($P_PID)
-  wait_port "$P_PORT"
-  measure pebble "$P_PID" "https://127.0.0.1:$P_PORT/dir" "$TMP/cert.pem" "$P_HTTP01"
+  start_pebble
+  measure pebble "$P_PID" "$P_DIRECTORY" "$TMP/cert.pem" "$P_HTTP01"
 fi
 if [ -n "$PERF" ] && [ "$ONLY" != pebble ]; then
   echo

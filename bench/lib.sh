@@ -1,8 +1,11 @@
 # Shared by the bench scripts that start servers (sourced; bench/compare.sh,
-# bench/results_load.sh): OUT made absolute, a temporary directory TMP, the PIDS of what
-# the script started (stopped on exit, with TMP removed), and port helpers. Loopback only.
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
+# bench/results_load.sh, bench/lego_cpu.sh): OUT made absolute when set, a temporary
+# directory TMP, the PIDS of what the script started (stopped on exit, with TMP removed),
+# port helpers and the servers' starters. BIN is the attestlab binary. Loopback only.
+if [ -n "${OUT:-}" ]; then
+  mkdir -p "$OUT"
+  OUT=$(cd "$OUT" && pwd)
+fi
 TMP=$(mktemp -d /tmp/attestlab-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -14,3 +17,46 @@ trap cleanup EXIT
 # A TCP port nobody listens on right now, and a wait (20 s at most) until one listens.
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "nothing on :$1" >&2; exit 3; }
+
+# pebble-challtestsrv as the fake DNS (every A query -> 127.0.0.1). Sets DNS, DNS_MGMT.
+start_fake_dns() {
+  DNS=$(port) DNS_MGMT=$(port)
+  pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS" -http01 "" \
+    -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT" >"$TMP/challtestsrv.log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$DNS_MGMT"
+}
+
+# `attestlab serve` in TMP/attestlab, validating through the fake DNS; http-01 on A_HTTP01.
+# Sets A_PORT, A_HTTP01, A_PID, A_DIRECTORY; waits for its ready line.
+start_attestlab() {
+  A_PORT=$(port) A_HTTP01=$(port)
+  "$BIN" serve --listen "127.0.0.1:$A_PORT" --data-dir "$TMP/attestlab" --dns-server "127.0.0.1:$DNS" \
+    --http01-port "$A_HTTP01" >"$TMP/serve.log" 2>&1 &
+  A_PID=$!
+  PIDS+=($A_PID)
+  for _ in $(seq 300); do grep -q '^ready ' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
+  grep -q '^ready ' "$TMP/serve.log" || { echo "attestlab serve never became ready" >&2; exit 3; }
+  A_DIRECTORY="https://127.0.0.1:$A_PORT/acme/directory"
+}
+
+# Pebble doing the same work as attestlab: real validation through the fake DNS, no
+# artificial sleep, no nonce rejection. TLS trust: TMP/cert.pem; http-01 on P_HTTP01.
+# Sets P_PORT, P_HTTP01, P_PID, P_DIRECTORY.
+start_pebble() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/key.pem" \
+    -out "$TMP/cert.pem" -days 30 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
+  P_PORT=$(port) P_HTTP01=$(port)
+  cat >"$TMP/pebble-config.json" <<EOF
+{"pebble":{"listenAddress":"127.0.0.1:$P_PORT","managementListenAddress":"127.0.0.1:$(port)",
+ "certificate":"$TMP/cert.pem","privateKey":"$TMP/key.pem","httpPort":$P_HTTP01,
+ "tlsPort":$(port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
+EOF
+  PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$TMP/pebble-config.json" \
+    -dnsserver "127.0.0.1:$DNS" >"$TMP/pebble.log" 2>&1 &
+  P_PID=$!
+  PIDS+=($P_PID)
+  wait_port "$P_PORT"
+  P_DIRECTORY="https://127.0.0.1:$P_PORT/dir"
+}
