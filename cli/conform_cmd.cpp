@@ -23,11 +23,13 @@
 #include "core/bytes.h"
 #include "core/http.h"
 #include "reports/run_result.h"
+#include "reports/wire_logs.h"
 
 namespace attestlab::cli {
 namespace {
 
 struct ConformArgs {
+  std::string wire_logs = "failures";
   std::vector<std::string> targets;
   std::vector<std::string> profiles;
   bool embedded = false;
@@ -204,6 +206,7 @@ int run_conform(const ConformArgs& a) {
     result.targets.push_back(std::move(run->run));
   }
 
+  reports::apply_wire_log_policy(result, *reports::wire_logs_from_string(a.wire_logs));
   auto written = reports::write_reports(result, a.report_dir);
   if (!written) return internal("cannot write reports: " + written.error().detail);
   std::cerr << "reports in " << a.report_dir << "\n";
@@ -246,9 +249,15 @@ void register_conform(CLI::App& app, Runner& runner) {
   conform->add_option("--jobs", args->jobs, "Cases run in parallel")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  conform->add_option("--timeout", args->timeout_s,
-                      "Per-case timeout in seconds (default: the profile's)")
+  conform
+      ->add_option("--timeout", args->timeout_s,
+                   "Per-case timeout in seconds (default: the profile's)")
       ->check(CLI::PositiveNumber);
+  conform
+      ->add_option("--wire-logs", args->wire_logs,
+                   "Wire logs kept in the reports: all | failures (cases that did not pass) | none")
+      ->check(CLI::IsMember({"all", "failures", "none"}))
+      ->capture_default_str();
   conform
       ->add_option("--report-dir", args->report_dir,
                    "Where result.json, junit.xml, summary.md, report.html go")

@@ -24,6 +24,7 @@
 #include "core/json.h"
 #include "core/pki.h"
 #include "reports/run_result.h"
+#include "reports/wire_logs.h"
 #include "scenarios/library.h"
 #include "scenarios/plan.h"
 
@@ -31,6 +32,7 @@ namespace attestlab::cli {
 namespace {
 
 struct DemoArgs {
+  std::string wire_logs = "failures";
   std::string report_dir = "reports/out/latest";
   int jobs = 4;
   bool skip_conformance = false;
@@ -206,6 +208,7 @@ int run_demo(const DemoArgs& a) {
         [](const reports::CaseResult& x, const reports::CaseResult& y) { return x.id < y.id; });
   }
   result.targets.push_back(std::move(run));
+  reports::apply_wire_log_policy(result, *reports::wire_logs_from_string(a.wire_logs));
   auto written = reports::write_reports(result, a.report_dir);
   embedded->reset();  // stop the server and remove its temporary directory
 
@@ -247,6 +250,10 @@ void register_demo(CLI::App& app, Runner& runner) {
   CLI::App* demo = app.add_subcommand("demo",
                                       "Start the embedded server, MDM emulator and a fleet; run "
                                       "every scenario, the conformance suite and a short load");
+  demo->add_option("--wire-logs", args->wire_logs,
+                   "Wire logs kept in the reports: all | failures (cases that did not pass) | none")
+      ->check(CLI::IsMember({"all", "failures", "none"}))
+      ->capture_default_str();
   demo->add_option("--report-dir", args->report_dir,
                    "Where result.json, junit.xml, summary.md, report.html go")
       ->capture_default_str();

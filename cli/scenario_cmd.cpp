@@ -22,6 +22,7 @@
 #include "core/http.h"
 #include "core/pki.h"
 #include "reports/run_result.h"
+#include "reports/wire_logs.h"
 #include "scenarios/engine.h"
 #include "scenarios/library.h"
 #include "scenarios/plan.h"
@@ -106,6 +107,7 @@ void print_failures(const scenarios::RunSummary& summary, std::ostream& out) {
 namespace {
 
 struct ScenarioArgs {
+  std::string wire_logs = "failures";
   std::vector<std::string> selectors;
   std::string library;
   // target
@@ -306,6 +308,7 @@ int run_run(const ScenarioArgs& a) {
     result.kind = "scenario";
     result.command = a.command_line + " --seed " + std::to_string(seed);
     result.targets.push_back(summary.run);
+    reports::apply_wire_log_policy(result, *reports::wire_logs_from_string(a.wire_logs));
     auto written = reports::write_reports(result, a.report_dir);
     if (!written) return internal("run", "cannot write reports: " + written.error().detail);
     std::cerr << "reports in " << a.report_dir << "\n";
@@ -369,6 +372,10 @@ void register_scenario(CLI::App& app, Runner& runner) {
   run->add_option("--eab-hmac-key", args->eab_hmac_key,
                   "External account binding MAC key (base64url)");
   run->add_option("--jobs", args->jobs, "Scenarios run in parallel")->capture_default_str();
+  run->add_option("--wire-logs", args->wire_logs,
+                  "Wire logs kept in the reports: all | failures (cases that did not pass) | none")
+      ->check(CLI::IsMember({"all", "failures", "none"}))
+      ->capture_default_str();
   run->add_option("--report-dir", args->report_dir,
                   "Write result.json, junit.xml, summary.md, report.html here");
   run->add_option("--seed", args->seed_text,
