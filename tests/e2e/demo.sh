@@ -43,3 +43,23 @@ assert load["target_issued"] == completed, (load["target_issued"], completed)
 EOF
 [[ $rc == 0 ]] || fail "attestlab demo exited $rc"
 pass "attestlab demo: $(grep '^demo finished' "$W/demo.log")"
+
+# Lighter reports (issue 14): wire logs only for cases that did not pass (--wire-logs
+# failures is the default), so a passing demo's report opens fast.
+html_bytes=$(wc -c <"$W/latest/report.html")
+json_bytes=$(wc -c <"$W/latest/result.json")
+[ "$html_bytes" -lt 1048576 ] || fail "report.html is $html_bytes bytes, want < 1 MiB"
+[ "$json_bytes" -lt 1048576 ] || fail "result.json is $json_bytes bytes, want < 1 MiB"
+$PY - "$W/latest/result.json" <<'EOF2' || fail "passing cases kept their wire logs"
+import json, sys
+cases = json.load(open(sys.argv[1]))["targets"][0]["cases"]
+kept = [c["id"] for c in cases if c["outcome"] in ("pass", "skip") and c.get("wire_log")]
+assert not kept, kept[:5]
+EOF2
+if command -v chromium >/dev/null; then
+  timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir="$W/profile" \
+    --dump-dom "file://$W/latest/report.html" >"$W/dom.html" 2>"$W/chromium.log" \
+    || fail "chromium could not load the demo report"
+  grep -q 'fleet-rollout-100' "$W/dom.html" || fail "the demo report's DOM lacks the fleet scenario"
+fi
+pass "demo reports: report.html $html_bytes bytes, result.json $json_bytes bytes"
