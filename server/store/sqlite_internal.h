@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "server/store/store.h"
+#include "server/store/stored_json.h"
 
 namespace attestlab::server::sqlite_internal {
 
@@ -101,21 +102,9 @@ inline bool is_uniqueness_violation(int rc) {
   return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
 
-inline std::string dump(const Json& j) {
-  // replace: invalid UTF-8 in a string must not throw out of the store.
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-// A stored JSON column parsed back; Error("serverInternal") when it is not JSON.
-Result<Json> parse_stored(const std::string& text);
-
-// A row fetched by fetch_json as a model object (absent stays absent).
-template <class T>
-Result<std::optional<T>> decode(Result<std::optional<Json>> row, T (*from_json)(const Json&)) {
-  if (!row) return row.error();
-  if (!*row) return std::optional<T>();
-  return std::optional<T>(from_json(**row));
-}
+using stored_json::decode;
+using stored_json::dump;
+using stored_json::parse_stored;
 
 class SqliteStore final : public Store {
  public:
