@@ -88,17 +88,18 @@ Result<void> PgStore::migrate(const std::string& url) {
   try {
     pqxx::connection c(url);
     pqxx::work t(c);
-    t.exec0(kMigrationLock);
+    t.exec(kMigrationLock);
     t.exec0("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
     auto rows = t.exec("SELECT version FROM schema_version");
     int version = rows.empty() ? 0 : rows[0][0].as<int>();
     if (version > kStoreSchemaVersion) return schema_too_new(version, kStoreSchemaVersion);
-    if (version == kStoreSchemaVersion) return ok();
-    for (int v = version; v < kStoreSchemaVersion; ++v) t.exec0(kMigrations[v]);
-    if (rows.empty()) {
-      t.exec_params0("INSERT INTO schema_version(version) VALUES($1)", kStoreSchemaVersion);
-    } else {
-      t.exec_params0("UPDATE schema_version SET version = $1", kStoreSchemaVersion);
+    if (version < kStoreSchemaVersion) {
+      for (int v = version; v < kStoreSchemaVersion; ++v) t.exec0(kMigrations[v]);
+      if (rows.empty()) {
+        t.exec_params0("INSERT INTO schema_version(version) VALUES($1)", kStoreSchemaVersion);
+      } else {
+        t.exec_params0("UPDATE schema_version SET version = $1", kStoreSchemaVersion);
+      }
     }
     t.commit();
   } catch (const std::exception& e) {
