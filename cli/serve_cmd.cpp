@@ -1,7 +1,8 @@
 // `attestlab serve`: the ACME device-attestation server (server/acme/acme_server.h) with the
 // flags of DESIGN.md's contract. Prints exactly one line `ready https://HOST:PORT/acme/directory`
 // on stdout once it accepts connections, and stops cleanly on SIGINT/SIGTERM.
-// Exit codes (cli/command.h): 0 after a signal, 2 bad flags, 3 start-up failure.
+// Exit codes (cli/command.h): 0 after a signal, 2 bad flags or a store whose schema is newer
+// than this build, 3 start-up failure.
 #include <pthread.h>
 #include <signal.h>
 
@@ -18,6 +19,7 @@
 #include "server/acme/log.h"
 #include "server/config.h"
 #include "server/faults.h"
+#include "server/store/store.h"
 
 namespace attestlab::cli {
 namespace {
@@ -93,7 +95,9 @@ int run_serve(const ServeArgs& a) {
   auto started = server::AcmeServer::start(config, SystemClock::instance(), *level);
   if (!started) {
     std::cerr << "attestlab serve: " << started.error().detail << "\n";
-    return kExitInternal;
+    // A database from a newer attestlab is the operator's choice of binary, not a fault:
+    // refuse it like a bad argument, before touching it.
+    return server::is_schema_too_new(started.error()) ? kExitUsage : kExitInternal;
   }
 #ifdef ATTESTLAB_FAULTS
   // Stated on every start, so a log never hides that checks were switched off.
