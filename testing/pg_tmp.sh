@@ -8,7 +8,8 @@
 #   testing/pg_tmp.sh createdb DIR NAME  another database on it; prints its URL
 #   testing/pg_tmp.sh stop DIR         stop the server and delete DIR
 # Run as root, the server runs as the unprivileged user attestlab-pg (created if missing;
-# PostgreSQL refuses to run as root). PG_TMP_DURABLE=1 keeps PostgreSQL's durable defaults
+# PostgreSQL refuses to run as root), so DIR's parents must be searchable by others (a
+# fresh `mktemp -d /tmp/...` is; a directory inside another mktemp directory is not). PG_TMP_DURABLE=1 keeps PostgreSQL's durable defaults
 # (fsync, synchronous_commit); without it the server skips fsync (tests, not durability).
 # Exit 3 with one line when the PostgreSQL server binaries are missing: callers fail on it.
 set -euo pipefail
@@ -64,7 +65,11 @@ case "$cmd" in
     dir=$(cd "$dir" && pwd)
     ensure_user
     mkdir -p "$dir/sock"
-    [ "$(id -u)" -eq 0 ] && chown -R "$PG_USER" "$dir"
+    if [ "$(id -u)" -eq 0 ]; then
+      chown -R "$PG_USER" "$dir"
+      runuser -u "$PG_USER" -- test -w "$dir" \
+        || die "$PG_USER cannot reach $dir: its parent directories must be searchable (o+x)"
+    fi
     as_server_user "$bindir/initdb" -D "$dir/data" -U attestlab -A trust -E UTF8 --locale=C \
       --no-sync >"$dir/initdb.log" 2>&1 || die "initdb failed: $(tail -n 5 "$dir/initdb.log")"
     durable=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
