@@ -45,6 +45,28 @@ ensure_user() {
   id -u "$PG_USER" >/dev/null 2>&1 || die "cannot create the user $PG_USER"
 }
 
+# initdb once per machine, user and PostgreSQL version (it is most of a start's time);
+# every start copies the result. Built under a lock, marked complete by a file "ready".
+ensure_template() {
+  local t
+  t="/tmp/attestlab-pg-template-$(basename "$(dirname "$bindir")")-$(id -u)"
+  if [ ! -f "$t/ready" ]; then
+    exec 9>"$t.lock"
+    flock 9
+    if [ ! -f "$t/ready" ]; then
+      rm -rf "$t"
+      mkdir -p "$t"
+      [ "$(id -u)" -eq 0 ] && chown "$PG_USER" "$t"
+      as_server_user "$bindir/initdb" -D "$t/data" -U attestlab -A trust -E UTF8 --locale=C \
+        --no-sync >"$t/initdb.log" 2>&1 || die "initdb failed: $(tail -n 5 "$t/initdb.log")"
+      touch "$t/ready"
+    fi
+    flock -u 9
+    exec 9>&-
+  fi
+  echo "$t"
+}
+
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -70,8 +92,8 @@ case "$cmd" in
       runuser -u "$PG_USER" -- test -w "$dir" \
         || die "$PG_USER cannot reach $dir: its parent directories must be searchable (o+x)"
     fi
-    as_server_user "$bindir/initdb" -D "$dir/data" -U attestlab -A trust -E UTF8 --locale=C \
-      --no-sync >"$dir/initdb.log" 2>&1 || die "initdb failed: $(tail -n 5 "$dir/initdb.log")"
+    template=$(ensure_template)
+    cp -a "$template/data" "$dir/data" || die "cannot copy $template/data"
     durable=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
     [ -n "${PG_TMP_DURABLE:-}" ] && durable=()
     started=0

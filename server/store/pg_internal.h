@@ -29,12 +29,12 @@
 #include <string>
 #include <vector>
 
+#include "server/store/nonce_purge.h"
 #include "server/store/store.h"
 #include "server/store/stored_json.h"
 
 namespace attestlab::server::pg_internal {
 
-constexpr std::int64_t kDefaultNonceRetentionSeconds = 24 * 3600;
 constexpr std::size_t kPoolSize = 8;
 
 // Empty strings are stored as NULL (columns where "absent" must not match anything).
@@ -163,10 +163,8 @@ class PgStore final : public Store {
   Result<void> migrate(const std::string& url);
 
   ConnectionPool pool_;
-  std::mutex nonce_mu_;  // guards the three nonce purge fields below
-  std::int64_t nonce_retention_seconds_ = kDefaultNonceRetentionSeconds;
-  bool nonce_max_age_seen_ = false;
-  int puts_since_nonce_purge_ = 0;
+  std::mutex nonce_mu_;
+  NoncePurgePolicy nonce_purge_policy_;  // under nonce_mu_
 };
 
 }  // namespace attestlab::server::pg_internal

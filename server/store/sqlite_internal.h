@@ -35,14 +35,11 @@
 #include <thread>
 #include <vector>
 
+#include "server/store/nonce_purge.h"
 #include "server/store/store.h"
 #include "server/store/stored_json.h"
 
 namespace attestlab::server::sqlite_internal {
-
-// A nonce older than every max_age a caller has used can never be accepted, so it may be
-// purged. Until the first consume_nonce call, this is the assumed max_age.
-constexpr std::int64_t kDefaultNonceRetentionSeconds = 24 * 3600;
 
 struct StatementFinalizer {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
@@ -220,11 +217,7 @@ class SqliteStore final : public Store {
 
   DatabasePtr db_;  // declared first: destroyed after the statements below
   std::mutex mu_;
-  // Purge horizon for nonces: the largest max_age consume_nonce has been called with.
-  // All under mu_.
-  std::int64_t nonce_retention_seconds_ = kDefaultNonceRetentionSeconds;
-  bool nonce_max_age_seen_ = false;
-  int puts_since_nonce_purge_ = 0;
+  NoncePurgePolicy nonce_purge_policy_;  // under mu_
 
   StatementPtr begin_, commit_, rollback_, user_version_;
   StatementPtr nonce_insert_, nonce_consume_, nonce_purge_;

@@ -1,23 +1,7 @@
 // PgStore: nonces, accounts and settings.
-#include <limits>
-
 #include "server/store/pg_internal.h"
 
 namespace attestlab::server::pg_internal {
-namespace {
-
-constexpr int kPutsBetweenNoncePurges = 1000;
-
-// now - age without overflow; negative ages count as 0.
-std::int64_t cutoff(std::int64_t now, std::int64_t age) {
-  if (age < 0) age = 0;
-  if (now < std::numeric_limits<std::int64_t>::min() + age) {
-    return std::numeric_limits<std::int64_t>::min();
-  }
-  return now - age;
-}
-
-}  // namespace
 
 // --- nonces -------------------------------------------------------------------------------
 
@@ -26,17 +10,16 @@ Result<void> PgStore::put_nonce(const std::string& nonce, std::int64_t now) {
     t.exec_prepared0("nonce_insert", nonce, now);
     return ok();
   }));
-  std::int64_t purge_before = 0;
+  std::optional<std::int64_t> purge_before;
   {
     std::lock_guard lock(nonce_mu_);
-    if (++puts_since_nonce_purge_ < kPutsBetweenNoncePurges) return ok();
-    puts_since_nonce_purge_ = 0;
-    purge_before = cutoff(now, nonce_retention_seconds_);
+    purge_before = nonce_purge_policy_.after_put(now);
   }
+  if (!purge_before) return ok();
   // Housekeeping only: the nonce above is stored either way, and a failed purge is simply
   // retried after the next batch of puts.
   (void)one([&](pqxx::transaction_base& t) -> Result<void> {
-    t.exec_prepared0("nonce_purge", purge_before);
+    t.exec_prepared0("nonce_purge", *purge_before);
     return ok();
   });
   return ok();
@@ -46,14 +29,12 @@ Result<bool> PgStore::consume_nonce(const std::string& nonce, std::int64_t now,
                                     std::int64_t max_age_seconds) {
   {
     std::lock_guard lock(nonce_mu_);
-    if (!nonce_max_age_seen_ || max_age_seconds > nonce_retention_seconds_) {
-      nonce_retention_seconds_ = max_age_seconds < 0 ? 0 : max_age_seconds;
-      nonce_max_age_seen_ = true;
-    }
+    nonce_purge_policy_.saw_max_age(max_age_seconds);
   }
   // One DELETE: of racing consumers (in any process) exactly one removes the row.
   return one([&](pqxx::transaction_base& t) -> Result<bool> {
-    auto r = t.exec_prepared("nonce_consume", nonce, cutoff(now, max_age_seconds));
+    auto r =
+        t.exec_prepared("nonce_consume", nonce, NoncePurgePolicy::cutoff(now, max_age_seconds));
     return r.affected_rows() == 1;
   });
 }
