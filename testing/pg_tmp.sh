@@ -14,7 +14,7 @@
 # Exit 3 with one line when the PostgreSQL server binaries are missing: callers fail on it.
 set -euo pipefail
 
-die() { echo "pg_tmp: $*" >&2; exit "${2:-1}"; }
+die() { echo "pg_tmp: $1" >&2; exit "${2:-1}"; }
 
 find_bindir() {
   if [ -n "${PG_BINDIR:-}" ] && [ -x "$PG_BINDIR/initdb" ]; then echo "$PG_BINDIR"; return; fi
