@@ -2,7 +2,8 @@
 // flags of DESIGN.md's contract. Prints exactly one line `ready https://HOST:PORT/acme/directory`
 // on stdout once it accepts connections, and stops cleanly on SIGINT/SIGTERM.
 // Exit codes (cli/command.h): 0 after a signal; 2 bad flags, a missing or malformed file a
-// flag names, an unwritable --data-dir or a --listen address in use; 3 start-up failure.
+// flag names, an unwritable --data-dir, a --listen address in use or a store whose schema is
+// newer than this build; 3 start-up failure.
 #include <pthread.h>
 #include <signal.h>
 
@@ -20,6 +21,7 @@
 #include "server/acme/log.h"
 #include "server/config.h"
 #include "server/faults.h"
+#include "server/store/store.h"
 
 namespace attestlab::cli {
 namespace {
@@ -101,9 +103,13 @@ int run_serve(const ServeArgs& a) {
   auto started = server::AcmeServer::start(config, SystemClock::instance(), *level);
   if (!started) {
     std::cerr << "attestlab serve: " << started.error().detail << "\n";
-    // "malformed": a configuration file the flags named is wrong (exit 2, like a bad flag);
-    // anything else is a start-up failure of the server itself.
-    return started.error().type == "malformed" ? kExitUsage : kExitInternal;
+    // "malformed": a configuration file the flags named is wrong (exit 2, like a bad flag).
+    // A database from a newer attestlab is the operator's choice of binary, not a fault:
+    // refused like a bad argument, before it is touched. Anything else is a start-up
+    // failure of the server itself.
+    const bool usage_error =
+        started.error().type == "malformed" || server::is_schema_too_new(started.error());
+    return usage_error ? kExitUsage : kExitInternal;
   }
 #ifdef ATTESTLAB_FAULTS
   // Stated on every start, so a log never hides that checks were switched off.

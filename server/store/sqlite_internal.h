@@ -35,13 +35,11 @@
 #include <thread>
 #include <vector>
 
+#include "server/store/nonce_purge.h"
 #include "server/store/store.h"
+#include "server/store/stored_json.h"
 
 namespace attestlab::server::sqlite_internal {
-
-// A nonce older than every max_age a caller has used can never be accepted, so it may be
-// purged. Until the first consume_nonce call, this is the assumed max_age.
-constexpr std::int64_t kDefaultNonceRetentionSeconds = 24 * 3600;
 
 struct StatementFinalizer {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
@@ -101,21 +99,9 @@ inline bool is_uniqueness_violation(int rc) {
   return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
 
-inline std::string dump(const Json& j) {
-  // replace: invalid UTF-8 in a string must not throw out of the store.
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-// A stored JSON column parsed back; Error("serverInternal") when it is not JSON.
-Result<Json> parse_stored(const std::string& text);
-
-// A row fetched by fetch_json as a model object (absent stays absent).
-template <class T>
-Result<std::optional<T>> decode(Result<std::optional<Json>> row, T (*from_json)(const Json&)) {
-  if (!row) return row.error();
-  if (!*row) return std::optional<T>();
-  return std::optional<T>(from_json(**row));
-}
+using stored_json::decode;
+using stored_json::dump;
+using stored_json::parse_stored;
 
 class SqliteStore final : public Store {
  public:
@@ -231,11 +217,7 @@ class SqliteStore final : public Store {
 
   DatabasePtr db_;  // declared first: destroyed after the statements below
   std::mutex mu_;
-  // Purge horizon for nonces: the largest max_age consume_nonce has been called with.
-  // All under mu_.
-  std::int64_t nonce_retention_seconds_ = kDefaultNonceRetentionSeconds;
-  bool nonce_max_age_seen_ = false;
-  int puts_since_nonce_purge_ = 0;
+  NoncePurgePolicy nonce_purge_policy_;  // under mu_
 
   StatementPtr begin_, commit_, rollback_, user_version_;
   StatementPtr nonce_insert_, nonce_consume_, nonce_purge_;

@@ -4,6 +4,21 @@
 #include <string_view>
 
 namespace attestlab::server {
+namespace {
+
+constexpr std::string_view kTooNewMarker = " is newer than this build supports ";
+
+}  // namespace
+
+Error schema_too_new(int found, int supported) {
+  return Error::make("serverInternal", "store schema version " + std::to_string(found) +
+                                           std::string(kTooNewMarker) + "(version " +
+                                           std::to_string(supported) + "); upgrade attestlab");
+}
+
+bool is_schema_too_new(const Error& e) {
+  return e.detail.find(kTooNewMarker) != std::string::npos;
+}
 
 Result<std::unique_ptr<Store>> open_store(const std::string& spec) {
   constexpr std::string_view kSqlite = "sqlite:";
@@ -13,7 +28,7 @@ Result<std::unique_ptr<Store>> open_store(const std::string& spec) {
     return open_sqlite_store(path);
   }
   if (spec.starts_with("postgresql://") || spec.starts_with("postgres://")) {
-    return Error::make("serverInternal", "PostgreSQL store not built yet");
+    return open_pg_store(spec);
   }
   return Error::make("malformed",
                      "unsupported --store spec (expected sqlite:PATH or postgresql://...)");

@@ -1,5 +1,5 @@
-// Durable state of the ACME server. Implementations: SqliteStore (embedded, WAL) and,
-// later, a PostgreSQL store for several server processes. All methods are thread-safe.
+// Durable state of the ACME server. Implementations: SqliteStore (embedded, WAL) and
+// PgStore (PostgreSQL, for several server processes on one database). All methods are thread-safe.
 // Writes are atomic per call; update_* calls are compare-and-set on the status the
 // caller read when `expected_status` is non-empty (returns Error("conflict") when another
 // writer moved it first), so concurrent validators cannot double-transition an object.
@@ -61,9 +61,20 @@ class Store {
   virtual int schema_version() = 0;
 };
 
+// The schema version this build writes. Both stores migrate older databases up to it on
+// open, one versioned step at a time, and refuse newer ones (schema_too_new).
+inline constexpr int kStoreSchemaVersion = 2;
+
+// The error for a database whose schema is newer than this build (names both versions).
+Error schema_too_new(int found, int supported);
+// Whether an error (possibly with context prepended) is schema_too_new's.
+bool is_schema_too_new(const Error& e);
+
 // Opens (and migrates) the SQLite store at path; creates the file if missing.
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path);
-// Opens a store from a --store spec: "sqlite:PATH" (or a PostgreSQL URL, later).
+// Opens (and migrates) the PostgreSQL store at a libpq URL (postgresql://...).
+Result<std::unique_ptr<Store>> open_pg_store(const std::string& url);
+// Opens a store from a --store spec: "sqlite:PATH" or "postgresql://..." ("postgres://").
 Result<std::unique_ptr<Store>> open_store(const std::string& spec);
 
 }  // namespace attestlab::server

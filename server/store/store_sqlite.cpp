@@ -18,15 +18,6 @@ constexpr const char* kJournalSizeLimitPragma = "PRAGMA journal_size_limit=67108
 
 }  // namespace
 
-Result<Json> parse_stored(const std::string& text) {
-  try {
-    Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_discarded()) return j;
-  } catch (...) {
-  }
-  return Error::make("serverInternal", "store: a stored object is not readable JSON");
-}
-
 Result<void> SqliteStore::open(const std::string& path) {
   sqlite3* raw = nullptr;
   int rc =

@@ -1,24 +1,9 @@
 // SqliteStore: nonces, accounts and settings.
-#include <limits>
 #include <string_view>
 
 #include "server/store/sqlite_internal.h"
 
 namespace attestlab::server::sqlite_internal {
-namespace {
-
-constexpr int kPutsBetweenNoncePurges = 1000;
-
-// now - age without overflow; negative ages count as 0.
-std::int64_t cutoff(std::int64_t now, std::int64_t age) {
-  if (age < 0) age = 0;
-  if (now < std::numeric_limits<std::int64_t>::min() + age) {
-    return std::numeric_limits<std::int64_t>::min();
-  }
-  return now - age;
-}
-
-}  // namespace
 
 // --- nonces -------------------------------------------------------------------------------
 
@@ -29,12 +14,11 @@ Result<void> SqliteStore::put_nonce(const std::string& nonce, std::int64_t now) 
     int rc = q.text(nonce).int64(now).step();
     if (rc != SQLITE_DONE) return step_error(rc, "nonce already issued");
   }
-  if (++puts_since_nonce_purge_ >= kPutsBetweenNoncePurges) {
-    puts_since_nonce_purge_ = 0;
+  if (auto purge_before = nonce_purge_policy_.after_put(now)) {
     // Housekeeping only: the nonce above is stored either way, and a failed purge is
     // simply retried after the next batch of puts.
     Query q(nonce_purge_.get());
-    (void)q.int64(cutoff(now, nonce_retention_seconds_)).step();
+    (void)q.int64(*purge_before).step();
   }
   return ok();
 }
@@ -42,12 +26,9 @@ Result<void> SqliteStore::put_nonce(const std::string& nonce, std::int64_t now) 
 Result<bool> SqliteStore::consume_nonce(const std::string& nonce, std::int64_t now,
                                         std::int64_t max_age_seconds) {
   std::lock_guard lock(mu_);
-  if (!nonce_max_age_seen_ || max_age_seconds > nonce_retention_seconds_) {
-    nonce_retention_seconds_ = max_age_seconds < 0 ? 0 : max_age_seconds;
-    nonce_max_age_seen_ = true;
-  }
+  nonce_purge_policy_.saw_max_age(max_age_seconds);
   Query q(nonce_consume_.get());
-  int rc = q.text(nonce).int64(cutoff(now, max_age_seconds)).step();
+  int rc = q.text(nonce).int64(NoncePurgePolicy::cutoff(now, max_age_seconds)).step();
   if (rc != SQLITE_DONE) return sqlite_error();
   return sqlite3_changes(db_.get()) == 1;
 }

@@ -12,6 +12,9 @@ Error SqliteStore::certificate_conflict() const {
   if (msg.find("certificates.serial") != std::string_view::npos) {
     return Error::make("conflict", "a certificate with this serial already exists");
   }
+  if (msg.find("certificates.order_id") != std::string_view::npos) {
+    return Error::make("conflict", "the order already has a certificate");
+  }
   return Error::make("conflict", "certificate id already exists");
 }
 

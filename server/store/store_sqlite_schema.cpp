@@ -69,8 +69,14 @@ CREATE TABLE settings(
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 2: one order, one certificate (a second finalize of an order must fail here even if
+    // it got past the order's compare-and-set). NULL order ids do not collide.
+    R"sql(
+CREATE UNIQUE INDEX certificates_by_order ON certificates(order_id);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+static_assert(kSchemaVersion == kStoreSchemaVersion);
 
 }  // namespace
 
@@ -81,12 +87,7 @@ Result<int> SqliteStore::read_user_version() {
 }
 
 Result<void> SqliteStore::migrate() {
-  auto too_new = [](int found) {
-    return Error::make("serverInternal", "store schema version " + std::to_string(found) +
-                                             " is newer than this build supports (" +
-                                             std::to_string(kSchemaVersion) +
-                                             "); upgrade attestlab");
-  };
+  auto too_new = [](int found) { return schema_too_new(found, kSchemaVersion); };
   auto version = read_user_version();
   if (!version) return version.error();
   if (*version > kSchemaVersion) return too_new(*version);

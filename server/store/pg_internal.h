@@ -1,0 +1,170 @@
+// PgStore: the Store on PostgreSQL (libpqxx), for several `attestlab serve` processes
+// sharing one database. Internal to the PostgreSQL store; everyone else uses store.h
+// (open_pg_store / open_store). The files, by concern: store_pg.cpp (connection pool,
+// error mapping), store_pg_schema.cpp (migrations, prepared statements),
+// store_pg_accounts.cpp (nonces, accounts, settings), store_pg_orders.cpp (orders,
+// authorizations, challenges) and store_pg_certificates.cpp.
+//
+// Semantics are SqliteStore's, kept by the database rather than by a process-local mutex,
+// since other processes write the same rows:
+// - consume_nonce is one DELETE ... WHERE nonce = $1: of two racing deletes (any process)
+//   exactly one removes the row, the other sees 0 rows (READ COMMITTED re-checks the row).
+// - update_order / update_authz with an expected status are one UPDATE ... WHERE status =
+//   expected: the loser of a race waits for the winner's commit, re-evaluates and changes
+//   nothing, so exactly one transition wins across processes.
+// - Uniqueness (thumbprint, EAB kid, serial, one certificate per order, ids) is enforced by
+//   unique constraints; a violation becomes Error("conflict") naming the rule.
+// - Multi-statement writes (create_order, update_authz) run in one transaction.
+//
+// Concurrency inside a process: a small pool of connections; each call borrows one for
+// its duration. A connection that broke is dropped and replaced on a later call.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "server/store/nonce_purge.h"
+#include "server/store/store.h"
+#include "server/store/stored_json.h"
+
+namespace attestlab::server::pg_internal {
+
+constexpr std::size_t kPoolSize = 8;
+
+// Empty strings are stored as NULL (columns where "absent" must not match anything).
+inline std::optional<std::string> or_null(const std::string& v) {
+  return v.empty() ? std::nullopt : std::optional<std::string>(v);
+}
+
+using stored_json::decode;
+using stored_json::dump;
+using stored_json::parse_stored;
+
+// Connections to one database, created on demand up to kPoolSize, each with every
+// prepared statement of the store.
+class ConnectionPool {
+ public:
+  class Lease {
+   public:
+    Lease(ConnectionPool& pool, std::unique_ptr<pqxx::connection> c)
+        : pool_(&pool), conn_(std::move(c)) {}
+    Lease(Lease&& other) noexcept : pool_(other.pool_), conn_(std::move(other.conn_)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (conn_) pool_->give_back(std::move(conn_));
+    }
+    pqxx::connection& operator*() { return *conn_; }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<pqxx::connection> conn_;
+  };
+
+  void configure(std::string url, std::vector<std::pair<std::string, std::string>> statements) {
+    url_ = std::move(url);
+    statements_ = std::move(statements);
+  }
+  // A connection (an idle one, or a new one while fewer than kPoolSize exist).
+  Result<Lease> acquire();
+
+ private:
+  void give_back(std::unique_ptr<pqxx::connection> c);
+
+  std::string url_;
+  std::vector<std::pair<std::string, std::string>> statements_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::size_t open_ = 0;  // idle + leased
+};
+
+// The message of a unique-constraint violation, by constraint name.
+Error conflict_error(const pqxx::unique_violation& e);
+
+class PgStore final : public Store {
+ public:
+  Result<void> open(const std::string& url);
+
+  Result<void> put_nonce(const std::string& nonce, std::int64_t now) override;
+  Result<bool> consume_nonce(const std::string& nonce, std::int64_t now,
+                             std::int64_t max_age_seconds) override;
+
+  Result<void> create_account(const Account& a) override;
+  Result<std::optional<Account>> account_by_id(const std::string& id) override;
+  Result<std::optional<Account>> account_by_thumbprint(const std::string& tp) override;
+  Result<void> update_account(const Account& a) override;
+  Result<bool> eab_kid_used(const std::string& kid) override;
+
+  Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) override;
+  Result<std::optional<Order>> order_by_id(const std::string& id) override;
+  Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) override;
+  Result<void> update_order(const Order& o, const std::string& expected_status) override;
+
+  Result<std::optional<Authorization>> authz_by_id(const std::string& id) override;
+  Result<std::optional<Authorization>> authz_by_challenge(const std::string& challenge_id) override;
+  Result<void> update_authz(const Authorization& a, const std::string& expected_status) override;
+
+  Result<void> put_certificate(const CertificateRecord& c) override;
+  Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) override;
+  Result<std::optional<CertificateRecord>> certificate_by_serial(
+      const std::string& serial_hex) override;
+  Result<std::vector<CertificateRecord>> certificates_by_device(
+      const std::string& device_id) override;
+  Result<void> update_certificate(const CertificateRecord& c) override;
+
+  Result<std::optional<std::string>> get_setting(const std::string& key) override;
+  Result<void> set_setting(const std::string& key, const std::string& value) override;
+
+  int schema_version() override;
+
+ private:
+  // Runs fn(txn) on a pooled connection inside a transaction of type Txn
+  // (pqxx::nontransaction for one statement, pqxx::work for several), committing when fn
+  // succeeds. Every libpqxx exception becomes an Error here: none leaves the store.
+  template <class Txn, class F>
+  auto run(F&& fn) -> decltype(fn(std::declval<Txn&>())) {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.error();
+    try {
+      Txn txn(**lease);
+      auto result = fn(txn);
+      if (result) txn.commit();
+      return result;
+    } catch (const pqxx::unique_violation& e) {
+      return conflict_error(e);
+    } catch (const std::exception& e) {
+      return Error::make("serverInternal", std::string("postgresql: ") + e.what());
+    }
+  }
+  template <class F>
+  auto one(F&& fn) {
+    return run<pqxx::nontransaction>(std::forward<F>(fn));
+  }
+  template <class F>
+  auto many(F&& fn) {
+    return run<pqxx::work>(std::forward<F>(fn));
+  }
+
+  // A single-row SELECT of one JSON column by a prepared statement and one key.
+  Result<std::optional<Json>> fetch_json(const char* statement, const std::string& key);
+  // 0 rows changed by a compare-and-set update: "conflict" if the row exists, else absent.
+  static Error missed_update(pqxx::transaction_base& t, const char* exists, const std::string& id,
+                             const std::string& expected, const char* kind);
+  static void insert_challenges(pqxx::transaction_base& t, const Authorization& a);
+
+  Result<void> migrate(const std::string& url);
+
+  ConnectionPool pool_;
+  std::mutex nonce_mu_;
+  NoncePurgePolicy nonce_purge_policy_;  // under nonce_mu_
+};
+
+}  // namespace attestlab::server::pg_internal

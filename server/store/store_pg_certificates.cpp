@@ -1,0 +1,49 @@
+// PgStore: issued certificates.
+#include "server/store/pg_internal.h"
+
+namespace attestlab::server::pg_internal {
+
+Result<void> PgStore::put_certificate(const CertificateRecord& c) {
+  const std::string json = dump(to_json(c));
+  return one([&](pqxx::transaction_base& t) -> Result<void> {
+    t.exec_prepared0("certificate_insert", c.id, c.serial_hex, or_null(c.device_id), c.account_id,
+                     or_null(c.order_id), c.status, json);
+    return ok();
+  });
+}
+
+Result<std::optional<CertificateRecord>> PgStore::certificate_by_id(const std::string& id) {
+  return decode(fetch_json("certificate_by_id", id), &certificate_from_json);
+}
+
+Result<std::optional<CertificateRecord>> PgStore::certificate_by_serial(
+    const std::string& serial_hex) {
+  return decode(fetch_json("certificate_by_serial", serial_hex), &certificate_from_json);
+}
+
+Result<std::vector<CertificateRecord>> PgStore::certificates_by_device(
+    const std::string& device_id) {
+  return one([&](pqxx::transaction_base& t) -> Result<std::vector<CertificateRecord>> {
+    std::vector<CertificateRecord> out;
+    for (const auto& row : t.exec_prepared("certificates_by_device", device_id)) {
+      auto j = parse_stored(row[0].as<std::string>());
+      if (!j) return j.error();
+      out.push_back(certificate_from_json(*j));
+    }
+    return out;
+  });
+}
+
+Result<void> PgStore::update_certificate(const CertificateRecord& c) {
+  const std::string json = dump(to_json(c));
+  return one([&](pqxx::transaction_base& t) -> Result<void> {
+    auto r = t.exec_prepared("certificate_update", c.serial_hex, or_null(c.device_id), c.account_id,
+                             or_null(c.order_id), c.status, json, c.id);
+    if (r.affected_rows() == 0) {
+      return Error::make("serverInternal", "store: no certificate " + c.id);
+    }
+    return ok();
+  });
+}
+
+}  // namespace attestlab::server::pg_internal

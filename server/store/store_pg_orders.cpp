@@ -1,0 +1,74 @@
+// PgStore: orders, authorizations and the challenge index.
+#include "server/store/pg_internal.h"
+
+namespace attestlab::server::pg_internal {
+
+void PgStore::insert_challenges(pqxx::transaction_base& t, const Authorization& a) {
+  for (const auto& c : a.challenges) t.exec_prepared0("challenge_insert", c.id, a.id);
+}
+
+Result<void> PgStore::create_order(const Order& o, const std::vector<Authorization>& authzs) {
+  const std::string order_json = dump(to_json(o));
+  std::vector<std::string> authz_json;
+  authz_json.reserve(authzs.size());
+  for (const auto& a : authzs) authz_json.push_back(dump(to_json(a)));
+
+  return many([&](pqxx::transaction_base& t) -> Result<void> {
+    t.exec_prepared0("order_insert", o.id, o.account_id, o.status, order_json);
+    for (std::size_t i = 0; i < authzs.size(); ++i) {
+      const Authorization& a = authzs[i];
+      t.exec_prepared0("authz_insert", a.id, o.id, a.account_id, a.status, authz_json[i]);
+      insert_challenges(t, a);
+    }
+    return ok();
+  });
+}
+
+Result<std::optional<Order>> PgStore::order_by_id(const std::string& id) {
+  return decode(fetch_json("order_by_id", id), &order_from_json);
+}
+
+Result<std::vector<std::string>> PgStore::order_ids_by_account(const std::string& account_id) {
+  return one([&](pqxx::transaction_base& t) -> Result<std::vector<std::string>> {
+    std::vector<std::string> ids;
+    for (const auto& row : t.exec_prepared("order_ids_by_account", account_id)) {
+      ids.push_back(row[0].as<std::string>());
+    }
+    return ids;
+  });
+}
+
+Result<void> PgStore::update_order(const Order& o, const std::string& expected_status) {
+  const std::string json = dump(to_json(o));
+  return one([&](pqxx::transaction_base& t) -> Result<void> {
+    auto r = t.exec_prepared("order_update", o.status, json, o.id, expected_status);
+    if (r.affected_rows() == 0) {
+      return missed_update(t, "order_exists", o.id, expected_status, "order");
+    }
+    return ok();
+  });
+}
+
+Result<std::optional<Authorization>> PgStore::authz_by_id(const std::string& id) {
+  return decode(fetch_json("authz_by_id", id), &authorization_from_json);
+}
+
+Result<std::optional<Authorization>> PgStore::authz_by_challenge(const std::string& challenge_id) {
+  return decode(fetch_json("authz_by_challenge", challenge_id), &authorization_from_json);
+}
+
+Result<void> PgStore::update_authz(const Authorization& a, const std::string& expected_status) {
+  const std::string json = dump(to_json(a));
+  return many([&](pqxx::transaction_base& t) -> Result<void> {
+    auto r = t.exec_prepared("authz_update", a.status, json, a.id, expected_status);
+    if (r.affected_rows() == 0) {
+      return missed_update(t, "authz_exists", a.id, expected_status, "authorization");
+    }
+    // The challenge index follows the authorization's current challenge list.
+    t.exec_prepared0("challenges_delete", a.id);
+    insert_challenges(t, a);
+    return ok();
+  });
+}
+
+}  // namespace attestlab::server::pg_internal
