@@ -11,6 +11,7 @@
 #include "core/pki.h"
 #include "reports/escape.h"
 #include "reports/run_result.h"
+#include "reports/wire_text.h"
 
 namespace attestlab::reports {
 namespace {
@@ -215,7 +216,7 @@ std::string render_html(const RunResult& run) {
           << escape_xml(c.observed) << "</p>";
       h << "<p class=\"lvl\">" << fixed(c.duration_ms, 1) << " ms, attempts " << c.attempts
         << "</p>";
-      if (!c.wire_log.empty()) h << "<pre>" << escape_xml(c.wire_log.dump(2)) << "</pre>";
+      if (!c.wire_log.empty()) h << "<pre>" << escape_xml(wire_log_as_http(c.wire_log)) << "</pre>";
       h << "</details>\n";
     }
   }
