@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Builds the fuzz preset (clang-14, libFuzzer, ASan+UBSan) and runs every fuzz target:
+#   1. regression: each input of fixtures/fuzz/NAME once (fast; any crash fails);
+#   2. fresh: -max_total_time=SECONDS from that corpus (new inputs go to a scratch copy,
+#      never into the repository), with the target's dictionary, an RSS limit and a
+#      per-input timeout; any crash, leak, UB report, timeout or OOM fails.
+# A failing input is kept in build/fuzz/crashes/NAME/ (reproduce: build/fuzz/fuzz/fuzz_NAME
+# FILE); fix it and add a unit test named after what it found.
+#   scripts/fuzz.sh [--seconds N] [--no-build] [--merge] [NAME...]
+#     --seconds N   fresh run per target (default 30; 0 = regression only)
+#     --no-build    use build/fuzz as it is
+#     --merge       after the fresh run, merge what it found into fixtures/fuzz/NAME
+#                   (-merge=1 keeps only inputs that add coverage; for maintainers)
+# Prints one line a target: corpus size, executions per second, new coverage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=30
+build=1
+merge=0
+names=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds="$2"; shift ;;
+    --no-build) build=0 ;;
+    --merge) merge=1 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
+    *) names+=("$1") ;;
+  esac
+  shift
+done
+if [ ${#names[@]} -eq 0 ]; then
+  mapfile -t names < <(sed -n 's/^attestlab_fuzzer(\([a-z0-9_]*\) .*/\1/p' fuzz/CMakeLists.txt)
+fi
+
+if [ $build -eq 1 ]; then
+  cmake --preset fuzz >/dev/null
+  cmake --build build/fuzz -j "$(nproc)" --target "${names[@]/#/fuzz_}"
+fi
+
+declare -A dict=([jws]=json [identifier]=json [scenario]=json [target_profile]=json
+  [client_responses]=json [http_acme]=http [x509_csr]=asn1 [attestation]=cbor
+  [mdm_plist]=plist)
+work="build/fuzz/work"
+rm -rf "$work"
+mkdir -p "$work" build/fuzz/crashes
+# Leaks are failures too; a report names the input that triggered it.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:symbolize=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+failed=()
+summary=()
+for name in "${names[@]}"; do
+  bin="build/fuzz/fuzz/fuzz_$name"
+  seeds="fixtures/fuzz/$name"
+  crashes="build/fuzz/crashes/$name"
+  log="$work/$name.log"
+  [ -x "$bin" ] || { echo "fuzz.sh: $bin is not built" >&2; exit 1; }
+  [ -d "$seeds" ] || { echo "fuzz.sh: no seed corpus $seeds" >&2; exit 1; }
+  mkdir -p "$crashes"
+  opts=(-rss_limit_mb=2048 -timeout=10 -artifact_prefix="$crashes/" -print_final_stats=1)
+  [ -n "${dict[$name]:-}" ] && opts+=(-dict="fuzz/dict/${dict[$name]}.dict")
+
+  # 1. Regression: every seed once (a directory argument with -runs=0 replays it).
+  if ! "$bin" "${opts[@]}" -runs=0 "$seeds" >"$log" 2>&1; then
+    echo "FAIL $name: regression over $seeds (log: $log)" >&2
+    tail -n 30 "$log" >&2
+    failed+=("$name"); continue
+  fi
+  seed_count=$(find "$seeds" -type f | wc -l)
+  if [ "$seconds" -eq 0 ]; then
+    summary+=("$(printf '%-18s corpus %4d  regression ok' "$name" "$seed_count")")
+    continue
+  fi
+
+  # 2. Fresh run from the corpus; what it finds goes to a scratch directory.
+  fresh="$work/$name.corpus"
+  mkdir -p "$fresh"
+  if ! "$bin" "${opts[@]}" -max_total_time="$seconds" "$fresh" "$seeds" >>"$log" 2>&1; then
+    echo "FAIL $name: fresh run found a failing input in $crashes (log: $log)" >&2
+    grep -m1 -A25 -E '^==[0-9]+==ERROR|runtime error|ERROR: libFuzzer' "$log" >&2 || tail -n 30 "$log" >&2
+    failed+=("$name"); continue
+  fi
+  execs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  found=$(find "$fresh" -type f | wc -l)
+  summary+=("$(printf '%-18s corpus %4d  %6s exec/s  %4d new inputs in %ss' \
+    "$name" "$seed_count" "${execs:-?}" "$found" "$seconds")")
+  if [ $merge -eq 1 ] && [ "$found" -gt 0 ]; then
+    "$bin" -merge=1 "$seeds" "$fresh" >>"$log" 2>&1
+  fi
+done
+
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz.sh: failing targets: ${failed[*]}" >&2
+  exit 1
+fi
+echo "fuzz.sh: ${#names[@]} targets, no crash"
