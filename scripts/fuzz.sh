@@ -11,7 +11,7 @@
 #     --no-build    use build/fuzz as it is
 #     --merge       after the fresh run, merge what it found into fixtures/fuzz/NAME
 #                   (-merge=1 keeps only inputs that add coverage; for maintainers)
-# Prints one line a target: corpus size, executions per second, new coverage.
+# Prints one line a target: corpus size, executions per second (wall and CPU), new inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,15 +77,19 @@ for name in "${names[@]}"; do
   # 2. Fresh run from the corpus; what it finds goes to a scratch directory.
   fresh="$work/$name.corpus"
   mkdir -p "$fresh"
-  if ! "$bin" "${opts[@]}" -max_total_time="$seconds" "$fresh" "$seeds" >>"$log" 2>&1; then
+  if ! /usr/bin/time -f "cpu_seconds: %U %S" -a -o "$log.cpu" \
+    "$bin" "${opts[@]}" -max_total_time="$seconds" "$fresh" "$seeds" >>"$log" 2>&1; then
     echo "FAIL $name: fresh run found a failing input in $crashes (log: $log)" >&2
     grep -m1 -A25 -E '^==[0-9]+==ERROR|runtime error|ERROR: libFuzzer' "$log" >&2 || tail -n 30 "$log" >&2
     failed+=("$name"); continue
   fi
   execs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  # Executions per CPU second as well: on a shared machine wall-clock exec/s says little.
+  per_cpu=$(awk -v n="${runs:-0}" '/^cpu_seconds:/ {c = $2 + $3} END {printf "%d", (c > 0 ? n / c : 0)}' "$log.cpu")
   found=$(find "$fresh" -type f | wc -l)
-  summary+=("$(printf '%-18s corpus %4d  %6s exec/s  %4d new inputs in %ss' \
-    "$name" "$seed_count" "${execs:-?}" "$found" "$seconds")")
+  summary+=("$(printf '%-18s corpus %4d  %6s exec/s  %6s exec/cpu-s  %4d new inputs in %ss' \
+    "$name" "$seed_count" "${execs:-?}" "$per_cpu" "$found" "$seconds")")
   if [ $merge -eq 1 ] && [ "$found" -gt 0 ]; then
     "$bin" -merge=1 "$seeds" "$fresh" >>"$log" 2>&1
   fi
