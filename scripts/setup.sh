@@ -2,7 +2,10 @@
 # Installs what is missing (Debian packages only), configures and builds attestlab.
 #   scripts/setup.sh            install + build (release preset)
 #   scripts/setup.sh --test     install + build + run the whole test suite (ctest), then
-#                               the fault-injection verdict tests in a faults build
+#                               the fault-injection verdict tests in a faults build, the
+#                               fuzz targets (scripts/fuzz.sh: corpus regression and a
+#                               bounded fresh run) and the sanitizer suites
+#                               (scripts/sanitizers.sh: ASan+UBSan, TSan)
 #   scripts/setup.sh --preset asan --test   same with another preset
 # Idempotent: apt-get update/install run only when a package is missing.
 set -euo pipefail
@@ -56,5 +59,10 @@ if [ $run_tests -eq 1 ]; then
     cmake --preset faults >/dev/null
     cmake --build build/faults --target attestlab -j "$jobs"
     ctest --test-dir build/faults -L faults --output-on-failure -j "$jobs" --timeout 900
+    # No input may crash anything: every libFuzzer target over its corpus, then
+    # ATTESTLAB_FUZZ_SECONDS (default 30) of fresh fuzzing each.
+    scripts/fuzz.sh --seconds "${ATTESTLAB_FUZZ_SECONDS:-30}"
+    # Memory errors, UB and data races in the parsers and the server's concurrency.
+    scripts/sanitizers.sh asan tsan
   fi
 fi

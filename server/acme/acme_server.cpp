@@ -366,6 +366,10 @@ Metrics& AcmeServer::metrics() {
   return impl_->ctx->metrics;
 }
 
+http::Response AcmeServer::handle(const http::Request& request) {
+  return impl_->handle(request);
+}
+
 void AcmeServer::stop() {
   if (!impl_ || impl_->stopped.exchange(true)) return;
   if (impl_->http) impl_->http->stop();

@@ -1,0 +1,37 @@
+// device-attest-01 "apple" attestation objects (server/attest/apple_attestation.h): the
+// base64url text a client puts in attObj, through CBOR decoding, the x5c chain against
+// Apple's real root and the fact extraction. Input: the attObj text as sent.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/pki.h"
+#include "server/attest/apple_attestation.h"
+
+using namespace attestlab;
+
+namespace {
+
+std::vector<pki::Certificate> roots() {
+  auto pem =
+      pki::read_file(ATTESTLAB_SOURCE_DIR "/fixtures/apple-enterprise-attestation-root-ca.pem");
+  if (!pem) return {};
+  auto bundle = pki::Certificate::bundle_from_pem(*pem);
+  return bundle ? *bundle : std::vector<pki::Certificate>{};
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const std::vector<pki::Certificate> kRoots = roots();
+  std::string_view att_obj(reinterpret_cast<const char*>(data), size);
+  std::string rule;
+  auto facts = server::verify_apple_attestation(att_obj, kRoots, "token", 1796411874, {}, &rule);
+  if (facts) (void)facts->to_json();
+  // The CBOR layer on its own, for inputs that are raw CBOR rather than base64url text.
+  auto cbor = parse_cbor(Bytes(data, data + size));
+  if (cbor) (void)cbor->dump();
+  return 0;
+}
