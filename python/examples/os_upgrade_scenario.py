@@ -75,8 +75,11 @@ def against_embedded() -> None:
           "refused below the floor, enrolled after the update")
 
     print("== the same story step by step")
-    with attestlab.Target.embedded(policy=FLOOR) as target:
-        phone = attestlab.Device("iPhone", os_version="16.4", build_version="20E247")
+    phone = attestlab.Device("iPhone", os_version="16.4", build_version="20E247")
+    # An attestation does not name its platform: the inventory entry says "iOS".
+    inventory = [{"serial": phone.serial, "udid": phone.udid, "status": "active",
+                  "platform": "iOS"}]
+    with attestlab.Target.embedded(policy=FLOOR, inventory=inventory) as target:
         try:
             phone.enroll(target)
             check(False, "iOS 16.4 must be refused")

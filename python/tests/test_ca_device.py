@@ -75,7 +75,7 @@ def test_device_arguments_are_checked():
         attestlab.Device("Toaster")
     legacy = attestlab.Device("LegacyiPhone")
     assert not legacy.supports_attestation
-    with pytest.raises(ValueError):
+    with pytest.raises(attestlab.AttestlabError, match="no mock Apple CA"):
         attestlab.Device().attest()  # no CA to get an attestation from
     same = attestlab.Device("Mac", seed=7), attestlab.Device("Mac", seed=7)
     assert same[0].serial == same[1].serial

@@ -78,8 +78,12 @@ def test_thread_pool_enrolls_devices_concurrently(embedded_target, apple_ca):
 
 
 def test_policy_refuses_old_os_until_the_update():
-    with attestlab.Target.embedded(policy={"min_os_version": {"iOS": "17.0"}}) as target:
-        device = attestlab.Device("iPhone", os_version="16.4", build_version="20E247")
+    # An attestation does not name its platform: the inventory entry says "iOS".
+    device = attestlab.Device("iPhone", os_version="16.4", build_version="20E247")
+    inventory = [{"serial": device.serial, "udid": device.udid, "status": "active",
+                  "platform": "iOS"}]
+    with attestlab.Target.embedded(policy={"min_os_version": {"iOS": "17.0"}},
+                                   inventory=inventory) as target:
         with pytest.raises(attestlab.AcmeProblem) as err:
             device.enroll(target)
         assert err.value.type == "badAttestationStatement"
