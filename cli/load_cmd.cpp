@@ -9,31 +9,21 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench/load/cpu.h"
-#include "bench/load/crypto_floor.h"
-#include "bench/load/device_flow.h"
-#include "bench/load/engine.h"
 #include "bench/load/load_html.h"
 #include "bench/load/load_text.h"
-#include "bench/load/plain_flow.h"
-#include "bench/load/target_probe.h"
-#include "bench/load/threshold.h"
 #include "cli/command.h"
 #include "cli/command_line.h"
 #include "cli/embedded_target.h"
 #include "cli/load_options.h"
-#include "client/fake_dns.h"
-#include "client/http01_responder.h"
+#include "cli/load_session.h"
 #include "client/target_profile.h"
 #include "core/bytes.h"
 #include "core/child_process.h"
@@ -61,13 +51,6 @@ int usage(const std::string& message) {
 int internal(const std::string& message) {
   std::cerr << "attestlab load: " << message << "\n";
   return kExitInternal;
-}
-
-std::string random_run_id() {
-  std::random_device rd;
-  std::ostringstream out;
-  out << std::hex << (static_cast<std::uint64_t>(rd()) << 32 | rd());
-  return out.str().substr(0, 10);
 }
 
 // The profile the load runs against: a --target-profile, --embedded, or --target URLs.
@@ -123,64 +106,6 @@ Result<client::TargetProfile> base_profile(const LoadArgs& a,
   return t;
 }
 
-// What the flows need from the profile; usage errors name what is missing.
-Result<void> fill_target(const LoadArgs& a, const LoadSettings& s,
-                         const client::TargetProfile& profile,
-                         std::unique_ptr<client::Http01Responder>& responder, load::FlowTarget& t) {
-  if (a.profile.empty()) {
-    t.urls = a.embedded ? std::vector<std::string>{profile.directory_url} : a.targets;
-  } else {
-    // The profile's URL, and more URLs of the same service from --target.
-    t.urls = {profile.directory_url};
-    for (const auto& url : a.targets)
-      if (url != profile.directory_url) t.urls.push_back(url);
-  }
-  t.client.trust_ca_pem_file = profile.trust_ca;
-  t.client.timeout = s.http_timeout;
-  t.client.bad_nonce_retries = 8;
-  t.client.user_agent = "attestlab-load/0.1";
-  t.dns_suffix = profile.dns_suffix == "conform.example" ? "load.example" : profile.dns_suffix;
-  t.poll_interval = s.poll_interval;
-  t.honor_retry_after = a.honor_retry_after;
-  t.poll_timeout = s.poll_timeout;
-  if (profile.eab && (profile.eab->required || !a.eab_kid.empty())) {
-    auto key = base64url_decode(profile.eab->hmac_key_b64u);
-    if (!key) return Error::make("usage", "the EAB MAC key is not base64url");
-    t.eab = client::ExternalAccountBinding{profile.eab->kid, *key};
-  }
-  if (a.flow == "plain" || a.flow == "renewal") {
-    std::string challenge = a.challenge;
-    if (challenge.empty()) challenge = profile.has("http-01") ? "http-01" : "dns-01";
-    if (auto why = profile.missing(challenge))
-      return Error::make(
-          "usage",
-          "the " + a.flow + " flow answers " + challenge + ", but " + *why +
-              " (use --target-profile, --embedded, --http01-listen or --dns01-management)");
-    t.challenge = challenge;
-    if (challenge == "http-01") {
-      auto started = client::Http01Responder::start(profile.http01_listen);
-      if (!started) return Error::make("usage", started.error().detail);
-      responder = std::move(*started);
-      t.http01 = responder.get();
-    } else {
-      t.dns.emplace(profile.dns01_management);
-    }
-  } else {
-    if (profile.device.attestation_ca_dir.empty())
-      return Error::make("usage",
-                         "the " + a.flow +
-                             " flow needs the mock Apple CA the target trusts: a profile with "
-                             "device.attestation_ca_dir, --attestation-ca DIR, or --embedded");
-    auto ca = sim::AppleCa::load(profile.device.attestation_ca_dir);
-    if (!ca) return Error::make("usage", "mock Apple CA: " + ca.error().detail);
-    t.apple_ca = std::make_shared<const sim::AppleCa>(std::move(*ca));
-    if (profile.device.identity_source == "inventory-file")
-      std::cerr << "attestlab load: note: the load's devices are not in the target's inventory ("
-                << profile.device.inventory_file << "); a target checking it refuses them\n";
-  }
-  return ok();
-}
-
 void print_progress(const load::Progress& p, bool tty) {
   if (tty) {
     std::cerr << "\r\033[K" << load::format_progress(p) << std::flush;
@@ -190,16 +115,7 @@ void print_progress(const load::Progress& p, bool tty) {
 }
 
 Result<void> write_report(const LoadArgs& a, const load::LoadRun& run) {
-  reports::RunResult result;
-  result.kind = "load";
-  result.command = a.command_line;
-  reports::TargetRun target;
-  target.name = run.target_name;
-  target.directory_url = run.urls.empty() ? "" : run.urls.front();
-  target.started_at = run.started_at;
-  target.duration_ms = run.elapsed_s * 1000;
-  target.load = run.to_json();
-  result.targets.push_back(std::move(target));
+  const reports::RunResult result = load_result(run, a.command_line);
   std::error_code ec;
   std::filesystem::create_directories(a.report_dir, ec);
   ATTESTLAB_TRY(pki::write_file(a.report_dir + "/result.json", result.to_json().dump(1) + "\n"));
@@ -211,7 +127,6 @@ Result<void> write_report(const LoadArgs& a, const load::LoadRun& run) {
 int run_load_command(const LoadArgs& a) {
   auto checked = check_load_args(a);
   if (!checked) return usage(checked.error().detail);
-  const load::LoadPlan& plan = checked->plan;
   if (a.server_pid && !load::process_cpu_ms(*a.server_pid))
     return usage("--server-pid " + std::to_string(*a.server_pid) +
                  ": no such process (cannot read /proc/" + std::to_string(*a.server_pid) +
@@ -222,39 +137,6 @@ int run_load_command(const LoadArgs& a) {
   if (!profile)
     return profile.error().type == "usage" ? usage(profile.error().detail)
                                            : internal(profile.error().detail);
-  std::unique_ptr<client::Http01Responder> responder;
-  load::FlowTarget target;
-  target.run_id =
-      random_run_id() + (plan.shard_count > 1 ? "s" + std::to_string(plan.shard_index + 1) : "");
-  if (auto filled = fill_target(a, *checked, *profile, responder, target); !filled)
-    return usage(filled.error().detail);
-
-  // A bad target is one line and exit 2, before any load.
-  for (const auto& url : target.urls) {
-    auto probed = load::probe_target(url, target.client);
-    if (!probed) return usage(probed.error().detail);
-    if (probed->external_account_required && !target.eab)
-      return usage(url + " requires external account binding: pass --eab-kid and --eab-hmac-key");
-  }
-
-  if (!a.quiet)
-    std::cerr << "attestlab load: setting up the " << a.flow << " flow (before the clock starts)\n";
-  Result<std::unique_ptr<load::Flow>> flow = Error::make("internal", "no flow");
-  if (a.flow == "plain" || a.flow == "renewal") {
-    load::PlainFlowOptions options;
-    options.renewal = a.flow == "renewal";
-    options.accounts = a.accounts.value_or(options.renewal ? 50 : 0);
-    flow = load::make_plain_flow(target, options);
-  } else {
-    load::DeviceFlowOptions options;
-    options.devices = checked->devices;
-    options.seed = std::hash<std::string>{}(target.run_id);
-    options.fault_share = a.flow == "mix" ? a.fault_share : 0;
-    options.faults = a.faults;
-    flow = load::make_device_flow(target, options);
-  }
-  if (!flow) return internal("setting up the " + a.flow + " flow: " + flow.error().detail);
-
   std::unique_ptr<load::JsonlWriter> jsonl;
   if (!a.jsonl.empty()) {
     auto opened = load::JsonlWriter::open(a.jsonl);
@@ -262,22 +144,15 @@ int run_load_command(const LoadArgs& a) {
     jsonl = std::move(*opened);
   }
 
-  load::EngineOptions options;
-  options.plan = plan;
-  options.workers = checked->workers;
-  options.drain = checked->drain;
-  options.stall_timeout = checked->stall_timeout;
-  options.jsonl = jsonl.get();
-  options.interrupt = &g_interrupted;
-  options.server_pid = a.server_pid;
-  if (a.embedded) {
-    options.server_pid = getpid();
-    options.server_in_process = true;
-  }
+  LoadSessionHooks hooks;
+  hooks.jsonl = jsonl.get();
+  hooks.interrupt = &g_interrupted;
+  hooks.notes = &std::cerr;
+  hooks.announce_setup = !a.quiet;
   const bool tty = isatty(STDERR_FILENO) == 1;
   if (!a.quiet) {
-    options.progress_interval = std::chrono::milliseconds(tty ? 500 : 5000);
-    options.on_progress = [tty](const load::Progress& p) { print_progress(p, tty); };
+    hooks.progress_interval = std::chrono::milliseconds(tty ? 500 : 5000);
+    hooks.on_progress = [tty](const load::Progress& p) { print_progress(p, tty); };
   }
 
   struct sigaction action {};
@@ -285,33 +160,15 @@ int run_load_command(const LoadArgs& a) {
   sigemptyset(&action.sa_mask);
   struct sigaction previous {};
   sigaction(SIGINT, &action, &previous);
-  const std::uint64_t issued_before = embedded ? embedded->certificates_issued() : 0;
-  auto ran = load::run_load(**flow, options);
-  const std::uint64_t issued_after = embedded ? embedded->certificates_issued() : 0;
+  auto ran = run_load_session(a, *checked, *profile, embedded.get(), hooks);
   sigaction(SIGINT, &previous, nullptr);
   if (!a.quiet && tty) std::cerr << "\n";
-  if (!ran) return internal(ran.error().detail);
+  if (!ran)
+    return ran.error().type == "usage" ? usage(ran.error().detail) : internal(ran.error().detail);
 
-  load::LoadRun run = std::move(*ran);
-  run.target_name = profile->name;
-  run.urls = target.urls;
-  if (embedded) run.target_issued = issued_after - issued_before;
-  // The floor beside the server's CPU: timed now, after the clock stopped, so it neither
-  // delays the start nor competes with the load.
-  if (run.server_cpu_ms) {
-    auto counts = load::crypto_counts_for(a.flow, a.accounts.value_or(0) > 0);
-    auto timings = load::measure_crypto_timings();
-    if (counts && timings) {
-      run.floor = load::CryptoFloor{*timings, *counts};
-    } else if (!timings) {
-      std::cerr << "attestlab load: " << timings.error().detail << "\n";
-    }
-  }
+  const load::LoadRun& run = *ran;
   bool thresholds_ok = true;
-  for (const auto& t : checked->thresholds) {
-    run.thresholds.push_back(load::evaluate_threshold(t, run));
-    thresholds_ok = thresholds_ok && run.thresholds.back().passed;
-  }
+  for (const auto& t : run.thresholds) thresholds_ok = thresholds_ok && t.passed;
   std::cout << load::format_summary(run) << std::flush;
   if (jsonl && !jsonl->close()) std::cerr << "attestlab load: writing " << a.jsonl << " failed\n";
   if (!a.report_dir.empty()) {
