@@ -2,9 +2,10 @@
 # Installs what is missing (Debian packages only), configures and builds attestlab.
 #   scripts/setup.sh            install + build (release preset)
 #   scripts/setup.sh --test     install + build + run the whole test suite (ctest), then
-#                               the fault-injection verdict tests in a faults build, the
-#                               fuzz targets (scripts/fuzz.sh: corpus regression and a
-#                               bounded fresh run) and the sanitizer suites
+#                               the fault-injection verdict tests in a faults build; with
+#                               ATTESTLAB_CI_FUZZ=1 the fuzz targets (scripts/fuzz.sh:
+#                               corpus regression and a bounded fresh run), with
+#                               ATTESTLAB_CI_SANITIZERS=1 the sanitizer suites
 #                               (scripts/sanitizers.sh: ASan+UBSan, TSan)
 #   scripts/setup.sh --preset asan --test   same with another preset
 # Idempotent: apt-get update/install run only when a package is missing.
