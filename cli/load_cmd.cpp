@@ -24,7 +24,6 @@
 #include "bench/load/engine.h"
 #include "bench/load/load_text.h"
 #include "bench/load/plain_flow.h"
-#include "bench/load/target_probe.h"
 #include "bench/load/threshold.h"
 #include "cli/command.h"
 #include "cli/command_line.h"
@@ -32,6 +31,7 @@
 #include "cli/load_options.h"
 #include "client/fake_dns.h"
 #include "client/http01_responder.h"
+#include "client/target_probe.h"
 #include "client/target_profile.h"
 #include "core/bytes.h"
 #include "core/child_process.h"
@@ -227,7 +227,7 @@ int run_load_command(const LoadArgs& a) {
 
   // A bad target is one line and exit 2, before any load.
   for (const auto& url : target.urls) {
-    auto probed = load::probe_target(url, target.client);
+    auto probed = client::probe_target(url, target.client);
     if (!probed) return usage(probed.error().detail);
     if (probed->external_account_required && !target.eab)
       return usage(url + " requires external account binding: pass --eab-kid and --eab-hmac-key");
