@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "bench/load/units.h"
+#include "cli/readable_file.h"
 
 namespace attestlab::cli {
 namespace {
@@ -27,9 +28,11 @@ void add_load_options(CLI::App& cmd, LoadArgs& a) {
       "--target", a.targets,
       "Directory URL of the target; repeat for several URLs of one service (round-robin)");
   cmd.add_option("--target-profile", a.profile,
-                 "Target profile JSON, as for conform (conformance/TARGETS.md)");
+                 "Target profile JSON, as for conform (conformance/TARGETS.md)")
+      ->check(readable_file());
   cmd.add_flag("--embedded", a.embedded, "Start attestlab's own server in-process as the target");
-  cmd.add_option("--trust-ca", a.trust_ca, "PEM bundle trusted for the target's TLS");
+  cmd.add_option("--trust-ca", a.trust_ca, "PEM bundle trusted for the target's TLS")
+      ->check(readable_file());
   cmd.add_option("--eab-kid", a.eab_kid, "External account binding key id");
   cmd.add_option("--eab-hmac-key", a.eab_hmac_key, "External account binding MAC key (base64url)");
   cmd.add_option("--http01-listen", a.http01_listen,

@@ -16,8 +16,10 @@
 
 #include "cli/command.h"
 #include "cli/embedded_target.h"
+#include "cli/readable_file.h"
 #include "cli/scenario_run.h"
 #include "cli/server_faults_option.h"
+#include "client/target_probe.h"
 #include "core/bytes.h"
 #include "core/http.h"
 #include "core/pki.h"
@@ -264,6 +266,11 @@ int run_run(const ScenarioArgs& a) {
   } else {
     if (!http::Url::parse(a.target_url))
       return usage("run", "--target " + a.target_url + " is not a URL");
+    // A target that is not there is one line and exit 2, before any scenario runs.
+    client::AcmeClientOptions probe_options;
+    probe_options.trust_ca_pem_file = a.trust_ca;
+    if (auto probed = client::probe_target(a.target_url, probe_options); !probed)
+      return usage("run", probed.error().detail);
     if (a.attestation_ca.empty()) {
       return usage("run",
                    "--target needs --attestation-ca DIR: the mock Apple CA (attestlab ca init) the "
@@ -341,7 +348,8 @@ void register_scenario(CLI::App& app, Runner& runner) {
   run->add_flag("--embedded", args->embedded,
                 "Start attestlab's own server in-process as the target");
   run->add_option("--target", args->target_url, "Directory URL of the ACME server under test");
-  run->add_option("--trust-ca", args->trust_ca, "PEM bundle trusted for --target's TLS");
+  run->add_option("--trust-ca", args->trust_ca, "PEM bundle trusted for --target's TLS")
+      ->check(readable_file());
   run->add_option("--attestation-ca", args->attestation_ca,
                   "Mock Apple CA directory (attestlab ca init) whose root --target trusts");
   run->add_flag(

@@ -42,7 +42,7 @@ int TargetRun::not_run_count() const {
 
 bool RunResult::failed() const {
   for (const auto& t : targets) {
-    if (t.target_down) return true;
+    if (t.target_down && !t.target_down->known) return true;
     for (const auto& c : t.cases) {
       const bool failing = c.outcome == Outcome::Fail || c.outcome == Outcome::Error;
       if (!failing) continue;
@@ -114,7 +114,8 @@ Json RunResult::to_json() const {
     if (t.target_down)
       tj["target_down"] = {{"during_case", t.target_down->during_case},
                            {"detail", t.target_down->detail},
-                           {"not_run", t.not_run_count()}};
+                           {"not_run", t.not_run_count()},
+                           {"known", t.target_down->known}};
     out["targets"].push_back(std::move(tj));
   }
   return out;
@@ -167,7 +168,8 @@ Result<RunResult> RunResult::from_json(const Json& j) {
       t.cases.push_back(std::move(c));
     }
     if (auto down = tj.find("target_down"); down != tj.end() && down->is_object())
-      t.target_down = TargetDown{str(*down, "during_case"), str(*down, "detail")};
+      t.target_down =
+          TargetDown{str(*down, "during_case"), str(*down, "detail"), down->value("known", false)};
     if (auto load = tj.find("load"); load != tj.end()) {
       if (!load->is_object())
         return Error::make("malformed",

@@ -56,6 +56,7 @@ inline constexpr const char* kBaselineImprovement = "improvement";     // failed
 struct TargetDown {
   std::string during_case;  // the case it was answering when it went silent
   std::string detail;       // what the probe saw
+  bool known = false;       // a baseline expected it (during the same case): not a failure
 };
 inline constexpr const char* kNotRunTargetDown = "not run: target down";
 
