@@ -190,9 +190,12 @@ void worker(std::shared_ptr<RunState> s, std::size_t worker_id) {
     }
     const Case& c = s->cases[i];
     Verdict verdict = skipped ? *skipped : run_case_body(*s, c, *log, started + s->timeout);
-    verdict = apply_transport_rule(std::move(verdict), log->exchanges());
-    const bool transport_error = verdict.outcome == reports::Outcome::Error &&
-                                 verdict.reason.rfind("transport error", 0) == 0;
+    const auto exchanges = log->exchanges();
+    verdict = apply_transport_rule(std::move(verdict), exchanges);
+    // Any request without an answer (also inside a failed precondition) asks for a probe.
+    const bool transport_error = std::any_of(exchanges.begin(), exchanges.end(), [](const auto& e) {
+      return e.status == 0 && !e.error.empty();
+    });
     verdict = apply_level(c, std::move(verdict), s->options.strict);
     reports::CaseResult result = base_result(c);
     result.outcome = verdict.outcome;

@@ -216,5 +216,37 @@ TEST(TargetDown, ATargetThatStopsAnsweringEndsTheRunWithOneFinding) {
   stub.stop();
 }
 
+TEST(TargetDown, APreconditionLostOnTheWireAlsoAsksForTheProbe) {
+  // What pebble 2.4 shows after rfc8555-7.1.6-deactivated-authz-is-final: every later case
+  // fails a precondition ("create an order: ... timed out"), none times out as a whole.
+  load::testing::AcmeStub stub({});
+  ASSERT_TRUE(stub.running());
+  std::atomic<int> later_runs{0};
+  CaseList cases = {make("a-kills-it", Level::Must, [&stub](CaseContext& ctx) {
+    stub.go_silent();
+    auto c = ctx.client();
+    need(c->directory(), "fetch the directory");
+    return Verdict::pass();
+  })};
+  for (int i = 0; i < 5; ++i) {
+    cases.push_back(make("b-later-" + std::to_string(i), Level::Must, [&](CaseContext& ctx) {
+      ++later_runs;
+      auto c = ctx.client();
+      need(c->directory(), "fetch the directory");
+      return Verdict::pass();
+    }));
+  }
+  RunOptions options;
+  options.jobs = 1;
+  auto run = run_target(target_at(stub.directory_url()), cases, cases, options);
+  ASSERT_TRUE(run.ok());
+  ASSERT_TRUE(run->run.target_down.has_value());
+  EXPECT_EQ(run->run.target_down->during_case, "a-kills-it");
+  EXPECT_EQ(find(run->run, "a-kills-it").outcome, reports::Outcome::Error);
+  EXPECT_EQ(run->run.not_run_count(), 5);
+  EXPECT_EQ(later_runs.load(), 0);
+  stub.stop();
+}
+
 }  // namespace
 }  // namespace attestlab::conformance
