@@ -13,6 +13,7 @@
 #include "client/wire_log.h"
 #include "conformance/context.h"
 #include "conformance/harness.h"
+#include "core/bytes.h"
 #include "core/clock.h"
 
 namespace attestlab::conformance {
@@ -213,11 +214,31 @@ void worker(std::shared_ptr<RunState> s, std::size_t worker_id) {
   }
 }
 
-Result<void> probe_directory(const TargetProfile& target) {
+// The default liveness probe: the directory and a nonce (client::probe_target), then a
+// newOrder by the run's shared account, since a target may keep serving its directory
+// while every request touching its state hangs (pebble 2.4 after a challenge of a
+// deactivated authorization). Any HTTP answer counts as alive; only silence is down.
+Result<void> probe_liveness(Harness& harness) {
+  const TargetProfile& target = harness.target();
   client::AcmeClientOptions options = client_options(target);
   options.timeout = std::min(options.timeout, milliseconds(10000));
-  auto probed = client::probe_target(target.directory_url, options);
-  if (!probed) return probed.error();
+  options.bad_nonce_retries = 1;
+  auto dir = client::probe_target(target.directory_url, options);
+  if (!dir) return dir.error();
+  auto account = harness.shared_account();
+  if (!account) return ok();  // no account to ask with: the directory answered
+  client::AcmeClient c(target.directory_url, options);
+  c.use_account(account->first, account->second);
+  const Json order{
+      {"identifiers", Json::array({Json{{"type", "dns"},
+                                        {"value", "liveness-" + hex_encode(random_bytes(4)) + "." +
+                                                      target.dns_suffix}}})}};
+  auto answer = c.post(dir->new_order, order);
+  if (!answer && answer.error().type == "connection")
+    return Error::make("badTarget", target.directory_url +
+                                        " still serves its directory, but a newOrder got no "
+                                        "answer: " +
+                                        answer.error().detail);
   return ok();
 }
 
@@ -279,7 +300,7 @@ Result<TargetRunSummary> run_target(const TargetProfile& target, const CaseList&
     }
   }
   const std::function<Result<void>()> liveness =
-      options.liveness ? options.liveness : [&target] { return probe_directory(target); };
+      options.liveness ? options.liveness : [s] { return probe_liveness(*s->harness); };
 
   TargetRunSummary summary;
   summary.run.name = target.name;

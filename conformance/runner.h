@@ -43,8 +43,9 @@ struct RunOptions {
   // Called once per finished case (any thread, serialized), e.g. for progress lines.
   std::function<void(const reports::CaseResult&, std::size_t done, std::size_t total)> on_case_done;
   // Whether the target still answers; ok when it does, else an error whose detail says
-  // what the probe saw. Empty: the target's directory is fetched (client::probe_target,
-  // at most 10 s).
+  // what the probe saw. Empty: the target's directory and a nonce are fetched
+  // (client::probe_target), then the run's shared account sends a newOrder; each request
+  // waits at most 10 s, and any HTTP answer means the target is there.
   std::function<Result<void>()> liveness;
 };
 
