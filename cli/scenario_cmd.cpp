@@ -266,11 +266,6 @@ int run_run(const ScenarioArgs& a) {
   } else {
     if (!http::Url::parse(a.target_url))
       return usage("run", "--target " + a.target_url + " is not a URL");
-    // A target that is not there is one line and exit 2, before any scenario runs.
-    client::AcmeClientOptions probe_options;
-    probe_options.trust_ca_pem_file = a.trust_ca;
-    if (auto probed = client::probe_target(a.target_url, probe_options); !probed)
-      return usage("run", probed.error().detail);
     if (a.attestation_ca.empty()) {
       return usage("run",
                    "--target needs --attestation-ca DIR: the mock Apple CA (attestlab ca init) the "
@@ -289,6 +284,11 @@ int run_run(const ScenarioArgs& a) {
       if (!key) return usage("run", "--eab-hmac-key must be base64url");
       foreign.eab = client::ExternalAccountBinding{a.eab_kid, *key};
     }
+    // A target that is not there is one line and exit 2, before any scenario runs.
+    client::AcmeClientOptions probe_options;
+    probe_options.trust_ca_pem_file = a.trust_ca;
+    if (auto probed = client::probe_target(a.target_url, probe_options); !probed)
+      return usage("run", probed.error().detail);
     target = &foreign;
   }
   if (!a.quiet) {

@@ -19,8 +19,9 @@ DOWN="https://127.0.0.1:$(free_port)/dir"
 expect_usage conform-down "$DOWN is unreachable" "$ATTESTLAB_BIN" conform --target "$DOWN" \
   --report-dir "$E2E_TMP/r1"
 [ ! -e "$E2E_TMP/r1" ] || fail "conform-down wrote reports"
+"$ATTESTLAB_BIN" ca init --dir "$E2E_TMP/ca" >/dev/null || fail "ca init"
 expect_usage scenario-down "$DOWN is unreachable" "$ATTESTLAB_BIN" scenario run happy-iphone \
-  --target "$DOWN" --attestation-ca "$E2E_TMP/no-ca"
+  --target "$DOWN" --attestation-ca "$E2E_TMP/ca"
 
 expect_usage missing-profile "$E2E_TMP/nope.json: No such file or directory" \
   "$ATTESTLAB_BIN" conform --target-profile "$E2E_TMP/nope.json"
