@@ -14,23 +14,14 @@
 #include "conformance/selection.h"
 #include "core/child_process.h"
 #include "testing/acme_stub.h"
+#include "testing/conformance_case.h"
 
 namespace attestlab::conformance {
 namespace {
 
 Case make(const std::string& id, Level level, std::function<Verdict(CaseContext&)> run,
           std::vector<std::string> depends_on = {}) {
-  Case c;
-  c.id = id;
-  c.title = id;
-  c.spec = kSpecRfc8555;
-  c.section = "0";
-  c.level = level;
-  c.profile = kProfileRfc8555;
-  c.requirement = "requirement of " + id;
-  c.depends_on = std::move(depends_on);
-  c.run = std::move(run);
-  return c;
+  return testing::make_case(id, level, std::move(run), {}, std::move(depends_on));
 }
 
 TargetProfile target_at(const std::string& url) {

@@ -7,23 +7,14 @@
 #include <thread>
 
 #include "conformance/context.h"
+#include "testing/conformance_case.h"
 
 namespace attestlab::conformance {
 namespace {
 
 Case make(const std::string& id, Level level, std::function<Verdict(CaseContext&)> run,
           std::vector<std::string> capabilities = {}) {
-  Case c;
-  c.id = id;
-  c.title = id;
-  c.spec = kSpecRfc8555;
-  c.section = "0";
-  c.level = level;
-  c.profile = kProfileRfc8555;
-  c.requirement = "requirement of " + id;
-  c.capabilities = std::move(capabilities);
-  c.run = std::move(run);
-  return c;
+  return testing::make_case(id, level, std::move(run), std::move(capabilities));
 }
 
 // A target nothing listens on: the cases below never touch the network.
