@@ -16,12 +16,16 @@
 #include "cli/command.h"
 #include "cli/embedded_target.h"
 #include "cli/server_faults_option.h"
+#include "client/target_probe.h"
+#include "conformance/harness.h"
 #include "conformance/registry.h"
 #include "conformance/runner.h"
 #include "conformance/selection.h"
 #include "conformance/target.h"
 #include "core/bytes.h"
 #include "core/http.h"
+#include "core/pki.h"
+#include "reports/baseline.h"
 #include "reports/run_result.h"
 #include "reports/wire_logs.h"
 
@@ -43,6 +47,8 @@ struct ConformArgs {
   int jobs = 4;
   double timeout_s = 0;
   std::string report_dir = "reports/out/latest";
+  std::string baseline;        // compare with this baseline: exit 1 only for regressions
+  std::string write_baseline;  // write this run's outcomes as a baseline
   bool list = false;
   bool quiet = false;
   bool keep_work_dir = false;
@@ -83,18 +89,29 @@ void print_list(const conformance::CaseList& cases) {
 
 std::string summary_line(const reports::TargetRun& run) {
   std::ostringstream out;
-  int should_notes = 0;
-  for (const auto& c : run.cases) {
-    if (c.outcome == reports::Outcome::Pass && c.reason.find(" not met: ") != std::string::npos) {
-      ++should_notes;
-    }
-  }
-  out << run.name << ": " << run.count(reports::Outcome::Pass) << " pass";
-  if (should_notes > 0) out << " (" << should_notes << " SHOULD/MAY not met)";
-  out << ", " << run.count(reports::Outcome::Fail) << " fail, " << run.count(reports::Outcome::Skip)
+  out << run.name << ": " << run.count(reports::Outcome::Pass) << " pass, "
+      << run.count(reports::Outcome::NonStrict) << " non-strict (SHOULD/MAY not met), "
+      << run.count(reports::Outcome::Fail) << " fail, " << run.count(reports::Outcome::Skip)
       << " skip, " << run.count(reports::Outcome::Error) << " error in " << std::fixed
       << std::setprecision(1) << run.duration_ms / 1000.0 << " s";
   return out.str();
+}
+
+void print_ids(const char* title, const std::vector<std::string>& ids) {
+  if (ids.empty()) return;
+  std::cerr << "  " << title << " (" << ids.size() << "):";
+  for (const auto& id : ids) std::cerr << " " << id;
+  std::cerr << "\n";
+}
+
+void print_comparison(const reports::BaselineComparison& c) {
+  std::cerr << "baseline: " << c.regressions.size() << " regression(s), " << c.new_failures.size()
+            << " new failure(s), " << c.known_failures.size() << " known failure(s), "
+            << c.improvements.size() << " improvement(s)\n";
+  print_ids("regressions", c.regressions);
+  print_ids("new failures", c.new_failures);
+  print_ids("known failures", c.known_failures);
+  print_ids("improvements", c.improvements);
 }
 
 int run_conform(const ConformArgs& a) {
@@ -114,6 +131,13 @@ int run_conform(const ConformArgs& a) {
     return usage("--eab-kid and --eab-hmac-key go together");
   }
 
+  std::optional<Json> baseline;
+  if (!a.baseline.empty()) {
+    auto loaded = reports::load_baseline(a.baseline);
+    if (!loaded) return usage("--baseline " + loaded.error().detail);
+    baseline = std::move(*loaded);
+  }
+
   std::vector<conformance::TargetProfile> targets;
   for (const auto& path : a.profiles) {
     auto profile = conformance::load_target_profile(path);
@@ -129,6 +153,11 @@ int run_conform(const ConformArgs& a) {
       t.eab = conformance::EabCredentials{a.eab_kid, a.eab_hmac_key, true, {}};
     }
     targets.push_back(std::move(t));
+  }
+  // A target that is not there is one line and exit 2, before any case runs.
+  for (const auto& t : targets) {
+    auto probed = client::probe_target(t.directory_url, conformance::client_options(t));
+    if (!probed) return usage(probed.error().detail);
   }
   if (!a.server_faults.empty() && !a.embedded && !a.embedded_eab)
     return usage("--server-fault needs --embedded or --embedded-eab");
@@ -202,11 +231,22 @@ int run_conform(const ConformArgs& a) {
                                        conformance::all_cases(), options);
     if (!run) return internal(target.name + ": " + run.error().detail);
     stragglers += run->stragglers;
+    if (const auto& down = run->run.target_down) {
+      std::cerr << "attestlab conform: TARGET DOWN: " << target.name << " stopped answering during "
+                << down->during_case << " (" << down->detail << "); " << run->run.not_run_count()
+                << " case(s) not run\n";
+    }
     std::cerr << summary_line(run->run) << "\n";
     result.targets.push_back(std::move(run->run));
   }
 
   reports::apply_wire_log_policy(result, *reports::wire_logs_from_string(a.wire_logs));
+  if (baseline) print_comparison(reports::apply_baseline(result, *baseline, a.baseline));
+  if (!a.write_baseline.empty()) {
+    auto saved = pki::write_file(a.write_baseline, reports::make_baseline(result).dump(1) + "\n");
+    if (!saved) return internal("cannot write the baseline: " + saved.error().detail);
+    std::cerr << "baseline written to " << a.write_baseline << "\n";
+  }
   auto written = reports::write_reports(result, a.report_dir);
   if (!written) return internal("cannot write reports: " + written.error().detail);
   std::cerr << "reports in " << a.report_dir << "\n";
@@ -262,6 +302,11 @@ void register_conform(CLI::App& app, Runner& runner) {
       ->add_option("--report-dir", args->report_dir,
                    "Where result.json, junit.xml, summary.md, report.html go")
       ->capture_default_str();
+  conform->add_option("--baseline", args->baseline,
+                      "Compare with this baseline (from --write-baseline): exit 1 only for "
+                      "regressions and new failures; known failures are skipped in junit.xml");
+  conform->add_option("--write-baseline", args->write_baseline,
+                      "Write this run's outcomes per target and case as a baseline FILE");
   conform->add_flag("--list", args->list,
                     "Print the selected cases (id, level, profile, requirement) and exit");
   conform->add_flag("--quiet", args->quiet, "Print only failures and the summary on stderr");

@@ -10,9 +10,9 @@
 #include "bench/load/crypto_floor.h"
 #include "bench/load/device_flow.h"
 #include "bench/load/plain_flow.h"
-#include "bench/load/target_probe.h"
 #include "bench/load/threshold.h"
 #include "client/http01_responder.h"
+#include "client/target_probe.h"
 #include "core/bytes.h"
 #include "sim/device/apple_ca.h"
 
@@ -100,7 +100,7 @@ Result<load::LoadRun> run_load_session(const LoadArgs& a, const LoadSettings& s,
 
   // A bad target is one line, before any load.
   for (const auto& url : target.urls) {
-    auto probed = load::probe_target(url, target.client);
+    auto probed = client::probe_target(url, target.client);
     if (!probed) return Error::make("usage", probed.error().detail);
     if (probed->external_account_required && !target.eab)
       return Error::make("usage", url +

@@ -18,6 +18,7 @@
 #include "cli/embedded_target.h"
 #include "cli/scenario_run.h"
 #include "cli/server_faults_option.h"
+#include "client/target_probe.h"
 #include "core/bytes.h"
 #include "core/http.h"
 #include "core/pki.h"
@@ -285,6 +286,11 @@ int run_run(const ScenarioArgs& a) {
       if (!key) return usage("run", "--eab-hmac-key must be base64url");
       foreign.eab = client::ExternalAccountBinding{a.eab_kid, *key};
     }
+    // A target that is not there is one line and exit 2, before any scenario runs.
+    client::AcmeClientOptions probe_options;
+    probe_options.trust_ca_pem_file = a.trust_ca;
+    if (auto probed = client::probe_target(a.target_url, probe_options); !probed)
+      return usage("run", probed.error().detail);
     // One probe instead of every scenario failing for one missing feature.
     auto missing = scenarios::missing_device_attestation(foreign);
     if (!missing) {

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "cli/readable_file.h"
+
 namespace attestlab::cli {
 
 std::optional<std::string> check_writable_dir(const std::string& flag, const std::string& dir) {
@@ -46,7 +48,7 @@ void require_existing_input_files(CLI::App& app) {
       "--attestation-roots", "--tls-cert", "--tls-key",   "--pubkey"};
   for (CLI::Option* option : app.get_options()) {
     for (std::string_view flag : kInputFiles) {
-      if (option->check_lname(std::string(flag.substr(2)))) option->check(CLI::ExistingFile);
+      if (option->check_lname(std::string(flag.substr(2)))) option->check(readable_file());
     }
   }
   for (CLI::App* sub : app.get_subcommands({})) require_existing_input_files(*sub);

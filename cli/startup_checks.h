@@ -21,8 +21,8 @@ std::optional<std::string> check_can_listen(const std::string& flag, const HostP
 
 // Every option of `app` and its subcommands (recursively) that names an input file
 // (--target-profile, --trust-ca, --inventory, --policy, --eab-keys, --attestation-roots,
-// --tls-cert, --tls-key, --pubkey) must name an existing file: a parse error (exit 2) with
-// the flag and the path, before any subcommand starts its work.
+// --tls-cert, --tls-key, --pubkey, --baseline) must name a readable file (readable_file()):
+// a parse error (exit 2) with the flag and the path, before any subcommand starts its work.
 void require_existing_input_files(CLI::App& app);
 
 // Every --report-dir option (recursively) must name a directory that exists or can be

@@ -85,6 +85,11 @@ struct Case {
   // Capabilities the target must declare (see conformance/TARGETS.md); otherwise the
   // case is skipped with a reason naming the first one missing.
   std::vector<std::string> capabilities;
+  // Ids of the cases that check this case's premise (a working key change, authorization
+  // deactivation, an orders list). When one of them runs in the same run and does not
+  // pass, this case is skipped with "see <id>": it never passes or fails on a premise that
+  // is absent. The runner starts a case only after its dependencies have finished.
+  std::vector<std::string> depends_on;
   std::vector<DeviceSlot> devices;
   std::function<Verdict(CaseContext&)> run;
 };

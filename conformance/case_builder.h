@@ -16,6 +16,7 @@ struct CaseHead {
   Level level = Level::Must;
   std::string requirement;
   std::vector<std::string> capabilities = {};
+  std::vector<std::string> depends_on = {};  // Case::depends_on
 };
 
 inline Case make_case(const char* spec, const char* profile, CaseHead head,
@@ -30,6 +31,7 @@ inline Case make_case(const char* spec, const char* profile, CaseHead head,
   c.profile = profile;
   c.requirement = std::move(head.requirement);
   c.capabilities = std::move(head.capabilities);
+  c.depends_on = std::move(head.depends_on);
   c.devices = std::move(devices);
   c.run = std::move(run);
   return c;

@@ -221,28 +221,41 @@ void add_account_cases(CaseList& out) {
         return first_failure({read_verdict, contact_unchanged(*a.client, a.account.url)});
       }));
 
-  out.push_back(
-      rfc_case({"rfc8555-7.1.2.1-orders-list",
-                "The orders list is a JSON object with an orders array", "7.1.2.1", Level::Must,
-                "POST-as-GET of the account's orders URL returns {\"orders\": [order URLs]}."},
-               [](CaseContext& ctx) {
-                 auto c = ctx.client();
-                 ctx.new_account(*c, account_request(ctx));
-                 create_order(ctx, *c);
-                 Json account = fetch_json(*c, c->account_url(), "the account");
-                 const std::string* orders_url = get_string(account, "orders");
-                 need_that(orders_url != nullptr, "the account has an orders URL");
-                 Json list = fetch_json(*c, *orders_url, "the orders list");
-                 bool fine = list.contains("orders") && list["orders"].is_array();
-                 if (fine) {
-                   for (const auto& o : list["orders"]) fine = fine && o.is_string();
-                 }
-                 return check(fine, "{\"orders\": [URL strings]}", list.dump());
-               }));
+  // §7.1.2 "orders (required, string)"; §7.1.2.1 "The result of the request MUST be a JSON
+  // object whose "orders" field is an array of URLs". Their absence is a failure, not an
+  // error: it is what the case checks.
+  out.push_back(rfc_case(
+      {"rfc8555-7.1.2.1-orders-list", "The orders list is a JSON object with an orders array",
+       "7.1.2.1", Level::Must,
+       "The account has an \"orders\" URL, and POST-as-GET of it returns a JSON object "
+       "{\"orders\": [order URLs]}."},
+      [](CaseContext& ctx) {
+        auto c = ctx.client();
+        ctx.new_account(*c, account_request(ctx));
+        create_order(ctx, *c);
+        Json account = fetch_json(*c, c->account_url(), "the account");
+        const std::string* orders_url = get_string(account, "orders");
+        if (orders_url == nullptr)
+          return Verdict::fail("an \"orders\" URL in the account", account.dump());
+        auto r = post_retrying(*c, *orders_url, std::nullopt);
+        if (!r || r->status != 200) return expect_status(r, 200);
+        const Json list = Json::parse(r->body, nullptr, false);
+        bool fine = list.is_object() && list.contains("orders") && list["orders"].is_array();
+        if (fine) {
+          for (const auto& o : list["orders"]) fine = fine && o.is_string();
+        }
+        return check(fine, "{\"orders\": [URL strings]}", r->body.substr(0, 300));
+      }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.1.2.1-orders-list-has-pending", "The orders list includes a pending order",
-       "7.1.2.1", Level::Should, "The account's orders list should include its pending orders."},
+      {"rfc8555-7.1.2.1-orders-list-has-pending",
+       "The orders list includes a pending order",
+       "7.1.2.1",
+       Level::Should,
+       "The account's orders list should include its pending orders (\"The server SHOULD include "
+       "pending orders\").",
+       {},
+       {"rfc8555-7.1.2.1-orders-list"}},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         ctx.new_account(*c, account_request(ctx));

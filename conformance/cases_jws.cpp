@@ -167,18 +167,32 @@ void add_jws_cases(CaseList& out) {
         return expect_refused(r);
       }));
 
+  // §6.2 requires a "kid" naming an existing account: refusing is the MUST. §6.7 says the
+  // error "SHOULD" come as a problem document, and allows 4XX or 5XX: that is the SHOULD part.
+  const auto unknown_kid_order = [](CaseContext& ctx) {
+    auto c = ctx.shared_client();
+    auto dir = need(c->directory(), "fetch the directory");
+    const std::string fake = c->account_url() + "x" + hex_encode(random_bytes(4));
+    return post_raw_retrying(
+        *c, dir.new_order, Json{{"kid", fake}},
+        Json{{"identifiers", {dns_id(ctx.new_domain("kid")).to_json()}}}.dump());
+  };
   out.push_back(rfc_case(
       {"rfc8555-6.2-unknown-kid", "A kid naming no account is refused", "6.2", Level::Must,
-       "A request whose \"kid\" is not the URL of an existing account is refused (the RFC's type "
-       "for it is accountDoesNotExist)."},
-      [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        auto dir = need(c->directory(), "fetch the directory");
-        const std::string fake = c->account_url() + "x" + hex_encode(random_bytes(4));
-        auto r = post_raw_retrying(
-            *c, dir.new_order, Json{{"kid", fake}},
-            Json{{"identifiers", {dns_id(ctx.new_domain("kid")).to_json()}}}.dump());
-        return expect_problem(r, 0, {});
+       "A request whose \"kid\" is not the URL of an existing account is refused (an error "
+       "status, 4xx or 5xx)."},
+      [unknown_kid_order](CaseContext& ctx) {
+        auto r = unknown_kid_order(ctx);
+        return check(r && r->status >= 400, "an error status", describe(r));
+      }));
+  out.push_back(rfc_case(
+      {"rfc8555-6.2-unknown-kid-problem", "An unknown kid is refused with a 4xx problem document",
+       "6.7", Level::Should,
+       "The refusal of an unknown \"kid\" should be a 4xx problem document (\"the server SHOULD "
+       "provide additional information using a problem document\"; the RFC's type for it is "
+       "accountDoesNotExist)."},
+      [unknown_kid_order](CaseContext& ctx) {
+        return expect_problem(unknown_kid_order(ctx), 0, {});
       }));
 
   out.push_back(
@@ -258,9 +272,9 @@ void add_jws_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-general-serialization", "The general JWS serialization is refused", "6.2",
-       Level::Must,
-       "A JWS in the General JSON Serialization (a \"signatures\" array) is refused: requests "
-       "must use the Flattened JSON Serialization."},
+       Level::May,
+       "A JWS in the General JSON Serialization (a \"signatures\" array) may be refused: \"The "
+       "JWS MUST be in the Flattened JSON Serialization\" binds the client, not the server."},
       [](CaseContext& ctx) {
         return refused_built_update(
             ctx,
@@ -278,8 +292,9 @@ void add_jws_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-6.2-unprotected-header", "An unprotected header is refused", "6.2", Level::Must,
-       "A JWS using the JWS Unprotected Header (a \"header\" member) is refused."},
+      {"rfc8555-6.2-unprotected-header", "An unprotected header is refused", "6.2", Level::May,
+       "A JWS using the JWS Unprotected Header (a \"header\" member) may be refused: \"The JWS "
+       "Unprotected Header MUST NOT be used\" binds the client, not the server."},
       [](CaseContext& ctx) {
         return refused_built_update(
             ctx,
@@ -296,8 +311,10 @@ void add_jws_cases(CaseList& out) {
 
   out.push_back(
       rfc_case({"rfc8555-6.2-unencoded-payload", "The unencoded payload option is refused", "6.2",
-                Level::Must,
-                "A JWS using the Unencoded Payload Option (RFC 7797, \"b64\": false) is refused."},
+                Level::May,
+                "A JWS using the Unencoded Payload Option (RFC 7797, \"b64\": false) may be "
+                "refused: \"The JWS Unencoded Payload Option MUST NOT be used\" binds the "
+                "client, not the server."},
                [](CaseContext& ctx) {
                  return refused_built_update(
                      ctx,

@@ -88,6 +88,8 @@ client::Account other_account_with_new_key(CaseContext& ctx, const Rollover& r) 
 
 void add_key_change_cases(CaseList& out) {
   const std::vector<std::string> caps = {"key-change"};
+  // The premise of every other case here: a key change that works.
+  const std::vector<std::string> after_key_change = {"rfc8555-7.3.5-key-change"};
   out.push_back(rfc_case(
       {"rfc8555-7.3.5-key-change", "keyChange moves the account to the new key", "7.3.5",
        Level::Must,
@@ -119,7 +121,7 @@ void add_key_change_cases(CaseList& out) {
        Level::Must,
        "A keyChange whose inner JWS \"url\" differs from the outer one is refused; the old key "
        "keeps the account.",
-       caps},
+       caps, after_key_change},
       [](CaseContext& ctx) {
         return refused_after(
             ctx, [](const Rollover& r, InnerSpec& inner) { inner.url = r.account.url; });
@@ -130,7 +132,7 @@ void add_key_change_cases(CaseList& out) {
        Level::Must,
        "A keyChange whose inner \"account\" is not the URL of the account signing the outer JWS is "
        "refused; the old key keeps the account.",
-       caps},
+       caps, after_key_change},
       [](CaseContext& ctx) {
         return refused_after(ctx, [](const Rollover& r, InnerSpec& inner) {
           inner.payload["account"] = r.account.url + "-other";
@@ -142,7 +144,7 @@ void add_key_change_cases(CaseList& out) {
        Level::Must,
        "A keyChange whose inner \"oldKey\" is not the account's current key is refused; the old "
        "key keeps the account.",
-       caps},
+       caps, after_key_change},
       [](CaseContext& ctx) {
         return refused_after(ctx, [](const Rollover&, InnerSpec& inner) {
           inner.payload["oldKey"] = fresh_signer()->jwk();
@@ -154,7 +156,7 @@ void add_key_change_cases(CaseList& out) {
        "7.3.5", Level::Must,
        "A keyChange whose inner JWS names the new key but is signed by another key is refused; "
        "the old key keeps the account.",
-       caps},
+       caps, after_key_change},
       [](CaseContext& ctx) {
         // The impostor outlives the edit: the inner JWS is signed when the rollover is sent.
         auto impostor = fresh_signer();
@@ -166,7 +168,7 @@ void add_key_change_cases(CaseList& out) {
       {"rfc8555-7.3.5-inner-needs-jwk", "The inner JWS must carry jwk", "7.3.5", Level::Must,
        "A keyChange whose inner JWS identifies its key by \"kid\" instead of \"jwk\" is refused; "
        "the old key keeps the account.",
-       caps},
+       caps, after_key_change},
       [](CaseContext& ctx) {
         return refused_after(
             ctx, [](const Rollover&, InnerSpec& inner) { inner.kid_instead_of_jwk = true; });
@@ -177,7 +179,7 @@ void add_key_change_cases(CaseList& out) {
        Level::Must,
        "A keyChange to a key that already belongs to another account is refused; the old key "
        "keeps its account.",
-       caps},
+       caps, after_key_change},
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);
         other_account_with_new_key(ctx, r);
@@ -191,7 +193,7 @@ void add_key_change_cases(CaseList& out) {
        "7.3.5", Level::Should,
        "A keyChange to a key that already belongs to another account should answer 409 (Conflict) "
        "with that account's URL in Location.",
-       caps},
+       caps, after_key_change},
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);
         client::Account other_account = other_account_with_new_key(ctx, r);
@@ -204,7 +206,7 @@ void add_key_change_cases(CaseList& out) {
        Level::Must,
        "After a key change, the account's pending order is still pending and reachable with the "
        "new key (the server must not invalidate pending orders or authorizations).",
-       caps},
+       caps, after_key_change},
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);
         client::Order order = create_order(ctx, *r.client);

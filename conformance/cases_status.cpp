@@ -68,7 +68,8 @@ void add_status_cases(CaseList& out) {
        Level::Must,
        "Answering a challenge of a deactivated authorization (correctly) does not make the "
        "authorization valid.",
-       {"validation"}},
+       {"validation"},
+       {"rfc8555-7.5.2-deactivate-authorization"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         OfferedChallenge o = offered_challenge(ctx, *c, validation_type(ctx));
@@ -84,9 +85,13 @@ void add_status_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-7.1.6-deactivated-authz-blocks-order",
-       "An order with a deactivated authorization cannot be finalized", "7.1.6", Level::Must,
+       "An order with a deactivated authorization cannot be finalized",
+       "7.1.6",
+       Level::Must,
        "An order whose authorization was deactivated never becomes ready: finalizing it answers "
-       "403 orderNotReady."},
+       "403 orderNotReady.",
+       {},
+       {"rfc8555-7.5.2-deactivate-authorization"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         client::Order order = create_order(ctx, *c);

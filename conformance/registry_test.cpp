@@ -132,3 +132,23 @@ TEST(Registry, InventoryListsEveryListedSlotOnceWithItsStatus) {
 
 }  // namespace
 }  // namespace attestlab::conformance
+
+namespace attestlab::conformance {
+namespace {
+
+TEST(Registry, DependenciesNameOtherExistingCases) {
+  std::set<std::string> ids;
+  for (const auto& c : all_cases()) ids.insert(c.id);
+  int with_dependencies = 0;
+  for (const auto& c : all_cases()) {
+    for (const auto& dep : c.depends_on) {
+      EXPECT_TRUE(ids.count(dep)) << c.id << " depends on unknown " << dep;
+      EXPECT_NE(dep, c.id) << c.id << " depends on itself";
+    }
+    with_dependencies += c.depends_on.empty() ? 0 : 1;
+  }
+  EXPECT_GE(with_dependencies, 11) << "key change, authz deactivation, orders list dependents";
+}
+
+}  // namespace
+}  // namespace attestlab::conformance

@@ -9,9 +9,11 @@
 #include <thread>
 #include <vector>
 
+#include "client/target_probe.h"
 #include "client/wire_log.h"
 #include "conformance/context.h"
 #include "conformance/harness.h"
+#include "core/bytes.h"
 #include "core/clock.h"
 
 namespace attestlab::conformance {
@@ -29,9 +31,31 @@ std::optional<std::string> missing_capability(const Case& c, const TargetProfile
 Verdict apply_level(const Case& c, Verdict verdict, bool strict) {
   if (verdict.outcome != reports::Outcome::Fail) return verdict;
   if (strict || (c.level != Level::Should && c.level != Level::May)) return verdict;
-  verdict.outcome = reports::Outcome::Pass;
+  verdict.outcome = reports::Outcome::NonStrict;
   verdict.reason = std::string(to_string(c.level)) + " not met: " + verdict.reason;
   return verdict;
+}
+
+Verdict apply_transport_rule(Verdict verdict, const std::vector<client::WireExchange>& exchanges) {
+  if (verdict.outcome != reports::Outcome::Pass && verdict.outcome != reports::Outcome::Fail)
+    return verdict;
+  for (const auto& e : exchanges) {
+    if (e.status != 0 || e.error.empty()) continue;
+    return Verdict::error("transport error, nothing was judged: " + e.method + " " + e.url + ": " +
+                          e.error);
+  }
+  return verdict;
+}
+
+std::optional<Verdict> unmet_dependency(const Case& c,
+                                        const std::map<std::string, reports::Outcome>& finished) {
+  for (const auto& dep : c.depends_on) {
+    auto it = finished.find(dep);
+    if (it == finished.end() || it->second == reports::Outcome::Pass) continue;
+    return Verdict::skip("see " + dep + ": its premise did not hold there (" +
+                         reports::to_string(it->second) + ")");
+  }
+  return std::nullopt;
 }
 
 namespace {
@@ -43,6 +67,7 @@ struct Slot {
   Clock::time_point started_at;
   std::size_t worker = 0;  // index of the thread running it
   std::shared_ptr<client::WireLog> log;
+  std::vector<std::size_t> deps;  // slots of the case's dependencies in this run
 };
 
 struct RunState {
@@ -55,9 +80,13 @@ struct RunState {
   std::condition_variable changed;
   std::vector<Slot> slots;
   std::vector<reports::CaseResult> results;
-  std::size_t next = 0;
   std::size_t done = 0;
   int live_workers = 0;  // workers that will exit on their own once the queue is empty
+  // A case after which the target may be gone (a transport error or a timeout): the
+  // watchdog probes the target's liveness, and no case starts until it knows. Empty:
+  // nothing to check.
+  std::string suspect;
+  bool target_down = false;
 };
 
 reports::CaseResult base_result(const Case& c) {
@@ -73,8 +102,8 @@ reports::CaseResult base_result(const Case& c) {
 }
 
 // Records a result unless the slot already has one; returns whether it was recorded.
-bool finish(RunState& s, std::size_t i, reports::CaseResult result) {
-  std::unique_lock lock(s.mu);
+// Caller holds s.mu.
+bool finish_locked(RunState& s, std::size_t i, reports::CaseResult result) {
   if (s.slots[i].finished) return false;
   s.slots[i].finished = true;
   s.results[i] = std::move(result);
@@ -82,6 +111,37 @@ bool finish(RunState& s, std::size_t i, reports::CaseResult result) {
   if (s.options.on_case_done) s.options.on_case_done(s.results[i], s.done, s.cases.size());
   s.changed.notify_all();
   return true;
+}
+
+// The outcomes of the finished dependencies of slot i. Caller holds s.mu.
+std::map<std::string, reports::Outcome> finished_dependencies(const RunState& s, std::size_t i) {
+  std::map<std::string, reports::Outcome> out;
+  for (std::size_t d : s.slots[i].deps) {
+    if (s.slots[d].finished) out.emplace(s.cases[d].id, s.results[d].outcome);
+  }
+  return out;
+}
+
+// The next case to start: not started, not finished, every dependency finished. Caller
+// holds s.mu. `left` tells whether any case is still waiting to start.
+std::optional<std::size_t> next_ready(const RunState& s, bool& left) {
+  left = false;
+  bool running = false;
+  std::optional<std::size_t> first_waiting;
+  for (std::size_t i = 0; i < s.slots.size(); ++i) {
+    const Slot& slot = s.slots[i];
+    running = running || (slot.started && !slot.finished);
+    if (slot.started || slot.finished) continue;
+    left = true;
+    if (!s.suspect.empty()) return std::nullopt;  // a liveness probe is due: wait for it
+    if (!first_waiting) first_waiting = i;
+    bool ready = true;
+    for (std::size_t d : slot.deps) ready = ready && s.slots[d].finished;
+    if (ready) return i;
+  }
+  // Nothing runs, yet nothing is ready: dependencies in a cycle. Run one rather than wait.
+  if (!running) return first_waiting;
+  return std::nullopt;
 }
 
 Verdict run_case_body(RunState& s, const Case& c, client::WireLog& log,
@@ -106,23 +166,38 @@ void worker(std::shared_ptr<RunState> s, std::size_t worker_id) {
     std::size_t i = 0;
     std::shared_ptr<client::WireLog> log = std::make_shared<client::WireLog>();
     Clock::time_point started;
+    std::optional<Verdict> skipped;
     {
-      std::lock_guard lock(s->mu);
-      if (s->next >= s->cases.size()) {
-        --s->live_workers;
-        s->changed.notify_all();
-        return;
+      std::unique_lock lock(s->mu);
+      for (;;) {
+        bool left = false;
+        if (auto ready = next_ready(*s, left)) {
+          i = *ready;
+          break;
+        }
+        if (!left) {
+          --s->live_workers;
+          s->changed.notify_all();
+          return;
+        }
+        s->changed.wait(lock);  // a dependency is still running
       }
-      i = s->next++;
       started = Clock::now();
       s->slots[i].started = true;
       s->slots[i].started_at = started;
       s->slots[i].worker = worker_id;
       s->slots[i].log = log;
+      skipped = unmet_dependency(s->cases[i], finished_dependencies(*s, i));
     }
     const Case& c = s->cases[i];
-    const Verdict verdict =
-        apply_level(c, run_case_body(*s, c, *log, started + s->timeout), s->options.strict);
+    Verdict verdict = skipped ? *skipped : run_case_body(*s, c, *log, started + s->timeout);
+    const auto exchanges = log->exchanges();
+    verdict = apply_transport_rule(std::move(verdict), exchanges);
+    // Any request without an answer (also inside a failed precondition) asks for a probe.
+    const bool transport_error = std::any_of(exchanges.begin(), exchanges.end(), [](const auto& e) {
+      return e.status == 0 && !e.error.empty();
+    });
+    verdict = apply_level(c, std::move(verdict), s->options.strict);
     reports::CaseResult result = base_result(c);
     result.outcome = verdict.outcome;
     result.reason = verdict.reason;
@@ -130,8 +205,74 @@ void worker(std::shared_ptr<RunState> s, std::size_t worker_id) {
     result.observed = verdict.observed;
     result.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     result.wire_log = log->to_json();
-    if (!finish(*s, i, std::move(result))) return;  // timed out: a replacement runs instead
+    {
+      std::lock_guard lock(s->mu);
+      if (transport_error && s->suspect.empty()) s->suspect = c.id;
+      // A timed-out case was already recorded: a replacement runs instead of this worker.
+      if (!finish_locked(*s, i, std::move(result))) return;
+    }
   }
+}
+
+// The default liveness probe: the directory and a nonce (client::probe_target), then a
+// newOrder by the run's shared account, since a target may keep serving its directory
+// while every request touching its state hangs (pebble 2.4 after a challenge of a
+// deactivated authorization). Any HTTP answer counts as alive; only silence is down.
+Result<void> probe_liveness(Harness& harness) {
+  const TargetProfile& target = harness.target();
+  client::AcmeClientOptions options = client_options(target);
+  options.timeout = std::min(options.timeout, milliseconds(10000));
+  options.bad_nonce_retries = 1;
+  auto dir = client::probe_target(target.directory_url, options);
+  if (!dir) return dir.error();
+  auto account = harness.shared_account();
+  if (!account) return ok();  // no account to ask with: the directory answered
+  client::AcmeClient c(target.directory_url, options);
+  c.use_account(account->first, account->second);
+  const Json order{
+      {"identifiers", Json::array({Json{{"type", "dns"},
+                                        {"value", "liveness-" + hex_encode(random_bytes(4)) + "." +
+                                                      target.dns_suffix}}})}};
+  auto answer = c.post(dir->new_order, order);
+  if (!answer && answer.error().type == "connection")
+    return Error::make("badTarget", target.directory_url +
+                                        " still serves its directory, but a newOrder got no "
+                                        "answer: " +
+                                        answer.error().detail);
+  return ok();
+}
+
+// The target stopped answering during `during`: cases running now become errors (their
+// workers are abandoned), cases not started are skipped. Caller holds s.mu. Returns the
+// number of workers abandoned.
+std::size_t mark_target_down(RunState& s, const std::string& during,
+                             std::vector<bool>& abandoned_worker) {
+  s.target_down = true;
+  std::size_t abandoned = 0;
+  const auto now = Clock::now();
+  for (std::size_t i = 0; i < s.slots.size(); ++i) {
+    Slot& slot = s.slots[i];
+    if (slot.finished) continue;
+    reports::CaseResult result = base_result(s.cases[i]);
+    if (slot.started) {
+      result.outcome = reports::Outcome::Error;
+      result.reason =
+          "the target stopped answering while this case ran (it went silent during " + during + ")";
+      result.duration_ms = std::chrono::duration<double, std::milli>(now - slot.started_at).count();
+      result.wire_log = slot.log ? slot.log->to_json() : Json::array();
+      abandoned_worker[slot.worker] = true;
+      ++abandoned;
+    } else {
+      result.outcome = reports::Outcome::Skip;
+      result.reason =
+          std::string(reports::kNotRunTargetDown) + " (it stopped answering during " + during + ")";
+    }
+    finish_locked(s, i, std::move(result));
+  }
+  // Abandoned workers never count themselves out and get no replacement.
+  s.live_workers -= static_cast<int>(abandoned);
+  s.changed.notify_all();
+  return abandoned;
 }
 
 }  // namespace
@@ -150,6 +291,16 @@ Result<TargetRunSummary> run_target(const TargetProfile& target, const CaseList&
   s->timeout = options.case_timeout.value_or(target.timing.case_timeout);
   s->slots.resize(s->cases.size());
   s->results.resize(s->cases.size());
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < s->cases.size(); ++i) index.emplace(s->cases[i].id, i);
+  for (std::size_t i = 0; i < s->cases.size(); ++i) {
+    for (const auto& dep : s->cases[i].depends_on) {
+      auto it = index.find(dep);
+      if (it != index.end() && it->second != i) s->slots[i].deps.push_back(it->second);
+    }
+  }
+  const std::function<Result<void>()> liveness =
+      options.liveness ? options.liveness : [s] { return probe_liveness(*s->harness); };
 
   TargetRunSummary summary;
   summary.run.name = target.name;
@@ -172,7 +323,8 @@ Result<TargetRunSummary> run_target(const TargetProfile& target, const CaseList&
 
   // Watchdog: a case past its deadline (plus a grace period for the cooperative
   // deadline inside the case to take effect) is recorded as an error, and its worker is
-  // abandoned and replaced by a new one.
+  // abandoned and replaced by a new one. After a timeout or a transport error it asks
+  // whether the target is still there.
   const milliseconds grace(2000);
   std::size_t abandoned = 0;
   {
@@ -180,6 +332,7 @@ Result<TargetRunSummary> run_target(const TargetProfile& target, const CaseList&
     while (s->done < s->cases.size()) {
       s->changed.wait_for(lock, milliseconds(50));
       const auto now = Clock::now();
+      std::string timed_out;
       for (std::size_t i = 0; i < s->slots.size(); ++i) {
         Slot& slot = s->slots[i];
         if (!slot.started || slot.finished || now < slot.started_at + s->timeout + grace) continue;
@@ -190,17 +343,28 @@ Result<TargetRunSummary> run_target(const TargetProfile& target, const CaseList&
             std::chrono::duration<double, std::milli>(now - slot.started_at).count();
         result.wire_log = slot.log ? slot.log->to_json() : Json::array();
         const std::size_t stuck = slot.worker;
-        lock.unlock();
-        const bool recorded = finish(*s, i, std::move(result));
-        lock.lock();
-        if (recorded) {
+        if (finish_locked(*s, i, std::move(result))) {
+          if (timed_out.empty()) timed_out = s->cases[i].id;
           ++abandoned;
           abandoned_worker[stuck] = true;  // it never counts itself out; its replacement will
           abandoned_worker.push_back(false);
           threads.emplace_back(worker, s, threads.size());
         }
       }
+      if (s->suspect.empty()) s->suspect = timed_out;
+      if (s->suspect.empty()) continue;
+      const std::string suspect = s->suspect;
+      lock.unlock();
+      const auto alive = liveness();
+      lock.lock();
+      s->suspect.clear();
+      s->changed.notify_all();
+      if (alive) continue;
+      abandoned += mark_target_down(*s, suspect, abandoned_worker);
+      summary.run.target_down = reports::TargetDown{suspect, alive.error().detail};
     }
+    s->suspect.clear();
+    s->changed.notify_all();
     // Every case has a result, so the remaining workers find the queue empty and exit.
     s->changed.wait(lock, [&] { return s->live_workers == 0; });
   }

@@ -3,11 +3,18 @@
 //
 // Verdicts become results as follows (see TARGETS.md "Outcomes"):
 //   - a case needing a capability the target lacks: skip, reason names the capability;
-//   - a failed SHOULD (or MAY) case: "fail" with --strict, otherwise "pass" whose reason
-//     starts with "SHOULD not met: " (expected/observed kept) — reported, not counted;
+//   - a case whose dependency (Case::depends_on) ran and did not pass: skip, "see <id>";
+//   - a failed SHOULD (or MAY) case: "fail" with --strict, otherwise "non-strict" whose
+//     reason starts with "SHOULD not met: " (expected/observed kept) — reported, not counted;
+//   - a pass or fail while one of the case's requests got no answer (a transport error):
+//     "error" — nothing was judged, so a case never passes on a refused connection;
 //   - a case exceeding its timeout: "error" ("timed out after N ms"); its thread is left
 //     to finish on its own (see TargetRunSummary::stragglers);
 //   - a precondition the case does not test failing: "error".
+// After a timeout or a transport error the runner asks the liveness probe whether the
+// target still answers. When it does not, the target is down: the run records which case
+// it was answering (TargetRun::target_down), the cases still running become errors and the
+// cases not started are skipped at once ("not run: target down").
 // Thread-safety: run_target may be called from one thread at a time per target; it
 // creates and joins its own threads.
 #pragma once
@@ -15,9 +22,12 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "client/wire_log.h"
 #include "conformance/case.h"
 #include "conformance/target.h"
 #include "core/result.h"
@@ -32,6 +42,11 @@ struct RunOptions {
   std::optional<std::chrono::milliseconds> case_timeout;
   // Called once per finished case (any thread, serialized), e.g. for progress lines.
   std::function<void(const reports::CaseResult&, std::size_t done, std::size_t total)> on_case_done;
+  // Whether the target still answers; ok when it does, else an error whose detail says
+  // what the probe saw. Empty: the target's directory and a nonce are fetched
+  // (client::probe_target), then the run's shared account sends a newOrder; each request
+  // waits at most 10 s, and any HTTP answer means the target is there.
+  std::function<Result<void>()> liveness;
 };
 
 struct TargetRunSummary {
@@ -47,6 +62,13 @@ std::optional<std::string> missing_capability(const Case& c, const TargetProfile
 
 // Applies the level rules above to a verdict.
 Verdict apply_level(const Case& c, Verdict verdict, bool strict);
+// The transport rule above: a pass or fail becomes an error when one of `exchanges` got no
+// response; other verdicts are returned unchanged.
+Verdict apply_transport_rule(Verdict verdict, const std::vector<client::WireExchange>& exchanges);
+// The dependency rule above: a skip naming the first dependency in `finished` (case id →
+// its outcome) that did not pass; nullopt when every dependency that ran passed.
+std::optional<Verdict> unmet_dependency(const Case& c,
+                                        const std::map<std::string, reports::Outcome>& finished);
 
 // Runs `selected` against target. `all` is the whole registry: the devices of every case
 // go into the target's inventory file so it does not depend on the selection.

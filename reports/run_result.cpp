@@ -14,6 +14,8 @@ const char* to_string(Outcome o) {
       return "skip";
     case Outcome::Error:
       return "error";
+    case Outcome::NonStrict:
+      return "non-strict";
   }
   return "error";
 }
@@ -23,6 +25,7 @@ Result<Outcome> outcome_from_string(const std::string& s) {
   if (s == "fail") return Outcome::Fail;
   if (s == "skip") return Outcome::Skip;
   if (s == "error") return Outcome::Error;
+  if (s == "non-strict") return Outcome::NonStrict;
   return Error::make("malformed", "unknown outcome \"" + s + "\"");
 }
 
@@ -31,9 +34,22 @@ int TargetRun::count(Outcome o) const {
                                         [o](const CaseResult& c) { return c.outcome == o; }));
 }
 
+int TargetRun::not_run_count() const {
+  return static_cast<int>(std::count_if(cases.begin(), cases.end(), [](const CaseResult& c) {
+    return c.outcome == Outcome::Skip && c.reason.rfind(kNotRunTargetDown, 0) == 0;
+  }));
+}
+
 bool RunResult::failed() const {
   for (const auto& t : targets) {
-    if (t.count(Outcome::Fail) > 0 || t.count(Outcome::Error) > 0) return true;
+    if (t.target_down && !t.target_down->known) return true;
+    for (const auto& c : t.cases) {
+      const bool failing = c.outcome == Outcome::Fail || c.outcome == Outcome::Error;
+      if (!failing) continue;
+      if (baseline.empty() || c.baseline == kBaselineRegression ||
+          c.baseline == kBaselineNewFailure)
+        return true;
+    }
     if (!t.load.is_object()) continue;
     auto thresholds = t.load.find("thresholds");
     if (thresholds == t.load.end() || !thresholds->is_array()) continue;
@@ -46,20 +62,22 @@ bool RunResult::failed() const {
 namespace {
 
 Json case_to_json(const CaseResult& c) {
-  return Json{{"id", c.id},
-              {"title", c.title},
-              {"requirement", c.requirement},
-              {"spec", c.spec},
-              {"section", c.section},
-              {"level", c.level},
-              {"profile", c.profile},
-              {"outcome", to_string(c.outcome)},
-              {"reason", c.reason},
-              {"expected", c.expected},
-              {"observed", c.observed},
-              {"duration_ms", c.duration_ms},
-              {"attempts", c.attempts},
-              {"wire_log", c.wire_log}};
+  Json j{{"id", c.id},
+         {"title", c.title},
+         {"requirement", c.requirement},
+         {"spec", c.spec},
+         {"section", c.section},
+         {"level", c.level},
+         {"profile", c.profile},
+         {"outcome", to_string(c.outcome)},
+         {"reason", c.reason},
+         {"expected", c.expected},
+         {"observed", c.observed},
+         {"duration_ms", c.duration_ms},
+         {"attempts", c.attempts},
+         {"wire_log", c.wire_log}};
+  if (!c.baseline.empty()) j["baseline"] = c.baseline;
+  return j;
 }
 
 std::string str(const Json& j, const char* key) {
@@ -77,6 +95,7 @@ double num(const Json& j, const char* key) {
 Json RunResult::to_json() const {
   Json out{{"schema", kResultSchema}, {"kind", kind},     {"tool_version", tool_version},
            {"command", command},      {"strict", strict}, {"targets", Json::array()}};
+  if (!baseline.empty()) out["baseline"] = baseline;
   for (const auto& t : targets) {
     Json tj{{"name", t.name},
             {"directory_url", t.directory_url},
@@ -87,10 +106,16 @@ Json RunResult::to_json() const {
               {"fail", t.count(Outcome::Fail)},
               {"skip", t.count(Outcome::Skip)},
               {"error", t.count(Outcome::Error)},
+              {"non_strict", t.count(Outcome::NonStrict)},
               {"total", t.cases.size()}}},
             {"cases", Json::array()}};
     for (const auto& c : t.cases) tj["cases"].push_back(case_to_json(c));
     if (!t.load.is_null()) tj["load"] = t.load;
+    if (t.target_down)
+      tj["target_down"] = {{"during_case", t.target_down->during_case},
+                           {"detail", t.target_down->detail},
+                           {"not_run", t.not_run_count()},
+                           {"known", t.target_down->known}};
     out["targets"].push_back(std::move(tj));
   }
   return out;
@@ -106,6 +131,7 @@ Result<RunResult> RunResult::from_json(const Json& j) {
   run.tool_version = str(j, "tool_version");
   run.command = str(j, "command");
   run.strict = j.value("strict", false);
+  run.baseline = str(j, "baseline");
   auto targets = j.find("targets");
   if (targets == j.end() || !targets->is_array())
     return Error::make("malformed", "result: \"targets\" must be an array");
@@ -138,8 +164,12 @@ Result<RunResult> RunResult::from_json(const Json& j) {
       c.duration_ms = num(cj, "duration_ms");
       c.attempts = static_cast<int>(num(cj, "attempts"));
       if (auto w = cj.find("wire_log"); w != cj.end()) c.wire_log = *w;
+      c.baseline = str(cj, "baseline");
       t.cases.push_back(std::move(c));
     }
+    if (auto down = tj.find("target_down"); down != tj.end() && down->is_object())
+      t.target_down =
+          TargetDown{str(*down, "during_case"), str(*down, "detail"), down->value("known", false)};
     if (auto load = tj.find("load"); load != tj.end()) {
       if (!load->is_object())
         return Error::make("malformed",

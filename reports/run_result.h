@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,10 @@ namespace attestlab::reports {
 
 inline constexpr const char* kResultSchema = "attestlab.result/1";
 
-enum class Outcome { Pass, Fail, Skip, Error };
-const char* to_string(Outcome o);  // "pass" | "fail" | "skip" | "error"
+// NonStrict (Autobahn's NON-STRICT): a SHOULD or MAY requirement not met. Neither a pass
+// nor a failure: it never fails a run (with --strict the runner records Fail instead).
+enum class Outcome { Pass, Fail, Skip, Error, NonStrict };
+const char* to_string(Outcome o);  // "pass" | "fail" | "skip" | "error" | "non-strict"
 Result<Outcome> outcome_from_string(const std::string& s);
 
 // One case (conformance) or one expectation-checked step (scenario) on one target.
@@ -36,7 +39,26 @@ struct CaseResult {
   double duration_ms = 0;
   int attempts = 1;               // > 1 when the runner retried
   Json wire_log = Json::array();  // exchanges (see client/wire_log.h)
+  // Compared with a baseline (conform --baseline): one of the kBaseline* values; empty
+  // without a baseline or when nothing is to say (passes as before, skips).
+  std::string baseline;
 };
+
+// CaseResult::baseline values.
+inline constexpr const char* kBaselineRegression = "regression";       // passed before, fails now
+inline constexpr const char* kBaselineNewFailure = "new-failure";      // not in the baseline, fails
+inline constexpr const char* kBaselineKnownFailure = "known-failure";  // failed before and now
+inline constexpr const char* kBaselineImprovement = "improvement";     // failed before, not now
+
+// A target that stopped answering during a run: a liveness probe of its directory failed
+// after a case timed out or met a transport error. Cases not run because of it are skips
+// whose reason starts with kNotRunTargetDown.
+struct TargetDown {
+  std::string during_case;  // the case it was answering when it went silent
+  std::string detail;       // what the probe saw
+  bool known = false;       // a baseline expected it (during the same case): not a failure
+};
+inline constexpr const char* kNotRunTargetDown = "not run: target down";
 
 struct TargetRun {
   std::string name;  // short label ("embedded", "pebble", a host)
@@ -47,18 +69,22 @@ struct TargetRun {
   // Kind "load": what the load generator measured on this target (the "load" member,
   // bench/load/load_run.h; cases stay empty). Null for other kinds.
   Json load;
+  std::optional<TargetDown> target_down;
   int count(Outcome o) const;
+  int not_run_count() const;  // skips because the target went down
 };
 
 struct RunResult {
   std::string kind;  // "conformance" | "scenario" | "load"
   std::string tool_version = "attestlab 0.1.0";
-  std::string command;  // command line that produced it
-  bool strict = false;  // SHOULD counted as MUST
+  std::string command;   // command line that produced it
+  bool strict = false;   // SHOULD counted as MUST
+  std::string baseline;  // the baseline file the cases were compared with; empty: none
   std::vector<TargetRun> targets;
 
-  // A run fails when any case failed or errored on any target, or a load threshold
-  // failed (a "thresholds" entry of a target's "load" with "passed": false).
+  // A run fails when a target went down, or a load threshold failed (a "thresholds" entry
+  // of a target's "load" with "passed": false), or — without a baseline — any case failed
+  // or errored on any target; with a baseline, only a regression or a new failure does.
   bool failed() const;
   Json to_json() const;
   static Result<RunResult> from_json(const Json& j);  // checks the schema version

@@ -4,8 +4,9 @@
 // challenge that turns valid when answered, finalize that issues at once, certificate
 // download) and checks nothing it is sent (no JWS verification). What it offers instead
 // is control and honest counts: a delay on every answer (a slow target), badNonce on every
-// n-th POST, a forced problem at finalize, the number of certificates it issued, and
-// stop() (a target that goes away mid-run).
+// n-th POST, a forced problem at finalize or keyChange, the number of certificates it
+// issued, stop() (a target that goes away mid-run) and go_silent() (a target that stops
+// answering: every request from then on waits until stop()).
 //
 // Thread-safe: handlers run on several server threads.
 #pragma once
@@ -31,6 +32,7 @@ class AcmeStub {
     int bad_nonce_every = 0;             // every n-th POST is refused with badNonce (0: never)
     int finalize_status = 0;             // finalize answers this problem status (0: issues)
     std::string finalize_problem = "unauthorized";
+    int key_change_status = 0;  // keyChange answers this status (e.g. 501, not implemented)
     int threads = 8;
   };
 
@@ -50,9 +52,12 @@ class AcmeStub {
   std::uint64_t issued() const { return issued_.load(); }
   std::uint64_t posts() const { return posts_.load(); }
   void stop() {
+    stopping_ = true;
     std::lock_guard lock(stop_mu_);
     if (server_) server_->stop();
   }
+  void go_silent() { silent_ = true; }
+  std::uint64_t requests() const { return requests_.load(); }
 
  private:
   std::string base() const {
@@ -86,6 +91,8 @@ class AcmeStub {
   }
 
   http::Response handle(const http::Request& req) {
+    ++requests_;
+    while (silent_ && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (options_.delay.count() > 0) std::this_thread::sleep_for(options_.delay);
     const std::string& t = req.target;
     const std::string b = base();
@@ -102,6 +109,8 @@ class AcmeStub {
     if (options_.bad_nonce_every > 0 &&
         n % static_cast<std::uint64_t>(options_.bad_nonce_every) == 0)
       return problem(400, "badNonce");
+    if (t == "/keychange" && options_.key_change_status != 0)
+      return problem(options_.key_change_status, "serverInternal");
     if (t == "/acct") {
       return reply(201, Json{{"status", "valid"}}, b + "/acct/" + std::to_string(++accounts_));
     }
@@ -165,7 +174,9 @@ class AcmeStub {
   Options options_;
   std::mutex stop_mu_;
   std::unique_ptr<http::Server> server_;
-  std::atomic<std::uint64_t> nonces_{0}, posts_{0}, accounts_{0}, orders_{0}, issued_{0};
+  std::atomic<std::uint64_t> nonces_{0}, posts_{0}, accounts_{0}, orders_{0}, issued_{0},
+      requests_{0};
+  std::atomic<bool> silent_{false}, stopping_{false};
   std::mutex mu_;
   std::set<std::uint64_t> answered_;  // authorizations whose challenge was answered
 };

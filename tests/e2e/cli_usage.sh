@@ -19,14 +19,14 @@ expect_usage() {
 A=$ATTESTLAB_BIN
 expect_usage "unknown subcommand" 'unknown subcommand "bogus"' -- "$A" bogus
 for flag in --inventory --policy --eab-keys --attestation-roots; do
-  expect_usage "serve $flag missing file" "$flag: File does not exist: /nope/x.json" -- \
+  expect_usage "serve $flag missing file" "$flag: /nope/x.json: No such file or directory" -- \
     "$A" serve --data-dir "$E2E_TMP/d" "$flag" /nope/x.json
 done
-expect_usage "conform --target-profile missing" "--target-profile: File does not exist: /nope" -- \
+expect_usage "conform --target-profile missing" "--target-profile: /nope: No such file or directory" -- \
   "$A" conform --target-profile /nope
-expect_usage "load --trust-ca missing" "--trust-ca: File does not exist: /nope" -- \
+expect_usage "load --trust-ca missing" "--trust-ca: /nope: No such file or directory" -- \
   "$A" load --target https://127.0.0.1:1/dir --trust-ca /nope --count 1
-expect_usage "mdm serve --policy missing" "--policy: File does not exist: /nope" -- \
+expect_usage "mdm serve --policy missing" "--policy: /nope: No such file or directory" -- \
   "$A" mdm serve --acme-directory https://127.0.0.1:1/dir --policy /nope
 
 printf '{"match": "serial",\n "curves": [P-256]}\n' >"$E2E_TMP/policy.json"

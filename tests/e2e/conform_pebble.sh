@@ -91,3 +91,24 @@ eab = {c["id"]: c["outcome"] for c in run["targets"][1]["cases"]}
 assert eab["rfc8555-7.3.4-eab-valid"] == "pass" and eab["rfc8555-7.3.4-eab-required"] == "pass", eab
 EOF
 pass "conformance suite (rfc8555) against pebble: no failures"
+
+# Last, since it hangs Pebble for good: the known finding above. The run must notice the
+# target stopped answering, name the case once, and not run the rest (no 10 s timeout each).
+rc=0
+"$ATTESTLAB_BIN" conform --target-profile "$E2E_TMP/pebble-profile.json" --jobs 1 \
+  --only rfc8555-7.1.6-deactivated-authz-is-final --only rfc8555-7.6 \
+  --report-dir "$E2E_TMP/hang" >/dev/null 2>"$E2E_TMP/hang.log" || rc=$?
+[ $rc -eq 1 ] || fail "conform against a hanging pebble exited $rc"
+grep -q "TARGET DOWN: pebble stopped answering during rfc8555-7.1.6-deactivated-authz-is-final" \
+  "$E2E_TMP/hang.log" || fail "no TARGET DOWN line: $(tail -3 "$E2E_TMP/hang.log")"
+[ "$(grep -c 'TARGET DOWN' "$E2E_TMP/hang.log")" -eq 1 ] || fail "TARGET DOWN said more than once"
+/usr/bin/python3 - "$E2E_TMP/hang/result.json" <<'EOF' || fail "target_down in result.json"
+import json, sys
+t = json.load(open(sys.argv[1]))["targets"][0]
+assert t["target_down"]["during_case"] == "rfc8555-7.1.6-deactivated-authz-is-final", t.get("target_down")
+assert t["target_down"]["not_run"] >= 10, t["target_down"]
+timeouts = [c["id"] for c in t["cases"] if "timed out after" in c["reason"]]
+assert not timeouts, timeouts
+EOF
+grep -q 'name="target-down"' "$E2E_TMP/hang/junit.xml" || fail "junit.xml has no target-down case"
+pass "a pebble that stops answering: TARGET DOWN once, the rest not run"

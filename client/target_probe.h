@@ -8,13 +8,12 @@
 #include "client/acme_client.h"
 #include "core/result.h"
 
-namespace attestlab::load {
+namespace attestlab::client {
 
 // The target's directory. Error("badTarget", line) where line names the URL and what is
 // wrong: unreachable (with the transport error), a TLS failure (with a hint to pass the
 // target's CA with --trust-ca), not an ACME directory (HTTP status or what is missing),
 // or no working newNonce.
-Result<client::Directory> probe_target(const std::string& directory_url,
-                                       const client::AcmeClientOptions& options);
+Result<Directory> probe_target(const std::string& directory_url, const AcmeClientOptions& options);
 
-}  // namespace attestlab::load
+}  // namespace attestlab::client

@@ -1,8 +1,8 @@
-#include "bench/load/target_probe.h"
+#include "client/target_probe.h"
 
 #include "core/http.h"
 
-namespace attestlab::load {
+namespace attestlab::client {
 namespace {
 
 Error bad_target(const std::string& line) {
@@ -11,12 +11,11 @@ Error bad_target(const std::string& line) {
 
 }  // namespace
 
-Result<client::Directory> probe_target(const std::string& url,
-                                       const client::AcmeClientOptions& options) {
+Result<Directory> probe_target(const std::string& url, const AcmeClientOptions& options) {
   auto parsed = http::Url::parse(url);
   if (!parsed || (parsed->scheme != "https" && parsed->scheme != "http"))
     return bad_target(url + " is not an http(s) URL");
-  client::AcmeClient c(url, options);
+  AcmeClient c(url, options);
   auto dir = c.directory();
   if (!dir) {
     const Error& e = dir.error();
@@ -40,4 +39,4 @@ Result<client::Directory> probe_target(const std::string& url,
   return dir;
 }
 
-}  // namespace attestlab::load
+}  // namespace attestlab::client

@@ -1,4 +1,4 @@
-#include "bench/load/target_probe.h"
+#include "client/target_probe.h"
 
 #include <gtest/gtest.h>
 
@@ -8,15 +8,15 @@
 #include "core/pki.h"
 #include "testing/acme_stub.h"
 
-namespace attestlab::load {
+namespace attestlab::client {
 namespace {
 
-std::string problem_line(const Result<client::Directory>& r) {
+std::string problem_line(const Result<Directory>& r) {
   return r.ok() ? std::string("(accepted)") : r.error().detail;
 }
 
 TEST(TargetProbe, AnAcmeDirectoryPasses) {
-  testing::AcmeStub stub({});
+  load::testing::AcmeStub stub({});
   auto dir = probe_target(stub.directory_url(), {});
   ASSERT_TRUE(dir.ok()) << dir.error().detail;
   EXPECT_FALSE(dir->new_order.empty());
@@ -84,4 +84,4 @@ TEST(TargetProbe, UntrustedTlsHintsAtTrustCa) {
 }
 
 }  // namespace
-}  // namespace attestlab::load
+}  // namespace attestlab::client
