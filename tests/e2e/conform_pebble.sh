@@ -18,24 +18,7 @@ PEBBLE_FINDINGS=(
   rfc8555-7.1.6-deactivated-authz-is-final   # answering a challenge of a deactivated authz hangs Pebble 2.4 for good
 )
 source "$(dirname "$0")/lib.sh"
-command -v pebble >/dev/null || fail "pebble is not installed"
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-  -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" -days 30 -subj /CN=localhost \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 || fail "openssl req"
-start_fake_dns
-HTTP01=$(free_port)
-PEBBLE_PORT=$(free_port)
-PEBBLE_MGMT=$(free_port)
-cat >"$E2E_TMP/pebble.json" <<EOF
-{"pebble":{"listenAddress":"127.0.0.1:$PEBBLE_PORT","managementListenAddress":"127.0.0.1:$PEBBLE_MGMT",
- "certificate":"$E2E_TMP/cert.pem","privateKey":"$E2E_TMP/key.pem","httpPort":$HTTP01,
- "tlsPort":$(free_port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
-EOF
-# PEBBLE_WFE_NONCEREJECT is left at its default (5 %): the harness must absorb it.
-PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" \
-  >"$E2E_TMP/pebble.log" 2>&1 &
-E2E_PIDS+=($!)
+start_pebble
 EAB_PORT=$(free_port)
 EAB_KEY=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
 cat >"$E2E_TMP/pebble-eab.json" <<EOF
@@ -47,7 +30,6 @@ EOF
 PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/pebble-eab.json" -dnsserver "127.0.0.1:$DNS_PORT" \
   >"$E2E_TMP/pebble-eab.log" 2>&1 &
 E2E_PIDS+=($!)
-wait_port 127.0.0.1 "$PEBBLE_PORT"
 wait_port 127.0.0.1 "$EAB_PORT"
 
 cat >"$E2E_TMP/pebble-profile.json" <<EOF

@@ -82,3 +82,28 @@ verify_cert() {  # file expected-san
   openssl x509 -in "$1" -noout -ext subjectAltName | grep -q "$2" \
     || fail "$1 does not name $2"
 }
+
+# Starts the fake DNS (start_fake_dns) and Pebble (docs/PEERS.md recipe) resolving through
+# it, with PEBBLE_VA_NOSLEEP=1 and PEBBLE_WFE_NONCEREJECT left at its default (5 %): the
+# client under test must absorb the badNonce rejections. TLS: a self-signed certificate for
+# localhost and 127.0.0.1, $E2E_TMP/cert.pem (key.pem beside it), which clients trust.
+# Sets PEBBLE_PORT, HTTP01 (Pebble's httpPort) and PEBBLE_PID; waits until Pebble listens.
+start_pebble() {
+  command -v pebble >/dev/null || fail "pebble is not installed"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" -days 30 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 || fail "openssl req"
+  start_fake_dns
+  HTTP01=$(free_port)
+  PEBBLE_PORT=$(free_port)
+  cat >"$E2E_TMP/pebble.json" <<JSON
+{"pebble":{"listenAddress":"127.0.0.1:$PEBBLE_PORT","managementListenAddress":"127.0.0.1:$(free_port)",
+ "certificate":"$E2E_TMP/cert.pem","privateKey":"$E2E_TMP/key.pem","httpPort":$HTTP01,
+ "tlsPort":$(free_port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
+JSON
+  PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" \
+    >"$E2E_TMP/pebble.log" 2>&1 &
+  PEBBLE_PID=$!
+  E2E_PIDS+=($PEBBLE_PID)
+  wait_port 127.0.0.1 "$PEBBLE_PORT"
+}

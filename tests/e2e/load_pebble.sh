@@ -9,25 +9,7 @@
 #     reached as 127.0.0.1 and as localhost).
 # No wall-clock performance assertions.
 source "$(dirname "$0")/lib.sh"
-command -v pebble >/dev/null || fail "pebble is not installed"
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-  -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" -days 30 -subj /CN=localhost \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 || fail "openssl req"
-start_fake_dns
-HTTP01=$(free_port)
-PEBBLE_PORT=$(free_port)
-cat >"$E2E_TMP/pebble.json" <<EOF
-{"pebble":{"listenAddress":"127.0.0.1:$PEBBLE_PORT","managementListenAddress":"127.0.0.1:$(free_port)",
- "certificate":"$E2E_TMP/cert.pem","privateKey":"$E2E_TMP/key.pem","httpPort":$HTTP01,
- "tlsPort":$(free_port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
-EOF
-# PEBBLE_WFE_NONCEREJECT stays at its default (5 %): the generator must absorb it.
-PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" \
-  >"$E2E_TMP/pebble.log" 2>&1 &
-PEBBLE_PID=$!
-E2E_PIDS+=($PEBBLE_PID)
-wait_port 127.0.0.1 "$PEBBLE_PORT"
+start_pebble
 cat >"$E2E_TMP/pebble-profile.json" <<EOF
 {"name": "pebble", "directory_url": "https://127.0.0.1:$PEBBLE_PORT/dir", "trust_ca": "$E2E_TMP/cert.pem",
  "challenges": ["http-01", "dns-01"], "http01": {"listen": "127.0.0.1:$HTTP01"},
