@@ -1,6 +1,8 @@
 #include "sim/mdm/mdm_messages.h"
 
+#include <concepts>
 #include <set>
+#include <type_traits>
 
 #include "sim/device/acme_payload.h"
 #include "sim/mdm/mdm_plist.h"
@@ -45,9 +47,74 @@ Result<void> take_bool(Json& rest, const char* key, std::optional<bool>& out) {
   return ok();
 }
 
-void put(Json& dict, const char* key, const std::string& value) {
-  if (!value.empty()) dict[key] = value;
+// Each message's members are listed once, in its members() overload: `f(key, field)` for
+// each, in the order they are parsed. The message is const for writing and mutable for
+// parsing, so one list serves both.
+template <class M, class F>
+requires std::same_as<std::remove_const_t<M>, CheckinMessage>
+void members(M& m, F&& f) {
+  f("MessageType", m.message_type);
+  f("Topic", m.topic);
+  f("UDID", m.udid);
+  f("EnrollmentID", m.enrollment_id);
+  f("SerialNumber", m.serial_number);
+  f("OSVersion", m.os_version);
+  f("BuildVersion", m.build_version);
+  f("ProductName", m.product_name);
+  f("Model", m.model);
+  f("ModelName", m.model_name);
+  f("DeviceName", m.device_name);
+  f("Token", m.token);
+  f("PushMagic", m.push_magic);
+  f("UnlockToken", m.unlock_token);
+  f("AwaitingConfiguration", m.awaiting_configuration);
 }
+
+template <class R, class F>
+requires std::same_as<std::remove_const_t<R>, CommandReport>
+void members(R& r, F&& f) {
+  f("UDID", r.udid);
+  f("EnrollmentID", r.enrollment_id);
+  f("Status", r.status);
+  f("CommandUUID", r.command_uuid);
+}
+
+// Empty strings and data, and absent optionals, are left out.
+struct Writer {
+  Json& dict;
+  void operator()(const char* key, const std::string& value) const {
+    if (!value.empty()) dict[key] = value;
+  }
+  void operator()(const char* key, const Bytes& value) const {
+    if (!value.empty()) dict[key] = plist_data(value);
+  }
+  void operator()(const char* key, const std::optional<Bytes>& value) const {
+    if (value) dict[key] = plist_data(*value);
+  }
+  void operator()(const char* key, const std::optional<bool>& value) const {
+    if (value) dict[key] = *value;
+  }
+};
+
+// Moves each member out of `rest`; the first of a wrong type is the error, and ends reading.
+struct Reader {
+  Json& rest;
+  Result<void> status = ok();
+  void operator()(const char* key, std::string& out) {
+    if (status.ok()) status = take_string(rest, key, out);
+  }
+  void operator()(const char* key, Bytes& out) {
+    std::optional<Bytes> data;
+    if (status.ok()) status = take_data(rest, key, data);
+    if (data) out = std::move(*data);
+  }
+  void operator()(const char* key, std::optional<Bytes>& out) {
+    if (status.ok()) status = take_data(rest, key, out);
+  }
+  void operator()(const char* key, std::optional<bool>& out) {
+    if (status.ok()) status = take_bool(rest, key, out);
+  }
+};
 
 }  // namespace
 
@@ -58,21 +125,7 @@ bool is_known_status(std::string_view status) {
 
 Json checkin_to_plist(const CheckinMessage& m) {
   Json dict = m.extra.is_object() ? m.extra : Json::object();
-  put(dict, "MessageType", m.message_type);
-  put(dict, "Topic", m.topic);
-  put(dict, "UDID", m.udid);
-  put(dict, "EnrollmentID", m.enrollment_id);
-  put(dict, "SerialNumber", m.serial_number);
-  put(dict, "OSVersion", m.os_version);
-  put(dict, "BuildVersion", m.build_version);
-  put(dict, "ProductName", m.product_name);
-  put(dict, "Model", m.model);
-  put(dict, "ModelName", m.model_name);
-  put(dict, "DeviceName", m.device_name);
-  if (!m.token.empty()) dict["Token"] = plist_data(m.token);
-  put(dict, "PushMagic", m.push_magic);
-  if (m.unlock_token) dict["UnlockToken"] = plist_data(*m.unlock_token);
-  if (m.awaiting_configuration) dict["AwaitingConfiguration"] = *m.awaiting_configuration;
+  members(m, Writer{dict});
   return dict;
 }
 
@@ -80,23 +133,9 @@ Result<CheckinMessage> parse_checkin(const Json& dict) {
   if (!dict.is_object()) return Error::make("malformed", "a check-in message must be a dict");
   CheckinMessage m;
   Json rest = dict;
-  ATTESTLAB_TRY(take_string(rest, "MessageType", m.message_type));
-  ATTESTLAB_TRY(take_string(rest, "Topic", m.topic));
-  ATTESTLAB_TRY(take_string(rest, "UDID", m.udid));
-  ATTESTLAB_TRY(take_string(rest, "EnrollmentID", m.enrollment_id));
-  ATTESTLAB_TRY(take_string(rest, "SerialNumber", m.serial_number));
-  ATTESTLAB_TRY(take_string(rest, "OSVersion", m.os_version));
-  ATTESTLAB_TRY(take_string(rest, "BuildVersion", m.build_version));
-  ATTESTLAB_TRY(take_string(rest, "ProductName", m.product_name));
-  ATTESTLAB_TRY(take_string(rest, "Model", m.model));
-  ATTESTLAB_TRY(take_string(rest, "ModelName", m.model_name));
-  ATTESTLAB_TRY(take_string(rest, "DeviceName", m.device_name));
-  std::optional<Bytes> token;
-  ATTESTLAB_TRY(take_data(rest, "Token", token));
-  if (token) m.token = std::move(*token);
-  ATTESTLAB_TRY(take_string(rest, "PushMagic", m.push_magic));
-  ATTESTLAB_TRY(take_data(rest, "UnlockToken", m.unlock_token));
-  ATTESTLAB_TRY(take_bool(rest, "AwaitingConfiguration", m.awaiting_configuration));
+  Reader reader{rest};
+  members(m, reader);
+  if (!reader.status.ok()) return reader.status.error();
   m.extra = std::move(rest);
   if (m.message_type.empty()) return Error::make("malformed", "MessageType is missing");
   if (m.device_id().empty())
@@ -146,10 +185,7 @@ std::string describe_error_chain(const std::vector<MdmError>& chain) {
 
 Json report_to_plist(const CommandReport& r) {
   Json dict = r.results.is_object() ? r.results : Json::object();
-  put(dict, "UDID", r.udid);
-  put(dict, "EnrollmentID", r.enrollment_id);
-  put(dict, "Status", r.status);
-  put(dict, "CommandUUID", r.command_uuid);
+  members(r, Writer{dict});
   if (!r.error_chain.empty()) dict["ErrorChain"] = error_chain_to_plist(r.error_chain);
   return dict;
 }
@@ -158,10 +194,9 @@ Result<CommandReport> parse_report(const Json& dict) {
   if (!dict.is_object()) return Error::make("malformed", "a command report must be a dict");
   CommandReport r;
   Json rest = dict;
-  ATTESTLAB_TRY(take_string(rest, "UDID", r.udid));
-  ATTESTLAB_TRY(take_string(rest, "EnrollmentID", r.enrollment_id));
-  ATTESTLAB_TRY(take_string(rest, "Status", r.status));
-  ATTESTLAB_TRY(take_string(rest, "CommandUUID", r.command_uuid));
+  Reader reader{rest};
+  members(r, reader);
+  if (!reader.status.ok()) return reader.status.error();
   if (auto it = rest.find("ErrorChain"); it != rest.end()) {
     if (!it->is_array()) return Error::make("malformed", "ErrorChain must be an array");
     for (const auto& item : *it) {
