@@ -1,8 +1,7 @@
 #include "sim/mdm/mdm_messages.h"
 
-#include <concepts>
 #include <set>
-#include <type_traits>
+#include <utility>
 
 #include "sim/device/acme_payload.h"
 #include "sim/mdm/mdm_plist.h"
@@ -10,111 +9,75 @@
 namespace attestlab::sim::mdm {
 namespace {
 
-// Moves a string member out of `rest` into `out`. Absent: untouched. Wrong type: error.
-Result<void> take_string(Json& rest, const char* key, std::string& out) {
+// Moves member `key` out of `rest` through `assign` when it is of the type `is` tests for
+// (`a_type` names it in the error). Absent: untouched. Another type: error.
+template <class Assign>
+Result<void> take(Json& rest, const char* key, bool (Json::*is)() const noexcept,
+                  const char* a_type, Assign assign) {
   auto it = rest.find(key);
   if (it == rest.end()) return ok();
-  if (!it->is_string()) {
+  if (!((*it).*is)()) {
     return Error::make("malformed",
-                       std::string(key) + " must be a string, found " + plist_type_name(*it));
+                       std::string(key) + " must be " + a_type + ", found " + plist_type_name(*it));
   }
-  out = it->get<std::string>();
+  assign(*it);
   rest.erase(it);
   return ok();
+}
+
+Result<void> take_string(Json& rest, const char* key, std::string& out) {
+  return take(rest, key, &Json::is_string, "a string",
+              [&](const Json& v) { out = v.get<std::string>(); });
 }
 
 Result<void> take_data(Json& rest, const char* key, std::optional<Bytes>& out) {
-  auto it = rest.find(key);
-  if (it == rest.end()) return ok();
-  if (!it->is_binary()) {
-    return Error::make("malformed",
-                       std::string(key) + " must be data, found " + plist_type_name(*it));
-  }
-  out = static_cast<const Bytes&>(it->get_binary());
-  rest.erase(it);
-  return ok();
+  return take(rest, key, &Json::is_binary, "data",
+              [&](const Json& v) { out = static_cast<const Bytes&>(v.get_binary()); });
 }
 
 Result<void> take_bool(Json& rest, const char* key, std::optional<bool>& out) {
-  auto it = rest.find(key);
-  if (it == rest.end()) return ok();
-  if (!it->is_boolean()) {
-    return Error::make("malformed",
-                       std::string(key) + " must be a boolean, found " + plist_type_name(*it));
-  }
-  out = it->get<bool>();
-  rest.erase(it);
-  return ok();
+  return take(rest, key, &Json::is_boolean, "a boolean",
+              [&](const Json& v) { out = v.get<bool>(); });
 }
 
-// Each message's members are listed once, in its members() overload: `f(key, field)` for
-// each, in the order they are parsed. The message is const for writing and mutable for
-// parsing, so one list serves both.
-template <class M, class F>
-requires std::same_as<std::remove_const_t<M>, CheckinMessage>
-void members(M& m, F&& f) {
-  f("MessageType", m.message_type);
-  f("Topic", m.topic);
-  f("UDID", m.udid);
-  f("EnrollmentID", m.enrollment_id);
-  f("SerialNumber", m.serial_number);
-  f("OSVersion", m.os_version);
-  f("BuildVersion", m.build_version);
-  f("ProductName", m.product_name);
-  f("Model", m.model);
-  f("ModelName", m.model_name);
-  f("DeviceName", m.device_name);
-  f("Token", m.token);
-  f("PushMagic", m.push_magic);
-  f("UnlockToken", m.unlock_token);
-  f("AwaitingConfiguration", m.awaiting_configuration);
+void put(Json& dict, const char* key, const std::string& value) {
+  if (!value.empty()) dict[key] = value;
 }
 
-template <class R, class F>
-requires std::same_as<std::remove_const_t<R>, CommandReport>
-void members(R& r, F&& f) {
-  f("UDID", r.udid);
-  f("EnrollmentID", r.enrollment_id);
-  f("Status", r.status);
-  f("CommandUUID", r.command_uuid);
+// The plain string members of each message, listed once for writing and parsing (in the
+// order they are parsed; the check-in's data and flag members follow its strings).
+template <class M>
+using StringMember = std::pair<const char*, std::string M::*>;
+
+constexpr StringMember<CheckinMessage> kCheckinStrings[] = {
+    {"MessageType", &CheckinMessage::message_type},
+    {"Topic", &CheckinMessage::topic},
+    {"UDID", &CheckinMessage::udid},
+    {"EnrollmentID", &CheckinMessage::enrollment_id},
+    {"SerialNumber", &CheckinMessage::serial_number},
+    {"OSVersion", &CheckinMessage::os_version},
+    {"BuildVersion", &CheckinMessage::build_version},
+    {"ProductName", &CheckinMessage::product_name},
+    {"Model", &CheckinMessage::model},
+    {"ModelName", &CheckinMessage::model_name},
+    {"DeviceName", &CheckinMessage::device_name}};
+
+constexpr StringMember<CommandReport> kReportStrings[] = {
+    {"UDID", &CommandReport::udid},
+    {"EnrollmentID", &CommandReport::enrollment_id},
+    {"Status", &CommandReport::status},
+    {"CommandUUID", &CommandReport::command_uuid}};
+
+// `dict`, which must be a dict (`what` says what it is), less the string `members` it moves
+// to `m`.
+template <class M, std::size_t N>
+Result<Json> take_strings(const Json& dict, const char* what, const StringMember<M> (&members)[N],
+                          M& m) {
+  if (!dict.is_object()) return Error::make("malformed", std::string(what) + " must be a dict");
+  Json rest = dict;
+  for (const auto& [key, field] : members) ATTESTLAB_TRY(take_string(rest, key, m.*field));
+  return rest;
 }
-
-// Empty strings and data, and absent optionals, are left out.
-struct Writer {
-  Json& dict;
-  void operator()(const char* key, const std::string& value) const {
-    if (!value.empty()) dict[key] = value;
-  }
-  void operator()(const char* key, const Bytes& value) const {
-    if (!value.empty()) dict[key] = plist_data(value);
-  }
-  void operator()(const char* key, const std::optional<Bytes>& value) const {
-    if (value) dict[key] = plist_data(*value);
-  }
-  void operator()(const char* key, const std::optional<bool>& value) const {
-    if (value) dict[key] = *value;
-  }
-};
-
-// Moves each member out of `rest`; the first of a wrong type is the error, and ends reading.
-struct Reader {
-  Json& rest;
-  Result<void> status = ok();
-  void operator()(const char* key, std::string& out) {
-    if (status.ok()) status = take_string(rest, key, out);
-  }
-  void operator()(const char* key, Bytes& out) {
-    std::optional<Bytes> data;
-    if (status.ok()) status = take_data(rest, key, data);
-    if (data) out = std::move(*data);
-  }
-  void operator()(const char* key, std::optional<Bytes>& out) {
-    if (status.ok()) status = take_data(rest, key, out);
-  }
-  void operator()(const char* key, std::optional<bool>& out) {
-    if (status.ok()) status = take_bool(rest, key, out);
-  }
-};
 
 }  // namespace
 
@@ -125,17 +88,25 @@ bool is_known_status(std::string_view status) {
 
 Json checkin_to_plist(const CheckinMessage& m) {
   Json dict = m.extra.is_object() ? m.extra : Json::object();
-  members(m, Writer{dict});
+  for (const auto& [key, field] : kCheckinStrings) put(dict, key, m.*field);
+  if (!m.token.empty()) dict["Token"] = plist_data(m.token);
+  put(dict, "PushMagic", m.push_magic);
+  if (m.unlock_token) dict["UnlockToken"] = plist_data(*m.unlock_token);
+  if (m.awaiting_configuration) dict["AwaitingConfiguration"] = *m.awaiting_configuration;
   return dict;
 }
 
 Result<CheckinMessage> parse_checkin(const Json& dict) {
-  if (!dict.is_object()) return Error::make("malformed", "a check-in message must be a dict");
   CheckinMessage m;
-  Json rest = dict;
-  Reader reader{rest};
-  members(m, reader);
-  if (!reader.status.ok()) return reader.status.error();
+  auto taken = take_strings(dict, "a check-in message", kCheckinStrings, m);
+  if (!taken) return taken.error();
+  Json& rest = *taken;
+  std::optional<Bytes> token;
+  ATTESTLAB_TRY(take_data(rest, "Token", token));
+  if (token) m.token = std::move(*token);
+  ATTESTLAB_TRY(take_string(rest, "PushMagic", m.push_magic));
+  ATTESTLAB_TRY(take_data(rest, "UnlockToken", m.unlock_token));
+  ATTESTLAB_TRY(take_bool(rest, "AwaitingConfiguration", m.awaiting_configuration));
   m.extra = std::move(rest);
   if (m.message_type.empty()) return Error::make("malformed", "MessageType is missing");
   if (m.device_id().empty())
@@ -185,18 +156,16 @@ std::string describe_error_chain(const std::vector<MdmError>& chain) {
 
 Json report_to_plist(const CommandReport& r) {
   Json dict = r.results.is_object() ? r.results : Json::object();
-  members(r, Writer{dict});
+  for (const auto& [key, field] : kReportStrings) put(dict, key, r.*field);
   if (!r.error_chain.empty()) dict["ErrorChain"] = error_chain_to_plist(r.error_chain);
   return dict;
 }
 
 Result<CommandReport> parse_report(const Json& dict) {
-  if (!dict.is_object()) return Error::make("malformed", "a command report must be a dict");
   CommandReport r;
-  Json rest = dict;
-  Reader reader{rest};
-  members(r, reader);
-  if (!reader.status.ok()) return reader.status.error();
+  auto taken = take_strings(dict, "a command report", kReportStrings, r);
+  if (!taken) return taken.error();
+  Json& rest = *taken;
   if (auto it = rest.find("ErrorChain"); it != rest.end()) {
     if (!it->is_array()) return Error::make("malformed", "ErrorChain must be an array");
     for (const auto& item : *it) {
