@@ -23,17 +23,11 @@ seconds=8
 frequency=400
 top=25
 out=""
+. "$(dirname "$0")/lib/options.sh"
 while [ $# -gt 0 ]; do
-  case "$1" in
-    --build-dir) build_dir=$2; shift 2 ;;
-    --seconds) seconds=$2; shift 2 ;;
-    --frequency) frequency=$2; shift 2 ;;
-    --top) top=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "profile_request.sh: unknown option $1" >&2; exit 2 ;;
-    *) break ;;
-  esac
+  take_option "$0" 18 "build-dir seconds frequency top out" "$@"
+  [ "$option_words" -gt 0 ] || break
+  shift "$option_words"
 done
 filter=${1:-post_as_get}
 bench=$build_dir/bench/acme_bench

@@ -31,17 +31,11 @@ out=""
 repetitions=5
 filter=""
 from=""
+. "$(dirname "$0")/lib/options.sh"
 while [ $# -gt 0 ]; do
-  case "$1" in
-    --build-dir) build_dir=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    --repetitions) repetitions=$2; shift 2 ;;
-    --filter) filter=$2; shift 2 ;;
-    --from) from=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "run_micro.sh: unknown option $1" >&2; exit 2 ;;
-    *) break ;;
-  esac
+  take_option "$0" 26 "build-dir out repetitions filter from" "$@"
+  [ "$option_words" -gt 0 ] || break
+  shift "$option_words"
 done
 
 case "$repetitions" in
