@@ -18,17 +18,9 @@
 # and are summed per library. Exit status 2 on bad usage or a missing tool.
 set -eu
 
-build_dir=build/release
-seconds=8
-frequency=400
-top=25
-out=""
 . "$(dirname "$0")/lib/options.sh"
-while [ $# -gt 0 ]; do
-  take_option "$0" 18 "build-dir seconds frequency top out" "$@"
-  [ "$option_words" -gt 0 ] || break
-  shift "$option_words"
-done
+take_options "$0" 18 "build-dir=build/release seconds=8 frequency=400 top=25 out=" "$@"
+shift "$option_words"
 filter=${1:-post_as_get}
 bench=$build_dir/bench/acme_bench
 command -v perf >/dev/null || { echo "profile_request.sh: perf not found (apt-get install linux-perf)" >&2; exit 2; }

@@ -26,17 +26,9 @@
 # which), 2 on bad usage.
 set -eu
 
-build_dir=build/release
-out=""
-repetitions=5
-filter=""
-from=""
 . "$(dirname "$0")/lib/options.sh"
-while [ $# -gt 0 ]; do
-  take_option "$0" 26 "build-dir out repetitions filter from" "$@"
-  [ "$option_words" -gt 0 ] || break
-  shift "$option_words"
-done
+take_options "$0" 26 "build-dir=build/release out= repetitions=5 filter= from=" "$@"
+shift "$option_words"
 
 case "$repetitions" in
   ''|*[!0-9]*) echo "run_micro.sh: --repetitions needs a positive number" >&2; exit 2 ;;
