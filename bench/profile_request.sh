@@ -18,23 +18,9 @@
 # and are summed per library. Exit status 2 on bad usage or a missing tool.
 set -eu
 
-build_dir=build/release
-seconds=8
-frequency=400
-top=25
-out=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --build-dir) build_dir=$2; shift 2 ;;
-    --seconds) seconds=$2; shift 2 ;;
-    --frequency) frequency=$2; shift 2 ;;
-    --top) top=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "profile_request.sh: unknown option $1" >&2; exit 2 ;;
-    *) break ;;
-  esac
-done
+. "$(dirname "$0")/lib/options.sh"
+take_options "$0" 18 "build-dir=build/release seconds=8 frequency=400 top=25 out=" "$@"
+shift "$option_words"
 filter=${1:-post_as_get}
 bench=$build_dir/bench/acme_bench
 command -v perf >/dev/null || { echo "profile_request.sh: perf not found (apt-get install linux-perf)" >&2; exit 2; }

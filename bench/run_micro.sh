@@ -26,23 +26,9 @@
 # which), 2 on bad usage.
 set -eu
 
-build_dir=build/release
-out=""
-repetitions=5
-filter=""
-from=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --build-dir) build_dir=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    --repetitions) repetitions=$2; shift 2 ;;
-    --filter) filter=$2; shift 2 ;;
-    --from) from=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "run_micro.sh: unknown option $1" >&2; exit 2 ;;
-    *) break ;;
-  esac
-done
+. "$(dirname "$0")/lib/options.sh"
+take_options "$0" 26 "build-dir=build/release out= repetitions=5 filter= from=" "$@"
+shift "$option_words"
 
 case "$repetitions" in
   ''|*[!0-9]*) echo "run_micro.sh: --repetitions needs a positive number" >&2; exit 2 ;;

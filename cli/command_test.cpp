@@ -34,36 +34,32 @@ Outcome run(void (*register_fn)(CLI::App&, Runner&), const std::string& line) {
 }
 
 TEST(Runner, UsageErrorsAreExit2WithOneLine) {
-  auto conform = run(register_conform, "conform");
-  ASSERT_TRUE(conform.ran);
-  EXPECT_EQ(conform.code, kExitUsage);
-  EXPECT_EQ(conform.err,
-            "attestlab conform: name a target: --target URL, --target-profile FILE, --embedded or "
-            "--embedded-eab\n");
-
-  auto serve = run(register_serve, "serve --listen nonsense");
-  ASSERT_TRUE(serve.ran);
-  EXPECT_EQ(serve.code, kExitUsage);
-  EXPECT_EQ(serve.err,
-            "attestlab serve: --listen must be HOST:PORT, got \"nonsense\" (see --help)\n");
-
-  auto dns = run(register_serve, "serve --listen 127.0.0.1:0 --dns-server 127.0.0.1:0");
-  EXPECT_EQ(dns.code, kExitUsage);
-  EXPECT_EQ(dns.err,
-            "attestlab serve: --dns-server must be HOST:PORT, got \"127.0.0.1:0\" (see --help)\n");
-
-  auto mdm = run(register_mdm,
-                 "mdm serve --listen [::1]x:1 --acme-directory https://127.0.0.1:1/acme/directory");
-  ASSERT_TRUE(mdm.ran);
-  EXPECT_EQ(mdm.code, kExitUsage);
-  EXPECT_EQ(mdm.err,
-            "attestlab mdm serve: --listen must be HOST:PORT, got \"[::1]x:1\" (see --help)\n");
-
-  auto scenario = run(register_scenario, "scenario run all");
-  ASSERT_TRUE(scenario.ran);
-  EXPECT_EQ(scenario.code, kExitUsage);
-  EXPECT_EQ(scenario.err,
-            "attestlab scenario run: give either --target URL or --embedded (see --help)\n");
+  struct Usage {
+    void (*register_fn)(CLI::App&, Runner&);
+    const char* line;
+    const char* err;
+  };
+  for (const Usage& u : {
+           Usage{register_conform, "conform",
+                 "attestlab conform: name a target: --target URL, --target-profile FILE, "
+                 "--embedded or --embedded-eab\n"},
+           Usage{register_serve, "serve --listen nonsense",
+                 "attestlab serve: --listen must be HOST:PORT, got \"nonsense\" (see --help)\n"},
+           Usage{register_serve, "serve --listen 127.0.0.1:0 --dns-server 127.0.0.1:0",
+                 "attestlab serve: --dns-server must be HOST:PORT, got \"127.0.0.1:0\" (see "
+                 "--help)\n"},
+           Usage{
+               register_mdm,
+               "mdm serve --listen [::1]x:1 --acme-directory https://127.0.0.1:1/acme/directory",
+               "attestlab mdm serve: --listen must be HOST:PORT, got \"[::1]x:1\" (see --help)\n"},
+           Usage{register_scenario, "scenario run all",
+                 "attestlab scenario run: give either --target URL or --embedded (see --help)\n"},
+       }) {
+    auto out = run(u.register_fn, u.line);
+    ASSERT_TRUE(out.ran) << u.line;
+    EXPECT_EQ(out.code, kExitUsage) << u.line;
+    EXPECT_EQ(out.err, u.err);
+  }
 }
 
 TEST(Runner, SuccessIsExit0) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/command_line.h"
 #include "cli/embedded_target.h"
 #include "cli/server_faults_option.h"
 #include "client/target_probe.h"
@@ -317,14 +318,7 @@ void register_conform(CLI::App& app, Runner& runner) {
                       "(server::ServerFaults knob; test builds only; "
                       "repeatable): shows which cases catch it");
   conform->callback([args, conform, &runner] {
-    std::string line = "attestlab conform";
-    for (const auto* opt : conform->get_options()) {
-      if (opt->count() == 0 || opt->get_name() == "--help") continue;
-      for (const auto& v : opt->results())
-        line += " " + opt->get_name() + (v.empty() ? "" : " " + v);
-      if (opt->results().empty()) line += " " + opt->get_name();
-    }
-    args->command_line = line;
+    args->command_line = command_line_of("attestlab conform", *conform, FlagValues::Omit);
     runner = [args] { return run_conform(*args); };
   });
 }

@@ -4,8 +4,6 @@
 // SIGINT/SIGTERM. TLS: --tls-cert/--tls-key, else a self-signed certificate kept in
 // DATA_DIR/tls/ (cert.pem is what devices must trust). Exit codes (cli/command.h): 0 after
 // a signal, 2 bad flags, 3 start-up failure.
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -15,8 +13,9 @@
 #include <vector>
 
 #include "cli/command.h"
-#include "core/host_port.h"
+#include "cli/stop_signals.h"
 #include "core/clock.h"
+#include "core/host_port.h"
 #include "core/json.h"
 #include "core/pki.h"
 #include "server/acme/acme_tls.h"
@@ -140,18 +139,13 @@ int run_mdm_serve(const MdmServeArgs& a) {
   config.tls_cert_pem = tls->cert_pem;
   config.tls_key_pem = tls->key_pem;
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const StopSignals stop_signals;  // before any server thread exists
 
   auto started = sim::MdmServer::start(std::move(config));
   if (!started) return fail(started.error().detail);
   std::cout << "ready " << (*started)->base_url() << std::endl;
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  stop_signals.wait();
   (*started)->stop();
   return kExitOk;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/command_line.h"
 #include "cli/embedded_target.h"
 #include "cli/scenario_run.h"
 #include "cli/server_faults_option.h"
@@ -329,21 +330,6 @@ std::string join_selectors(const std::vector<std::string>& selectors) {
   for (const auto& s : selectors) out += (out.empty() ? "" : " ") + s;
   return out;
 }
-
-std::string command_line_of(const std::string& prefix, const CLI::App* sub,
-                            const std::string& positional) {
-  std::string line = prefix;
-  if (!positional.empty()) line += " " + positional;
-  for (const auto* opt : sub->get_options()) {
-    if (opt->count() == 0 || opt->get_name() == "--help" || opt->get_name().empty() ||
-        opt->get_name()[0] != '-')
-      continue;
-    if (opt->results().empty()) line += " " + opt->get_name();
-    for (const auto& v : opt->results()) line += " " + opt->get_name() + (v.empty() ? "" : " " + v);
-  }
-  return line;
-}
-
 }  // namespace
 
 void register_scenario(CLI::App& app, Runner& runner) {
@@ -395,8 +381,8 @@ void register_scenario(CLI::App& app, Runner& runner) {
                   "Break the --embedded server on purpose (server::ServerFaults knob; test builds "
                   "only; repeatable)");
   run->callback([args, run, &runner] {
-    args->command_line =
-        command_line_of("attestlab scenario run", run, join_selectors(args->selectors));
+    args->command_line = command_line_of("attestlab scenario run", *run, FlagValues::Omit,
+                                         join_selectors(args->selectors));
     runner = [args] { return run_run(*args); };
   });
 

@@ -4,9 +4,6 @@
 // Exit codes (cli/command.h): 0 after a signal; 2 bad flags, a missing or malformed file a
 // flag names, an unwritable --data-dir, a --listen address in use or a store whose schema is
 // newer than this build; 3 start-up failure.
-#include <pthread.h>
-#include <signal.h>
-
 #include <iostream>
 #include <memory>
 #include <string>
@@ -15,6 +12,7 @@
 #include "cli/command.h"
 #include "cli/server_faults_option.h"
 #include "cli/startup_checks.h"
+#include "cli/stop_signals.h"
 #include "core/clock.h"
 #include "core/host_port.h"
 #include "server/acme/acme_server.h"
@@ -92,13 +90,7 @@ int run_serve(const ServeArgs& a) {
   config.cert_validity = static_cast<std::int64_t>(a.cert_validity_days) * 24 * 3600;
   config.io_threads = a.threads;
 
-  // Block the stop signals before any thread exists, so every server thread inherits the
-  // mask and sigwait() below is the only place they are delivered.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const StopSignals stop_signals;  // before any server thread exists
 
   auto started = server::AcmeServer::start(config, SystemClock::instance(), *level);
   if (!started) {
@@ -120,8 +112,7 @@ int run_serve(const ServeArgs& a) {
 #endif
   std::cout << "ready " << (*started)->directory_url() << std::endl;
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  const int signal_number = stop_signals.wait();
   std::cerr << "attestlab serve: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
             << " received, shutting down\n";
   (*started)->stop();

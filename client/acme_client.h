@@ -236,6 +236,10 @@ class AcmeClient {
   void set_account(std::shared_ptr<const JwsSigner> key, std::string url);
   void sleep_for(std::chrono::milliseconds d);
   std::chrono::milliseconds retry_delay(const http::Response& r) const;
+  // What poll_authz and poll_order share: `get` the url until `done` says the status moved.
+  template <class T>
+  Result<T> poll(Result<T> (AcmeClient::*get)(const std::string&), const std::string& url,
+                 std::chrono::milliseconds timeout, bool (*done)(const T&), const char* what);
   http::Client& http();
 
   std::string directory_url_;

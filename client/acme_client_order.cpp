@@ -117,29 +117,30 @@ Result<T> poll_until(Fetch fetch, Done done, milliseconds timeout, const char* w
 
 }  // namespace
 
-Result<Authorization> AcmeClient::poll_authz(const std::string& url, milliseconds timeout) {
+template <class T>
+Result<T> AcmeClient::poll(Result<T> (AcmeClient::*get)(const std::string&), const std::string& url,
+                           milliseconds timeout, bool (*done)(const T&), const char* what) {
   if (timeout <= milliseconds::zero()) timeout = options_.poll_timeout;
-  return poll_until<Authorization>(
+  return poll_until<T>(
       [&] {
         ++stats_.polls;
-        return get_authz(url);
+        return (this->*get)(url);
       },
-      [](const Authorization& a) { return a.status != "pending"; }, timeout, "authorization",
+      done, timeout, what,
       [&] { return last_response_ ? retry_delay(*last_response_) : options_.poll_interval; },
       [&](milliseconds d) { sleep_for(d); });
 }
 
+Result<Authorization> AcmeClient::poll_authz(const std::string& url, milliseconds timeout) {
+  return poll<Authorization>(
+      &AcmeClient::get_authz, url, timeout,
+      [](const Authorization& a) { return a.status != "pending"; }, "authorization");
+}
+
 Result<Order> AcmeClient::poll_order(const std::string& url, milliseconds timeout) {
-  if (timeout <= milliseconds::zero()) timeout = options_.poll_timeout;
-  return poll_until<Order>(
-      [&] {
-        ++stats_.polls;
-        return get_order(url);
-      },
-      [](const Order& o) { return o.status != "pending" && o.status != "processing"; }, timeout,
-      "order",
-      [&] { return last_response_ ? retry_delay(*last_response_) : options_.poll_interval; },
-      [&](milliseconds d) { sleep_for(d); });
+  return poll<Order>(
+      &AcmeClient::get_order, url, timeout,
+      [](const Order& o) { return o.status != "pending" && o.status != "processing"; }, "order");
 }
 
 }  // namespace attestlab::client

@@ -12,6 +12,7 @@
 #include <boost/beast/ssl.hpp>
 #include <cstring>
 
+#include "core/ascii.h"
 #include "core/http.h"
 
 namespace attestlab::http {
@@ -54,21 +55,10 @@ std::string describe(const error_code& ec) {
   return ec.message();
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 std::string host_for_header(const Url& url) {
   std::string out = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  bool default_port = (url.scheme == "http" && url.port == 80) ||
-                      (url.scheme == "https" && url.port == 443);
+  bool default_port =
+      (url.scheme == "http" && url.port == 80) || (url.scheme == "https" && url.port == 443);
   if (!default_port) out += ":" + std::to_string(url.port);
   return out;
 }
@@ -122,8 +112,8 @@ struct Client::Impl {
       if (!options.trust_ca_pem_file.empty()) {
         ctx.load_verify_file(options.trust_ca_pem_file, ec);
         if (ec) {
-          tls_ctx_error = "cannot load trust CA file " + options.trust_ca_pem_file + ": " +
-                          ec.message();
+          tls_ctx_error =
+              "cannot load trust CA file " + options.trust_ca_pem_file + ": " + ec.message();
         }
       } else {
         ctx.set_default_verify_paths(ec);
@@ -207,8 +197,7 @@ struct Client::Impl {
 
     auto* ctx = client_tls_context();
     if (ctx == nullptr) return connection_error(tls_ctx_error);
-    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(
-        std::move(*stream), *ctx);
+    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), *ctx);
     SSL* ssl_handle = conn->tls->native_handle();
     configure_peer_identity(ssl_handle, url.host);
     conn->lowest().expires_at(deadline);
@@ -237,8 +226,8 @@ struct Client::Impl {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), host.c_str());
     } else {
       // No fallback to the subject CN (RFC 6125 §6.4.4): only subjectAltName counts.
-      SSL_set_hostflags(ssl_handle, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
-                                        X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+      SSL_set_hostflags(ssl_handle,
+                        X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
       SSL_set1_host(ssl_handle, host.c_str());
     }
   }
@@ -249,8 +238,8 @@ struct Client::Impl {
     return function(*conn.plain);
   }
 
-  Result<std::string> serialize(const std::string& method, const Url& url,
-                                const Headers& headers, const std::string& body) {
+  Result<std::string> serialize(const std::string& method, const Url& url, const Headers& headers,
+                                const std::string& body) {
     if (!is_token(method)) return Error::make("malformed", "invalid HTTP method: " + method);
     std::string out;
     out.reserve(256 + body.size());
@@ -260,12 +249,12 @@ struct Client::Impl {
       if (!is_token(name) || !is_field_value(value)) {
         return Error::make("malformed", "invalid HTTP header: " + name);
       }
-      if (iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
-          iequals(name, "connection")) {
+      if (ascii_iequals(name, "content-length") || ascii_iequals(name, "transfer-encoding") ||
+          ascii_iequals(name, "connection")) {
         continue;  // framing is ours
       }
-      if (iequals(name, "host")) has_host = true;
-      if (iequals(name, "user-agent")) has_user_agent = true;
+      if (ascii_iequals(name, "host")) has_host = true;
+      if (ascii_iequals(name, "user-agent")) has_user_agent = true;
       out.append(name).append(": ").append(value).append("\r\n");
     }
     if (!has_host) out.append("Host: ").append(host_for_header(url)).append("\r\n");
@@ -305,9 +294,7 @@ struct Client::Impl {
       const bool may_retry = reused && attempt == 0;
 
       error_code ec = with_stream(conn, [&](auto& stream) {
-        return run([&](auto handler) {
-          asio::async_write(stream, asio::buffer(*wire), handler);
-        });
+        return run([&](auto handler) { asio::async_write(stream, asio::buffer(*wire), handler); });
       });
       if (ec) {
         connections.erase(key);
@@ -348,15 +335,13 @@ struct Client::Impl {
       // Content-Length when the same read already holds body bytes (eager parsing), so the
       // limit is only reliable while the header is parsed on its own.
       error_code ec = with_stream(conn, [&](auto& stream) {
-        return run([&](auto handler) {
-          bhttp::async_read_header(stream, conn.buffer, parser, handler);
-        });
+        return run(
+            [&](auto handler) { bhttp::async_read_header(stream, conn.buffer, parser, handler); });
       });
       if (!ec && !parser.is_done()) {
         ec = with_stream(conn, [&](auto& stream) {
-          return run([&](auto handler) {
-            bhttp::async_read(stream, conn.buffer, parser, handler);
-          });
+          return run(
+              [&](auto handler) { bhttp::async_read(stream, conn.buffer, parser, handler); });
         });
       }
       outcome.got_some = outcome.got_some || parser.got_some();
@@ -370,8 +355,7 @@ struct Client::Impl {
       Response response;
       response.status = static_cast<int>(status);
       for (const auto& field : message) {
-        response.headers.emplace_back(std::string(field.name_string()),
-                                      std::string(field.value()));
+        response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
       }
       response.body = std::move(message.body());
       outcome.keep_alive = parser.keep_alive();

@@ -5,20 +5,11 @@
 #include <cstddef>
 #include <string_view>
 
+#include "core/ascii.h"
 #include "core/http.h"
 
 namespace attestlab::http {
 namespace {
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
 
 bool is_ipv6_literal(const std::string& host) {
   unsigned char out[16];
@@ -37,7 +28,9 @@ bool is_target_char(char c) {
   return u > 0x20 && u < 0x7f;
 }
 
-Error malformed(std::string detail) { return Error::make("malformed", std::move(detail)); }
+Error malformed(std::string detail) {
+  return Error::make("malformed", std::move(detail));
+}
 
 }  // namespace
 
@@ -47,11 +40,13 @@ std::optional<std::string> Request::header(const std::string& lowercase_name) co
   return it->second;
 }
 
-std::string Request::host() const { return header("host").value_or(""); }
+std::string Request::host() const {
+  return header("host").value_or("");
+}
 
 std::optional<std::string> Response::header(const std::string& name) const {
   for (const auto& [n, v] : headers) {
-    if (iequals(n, name)) return v;
+    if (ascii_iequals(n, name)) return v;
   }
   return std::nullopt;
 }
@@ -59,13 +54,13 @@ std::optional<std::string> Response::header(const std::string& name) const {
 std::vector<std::string> Response::all(const std::string& name) const {
   std::vector<std::string> out;
   for (const auto& [n, v] : headers) {
-    if (iequals(n, name)) out.push_back(v);
+    if (ascii_iequals(n, name)) out.push_back(v);
   }
   return out;
 }
 
 void Response::set(const std::string& name, std::string value) {
-  std::erase_if(headers, [&](const auto& h) { return iequals(h.first, name); });
+  std::erase_if(headers, [&](const auto& h) { return ascii_iequals(h.first, name); });
   headers.emplace_back(name, std::move(value));
 }
 

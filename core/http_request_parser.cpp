@@ -31,7 +31,7 @@ void RequestParser::on_field_impl(bhttp::field, string_view name, string_view va
   std::string lowered(name.size(), '\0');
   std::transform(name.begin(), name.end(), lowered.begin(), ascii_lower);
   if (lowered == "host") ++host_fields_;
-  if (lowered == "expect" && iequals({value.data(), value.size()}, "100-continue")) {
+  if (lowered == "expect" && ascii_iequals({value.data(), value.size()}, "100-continue")) {
     expects_continue_ = true;
   }
   out_.headers.emplace(std::move(lowered), std::string(value.data(), value.size()));

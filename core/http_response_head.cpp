@@ -70,12 +70,12 @@ bool append_response_head(std::string& out, const Response& response, bool keep_
         !is_valid_field_value(value)) {
       continue;  // never let a handler split the response
     }
-    if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) continue;
-    if (iequals(name, "connection")) {
-      if (iequals(value, "close")) keep_alive = false;
+    if (ascii_iequals(name, "content-length") || ascii_iequals(name, "transfer-encoding")) continue;
+    if (ascii_iequals(name, "connection")) {
+      if (ascii_iequals(value, "close")) keep_alive = false;
       continue;
     }
-    if (iequals(name, "date")) has_date = true;
+    if (ascii_iequals(name, "date")) has_date = true;
     out.append(name);
     out.append(": ");
     out.append(value);

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/ascii.h"
 #include "core/http.h"
 #include "core/result.h"
 
@@ -49,18 +50,6 @@ bool append_response_head(std::string& out, const Response& response, bool keep_
 // RFC 9110 §8.6: a 204 carries no content; a 304's would describe the 200 it stands for.
 inline bool status_has_content(int status) {
   return status != 204 && status != 304;
-}
-
-inline char ascii_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-inline bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
 }
 
 }  // namespace attestlab::http::server_detail

@@ -2,30 +2,26 @@
 
 #include <algorithm>
 
+#include "core/enum_names.h"
+
 namespace attestlab::reports {
 
+namespace {
+
+constexpr EnumName<Outcome> kOutcomeNames[] = {{Outcome::Pass, "pass"},
+                                               {Outcome::Fail, "fail"},
+                                               {Outcome::Skip, "skip"},
+                                               {Outcome::Error, "error"},
+                                               {Outcome::NonStrict, "non-strict"}};
+
+}  // namespace
+
 const char* to_string(Outcome o) {
-  switch (o) {
-    case Outcome::Pass:
-      return "pass";
-    case Outcome::Fail:
-      return "fail";
-    case Outcome::Skip:
-      return "skip";
-    case Outcome::Error:
-      return "error";
-    case Outcome::NonStrict:
-      return "non-strict";
-  }
-  return "error";
+  return name_of(kOutcomeNames, o, "error");
 }
 
 Result<Outcome> outcome_from_string(const std::string& s) {
-  if (s == "pass") return Outcome::Pass;
-  if (s == "fail") return Outcome::Fail;
-  if (s == "skip") return Outcome::Skip;
-  if (s == "error") return Outcome::Error;
-  if (s == "non-strict") return Outcome::NonStrict;
+  if (auto o = value_named(kOutcomeNames, s)) return *o;
   return Error::make("malformed", "unknown outcome \"" + s + "\"");
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/enum_names.h"
 #include "core/pki.h"
 #include "scenarios/json_fields.h"
 #include "scenarios/scenario_parse.h"
@@ -51,6 +52,12 @@ std::optional<bool> read_secure_boot(Fields& f, const char* key,
   return v.has_value();
 }
 
+constexpr EnumName<InventoryMembership> kInventoryNames[] = {
+    {InventoryMembership::Active, "active"},
+    {InventoryMembership::Retired, "retired"},
+    {InventoryMembership::Unknown, "unknown"},
+    {InventoryMembership::PairMismatch, "pair-mismatch"}};
+
 std::vector<std::string> kind_names() {
   std::vector<std::string> names;
   for (auto k : sim::all_device_kinds()) names.emplace_back(sim::to_string(k));
@@ -72,12 +79,8 @@ void parse_device(const Json& obj, const std::string& path, DeviceSpec& d, Field
     parse_identity(*v, f.at("identity"), d.identity, errors);
   if (const Json* v = f.object("posture")) parse_posture(*v, f.at("posture"), d.posture, errors);
   if (const Json* v = f.object("claims")) parse_claims(*v, f.at("claims"), d.claims, errors);
-  if (auto v = f.choice("inventory", {"active", "retired", "unknown", "pair-mismatch"})) {
-    d.inventory = *v == "active"    ? InventoryMembership::Active
-                  : *v == "retired" ? InventoryMembership::Retired
-                  : *v == "unknown" ? InventoryMembership::Unknown
-                                    : InventoryMembership::PairMismatch;
-  }
+  if (auto v = f.choice("inventory", all_names(kInventoryNames)))
+    d.inventory = *value_named(kInventoryNames, *v);
   if (auto v = f.choice("enrollment", {"device", "user"})) {
     d.enrollment = *v == "user" ? EnrollmentType::User : EnrollmentType::Device;
   }
@@ -170,17 +173,7 @@ const std::vector<std::string>& requirement_names() {
 }
 
 const char* to_string(InventoryMembership m) {
-  switch (m) {
-    case InventoryMembership::Active:
-      return "active";
-    case InventoryMembership::Retired:
-      return "retired";
-    case InventoryMembership::Unknown:
-      return "unknown";
-    case InventoryMembership::PairMismatch:
-      return "pair-mismatch";
-  }
-  return "active";
+  return name_of(kInventoryNames, m, "active");
 }
 
 const char* to_string(StepType type) {

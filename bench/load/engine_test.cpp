@@ -37,6 +37,12 @@ struct Rig {
     EXPECT_TRUE(f.ok()) << (f.ok() ? "" : f.error().detail);
     return f ? std::move(*f) : nullptr;
   }
+  // One run of the engine over a fresh plain flow.
+  Result<LoadRun> run(const EngineOptions& options) {
+    auto f = flow();
+    if (!f) return Error::make("internal", "no flow to run");
+    return run_load(*f, options);
+  }
 
   AcmeStub stub;
   std::unique_ptr<client::Http01Responder> responder;
@@ -85,10 +91,7 @@ TEST(Engine, CompletedEnrollmentsAreTheCertificatesTheTargetIssued) {
 // wrk2's point: with one worker and a target slower than the schedule, the offered rate
 // stays what was asked and the queueing shows as latency from the intended start.
 TEST(Engine, ASlowTargetShowsAsLatencyFromTheIntendedStartNotAsALowerOfferedRate) {
-  AcmeStub::Options slow;
-  slow.delay = 5ms;  // 9 requests an enrollment: at least 45 ms each
-  Rig rig(slow);
-  auto flow = rig.flow();
+  Rig rig({.delay = 5ms});              // 9 requests an enrollment: at least 45 ms each
   EngineOptions o = open_plan(40, 30);  // one due every 25 ms
   o.workers = 1;
   const std::string jsonl_path =
@@ -96,7 +99,7 @@ TEST(Engine, ASlowTargetShowsAsLatencyFromTheIntendedStartNotAsALowerOfferedRate
   auto jsonl = JsonlWriter::open(jsonl_path);
   ASSERT_TRUE(jsonl.ok());
   o.jsonl = jsonl->get();
-  auto run = run_load(*flow, o);
+  auto run = rig.run(o);
   ASSERT_TRUE(run.ok()) << run.error().detail;
   ASSERT_TRUE((*jsonl)->close());
   EXPECT_EQ(run->scheduled, 30u);
@@ -133,11 +136,8 @@ TEST(Engine, ASlowTargetShowsAsLatencyFromTheIntendedStartNotAsALowerOfferedRate
 }
 
 TEST(Engine, BadNonceIsRetriedAndCountedNotAnError) {
-  AcmeStub::Options options;
-  options.bad_nonce_every = 4;
-  Rig rig(options);
-  auto flow = rig.flow();
-  auto run = run_load(*flow, open_plan(50, 20));
+  Rig rig({.bad_nonce_every = 4});
+  auto run = rig.run(open_plan(50, 20));
   ASSERT_TRUE(run.ok()) << run.error().detail;
   EXPECT_EQ(run->stats.completed, 20u);
   EXPECT_TRUE(run->stats.errors.empty());
@@ -145,11 +145,8 @@ TEST(Engine, BadNonceIsRetriedAndCountedNotAnError) {
 }
 
 TEST(Engine, ErrorsAreTalliedByStepTypeAndStatus) {
-  AcmeStub::Options options;
-  options.finalize_status = 403;
-  Rig rig(options);
-  auto flow = rig.flow();
-  auto run = run_load(*flow, open_plan(50, 10));
+  Rig rig({.finalize_status = 403});
+  auto run = rig.run(open_plan(50, 10));
   ASSERT_TRUE(run.ok()) << run.error().detail;
   EXPECT_EQ(run->stats.completed, 0u);
   EXPECT_EQ(run->stats.failed, 10u);
@@ -167,14 +164,13 @@ TEST(Engine, ErrorsAreTalliedByStepTypeAndStatus) {
 
 TEST(Engine, ATargetThatStopsAnsweringEndsTheRunAndSaysSo) {
   Rig rig;
-  auto flow = rig.flow();
   EngineOptions o = open_plan(50, std::nullopt, 30);
   o.stall_timeout = 300ms;
   std::thread killer([&] {
     for (int i = 0; i < 500 && rig.stub.issued() < 10; ++i) std::this_thread::sleep_for(10ms);
     rig.stub.stop();
   });
-  auto run = run_load(*flow, o);
+  auto run = rig.run(o);
   killer.join();
   ASSERT_TRUE(run.ok()) << run.error().detail;
   EXPECT_NE(run->stopped.find("stopped answering"), std::string::npos) << run->stopped;
@@ -191,7 +187,6 @@ TEST(Engine, ATargetThatStopsAnsweringEndsTheRunAndSaysSo) {
 
 TEST(Engine, InterruptStopsCleanlyWithPartialFigures) {
   Rig rig;
-  auto flow = rig.flow();
   EngineOptions o = open_plan(50, std::nullopt, 30);
   std::atomic<bool> interrupt{false};
   o.interrupt = &interrupt;
@@ -199,7 +194,7 @@ TEST(Engine, InterruptStopsCleanlyWithPartialFigures) {
     for (int i = 0; i < 500 && rig.stub.issued() < 5; ++i) std::this_thread::sleep_for(10ms);
     interrupt = true;
   });
-  auto run = run_load(*flow, o);
+  auto run = rig.run(o);
   ctrl_c.join();
   ASSERT_TRUE(run.ok()) << run.error().detail;
   EXPECT_TRUE(run->interrupted);
@@ -211,12 +206,11 @@ TEST(Engine, InterruptStopsCleanlyWithPartialFigures) {
 
 TEST(Engine, ClosedModelRunsTheCountAtTheConcurrency) {
   Rig rig;
-  auto flow = rig.flow();
   EngineOptions o;
   o.plan.model = Model::Closed;
   o.plan.concurrency = 3;
   o.plan.count = 12;
-  auto run = run_load(*flow, o);
+  auto run = rig.run(o);
   ASSERT_TRUE(run.ok()) << run.error().detail;
   EXPECT_EQ(run->workers, 3);
   EXPECT_EQ(run->stats.started, 12u);
@@ -229,11 +223,10 @@ TEST(Engine, ShardsOfOneLoadRunDisjointEnrollmentsThatMergeToTheWhole) {
   Rig rig;
   std::vector<LoadRun> shards;
   for (int i = 0; i < 2; ++i) {
-    auto flow = rig.flow();
     EngineOptions o = open_plan(100, 21);
     o.plan.shard_index = i;
     o.plan.shard_count = 2;
-    auto run = run_load(*flow, o);
+    auto run = rig.run(o);
     ASSERT_TRUE(run.ok()) << run.error().detail;
     EXPECT_EQ(run->scheduled, i == 0 ? 11u : 10u);
     shards.push_back(std::move(*run));

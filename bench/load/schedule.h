@@ -29,11 +29,11 @@ enum class Model { Open, Closed };
 
 struct LoadPlan {
   Model model = Model::Open;
-  double rate = 10;                    // open: enrollments per second of the whole load
-  double ramp_s = 0;                   // open: seconds to reach `rate` from 0
-  int concurrency = 1;                 // closed: workers of the whole load
-  double duration_s = 10;              // measured seconds (ignored when count is set)
-  std::optional<std::uint64_t> count;  // measured enrollments of the whole load
+  double rate = 10;                      // open: enrollments per second of the whole load
+  double ramp_s = 0;                     // open: seconds to reach `rate` from 0
+  int concurrency = 1;                   // closed: workers of the whole load
+  double duration_s = 10;                // measured seconds (ignored when count is set)
+  std::optional<std::uint64_t> count{};  // measured enrollments of the whole load
   double warmup_s = 0;
   int shard_index = 0;  // 0-based
   int shard_count = 1;

@@ -19,10 +19,15 @@ std::vector<Slot> all_slots(const Schedule& s) {
   return out;
 }
 
+// Shard `index` of `count` of the load `plan` describes.
+LoadPlan shard_of(LoadPlan plan, int index, int count) {
+  plan.shard_index = index;
+  plan.shard_count = count;
+  return plan;
+}
+
 TEST(Schedule, ConstantRateIsEvenlySpaced) {
-  LoadPlan plan;
-  plan.rate = 20;
-  plan.duration_s = 2;
+  const LoadPlan plan{.rate = 20, .duration_s = 2};
   Schedule s(plan);
   const auto slots = all_slots(s);
   ASSERT_EQ(slots.size(), 40u);
@@ -38,10 +43,7 @@ TEST(Schedule, ConstantRateIsEvenlySpaced) {
 }
 
 TEST(Schedule, WarmupEnrollmentsComeFirstAndAreNotMeasured) {
-  LoadPlan plan;
-  plan.rate = 10;
-  plan.warmup_s = 1.5;
-  plan.duration_s = 1;
+  const LoadPlan plan{.rate = 10, .duration_s = 1, .warmup_s = 1.5};
   Schedule s(plan);
   EXPECT_EQ(s.first_measured(), 15u);
   const auto slots = all_slots(s);
@@ -52,10 +54,7 @@ TEST(Schedule, WarmupEnrollmentsComeFirstAndAreNotMeasured) {
 }
 
 TEST(Schedule, CountLimitsMeasuredEnrollments) {
-  LoadPlan plan;
-  plan.rate = 100;
-  plan.count = 7;
-  plan.warmup_s = 0.05;
+  const LoadPlan plan{.rate = 100, .count = 7, .warmup_s = 0.05};
   Schedule s(plan);
   const auto slots = all_slots(s);
   ASSERT_EQ(slots.size(), 12u);  // 5 warm-up + 7 measured
@@ -64,10 +63,7 @@ TEST(Schedule, CountLimitsMeasuredEnrollments) {
 }
 
 TEST(Schedule, RampReachesTheRateLinearly) {
-  LoadPlan plan;
-  plan.rate = 100;
-  plan.ramp_s = 2;
-  plan.duration_s = 4;
+  const LoadPlan plan{.rate = 100, .ramp_s = 2, .duration_s = 4};
   Schedule s(plan);
   // N(t) = r t² / 2R during the ramp: 25 by t = 1, 100 by t = 2, then 100 a second.
   EXPECT_EQ(s.measured_due_before(1.0), 25u);
@@ -83,20 +79,13 @@ TEST(Schedule, RampReachesTheRateLinearly) {
 }
 
 TEST(Schedule, ShardsPartitionTheSingleGeneratorSchedule) {
-  LoadPlan plan;
-  plan.rate = 37;
-  plan.ramp_s = 0.7;
-  plan.warmup_s = 0.4;
-  plan.duration_s = 3;
+  const LoadPlan plan{.rate = 37, .ramp_s = 0.7, .duration_s = 3, .warmup_s = 0.4};
   const auto single = all_slots(Schedule(plan));
   for (int n : {2, 3, 5}) {
     std::set<std::uint64_t> seen;
     std::uint64_t due = 0;
     for (int i = 0; i < n; ++i) {
-      LoadPlan shard = plan;
-      shard.shard_index = i;
-      shard.shard_count = n;
-      Schedule s(shard);
+      Schedule s(shard_of(plan, i, n));
       for (const auto& slot : all_slots(s)) {
         ASSERT_EQ(slot.index % static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(i));
         ASSERT_TRUE(seen.insert(slot.index).second) << "index " << slot.index << " twice";
@@ -111,17 +100,11 @@ TEST(Schedule, ShardsPartitionTheSingleGeneratorSchedule) {
 }
 
 TEST(Schedule, ClosedModelSplitsConcurrencyAndCount) {
-  LoadPlan plan;
-  plan.model = Model::Closed;
-  plan.concurrency = 7;
-  plan.count = 100;
+  LoadPlan plan{.model = Model::Closed, .concurrency = 7, .count = 100};
   int workers = 0;
   std::uint64_t count = 0;
   for (int i = 0; i < 3; ++i) {
-    LoadPlan shard = plan;
-    shard.shard_index = i;
-    shard.shard_count = 3;
-    Schedule s(shard);
+    Schedule s(shard_of(plan, i, 3));
     workers += s.shard_concurrency();
     count += *s.shard_measured_count();
     EXPECT_FALSE(s.end_offset_s().has_value());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "core/enum_names.h"
 #include "core/pki.h"
 
 namespace attestlab::server {
@@ -48,16 +49,12 @@ Result<std::map<std::string, std::string>> read_floors(const Json& v, const std:
   return floors;
 }
 
+constexpr EnumName<IdentifierMatch> kMatchNames[] = {{IdentifierMatch::Serial, "serial"},
+                                                     {IdentifierMatch::Udid, "udid"},
+                                                     {IdentifierMatch::Either, "either"}};
+
 const char* match_name(IdentifierMatch m) {
-  switch (m) {
-    case IdentifierMatch::Serial:
-      return "serial";
-    case IdentifierMatch::Udid:
-      return "udid";
-    case IdentifierMatch::Either:
-      return "either";
-  }
-  return "either";
+  return name_of(kMatchNames, m, "either");
 }
 
 Error violation(std::string* failed_rule, const char* rule, const std::string& evidence) {
@@ -115,16 +112,10 @@ Result<AttestPolicy> AttestPolicy::from_json(const Json& doc) {
     const Json& v = it.value();
     if (!key.empty() && key[0] == '_') continue;
     if (key == "match") {
-      const std::string* s = v.is_string() ? v.get_ptr<const std::string*>() : nullptr;
-      if (s != nullptr && *s == "serial") {
-        p.match = IdentifierMatch::Serial;
-      } else if (s != nullptr && *s == "udid") {
-        p.match = IdentifierMatch::Udid;
-      } else if (s != nullptr && *s == "either") {
-        p.match = IdentifierMatch::Either;
-      } else {
-        return bad(key, "must be \"serial\", \"udid\" or \"either\"");
-      }
+      auto match =
+          v.is_string() ? value_named(kMatchNames, v.get_ref<const std::string&>()) : std::nullopt;
+      if (!match) return bad(key, "must be \"serial\", \"udid\" or \"either\"");
+      p.match = *match;
     } else if (key == "curves") {
       if (!v.is_array()) return bad(key, "must be an array of curve names");
       p.curves.clear();

@@ -6,24 +6,25 @@ namespace attestlab::server {
 namespace {
 
 TEST(AttestText, Utf8Validity) {
-  EXPECT_TRUE(is_valid_utf8(""));
-  EXPECT_TRUE(is_valid_utf8("C02XL0GVJGH5"));
-  EXPECT_TRUE(is_valid_utf8("ger\xc3\xa4t \xf0\x9f\x98\x80"));
-  EXPECT_FALSE(is_valid_utf8("\xff"));
-  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
-  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(is_valid_utf8("\xe2\x82"));          // truncated
+  for (const char* text : {"", "C02XL0GVJGH5", "ger\xc3\xa4t \xf0\x9f\x98\x80"})
+    EXPECT_TRUE(is_valid_utf8(text)) << text;
+  for (const char* text : {
+           "\xff",
+           "\xc0\xaf",          // overlong '/'
+           "\xed\xa0\x80",      // surrogate
+           "\xf4\x90\x80\x80",  // above U+10FFFF
+           "\xe2\x82"           // truncated
+       })
+    EXPECT_FALSE(is_valid_utf8(text)) << text;
 }
 
 TEST(AttestText, PrintableTokens) {
   EXPECT_TRUE(is_printable_token("00008103-000A4C9E1E8A001E"));
   EXPECT_TRUE(is_printable_token("ger\xc3\xa4t"));
-  EXPECT_FALSE(is_printable_token("a b"));
-  EXPECT_FALSE(is_printable_token("a\nb"));
-  EXPECT_FALSE(is_printable_token("a\x7f"));
-  EXPECT_FALSE(is_printable_token("a\xc2\x85"));  // NEL, a C1 control
-  EXPECT_FALSE(is_printable_token("\xff"));
+  for (const char* text : {"a b", "a\nb", "a\x7f",
+                           "a\xc2\x85",  // NEL, a C1 control
+                           "\xff"})
+    EXPECT_FALSE(is_printable_token(text)) << text;
 }
 
 TEST(AttestText, ClipKeepsUtf8) {

@@ -78,40 +78,31 @@ CertificateRecord full_certificate() {
   return c;
 }
 
+// Every listed member survives the round trip.
+template <class R, class... M>
+void expect_same(const R& a, const R& b, M R::*... members) {
+  ([&] { EXPECT_EQ(b.*members, a.*members); }(), ...);
+}
+
 TEST(ModelTest, AccountRoundTripsEveryField) {
   const Account a = full_account();
   const Account b = account_from_json(to_json(a));
-  EXPECT_EQ(b.id, a.id);
-  EXPECT_EQ(b.status, a.status);
-  EXPECT_EQ(b.jwk, a.jwk);
-  EXPECT_EQ(b.thumbprint, a.thumbprint);
-  EXPECT_EQ(b.contact, a.contact);
-  EXPECT_EQ(b.tos_agreed, a.tos_agreed);
-  EXPECT_EQ(b.eab_kid, a.eab_kid);
-  EXPECT_EQ(b.created, a.created);
+  expect_same(a, b, &Account::id, &Account::status, &Account::jwk, &Account::thumbprint,
+              &Account::contact, &Account::tos_agreed, &Account::eab_kid, &Account::created);
 }
 
 TEST(ModelTest, ChallengeRoundTripsEveryField) {
   const Challenge a = full_challenge("ch-9");
   const Challenge b = challenge_from_json(to_json(a));
-  EXPECT_EQ(b.id, a.id);
-  EXPECT_EQ(b.type, a.type);
-  EXPECT_EQ(b.status, a.status);
-  EXPECT_EQ(b.token, a.token);
-  EXPECT_EQ(b.validated, a.validated);
-  EXPECT_EQ(b.error, a.error);
-  EXPECT_EQ(b.evidence, a.evidence);
+  expect_same(a, b, &Challenge::id, &Challenge::type, &Challenge::status, &Challenge::token,
+              &Challenge::validated, &Challenge::error, &Challenge::evidence);
 }
 
 TEST(ModelTest, AuthorizationRoundTripsEveryField) {
   const Authorization a = full_authz();
   const Authorization b = authorization_from_json(to_json(a));
-  EXPECT_EQ(b.id, a.id);
-  EXPECT_EQ(b.account_id, a.account_id);
-  EXPECT_EQ(b.identifier, a.identifier);
-  EXPECT_EQ(b.status, a.status);
-  EXPECT_EQ(b.expires, a.expires);
-  EXPECT_EQ(b.wildcard, a.wildcard);
+  expect_same(a, b, &Authorization::id, &Authorization::account_id, &Authorization::identifier,
+              &Authorization::status, &Authorization::expires, &Authorization::wildcard);
   ASSERT_EQ(b.challenges.size(), 2u);
   EXPECT_EQ(b.challenges[1].id, "ch-2");
   EXPECT_EQ(to_json(b.challenges[0]), to_json(a.challenges[0]));
@@ -120,34 +111,20 @@ TEST(ModelTest, AuthorizationRoundTripsEveryField) {
 TEST(ModelTest, OrderRoundTripsEveryField) {
   const Order a = full_order();
   const Order b = order_from_json(to_json(a));
-  EXPECT_EQ(b.id, a.id);
-  EXPECT_EQ(b.account_id, a.account_id);
-  EXPECT_EQ(b.status, a.status);
-  EXPECT_EQ(b.expires, a.expires);
-  EXPECT_EQ(b.identifiers, a.identifiers);
-  EXPECT_EQ(b.not_before, a.not_before);
-  EXPECT_EQ(b.not_after, a.not_after);
-  EXPECT_EQ(b.authorization_ids, a.authorization_ids);
-  EXPECT_EQ(b.error, a.error);
-  EXPECT_EQ(b.certificate_id, a.certificate_id);
-  EXPECT_EQ(b.created, a.created);
+  expect_same(a, b, &Order::id, &Order::account_id, &Order::status, &Order::expires,
+              &Order::identifiers, &Order::not_before, &Order::not_after, &Order::authorization_ids,
+              &Order::error, &Order::certificate_id, &Order::created);
 }
 
 TEST(ModelTest, CertificateRoundTripsEveryField) {
   const CertificateRecord a = full_certificate();
   const CertificateRecord b = certificate_from_json(to_json(a));
-  EXPECT_EQ(b.id, a.id);
-  EXPECT_EQ(b.account_id, a.account_id);
-  EXPECT_EQ(b.order_id, a.order_id);
-  EXPECT_EQ(b.serial_hex, a.serial_hex);
-  EXPECT_EQ(b.chain_pem, a.chain_pem);
-  EXPECT_EQ(b.spki_sha256, a.spki_sha256);
-  EXPECT_EQ(b.device_id, a.device_id);
-  EXPECT_EQ(b.status, a.status);
-  EXPECT_EQ(b.revocation_reason, a.revocation_reason);
-  EXPECT_EQ(b.revoked_at, a.revoked_at);
-  EXPECT_EQ(b.not_after, a.not_after);
-  EXPECT_EQ(b.issued, a.issued);
+  expect_same(a, b, &CertificateRecord::id, &CertificateRecord::account_id,
+              &CertificateRecord::order_id, &CertificateRecord::serial_hex,
+              &CertificateRecord::chain_pem, &CertificateRecord::spki_sha256,
+              &CertificateRecord::device_id, &CertificateRecord::status,
+              &CertificateRecord::revocation_reason, &CertificateRecord::revoked_at,
+              &CertificateRecord::not_after, &CertificateRecord::issued);
 }
 
 TEST(ModelTest, RoundTripSurvivesSerialisedText) {

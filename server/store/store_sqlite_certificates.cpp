@@ -7,6 +7,20 @@ namespace attestlab::server::sqlite_internal {
 
 // --- certificates -------------------------------------------------------------------------
 
+namespace {
+
+// A certificate row's columns after its id, in the order the insert and the update list them.
+Query& bind_columns(Query& q, const CertificateRecord& c, const std::string& json) {
+  return q.text(c.serial_hex)
+      .text_or_null(c.device_id)
+      .text(c.account_id)
+      .text_or_null(c.order_id)
+      .text(c.status)
+      .text(json);
+}
+
+}  // namespace
+
 Error SqliteStore::certificate_conflict() const {
   std::string_view msg = sqlite3_errmsg(db_.get());
   if (msg.find("certificates.serial") != std::string_view::npos) {
@@ -22,14 +36,8 @@ Result<void> SqliteStore::put_certificate(const CertificateRecord& c) {
   const std::string json = dump(to_json(c));
   std::lock_guard lock(mu_);
   Query q(certificate_insert_.get());
-  int rc = q.text(c.id)
-               .text(c.serial_hex)
-               .text_or_null(c.device_id)
-               .text(c.account_id)
-               .text_or_null(c.order_id)
-               .text(c.status)
-               .text(json)
-               .step();
+  q.text(c.id);
+  int rc = bind_columns(q, c, json).step();
   if (rc == SQLITE_DONE) return ok();
   return is_uniqueness_violation(rc) ? certificate_conflict() : sqlite_error();
 }
@@ -65,14 +73,7 @@ Result<void> SqliteStore::update_certificate(const CertificateRecord& c) {
   const std::string json = dump(to_json(c));
   std::lock_guard lock(mu_);
   Query q(certificate_update_.get());
-  int rc = q.text(c.serial_hex)
-               .text_or_null(c.device_id)
-               .text(c.account_id)
-               .text_or_null(c.order_id)
-               .text(c.status)
-               .text(json)
-               .text(c.id)
-               .step();
+  int rc = bind_columns(q, c, json).text(c.id).step();
   if (rc != SQLITE_DONE) {
     return is_uniqueness_violation(rc) ? certificate_conflict() : sqlite_error();
   }

@@ -36,35 +36,41 @@ std::string leaf_common_name(const pki::PublicKey& key) {
 }  // namespace
 
 Result<AppleCa> AppleCa::create(std::int64_t now) {
+  const std::int64_t from = now - kCaBackdate;
+  return issue({mock_name(kMockRootCommonName), from, from + 25 * kYear},
+               {mock_name(kMockIntermediateCommonName), from, from + 20 * kYear});
+}
+
+Result<AppleCa> AppleCa::issue(const CaCertificate& root, const CaCertificate& intermediate) {
   auto root_key = pki::PrivateKey::generate(pki::KeySpec::p384());
   if (!root_key) return root_key.error();
   auto intermediate_key = pki::PrivateKey::generate(pki::KeySpec::p384());
   if (!intermediate_key) return intermediate_key.error();
 
   pki::CertificateSpec root_spec;
-  root_spec.subject = mock_name(kMockRootCommonName);
-  root_spec.not_before = now - kCaBackdate;
-  root_spec.not_after = root_spec.not_before + 25 * kYear;
+  root_spec.subject = root.subject;
+  root_spec.not_before = root.not_before;
+  root_spec.not_after = root.not_after;
   root_spec.is_ca = true;
   root_spec.key_usage_digital_signature = false;
   root_spec.key_usage_cert_sign = true;
   root_spec.authority_key_id = false;
-  auto root = pki::issue_certificate(root_spec, root_key->public_key(), nullptr, *root_key);
-  if (!root) return root.error();
+  auto root_cert = pki::issue_certificate(root_spec, root_key->public_key(), nullptr, *root_key);
+  if (!root_cert) return root_cert.error();
 
   pki::CertificateSpec sub_spec;
-  sub_spec.subject = mock_name(kMockIntermediateCommonName);
-  sub_spec.not_before = now - kCaBackdate;
-  sub_spec.not_after = sub_spec.not_before + 20 * kYear;
+  sub_spec.subject = intermediate.subject;
+  sub_spec.not_before = intermediate.not_before;
+  sub_spec.not_after = intermediate.not_after;
   sub_spec.is_ca = true;
   sub_spec.path_len = 0;
   sub_spec.key_usage_digital_signature = false;
   sub_spec.key_usage_cert_sign = true;
-  auto intermediate =
-      pki::issue_certificate(sub_spec, intermediate_key->public_key(), &*root, *root_key);
-  if (!intermediate) return intermediate.error();
+  auto sub_cert =
+      pki::issue_certificate(sub_spec, intermediate_key->public_key(), &*root_cert, *root_key);
+  if (!sub_cert) return sub_cert.error();
 
-  return from_parts(std::move(*root), std::move(*root_key), std::move(*intermediate),
+  return from_parts(std::move(*root_cert), std::move(*root_key), std::move(*sub_cert),
                     std::move(*intermediate_key));
 }
 

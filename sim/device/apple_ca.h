@@ -51,6 +51,17 @@ class AppleCa {
   // Errors: Error("serverInternal") when OpenSSL fails.
   static Result<AppleCa> create(std::int64_t now);
 
+  // One CA certificate's name and validity, for issue().
+  struct CaCertificate {
+    pki::DistinguishedName subject;
+    std::int64_t not_before = 0;
+    std::int64_t not_after = 0;
+  };
+  // Fresh P-384 keys, a self-signed root and an intermediate under it (pathLen 0), both for
+  // certificate signing only: the profile of Apple's attestation CAs. create() and the
+  // rogue CA of forgery.h differ only in names and validity.
+  static Result<AppleCa> issue(const CaCertificate& root, const CaCertificate& intermediate);
+
   // Builds a CA from existing certificates and keys (used by load() and by
   // forgery helpers). Checks that each key matches its certificate and that the
   // intermediate is signed by the root; Error("serverInternal", reason) otherwise.

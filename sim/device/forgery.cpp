@@ -43,38 +43,12 @@ pki::DistinguishedName subject_of(const pki::Certificate& cert) {
 }  // namespace
 
 Result<AppleCa> rogue_ca(const AppleCa& genuine, std::int64_t now) {
-  auto root_key = pki::PrivateKey::generate(pki::KeySpec::p384());
-  if (!root_key) return root_key.error();
-  auto sub_key = pki::PrivateKey::generate(pki::KeySpec::p384());
-  if (!sub_key) return sub_key.error();
-
-  const pki::DistinguishedName root_name = subject_of(genuine.root());
-  const pki::DistinguishedName sub_name = subject_of(genuine.intermediate());
-
-  pki::CertificateSpec root_spec;
-  root_spec.subject = root_name;
-  root_spec.not_before = std::min(genuine.root().not_before(), now - kDay);
-  root_spec.not_after = genuine.root().not_after();
-  root_spec.is_ca = true;
-  root_spec.key_usage_digital_signature = false;
-  root_spec.key_usage_cert_sign = true;
-  root_spec.authority_key_id = false;
-  auto root = pki::issue_certificate(root_spec, root_key->public_key(), nullptr, *root_key);
-  if (!root) return root.error();
-
-  pki::CertificateSpec sub_spec;
-  sub_spec.subject = sub_name;
-  sub_spec.not_before = std::min(genuine.intermediate().not_before(), now - kDay);
-  sub_spec.not_after = genuine.intermediate().not_after();
-  sub_spec.is_ca = true;
-  sub_spec.path_len = 0;
-  sub_spec.key_usage_digital_signature = false;
-  sub_spec.key_usage_cert_sign = true;
-  auto sub = pki::issue_certificate(sub_spec, sub_key->public_key(), &*root, *root_key);
-  if (!sub) return sub.error();
-
-  return AppleCa::from_parts(std::move(*root), std::move(*root_key), std::move(*sub),
-                             std::move(*sub_key));
+  return AppleCa::issue(
+      {subject_of(genuine.root()), std::min(genuine.root().not_before(), now - kDay),
+       genuine.root().not_after()},
+      {subject_of(genuine.intermediate()),
+       std::min(genuine.intermediate().not_before(), now - kDay),
+       genuine.intermediate().not_after()});
 }
 
 LeafSpec expired(LeafSpec spec, std::int64_t now) {

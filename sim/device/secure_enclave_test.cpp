@@ -14,6 +14,13 @@ namespace {
 static_assert(!std::is_copy_constructible_v<SecureEnclave>);
 static_assert(std::is_nothrow_move_constructible_v<SecureEnclave>);
 
+// The CSR the enclave tests sign: subject CN=device.
+pki::CsrSpec device_csr() {
+  pki::CsrSpec spec;
+  spec.subject = {{"CN", "device"}};
+  return spec;
+}
+
 TEST(SecureEnclave, P256AndP384KeysSignAndVerify) {
   SecureEnclave se;
   const Bytes data = to_bytes("attestlab");
@@ -71,8 +78,7 @@ TEST(SecureEnclave, EraseDestroysEveryKeyForGood) {
   SecureEnclave se;
   auto key = se.generate_key(pki::KeySpec::p384());
   ASSERT_TRUE(key.ok());
-  pki::CsrSpec csr_spec;
-  csr_spec.subject = {{"CN", "device"}};
+  const pki::CsrSpec csr_spec = device_csr();
   ASSERT_TRUE(se.sign_csr(*key, csr_spec).ok());
 
   se.erase();
@@ -101,8 +107,7 @@ TEST(SecureEnclave, SignsCsrWithoutExposingTheKey) {
   SecureEnclave se;
   auto key = se.generate_key(pki::KeySpec::p256());
   ASSERT_TRUE(key.ok());
-  pki::CsrSpec spec;
-  spec.subject = {{"CN", "device"}};
+  pki::CsrSpec spec = device_csr();
   spec.sans.permanent_ids.push_back({"F2LXQ7K9MN", std::nullopt});
   auto csr = se.sign_csr(*key, spec);
   ASSERT_TRUE(csr.ok()) << csr.error().detail;

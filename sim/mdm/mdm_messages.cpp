@@ -1,6 +1,7 @@
 #include "sim/mdm/mdm_messages.h"
 
 #include <set>
+#include <utility>
 
 #include "sim/device/acme_payload.h"
 #include "sim/mdm/mdm_plist.h"
@@ -8,45 +9,74 @@
 namespace attestlab::sim::mdm {
 namespace {
 
-// Moves a string member out of `rest` into `out`. Absent: untouched. Wrong type: error.
-Result<void> take_string(Json& rest, const char* key, std::string& out) {
+// Moves member `key` out of `rest` through `assign` when it is of the type `is` tests for
+// (`a_type` names it in the error). Absent: untouched. Another type: error.
+template <class Assign>
+Result<void> take(Json& rest, const char* key, bool (Json::*is)() const noexcept,
+                  const char* a_type, Assign assign) {
   auto it = rest.find(key);
   if (it == rest.end()) return ok();
-  if (!it->is_string()) {
+  if (!((*it).*is)()) {
     return Error::make("malformed",
-                       std::string(key) + " must be a string, found " + plist_type_name(*it));
+                       std::string(key) + " must be " + a_type + ", found " + plist_type_name(*it));
   }
-  out = it->get<std::string>();
+  assign(*it);
   rest.erase(it);
   return ok();
+}
+
+Result<void> take_string(Json& rest, const char* key, std::string& out) {
+  return take(rest, key, &Json::is_string, "a string",
+              [&](const Json& v) { out = v.get<std::string>(); });
 }
 
 Result<void> take_data(Json& rest, const char* key, std::optional<Bytes>& out) {
-  auto it = rest.find(key);
-  if (it == rest.end()) return ok();
-  if (!it->is_binary()) {
-    return Error::make("malformed",
-                       std::string(key) + " must be data, found " + plist_type_name(*it));
-  }
-  out = static_cast<const Bytes&>(it->get_binary());
-  rest.erase(it);
-  return ok();
+  return take(rest, key, &Json::is_binary, "data",
+              [&](const Json& v) { out = static_cast<const Bytes&>(v.get_binary()); });
 }
 
 Result<void> take_bool(Json& rest, const char* key, std::optional<bool>& out) {
-  auto it = rest.find(key);
-  if (it == rest.end()) return ok();
-  if (!it->is_boolean()) {
-    return Error::make("malformed",
-                       std::string(key) + " must be a boolean, found " + plist_type_name(*it));
-  }
-  out = it->get<bool>();
-  rest.erase(it);
-  return ok();
+  return take(rest, key, &Json::is_boolean, "a boolean",
+              [&](const Json& v) { out = v.get<bool>(); });
 }
 
 void put(Json& dict, const char* key, const std::string& value) {
   if (!value.empty()) dict[key] = value;
+}
+
+// The plain string members of each message, listed once for writing and parsing (in the
+// order they are parsed; the check-in's data and flag members follow its strings).
+template <class M>
+using StringMember = std::pair<const char*, std::string M::*>;
+
+constexpr StringMember<CheckinMessage> kCheckinStrings[] = {
+    {"MessageType", &CheckinMessage::message_type},
+    {"Topic", &CheckinMessage::topic},
+    {"UDID", &CheckinMessage::udid},
+    {"EnrollmentID", &CheckinMessage::enrollment_id},
+    {"SerialNumber", &CheckinMessage::serial_number},
+    {"OSVersion", &CheckinMessage::os_version},
+    {"BuildVersion", &CheckinMessage::build_version},
+    {"ProductName", &CheckinMessage::product_name},
+    {"Model", &CheckinMessage::model},
+    {"ModelName", &CheckinMessage::model_name},
+    {"DeviceName", &CheckinMessage::device_name}};
+
+constexpr StringMember<CommandReport> kReportStrings[] = {
+    {"UDID", &CommandReport::udid},
+    {"EnrollmentID", &CommandReport::enrollment_id},
+    {"Status", &CommandReport::status},
+    {"CommandUUID", &CommandReport::command_uuid}};
+
+// `dict`, which must be a dict (`what` says what it is), less the string `members` it moves
+// to `m`.
+template <class M, std::size_t N>
+Result<Json> take_strings(const Json& dict, const char* what, const StringMember<M> (&members)[N],
+                          M& m) {
+  if (!dict.is_object()) return Error::make("malformed", std::string(what) + " must be a dict");
+  Json rest = dict;
+  for (const auto& [key, field] : members) ATTESTLAB_TRY(take_string(rest, key, m.*field));
+  return rest;
 }
 
 }  // namespace
@@ -58,17 +88,7 @@ bool is_known_status(std::string_view status) {
 
 Json checkin_to_plist(const CheckinMessage& m) {
   Json dict = m.extra.is_object() ? m.extra : Json::object();
-  put(dict, "MessageType", m.message_type);
-  put(dict, "Topic", m.topic);
-  put(dict, "UDID", m.udid);
-  put(dict, "EnrollmentID", m.enrollment_id);
-  put(dict, "SerialNumber", m.serial_number);
-  put(dict, "OSVersion", m.os_version);
-  put(dict, "BuildVersion", m.build_version);
-  put(dict, "ProductName", m.product_name);
-  put(dict, "Model", m.model);
-  put(dict, "ModelName", m.model_name);
-  put(dict, "DeviceName", m.device_name);
+  for (const auto& [key, field] : kCheckinStrings) put(dict, key, m.*field);
   if (!m.token.empty()) dict["Token"] = plist_data(m.token);
   put(dict, "PushMagic", m.push_magic);
   if (m.unlock_token) dict["UnlockToken"] = plist_data(*m.unlock_token);
@@ -77,20 +97,10 @@ Json checkin_to_plist(const CheckinMessage& m) {
 }
 
 Result<CheckinMessage> parse_checkin(const Json& dict) {
-  if (!dict.is_object()) return Error::make("malformed", "a check-in message must be a dict");
   CheckinMessage m;
-  Json rest = dict;
-  ATTESTLAB_TRY(take_string(rest, "MessageType", m.message_type));
-  ATTESTLAB_TRY(take_string(rest, "Topic", m.topic));
-  ATTESTLAB_TRY(take_string(rest, "UDID", m.udid));
-  ATTESTLAB_TRY(take_string(rest, "EnrollmentID", m.enrollment_id));
-  ATTESTLAB_TRY(take_string(rest, "SerialNumber", m.serial_number));
-  ATTESTLAB_TRY(take_string(rest, "OSVersion", m.os_version));
-  ATTESTLAB_TRY(take_string(rest, "BuildVersion", m.build_version));
-  ATTESTLAB_TRY(take_string(rest, "ProductName", m.product_name));
-  ATTESTLAB_TRY(take_string(rest, "Model", m.model));
-  ATTESTLAB_TRY(take_string(rest, "ModelName", m.model_name));
-  ATTESTLAB_TRY(take_string(rest, "DeviceName", m.device_name));
+  auto taken = take_strings(dict, "a check-in message", kCheckinStrings, m);
+  if (!taken) return taken.error();
+  Json& rest = *taken;
   std::optional<Bytes> token;
   ATTESTLAB_TRY(take_data(rest, "Token", token));
   if (token) m.token = std::move(*token);
@@ -146,22 +156,16 @@ std::string describe_error_chain(const std::vector<MdmError>& chain) {
 
 Json report_to_plist(const CommandReport& r) {
   Json dict = r.results.is_object() ? r.results : Json::object();
-  put(dict, "UDID", r.udid);
-  put(dict, "EnrollmentID", r.enrollment_id);
-  put(dict, "Status", r.status);
-  put(dict, "CommandUUID", r.command_uuid);
+  for (const auto& [key, field] : kReportStrings) put(dict, key, r.*field);
   if (!r.error_chain.empty()) dict["ErrorChain"] = error_chain_to_plist(r.error_chain);
   return dict;
 }
 
 Result<CommandReport> parse_report(const Json& dict) {
-  if (!dict.is_object()) return Error::make("malformed", "a command report must be a dict");
   CommandReport r;
-  Json rest = dict;
-  ATTESTLAB_TRY(take_string(rest, "UDID", r.udid));
-  ATTESTLAB_TRY(take_string(rest, "EnrollmentID", r.enrollment_id));
-  ATTESTLAB_TRY(take_string(rest, "Status", r.status));
-  ATTESTLAB_TRY(take_string(rest, "CommandUUID", r.command_uuid));
+  auto taken = take_strings(dict, "a command report", kReportStrings, r);
+  if (!taken) return taken.error();
+  Json& rest = *taken;
   if (auto it = rest.find("ErrorChain"); it != rest.end()) {
     if (!it->is_array()) return Error::make("malformed", "ErrorChain must be an array");
     for (const auto& item : *it) {

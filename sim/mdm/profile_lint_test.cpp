@@ -50,6 +50,13 @@ std::string all_codes(const std::vector<ProfileProblem>& problems) {
   return out;
 }
 
+// lint(profile) reports `code`, naming `key` as the key it is about.
+void expect_problem_about(const Json& profile, const std::string& code, const std::string& key) {
+  const auto problem = find(lint(profile), code);
+  ASSERT_NE(problem, std::nullopt) << code;
+  EXPECT_EQ(problem->key, key);
+}
+
 TEST(ProfileLint, GoodProfileIsClean) {
   const auto problems = lint(good_profile());
   EXPECT_TRUE(problems.empty()) << all_codes(problems);
@@ -99,9 +106,7 @@ TEST(ProfileLint, HardwareBoundKeySizeMustBe256Or384) {
 TEST(ProfileLint, DirectoryUrlNotHttps) {
   Json p = good_profile();
   acme_of(p)["DirectoryURL"] = "http://ca.example.com/acme/directory";
-  const auto problem = find(lint(p), "directory_url_not_https");
-  ASSERT_NE(problem, std::nullopt);
-  EXPECT_EQ(problem->key, "DirectoryURL");
+  expect_problem_about(p, "directory_url_not_https", "DirectoryURL");
 }
 
 TEST(ProfileLint, MissingClientIdentifier) {
@@ -130,9 +135,7 @@ TEST(ProfileLint, NestedVpnReferenceIsChecked) {
   Json p = good_profile();
   Json vpn = make_vpn_payload("vpn.example.com", "11111111-1111-4111-8111-111111111111");
   p["PayloadContent"].push_back(vpn);
-  const auto problem = find(lint(p), "unknown_certificate_reference");
-  ASSERT_NE(problem, std::nullopt);
-  EXPECT_EQ(problem->key, "IKEv2.PayloadCertificateUUID");
+  expect_problem_about(p, "unknown_certificate_reference", "IKEv2.PayloadCertificateUUID");
 }
 
 TEST(ProfileLint, ReferenceToNonIdentityPayload) {
@@ -188,9 +191,7 @@ TEST(ProfileLint, MissingCommonKeysOnPayloadsAndProfile) {
 TEST(ProfileLint, WrongTypeOfCommonKey) {
   Json p = good_profile();
   wifi_of(p)["PayloadVersion"] = "1";
-  const auto problem = find(lint(p), "wrong_type");
-  ASSERT_NE(problem, std::nullopt);
-  EXPECT_EQ(problem->key, "PayloadVersion");
+  expect_problem_about(p, "wrong_type", "PayloadVersion");
 }
 
 TEST(ProfileLint, MoreThanTenPayloadsUseOneAcmeIdentity) {

@@ -18,3 +18,13 @@ assert names[1] == "embedded (" + sys.argv[2] + ")", names
 PY
 grep -c "embedded (" "$E2E_TMP/merged/summary.md" >/dev/null || fail "summary.md does not show the second name"
 pass "report merge keeps two same-named targets apart: $(tr -d '\n' <"$E2E_TMP/merge.log")"
+
+# The recorded command can be pasted back: flags without a value ("--embedded", not
+# "--embedded true").
+/usr/bin/python3 - "$E2E_TMP/run1/result.json" <<'PY' || fail "recorded command"
+import json, sys
+cmd = json.load(open(sys.argv[1]))["command"]
+assert cmd.startswith("attestlab scenario run csr-identifier-mismatch --embedded "), cmd
+assert " true" not in cmd, cmd
+PY
+pass "the recorded command re-runs as written"
