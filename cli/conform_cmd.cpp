@@ -3,8 +3,13 @@
 // in-process with a fresh mock Apple CA, inventory, policy, fake DNS and http-01 port).
 // Exit codes per cli/command.h: 0 every case passed (skips allowed), 1 a case failed or
 // errored, 2 bad arguments or target profile, 3 the harness could not run.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -115,6 +120,16 @@ void print_comparison(const reports::BaselineComparison& c) {
   print_ids("improvements", c.improvements);
 }
 
+// SIGINT/SIGTERM during a run: the runner stops starting cases, the partial report is
+// written, the temporary files (mock CA keys, EAB keys, database) are removed, and the
+// exit status is 130/143. A second signal leaves at once.
+std::atomic<int> g_stop_signal{0};
+
+extern "C" void on_stop_signal(int signal_number) {
+  int expected = 0;
+  if (!g_stop_signal.compare_exchange_strong(expected, signal_number)) _exit(128 + signal_number);
+}
+
 int run_conform(const ConformArgs& a) {
   conformance::Selection selection{split_patterns(a.only), split_patterns(a.skip)};
   auto selected = conformance::select_cases(conformance::all_cases(), selection);
@@ -200,10 +215,19 @@ int run_conform(const ConformArgs& a) {
   result.strict = a.strict;
   std::size_t stragglers = 0;
   std::mutex out_mu;
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  struct sigaction previous_int {
+  }, previous_term{};
+  sigaction(SIGINT, &action, &previous_int);
+  sigaction(SIGTERM, &action, &previous_term);
   for (const auto& target : targets) {
+    if (g_stop_signal.load() != 0) break;
     conformance::RunOptions options;
     options.jobs = a.jobs;
     options.strict = a.strict;
+    options.interrupted = [] { return g_stop_signal.load() != 0; };
     if (a.timeout_s > 0) {
       options.case_timeout =
           std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout_s * 1000));
@@ -241,6 +265,19 @@ int run_conform(const ConformArgs& a) {
     result.targets.push_back(std::move(run->run));
   }
 
+  sigaction(SIGINT, &previous_int, nullptr);
+  sigaction(SIGTERM, &previous_term, nullptr);
+  const int stop_signal = g_stop_signal.load();
+  if (stop_signal != 0) {
+    std::size_t not_run = 0;
+    for (const auto& t : result.targets)
+      for (const auto& c : t.cases)
+        if (c.reason.rfind(reports::kNotRunInterrupted, 0) == 0) ++not_run;
+    std::cerr << "attestlab conform: interrupted by "
+              << (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") << ": " << not_run
+              << " case(s) not run; writing the partial report\n";
+    result.command += "  # interrupted";
+  }
   reports::apply_wire_log_policy(result, *reports::wire_logs_from_string(a.wire_logs));
   if (baseline) print_comparison(reports::apply_baseline(result, *baseline, a.baseline));
   if (!a.write_baseline.empty()) {
@@ -251,8 +288,15 @@ int run_conform(const ConformArgs& a) {
   auto written = reports::write_reports(result, a.report_dir);
   if (!written) return internal("cannot write reports: " + written.error().detail);
   std::cerr << "reports in " << a.report_dir << "\n";
-  const int code = result.failed() ? kExitFailures : kExitOk;
+  const int code =
+      stop_signal != 0 ? 128 + stop_signal : (result.failed() ? kExitFailures : kExitOk);
   if (stragglers > 0) {
+    // Nothing but this process uses the embedded targets' files: remove them before leaving
+    // without destructors (they hold the mock CA's and EAB private keys).
+    for (const auto& server : embedded) {
+      std::error_code ec;
+      if (!server->keeps_work_dir()) std::filesystem::remove_all(server->work_dir(), ec);
+    }
     // Threads of timed-out cases still run; leave without destroying what they use.
     std::cerr << "attestlab conform: " << stragglers
               << " timed-out case(s) still running; exiting\n";

@@ -65,6 +65,7 @@ class EmbeddedTarget {
   EmbeddedTarget& operator=(const EmbeddedTarget&) = delete;
 
   const std::string& work_dir() const { return work_dir_; }
+  bool keeps_work_dir() const { return options_.keep_work_dir; }
   const std::string& directory_url() const { return directory_url_; }
   bool has_challenge_peers() const { return have_dns_; }
   // Certificates the server issued since it started (its /metrics counter).

@@ -242,12 +242,11 @@ Result<void> probe_liveness(Harness& harness) {
   return ok();
 }
 
-// The target stopped answering during `during`: cases running now become errors (their
-// workers are abandoned), cases not started are skipped. Caller holds s.mu. Returns the
-// number of workers abandoned.
-std::size_t mark_target_down(RunState& s, const std::string& during,
-                             std::vector<bool>& abandoned_worker) {
-  s.target_down = true;
+// Ends every unfinished case at once: those running become errors with `running_reason`
+// (their workers are abandoned), those not started are skipped with `not_run_reason`.
+// Caller holds s.mu. Returns the number of workers abandoned.
+std::size_t end_unfinished(RunState& s, const std::string& running_reason,
+                           const std::string& not_run_reason, std::vector<bool>& abandoned_worker) {
   std::size_t abandoned = 0;
   const auto now = Clock::now();
   for (std::size_t i = 0; i < s.slots.size(); ++i) {
@@ -256,16 +255,14 @@ std::size_t mark_target_down(RunState& s, const std::string& during,
     reports::CaseResult result = base_result(s.cases[i]);
     if (slot.started) {
       result.outcome = reports::Outcome::Error;
-      result.reason =
-          "the target stopped answering while this case ran (it went silent during " + during + ")";
+      result.reason = running_reason;
       result.duration_ms = std::chrono::duration<double, std::milli>(now - slot.started_at).count();
       result.wire_log = slot.log ? slot.log->to_json() : Json::array();
       abandoned_worker[slot.worker] = true;
       ++abandoned;
     } else {
       result.outcome = reports::Outcome::Skip;
-      result.reason =
-          std::string(reports::kNotRunTargetDown) + " (it stopped answering during " + during + ")";
+      result.reason = not_run_reason;
     }
     finish_locked(s, i, std::move(result));
   }
@@ -273,6 +270,16 @@ std::size_t mark_target_down(RunState& s, const std::string& during,
   s.live_workers -= static_cast<int>(abandoned);
   s.changed.notify_all();
   return abandoned;
+}
+
+// The target stopped answering during `during`.
+std::size_t mark_target_down(RunState& s, const std::string& during,
+                             std::vector<bool>& abandoned_worker) {
+  s.target_down = true;
+  return end_unfinished(
+      s, "the target stopped answering while this case ran (it went silent during " + during + ")",
+      std::string(reports::kNotRunTargetDown) + " (it stopped answering during " + during + ")",
+      abandoned_worker);
 }
 
 }  // namespace
@@ -331,6 +338,11 @@ Result<TargetRunSummary> run_target(const TargetProfile& target, const CaseList&
     std::unique_lock lock(s->mu);
     while (s->done < s->cases.size()) {
       s->changed.wait_for(lock, milliseconds(50));
+      if (options.interrupted && options.interrupted()) {
+        abandoned += end_unfinished(*s, "interrupted while this case ran (SIGINT/SIGTERM)",
+                                    std::string(reports::kNotRunInterrupted), abandoned_worker);
+        break;
+      }
       const auto now = Clock::now();
       std::string timed_out;
       for (std::size_t i = 0; i < s->slots.size(); ++i) {

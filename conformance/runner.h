@@ -47,6 +47,10 @@ struct RunOptions {
   // (client::probe_target), then the run's shared account sends a newOrder; each request
   // waits at most 10 s, and any HTTP answer means the target is there.
   std::function<Result<void>()> liveness;
+  // Polled by the watchdog (every 50 ms): true once the user asked the run to stop
+  // (SIGINT/SIGTERM). Cases running then become errors "interrupted", the rest are skipped
+  // as "not run: interrupted"; run_target returns at once with what was run.
+  std::function<bool()> interrupted;
 };
 
 struct TargetRunSummary {

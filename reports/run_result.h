@@ -59,6 +59,8 @@ struct TargetDown {
   bool known = false;       // a baseline expected it (during the same case): not a failure
 };
 inline constexpr const char* kNotRunTargetDown = "not run: target down";
+// Cases a run did not start because the user interrupted it (SIGINT/SIGTERM).
+inline constexpr const char* kNotRunInterrupted = "not run: interrupted";
 
 struct TargetRun {
   std::string name;  // short label ("embedded", "pebble", a host)
