@@ -1,5 +1,8 @@
 // SqliteStore's connection: opening (pragmas, WAL), the background checkpointer, and the
 // row helpers every part of the store uses. See sqlite_internal.h for the whole design.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <string_view>
 #include <system_error>
 
@@ -28,6 +31,12 @@ Result<Json> parse_stored(const std::string& text) {
 }
 
 Result<void> SqliteStore::open(const std::string& path) {
+  // The database holds account keys and nonce/EAB secrets: create it owner-only (SQLite
+  // gives its -wal and -shm files the database file's mode). An existing file keeps its mode.
+  if (path != ":memory:" && path.rfind("file:", 0) != 0) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   sqlite3* raw = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &raw,
