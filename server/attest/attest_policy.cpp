@@ -114,6 +114,7 @@ Result<AttestPolicy> AttestPolicy::from_json(const Json& doc) {
     const std::string& key = it.key();
     const Json& v = it.value();
     if (!key.empty() && key[0] == '_') continue;
+    if (key == "limits") continue;  // the server's quotas, read by server/acme/rate_limits
     if (key == "match") {
       const std::string* s = v.is_string() ? v.get_ptr<const std::string*>() : nullptr;
       if (s != nullptr && *s == "serial") {
