@@ -105,7 +105,9 @@ TEST_F(AcmeHardeningTest, AccountUpdatesNeverUndoEachOther) {
       EXPECT_EQ(contact.problem(), "unauthorized") << contact.response.body;
     }
 
-    // Deactivation (new key, first server) against a contact update (second server).
+    // Deactivation (new key, first server) against a contact update (second server),
+    // once the first server's account cache (AccountCache::kFreshness) knows the new key.
+    std::this_thread::sleep_for(AccountCache::kFreshness + std::chrono::milliseconds(200));
     c->key = new_key;
     at_second->key = new_key;
     Reply deactivated, contact2;
