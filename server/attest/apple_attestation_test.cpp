@@ -218,7 +218,8 @@ TEST_F(BuiltLeaves, OddCurveAndExplicitParameterKeysRefused) {
     auto facts = verify_leaf(spec, options);
     ASSERT_FALSE(facts.ok());
     EXPECT_EQ(facts.error().type, "badAttestationStatement");
-    EXPECT_EQ(rule_, "key");
+    // OpenSSL's chain verification already refuses a leaf with explicit parameters.
+    EXPECT_EQ(rule_, explicit_params ? "chain" : "key");
   }
   LeafSpec p256;
   p256.key = pki::KeySpec::p256();
@@ -228,19 +229,17 @@ TEST_F(BuiltLeaves, OddCurveAndExplicitParameterKeysRefused) {
 // An attestation object whose CBOR map repeats a key is malformed, never read as one of
 // its copies (here "fmt": "apple" and then "fmt": "none").
 TEST_F(BuiltLeaves, DuplicateCborKeysRefused) {
-  const TestLeaf leaf = issue_leaf(*ca_, LeafSpec{}, token_);
-  Json obj = {
-      {"fmt", "apple"},
-      {"attStmt",
-       {{"x5c", Json::array({binary(leaf.cert.to_der()), binary(ca_->intermediate.to_der())})}}}};
-  Bytes cbor = to_cbor(obj);
+  const auto leaf = issue_leaf(*ca_, LeafSpec{}, token_);
+  const std::string honest = att_obj(*ca_, leaf);
+  Bytes cbor = *base64url_decode(honest);
   ASSERT_EQ(cbor[0], 0xa2);  // a map of two pairs
   cbor[0] = 0xa3;
-  for (std::uint8_t b : {0x63, 'f', 'm', 't', 0x64, 'n', 'o', 'n', 'e'}) cbor.push_back(b);
+  const Bytes extra = {0x63, 'f', 'm', 't', 0x64, 'n', 'o', 'n', 'e'};
+  cbor.insert(cbor.end(), extra.begin(), extra.end());
   auto facts = verify(base64url_encode(cbor));
   ASSERT_FALSE(facts.ok());
   EXPECT_NE(facts.error().detail.find("duplicate"), std::string::npos) << facts.error().detail;
-  EXPECT_TRUE(verify(base64url_encode(to_cbor(obj))).ok());
+  EXPECT_TRUE(verify(honest).ok());
 }
 
 TEST_F(BuiltLeaves, P521LeafRefusedUnlessAllowed) {
