@@ -36,6 +36,8 @@ struct ServeArgs {
   bool list_faults = false;
   std::string eab_keys;
   int cert_validity_days = 90;
+  int not_before_window_hours = 24;
+  std::vector<std::string> validation_deny;
   int threads = 2;
   std::string log_level = "info";
   std::vector<std::string> faults;
@@ -89,6 +91,8 @@ int run_serve(const ServeArgs& a) {
   config.eab_keys_file = a.eab_keys;
   config.cert_validity = static_cast<std::int64_t>(a.cert_validity_days) * 24 * 3600;
   config.io_threads = a.threads;
+  config.not_before_window = static_cast<std::int64_t>(a.not_before_window_hours) * 3600;
+  config.validation_deny = a.validation_deny;
 
   const StopSignals stop_signals;  // before any server thread exists
 
@@ -147,6 +151,13 @@ void register_serve(CLI::App& app, Runner& runner) {
   serve->add_option("--eab-keys", args->eab_keys, "JSON {\"kid\": \"base64url HMAC key\"}");
   serve->add_option("--cert-validity-days", args->cert_validity_days, "Leaf certificate lifetime")
       ->check(CLI::Range(1, 3650))
+      ->capture_default_str();
+  serve->add_option("--validation-deny", args->validation_deny,
+                    "CIDR that http-01 validation never connects to (repeatable; default none)");
+  serve
+      ->add_option("--not-before-window-hours", args->not_before_window_hours,
+                   "newOrder notBefore must lie within this many hours of now")
+      ->check(CLI::Range(0, 24 * 365))
       ->capture_default_str();
   serve->add_option("--threads", args->threads, "HTTP I/O threads")
       ->check(CLI::Range(1, 256))

@@ -53,8 +53,15 @@ struct ServerOptions {
   std::size_t max_body_bytes = 256 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   int max_connections = 1024;
+  // Connections one client address may hold at once (0 = only max_connections applies);
+  // beyond it new connections from that address are closed at accept.
+  int max_connections_per_ip = 0;
   std::chrono::milliseconds read_timeout{10000};  // for a whole request, once started
   std::chrono::milliseconds idle_timeout{30000};  // keep-alive idle
+  // Builds the answers the server gives by itself (413, 431, 400 for unparsable requests,
+  // 500 when the handler throws) from a status and a one-line reason, e.g. as RFC 7807
+  // problem documents. Unset: text/plain. Must not throw.
+  std::function<Response(int status, const std::string& reason)> error_response;
 };
 
 // An async HTTP(S) server with keep-alive. Oversized requests get 413 / 431, malformed
@@ -74,6 +81,8 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{10000};  // connect + whole exchange
   std::string connect_host;       // if set: connect here instead of the URL's host
   std::uint16_t connect_port = 0;  // if set: connect to this port instead of the URL's
+  // A response body larger than this is an error, found without reading the rest.
+  std::size_t max_response_body = 10 * 1024 * 1024;
 };
 
 struct Url {

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -308,7 +309,8 @@ struct Client::Impl {
         connections.erase(key);
         if (may_retry && !response.got_some && ec != beast::error::timeout) continue;
         if (ec == bhttp::error::body_limit) {
-          return connection_error("response body from " + key + " exceeds 10 MiB");
+          return connection_error("response body from " + key + " exceeds " +
+                                  std::to_string(options.max_response_body) + " bytes");
         }
         return connection_error("reading response from " + key + ": " + describe(ec));
       }
@@ -328,7 +330,7 @@ struct Client::Impl {
     ReadOutcome outcome;
     for (;;) {  // interim 1xx responses are skipped
       bhttp::response_parser<bhttp::string_body> parser;
-      parser.body_limit(kMaxResponseBody);
+      parser.body_limit(std::min<std::uint64_t>(kMaxResponseBody, options.max_response_body));
       parser.header_limit(kMaxResponseHeader);
       if (head) parser.skip(true);
       // Header first, then body: Beast 1.74 loses the body_limit error for an announced

@@ -135,13 +135,14 @@ class BeastServer final : public Server {
       });
       return;
     }
-    if (shared_.live_sessions.load(std::memory_order_relaxed) >= shared_.options.max_connections) {
+    std::string remote = peer_address(socket);
+    if (shared_.live_sessions.load(std::memory_order_relaxed) >= shared_.options.max_connections ||
+        !shared_.admit_address(remote)) {
       error_code ignored;
       socket.close(ignored);
     } else {
       error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      std::string remote = peer_address(socket);
       launch_session(shared_, std::move(socket), std::move(remote));
     }
     accept();

@@ -7,9 +7,11 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/ascii.h"
 #include "core/http.h"
@@ -28,6 +30,13 @@ struct ServerShared {
   Handler handler;
   std::optional<ssl::context> tls;  // set = every connection speaks TLS
   std::atomic<int> live_sessions{0};
+  // Live sessions per client address, kept when options.max_connections_per_ip > 0.
+  std::mutex per_ip_mutex;
+  std::unordered_map<std::string, int> per_ip;
+
+  // Counts a session of `remote` unless the address is at its cap (then false).
+  bool admit_address(const std::string& remote);
+  void release_address(const std::string& remote);
 };
 
 // Builds shared.tls from options.tls_cert_pem / tls_key_pem (TLS 1.2+, ALPN http/1.1).

@@ -27,7 +27,9 @@ namespace bhttp = boost::beast::http;
 // How long a connection we are closing may keep draining what the peer still sends, so
 // that our last response is not destroyed by a TCP reset, and how much we drain at most.
 constexpr std::chrono::milliseconds kLingerTimeout{2000};
-constexpr std::size_t kLingerMaxBytes = 4 * 1024 * 1024;
+// Enough to swallow an 8 MiB upload sent at full speed after its 413, so the client
+// reads the answer instead of a reset; beyond it the connection is reset.
+constexpr std::size_t kLingerMaxBytes = 16 * 1024 * 1024;
 constexpr std::size_t kFirstReadBytes = 8192;
 
 using PlainStream = beast::tcp_stream;
@@ -39,14 +41,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
+  // The address was admitted (ServerShared::admit_address) by the acceptor.
   Session(ServerShared& shared, tcp::socket&& socket, std::string remote_addr)
-      : shared_(shared), stream_(make_stream(shared, std::move(socket))) {
+      : shared_(shared), stream_(make_stream(shared, std::move(socket))), remote_(remote_addr) {
     shared_.live_sessions.fetch_add(1, std::memory_order_relaxed);
     request_.remote_addr = std::move(remote_addr);
     request_.tls = kTls;
   }
 
-  ~Session() { shared_.live_sessions.fetch_sub(1, std::memory_order_relaxed); }
+  ~Session() {
+    shared_.live_sessions.fetch_sub(1, std::memory_order_relaxed);
+    shared_.release_address(remote_);
+  }
 
   void start() {
     if constexpr (kTls) {
@@ -138,7 +144,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void on_read_error(error_code ec) {
-    if (ec == bhttp::error::body_limit) return respond_error(413, "request body too large\n");
+    if (ec == bhttp::error::body_limit) {
+      return respond_error(413, "request body larger than " +
+                                    std::to_string(shared_.options.max_body_bytes) + " bytes\n");
+    }
     if (ec == bhttp::error::header_limit) {
       return respond_error(431, "request header fields too large\n");
     }
@@ -152,6 +161,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // A response of our own, not the handler's.
   void set_text_response(int status, std::string_view body) {
+    if (shared_.options.error_response) {
+      std::string reason(body);
+      while (!reason.empty() && reason.back() == '\n') reason.pop_back();
+      response_ = shared_.options.error_response(status, reason);
+      return;
+    }
     response_ = Response{};
     response_.status = status;
     response_.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
@@ -244,6 +259,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   ServerShared& shared_;
   Stream stream_;
+  const std::string remote_;
   beast::flat_buffer buffer_;
   Request request_;
   std::optional<RequestParser> parser_;
@@ -262,6 +278,22 @@ void launch(ServerShared& shared, tcp::socket&& socket, std::string&& remote_add
 }
 
 }  // namespace
+
+bool ServerShared::admit_address(const std::string& remote) {
+  if (options.max_connections_per_ip <= 0) return true;
+  std::lock_guard lock(per_ip_mutex);
+  int& count = per_ip[remote];
+  if (count >= options.max_connections_per_ip) return false;
+  ++count;
+  return true;
+}
+
+void ServerShared::release_address(const std::string& remote) {
+  if (options.max_connections_per_ip <= 0) return;
+  std::lock_guard lock(per_ip_mutex);
+  auto it = per_ip.find(remote);
+  if (it != per_ip.end() && --it->second <= 0) per_ip.erase(it);
+}
 
 void launch_session(ServerShared& shared, tcp::socket socket, std::string remote_addr) {
   if (shared.tls) {

@@ -26,11 +26,19 @@ using namespace std::chrono_literals;
 
 // --- raw sockets, so tests can send what a well-behaved client never would ----------
 
-// A blocking IPv4 loopback TCP connection with a receive timeout.
+// A blocking IPv4 loopback TCP connection with a receive timeout, from `source` (another
+// loopback address such as "127.0.0.2") when given.
 class RawConnection {
  public:
-  explicit RawConnection(std::uint16_t port, std::chrono::milliseconds recv_timeout = 5000ms) {
+  explicit RawConnection(std::uint16_t port, std::chrono::milliseconds recv_timeout = 5000ms,
+                         const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source != nullptr) {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &from.sin_addr);
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from);
+    }
     timeval tv{};
     tv.tv_sec = static_cast<time_t>(recv_timeout.count() / 1000);
     tv.tv_usec = static_cast<suseconds_t>((recv_timeout.count() % 1000) * 1000);
@@ -388,6 +396,44 @@ TEST(HttpServer, OversizedBodyGets413) {
   auto after = client.get(base_url(*server) + "/");
   ASSERT_TRUE(after.ok()) << after.error().detail;
   EXPECT_EQ(after->status, 200);
+}
+
+// One address holds at most max_connections_per_ip connections; more are closed at
+// accept, while another address is served normally and a freed slot is usable again.
+TEST(HttpServer, PerAddressConnectionCap) {
+  ServerOptions options;
+  options.max_connections = 100;
+  options.max_connections_per_ip = 2;
+  auto server = start_server(options, echo);
+  ASSERT_TRUE(server);
+  const std::string get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  auto held_a = std::make_unique<RawConnection>(server->port());
+  RawConnection held_b(server->port());
+  for (RawConnection* held : {held_a.get(), &held_b}) {
+    ASSERT_TRUE(held->send(get));
+    EXPECT_EQ(held->read_response().rfind("HTTP/1.1 200 ", 0), 0u);  // kept alive
+  }
+  RawConnection third(server->port(), 2000ms);
+  std::string refused;
+  third.send(get);
+  EXPECT_EQ(third.read_until_close(refused), RawConnection::End::Closed);
+  EXPECT_EQ(refused.find("HTTP/1.1 200"), std::string::npos) << refused;
+
+  RawConnection other(server->port(), 5000ms, "127.0.0.2");
+  ASSERT_TRUE(other.connected());
+  ASSERT_TRUE(other.send(get));
+  std::string answer = other.read_response();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 ", 0), 0u) << answer;
+  EXPECT_NE(answer.find("127.0.0.2"), std::string::npos) << answer;
+
+  held_a.reset();  // frees a slot once the server notices the close
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    RawConnection again(server->port(), 2000ms);
+    served = again.send(get) && again.read_response().rfind("HTTP/1.1 200 ", 0) == 0;
+    if (!served) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(served);
 }
 
 TEST(HttpServer, OversizedChunkedBodyGets413) {

@@ -1,7 +1,11 @@
 #include "core/json.h"
 
 #include <cstdint>
+#include <set>
+#include <string>
 #include <vector>
+
+#include "core/json_unique.h"
 
 namespace attestlab {
 namespace {
@@ -105,17 +109,54 @@ bool cbor_nesting_ok(const Bytes& data) {
   return true;
 }
 
-}  // namespace
+// nlohmann's DOM builder, plus the member names seen in each open object so that a
+// repeated one is refused instead of overwriting the first (sax_parse calls these
+// by the static type, so hiding the base methods is enough).
+class UniqueKeysSax : public nlohmann::detail::json_sax_dom_parser<Json> {
+ public:
+  using Base = nlohmann::detail::json_sax_dom_parser<Json>;
+  explicit UniqueKeysSax(Json& out) : Base(out, /*allow_exceptions_=*/false) {}
+  bool start_object(std::size_t len) {
+    names_.emplace_back();
+    return Base::start_object(len);
+  }
+  bool key(std::string& name) {
+    if (names_.empty() || !names_.back().insert(name).second) {
+      duplicate_ = true;
+      return false;
+    }
+    return Base::key(name);
+  }
+  bool end_object() {
+    if (!names_.empty()) names_.pop_back();
+    return Base::end_object();
+  }
+  bool duplicate() const { return duplicate_; }
 
-Result<Json> parse_json(std::string_view text) {
+ private:
+  std::vector<std::set<std::string>> names_;
+  bool duplicate_ = false;
+};
+
+Result<Json> parse_json_checked(std::string_view text, bool unique) {
   try {
     int max_depth = 0;
-    Json::parser_callback_t track_depth = [&max_depth](int depth, Json::parse_event_t, Json&) {
+    std::vector<std::set<std::string>> names;
+    bool duplicate = false;
+    Json::parser_callback_t track = [&](int depth, Json::parse_event_t event, Json& parsed) {
       if (depth > max_depth) max_depth = depth;
+      if (!unique) return true;
+      if (event == Json::parse_event_t::object_start) names.emplace_back();
+      if (event == Json::parse_event_t::object_end && !names.empty()) names.pop_back();
+      if (event == Json::parse_event_t::key && parsed.is_string() && !names.empty() &&
+          !names.back().insert(parsed.get<std::string>()).second) {
+        duplicate = true;
+      }
       return true;
     };
-    Json value = Json::parse(text, track_depth);
+    Json value = Json::parse(text, track);
     if (max_depth > kMaxJsonDepth) return Error::make("malformed", "JSON nested too deeply");
+    if (duplicate) return Error::make("malformed", "JSON object has a duplicate member name");
     return value;
   } catch (const Json::parse_error& e) {
     // e.what() is "[json.exception.parse_error.101] parse error at line L, column C: ...";
@@ -129,6 +170,16 @@ Result<Json> parse_json(std::string_view text) {
   }
 }
 
+}  // namespace
+
+Result<Json> parse_json(std::string_view text) {
+  return parse_json_checked(text, false);
+}
+
+Result<Json> parse_json_unique(std::string_view text) {
+  return parse_json_checked(text, true);
+}
+
 Bytes to_cbor(const Json& value) {
   return Json::to_cbor(value);
 }
@@ -137,8 +188,13 @@ Result<Json> parse_cbor(const Bytes& data) {
   if (!cbor_nesting_ok(data))
     return Error::make("malformed", "invalid CBOR (truncated, reserved or too deep)");
   try {
-    Json value = Json::from_cbor(data, /*strict=*/true, /*allow_exceptions=*/false);
-    if (value.is_discarded()) return Error::make("malformed", "invalid CBOR");
+    Json value;
+    UniqueKeysSax sax(value);
+    const bool parsed =
+        Json::sax_parse(data, &sax, nlohmann::detail::input_format_t::cbor, /*strict=*/true);
+    if (sax.duplicate()) return Error::make("malformed", "CBOR map has a duplicate key");
+    if (!parsed || sax.is_errored() || value.is_discarded())
+      return Error::make("malformed", "invalid CBOR");
     // nlohmann does not check UTF-8 in CBOR text strings, but dump() throws on it later;
     // serialising once here (strict error handler) refuses such values at the edge.
     (void)value.dump();

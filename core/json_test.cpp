@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/json_unique.h"
+
 namespace attestlab {
 namespace {
 
@@ -22,6 +24,22 @@ TEST(JsonText, DeepNestingIsRefusedWithoutCrashing) {
   EXPECT_FALSE(parse_json(deep).ok());
   const std::string fine = std::string(50, '[') + std::string(50, ']');
   EXPECT_TRUE(parse_json(fine).ok());
+}
+
+TEST(JsonText, UniqueRefusesDuplicateMemberNames) {
+  for (const char* dup :
+       {R"({"url":"a","url":"b"})", R"({"x":{"k":1,"k":2}})", R"([{"a":1},{"b":1,"b":1}])"}) {
+    SCOPED_TRACE(dup);
+    auto r = parse_json_unique(dup);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().type, "malformed");
+    EXPECT_NE(r.error().detail.find("duplicate"), std::string::npos);
+    EXPECT_TRUE(parse_json(dup).ok());  // the lenient parser keeps RFC 8259 behaviour
+  }
+  // The same name at different levels or in sibling objects is not a duplicate.
+  auto fine = parse_json_unique(R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})");
+  ASSERT_TRUE(fine.ok());
+  EXPECT_EQ((*fine)["b"][1]["a"], 2);
 }
 
 TEST(JsonText, GetString) {
@@ -67,6 +85,23 @@ TEST(JsonCbor, KnownEncoding) {
   auto chunks = parse_cbor({0x5f, 0x42, 0x01, 0x02, 0x41, 0x03, 0xff});
   ASSERT_TRUE(chunks.ok());
   EXPECT_EQ(chunks->get_binary(), (Json::binary_t::container_type{1, 2, 3}));
+}
+
+TEST(JsonCbor, DuplicateMapKeyIsMalformed) {
+  // {"fmt": "apple", "fmt": "none"}: a map of two pairs with the same text key.
+  const Bytes dup = {0xa2, 0x63, 'f', 'm', 't', 0x65, 'a', 'p', 'p', 'l',
+                     'e',  0x63, 'f', 'm', 't', 0x64, 'n', 'o', 'n', 'e'};
+  auto r = parse_cbor(dup);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().type, "malformed");
+  EXPECT_NE(r.error().detail.find("duplicate"), std::string::npos);
+  // Nested map with a duplicate, inside an otherwise fine map.
+  const Bytes nested = {0xa1, 0x61, 'a', 0xa2, 0x61, 'k', 0x01, 0x61, 'k', 0x02};
+  EXPECT_FALSE(parse_cbor(nested).ok());
+  const Bytes fine = {0xa2, 0x61, 'a', 0x01, 0x61, 'b', 0xa1, 0x61, 'a', 0x02};
+  auto ok = parse_cbor(fine);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ((*ok)["b"]["a"], 2);
 }
 
 TEST(JsonCbor, MalformedNeverThrows) {

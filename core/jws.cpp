@@ -6,6 +6,7 @@
 
 #include "core/jose.h"
 #include "core/jose_detail.h"
+#include "core/json_unique.h"
 
 namespace attestlab::jose {
 namespace {
@@ -141,14 +142,14 @@ std::optional<std::string> Jws::url() const {
 
 Result<std::optional<Json>> Jws::payload_json() const {
   if (payload.empty()) return std::optional<Json>();
-  auto parsed = parse_json(to_string(payload));
-  if (!parsed) return malformed("JWS payload is not valid JSON");
+  auto parsed = parse_json_unique(to_string(payload));
+  if (!parsed) return malformed("JWS payload is not valid JSON: " + parsed.error().detail);
   return std::optional<Json>(std::move(parsed).value());
 }
 
 Result<Jws> parse_flattened(std::string_view body) {
-  auto parsed = parse_json(body);
-  if (!parsed) return malformed("request body is not valid JSON");
+  auto parsed = parse_json_unique(body);
+  if (!parsed) return malformed("request body is not valid JSON: " + parsed.error().detail);
   return parse_flattened(*parsed);
 }
 
@@ -168,8 +169,9 @@ Result<Jws> parse_flattened(const Json& body) {
   if (!signature) return signature.error();
   if (signature->empty()) return malformed("JWS signature is empty");
 
-  auto header = parse_json(to_string(*protected_bytes));
-  if (!header || !header->is_object()) {
+  auto header = parse_json_unique(to_string(*protected_bytes));
+  if (!header) return malformed("JWS protected header: " + header.error().detail);
+  if (!header->is_object()) {
     return malformed("JWS protected header is not a JSON object");
   }
   ATTESTLAB_TRY(check_header_types(*header));

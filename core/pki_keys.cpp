@@ -8,6 +8,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <string_view>
+
 #include "core/pki_internal.h"
 
 namespace attestlab::pki {
@@ -26,6 +28,31 @@ ossl::PKey up_ref(EVP_PKEY* key) {
   return ossl::PKey(key);
 }
 
+// An EC key's size as the curve it names: P-256, P-384 and P-521 only. Other curves of
+// the same size (secp256k1, brainpoolP256r1) and keys with explicit domain parameters
+// (which name no curve, or hide a curve in its parameters) report 0 bits, so every size
+// check refuses them.
+int named_ec_bits(EVP_PKEY* key) {
+  char encoding[32] = {};
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING, encoding, sizeof(encoding),
+                                     nullptr) == 1 &&
+      std::string_view(encoding) != OSSL_PKEY_EC_ENCODING_GROUP) {
+    ossl::last_error();
+    return 0;
+  }
+  char group[64] = {};
+  std::size_t len = 0;
+  if (EVP_PKEY_get_group_name(key, group, sizeof(group), &len) != 1) {
+    ossl::last_error();
+    return 0;
+  }
+  const std::string_view name(group, len);
+  if (name == "prime256v1" || name == "P-256") return 256;
+  if (name == "secp384r1" || name == "P-384") return 384;
+  if (name == "secp521r1" || name == "P-521") return 521;
+  return 0;
+}
+
 KeySpec spec_of(EVP_PKEY* key) {
   if (key == nullptr) return {};
   switch (EVP_PKEY_get_base_id(key)) {
@@ -35,7 +62,7 @@ KeySpec spec_of(EVP_PKEY* key) {
     case EVP_PKEY_ED25519:
       return KeySpec::ed25519();
     default:
-      return {KeyKind::EC, EVP_PKEY_get_bits(key)};
+      return {KeyKind::EC, named_ec_bits(key)};
   }
 }
 
@@ -121,6 +148,7 @@ const char* curve_name(int bits) {
 std::string KeySpec::name() const {
   switch (kind) {
     case KeyKind::EC:
+      if (bits == 0) return "EC (unnamed or unsupported curve)";
       return std::string("P-") + std::to_string(bits);
     case KeyKind::RSA:
       return "RSA-" + std::to_string(bits);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include "core/der.h"
+#include "core/json.h"
 #include "core/pki_internal.h"
 
 namespace attestlab::pki::detail {
@@ -69,6 +70,17 @@ Result<std::string> ia5_text(std::span<const std::uint8_t> raw, const char* what
   return s;
 }
 
+// UTF8String contents must be UTF-8: they end up in JSON (order identifiers, problem
+// details, decision records), whose serializer refuses anything else.
+bool valid_utf8(const std::string& s) {
+  try {
+    (void)Json(s).dump();
+    return true;
+  } catch (const Json::exception&) {
+    return false;
+  }
+}
+
 // PermanentIdentifier ::= SEQUENCE { identifierValue UTF8String OPTIONAL,
 //                                    assigner OBJECT IDENTIFIER OPTIONAL }
 Result<PermanentIdentifier> decode_permanent_identifier(const der::Element& value) {
@@ -79,6 +91,7 @@ Result<PermanentIdentifier> decode_permanent_identifier(const der::Element& valu
     auto id = r.next();
     if (!id.ok()) return id.error();
     out.value.assign(id->content.begin(), id->content.end());
+    if (!valid_utf8(out.value)) return malformed("permanentIdentifier value is not UTF-8");
   }
   if (r.peek_tag() == der::kOid) {
     auto assigner = r.next();
@@ -130,7 +143,9 @@ Result<void> decode_other_name(std::span<const std::uint8_t> content, SubjectAlt
     out.hardware_modules.push_back(std::move(*hw));
   } else if (*type_oid == kOidNtPrincipalName) {
     if (value->tag != der::kUtf8String) return malformed("ntPrincipalName is not a UTF8String");
-    out.upn.emplace_back(value->content.begin(), value->content.end());
+    std::string upn(value->content.begin(), value->content.end());
+    if (!valid_utf8(upn)) return malformed("ntPrincipalName is not UTF-8");
+    out.upn.push_back(std::move(upn));
   }
   // Other otherName types are legal and simply not represented.
   return ok();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/odd_ec_keys.h"
+
 namespace attestlab::pki {
 namespace {
 
@@ -64,6 +66,30 @@ TEST(PkiKeys, SpecNames) {
   EXPECT_EQ(KeySpec::p521().name(), "P-521");
   EXPECT_EQ(KeySpec::rsa(3072).name(), "RSA-3072");
   EXPECT_EQ(KeySpec::ed25519().name(), "Ed25519");
+}
+
+// Curves are judged by name: a 256-bit curve that is not P-256, or P-256 spelled out as
+// explicit parameters, is no P-256 key.
+TEST(PkiKeys, OtherCurvesAndExplicitParametersHaveNoSize) {
+  for (const char* group : {"secp256k1", "brainpoolP256r1", "brainpoolP384r1"}) {
+    SCOPED_TRACE(group);
+    PrivateKey key = testing::odd_ec_key(group);
+    ASSERT_TRUE(key.valid());
+    EXPECT_EQ(key.spec().kind, KeyKind::EC);
+    EXPECT_EQ(key.spec().bits, 0);
+    EXPECT_EQ(key.public_key().spec().bits, 0);
+    auto pub = PublicKey::from_pem(key.public_key().to_pem());
+    ASSERT_TRUE(pub.ok());
+    EXPECT_EQ(pub->spec().bits, 0);
+    EXPECT_NE(pub->spec(), KeySpec::p256());
+  }
+  PrivateKey explicit_p256 = testing::odd_ec_key("P-256", /*explicit_params=*/true);
+  ASSERT_TRUE(explicit_p256.valid());
+  auto pub = PublicKey::from_pem(explicit_p256.public_key().to_pem());
+  ASSERT_TRUE(pub.ok());
+  EXPECT_EQ(pub->spec().bits, 0);
+  EXPECT_EQ(explicit_p256.public_key().spec().bits, 0);
+  EXPECT_EQ(must_generate(KeySpec::p256()).public_key().spec(), KeySpec::p256());
 }
 
 TEST(PkiKeys, UnsupportedSpecsAreErrors) {

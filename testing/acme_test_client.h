@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -54,6 +55,9 @@ struct SignOptions {
   std::optional<std::string> raw_payload;  // exact payload text
   bool corrupt_signature = false;
   std::optional<std::string> kid;  // override the kid
+  // Rewrites the protected header's JSON text before signing (e.g. to repeat a member,
+  // which a Json object cannot hold); the signature covers the edited text.
+  std::function<std::string(const std::string&)> edit_header;
 };
 
 class TestAcmeClient {
@@ -111,7 +115,19 @@ class TestAcmeClient {
     std::string payload_text =
         opt.raw_payload ? *opt.raw_payload : (payload ? payload->dump() : std::string());
     Json jws;
-    if (opt.alg == "none" || opt.alg == "HS256") {
+    if (opt.edit_header) {
+      header["alg"] = opt.alg.empty() ? jose::Jwk(signer.public_key()).default_alg() : opt.alg;
+      std::string protected_b64 = base64url_encode(opt.edit_header(header.dump()));
+      std::string payload_b64 = base64url_encode(payload_text);
+      const pki::KeySpec spec = signer.spec();
+      Bytes der = *signer.sign(to_bytes(protected_b64 + "." + payload_b64),
+                               spec.bits > 256 ? pki::Digest::SHA384 : pki::Digest::SHA256);
+      Bytes raw =
+          spec.kind == pki::KeyKind::EC ? *pki::ecdsa_der_to_raw(der, (spec.bits + 7) / 8) : der;
+      jws = Json{{"protected", protected_b64},
+                 {"payload", payload_b64},
+                 {"signature", base64url_encode(raw)}};
+    } else if (opt.alg == "none" || opt.alg == "HS256") {
       header["alg"] = opt.alg;
       std::string protected_b64 = base64url_encode(header.dump());
       std::string payload_b64 = base64url_encode(payload_text);

@@ -73,6 +73,8 @@ struct LeafSpec {
   std::optional<Bytes> kexts;
   std::int64_t not_before = kNow - 3600;
   std::int64_t not_after = kNow - 3600 + 7 * 86400;
+  // When valid: the leaf's key instead of one generated for `key` (e.g. an odd curve).
+  pki::PrivateKey given_key;
 
   // A healthy Apple silicon Mac: SIP on, full secure boot, no third-party kexts.
   static LeafSpec healthy_mac() {
@@ -96,7 +98,7 @@ struct TestLeaf {
 inline TestLeaf issue_leaf(const TestAttestationCa& ca, const LeafSpec& spec,
                            const std::string& token) {
   TestLeaf leaf;
-  leaf.key = pki::PrivateKey::generate(spec.key).value();
+  leaf.key = spec.given_key.valid() ? spec.given_key : pki::PrivateKey::generate(spec.key).value();
   pki::CertificateSpec cs;
   cs.subject = {{"CN", hex_encode(sha256(leaf.key.public_key().spki_der())).substr(0, 20)}};
   cs.not_before = spec.not_before;

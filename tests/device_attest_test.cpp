@@ -418,7 +418,17 @@ TEST_F(DeviceAttestTest, UserEnrollmentIsAllowedByPolicy) {
   AcmePayload p =
       AcmePayload::for_attestation(server_->directory_url(), d->device.identity().enrollment_id);
   auto r = enroll(*d, p, options());
-  expect_device_certificate(*d, r, d->device.identity().enrollment_id);
+  // Issue 13: the attestation proves the Secure Enclave key, not the EnrollmentID the order
+  // claimed, so the certificate binds that key and names no device identity.
+  ASSERT_TRUE(r.ok()) << r.summary();
+  ASSERT_TRUE(r.certificate.has_value());
+  auto enclave_key = d->device.secure_enclave().public_key(r.key);
+  ASSERT_TRUE(enclave_key.ok()) << enclave_key.error().detail;
+  EXPECT_TRUE(r.hardware_bound);
+  EXPECT_TRUE(r.certificate->public_key().equals(*enclave_key));
+  EXPECT_TRUE(r.certificate->subject_alt_names().permanent_ids.empty());
+  EXPECT_EQ(r.certificate->subject().find(d->device.identity().enrollment_id), std::string::npos);
+  EXPECT_NE(r.certificate->subject().find("attested-key"), std::string::npos);
   EXPECT_EQ(last_decision().value("outcome", ""), "accept");
 }
 

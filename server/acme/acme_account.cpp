@@ -1,6 +1,9 @@
 // Accounts (RFC 8555 §7.3): newAccount with external account binding (§7.3.4), the
 // account resource (update, deactivation §7.3.6), its orders list (§7.1.2.1) and key
 // rollover (§7.3.5).
+#include <algorithm>
+#include <functional>
+
 #include "core/bytes.h"
 #include "server/acme/acme_context.h"
 #include "server/acme/acme_syntax.h"
@@ -76,6 +79,38 @@ Result<std::string> verify_external_binding(AcmeContext& ctx, const Json& bindin
   return *kid;
 }
 
+// Applies `change` to the stored account under a compare-and-set, so that concurrent
+// updates (contact, deactivation, key rollover) never undo each other: when another request
+// changed the row meanwhile, the change is re-applied to the fresh row (or refused by
+// `change` itself, e.g. once the account is deactivated or its key rolled over).
+Result<Account> update_account_cas(AcmeContext& ctx, const std::string& id,
+                                   const std::function<Result<void>(Account&)>& change) {
+  constexpr int kAttempts = 16;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    auto loaded = ctx.store->account_by_id(id);
+    if (!loaded) return loaded.error();
+    if (!loaded->has_value()) return Error::make("accountDoesNotExist", "no such account");
+    Account updated = **loaded;
+    ATTESTLAB_TRY(change(updated));
+    auto written = ctx.store->update_account_if(updated, **loaded);
+    if (written) return updated;
+    if (written.error().type != "changed") return written.error();
+  }
+  return Error::make("rateLimited", "the account is being changed concurrently; retry");
+}
+
+// What every account change requires of the row it applies to: still valid, and still
+// held by the key that signed the request.
+Result<void> still_held(const Account& current, const std::string& signer_thumbprint) {
+  if (current.status != "valid") {
+    return Error::make("unauthorized", "account is " + current.status, 401);
+  }
+  if (current.thumbprint != signer_thumbprint) {
+    return Error::make("unauthorized", "the account key changed while this request was made");
+  }
+  return ok();
+}
+
 }  // namespace
 
 Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request& request,
@@ -140,6 +175,10 @@ Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request&
     account.eab_kid = *kid;
   }
 
+  const int per_ip = ctx.config.limits.new_accounts_per_ip_per_hour;
+  if (auto wait = ctx.limiter.take("accounts-ip:" + request.remote_addr, per_ip, ctx.now())) {
+    return rate_limited_response("new accounts from " + request.remote_addr, per_ip, wait);
+  }
   account.id = random_token(12);
   account.jwk = key.to_json();
   account.thumbprint = thumbprint;
@@ -183,9 +222,18 @@ Result<http::Response> handle_account(AcmeContext& ctx, const http::Request& req
     account.contact = std::move(*contacts);
     changed = true;
   }
-  if (deactivate) account.status = "deactivated";
   if (changed) {
-    ATTESTLAB_TRY(ctx.store->update_account(account));
+    const std::string signer = signed_request->key->thumbprint();
+    const std::vector<std::string> contact = account.contact;
+    const bool set_contact = payload.contains("contact");
+    auto updated = update_account_cas(ctx, id, [&](Account& current) -> Result<void> {
+      ATTESTLAB_TRY(still_held(current, signer));
+      if (set_contact) current.contact = contact;
+      if (deactivate) current.status = "deactivated";
+      return ok();
+    });
+    if (!updated) return updated.error();
+    account = std::move(*updated);
     ctx.accounts.remember(account, signed_request->key);
   }
   return json_response(200, account_json(ctx, account));
@@ -199,10 +247,23 @@ Result<http::Response> handle_account_orders(AcmeContext& ctx, const http::Reque
   ATTESTLAB_TRY(require_post_as_get(*signed_request));
   auto ids = ctx.store->order_ids_by_account(id);
   if (!ids) return ids.error();
+  // Pages: "?cursor=N" starts at the account's N-th order (in creation order).
+  std::size_t cursor = 0;
+  if (auto q = request.target.find("?cursor="); q != std::string::npos) {
+    const std::string digits = request.target.substr(q + 8);
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      return Error::make("malformed", "orders list cursor must be a number");
+    }
+    cursor = std::stoul(digits);
+  }
+  const std::size_t page = static_cast<std::size_t>(std::max(1, ctx.config.orders_page_size));
   // RFC 8555 §7.1.2.1: list pending, ready, processing and valid orders, not invalid ones.
   Json urls = Json::array();
   std::int64_t now = ctx.now();
-  for (const auto& order_id : *ids) {
+  std::size_t next = cursor;
+  for (; next < ids->size() && urls.size() < page; ++next) {
+    const std::string& order_id = (*ids)[next];
     auto order = ctx.store->order_by_id(order_id);
     if (!order) return order.error();
     if (!order->has_value()) continue;
@@ -212,7 +273,12 @@ Result<http::Response> handle_account_orders(AcmeContext& ctx, const http::Reque
     if (o.status == "invalid" || expired) continue;
     urls.push_back(ctx.urls.order(o.id));
   }
-  return json_response(200, Json{{"orders", std::move(urls)}});
+  auto response = json_response(200, Json{{"orders", std::move(urls)}});
+  if (next < ids->size()) {
+    response.add("Link", "<" + ctx.urls.account(id) + "/orders?cursor=" + std::to_string(next) +
+                             ">;rel=\"next\"");
+  }
+  return response;
 }
 
 Result<http::Response> handle_key_change(AcmeContext& ctx, const http::Request& request,
@@ -260,15 +326,21 @@ Result<http::Response> handle_key_change(AcmeContext& ctx, const http::Request& 
   if (holder->has_value()) {
     return problem_conflict_response(ctx, (*holder)->id);
   }
-  account.jwk = new_key->to_json();
-  account.thumbprint = new_thumbprint;
-  auto updated = ctx.store->update_account(account);
+  const Json new_jwk = new_key->to_json();
+  const std::string old_thumbprint = account.thumbprint;
+  auto updated = update_account_cas(ctx, account.id, [&](Account& current) -> Result<void> {
+    ATTESTLAB_TRY(still_held(current, old_thumbprint));
+    current.jwk = new_jwk;
+    current.thumbprint = new_thumbprint;
+    return ok();
+  });
   if (!updated) {
     if (updated.error().type != "conflict") return updated.error();
     auto winner = ctx.store->account_by_thumbprint(new_thumbprint);
     if (winner && winner->has_value()) return problem_conflict_response(ctx, (*winner)->id);
     return updated.error();
   }
+  account = std::move(*updated);
   ctx.accounts.remember(account, std::make_shared<const jose::Jwk>(std::move(*new_key)));
   return json_response(200, account_json(ctx, account));
 }

@@ -1,6 +1,8 @@
 // Authorizations and challenges (RFC 8555 §7.5): reading and deactivating
 // authorizations, responding to challenges, and the validation jobs the challenge
 // response hands to the worker pool.
+#include <algorithm>
+
 #include "server/acme/acme_context.h"
 #include "server/acme/problem.h"
 #include "server/faults.h"
@@ -105,6 +107,7 @@ void validate_challenge(AcmeContext& ctx, const std::string& authz_id,
     challenge->error = problem_json(outcome.error());
     challenge->evidence = Json();
     authz.status = "invalid";
+    ctx.limiter.add("failed-acct:" + account.id, ctx.now());
   }
   ctx.metrics.validation(kind_of(challenge->type), valid);
   ctx.logger.event(LogLevel::Debug, "validation",
@@ -204,10 +207,19 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
                                         "\"; its challenges cannot be answered");
   }
   const Json& payload = *signed_request->payload;
-  if (challenge->type == "device-attest-01" && !get_string(payload, "attObj")) {
-    return Error::make("malformed", "device-attest-01 response needs an \"attObj\" string");
+  // Only {"error": ...} (the device could not get an attestation) goes to the validator,
+  // which fails the challenge with the client's reason and records the decision.
+  if (challenge->type == "device-attest-01" && !get_string(payload, "attObj") &&
+      !payload.contains("error")) {
+    return Error::make("malformed",
+                       "device-attest-01 response needs an \"attObj\" string (or an \"error\")");
   }
 
+  const int failures = ctx.config.limits.failed_validations_per_account_per_hour;
+  if (auto wait =
+          ctx.limiter.wait_for("failed-acct:" + signed_request->account->id, failures, ctx.now())) {
+    return rate_limited_response("failed validations of this account", failures, wait);
+  }
   if (!ctx.in_flight.begin(challenge->id)) return challenge_response(ctx, *authz, *challenge);
   challenge->status = "processing";
   if (challenge->type == "device-attest-01") challenge->evidence = Json{{kPendingPayload, payload}};
@@ -227,7 +239,14 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
     challenge->status = "pending";
     challenge->evidence = Json();
     (void)ctx.store->update_authz(*authz, "pending");
-    return Error::make("serverInternal", "the server is shutting down", 503);
+    if (ctx.pool->stopped())
+      return Error::make("serverInternal", "the server is shutting down", 503);
+    // The queue is full: the challenge stays pending and may be answered again later.
+    auto busy = problem_response(Error::make(
+        "rateLimited", "too many validations are waiting (limit " +
+                           std::to_string(ctx.config.validation_queue_limit) + "); retry later"));
+    busy.set("Retry-After", std::to_string(std::max(1, ctx.config.retry_after_seconds)));
+    return busy;
   }
   return challenge_response(ctx, *authz, *challenge);
 }

@@ -33,6 +33,19 @@ std::set<std::pair<std::string, std::string>> identifiers_of(const pki::Certific
   return out;
 }
 
+// A device identifier authorized through User Enrollment (the attestation proved a key,
+// not a serial or UDID) is the order's unverified claim: it grants no rights over the
+// certificates of the device that really has that identifier.
+bool proven_by_key_only(const Authorization& authz) {
+  for (const auto& c : authz.challenges) {
+    if (c.type == "device-attest-01" && c.status == "valid" && c.evidence.is_object() &&
+        c.evidence.value("user_enrollment", false)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // RFC 8555 §7.6: an account that did not order the certificate may still revoke it when
 // it holds valid authorizations for every identifier in it. Scans the account's orders,
 // which is fine for a request as rare as revocation.
@@ -50,7 +63,10 @@ Result<bool> holds_authorizations_for(AcmeContext& ctx, const std::string& accou
     for (const auto& authz_id : (*order)->authorization_ids) {
       auto authz = ctx.store->authz_by_id(authz_id);
       if (!authz) return authz.error();
-      if (!authz->has_value() || effective_authz_status(**authz, now) != "valid") continue;
+      if (!authz->has_value() || effective_authz_status(**authz, now) != "valid" ||
+          proven_by_key_only(**authz)) {
+        continue;
+      }
       const Identifier& id = (*authz)->identifier;
       needed.erase({id.type, (*authz)->wildcard ? "*." + id.value : id.value});
       if (needed.empty()) return true;

@@ -22,6 +22,7 @@
 #include "server/acme/log.h"
 #include "server/acme/metrics.h"
 #include "server/acme/nonce.h"
+#include "server/acme/rate_limits.h"
 #include "server/acme/validation.h"
 #include "server/attest/device_attest.h"
 #include "server/config.h"
@@ -102,6 +103,7 @@ struct AcmeContext {
   Logger logger;
   AccountCache accounts;
   InFlightChallenges in_flight;
+  RateLimiter limiter;
   std::unique_ptr<ValidationPool> pool;
   ValidationOptions validation_options;
   AcmeUrls urls;
@@ -164,6 +166,13 @@ OrderStatus compute_order_status(const Order& order, const std::vector<Authoriza
                                  std::int64_t now);
 Result<Authorization> refresh_authz(AcmeContext& ctx, Authorization authz);
 Result<Order> refresh_order(AcmeContext& ctx, Order order);
+// A finalize claims its order ("processing") and finishes within its request. An order
+// still processing kFinalizeInterruptedAfter seconds after its claim lost its process
+// mid-issuance: it is marked invalid with a problem document (on read, and for all such
+// orders at start-up by settle_interrupted_finalizations, which returns how many).
+inline constexpr std::int64_t kFinalizeInterruptedAfter = 60;
+Result<Order> settle_interrupted_finalization(AcmeContext& ctx, Order order);
+Result<int> settle_interrupted_finalizations(AcmeContext& ctx);
 
 // Authorization ids are "<order id>.<index>", so a validator finds the order of an
 // authorization without another index in the store.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/odd_ec_keys.h"
+
 namespace attestlab::server {
 namespace {
 
@@ -60,6 +62,37 @@ TEST(FinalizeCsr, KeyPolicy) {
   auto refused = check_finalize_csr(csr(account, {"a.example"}), req);
   EXPECT_EQ(refused.error().type, "badCSR");
   EXPECT_NE(refused.error().detail.find("account key"), std::string::npos);
+}
+
+TEST(FinalizeCsr, CurvesJudgedByNameExplicitParametersRefused) {
+  CsrRequirements req = requirements({{"dns", "a.example"}});
+  for (auto [group, explicit_params] :
+       {std::pair{"secp256k1", false}, std::pair{"brainpoolP256r1", false},
+        std::pair{"P-256", true}}) {
+    SCOPED_TRACE(group);
+    pki::PrivateKey k = attestlab::testing::odd_ec_key(group, explicit_params);
+    ASSERT_TRUE(k.valid());
+    auto refused = check_finalize_csr(csr(k, {"a.example"}), req);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().type, "badCSR");
+    EXPECT_NE(refused.error().detail.find("not accepted"), std::string::npos);
+  }
+}
+
+// Whatever the CSR holds, the refusal's detail must be serializable (it goes into a
+// problem document): invalid UTF-8 in a permanentIdentifier is badCSR, not a 500.
+TEST(FinalizeCsr, InvalidUtf8PermanentIdentifierIsBadCsr) {
+  auto device = key(pki::KeySpec::p384());
+  auto req = requirements({{"permanent-identifier", "SERIAL1/1.2.3"}});
+  req.attested_spkis = {device.public_key().spki_der()};
+  for (std::string bad :
+       {std::string("SERIAL1\xff"), std::string("\xc3\x28"), std::string("SER\xed\xa0\x80")}) {
+    auto refused = check_finalize_csr(csr(device, {}, {}, "", {{bad, std::string("1.2.3")}}), req);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().type, "badCSR");
+    EXPECT_NO_THROW((void)Json(refused.error().detail).dump());
+    EXPECT_NE(refused.error().detail.find("UTF-8"), std::string::npos) << refused.error().detail;
+  }
 }
 
 TEST(FinalizeCsr, GarbageAndTamperedRefused) {

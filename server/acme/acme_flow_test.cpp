@@ -3,6 +3,8 @@
 // (fake validator), key rollover, revocation, deactivation, restart persistence, metrics.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "core/pki.h"
 #include "testing/acme_server_fixture.h"
 
@@ -439,6 +441,29 @@ TEST_F(AcmeFlowTest, NotBeforeNotAfterHonoured) {
   EXPECT_EQ(bad.problem(), "malformed");
 }
 
+// notBefore is bounded like the validity span: no back- or forward-dating by years.
+TEST_F(AcmeFlowTest, NotBeforeOutsideWindowIsMalformed) {
+  config.not_before_window = 3600;
+  start_server();
+  auto c = account_client();
+  std::int64_t now = clock->now();
+  for (std::int64_t offset : {-5 * 365 * 86400LL, -3601LL, 3601LL, 3 * 365 * 86400LL}) {
+    SCOPED_TRACE(offset);
+    Reply r = c->post(c->url("newOrder"),
+                      Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
+                           {"notBefore", format_rfc3339(now + offset)}});
+    EXPECT_EQ(r.status, 400) << r.response.body;
+    EXPECT_EQ(r.problem(), "malformed");
+    EXPECT_NE(r.body.value("detail", "").find("3600 seconds"), std::string::npos) << r.body;
+  }
+  for (std::int64_t offset : {-3600LL, -60LL, 3600LL}) {
+    Reply r = c->post(c->url("newOrder"),
+                      Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
+                           {"notBefore", format_rfc3339(now + offset)}});
+    EXPECT_EQ(r.status, 201) << offset << r.response.body;
+  }
+}
+
 TEST_F(AcmeFlowTest, OrderAndAuthzExpireOnRead) {
   start_server();
   auto c = account_client();
@@ -528,6 +553,13 @@ class FakeDeviceValidator : public DeviceAttestValidator {
         after_issue_calls_(after_issue_calls) {}
   Result<Json> validate(const Authorization& authz, const Challenge&, const Account&,
                         const Json& payload) override {
+    // "byod": a User Enrollment attestation, which proves the key but names no device.
+    if (payload.value("attObj", "") == "byod") {
+      if (decision_hook_) decision_hook_("accept", "ok");
+      return Json{{"spki", base64url_encode(attested_.spki_der())},
+                  {"device_id", ""},
+                  {"user_enrollment", true}};
+    }
     if (payload.value("attObj", "") != "good" || authz.identifier.value.rfind(serial_, 0) != 0) {
       if (decision_hook_) decision_hook_("reject", "chain");
       return Error::make("badAttestationStatement", "fake: not a good attestation");
@@ -538,7 +570,7 @@ class FakeDeviceValidator : public DeviceAttestValidator {
                 {"serial", serial_}};
   }
   Result<int> after_issue(const CertificateRecord& issued) override {
-    EXPECT_EQ(issued.device_id, serial_);
+    EXPECT_EQ(issued.device_id, issued.device_id.empty() ? std::string() : serial_);
     ++*after_issue_calls_;
     return 0;
   }
@@ -622,6 +654,104 @@ TEST_F(AcmeFlowTest, DeviceAttestRejectionMarksChallengeInvalid) {
   EXPECT_EQ(c->post_as_get(order.location()).status_field(), "invalid");
   EXPECT_EQ(server->metrics().attestation_decisions("reject", "chain"), 1u);
   EXPECT_EQ(server->metrics().validations(ChallengeKind::DeviceAttest01, false), 1u);
+}
+
+// A device that could not get an attestation answers with only {"error": "..."}: the
+// challenge becomes invalid with the client's text, and a decision record is written
+// (before, the up-front attObj check answered 400 and the challenge stayed pending).
+TEST_F(AcmeFlowTest, DeviceAttestErrorOnlyPayloadInvalidatesChallenge) {
+  start_server();  // the real validator
+  auto c = account_client();
+  Reply order = c->new_order({{"permanent-identifier", "C02XL0GVJGH5"}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  Reply authz = c->post_as_get(order.body["authorizations"][0]);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "device-attest-01");
+  ASSERT_FALSE(challenge.is_null());
+  Reply answered = c->post(challenge["url"], Json{{"error", "attestation service unavailable"}});
+  EXPECT_EQ(answered.status, 200) << answered.response.body;
+  Reply final_authz = c->poll(order.body["authorizations"][0]);
+  EXPECT_EQ(final_authz.status_field(), "invalid");
+  Json error = TestAcmeClient::challenge_of(final_authz.body, "device-attest-01")["error"];
+  EXPECT_EQ(error["type"], "urn:ietf:params:acme:error:badAttestationStatement");
+  EXPECT_NE(error.value("detail", "").find("attestation service unavailable"), std::string::npos)
+      << error;
+  EXPECT_EQ(server->metrics().attestation_decisions("reject", "client_error"), 1u);
+  std::ifstream decisions(config.data_dir + "/decisions.jsonl");
+  std::string line, all;
+  while (std::getline(decisions, line)) all += line + "\n";
+  EXPECT_NE(all.find("client_error"), std::string::npos) << all;
+  EXPECT_NE(all.find("attestation service unavailable"), std::string::npos) << all;
+  // Neither attObj nor error: still refused up front.
+  Reply order2 = c->new_order({{"permanent-identifier", "C02XL0GVJGH6"}});
+  Json challenge2 = TestAcmeClient::challenge_of(
+      c->post_as_get(order2.body["authorizations"][0]).body, "device-attest-01");
+  EXPECT_EQ(c->post(challenge2["url"], Json{{"foo", 1}}).problem(), "malformed");
+}
+
+// Orders `identifier`, answers its device-attest-01 with attObj `att` and finalizes with a
+// CSR for `device_key`; the issued leaf, or nullopt (with failures recorded).
+std::optional<pki::Certificate> device_leaf(TestAcmeClient& c, const std::string& identifier,
+                                            const std::string& att,
+                                            const pki::PrivateKey& device_key) {
+  Reply order = c.new_order({{"permanent-identifier", identifier}});
+  EXPECT_EQ(order.status, 201) << order.response.body;
+  if (order.status != 201) return std::nullopt;
+  Json challenge = TestAcmeClient::challenge_of(c.post_as_get(order.body["authorizations"][0]).body,
+                                                "device-attest-01");
+  c.post(challenge["url"], Json{{"attObj", att}});
+  EXPECT_EQ(c.poll(order.location()).status_field(), "ready");
+  pki::CsrSpec bare;
+  Reply fin = c.post(order.body["finalize"],
+                     Json{{"csr", base64url_encode(pki::build_csr(bare, device_key)->to_der())}});
+  EXPECT_EQ(fin.status, 200) << fin.response.body;
+  if (fin.status != 200) return std::nullopt;
+  return download_chain(c, fin.body["certificate"]).at(0);
+}
+
+// allow_user_enrollment: the attestation proves a key, not the serial the order claimed, so
+// the leaf does not name that serial and its holder cannot revoke the real device's leaf.
+TEST_F(AcmeFlowTest, UserEnrollmentLeafNamesNoUnverifiedSerialAndGrantsNoRevocation) {
+  auto device_key = *pki::PrivateKey::generate(pki::KeySpec::p384());
+  int calls = 0;
+  start_server(
+      std::make_unique<FakeDeviceValidator>(device_key.public_key(), "C02XL0GVJGH5", &calls));
+  auto owner = account_client();
+  auto real = device_leaf(*owner, "C02XL0GVJGH5", "good", device_key);
+  ASSERT_TRUE(real);
+  ASSERT_EQ(real->subject_alt_names().permanent_ids.size(), 1u);
+
+  auto byod = account_client();
+  auto claimed = device_leaf(*byod, "C02XL0GVJGH5", "byod", device_key);
+  ASSERT_TRUE(claimed);
+  EXPECT_TRUE(claimed->subject_alt_names().permanent_ids.empty());
+  EXPECT_EQ(claimed->subject().find("C02XL0GVJGH5"), std::string::npos) << claimed->subject();
+  EXPECT_NE(claimed->subject().find("attested-key"), std::string::npos) << claimed->subject();
+
+  Reply revoke =
+      byod->post(byod->url("revokeCert"), Json{{"certificate", base64url_encode(real->to_der())}});
+  EXPECT_EQ(revoke.status, 403) << revoke.response.body;
+  EXPECT_EQ(revoke.problem(), "unauthorized");
+}
+
+// A client-chosen assigner OID reaches the leaf only when the operator vouches for it.
+TEST_F(AcmeFlowTest, ClientChosenAssignerOidNotCopiedUnlessVouched) {
+  auto device_key = *pki::PrivateKey::generate(pki::KeySpec::p384());
+  int calls = 0;
+  config.vouched_device_oids = {"1.2.840.113635.100.6"};
+  start_server(
+      std::make_unique<FakeDeviceValidator>(device_key.public_key(), "C02XL0GVJGH5", &calls));
+  auto c = account_client();
+  auto chosen = device_leaf(*c, "C02XL0GVJGH5/1.3.6.1.4.1.99999", "good", device_key);
+  ASSERT_TRUE(chosen);
+  auto sans = chosen->subject_alt_names();
+  ASSERT_EQ(sans.permanent_ids.size(), 1u);
+  EXPECT_EQ(sans.permanent_ids[0].value, "C02XL0GVJGH5");
+  EXPECT_FALSE(sans.permanent_ids[0].assigner.has_value());
+  auto vouched = device_leaf(*c, "C02XL0GVJGH5/1.2.840.113635.100.6", "good", device_key);
+  ASSERT_TRUE(vouched);
+  auto vouched_sans = vouched->subject_alt_names();
+  ASSERT_EQ(vouched_sans.permanent_ids.size(), 1u);
+  EXPECT_EQ(vouched_sans.permanent_ids[0].assigner, "1.2.840.113635.100.6");
 }
 
 }  // namespace

@@ -122,6 +122,59 @@ TEST_F(AcmeNegativeTest, WrongUrl) {
   expect_problem(c->post(c->kid, std::nullopt, host), 403, "unauthorized");
 }
 
+// RFC 7515 §4: a header with a repeated member is refused, never read as its last copy.
+TEST_F(AcmeNegativeTest, DuplicateMembersInHeaderAndPayloadAreMalformed) {
+  auto c = account_client();
+  const Json ids = {{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}}};
+  SignOptions two_urls;
+  two_urls.edit_header = [](const std::string& text) {
+    // {"url":"https://evil.example/x","url":<the right one>, ...}: the right one last.
+    return "{\"url\":\"https://evil.example/x\"," + text.substr(1);
+  };
+  Reply r = c->post(c->url("newOrder"), ids, two_urls);
+  expect_problem(r, 400, "malformed");
+  EXPECT_NE(r.body.value("detail", "").find("duplicate"), std::string::npos) << r.body;
+  expect_post_envelope(r);
+  SignOptions two_payload_members;
+  two_payload_members.raw_payload =
+      R"({"identifiers":[{"type":"ip","value":"127.0.0.1"}],"identifiers":[]})";
+  Reply p = c->post(c->url("newOrder"), std::nullopt, two_payload_members);
+  expect_problem(p, 400, "malformed");
+  EXPECT_NE(p.body.value("detail", "").find("duplicate"), std::string::npos) << p.body;
+  EXPECT_EQ(c->post_as_get(c->kid + "/orders").body["orders"].size(), 0u);
+  // The same request without the repetition is fine.
+  EXPECT_EQ(c->post(c->url("newOrder"), ids).status, 201);
+}
+
+// An oversized body (8 MiB sent at full speed over TLS) gets its 413 as a problem document
+// and the connection is closed gracefully, so the client reads the reason.
+TEST_F(AcmeNegativeTest, OversizedBodyIs413ProblemDocument) {
+  auto c = account_client();
+  Reply huge = c->request("POST", c->url("newOrder"), {{"content-type", "application/jose+json"}},
+                          std::string(8 << 20, 'a'));
+  ASSERT_TRUE(huge.error.empty()) << huge.error;
+  EXPECT_EQ(huge.status, 413);
+  EXPECT_EQ(huge.header("Content-Type"), "application/problem+json");
+  EXPECT_EQ(huge.problem(), "malformed") << huge.response.body;
+  EXPECT_NE(huge.body.value("detail", "").find(std::to_string(256 * 1024)), std::string::npos)
+      << huge.body;
+  // 10,000 identifiers: over the body limit too, answered the same way.
+  Json ids = Json::array();
+  for (int i = 0; i < 10000; ++i)
+    ids.push_back(Json{{"type", "dns"}, {"value", "host" + std::to_string(i) + ".example"}});
+  Reply many = c->post(c->url("newOrder"), Json{{"identifiers", ids}});
+  EXPECT_EQ(many.status, 413);
+  EXPECT_EQ(many.header("Content-Type"), "application/problem+json");
+  EXPECT_EQ(many.problem(), "malformed") << many.response.body;
+  // 101 identifiers fit in a body but not in an order: the limit is in the detail.
+  ids.erase(ids.begin() + 101, ids.end());
+  Reply over = c->post(c->url("newOrder"), Json{{"identifiers", ids}});
+  expect_problem(over, 400, "rejectedIdentifier");
+  EXPECT_NE(over.body.value("detail", "").find("100"), std::string::npos);
+  // The server still serves this client normally.
+  EXPECT_EQ(c->new_order({{"ip", "127.0.0.1"}}).status, 201);
+}
+
 TEST_F(AcmeNegativeTest, AlgNoneAndHs256AndBadSignature) {
   auto c = account_client();
   SignOptions none;

@@ -1,6 +1,7 @@
 // Orders (RFC 8555 §7.4): newOrder, the order resource and finalize, with issuance done
 // synchronously inside finalize (signing a leaf costs well under a millisecond).
 #include <algorithm>
+#include <set>
 
 #include "core/bytes.h"
 #include "server/acme/acme_context.h"
@@ -45,6 +46,33 @@ http::Response order_response(const AcmeContext& ctx, int status, const Order& o
   return response;
 }
 
+// The identifiers a leaf may name: all of the order's except device identifiers proven
+// only by a key (User Enrollment: the attestation carries no serial or UDID, so the
+// order's claim is unverified), and without OIDs (assigner, hw-type) that neither the
+// attestation nor the operator (ServerConfig::vouched_device_oids) vouches for.
+std::vector<Identifier> provable_identifiers(const std::vector<Identifier>& identifiers,
+                                             const std::set<std::size_t>& unverified,
+                                             const std::vector<std::string>& vouched_oids) {
+  auto vouched = [&](const std::string& oid) {
+    return std::find(vouched_oids.begin(), vouched_oids.end(), oid) != vouched_oids.end();
+  };
+  std::vector<Identifier> out;
+  for (std::size_t i = 0; i < identifiers.size(); ++i) {
+    if (unverified.count(i) > 0) continue;
+    Identifier id = identifiers[i];
+    if (id.type == "permanent-identifier") {
+      auto pid = permanent_identifier_of(id);
+      if (pid.assigner && !vouched(*pid.assigner)) id.value = pid.value;
+    } else if (id.type == "hardware-module") {
+      // hwType is mandatory in a hardwareModuleName: without a vouched one, no such SAN.
+      auto hw = hardware_module_of(id);
+      if (!vouched(hw.hw_type)) id = Identifier{"hardware-serial", to_string(hw.serial)};
+    }
+    out.push_back(std::move(id));
+  }
+  return out;
+}
+
 // Subject CN of a leaf: the first dns identifier, else the first device identifier.
 std::string leaf_common_name(const std::vector<Identifier>& identifiers) {
   for (const auto& id : identifiers) {
@@ -55,8 +83,9 @@ std::string leaf_common_name(const std::vector<Identifier>& identifiers) {
       auto value = permanent_identifier_of(id).value;
       if (!value.empty() && value.size() <= kMaxCommonName) return value;
     }
-    if (id.type == "hardware-module") {
-      auto serial = to_string(hardware_module_of(id).serial);
+    if (id.type == "hardware-module" || id.type == "hardware-serial") {
+      auto serial =
+          id.type == "hardware-serial" ? id.value : to_string(hardware_module_of(id).serial);
       if (!serial.empty() && serial.size() <= kMaxCommonName) return serial;
     }
   }
@@ -81,6 +110,7 @@ pki::SubjectAltNames leaf_sans(const std::vector<Identifier>& identifiers) {
 struct DeviceEvidence {
   std::vector<Bytes> attested_spkis;
   std::string device_id;
+  std::set<std::size_t> unverified;  // order.identifiers indices proven only by a key
 };
 
 // The attested keys (and device id) recorded by the valid device-attest-01 challenges of
@@ -102,6 +132,7 @@ Result<DeviceEvidence> device_evidence(AcmeContext& ctx, const Order& order) {
       out.attested_spkis.push_back(std::move(*der));
       if (const std::string* device_id = get_string(c.evidence, "device_id"))
         out.device_id = *device_id;
+      if (c.evidence.value("user_enrollment", false)) out.unverified.insert(i);
       found = true;
       break;
     }
@@ -158,11 +189,37 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
     return problem_response(top, problems);
   }
 
+  // Quotas, counted once the request is well formed.
+  const RateLimits& limits = ctx.config.limits;
+  const std::int64_t at = ctx.now();
+  const std::string& account_id = signed_request->account->id;
+  if (auto wait = ctx.limiter.wait_for("orders-acct:" + account_id,
+                                       limits.new_orders_per_account_per_hour, at)) {
+    return rate_limited_response("new orders of this account",
+                                 limits.new_orders_per_account_per_hour, wait);
+  }
+  for (const auto& id : identifiers) {
+    if (!is_device_identifier(id)) continue;
+    if (auto wait = ctx.limiter.take("orders-device:" + id.value,
+                                     limits.new_orders_per_identifier_per_hour, at)) {
+      return rate_limited_response("new orders for " + id.value,
+                                   limits.new_orders_per_identifier_per_hour, wait);
+    }
+  }
+  (void)ctx.limiter.take("orders-acct:" + account_id, limits.new_orders_per_account_per_hour, at);
+
   auto not_before = parse_time_member(payload, "notBefore");
   if (!not_before) return not_before.error();
   auto not_after = parse_time_member(payload, "notAfter");
   if (!not_after) return not_after.error();
   std::int64_t now = ctx.now();
+  const std::int64_t window = ctx.config.not_before_window;
+  if (*not_before && (*not_before < now - window || *not_before > now + window)) {
+    return Error::make("malformed", "notBefore must lie within " + std::to_string(window) +
+                                        " seconds of the server's time (" +
+                                        format_rfc3339(now - window) + " to " +
+                                        format_rfc3339(now + window) + ")");
+  }
   std::int64_t start = *not_before ? *not_before : now;
   if (*not_after) {
     if (*not_after <= start || *not_after <= now) {
@@ -258,8 +315,15 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   std::int64_t now = ctx.now();
   LeafRequest leaf;
   leaf.csr = &*csr;
-  leaf.sans = leaf_sans(order.identifiers);
-  leaf.common_name = leaf_common_name(order.identifiers);
+  const auto named =
+      provable_identifiers(order.identifiers, evidence->unverified, ctx.config.vouched_device_oids);
+  leaf.sans = leaf_sans(named);
+  leaf.common_name = leaf_common_name(named);
+  if (leaf.common_name.empty() && !evidence->unverified.empty()) {
+    // Name what was attested, the key, rather than the identity the order claimed.
+    leaf.common_name =
+        "attested-key " + base64url_encode(sha256(csr->public_key().spki_der())).substr(0, 22);
+  }
   leaf.extended_key_usages = ctx.config.cert_ekus;
   std::int64_t requested_start = 0, requested_end = 0;
   if (!order.not_before.empty()) parse_rfc3339(order.not_before, requested_start);
@@ -270,6 +334,7 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   // Everything is checked; from here the order moves, and only one finalize wins.
   std::string claimed_from = order.status;
   order.status = "processing";
+  order.processing_since = now;
   auto claimed = ctx.store->update_order(order, claimed_from);
   if (!claimed) {
     if (claimed.error().type == "conflict")
@@ -297,7 +362,15 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   record.device_id = evidence->device_id;
   record.not_after = certificate->not_after();
   record.issued = now;
-  auto stored = ctx.store->put_certificate(record);
+  // The certificates this one supersedes (one active certificate per device) are revoked
+  // in the same transaction that stores it: never both active, never neither.
+  std::vector<CertificateRecord> superseded;
+  if (!evidence->attested_spkis.empty() && ctx.device_validator) {
+    auto found = ctx.device_validator->superseded_by(record);
+    if (!found) return fail(found.error());
+    superseded = std::move(*found);
+  }
+  auto stored = ctx.store->put_certificate_superseding(record, superseded);
   if (!stored) return fail(stored.error());
 
   order.status = "valid";

@@ -2,6 +2,11 @@
 // expressions, and the per-request envelope (nonce, index link, metrics, log line).
 #include "server/acme/acme_server.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -281,8 +286,25 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
   fs::create_directories(config.data_dir, ec);
   if (ec) return Error::make("serverInternal", config.data_dir + ": " + ec.message());
 
+  // Processes starting on one data dir take turns: the first creates the database, the CA,
+  // the TLS identity and the nonce key, the others load them (flock, released by close
+  // when start returns).
+  const std::string lock_path = config.data_dir + "/.startup.lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX) != 0) {
+    if (lock_fd >= 0) ::close(lock_fd);
+    return Error::make("serverInternal", "cannot lock " + lock_path);
+  }
+  struct LockRelease {
+    int fd;
+    ~LockRelease() { ::close(fd); }
+  } release{lock_fd};
+
   auto ctx = std::make_unique<AcmeContext>();
   ctx->config = config;
+  auto limits = load_rate_limits(config.policy_file, config.limits);
+  if (!limits) return limits.error();
+  ctx->config.limits = *limits;
   ctx->clock = clock;
   ctx->logger = Logger(log_level);
   std::string store_spec =
@@ -313,12 +335,21 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
       [metrics](const std::string& outcome, const std::string& rule) {
         metrics->attestation_decision(outcome, rule);
       });
+  auto settled = settle_interrupted_finalizations(*ctx);
+  if (!settled) return settled.error();
   auto nonces = NonceService::open(*ctx->store, clock, config.nonce_lifetime);
   if (!nonces) return nonces.error();
   ctx->nonces = std::move(*nonces);
   ctx->validation_options.dns_server = config.dns_server;
   ctx->validation_options.http01_port = config.http01_port;
-  ctx->pool = std::make_unique<ValidationPool>(config.validation_threads);
+  for (const auto& cidr : config.validation_deny) {
+    if (!valid_cidr(cidr))
+      return Error::make("malformed", "--validation-deny " + cidr + ": not a CIDR");
+  }
+  ctx->validation_options.deny_cidrs = config.validation_deny;
+  ctx->pool = std::make_unique<ValidationPool>(
+      config.validation_threads,
+      static_cast<std::size_t>(std::max(1, config.validation_queue_limit)));
 
   std::unique_ptr<AcmeServer> server(new AcmeServer());
   Impl* impl = server->impl_.get();
@@ -331,6 +362,14 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
   options.tls_cert_pem = tls->cert_pem;
   options.tls_key_pem = tls->key_pem;
   options.threads = config.io_threads;
+  options.max_connections = config.max_connections;
+  options.max_connections_per_ip = std::min(config.max_connections_per_ip, config.max_connections);
+  // Refusals made before a request reaches the router (body or header too large,
+  // unparsable HTTP, a throwing handler) are problem documents too (RFC 8555 §6.7).
+  options.error_response = [](int status, const std::string& reason) {
+    return problem_response(
+        Error::make(status >= 500 ? "serverInternal" : "malformed", reason, status));
+  };
   auto http_server =
       http::Server::start(options, [impl](const http::Request& r) { return impl->handle(r); });
   if (!http_server) {

@@ -62,7 +62,41 @@ Result<Authorization> refresh_authz(AcmeContext& ctx, Authorization authz) {
   return authz;
 }
 
+Result<Order> settle_interrupted_finalization(AcmeContext& ctx, Order order) {
+  if (order.status != "processing" ||
+      ctx.now() - order.processing_since < kFinalizeInterruptedAfter) {
+    return order;
+  }
+  order.status = "invalid";
+  order.error = problem_json(Error::make(
+      "serverInternal",
+      "finalization was interrupted (the server stopped while issuing); create a new order"));
+  auto updated = ctx.store->update_order(order, "processing");
+  if (!updated && updated.error().type == "conflict") {
+    auto current = ctx.store->order_by_id(order.id);
+    if (current && current->has_value()) return std::move(**current);
+  }
+  if (!updated) return updated.error();
+  return order;
+}
+
+Result<int> settle_interrupted_finalizations(AcmeContext& ctx) {
+  auto ids = ctx.store->order_ids_by_status("processing");
+  if (!ids) return ids.error();
+  int settled = 0;
+  for (const auto& id : *ids) {
+    auto order = ctx.store->order_by_id(id);
+    if (!order) return order.error();
+    if (!order->has_value()) continue;
+    auto after = settle_interrupted_finalization(ctx, std::move(**order));
+    if (!after) return after.error();
+    if (after->status == "invalid") ++settled;
+  }
+  return settled;
+}
+
 Result<Order> refresh_order(AcmeContext& ctx, Order order) {
+  if (order.status == "processing") return settle_interrupted_finalization(ctx, std::move(order));
   if (order.status != "pending" && order.status != "ready") return order;
   std::vector<Authorization> authzs;
   authzs.reserve(order.authorization_ids.size());

@@ -11,8 +11,14 @@ constexpr std::size_t kRandomBytes = 6;
 constexpr std::size_t kMacBytes = 12;
 constexpr std::size_t kNonceBytes = kTimeBytes + kRandomBytes + kMacBytes;
 constexpr std::size_t kNonceChars = 32;  // base64url of 24 bytes
-// Processes sharing a store may disagree on the time by this much.
+// Processes sharing a store may disagree on the time by this much (pairwise). A nonce
+// stamped up to this far in the verifier's future is accepted; its age is the verifier's
+// now minus the stamp.
 constexpr std::int64_t kClockSkew = 60;
+// A use is recorded with the verifier's time and kept lifetime + 2 margins: whichever
+// process purges (clock up to one margin ahead of the recorder) and whichever verifies
+// (up to one margin behind the issuer), the record outlives every acceptance of the nonce.
+constexpr std::int64_t kRetentionMargin = 2 * kClockSkew;
 
 Bytes mac_of(const Bytes& key, const std::uint8_t* data, std::size_t len) {
   Bytes mac = hmac_sha256(key, std::string_view(reinterpret_cast<const char*>(data), len));
@@ -40,7 +46,7 @@ Result<std::unique_ptr<NonceService>> NonceService::open(Store& store, std::shar
   }
   // Tells the store how long nonce records matter, so it purges them after that (the
   // empty nonce matches nothing).
-  (void)store.consume_nonce("", clock->now(), lifetime_seconds);
+  (void)store.consume_nonce("", clock->now(), lifetime_seconds + kRetentionMargin);
   return std::unique_ptr<NonceService>(
       new NonceService(store, std::move(clock), lifetime_seconds, std::move(*key)));
 }
@@ -81,7 +87,9 @@ bool NonceService::authentic(const std::string& nonce) const {
 Result<bool> NonceService::consume(const std::string& nonce) {
   auto issued = issued_at(nonce);
   if (!issued) return false;
-  auto recorded = store_.put_nonce(nonce, *issued);
+  // Recorded at the verifier's time, not the issuer's stamp: a skewed issuer must not
+  // make the record look older than it is to the purge.
+  auto recorded = store_.put_nonce(nonce, clock_->now());
   if (recorded) return true;
   if (recorded.error().type == "conflict") return false;
   return recorded.error();

@@ -4,10 +4,12 @@
 // A nonce is self-authenticating: base64url(issued-at (6 bytes) || random (6 bytes) ||
 // HMAC-SHA256(key, first 12 bytes) truncated to 12 bytes), with the HMAC key kept in the
 // store's settings so every process shares it. Issuing therefore costs an HMAC and no
-// store write. Using one checks the MAC and age, then records the use in the store with
-// put_nonce(nonce, issued-at), which refuses a duplicate with Error("conflict"): the
+// store write. Using one checks the MAC and age (by the verifying process's clock, with a
+// stated skew margin of 60 s between processes), then records the use in the store with
+// put_nonce(nonce, verifier's now), which refuses a duplicate with Error("conflict"): the
 // first use wins, a replay finds the record, and the store purges records once they are
-// older than the lifetime, when the age check alone refuses them. Thread-safe.
+// older than lifetime + 2 margins, when the age check alone refuses them on every
+// process. Thread-safe.
 #pragma once
 
 #include <cstdint>

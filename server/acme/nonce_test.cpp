@@ -88,6 +88,31 @@ TEST_F(NonceTest, AnotherStoreDoesNotAccept) {
   EXPECT_FALSE(*(*other)->consume(n));
 }
 
+// Two processes on one store, B's clock 50 s ahead (inside the stated skew margin). A nonce
+// that A accepted stays refused for as long as A still finds it fresh, even after B purged
+// old records: records are judged by the verifier's clock and kept lifetime + margins.
+TEST_F(NonceTest, SkewedProcessPurgeOpensNoReplayWindow) {
+  auto a = service(600);
+  auto b_store = open_sqlite_store(dir + "/db.sqlite");
+  ASSERT_TRUE(b_store.ok()) << b_store.error().detail;
+  auto b_clock = std::make_shared<VirtualClock>(clock->now() + 50);
+  auto b = NonceService::open(**b_store, b_clock, 600);
+  ASSERT_TRUE(b.ok());
+  std::string n = a->issue();
+  ASSERT_TRUE(*a->consume(n));
+  clock->advance(590);
+  b_clock->advance(590);
+  for (int i = 0; i < 1100; ++i) ASSERT_TRUE(*(*b)->consume((*b)->issue()));  // B purges
+  EXPECT_TRUE(a->authentic(n));  // A still finds n fresh...
+  EXPECT_FALSE(*a->consume(n));  // ...so its use must still be on record
+  EXPECT_FALSE(*(*b)->consume(n));
+  // A nonce from the skewed process is judged by the verifier's clock: 50 s in A's future
+  // is inside the margin, the age counts from A's own view.
+  std::string ahead = (*b)->issue();
+  EXPECT_TRUE(*a->consume(ahead));
+  EXPECT_FALSE(*(*b)->consume(ahead));
+}
+
 // The store behaviour this design relies on: a second put of one nonce is a conflict.
 TEST_F(NonceTest, StoreRefusesDuplicatePut) {
   ASSERT_TRUE(store->put_nonce("dup", clock->now()).ok());

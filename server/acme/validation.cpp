@@ -2,7 +2,7 @@
 
 namespace attestlab::server {
 
-ValidationPool::ValidationPool(int threads) {
+ValidationPool::ValidationPool(int threads, std::size_t max_queued) : max_queued_(max_queued) {
   if (threads < 1) threads = 1;
   threads_.reserve(static_cast<std::size_t>(threads));
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
@@ -15,11 +15,16 @@ ValidationPool::~ValidationPool() {
 bool ValidationPool::submit(std::function<void()> job) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return false;
+    if (stopping_ || queue_.size() >= max_queued_) return false;
     queue_.push_back(std::move(job));
   }
   wake_.notify_one();
   return true;
+}
+
+bool ValidationPool::stopped() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
 }
 
 std::size_t ValidationPool::queued() const {

@@ -4,6 +4,7 @@
 
 #include "core/clock.h"
 #include "testing/device_attest_support.h"
+#include "testing/odd_ec_keys.h"
 
 namespace attestlab::server {
 namespace {
@@ -200,6 +201,45 @@ TEST_F(BuiltLeaves, RsaLeafRefused) {
   EXPECT_EQ(facts.error().type, "badAttestationStatement");
   EXPECT_EQ(rule_, "key");
   EXPECT_NE(facts.error().detail.find("RSA"), std::string::npos) << facts.error().detail;
+}
+
+// Curves by name: a 256-bit curve that is not P-256, or P-256 spelled out as explicit
+// parameters, is refused even when P-256 is allowed.
+TEST_F(BuiltLeaves, OddCurveAndExplicitParameterKeysRefused) {
+  AppleVerifyOptions options;
+  options.allowed_ec_bits = {256, 384};
+  for (auto [group, explicit_params] :
+       {std::pair{"secp256k1", false}, std::pair{"brainpoolP256r1", false},
+        std::pair{"brainpoolP384r1", false}, std::pair{"P-256", true}}) {
+    SCOPED_TRACE(group);
+    LeafSpec spec;
+    spec.given_key = attestlab::testing::odd_ec_key(group, explicit_params);
+    ASSERT_TRUE(spec.given_key.valid());
+    auto facts = verify_leaf(spec, options);
+    ASSERT_FALSE(facts.ok());
+    EXPECT_EQ(facts.error().type, "badAttestationStatement");
+    // OpenSSL's chain verification already refuses a leaf with explicit parameters.
+    EXPECT_EQ(rule_, explicit_params ? "chain" : "key");
+  }
+  LeafSpec p256;
+  p256.key = pki::KeySpec::p256();
+  EXPECT_TRUE(verify_leaf(p256, options).ok());
+}
+
+// An attestation object whose CBOR map repeats a key is malformed, never read as one of
+// its copies (here "fmt": "apple" and then "fmt": "none").
+TEST_F(BuiltLeaves, DuplicateCborKeysRefused) {
+  const auto leaf = issue_leaf(*ca_, LeafSpec{}, token_);
+  const std::string honest = att_obj(*ca_, leaf);
+  Bytes cbor = *base64url_decode(honest);
+  ASSERT_EQ(cbor[0], 0xa2);  // a map of two pairs
+  cbor[0] = 0xa3;
+  const Bytes extra = {0x63, 'f', 'm', 't', 0x64, 'n', 'o', 'n', 'e'};
+  cbor.insert(cbor.end(), extra.begin(), extra.end());
+  auto facts = verify(base64url_encode(cbor));
+  ASSERT_FALSE(facts.ok());
+  EXPECT_NE(facts.error().detail.find("duplicate"), std::string::npos) << facts.error().detail;
+  EXPECT_TRUE(verify(honest).ok());
 }
 
 TEST_F(BuiltLeaves, P521LeafRefusedUnlessAllowed) {

@@ -111,6 +111,7 @@ Result<AttestPolicy> AttestPolicy::from_json(const Json& doc) {
     const std::string& key = it.key();
     const Json& v = it.value();
     if (!key.empty() && key[0] == '_') continue;
+    if (key == "limits") continue;  // the server's quotas, read by server/acme/rate_limits
     if (key == "match") {
       auto match =
           v.is_string() ? value_named(kMatchNames, v.get_ref<const std::string&>()) : std::nullopt;

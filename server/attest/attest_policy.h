@@ -18,6 +18,7 @@
 //   "forbid_third_party_kexts": true   Macs: third-party kernel extensions not allowed
 //   "allow_user_enrollment": false     accept attestations without serial/UDID (BYOD)
 //   "one_active_certificate_per_device": true  revoke a device's older certificates
+//   "limits": {...}                the ACME server's quotas (server/acme/rate_limits.h)
 //
 // Platforms: an attestation does not name its platform. The platform is the inventory
 // entry's "platform" when the inventory knows the device, else "macOS" when the leaf

@@ -141,8 +141,16 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
   }
 
   Result<int> after_issue(const CertificateRecord& issued) override {
-    if (!policy_.one_active_certificate_per_device || issued.device_id.empty()) return 0;
-    if (ATTESTLAB_FAULT(keep_superseded_certificates)) return 0;
+    auto superseded = superseded_by(issued);
+    if (!superseded) return superseded.error();
+    for (const auto& cert : *superseded) ATTESTLAB_TRY(store_->update_certificate(cert));
+    return static_cast<int>(superseded->size());
+  }
+
+  Result<std::vector<CertificateRecord>> superseded_by(const CertificateRecord& issued) override {
+    std::vector<CertificateRecord> out;
+    if (!policy_.one_active_certificate_per_device || issued.device_id.empty()) return out;
+    if (ATTESTLAB_FAULT(keep_superseded_certificates)) return out;
     if (store_ == nullptr) return Error::make("serverInternal", "device attestation has no store");
     // The device may have enrolled before under its other identifier (serial vs UDID):
     // the attested pair is in the order's device-attest-01 evidence.
@@ -161,7 +169,6 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
       }
     }
     const std::int64_t now = clock_->now();
-    int revoked = 0;
     std::set<std::string> seen;
     for (const auto& device_id : device_ids) {
       auto certs = store_->certificates_by_device(device_id);
@@ -172,11 +179,10 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
         cert.status = "revoked";
         cert.revocation_reason = 4;  // RFC 5280 superseded
         cert.revoked_at = now;
-        ATTESTLAB_TRY(store_->update_certificate(cert));
-        ++revoked;
+        out.push_back(std::move(cert));
       }
     }
-    return revoked;
+    return out;
   }
 
  private:

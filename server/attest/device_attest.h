@@ -12,9 +12,13 @@
 //    key, which the CSR key must equal at finalize), "device_id" (the attested identifier
 //    the order was matched to), and the attested facts ("serial", "udid", "os_version",
 //    "sepos_version", "llb_version", ... where present).
+//  - superseded_by() names, before a device certificate is stored, the certificates its
+//    issuance supersedes (one-active-certificate-per-device policy), already marked
+//    revoked (reason 4); the caller stores the new certificate and these in one
+//    transaction (Store::put_certificate_superseding).
 //  - after_issue() is called after a certificate for a device order was stored; it
-//    applies the one-active-certificate-per-device policy (revokes superseded ones) and
-//    returns how many it revoked.
+//    revokes whatever superseded certificates are still valid (none when the caller used
+//    superseded_by) and returns how many it revoked.
 //  - Every validate() ends in exactly one decision (outcome "accept" or "reject" and the
 //    id of the rule that decided, see device_attest_rules()), written as one JSON line to
 //    the decision log and reported to the decision hook, e.g. for /metrics counters.
@@ -48,6 +52,11 @@ class DeviceAttestValidator {
                                 const Account& account, const Json& payload) = 0;
 
   virtual Result<int> after_issue(const CertificateRecord& issued) = 0;
+  // Default: supersedes nothing.
+  virtual Result<std::vector<CertificateRecord>> superseded_by(const CertificateRecord& issued) {
+    (void)issued;
+    return std::vector<CertificateRecord>();
+  }
 
   // Called once per decision with outcome "accept" | "reject" and the rule id ("ok" for an
   // accept). Called on the validating thread; the hook must be thread-safe itself. Set it

@@ -174,6 +174,7 @@ void members(O& o, M&& m) {
   m("error", o.error);
   m("certificate_id", o.certificate_id);
   m("created", o.created);
+  m("processing_since", o.processing_since);
 }
 
 template <class C, class M>

@@ -61,6 +61,7 @@ struct Order {
   Json error;
   std::string certificate_id;
   std::int64_t created = 0;
+  std::int64_t processing_since = 0;  // when a finalize claimed it ("processing"), else 0
 };
 
 struct CertificateRecord {

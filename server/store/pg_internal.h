@@ -101,11 +101,13 @@ class PgStore final : public Store {
   Result<std::optional<Account>> account_by_id(const std::string& id) override;
   Result<std::optional<Account>> account_by_thumbprint(const std::string& tp) override;
   Result<void> update_account(const Account& a) override;
+  Result<void> update_account_if(const Account& updated, const Account& expected) override;
   Result<bool> eab_kid_used(const std::string& kid) override;
 
   Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) override;
   Result<std::optional<Order>> order_by_id(const std::string& id) override;
   Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) override;
+  Result<std::vector<std::string>> order_ids_by_status(const std::string& status) override;
   Result<void> update_order(const Order& o, const std::string& expected_status) override;
 
   Result<std::optional<Authorization>> authz_by_id(const std::string& id) override;
@@ -113,6 +115,8 @@ class PgStore final : public Store {
   Result<void> update_authz(const Authorization& a, const std::string& expected_status) override;
 
   Result<void> put_certificate(const CertificateRecord& c) override;
+  Result<void> put_certificate_superseding(
+      const CertificateRecord& issued, const std::vector<CertificateRecord>& superseded) override;
   Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) override;
   Result<std::optional<CertificateRecord>> certificate_by_serial(
       const std::string& serial_hex) override;

@@ -120,11 +120,16 @@ class SqliteStore final : public Store {
   Result<std::optional<Account>> account_by_id(const std::string& id) override;
   Result<std::optional<Account>> account_by_thumbprint(const std::string& tp) override;
   Result<void> update_account(const Account& a) override;
+  Result<void> update_account_if(const Account& updated, const Account& expected) override;
   Result<bool> eab_kid_used(const std::string& kid) override;
 
   Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) override;
   Result<std::optional<Order>> order_by_id(const std::string& id) override;
   Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) override;
+  Result<std::vector<std::string>> order_ids_by_status(const std::string& status) override;
+  // Ids from a one-parameter "SELECT id FROM orders WHERE ..." statement.
+  Result<std::vector<std::string>> order_ids_where(sqlite3_stmt* statement,
+                                                   const std::string& value);
   Result<void> update_order(const Order& o, const std::string& expected_status) override;
 
   Result<std::optional<Authorization>> authz_by_id(const std::string& id) override;
@@ -132,6 +137,11 @@ class SqliteStore final : public Store {
   Result<void> update_authz(const Authorization& a, const std::string& expected_status) override;
 
   Result<void> put_certificate(const CertificateRecord& c) override;
+  Result<void> put_certificate_superseding(
+      const CertificateRecord& issued, const std::vector<CertificateRecord>& superseded) override;
+  // The statements behind put_certificate / update_certificate, mu_ held by the caller.
+  Result<void> insert_certificate_locked(const CertificateRecord& c, const std::string& json);
+  Result<void> update_certificate_locked(const CertificateRecord& c, const std::string& json);
   Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) override;
   Result<std::optional<CertificateRecord>> certificate_by_serial(
       const std::string& serial_hex) override;
@@ -222,8 +232,9 @@ class SqliteStore final : public Store {
   StatementPtr begin_, commit_, rollback_, user_version_;
   StatementPtr nonce_insert_, nonce_consume_, nonce_purge_;
   StatementPtr account_insert_, account_by_id_, account_by_thumbprint_, account_update_,
-      eab_kid_used_;
-  StatementPtr order_insert_, order_by_id_, order_ids_by_account_, order_update_, order_exists_;
+      account_update_if_, eab_kid_used_;
+  StatementPtr order_insert_, order_by_id_, order_ids_by_account_, order_update_, order_exists_,
+      order_ids_by_status_;
   StatementPtr authz_insert_, authz_by_id_, authz_by_challenge_, authz_update_, authz_exists_,
       challenge_insert_, challenges_delete_;
   StatementPtr certificate_insert_, certificate_by_id_, certificate_by_serial_,

@@ -30,6 +30,10 @@ class Store {
   virtual Result<std::optional<Account>> account_by_id(const std::string& id) = 0;
   virtual Result<std::optional<Account>> account_by_thumbprint(const std::string& tp) = 0;
   virtual Result<void> update_account(const Account& a) = 0;  // thumbprint may change
+  // Compare-and-set: writes `updated` only if the stored account still equals `expected`
+  // (every member), else Error("changed") and nothing is written; Error("conflict") when
+  // the new thumbprint belongs to another account.
+  virtual Result<void> update_account_if(const Account& updated, const Account& expected) = 0;
   // EAB key ids may bind at most one account.
   virtual Result<bool> eab_kid_used(const std::string& kid) = 0;
 
@@ -37,6 +41,8 @@ class Store {
   virtual Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) = 0;
   virtual Result<std::optional<Order>> order_by_id(const std::string& id) = 0;
   virtual Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) = 0;
+  // Ids of the orders in `status` (e.g. "processing" at start-up), oldest first.
+  virtual Result<std::vector<std::string>> order_ids_by_status(const std::string& status) = 0;
   virtual Result<void> update_order(const Order& o, const std::string& expected_status = "") = 0;
 
   virtual Result<std::optional<Authorization>> authz_by_id(const std::string& id) = 0;
@@ -46,6 +52,10 @@ class Store {
   virtual Result<void> update_authz(const Authorization& a,
                                     const std::string& expected_status = "") = 0;
 
+  // Stores `issued` and the updated `superseded` records in one transaction: all or none
+  // (Error("conflict") for a duplicate id or serial, nothing written).
+  virtual Result<void> put_certificate_superseding(
+      const CertificateRecord& issued, const std::vector<CertificateRecord>& superseded) = 0;
   virtual Result<void> put_certificate(const CertificateRecord& c) = 0;
   virtual Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) = 0;
   virtual Result<std::optional<CertificateRecord>> certificate_by_serial(

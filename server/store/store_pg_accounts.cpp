@@ -66,6 +66,20 @@ Result<void> PgStore::update_account(const Account& a) {
   });
 }
 
+// Compare-and-set on the whole stored row: only a writer that saw the current row wins.
+Result<void> PgStore::update_account_if(const Account& updated, const Account& expected) {
+  const std::string json = dump(to_json(updated));
+  const std::string old_json = dump(to_json(expected));
+  return one([&](pqxx::transaction_base& t) -> Result<void> {
+    auto r = t.exec_prepared("account_update_if", updated.thumbprint, or_null(updated.eab_kid),
+                             json, updated.id, old_json);
+    if (r.affected_rows() == 0) {
+      return Error::make("changed", "store: account " + updated.id + " changed or is missing");
+    }
+    return ok();
+  });
+}
+
 Result<bool> PgStore::eab_kid_used(const std::string& kid) {
   return one([&](pqxx::transaction_base& t) -> Result<bool> {
     return !t.exec_prepared("eab_kid_used", kid).empty();

@@ -12,6 +12,25 @@ Result<void> PgStore::put_certificate(const CertificateRecord& c) {
   });
 }
 
+// One transaction: the new certificate and the revocation of those it supersedes are
+// written together or not at all.
+Result<void> PgStore::put_certificate_superseding(
+    const CertificateRecord& issued, const std::vector<CertificateRecord>& superseded) {
+  const std::string json = dump(to_json(issued));
+  return many([&](pqxx::transaction_base& t) -> Result<void> {
+    t.exec_prepared0("certificate_insert", issued.id, issued.serial_hex, or_null(issued.device_id),
+                     issued.account_id, or_null(issued.order_id), issued.status, json);
+    for (const auto& c : superseded) {
+      auto r = t.exec_prepared("certificate_update", c.serial_hex, or_null(c.device_id),
+                               c.account_id, or_null(c.order_id), c.status, dump(to_json(c)), c.id);
+      if (r.affected_rows() == 0) {
+        return Error::make("serverInternal", "store: no certificate " + c.id);
+      }
+    }
+    return ok();
+  });
+}
+
 Result<std::optional<CertificateRecord>> PgStore::certificate_by_id(const std::string& id) {
   return decode(fetch_json("certificate_by_id", id), &certificate_from_json);
 }

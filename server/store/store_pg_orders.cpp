@@ -38,6 +38,16 @@ Result<std::vector<std::string>> PgStore::order_ids_by_account(const std::string
   });
 }
 
+Result<std::vector<std::string>> PgStore::order_ids_by_status(const std::string& status) {
+  return one([&](pqxx::transaction_base& t) -> Result<std::vector<std::string>> {
+    std::vector<std::string> ids;
+    for (const auto& row : t.exec_prepared("order_ids_by_status", status)) {
+      ids.push_back(row[0].as<std::string>());
+    }
+    return ids;
+  });
+}
+
 Result<void> PgStore::update_order(const Order& o, const std::string& expected_status) {
   const std::string json = dump(to_json(o));
   return one([&](pqxx::transaction_base& t) -> Result<void> {

@@ -119,12 +119,16 @@ Result<void> PgStore::migrate(const std::string& url) {
           {"account_by_thumbprint", "SELECT json FROM accounts WHERE thumbprint = $1"},
           {"account_update",
            "UPDATE accounts SET thumbprint = $1, eab_kid = $2, json = $3 WHERE id = $4"},
+          {"account_update_if",
+           "UPDATE accounts SET thumbprint = $1, eab_kid = $2, json = $3 WHERE id = $4 AND json = "
+           "$5"},
           {"eab_kid_used", "SELECT 1 FROM accounts WHERE eab_kid = $1"},
 
           {"order_insert",
            "INSERT INTO orders(id, account_id, status, json) VALUES($1, $2, $3, $4)"},
           {"order_by_id", "SELECT json FROM orders WHERE id = $1"},
           {"order_ids_by_account", "SELECT id FROM orders WHERE account_id = $1 ORDER BY seq"},
+          {"order_ids_by_status", "SELECT id FROM orders WHERE status = $1 ORDER BY seq"},
           {"order_update",
            "UPDATE orders SET status = $1, json = $2 WHERE id = $3 AND ($4 = '' OR status = $4)"},
           {"order_exists", "SELECT 1 FROM orders WHERE id = $1"},

@@ -1,5 +1,8 @@
 // SqliteStore's connection: opening (pragmas, WAL), the background checkpointer, and the
 // row helpers every part of the store uses. See sqlite_internal.h for the whole design.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <string_view>
 #include <system_error>
 
@@ -19,6 +22,12 @@ constexpr const char* kJournalSizeLimitPragma = "PRAGMA journal_size_limit=67108
 }  // namespace
 
 Result<void> SqliteStore::open(const std::string& path) {
+  // The database holds account keys and nonce/EAB secrets: create it owner-only (SQLite
+  // gives its -wal and -shm files the database file's mode). An existing file keeps its mode.
+  if (path != ":memory:" && path.rfind("file:", 0) != 0) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   sqlite3* raw = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &raw,

@@ -77,6 +77,25 @@ Result<void> SqliteStore::update_account(const Account& a) {
   return ok();
 }
 
+// The row's json is what to_json wrote, so comparing it compares every member at once.
+Result<void> SqliteStore::update_account_if(const Account& updated, const Account& expected) {
+  const std::string json = dump(to_json(updated));
+  const std::string old_json = dump(to_json(expected));
+  std::lock_guard lock(mu_);
+  Query q(account_update_if_.get());
+  int rc = q.text(updated.thumbprint)
+               .text_or_null(updated.eab_kid)
+               .text(json)
+               .text(updated.id)
+               .text(old_json)
+               .step();
+  if (rc != SQLITE_DONE) return is_uniqueness_violation(rc) ? account_conflict() : sqlite_error();
+  if (sqlite3_changes(db_.get()) == 0) {
+    return Error::make("changed", "store: account " + updated.id + " changed or is missing");
+  }
+  return ok();
+}
+
 Result<bool> SqliteStore::eab_kid_used(const std::string& kid) {
   std::lock_guard lock(mu_);
   Query q(eab_kid_used_.get());

@@ -35,6 +35,27 @@ Error SqliteStore::certificate_conflict() const {
 Result<void> SqliteStore::put_certificate(const CertificateRecord& c) {
   const std::string json = dump(to_json(c));
   std::lock_guard lock(mu_);
+  return insert_certificate_locked(c, json);
+}
+
+Result<void> SqliteStore::put_certificate_superseding(
+    const CertificateRecord& issued, const std::vector<CertificateRecord>& superseded) {
+  const std::string json = dump(to_json(issued));
+  std::vector<std::string> superseded_json;
+  superseded_json.reserve(superseded.size());
+  for (const auto& c : superseded) superseded_json.push_back(dump(to_json(c)));
+  std::lock_guard lock(mu_);
+  Transaction tx(*this);
+  ATTESTLAB_TRY(tx.begin());
+  ATTESTLAB_TRY(insert_certificate_locked(issued, json));
+  for (std::size_t i = 0; i < superseded.size(); ++i) {
+    ATTESTLAB_TRY(update_certificate_locked(superseded[i], superseded_json[i]));
+  }
+  return tx.commit();
+}
+
+Result<void> SqliteStore::insert_certificate_locked(const CertificateRecord& c,
+                                                    const std::string& json) {
   Query q(certificate_insert_.get());
   q.text(c.id);
   int rc = bind_columns(q, c, json).step();
@@ -72,6 +93,11 @@ Result<std::vector<CertificateRecord>> SqliteStore::certificates_by_device(
 Result<void> SqliteStore::update_certificate(const CertificateRecord& c) {
   const std::string json = dump(to_json(c));
   std::lock_guard lock(mu_);
+  return update_certificate_locked(c, json);
+}
+
+Result<void> SqliteStore::update_certificate_locked(const CertificateRecord& c,
+                                                    const std::string& json) {
   Query q(certificate_update_.get());
   int rc = bind_columns(q, c, json).text(c.id).step();
   if (rc != SQLITE_DONE) {

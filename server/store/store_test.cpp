@@ -292,6 +292,45 @@ TEST_P(StoreTest, DuplicateThumbprintIsAConflict) {
   EXPECT_EQ(same_id.error().type, "conflict");
 }
 
+// Compare-and-set: only a writer that saw the current row wins; the loser learns "changed"
+// and the row keeps the winner's write.
+TEST_P(StoreTest, UpdateAccountIfIsCompareAndSet) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->create_account(make_account("acct-1", "tp-1")).ok());
+  ASSERT_TRUE(store->create_account(make_account("acct-2", "tp-2")).ok());
+  Account seen = **store->account_by_id("acct-1");
+  Account rolled = seen;
+  rolled.thumbprint = "tp-new";
+  ASSERT_TRUE(store->update_account_if(rolled, seen).ok());
+  Account stale = seen;
+  stale.contact = {"mailto:x@example.com"};
+  auto lost = store->update_account_if(stale, seen);
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().type, "changed");
+  EXPECT_EQ((*store->account_by_id("acct-1"))->thumbprint, "tp-new");
+  EXPECT_EQ((*store->account_by_id("acct-1"))->contact,
+            std::vector<std::string>{"mailto:acct-1@example.com"});
+  // Re-applied to the fresh row, both changes stand.
+  Account fresh = **store->account_by_id("acct-1");
+  Account both = fresh;
+  both.contact = {"mailto:x@example.com"};
+  ASSERT_TRUE(store->update_account_if(both, fresh).ok());
+  EXPECT_EQ((*store->account_by_id("acct-1"))->thumbprint, "tp-new");
+  EXPECT_EQ((*store->account_by_id("acct-1"))->contact,
+            std::vector<std::string>{"mailto:x@example.com"});
+  // A thumbprint that another account holds is still a conflict.
+  Account clash = both;
+  clash.thumbprint = "tp-2";
+  auto conflict = store->update_account_if(clash, both);
+  ASSERT_FALSE(conflict.ok());
+  EXPECT_EQ(conflict.error().type, "conflict");
+  EXPECT_EQ(store->update_account_if(make_account("ghost", "tp-g"), make_account("ghost", "tp-g"))
+                .error()
+                .type,
+            "changed");
+}
+
 TEST_P(StoreTest, UpdatingAMissingAccountFails) {
   auto store = open();
   ASSERT_TRUE(store);
@@ -519,6 +558,59 @@ TEST_P(StoreTest, CertificateRevocationIsStored) {
   EXPECT_EQ((*back)->revocation_reason, 1);
   EXPECT_EQ((*back)->revoked_at, 4242);
   EXPECT_FALSE(store->update_certificate(make_certificate("cert-9", "09", "")).ok());
+}
+
+// Issuance and the revocation of what it supersedes are one transaction: a failed insert
+// leaves the old certificate valid, a successful one revokes it in the same commit.
+TEST_P(StoreTest, PutCertificateSupersedingIsAllOrNothing) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto old_cert = make_certificate("cert-1", "01", "dev-A");
+  ASSERT_TRUE(store->put_certificate(old_cert).ok());
+  ASSERT_TRUE(store->put_certificate(make_certificate("cert-2", "02", "dev-B")).ok());
+  CertificateRecord superseded = old_cert;
+  superseded.status = "revoked";
+  superseded.revocation_reason = 4;
+  superseded.revoked_at = 5000;
+
+  // The new certificate's serial is taken: nothing is written, the old one stays valid.
+  auto clash =
+      store->put_certificate_superseding(make_certificate("cert-3", "02", "dev-A"), {superseded});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().type, "conflict");
+  EXPECT_EQ((*store->certificate_by_id("cert-1"))->status, "valid");
+  EXPECT_FALSE(store->certificate_by_id("cert-3")->has_value());
+
+  ASSERT_TRUE(
+      store->put_certificate_superseding(make_certificate("cert-3", "03", "dev-A"), {superseded})
+          .ok());
+  EXPECT_EQ((*store->certificate_by_id("cert-1"))->status, "revoked");
+  EXPECT_EQ((*store->certificate_by_id("cert-1"))->revocation_reason, 4);
+  EXPECT_EQ((*store->certificate_by_id("cert-3"))->status, "valid");
+  // Superseding a certificate that does not exist fails the whole transaction too.
+  auto ghost = store->put_certificate_superseding(make_certificate("cert-4", "04", "dev-A"),
+                                                  {make_certificate("cert-9", "09", "dev-A")});
+  EXPECT_FALSE(ghost.ok());
+  EXPECT_FALSE(store->certificate_by_id("cert-4")->has_value());
+}
+
+// Orders by status, e.g. those left "processing" by a crash.
+TEST_P(StoreTest, OrderIdsByStatus) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  Order a = make_order("order-a", "acct-1", {});
+  Order b = make_order("order-b", "acct-1", {});
+  ASSERT_TRUE(store->create_order(a, {}).ok());
+  ASSERT_TRUE(store->create_order(b, {}).ok());
+  b.status = "processing";
+  b.processing_since = 77;
+  ASSERT_TRUE(store->update_order(b, "pending").ok());
+  auto processing = store->order_ids_by_status("processing");
+  ASSERT_TRUE(processing.ok());
+  EXPECT_EQ(*processing, std::vector<std::string>{"order-b"});
+  EXPECT_EQ((*store->order_by_id("order-b"))->processing_since, 77);
+  EXPECT_EQ(*store->order_ids_by_status("pending"), std::vector<std::string>{"order-a"});
+  EXPECT_TRUE(store->order_ids_by_status("valid")->empty());
 }
 
 // --- settings, specs --------------------------------------------------------------------
