@@ -61,6 +61,8 @@ struct Order {
   Json error;
   std::string certificate_id;
   std::int64_t created = 0;
+  std::string profile;   // draft-ietf-acme-profiles: the profile issuance uses
+  std::string replaces;  // RFC 9773 §5: ARI identifier of the predecessor, or empty
 };
 
 struct CertificateRecord {
@@ -76,6 +78,9 @@ struct CertificateRecord {
   std::int64_t revoked_at = 0;
   std::int64_t not_after = 0;
   std::int64_t issued = 0;
+  std::int64_t not_before = 0;  // 0 in records written before ARI: use `issued`
+  // RFC 9773 §5: the order that named this certificate in "replaces", or empty.
+  std::string replaced_by;
 };
 
 Json to_json(const Account&);
