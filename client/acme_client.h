@@ -89,7 +89,8 @@ struct NewOrderRequest {
   std::vector<Identifier> identifiers;
   std::optional<std::string> not_before;  // RFC 3339
   std::optional<std::string> not_after;
-  std::optional<std::string> profile;  // draft-ietf-acme-profiles
+  std::optional<std::string> profile;   // draft-ietf-acme-profiles
+  std::optional<std::string> replaces;  // RFC 9773 §5: ari::cert_id of the predecessor
 };
 
 // Knobs for post_raw: each one breaks (or bends) exactly one thing about the request.
@@ -188,6 +189,12 @@ class AcmeClient {
   // POST-as-GET the certificate URL, Accept: application/pem-certificate-chain.
   Result<CertificateChain> download_certificate(const std::string& url);
   Result<Authorization> deactivate_authz(const std::string& url);
+
+  // ACME Renewal Information (RFC 9773 §4): unauthenticated GET of the directory's
+  // renewalInfo URL + "/" + the certificate's identifier. kErrorClientUsage when the
+  // directory has no renewalInfo; a problem answer is an Error as everywhere else.
+  Result<RenewalInfo> renewal_info(const pki::Certificate& certificate);
+  Result<RenewalInfo> renewal_info(const std::string& cert_id);
 
   // Revocation (RFC 8555 §7.6). reason: RFC 5280 CRLReason code; nullopt = omitted.
   // Signed by the account key ("kid"):

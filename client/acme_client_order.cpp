@@ -29,6 +29,7 @@ Result<Order> AcmeClient::new_order(const NewOrderRequest& req) {
   if (req.not_before) payload["notBefore"] = *req.not_before;
   if (req.not_after) payload["notAfter"] = *req.not_after;
   if (req.profile) payload["profile"] = *req.profile;
+  if (req.replaces) payload["replaces"] = *req.replaces;
   auto r = post(dir->new_order, payload);
   auto json = expect_json(r);
   if (!json.ok()) return json.error();

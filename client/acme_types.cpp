@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "core/bytes.h"
+#include "core/clock.h"
 
 namespace attestlab::client {
 namespace {
@@ -60,6 +61,7 @@ Result<Directory> Directory::from_json(const Json& j) {
   d.revoke_cert = string_or_empty(j, "revokeCert");
   d.key_change = string_or_empty(j, "keyChange");
   d.new_authz = string_or_empty(j, "newAuthz");
+  d.renewal_info = string_or_empty(j, "renewalInfo");
   if (d.new_nonce.empty()) return missing("directory", "newNonce");
   if (d.new_account.empty()) return missing("directory", "newAccount");
   if (d.new_order.empty()) return missing("directory", "newOrder");
@@ -152,8 +154,29 @@ Result<Order> Order::from_json(const Json& j, std::string url) {
   o.not_before = opt_string(j, "notBefore");
   o.not_after = opt_string(j, "notAfter");
   o.error = opt_object(j, "error");
+  o.profile = opt_string(j, "profile");
+  o.replaces = opt_string(j, "replaces");
   o.raw = j;
   return o;
+}
+
+Result<RenewalInfo> RenewalInfo::from_json(const Json& j) {
+  auto window = opt_object(j, "suggestedWindow");
+  if (!window) return Error::make(kErrorUnexpectedResponse, "renewalInfo lacks suggestedWindow");
+  RenewalInfo info;
+  const auto* start = get_string(*window, "start");
+  const auto* end = get_string(*window, "end");
+  if (!start || !end || !parse_rfc3339(*start, info.start) || !parse_rfc3339(*end, info.end)) {
+    return Error::make(kErrorUnexpectedResponse,
+                       "suggestedWindow needs RFC 3339 start and end: " + window->dump());
+  }
+  if (info.end <= info.start) {
+    return Error::make(kErrorUnexpectedResponse,
+                       "suggestedWindow ends before it starts: " + window->dump());
+  }
+  info.explanation_url = opt_string(j, "explanationURL");
+  info.raw = j;
+  return info;
 }
 
 std::string key_authorization(const std::string& token, const std::string& jwk_thumbprint) {

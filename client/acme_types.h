@@ -4,6 +4,7 @@
 // required (see each from_json). Value types; no shared state.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,7 +39,8 @@ struct Identifier {
 
 struct Directory {
   std::string new_nonce, new_account, new_order, revoke_cert, key_change;
-  std::string new_authz;  // optional in RFC 8555; empty when absent
+  std::string new_authz;     // optional in RFC 8555; empty when absent
+  std::string renewal_info;  // RFC 9773 §3; empty when the server does not offer ARI
   std::optional<std::string> terms_of_service;
   std::optional<std::string> website;
   std::vector<std::string> caa_identities;
@@ -91,9 +93,23 @@ struct Order {
   std::string finalize;
   std::optional<std::string> certificate;
   std::optional<std::string> expires, not_before, not_after;
-  std::optional<Json> error;  // problem document
+  std::optional<Json> error;            // problem document
+  std::optional<std::string> profile;   // draft-ietf-acme-profiles §4
+  std::optional<std::string> replaces;  // RFC 9773 §5
   Json raw;
   static Result<Order> from_json(const Json& j, std::string url);  // requires status
+};
+
+// A RenewalInfo object (RFC 9773 §4.2) with the response's Retry-After.
+struct RenewalInfo {
+  std::int64_t start = 0;  // suggestedWindow, seconds since the epoch
+  std::int64_t end = 0;
+  std::optional<std::string> explanation_url;
+  std::optional<std::int64_t> retry_after;  // seconds; nullopt when absent or unparseable
+  Json raw;
+  // Requires suggestedWindow with RFC 3339 start and end, end later than start (§4.2: a
+  // client treats anything else as no answer): otherwise kErrorUnexpectedResponse.
+  static Result<RenewalInfo> from_json(const Json& j);
 };
 
 // A downloaded certificate chain (RFC 8555 §7.4.2).

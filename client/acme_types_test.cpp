@@ -98,5 +98,39 @@ TEST(AcmeTypes, ChallengeValuesFollowRfc8555) {
   EXPECT_EQ(http01_path("tok"), "/.well-known/acme-challenge/tok");
 }
 
+TEST(AcmeTypes, RenewalInfoNeedsAWindowThatEndsAfterItStarts) {
+  auto info = RenewalInfo::from_json(Json::parse(
+      R"({"suggestedWindow": {"start": "2025-01-02T04:00:00Z", "end": "2025-01-03T04:00:00Z"},
+          "explanationURL": "https://acme.example.com/docs/ari"})"));
+  ASSERT_TRUE(info.ok()) << info.error().detail;
+  EXPECT_EQ(info->end - info->start, 86400);
+  EXPECT_EQ(info->explanation_url, "https://acme.example.com/docs/ari");
+  // RFC 9773 §4.2: end equal to or before start is no answer at all.
+  for (const char* bad :
+       {R"({})", R"({"suggestedWindow": {"start": "2025-01-02T04:00:00Z"}})",
+        R"({"suggestedWindow": {"start": "2025-01-02T04:00:00Z", "end": "2025-01-02T04:00:00Z"}})",
+        R"({"suggestedWindow": {"start": "2025-01-03T04:00:00Z", "end": "2025-01-02T04:00:00Z"}})",
+        R"({"suggestedWindow": {"start": "tomorrow", "end": "2025-01-02T04:00:00Z"}})"}) {
+    auto parsed = RenewalInfo::from_json(Json::parse(bad));
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.error().type, kErrorUnexpectedResponse) << bad;
+  }
+}
+
+TEST(AcmeTypes, DirectoryAndOrderCarryAriAndProfileMembers) {
+  auto dir = Directory::from_json(Json::parse(
+      R"({"newNonce": "n", "newAccount": "a", "newOrder": "o", "renewalInfo": "https://x/ri",
+          "meta": {"profiles": {"classic": "c", "shortlived": "s"}}})"));
+  ASSERT_TRUE(dir.ok());
+  EXPECT_EQ(dir->renewal_info, "https://x/ri");
+  EXPECT_EQ(dir->profiles.size(), 2u);
+  auto order = Order::from_json(
+      Json::parse(R"({"status": "pending", "profile": "classic", "replaces": "aa.AQ"})"), "u");
+  ASSERT_TRUE(order.ok());
+  EXPECT_EQ(order->profile, "classic");
+  EXPECT_EQ(order->replaces, "aa.AQ");
+  EXPECT_FALSE(Order::from_json(Json::parse(R"({"status": "pending"})"), "u")->replaces);
+}
+
 }  // namespace
 }  // namespace attestlab::client

@@ -18,7 +18,8 @@ const char* to_string(Level level) {
 
 const std::vector<std::string>& all_profiles() {
   static const std::vector<std::string> profiles = {kProfileRfc8555, kProfileDeviceAttest,
-                                                    kProfileApple, kProfileMdaPolicy};
+                                                    kProfileApple,   kProfileMdaPolicy,
+                                                    kProfileRfc9773, kProfileAcmeProfiles};
   return profiles;
 }
 

@@ -27,6 +27,8 @@ inline constexpr const char* kProfileRfc8555 = "rfc8555";
 inline constexpr const char* kProfileDeviceAttest = "device-attest";
 inline constexpr const char* kProfileApple = "apple";
 inline constexpr const char* kProfileMdaPolicy = "apple-mda-policy";
+inline constexpr const char* kProfileRfc9773 = "rfc9773";             // ACME Renewal Information
+inline constexpr const char* kProfileAcmeProfiles = "acme-profiles";  // certificate profiles
 const std::vector<std::string>& all_profiles();
 
 inline constexpr const char* kSpecRfc8555 = "RFC 8555";
@@ -34,6 +36,8 @@ inline constexpr const char* kSpecRfc8738 = "RFC 8738";
 inline constexpr const char* kSpecDeviceAttest = "draft-ietf-acme-device-attest-10";
 inline constexpr const char* kSpecAppleFormat = "Apple MDA attestation format";
 inline constexpr const char* kSpecMdaPolicy = "attestlab MDA policy";
+inline constexpr const char* kSpecRfc9773 = "RFC 9773";
+inline constexpr const char* kSpecAcmeProfiles = "draft-ietf-acme-profiles-01";
 
 // What a case concluded. expected/observed are filled for failures (and for SHOULD
 // failures the runner turns into passes with a note).

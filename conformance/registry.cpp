@@ -23,6 +23,8 @@ const CaseList& all_cases() {
     add_apple_cases(out);
     add_apple_device_cases(out);
     add_mda_policy_cases(out);
+    add_ari_cases(out);
+    add_profiles_cases(out);
     std::sort(out.begin(), out.end(), [](const Case& a, const Case& b) { return a.id < b.id; });
     return out;
   }();

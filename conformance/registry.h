@@ -28,5 +28,7 @@ void add_device_attest_cases(CaseList& out);
 void add_apple_cases(CaseList& out);
 void add_apple_device_cases(CaseList& out);
 void add_mda_policy_cases(CaseList& out);
+void add_ari_cases(CaseList& out);       // cases_ari.cpp, RFC 9773
+void add_profiles_cases(CaseList& out);  // cases_profiles.cpp, draft-ietf-acme-profiles
 
 }  // namespace attestlab::conformance

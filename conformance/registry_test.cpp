@@ -56,6 +56,8 @@ TEST(Registry, IdsStartWithTheirProfileKey) {
       {kProfileDeviceAttest, {"device-attest-"}},
       {kProfileApple, {"apple-"}},
       {kProfileMdaPolicy, {"mda-"}},
+      {kProfileRfc9773, {"rfc9773-"}},
+      {kProfileAcmeProfiles, {"profiles-"}},
   };
   for (const auto& c : all_cases()) {
     const auto& allowed = prefixes.at(c.profile);

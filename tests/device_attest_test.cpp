@@ -11,11 +11,13 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "client/acme_client.h"
+#include "core/ari_cert_id.h"
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/json.h"
@@ -461,6 +463,88 @@ TEST_F(DeviceAttestTest, SevenDayThrottleServesAStaleAttestationUntilTheWindowEn
   EXPECT_EQ(apple_->issued_count(), issued + 1);
   expect_device_certificate(*d, third, d->device.identity().serial);
   EXPECT_EQ(third.key, first.key);
+}
+
+// ACME Renewal Information (RFC 9773): a device renews inside the window the server
+// suggests for its certificate, on the same account, naming the old certificate in
+// "replaces"; the server reflects it, and refuses a second replacement (409).
+TEST_F(DeviceAttestTest, DeviceRenewsThroughAriReplacingItsCertificate) {
+  start_server();
+  auto d = device(DeviceKind::IPhone, 71);
+  AcmePayload p = payload_for(*d);
+  sim::EnrollOptions ari = options();
+  ari.follow_ari = true;
+  auto first = enroll(*d, p, ari);  // nothing installed yet: an ordinary enrollment
+  expect_device_certificate(*d, first, d->device.identity().serial);
+  EXPECT_TRUE(first.replaces.empty());
+  EXPECT_FALSE(first.renewal_info.has_value());
+  const pki::Certificate old_cert = *first.certificate;
+  const std::string old_id = *ari::cert_id(old_cert);
+
+  client::AcmeClientOptions trust;
+  trust.trust_ca_pem_file = config_.data_dir + "/tls/cert.pem";
+  client::AcmeClient observer(server_->directory_url(), trust);
+  auto window = observer.renewal_info(old_cert);
+  ASSERT_TRUE(window.ok()) << window.error().detail;
+  const std::int64_t lifetime = old_cert.not_after() - old_cert.not_before();
+  EXPECT_GE(window->start, old_cert.not_before() + lifetime * 2 / 3);
+  EXPECT_LE(window->end, old_cert.not_after());
+  EXPECT_EQ(window->retry_after, 21600);
+
+  clock_->advance(window->start - clock_->now() + 60);  // inside the suggested window
+  auto renewed = enroll(*d, p, ari);
+  expect_device_certificate(*d, renewed, d->device.identity().serial);
+  EXPECT_EQ(renewed.replaces, old_id);
+  EXPECT_EQ(renewed.account_url, first.account_url);
+  ASSERT_TRUE(renewed.renewal_info.has_value());
+  EXPECT_EQ(renewed.renewal_info->start, window->start);  // the old certificate's window
+  EXPECT_EQ(renewed.renewal_info->end, window->end);
+  ASSERT_TRUE(renewed.replaced.has_value());
+  EXPECT_EQ(renewed.replaced->certificate.serial_hex(), old_cert.serial_hex());
+  EXPECT_NE(renewed.certificate->serial_hex(), old_cert.serial_hex());
+
+  // The order reflects "replaces" (RFC 9773 §5), and the old certificate cannot be
+  // replaced a second time while that order is valid.
+  client::AcmeClient account(server_->directory_url(), trust);
+  account.use_account(first.account_key, first.account_url);
+  auto order = account.get_order(renewed.order_url);
+  ASSERT_TRUE(order.ok()) << order.error().detail;
+  EXPECT_EQ(order->replaces, old_id);
+  client::NewOrderRequest again;
+  again.identifiers = {{"permanent-identifier", d->device.identity().serial}};
+  again.replaces = old_id;
+  auto refused = account.new_order(again);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().type, "alreadyReplaced");
+  EXPECT_EQ(refused.error().status, 409);
+}
+
+// A renewal storm: a fleet enrolled together expires together; ARI spreads the renewals,
+// each certificate getting its own window inside the last third of its validity.
+TEST_F(DeviceAttestTest, RenewalStormWindowsAreSpreadAcrossTheFleet) {
+  start_server();
+  client::AcmeClientOptions trust;
+  trust.trust_ca_pem_file = config_.data_dir + "/tls/cert.pem";
+  client::AcmeClient observer(server_->directory_url(), trust);
+  std::set<std::int64_t> starts;
+  std::int64_t not_after = 0;
+  constexpr int kFleet = 12;
+  for (int i = 0; i < kFleet; ++i) {
+    auto d = device(DeviceKind::IPhone, 100 + static_cast<std::uint64_t>(i));
+    auto r = enroll(*d);
+    ASSERT_TRUE(r.ok()) << r.summary();
+    const pki::Certificate& cert = *r.certificate;
+    if (not_after == 0) not_after = cert.not_after();
+    EXPECT_NEAR(cert.not_after(), not_after, 60) << "the fleet expires together";
+    auto window = observer.renewal_info(cert);
+    ASSERT_TRUE(window.ok()) << window.error().detail;
+    const std::int64_t lifetime = cert.not_after() - cert.not_before();
+    EXPECT_LT(window->start, window->end);
+    EXPECT_GE(window->start, cert.not_before() + lifetime * 2 / 3);
+    EXPECT_LE(window->end, cert.not_after());
+    starts.insert(window->start);
+  }
+  EXPECT_EQ(starts.size(), static_cast<std::size_t>(kFleet)) << "windows are not spread";
 }
 
 TEST_F(DeviceAttestTest, ServerRestartBetweenChallengeAndFinalize) {

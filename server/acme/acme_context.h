@@ -36,6 +36,7 @@ namespace attestlab::server {
 struct AcmeUrls {
   std::string base;  // https://HOST:PORT
   std::string directory, new_nonce, new_account, new_order, revoke_cert, key_change;
+  std::string renewal_info;  // RFC 9773 §3; a certificate's is renewal_info + "/" + CertID
   std::string account_prefix, order_prefix, authz_prefix, challenge_prefix, cert_prefix;
   std::string index_link;  // <directory>;rel="index"
 
@@ -202,5 +203,8 @@ Result<http::Response> handle_certificate(AcmeContext& ctx, const http::Request&
                                           const std::string& id, RequestInfo& info);
 Result<http::Response> handle_revoke(AcmeContext& ctx, const http::Request& request,
                                      RequestInfo& info);
+// GET renewalInfo/<CertID> (RFC 9773 §4), unauthenticated; the router adds no nonce.
+Result<http::Response> handle_renewal_info(AcmeContext& ctx, const http::Request& request,
+                                           const std::string& id, RequestInfo& info);
 
 }  // namespace attestlab::server

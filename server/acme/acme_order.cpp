@@ -6,7 +6,9 @@
 #include "core/bytes.h"
 #include "server/acme/acme_context.h"
 #include "server/acme/acme_csr.h"
+#include "server/acme/acme_renewal.h"
 #include "server/acme/acme_syntax.h"
+#include "server/acme/cert_profiles.h"
 #include "server/acme/problem.h"
 #include "server/faults.h"
 
@@ -189,6 +191,21 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
     return problem_response(top, problems);
   }
 
+  // draft-ietf-acme-profiles §4: an unadvertised profile is invalidProfile; none = default.
+  const CertProfile* profile = &cert_profiles(ctx.config).front();
+  if (payload.contains("profile")) {
+    const std::string* name = get_string(payload, "profile");
+    if (!name) return Error::make("malformed", "\"profile\" must be a string");
+    profile = find_cert_profile(ctx.config, *name);
+    if (!profile)
+      return Error::make("invalidProfile", "this server offers no profile \"" + *name + "\"");
+  }
+  std::string replaces;
+  if (payload.contains("replaces")) {
+    const std::string* text = get_string(payload, "replaces");
+    if (!text) return Error::make("malformed", "\"replaces\" must be a string (RFC 9773 §5)");
+    replaces = *text;
+  }
   // Quotas, counted once the request is well formed.
   const RateLimits& limits = ctx.config.limits;
   const std::int64_t at = ctx.now();
@@ -225,10 +242,10 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
     if (*not_after <= start || *not_after <= now) {
       return Error::make("malformed", "notAfter must be later than notBefore and now");
     }
-    if (*not_after - start > ctx.config.cert_validity) {
-      return Error::make("malformed", "requested validity exceeds the server's maximum of " +
-                                          std::to_string(ctx.config.cert_validity / 86400) +
-                                          " days");
+    if (*not_after - start > profile->validity) {
+      return Error::make("malformed", "requested validity exceeds the " + profile->name +
+                                          " profile's maximum of " +
+                                          std::to_string(profile->validity / 3600) + " hours");
     }
   }
 
@@ -241,6 +258,8 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
   order.identifiers = identifiers;
   if (*not_before) order.not_before = payload["notBefore"].get<std::string>();
   if (*not_after) order.not_after = payload["notAfter"].get<std::string>();
+  order.profile = profile->name;
+  order.replaces = replaces;
 
   std::vector<Authorization> authzs;
   authzs.reserve(identifiers.size());
@@ -264,7 +283,13 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
     order.authorization_ids.push_back(authz.id);
     authzs.push_back(std::move(authz));
   }
-  ATTESTLAB_TRY(ctx.store->create_order(order, authzs));
+  if (replaces.empty()) {
+    ATTESTLAB_TRY(ctx.store->create_order(order, authzs));
+  } else {
+    ATTESTLAB_TRY(claim_replaced_certificate(
+        ctx, order.account_id, replaces, identifiers,
+        [&]() { return ctx.store->create_order(order, authzs); }, order.id));
+  }
 
   auto response = order_response(ctx, 201, order);
   if (!ATTESTLAB_FAULT(missing_location)) response.set("Location", ctx.urls.order(order.id));
@@ -312,6 +337,13 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   auto csr = check_finalize_csr(*der, requirements);
   if (!csr) return csr.error();
 
+  // Orders from before profiles carry none: they get the default.
+  const CertProfile* profile = order.profile.empty() ? &cert_profiles(ctx.config).front()
+                                                     : find_cert_profile(ctx.config, order.profile);
+  if (!profile) {
+    return Error::make("invalidProfile", "profile \"" + order.profile + "\" is no longer offered");
+  }
+
   std::int64_t now = ctx.now();
   LeafRequest leaf;
   leaf.csr = &*csr;
@@ -329,7 +361,7 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   if (!order.not_before.empty()) parse_rfc3339(order.not_before, requested_start);
   if (!order.not_after.empty()) parse_rfc3339(order.not_after, requested_end);
   leaf.not_before = requested_start ? requested_start : now - kLeafBackdate;
-  leaf.not_after = requested_end ? requested_end : now + ctx.config.cert_validity;
+  leaf.not_after = requested_end ? requested_end : now + profile->validity;
 
   // Everything is checked; from here the order moves, and only one finalize wins.
   std::string claimed_from = order.status;
@@ -361,6 +393,7 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   record.spki_sha256 = base64url_encode(sha256(certificate_spki_der(*certificate)));
   record.device_id = evidence->device_id;
   record.not_after = certificate->not_after();
+  record.not_before = certificate->not_before();
   record.issued = now;
   // The certificates this one supersedes (one active certificate per device) are revoked
   // in the same transaction that stores it: never both active, never neither.

@@ -17,6 +17,7 @@
 #include "core/pki.h"
 #include "server/acme/acme_context.h"
 #include "server/acme/acme_tls.h"
+#include "server/acme/cert_profiles.h"
 #include "server/acme/problem.h"
 #include "server/faults.h"
 
@@ -63,12 +64,14 @@ std::string directory_body(const AcmeContext& ctx) {
   Json meta = Json::object();
   meta["termsOfService"] = ctx.config.terms_of_service;
   meta["externalAccountRequired"] = ctx.config.eab_required;
+  meta["profiles"] = profiles_meta(ctx.config);  // draft-ietf-acme-profiles §3
   Json directory = Json::object();
   directory["newNonce"] = ctx.urls.new_nonce;
   directory["newAccount"] = ctx.urls.new_account;
   directory["newOrder"] = ctx.urls.new_order;
   directory["revokeCert"] = ctx.urls.revoke_cert;
   directory["keyChange"] = ctx.urls.key_change;
+  directory["renewalInfo"] = ctx.urls.renewal_info;  // RFC 9773 §3
   directory["meta"] = std::move(meta);
   return directory.dump();
 }
@@ -144,6 +147,13 @@ http::Response route(AcmeContext& ctx, const http::Request& request, RequestInfo
   auto slash = rest.find('/');
   std::string_view resource = rest.substr(0, slash);
   std::string_view id, sub;
+  if (resource == "renewal-info" && slash != std::string_view::npos) {
+    // Before the id syntax check: a malformed CertID is a 400 malformed (RFC 9773 §4.1).
+    info.route = Route::RenewalInfo;
+    std::string cert_id(rest.substr(slash + 1));
+    Result<http::Response> result = handle_renewal_info(ctx, request, cert_id, info);
+    return result ? std::move(*result) : problem_response(result.error());
+  }
   if (slash != std::string_view::npos) {
     id = rest.substr(slash + 1);
     auto second = id.find('/');

@@ -15,6 +15,7 @@ AcmeUrls AcmeUrls::make(const std::string& host, std::uint16_t port) {
   u.new_order = acme + "new-order";
   u.revoke_cert = acme + "revoke-cert";
   u.key_change = acme + "key-change";
+  u.renewal_info = acme + "renewal-info";
   u.account_prefix = acme + "acct/";
   u.order_prefix = acme + "order/";
   u.authz_prefix = acme + "authz/";
@@ -92,6 +93,8 @@ Json order_json(const AcmeContext& ctx, const Order& order) {
     j["certificate"] = ctx.urls.certificate(order.certificate_id);
   }
   if (!order.error.is_null()) j["error"] = order.error;
+  if (!order.profile.empty()) j["profile"] = order.profile;
+  if (!order.replaces.empty()) j["replaces"] = order.replaces;  // RFC 9773 §5: reflected
   return j;
 }
 

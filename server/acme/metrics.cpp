@@ -6,9 +6,9 @@ namespace attestlab::server {
 
 std::string_view route_name(Route route) {
   static constexpr std::array<std::string_view, kRouteCount> names = {
-      "directory",   "new-nonce", "new-account", "account",  "account-orders", "key-change",
-      "new-order",   "order",     "finalize",    "authz",    "challenge",      "cert",
-      "revoke-cert", "healthz",   "metrics",     "not-found"};
+      "directory",   "new-nonce",    "new-account", "account", "account-orders", "key-change",
+      "new-order",   "order",        "finalize",    "authz",   "challenge",      "cert",
+      "revoke-cert", "renewal-info", "healthz",     "metrics", "not-found"};
   return names[static_cast<std::size_t>(route)];
 }
 

@@ -34,11 +34,12 @@ enum class Route : std::uint8_t {
   Challenge,
   Certificate,
   RevokeCert,
+  RenewalInfo,
   Healthz,
   Metrics,
   NotFound,
 };
-inline constexpr std::size_t kRouteCount = 16;
+inline constexpr std::size_t kRouteCount = 17;
 std::string_view route_name(Route route);
 
 enum class ChallengeKind : std::uint8_t { Http01, Dns01, DeviceAttest01 };

@@ -175,6 +175,8 @@ void members(O& o, M&& m) {
   m("certificate_id", o.certificate_id);
   m("created", o.created);
   m("processing_since", o.processing_since);
+  m("profile", o.profile);
+  m("replaces", o.replaces);
 }
 
 template <class C, class M>
@@ -192,6 +194,8 @@ void members(C& c, M&& m) {
   m("revoked_at", c.revoked_at);
   m("not_after", c.not_after);
   m("issued", c.issued);
+  m("not_before", c.not_before);
+  m("replaced_by", c.replaced_by);
 }
 
 template <class R>

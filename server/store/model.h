@@ -62,6 +62,8 @@ struct Order {
   std::string certificate_id;
   std::int64_t created = 0;
   std::int64_t processing_since = 0;  // when a finalize claimed it ("processing"), else 0
+  std::string profile;                // draft-ietf-acme-profiles: the profile issuance uses
+  std::string replaces;               // RFC 9773 §5: ARI identifier of the predecessor, or empty
 };
 
 struct CertificateRecord {
@@ -77,6 +79,9 @@ struct CertificateRecord {
   std::int64_t revoked_at = 0;
   std::int64_t not_after = 0;
   std::int64_t issued = 0;
+  std::int64_t not_before = 0;  // 0 in records written before ARI: use `issued`
+  // RFC 9773 §5: the order that named this certificate in "replaces", or empty.
+  std::string replaced_by;
 };
 
 Json to_json(const Account&);

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "core/ari_cert_id.h"
 #include "core/bytes.h"
 #include "sim/device/attestation.h"
 #include "sim/device/attestation_source.h"
@@ -180,7 +181,34 @@ class Enrollment {
                 Error::make(kErrorPayloadRefused, refusal_detail(result_.payload_problems)));
   }
 
+  // follow_ari with an installed predecessor from this directory: its account, its
+  // RenewalInfo and its CertID for "replaces". false = enroll as a new device would.
+  bool renew_through_ari() {
+    if (!options_.follow_ari) return false;
+    const KeychainIdentity* installed = keychain_.find(payload_uuid());
+    if (!installed || !installed->account_key || installed->account_url.empty() ||
+        installed->directory_url != result_.directory_url) {
+      return false;
+    }
+    auto dir = client_.directory();
+    if (!dir || dir->renewal_info.empty()) return false;
+    auto id = ari::cert_id(installed->certificate);
+    if (!id) return false;
+    client_.use_account(installed->account_key, installed->account_url);
+    result_.account_key = installed->account_key;
+    result_.account_url = installed->account_url;
+    auto info = client_.renewal_info(*id);
+    if (info) {
+      result_.renewal_info = std::move(*info);
+    } else {
+      note("renewalInfo: " + info.error().detail);
+    }
+    result_.replaces = *id;
+    return true;
+  }
+
   bool create_account() {
+    if (renew_through_ari()) return completed(step::kAccount);
     auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
     if (!key) return fail(step::kAccount, key.error());
     result_.account_key = client::make_signer(std::move(*key));
@@ -195,8 +223,10 @@ class Enrollment {
   bool create_order() {
     result_.identifier =
         ordered_identifier(payload_, options_.faults, options_.other_device_identifier);
-    auto order = client_.new_order(
-        std::vector<client::Identifier>{{"permanent-identifier", result_.identifier}});
+    client::NewOrderRequest request;
+    request.identifiers = {{"permanent-identifier", result_.identifier}};
+    if (!result_.replaces.empty()) request.replaces = result_.replaces;
+    auto order = client_.new_order(request);
     if (!order) return fail_from_server(step::kOrder, order.error());
     order_ = std::move(*order);
     result_.order_url = order_.url;

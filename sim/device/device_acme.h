@@ -110,6 +110,12 @@ struct EnrollOptions {
   // Renewal: keep the key of the payload's installed identity (when it still exists)
   // instead of making a new one. Needed to meet Apple's per-key attestation throttle.
   bool reuse_key = false;
+  // Renewal per ACME Renewal Information (RFC 9773): when the keychain holds an identity
+  // for this payload from the same directory and the directory advertises renewalInfo,
+  // the device keeps that identity's ACME account, fetches the certificate's RenewalInfo
+  // (EnrollmentResult::renewal_info) and orders with "replaces" = its CertID. Otherwise
+  // the enrollment is the ordinary one.
+  bool follow_ari = false;
   // The identifier other_device_identifier orders; empty = the ClientIdentifier with its
   // last character changed (syntactically valid, another device).
   std::string other_device_identifier;
@@ -142,6 +148,10 @@ struct EnrollmentResult {
   std::string att_obj;                  // the attObj value sent ("" when none)
   Json challenge_payload;               // the whole challenge payload sent (null when none)
   bool attestation_from_cache = false;  // Apple answered from its throttle cache
+  // follow_ari: the predecessor's RenewalInfo as the server answered it, and the CertID
+  // the order named in "replaces" ("" when the enrollment was not an ARI renewal).
+  std::optional<client::RenewalInfo> renewal_info;
+  std::string replaces;
   Bytes csr_der;
 
   // The key.
