@@ -16,6 +16,7 @@
 #include "cli/command.h"
 #include "cli/embedded_target.h"
 #include "cli/server_faults_option.h"
+#include "cli/statement_support.h"
 #include "conformance/registry.h"
 #include "conformance/runner.h"
 #include "conformance/selection.h"
@@ -46,6 +47,7 @@ struct ConformArgs {
   bool keep_work_dir = false;
   std::vector<std::string> server_faults;  // --embedded only, ATTESTLAB_FAULTS builds only
   std::string command_line;
+  std::string statement_file, sign_key;  // --statement, --sign-key (cli/statement_support.h)
 };
 
 int usage(const std::string& message) {
@@ -110,6 +112,15 @@ int run_conform(const ConformArgs& a) {
   if (a.jobs < 1) return usage("--jobs must be at least 1");
   if ((a.eab_kid.empty()) != (a.eab_hmac_key.empty())) {
     return usage("--eab-kid and --eab-hmac-key go together");
+  }
+
+  if (a.statement_file.empty() != a.sign_key.empty())
+    return usage("--statement and --sign-key go together");
+  pki::PrivateKey statement_key;
+  if (!a.sign_key.empty()) {
+    auto key = load_statement_key(a.sign_key);
+    if (!key) return usage(key.error().detail);
+    statement_key = std::move(*key);
   }
 
   std::vector<conformance::TargetProfile> targets;
@@ -204,6 +215,18 @@ int run_conform(const ConformArgs& a) {
     result.targets.push_back(std::move(run->run));
   }
 
+  if (!a.statement_file.empty()) {
+    const Json selection{{"profiles", a.profiles},
+                         {"targets", a.targets},
+                         {"embedded", a.embedded},
+                         {"embedded_eab", a.embedded_eab},
+                         {"only", split_patterns(a.only)},
+                         {"skip", split_patterns(a.skip)},
+                         {"strict", a.strict}};
+    auto made = write_signed_statement(result, selection, statement_key, a.statement_file);
+    if (!made) return internal("cannot write the statement: " + made.error().detail);
+    std::cerr << "signed statement in " << a.statement_file << "\n";
+  }
   auto written = reports::write_reports(result, a.report_dir);
   if (!written) return internal("cannot write reports: " + written.error().detail);
   std::cerr << "reports in " << a.report_dir << "\n";
@@ -262,6 +285,10 @@ void register_conform(CLI::App& app, Runner& runner) {
                       "Break the --embedded/--embedded-eab servers on purpose "
                       "(server::ServerFaults knob; test builds only; "
                       "repeatable): shows which cases catch it");
+  conform->add_option("--statement", args->statement_file,
+                      "Write a signed conformance statement (JSON) here; needs --sign-key");
+  conform->add_option("--sign-key", args->sign_key,
+                      "Tester's Ed25519 or P-256 private key (PEM) that signs --statement");
   conform->callback([args, conform, &runner] {
     std::string line = "attestlab conform";
     for (const auto* opt : conform->get_options()) {

@@ -93,6 +93,7 @@ Json RunResult::to_json() const {
     if (!t.load.is_null()) tj["load"] = t.load;
     out["targets"].push_back(std::move(tj));
   }
+  if (!statement.is_null()) out["statement"] = statement;
   return out;
 }
 
@@ -106,6 +107,7 @@ Result<RunResult> RunResult::from_json(const Json& j) {
   run.tool_version = str(j, "tool_version");
   run.command = str(j, "command");
   run.strict = j.value("strict", false);
+  if (auto st = j.find("statement"); st != j.end() && st->is_object()) run.statement = *st;
   auto targets = j.find("targets");
   if (targets == j.end() || !targets->is_array())
     return Error::make("malformed", "result: \"targets\" must be an array");

@@ -56,6 +56,9 @@ struct RunResult {
   std::string command;  // command line that produced it
   bool strict = false;  // SHOULD counted as MUST
   std::vector<TargetRun> targets;
+  // statement_summary() of the signed statement made of this run (reports/statement.h);
+  // null when none was made.
+  Json statement;
 
   // A run fails when any case failed or errored on any target, or a load threshold
   // failed (a "thresholds" entry of a target's "load" with "passed": false).
