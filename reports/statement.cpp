@@ -26,6 +26,8 @@ std::string statement_alg(const pki::KeySpec& spec) {
 }  // namespace
 
 Json make_statement(const RunResult& run, const StatementInput& in) {
+  // The counts are the result JSON's own "summary" (whatever outcomes it counts).
+  const Json run_json = run.to_json();
   Json targets = Json::array();
   for (std::size_t i = 0; i < run.targets.size(); ++i) {
     const TargetRun& t = run.targets[i];
@@ -35,12 +37,7 @@ Json make_statement(const RunResult& run, const StatementInput& in) {
     targets.push_back({{"name", t.name},
                        {"directory_url", t.directory_url},
                        {"tls_sha256", i < in.tls_fingerprints.size() ? in.tls_fingerprints[i] : ""},
-                       {"summary",
-                        {{"pass", t.count(Outcome::Pass)},
-                         {"fail", t.count(Outcome::Fail)},
-                         {"skip", t.count(Outcome::Skip)},
-                         {"error", t.count(Outcome::Error)},
-                         {"total", t.cases.size()}}},
+                       {"summary", run_json["targets"][i]["summary"]},
                        {"cases", std::move(cases)}});
   }
   return {{"schema", kStatementSchema},  {"tool_version", in.tool_version},
