@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/load_report.h"
+#include "cli/statement_support.h"
 #include "core/json.h"
 #include "core/pki.h"
 #include "reports/run_result.h"
@@ -80,7 +81,8 @@ int render(const std::vector<std::string>& inputs, const std::string& out_dir) {
 }  // namespace
 
 void register_report(CLI::App& app, Runner& runner) {
-  auto* report = app.add_subcommand("report", "Re-render or merge saved result JSON");
+  auto* report = app.add_subcommand(
+      "report", "Re-render or merge saved result JSON; verify a signed statement");
   report->require_subcommand(1);
 
   static std::string in_file, out_dir;
@@ -102,6 +104,15 @@ void register_report(CLI::App& app, Runner& runner) {
       ->check(CLI::ExistingFile);
   m->add_option("--out", merge_out, "output directory")->required();
   m->callback([&runner] { runner = [] { return render(inputs, merge_out); }; });
+
+  static std::string statement_file, statement_key;
+  auto* v = report->add_subcommand(
+      "verify",
+      "Check a signed conformance statement (conform --statement): key, signature, suite");
+  v->add_option("statement", statement_file, "statement JSON")->required();
+  v->add_option("--key", statement_key, "the tester's public key (PEM)")->required();
+  v->callback(
+      [&runner] { runner = [] { return verify_statement_file(statement_file, statement_key); }; });
 }
 
 }  // namespace attestlab::cli

@@ -11,6 +11,7 @@
 #include "core/pki.h"
 #include "reports/escape.h"
 #include "reports/run_result.h"
+#include "reports/statement.h"
 #include "reports/wire_text.h"
 
 namespace attestlab::reports {
@@ -257,6 +258,7 @@ std::string render_html(const RunResult& run) {
       << "</td><td>" << t.count(Outcome::Skip) << "</td><td>" << fixed(t.duration_ms / 1000, 2)
       << " s</td><td>" << summary_bar(t) << "</td></tr>\n";
   h << "</table>\n";
+  h << render_statement_html(run.statement);  // the signed statement's summary, if any
   for (const auto& t : run.targets)
     h << "<h3>Time by profile: " << escape_xml(t.name) << "</h3>" << duration_chart(t) << "\n";
 

@@ -114,6 +114,7 @@ Json RunResult::to_json() const {
                            {"known", t.target_down->known}};
     out["targets"].push_back(std::move(tj));
   }
+  if (!statement.is_null()) out["statement"] = statement;
   return out;
 }
 
@@ -128,6 +129,7 @@ Result<RunResult> RunResult::from_json(const Json& j) {
   run.command = str(j, "command");
   run.strict = j.value("strict", false);
   run.baseline = str(j, "baseline");
+  if (auto st = j.find("statement"); st != j.end() && st->is_object()) run.statement = *st;
   auto targets = j.find("targets");
   if (targets == j.end() || !targets->is_array())
     return Error::make("malformed", "result: \"targets\" must be an array");

@@ -83,6 +83,9 @@ struct RunResult {
   bool strict = false;   // SHOULD counted as MUST
   std::string baseline;  // the baseline file the cases were compared with; empty: none
   std::vector<TargetRun> targets;
+  // statement_summary() of the signed statement made of this run (reports/statement.h);
+  // null when none was made.
+  Json statement;
 
   // A run fails when a target went down, or a load threshold failed (a "thresholds" entry
   // of a target's "load" with "passed": false), or — without a baseline — any case failed
