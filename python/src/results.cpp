@@ -100,14 +100,16 @@ void bind_results(py::module_& m) {
           "counts",
           [](const RunResult& r) {
             py::dict d;
-            for (const auto o : {Outcome::Pass, Outcome::Fail, Outcome::Skip, Outcome::Error}) {
+            for (const auto o : {Outcome::Pass, Outcome::NonStrict, Outcome::Fail, Outcome::Skip,
+                                 Outcome::Error}) {
               int n = 0;
               for (const auto& t : r.targets) n += t.count(o);
               d[reports::to_string(o)] = n;
             }
             return d;
           },
-          "{'pass': n, 'fail': n, 'skip': n, 'error': n} over every target.")
+          "{'pass': n, 'non-strict': n, 'fail': n, 'skip': n, 'error': n} over every target "
+          "(non-strict: a SHOULD or MAY not met, neither pass nor fail).")
       .def(
           "to_json", [](const RunResult& r) { return to_python(r.to_json()); },
           "The result document (dict).")
