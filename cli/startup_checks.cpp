@@ -11,19 +11,31 @@
 
 namespace attestlab::cli {
 
-std::optional<std::string> check_writable_dir(const std::string& flag, const std::string& dir) {
+std::optional<std::string> check_writable_dir(const std::string& flag, const std::string& dir,
+                                              bool keep_created) {
   namespace fs = std::filesystem;
   std::error_code ec;
+  // The top-most directory this check creates, so that it can leave nothing behind.
+  fs::path created;
+  for (fs::path p = fs::absolute(dir, ec); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    created = p;
+    if (p == p.parent_path()) break;
+  }
   fs::create_directories(dir, ec);
   if (ec) return flag + " " + dir + ": " + ec.message();
-  if (!fs::is_directory(dir, ec)) return flag + " " + dir + ": not a directory";
-  fs::path probe = fs::path(dir) / ".attestlab-write-check";
-  {
-    std::ofstream out(probe);
-    if (!out || !(out << "x") || !out.flush()) return flag + " " + dir + ": not writable";
+  std::optional<std::string> problem;
+  if (!fs::is_directory(dir, ec)) {
+    problem = flag + " " + dir + ": not a directory";
+  } else {
+    fs::path probe = fs::path(dir) / ".attestlab-write-check";
+    {
+      std::ofstream out(probe);
+      if (!out || !(out << "x") || !out.flush()) problem = flag + " " + dir + ": not writable";
+    }
+    fs::remove(probe, ec);
   }
-  fs::remove(probe, ec);
-  return std::nullopt;
+  if (!keep_created && !created.empty()) fs::remove_all(created, ec);
+  return problem;
 }
 
 std::optional<std::string> check_can_listen(const std::string& flag, const HostPort& where) {
@@ -43,9 +55,9 @@ std::optional<std::string> check_can_listen(const std::string& flag, const HostP
 }
 
 void require_existing_input_files(CLI::App& app) {
-  static constexpr std::array<std::string_view, 9> kInputFiles = {
+  static constexpr std::array<std::string_view, 10> kInputFiles = {
       "--target-profile",    "--trust-ca", "--inventory", "--policy", "--eab-keys",
-      "--attestation-roots", "--tls-cert", "--tls-key",   "--pubkey"};
+      "--attestation-roots", "--tls-cert", "--tls-key",   "--pubkey", "--baseline"};
   for (CLI::Option* option : app.get_options()) {
     for (std::string_view flag : kInputFiles) {
       if (option->check_lname(std::string(flag.substr(2)))) option->check(readable_file());
@@ -57,7 +69,7 @@ void require_existing_input_files(CLI::App& app) {
 void require_writable_report_dirs(CLI::App& app) {
   const CLI::Validator writable(
       [](std::string& dir) {
-        auto bad = check_writable_dir("", dir);
+        auto bad = check_writable_dir("", dir, /*keep_created=*/false);
         return bad ? bad->substr(1) : std::string();  // without the empty flag's space
       },
       "DIR", "writable directory");

@@ -13,7 +13,10 @@ namespace attestlab::cli {
 
 // nullopt when `dir` exists or can be created and a file can be written in it; else why
 // not, e.g. "--data-dir /proc/x: Permission denied".
-std::optional<std::string> check_writable_dir(const std::string& flag, const std::string& dir);
+// keep_created false: directories the check had to create are removed again (a report
+// directory appears only when reports are written).
+std::optional<std::string> check_writable_dir(const std::string& flag, const std::string& dir,
+                                              bool keep_created = true);
 
 // nullopt when `where.port` is 0 or nothing listens there yet (a bind succeeds); else
 // "--listen 127.0.0.1:80: Address already in use".

@@ -26,7 +26,7 @@ pass "--list honours --only"
 
 t0=$SECONDS
 rc=0
-"$ATTESTLAB_BIN" conform --embedded --report-dir "$E2E_TMP/report" \
+"$ATTESTLAB_BIN" conform --embedded --wire-logs all --report-dir "$E2E_TMP/report" \
   >"$E2E_TMP/conform.out" 2>"$E2E_TMP/conform.log" || rc=$?
 echo "conform --embedded: $((SECONDS - t0)) s, exit $rc"
 tail -2 "$E2E_TMP/conform.log"

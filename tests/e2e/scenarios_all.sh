@@ -47,7 +47,7 @@ grep -q -- '--attestation-ca' "$W/err" || fail "a foreign target without --attes
 pass "usage errors exit 2"
 
 # --- all scenarios against the embedded server ------------------------------------------------
-expect_exit 0 "$BIN" scenario run all --embedded --jobs 4 --report-dir "$W/reports"
+expect_exit 0 "$BIN" scenario run all --embedded --jobs 4 --wire-logs all --report-dir "$W/reports"
 grep -q "^$count scenarios: $count pass, 0 fail/error, 0 skipped" "$W/out" || fail "summary: $(tail -3 "$W/out")"
 for f in result.json junit.xml summary.md report.html; do
   [[ -s $W/reports/$f ]] || fail "no $f written"
