@@ -4,12 +4,13 @@
 
 #include "cli/command.h"
 #include "cli/startup_checks.h"
+#include "reports/run_result.h"
 
 int main(int argc, char** argv) {
   using namespace attestlab::cli;
   CLI::App app{"attestlab: ACME device-attestation server, simulator and conformance harness"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "attestlab 0.1.0");
+  app.set_version_flag("--version", attestlab::reports::kToolVersion);
   Runner runner;
   register_serve(app, runner);
   register_ca(app, runner);

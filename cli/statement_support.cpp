@@ -92,7 +92,7 @@ Result<pki::PrivateKey> load_statement_key(const std::string& path) {
 Result<void> write_signed_statement(reports::RunResult& result, const Json& selection,
                                     const pki::PrivateKey& key, const std::string& file) {
   reports::StatementInput in;
-  in.tool_version = kToolVersion;
+  in.tool_version = reports::kToolVersion;
   in.suite_hash = suite_hash(conformance::all_cases());
   in.date = format_rfc3339(static_cast<std::int64_t>(std::time(nullptr)));
   in.selection = selection;

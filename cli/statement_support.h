@@ -12,9 +12,6 @@
 
 namespace attestlab::cli {
 
-// What `attestlab --version` prints.
-inline constexpr const char* kToolVersion = "attestlab 0.1.0";
-
 // Hex SHA-256 over Json::dump() of [{"id","level","spec","section","requirement"}, ...]
 // for every case in registry order (sorted by id): changes when any case is added,
 // removed, re-levelled or its requirement or spec reference is reworded.

@@ -15,6 +15,8 @@
 namespace attestlab::reports {
 
 inline constexpr const char* kResultSchema = "attestlab.result/1";
+// What `attestlab --version` prints, and every result and statement records.
+inline constexpr const char* kToolVersion = "attestlab 0.1.0";
 
 // NonStrict (Autobahn's NON-STRICT): a SHOULD or MAY requirement not met. Neither a pass
 // nor a failure: it never fails a run (with --strict the runner records Fail instead).
@@ -78,7 +80,7 @@ struct TargetRun {
 
 struct RunResult {
   std::string kind;  // "conformance" | "scenario" | "load"
-  std::string tool_version = "attestlab 0.1.0";
+  std::string tool_version = kToolVersion;
   std::string command;   // command line that produced it
   bool strict = false;   // SHOULD counted as MUST
   std::string baseline;  // the baseline file the cases were compared with; empty: none
