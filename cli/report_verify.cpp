@@ -20,11 +20,11 @@ int verify_statement_file(const std::string& file, const std::string& key_file) 
     return kExitUsage;
   };
   auto text = pki::read_file(file);
-  if (!text) return fail(file + ": " + text.error().detail);
+  if (!text) return fail(text.error().detail);  // read_file names the path
   auto doc = parse_json(*text);
   if (!doc) return fail(file + ": " + doc.error().detail);
   auto pem = pki::read_file(key_file);
-  if (!pem) return fail("--key " + key_file + ": " + pem.error().detail);
+  if (!pem) return fail("--key: " + pem.error().detail);
   auto key = pki::PublicKey::from_pem(*pem);
   if (!key) {
     // A private key PEM names its public key too.
