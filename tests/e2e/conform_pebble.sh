@@ -60,7 +60,7 @@ t0=$SECONDS
 rc=0
 "$ATTESTLAB_BIN" conform --target-profile "$E2E_TMP/pebble-profile.json" \
   --target-profile "$E2E_TMP/pebble-eab-profile.json" --only rfc8555 \
-  "${skips[@]}" --report-dir "$E2E_TMP/report" >"$E2E_TMP/conform.out" 2>"$E2E_TMP/conform.log" || rc=$?
+  "${skips[@]}" --wire-logs all --report-dir "$E2E_TMP/report" >"$E2E_TMP/conform.out" 2>"$E2E_TMP/conform.log" || rc=$?
 echo "conform against pebble: $((SECONDS - t0)) s, exit $rc"
 tail -3 "$E2E_TMP/conform.log"
 [ $rc -eq 0 ] || { grep -E " (fail|error) " "$E2E_TMP/conform.log" | head -20 >&2; fail "attestlab conform exited $rc"; }
@@ -82,7 +82,8 @@ for target, least in zip(run["targets"], (100, 60)):
     ids = [c["id"] for c in cases]
     assert ids == sorted(ids), "cases are not in id order"
     print(f"{target['name']}: {passed} pass, {sum(1 for c in cases if c['outcome'] == 'skip')} skip, 0 fail")
-# Pebble's random badNonce rejections happened and were absorbed by retries.
+# Pebble's random badNonce rejections happened and were absorbed by retries (visible
+# because this run keeps every wire log: --wire-logs all).
 retries = sum(1 for t in run["targets"] for c in t["cases"] for e in c["wire_log"]
               if "after badNonce" in e.get("note", ""))
 assert retries > 0, "no badNonce retry seen: is PEBBLE_WFE_NONCEREJECT at its default?"
