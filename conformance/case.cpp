@@ -1,19 +1,15 @@
 #include "conformance/case.h"
+#include "core/enum_names.h"
 
 namespace attestlab::conformance {
 
+namespace {
+constexpr EnumName<Level> kLevelNames[] = {
+    {Level::Must, "MUST"}, {Level::Should, "SHOULD"}, {Level::May, "MAY"}, {Level::Policy, "policy"}};
+}  // namespace
+
 const char* to_string(Level level) {
-  switch (level) {
-    case Level::Must:
-      return "MUST";
-    case Level::Should:
-      return "SHOULD";
-    case Level::May:
-      return "MAY";
-    case Level::Policy:
-      return "policy";
-  }
-  return "MUST";
+  return name_of(kLevelNames, level, "MUST");
 }
 
 const std::vector<std::string>& all_profiles() {

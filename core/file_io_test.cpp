@@ -5,19 +5,15 @@
 #include <filesystem>
 
 #include "core/pki.h"
+#include "testing/temp_dir.h"
 
 namespace attestlab::pki {
 namespace {
 
 class PkiFileIo : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/attestlab-file-io-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  attestlab::testing::TempDir tmp_{"file-io"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(PkiFileIo, WriteReadReplace) {

@@ -15,12 +15,7 @@ CaseResult with(const std::string& id, Outcome o) {
 }
 
 RunResult run_of(std::vector<CaseResult> cases) {
-  RunResult run;
-  TargetRun t;
-  t.name = "vendor";
-  t.cases = std::move(cases);
-  run.targets.push_back(std::move(t));
-  return run;
+  return {.targets = {{.name = "vendor", .cases = std::move(cases)}}};
 }
 
 TEST(Baseline, WrittenThenComparedMarksEachCase) {

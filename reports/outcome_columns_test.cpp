@@ -21,13 +21,7 @@ CaseResult result(const std::string& id, Outcome outcome, const std::string& rea
 }
 
 RunResult run_with(std::vector<CaseResult> cases) {
-  RunResult run;
-  run.kind = "conformance";
-  TargetRun t;
-  t.name = "vendor";
-  t.cases = std::move(cases);
-  run.targets.push_back(std::move(t));
-  return run;
+  return {.kind = "conformance", .targets = {{.name = "vendor", .cases = std::move(cases)}}};
 }
 
 TEST(NonStrict, IsItsOwnOutcomeAndFailsNothing) {

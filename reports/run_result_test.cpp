@@ -11,20 +11,9 @@ namespace attestlab::reports {
 namespace {
 
 RunResult sample() {
-  RunResult run;
-  run.kind = "conformance";
-  run.command = "attestlab conform --target X";
-  TargetRun t;
-  t.name = "embedded";
-  t.directory_url = "https://127.0.0.1:1/acme/directory";
-  CaseResult pass;
-  pass.id = "rfc8555-6.5-nonce-reuse";
-  pass.title = "nonce reuse";
-  pass.requirement = "A nonce is accepted once.";
-  pass.spec = "RFC 8555";
-  pass.section = "6.5";
-  pass.level = "MUST";
-  pass.profile = "rfc8555";
+  const CaseResult pass{.id = "rfc8555-6.5-nonce-reuse", .title = "nonce reuse",
+                        .requirement = "A nonce is accepted once.", .spec = "RFC 8555",
+                        .section = "6.5", .level = "MUST", .profile = "rfc8555"};
   CaseResult fail = pass;
   fail.id = "apple-freshness-required";
   fail.outcome = Outcome::Fail;
@@ -35,9 +24,9 @@ RunResult sample() {
   skip.id = "rfc8555-7.3.4-eab";
   skip.outcome = Outcome::Skip;
   skip.reason = "target does not require EAB";
-  t.cases = {pass, fail, skip};
-  run.targets.push_back(t);
-  return run;
+  return {.kind = "conformance", .command = "attestlab conform --target X",
+          .targets = {{.name = "embedded", .directory_url = "https://127.0.0.1:1/acme/directory",
+                       .cases = {pass, fail, skip}}}};
 }
 
 TEST(Reports, JsonRoundTripKeepsEveryField) {

@@ -9,32 +9,18 @@ namespace attestlab::reports {
 namespace {
 
 RunResult sample_run() {
-  RunResult run;
-  run.kind = "conformance";
-  TargetRun t;
-  t.name = "embedded";
-  t.directory_url = "https://127.0.0.1:4443/directory";
-  CaseResult a;
-  a.id = "rfc8555-6.5-nonce-reuse";
-  a.level = "MUST";
-  a.outcome = Outcome::Pass;
-  CaseResult b;
-  b.id = "rfc8555-7.1-directory";
-  b.level = "SHOULD";
-  b.outcome = Outcome::Fail;
-  t.cases = {a, b};
-  run.targets.push_back(t);
-  return run;
+  const CaseResult a{.id = "rfc8555-6.5-nonce-reuse", .level = "MUST", .outcome = Outcome::Pass};
+  const CaseResult b{.id = "rfc8555-7.1-directory", .level = "SHOULD", .outcome = Outcome::Fail};
+  return {.kind = "conformance",
+          .targets = {{.name = "embedded",
+                       .directory_url = "https://127.0.0.1:4443/directory",
+                       .cases = {a, b}}}};
 }
 
 StatementInput sample_input() {
-  StatementInput in;
-  in.tool_version = "attestlab 0.1.0";
-  in.suite_hash = "abc123";
-  in.date = "2026-12-04T20:00:00Z";
-  in.selection = {{"only", {"rfc8555"}}};
-  in.tls_fingerprints = {"00ff"};
-  return in;
+  return {.tool_version = "attestlab 0.1.0", .suite_hash = "abc123",
+          .date = "2026-12-04T20:00:00Z", .selection = {{"only", {"rfc8555"}}},
+          .tls_fingerprints = {"00ff"}};
 }
 
 bool all_ok(const std::vector<StatementCheck>& checks) {

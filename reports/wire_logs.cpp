@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "core/bytes.h"
+#include "core/enum_names.h"
 
 namespace attestlab::reports {
 
@@ -53,24 +54,19 @@ class Deduplicator {
 
 }  // namespace
 
+namespace {
+constexpr EnumName<WireLogs> kWireLogsNames[] = {
+    {WireLogs::All, "all"}, {WireLogs::Failures, "failures"}, {WireLogs::None, "none"}};
+}  // namespace
+
 Result<WireLogs> wire_logs_from_string(const std::string& text) {
-  if (text == "all") return WireLogs::All;
-  if (text == "failures") return WireLogs::Failures;
-  if (text == "none") return WireLogs::None;
+  if (auto policy = value_named(kWireLogsNames, text)) return *policy;
   return Error::make("malformed",
                      "--wire-logs must be all, failures or none, got \"" + text + "\"");
 }
 
 const char* to_string(WireLogs policy) {
-  switch (policy) {
-    case WireLogs::All:
-      return "all";
-    case WireLogs::Failures:
-      return "failures";
-    case WireLogs::None:
-      return "none";
-  }
-  return "all";
+  return name_of(kWireLogsNames, policy, "all");
 }
 
 std::size_t apply_wire_log_policy(RunResult& run, WireLogs policy) {

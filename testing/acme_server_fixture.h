@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "server/acme/acme_server.h"
 #include "testing/acme_test_client.h"
+#include "testing/temp_dir.h"
 
 namespace attestlab::server::testing {
 
@@ -113,9 +114,6 @@ class ChallTestSrv {
 class AcmeServerFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/attestlab-acme-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    data_dir = tmpl;
     config.listen_host = "127.0.0.1";
     config.listen_port = 0;
     config.data_dir = data_dir;
@@ -128,8 +126,6 @@ class AcmeServerFixture : public ::testing::Test {
   void TearDown() override {
     if (server) server->stop();
     server.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(data_dir, ec);
   }
 
   void start_server(std::unique_ptr<DeviceAttestValidator> validator = nullptr) {
@@ -166,7 +162,8 @@ class AcmeServerFixture : public ::testing::Test {
     return order_url;
   }
 
-  std::string data_dir;
+  attestlab::testing::TempDir tmp_{"acme"};
+  std::string data_dir = tmp_.path();
   ServerConfig config;
   std::shared_ptr<VirtualClock> clock = std::make_shared<VirtualClock>();
   Http01Responder responder;

@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/pki.h"
 #include "server/attest/apple_attestation.h"
+#include "testing/temp_dir.h"
 
 namespace attestlab::server::testing {
 
@@ -78,15 +79,9 @@ struct LeafSpec {
 
   // A healthy Apple silicon Mac: SIP on, full secure boot, no third-party kexts.
   static LeafSpec healthy_mac() {
-    LeafSpec s;
-    s.serial = "C02XL0GVJGH5";
-    s.udid = "00008103-000A4C9E1E8A001E";
-    s.os_version = "14.5";
-    s.sepos_version = "23.5.0";
-    s.sip = Bytes{0x01};
-    s.secure_boot = to_bytes("full");
-    s.kexts = Bytes{0x00};
-    return s;
+    return {.serial = "C02XL0GVJGH5", .udid = "00008103-000A4C9E1E8A001E", .os_version = "14.5",
+            .sepos_version = "23.5.0", .sip = Bytes{0x01}, .secure_boot = to_bytes("full"),
+            .kexts = Bytes{0x00}};
   }
 };
 
@@ -140,28 +135,7 @@ inline std::string att_obj(const TestAttestationCa& ca, const TestLeaf& leaf) {
   return att_obj({leaf.cert.to_der(), ca.intermediate.to_der()});
 }
 
-// A fresh empty directory under the system temp dir, removed by the destructor.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "attestlab-attest-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using attestlab::testing::TempDir;  // testing/temp_dir.h
 
 inline std::string interop_dir() {
   return std::string(ATTESTLAB_SOURCE_DIR) + "/fixtures/interop/apple-attestation/";

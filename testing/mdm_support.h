@@ -15,41 +15,11 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "sim/mdm/mdm_plist.h"
+#include "testing/temp_dir.h"
 
 namespace attestlab::sim::testing {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("attestlab-mdm-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string write(const std::string& name, const std::string& content) const {
-    std::ofstream out(file(name), std::ios::binary);
-    out << content;
-    return file(name);
-  }
-  std::string read(const std::string& name) const {
-    std::ifstream in(file(name), std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using ScratchDir = attestlab::testing::TempDir;  // testing/temp_dir.h
 
 inline bool have_plistutil() {
   return std::system("command -v plistutil >/dev/null 2>&1") == 0;

@@ -31,6 +31,7 @@
 #include "core/http.h"
 #include "core/json.h"
 #include "core/pki.h"
+#include "testing/temp_dir.h"
 
 extern char** environ;
 
@@ -54,25 +55,7 @@ inline std::string read_text(const std::string& path) {
   return text.ok() ? *text : std::string();
 }
 
-// A temporary directory, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "attestlab-acme-XXXXXX").string();
-    if (::mkdtemp(templ.data()) != nullptr) path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using attestlab::testing::TempDir;  // testing/temp_dir.h
 
 // Writes a self-signed P-256 TLS certificate for localhost/127.0.0.1 (what `openssl req
 // -x509` makes: CA:TRUE, so it can be its own trust anchor) to cert_path / key_path.

@@ -16,6 +16,7 @@
 
 #include "server/store/store.h"
 #include "testing/pg_server.h"
+#include "testing/temp_dir.h"
 
 namespace attestlab::testing {
 
@@ -43,19 +44,8 @@ class StoreBackend {
 
 class SqliteBackend final : public StoreBackend {
  public:
-  SqliteBackend() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "attestlab-store-XXXXXX").string();
-    EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    path_ = (dir_ / "state.db").string();
-  }
-  ~SqliteBackend() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
   const std::string& path() const { return path_; }
-  const std::filesystem::path& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path(); }
 
   std::string spec() const override { return "sqlite:" + path_; }
   void raw_exec(const std::string& sql) override {
@@ -88,8 +78,8 @@ class SqliteBackend final : public StoreBackend {
   }
 
  private:
-  std::filesystem::path dir_;
-  std::string path_;
+  TempDir dir_{"store"};
+  std::string path_ = dir_.file("state.db");
 };
 
 class PgBackend final : public StoreBackend {

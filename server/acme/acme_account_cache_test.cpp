@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "server/acme/acme_context.h"
+#include "testing/temp_dir.h"
 
 namespace attestlab::server {
 namespace {
@@ -12,9 +13,6 @@ namespace {
 class AccountCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/attestlab-acctcache-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir = tmpl;
     store = std::move(open_sqlite_store(dir + "/db").value());
     account.id = "acct1";
     set_key(*pki::PrivateKey::generate(pki::KeySpec::p256()));
@@ -22,14 +20,14 @@ class AccountCacheTest : public ::testing::Test {
   }
   void TearDown() override {
     store.reset();
-    std::filesystem::remove_all(dir);
   }
   void set_key(const pki::PrivateKey& key) {
     jose::Jwk jwk(key.public_key());
     account.jwk = jwk.to_json();
     account.thumbprint = jwk.thumbprint();
   }
-  std::string dir;
+  attestlab::testing::TempDir tmp_{"acctcache"};
+  std::string dir = tmp_.path();
   std::unique_ptr<Store> store;
   Account account;
 };

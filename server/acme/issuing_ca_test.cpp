@@ -5,21 +5,15 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include "testing/temp_dir.h"
 
 namespace attestlab::server {
 namespace {
 
 class IssuingCaTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/attestlab-ca-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir = std::string(tmpl) + "/ca";
-  }
-  void TearDown() override {
-    std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
-  }
-  std::string dir;
+  attestlab::testing::TempDir tmp_{"ca"};
+  std::string dir = tmp_.file("ca");
   std::int64_t now = 1800000000;
 };
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <set>
+#include "testing/temp_dir.h"
 
 namespace attestlab::server {
 namespace {
@@ -12,23 +13,20 @@ namespace {
 class NonceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/attestlab-nonce-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir = tmpl;
     auto opened = open_sqlite_store(dir + "/db.sqlite");
     ASSERT_TRUE(opened.ok()) << opened.error().detail;
     store = std::move(*opened);
   }
   void TearDown() override {
     store.reset();
-    std::filesystem::remove_all(dir);
   }
   std::unique_ptr<NonceService> service(std::int64_t lifetime = 60) {
     auto s = NonceService::open(*store, clock, lifetime);
     EXPECT_TRUE(s.ok());
     return std::move(*s);
   }
-  std::string dir;
+  attestlab::testing::TempDir tmp_{"nonce"};
+  std::string dir = tmp_.path();
   std::unique_ptr<Store> store;
   std::shared_ptr<VirtualClock> clock = std::make_shared<VirtualClock>();
 };

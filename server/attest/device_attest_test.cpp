@@ -90,18 +90,12 @@ TEST(Rules, ListedOnceEach) {
 // ---- The validator, end to end with real files and crypto ----
 
 Challenge make_challenge() {
-  Challenge c;
-  c.id = "chal-1";
-  c.type = "device-attest-01";
-  c.status = "processing";
-  c.token = "Zm9vYmFyYmF6dG9rZW4xMjM0NTY3ODkwYWJjZGVm";
-  return c;
+  return {.id = "chal-1", .type = "device-attest-01", .status = "processing",
+          .token = "Zm9vYmFyYmF6dG9rZW4xMjM0NTY3ODkwYWJjZGVm"};
 }
 
 Account make_account() {
-  Account a;
-  a.id = "acct-1";
-  return a;
+  return {.id = "acct-1"};
 }
 
 class Validator : public ::testing::Test {
@@ -114,7 +108,7 @@ class Validator : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_TRUE(pki::write_file(dir_.file("roots.pem"), ca_->root.to_pem()).ok());
-    config_.data_dir = dir_.path().string();
+    config_.data_dir = dir_.path();
     config_.attestation_roots_file = dir_.file("roots.pem");
     config_.decision_log_file = dir_.file("log/decisions.jsonl");
     clock_ = std::make_shared<VirtualClock>(kNow);

@@ -9,73 +9,42 @@ namespace attestlab::server {
 namespace {
 
 Account full_account() {
-  Account a;
-  a.id = "acct-1";
-  a.status = "deactivated";
-  a.jwk = Json{{"kty", "EC"}, {"crv", "P-256"}, {"x", "abc"}, {"y", "def"}};
-  a.thumbprint = "tp-1";
-  a.contact = {"mailto:a@example.com", "mailto:b@example.com"};
-  a.tos_agreed = true;
-  a.eab_kid = "kid-7";
-  a.created = 1'700'000'000;
-  return a;
+  return {.id = "acct-1", .status = "deactivated",
+          .jwk = Json{{"kty", "EC"}, {"crv", "P-256"}, {"x", "abc"}, {"y", "def"}},
+          .thumbprint = "tp-1", .contact = {"mailto:a@example.com", "mailto:b@example.com"},
+          .tos_agreed = true, .eab_kid = "kid-7", .created = 1'700'000'000};
 }
 
 Challenge full_challenge(const std::string& id) {
-  Challenge c;
-  c.id = id;
-  c.type = "device-attest-01";
-  c.status = "invalid";
-  c.token = "tok-" + id;
-  c.validated = 1'700'000'100;
-  c.error = Json{{"type", "urn:ietf:params:acme:error:badAttestationStatement"}, {"detail", "x"}};
-  c.evidence = Json{{"serial", "C02XYZ"}, {"spki_sha256", "AAAA"}};
-  return c;
+  return {.id = id, .type = "device-attest-01", .status = "invalid", .token = "tok-" + id,
+          .validated = 1'700'000'100,
+          .error = Json{{"type", "urn:ietf:params:acme:error:badAttestationStatement"},
+                        {"detail", "x"}},
+          .evidence = Json{{"serial", "C02XYZ"}, {"spki_sha256", "AAAA"}}};
 }
 
 Authorization full_authz() {
-  Authorization a;
-  a.id = "authz-1";
-  a.account_id = "acct-1";
-  a.identifier = {"permanent-identifier", "C02XYZ"};
-  a.status = "valid";
-  a.expires = 1'700'086'400;
-  a.wildcard = true;
-  a.challenges = {full_challenge("ch-1"), full_challenge("ch-2")};
-  return a;
+  return {.id = "authz-1", .account_id = "acct-1",
+          .identifier = {"permanent-identifier", "C02XYZ"}, .status = "valid",
+          .expires = 1'700'086'400, .wildcard = true,
+          .challenges = {full_challenge("ch-1"), full_challenge("ch-2")}};
 }
 
 Order full_order() {
-  Order o;
-  o.id = "order-1";
-  o.account_id = "acct-1";
-  o.status = "valid";
-  o.expires = 1'700'086'400;
-  o.identifiers = {{"dns", "a.example"}, {"permanent-identifier", "C02XYZ"}};
-  o.not_before = "2026-01-01T00:00:00Z";
-  o.not_after = "2026-02-01T00:00:00Z";
-  o.authorization_ids = {"authz-1", "authz-2"};
-  o.error = Json{{"type", "urn:ietf:params:acme:error:badCSR"}};
-  o.certificate_id = "cert-1";
-  o.created = 1'700'000'000;
-  return o;
+  return {.id = "order-1", .account_id = "acct-1", .status = "valid", .expires = 1'700'086'400,
+          .identifiers = {{"dns", "a.example"}, {"permanent-identifier", "C02XYZ"}},
+          .not_before = "2026-01-01T00:00:00Z", .not_after = "2026-02-01T00:00:00Z",
+          .authorization_ids = {"authz-1", "authz-2"},
+          .error = Json{{"type", "urn:ietf:params:acme:error:badCSR"}},
+          .certificate_id = "cert-1", .created = 1'700'000'000};
 }
 
 CertificateRecord full_certificate() {
-  CertificateRecord c;
-  c.id = "cert-1";
-  c.account_id = "acct-1";
-  c.order_id = "order-1";
-  c.serial_hex = "0a1b2c";
-  c.chain_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-  c.spki_sha256 = "spki";
-  c.device_id = "C02XYZ";
-  c.status = "revoked";
-  c.revocation_reason = 4;
-  c.revoked_at = 1'700'000'500;
-  c.not_after = 1'800'000'000;
-  c.issued = 1'700'000'200;
-  return c;
+  return {.id = "cert-1", .account_id = "acct-1", .order_id = "order-1", .serial_hex = "0a1b2c",
+          .chain_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+          .spki_sha256 = "spki", .device_id = "C02XYZ", .status = "revoked",
+          .revocation_reason = 4, .revoked_at = 1'700'000'500, .not_after = 1'800'000'000,
+          .issued = 1'700'000'200};
 }
 
 // Every listed member survives the round trip.

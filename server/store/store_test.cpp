@@ -55,7 +55,7 @@ class SqliteStoreTest : public ::testing::Test {
   std::unique_ptr<Store> open() { return backend_.open(); }
 
   attestlab::testing::SqliteBackend backend_;
-  const fs::path& dir_ = backend_.dir();
+  const fs::path dir_{backend_.dir()};
   const std::string& db_path_ = backend_.path();
 };
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/bytes.h"
+#include "testing/temp_dir.h"
 
 namespace attestlab::sim {
 namespace {
@@ -82,21 +83,7 @@ std::string read_all(const fs::path& path) {
   return ss.str();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("attestlab-payload-" + random_token(8));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using attestlab::testing::TempDir;  // testing/temp_dir.h
 
 // --- parsing -------------------------------------------------------------------------------
 
@@ -265,9 +252,9 @@ TEST(AcmePayload, RoundTripsThroughPlistutilXmlToBinaryToXml) {
   p.unknown_keys.clear();
 
   TempDir dir;
-  const fs::path xml_in = dir.path() / "in.xml";
-  const fs::path bin = dir.path() / "payload.plist";
-  const fs::path xml_out = dir.path() / "out.xml";
+  const fs::path xml_in = dir.file("in.xml");
+  const fs::path bin = dir.file("payload.plist");
+  const fs::path xml_out = dir.file("out.xml");
   {
     std::ofstream out(xml_in, std::ios::binary);
     out << acme_payload_to_xml(p);

@@ -20,13 +20,8 @@ using testing::kNow;
 class AppleCaTest : public testing::SuiteAppleCaTest {
  protected:
   static DeviceFacts iphone_facts() {
-    DeviceFacts f;
-    f.serial = "C02XL0GVJGH5";
-    f.udid = "00008103-000A4C9E1E8A001E";
-    f.os_version = "17.5";
-    f.sepos_version = "21.5.0";
-    f.llb_version = "10151.121.1";
-    return f;
+    return {.serial = "C02XL0GVJGH5", .udid = "00008103-000A4C9E1E8A001E", .os_version = "17.5",
+            .sepos_version = "21.5.0", .llb_version = "10151.121.1"};
   }
 
   static pki::Certificate leaf_of(const AttestationChain& chain) {

@@ -1,4 +1,5 @@
 #include "sim/device/apple_format.h"
+#include "core/enum_names.h"
 
 namespace attestlab::sim {
 namespace {
@@ -75,23 +76,19 @@ const std::vector<std::string>& all_apple_oids() {
   return oids;
 }
 
+namespace {
+constexpr EnumName<SecureBootLevel> kSecureBootNames[] = {
+    {SecureBootLevel::Full, kSecureBootFull},
+    {SecureBootLevel::Reduced, kSecureBootReduced},
+    {SecureBootLevel::Permissive, kSecureBootPermissive}};
+}  // namespace
+
 const char* to_string(SecureBootLevel level) {
-  switch (level) {
-    case SecureBootLevel::Full:
-      return kSecureBootFull;
-    case SecureBootLevel::Reduced:
-      return kSecureBootReduced;
-    case SecureBootLevel::Permissive:
-      return kSecureBootPermissive;
-  }
-  return kSecureBootFull;
+  return name_of(kSecureBootNames, level, kSecureBootFull);
 }
 
 std::optional<SecureBootLevel> parse_secure_boot_level(std::string_view name) {
-  if (name == kSecureBootFull) return SecureBootLevel::Full;
-  if (name == kSecureBootReduced) return SecureBootLevel::Reduced;
-  if (name == kSecureBootPermissive) return SecureBootLevel::Permissive;
-  return std::nullopt;
+  return value_named(kSecureBootNames, name);
 }
 
 Bytes freshness_code(const Bytes& nonce) {

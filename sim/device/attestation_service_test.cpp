@@ -18,14 +18,10 @@ using testing::kNow;
 class AttestationServiceTest : public testing::AppleServersTest {
  protected:
   static Device phone() {
-    DeviceIdentity id;
-    id.serial = "F2LXQ7K9MN";
-    id.udid = "00008120-0011223344556677";
-    id.model = "iPhone15,2";
-    id.os_version = "17.5";
-    id.sepos_version = "21.5.0";
-    id.llb_version = "10151.121.1";
-    return Device(DeviceKind::IPhone, id);
+    return Device(DeviceKind::IPhone,
+                  {.serial = "F2LXQ7K9MN", .udid = "00008120-0011223344556677",
+                   .model = "iPhone15,2", .os_version = "17.5", .sepos_version = "21.5.0",
+                   .llb_version = "10151.121.1"});
   }
 
   static pki::Certificate leaf(const Attestation& a) {

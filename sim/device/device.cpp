@@ -67,6 +67,7 @@ struct KindInfo {
   DeviceKind kind;
   const char* name;
   Os os;
+  const char* platform;  // as inventories and the posture policy spell it
   std::vector<Model> models;
 };
 
@@ -74,7 +75,7 @@ const std::vector<KindInfo>& kind_table() {
   static const std::vector<KindInfo> table = {
       {DeviceKind::IPhone,
        "iPhone",
-       Os::IOS,
+       Os::IOS, "iOS",
        {{"iPhone10,3", "iPhone X", UdidStyle::Legacy40, ""},
         {"iPhone13,2", "iPhone 12", UdidStyle::Modern, "00008101"},
         {"iPhone14,5", "iPhone 13", UdidStyle::Modern, "00008110"},
@@ -82,40 +83,40 @@ const std::vector<KindInfo>& kind_table() {
         {"iPhone16,1", "iPhone 15 Pro", UdidStyle::Modern, "00008130"}}},
       {DeviceKind::IPad,
        "iPad",
-       Os::IOS,
+       Os::IOS, "iPadOS",
        {{"iPad8,1", "iPad Pro (11-inch)", UdidStyle::Modern, "00008027"},
         {"iPad13,1", "iPad Air (4th generation)", UdidStyle::Modern, "00008101"},
         {"iPad14,1", "iPad mini (6th generation)", UdidStyle::Modern, "00008110"},
         {"iPad13,4", "iPad Pro (11-inch) (3rd generation)", UdidStyle::Modern, "00008103"}}},
       {DeviceKind::Mac,
        "Mac",
-       Os::MacOS,
+       Os::MacOS, "macOS",
        {{"Macmini9,1", "Mac mini (M1, 2020)", UdidStyle::Modern, "00008103"},
         {"MacBookPro18,3", "MacBook Pro (14-inch, 2021)", UdidStyle::Modern, "00006000"},
         {"Mac14,2", "MacBook Air (M2, 2022)", UdidStyle::Modern, "00008112"},
         {"Mac15,3", "MacBook Pro (14-inch, M3, Nov 2023)", UdidStyle::Modern, "00008122"}}},
       {DeviceKind::AppleTv,
        "AppleTV",
-       Os::TvOS,
+       Os::TvOS, "tvOS",
        {{"AppleTV11,1", "Apple TV 4K (2nd generation)", UdidStyle::Modern, "00008020"},
         {"AppleTV14,1", "Apple TV 4K (3rd generation)", UdidStyle::Modern, "00008110"}}},
       {DeviceKind::VisionPro,
        "VisionPro",
-       Os::VisionOS,
+       Os::VisionOS, "visionOS",
        {{"RealityDevice14,1", "Apple Vision Pro", UdidStyle::Modern, "00008112"}}},
       {DeviceKind::Watch,
        "Watch",
-       Os::WatchOS,
+       Os::WatchOS, "watchOS",
        {{"Watch6,1", "Apple Watch Series 6", UdidStyle::Modern, "00008301"},
         {"Watch7,1", "Apple Watch Series 9", UdidStyle::Modern, "00008310"}}},
       {DeviceKind::LegacyIPhone,
        "LegacyiPhone",
-       Os::LegacyIOS,
+       Os::LegacyIOS, "iOS",
        {{"iPhone8,1", "iPhone 6s", UdidStyle::Legacy40, ""},
         {"iPhone9,1", "iPhone 7", UdidStyle::Legacy40, ""}}},
       {DeviceKind::IntelMac,
        "IntelMac",
-       Os::MacOS,
+       Os::MacOS, "macOS",
        {{"MacBookPro16,1", "MacBook Pro (16-inch, 2019)", UdidStyle::Uuid, ""},
         {"iMac20,1", "iMac (Retina 5K, 27-inch, 2020)", UdidStyle::Uuid, ""}}},
   };
@@ -188,23 +189,7 @@ std::pair<int, int> min_attestation_os(DeviceKind kind) {
 }
 
 const char* platform_name(DeviceKind kind) {
-  switch (kind) {
-    case DeviceKind::IPhone:
-    case DeviceKind::LegacyIPhone:
-      return "iOS";
-    case DeviceKind::IPad:
-      return "iPadOS";
-    case DeviceKind::Mac:
-    case DeviceKind::IntelMac:
-      return "macOS";
-    case DeviceKind::AppleTv:
-      return "tvOS";
-    case DeviceKind::VisionPro:
-      return "visionOS";
-    case DeviceKind::Watch:
-      return "watchOS";
-  }
-  return "iOS";
+  return info(kind).platform;
 }
 
 std::optional<std::pair<int, int>> parse_os_version(std::string_view version) {

@@ -15,10 +15,8 @@ using testing::kNow;
 class ForgeryTest : public testing::SuiteAppleCaTest {
  protected:
   static LeafSpec honest() {
-    DeviceFacts f;
-    f.serial = "F2LXQ7K9MN";
-    f.udid = "00008120-0011223344556677";
-    f.os_version = "17.5";
+    const DeviceFacts f{
+        .serial = "F2LXQ7K9MN", .udid = "00008120-0011223344556677", .os_version = "17.5"};
     return AppleCa::honest_leaf(key_->public_key(), f, freshness_code(std::string_view("tok")),
                                 kNow);
   }

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "core/enum_names.h"
 
 namespace attestlab::sim {
 namespace {
@@ -37,17 +38,12 @@ std::string common_name_of(const pki::Certificate& cert) {
 }  // namespace
 
 const char* to_string(AttestationVerdict verdict) {
-  switch (verdict) {
-    case AttestationVerdict::Trusted:
-      return "trusted";
-    case AttestationVerdict::Untrusted:
-      return "untrusted";
-    case AttestationVerdict::Stale:
-      return "stale";
-    case AttestationVerdict::Unknown:
-      break;
-  }
-  return "unknown";
+  static constexpr EnumName<AttestationVerdict> kNames[] = {
+      {AttestationVerdict::Unknown, "unknown"},
+      {AttestationVerdict::Trusted, "trusted"},
+      {AttestationVerdict::Untrusted, "untrusted"},
+      {AttestationVerdict::Stale, "stale"}};
+  return name_of(kNames, verdict, "unknown");
 }
 
 int compare_versions(const std::string& a, const std::string& b) {

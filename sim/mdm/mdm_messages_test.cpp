@@ -116,37 +116,23 @@ TEST(MdmPlist, TypedAccessorsRefuseOtherTypes) {
 
 // --- messages -------------------------------------------------------------------------------
 
+constexpr const char* kTopic = "com.apple.mgmt.External.abc";
+constexpr const char* kUdid = "00008110-001A2D3E0C12801E";
+
 CheckinMessage authenticate() {
-  CheckinMessage m;
-  m.message_type = kAuthenticate;
-  m.topic = "com.apple.mgmt.External.abc";
-  m.udid = "00008110-001A2D3E0C12801E";
-  m.serial_number = "F2LXQ7K9MN";
-  m.os_version = "17.5";
-  m.build_version = "21F79";
-  m.product_name = "iPhone15,2";
-  m.model = "iPhone15,2";
-  m.device_name = "Test iPhone";
-  return m;
+  return {.message_type = kAuthenticate, .topic = kTopic, .udid = kUdid,
+          .serial_number = "F2LXQ7K9MN", .os_version = "17.5", .build_version = "21F79",
+          .product_name = "iPhone15,2", .model = "iPhone15,2", .device_name = "Test iPhone"};
 }
 
 CheckinMessage token_update() {
-  CheckinMessage m;
-  m.message_type = kTokenUpdate;
-  m.topic = "com.apple.mgmt.External.abc";
-  m.udid = "00008110-001A2D3E0C12801E";
-  m.token = Bytes(32, 0xab);
-  m.push_magic = "5A1B2C3D-0000-4000-8000-000000000001";
-  m.unlock_token = Bytes{1, 2, 3};
-  m.awaiting_configuration = false;
-  return m;
+  return {.message_type = kTokenUpdate, .topic = kTopic, .udid = kUdid,
+          .token = Bytes(32, 0xab), .push_magic = "5A1B2C3D-0000-4000-8000-000000000001",
+          .unlock_token = Bytes{1, 2, 3}, .awaiting_configuration = false};
 }
 
 std::vector<CheckinMessage> every_checkin() {
-  CheckinMessage checkout;
-  checkout.message_type = kCheckOut;
-  checkout.topic = "com.apple.mgmt.External.abc";
-  checkout.udid = "00008110-001A2D3E0C12801E";
+  const CheckinMessage checkout{.message_type = kCheckOut, .topic = kTopic, .udid = kUdid};
   CheckinMessage user = authenticate();
   user.udid.clear();
   user.serial_number.clear();
