@@ -20,8 +20,7 @@ namespace attestlab::cli {
 namespace {
 
 int fail(const std::string& command, int code, const std::string& message) {
-  std::cerr << "attestlab ca " << command << ": " << message << "\n";
-  return code;
+  return complain("ca " + command, code, message);
 }
 
 // Writes text to `out`, or to stdout when `out` is empty.

@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <iostream>
+#include <string>
 
 namespace attestlab::cli {
 
@@ -14,6 +16,13 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailures = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitInternal = 3;
+
+// Prints "attestlab WHO: MESSAGE" to stderr (WHO is the subcommand, e.g. "scenario run")
+// and returns `code`, so a failing branch reads `return complain("load", kExitUsage, why);`.
+inline int complain(const std::string& who, int code, const std::string& message) {
+  std::cerr << "attestlab " << who << ": " << message << "\n";
+  return code;
+}
 
 // The chosen subcommand's work, returning the exit code; empty until a callback ran.
 using Runner = std::function<int()>;

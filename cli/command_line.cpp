@@ -2,7 +2,7 @@
 
 namespace attestlab::cli {
 
-std::string command_line_of(const std::string& prefix, const CLI::App& command, FlagValues flags,
+std::string command_line_of(const std::string& prefix, const CLI::App& command,
                             const std::string& positional) {
   std::string line = prefix;
   if (!positional.empty()) line += " " + positional;
@@ -11,7 +11,7 @@ std::string command_line_of(const std::string& prefix, const CLI::App& command, 
     // Positionals have names without a dash; the caller places them (positional above).
     if (opt->count() == 0 || name == "--help" || name.empty() || name[0] != '-') continue;
     const bool flag = opt->results().empty() || opt->get_expected_min() == 0;
-    if (flag && (flags == FlagValues::Omit || opt->results().empty())) {
+    if (flag) {
       line += " " + name;
       continue;
     }

@@ -7,12 +7,8 @@
 
 namespace attestlab::cli {
 
-// How a given flag is written: its name alone ("--embedded", a line one can run again), or
-// with the value CLI11 recorded for it ("--embedded true", as conform and scenario record it).
-enum class FlagValues { Omit, Keep };
-
+// A given flag is written by its name alone ("--embedded"), so the line can be run again.
 std::string command_line_of(const std::string& prefix, const CLI::App& command,
-                            FlagValues flags = FlagValues::Omit,
                             const std::string& positional = "");
 
 }  // namespace attestlab::cli

@@ -14,6 +14,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "cli/embedded_target.h"
 #include "cli/server_faults_option.h"
 #include "cli/statement_support.h"
+#include "cli/stop_signals.h"
 #include "client/target_probe.h"
 #include "conformance/harness.h"
 #include "conformance/registry.h"
@@ -64,15 +66,8 @@ struct ConformArgs {
   std::string statement_file, sign_key;  // --statement, --sign-key (cli/statement_support.h)
 };
 
-int usage(const std::string& message) {
-  std::cerr << "attestlab conform: " << message << "\n";
-  return kExitUsage;
-}
-
-int internal(const std::string& message) {
-  std::cerr << "attestlab conform: " << message << "\n";
-  return kExitInternal;
-}
+int usage(const std::string& message) { return complain("conform", kExitUsage, message); }
+int internal(const std::string& message) { return complain("conform", kExitInternal, message); }
 
 // Splits comma-separated values so "--only a,b" equals "--only a --only b".
 std::vector<std::string> split_patterns(const std::vector<std::string>& in) {
@@ -120,16 +115,6 @@ void print_comparison(const reports::BaselineComparison& c) {
   print_ids("new failures", c.new_failures);
   print_ids("known failures", c.known_failures);
   print_ids("improvements", c.improvements);
-}
-
-// SIGINT/SIGTERM during a run: the runner stops starting cases, the partial report is
-// written, the temporary files (mock CA keys, EAB keys, database) are removed, and the
-// exit status is 130/143. A second signal leaves at once.
-std::atomic<int> g_stop_signal{0};
-
-extern "C" void on_stop_signal(int signal_number) {
-  int expected = 0;
-  if (!g_stop_signal.compare_exchange_strong(expected, signal_number)) _exit(128 + signal_number);
 }
 
 int run_conform(const ConformArgs& a) {
@@ -225,19 +210,16 @@ int run_conform(const ConformArgs& a) {
   result.strict = a.strict;
   std::size_t stragglers = 0;
   std::mutex out_mu;
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  struct sigaction previous_int {
-  }, previous_term{};
-  sigaction(SIGINT, &action, &previous_int);
-  sigaction(SIGTERM, &action, &previous_term);
+  // SIGINT/SIGTERM during a run: the runner stops starting cases, the partial report is
+  // written, the temporary files (mock CA keys, EAB keys, database) are removed, and the
+  // exit status is 130/143. A second signal leaves at once.
+  std::optional<InterruptGuard> interrupt_guard(std::in_place);
   for (const auto& target : targets) {
-    if (g_stop_signal.load() != 0) break;
+    if (InterruptGuard::flag().load()) break;
     conformance::RunOptions options;
     options.jobs = a.jobs;
     options.strict = a.strict;
-    options.interrupted = [] { return g_stop_signal.load() != 0; };
+    options.interrupted = [] { return InterruptGuard::flag().load(); };
     if (a.timeout_s > 0) {
       options.case_timeout =
           std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout_s * 1000));
@@ -275,9 +257,8 @@ int run_conform(const ConformArgs& a) {
     result.targets.push_back(std::move(run->run));
   }
 
-  sigaction(SIGINT, &previous_int, nullptr);
-  sigaction(SIGTERM, &previous_term, nullptr);
-  const int stop_signal = g_stop_signal.load();
+  const int stop_signal = InterruptGuard::signal_number();
+  interrupt_guard.reset();
   if (stop_signal != 0) {
     std::size_t not_run = 0;
     for (const auto& t : result.targets)
@@ -388,7 +369,7 @@ void register_conform(CLI::App& app, Runner& runner) {
   conform->add_option("--sign-key", args->sign_key,
                       "Tester's Ed25519 or P-256 private key (PEM) that signs --statement");
   conform->callback([args, conform, &runner] {
-    args->command_line = command_line_of("attestlab conform", *conform, FlagValues::Omit);
+    args->command_line = command_line_of("attestlab conform", *conform);
     runner = [args] { return run_conform(*args); };
   });
 }

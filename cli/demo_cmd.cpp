@@ -40,10 +40,7 @@ struct DemoArgs {
   bool quiet = false;
 };
 
-int internal(const std::string& message) {
-  std::cerr << "attestlab demo: " << message << "\n";
-  return kExitInternal;
-}
+int internal(const std::string& message) { return complain("demo", kExitInternal, message); }
 
 // Runs one `attestlab` subcommand in-process (the one `add` registers) with argv; its
 // exit code, or an Error naming why it could not start (bad arguments).

@@ -24,6 +24,7 @@
 #include "cli/embedded_target.h"
 #include "cli/load_options.h"
 #include "cli/load_session.h"
+#include "cli/stop_signals.h"
 #include "client/target_profile.h"
 #include "core/bytes.h"
 #include "core/child_process.h"
@@ -37,21 +38,8 @@ namespace {
 
 constexpr int kExitInterrupted = 130;
 
-std::atomic<bool> g_interrupted{false};
-
-void on_sigint(int) {
-  if (g_interrupted.exchange(true)) _exit(kExitInterrupted);  // a second Ctrl-C: leave now
-}
-
-int usage(const std::string& message) {
-  std::cerr << "attestlab load: " << message << "\n";
-  return kExitUsage;
-}
-
-int internal(const std::string& message) {
-  std::cerr << "attestlab load: " << message << "\n";
-  return kExitInternal;
-}
+int usage(const std::string& message) { return complain("load", kExitUsage, message); }
+int internal(const std::string& message) { return complain("load", kExitInternal, message); }
 
 // The profile the load runs against: a --target-profile, --embedded, or --target URLs.
 // --embedded: attestlab's own server in-process (cli/embedded_target.h) with what every
@@ -146,7 +134,7 @@ int run_load_command(const LoadArgs& a) {
 
   LoadSessionHooks hooks;
   hooks.jsonl = jsonl.get();
-  hooks.interrupt = &g_interrupted;
+  hooks.interrupt = &InterruptGuard::flag();
   hooks.notes = &std::cerr;
   hooks.announce_setup = !a.quiet;
   const bool tty = isatty(STDERR_FILENO) == 1;
@@ -155,13 +143,10 @@ int run_load_command(const LoadArgs& a) {
     hooks.on_progress = [tty](const load::Progress& p) { print_progress(p, tty); };
   }
 
-  struct sigaction action {};
-  action.sa_handler = on_sigint;
-  sigemptyset(&action.sa_mask);
-  struct sigaction previous {};
-  sigaction(SIGINT, &action, &previous);
+  std::optional<InterruptGuard> interrupt_guard(std::in_place);  // Ctrl-C: the partial result
   auto ran = run_load_session(a, *checked, *profile, embedded.get(), hooks);
-  sigaction(SIGINT, &previous, nullptr);
+  const int stop_signal = InterruptGuard::signal_number();
+  interrupt_guard.reset();
   if (!a.quiet && tty) std::cerr << "\n";
   if (!ran)
     return ran.error().type == "usage" ? usage(ran.error().detail) : internal(ran.error().detail);
@@ -176,7 +161,7 @@ int run_load_command(const LoadArgs& a) {
     if (!written) return internal("cannot write the report: " + written.error().detail);
     std::cerr << "report in " << a.report_dir << "\n";
   }
-  if (run.interrupted) return kExitInterrupted;
+  if (run.interrupted) return stop_signal != 0 ? 128 + stop_signal : kExitInterrupted;
   if (!run.stopped.empty() && run.stopped.find("stopped answering") != std::string::npos)
     return kExitFailures;
   return thresholds_ok ? kExitOk : kExitFailures;

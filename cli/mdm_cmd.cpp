@@ -46,14 +46,9 @@ struct MdmServeArgs {
 };
 
 int usage(const std::string& message) {
-  std::cerr << "attestlab mdm serve: " << message << " (see --help)\n";
-  return kExitUsage;
+  return complain("mdm serve", kExitUsage, message + " (see --help)");
 }
-
-int fail(const std::string& message) {
-  std::cerr << "attestlab mdm serve: " << message << "\n";
-  return kExitInternal;
-}
+int fail(const std::string& message) { return complain("mdm serve", kExitInternal, message); }
 
 // Apple's real root, as `attestlab serve` finds it: next to the executable (or up to two
 // levels above, for build trees), else in the working directory.

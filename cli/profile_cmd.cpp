@@ -37,8 +37,7 @@ struct LintArgs {
 };
 
 int usage(const std::string& sub, const std::string& message) {
-  std::cerr << "attestlab profile " << sub << ": " << message << " (see --help)\n";
-  return kExitUsage;
+  return complain("profile " + sub, kExitUsage, message + " (see --help)");
 }
 
 int run_make(const MakeArgs& a) {

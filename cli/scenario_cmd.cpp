@@ -134,19 +134,14 @@ struct ScenarioArgs {
 };
 
 int usage(const std::string& sub, const std::string& message) {
-  std::cerr << "attestlab scenario " << sub << ": " << message << " (see --help)\n";
-  return kExitUsage;
+  return complain("scenario " + sub, kExitUsage, message + " (see --help)");
 }
-
 // A bad scenario file or selection: the message names the file and field already.
 int bad_input(const std::string& sub, const std::string& message) {
-  std::cerr << "attestlab scenario " << sub << ": " << message << "\n";
-  return kExitUsage;
+  return complain("scenario " + sub, kExitUsage, message);
 }
-
 int internal(const std::string& sub, const std::string& message) {
-  std::cerr << "attestlab scenario " << sub << ": " << message << "\n";
-  return kExitInternal;
+  return complain("scenario " + sub, kExitInternal, message);
 }
 
 bool parse_seed(const std::string& text, std::uint64_t& out) {
@@ -381,7 +376,7 @@ void register_scenario(CLI::App& app, Runner& runner) {
                   "Break the --embedded server on purpose (server::ServerFaults knob; test builds "
                   "only; repeatable)");
   run->callback([args, run, &runner] {
-    args->command_line = command_line_of("attestlab scenario run", *run, FlagValues::Omit,
+    args->command_line = command_line_of("attestlab scenario run", *run,
                                          join_selectors(args->selectors));
     runner = [args] { return run_run(*args); };
   });

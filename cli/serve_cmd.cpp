@@ -44,8 +44,7 @@ struct ServeArgs {
 };
 
 int usage(const std::string& message) {
-  std::cerr << "attestlab serve: " << message << " (see --help)\n";
-  return kExitUsage;
+  return complain("serve", kExitUsage, message + " (see --help)");
 }
 
 int run_serve(const ServeArgs& a) {

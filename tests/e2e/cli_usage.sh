@@ -84,3 +84,34 @@ rc=0; "$A" profile make --directory-url https://acme.example/acme/directory --cl
 [ $rc -eq 2 ] || fail "profile make --client-identifier 'a b/c' exited $rc"
 grep -q client_identifier_not_permanent_identifier "$E2E_TMP/make.log" || fail "make did not say why"
 pass "profile make refuses what its own lint warns about"
+
+# conform on SIGINT / SIGTERM (cli/stop_signals.h InterruptGuard): it stops starting cases,
+# writes the partial report with the rest marked "not run: interrupted", removes its
+# temporary files and exits 128 + signal.
+for sig in INT TERM; do
+  log="$E2E_TMP/conform-$sig.log"
+  rc=0
+  scratch="$E2E_TMP/tmp-$sig"
+  mkdir -p "$scratch"
+  TMPDIR="$scratch" "$A" conform --embedded --jobs 1 --report-dir "$E2E_TMP/report-$sig" \
+    >/dev/null 2>"$log" &
+  pid=$!
+  for _ in $(seq 1 300); do grep -qE '^\[ *[0-9]+/' "$log" && break; sleep 0.1; done
+  grep -qE '^\[ *[0-9]+/' "$log" || fail "conform never started a case: $(cat "$log")"
+  kill -"$sig" "$pid"
+  wait "$pid" || rc=$?
+  want=$((128 + $(kill -l "$sig")))
+  [ $rc -eq $want ] || fail "conform on SIG$sig exited $rc, expected $want: $(tail -3 "$log")"
+  grep -q "interrupted by SIG$sig: [0-9]* case(s) not run" "$log" || fail "no interruption line: $(tail -3 "$log")"
+  /usr/bin/python3 - "$E2E_TMP/report-$sig/result.json" <<'PY' || fail "SIG$sig: partial report check"
+import json, sys
+run = json.load(open(sys.argv[1]))
+assert run["command"].endswith("# interrupted"), run["command"]
+cases = [c for t in run["targets"] for c in t["cases"]]
+not_run = [c for c in cases if c["reason"].startswith("not run: interrupted")]
+done = [c for c in cases if c["outcome"] == "pass"]
+assert not_run and done, (len(not_run), len(done))
+PY
+  [ -z "$(ls -A "$scratch")" ] || fail "SIG$sig left temporary files: $(ls -A "$scratch")"
+  pass "conform on SIG$sig: exit $want, partial report, no temporary files left"
+done
