@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "scenarios/fleet.h"
+#include "scenarios/preflight.h"
 #include "scenarios/world.h"
 
 namespace attestlab::scenarios {
@@ -104,6 +105,8 @@ std::string missing_requirement(const Scenario& sc, const Target& target, bool c
   for (const auto& r : sc.requirements) {
     if (r == kRequiresServerClock) {
       if (!can_clock) return "the target's clock cannot be moved (requires server-clock)";
+    } else if (r == kRequiresAri) {
+      continue;  // asked of the target's directory (missing_ari) before the scenario runs
     } else if (target.capabilities.count(r) == 0) {
       if (r == kRequiresInventory)
         return "the target's inventory does not list the planned devices (requires inventory)";
@@ -138,6 +141,21 @@ ScenarioResult run_scenario(const ScenarioPlan& plan, const Target& target,
   };
 
   std::string missing = missing_requirement(sc, target, static_cast<bool>(options.clocked_target));
+  if (missing.empty() && sc.needs(kRequiresAri)) {
+    auto ari = missing_ari(target);
+    if (!ari) {
+      CaseResult c = case_for(sc, 0, sc.steps.front());
+      c.id = sc.name + "/00-setup";
+      c.title = "the target's directory (renewalInfo)";
+      c.outcome = Outcome::Error;
+      c.reason = ari.error().detail;
+      result.cases.push_back(std::move(c));
+      skip_all("the target's directory could not be read", 0);
+      result.duration_ms = ms_since(t0);
+      return result;
+    }
+    if (*ari) missing = **ari;
+  }
   if (!missing.empty()) {
     result.skipped = missing;
     skip_all(missing, 0);

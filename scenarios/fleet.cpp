@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace attestlab::scenarios {
@@ -44,16 +46,23 @@ DeviceOutcome run_device(World& world, const Step& step, const PlannedDevice& pl
       case StepType::DeviceInformation:
         a = device_information(world, *d, "fresh");
         break;
-      case StepType::AcmeEnroll: {
+      case StepType::AcmeEnroll:
+      case StepType::AcmeRenew: {
         Step direct;
-        direct.type = StepType::AcmeEnroll;
+        direct.type = action;
+        direct.reuse_key = action == StepType::AcmeRenew;
         a = acme_enroll(world, *d, direct);
         break;
       }
       default:
         break;
     }
-    if (action == StepType::InstallProfile || action == StepType::AcmeEnroll) {
+    if (action == StepType::AcmeRenew) {
+      o.ari_renewal = a.ari_renewal;
+      o.renewal_window = a.renewal_window;
+    }
+    if (action == StepType::InstallProfile || action == StepType::AcmeEnroll ||
+        action == StepType::AcmeRenew) {
       o.issued = a.issued;
       o.failed_step = a.failed_step;
       o.challenge_status = a.challenge_status;
@@ -81,12 +90,14 @@ std::string label(const DeviceOutcome& d) {
 
 // "91 issued, 91 trusted" style counts of one device class.
 std::string class_counts(const std::vector<DeviceOutcome>& all, bool capable) {
-  std::size_t n = 0, issued = 0;
+  std::size_t n = 0, issued = 0, renewals = 0, through_ari = 0;
   std::map<std::string, std::size_t> verdicts, errors;
   for (const auto& d : all) {
     if (d.capable != capable) continue;
     ++n;
     if (d.observation.issued) ++issued;
+    if (d.observation.ari_renewal) ++renewals;
+    if (d.observation.ari_renewal.value_or(false)) ++through_ari;
     if (!d.observation.mdm_verdict.empty()) ++verdicts[d.observation.mdm_verdict];
     if (d.observation.error) {
       ++errors[d.observation.error->type +
@@ -96,8 +107,35 @@ std::string class_counts(const std::vector<DeviceOutcome>& all, bool capable) {
   std::string s = std::to_string(n) + (capable ? " capable" : " legacy");
   if (n == 0) return s;
   s += ": " + std::to_string(issued) + " issued";
+  if (renewals > 0) s += ", " + std::to_string(through_ari) + " renewed through ARI";
   for (const auto& [v, c] : verdicts) s += ", " + std::to_string(c) + " MDM " + v;
   for (const auto& [e, c] : errors) s += ", " + std::to_string(c) + " refused " + e;
+  return s;
+}
+
+struct WindowSpread {
+  std::size_t windows = 0, distinct = 0;
+  bool spread = false;
+  std::string text;  // "24 ARI windows, 24 distinct starts over 51.3 h"
+};
+
+// How the capable devices' suggested renewal windows are spread; nullopt when none was seen.
+std::optional<WindowSpread> window_spread(const std::vector<DeviceOutcome>& all) {
+  std::vector<std::int64_t> starts;
+  for (const auto& d : all) {
+    if (d.capable && d.observation.renewal_window) starts.push_back(d.observation.renewal_window->first);
+  }
+  if (starts.empty()) return std::nullopt;
+  std::sort(starts.begin(), starts.end());
+  WindowSpread s;
+  s.windows = starts.size();
+  s.distinct = static_cast<std::size_t>(std::unique(starts.begin(), starts.end()) - starts.begin());
+  s.spread = s.distinct * 2 >= s.windows && (s.windows < 2 || s.distinct > 1);
+  const double hours = static_cast<double>(starts[s.distinct - 1] - starts.front()) / 3600.0;
+  char span[32];
+  std::snprintf(span, sizeof span, "%.1f", hours);
+  s.text = std::to_string(s.windows) + " ARI renewal windows, " + std::to_string(s.distinct) +
+           " distinct starts over " + span + " h";
   return s;
 }
 
@@ -106,8 +144,10 @@ std::string class_counts(const std::vector<DeviceOutcome>& all, bool capable) {
 FleetRun run_fleet(World& world, const Step& step, const std::vector<PlannedDevice>& devices,
                    std::size_t max_wire_exchanges) {
   FleetRun run;
-  const bool needs_mdm = std::any_of(step.fleet.actions.begin(), step.fleet.actions.end(),
-                                     [](StepType t) { return t != StepType::AcmeEnroll; });
+  const bool needs_mdm =
+      std::any_of(step.fleet.actions.begin(), step.fleet.actions.end(), [](StepType t) {
+        return t != StepType::AcmeEnroll && t != StepType::AcmeRenew;
+      });
   if (needs_mdm && world.mdm() == nullptr) {
     run.harness_error = world.mdm_error();
     return run;
@@ -119,6 +159,10 @@ FleetRun run_fleet(World& world, const Step& step, const std::vector<PlannedDevi
   std::vector<std::string> expected;
   if (step.fleet.capable) expected.push_back("capable: " + step.fleet.capable->describe());
   if (step.fleet.legacy) expected.push_back("legacy: " + step.fleet.legacy->describe());
+  if (step.fleet.spread_windows) {
+    expected.push_back("renewal windows spread: at least half of the capable devices told a "
+                       "different window start");
+  }
   for (const auto& e : expected) run.expected += (run.expected.empty() ? "" : "; ") + e;
 
   std::vector<DeviceOutcome> outcomes(devices.size());
@@ -168,6 +212,18 @@ FleetRun run_fleet(World& world, const Step& step, const std::vector<PlannedDevi
   if (failing > run.mismatches.size()) {
     run.mismatches.push_back("and " + std::to_string(failing - run.mismatches.size()) +
                              " more devices");
+  }
+  if (auto spread = window_spread(outcomes)) {
+    run.observed += "; " + spread->text;
+    if (step.fleet.spread_windows && !spread->spread) {
+      ++failing;
+      run.mismatches.push_back("spread_windows: expected at least half of " +
+                               std::to_string(spread->windows) +
+                               " renewal windows to differ, observed " + spread->text);
+    }
+  } else if (step.fleet.spread_windows) {
+    ++failing;
+    run.mismatches.push_back("spread_windows: expected ARI renewal windows, observed none");
   }
   if (failing == 0 && !outcomes.empty()) run.wire_log = outcomes.front().wire_log;  // a sample
   if (failing > 0) run.observed += " (" + std::to_string(failing) + " devices not as expected)";

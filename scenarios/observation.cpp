@@ -36,6 +36,7 @@ std::string Observation::describe() const {
   if (!command_status.empty()) s += "; command status " + command_status;
   if (revoked) s += *revoked ? "; certificate revoked" : "; certificate not revoked";
   if (key_usable) s += *key_usable ? "; key usable" : "; key unusable";
+  if (ari_renewal) s += *ari_renewal ? "; renewed through ARI" : "; renewed without ARI";
   s += "; " + std::to_string(network_requests) + " network requests";
   return s;
 }
@@ -90,6 +91,14 @@ std::vector<std::string> mismatches(const Expectation& e, const Observation& o) 
                   (!o.key_usable   ? std::string("unknown")
                    : *o.key_usable ? "usable"
                                    : "unusable"));
+  }
+  if (e.ari_renewal && o.ari_renewal.value_or(false) != *e.ari_renewal) {
+    out.push_back(std::string("ari_renewal: expected ") +
+                  (*e.ari_renewal ? "a renewal through ARI" : "a renewal without ARI") +
+                  ", observed " +
+                  (!o.ari_renewal   ? std::string("no renewal")
+                   : *o.ari_renewal ? "a renewal through ARI"
+                                    : "a renewal without ARI"));
   }
   if (e.network_requests && *e.network_requests != o.network_requests) {
     out.push_back("network_requests: expected " + std::to_string(*e.network_requests) +

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -24,6 +25,10 @@ struct Observation {
   std::optional<bool> revoked;
   std::optional<bool> key_usable;
   std::int64_t network_requests = 0;
+  // acme_renew: whether it went through ARI (renewalInfo answered, "replaces" taken), and
+  // the window the server suggested for the certificate it replaced (Unix seconds).
+  std::optional<bool> ari_renewal;
+  std::optional<std::pair<std::int64_t, std::int64_t>> renewal_window;
   std::vector<std::string> notes;  // context for the report (identifier ordered, faults...)
 
   // One line: "certificate issued" or "refused: badCSR (HTTP 400) at finalize: detail".

@@ -13,14 +13,29 @@ bool is_identifier_refusal(const std::string& type) {
          type.find("malformed") != std::string::npos;
 }
 
-}  // namespace
-
-Result<std::optional<std::string>> missing_device_attestation(const Target& target) {
+client::AcmeClient preflight_client(const Target& target) {
   client::AcmeClientOptions options;
   options.trust_ca_pem_file = target.trust_ca_pem_file;
   options.timeout = std::chrono::milliseconds(target.http_timeout_ms);
   options.log_label = "preflight";
-  client::AcmeClient client(target.directory_url, options);
+  return client::AcmeClient(target.directory_url, options);
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> missing_ari(const Target& target) {
+  client::AcmeClient client = preflight_client(target);
+  auto dir = client.directory();
+  if (!dir) {
+    return Error::make(dir.error().type, "preflight: cannot read the directory: " + dir.error().detail);
+  }
+  if (!dir->renewal_info.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(
+      "the target's directory offers no renewalInfo (RFC 9773 §3; requires ari)");
+}
+
+Result<std::optional<std::string>> missing_device_attestation(const Target& target) {
+  client::AcmeClient client = preflight_client(target);
   auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
   if (!key) return key.error();
   client::NewAccountRequest account;

@@ -19,4 +19,9 @@ namespace attestlab::scenarios {
 // no account): that is an error of the run, never a skip.
 Result<std::optional<std::string>> missing_device_attestation(const Target& target);
 
+// For scenarios that require "ari": why the target cannot renew through ACME Renewal
+// Information (its directory has no renewalInfo, RFC 9773 §3), nullopt when it can. Err
+// when the directory could not be read.
+Result<std::optional<std::string>> missing_ari(const Target& target);
+
 }  // namespace attestlab::scenarios

@@ -31,6 +31,7 @@ const std::vector<StepTypeName>& step_types() {
       {StepType::InstallProfile, "install_profile"},
       {StepType::DeviceInformation, "device_information"},
       {StepType::AcmeEnroll, "acme_enroll"},
+      {StepType::AcmeRenew, "acme_renew"},
       {StepType::Restore, "restore"},
       {StepType::AdvanceClock, "advance_clock"},
       {StepType::Revoke, "revoke"},
@@ -168,7 +169,7 @@ void merge_claims(sim::ClaimOverrides& claims, const sim::ClaimOverrides& u) {
 
 const std::vector<std::string>& requirement_names() {
   static const std::vector<std::string> names = {kRequiresServerClock, kRequiresInventory,
-                                                 kRequiresPolicy};
+                                                 kRequiresPolicy, kRequiresAri};
   return names;
 }
 
@@ -199,7 +200,7 @@ const std::vector<std::string>& step_type_names() {
 
 bool Expectation::empty() const {
   return !issued && error.empty() && !status && !failed_step && !challenge_status && !mdm_verdict &&
-         !command_status && !revoked && !key_usable && !network_requests;
+         !command_status && !revoked && !key_usable && !network_requests && !ari_renewal;
 }
 
 std::string Expectation::describe() const {
@@ -219,6 +220,10 @@ std::string Expectation::describe() const {
   if (revoked) parts.push_back(*revoked ? "certificate revoked" : "certificate not revoked");
   if (key_usable) parts.push_back(*key_usable ? "key usable" : "key unusable");
   if (network_requests) parts.push_back(std::to_string(*network_requests) + " network requests");
+  if (ari_renewal) {
+    parts.push_back(*ari_renewal ? "renewed through ARI (replaces honoured)"
+                                 : "renewed without ARI");
+  }
   std::string out;
   for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
   return out;
@@ -259,7 +264,8 @@ Result<Scenario> parse_scenario(const Json& doc, const std::string& file) {
     for (std::size_t i = 0; i < v->size(); ++i) {
       const auto& names = requirement_names();
       if (std::find(names.begin(), names.end(), (*v)[i]) == names.end()) {
-        errors.fail(index_path(f.at("requires"), i), "must be server-clock, inventory or policy");
+        errors.fail(index_path(f.at("requires"), i),
+                    "must be server-clock, inventory, policy or ari");
       }
     }
     sc.requirements = *v;

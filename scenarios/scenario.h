@@ -25,6 +25,7 @@ inline constexpr const char* kRequiresServerClock = "server-clock";  // engine c
 inline constexpr const char* kRequiresInventory =
     "inventory";                                          // target checks the written inventory
 inline constexpr const char* kRequiresPolicy = "policy";  // target applies the assumed policy
+inline constexpr const char* kRequiresAri = "ari";  // directory offers renewalInfo (RFC 9773)
 const std::vector<std::string>& requirement_names();
 
 // How the target's inventory lists a device (the inventory the harness writes).
@@ -88,6 +89,7 @@ enum class StepType {
   InstallProfile,     // MDM sends InstallProfile with an ACMECertificate payload; device enrols
   DeviceInformation,  // MDM asks for DevicePropertiesAttestation and judges the answer
   AcmeEnroll,         // device runs the ACME enrollment of a payload directly
+  AcmeRenew,          // device renews its installed certificate (same key; ARI when offered)
   Restore,            // erase all content and settings: Secure Enclave keys are destroyed
   AdvanceClock,       // world (device, Apple, MDM) time moves; optionally the server's too
   Revoke,             // revoke one of the device's certificates
@@ -117,6 +119,9 @@ struct Expectation {
   std::optional<bool> revoked;                   // check_certificate
   std::optional<bool> key_usable;                // check_key
   std::optional<std::int64_t> network_requests;  // HTTP exchanges the step made
+  // acme_renew: the renewal asked renewalInfo for its certificate and ordered with
+  // "replaces" (RFC 9773 §4, §5), and the server took it.
+  std::optional<bool> ari_renewal;
 
   bool empty() const;
   // One line, e.g. "refused with badCSR (HTTP 400) at finalize".
@@ -133,6 +138,10 @@ struct FleetSpec {
   std::vector<StepType> actions;
   std::optional<Expectation> capable;  // every device that can attest
   std::optional<Expectation> legacy;   // every device that cannot
+  // The renewal windows the server suggested (acme_renew through ARI) are spread: at least
+  // half of the capable devices were told a different window start (a fleet that expires
+  // together must not be told to renew together).
+  bool spread_windows = false;
 };
 
 struct Step {

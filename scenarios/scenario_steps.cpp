@@ -24,6 +24,9 @@ std::vector<std::string> expectation_members(StepType type) {
       return {"mdm_verdict", "command_status", "error"};
     case StepType::AcmeEnroll:
       return {"issued", "error", "status", "failed_step", "challenge_status", "network_requests"};
+    case StepType::AcmeRenew:
+      return {"issued",           "error",            "status",     "failed_step",
+              "challenge_status", "network_requests", "ari_renewal"};
     case StepType::Revoke:
       return {"revoked", "error", "status", "network_requests"};
     case StepType::CheckCertificate:
@@ -33,8 +36,8 @@ std::vector<std::string> expectation_members(StepType type) {
     case StepType::Hijack:
       return {"error", "status", "revoked", "network_requests"};
     case StepType::Fleet:  // per device class, see parse_fleet
-      return {"issued",           "error",       "failed_step",
-              "challenge_status", "mdm_verdict", "command_status"};
+      return {"issued",      "error",          "failed_step", "challenge_status",
+              "mdm_verdict", "command_status", "ari_renewal"};
     default:
       return {};
   }
@@ -77,6 +80,7 @@ std::optional<Expectation> parse_expectation(const Json& obj, const std::string&
   if (allowed_here("key_usable")) e.key_usable = f.boolean("key_usable");
   if (allowed_here("network_requests"))
     e.network_requests = f.integer("network_requests", false, 0);
+  if (allowed_here("ari_renewal")) e.ari_renewal = f.boolean("ari_renewal");
   f.reject_unknown("is not an expectation (see scenarios/FORMAT.md)");
   if (errors.failed()) return std::nullopt;
   if (e.issued.value_or(false) && (!e.error.empty() || e.failed_step)) {
@@ -116,7 +120,8 @@ void parse_payload(const Json& obj, const std::string& path, PayloadOptions& p,
 std::optional<StepType> parse_action(const std::string& name) {
   auto t = parse_step_type(name);
   if (t && (*t == StepType::MdmEnroll || *t == StepType::InstallProfile ||
-            *t == StepType::DeviceInformation || *t == StepType::AcmeEnroll)) {
+            *t == StepType::DeviceInformation || *t == StepType::AcmeEnroll ||
+            *t == StepType::AcmeRenew)) {
     return t;
   }
   return std::nullopt;
@@ -149,7 +154,8 @@ void parse_fleet(Fields& f, Step& s, FieldErrors& errors) {
       auto t = parse_action((*actions)[i]);
       if (!t) {
         errors.fail(index_path(f.at("actions"), i),
-                    "must be mdm_enroll, install_profile, device_information or acme_enroll");
+                    "must be mdm_enroll, install_profile, device_information, acme_enroll or "
+                    "acme_renew");
         return;
       }
       s.fleet.actions.push_back(*t);
@@ -161,7 +167,8 @@ void parse_fleet(Fields& f, Step& s, FieldErrors& errors) {
       s.fleet.capable = parse_expectation(*v, e.at("capable"), StepType::Fleet, errors);
     if (const Json* v = e.object("legacy"))
       s.fleet.legacy = parse_expectation(*v, e.at("legacy"), StepType::Fleet, errors);
-    e.reject_unknown("is not a fleet device class (capable, legacy)");
+    if (auto v = e.boolean("spread_windows")) s.fleet.spread_windows = *v;
+    e.reject_unknown("is not a fleet device class (capable, legacy) or spread_windows");
     if (!errors.failed() && !s.fleet.capable && !s.fleet.legacy) {
       errors.fail(f.at("expect"), "must check \"capable\" or \"legacy\" devices");
     }
@@ -192,6 +199,7 @@ void parse_step(const Json& obj, const std::string& path, Step& s, FieldErrors& 
         parse_payload(*p, f.at("payload"), s.payload, errors);
       break;
     case StepType::AcmeEnroll:
+    case StepType::AcmeRenew:
       if (const Json* p = f.object("payload"))
         parse_payload(*p, f.at("payload"), s.payload, errors);
       if (auto faults = f.strings("client_faults")) {
@@ -206,7 +214,11 @@ void parse_step(const Json& obj, const std::string& path, Step& s, FieldErrors& 
         s.client_faults = *faults;
       }
       if (auto v = f.string("other_device")) s.other_device = *v;
-      if (auto v = f.boolean("reuse_key")) s.reuse_key = *v;
+      if (s.type == StepType::AcmeEnroll) {
+        if (auto v = f.boolean("reuse_key")) s.reuse_key = *v;
+      } else {
+        s.reuse_key = true;  // a renewal keeps the installed identity's key
+      }
       break;
     case StepType::DeviceInformation:
       if (auto v = f.choice("nonce", {"fresh", "none", "repeat"})) s.nonce = *v;
@@ -312,6 +324,14 @@ void check_references(const Scenario& sc, FieldErrors& errors) {
     }
     if (s.server_clock && !sc.needs(kRequiresServerClock)) {
       errors.fail(path + ".server", "moving the server's clock needs \"server-clock\" in requires");
+      return;
+    }
+    auto wants_ari = [](const std::optional<Expectation>& e) {
+      return e && e->ari_renewal.value_or(false);
+    };
+    if ((wants_ari(s.expect) || wants_ari(s.fleet.capable) || s.fleet.spread_windows) &&
+        !sc.needs(kRequiresAri)) {
+      errors.fail(path, "checking renewals through ARI needs \"ari\" in requires");
       return;
     }
   }

@@ -223,6 +223,15 @@ TEST(ScenarioParse, StepErrorsNameTheirPath) {
        "steps[0].attacker: no device \"mallory\""},
       {R"({"type": "hijack", "device": "phone", "attacker": "x", "action": "steal"})",
        "steps[0].action: must be one of respond_challenge, finalize, revoke"},
+      {R"({"type": "acme_renew", "device": "phone", "expect": {"ari_renewal": true}})",
+       "steps[0]: checking renewals through ARI needs \"ari\" in requires"},
+      {R"({"type": "acme_enroll", "device": "phone", "expect": {"ari_renewal": true}})",
+       "steps[0].expect.ari_renewal: cannot be checked by acme_enroll steps"},
+      {R"({"type": "acme_renew", "device": "phone", "reuse_key": false})",
+       "steps[0].reuse_key: is not a member of acme_renew steps"},
+      {R"({"type": "fleet", "count": 3, "actions": ["acme_enroll", "acme_renew"],
+           "expect": {"capable": {"issued": true}, "spread_windows": true}})",
+       "steps[0]: checking renewals through ARI needs \"ari\" in requires"},
   };
   for (const auto& c : cases) {
     auto sc = parse_scenario(minimal(Json::array({Json::parse(c.step)})), "f.json");
@@ -230,6 +239,30 @@ TEST(ScenarioParse, StepErrorsNameTheirPath) {
     EXPECT_NE(sc.error().detail.find(std::string("f.json: ") + c.error), std::string::npos)
         << c.step << " → " << sc.error().detail;
   }
+}
+
+// acme_renew (RFC 9773 renewal): keeps the key; with requires ari its expectation and the
+// fleet's window spread check parse.
+TEST(ScenarioParse, RenewalThroughAri) {
+  Json doc = minimal(Json::parse(R"([
+    {"type": "acme_enroll", "device": "phone"},
+    {"type": "acme_renew", "device": "phone", "expect": {"issued": true, "ari_renewal": true}},
+    {"type": "fleet", "count": 4, "include_legacy": false, "actions": ["acme_enroll", "acme_renew"],
+     "expect": {"capable": {"ari_renewal": true}, "spread_windows": true}}])"));
+  doc["requires"] = Json::array({"ari"});
+  auto sc = parse_scenario(doc, "r.json");
+  ASSERT_TRUE(sc.ok()) << sc.error().detail;
+  const Step& renew = sc->steps[1];
+  EXPECT_EQ(renew.type, StepType::AcmeRenew);
+  EXPECT_TRUE(renew.reuse_key);
+  ASSERT_TRUE(renew.expect.has_value());
+  EXPECT_EQ(renew.expect->ari_renewal, true);
+  EXPECT_EQ(renew.expect->describe(), "certificate issued, renewed through ARI (replaces honoured)");
+  const FleetSpec& fleet = sc->steps[2].fleet;
+  EXPECT_TRUE(fleet.spread_windows);
+  EXPECT_EQ(fleet.actions, (std::vector<StepType>{StepType::AcmeEnroll, StepType::AcmeRenew}));
+  EXPECT_EQ(fleet.capable->ari_renewal, true);
+  EXPECT_TRUE(sc->needs(kRequiresAri));
 }
 
 TEST(ScenarioParse, TopLevelErrors) {
@@ -244,7 +277,7 @@ TEST(ScenarioParse, TopLevelErrors) {
             "t.json: name: must be 1-64 characters of a-z, 0-9 and '-'");
   EXPECT_EQ(with("spec", Json::array()), "t.json: spec: must not be empty");
   EXPECT_EQ(with("requires", {"time-machine"}),
-            "t.json: requires[0]: must be server-clock, inventory or policy");
+            "t.json: requires[0]: must be server-clock, inventory, policy or ari");
   EXPECT_EQ(with("level", "MAYBE"),
             "t.json: level: must be one of MUST, SHOULD, policy (got \"MAYBE\")");
   EXPECT_EQ(with("steps", Json::array()), "t.json: steps: must not be empty");

@@ -267,6 +267,7 @@ Observation acme_enroll(World& world, DeviceRuntime& d, const Step& step) {
   options.clock = world.clock();
   options.apple_ca = world.target().attestation_ca;
   options.reuse_key = step.reuse_key;
+  options.follow_ari = step.type == StepType::AcmeRenew;
   options.eab = world.target().eab;
   if (!step.other_device.empty()) {
     if (DeviceRuntime* other = world.device(step.other_device)) {
@@ -282,6 +283,11 @@ Observation acme_enroll(World& world, DeviceRuntime& d, const Step& step) {
   });
   Observation o;
   observe_enrollment(o, r);
+  if (step.type == StepType::AcmeRenew) {
+    o.ari_renewal = r.ok() && !r.replaces.empty() && r.renewal_info.has_value();
+    if (r.renewal_info) o.renewal_window = {r.renewal_info->start, r.renewal_info->end};
+    if (!r.replaces.empty()) o.notes.push_back("ordered with replaces " + r.replaces);
+  }
   o.network_requests = static_cast<std::int64_t>(d.log.size() - mark);
   remember_certificate(d, r);
   return o;
@@ -405,6 +411,7 @@ StepRun run_step(World& world, const Step& step, std::size_t max_wire_exchanges)
   StepRun run;
   switch (step.type) {
     case StepType::AcmeEnroll:
+    case StepType::AcmeRenew:
       run.observation = acme_enroll(world, *d, step);
       break;
     case StepType::MdmEnroll:

@@ -54,6 +54,7 @@ const Knob kKnobs[] = {
     ATTESTLAB_KNOB(keep_superseded_certificates),
     ATTESTLAB_KNOB(accept_unknown_format),
     ATTESTLAB_KNOB(reject_unknown_payload_fields),
+    ATTESTLAB_KNOB(same_renewal_window),
 };
 #undef ATTESTLAB_KNOB
 

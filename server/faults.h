@@ -96,6 +96,9 @@ struct ServerFaults {
   // reject_unknown_payload_fields, if true, refuses challenge payloads with members
   // other than attObj (the draft says they MUST be ignored).
   bool reject_unknown_payload_fields = false;
+  // same_renewal_window, if true, suggests every certificate of one lifetime the same ARI
+  // renewal window (RFC 9773 §4.2) instead of spreading them by serial.
+  bool same_renewal_window = false;
 };
 
 // Every knob name, in declaration order.

@@ -15,6 +15,7 @@
 #include "core/bytes.h"
 #include "server/acme/acme_context.h"
 #include "server/acme/problem.h"
+#include "server/faults.h"
 
 namespace attestlab::server {
 
@@ -58,8 +59,10 @@ RenewalWindow renewal_window(const CertificateRecord& record, std::int64_t now) 
   std::int64_t span_end = record.not_after - lifetime / 12;
   std::int64_t width = std::max<std::int64_t>(lifetime / 24, 1);
   std::int64_t room = std::max<std::int64_t>(span_end - span_start - width, 1);
-  std::int64_t start = span_start + static_cast<std::int64_t>(serial_hash(record.serial_hex) %
-                                                              static_cast<std::uint64_t>(room));
+  const std::uint64_t spread =
+      ATTESTLAB_FAULT(same_renewal_window) ? 0 : serial_hash(record.serial_hex);
+  std::int64_t start =
+      span_start + static_cast<std::int64_t>(spread % static_cast<std::uint64_t>(room));
   return {start, start + width};
 }
 

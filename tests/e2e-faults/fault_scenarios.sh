@@ -34,6 +34,7 @@ cases=(
   "reused-attestation skip_freshness_check 2"
   "csr-identifier-mismatch skip_permanent_id_san_check 1"
   "request-hijack skip_account_ownership_check 1|2"
+  "renewal-storm same_renewal_window 1"
 )
 
 run() {  # LOG ARGS...: prints the exit code; output → $W/LOG

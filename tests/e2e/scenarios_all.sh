@@ -112,6 +112,19 @@ expect_exit 0 "$BIN" scenario run all --target "$DIRECTORY_URL" --trust-ca "$DAT
   --attestation-ca "$CA" --seed 4242 --target-inventory --target-policy --report-dir "$W/foreign"
 grep -q "^$count scenarios: $((count - 1)) pass, 0 fail/error, 1 skipped" "$W/out" || fail "summary: $(tail -3 "$W/out")"
 grep -q 'dormant-device .*skip' "$W/out" || fail "dormant-device (server-clock) was not skipped"
+# The fleet renewed through ARI (RFC 9773) against the separate server process: every device
+# named its old certificate in "replaces" and was told its own renewal window.
+$PY - "$W/foreign/result.json" <<'EOF' || fail "renewal-storm against attestlab serve"
+import json, re, sys
+cases = [c for c in json.load(open(sys.argv[1]))["targets"][0]["cases"] if c["profile"] == "renewal-storm"]
+assert len(cases) == 1 and cases[0]["outcome"] == "pass", cases
+observed = cases[0]["observed"]
+m = re.search(r"(\d+) capable: (\d+) issued, (\d+) renewed through ARI.*?(\d+) ARI renewal windows, (\d+) distinct", observed)
+assert m, observed
+n, issued, ari, windows, distinct = map(int, m.groups())
+assert n == issued == ari == windows == 24 and distinct * 2 >= windows, observed
+print(observed)
+EOF
 
 # Without the inventory promise the inventory scenario is skipped, not failed.
 expect_exit 0 "$BIN" scenario run inventory-mismatch --target "$DIRECTORY_URL" --trust-ca "$DATA_DIR/tls/cert.pem" \
