@@ -48,6 +48,9 @@ void add_load_options(CLI::App& cmd, LoadArgs& a) {
   cmd.add_option("--accounts", a.accounts,
                  "plain: a pool of N accounts (default: a new account per enrollment); renewal: N "
                  "accounts with a name each (default 50)");
+  cmd.add_flag("--ari", a.ari,
+               "renewal: renew as RFC 9773 says: ask renewalInfo for the certificate, then order "
+               "with \"replaces\" naming it (the target must advertise renewalInfo)");
   cmd.add_option("--devices", a.devices, "device/mix: devices pre-made before the clock starts");
   cmd.add_option("--fault-share", a.fault_share, "mix: share of enrollments with a client fault")
       ->capture_default_str();
@@ -157,6 +160,7 @@ Result<LoadSettings> check_load_args(const LoadArgs& a) {
     return bad("--fault-share must be between 0 and 1");
   if (a.accounts && (*a.accounts < 1 || *a.accounts > 100000))
     return bad("--accounts must be between 1 and 100000");
+  if (a.ari && a.flow != "renewal") return bad("--ari belongs to --flow renewal");
   if (a.accounts && a.flow != "plain" && a.flow != "renewal")
     return bad("--accounts belongs to --flow plain or renewal");
   if (!a.challenge.empty() && a.flow != "plain" && a.flow != "renewal")

@@ -32,6 +32,7 @@ struct LoadArgs {
   std::string flow = "plain";
   std::string challenge;
   std::optional<int> accounts;
+  bool ari = false;  // renewal: through ACME Renewal Information (RFC 9773)
   std::optional<std::size_t> devices;
   double fault_share = 0.1;
   std::vector<std::string> faults;

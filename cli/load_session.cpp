@@ -116,6 +116,7 @@ Result<load::LoadRun> run_load_session(const LoadArgs& a, const LoadSettings& s,
     load::PlainFlowOptions options;
     options.renewal = a.flow == "renewal";
     options.accounts = a.accounts.value_or(options.renewal ? 50 : 0);
+    options.ari = a.ari;
     flow = load::make_plain_flow(target, options);
   } else {
     load::DeviceFlowOptions options;

@@ -7,15 +7,24 @@
 #include <vector>
 
 #include "client/acme_signer.h"
+#include "core/ari_cert_id.h"
 #include "core/pki.h"
 
 namespace attestlab::load {
 namespace {
 
+// renewal with ARI: the certificate an account renews next. One renewal of an account at a
+// time (mu held throughout): each certificate is replaced exactly once (RFC 9773 §5).
+struct RenewalChain {
+  std::mutex mu;
+  std::string certificate_pem;  // leaf first
+};
+
 struct PooledAccount {
   std::shared_ptr<const client::JwsSigner> key;
   std::string url;
-  std::string name;  // renewal: the DNS name this account renews
+  std::string name;                     // renewal: the DNS name this account renews
+  std::shared_ptr<RenewalChain> chain;  // renewal with ARI only
 };
 
 Result<std::shared_ptr<const client::JwsSigner>> new_account_key() {
@@ -41,20 +50,38 @@ client::NewAccountRequest account_request(const FlowTarget& t) {
   return req;
 }
 
-// Order `name`, validate, finalize, download: the steps after the account.
-Result<void> order_to_certificate(client::AcmeClient& c, const std::string& name,
-                                  const FlowTarget& t, EnrollmentContext& ctx,
-                                  std::uint64_t& polls) {
+// Order `name`, validate, finalize, download: the steps after the account; the certificate
+// chain (PEM). With `replaces` (an ARI certificate identifier, RFC 9773): first the
+// renewalInfo of that certificate (§4), then the order names it (§5); both count as the
+// order step.
+Result<std::string> order_to_certificate(client::AcmeClient& c, const std::string& name,
+                                         const FlowTarget& t, EnrollmentContext& ctx,
+                                         std::uint64_t& polls, const std::string& replaces = "") {
   ctx.begin(Step::Order);
-  auto order = c.new_order(std::vector<client::Identifier>{{"dns", name}});
+  client::NewOrderRequest request;
+  request.identifiers = {{"dns", name}};
+  if (!replaces.empty()) {
+    auto window = c.renewal_info(replaces);
+    if (!window) return window.error();
+    request.replaces = replaces;
+  }
+  auto order = c.new_order(request);
   if (!order) return order.error();
   for (const auto& authz : order->authorizations)
     ATTESTLAB_TRY(validate_dns_authz(c, authz, t, ctx, polls));
   auto csr = csr_for(name);
   if (!csr) return Error::make(client::kErrorClientUsage, "CSR: " + csr.error().detail);
-  auto pem = finalize_and_download(c, *order, *csr, t, ctx, polls);
-  if (!pem) return pem.error();
-  return ok();
+  return finalize_and_download(c, *order, *csr, t, ctx, polls);
+}
+
+// The ARI identifier of the first certificate in `pem`.
+Result<std::string> cert_id_of(const std::string& pem) {
+  auto leaf = pki::Certificate::from_pem(pem);
+  if (!leaf) {
+    return Error::make(client::kErrorClientUsage,
+                       "the certificate to renew: " + leaf.error().detail);
+  }
+  return ari::cert_id(*leaf);
 }
 
 class PlainWorker final : public FlowWorker {
@@ -83,6 +110,18 @@ class PlainWorker final : public FlowWorker {
     }
     if (name.empty())
       name = "l" + std::to_string(k) + "-" + target_.run_id + "." + target_.dns_suffix;
+    if (renewal_ && !pool.empty()) {
+      if (const auto& chain = pool[(k / pools_.size()) % pool.size()].chain) {
+        std::lock_guard lock(chain->mu);
+        auto id = cert_id_of(chain->certificate_pem);
+        if (!id) return step_failed(ctx, id.error());
+        auto pem = order_to_certificate(c, name, target_, ctx, clients_.polls(), *id);
+        if (!pem) return step_failed(ctx, pem.error());
+        chain->certificate_pem = std::move(*pem);
+        ctx.end();
+        return {};
+      }
+    }
     auto done = order_to_certificate(c, name, target_, ctx, clients_.polls());
     if (!done) return step_failed(ctx, done.error());
     ctx.end();
@@ -100,7 +139,8 @@ class PlainWorker final : public FlowWorker {
 
 class PlainFlow final : public Flow {
  public:
-  PlainFlow(const FlowTarget& t, bool renewal) : target_(t), renewal_(renewal) {
+  PlainFlow(const FlowTarget& t, bool renewal, bool ari)
+      : target_(t), renewal_(renewal), ari_(ari) {
     pools_.resize(t.urls.size());
   }
   std::string name() const override { return renewal_ ? "renewal" : "plain"; }
@@ -153,8 +193,16 @@ class PlainFlow final : public Flow {
           account.error().type,
           "making pooled account " + std::to_string(i + 1) + ": " + account.error().detail,
           account.error().status);
-    PooledAccount a{*key, account->url, ""};
+    PooledAccount a{*key, account->url, "", nullptr};
     if (renewal_) {
+      if (ari_) {
+        auto dir = c.directory();
+        if (!dir) return dir.error();
+        if (dir->renewal_info.empty()) {
+          return Error::make(client::kErrorClientUsage,
+                             "--ari: the target's directory offers no renewalInfo (RFC 9773 §3)");
+        }
+      }
       a.name = "r" + std::to_string(i) + "-" + target_.run_id + "." + target_.dns_suffix;
       EnrollmentContext ctx(never);
       auto primed = order_to_certificate(c, a.name, target_, ctx, clients.polls());
@@ -162,12 +210,17 @@ class PlainFlow final : public Flow {
         return Error::make(primed.error().type,
                            "first certificate for " + a.name + ": " + primed.error().detail,
                            primed.error().status);
+      if (ari_) {
+        a.chain = std::make_shared<RenewalChain>();
+        a.chain->certificate_pem = std::move(*primed);
+      }
     }
     return a;
   }
 
   const FlowTarget& target_;
   bool renewal_;
+  bool ari_;
   std::vector<std::vector<PooledAccount>> pools_;  // by URL index
 };
 
@@ -176,7 +229,8 @@ class PlainFlow final : public Flow {
 Result<std::unique_ptr<Flow>> make_plain_flow(const FlowTarget& target,
                                               const PlainFlowOptions& options) {
   if (target.urls.empty()) return Error::make(client::kErrorClientUsage, "no target URL");
-  auto flow = std::make_unique<PlainFlow>(target, options.renewal);
+  auto flow = std::make_unique<PlainFlow>(target, options.renewal,
+                                          options.renewal && options.ari);
   const int accounts = options.renewal ? std::max(1, options.accounts) : options.accounts;
   if (accounts > 0) ATTESTLAB_TRY(flow->make_pool(accounts, options.setup_threads));
   return std::unique_ptr<Flow>(std::move(flow));

@@ -7,7 +7,10 @@
 //            orders a name of its own.
 //   renewal  the storm after a mass expiry: `accounts` accounts, each with one name that
 //            got a certificate before the clock started, re-order that name. Authorizations
-//            the target reuses are not validated again.
+//            the target reuses are not validated again. With `ari` (RFC 9773) each renewal
+//            first asks renewalInfo for the account's current certificate and orders with
+//            "replaces" naming it; renewals of one account then run one at a time (a
+//            certificate is replaced once).
 //
 // The certificate key and CSR (P-256) are made inside the enrollment.
 #pragma once
@@ -23,6 +26,7 @@ namespace attestlab::load {
 
 struct PlainFlowOptions {
   bool renewal = false;
+  bool ari = false;  // renewal only
   // plain: 0 = a new account per enrollment, else a pool of this many. renewal: the
   // number of accounts (each with its name); at least 1.
   int accounts = 0;

@@ -101,6 +101,26 @@ grep -q '"passed": false' "$E2E_TMP/fail/result.json" || fail "failing threshold
 grep -q '6 completed, 0 failed' "$E2E_TMP/fail.out" || fail "dns-01 run: $(cat "$E2E_TMP/fail.out")"
 pass "thresholds set the exit status (0 pass, 1 fail) and are written with their values"
 
+# --- the renewal storm through ARI (RFC 9773): every renewal names the certificate it replaces
+replaced() {
+  sqlite3 "$DATA_DIR/attestlab.db" \
+    "SELECT count(*) FROM certificates WHERE coalesce(json_extract(json, '$.replaced_by'), '') != ''"
+}
+before=$(issued)
+replaced_before=$(replaced)
+rc=0
+"$ATTESTLAB_BIN" load --target-profile "$E2E_TMP/serve-profile.json" --flow renewal --ari \
+  --accounts 4 --concurrency 4 --count 12 --report-dir "$E2E_TMP/ari" --quiet \
+  >"$E2E_TMP/ari.out" 2>"$E2E_TMP/ari.log" || rc=$?
+after=$(issued)
+[ $rc -eq 0 ] || fail "load --flow renewal --ari exited $rc: $(cat "$E2E_TMP/ari.log")"
+grep -q '12 completed, 0 failed' "$E2E_TMP/ari.out" || fail "ARI renewal: $(cat "$E2E_TMP/ari.out")"
+issued_now=$(( ${after%.*} - ${before%.*} ))
+[ "$issued_now" -eq 16 ] || fail "ARI renewal: the target issued $issued_now certificates, expected 4 first + 12 renewals"
+[ $(( $(replaced) - replaced_before )) -eq 12 ] || fail "ARI renewal: $(( $(replaced) - replaced_before )) certificates marked replaced, expected 12"
+expect_exit 2 --embedded --flow plain --ari
+pass "renewal storm through ARI: 12 renewals, each replacing its account's previous certificate"
+
 # --- shards merge exactly ---------------------------------------------------------------------
 # Two generators on one machine cannot both listen on the target's http-01 port: dns-01.
 for i in 1 2; do
