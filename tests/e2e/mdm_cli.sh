@@ -195,6 +195,15 @@ with urllib.request.urlopen(base + "/devices", context=ctx) as r:
 EOF
 pass "a Python MDM client enrolls, receives the ACME profile and the attestation request, checks out"
 
+# The documented curl walk-through (sim/mdm/README.md) runs as written.
+"$ATTESTLAB_SOURCE_DIR/sim/mdm/examples/curl_device.sh" "$MDM_URL" "$MDM_DATA/tls/cert.pem" \
+  >"$W/curl_device.log" 2>&1 || fail "curl_device.sh failed: $(cat "$W/curl_device.log")"
+for line in "command: InstallProfile" "command: DeviceInformation" "command queue empty" \
+  "the MDM lists the device" "checked out"; do
+  grep -q "$line" "$W/curl_device.log" || fail "curl_device.sh did not print \"$line\": $(cat "$W/curl_device.log")"
+done
+pass "the curl walk-through enrolls a device: $(grep -c '^command:' "$W/curl_device.log") commands acknowledged"
+
 kill -TERM $MDM_PID
 rc=0
 wait $MDM_PID || rc=$?
