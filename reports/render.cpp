@@ -13,6 +13,7 @@
 #include "reports/run_result.h"
 #include "reports/statement.h"
 #include "reports/wire_text.h"
+#include "core/enum_names.h"
 
 namespace attestlab::reports {
 namespace {
@@ -31,19 +32,10 @@ std::string anchor(std::size_t target, const std::string& case_id) {
 }
 
 const char* outcome_color(Outcome o) {
-  switch (o) {
-    case Outcome::Pass:
-      return "#2e7d32";
-    case Outcome::Fail:
-      return "#c62828";
-    case Outcome::Skip:
-      return "#9e9e9e";
-    case Outcome::Error:
-      return "#ef6c00";
-    case Outcome::NonStrict:
-      return "#f9a825";
-  }
-  return "#000";
+  static constexpr EnumName<Outcome> kColors[] = {
+      {Outcome::Pass, "#2e7d32"},  {Outcome::Fail, "#c62828"},      {Outcome::Skip, "#9e9e9e"},
+      {Outcome::Error, "#ef6c00"}, {Outcome::NonStrict, "#f9a825"}};
+  return name_of(kColors, o, "#000");
 }
 
 // Failed or errored, and not excused by a baseline that already knew it.
@@ -187,7 +179,7 @@ std::string render_markdown(const RunResult& run) {
   if (!run.baseline.empty()) m << "Baseline: `" << run.baseline << "`\n\n";
   for (const auto& t : run.targets)
     if (t.target_down) m << "> **" << target_down_line(t) << "**\n\n";
-  m << "| target | pass | non-strict | fail | error | skip | total | time "
+  m << "| target | pass | non-strict | fail | error | skip | total | wall time "
        "|\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& t : run.targets)
     m << "| " << t.name << " | " << t.count(Outcome::Pass) << " | " << t.count(Outcome::NonStrict)
@@ -249,18 +241,23 @@ std::string render_html(const RunResult& run) {
   for (const auto& t : run.targets)
     if (t.target_down) h << "<p class=\"down\">" << escape_xml(target_down_line(t)) << "</p>\n";
   h << "<h2>Summary</h2>\n<table><tr><th>target</th><th>directory</th><th>pass</th>"
-       "<th>non-strict</th><th>fail</th><th>error</th><th>skip</th><th>time</th><th>chart</th>"
+       "<th>non-strict</th><th>fail</th><th>error</th><th>skip</th><th>started (UTC)</th>"
+       "<th>wall time</th><th>chart</th>"
        "</tr>\n";
   for (const auto& t : run.targets)
     h << "<tr><td>" << escape_xml(t.name) << "</td><td>" << escape_xml(t.directory_url)
       << "</td><td>" << t.count(Outcome::Pass) << "</td><td>" << t.count(Outcome::NonStrict)
       << "</td><td>" << t.count(Outcome::Fail) << "</td><td>" << t.count(Outcome::Error)
-      << "</td><td>" << t.count(Outcome::Skip) << "</td><td>" << fixed(t.duration_ms / 1000, 2)
-      << " s</td><td>" << summary_bar(t) << "</td></tr>\n";
+      << "</td><td>" << t.count(Outcome::Skip) << "</td><td>" << escape_xml(t.started_at)
+      << "</td><td>" << fixed(t.duration_ms / 1000, 2) << " s</td><td>" << summary_bar(t)
+      << "</td></tr>\n";
   h << "</table>\n";
   h << render_statement_html(run.statement);  // the signed statement's summary, if any
   for (const auto& t : run.targets)
-    h << "<h3>Time by profile: " << escape_xml(t.name) << "</h3>" << duration_chart(t) << "\n";
+    h << "<h3>Case time by profile: " << escape_xml(t.name)
+      << "</h3><p class=\"lvl\">the sum of each profile's case durations (cases run in "
+         "parallel, so the sum can exceed the wall time)</p>"
+      << duration_chart(t) << "\n";
 
   // Matrix: one row a case id (union over targets), one column a target.
   std::map<std::string, const CaseResult*> meta;
@@ -302,7 +299,7 @@ std::string render_html(const RunResult& run) {
       if (!c.expected.empty() || !c.observed.empty())
         h << "<p><b>expected:</b> " << escape_xml(c.expected) << "<br><b>observed:</b> "
           << escape_xml(c.observed) << "</p>";
-      h << "<p class=\"lvl\">" << fixed(c.duration_ms, 1) << " ms, attempts " << c.attempts
+      h << "<p class=\"lvl\">took " << fixed(c.duration_ms, 1) << " ms, attempts " << c.attempts
         << "</p>";
       if (!c.wire_log.empty()) h << "<pre>" << escape_xml(wire_log_as_http(c.wire_log)) << "</pre>";
       h << "</details>\n";
