@@ -33,8 +33,9 @@ Result<std::unique_ptr<NonceService>> NonceService::open(Store& store, std::shar
   auto stored = store.get_setting(kKeySetting);
   if (!stored) return stored.error();
   if (!stored->has_value()) {
-    ATTESTLAB_TRY(store.set_setting(kKeySetting, base64url_encode(random_bytes(kKeyBytes))));
-    // Read back: if several processes raced to create the key, all use the one that stuck.
+    // Only when still absent, then read back: processes starting together on one empty
+    // store all use the first key written (an overwrite would split them).
+    ATTESTLAB_TRY(store.add_setting(kKeySetting, base64url_encode(random_bytes(kKeyBytes))));
     stored = store.get_setting(kKeySetting);
     if (!stored) return stored.error();
   }

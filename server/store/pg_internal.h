@@ -126,6 +126,7 @@ class PgStore final : public Store {
 
   Result<std::optional<std::string>> get_setting(const std::string& key) override;
   Result<void> set_setting(const std::string& key, const std::string& value) override;
+  Result<bool> add_setting(const std::string& key, const std::string& value) override;
 
   int schema_version() override;
 

@@ -151,6 +151,7 @@ class SqliteStore final : public Store {
 
   Result<std::optional<std::string>> get_setting(const std::string& key) override;
   Result<void> set_setting(const std::string& key, const std::string& value) override;
+  Result<bool> add_setting(const std::string& key, const std::string& value) override;
 
   int schema_version() override;
 
@@ -239,7 +240,7 @@ class SqliteStore final : public Store {
       challenge_insert_, challenges_delete_;
   StatementPtr certificate_insert_, certificate_by_id_, certificate_by_serial_,
       certificates_by_device_, certificate_update_;
-  StatementPtr setting_get_, setting_set_;
+  StatementPtr setting_get_, setting_set_, setting_add_;
 
   // Background checkpointer. Lock order: mu_, then ckpt_run_mu_ or ckpt_mu_; the
   // checkpointer thread never takes mu_.

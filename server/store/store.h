@@ -67,6 +67,9 @@ class Store {
   // Key/value settings (e.g. schema facts, CA metadata).
   virtual Result<std::optional<std::string>> get_setting(const std::string& key) = 0;
   virtual Result<void> set_setting(const std::string& key, const std::string& value) = 0;
+  // Writes the setting only when it has no value yet; true when this call wrote it. Several
+  // processes starting together on one empty store agree on the first value written.
+  virtual Result<bool> add_setting(const std::string& key, const std::string& value) = 0;
 
   virtual int schema_version() = 0;
 };

@@ -103,4 +103,10 @@ Result<void> PgStore::set_setting(const std::string& key, const std::string& val
   });
 }
 
+Result<bool> PgStore::add_setting(const std::string& key, const std::string& value) {
+  return one([&](pqxx::transaction_base& t) -> Result<bool> {
+    return t.exec_prepared("setting_add", key, value).affected_rows() == 1;
+  });
+}
+
 }  // namespace attestlab::server::pg_internal

@@ -159,6 +159,8 @@ Result<void> PgStore::migrate(const std::string& url) {
           {"setting_set",
            "INSERT INTO settings(key, value) VALUES($1, $2) "
            "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
+          {"setting_add",
+           "INSERT INTO settings(key, value) VALUES($1, $2) ON CONFLICT(key) DO NOTHING"},
           {"schema_version", "SELECT version FROM schema_version"},
       });
   return ok();

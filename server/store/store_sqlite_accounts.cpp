@@ -123,4 +123,11 @@ Result<void> SqliteStore::set_setting(const std::string& key, const std::string&
   return ok();
 }
 
+Result<bool> SqliteStore::add_setting(const std::string& key, const std::string& value) {
+  std::lock_guard lock(mu_);
+  Query q(setting_add_.get());
+  if (q.text(key).text(value).step() != SQLITE_DONE) return sqlite_error();
+  return sqlite3_changes(db_.get()) == 1;
+}
+
 }  // namespace attestlab::server::sqlite_internal

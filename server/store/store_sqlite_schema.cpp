@@ -152,6 +152,8 @@ Result<void> SqliteStore::prepare_statements() {
       {&setting_set_,
        "INSERT INTO settings(key, value) VALUES(?, ?) "
        "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
+      {&setting_add_,
+       "INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO NOTHING"},
   };
   for (const auto& [slot, sql] : statements) {
     auto s = prepare(sql);

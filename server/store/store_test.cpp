@@ -621,6 +621,11 @@ TEST_P(StoreTest, SettingsAreKeyValue) {
   EXPECT_FALSE(store->get_setting("ca.serial")->has_value());
   ASSERT_TRUE(store->set_setting("ca.serial", "1").ok());
   ASSERT_TRUE(store->set_setting("ca.serial", "2").ok());
+  // add_setting writes only a missing setting (the nonce key of processes starting together).
+  EXPECT_EQ(store->add_setting("ca.serial", "3").value(), false);
+  EXPECT_EQ(store->add_setting("nonce.key", "first").value(), true);
+  EXPECT_EQ(store->add_setting("nonce.key", "second").value(), false);
+  EXPECT_EQ(**store->get_setting("nonce.key"), "first");
   auto v = store->get_setting("ca.serial");
   ASSERT_TRUE(v.ok() && v->has_value());
   EXPECT_EQ(**v, "2");

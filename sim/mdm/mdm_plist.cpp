@@ -28,26 +28,36 @@ Result<Json> to_json(plist_t node, int depth) {
   }
   switch (plist_get_node_type(node)) {
     case PLIST_DICT: {
+      // libplist 2.2's binary reader can build a dictionary whose key is not a key node
+      // (found by fuzz/mdm_plist_fuzz.cpp); plist_dict_next_item would then abort on an
+      // assertion. So the items are taken without their keys, and each key node is
+      // checked before it is read.
       Json out = Json::object();
       plist_dict_iter iter = nullptr;
       plist_dict_new_iter(node, &iter);
       if (iter == nullptr) return out;
-      for (;;) {
-        char* key = nullptr;
+      std::unique_ptr<void, decltype(&std::free)> iter_owner(iter, &std::free);
+      const std::uint32_t n = plist_dict_get_size(node);
+      for (std::uint32_t i = 0; i < n; ++i) {
         plist_t value = nullptr;
-        plist_dict_next_item(node, iter, &key, &value);
-        if (key == nullptr) break;
+        plist_dict_next_item(node, iter, nullptr, &value);
+        if (value == nullptr) return Error::make("malformed", "dictionary key without a value");
+        plist_t key_node = plist_dict_item_get_key(value);
+        if (key_node == nullptr || plist_get_node_type(key_node) != PLIST_KEY) {
+          return Error::make("malformed", "dictionary key is not a string");
+        }
+        char* key = nullptr;
+        plist_get_key_val(key_node, &key);
+        if (key == nullptr) return Error::make("malformed", "dictionary key is not a string");
         std::string name(key);
         std::free(key);
-        if (value == nullptr) continue;
         auto converted = to_json(value, depth + 1);
-        if (!converted) {
-          std::free(iter);
-          return converted.error();
+        if (!converted) return converted.error();
+        if (out.contains(name)) {
+          return Error::make("malformed", "dictionary key \"" + name + "\" appears twice");
         }
         out[name] = std::move(*converted);
       }
-      std::free(iter);
       return out;
     }
     case PLIST_ARRAY: {
@@ -141,6 +151,79 @@ plist_t to_node(const Json& value) {
   }
 }
 
+// libplist 2.2 aborts (assert in plist_get_key_val) on a binary plist whose dictionary
+// key is a string with a NUL in it, and builds dictionaries whose keys are not strings
+// (both found by fuzz/mdm_plist_fuzz.cpp). So before libplist reads a binary plist, every
+// dictionary's keys are checked here: each must reference an ASCII or UTF-16 string object
+// with no NUL. Anything this walk cannot follow (a truncated trailer, offsets or references
+// out of range) is refused too; libplist would refuse such a file as well.
+std::optional<std::string> unsafe_binary_plist(std::string_view b) {
+  constexpr std::size_t kTrailer = 32;
+  if (b.size() < 8 + kTrailer) return "binary property list too short";
+  auto byte = [&](std::size_t at) { return static_cast<unsigned char>(b[at]); };
+  auto uint_at = [&](std::size_t at, std::size_t width, std::uint64_t& out) {
+    if (width == 0 || width > 8 || at > b.size() || b.size() - at < width) return false;
+    out = 0;
+    for (std::size_t i = 0; i < width; ++i) out = (out << 8) | byte(at + i);
+    return true;
+  };
+  const std::size_t t = b.size() - kTrailer;
+  const std::size_t offset_size = byte(t + 6), ref_size = byte(t + 7);
+  std::uint64_t objects = 0, table = 0;
+  if (!uint_at(t + 8, 8, objects) || !uint_at(t + 24, 8, table) || offset_size == 0 ||
+      offset_size > 8 || ref_size == 0 || ref_size > 8 || table >= t ||
+      objects > (t - table) / offset_size) {
+    return "binary property list trailer is inconsistent";
+  }
+  auto offset_of = [&](std::uint64_t ref, std::uint64_t& out) {
+    return ref < objects && uint_at(table + ref * offset_size, offset_size, out) && out >= 8 &&
+           out < table;
+  };
+  // The element count after a marker at `at` (low nibble, or 0xF and an int object).
+  auto count_at = [&](std::size_t at, std::uint64_t& count, std::size_t& data) {
+    const unsigned low = byte(at) & 0x0F;
+    if (low != 0x0F) {
+      count = low;
+      data = at + 1;
+      return true;
+    }
+    if (at + 1 >= table || (byte(at + 1) & 0xF0) != 0x10) return false;
+    const std::size_t width = std::size_t{1} << (byte(at + 1) & 0x0F);
+    data = at + 2 + width;
+    return width <= 8 && uint_at(at + 2, width, count) && data <= table;
+  };
+  for (std::uint64_t i = 0; i < objects; ++i) {
+    std::uint64_t at = 0;
+    if (!offset_of(i, at)) return "binary property list offset out of range";
+    if ((byte(at) & 0xF0) != 0xD0) continue;  // only dictionaries have keys
+    std::uint64_t entries = 0;
+    std::size_t refs = 0;
+    if (!count_at(at, entries, refs) || entries > (table - refs) / ref_size) {
+      return "binary property list dictionary out of range";
+    }
+    for (std::uint64_t k = 0; k < entries; ++k) {
+      std::uint64_t key_ref = 0, key_at = 0;
+      if (!uint_at(refs + k * ref_size, ref_size, key_ref) || !offset_of(key_ref, key_at)) {
+        return "binary property list dictionary key out of range";
+      }
+      const unsigned type = byte(key_at) & 0xF0;
+      if (type != 0x50 && type != 0x60) return "dictionary key is not a string";
+      std::uint64_t length = 0;
+      std::size_t text = 0;
+      const std::uint64_t unit = type == 0x60 ? 2 : 1;
+      if (!count_at(key_at, length, text) || length > (table - text) / unit) {
+        return "binary property list key out of range";
+      }
+      for (std::uint64_t c = 0; c < length; ++c) {
+        const bool nul = unit == 1 ? byte(text + c) == 0
+                                   : byte(text + 2 * c) == 0 && byte(text + 2 * c + 1) == 0;
+        if (nul) return "dictionary key contains a NUL character";
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 Node node_of(const Json& value) {
   plist_t node = to_node(value);
   // A top-level null still has to be a plist: an empty dict is the closest harmless form.
@@ -152,6 +235,9 @@ Node node_of(const Json& value) {
 Result<Json> plist_to_json(std::string_view text) {
   if (text.empty()) return Error::make("malformed", "empty property list");
   if (text.size() > UINT32_MAX) return Error::make("malformed", "property list too large");
+  if (plist_is_binary(text.data(), static_cast<std::uint32_t>(text.size()))) {
+    if (auto why = unsafe_binary_plist(text)) return Error::make("malformed", *why);
+  }
   plist_t root = nullptr;
   plist_from_memory(text.data(), static_cast<std::uint32_t>(text.size()), &root);
   if (root == nullptr) return Error::make("malformed", "not a property list (XML or binary)");
