@@ -15,6 +15,9 @@ struct RateLimits {
   int new_orders_per_identifier_per_hour = 10000;  // device identifiers
   int new_accounts_per_ip_per_hour = 10000;
   int failed_validations_per_account_per_hour = 10000;
+  // Authorizations of one account still pending at once (in the store, so it holds across
+  // processes); a newOrder that would exceed it is refused until some are settled.
+  int pending_authorizations_per_account = 10000;
 };
 
 struct ServerConfig {

@@ -366,6 +366,37 @@ TEST_F(AcmeHardeningTest, QuotasFromPolicyFileAnswerRateLimited) {
   EXPECT_EQ(third->post(challenge["url"], Json::object()).status, 200);
 }
 
+// Pending authorizations per account are counted in the store: a newOrder that would
+// exceed the quota is refused until an authorization is settled; other accounts are served
+// meanwhile, and a second server on the same store sees the same count.
+TEST_F(AcmeHardeningTest, PendingAuthorizationsQuotaCountsTheStore) {
+  const std::string policy = data_dir + "/policy.json";
+  ASSERT_TRUE(
+      pki::write_file(policy, R"({"limits": {"pending_authorizations_per_account": 2}})").ok());
+  config.policy_file = policy;
+  start_server();
+  auto busy = account_client();
+  auto other = account_client();
+  Reply first = busy->new_order({{"ip", "127.0.0.1"}});
+  ASSERT_EQ(first.status, 201);
+  EXPECT_EQ(busy->new_order({{"ip", "127.0.0.2"}}).status, 201);
+  expect_rate_limited(busy->new_order({{"ip", "127.0.0.3"}}), "pending authorizations");
+  // Two identifiers at once would also exceed it for a fresh account with one pending.
+  EXPECT_EQ(other->new_order({{"ip", "127.0.0.1"}}).status, 201);
+  expect_rate_limited(other->new_order({{"ip", "127.0.0.2"}, {"ip", "127.0.0.3"}}),
+                      "pending authorizations");
+
+  // A second server on the same store counts the same authorizations.
+  start_second();
+  auto via_second = same_account_at(*second, *busy);
+  expect_rate_limited(via_second->new_order({{"ip", "127.0.0.3"}}), "pending authorizations");
+
+  // Deactivating one (RFC 8555 §7.5.2) settles it and makes room.
+  const std::string authz = first.body["authorizations"][0];
+  EXPECT_EQ(busy->post(authz, Json{{"status", "deactivated"}}).status_field(), "deactivated");
+  EXPECT_EQ(busy->new_order({{"ip", "127.0.0.3"}}).status, 201);
+}
+
 // The URL of the Link rel="next" of a response, or "".
 std::string next_link(const Reply& r) {
   for (const auto& link : r.response.all("Link")) {

@@ -223,6 +223,19 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
                                    limits.new_orders_per_identifier_per_hour, wait);
     }
   }
+  if (limits.pending_authorizations_per_account > 0) {
+    auto pending = ctx.store->count_authzs(account_id, "pending");
+    if (!pending) return pending.error();
+    const auto limit = static_cast<std::int64_t>(limits.pending_authorizations_per_account);
+    if (*pending + static_cast<std::int64_t>(identifiers.size()) > limit) {
+      // Settled (validated, failed, deactivated) authorizations make room; a pending one
+      // lasts at most authz_lifetime.
+      return rate_limited_response(
+          "pending authorizations of this account (" + std::to_string(*pending) + " pending)",
+          limits.pending_authorizations_per_account,
+          std::min<std::int64_t>(ctx.config.authz_lifetime, RateLimiter::kWindow));
+    }
+  }
   (void)ctx.limiter.take("orders-acct:" + account_id, limits.new_orders_per_account_per_hour, at);
 
   auto not_before = parse_time_member(payload, "notBefore");

@@ -12,12 +12,13 @@ namespace attestlab::server {
 namespace {
 
 using Member = std::pair<const char*, int RateLimits::*>;
-constexpr std::array<Member, 4> kMembers = {{
+constexpr std::array<Member, 5> kMembers = {{
     {"new_orders_per_account_per_hour", &RateLimits::new_orders_per_account_per_hour},
     {"new_orders_per_identifier_per_hour", &RateLimits::new_orders_per_identifier_per_hour},
     {"new_accounts_per_ip_per_hour", &RateLimits::new_accounts_per_ip_per_hour},
     {"failed_validations_per_account_per_hour",
      &RateLimits::failed_validations_per_account_per_hour},
+    {"pending_authorizations_per_account", &RateLimits::pending_authorizations_per_account},
 }};
 
 }  // namespace

@@ -7,7 +7,10 @@
 //   "limits": {"new_orders_per_account_per_hour": 100000,
 //              "new_orders_per_identifier_per_hour": 10000,
 //              "new_accounts_per_ip_per_hour": 10000,
-//              "failed_validations_per_account_per_hour": 10000}
+//              "failed_validations_per_account_per_hour": 10000,
+//              "pending_authorizations_per_account": 10000}
+// The pending-authorizations quota is a count in the store, not an hourly window: it holds
+// across processes sharing the store.
 // A limit of 0 switches that quota off.
 #pragma once
 

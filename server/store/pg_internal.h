@@ -113,6 +113,8 @@ class PgStore final : public Store {
   Result<std::optional<Authorization>> authz_by_id(const std::string& id) override;
   Result<std::optional<Authorization>> authz_by_challenge(const std::string& challenge_id) override;
   Result<void> update_authz(const Authorization& a, const std::string& expected_status) override;
+  Result<std::int64_t> count_authzs(const std::string& account_id,
+                                    const std::string& status) override;
 
   Result<void> put_certificate(const CertificateRecord& c) override;
   Result<void> put_certificate_superseding(

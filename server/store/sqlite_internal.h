@@ -135,6 +135,8 @@ class SqliteStore final : public Store {
   Result<std::optional<Authorization>> authz_by_id(const std::string& id) override;
   Result<std::optional<Authorization>> authz_by_challenge(const std::string& challenge_id) override;
   Result<void> update_authz(const Authorization& a, const std::string& expected_status) override;
+  Result<std::int64_t> count_authzs(const std::string& account_id,
+                                    const std::string& status) override;
 
   Result<void> put_certificate(const CertificateRecord& c) override;
   Result<void> put_certificate_superseding(
@@ -237,7 +239,7 @@ class SqliteStore final : public Store {
   StatementPtr order_insert_, order_by_id_, order_ids_by_account_, order_update_, order_exists_,
       order_ids_by_status_;
   StatementPtr authz_insert_, authz_by_id_, authz_by_challenge_, authz_update_, authz_exists_,
-      challenge_insert_, challenges_delete_;
+      authz_count_, challenge_insert_, challenges_delete_;
   StatementPtr certificate_insert_, certificate_by_id_, certificate_by_serial_,
       certificates_by_device_, certificate_update_;
   StatementPtr setting_get_, setting_set_, setting_add_;

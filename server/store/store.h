@@ -51,6 +51,10 @@ class Store {
       const std::string& challenge_id) = 0;
   virtual Result<void> update_authz(const Authorization& a,
                                     const std::string& expected_status = "") = 0;
+  // How many of an account's authorizations are in `status` (the pending-authorizations
+  // quota); an index on (account, status) keeps it a range count.
+  virtual Result<std::int64_t> count_authzs(const std::string& account_id,
+                                            const std::string& status) = 0;
 
   // Stores `issued` and the updated `superseded` records in one transaction: all or none
   // (Error("conflict") for a duplicate id or serial, nothing written).
@@ -76,7 +80,7 @@ class Store {
 
 // The schema version this build writes. Both stores migrate older databases up to it on
 // open, one versioned step at a time, and refuse newer ones (schema_too_new).
-inline constexpr int kStoreSchemaVersion = 2;
+inline constexpr int kStoreSchemaVersion = 3;
 
 // The error for a database whose schema is newer than this build (names both versions).
 Error schema_too_new(int found, int supported);

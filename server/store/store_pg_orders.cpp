@@ -63,6 +63,13 @@ Result<std::optional<Authorization>> PgStore::authz_by_id(const std::string& id)
   return decode(fetch_json("authz_by_id", id), &authorization_from_json);
 }
 
+Result<std::int64_t> PgStore::count_authzs(const std::string& account_id,
+                                           const std::string& status) {
+  return one([&](pqxx::transaction_base& t) -> Result<std::int64_t> {
+    return t.exec_prepared1("authz_count", account_id, status)[0].as<std::int64_t>();
+  });
+}
+
 Result<std::optional<Authorization>> PgStore::authz_by_challenge(const std::string& challenge_id) {
   return decode(fetch_json("authz_by_challenge", challenge_id), &authorization_from_json);
 }

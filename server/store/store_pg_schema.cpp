@@ -76,6 +76,10 @@ CREATE TABLE settings(
     R"sql(
 ALTER TABLE certificates ADD CONSTRAINT certificates_order_id_key UNIQUE (order_id);
 )sql",
+    // 3: the pending-authorizations quota counts an account's authorizations by status.
+    R"sql(
+CREATE INDEX authzs_by_account_status ON authzs(account_id, status);
+)sql",
 };
 static_assert(std::size(kMigrations) == kStoreSchemaVersion);
 
@@ -136,6 +140,7 @@ Result<void> PgStore::migrate(const std::string& url) {
           {"authz_insert",
            "INSERT INTO authzs(id, order_id, account_id, status, json) VALUES($1, $2, $3, $4, $5)"},
           {"authz_by_id", "SELECT json FROM authzs WHERE id = $1"},
+          {"authz_count", "SELECT count(*) FROM authzs WHERE account_id = $1 AND status = $2"},
           {"authz_by_challenge",
            "SELECT a.json FROM challenges c JOIN authzs a ON a.id = c.authz_id WHERE c.id = $1"},
           {"authz_update",

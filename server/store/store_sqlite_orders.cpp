@@ -82,6 +82,14 @@ Result<std::optional<Authorization>> SqliteStore::authz_by_id(const std::string&
   return decode(fetch_json(authz_by_id_.get(), id), &authorization_from_json);
 }
 
+Result<std::int64_t> SqliteStore::count_authzs(const std::string& account_id,
+                                               const std::string& status) {
+  std::lock_guard lock(mu_);
+  Query q(authz_count_.get());
+  if (q.text(account_id).text(status).step() != SQLITE_ROW) return sqlite_error();
+  return q.column_int64(0);
+}
+
 Result<std::optional<Authorization>> SqliteStore::authz_by_challenge(
     const std::string& challenge_id) {
   std::lock_guard lock(mu_);

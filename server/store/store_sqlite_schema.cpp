@@ -74,6 +74,10 @@ CREATE TABLE settings(
     R"sql(
 CREATE UNIQUE INDEX certificates_by_order ON certificates(order_id);
 )sql",
+    // 3: the pending-authorizations quota counts an account's authorizations by status.
+    R"sql(
+CREATE INDEX authzs_by_account_status ON authzs(account_id, status);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 static_assert(kSchemaVersion == kStoreSchemaVersion);
@@ -129,6 +133,7 @@ Result<void> SqliteStore::prepare_statements() {
       {&authz_insert_,
        "INSERT INTO authzs(id, order_id, account_id, status, json) VALUES(?, ?, ?, ?, ?)"},
       {&authz_by_id_, "SELECT json FROM authzs WHERE id = ?"},
+      {&authz_count_, "SELECT count(*) FROM authzs WHERE account_id = ? AND status = ?"},
       {&authz_by_challenge_,
        "SELECT a.json FROM challenges c JOIN authzs a ON a.id = c.authz_id WHERE c.id = ?"},
       {&authz_update_,

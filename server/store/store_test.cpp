@@ -393,6 +393,16 @@ TEST_P(StoreTest, OrderAndAuthorizationsAreCreatedAndFound) {
   EXPECT_EQ((*owner)->id, "authz-1");
   EXPECT_EQ((*store->authz_by_challenge("ch-5"))->id, "authz-4");
   EXPECT_FALSE(store->authz_by_challenge("ch-99")->has_value());
+
+  // Counted by account and status (the pending-authorizations quota).
+  EXPECT_EQ(store->count_authzs("acct-1", "pending").value(), 3);
+  EXPECT_EQ(store->count_authzs("acct-2", "pending").value(), 1);
+  EXPECT_EQ(store->count_authzs("acct-none", "pending").value(), 0);
+  Authorization settled = **store->authz_by_id("authz-2");
+  settled.status = "valid";
+  ASSERT_TRUE(store->update_authz(settled, "pending").ok());
+  EXPECT_EQ(store->count_authzs("acct-1", "pending").value(), 2);
+  EXPECT_EQ(store->count_authzs("acct-1", "valid").value(), 1);
 }
 
 TEST_P(StoreTest, CreateOrderIsAtomic) {
