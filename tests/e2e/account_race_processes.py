@@ -9,7 +9,6 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import sqlite3
 import ssl
 import subprocess
@@ -23,15 +22,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib_e2e import check, free_port  # noqa: E402
+
 BIN = os.environ["ATTESTLAB_BIN"]
 ROUNDS = 8
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, file=sys.stderr)
-        sys.exit(1)
-    print("ok:", what)
 
 
 def b64(data):
@@ -102,14 +97,6 @@ class Server:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def stored_account(db, account_id):

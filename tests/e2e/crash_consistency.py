@@ -31,7 +31,6 @@ import random
 import select
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -47,46 +46,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib_e2e import Responder, check, fail, free_port, tokens  # noqa: E402
+
 BIN = os.environ["ATTESTLAB_BIN"]
 CYCLES = int(os.environ.get("ATTESTLAB_CRASH_CYCLES", "3"))
 SEED = int(os.environ.get("ATTESTLAB_CRASH_SEED", str(int(time.time()))))
 STRICT = os.environ.get("ATTESTLAB_CRASH_STRICT") == "1"
 WORKERS = 3
 KNOWN_STUCK = "KNOWN ISSUE stuck-processing-order-after-kill"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def fail(what):
-    print("FAIL:", what, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, what):
-    if not cond:
-        fail(what)
-    print("ok:", what)
-
-
-tokens = {}
-
-
-class Responder(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = tokens.get(self.path.rsplit("/", 1)[-1])
-        self.send_response(200 if body else 404)
-        self.end_headers()
-        if body:
-            self.wfile.write(body.encode())
-
-    def log_message(self, *args):
-        pass
 
 
 class Server:

@@ -8,7 +8,6 @@ import json
 import ipaddress
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,38 +21,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib_e2e import Responder, check, free_port, tokens  # noqa: E402
+
 BIN = os.environ["ATTESTLAB_BIN"]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, file=sys.stderr)
-        sys.exit(1)
-    print("ok:", what)
-
-
-tokens = {}
-
-
-class Responder(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        tok = self.path.rsplit("/", 1)[-1]
-        body = tokens.get(tok)
-        self.send_response(200 if body else 404)
-        self.end_headers()
-        if body:
-            self.wfile.write(body.encode())
-
-    def log_message(self, *args):
-        pass
 
 
 def main():
