@@ -134,6 +134,16 @@ class AcmeServerFixture : public ::testing::Test {
     server = std::move(*started);
   }
 
+  // `c`'s account as seen through another server on the same store (`at`): same key, kid
+  // on that server's URLs.
+  std::unique_ptr<TestAcmeClient> same_account_at(AcmeServer& at, const TestAcmeClient& c) {
+    auto other = std::make_unique<TestAcmeClient>(at.directory_url(), data_dir + "/tls/cert.pem");
+    other->key = c.key;
+    std::string base = other->url("newOrder").substr(0, other->url("newOrder").rfind("/new-order"));
+    other->kid = base + "/acct/" + c.kid.substr(c.kid.rfind('/') + 1);
+    return other;
+  }
+
   std::unique_ptr<TestAcmeClient> make_client(pki::KeySpec spec = pki::KeySpec::p256()) {
     return std::make_unique<TestAcmeClient>(server->directory_url(), data_dir + "/tls/cert.pem",
                                             spec);

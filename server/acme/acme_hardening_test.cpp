@@ -32,14 +32,6 @@ class AcmeHardeningTest : public AcmeServerFixture {
     ASSERT_TRUE(started.ok()) << started.error().detail;
     second = std::move(*started);
   }
-  // `c`'s account as seen through `server`: same key, kid on that server's URLs.
-  std::unique_ptr<TestAcmeClient> same_account_at(AcmeServer& at, const TestAcmeClient& c) {
-    auto other = std::make_unique<TestAcmeClient>(at.directory_url(), data_dir + "/tls/cert.pem");
-    other->key = c.key;
-    std::string base = other->url("newOrder").substr(0, other->url("newOrder").rfind("/new-order"));
-    other->kid = base + "/acct/" + c.kid.substr(c.kid.rfind('/') + 1);
-    return other;
-  }
   static Reply rollover(TestAcmeClient& c, const pki::PrivateKey& target) {
     Json inner_header{{"url", c.url("keyChange")},
                       {"jwk", jose::Jwk(target.public_key()).to_json()}};

@@ -9,7 +9,6 @@
 #include "server/acme/acme_renewal.h"
 
 #include <algorithm>
-#include <mutex>
 
 #include "core/ari_cert_id.h"
 #include "core/bytes.h"
@@ -97,9 +96,6 @@ Result<void> claim_replaced_certificate(AcmeContext& ctx, const std::string& acc
                                         const std::string& order_id) {
   auto parsed = ari::parse_cert_id(replaces);
   if (!parsed) return Error::make("malformed", "\"replaces\": " + parsed.error().detail);
-  // Serialises check-then-mark within this process, so one certificate gets one successor.
-  static std::mutex mutex;
-  std::lock_guard lock(mutex);
   auto record = certificate_by_cert_id(ctx, replaces, *parsed);
   if (!record) return record.error();
   if (!record->has_value()) {
@@ -133,9 +129,26 @@ Result<void> claim_replaced_certificate(AcmeContext& ctx, const std::string& acc
       }
     }
   }
+  // Create the order, then claim the certificate for it with a compare-and-set in the
+  // store: of two orders racing for one certificate (in this process or another on the
+  // same store) one claim wins; the loser's order is made invalid before anyone sees it.
+  // (Claiming first would leave a moment where replaced_by names an order that does not
+  // exist yet, which the check above would take for a free certificate.)
+  const std::string seen = cert.replaced_by;
   ATTESTLAB_TRY(create_order());
-  cert.replaced_by = order_id;
-  return ctx.store->update_certificate(cert);
+  auto claimed = ctx.store->set_replaced_by_if(cert.id, seen, order_id);
+  if (claimed && *claimed) return ok();
+  Error lost = claimed ? Error::make("alreadyReplaced",
+                                     "the certificate was replaced by another order meanwhile", 409)
+                       : claimed.error();
+  if (auto order = ctx.store->order_by_id(order_id); order && order->has_value()) {
+    Order invalid = **order;
+    invalid.status = "invalid";
+    invalid.error = Json{{"type", "urn:ietf:params:acme:error:" + lost.type},
+                         {"detail", lost.detail}, {"status", lost.status}};
+    (void)ctx.store->update_order(invalid, "pending");
+  }
+  return lost;
 }
 
 }  // namespace attestlab::server

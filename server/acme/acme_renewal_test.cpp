@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include "core/ari_cert_id.h"
 #include "core/pki.h"
@@ -130,6 +131,38 @@ TEST_F(AcmeRenewalTest, ReplacesIsCheckedRecordedAndExclusive) {
   EXPECT_EQ(c->post_as_get(first.location()).problem(), "badNonce");
   Reply third = c->post(c->url("newOrder"), Json{{"identifiers", ip}, {"replaces", id}});
   EXPECT_EQ(third.status, 201) << third.response.body;
+}
+
+// Two servers on one store (as two processes would be) get newOrders replacing the same
+// certificate at once: the claim is a compare-and-set in the store, so exactly one order is
+// created and the other is alreadyReplaced (RFC 9773 §5).
+TEST_F(AcmeRenewalTest, ReplacesIsExclusiveAcrossServersOnOneStore) {
+  start_server();
+  auto second = AcmeServer::start(config, clock, LogLevel::Quiet);
+  ASSERT_TRUE(second.ok()) << second.error().detail;
+  const Json ip = {{{"type", "ip"}, {"value", "127.0.0.1"}}};
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE(round);
+    auto c = account_client();
+    const std::string id = *ari::cert_id(issue_ip_cert(*c));
+    auto via_second = same_account_at(**second, *c);
+    (void)via_second->nonce();
+    (void)c->nonce();
+    Reply a, b;
+    std::thread t1(
+        [&] { a = c->post(c->url("newOrder"), Json{{"identifiers", ip}, {"replaces", id}}); });
+    std::thread t2([&] {
+      b = via_second->post(via_second->url("newOrder"), Json{{"identifiers", ip}, {"replaces", id}});
+    });
+    t1.join();
+    t2.join();
+    const int created = (a.status == 201) + (b.status == 201);
+    EXPECT_EQ(created, 1) << a.response.body << " / " << b.response.body;
+    const Reply& loser = a.status == 201 ? b : a;
+    EXPECT_EQ(loser.status, 409) << loser.response.body;
+    EXPECT_EQ(loser.problem(), "alreadyReplaced");
+  }
+  (*second)->stop();
 }
 
 TEST_F(AcmeRenewalTest, ProfilesSelectValidityAndUnknownIsRefused) {

@@ -125,6 +125,8 @@ class PgStore final : public Store {
   Result<std::vector<CertificateRecord>> certificates_by_device(
       const std::string& device_id) override;
   Result<void> update_certificate(const CertificateRecord& c) override;
+  Result<bool> set_replaced_by_if(const std::string& certificate_id, const std::string& expected,
+                                  const std::string& order_id) override;
 
   Result<std::optional<std::string>> get_setting(const std::string& key) override;
   Result<void> set_setting(const std::string& key, const std::string& value) override;

@@ -150,6 +150,8 @@ class SqliteStore final : public Store {
   Result<std::vector<CertificateRecord>> certificates_by_device(
       const std::string& device_id) override;
   Result<void> update_certificate(const CertificateRecord& c) override;
+  Result<bool> set_replaced_by_if(const std::string& certificate_id, const std::string& expected,
+                                  const std::string& order_id) override;
 
   Result<std::optional<std::string>> get_setting(const std::string& key) override;
   Result<void> set_setting(const std::string& key, const std::string& value) override;
@@ -241,7 +243,7 @@ class SqliteStore final : public Store {
   StatementPtr authz_insert_, authz_by_id_, authz_by_challenge_, authz_update_, authz_exists_,
       authz_count_, challenge_insert_, challenges_delete_;
   StatementPtr certificate_insert_, certificate_by_id_, certificate_by_serial_,
-      certificates_by_device_, certificate_update_;
+      certificates_by_device_, certificate_update_, certificate_set_replaced_by_;
   StatementPtr setting_get_, setting_set_, setting_add_;
 
   // Background checkpointer. Lock order: mu_, then ckpt_run_mu_ or ckpt_mu_; the

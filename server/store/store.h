@@ -67,6 +67,13 @@ class Store {
   virtual Result<std::vector<CertificateRecord>> certificates_by_device(
       const std::string& device_id) = 0;
   virtual Result<void> update_certificate(const CertificateRecord& c) = 0;
+  // Compare-and-set of one member (RFC 9773 §5: a certificate has one successor): sets the
+  // certificate's replaced_by to `order_id` only while it is still `expected` ("" = none);
+  // true when set. Only that member is written, in the store, so racing processes cannot
+  // both claim a certificate or undo another change to the record.
+  virtual Result<bool> set_replaced_by_if(const std::string& certificate_id,
+                                          const std::string& expected,
+                                          const std::string& order_id) = 0;
 
   // Key/value settings (e.g. schema facts, CA metadata).
   virtual Result<std::optional<std::string>> get_setting(const std::string& key) = 0;

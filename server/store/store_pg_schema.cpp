@@ -156,6 +156,10 @@ Result<void> PgStore::migrate(const std::string& url) {
           {"certificate_by_serial", "SELECT json FROM certificates WHERE serial = $1"},
           {"certificates_by_device",
            "SELECT json FROM certificates WHERE device_id = $1 ORDER BY seq"},
+          {"certificate_set_replaced_by",
+           "UPDATE certificates SET json = jsonb_set(json::jsonb, '{replaced_by}', "
+           "to_jsonb($1::text))::text "
+           "WHERE id = $2 AND coalesce(json::jsonb ->> 'replaced_by', '') = $3"},
           {"certificate_update",
            "UPDATE certificates SET serial = $1, device_id = $2, account_id = $3, order_id = $4, "
            "status = $5, json = $6 WHERE id = $7"},

@@ -96,6 +96,17 @@ Result<void> SqliteStore::update_certificate(const CertificateRecord& c) {
   return update_certificate_locked(c, json);
 }
 
+Result<bool> SqliteStore::set_replaced_by_if(const std::string& certificate_id,
+                                             const std::string& expected,
+                                             const std::string& order_id) {
+  std::lock_guard lock(mu_);
+  Query q(certificate_set_replaced_by_.get());
+  if (q.text(order_id).text(certificate_id).text(expected).step() != SQLITE_DONE) {
+    return sqlite_error();
+  }
+  return sqlite3_changes(db_.get()) == 1;
+}
+
 Result<void> SqliteStore::update_certificate_locked(const CertificateRecord& c,
                                                     const std::string& json) {
   Query q(certificate_update_.get());

@@ -149,6 +149,9 @@ Result<void> SqliteStore::prepare_statements() {
       {&certificate_by_serial_, "SELECT json FROM certificates WHERE serial = ?"},
       {&certificates_by_device_,
        "SELECT json FROM certificates WHERE device_id = ? ORDER BY rowid"},
+      {&certificate_set_replaced_by_,
+       "UPDATE certificates SET json = json_set(json, '$.replaced_by', ?) "
+       "WHERE id = ? AND coalesce(json_extract(json, '$.replaced_by'), '') = ?"},
       {&certificate_update_,
        "UPDATE certificates SET serial = ?, device_id = ?, account_id = ?, order_id = ?, "
        "status = ?, json = ? WHERE id = ?"},

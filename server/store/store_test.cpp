@@ -851,6 +851,24 @@ TEST_P(StoreTest, AnOrderHasAtMostOneCertificate) {
   EXPECT_EQ(raw_count("certificates"), 3);
 }
 
+// RFC 9773 §5's one successor per certificate, as a compare-and-set of one member.
+TEST_P(StoreTest, SetReplacedByIsCompareAndSetOfThatMemberOnly) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_certificate(make_certificate("cert-1", "01", "dev-A")).ok());
+  EXPECT_EQ(store->set_replaced_by_if("cert-1", "", "order-1").value(), true);
+  EXPECT_EQ(store->set_replaced_by_if("cert-1", "", "order-2").value(), false);
+  EXPECT_EQ((*store->certificate_by_id("cert-1"))->replaced_by, "order-1");
+  EXPECT_EQ(store->set_replaced_by_if("cert-1", "order-1", "order-2").value(), true);
+  auto after = store->certificate_by_id("cert-1");
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->replaced_by, "order-2");
+  EXPECT_EQ((*after)->serial_hex, "01");  // the rest of the record is untouched
+  EXPECT_EQ((*after)->device_id, "dev-A");
+  EXPECT_EQ((*after)->status, "valid");
+  EXPECT_EQ(store->set_replaced_by_if("cert-9", "", "order-3").value(), false);
+}
+
 TEST_P(StoreTest, AVersion1DatabaseIsMigratedOnOpen) {
   {
     auto store = open();
