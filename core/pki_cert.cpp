@@ -28,7 +28,13 @@ std::int64_t to_epoch(const ASN1_TIME* t) {
 
 }  // namespace
 
-Certificate::Certificate(ossl::X509Ptr cert) : cert_(std::move(cert)) {}
+Certificate::Certificate(ossl::X509Ptr cert) : cert_(std::move(cert)) {
+  // OpenSSL fills an X509's extension cache (key identifiers, flags) lazily, on first use,
+  // and two threads verifying against one shared certificate (an attestation root) then
+  // race inside it (found by TSan: Validator.DecisionLogIsJsonLinesUnderConcurrency). Fill
+  // it here, while the object still has one owner.
+  if (cert_) (void)X509_check_purpose(cert_.get(), -1, 0);
+}
 Certificate::Certificate(const Certificate& other) : cert_(up_ref(other.cert_.get())) {}
 Certificate& Certificate::operator=(const Certificate& other) {
   if (this != &other) cert_ = up_ref(other.cert_.get());
