@@ -139,20 +139,26 @@ ScenarioResult run_scenario(const ScenarioPlan& plan, const Target& target,
       result.cases.push_back(std::move(c));
     }
   };
+  // A setup step the scenario relies on failed: one error case, every check skipped.
+  auto setup_failed = [&](const std::string& title, const std::string& reason,
+                          const std::string& skip_reason) {
+    CaseResult c = case_for(sc, 0, sc.steps.front());
+    c.id = sc.name + "/00-setup";
+    c.title = title;
+    c.outcome = Outcome::Error;
+    c.reason = reason;
+    result.cases.push_back(std::move(c));
+    skip_all(skip_reason, 0);
+    result.duration_ms = ms_since(t0);
+    return result;
+  };
 
   std::string missing = missing_requirement(sc, target, static_cast<bool>(options.clocked_target));
   if (missing.empty() && sc.needs(kRequiresAri)) {
     auto ari = missing_ari(target);
     if (!ari) {
-      CaseResult c = case_for(sc, 0, sc.steps.front());
-      c.id = sc.name + "/00-setup";
-      c.title = "the target's directory (renewalInfo)";
-      c.outcome = Outcome::Error;
-      c.reason = ari.error().detail;
-      result.cases.push_back(std::move(c));
-      skip_all("the target's directory could not be read", 0);
-      result.duration_ms = ms_since(t0);
-      return result;
+      return setup_failed("the target's directory (renewalInfo)", ari.error().detail,
+                          "the target's directory could not be read");
     }
     if (*ari) missing = **ari;
   }
@@ -167,15 +173,9 @@ ScenarioResult run_scenario(const ScenarioPlan& plan, const Target& target,
   if (sc.needs(kRequiresServerClock)) {
     auto made = options.clocked_target();
     if (!made) {
-      CaseResult c = case_for(sc, 0, sc.steps.front());
-      c.id = sc.name + "/00-setup";
-      c.title = "private target with a movable clock";
-      c.outcome = Outcome::Error;
-      c.reason = "could not start a private target: " + made.error().detail;
-      result.cases.push_back(std::move(c));
-      skip_all("the scenario's target could not be set up", 0);
-      result.duration_ms = ms_since(t0);
-      return result;
+      return setup_failed("private target with a movable clock",
+                          "could not start a private target: " + made.error().detail,
+                          "the scenario's target could not be set up");
     }
     clocked = std::move(*made);
   }

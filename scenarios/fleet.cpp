@@ -123,7 +123,8 @@ struct WindowSpread {
 std::optional<WindowSpread> window_spread(const std::vector<DeviceOutcome>& all) {
   std::vector<std::int64_t> starts;
   for (const auto& d : all) {
-    if (d.capable && d.observation.renewal_window) starts.push_back(d.observation.renewal_window->first);
+    const auto& window = d.observation.renewal_window;
+    if (d.capable && window) starts.push_back(window->first);
   }
   if (starts.empty()) return std::nullopt;
   std::sort(starts.begin(), starts.end());

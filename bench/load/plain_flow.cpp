@@ -95,12 +95,14 @@ class PlainWorker final : public FlowWorker {
     auto dir = directory_and_nonce(c, ctx);
     if (!dir) return step_failed(ctx, dir.error());
     std::string name;
+    std::shared_ptr<RenewalChain> chain;  // renewal with ARI: the certificate it replaces
     const auto& pool = pools_[clients_.url_index(k)];
     if (!pool.empty()) {
       // Enrollment k goes to URL k mod n; its accounts are that URL's pool.
       const PooledAccount& a = pool[(k / pools_.size()) % pool.size()];
       c.use_account(a.key, a.url);
       name = renewal_ ? a.name : "";
+      chain = a.chain;
     } else {
       ctx.begin(Step::Account);
       auto key = new_account_key();
@@ -110,20 +112,17 @@ class PlainWorker final : public FlowWorker {
     }
     if (name.empty())
       name = "l" + std::to_string(k) + "-" + target_.run_id + "." + target_.dns_suffix;
-    if (renewal_ && !pool.empty()) {
-      if (const auto& chain = pool[(k / pools_.size()) % pool.size()].chain) {
-        std::lock_guard lock(chain->mu);
-        auto id = cert_id_of(chain->certificate_pem);
-        if (!id) return step_failed(ctx, id.error());
-        auto pem = order_to_certificate(c, name, target_, ctx, clients_.polls(), *id);
-        if (!pem) return step_failed(ctx, pem.error());
-        chain->certificate_pem = std::move(*pem);
-        ctx.end();
-        return {};
-      }
+    std::unique_lock<std::mutex> one_renewal_at_a_time;
+    std::string replaces;
+    if (chain) {
+      one_renewal_at_a_time = std::unique_lock(chain->mu);
+      auto id = cert_id_of(chain->certificate_pem);
+      if (!id) return step_failed(ctx, id.error());
+      replaces = std::move(*id);
     }
-    auto done = order_to_certificate(c, name, target_, ctx, clients_.polls());
-    if (!done) return step_failed(ctx, done.error());
+    auto pem = order_to_certificate(c, name, target_, ctx, clients_.polls(), replaces);
+    if (!pem) return step_failed(ctx, pem.error());
+    if (chain) chain->certificate_pem = std::move(*pem);
     ctx.end();
     return {};
   }

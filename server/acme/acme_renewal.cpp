@@ -144,8 +144,7 @@ Result<void> claim_replaced_certificate(AcmeContext& ctx, const std::string& acc
   if (auto order = ctx.store->order_by_id(order_id); order && order->has_value()) {
     Order invalid = **order;
     invalid.status = "invalid";
-    invalid.error = Json{{"type", "urn:ietf:params:acme:error:" + lost.type},
-                         {"detail", lost.detail}, {"status", lost.status}};
+    invalid.error = problem_json(lost);
     (void)ctx.store->update_order(invalid, "pending");
   }
   return lost;
