@@ -17,6 +17,35 @@ if(ATTESTLAB_FAULTS)
   add_compile_definitions(ATTESTLAB_FAULTS=1)
 endif()
 
+# attestlab_faults_variant(NAME): with ATTESTLAB_FAULTS_VARIANT (a test build's second
+# executable, attestlab-faults), a copy of library attestlab_NAME compiled with
+# ATTESTLAB_FAULTS=1 and linked to the fault variants of its server dependencies. Only the
+# server's rooms and the cli read server/faults.h, so only they are compiled twice; the
+# shipped `attestlab` never links a variant.
+function(attestlab_faults_variant name)
+  if(NOT ATTESTLAB_FAULTS_VARIANT OR ATTESTLAB_FAULTS)
+    return()
+  endif()
+  get_target_property(srcs attestlab_${name} SOURCES)
+  get_target_property(deps attestlab_${name} LINK_LIBRARIES)
+  set(variant_deps "")
+  foreach(dep ${deps})
+    if(TARGET ${dep}_faults)
+      list(APPEND variant_deps ${dep}_faults)
+    elseif(NOT dep STREQUAL "attestlab_warnings")
+      list(APPEND variant_deps ${dep})
+    endif()
+  endforeach()
+  add_library(attestlab_${name}_faults STATIC ${srcs})
+  target_include_directories(attestlab_${name}_faults PUBLIC ${PROJECT_SOURCE_DIR})
+  target_compile_definitions(attestlab_${name}_faults PUBLIC ATTESTLAB_FAULTS=1)
+  get_target_property(defs attestlab_${name} COMPILE_DEFINITIONS)
+  if(defs)
+    target_compile_definitions(attestlab_${name}_faults PRIVATE ${defs})
+  endif()
+  target_link_libraries(attestlab_${name}_faults PUBLIC ${variant_deps} PRIVATE attestlab_warnings)
+endfunction()
+
 # attestlab_module(NAME DIR DEPS...)
 #   Every *.cpp in the folder except *_test.cpp forms the static library attestlab_NAME;
 #   every *_test.cpp forms the GoogleTest binary NAME_tests, registered with ctest.

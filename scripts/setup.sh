@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian packages only), configures and builds attestlab.
 #   scripts/setup.sh            install + build (release preset)
-#   scripts/setup.sh --test     install + build + run the whole test suite (ctest), then
-#                               the fault-injection verdict tests in a faults build, the
+#   scripts/setup.sh --test     install + build + run the whole test suite (ctest, the
+#                               fault-injection verdict tests included), then the
 #                               fuzz targets (scripts/fuzz.sh: corpus regression and a
 #                               bounded fresh run) and the sanitizer suites
 #                               (scripts/sanitizers.sh: TSan, ASan+UBSan). For a quicker
@@ -49,18 +49,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 jobs=$(nproc)
-cmake --preset "$preset" >/dev/null
+configure=()
+# The test build also makes attestlab-faults (server::ServerFaults compiled in, never
+# shipped) from fault variants of the server and cli libraries only: the faults tests
+# (label faults) prove that scenarios and conformance cases fail when the server check
+# they rely on is switched off, without a second build tree.
+[ $run_tests -eq 1 ] && [ "$preset" = release ] && configure+=(-DATTESTLAB_FAULTS_VARIANT=ON)
+cmake --preset "$preset" "${configure[@]}" >/dev/null
 cmake --build --preset "$preset" -j "$jobs"
 
 if [ $run_tests -eq 1 ]; then
   ctest --test-dir "build/$preset" --output-on-failure -j "$jobs" --timeout 600
   if [ "$preset" = release ]; then
-    # Verdict accuracy: a second build with server::ServerFaults compiled in
-    # (-DATTESTLAB_FAULTS=ON, never shipped) proves that scenarios and conformance cases
-    # fail when the server check they rely on is switched off.
-    cmake --preset faults >/dev/null
-    cmake --build build/faults --target attestlab -j "$jobs"
-    ctest --test-dir build/faults -L faults --output-on-failure -j "$jobs" --timeout 900
     # No input may crash anything: every libFuzzer target over its corpus, then
     # ATTESTLAB_FUZZ_SECONDS (default 30) of fresh fuzzing each. Data races in the server's
     # concurrency (TSan) and memory errors and UB in the modules that take hostile input

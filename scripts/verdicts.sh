@@ -6,7 +6,8 @@
 # listed as such, never dropped.
 #
 #   scripts/verdicts.sh [BIN] [OUT.md]
-#     BIN     an attestlab built with -DATTESTLAB_FAULTS=ON (default build/faults/attestlab)
+#     BIN     an attestlab with server faults compiled in (default build/release/attestlab-faults
+#             of -DATTESTLAB_FAULTS_VARIANT=ON, else build/faults/attestlab of preset faults)
 #     OUT.md  default conformance/VERDICTS.md
 #   KNOBS="a b" limits the run to those knobs (default: every knob of `serve --list-faults`).
 #
@@ -14,7 +15,11 @@
 # server failed something (the table is still written, the baseline is in it); 2 bad BIN.
 set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${1:-$SRC/build/faults/attestlab}
+BIN=${1:-}
+if [[ -z $BIN ]]; then
+  BIN=$SRC/build/release/attestlab-faults
+  [[ -x $BIN ]] || BIN=$SRC/build/faults/attestlab
+fi
 OUT=${2:-$SRC/conformance/VERDICTS.md}
 SEED=${SEED:-1}
 [[ -x $BIN ]] || { echo "verdicts.sh: $BIN is not an executable" >&2; exit 2; }
