@@ -193,6 +193,38 @@ TEST_F(ChallTestSrv, MockedAAndAaaaRecordsAreBothReturned) {
   EXPECT_EQ(*addresses, (std::vector<std::string>{"10.1.2.3", "2001:db8::7"}));
 }
 
+TEST_F(ChallTestSrv, AReusedChannelAsksTheServerAgain) {
+  // The second call of this thread reuses the first call's channel: it must see the
+  // record as it is now, not an answer kept from before.
+  ASSERT_TRUE(manage("/set-txt", R"({"host":"_acme-challenge.again.example.","value":"one"})"));
+  auto first = query_txt("_acme-challenge.again.example", options());
+  ASSERT_TRUE(first.ok()) << first.error().detail;
+  EXPECT_EQ(*first, std::vector<std::string>{"one"});
+  ASSERT_TRUE(manage("/clear-txt", R"({"host":"_acme-challenge.again.example."})"));
+  ASSERT_TRUE(manage("/set-txt", R"({"host":"_acme-challenge.again.example.","value":"two"})"));
+  auto second = query_txt("_acme-challenge.again.example", options());
+  ASSERT_TRUE(second.ok()) << second.error().detail;
+  EXPECT_EQ(*second, std::vector<std::string>{"two"});
+}
+
+TEST_F(ChallTestSrv, ATimeoutLeavesNothingPendingForTheNextCall) {
+  // A query that times out on a silent server, then queries on this thread's other kept
+  // channel and again on the silent one: each call answers for itself.
+  BoundSocket black_hole(SOCK_DGRAM, 0);
+  ASSERT_TRUE(black_hole.ok());
+  ResolverOptions silent;
+  silent.server = "127.0.0.1:" + std::to_string(black_hole.port());
+  silent.timeout = 200ms;
+  ASSERT_FALSE(query_txt("_acme-challenge.x.example", silent).ok());
+  ASSERT_TRUE(manage("/set-txt", R"({"host":"_acme-challenge.after.example.","value":"A"})"));
+  auto live = query_txt("_acme-challenge.after.example", options());
+  ASSERT_TRUE(live.ok()) << live.error().detail;
+  EXPECT_EQ(*live, std::vector<std::string>{"A"});
+  auto again = query_addresses("x.example", silent);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().type, "dns");
+}
+
 TEST_F(ChallTestSrv, ConcurrentQueriesFromManyThreads) {
   ASSERT_TRUE(manage("/set-txt", R"({"host":"_acme-challenge.threads.example.","value":"T"})"));
   constexpr int kThreads = 8;
