@@ -241,7 +241,7 @@ class SqliteStore final : public Store {
   StatementPtr order_insert_, order_by_id_, order_ids_by_account_, order_update_, order_exists_,
       order_ids_by_status_;
   StatementPtr authz_insert_, authz_by_id_, authz_by_challenge_, authz_update_, authz_exists_,
-      authz_count_, challenge_insert_, challenges_delete_;
+      authz_count_, challenge_insert_, challenges_delete_, challenge_ids_of_authz_;
   StatementPtr certificate_insert_, certificate_by_id_, certificate_by_serial_,
       certificates_by_device_, certificate_update_, certificate_set_replaced_by_;
   StatementPtr setting_get_, setting_set_, setting_add_;

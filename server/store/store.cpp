@@ -1,6 +1,7 @@
 // Chooses a Store implementation from a --store spec.
 #include "server/store/store.h"
 
+#include <algorithm>
 #include <string_view>
 
 namespace attestlab::server {
@@ -32,6 +33,14 @@ Result<std::unique_ptr<Store>> open_store(const std::string& spec) {
   }
   return Error::make("malformed",
                      "unsupported --store spec (expected sqlite:PATH or postgresql://...)");
+}
+
+std::vector<std::string> sorted_challenge_ids(const Authorization& a) {
+  std::vector<std::string> ids;
+  ids.reserve(a.challenges.size());
+  for (const auto& c : a.challenges) ids.push_back(c.id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 }  // namespace attestlab::server

@@ -91,6 +91,9 @@ inline constexpr int kStoreSchemaVersion = 3;
 
 // The error for a database whose schema is newer than this build (names both versions).
 Error schema_too_new(int found, int supported);
+// The ids of a's challenges in byte order (how both stores' challenge index lists them),
+// to tell whether update_authz must rewrite the index.
+std::vector<std::string> sorted_challenge_ids(const Authorization& a);
 // Whether an error (possibly with context prepended) is schema_too_new's.
 bool is_schema_too_new(const Error& e);
 

@@ -81,9 +81,16 @@ Result<void> PgStore::update_authz(const Authorization& a, const std::string& ex
     if (r.affected_rows() == 0) {
       return missed_update(t, "authz_exists", a.id, expected_status, "authorization");
     }
-    // The challenge index follows the authorization's current challenge list.
-    t.exec_prepared0("challenges_delete", a.id);
-    insert_challenges(t, a);
+    // The challenge index follows the authorization's current challenge list, rewritten
+    // only when that list changed (challenge ids are normally fixed at creation).
+    std::vector<std::string> indexed;
+    for (const auto& row : t.exec_prepared("challenge_ids_of_authz", a.id)) {
+      indexed.push_back(row[0].as<std::string>());
+    }
+    if (indexed != sorted_challenge_ids(a)) {
+      t.exec_prepared0("challenges_delete", a.id);
+      insert_challenges(t, a);
+    }
     return ok();
   });
 }

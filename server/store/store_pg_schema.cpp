@@ -148,6 +148,8 @@ Result<void> PgStore::migrate(const std::string& url) {
           {"authz_exists", "SELECT 1 FROM authzs WHERE id = $1"},
           {"challenge_insert", "INSERT INTO challenges(id, authz_id) VALUES($1, $2)"},
           {"challenges_delete", "DELETE FROM challenges WHERE authz_id = $1"},
+          {"challenge_ids_of_authz",
+           "SELECT id FROM challenges WHERE authz_id = $1 ORDER BY id COLLATE \"C\""},
 
           {"certificate_insert",
            "INSERT INTO certificates(id, serial, device_id, account_id, order_id, status, json) "

@@ -109,12 +109,22 @@ Result<void> SqliteStore::update_authz(const Authorization& a, const std::string
       return missed_update(authz_exists_.get(), a.id, expected_status, "authorization");
     }
   }
-  // The challenge index follows the authorization's current challenge list.
+  // The challenge index follows the authorization's current challenge list, rewritten
+  // only when that list changed (challenge ids are normally fixed at creation, and a
+  // read of the index is far cheaper than deleting and inserting its rows).
+  std::vector<std::string> indexed;
   {
+    Query q(challenge_ids_of_authz_.get());
+    q.text(a.id);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) indexed.push_back(q.column_text(0));
+    if (rc != SQLITE_DONE) return sqlite_error();
+  }
+  if (indexed != sorted_challenge_ids(a)) {
     Query q(challenges_delete_.get());
     if (q.text(a.id).step() != SQLITE_DONE) return sqlite_error();
+    ATTESTLAB_TRY(insert_challenges(a));
   }
-  ATTESTLAB_TRY(insert_challenges(a));
   return tx.commit();
 }
 

@@ -141,6 +141,7 @@ Result<void> SqliteStore::prepare_statements() {
       {&authz_exists_, "SELECT 1 FROM authzs WHERE id = ?"},
       {&challenge_insert_, "INSERT INTO challenges(id, authz_id) VALUES(?, ?)"},
       {&challenges_delete_, "DELETE FROM challenges WHERE authz_id = ?"},
+      {&challenge_ids_of_authz_, "SELECT id FROM challenges WHERE authz_id = ? ORDER BY id"},
 
       {&certificate_insert_,
        "INSERT INTO certificates(id, serial, device_id, account_id, order_id, status, json) "

@@ -518,6 +518,28 @@ TEST_P(StoreTest, ChallengeIndexFollowsAuthorizationUpdates) {
   EXPECT_EQ((*store->authz_by_challenge("ch-2"))->id, "authz-1");
 }
 
+TEST_P(StoreTest, ChallengeIndexKeptWhenTheListIsUnchangedAndRewrittenWhenItChanges) {
+  // update_authz rewrites the index only when the list differs (as a set, in any order).
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto z = make_authz("authz-1", "acct-1", {"ch-b", "ch-a", "ch-c"});
+  ASSERT_TRUE(store->create_order(make_order("order-1", "acct-1", {z}), {z}).ok());
+  Authorization same = make_authz("authz-1", "acct-1", {"ch-c", "ch-b", "ch-a"});
+  same.status = "valid";
+  ASSERT_TRUE(store->update_authz(same).ok());
+  for (const char* id : {"ch-a", "ch-b", "ch-c"}) {
+    auto owner = store->authz_by_challenge(id);
+    ASSERT_TRUE(owner.ok() && owner->has_value()) << id;
+    EXPECT_EQ((*owner)->status, "valid") << id;
+  }
+  Authorization changed = make_authz("authz-1", "acct-1", {"ch-b", "ch-d"});
+  ASSERT_TRUE(store->update_authz(changed).ok());
+  EXPECT_FALSE(store->authz_by_challenge("ch-a")->has_value());
+  EXPECT_FALSE(store->authz_by_challenge("ch-c")->has_value());
+  EXPECT_EQ((*store->authz_by_challenge("ch-b"))->id, "authz-1");
+  EXPECT_EQ((*store->authz_by_challenge("ch-d"))->id, "authz-1");
+}
+
 // --- certificates -----------------------------------------------------------------------
 
 TEST_P(StoreTest, CertificatesByIdSerialAndDevice) {
