@@ -27,6 +27,7 @@
 #include "reports/wire_logs.h"
 #include "scenarios/engine.h"
 #include "scenarios/library.h"
+#include "scenarios/mdm_port.h"
 #include "scenarios/plan.h"
 #include "scenarios/preflight.h"
 #include "sim/device/apple_ca.h"
@@ -119,6 +120,7 @@ struct ScenarioArgs {
   bool target_inventory = false;
   bool target_policy = false;
   std::string eab_kid, eab_hmac_key;
+  std::string mdm_url, mdm_trust_ca, mdm_admin_token;  // a running `attestlab mdm serve`
   bool embedded = false;
   bool keep_work_dir = false;
   std::vector<std::string> server_faults;  // --embedded only, ATTESTLAB_FAULTS builds only
@@ -240,6 +242,12 @@ int run_run(const ScenarioArgs& a) {
   const auto plans = scenarios::plan_run(*selected, seed);
 
   if (!a.server_faults.empty() && !a.embedded) return usage("run", "--fault needs --embedded");
+  if (!a.mdm_url.empty() && a.embedded) {
+    return usage("run",
+                 "--mdm needs --target with --attestation-ca: the running MDM must trust the "
+                 "mock Apple CA's root (mdm serve --attestation-roots DIR/root.pem), and the "
+                 "embedded target makes a new one each run");
+  }
   if (auto bad = enable_server_faults(a.server_faults, "--fault", true)) return usage("run", *bad);
 
   std::unique_ptr<EmbeddedTarget> embedded;
@@ -295,6 +303,15 @@ int run_run(const ScenarioArgs& a) {
       return kExitUsage;
     }
     if (*missing) foreign.no_device_attestation = **missing;
+    if (!a.mdm_url.empty()) {
+      scenarios::MdmEndpoint endpoint{a.mdm_url, a.mdm_trust_ca, a.mdm_admin_token};
+      // The same probe every scenario with MDM steps makes, once here: one line and exit 2.
+      if (auto reached = scenarios::connect_running_mdm(endpoint, foreign.http_timeout_ms);
+          !reached) {
+        return usage("run", "--mdm " + a.mdm_url + ": " + reached.error().detail);
+      }
+      foreign.mdm = std::move(endpoint);
+    }
     target = &foreign;
   }
   if (!a.quiet) {
@@ -358,6 +375,14 @@ void register_scenario(CLI::App& app, Runner& runner) {
   run->add_option("--eab-kid", args->eab_kid, "External account binding key id for every account");
   run->add_option("--eab-hmac-key", args->eab_hmac_key,
                   "External account binding MAC key (base64url)");
+  run->add_option("--mdm", args->mdm_url,
+                  "A running `attestlab mdm serve` (https://HOST:PORT/mdm) the devices of MDM "
+                  "scenarios enroll in instead of an emulator of their own; start it with "
+                  "--no-blueprint and --attestation-roots DIR/root.pem of --attestation-ca");
+  run->add_option("--mdm-trust-ca", args->mdm_trust_ca,
+                  "PEM bundle trusted for --mdm's TLS (mdm serve's DATA_DIR/tls/cert.pem)");
+  run->add_option("--mdm-admin-token", args->mdm_admin_token,
+                  "Bearer token of --mdm's admin API (mdm serve --admin-token)");
   run->add_option("--jobs", args->jobs, "Scenarios run in parallel")->capture_default_str();
   run->add_option("--wire-logs", args->wire_logs,
                   "Wire logs kept in the reports: all | failures (cases that did not pass) | none")

@@ -55,9 +55,10 @@ std::optional<std::string> check_can_listen(const std::string& flag, const HostP
 }
 
 void require_existing_input_files(CLI::App& app) {
-  static constexpr std::array<std::string_view, 10> kInputFiles = {
+  static constexpr std::array<std::string_view, 11> kInputFiles = {
       "--target-profile",    "--trust-ca", "--inventory", "--policy", "--eab-keys",
-      "--attestation-roots", "--tls-cert", "--tls-key",   "--pubkey", "--baseline"};
+      "--attestation-roots", "--tls-cert", "--tls-key",   "--pubkey", "--baseline",
+      "--mdm-trust-ca"};
   for (CLI::Option* option : app.get_options()) {
     for (std::string_view flag : kInputFiles) {
       if (option->check_lname(std::string(flag.substr(2)))) option->check(readable_file());

@@ -102,6 +102,12 @@ std::string ScenarioResult::verdict() const {
 std::string missing_requirement(const Scenario& sc, const Target& target, bool can_clock) {
   if (!target.no_device_attestation.empty())
     return "the target cannot enroll attested devices: " + target.no_device_attestation;
+  if (target.mdm && uses_mdm(sc) &&
+      std::any_of(sc.steps.begin(), sc.steps.end(),
+                  [](const Step& s) { return s.type == StepType::AdvanceClock; })) {
+    return "the scenario moves the clock, which the running MDM (--mdm) does not share: it "
+           "judges attestation freshness on its own time";
+  }
   for (const auto& r : sc.requirements) {
     if (r == kRequiresServerClock) {
       if (!can_clock) return "the target's clock cannot be moved (requires server-clock)";

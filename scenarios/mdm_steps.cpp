@@ -69,8 +69,7 @@ Observation install_profile(World& world, DeviceRuntime& d, const PayloadOptions
   profile.identifier = "com.attestlab.scenario.profile." + d.payload_uuid;
   const std::string xml = sim::profile_to_xml(sim::make_acme_profile(profile));
   sim::ExecutedCommand executed;
-  auto delivered = deliver(
-      world, d, world.mdm()->enqueue(d.mdm_id(), sim::mdm::make_install_profile(xml)), executed);
+  auto delivered = deliver(world, d, world.mdm()->install_profile(d.mdm_id(), xml), executed);
   if (!delivered) {
     o.error = delivered.error();
     return o;
@@ -88,20 +87,16 @@ Observation install_profile(World& world, DeviceRuntime& d, const PayloadOptions
 
 Observation device_information(World& world, DeviceRuntime& d, const std::string& nonce_mode) {
   Observation o;
-  sim::MdmServer& mdm = *world.mdm();
+  MdmPort& mdm = *world.mdm();
   const std::string id = d.mdm_id();
-  Result<std::string> queued = Error::make(kErrorMdmSession, "not queued");
-  if (nonce_mode == "repeat") {
-    if (!d.last_nonce) {
-      o.error = Error::make(kErrorMdmSession,
-                            "nonce \"repeat\" needs an earlier device_information with a nonce");
-      return o;
-    }
-    queued = mdm.enqueue(
-        id, sim::mdm::make_device_information(mdm.config().attestation_queries, d.last_nonce));
-  } else {
-    queued = mdm.request_attestation(id, nonce_mode == "fresh");
+  if (nonce_mode == "repeat" && !d.last_nonce) {
+    o.error = Error::make(kErrorMdmSession,
+                          "nonce \"repeat\" needs an earlier device_information with a nonce");
+    return o;
   }
+  Result<std::string> queued = mdm.device_information(
+      id, nonce_mode == "fresh",
+      nonce_mode == "repeat" ? d.last_nonce : std::optional<Bytes>());
   sim::ExecutedCommand executed;
   auto delivered = deliver(world, d, queued, executed);
   if (!delivered) {
@@ -109,28 +104,31 @@ Observation device_information(World& world, DeviceRuntime& d, const std::string
     return o;
   }
   o.command_status = executed.status;
-  auto record = mdm.device(id);
-  if (!record) {
+  auto looked_up = mdm.device(id, *queued);
+  if (!looked_up) {
+    o.error = looked_up.error();
+    return o;
+  }
+  if (!*looked_up) {
     o.error = Error::make(kErrorMdmSession, "the MDM no longer knows device " + id);
     return o;
   }
-  const sim::MdmCommandRecord* command = record->find_command(*queued);
-  if (command != nullptr && command->attestation_nonce) d.last_nonce = command->attestation_nonce;
+  const MdmDeviceView& record = **looked_up;
+  if (record.command_nonce) d.last_nonce = record.command_nonce;
 
   // The verdict on THIS answer: the MDM keeps an earlier verdict when a request fails, so
   // a failed request is reported as "unknown" (with the kept verdict as a note).
   if (executed.status != sim::mdm::kStatusAcknowledged) {
     o.mdm_verdict = sim::to_string(sim::AttestationVerdict::Unknown);
     o.error = Error::make(kErrorCommand, sim::mdm::describe_error_chain(executed.error_chain));
-    o.notes.push_back(std::string("the MDM keeps its earlier verdict ") +
-                      sim::to_string(record->attestation.verdict));
+    o.notes.push_back("the MDM keeps its earlier verdict " + record.verdict);
   } else {
-    o.mdm_verdict = sim::to_string(record->attestation.verdict);
+    o.mdm_verdict = record.verdict;
   }
   if (executed.attestation && executed.attestation->from_cache) {
     o.notes.push_back("the device answered with its cached attestation (Apple's 7-day throttle)");
   }
-  for (const auto& reason : record->attestation.reasons) o.notes.push_back("MDM: " + reason);
+  for (const auto& reason : record.reasons) o.notes.push_back("MDM: " + reason);
   return o;
 }
 

@@ -23,6 +23,14 @@
 
 namespace attestlab::scenarios {
 
+// A running `attestlab mdm serve` the scenarios' devices enroll in instead of an MDM
+// emulator of their own (`scenario run --mdm`).
+struct MdmEndpoint {
+  std::string base_url;           // https://HOST:PORT/mdm
+  std::string trust_ca_pem_file;  // its TLS certificate (mdm serve's DATA_DIR/tls/cert.pem)
+  std::string admin_token;        // mdm serve --admin-token, if it has one
+};
+
 struct Target {
   std::string name = "target";    // report label: "embedded", a host name, ...
   std::string directory_url;      // https://HOST:PORT/.../directory
@@ -45,6 +53,8 @@ struct Target {
   // to this cap.
   std::int64_t max_poll_sleep_ms = 100;
   std::int64_t http_timeout_ms = 10000;
+  // Set: scenarios with MDM steps use this running MDM (scenarios/mdm_port.h).
+  std::optional<MdmEndpoint> mdm;
 };
 
 // A private target for one scenario whose server clock the engine may move (the embedded

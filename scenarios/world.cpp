@@ -92,12 +92,6 @@ std::string DeviceRuntime::mdm_id() const {
 
 namespace {
 
-bool uses_mdm(const Scenario& sc) {
-  return std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step& s) {
-    return s.type == StepType::MdmEnroll || s.type == StepType::InstallProfile ||
-           s.type == StepType::DeviceInformation || s.type == StepType::Fleet;
-  });
-}
 
 std::string make_temp_dir() {
   std::error_code ec;
@@ -112,6 +106,13 @@ std::string make_temp_dir() {
 
 }  // namespace
 
+bool uses_mdm(const Scenario& sc) {
+  return std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step& s) {
+    return s.type == StepType::MdmEnroll || s.type == StepType::InstallProfile ||
+           s.type == StepType::DeviceInformation || s.type == StepType::Fleet;
+  });
+}
+
 World::World(const ScenarioPlan& plan, const Target& target, ClockedTarget* clocked)
     : plan_(plan),
       target_(clocked != nullptr ? clocked->target() : target),
@@ -119,25 +120,13 @@ World::World(const ScenarioPlan& plan, const Target& target, ClockedTarget* cloc
       clock_(std::make_shared<VirtualClock>()),
       apple_(std::make_shared<sim::AppleAttestationServers>(target_.attestation_ca, clock_)) {
   if (uses_mdm(plan.scenario)) {
-    sim::MdmServerConfig config;
-    config.io_threads = 2;
-    config.acme_directory_url = target_.directory_url;
-    if (target_.attestation_ca) config.attestation_roots = {target_.attestation_ca->root()};
-    config.enroll_blueprint = false;  // the scenario's steps say what the MDM sends
-    config.clock = clock_;
-    auto started = sim::MdmServer::start(config);
-    temp_dir_ = make_temp_dir();
-    if (!started) {
-      mdm_error_ = "the MDM emulator did not start: " + started.error().detail;
-    } else if (temp_dir_.empty()) {
-      mdm_error_ = "no temporary directory for the MDM's TLS certificate";
+    Result<std::unique_ptr<MdmPort>> port =
+        target_.mdm ? connect_running_mdm(*target_.mdm, target_.http_timeout_ms)
+                    : start_local_mdm(target_, clock_, temp_dir_ = make_temp_dir());
+    if (port) {
+      mdm_ = std::move(*port);
     } else {
-      mdm_ = std::move(*started);
-      mdm_trust_file_ = temp_dir_ + "/mdm-tls.pem";
-      if (auto w = pki::write_file(mdm_trust_file_, mdm_->tls_certificate_pem()); !w) {
-        mdm_error_ = w.error().detail;
-        mdm_.reset();
-      }
+      mdm_error_ = port.error().detail;
     }
   }
   for (const auto& planned : plan.devices) {
@@ -163,7 +152,7 @@ std::unique_ptr<DeviceRuntime> World::make_device(const PlannedDevice& planned,
   sim::MdmAgentOptions options;
   if (mdm_) {
     options.enroll_url = mdm_->enroll_url();
-    options.trust_ca_pem_file = mdm_trust_file_;
+    options.trust_ca_pem_file = mdm_->trust_file();
   }
   options.http_timeout = std::chrono::milliseconds(target_.http_timeout_ms);
   options.acme.client = client_options(planned.id);

@@ -28,6 +28,7 @@
 #include "sim/device/device_acme.h"
 #include "sim/device/device_keychain.h"
 #include "sim/mdm/mdm_agent.h"
+#include "scenarios/mdm_port.h"
 #include "sim/mdm/mdm_server.h"
 
 namespace attestlab::scenarios {
@@ -64,6 +65,9 @@ struct DeviceRuntime {
   std::string mdm_id() const;
 };
 
+// Whether the scenario has an MDM or fleet step (and so needs an MDM).
+bool uses_mdm(const Scenario& sc);
+
 class World {
  public:
   // Starts the scenario's MDM server when the scenario has an MDM or fleet step.
@@ -83,9 +87,9 @@ class World {
   // Makes a device (a named one at construction, fleet devices on demand).
   std::unique_ptr<DeviceRuntime> make_device(const PlannedDevice& planned, const DeviceSpec* spec);
 
-  // The scenario's MDM server; nullptr when the scenario has no MDM step or it failed to
-  // start (mdm_error() says why).
-  sim::MdmServer* mdm() { return mdm_.get(); }
+  // The scenario's MDM (its own emulator, or the running one of Target::mdm); nullptr when
+  // the scenario has no MDM step or it failed to start or answer (mdm_error() says why).
+  MdmPort* mdm() { return mdm_.get(); }
   const std::string& mdm_error() const { return mdm_error_; }
 
   // AcmeClient options for this target (TLS trust, timeouts, capped poll sleep).
@@ -102,10 +106,9 @@ class World {
   ClockedTarget* clocked_;
   std::shared_ptr<VirtualClock> clock_;
   std::shared_ptr<sim::AppleAttestationServers> apple_;
-  std::string temp_dir_;  // the MDM's TLS certificate for device agents
-  std::unique_ptr<sim::MdmServer> mdm_;
+  std::string temp_dir_;  // the MDM emulator's TLS certificate for device agents
+  std::unique_ptr<MdmPort> mdm_;
   std::string mdm_error_;
-  std::string mdm_trust_file_;
   std::map<std::string, std::unique_ptr<DeviceRuntime>> devices_;
 };
 
