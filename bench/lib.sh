@@ -29,9 +29,12 @@ start_fake_dns() {
 
 # `attestlab serve` in TMP/attestlab, validating through the fake DNS; http-01 on A_HTTP01.
 # Sets A_PORT, A_HTTP01, A_PID, A_DIRECTORY; waits for its ready line.
+# A_DATA: the data directory (default TMP/attestlab; its TLS certificate: A_DATA/tls/cert.pem);
+# A_WRAP: a command put before the server's, e.g. "taskset -c 0".
 start_attestlab() {
   A_PORT=$(port) A_HTTP01=$(port)
-  "$BIN" serve --listen "127.0.0.1:$A_PORT" --data-dir "$TMP/attestlab" --dns-server "127.0.0.1:$DNS" \
+  A_DATA=${A_DATA:-$TMP/attestlab}
+  ${A_WRAP:-} "$BIN" serve --listen "127.0.0.1:$A_PORT" --data-dir "$A_DATA" --dns-server "127.0.0.1:$DNS" \
     --http01-port "$A_HTTP01" >"$TMP/serve.log" 2>&1 &
   A_PID=$!
   PIDS+=($A_PID)

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Issue 12's throughput, scaling and scale figures, one invocation, loopback only:
+#   saturation  the plain flow (new account, order, http-01 validated for real through
+#               pebble-challtestsrv's DNS, finalize, download) in the closed model with
+#               --concurrency enrollments in flight, against `attestlab serve` on both cores,
+#               `attestlab serve` pinned to one core (taskset -c 0; the generator then runs on
+#               core 1) and Pebble (PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0) on both cores;
+#   same rate   both servers at one offered rate both can carry (--rate, open model, latency
+#               from each enrollment's intended start): p50/p99;
+#   scale       with --seeded DIR (a data directory filled by bench/seed_store): attestlab serve
+#               on it and on an empty one at --rate: p99 and server CPU per enrollment.
+# Prints Markdown rows. The generator shares the two cores with the server under test (there
+# is no third core here): figures compare servers measured the same way in one run.
+#
+#   bench/efficiency.sh [--concurrency 32] [--duration 15s] [--warmup 3s] [--rate 40/s]
+#                       [--seeded DATA_DIR] [--only saturation|rate|scale] [--out DIR]
+# Each run's result.json, report.html and summary are kept in OUT/<run> (default ./efficiency-out).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${ATTESTLAB_BIN:-$HERE/build/release/attestlab}
+CONC=32 DURATION=15s WARMUP=3s RATE=40/s SEEDED="" ONLY="" OUT=efficiency-out
+while [ $# -gt 0 ]; do
+  case $1 in
+    --concurrency) CONC=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
+    --seeded) SEEDED=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: $0 [--concurrency N] [--duration D] [--warmup W] [--rate R] [--seeded DIR] [--only S]" >&2; exit 2 ;;
+  esac
+done
+for p in "$BIN" pebble pebble-challtestsrv openssl taskset /usr/bin/python3; do
+  command -v "$p" >/dev/null || { echo "efficiency.sh: $p not found" >&2; exit 2; }
+done
+[ -z "$SEEDED" ] || [ -f "$SEEDED/attestlab.db" ] || { echo "efficiency.sh: no $SEEDED/attestlab.db" >&2; exit 2; }
+source "$HERE/bench/lib.sh"
+start_fake_dns
+
+# run NAME GEN_WRAP SERVER_PID PROFILE load-args... → one Markdown row
+run() {
+  local name=$1 wrap=$2 pid=$3 profile=$4; shift 4
+  local dir="$OUT/$(tr -c 'a-z0-9\n' '-' <<<"$name")"
+  $wrap "$BIN" load --target-profile "$profile" --server-pid "$pid" --duration "$DURATION" \
+    --warmup "$WARMUP" --report-dir "$dir" --quiet "$@" >"$dir.txt" 2>&1 || true
+  /usr/bin/python3 - "$dir/result.json" "$name" <<'PY'
+import json, sys
+try:
+    load = json.load(open(sys.argv[1]))["targets"][0]["load"]
+except Exception as e:
+    print(f"| {sys.argv[2]} | run failed: {e} |"); sys.exit(0)
+s = load["summary"]; c = load["stats"]["counts"]
+print(f"| {sys.argv[2]} | {c['completed']} | {100 * s['error_share']:.2f} % | {s['throughput_per_s']:.1f} | "
+      f"{s['latency_ms']['p50']:.1f} | {s['latency_ms']['p99']:.1f} | {s['server_cpu_ms_per_enrollment']:.2f} | "
+      f"{s['generator_cpu_ms_per_enrollment']:.2f} |")
+PY
+}
+attestlab_profile() {
+  cat >"$TMP/attestlab.json" <<EOF2
+{"name": "attestlab", "directory_url": "$A_DIRECTORY", "trust_ca": "$A_DATA/tls/cert.pem",
+ "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$A_HTTP01"}}
+EOF2
+  echo "$TMP/attestlab.json"
+}
+pebble_profile() {
+  cat >"$TMP/pebble.json" <<EOF2
+{"name": "pebble", "directory_url": "https://127.0.0.1:$P_PORT/dir", "trust_ca": "$TMP/cert.pem",
+ "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$P_HTTP01"}}
+EOF2
+  echo "$TMP/pebble.json"
+}
+stop_attestlab() { kill "$A_PID"; wait "$A_PID" 2>/dev/null || true; unset A_DATA A_WRAP; }
+
+header() {
+  echo
+  echo "$1"
+  echo
+  echo "| run | completed | errors | throughput (/s) | p50 (ms) | p99 (ms) | server CPU/enr (ms) | generator CPU/enr (ms) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+}
+
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r); $(date -u '+%Y-%m-%d %H:%M UTC'); attestlab $(git -C "$HERE" rev-parse --short HEAD); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ -z "$ONLY" ] || [ "$ONLY" = saturation ]; then
+  header "Saturation: closed model, $CONC in flight, $DURATION after $WARMUP warm-up"
+  start_attestlab
+  run "attestlab serve, 2 cores" "" "$A_PID" "$(attestlab_profile)" --concurrency "$CONC"
+  stop_attestlab
+  A_WRAP="taskset -c 0" start_attestlab
+  run "attestlab serve, 1 core (generator on the other)" "taskset -c 1" "$A_PID" "$(attestlab_profile)" --concurrency "$CONC"
+  stop_attestlab
+  start_pebble
+  run "pebble, 2 cores" "" "$P_PID" "$(pebble_profile)" --concurrency "$CONC"
+  kill "$P_PID"
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = rate ]; then
+  header "Same offered rate: open model, $RATE, $DURATION after $WARMUP warm-up"
+  start_attestlab
+  run "attestlab serve" "" "$A_PID" "$(attestlab_profile)" --rate "$RATE"
+  stop_attestlab
+  start_pebble
+  run "pebble" "" "$P_PID" "$(pebble_profile)" --rate "$RATE"
+  kill "$P_PID"
+fi
+if [ -n "$SEEDED" ] && { [ -z "$ONLY" ] || [ "$ONLY" = scale ]; }; then
+  stored=$(/usr/bin/python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from certificates").fetchone()[0])' "$SEEDED/attestlab.db")
+  header "Scale: open model, $RATE, $DURATION after $WARMUP warm-up; empty store vs $stored stored enrollments"
+  start_attestlab
+  run "attestlab serve, empty store" "" "$A_PID" "$(attestlab_profile)" --rate "$RATE"
+  stop_attestlab
+  A_DATA=$SEEDED start_attestlab
+  run "attestlab serve, $stored stored" "" "$A_PID" "$(attestlab_profile)" --rate "$RATE"
+  echo
+  echo "resident memory of the seeded server after the run: $(awk '/VmRSS/ {print $2, $3}' /proc/$A_PID/status)"
+  stop_attestlab
+fi
