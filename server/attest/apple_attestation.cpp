@@ -1,8 +1,11 @@
 #include "server/attest/apple_attestation.h"
 
+#include <openssl/x509_vfy.h>
+
 #include <algorithm>
 
 #include "core/clock.h"
+#include "core/ossl.h"
 #include "server/attest/attest_text.h"
 #include "server/faults.h"
 
@@ -74,7 +77,61 @@ std::optional<std::string> decode_boot_level(const Bytes& raw) {
   return std::nullopt;
 }
 
+// The leaf under an intermediate remembered as verified to a root, at time `at`: the leaf's
+// signature and validity, the intermediate's validity and CA constraints (OpenSSL with the
+// intermediate as the only, partial-chain anchor), and the root's validity (checked here:
+// the root is not in that chain).
+bool verifies_under(const pki::Certificate& leaf, const VerifiedIntermediates::Link& link,
+                    std::int64_t at) {
+  if (at < link.root.not_before() || at >= link.root.not_after()) return false;
+  ossl::StorePtr store(X509_STORE_new());
+  if (!store || X509_STORE_add_cert(store.get(), link.intermediate.get()) != 1) {
+    ossl::last_error();
+    return false;
+  }
+  ossl::StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), nullptr) != 1) {
+    ossl::last_error();
+    return false;
+  }
+  X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_PARTIAL_CHAIN);
+  X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(at));
+  const bool good = X509_verify_cert(ctx.get()) == 1;
+  ossl::last_error();
+  return good;
+}
+
 }  // namespace
+
+std::optional<VerifiedIntermediates::Link> VerifiedIntermediates::find(
+    const Bytes& der_sha256) const {
+  std::lock_guard lock(mu_);
+  auto it = links_.find(der_sha256);
+  if (it == links_.end()) return std::nullopt;
+  return it->second;
+}
+
+void VerifiedIntermediates::remember(const Bytes& der_sha256, Link link) {
+  std::lock_guard lock(mu_);
+  if (capacity_ == 0) return;
+  auto [it, inserted] = links_.insert_or_assign(der_sha256, std::move(link));
+  if (!inserted) return;
+  order_.push_back(der_sha256);
+  while (links_.size() > capacity_) {
+    links_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+std::uint64_t VerifiedIntermediates::hits() const {
+  std::lock_guard lock(mu_);
+  return hits_;
+}
+
+void VerifiedIntermediates::count_hit() {
+  std::lock_guard lock(mu_);
+  ++hits_;
+}
 
 bool AttestedFacts::has_mac_posture() const {
   return sip_raw.has_value() || secure_boot_raw.has_value() || kexts_raw.has_value();
@@ -157,12 +214,27 @@ Result<AttestedFacts> verify_apple_attestation(std::string_view att_obj_b64u,
                                 std::to_string(options.max_chain_length) + ")");
   }
   std::vector<pki::Certificate> chain;
+  // [leaf, intermediate] whose intermediate was verified to a root before: its link.
+  std::optional<VerifiedIntermediates::Link> remembered;
+  Bytes intermediate_sha256;
+  const bool cacheable = options.intermediates && x5c->size() == 2 &&
+                         !ATTESTLAB_FAULT(trust_any_root) &&
+                         !ATTESTLAB_FAULT(skip_chain_verification);
   for (std::size_t i = 0; i < x5c->size(); ++i) {
     const Json& entry = (*x5c)[i];
     if (!entry.is_binary())
       return refuse("format", "x5c[" + std::to_string(i) + "] is not a byte string");
     const auto& bin = entry.get_binary();
-    auto cert = pki::Certificate::from_der(Bytes(bin.begin(), bin.end()));
+    Bytes der(bin.begin(), bin.end());
+    if (cacheable && i == 1) {
+      intermediate_sha256 = sha256(der);
+      remembered = options.intermediates->find(intermediate_sha256);
+      if (remembered) {
+        chain.push_back(remembered->intermediate);
+        continue;
+      }
+    }
+    auto cert = pki::Certificate::from_der(der);
     if (!cert) {
       return refuse("certificate", "x5c[" + std::to_string(i) +
                                        "] is not a DER certificate: " + cert.error().detail);
@@ -208,10 +280,25 @@ Result<AttestedFacts> verify_apple_attestation(std::string_view att_obj_b64u,
       }
     }
     if (anchors.empty()) return refuse("chain", "no attestation roots are configured");
-    for (const auto& root : anchors) {
+    if (remembered) {
+      // Only while its root is still one of the roots given.
+      const bool root_given =
+          std::any_of(anchors.begin(), anchors.end(), [&](const pki::Certificate& root) {
+            return root.fingerprint_sha256() == remembered->root_fingerprint;
+          });
+      if (root_given && verifies_under(leaf, *remembered, verify_at)) {
+        facts.root_fingerprint = remembered->root_fingerprint;
+        options.intermediates->count_hit();
+      }
+    }
+    for (std::size_t r = 0; r < anchors.size() && facts.root_fingerprint.empty(); ++r) {
+      const pki::Certificate& root = anchors[r];
       if (pki::verify_chain(leaf, facts.intermediates, {root}, verify_at).ok()) {
         facts.root_fingerprint = root.fingerprint_sha256();
-        break;
+        if (cacheable) {
+          options.intermediates->remember(
+              intermediate_sha256, {facts.intermediates.front(), root, facts.root_fingerprint});
+        }
       }
     }
     if (facts.root_fingerprint.empty()) {

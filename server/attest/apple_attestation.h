@@ -7,6 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +39,35 @@ inline constexpr const char* kOidAppleThirdPartyKexts = "1.2.840.113635.100.8.13
 inline constexpr std::int64_t kDefaultMaxAttestationAge = 7 * 24 * 3600 + 3600;
 inline constexpr std::int64_t kDefaultClockSkew = 300;
 
+// Intermediates already verified to a root. An attestation whose x5c is [leaf, one of
+// these] then costs one signature check (the leaf's, under the remembered intermediate, with
+// the validity of leaf, intermediate and root at the verification time checked every time)
+// instead of two, and one certificate parse instead of two. An entry names its root: it is
+// used only while that root is among the roots given. Thread-safe; at most `capacity`
+// entries (the oldest is dropped).
+class VerifiedIntermediates {
+ public:
+  struct Link {
+    pki::Certificate intermediate;
+    pki::Certificate root;
+    Bytes root_fingerprint;
+  };
+  explicit VerifiedIntermediates(std::size_t capacity = 64) : capacity_(capacity) {}
+  // The link of the intermediate whose DER has this SHA-256, if remembered.
+  std::optional<Link> find(const Bytes& der_sha256) const;
+  void remember(const Bytes& der_sha256, Link link);
+  // Attestations whose chain was verified through a remembered intermediate.
+  std::uint64_t hits() const;
+  void count_hit();
+
+ private:
+  mutable std::mutex mu_;
+  std::size_t capacity_;
+  std::map<Bytes, Link> links_;
+  std::deque<Bytes> order_;  // insertion order, for dropping the oldest
+  std::uint64_t hits_ = 0;
+};
+
 struct AppleVerifyOptions {
   // EC curves (by bits: 256 = P-256, 384 = P-384, 521 = P-521) the attested key may use.
   // Any other key type (RSA, Ed25519) is always refused.
@@ -46,6 +79,9 @@ struct AppleVerifyOptions {
   std::int64_t clock_skew_seconds = kDefaultClockSkew;
   // At most this many certificates in x5c.
   std::size_t max_chain_length = 5;
+  // Where verified intermediates are remembered and looked up (null: none; every chain is
+  // verified in full). Shared by the calls of one validator.
+  std::shared_ptr<VerifiedIntermediates> intermediates;
 };
 
 // What a verified Apple attestation says. Optional members are absent when the leaf has

@@ -429,6 +429,82 @@ TEST_F(BuiltLeaves, ExpiredIntermediateRefused) {
   EXPECT_EQ(rule_, "chain");
 }
 
+// ---- Remembered intermediates (AppleVerifyOptions::intermediates) ----
+
+TEST_F(BuiltLeaves, ARememberedIntermediateLeavesOnlyTheLeafToVerify) {
+  AppleVerifyOptions options;
+  options.intermediates = std::make_shared<VerifiedIntermediates>();
+  auto first = verify_leaf(LeafSpec{}, options);
+  ASSERT_TRUE(first.ok()) << first.error().detail;
+  EXPECT_EQ(options.intermediates->hits(), 0u);
+  ASSERT_TRUE(options.intermediates->find(sha256(ca_->intermediate.to_der())).has_value());
+  auto second = verify_leaf(LeafSpec{}, options);
+  ASSERT_TRUE(second.ok()) << second.error().detail;
+  EXPECT_EQ(options.intermediates->hits(), 1u);
+  EXPECT_EQ(second->root_fingerprint, ca_->root.fingerprint_sha256());
+  ASSERT_EQ(second->intermediates.size(), 1u);
+  EXPECT_EQ(second->intermediates.front().to_der(), ca_->intermediate.to_der());
+}
+
+TEST_F(BuiltLeaves, ALeafNotSignedByTheRememberedIntermediateIsRefused) {
+  // Same names as the real CA, other keys: the leaf's issuer name matches the remembered
+  // intermediate, its signature does not.
+  AppleVerifyOptions options;
+  options.intermediates = std::make_shared<VerifiedIntermediates>();
+  ASSERT_TRUE(verify_leaf(LeafSpec{}, options).ok());
+  auto twin = TestAttestationCa::make();
+  auto forged = issue_leaf(twin, LeafSpec{}, token_);
+  EXPECT_FALSE(verify(att_obj({forged.cert.to_der(), ca_->intermediate.to_der()}), options).ok());
+  EXPECT_EQ(rule_, "chain");
+  EXPECT_EQ(options.intermediates->hits(), 0u);
+}
+
+TEST_F(BuiltLeaves, ARememberedIntermediateCountsOnlyWhileItsRootIsGiven) {
+  AppleVerifyOptions options;
+  options.intermediates = std::make_shared<VerifiedIntermediates>();
+  ASSERT_TRUE(verify_leaf(LeafSpec{}, options).ok());
+  auto other = TestAttestationCa::make("Other");
+  const std::string obj = att_obj(*ca_, issue_leaf(*ca_, LeafSpec{}, token_));
+  std::string rule;
+  EXPECT_FALSE(verify_apple_attestation(obj, {other.root}, token_, kNow, options, &rule).ok());
+  EXPECT_EQ(rule, "chain");
+  EXPECT_EQ(options.intermediates->hits(), 0u);
+}
+
+TEST_F(BuiltLeaves, ARememberedIntermediateIsCheckedForValidityEveryTime) {
+  // An intermediate remembered while valid no longer anchors a leaf verified after it
+  // expired (the leaf itself still valid then).
+  TestAttestationCa ca = *ca_;
+  pki::CertificateSpec int_spec;
+  int_spec.subject = {{"CN", "Short-lived Sub CA"}};
+  int_spec.not_before = kNow - 86400;
+  int_spec.not_after = kNow + 3600;
+  int_spec.is_ca = true;
+  int_spec.key_usage_cert_sign = true;
+  ca.intermediate =
+      pki::issue_certificate(int_spec, ca.intermediate_key.public_key(), &ca.root, ca.root_key)
+          .value();
+  AppleVerifyOptions options;
+  options.intermediates = std::make_shared<VerifiedIntermediates>();
+  const std::string obj = att_obj(ca, issue_leaf(ca, LeafSpec{}, token_));
+  ASSERT_TRUE(verify_apple_attestation(obj, {ca.root}, token_, kNow, options).ok());
+  std::string rule;
+  EXPECT_FALSE(
+      verify_apple_attestation(obj, {ca.root}, token_, kNow + 7200, options, &rule).ok());
+  EXPECT_EQ(rule, "chain");
+  EXPECT_EQ(options.intermediates->hits(), 0u);
+}
+
+TEST(VerifiedIntermediatesTest, KeepsAtMostItsCapacityDroppingTheOldest) {
+  VerifiedIntermediates cache(2);
+  cache.remember({1}, {});
+  cache.remember({2}, {});
+  cache.remember({3}, {});
+  EXPECT_FALSE(cache.find({1}).has_value());
+  EXPECT_TRUE(cache.find({2}).has_value());
+  EXPECT_TRUE(cache.find({3}).has_value());
+}
+
 TEST_F(BuiltLeaves, OversizedInputRefusedCheaply) {
   EXPECT_FALSE(verify(std::string(100000, 'A')).ok());
   EXPECT_EQ(rule_, "encoding");

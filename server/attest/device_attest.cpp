@@ -230,8 +230,9 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
 
     // The statement itself.
     std::string rule;
-    auto facts = verify_apple_attestation(*att_obj, roots_, challenge.token, now,
-                                          policy_.verify_options(), &rule);
+    AppleVerifyOptions verify = policy_.verify_options();
+    verify.intermediates = intermediates_;
+    auto facts = verify_apple_attestation(*att_obj, roots_, challenge.token, now, verify, &rule);
     if (!facts) return refuse(rule, facts.error());
     Json evidence = facts->to_json();
     partial_evidence = evidence;
@@ -307,6 +308,8 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
   std::shared_ptr<Clock> clock_;
   Store* store_;
   std::vector<pki::Certificate> roots_;
+  // Apple's attestation intermediates verified to roots_ once, then only the leaf a request.
+  std::shared_ptr<VerifiedIntermediates> intermediates_ = std::make_shared<VerifiedIntermediates>();
   AttestPolicy policy_;
   std::optional<Inventory> inventory_;
   std::unique_ptr<DecisionLog> log_;
