@@ -110,7 +110,8 @@ if [ -n "$SEEDED" ] && { [ -z "$ONLY" ] || [ "$ONLY" = scale ]; }; then
   start_attestlab
   run "attestlab serve, empty store" "" "$A_PID" "$(attestlab_profile)" --rate "$RATE"
   stop_attestlab
-  A_DATA=$SEEDED start_attestlab
+  A_DATA=$SEEDED
+  start_attestlab
   run "attestlab serve, $stored stored" "" "$A_PID" "$(attestlab_profile)" --rate "$RATE"
   echo
   echo "resident memory of the seeded server after the run: $(awk '/VmRSS/ {print $2, $3}' /proc/$A_PID/status)"
