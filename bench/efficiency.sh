@@ -52,9 +52,14 @@ try:
 except Exception as e:
     print(f"| {sys.argv[2]} | run failed: {e} |"); sys.exit(0)
 s = load["summary"]; c = load["stats"]["counts"]
-print(f"| {sys.argv[2]} | {c['completed']} | {100 * s['error_share']:.2f} % | {s['throughput_per_s']:.1f} | "
-      f"{s['latency_ms']['p50']:.1f} | {s['latency_ms']['p99']:.1f} | {s['server_cpu_ms_per_enrollment']:.2f} | "
-      f"{s['generator_cpu_ms_per_enrollment']:.2f} |")
+def f(v, digits):
+    return "–" if v is None else f"{v:.{digits}f}"
+lat = s.get("latency_ms") or {}
+row = (f"| {sys.argv[2]} | {c['completed']} | {f(100 * s['error_share'], 2)} % | {f(s['throughput_per_s'], 1)} | "
+       f"{f(lat.get('p50'), 1)} | {f(lat.get('p99'), 1)} | {f(s.get('server_cpu_ms_per_enrollment'), 2)} | "
+       f"{f(s.get('generator_cpu_ms_per_enrollment'), 2)} |")
+stopped = load.get("stopped") or s.get("stopped")
+print(row + (f" stopped early: {stopped}" if stopped else ""))
 PY
 }
 attestlab_profile() {
