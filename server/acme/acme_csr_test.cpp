@@ -1,6 +1,11 @@
 #include "server/acme/acme_csr.h"
 
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
 
 #include "testing/odd_ec_keys.h"
 
@@ -126,6 +131,32 @@ TEST(FinalizeCsr, DeviceIdentifiers) {
   EXPECT_EQ(other.error().detail, "CSR public key does not match the attested key");
   // Device orders carry no dns names.
   EXPECT_EQ(check_finalize_csr(csr(device, {"a.example"}), req).error().type, "badCSR");
+}
+
+TEST(FinalizeCsr, AttestedKeyComparedAsAKeyWhateverItsPointEncoding) {
+  // The attested SPKI with the point compressed: other bytes than the CSR's (uncompressed),
+  // the same key, so accepted; another key in the same compressed form is still refused.
+  auto compressed_spki = [](const pki::PrivateKey& k) {
+    EVP_PKEY* copy = EVP_PKEY_dup(k.public_key().get());
+    EXPECT_EQ(EVP_PKEY_set_utf8_string_param(copy, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                             OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED),
+              1);
+    unsigned char* der = nullptr;
+    const int len = i2d_PUBKEY(copy, &der);
+    Bytes out(der, der + std::max(len, 0));
+    OPENSSL_free(der);
+    EVP_PKEY_free(copy);
+    return out;
+  };
+  auto device = key(pki::KeySpec::p384());
+  auto req = requirements({{"permanent-identifier", "SERIAL1/1.2.3"}});
+  req.attested_spkis = {compressed_spki(device)};
+  ASSERT_NE(req.attested_spkis.front(), device.public_key().spki_der());
+  EXPECT_TRUE(check_finalize_csr(csr(device, {}), req).ok());
+  req.attested_spkis = {compressed_spki(key(pki::KeySpec::p384()))};
+  auto other = check_finalize_csr(csr(device, {}), req);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().detail, "CSR public key does not match the attested key");
 }
 
 TEST(FinalizeCsr, HardwareModuleSan) {
