@@ -62,20 +62,16 @@ stopped = load.get("stopped") or s.get("stopped")
 print(row + (f" stopped early: {stopped}" if stopped else ""))
 PY
 }
-attestlab_profile() {
-  cat >"$TMP/attestlab.json" <<EOF2
-{"name": "attestlab", "directory_url": "$A_DIRECTORY", "trust_ca": "$A_DATA/tls/cert.pem",
- "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$A_HTTP01"}}
+# profile NAME DIRECTORY TRUST HTTP01_PORT: a target profile file for `load`; prints its path.
+profile() {
+  cat >"$TMP/$1.json" <<EOF2
+{"name": "$1", "directory_url": "$2", "trust_ca": "$3",
+ "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$4"}}
 EOF2
-  echo "$TMP/attestlab.json"
+  echo "$TMP/$1.json"
 }
-pebble_profile() {
-  cat >"$TMP/pebble.json" <<EOF2
-{"name": "pebble", "directory_url": "https://127.0.0.1:$P_PORT/dir", "trust_ca": "$TMP/cert.pem",
- "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$P_HTTP01"}}
-EOF2
-  echo "$TMP/pebble.json"
-}
+attestlab_profile() { profile attestlab "$A_DIRECTORY" "$A_DATA/tls/cert.pem" "$A_HTTP01"; }
+pebble_profile() { profile pebble "https://127.0.0.1:$P_PORT/dir" "$TMP/cert.pem" "$P_HTTP01"; }
 stop_attestlab() { kill "$A_PID"; wait "$A_PID" 2>/dev/null || true; unset A_DATA A_WRAP; }
 
 header() {

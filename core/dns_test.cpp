@@ -88,6 +88,15 @@ int run(const std::string& command) {
   return pclose(pipe);
 }
 
+// Options for a resolver asking a bound UDP socket that never reads: queries get no answer
+// and no ICMP refusal.
+ResolverOptions silent_server(const BoundSocket& black_hole, std::chrono::milliseconds timeout) {
+  ResolverOptions opt;
+  opt.server = "127.0.0.1:" + std::to_string(black_hole.port());
+  opt.timeout = timeout;
+  return opt;
+}
+
 class ChallTestSrv : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -212,9 +221,7 @@ TEST_F(ChallTestSrv, ATimeoutLeavesNothingPendingForTheNextCall) {
   // channel and again on the silent one: each call answers for itself.
   BoundSocket black_hole(SOCK_DGRAM, 0);
   ASSERT_TRUE(black_hole.ok());
-  ResolverOptions silent;
-  silent.server = "127.0.0.1:" + std::to_string(black_hole.port());
-  silent.timeout = 200ms;
+  const ResolverOptions silent = silent_server(black_hole, 200ms);
   ASSERT_FALSE(query_txt("_acme-challenge.x.example", silent).ok());
   ASSERT_TRUE(manage("/set-txt", R"({"host":"_acme-challenge.after.example.","value":"A"})"));
   auto live = query_txt("_acme-challenge.after.example", options());
@@ -255,12 +262,9 @@ TEST(DnsFailures, NothingListeningIsADnsError) {
 }
 
 TEST(DnsFailures, SilentServerTimesOutAsADnsError) {
-  // A bound UDP socket that never reads: queries get no answer and no ICMP refusal.
   BoundSocket black_hole(SOCK_DGRAM, 0);
   ASSERT_TRUE(black_hole.ok());
-  ResolverOptions opt;
-  opt.server = "127.0.0.1:" + std::to_string(black_hole.port());
-  opt.timeout = 400ms;
+  const ResolverOptions opt = silent_server(black_hole, 400ms);
   const auto start = std::chrono::steady_clock::now();
   auto records = query_txt("_acme-challenge.x.example", opt);
   auto addresses = query_addresses("x.example", opt);

@@ -24,6 +24,18 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 
+# expect_exit CODE CMD...: runs CMD with stdout in $E2E_TMP/out and stderr in $E2E_TMP/err and
+# fails unless it exits CODE; a usage error (2) must be exactly one line on stderr.
+expect_exit() {
+  local want=$1; shift
+  local rc=0
+  "$@" >"$E2E_TMP/out" 2>"$E2E_TMP/err" || rc=$?
+  [[ $rc == "$want" ]] || fail "expected exit $want, got $rc: $* ($(tail -20 "$E2E_TMP/err"))"
+  if [[ $want == 2 ]]; then
+    [[ $(wc -l <"$E2E_TMP/err") == 1 ]] || fail "usage error should be one line: $(cat "$E2E_TMP/err")"
+  fi
+}
+
 # A TCP port nobody listens on right now.
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

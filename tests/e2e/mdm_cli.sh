@@ -8,15 +8,6 @@ PY=/usr/bin/python3
 BIN=$ATTESTLAB_BIN
 W=$E2E_TMP
 
-expect_exit() {  # CODE CMD...: usage errors (2) must be exactly one line on stderr
-  local want=$1; shift
-  local rc=0
-  "$@" >"$W/out" 2>"$W/err" || rc=$?
-  [[ $rc == "$want" ]] || fail "expected exit $want, got $rc: $* ($(cat "$W/err"))"
-  if [[ $want == 2 ]]; then
-    [[ $(wc -l <"$W/err") == 1 ]] || fail "usage error should be one line: $(cat "$W/err")"
-  fi
-}
 
 # --- profile make -------------------------------------------------------------------------
 expect_exit 0 "$BIN" profile --help

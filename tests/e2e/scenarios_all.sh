@@ -13,12 +13,6 @@ PY=/usr/bin/python3
 BIN=$ATTESTLAB_BIN
 W=$E2E_TMP
 
-expect_exit() {  # CODE CMD...: stdout → $W/out, stderr → $W/err
-  local want=$1; shift
-  local rc=0
-  "$@" >"$W/out" 2>"$W/err" || rc=$?
-  [[ $rc == "$want" ]] || fail "expected exit $want, got $rc: $* ($(tail -20 "$W/err"))"
-}
 
 # --- list ---------------------------------------------------------------------------------
 expect_exit 0 "$BIN" scenario list

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Resident memory of `attestlab serve` over a long plain load (issue 12: flat, within ±10 %,
+# over 10 minutes at 70 % of saturation): the open model at --rate for --duration, VmRSS of
+# the server sampled every --every seconds; prints the samples, then the first sample after
+# the warm-up, the last, min, max and the spread relative to the first, and the load's
+# summary. Enrollments use a pool of --accounts accounts: 180/s with a new account each
+# would pass the server's default quota of 10,000 new accounts per client IP per hour
+# within a minute (429 rateLimited, as it should). Loopback only; bounded by --duration.
+#
+#   bench/soak.sh [--rate 180/s] [--duration 600s] [--warmup 30s] [--every 30] [--accounts 100]
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${ATTESTLAB_BIN:-$HERE/build/release/attestlab}
+RATE=180/s DURATION=600s WARMUP=30s EVERY=30 ACCOUNTS=100
+while [ $# -gt 0 ]; do
+  case $1 in
+    --rate) RATE=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --every) EVERY=$2; shift 2 ;;
+    --accounts) ACCOUNTS=$2; shift 2 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: $0 [--rate R] [--duration D] [--warmup W] [--every S]" >&2; exit 2 ;;
+  esac
+done
+source "$HERE/bench/lib.sh"
+start_fake_dns
+start_attestlab
+cat >"$TMP/attestlab.json" <<EOF2
+{"name": "attestlab", "directory_url": "$A_DIRECTORY", "trust_ca": "$A_DATA/tls/cert.pem",
+ "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$A_HTTP01"}}
+EOF2
+"$BIN" load --target-profile "$TMP/attestlab.json" --rate "$RATE" --duration "$DURATION" \
+  --warmup "$WARMUP" --accounts "$ACCOUNTS" --server-pid "$A_PID" --quiet >"$TMP/load.txt" 2>&1 &
+LOAD=$!
+echo "| seconds | VmRSS (kB) |"
+echo "|---:|---:|"
+t0=$SECONDS
+samples=()
+while kill -0 "$LOAD" 2>/dev/null; do
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$A_PID/status")
+  echo "| $((SECONDS - t0)) | $rss |"
+  samples+=("$((SECONDS - t0)):$rss")
+  sleep "$EVERY"
+done
+wait "$LOAD" || true
+warm=${WARMUP%s}
+/usr/bin/python3 - "$warm" "${samples[@]}" <<'PY'
+import sys
+warm = float(sys.argv[1])
+pts = [tuple(map(int, s.split(":"))) for s in sys.argv[2:]]
+after = [r for t, r in pts if t >= warm]
+if after:
+    first = after[0]
+    print(f"\nfrom the end of the load's warm-up: first {first} kB, last {after[-1]} kB, min {min(after)} kB, max {max(after)} kB, "
+          f"spread {100 * (max(after) - min(after)) / first:.1f} % of the first, last/first {after[-1] / first:.3f}")
+PY
+grep -E -A4 'enrollments:|latency from|CPU per|errors' "$TMP/load.txt" | head -24
