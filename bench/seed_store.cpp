@@ -31,7 +31,9 @@ int usage(const std::string& why) {
   return 2;
 }
 
-std::string token(std::size_t bytes) { return base64url_encode(random_bytes(bytes)); }
+std::string token(std::size_t bytes) {
+  return base64url_encode(random_bytes(bytes));
+}
 
 }  // namespace
 
@@ -106,9 +108,12 @@ int main(int argc, char** argv) {
     authz.identifier = name;
     authz.status = "valid";
     authz.expires = now + 30 * 86400;
-    authz.challenges = {
-        {.id = token(12), .type = "http-01", .status = "valid", .token = token(32), .validated = now},
-        {.id = token(12), .type = "dns-01", .token = token(32)}};
+    authz.challenges = {{.id = token(12),
+                         .type = "http-01",
+                         .status = "valid",
+                         .token = token(32),
+                         .validated = now},
+                        {.id = token(12), .type = "dns-01", .token = token(32)}};
     server::Order order;
     order.id = token(12);
     order.account_id = account.id;
@@ -131,8 +136,7 @@ int main(int argc, char** argv) {
     if (auto r = (*store)->put_certificate(cert); !r) return fail("certificate", r.error());
 
     if ((n + 1) % 10000 == 0 || n + 1 == count) {
-      const double s =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::fprintf(stderr, "seed_store: %lld/%lld enrollments, %.0f/s\n", n + 1, count,
                    static_cast<double>(n + 1) / s);
     }

@@ -178,7 +178,9 @@ class RunningMdm : public MdmPort {
     }
     std::lock_guard lock(mu_);  // one Client, steps of a fleet may run on several threads
     auto r = client_.request(method, url, headers, body);
-    if (!r) return Error::make("connection", "the MDM at " + endpoint_.base_url + ": " + r.error().detail);
+    if (!r)
+      return Error::make("connection",
+                         "the MDM at " + endpoint_.base_url + ": " + r.error().detail);
     return r;
   }
 
@@ -193,7 +195,8 @@ class RunningMdm : public MdmPort {
       return mdm_error("refused the command", "HTTP " + std::to_string(r->status) +
                                                   (error ? ": " + *error : std::string()));
     }
-    const std::string* uuid = body && body->is_object() ? get_string(*body, "command_uuid") : nullptr;
+    const std::string* uuid =
+        body && body->is_object() ? get_string(*body, "command_uuid") : nullptr;
     if (uuid == nullptr || uuid->empty()) {
       return mdm_error("queued the command", "the answer names no command_uuid");
     }
@@ -218,7 +221,8 @@ Result<std::unique_ptr<MdmPort>> start_local_mdm(const Target& target,
   config.clock = std::move(clock);
   auto started = sim::MdmServer::start(config);
   if (!started) {
-    return Error::make("serverInternal", "the MDM emulator did not start: " + started.error().detail);
+    return Error::make("serverInternal",
+                       "the MDM emulator did not start: " + started.error().detail);
   }
   if (temp_dir.empty()) {
     return Error::make("serverInternal", "no temporary directory for the MDM's TLS certificate");

@@ -95,8 +95,7 @@ Observation device_information(World& world, DeviceRuntime& d, const std::string
     return o;
   }
   Result<std::string> queued = mdm.device_information(
-      id, nonce_mode == "fresh",
-      nonce_mode == "repeat" ? d.last_nonce : std::optional<Bytes>());
+      id, nonce_mode == "fresh", nonce_mode == "repeat" ? d.last_nonce : std::optional<Bytes>());
   sim::ExecutedCommand executed;
   auto delivered = deliver(world, d, queued, executed);
   if (!delivered) {

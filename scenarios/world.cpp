@@ -92,7 +92,6 @@ std::string DeviceRuntime::mdm_id() const {
 
 namespace {
 
-
 std::string make_temp_dir() {
   std::error_code ec;
   auto base = std::filesystem::temp_directory_path(ec);
