@@ -66,8 +66,10 @@ void add_account_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-7.3-existing-account-200", "newAccount for a known key answers 200 with its URL",
        "7.3", Level::Must,
-       "newAccount with a key that already has an account answers 200 (OK) with that account's "
-       "URL in Location."},
+       "\"If the server receives a newAccount request signed with a key for which it "
+       "already has an account registered with the provided account key, then it MUST "
+       "return a response with status code 200 (OK) and provide the URL of that "
+       "account in the Location header field.\""},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto key = fresh_signer();
@@ -179,7 +181,9 @@ void add_account_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-7.3.6-deactivated-account-refused", "A deactivated account is refused with 401",
        "7.3.6", Level::Must,
-       "Requests (POST-as-GET, newOrder) from a deactivated account get HTTP 401 unauthorized."},
+       "\"If a server receives a POST or POST-as-GET from a deactivated account, it "
+       "MUST return an error response with status code 401 (Unauthorized) and type "
+       "\"urn:ietf:params:acme:error:unauthorized\".\""},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         ctx.new_account(*c, account_request(ctx));

@@ -164,8 +164,8 @@ void add_challenge_cases(CaseList& out) {
        "http-01 tolerates trailing whitespace",
        "8.3",
        Level::Should,
-       "The server should ignore whitespace at the end of the http-01 response body (a key "
-       "authorization followed by a newline validates).",
+       "A key authorization followed by a newline validates: \"The server SHOULD "
+       "ignore whitespace characters at the end of the body.\"",
        {"http-01"}},
       [](CaseContext& ctx) {
         Attempt a = attempt(ctx, "http-01", [&](Attempt& x) {

@@ -97,7 +97,9 @@ void add_directory_nonce_cases(CaseList& out) {
 
   out.push_back(
       rfc_case({"rfc8555-7.2-head-nonce-200", "HEAD newNonce answers 200", "7.2", Level::Should,
-                "The response to HEAD newNonce should have status code 200 (OK)."},
+       "The response to HEAD newNonce should be 200: the server's response \"MUST "
+       "include a Replay-Nonce header field containing a fresh nonce and SHOULD have "
+       "status code 200 (OK).\""},
                [](CaseContext& ctx) {
                  auto c = ctx.client();
                  return expect_status(c->head(new_nonce_url(*c)), 200);
@@ -119,8 +121,9 @@ void add_directory_nonce_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-7.2-nonce-no-store", "newNonce responses are not cacheable", "7.2", Level::Must,
-       "Responses from newNonce (HEAD and GET) carry Cache-Control with the \"no-store\" "
-       "directive."},
+       "\"The server MUST include a Cache-Control header field with the \"no-store\" "
+       "directive in responses for the new-nonce resource, in order to prevent caching"
+       " of this resource.\""},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         const std::string url = new_nonce_url(*c);

@@ -95,14 +95,36 @@ void add_finalize_cases(CaseList& out) {
         return refused_csr(ctx, *c, order, csr_b64u({order.identifiers.front()}, new_key()));
       }));
 
+  // RFC 8555 §11.1 refusal (MUST) and §7.4 error code (SHOULD) are two cases.
   out.push_back(rfc_case(
       {"rfc8555-11.1-csr-account-key",
        "The account key cannot be the certificate key",
        "11.1",
-       Level::Should,
-       "Finalizing with a CSR whose public key is the account key should be refused (badCSR): "
-       "account and certificate keys must differ.",
+       Level::Must,
+       "A finalize whose CSR's public key is the account key is refused and issues nothing: "
+       "\"when a server receives a finalize request, it MUST verify that the public key in a CSR "
+       "is not the same as the public key of the account key pair used to authenticate that "
+       "request.\"",
        {"validation"}},
+      [](CaseContext& ctx) {
+        auto c = ctx.client();
+        pki::PrivateKey account_key = new_key();
+        need(c->new_account(client::make_signer(account_key), account_request(ctx)),
+             "create an account");
+        client::Order order = ready_order(ctx, *c);
+        return refused_csr(ctx, *c, order, csr_b64u(order.identifiers, account_key));
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.4-csr-account-key-badcsr",
+       "The refusal of the account key as certificate key is badCSR",
+       "7.4",
+       Level::Should,
+       "The refusal of a CSR for the account key uses badCSR: \"the problem document returned by "
+       "the server SHOULD use error code \"badCSR\" and describe specific reasons the CSR was "
+       "rejected\".",
+       {"validation"},
+       {"rfc8555-11.1-csr-account-key"}},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         pki::PrivateKey account_key = new_key();

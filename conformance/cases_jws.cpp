@@ -90,8 +90,8 @@ void add_jws_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.2-badsigalg-lists-algorithms",
        "badSignatureAlgorithm lists the supported algorithms", "6.2", Level::Must,
-       "The problem document of a badSignatureAlgorithm error includes an \"algorithms\" array "
-       "of the supported alg values."},
+       "\"The problem document returned with the error MUST include an \"algorithms\" "
+       "field with an array of supported \"alg\" values.\""},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         client::RawPostOptions o;
@@ -241,8 +241,10 @@ void add_jws_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.2-content-type-json", "Content-Type application/json is refused with 415", "6.2",
        Level::Must,
-       "A POST whose Content-Type is not application/jose+json (here application/json) gets "
-       "HTTP 415, and the request has no effect."},
+       "A POST whose Content-Type is application/json (not application/jose+json) gets"
+       " 415 and has no effect: \"If a request does not meet this requirement, then "
+       "the server MUST return a response with status code 415 (Unsupported Media "
+       "Type).\""},
       [](CaseContext& ctx) {
         client::RawPostOptions o;
         o.content_type = "application/json";
@@ -252,7 +254,10 @@ void add_jws_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-content-type-missing", "A POST without Content-Type is refused with 415", "6.2",
-       Level::Must, "A POST without a Content-Type header field gets HTTP 415."},
+       Level::Must,
+       "A POST without Content-Type gets 415: \"If a request does not meet this "
+       "requirement, then the server MUST return a response with status code 415 "
+       "(Unsupported Media Type).\""},
       [](CaseContext& ctx) {
         client::RawPostOptions o;
         o.content_type = "";
@@ -358,8 +363,8 @@ void add_jws_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-es256", "ES256 account keys are supported", "6.2", Level::Must,
-       "The server implements ES256: an account with a P-256 key signing ES256 can be created "
-       "and used."},
+       "\"An ACME server MUST implement the \"ES256\" signature algorithm\": an "
+       "account with a P-256 key signing ES256 can be created and used."},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto key = need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a key");
@@ -371,8 +376,8 @@ void add_jws_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-eddsa", "EdDSA (Ed25519) account keys are supported", "6.2", Level::Should,
-       "The server should implement EdDSA with Ed25519: an account with an Ed25519 key can be "
-       "created."},
+       "The server \"SHOULD implement the \"EdDSA\" signature algorithm using the "
+       "\"Ed25519\" variant\": an account with an Ed25519 key can be created."},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto key = need(pki::PrivateKey::generate(pki::KeySpec::ed25519()), "generate a key");

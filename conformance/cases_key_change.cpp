@@ -191,8 +191,9 @@ void add_key_change_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-7.3.5-new-key-in-use-409", "A key conflict answers 409 with the other account",
        "7.3.5", Level::Should,
-       "A keyChange to a key that already belongs to another account should answer 409 (Conflict) "
-       "with that account's URL in Location.",
+       "\"If there is an existing account with the new key provided, then the server "
+       "SHOULD use status code 409 (Conflict) and provide the URL of that account in "
+       "the Location header field.\"",
        caps, after_key_change},
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);

@@ -88,8 +88,9 @@ void add_status_cases(CaseList& out) {
        "An order with a deactivated authorization cannot be finalized",
        "7.1.6",
        Level::Must,
-       "An order whose authorization was deactivated never becomes ready: finalizing it answers "
-       "403 orderNotReady.",
+       "An order whose authorization was deactivated never becomes ready (finalizing "
+       "answers 403 orderNotReady): \"The server MUST NOT treat deactivated "
+       "authorization objects as sufficient for issuing certificates.\"",
        {},
        {"rfc8555-7.5.2-deactivate-authorization"}},
       [](CaseContext& ctx) {
