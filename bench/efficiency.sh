@@ -18,20 +18,10 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${ATTESTLAB_BIN:-$HERE/build/release/attestlab}
-CONC=32 DURATION=15s WARMUP=3s RATE=40/s SEEDED="" ONLY="" OUT=efficiency-out
-while [ $# -gt 0 ]; do
-  case $1 in
-    --concurrency) CONC=$2; shift 2 ;;
-    --duration) DURATION=$2; shift 2 ;;
-    --warmup) WARMUP=$2; shift 2 ;;
-    --rate) RATE=$2; shift 2 ;;
-    --seeded) SEEDED=$2; shift 2 ;;
-    --only) ONLY=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: $0 [--concurrency N] [--duration D] [--warmup W] [--rate R] [--seeded DIR] [--only S]" >&2; exit 2 ;;
-  esac
-done
+. "$HERE/bench/lib/options.sh"
+take_options "$0" 17 "concurrency=32 duration=15s warmup=3s rate=40/s seeded= only= out=efficiency-out" "$@"
+[ "$option_words" -eq $# ] || { echo "efficiency.sh: unexpected argument ${*:option_words+1:1}" >&2; exit 2; }
+CONC=$concurrency DURATION=$duration WARMUP=$warmup RATE=$rate SEEDED=$seeded ONLY=$only OUT=$out
 for p in "$BIN" pebble pebble-challtestsrv openssl taskset /usr/bin/python3; do
   command -v "$p" >/dev/null || { echo "efficiency.sh: $p not found" >&2; exit 2; }
 done

@@ -11,18 +11,10 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${ATTESTLAB_BIN:-$HERE/build/release/attestlab}
-RATE=180/s DURATION=600s WARMUP=30s EVERY=30 ACCOUNTS=100
-while [ $# -gt 0 ]; do
-  case $1 in
-    --rate) RATE=$2; shift 2 ;;
-    --duration) DURATION=$2; shift 2 ;;
-    --warmup) WARMUP=$2; shift 2 ;;
-    --every) EVERY=$2; shift 2 ;;
-    --accounts) ACCOUNTS=$2; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: $0 [--rate R] [--duration D] [--warmup W] [--every S]" >&2; exit 2 ;;
-  esac
-done
+. "$HERE/bench/lib/options.sh"
+take_options "$0" 10 "rate=180/s duration=600s warmup=30s every=30 accounts=100" "$@"
+[ "$option_words" -eq $# ] || { echo "soak.sh: unexpected argument ${*:option_words+1:1}" >&2; exit 2; }
+RATE=$rate DURATION=$duration WARMUP=$warmup EVERY=$every ACCOUNTS=$accounts
 source "$HERE/bench/lib.sh"
 start_fake_dns
 start_attestlab

@@ -4,26 +4,10 @@
 # docs/APPLE_FORMAT.md: CBOR shape, serial/UDID/version/freshness raw values, Mac posture
 # flags, User Enrollment, the attested key, and the chain signatures up to the exported
 # root. Exits non-zero on the first mismatch.
-set -euo pipefail
-
-BIN=${ATTESTLAB_BIN:?ATTESTLAB_BIN must point at the attestlab binary}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+BIN=$ATTESTLAB_BIN
 PY=/usr/bin/python3
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# expect_exit CODE CMD...: runs CMD, checks its exit code; usage errors (2) must say so
-# in exactly one line on stderr.
-expect_exit() {
-  local want=$1; shift
-  local rc=0
-  "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
-  [[ $rc == "$want" ]] || fail "expected exit $want, got $rc: $* ($(cat "$WORK/err"))"
-  if [[ $want == 2 ]]; then
-    [[ $(wc -l <"$WORK/err") == 1 ]] || fail "usage error should be one line: $(cat "$WORK/err")"
-  fi
-}
+WORK=$E2E_TMP  # expect_exit (lib.sh) leaves stdout and stderr in $WORK/out and $WORK/err
 
 CA="$WORK/ca"
 
