@@ -131,8 +131,9 @@ void add_account_cases(CaseList& out) {
   out.push_back(
       rfc_case({"rfc8555-7.3-contact-unsupported-scheme",
                 "A refused contact scheme is unsupportedContact", "7.3", Level::Must,
-                "If the server refuses a contact URL for its scheme (tel:), the error type is "
-                "unsupportedContact."},
+       "If the server refuses a tel: contact: \"If the server rejects a contact URL "
+       "for using an unsupported scheme, it MUST return an error of type "
+       "\"unsupportedContact\"\""},
                [](CaseContext& ctx) {
                  return contact_refused_as(ctx, "tel:+15555550100", "unsupportedContact");
                }));
@@ -140,8 +141,9 @@ void add_account_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-7.3-contact-invalid", "A refused malformed mailto is invalidContact", "7.3",
        Level::Must,
-       "If the server refuses a contact URL of a supported scheme for its value (mailto: without "
-       "an address), the error type is invalidContact."},
+       "If the server refuses a mailto: contact without an address: \"If the server "
+       "rejects a contact URL for using a supported scheme but an invalid value, then "
+       "the server MUST return an error of type \"invalidContact\".\""},
       [](CaseContext& ctx) {
         return contact_refused_as(ctx, "mailto:not-an-address", "invalidContact");
       }));

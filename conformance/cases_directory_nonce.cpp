@@ -169,8 +169,11 @@ void add_directory_nonce_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-6.5-nonce-reuse", "A nonce is accepted only once", "6.5", Level::Must,
-       "A request carrying a nonce the server already accepted is refused with HTTP 400 "
-       "badNonce, and the request has no effect."},
+       "A request carrying a nonce the server already accepted is refused with 400 "
+       "badNonce and has no effect: \"When a server rejects a request because its "
+       "nonce value was unacceptable (or not present), it MUST provide HTTP status "
+       "code 400 (Bad Request), and indicate the ACME error type "
+       "\"urn:ietf:params:acme:error:badNonce\".\""},
       [](CaseContext& ctx) {
         WatchedAccount w = watched_account(ctx);
         // A POST-as-GET that the server accepts consumes nonce N (re-sent with a new nonce
@@ -188,8 +191,11 @@ void add_directory_nonce_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-6.5-nonce-missing", "A request without a nonce is refused", "6.5", Level::Must,
-       "A JWS without a \"nonce\" header parameter is refused with HTTP 400 badNonce, and the "
-       "request has no effect."},
+       "A JWS without a \"nonce\" header parameter is refused with 400 badNonce and "
+       "has no effect: \"When a server rejects a request because its nonce value was "
+       "unacceptable (or not present), it MUST provide HTTP status code 400 (Bad "
+       "Request), and indicate the ACME error type "
+       "\"urn:ietf:params:acme:error:badNonce\".\""},
       [](CaseContext& ctx) {
         client::RawPostOptions o;
         o.omit_nonce = true;
@@ -199,8 +205,11 @@ void add_directory_nonce_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.5-nonce-unknown", "A nonce the server never issued is refused", "6.5",
        Level::Must,
-       "A well-formed nonce the server never issued is refused with HTTP 400 badNonce, and the "
-       "request has no effect."},
+       "A well-formed nonce the server never issued is refused with 400 badNonce and "
+       "has no effect: \"When a server rejects a request because its nonce value was "
+       "unacceptable (or not present), it MUST provide HTTP status code 400 (Bad "
+       "Request), and indicate the ACME error type "
+       "\"urn:ietf:params:acme:error:badNonce\".\""},
       [](CaseContext& ctx) {
         client::RawPostOptions o;
         o.nonce = base64url_encode(random_bytes(16));
@@ -221,8 +230,9 @@ void add_directory_nonce_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.5-badnonce-carries-nonce", "A badNonce error carries a fresh nonce", "6.5",
        Level::Must,
-       "An error response of type badNonce includes a Replay-Nonce header field with a fresh "
-       "nonce."},
+       "\"An error response with the \"badNonce\" error type MUST include a "
+       "Replay-Nonce header with a fresh nonce that the server will accept in a retry "
+       "of the original query\""},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         client::RawPostOptions o;
@@ -239,7 +249,9 @@ void add_directory_nonce_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.5-badnonce-retry-accepted", "The nonce from a badNonce error is accepted", "6.5",
        Level::Must,
-       "The nonce in a badNonce response's Replay-Nonce is one the server will accept in a retry."},
+       "The nonce of a badNonce response is accepted in a retry: \"An error response "
+       "with the \"badNonce\" error type MUST include a Replay-Nonce header with a "
+       "fresh nonce that the server will accept in a retry of the original query\""},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         client::RawPostOptions o;

@@ -116,9 +116,11 @@ void add_order_cases(CaseList& out) {
 
   out.push_back(
       rfc_case({"rfc8555-6.7-unsupported-identifier-type-error",
-                "Unknown identifier types get unsupportedIdentifier", "6.7", Level::Should,
-                "The refusal of an unknown identifier type should use the error type "
-                "unsupportedIdentifier."},
+                "Unknown identifier types get unsupportedIdentifier", "6.7", Level::May,
+       "The refusal of an unknown identifier type may use unsupportedIdentifier; no "
+       "BCP 14 keyword binds the server: the §6.7 table only defines "
+       "\"unsupportedIdentifier\" as \"An identifier is of an unsupported type\", and "
+       "\"This list is not exhaustive.\""},
                [](CaseContext& ctx) {
                  return order_refused(
                      ctx, Json{{"identifiers", {{{"type", "attestlab-unknown"}, {"value", "x"}}}}},
