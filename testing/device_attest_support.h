@@ -55,6 +55,23 @@ struct TestAttestationCa {
             .value();
     return ca;
   }
+
+  // This CA with its intermediate (same key) re-issued as `cn`, valid from not_before to
+  // not_after.
+  TestAttestationCa with_intermediate_valid(const std::string& cn, std::int64_t not_before,
+                                            std::int64_t not_after) const {
+    TestAttestationCa ca = *this;
+    pki::CertificateSpec int_spec;
+    int_spec.subject = {{"CN", cn}};
+    int_spec.not_before = not_before;
+    int_spec.not_after = not_after;
+    int_spec.is_ca = true;
+    int_spec.key_usage_cert_sign = true;
+    ca.intermediate =
+        pki::issue_certificate(int_spec, ca.intermediate_key.public_key(), &ca.root, ca.root_key)
+            .value();
+    return ca;
+  }
 };
 
 // What goes into a test leaf. Defaults: a healthy iPhone-like device (no Mac posture).

@@ -415,16 +415,8 @@ TEST_F(BuiltLeaves, NonTextIdentityRefused) {
 }
 
 TEST_F(BuiltLeaves, ExpiredIntermediateRefused) {
-  TestAttestationCa ca = *ca_;
-  pki::CertificateSpec int_spec;
-  int_spec.subject = {{"CN", "Expired Sub CA"}};
-  int_spec.not_before = kNow - 100 * 86400;
-  int_spec.not_after = kNow - 86400;
-  int_spec.is_ca = true;
-  int_spec.key_usage_cert_sign = true;
-  ca.intermediate =
-      pki::issue_certificate(int_spec, ca.intermediate_key.public_key(), &ca.root, ca.root_key)
-          .value();
+  const TestAttestationCa ca =
+      ca_->with_intermediate_valid("Expired Sub CA", kNow - 100 * 86400, kNow - 86400);
   EXPECT_FALSE(verify(att_obj(ca, issue_leaf(ca, LeafSpec{}, token_))).ok());
   EXPECT_EQ(rule_, "chain");
 }
@@ -474,16 +466,8 @@ TEST_F(BuiltLeaves, ARememberedIntermediateCountsOnlyWhileItsRootIsGiven) {
 TEST_F(BuiltLeaves, ARememberedIntermediateIsCheckedForValidityEveryTime) {
   // An intermediate remembered while valid no longer anchors a leaf verified after it
   // expired (the leaf itself still valid then).
-  TestAttestationCa ca = *ca_;
-  pki::CertificateSpec int_spec;
-  int_spec.subject = {{"CN", "Short-lived Sub CA"}};
-  int_spec.not_before = kNow - 86400;
-  int_spec.not_after = kNow + 3600;
-  int_spec.is_ca = true;
-  int_spec.key_usage_cert_sign = true;
-  ca.intermediate =
-      pki::issue_certificate(int_spec, ca.intermediate_key.public_key(), &ca.root, ca.root_key)
-          .value();
+  const TestAttestationCa ca =
+      ca_->with_intermediate_valid("Short-lived Sub CA", kNow - 86400, kNow + 3600);
   AppleVerifyOptions options;
   options.intermediates = std::make_shared<VerifiedIntermediates>();
   const std::string obj = att_obj(ca, issue_leaf(ca, LeafSpec{}, token_));
