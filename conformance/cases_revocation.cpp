@@ -122,12 +122,18 @@ void add_revocation_cases(CaseList& out) {
   }
 
   out.push_back(rfc_case(
-      {"rfc8555-7.6-revoke-with-reason", "A valid reason code is accepted", "7.6", Level::Must,
-       "revokeCert with reason 4 (superseded) answers 200 and revokes.", kCaps},
+      {"rfc8555-7.6-revoke-with-reason", "A valid reason code is accepted or badRevocationReason",
+       "7.6", Level::Must,
+       "revokeCert with reason 4 (superseded) answers 200 and revokes, or is refused as "
+       "disallowed: \"The server MAY disallow a subset of reasonCodes from being used by the "
+       "user.\" \"If a request contains a disallowed reasonCode, then the server MUST reject it "
+       "with the error type \"urn:ietf:params:acme:error:badRevocationReason\".\"",
+       kCaps},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         Issued issued = issue_certificate(ctx, *c);
         auto r = revoke_by_account(*c, issued.leaf, 4);
+        if (r && r->status != 200) return expect_problem(r, 0, {"badRevocationReason"});
         return first_failure({expect_status(r, 200), is_revoked(*c, issued.leaf)});
       }));
 

@@ -353,7 +353,6 @@ const std::set<std::string>& not_yet_quoted() {
       "rfc8555-7.6-reason-unused-7",
       "rfc8555-7.6-revoke-by-account",
       "rfc8555-7.6-revoke-by-certificate-key",
-      "rfc8555-7.6-revoke-with-reason",
       "rfc8555-7.6-unauthorized-account",
       "rfc8555-7.6-unrelated-key",
       "rfc8555-8.3-http01-not-served",
