@@ -251,6 +251,9 @@ class Csr {
   // The SubjectPublicKeyInfo algorithm as a dotted OID, read without decoding the key, e.g.
   // "1.2.840.10045.2.1" (EC), "1.2.840.113549.1.1.1" (rsaEncryption); "" when unreadable.
   std::string public_key_algorithm() const;
+  // The SubjectPublicKeyInfo DER as the CSR carries it (the received bits, not re-encoded
+  // from a decoded key); empty when unreadable.
+  Bytes spki_der() const;
 
   X509_REQ* get() const { return req_.get(); }
 

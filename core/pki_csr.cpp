@@ -128,6 +128,11 @@ std::string Csr::public_key_algorithm() const {
   return detail::oid_text(algorithm);
 }
 
+Bytes Csr::spki_der() const {
+  if (!req_) return {};
+  return detail::i2d_bytes(i2d_X509_PUBKEY, X509_REQ_get_X509_PUBKEY(req_.get()));
+}
+
 Result<Csr> build_csr(const CsrSpec& spec, const PrivateKey& key) {
   if (!key.valid()) return Error::make("serverInternal", "build_csr: missing key");
   ossl::ReqPtr req(X509_REQ_new());

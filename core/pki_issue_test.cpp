@@ -240,6 +240,14 @@ TEST(PkiSpki, CertificateSpkiIsTheKeysSpki) {
   EXPECT_TRUE(Certificate().spki_der().empty());
 }
 
+TEST(PkiSpki, CsrSpkiIsTheKeysSpki) {
+  const PrivateKey key = key_for(KeySpec::p384());
+  const Csr csr = csr_for(key);
+  EXPECT_EQ(csr.spki_der(), key.public_key().spki_der());
+  EXPECT_EQ(Csr::from_der(csr.to_der())->spki_der(), key.public_key().spki_der());
+  EXPECT_TRUE(Csr().spki_der().empty());
+}
+
 TEST(PkiSpki, CsrPublicKeyAlgorithm) {
   EXPECT_EQ(csr_for(key_for(KeySpec::p256())).public_key_algorithm(), kOidEcPublicKey);
   EXPECT_EQ(csr_for(key_for(KeySpec::p384())).public_key_algorithm(), kOidEcPublicKey);

@@ -1,7 +1,5 @@
 #include "server/acme/acme_csr.h"
 
-#include <openssl/x509.h>
-
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -12,19 +10,6 @@
 namespace attestlab::server {
 
 namespace {
-
-// The SubjectPublicKeyInfo of a CSR as it was sent (i2d of the parsed structure keeps the
-// received key bits), empty when it cannot be had.
-Bytes csr_spki_der(const pki::Csr& csr) {
-  X509_PUBKEY* spki = X509_REQ_get_X509_PUBKEY(csr.get());
-  if (spki == nullptr) return {};
-  unsigned char* der = nullptr;
-  const int len = i2d_X509_PUBKEY(spki, &der);
-  if (len <= 0) return {};
-  Bytes out(der, der + len);
-  OPENSSL_free(der);
-  return out;
-}
 
 Error bad_csr(std::string detail) {
   return Error::make("badCSR", std::move(detail));
@@ -127,7 +112,7 @@ Result<pki::Csr> check_finalize_csr(const Bytes& der, const CsrRequirements& req
     // CSR's SubjectPublicKeyInfo as it was sent (no re-encoding) equal to the attested one,
     // byte for byte, is the same key without decoding the attested one (OpenSSL 3 decodes
     // a key through its provider decoders, a tenth of a millisecond).
-    const Bytes csr_spki = csr_spki_der(*csr);
+    const Bytes csr_spki = csr->spki_der();
     for (const auto& attested : req.attested_spkis) {
       if (!csr_spki.empty() && attested == csr_spki) continue;
       auto attested_key = pki::PublicKey::from_spki_der(attested);
