@@ -272,12 +272,21 @@ struct CsrSpec {
 // Builds a CSR signed by key (SHA-256, or SHA-384 for P-384/P-521, pure for Ed25519).
 Result<Csr> build_csr(const CsrSpec& spec, const PrivateKey& key);
 
+// Which certificates may end a verified chain.
+enum class Anchors {
+  SelfSignedRoots,  // only a root (the default)
+  // Any certificate given as a root, e.g. an intermediate the caller verified to a root
+  // before (OpenSSL's partial chain); that root's own validity is then the caller's to check.
+  AsGiven,
+};
+
 // Verifies leaf through intermediates to one of roots at time `at` (seconds since epoch;
 // 0 = now). Only roots are trust anchors; intermediates are untrusted. Error type
 // "badCertificate"-free: failures return Error("unauthorized", reason) where reason is
 // OpenSSL's verify error string, e.g. "unable to get local issuer certificate".
 Result<void> verify_chain(const Certificate& leaf, const std::vector<Certificate>& intermediates,
-                          const std::vector<Certificate>& roots, std::int64_t at = 0);
+                          const std::vector<Certificate>& roots, std::int64_t at = 0,
+                          Anchors anchors = Anchors::SelfSignedRoots);
 
 // Reads/writes a whole file. Errors: Error("serverInternal", "<path>: <strerror>").
 Result<std::string> read_file(const std::string& path);

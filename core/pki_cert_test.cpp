@@ -252,6 +252,20 @@ TEST(PkiChain, IntermediateIsNotATrustAnchor) {
       verify_chain(c.leaf.cert, {c.intermediate.cert, c.root.cert}, {other.root.cert}, kNow).ok());
 }
 
+TEST(PkiChain, AnIntermediateAnchorsOnlyWhenAskedFor) {
+  // Anchors::AsGiven: the intermediate given as the anchor ends the chain; the leaf's
+  // signature and the validity of both are still checked.
+  TestChain c = make_chain();
+  EXPECT_TRUE(verify_chain(c.leaf.cert, {}, {c.intermediate.cert}, kNow, Anchors::AsGiven).ok());
+  TestChain other = make_chain();
+  auto foreign = verify_chain(c.leaf.cert, {}, {other.intermediate.cert}, kNow, Anchors::AsGiven);
+  EXPECT_FALSE(foreign.ok());
+  auto late =
+      verify_chain(c.leaf.cert, {}, {c.intermediate.cert}, kNow + 8 * kDay, Anchors::AsGiven);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().detail, "certificate has expired");
+}
+
 TEST(PkiChain, PathLenIsEnforced) {
   Issued root = issue(ca_spec("root", 0), KeySpec::p256(), nullptr);
   Issued inter = issue(ca_spec("inter", -1), KeySpec::p256(), &root);

@@ -8,10 +8,12 @@
 namespace attestlab::pki {
 
 // Only `roots` are trusted; partial chains (ending at an intermediate) are refused because
-// X509_V_FLAG_PARTIAL_CHAIN stays off. Unknown *critical* extensions still fail as RFC 5280
-// requires; Apple's attestation OIDs are non-critical and pass.
+// X509_V_FLAG_PARTIAL_CHAIN stays off unless the caller asks for Anchors::AsGiven. Unknown
+// *critical* extensions still fail as RFC 5280 requires; Apple's attestation OIDs are
+// non-critical and pass.
 Result<void> verify_chain(const Certificate& leaf, const std::vector<Certificate>& intermediates,
-                          const std::vector<Certificate>& roots, std::int64_t at) {
+                          const std::vector<Certificate>& roots, std::int64_t at,
+                          Anchors anchors) {
   if (!leaf.valid()) return Error::make("unauthorized", "no leaf certificate");
   if (roots.empty()) return Error::make("unauthorized", "no trust anchors configured");
 
@@ -35,6 +37,8 @@ Result<void> verify_chain(const Certificate& leaf, const std::vector<Certificate
   ossl::StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), untrusted.get()) != 1)
     return Error::make("serverInternal", "initialising verification: " + ossl::last_error());
+  if (anchors == Anchors::AsGiven)
+    X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_PARTIAL_CHAIN);
   if (at != 0)
     X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(at));  // sets USE_CHECK_TIME
 

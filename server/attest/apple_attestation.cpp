@@ -1,11 +1,8 @@
 #include "server/attest/apple_attestation.h"
 
-#include <openssl/x509_vfy.h>
-
 #include <algorithm>
 
 #include "core/clock.h"
-#include "core/ossl.h"
 #include "server/attest/attest_text.h"
 #include "server/faults.h"
 
@@ -78,27 +75,12 @@ std::optional<std::string> decode_boot_level(const Bytes& raw) {
 }
 
 // The leaf under an intermediate remembered as verified to a root, at time `at`: the leaf's
-// signature and validity, the intermediate's validity and CA constraints (OpenSSL with the
-// intermediate as the only, partial-chain anchor), and the root's validity (checked here:
-// the root is not in that chain).
+// signature and validity and the intermediate's validity and CA constraints (the
+// intermediate as the chain's anchor), and the root's validity, which that chain leaves out.
 bool verifies_under(const pki::Certificate& leaf, const VerifiedIntermediates::Link& link,
                     std::int64_t at) {
   if (at < link.root.not_before() || at >= link.root.not_after()) return false;
-  ossl::StorePtr store(X509_STORE_new());
-  if (!store || X509_STORE_add_cert(store.get(), link.intermediate.get()) != 1) {
-    ossl::last_error();
-    return false;
-  }
-  ossl::StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), nullptr) != 1) {
-    ossl::last_error();
-    return false;
-  }
-  X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_PARTIAL_CHAIN);
-  X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(at));
-  const bool good = X509_verify_cert(ctx.get()) == 1;
-  ossl::last_error();
-  return good;
+  return pki::verify_chain(leaf, {}, {link.intermediate}, at, pki::Anchors::AsGiven).ok();
 }
 
 }  // namespace
