@@ -106,24 +106,18 @@ class RunningMdm : public MdmPort {
     return ok();
   }
 
+  // The commands are the emulator's own (sim::mdm builders), sent as admin API JSON.
   Result<std::string> install_profile(const std::string& device_id,
                                       const std::string& mobileconfig) override {
-    Json command = {{"request_type", sim::mdm::kInstallProfile},
-                    {"fields", {{"Payload", {{"$data", base64_encode(to_bytes(mobileconfig))}}}}}};
-    return queue(device_id, command);
+    return queue(device_id,
+                 sim::admin_command_to_json(sim::mdm::make_install_profile(mobileconfig)));
   }
 
   Result<std::string> device_information(const std::string& device_id, bool fresh,
                                          const std::optional<Bytes>& repeat_nonce) override {
-    Json queries = Json::array();
-    for (const auto& q : sim::MdmServerConfig{}.attestation_queries) queries.push_back(q);
-    Json command = {{"request_type", sim::mdm::kDeviceInformation},
-                    {"fields", {{"Queries", queries}}}};
-    if (repeat_nonce) {
-      command["fields"]["DeviceAttestationNonce"] = {{"$data", base64_encode(*repeat_nonce)}};
-    } else if (fresh) {
-      command["fresh_nonce"] = true;
-    }
+    Json command = sim::admin_command_to_json(sim::mdm::make_device_information(
+        sim::MdmServerConfig{}.attestation_queries, repeat_nonce));
+    if (!repeat_nonce && fresh) command["fresh_nonce"] = true;  // the MDM makes the nonce
     return queue(device_id, command);
   }
 

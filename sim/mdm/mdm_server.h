@@ -165,6 +165,10 @@ struct MdmDeviceRecord {
 // The acme_profile member is resolved by the server; this function only converts fields and
 // adds the nonce. Error("malformed") on a bad shape.
 Result<mdm::MdmCommand> admin_command_from_json(const Json& body);
+// The admin API's JSON for a command (what a client of the API posts): request_type and the
+// fields, each plist <data> as {"$data": "<base64>"}; admin_command_from_json reads it back
+// (with a new CommandUUID).
+Json admin_command_to_json(const mdm::MdmCommand& command);
 
 class MdmServer {
  public:

@@ -43,7 +43,32 @@ Result<Json> admin_fields_to_plist(const Json& value) {
   return value;
 }
 
+// Plist JSON → admin JSON: <data> becomes {"$data": base64}.
+Json plist_fields_to_admin(const Json& value) {
+  if (value.is_binary()) {
+    const auto& bin = value.get_binary();
+    return Json{{"$data", base64_encode(Bytes(bin.begin(), bin.end()))}};
+  }
+  if (value.is_object() || value.is_array()) {
+    Json out = value.is_object() ? Json::object() : Json::array();
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (value.is_object()) {
+        out[it.key()] = plist_fields_to_admin(*it);
+      } else {
+        out.push_back(plist_fields_to_admin(*it));
+      }
+    }
+    return out;
+  }
+  return value;
+}
+
 }  // namespace
+
+Json admin_command_to_json(const mdm::MdmCommand& command) {
+  return Json{{"request_type", command.request_type},
+              {"fields", plist_fields_to_admin(command.fields)}};
+}
 
 Result<mdm::MdmCommand> admin_command_from_json(const Json& body) {
   if (!body.is_object()) return Error::make("malformed", "the command must be a JSON object");

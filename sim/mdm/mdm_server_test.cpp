@@ -640,6 +640,29 @@ TEST_F(MdmWireTest, CommandEndpoint) {
   EXPECT_EQ(server_->device("U2")->find_command(*uuid)->status, mdm::kStatusAcknowledged);
 }
 
+TEST(MdmAdminJson, ACommandRoundTripsThroughTheAdminJson) {
+  // What a client of the admin API posts for a command reads back as that command, <data>
+  // members (nested ones too) as {"$data": base64}.
+  const Bytes nonce = {0x00, 0x01, 0xfe, 0xff};
+  const mdm::MdmCommand info =
+      mdm::make_device_information({"DevicePropertiesAttestation", "UDID"}, nonce);
+  const Json json = admin_command_to_json(info);
+  EXPECT_EQ(json["fields"]["DeviceAttestationNonce"], (Json{{"$data", base64_encode(nonce)}}));
+  auto back = admin_command_from_json(json);
+  ASSERT_TRUE(back.ok()) << back.error().detail;
+  EXPECT_EQ(back->request_type, info.request_type);
+  EXPECT_EQ(back->fields, info.fields);
+  const mdm::MdmCommand profile = mdm::make_install_profile("<plist>profile</plist>");
+  auto profile_back = admin_command_from_json(admin_command_to_json(profile));
+  ASSERT_TRUE(profile_back.ok()) << profile_back.error().detail;
+  EXPECT_EQ(profile_back->fields, profile.fields);
+  const Json settings = Json::array({Json{{"Blob", plist_data(nonce)}}});
+  const mdm::MdmCommand nested{"", "Settings", Json{{"Settings", settings}}};
+  auto nested_back = admin_command_from_json(admin_command_to_json(nested));
+  ASSERT_TRUE(nested_back.ok()) << nested_back.error().detail;
+  EXPECT_EQ(nested_back->fields, nested.fields);
+}
+
 TEST_F(MdmWireTest, AdminApiAndDevicesJson) {
   MdmServerConfig config = base_config();
   config.admin_token = "s3cret";
