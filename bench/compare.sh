@@ -37,20 +37,11 @@ run_load() {  # name profile server-pid
 }
 
 start_attestlab
-cat >"$TMP/attestlab.json" <<EOF
-{"name": "attestlab", "directory_url": "https://127.0.0.1:$A_PORT/acme/directory",
- "trust_ca": "$TMP/attestlab/tls/cert.pem", "challenges": ["http-01"],
- "http01": {"listen": "127.0.0.1:$A_HTTP01"}}
-EOF
-run_load attestlab "$TMP/attestlab.json" "$A_PID"
+run_load attestlab "$(attestlab_profile)" "$A_PID"
 kill "$A_PID"
 
 start_pebble
-cat >"$TMP/pebble.json" <<EOF
-{"name": "pebble", "directory_url": "https://127.0.0.1:$P_PORT/dir", "trust_ca": "$TMP/cert.pem",
- "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$P_HTTP01"}}
-EOF
-run_load pebble "$TMP/pebble.json" "$P_PID"
+run_load pebble "$(pebble_profile)" "$P_PID"
 
 "$BIN" report merge "$OUT/attestlab/result.json" "$OUT/pebble/result.json" --out "$OUT/merged" >/dev/null
 /usr/bin/python3 - "$OUT/attestlab/result.json" "$OUT/pebble/result.json" <<'PY'

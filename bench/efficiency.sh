@@ -52,16 +52,6 @@ stopped = load.get("stopped") or s.get("stopped")
 print(row + (f" stopped early: {stopped}" if stopped else ""))
 PY
 }
-# profile NAME DIRECTORY TRUST HTTP01_PORT: a target profile file for `load`; prints its path.
-profile() {
-  cat >"$TMP/$1.json" <<EOF2
-{"name": "$1", "directory_url": "$2", "trust_ca": "$3",
- "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$4"}}
-EOF2
-  echo "$TMP/$1.json"
-}
-attestlab_profile() { profile attestlab "$A_DIRECTORY" "$A_DATA/tls/cert.pem" "$A_HTTP01"; }
-pebble_profile() { profile pebble "https://127.0.0.1:$P_PORT/dir" "$TMP/cert.pem" "$P_HTTP01"; }
 stop_attestlab() { kill "$A_PID"; wait "$A_PID" 2>/dev/null || true; unset A_DATA A_WRAP; }
 
 header() {

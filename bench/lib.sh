@@ -63,3 +63,17 @@ EOF
   wait_port "$P_PORT"
   P_DIRECTORY="https://127.0.0.1:$P_PORT/dir"
 }
+
+# Target profiles for `attestlab load` (conformance/TARGETS.md), http-01 through the
+# generator's responder; each prints the file's path.
+#   target_profile NAME DIRECTORY_URL TRUST_PEM HTTP01_PORT
+target_profile() {
+  cat >"$TMP/$1.json" <<EOF
+{"name": "$1", "directory_url": "$2", "trust_ca": "$3",
+ "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$4"}}
+EOF
+  echo "$TMP/$1.json"
+}
+# Of the server start_attestlab / start_pebble started last.
+attestlab_profile() { target_profile attestlab "$A_DIRECTORY" "$A_DATA/tls/cert.pem" "$A_HTTP01"; }
+pebble_profile() { target_profile pebble "$P_DIRECTORY" "$TMP/cert.pem" "$P_HTTP01"; }

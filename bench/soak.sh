@@ -18,11 +18,7 @@ RATE=$rate DURATION=$duration WARMUP=$warmup EVERY=$every ACCOUNTS=$accounts
 source "$HERE/bench/lib.sh"
 start_fake_dns
 start_attestlab
-cat >"$TMP/attestlab.json" <<EOF2
-{"name": "attestlab", "directory_url": "$A_DIRECTORY", "trust_ca": "$A_DATA/tls/cert.pem",
- "challenges": ["http-01"], "http01": {"listen": "127.0.0.1:$A_HTTP01"}}
-EOF2
-"$BIN" load --target-profile "$TMP/attestlab.json" --rate "$RATE" --duration "$DURATION" \
+"$BIN" load --target-profile "$(attestlab_profile)" --rate "$RATE" --duration "$DURATION" \
   --warmup "$WARMUP" --accounts "$ACCOUNTS" --server-pid "$A_PID" --quiet >"$TMP/load.txt" 2>&1 &
 LOAD=$!
 echo "| seconds | VmRSS (kB) |"
