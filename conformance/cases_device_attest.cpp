@@ -1,6 +1,8 @@
 // draft-ietf-acme-device-attest-10: identifier syntax (§3.1, §4.1), CSR contents (§3.2),
 // the device-attest-01 challenge and its validation (§5), with the Apple format as the
 // attestation statement.
+#include <algorithm>
+
 #include "conformance/case_builder.h"
 #include "conformance/case_support.h"
 #include "conformance/checks.h"
@@ -25,13 +27,14 @@ Case da_case(CaseHead head, std::function<Verdict(CaseContext&)> run,
 
 const std::vector<DeviceSlot> kOneDevice = {device_slot()};
 
-// newOrder for an identifier value of `type` is refused with HTTP 400 malformed.
+// newOrder for an identifier value of `type` is refused (any 4xx) with malformed: the draft
+// names the error type, not the HTTP status.
 Verdict identifier_malformed(CaseContext& ctx, const std::string& type, const std::string& value) {
   auto c = ctx.shared_client();
   auto dir = need(c->directory(), "fetch the directory");
   auto r =
       post_retrying(*c, dir.new_order, Json{{"identifiers", {{{"type", type}, {"value", value}}}}});
-  return expect_problem(r, 400, {"malformed"});
+  return expect_problem(r, 0, {"malformed"});
 }
 
 // The device of slot 0 orders its serial and answers with `payload(order)`.
@@ -105,19 +108,30 @@ void add_device_attest_cases(CaseList& out) {
             "F2LXQ7K9MN/secure-enclave"},
        }) {
     const bool is_pid = m.type == "permanent-identifier";
-    out.push_back(
-        da_case({m.id, m.title, is_pid ? "3.1" : "4.1", Level::Must,
-                 "newOrder for a " + m.type + " value that does not follow the draft's syntax (\"" +
-                     m.value + "\") is rejected with HTTP 400 malformed.",
-                 is_pid ? pid : hwm},
-                [m](CaseContext& ctx) { return identifier_malformed(ctx, m.type, m.value); }));
+    const std::string rule = is_pid ? "permanent-identifier-value" : "hardware-module-value";
+    out.push_back(da_case(
+        {m.id, m.title, is_pid ? "3.1" : "4.1", Level::Must,
+         "newOrder for a " + m.type + " value that does not follow the draft's syntax (\"" +
+             m.value + "\") is refused (any 4xx) with malformed: draft-ietf-acme-device-attest-09 " +
+             (is_pid ? "§3.1" : "§4.1") +
+             ": \"The Server MUST verify that identifier values in newOrder requests conform to "
+             "the " +
+             rule +
+             " production rule and MUST reject requests containing non-conforming values with "
+             "a \"malformed\" error.\" (no HTTP status is named there)",
+         is_pid ? pid : hwm},
+        [m](CaseContext& ctx) { return identifier_malformed(ctx, m.type, m.value); }));
   }
 
   out.push_back(da_case(
       {"device-attest-5-challenge-offered",
-       "A permanent-identifier authorization offers device-attest-01", "5", Level::Must,
+       "A permanent-identifier authorization offers device-attest-01", "5", Level::May,
        "The authorization for a permanent-identifier offers a device-attest-01 challenge with "
-       "type, url, status \"pending\" and a token.",
+       "type, url, status \"pending\" and a token. No BCP 14 keyword obliges a server to offer "
+       "it (the object's fields are \"(required, string)\" in lower case), and "
+       "draft-ietf-acme-device-attest-09 §6.1.2: \"Servers MAY rely on other authorization "
+       "mechanisms, such as external account binding or pre-authorized accounts, to establish "
+       "device identity instead of completing the device-attest-01 challenge.\"",
        kDeviceCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
@@ -144,9 +158,15 @@ void add_device_attest_cases(CaseList& out) {
 
   out.push_back(da_case(
       {"device-attest-5-valid-attestation", "A genuine attestation validates the challenge", "5",
-       Level::Must,
+       Level::May,
        "A genuine attestation (chain to the trusted root, freshness for the token, identifier of "
-       "the order) makes the challenge and authorization valid and the order ready.",
+       "the order) makes the challenge and authorization valid and the order ready. No BCP 14 "
+       "keyword makes a server accept one (the validation steps of §5 bind only the refusal), "
+       "and draft-ietf-acme-device-attest-09 §8: \"While not described in this document, the "
+       "Server MAY use any policy when evaluating this information. This evaluation can result "
+       "in rejection of a certificate request that features a verifiable key attestation for "
+       "the public key contained in the request.\" The cases that need an accepted attestation "
+       "depend on this one.",
        kDeviceCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
@@ -158,24 +178,58 @@ void add_device_attest_cases(CaseList& out) {
       },
       kOneDevice));
 
+  // The MUST part of what the certificate says (a permanentIdentifier it carries is the
+  // order's, octet for octet; the key is the CSR's) and the MAY part (that it carries one
+  // at all: a server may issue privacy-preserving certificates).
   out.push_back(da_case(
       {"device-attest-3.2-certificate-identifier",
-       "The certificate carries the permanent identifier and the attested key", "3.2", Level::Must,
-       "The certificate issued for a CSR naming the permanent identifier carries it as an "
-       "id-on-permanentIdentifier otherName, octet for octet, and certifies the attested key.",
-       kDeviceCaps},
+       "The certificate names no other identifier and certifies the CSR's key", "3.2",
+       Level::Must,
+       "A certificate issued for a CSR naming the permanent identifier names no "
+       "permanentIdentifier but the order's, octet for octet, and certifies the CSR's (attested) "
+       "key: draft-ietf-acme-device-attest-09 §3.2: \"The value of the identifierValue field of "
+       "the PermanentIdentifier MUST be an octet-for-octet match of the device-identifier-value "
+       "value as encoded in the Order resource.\"; RFC 8555 §7.4: \"The CSR encodes the "
+       "client's requests with regard to the content of the certificate to be issued.\" and "
+       "\"it MUST NOT issue a certificate with contents other than those requested\".",
+       kDeviceCaps, {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
         pki::PrivateKey key = device_key();
         Enrolled e = enroll(ctx, 0, key);
         const auto ids = e.leaf.subject_alt_names().permanent_ids;
         const std::string serial = ctx.identity(0).serial;
-        return first_failure({check(ids.size() == 1 && ids.front().value == serial,
-                                    "one permanentIdentifier \"" + serial + "\"",
-                                    ids.empty() ? "none"
-                                                : "\"" + ids.front().value + "\" (" +
-                                                      std::to_string(ids.size()) + ")"),
-                              check(e.leaf.public_key().equals(key.public_key()),
-                                    "the attested key", "another key")});
+        std::string other;
+        for (const auto& id : ids) {
+          if (id.value != serial) other += (other.empty() ? "\"" : ", \"") + id.value + "\"";
+        }
+        return first_failure(
+            {check(other.empty(), "no permanentIdentifier but \"" + serial + "\"",
+                   "permanentIdentifier " + other),
+             check(e.leaf.public_key().equals(key.public_key()), "the CSR's (attested) key",
+                   "another key")});
+      },
+      kOneDevice));
+
+  out.push_back(da_case(
+      {"device-attest-3.2-certificate-names-identifier",
+       "The certificate carries the permanent identifier the CSR named", "3.2", Level::May,
+       "The certificate issued for a CSR naming the permanent identifier carries it as an "
+       "id-on-permanentIdentifier otherName; the server may leave it out: "
+       "draft-ietf-acme-device-attest-09 §7.4: \"Clients MAY omit the permanent-identifier or "
+       "hardware-module from the CSR, and servers MAY issue certificates that do not contain "
+       "these identifiers in the subjectAltName extension, even when those identifiers were "
+       "used to authorize the request.\"",
+       kDeviceCaps, {"device-attest-5-valid-attestation"}},
+      [](CaseContext& ctx) {
+        pki::PrivateKey key = device_key();
+        Enrolled e = enroll(ctx, 0, key);
+        const auto ids = e.leaf.subject_alt_names().permanent_ids;
+        const std::string serial = ctx.identity(0).serial;
+        return check(ids.size() == 1 && ids.front().value == serial,
+                     "one permanentIdentifier \"" + serial + "\"",
+                     ids.empty() ? "none"
+                                 : "\"" + ids.front().value + "\" (" +
+                                       std::to_string(ids.size()) + ")");
       },
       kOneDevice));
 
@@ -322,8 +376,10 @@ void add_device_attest_cases(CaseList& out) {
       {"device-attest-3.2-csr-identifier-mismatch",
        "The CSR's permanent identifier must be the order's", "3.2", Level::Must,
        "Finalizing with a CSR whose permanentIdentifier differs from the order's identifier is "
-       "refused and issues nothing.",
-       kDeviceCaps},
+       "refused and issues nothing: draft-ietf-acme-device-attest-09 §3.2: \"The Server MUST "
+       "then ensure that the UTF-8 representation and the identifier presented in the Order "
+       "resource are an octet-for-octet match and reject the Order otherwise.\"",
+       kDeviceCaps, {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
@@ -335,24 +391,41 @@ void add_device_attest_cases(CaseList& out) {
 
   out.push_back(da_case(
       {"device-attest-3.2-csr-extra-dns-name", "The CSR cannot add names", "3.2", Level::Must,
-       "Finalizing with a CSR that names a dNSName besides the permanent identifier is refused "
-       "and issues nothing.",
-       kDeviceCaps},
+       "Finalizing with a CSR that names a dNSName besides the permanent identifier issues no "
+       "certificate naming that dNSName (a refusal is the usual answer; issuing without the "
+       "name also keeps the sentence): RFC 8555 §7.4: \"The server MUST return an error if it "
+       "cannot fulfill the request as specified, and it MUST NOT issue a certificate with "
+       "contents other than those requested.\"",
+       kDeviceCaps, {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
         need_genuine_accepted(ctx, d, key);
-        return expect_not_issued(finalize_device(
-            ctx, d, device_csr(key, ctx.identity(0).serial, {ctx.new_domain("extra")})));
+        const std::string extra = ctx.new_domain("extra");
+        FinalizeOutcome f =
+            finalize_device(ctx, d, device_csr(key, ctx.identity(0).serial, {extra}));
+        if (!(f.order.status == "valid" && f.order.certificate)) return expect_not_issued(f);
+        auto pem =
+            need(d.client->download_certificate(*f.order.certificate), "download the certificate");
+        auto certs = need(pki::Certificate::bundle_from_pem(pem.pem), "parse the certificate");
+        const auto dns = certs.front().subject_alt_names().dns;
+        if (std::find(dns.begin(), dns.end(), extra) != dns.end()) {
+          return Verdict::fail("no certificate naming " + extra,
+                               "a certificate naming dNSName " + extra);
+        }
+        return Verdict::pass("issued without the CSR's extra dNSName " + extra);
       },
       kOneDevice));
 
   out.push_back(da_case(
       {"device-attest-3.2-privacy-preserving-csr", "A CSR without the identifier is accepted",
-       "3.2", Level::Must,
-       "A client may omit the identifier from the CSR (privacy-preserving certificate): "
-       "finalizing with a CSR without SANs still issues a certificate for the attested key.",
-       kDeviceCaps},
+       "3.2", Level::May,
+       "Finalizing with a CSR without SANs (a privacy-preserving certificate) issues a "
+       "certificate for the attested key; the permission binds the client, no BCP 14 keyword "
+       "obliges the server to issue: draft-ietf-acme-device-attest-09 §3.2: \"To support "
+       "privacy-preserving certificates, Clients MAY omit identifiers of types "
+       "permanent-identifier and hardware-module in the certificate signing request (CSR).\"",
+       kDeviceCaps, {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
