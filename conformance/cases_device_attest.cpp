@@ -146,7 +146,9 @@ void add_device_attest_cases(CaseList& out) {
   out.push_back(da_case(
       {"device-attest-5-token-entropy", "device-attest-01 tokens have 128 bits", "5", Level::Must,
        "The device-attest-01 token is base64url without padding with at least 128 bits of entropy "
-       "(22 characters or more).",
+       "(22 characters or more): draft-ietf-acme-device-attest-09 §8: \"The \"token\" value "
+       "MUST have at least 128 bits of entropy. It MUST NOT contain any characters outside the "
+       "base64url alphabet, including padding characters (\"=\").\"",
        kDeviceCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
@@ -279,7 +281,15 @@ void add_device_attest_cases(CaseList& out) {
        }) {
     out.push_back(da_case(
         {b.id, b.title, "5", Level::Must,
-         "A device-attest-01 response with " + b.what + " validates nothing.", kDeviceCaps},
+         "A device-attest-01 response with " + b.what +
+             " validates nothing (the POST refused, or the challenge \"invalid\"): RFC 8555 "
+             "§7.5.1: \"If the client's response is invalid for any reason or does not provide "
+             "the server with appropriate information to validate the challenge, then the server "
+             "MUST return an HTTP error.\"; draft-ietf-acme-device-attest-09 §5: \"If any of the "
+             "steps fail, then the Server MUST respond to the Client with a "
+             "\"badAttestationStatement\" error and set the status of the challenge object to "
+             "\"invalid\".\"",
+         kDeviceCaps},
         [b](CaseContext& ctx) { return expect_rejected(answer_with(ctx, b.payload)); },
         kOneDevice));
   }
@@ -287,9 +297,10 @@ void add_device_attest_cases(CaseList& out) {
   out.push_back(da_case(
       {"device-attest-5-unknown-payload-fields", "Unknown payload members are ignored", "5",
        Level::Must,
-       "A genuine attestation whose payload also carries unknown members still validates: the "
-       "server ignores unknown fields.",
-       kDeviceCaps},
+       "A genuine attestation whose payload also carries unknown members still validates: "
+       "draft-ietf-acme-device-attest-09 §5: \"Servers MUST ignore unrecognized fields in the "
+       "challenge response.\"",
+       kDeviceCaps, {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
         return expect_accepted(
             answer_with(ctx, [](CaseContext& c, DeviceOrder& d, const pki::PrivateKey& key) {
@@ -304,8 +315,11 @@ void add_device_attest_cases(CaseList& out) {
   out.push_back(da_case(
       {"device-attest-5-bad-attestation-type", "A rejected attestation is badAttestationStatement",
        "5", Level::Must,
-       "When the attestation statement fails verification, the error (on the response or the "
-       "challenge) has type badAttestationStatement.",
+       "When the attestation statement fails verification (a chain to a rogue root), the error "
+       "(on the response or the challenge) has type badAttestationStatement: "
+       "draft-ietf-acme-device-attest-09 §5: \"If any of the steps fail, then the Server MUST "
+       "respond to the Client with a \"badAttestationStatement\" error and set the status of "
+       "the challenge object to \"invalid\".\"",
        kDeviceCaps},
       [](CaseContext& ctx) {
         AttestOutcome o = rogue_root_answer(ctx);
@@ -320,7 +334,12 @@ void add_device_attest_cases(CaseList& out) {
 
   out.push_back(da_case(
       {"device-attest-5-bad-attestation-detail", "A rejected attestation says why", "5",
-       Level::Should, "The badAttestationStatement error carries the reason in \"detail\".",
+       Level::Must,
+       "The badAttestationStatement error for a chain to a rogue root (a reason that discloses "
+       "nothing private) carries the reason in \"detail\": draft-ietf-acme-device-attest-09 "
+       "§5: \"The Server MUST provide the reason for rejecting the challenge in the "
+       "\"detail\" field of the problem document, unless the disclosure of the reason to the "
+       "Client presents a privacy concern\"",
        kDeviceCaps},
       [](CaseContext& ctx) {
         AttestOutcome o = rogue_root_answer(ctx);
@@ -333,8 +352,10 @@ void add_device_attest_cases(CaseList& out) {
   out.push_back(da_case(
       {"device-attest-5-failure-blocks-order",
        "A rejected attestation leaves the order unfinalizable", "5", Level::Must,
-       "After a rejected attestation the order does not become ready: finalizing it answers 403 "
-       "orderNotReady.",
+       "After a rejected attestation the order is not ready, so finalizing it answers 403 "
+       "orderNotReady: RFC 8555 §7.4: \"A request to finalize an order will result in error if "
+       "the order is not in the \"ready\" state. In such cases, the server MUST return a 403 "
+       "(Forbidden) error with a problem document of type \"orderNotReady\".\"",
        kDeviceCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
@@ -350,9 +371,13 @@ void add_device_attest_cases(CaseList& out) {
 
   out.push_back(da_case(
       {"device-attest-5-invalid-challenge-is-final",
-       "An invalid device-attest-01 challenge stays invalid", "5", Level::Must,
+       "An invalid device-attest-01 challenge stays invalid", "5", Level::May,
        "After a device-attest-01 challenge became invalid, a genuine attestation sent afterwards "
-       "does not validate it.",
+       "does not validate it; no BCP 14 keyword makes \"invalid\" final: the draft's MUST sets "
+       "the status (§5 \"set the status of the challenge object to \"invalid\"\"), and RFC "
+       "8555 §7.1.6 only describes the state machine: \"If validation is successful, the "
+       "challenge moves to the \"valid\" state; if there is an error, the challenge moves to "
+       "the \"invalid\" state.\"",
        kDeviceCaps},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);

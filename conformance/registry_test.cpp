@@ -226,19 +226,6 @@ std::string level_keyword_problem(const Case& c) {
 // it must pass the rule, and an id here that passes already is an error too.
 const std::set<std::string>& not_yet_quoted() {
   static const std::set<std::string> ids = {
-      "device-attest-5-attobj-bad-cbor",
-      "device-attest-5-attobj-empty-x5c",
-      "device-attest-5-attobj-missing",
-      "device-attest-5-attobj-not-base64url",
-      "device-attest-5-attobj-not-map",
-      "device-attest-5-attobj-unknown-fmt",
-      "device-attest-5-bad-attestation-detail",
-      "device-attest-5-bad-attestation-type",
-      "device-attest-5-error-field-without-attobj",
-      "device-attest-5-failure-blocks-order",
-      "device-attest-5-invalid-challenge-is-final",
-      "device-attest-5-token-entropy",
-      "device-attest-5-unknown-payload-fields",
       "profiles-4-issue-each-profile",
       "profiles-4-order-echoes-profile",
       "rfc8555-6.2-alg-hs256",
