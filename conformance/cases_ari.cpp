@@ -75,8 +75,9 @@ Predecessor predecessor(CaseContext& ctx) {
 void add_ari_cases(CaseList& out) {
   out.push_back(ari_case(
       {"rfc9773-3-renewal-info-url", "renewalInfo in the directory is a URL", "3", Level::Must,
-       "\"An ACME server that wishes to provide renewal information MUST include a new field, "
-       "'renewalInfo', in its directory object\" whose value is the renewal information URL."},
+       "RFC 9773 §3: \"An ACME server that wishes to provide renewal information MUST include a "
+       "new field, \"renewalInfo\", in its directory object.\" Its value is the renewal "
+       "information URL (the case wants https, as every ACME resource)."},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto dir = need(c->directory(), "fetch the directory");
@@ -89,10 +90,14 @@ void add_ari_cases(CaseList& out) {
       }));
 
   out.push_back(ari_case(
-      {"rfc9773-4.2-suggested-window", "renewalInfo answers a suggested window", "4.2", Level::Must,
+      {"rfc9773-4.2-suggested-window", "renewalInfo answers a suggested window", "4.2", Level::May,
        "An unauthenticated GET of renewalInfo/<CertID> for an issued certificate answers 200 "
-       "with a RenewalInfo object: \"suggestedWindow (object, required)\" with RFC 3339 "
-       "\"start\" and \"end\".",
+       "with a RenewalInfo object whose suggestedWindow has RFC 3339 \"start\" and \"end\". "
+       "RFC 9773 §4.2 defines the field as \"suggestedWindow (object, required): A JSON object "
+       "with two keys, \"start\" and \"end\", whose values are timestamps, encoded in the "
+       "format specified in [RFC3339]\": \"required\" there is lower case, and §2 reads the "
+       "keywords \"when, and only when, they appear in all capitals\", so no BCP 14 keyword "
+       "binds the server.",
        kCaps},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
@@ -111,8 +116,8 @@ void add_ari_cases(CaseList& out) {
   out.push_back(ari_case(
       {"rfc9773-4.2-window-not-empty", "The suggested window ends after it starts", "4.2",
        Level::Must,
-       "\"A RenewalInfo object in which the end timestamp equals or precedes the start timestamp "
-       "is invalid. Servers MUST NOT serve such a response.\"",
+       "RFC 9773 §4.2: \"A RenewalInfo object in which the end timestamp equals or precedes the "
+       "start timestamp is invalid. Servers MUST NOT serve such a response\"",
        kCaps},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
@@ -128,10 +133,11 @@ void add_ari_cases(CaseList& out) {
       }));
 
   out.push_back(ari_case(
-      {"rfc9773-4.3-retry-after", "renewalInfo answers carry Retry-After", "4.3", Level::Should,
-       "\"This protocol uses the Retry-After header to indicate to clients how often to retry\"; "
-       "clients treat a missing Retry-After as a long-term error (§4.3.3), so a server should "
-       "send one (no BCP 14 keyword binds the server: judged as SHOULD).",
+      {"rfc9773-4.3-retry-after", "renewalInfo answers carry Retry-After", "4.3", Level::May,
+       "A renewalInfo answer carries Retry-After; no BCP 14 keyword binds the server: RFC 9773 "
+       "§4.3: \"This protocol uses the Retry-After header [RFC9110] to indicate to clients how "
+       "often to retry.\", and §4.3.3 counts \"Retry-After is invalid or not present\" among "
+       "the client's long-term errors.",
        kCaps},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
@@ -145,8 +151,9 @@ void add_ari_cases(CaseList& out) {
   out.push_back(ari_case(
       {"rfc9773-5-replaces-reflected", "An accepted replaces is reflected in the order", "5",
        Level::Must,
-       "\"If the server accepts a newOrder request with a 'replaces' field, it MUST reflect that "
-       "field in the response and in subsequent requests for the corresponding Order object.\"",
+       "RFC 9773 §5: \"If the server accepts a newOrder request with a \"replaces\" field, it "
+       "MUST reflect that field in the response and in subsequent requests for the "
+       "corresponding Order object.\"",
        kCaps},
       [](CaseContext& ctx) {
         Predecessor p = predecessor(ctx);
@@ -164,10 +171,10 @@ void add_ari_cases(CaseList& out) {
   out.push_back(ari_case(
       {"rfc9773-5-already-replaced", "Replacing a certificate twice is alreadyReplaced", "5",
        Level::Must,
-       "\"If the server rejects the request because the identified certificate has already been "
-       "marked as replaced, it MUST return an HTTP 409 (Conflict) with a problem document of "
-       "type 'alreadyReplaced'\" (servers SHOULD reject a second replacement while the first "
-       "order is not invalid).",
+       "RFC 9773 §5: \"If the server rejects the request because the identified certificate has "
+       "already been marked as replaced, it MUST return an HTTP 409 (Conflict) with a problem "
+       "document of type \"alreadyReplaced\"\" (servers SHOULD reject a second replacement "
+       "while the first order is not invalid; a target that accepts it skips).",
        kCaps},
       [](CaseContext& ctx) {
         Predecessor p = predecessor(ctx);

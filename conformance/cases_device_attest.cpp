@@ -1,6 +1,7 @@
 // draft-ietf-acme-device-attest-10: identifier syntax (§3.1, §4.1), CSR contents (§3.2),
 // the device-attest-01 challenge and its validation (§5), with the Apple format as the
-// attestation statement.
+// attestation statement. The requirements quote -09, the newest text read
+// (conformance/LEVELS.md).
 #include <algorithm>
 
 #include "conformance/case_builder.h"

@@ -294,7 +294,10 @@ void add_finalize_cases(CaseList& out) {
        "An IP order yields an iPAddress SAN",
        "3",
        Level::Must,
-       "A certificate issued for an \"ip\" identifier carries it as an iPAddress subjectAltName.",
+       "A certificate issued for an \"ip\" identifier carries it as an iPAddress subjectAltName "
+       "(RFC 8738 §1: \"In order to allow validation of IPv4 and IPv6 identifiers for "
+       "inclusion in X.509 certificates\", no keyword); the MUST is RFC 8555 §7.4's: \"it MUST "
+       "NOT issue a certificate with contents other than those requested\".",
        {"ip-identifiers", "http-01"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();

@@ -280,8 +280,11 @@ void add_order_cases(CaseList& out) {
        "IP identifiers can be ordered",
        "3",
        Level::Must,
-       "newOrder for an \"ip\" identifier (127.0.0.1) succeeds and its authorization names the "
-       "ip identifier.",
+       "newOrder for an \"ip\" identifier (127.0.0.1) succeeds on a target that declares ip "
+       "identifiers, and its authorization names the ip identifier: RFC 8738 §3: \"it MUST "
+       "create an authorization with the identifier type \"ip\"\" (words of "
+       "draft-ietf-acme-ip-08, which became RFC 8738; the RFC's own §3 text was not readable "
+       "here).",
        {"ip-identifiers"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
@@ -299,8 +302,8 @@ void add_order_cases(CaseList& out) {
        "IP authorizations do not offer dns-01",
        "7",
        Level::Must,
-       "The dns-01 challenge must not be used to validate IP identifiers, so an ip "
-       "authorization does not offer it.",
+       "An ip authorization does not offer dns-01: RFC 8738 §7: \"The existing \"dns-01\" "
+       "challenge MUST NOT be used to validate IP identifiers.\"",
        {"ip-identifiers"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
@@ -317,7 +320,10 @@ void add_order_cases(CaseList& out) {
        "A malformed IP address is refused",
        "3",
        Level::Must,
-       "newOrder for an \"ip\" identifier that is not an IP address (999.0.0.1) is refused.",
+       "newOrder for an \"ip\" identifier that is not an IP address (999.0.0.1) is refused: "
+       "RFC 8738 §3: \"The value field of the identifier MUST contain the textual form of the "
+       "address\" (draft-ietf-acme-ip-08 words), and RFC 8555 §7.4: \"The server MUST return "
+       "an error if it cannot fulfill the request as specified\".",
        {"ip-identifiers"}},
       [](CaseContext& ctx) {
         return order_refused(ctx,
