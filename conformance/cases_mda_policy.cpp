@@ -127,8 +127,10 @@ void add_mda_policy_cases(CaseList& out) {
   out.push_back(policy_case(
       {"mda-attestation-too-old", "An attestation older than Apple's cache window is refused",
        "freshness window", Level::Policy,
-       "A genuine, still time-valid attestation leaf issued 8 days ago (beyond the 7-day cache "
-       "plus 1 hour) is rejected.",
+       "A genuine, still time-valid attestation leaf issued 8 days ago (beyond the policy's "
+       "7 days plus 1 hour, fixtures/policy.example.json) is rejected. An ACME attestation is "
+       "made when the device generates the key, during the enrollment, so a leaf days old is "
+       "not one the enrollment asked for.",
        posture_caps},
       [](CaseContext& ctx) {
         return expect_rejected(submit_edited_leaf(ctx, [&ctx](sim::LeafSpec s, const std::string&) {
@@ -210,15 +212,19 @@ void add_mda_policy_cases(CaseList& out) {
 
   out.push_back(policy_case(
       {"mda-throttle-cached-attestation",
-       "A cached (throttled) attestation is refused",
+       "An attestation reused for a new challenge is refused",
        "freshness window",
        Level::Policy,
-       "When Apple's 7-day throttle makes a device hand out its cached attestation for a new "
-       "challenge (freshness of the old token), the attestation is rejected.",
+       "A device that answers a new challenge with the attestation it got earlier for the same "
+       "key (freshness of the old token) is rejected. Apple's 7-day attestation rate limit "
+       "belongs to DeviceInformation; an ACME attestation is made once, when the key is "
+       "generated (Apple Developer Forums thread 783599), so reuse is what a retry with the same "
+       "key looks like.",
        {"device-attest-01"}},
       [](CaseContext& ctx) {
-        // Apple's side and the device's attestation service, with the throttle applied to
-        // key attestations: a second request for the same key returns the cached leaf.
+        // Apple's side and the device's attestation service, with the simulator's cache
+        // applied to key attestations: a second request for the same key returns the first
+        // leaf (what a device reusing a key's attestation sends).
         auto ca = std::make_shared<sim::AppleCa>(ctx.apple_ca());
         auto servers = std::make_shared<sim::AppleAttestationServers>(ca, SystemClock::instance());
         sim::AttestationService service(servers, sim::AttestationService::Options{true});
