@@ -45,16 +45,26 @@ Result<std::unique_ptr<NonceService>> NonceService::open(Store& store, std::shar
     return Error::make("serverInternal",
                        std::string("store setting ") + kKeySetting + " is not a valid key");
   }
-  // Tells the store how long nonce records matter, so it purges them after that (the
-  // empty nonce matches nothing).
-  (void)store.consume_nonce("", clock->now(), lifetime_seconds + kRetentionMargin);
+  const std::int64_t retention = lifetime_seconds + kRetentionMargin;
+  std::unique_ptr<NonceLedger> ledger;
+  if (auto local = store.machine_local_path()) {
+    SharedNonceTableOptions options;
+    options.retention_seconds = retention;
+    auto table = open_shared_nonce_table(local->empty() ? "" : *local + "-nonces",
+                                         clock->now(), options);
+    if (!table) return table.error();
+    ledger = std::move(*table);
+  } else {
+    ledger = make_store_nonce_ledger(store, clock->now(), retention);
+  }
   return std::unique_ptr<NonceService>(
-      new NonceService(store, std::move(clock), lifetime_seconds, std::move(*key)));
+      new NonceService(std::move(ledger), std::move(clock), lifetime_seconds, std::move(*key)));
 }
 
-NonceService::NonceService(Store& store, std::shared_ptr<Clock> clock, std::int64_t lifetime,
-                           Bytes key)
-    : store_(store), clock_(std::move(clock)), lifetime_(lifetime), key_(std::move(key)) {}
+NonceService::NonceService(std::unique_ptr<NonceLedger> ledger, std::shared_ptr<Clock> clock,
+                           std::int64_t lifetime, Bytes key)
+    : ledger_(std::move(ledger)), clock_(std::move(clock)), lifetime_(lifetime),
+      key_(std::move(key)) {}
 
 std::string NonceService::issue() {
   Bytes raw(kNonceBytes);
@@ -68,7 +78,7 @@ std::string NonceService::issue() {
   return base64url_encode(raw);
 }
 
-std::optional<std::int64_t> NonceService::issued_at(const std::string& nonce) const {
+std::optional<std::int64_t> NonceService::issued_at(const std::string& nonce, Bytes* out) const {
   if (nonce.size() != kNonceChars) return std::nullopt;
   auto raw = base64url_decode(nonce);
   if (!raw || raw->size() != kNonceBytes) return std::nullopt;
@@ -78,6 +88,7 @@ std::optional<std::int64_t> NonceService::issued_at(const std::string& nonce) co
   for (std::size_t i = 0; i < kTimeBytes; ++i) issued = (issued << 8) | (*raw)[i];
   std::int64_t now = clock_->now();
   if (issued > now + kClockSkew || now - issued > lifetime_) return std::nullopt;
+  if (out) *out = std::move(*raw);
   return issued;
 }
 
@@ -86,14 +97,15 @@ bool NonceService::authentic(const std::string& nonce) const {
 }
 
 Result<bool> NonceService::consume(const std::string& nonce) {
-  auto issued = issued_at(nonce);
+  Bytes raw;
+  auto issued = issued_at(nonce, &raw);
   if (!issued) return false;
-  // Recorded at the verifier's time, not the issuer's stamp: a skewed issuer must not
-  // make the record look older than it is to the purge.
-  auto recorded = store_.put_nonce(nonce, clock_->now());
-  if (recorded) return true;
-  if (recorded.error().type == "conflict") return false;
-  return recorded.error();
+  // The tag: the random part's last bytes and the MAC, 128 bits no client can choose.
+  static_assert(kNonceBytes - kNonceTagBytes >= kTimeBytes);
+  const std::string_view tag(reinterpret_cast<const char*>(raw.data()) + kNonceBytes -
+                                 kNonceTagBytes,
+                             kNonceTagBytes);
+  return ledger_->first_use(nonce, tag, *issued, clock_->now());
 }
 
 }  // namespace attestlab::server

@@ -5,11 +5,12 @@
 // HMAC-SHA256(key, first 12 bytes) truncated to 12 bytes), with the HMAC key kept in the
 // store's settings so every process shares it. Issuing therefore costs an HMAC and no
 // store write. Using one checks the MAC and age (by the verifying process's clock, with a
-// stated skew margin of 60 s between processes), then records the use in the store with
-// put_nonce(nonce, verifier's now), which refuses a duplicate with Error("conflict"): the
-// first use wins, a replay finds the record, and the store purges records once they are
-// older than lifetime + 2 margins, when the age check alone refuses them on every
-// process. Thread-safe.
+// stated skew margin of 60 s between processes), then records the use in a NonceLedger
+// (nonce_ledger.h): the first use wins, a replay finds the record, and records are kept
+// lifetime + 2 margins, after which the age check alone refuses them on every process.
+// The ledger is a table in a file beside the database when the store is one machine's
+// (SQLite: DB-nonces), else the store itself (PostgreSQL: put_nonce, a duplicate is a
+// conflict). Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "server/acme/nonce_ledger.h"
 #include "server/store/store.h"
 
 namespace attestlab::server {
@@ -43,11 +45,12 @@ class NonceService {
   bool authentic(const std::string& nonce) const;
 
  private:
-  NonceService(Store& store, std::shared_ptr<Clock> clock, std::int64_t lifetime, Bytes key);
+  NonceService(std::unique_ptr<NonceLedger> ledger, std::shared_ptr<Clock> clock,
+               std::int64_t lifetime, Bytes key);
   // The issue time of an authentic, unexpired nonce.
-  std::optional<std::int64_t> issued_at(const std::string& nonce) const;
+  std::optional<std::int64_t> issued_at(const std::string& nonce, Bytes* raw = nullptr) const;
 
-  Store& store_;
+  std::unique_ptr<NonceLedger> ledger_;
   std::shared_ptr<Clock> clock_;
   std::int64_t lifetime_;
   Bytes key_;

@@ -158,6 +158,7 @@ class SqliteStore final : public Store {
   Result<bool> add_setting(const std::string& key, const std::string& value) override;
 
   int schema_version() override;
+  std::optional<std::string> machine_local_path() const override { return local_path_; }
 
  private:
   // A write transaction that rolls back unless committed.
@@ -182,6 +183,9 @@ class SqliteStore final : public Store {
     SqliteStore& store_;
     bool open_ = false;
   };
+
+  // machine_local_path(): the file's path, "" for ":memory:", nothing for a "file:" URI.
+  std::optional<std::string> local_path_;
 
   Error sqlite_error() const {
     return Error::make("serverInternal", std::string("sqlite: ") + sqlite3_errmsg(db_.get()));

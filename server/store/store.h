@@ -83,6 +83,11 @@ class Store {
   virtual Result<bool> add_setting(const std::string& key, const std::string& value) = 0;
 
   virtual int schema_version() = 0;
+
+  // The database file's path when every process using this store runs on this machine, so
+  // that they may share other files beside it (SQLite; "" for an in-memory database);
+  // nothing when processes on other machines may share the store (PostgreSQL).
+  virtual std::optional<std::string> machine_local_path() const { return std::nullopt; }
 };
 
 // The schema version this build writes. Both stores migrate older databases up to it on

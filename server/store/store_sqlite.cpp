@@ -39,6 +39,11 @@ Result<void> SqliteStore::open(const std::string& path) {
                        "sqlite: " + std::string(sqlite3_errmsg(db_.get())) + " (" + path + ")");
   }
   sqlite3_extended_result_codes(db_.get(), 1);
+  if (path == ":memory:") {
+    local_path_ = "";
+  } else if (path.rfind("file:", 0) != 0) {
+    local_path_ = path;
+  }
   sqlite3_busy_timeout(db_.get(), kBusyTimeoutMs);
 
   std::string journal_mode;
