@@ -3,11 +3,14 @@
 // the one thread of its io_context, so it needs no strand (a strand inside
 // any_io_executor costs a heap allocation per operation). The request, the parser's
 // buffer and the serialised response are reused across keep-alive requests, so one costs
-// little more than the handler.
+// little more than the handler. Deadlines are one timer per connection (a watchdog), not
+// beast's timer per operation: moving a deadline is a store, and the timer is re-armed only
+// when it fires early or must fire sooner, instead of four timerfd updates per request.
 #include <openssl/ssl.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http/read.hpp>
@@ -43,7 +46,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // The address was admitted (ServerShared::admit_address) by the acceptor.
   Session(ServerShared& shared, tcp::socket&& socket, std::string remote_addr)
-      : shared_(shared), stream_(make_stream(shared, std::move(socket))), remote_(remote_addr) {
+      : shared_(shared), stream_(make_stream(shared, std::move(socket))),
+        watchdog_(stream_.get_executor()), remote_(remote_addr) {
     shared_.live_sessions.fetch_add(1, std::memory_order_relaxed);
     request_.remote_addr = std::move(remote_addr);
     request_.tls = kTls;
@@ -56,7 +60,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void start() {
     if constexpr (kTls) {
-      lowest().expires_after(shared_.options.read_timeout);
+      deadline_after(shared_.options.read_timeout);
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](error_code ec) {
                                 if (ec) return self->close_now();
@@ -78,6 +82,29 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
+  // The connection is closed if the operation in progress has not finished by then.
+  void deadline_after(std::chrono::milliseconds d) {
+    deadline_ = Clock::now() + d;
+    if (watchdog_armed_ && armed_for_ <= deadline_) return;  // it fires, then looks again
+    arm_watchdog();
+  }
+
+  void arm_watchdog() {
+    armed_for_ = deadline_;
+    watchdog_armed_ = true;
+    watchdog_.expires_at(deadline_);  // cancels an earlier wait (its handler sees aborted)
+    // A weak reference: the watchdog alone does not keep a finished connection alive; the
+    // session's destruction cancels it.
+    watchdog_.async_wait([weak = this->weak_from_this()](error_code ec) {
+      if (ec == asio::error::operation_aborted) return;
+      auto self = weak.lock();
+      if (!self) return;
+      self->watchdog_armed_ = false;
+      if (Clock::now() < self->deadline_) return self->arm_watchdog();
+      self->close_now();  // the pending operation completes with an error and ends the session
+    });
+  }
+
   // Waits (idle timeout) for the first bytes of the next request; from then on the
   // whole request must arrive within the read timeout.
   void wait_request() {
@@ -91,15 +118,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     parser_.emplace(request_, shared_.options);
     if (buffer_.size() > 0) {  // a pipelined request is already here
-      lowest().expires_after(shared_.options.read_timeout);
+      deadline_after(shared_.options.read_timeout);
       return parse_buffered();
     }
-    lowest().expires_after(shared_.options.idle_timeout);
+    deadline_after(shared_.options.idle_timeout);
     stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
                             [self = this->shared_from_this()](error_code ec, std::size_t n) {
                               if (ec) return self->close_now();
                               self->buffer_.commit(n);
-                              self->lowest().expires_after(self->shared_.options.read_timeout);
+                              self->deadline_after(self->shared_.options.read_timeout);
                               self->parse_buffered();
                             });
   }
@@ -204,7 +231,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // second buffer of a sequence when the first write is split into TLS records, so a TLS
     // response whose body exceeds ~16 KiB never arrived. The copy costs far less than TLS.
     if (!head && status_has_content(response_.status)) out_.append(response_.body);
-    lowest().expires_after(shared_.options.read_timeout);
+    deadline_after(shared_.options.read_timeout);
     asio::async_write(stream_, asio::buffer(out_),
                       [self = this->shared_from_this(), keep_alive](error_code ec, std::size_t) {
                         if (ec) return self->close_now();
@@ -218,7 +245,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // destroy our response before the peer has read it (e.g. a 413 to a large upload).
   void close_gracefully() {
     response_ = Response{};
-    lowest().expires_after(kLingerTimeout);
+    deadline_after(kLingerTimeout);
     if constexpr (kTls) {
       // Send our close_notify without waiting for the peer's: marking it as already
       // received makes SSL_shutdown complete once ours is written.
@@ -257,8 +284,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     lowest().close();
   }
 
+  using Clock = asio::steady_timer::clock_type;
+
   ServerShared& shared_;
   Stream stream_;
+  asio::steady_timer watchdog_;
+  Clock::time_point deadline_{};
+  Clock::time_point armed_for_{};
+  bool watchdog_armed_ = false;
   const std::string remote_;
   beast::flat_buffer buffer_;
   Request request_;

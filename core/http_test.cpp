@@ -666,6 +666,28 @@ TEST(HttpServer, IncompleteRequestTimesOut) {
   EXPECT_TRUE(response.empty()) << response;
 }
 
+// One watchdog per connection: a deadline moved later (the keep-alive idle time after a
+// response) is honoured after the earlier one (the request's read time) has passed, and the
+// connection is closed once the later one passes too.
+TEST(HttpServer, IdleDeadlineOutlastsTheReadDeadlineThenCloses) {
+  ServerOptions options;
+  options.read_timeout = 100ms;
+  options.idle_timeout = 600ms;
+  auto server = start_server(options, hello_handler);
+  ASSERT_TRUE(server);
+  RawConnection raw(server->port());
+  ASSERT_TRUE(raw.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(raw.read_response().find("hello world"), std::string::npos);
+  std::this_thread::sleep_for(300ms);  // past the read deadline, inside the idle one
+  ASSERT_TRUE(raw.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(raw.read_response().find("hello world"), std::string::npos);
+  const auto idle_from = std::chrono::steady_clock::now();
+  std::string rest;
+  EXPECT_EQ(raw.read_until_close(rest), RawConnection::End::Closed);
+  EXPECT_TRUE(rest.empty()) << rest;
+  EXPECT_GE(std::chrono::steady_clock::now() - idle_from, 500ms);  // not the read deadline
+}
+
 TEST(HttpClient, TimesOutAgainstSilentServer) {
   std::atomic<bool> release{false};
   RawServer raw([&](int fd) {
