@@ -113,7 +113,8 @@ void add_device_attest_cases(CaseList& out) {
     out.push_back(da_case(
         {m.id, m.title, is_pid ? "3.1" : "4.1", Level::Must,
          "newOrder for a " + m.type + " value that does not follow the draft's syntax (\"" +
-             m.value + "\") is refused (any 4xx) with malformed: draft-ietf-acme-device-attest-09 " +
+             m.value +
+             "\") is refused (any 4xx) with malformed: draft-ietf-acme-device-attest-09 " +
              (is_pid ? "§3.1" : "§4.1") +
              ": \"The Server MUST verify that identifier values in newOrder requests conform to "
              "the " +
@@ -186,7 +187,8 @@ void add_device_attest_cases(CaseList& out) {
   // at all: a server may issue privacy-preserving certificates).
   out.push_back(da_case(
       {"device-attest-3.2-certificate-identifier",
-       "The certificate names no other identifier and certifies the CSR's key", "3.2",
+       "The certificate names no other identifier and certifies the CSR's key",
+       "3.2",
        Level::Must,
        "A certificate issued for a CSR naming the permanent identifier names no "
        "permanentIdentifier but the order's, octet for octet, and certifies the CSR's (attested) "
@@ -195,7 +197,8 @@ void add_device_attest_cases(CaseList& out) {
        "value as encoded in the Order resource.\"; RFC 8555 §7.4: \"The CSR encodes the "
        "client's requests with regard to the content of the certificate to be issued.\" and "
        "\"it MUST NOT issue a certificate with contents other than those requested\".",
-       kDeviceCaps, {"device-attest-5-valid-attestation"}},
+       kDeviceCaps,
+       {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
         pki::PrivateKey key = device_key();
         Enrolled e = enroll(ctx, 0, key);
@@ -205,24 +208,26 @@ void add_device_attest_cases(CaseList& out) {
         for (const auto& id : ids) {
           if (id.value != serial) other += (other.empty() ? "\"" : ", \"") + id.value + "\"";
         }
-        return first_failure(
-            {check(other.empty(), "no permanentIdentifier but \"" + serial + "\"",
-                   "permanentIdentifier " + other),
-             check(e.leaf.public_key().equals(key.public_key()), "the CSR's (attested) key",
-                   "another key")});
+        return first_failure({check(other.empty(), "no permanentIdentifier but \"" + serial + "\"",
+                                    "permanentIdentifier " + other),
+                              check(e.leaf.public_key().equals(key.public_key()),
+                                    "the CSR's (attested) key", "another key")});
       },
       kOneDevice));
 
   out.push_back(da_case(
       {"device-attest-3.2-certificate-names-identifier",
-       "The certificate carries the permanent identifier the CSR named", "3.2", Level::May,
+       "The certificate carries the permanent identifier the CSR named",
+       "3.2",
+       Level::May,
        "The certificate issued for a CSR naming the permanent identifier carries it as an "
        "id-on-permanentIdentifier otherName; the server may leave it out: "
        "draft-ietf-acme-device-attest-09 §7.4: \"Clients MAY omit the permanent-identifier or "
        "hardware-module from the CSR, and servers MAY issue certificates that do not contain "
        "these identifiers in the subjectAltName extension, even when those identifiers were "
        "used to authorize the request.\"",
-       kDeviceCaps, {"device-attest-5-valid-attestation"}},
+       kDeviceCaps,
+       {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
         pki::PrivateKey key = device_key();
         Enrolled e = enroll(ctx, 0, key);
@@ -230,9 +235,9 @@ void add_device_attest_cases(CaseList& out) {
         const std::string serial = ctx.identity(0).serial;
         return check(ids.size() == 1 && ids.front().value == serial,
                      "one permanentIdentifier \"" + serial + "\"",
-                     ids.empty() ? "none"
-                                 : "\"" + ids.front().value + "\" (" +
-                                       std::to_string(ids.size()) + ")");
+                     ids.empty()
+                         ? "none"
+                         : "\"" + ids.front().value + "\" (" + std::to_string(ids.size()) + ")");
       },
       kOneDevice));
 
@@ -296,12 +301,15 @@ void add_device_attest_cases(CaseList& out) {
   }
 
   out.push_back(da_case(
-      {"device-attest-5-unknown-payload-fields", "Unknown payload members are ignored", "5",
+      {"device-attest-5-unknown-payload-fields",
+       "Unknown payload members are ignored",
+       "5",
        Level::Must,
        "A genuine attestation whose payload also carries unknown members still validates: "
        "draft-ietf-acme-device-attest-09 §5: \"Servers MUST ignore unrecognized fields in the "
        "challenge response.\"",
-       kDeviceCaps, {"device-attest-5-valid-attestation"}},
+       kDeviceCaps,
+       {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
         return expect_accepted(
             answer_with(ctx, [](CaseContext& c, DeviceOrder& d, const pki::PrivateKey& key) {
@@ -400,12 +408,15 @@ void add_device_attest_cases(CaseList& out) {
 
   out.push_back(da_case(
       {"device-attest-3.2-csr-identifier-mismatch",
-       "The CSR's permanent identifier must be the order's", "3.2", Level::Must,
+       "The CSR's permanent identifier must be the order's",
+       "3.2",
+       Level::Must,
        "Finalizing with a CSR whose permanentIdentifier differs from the order's identifier is "
        "refused and issues nothing: draft-ietf-acme-device-attest-09 §3.2: \"The Server MUST "
        "then ensure that the UTF-8 representation and the identifier presented in the Order "
        "resource are an octet-for-octet match and reject the Order otherwise.\"",
-       kDeviceCaps, {"device-attest-5-valid-attestation"}},
+       kDeviceCaps,
+       {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
@@ -416,13 +427,17 @@ void add_device_attest_cases(CaseList& out) {
       kOneDevice));
 
   out.push_back(da_case(
-      {"device-attest-3.2-csr-extra-dns-name", "The CSR cannot add names", "3.2", Level::Must,
+      {"device-attest-3.2-csr-extra-dns-name",
+       "The CSR cannot add names",
+       "3.2",
+       Level::Must,
        "Finalizing with a CSR that names a dNSName besides the permanent identifier issues no "
        "certificate naming that dNSName (a refusal is the usual answer; issuing without the "
        "name also keeps the sentence): RFC 8555 §7.4: \"The server MUST return an error if it "
        "cannot fulfill the request as specified, and it MUST NOT issue a certificate with "
        "contents other than those requested.\"",
-       kDeviceCaps, {"device-attest-5-valid-attestation"}},
+       kDeviceCaps,
+       {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
@@ -444,14 +459,17 @@ void add_device_attest_cases(CaseList& out) {
       kOneDevice));
 
   out.push_back(da_case(
-      {"device-attest-3.2-privacy-preserving-csr", "A CSR without the identifier is accepted",
-       "3.2", Level::May,
+      {"device-attest-3.2-privacy-preserving-csr",
+       "A CSR without the identifier is accepted",
+       "3.2",
+       Level::May,
        "Finalizing with a CSR without SANs (a privacy-preserving certificate) issues a "
        "certificate for the attested key; the permission binds the client, no BCP 14 keyword "
        "obliges the server to issue: draft-ietf-acme-device-attest-09 §3.2: \"To support "
        "privacy-preserving certificates, Clients MAY omit identifiers of types "
        "permanent-identifier and hardware-module in the certificate signing request (CSR).\"",
-       kDeviceCaps, {"device-attest-5-valid-attestation"}},
+       kDeviceCaps,
+       {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
         DeviceOrder d = device_order(ctx, ctx.identity(0).serial);
         pki::PrivateKey key = device_key();
