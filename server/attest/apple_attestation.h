@@ -34,8 +34,11 @@ inline constexpr const char* kOidAppleSip = "1.2.840.113635.100.8.13.1";
 inline constexpr const char* kOidAppleSecureBoot = "1.2.840.113635.100.8.13.2";
 inline constexpr const char* kOidAppleThirdPartyKexts = "1.2.840.113635.100.8.13.3";
 
-// Apple throttles attestations to one new one per 7 days per device; a leaf issued
-// earlier than that (plus an hour of slack) cannot belong to this challenge.
+// The default oldest attestation leaf accepted: 7 days and an hour. An ACME attestation is
+// made when the device generates the key, just before it answers the challenge (Apple's
+// 7-day throttle is DeviceInformation's, not ACME's: Apple Developer Forums thread 783599),
+// so a fresh one is minutes old; this bound is attestlab's default, not an Apple figure,
+// and the freshness code is what ties a leaf to its challenge.
 inline constexpr std::int64_t kDefaultMaxAttestationAge = 7 * 24 * 3600 + 3600;
 inline constexpr std::int64_t kDefaultClockSkew = 300;
 
