@@ -123,7 +123,8 @@ void add_jws_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.2-jwk-and-kid", "jwk and kid together are refused", "6.2", Level::Must,
        "A protected header carrying both \"jwk\" and \"kid\" is refused, and the request has no "
-       "effect."},
+       "effect: RFC 8555 §6.2: \"The \"jwk\" and \"kid\" fields are mutually exclusive. Servers "
+       "MUST reject requests that contain both.\""},
       [](CaseContext& ctx) {
         client::RawPostOptions o;
         o.include_jwk_and_kid = true;
@@ -219,7 +220,9 @@ void add_jws_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.4-url-mismatch", "The url header must equal the request URL", "6.4", Level::Must,
        "A request whose \"url\" header parameter differs from the request URL is rejected as "
-       "unauthorized, and the request has no effect."},
+       "unauthorized, and the request has no effect: RFC 8555 §6.4: \"On receiving such an object "
+       "in an HTTP request, the server MUST compare the \"url\" header parameter to the request "
+       "URL.  If the two do not match, then the server MUST reject the request as unauthorized.\""},
       [](CaseContext& ctx) {
         WatchedAccount w = watched_account(ctx);
         auto dir = need(w.client->directory(), "fetch the directory");
@@ -233,7 +236,13 @@ void add_jws_cases(CaseList& out) {
 
   out.push_back(
       rfc_case({"rfc8555-6.4-url-missing", "The url header is required", "6.4", Level::Must,
-                "A protected header without \"url\" is refused, and the request has no effect."},
+                "A protected header without \"url\" is refused, and the request has no effect "
+                "(the problem type is not checked: the header also breaks §6.2's \"The JWS "
+                "Protected Header MUST include the following fields\", so malformed fits as well "
+                "as unauthorized); an absent url cannot match the request URL, RFC 8555 "
+                "§6.4: \"the server MUST compare the \"url\" header parameter to the request URL. "
+                " If the two do not match, then the server MUST reject the request as "
+                "unauthorized.\""},
                [](CaseContext& ctx) {
                  return refused_update(ctx, {}, Json{{"url", nullptr}}, 0, {});
                }));

@@ -20,9 +20,10 @@ Case get_405_case(const std::string& resource, const std::string& id_suffix,
   return rfc_case({"rfc8555-6.3-get-" + id_suffix + "-405", "GET on " + resource + " is 405", "6.3",
                    Level::Must,
                    "A plain GET (no JWS) on " + resource +
-                       " answers 405 (Method Not Allowed) with type "
-                       "malformed: resources other than the directory and newNonce are fetched "
-                       "with POST-as-GET.",
+                       " answers 405 (Method Not Allowed) with type malformed: RFC 8555 §6.3: "
+                       "\"Except for the cases described in this section, if the server receives "
+                       "a GET request, it MUST return an error with status code 405 (Method Not "
+                       "Allowed) and type \"malformed\".\"",
                    std::move(caps)},
                   [url_of](CaseContext& ctx) {
                     auto c = ctx.shared_client();
@@ -59,7 +60,11 @@ void add_post_as_get_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-6.3-post-as-get-order", "POST-as-GET fetches an order", "6.3", Level::Must,
-       "A POST-as-GET (signed, empty payload) on the order URL answers 200 with the order."},
+       "A POST-as-GET (signed, empty payload) on the order URL answers 200 with the order: "
+       "RFC 8555 §6.3: \"On receiving a request with a zero-length (and thus non-JSON) payload, "
+       "the server MUST authenticate the sender and verify any access control rules. Otherwise, "
+       "the server MUST treat this request as having the same semantics as a GET request for the "
+       "same resource.\""},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         client::Order order = create_order(ctx, *c);
@@ -71,7 +76,11 @@ void add_post_as_get_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case({"rfc8555-6.3-directory-get", "GET on the directory works", "6.3",
-                          Level::Must, "The directory is served to a plain GET with 200."},
+                          Level::Must,
+                          "The directory is served to a plain GET with 200: RFC 8555 §6.3: \"The "
+                          "server MUST allow GET requests for the directory and newNonce resources "
+                          "(see Section 7.1), in addition to POST-as-GET requests for these "
+                          "resources.\""},
                          [](CaseContext& ctx) {
                            auto c = ctx.client();
                            return expect_status(
