@@ -20,6 +20,22 @@ namespace {
 
 const std::vector<std::string> kDeviceCaps = {"device-attest-01"};
 
+// Device 0 enrolled with a fresh key for its serial: the key, the certificate's
+// permanentIdentifiers and the serial they should name.
+struct SerialEnrollment {
+  pki::PrivateKey key;
+  Enrolled enrolled;
+  std::vector<pki::PermanentIdentifier> ids;
+  std::string serial;
+};
+
+SerialEnrollment enroll_serial(CaseContext& ctx) {
+  SerialEnrollment out{device_key(), {}, {}, ctx.identity(0).serial};
+  out.enrolled = enroll(ctx, 0, out.key);
+  out.ids = out.enrolled.leaf.subject_alt_names().permanent_ids;
+  return out;
+}
+
 Case da_case(CaseHead head, std::function<Verdict(CaseContext&)> run,
              std::vector<DeviceSlot> devices = {}) {
   return make_case(kSpecDeviceAttest, kProfileDeviceAttest, std::move(head), std::move(run),
@@ -200,18 +216,16 @@ void add_device_attest_cases(CaseList& out) {
        kDeviceCaps,
        {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
-        pki::PrivateKey key = device_key();
-        Enrolled e = enroll(ctx, 0, key);
-        const auto ids = e.leaf.subject_alt_names().permanent_ids;
-        const std::string serial = ctx.identity(0).serial;
+        const SerialEnrollment r = enroll_serial(ctx);
         std::string other;
-        for (const auto& id : ids) {
-          if (id.value != serial) other += (other.empty() ? "\"" : ", \"") + id.value + "\"";
+        for (const auto& id : r.ids) {
+          if (id.value != r.serial) other += (other.empty() ? "\"" : ", \"") + id.value + "\"";
         }
-        return first_failure({check(other.empty(), "no permanentIdentifier but \"" + serial + "\"",
-                                    "permanentIdentifier " + other),
-                              check(e.leaf.public_key().equals(key.public_key()),
-                                    "the CSR's (attested) key", "another key")});
+        return first_failure(
+            {check(other.empty(), "no permanentIdentifier but \"" + r.serial + "\"",
+                   "permanentIdentifier " + other),
+             check(r.enrolled.leaf.public_key().equals(r.key.public_key()),
+                   "the CSR's (attested) key", "another key")});
       },
       kOneDevice));
 
@@ -229,15 +243,12 @@ void add_device_attest_cases(CaseList& out) {
        kDeviceCaps,
        {"device-attest-5-valid-attestation"}},
       [](CaseContext& ctx) {
-        pki::PrivateKey key = device_key();
-        Enrolled e = enroll(ctx, 0, key);
-        const auto ids = e.leaf.subject_alt_names().permanent_ids;
-        const std::string serial = ctx.identity(0).serial;
-        return check(ids.size() == 1 && ids.front().value == serial,
-                     "one permanentIdentifier \"" + serial + "\"",
-                     ids.empty()
-                         ? "none"
-                         : "\"" + ids.front().value + "\" (" + std::to_string(ids.size()) + ")");
+        const SerialEnrollment r = enroll_serial(ctx);
+        return check(r.ids.size() == 1 && r.ids.front().value == r.serial,
+                     "one permanentIdentifier \"" + r.serial + "\"",
+                     r.ids.empty() ? "none"
+                                   : "\"" + r.ids.front().value + "\" (" +
+                                         std::to_string(r.ids.size()) + ")");
       },
       kOneDevice));
 
