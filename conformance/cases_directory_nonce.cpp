@@ -142,7 +142,10 @@ void add_directory_nonce_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.5.1-nonce-syntax", "Replay-Nonce values are base64url", "6.5.1", Level::Must,
        "The value of the Replay-Nonce header field is an octet string encoded with base64url "
-       "(no padding)."},
+       "(no padding: the ABNF is \"Replay-Nonce = 1*base64url\", base64url = ALPHA / DIGIT / "
+       "\"-\" / \"_\"): RFC 8555 §6.5.1: \"The value of the Replay-Nonce header field MUST be "
+       "an octet string encoded according to the base64url encoding described in Section 2 of "
+       "[RFC7515].\""},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         for (int i = 0; i < 5; ++i) {
@@ -154,7 +157,11 @@ void add_directory_nonce_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case({"rfc8555-6.5-nonce-unique", "Nonces are unique", "6.5", Level::Must,
-                          "The server generates Replay-Nonce values unique to each message."},
+                          "The server generates Replay-Nonce values unique to each message: "
+                          "RFC 8555 §6.5.1: \"The server MUST generate the values provided in "
+                          "Replay-Nonce header fields in such a way that they are unique to each "
+                          "message, with high probability, and unpredictable to anyone besides "
+                          "the server.\""},
                          [](CaseContext& ctx) {
                            auto c = ctx.client();
                            std::set<std::string> seen;
@@ -220,7 +227,11 @@ void add_directory_nonce_cases(CaseList& out) {
       {"rfc8555-6.5.1-nonce-not-base64url", "A nonce that is not base64url is refused", "6.5.1",
        Level::Must,
        "A \"nonce\" header parameter that is not base64url is refused with HTTP 400 (badNonce or "
-       "malformed)."},
+       "malformed): RFC 8555 §6.5.2: \"If the value of a \"nonce\" header parameter is not valid "
+       "according to this encoding, then the verifier MUST reject the JWS as malformed.\" and "
+       "§6.5: \"When a server rejects a request because its nonce value was unacceptable (or not "
+       "present), it MUST provide HTTP status code 400 (Bad Request), and indicate the ACME error "
+       "type \"urn:ietf:params:acme:error:badNonce\".\""},
       [](CaseContext& ctx) {
         client::RawPostOptions o;
         o.nonce = "not+a/nonce==";
@@ -276,7 +287,8 @@ void add_directory_nonce_cases(CaseList& out) {
       {"rfc8555-6.5-replay-nonce-on-success", "Successful POST responses carry Replay-Nonce", "6.5",
        Level::Must,
        "Every successful response to a POST (newAccount, POST-as-GET, newOrder) includes a "
-       "Replay-Nonce header field."},
+       "Replay-Nonce header field: RFC 8555 §6.5: \"The server MUST include a Replay-Nonce "
+       "header field in every successful response to a POST request\"."},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         const auto has_nonce = [&](const char* what) {
@@ -299,7 +311,9 @@ void add_directory_nonce_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.5-replay-nonce-on-error", "Error responses to POST carry Replay-Nonce", "6.5",
        Level::Should,
-       "Error responses to POST requests should also include a Replay-Nonce header field."},
+       "Error responses to POST requests should also include a Replay-Nonce header field: RFC "
+       "8555 §6.5: \"The server MUST include a Replay-Nonce header field in every successful "
+       "response to a POST request and SHOULD provide it in error responses as well.\""},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         auto dir = need(c->directory(), "fetch the directory");
