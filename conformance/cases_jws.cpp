@@ -60,7 +60,10 @@ void add_jws_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.2-alg-none", "alg \"none\" is refused", "6.2", Level::Must,
        "A JWS with alg \"none\" is refused with HTTP 400 badSignatureAlgorithm (an algorithm the "
-       "server does not support), and the request has no effect."},
+       "server does not support), and the request has no effect: RFC 8555 §6.2: \"If the client sends a JWS signed with an algorithm that the server does not "
+       "support, then the server MUST return an error with status code 400 (Bad Request) and type "
+       "\"urn:ietf:params:acme:error:badSignatureAlgorithm\".\" (no server can support it: \"This "
+       "field MUST NOT contain \"none\" or a Message Authentication Code (MAC) algorithm\")."},
       [](CaseContext& ctx) {
         client::RawPostOptions o;
         o.alg = "none";
@@ -70,7 +73,10 @@ void add_jws_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.2-alg-hs256", "A MAC algorithm (HS256) is refused", "6.2", Level::Must,
        "A request JWS MACed with HS256 is refused with HTTP 400 badSignatureAlgorithm, and the "
-       "request has no effect."},
+       "request has no effect: RFC 8555 §6.2: \"If the client sends a JWS signed with an algorithm that the server does not "
+       "support, then the server MUST return an error with status code 400 (Bad Request) and type "
+       "\"urn:ietf:params:acme:error:badSignatureAlgorithm\".\" (no server can support it: \"This "
+       "field MUST NOT contain \"none\" or a Message Authentication Code (MAC) algorithm\")."},
       [](CaseContext& ctx) {
         const Bytes mac_key = random_bytes(32);
         return refused_built_update(
@@ -113,7 +119,7 @@ void add_jws_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.2-alg-key-mismatch", "alg must match the key", "6.2", Level::Must,
        "A JWS whose alg (ES384) does not fit the account key (P-256) is refused, and the request "
-       "has no effect."},
+       "has no effect (such a JWS does not verify: RFC 7518 §3.4 ties ES384 to P-384): RFC 8555 §6.2: \"The server MUST verify the JWS before processing the request.\""},
       [](CaseContext& ctx) {
         client::RawPostOptions o;
         o.alg = "ES384";
@@ -198,7 +204,9 @@ void add_jws_cases(CaseList& out) {
 
   out.push_back(
       rfc_case({"rfc8555-6.2-bad-signature", "An invalid signature is refused", "6.2", Level::Must,
-                "A JWS whose signature does not verify is refused, and the request has no effect."},
+                "A JWS whose signature does not verify is refused, and the request has no "
+                "effect: RFC 8555 §6.2: \"The server MUST verify the JWS before processing the "
+                "request.\""},
                [](CaseContext& ctx) {
                  client::RawPostOptions o;
                  o.corrupt_signature = true;
