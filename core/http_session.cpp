@@ -46,8 +46,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // The address was admitted (ServerShared::admit_address) by the acceptor.
   Session(ServerShared& shared, tcp::socket&& socket, std::string remote_addr)
-      : shared_(shared), stream_(make_stream(shared, std::move(socket))),
-        watchdog_(stream_.get_executor()), remote_(remote_addr) {
+      : shared_(shared),
+        stream_(make_stream(shared, std::move(socket))),
+        watchdog_(stream_.get_executor()),
+        remote_(remote_addr) {
     shared_.live_sessions.fetch_add(1, std::memory_order_relaxed);
     request_.remote_addr = std::move(remote_addr);
     request_.tls = kTls;

@@ -64,15 +64,17 @@ std::size_t table_bytes(std::uint64_t slots_per_half) {
 }
 
 Error table_error(const std::string& path, const std::string& what) {
-  return Error::make("serverInternal",
-                     "nonce table " + (path.empty() ? std::string("(memory)") : path) + ": " +
-                         what);
+  return Error::make(
+      "serverInternal",
+      "nonce table " + (path.empty() ? std::string("(memory)") : path) + ": " + what);
 }
 
 class SharedNonceTable final : public NonceLedger {
  public:
   SharedNonceTable(void* map, std::size_t bytes)
-      : map_(map), bytes_(bytes), header_(static_cast<Header*>(map)),
+      : map_(map),
+        bytes_(bytes),
+        header_(static_cast<Header*>(map)),
         slots_(static_cast<std::uint8_t*>(map) + kHeaderBytes) {}
   ~SharedNonceTable() override { ::munmap(map_, bytes_); }
   SharedNonceTable(const SharedNonceTable&) = delete;
@@ -87,17 +89,16 @@ class SharedNonceTable final : public NonceLedger {
     const std::uint64_t cap = header_->slots_per_half;
     const std::uint32_t cur = header_->current & 1;
     std::uint8_t* slot = nullptr;
-    if (find(cur, tag, &slot)) return false;
-    if (find(cur ^ 1, tag, nullptr)) return false;
-    Half& h = header_->halves[cur];
+    if (find(cur, tag, &slot) || find(cur ^ 1, tag, nullptr)) return false;
+    const Half& h = header_->halves[cur];
     if (h.used >= cap - cap / 4 || now - h.started >= header_->retention) {
       rotate(now);
       // The cleared half may have held this nonce's use: the raised floor decides.
       if (issued < header_->floor) return false;
-      return insert_after_rotation(tag);
+      find(header_->current & 1, tag, &slot);  // the cleared half: the first slot is empty
     }
     std::memcpy(slot, tag.data(), kNonceTagBytes);
-    ++h.used;
+    ++header_->halves[header_->current & 1].used;
     return true;
   }
 
@@ -186,15 +187,6 @@ class SharedNonceTable final : public NonceLedger {
     header_->current = next;
   }
 
-  bool insert_after_rotation(std::string_view tag) {
-    std::uint8_t* slot = nullptr;
-    const std::uint32_t cur = header_->current & 1;
-    if (find(cur, tag, &slot) || slot == nullptr) return false;
-    std::memcpy(slot, tag.data(), kNonceTagBytes);
-    ++header_->halves[cur].used;
-    return true;
-  }
-
   void* map_;
   std::size_t bytes_;
   Header* header_;
@@ -256,8 +248,7 @@ Result<std::unique_ptr<NonceLedger>> open_shared_nonce_table(const std::string& 
                                  " (made by another build or damaged; stop every server "
                                  "using this data directory and remove it)");
   }
-  void* map =
-      ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.fd, 0);
+  void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.fd, 0);
   if (map == MAP_FAILED) return table_error(path, std::strerror(errno));
   auto table = std::make_unique<SharedNonceTable>(map, bytes);
   auto* h = static_cast<Header*>(map);

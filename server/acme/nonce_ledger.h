@@ -12,8 +12,9 @@
 // The shared table has a fixed size and two halves. Uses are recorded in the current half;
 // a lookup reads both. When the current half is 3/4 full, or older than the retention, the
 // other half is cleared and becomes current, and a floor is raised: nonces issued before
-// the half that is still kept began (plus the clock-skew margin) are refused from then on,
-// so a use recorded only in the cleared half can never be accepted again. Under a load
+// the half that is still kept began are refused from then on, so a use recorded only in the
+// cleared half can never be accepted again (every process mapping the file reads the same
+// machine's clock). Under a load
 // beyond the table's size, nonces therefore stay usable for less than their lifetime (a
 // refused client gets badNonce and retries with the fresh nonce of that answer); memory
 // stays fixed (the file is mapped and populated once). A new table file starts with its
@@ -53,8 +54,6 @@ struct SharedNonceTableOptions {
   std::uint64_t slots_per_half = std::uint64_t{1} << 18;  // 2 x 4 MiB
   // Records are kept at least this long unless the table fills first (lifetime + margins).
   std::int64_t retention_seconds = 3720;
-  // The floor raised on rotation also covers nonces stamped this far in the future.
-  std::int64_t clock_skew_seconds = 60;
 };
 
 // Opens or creates the table file at `path` (mode 0600). An empty path maps anonymous

@@ -109,9 +109,9 @@ TEST_F(SharedNonceTableTest, RotationByAge) {
   EXPECT_TRUE(use(*t, 1, kT0, kT0));
   EXPECT_TRUE(use(*t, 2, kT0 + 99, kT0 + 99));
   EXPECT_TRUE(use(*t, 3, kT0 + 100, kT0 + 100));  // rotates: half 0 kept, half 1 current
-  EXPECT_FALSE(use(*t, 2, kT0 + 99, kT0 + 100));   // found in the kept half
+  EXPECT_FALSE(use(*t, 2, kT0 + 99, kT0 + 100));  // found in the kept half
   EXPECT_TRUE(use(*t, 5, kT0 + 150, kT0 + 150));
-  EXPECT_TRUE(use(*t, 4, kT0 + 200, kT0 + 200));  // rotates again: half 0 cleared
+  EXPECT_TRUE(use(*t, 4, kT0 + 200, kT0 + 200));   // rotates again: half 0 cleared
   EXPECT_FALSE(use(*t, 5, kT0 + 150, kT0 + 200));  // found in half 1, now the kept one
   EXPECT_FALSE(use(*t, 2, kT0 + 99, kT0 + 200));   // its record is gone: the floor refuses it
 }
@@ -166,7 +166,8 @@ TEST_F(SharedNonceTableTest, KilledProcessLeavesUsableTable) {
     if (pid == 0) {
       auto c = open_shared_nonce_table(path, kT0, small(1 << 16, 1'000'000));
       if (!c) ::_exit(3);
-      for (int i = 0;; ++i) (void)(*c)->first_use("", tag_of(100000 * (round + 1) + i % 2000), kT0, kT0);
+      for (int i = 0;; ++i)
+        (void)(*c)->first_use("", tag_of(100000 * (round + 1) + i % 2000), kT0, kT0);
     }
     ::usleep(20000 + 3000 * round);
     ::kill(pid, SIGKILL);
