@@ -12,6 +12,14 @@
 namespace attestlab::conformance {
 namespace {
 
+// Why "none" and MAC algorithms are refused with badSignatureAlgorithm.
+constexpr const char* kUnsupportedAlgQuote =
+    "RFC 8555 §6.2: \"If the client sends a JWS signed with an algorithm that the server does "
+    "not support, then the server MUST return an error with status code 400 (Bad Request) and "
+    "type \"urn:ietf:params:acme:error:badSignatureAlgorithm\".\" (no server can support it: "
+    "\"This field MUST NOT contain \"none\" or a Message Authentication Code (MAC) "
+    "algorithm\").";
+
 // The expected refusal: any 4xx when neither status nor types are given, else the problem.
 Verdict refusal(const Result<http::Response>& r, int status,
                 const std::vector<std::string>& types) {
@@ -60,10 +68,8 @@ void add_jws_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.2-alg-none", "alg \"none\" is refused", "6.2", Level::Must,
        "A JWS with alg \"none\" is refused with HTTP 400 badSignatureAlgorithm (an algorithm the "
-       "server does not support), and the request has no effect: RFC 8555 §6.2: \"If the client sends a JWS signed with an algorithm that the server does not "
-       "support, then the server MUST return an error with status code 400 (Bad Request) and type "
-       "\"urn:ietf:params:acme:error:badSignatureAlgorithm\".\" (no server can support it: \"This "
-       "field MUST NOT contain \"none\" or a Message Authentication Code (MAC) algorithm\")."},
+       "server does not support), and the request has no effect: " +
+           std::string(kUnsupportedAlgQuote)},
       [](CaseContext& ctx) {
         client::RawPostOptions o;
         o.alg = "none";
@@ -73,10 +79,8 @@ void add_jws_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.2-alg-hs256", "A MAC algorithm (HS256) is refused", "6.2", Level::Must,
        "A request JWS MACed with HS256 is refused with HTTP 400 badSignatureAlgorithm, and the "
-       "request has no effect: RFC 8555 §6.2: \"If the client sends a JWS signed with an algorithm that the server does not "
-       "support, then the server MUST return an error with status code 400 (Bad Request) and type "
-       "\"urn:ietf:params:acme:error:badSignatureAlgorithm\".\" (no server can support it: \"This "
-       "field MUST NOT contain \"none\" or a Message Authentication Code (MAC) algorithm\")."},
+       "request has no effect: " +
+           std::string(kUnsupportedAlgQuote)},
       [](CaseContext& ctx) {
         const Bytes mac_key = random_bytes(32);
         return refused_built_update(
@@ -119,7 +123,8 @@ void add_jws_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.2-alg-key-mismatch", "alg must match the key", "6.2", Level::Must,
        "A JWS whose alg (ES384) does not fit the account key (P-256) is refused, and the request "
-       "has no effect (such a JWS does not verify: RFC 7518 §3.4 ties ES384 to P-384): RFC 8555 §6.2: \"The server MUST verify the JWS before processing the request.\""},
+       "has no effect (such a JWS does not verify: RFC 7518 §3.4 ties ES384 to P-384): RFC 8555 "
+       "§6.2: \"The server MUST verify the JWS before processing the request.\""},
       [](CaseContext& ctx) {
         client::RawPostOptions o;
         o.alg = "ES384";
@@ -255,32 +260,32 @@ void add_jws_cases(CaseList& out) {
                  return refused_update(ctx, {}, Json{{"url", nullptr}}, 0, {});
                }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.2-content-type-json", "Content-Type application/json is refused with 415", "6.2",
-       Level::Must,
-       "A POST whose Content-Type is application/json (not application/jose+json) gets"
-       " 415 and has no effect: \"If a request does not meet this requirement, then "
-       "the server MUST return a response with status code 415 (Unsupported Media "
-       "Type).\""},
-      [](CaseContext& ctx) {
-        client::RawPostOptions o;
-        o.content_type = "application/json";
-        return judged_update(ctx, o,
-                             [](const Result<http::Response>& r) { return expect_status(r, 415); });
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-6.2-content-type-json",
+                "Content-Type application/json is refused with 415", "6.2", Level::Must,
+                "A POST whose Content-Type is application/json (not application/jose+json) gets"
+                " 415 and has no effect: \"If a request does not meet this requirement, then "
+                "the server MUST return a response with status code 415 (Unsupported Media "
+                "Type).\""},
+               [](CaseContext& ctx) {
+                 client::RawPostOptions o;
+                 o.content_type = "application/json";
+                 return judged_update(
+                     ctx, o, [](const Result<http::Response>& r) { return expect_status(r, 415); });
+               }));
 
-  out.push_back(rfc_case(
-      {"rfc8555-6.2-content-type-missing", "A POST without Content-Type is refused with 415", "6.2",
-       Level::Must,
-       "A POST without Content-Type gets 415: \"If a request does not meet this "
-       "requirement, then the server MUST return a response with status code 415 "
-       "(Unsupported Media Type).\""},
-      [](CaseContext& ctx) {
-        client::RawPostOptions o;
-        o.content_type = "";
-        return judged_update(ctx, o,
-                             [](const Result<http::Response>& r) { return expect_status(r, 415); });
-      }));
+  out.push_back(
+      rfc_case({"rfc8555-6.2-content-type-missing",
+                "A POST without Content-Type is refused with 415", "6.2", Level::Must,
+                "A POST without Content-Type gets 415: \"If a request does not meet this "
+                "requirement, then the server MUST return a response with status code 415 "
+                "(Unsupported Media Type).\""},
+               [](CaseContext& ctx) {
+                 client::RawPostOptions o;
+                 o.content_type = "";
+                 return judged_update(
+                     ctx, o, [](const Result<http::Response>& r) { return expect_status(r, 415); });
+               }));
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-body-not-json", "A body that is not JSON is refused", "6.2", Level::Must,

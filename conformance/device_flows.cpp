@@ -177,10 +177,16 @@ Enrolled enroll(CaseContext& ctx, std::size_t slot, const pki::PublicKey& attest
   need_that(f.order.status == "valid" && f.order.certificate.has_value(),
             "the device certificate is issued (order \"" + f.order.status + "\", " +
                 describe(f.answer) + ")");
+  pki::Certificate leaf = issued_leaf(d, f.order);
+  return Enrolled{std::move(d), std::move(leaf)};
+}
+
+pki::Certificate issued_leaf(DeviceOrder& d, const client::Order& order) {
+  need_that(order.certificate.has_value(), "the order names its certificate");
   auto chain_pem =
-      need(d.client->download_certificate(*f.order.certificate), "download the certificate");
+      need(d.client->download_certificate(*order.certificate), "download the certificate");
   auto certs = need(pki::Certificate::bundle_from_pem(chain_pem.pem), "parse the certificate");
-  return Enrolled{std::move(d), certs.front()};
+  return certs.front();
 }
 
 }  // namespace attestlab::conformance

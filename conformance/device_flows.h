@@ -84,6 +84,10 @@ FinalizeOutcome finalize_device(CaseContext& ctx, DeviceOrder& d, const pki::Csr
 // Refused at finalize (4xx) and nothing issued.
 Verdict expect_not_issued(const FinalizeOutcome& f);
 
+// The leaf of the certificate a valid order names, downloaded through the device's client.
+// Aborts (error) when the download or the parse fails.
+pki::Certificate issued_leaf(DeviceOrder& d, const client::Order& order);
+
 // The whole honest enrollment of slot `slot` (identifier = serial unless given), with the
 // key given; returns the issued leaf. Aborts (error) when any step fails.
 struct Enrolled {
