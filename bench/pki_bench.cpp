@@ -98,7 +98,7 @@ BENCHMARK_CAPTURE(BM_FinalizeCsrCheck, P384, pki::KeySpec::p384())
 void BM_RawCsrVerify(benchmark::State& state, pki::KeySpec spec) {
   const CsrFixture f = csr_fixture(spec);
   auto csr = pki::Csr::from_der(f.der);
-  EVP_PKEY* key = csr ? X509_REQ_get0_pubkey(csr->get()) : nullptr;
+  EVP_PKEY* key = csr ? csr->key() : nullptr;
   if (!f.ok || key == nullptr || !bench::raw_csr_verify(csr->get(), key)) {
     state.SkipWithError("the raw CSR signature does not verify");
     return;

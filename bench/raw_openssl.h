@@ -88,7 +88,7 @@ inline SignedPart signed_part_of(const pki::Certificate& certificate) {
 
 // X509_REQ_verify with the CSR's own key: true when the self-signature verifies.
 inline bool raw_csr_verify(X509_REQ* request, EVP_PKEY* key) {
-  return X509_REQ_verify(request, key) == 1;
+  return X509_REQ_verify_ex(request, key, nullptr, nullptr) == 1;
 }
 
 // d2i_X509_REQ / d2i_X509: OpenSSL's own DER decoding, which decodes the public key

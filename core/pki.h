@@ -256,9 +256,15 @@ class Csr {
   Bytes spki_der() const;
 
   X509_REQ* get() const { return req_.get(); }
+  // The CSR's key (no reference taken), nullptr when it did not decode. Use this, not
+  // X509_REQ_get0_pubkey(get()): from_der leaves the X509_REQ's own key undecoded.
+  EVP_PKEY* key() const { return key_.get(); }
 
  private:
+  Csr(ossl::ReqPtr req, PublicKey key);
+
   ossl::ReqPtr req_;
+  PublicKey key_;
 };
 
 struct CsrSpec {

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
+
+#include <algorithm>
 
 #include "core/pki.h"
 #include "core/pki_internal.h"
@@ -45,14 +48,19 @@ CsrSpec device_csr_spec() {
 }
 
 TEST(PkiCsr, BuildParseVerifyEveryKeyKind) {
-  for (auto ks : {KeySpec::p256(), KeySpec::p384(), KeySpec::rsa(2048), KeySpec::ed25519()}) {
+  for (auto ks : {KeySpec::p256(), KeySpec::p384(), KeySpec::p521(), KeySpec::rsa(2048),
+                  KeySpec::ed25519()}) {
     SCOPED_TRACE(ks.name());
     PrivateKey key = key_for(ks);
     auto built = build_csr(device_csr_spec(), key);
     ASSERT_TRUE(built.ok()) << built.error().detail;
-    auto csr = Csr::from_der(built->to_der());
+    const Bytes der = built->to_der();
+    auto csr = Csr::from_der(der);
     ASSERT_TRUE(csr.ok()) << csr.error().detail;
     EXPECT_TRUE(csr->verify_signature());
+    EXPECT_EQ(csr->to_der(), der);
+    EXPECT_EQ(csr->spki_der(), key.public_key().spki_der());
+    ASSERT_NE(csr->key(), nullptr);
     EXPECT_TRUE(csr->public_key().equals(key.public_key()));
     EXPECT_EQ(csr->common_name(), "C02XL0GVJGH5");
     EXPECT_EQ(csr->subject(), (DistinguishedName{{"CN", "C02XL0GVJGH5"}, {"O", "Example"}}));
@@ -140,6 +148,33 @@ TEST(PkiCsr, TamperedBytesNeverVerify) {
     ++parsed_but_rejected;
   }
   EXPECT_GT(parsed_but_rejected, 0);
+}
+
+// A CSR whose key is off its curve parses (as d2i_X509_REQ does) with no key, never verifies,
+// and is refused by the finalize checks for having no usable key.
+TEST(PkiCsr, OffCurveKeyParsesWithoutAKey) {
+  for (auto ks : {KeySpec::p256(), KeySpec::p384()}) {
+    SCOPED_TRACE(ks.name());
+    PrivateKey key = key_for(ks);
+    auto built = build_csr(device_csr_spec(), key);
+    ASSERT_TRUE(built.ok());
+    Bytes der = built->to_der();
+    const Bytes spki = key.public_key().spki_der();
+    auto at = std::search(der.begin(), der.end(), spki.begin(), spki.end());
+    ASSERT_NE(at, der.end());
+    *(at + static_cast<long>(spki.size()) - 1) ^= 0x01;  // the point's last byte
+    auto csr = Csr::from_der(der);
+    ASSERT_TRUE(csr.ok()) << csr.error().detail;
+    EXPECT_FALSE(csr->public_key().valid());
+    EXPECT_EQ(csr->key(), nullptr);
+    EXPECT_FALSE(csr->verify_signature());
+    // OpenSSL's own parse agrees: the request decodes, its key does not.
+    const unsigned char* p = der.data();
+    ossl::ReqPtr raw(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+    ASSERT_TRUE(raw);
+    EXPECT_EQ(X509_REQ_get0_pubkey(raw.get()), nullptr);
+    ERR_clear_error();
+  }
 }
 
 TEST(PkiCsr, TruncationsAreBadCsr) {

@@ -8,6 +8,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <optional>
 #include <string_view>
 
 #include "core/pki_internal.h"
@@ -124,8 +126,11 @@ Result<PublicKey> public_from_params(const char* type, OSSL_PARAM_BLD* bld) {
   OSSL_PARAM_free(params);
   ossl::PKey key(raw);
   if (!built || !key) return malformed(std::string("invalid ") + type + " public key");
+  // The quick check: on the curve (EC) or a sane modulus (RSA). The full check adds, for EC,
+  // a multiplication by the group order, which proves nothing more on P-256/384/521 (prime
+  // order, cofactor 1) and costs as much as a signature verify.
   ossl::PKeyCtx check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1)
+  if (!check || EVP_PKEY_public_check_quick(check.get()) != 1)
     return malformed(std::string("invalid ") + type + " public key");
   return PublicKey(std::move(key));
 }
@@ -167,7 +172,53 @@ PublicKey& PublicKey::operator=(const PublicKey& other) {
   return *this;
 }
 
+namespace {
+
+// The SubjectPublicKeyInfo of a named-curve EC key with an uncompressed point is these bytes
+// followed by 0x04 || x || y (RFC 5480 §2). OpenSSL 3.0 decodes any SPKI through a provider
+// decoder context built per call, which costs about as much as a P-256 verify; these three
+// exact shapes (what every ACME client and Apple's Secure Enclave send) are built from their
+// point instead. Anything else, including the same key in a non-canonical encoding, takes
+// OpenSSL's path.
+struct EcSpkiShape {
+  int bits;
+  std::string_view prefix;
+};
+constexpr EcSpkiShape kEcSpkiShapes[] = {
+    {256,
+     std::string_view("\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86"
+                      "\x48\xce\x3d\x03\x01\x07\x03\x42\x00",
+                      26)},
+    {384, std::string_view("\x30\x76\x30\x10\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x05\x2b"
+                           "\x81\x04\x00\x22\x03\x62\x00",
+                           23)},
+    {521, std::string_view("\x30\x81\x9b\x30\x10\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x05"
+                           "\x2b\x81\x04\x00\x23\x03\x81\x86\x00",
+                           25)},
+};
+
+std::optional<Result<PublicKey>> from_canonical_ec_spki(const Bytes& der) {
+  for (const EcSpkiShape& shape : kEcSpkiShapes) {
+    const std::size_t coord = static_cast<std::size_t>(shape.bits + 7) / 8;
+    if (der.size() != shape.prefix.size() + 1 + 2 * coord) continue;
+    if (!std::equal(shape.prefix.begin(), shape.prefix.end(), der.begin(),
+                    [](char a, std::uint8_t b) { return static_cast<std::uint8_t>(a) == b; }))
+      continue;
+    const auto point = der.begin() + static_cast<std::ptrdiff_t>(shape.prefix.size());
+    if (*point != 0x04) return std::nullopt;  // compressed or hybrid: OpenSSL's path
+    const Bytes x(point + 1, point + 1 + static_cast<std::ptrdiff_t>(coord));
+    const Bytes y(point + 1 + static_cast<std::ptrdiff_t>(coord), der.end());
+    auto key = PublicKey::from_ec_xy(shape.bits, x, y);
+    if (!key.ok()) return Result<PublicKey>(malformed("invalid SubjectPublicKeyInfo"));
+    return key;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<PublicKey> PublicKey::from_spki_der(const Bytes& der) {
+  if (auto fast = from_canonical_ec_spki(der)) return std::move(*fast);
   const unsigned char* p = der.data();
   ossl::PKey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
   if (!key || p != der.data() + der.size()) return malformed("invalid SubjectPublicKeyInfo");

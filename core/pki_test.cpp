@@ -1,6 +1,10 @@
 #include "core/pki.h"
 
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "testing/odd_ec_keys.h"
 
@@ -162,6 +166,48 @@ TEST(PkiKeys, EcPointOffTheCurveIsRefused) {
   EXPECT_EQ(bad.error().type, "malformed");
   EXPECT_FALSE(PublicKey::from_ec_xy(256, Bytes(31, 1), xy->second).ok());
   EXPECT_FALSE(PublicKey::from_ec_xy(255, xy->first, xy->second).ok());
+}
+
+// from_spki_der builds the three canonical named-curve shapes from their point and hands
+// everything else to OpenSSL's decoder: both paths must accept and refuse the same inputs.
+TEST(PkiKeys, SpkiFastPathAgreesWithOpenSslDecoding) {
+  auto openssl_decodes = [](const Bytes& der) {
+    const unsigned char* p = der.data();
+    ossl::PKey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+    ERR_clear_error();
+    return key != nullptr && p == der.data() + der.size();
+  };
+  for (auto spec : {KeySpec::p256(), KeySpec::p384(), KeySpec::p521()}) {
+    SCOPED_TRACE(spec.name());
+    PrivateKey key = must_generate(spec);
+    const Bytes der = key.public_key().spki_der();
+    auto parsed = PublicKey::from_spki_der(der);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().detail;
+    EXPECT_TRUE(parsed->equals(key.public_key()));
+    EXPECT_EQ(parsed->spki_der(), der);
+
+    // The point's last byte flipped: off the curve, refused by both paths.
+    Bytes off = der;
+    off.back() ^= 0x01;
+    EXPECT_FALSE(PublicKey::from_spki_der(off).ok());
+    EXPECT_FALSE(openssl_decodes(off));
+    // A compressed point (0x02/0x03 || x) is not the fast path's shape: OpenSSL decodes it.
+    ossl::PKey copy(EVP_PKEY_dup(key.public_key().get()));
+    ASSERT_TRUE(copy);
+    ASSERT_EQ(EVP_PKEY_set_utf8_string_param(copy.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                             "compressed"),
+              1);
+    const Bytes compressed = PublicKey(std::move(copy)).spki_der();
+    ASSERT_LT(compressed.size(), der.size());
+    auto from_compressed = PublicKey::from_spki_der(compressed);
+    ASSERT_TRUE(from_compressed.ok()) << from_compressed.error().detail;
+    EXPECT_TRUE(from_compressed->equals(key.public_key()));
+    // Trailing bytes and truncations are refused.
+    Bytes longer = der;
+    longer.push_back(0);
+    EXPECT_FALSE(PublicKey::from_spki_der(longer).ok());
+    EXPECT_FALSE(PublicKey::from_spki_der(Bytes(der.begin(), der.end() - 1)).ok());
+  }
 }
 
 TEST(PkiKeys, RsaModulusExponentRoundTrip) {

@@ -158,8 +158,8 @@ Result<CryptoTimings> measure_crypto_timings(int iterations) {
   const bench::SignedPart tbs384 = bench::signed_part_of(*p384_leaf);
   const pki::PublicKey p256_public = p256->public_key();
   const pki::PublicKey p384_public = p384->public_key();
-  EVP_PKEY* p256_csr_key = X509_REQ_get0_pubkey(p256_csr->get());
-  EVP_PKEY* p384_csr_key = X509_REQ_get0_pubkey(p384_csr->get());
+  EVP_PKEY* p256_csr_key = p256_csr->key();
+  EVP_PKEY* p384_csr_key = p384_csr->key();
   if (p256_csr_key == nullptr || p384_csr_key == nullptr) return failed("CSR without a key");
 
   CryptoTimings t;
