@@ -45,9 +45,11 @@ Verdict contact_refused_as(CaseContext& ctx, const std::string& contact, const s
 void add_account_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-7.3-new-account-201", "A new account is created with 201 and Location", "7.3",
-       Level::Must,
+       Level::May,
        "newAccount with a new key answers 201 (Created) with the account URL in Location and "
-       "an account object with status \"valid\"."},
+       "an account object with status \"valid\"; no BCP 14 keyword: RFC 8555 §7.3: \"The "
+       "server returns this account object in a 201 (Created) response, with the account URL in "
+       "a Location header field.\""},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto key = fresh_signer();
@@ -89,7 +91,10 @@ void add_account_cases(CaseList& out) {
       {"rfc8555-7.3.1-only-return-existing-missing", "onlyReturnExisting for an unknown key",
        "7.3.1", Level::Must,
        "newAccount with onlyReturnExisting for a key without account answers HTTP 400 "
-       "accountDoesNotExist and creates no account."},
+       "accountDoesNotExist and creates no account: RFC 8555 §7.3.1: \"If a client sends such a "
+       "request and an account does not exist, then the server MUST return an error response "
+       "with status code 400 (Bad Request) and type "
+       "\"urn:ietf:params:acme:error:accountDoesNotExist\".\""},
       [](CaseContext& ctx) {
         auto key = fresh_signer();
         auto first = lookup_account(ctx, key);
@@ -103,7 +108,10 @@ void add_account_cases(CaseList& out) {
       {"rfc8555-7.3.1-only-return-existing-found", "onlyReturnExisting finds the account", "7.3.1",
        Level::Must,
        "newAccount with onlyReturnExisting for a key with an account answers 200 with the "
-       "account URL in Location."},
+       "account URL in Location: RFC 8555 §7.3.1: \"If the server receives a newAccount "
+       "request signed with a key for which it already has an account registered with the "
+       "provided account key, then it MUST return a response with status code 200 (OK) and "
+       "provide the URL of that account in the Location header field.\""},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto key = fresh_signer();
@@ -114,9 +122,12 @@ void add_account_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-7.1.2-account-object", "The account object has status and orders", "7.1.2",
-       Level::Must,
+       Level::May,
        "POST-as-GET of the account URL returns the account object with status \"valid\" and an "
-       "\"orders\" URL."},
+       "\"orders\" URL; no BCP 14 keyword: RFC 8555 §7.1.2 lists \"status (required, "
+       "string)\" and \"orders (required, string)\" (lower case), and §7.1.2.1: \"Each "
+       "account object includes an \"orders\" URL from which a list of orders created by the "
+       "account can be fetched via POST-as-GET request.\""},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         Json account = fetch_json(*c, c->account_url(), "the account");
@@ -150,13 +161,19 @@ void add_account_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-7.3.2-contact-update", "Contact updates are applied", "7.3.2", Level::Must,
-       "A POST to the account URL with a new contact updates the account: the answer and a "
-       "later fetch show the new contact."},
+       "If the server accepts a POST to the account URL with a new contact, it answers 200 with "
+       "the resulting account: the answer and a later fetch show the new contact (a 4xx "
+       "refusal skips): RFC 8555 §7.3.2: \"If the server accepts the update, it MUST return a "
+       "response with a 200 (OK) status code and the resulting account object.\""},
       [](CaseContext& ctx) {
         WatchedAccount w = watched_account(ctx);
         auto updated = w.client->update_account({kContactAfter});
-        if (!updated)
+        if (!updated) {
+          const auto& last = w.client->last_response();
+          if (last && last->status >= 400 && last->status < 500)
+            return Verdict::skip("the server did not accept the update: " + describe(*last));
           return Verdict::fail("HTTP 200 with the updated account", describe(updated.error()));
+        }
         Json fetched = fetch_json(*w.client, w.account.url, "the account");
         const Json want = Json::array({kContactAfter});
         return first_failure(
@@ -167,9 +184,11 @@ void add_account_cases(CaseList& out) {
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.3.6-deactivate", "An account can be deactivated", "7.3.6", Level::Must,
+      {"rfc8555-7.3.6-deactivate", "An account can be deactivated", "7.3.6", Level::May,
        "A POST of {\"status\": \"deactivated\"} to the account URL answers 200 with the account "
-       "in status \"deactivated\"."},
+       "in status \"deactivated\"; no BCP 14 keyword binds the server: RFC 8555 §7.3.6: \"A "
+       "client can deactivate an account by posting a signed update to the account URL with a "
+       "status field of \"deactivated\".\""},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         ctx.new_account(*c, account_request(ctx));
@@ -185,7 +204,9 @@ void add_account_cases(CaseList& out) {
        "7.3.6", Level::Must,
        "\"If a server receives a POST or POST-as-GET from a deactivated account, it "
        "MUST return an error response with status code 401 (Unauthorized) and type "
-       "\"urn:ietf:params:acme:error:unauthorized\".\""},
+       "\"urn:ietf:params:acme:error:unauthorized\".\"",
+       {},
+       {"rfc8555-7.3.6-deactivate"}},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         ctx.new_account(*c, account_request(ctx));
@@ -204,7 +225,11 @@ void add_account_cases(CaseList& out) {
       {"rfc8555-7.3-foreign-account", "An account cannot read or change another account", "7.3",
        Level::Must,
        "A request by account B to account A's URL (fetch or contact update) neither reveals nor "
-       "changes A: it is refused, or answered with B's own account."},
+       "changes A: it is refused, or answered with B's own account: RFC 8555 §6.3: \"On "
+       "receiving a request with a zero-length (and thus non-JSON) payload, the server MUST "
+       "authenticate the sender and verify any access control rules.\" (the update: §6.2 "
+       "\"This field MUST contain the account URL received by POSTing to the newAccount "
+       "resource.\" names B, not A)"},
       [](CaseContext& ctx) {
         WatchedAccount a = watched_account(ctx, "victim");
         auto b = ctx.client("attacker");
@@ -233,8 +258,12 @@ void add_account_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-7.1.2.1-orders-list", "The orders list is a JSON object with an orders array",
        "7.1.2.1", Level::Must,
-       "The account has an \"orders\" URL, and POST-as-GET of it returns a JSON object "
-       "{\"orders\": [order URLs]}."},
+       "POST-as-GET of the account's \"orders\" URL returns a JSON object {\"orders\": [order "
+       "URLs]} (skips unless rfc8555-7.1.2-account-object passes): RFC 8555 §7.1.2.1: \"The "
+       "result of the request MUST be a JSON object whose \"orders\" field is an array of URLs, "
+       "each identifying an order belonging to the account.\"",
+       {},
+       {"rfc8555-7.1.2-account-object"}},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         ctx.new_account(*c, account_request(ctx));

@@ -223,9 +223,11 @@ void add_challenge_cases(CaseList& out) {
       {"rfc8555-7.5.1-respond-returns-challenge",
        "A challenge response returns the challenge",
        "7.5.1",
-       Level::Must,
+       Level::May,
        "The answer to a challenge response (POST {}) is the challenge object (type, url, status "
-       "pending, processing, valid or invalid).",
+       "pending, processing, valid or invalid); no BCP 14 keyword binds the server: RFC 8555 "
+       "§7.5.1: \"The server provides a 200 (OK) response with the updated challenge object as "
+       "its body.\"",
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
@@ -248,7 +250,10 @@ void add_challenge_cases(CaseList& out) {
                           "A valid challenge says when it was validated",
                           "7.1.5",
                           Level::Must,
-                          "A challenge in status \"valid\" carries \"validated\" (RFC 3339).",
+                          "A challenge in status \"valid\" carries \"validated\" (RFC 3339): RFC 8555 "
+                          "§8: \"validated (optional, string): The time at which the server "
+                          "validated this challenge, encoded in the format specified in [RFC3339]. "
+                          "This field is REQUIRED if the \"status\" field is \"valid\".\"",
                           {"validation"}},
                          [](CaseContext& ctx) {
                            auto c = ctx.shared_client();

@@ -32,32 +32,46 @@ Verdict nonce_refused(CaseContext& ctx, const client::RawPostOptions& options,
 }  // namespace
 
 void add_directory_nonce_cases(CaseList& out) {
+  // The directory's members as URLs: `names` each present with an http(s) URL.
+  const auto directory_urls = [](CaseContext& ctx, std::initializer_list<const char*> names) {
+    auto c = ctx.client();
+    http::Response r = get_directory(ctx, *c);
+    if (r.status != 200) return Verdict::fail("HTTP 200", describe(r));
+    auto body = json_body(r);
+    if (!body) return Verdict::fail("a JSON object", describe(r));
+    for (const char* name : names) {
+      const std::string* url = get_string(*body, name);
+      if (url == nullptr || url->rfind("http", 0) != 0) {
+        return Verdict::fail(std::string("member \"") + name + "\" with a URL",
+                             body->contains(name) ? (*body)[name].dump() : "member missing");
+      }
+    }
+    return Verdict::pass();
+  };
   out.push_back(rfc_case(
-      {"rfc8555-7.1.1-directory-resources", "Directory lists the required resources", "7.1.1",
+      {"rfc8555-7.1.1-directory-resources", "Directory lists the newNonce resource", "7.1.1",
        Level::Must,
-       "The directory is a JSON object whose newNonce, newAccount, newOrder, revokeCert and "
-       "keyChange members are URL strings."},
-      [](CaseContext& ctx) {
-        auto c = ctx.client();
-        http::Response r = get_directory(ctx, *c);
-        if (r.status != 200) return Verdict::fail("HTTP 200", describe(r));
-        auto body = json_body(r);
-        if (!body) return Verdict::fail("a JSON object", describe(r));
-        for (const char* name : {"newNonce", "newAccount", "newOrder", "revokeCert", "keyChange"}) {
-          const std::string* url = get_string(*body, name);
-          if (url == nullptr || url->rfind("http", 0) != 0) {
-            return Verdict::fail(std::string("member \"") + name + "\" with a URL",
-                                 body->contains(name) ? (*body)[name].dump() : "member missing");
-          }
-        }
-        return Verdict::pass();
+       "The directory is a JSON object whose newNonce member is a URL string: RFC 8555 §7.1: "
+       "\"The server MUST provide \"directory\" and \"newNonce\" resources.\" (the other "
+       "resources are the split case rfc8555-7.1.1-directory-resources-all)"},
+      [directory_urls](CaseContext& ctx) { return directory_urls(ctx, {"newNonce"}); }));
+  out.push_back(rfc_case(
+      {"rfc8555-7.1.1-directory-resources-all", "Directory lists the other resources", "7.1.1",
+       Level::May,
+       "The directory's newAccount, newOrder, revokeCert and keyChange members are URL strings; "
+       "no BCP 14 keyword requires them: RFC 8555 §7.1.1: \"It is a JSON object, whose field "
+       "names are drawn from the resource registry (Section 9.7.5) and whose values are the "
+       "corresponding URLs.\" (only \"The server MUST provide \"directory\" and \"newNonce\" "
+       "resources.\" is a MUST)"},
+      [directory_urls](CaseContext& ctx) {
+        return directory_urls(ctx, {"newAccount", "newOrder", "revokeCert", "keyChange"});
       }));
 
   out.push_back(rfc_case(
-      {"rfc8555-7.1.1-directory-meta", "Directory meta members have the specified types", "7.1.1",
-       Level::Must,
-       "When the directory has \"meta\", it is an object whose termsOfService and website are "
-       "strings, caaIdentities an array of strings and externalAccountRequired a boolean."},
+      {"rfc8555-7.1.1-directory-meta", "Directory meta is an object", "7.1.1", Level::Must,
+       "When the directory has \"meta\", it is a JSON object (its members' types are the split "
+       "case rfc8555-7.1.1-directory-meta-fields): RFC 8555 §7.1.1: \"The object MAY "
+       "additionally contain a \"meta\" field. If present, it MUST be a JSON object\""},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto body = json_body(get_directory(ctx, *c));
@@ -65,6 +79,25 @@ void add_directory_nonce_cases(CaseList& out) {
         if (!body->contains("meta")) return Verdict::pass("no meta object (optional)");
         const Json& meta = (*body)["meta"];
         if (!meta.is_object()) return Verdict::fail("meta is an object", meta.dump());
+        return Verdict::pass();
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.1.1-directory-meta-fields", "Directory meta members have the specified types",
+       "7.1.1", Level::May,
+       "When the directory has a \"meta\" object, its termsOfService and website are strings, "
+       "caaIdentities an array of strings and externalAccountRequired a boolean; no BCP 14 "
+       "keyword: RFC 8555 §7.1.1 lists them as \"termsOfService (optional, string)\", "
+       "\"website (optional, string)\", \"caaIdentities (optional, array of string)\" and "
+       "\"externalAccountRequired (optional, boolean)\" (lower case)."},
+      [](CaseContext& ctx) {
+        auto c = ctx.client();
+        auto body = json_body(get_directory(ctx, *c));
+        need_that(body.has_value(), "the directory is a JSON object");
+        if (!body->contains("meta") || !(*body)["meta"].is_object()) {
+          return Verdict::pass("no meta object (optional)");
+        }
+        const Json& meta = (*body)["meta"];
         for (const char* s : {"termsOfService", "website"}) {
           if (meta.contains(s) && !meta[s].is_string()) {
             return Verdict::fail(std::string(s) + " is a string", meta[s].dump());
@@ -86,7 +119,10 @@ void add_directory_nonce_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-7.2-head-nonce", "HEAD newNonce returns a Replay-Nonce", "7.2", Level::Must,
-       "The response to HEAD newNonce includes a Replay-Nonce header field with a fresh nonce."},
+       "The response to HEAD newNonce includes a Replay-Nonce header field with a fresh nonce: "
+       "RFC 8555 §7.2: \"The server's response MUST include a Replay-Nonce header field "
+       "containing a fresh nonce and SHOULD have status code 200 (OK).\" (the SHOULD part is "
+       "rfc8555-7.2-head-nonce-200)"},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto r = need(c->head(new_nonce_url(*c)), "HEAD newNonce");
@@ -109,7 +145,9 @@ void add_directory_nonce_cases(CaseList& out) {
       {"rfc8555-7.2-get-nonce-204", "GET newNonce answers 204 with a Replay-Nonce", "7.2",
        Level::Must,
        "The server responds to GET newNonce with status 204 (No Content), an empty body and a "
-       "Replay-Nonce header field."},
+       "Replay-Nonce header field: RFC 8555 §7.2: \"The server MUST also respond to GET "
+       "requests for this resource, returning an empty body (while still providing a "
+       "Replay-Nonce header) with a status code of 204 (No Content).\""},
       [](CaseContext& ctx) {
         auto c = ctx.client();
         auto r = need(c->get(new_nonce_url(*c)), "GET newNonce");

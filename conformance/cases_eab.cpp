@@ -11,6 +11,11 @@
 namespace attestlab::conformance {
 namespace {
 
+// The MUST every refused-binding case rests on (the target declares that it verifies them).
+constexpr const char* kEabRejectQuote =
+    "RFC 8555 §7.3.4: \"If any of these checks fail, then the CA MUST reject the newAccount "
+    "request.\"";
+
 struct BindingSpec {
   std::string kid;
   Bytes mac_key;
@@ -78,9 +83,12 @@ void add_eab_cases(CaseList& out) {
       {"rfc8555-7.3.4-eab-required",
        "Without a binding, an EAB-only server refuses newAccount",
        "7.3.4",
-       Level::Must,
+       Level::Should,
        "A server that requires external account binding refuses newAccount without one with "
-       "externalAccountRequired.",
+       "externalAccountRequired: RFC 8555 §7.3.4: \"If the CA receives a newAccount request "
+       "without an \"externalAccountBinding\" field, then it SHOULD reply with an error of type "
+       "\"externalAccountRequired\".\" (the refusal is the premise: the target declares "
+       "eab.required)",
        {"eab-required"}},
       [](CaseContext& ctx) {
         auto c = ctx.client();
@@ -98,7 +106,10 @@ void add_eab_cases(CaseList& out) {
        "7.1.1",
        Level::Must,
        "A server that requires external account binding sets meta.externalAccountRequired to "
-       "true.",
+       "true: RFC 8555 §7.3.4: \"If such a CA requires that newAccount requests contain an "
+       "\"externalAccountBinding\" field, then it MUST provide the value \"true\" in the "
+       "\"externalAccountRequired\" subfield of the \"meta\" field in the directory "
+       "object.\"",
        {"eab-required"}},
       [](CaseContext& ctx) {
         auto c = ctx.client();
@@ -111,9 +122,12 @@ void add_eab_cases(CaseList& out) {
       {"rfc8555-7.3.4-eab-valid",
        "A valid binding creates the account",
        "7.3.4",
-       Level::Must,
+       Level::May,
        "newAccount with a correct externalAccountBinding (HS256 over the account JWK, kid and "
-       "url of newAccount) creates the account (201).",
+       "url of newAccount) creates the account (201); no BCP 14 keyword obliges the server to "
+       "create it: RFC 8555 §7.3.4: \"If all of these checks pass and the CA creates a new "
+       "account, then the CA may consider the new account associated with the external account "
+       "corresponding to the MAC key.\"",
        {"eab"}},
       [](CaseContext& ctx) {
         EabAttempt a = new_account_with(ctx, 0, [](BindingSpec&, const client::Directory&) {});
@@ -125,7 +139,9 @@ void add_eab_cases(CaseList& out) {
        "A binding with a wrong MAC is refused",
        "7.3.4",
        Level::Must,
-       "newAccount whose binding is MACed with the wrong key is refused and creates no account.",
+       "newAccount whose binding is MACed with the wrong key is refused and creates no account "
+       "(step \"Verify that the MAC on the JWS verifies using that MAC key\"): " +
+           std::string(kEabRejectQuote),
        {"eab"}},
       [](CaseContext& ctx) {
         return refused_binding(
@@ -137,7 +153,10 @@ void add_eab_cases(CaseList& out) {
        "A binding with an unknown key id is refused",
        "7.3.4",
        Level::Must,
-       "newAccount whose binding names an unknown key id is refused and creates no account.",
+       "newAccount whose binding names an unknown key id is refused and creates no account "
+       "(step \"Retrieve the MAC key corresponding to the key identifier in the \"kid\" "
+       "field\"): " +
+           std::string(kEabRejectQuote),
        {"eab"}},
       [](CaseContext& ctx) {
         return refused_binding(ctx, 2, [](BindingSpec& s, const client::Directory&) {
@@ -151,7 +170,9 @@ void add_eab_cases(CaseList& out) {
        "7.3.4",
        Level::Must,
        "newAccount whose binding carries a \"url\" other than the newAccount URL is refused and "
-       "creates no account.",
+       "creates no account (criterion \"The \"url\" field MUST be set to the same value as the "
+       "outer JWS\"): " +
+           std::string(kEabRejectQuote),
        {"eab"}},
       [](CaseContext& ctx) {
         return refused_binding(
@@ -164,7 +185,9 @@ void add_eab_cases(CaseList& out) {
        "7.3.4",
        Level::Must,
        "newAccount whose binding's payload is a different JWK than the account key is refused "
-       "and creates no account.",
+       "and creates no account (step \"Verify that the payload of the JWS represents the same "
+       "key as was used to verify the outer JWS\"): " +
+           std::string(kEabRejectQuote),
        {"eab"}},
       [](CaseContext& ctx) {
         return refused_binding(ctx, 4, [](BindingSpec& s, const client::Directory&) {
@@ -178,7 +201,9 @@ void add_eab_cases(CaseList& out) {
        "7.3.4",
        Level::Must,
        "newAccount whose binding is signed with a signature algorithm (ES256) instead of a MAC "
-       "is refused and creates no account.",
+       "is refused and creates no account (criterion \"The \"alg\" field MUST indicate a "
+       "MAC-based algorithm\"): " +
+           std::string(kEabRejectQuote),
        {"eab"}},
       [](CaseContext& ctx) {
         auto other = fresh_signer();

@@ -20,6 +20,10 @@ constexpr const char* kUnsupportedAlgQuote =
     "\"This field MUST NOT contain \"none\" or a Message Authentication Code (MAC) "
     "algorithm\").";
 
+// The MUST a JWS that cannot be verified breaks.
+constexpr const char* kVerifyQuote =
+    "RFC 8555 §6.2: \"The server MUST verify the JWS before processing the request.\"";
+
 // The expected refusal: any 4xx when neither status nor types are given, else the problem.
 Verdict refusal(const Result<http::Response>& r, int status,
                 const std::vector<std::string>& types) {
@@ -146,15 +150,19 @@ void add_jws_cases(CaseList& out) {
       {"rfc8555-6.2-neither-jwk-nor-kid", "A header without jwk or kid is refused", "6.2",
        Level::Must,
        "A protected header with neither \"jwk\" nor \"kid\" is refused, and the request has no "
-       "effect."},
+       "effect: with no key named, the JWS cannot be verified: " +
+           std::string(kVerifyQuote)},
       [](CaseContext& ctx) {
         return refused_update(ctx, {}, Json{{"kid", nullptr}}, 0, {});
       }));
 
   out.push_back(
       rfc_case({"rfc8555-6.2-newaccount-needs-jwk", "newAccount signed with kid is refused", "6.2",
-                Level::Must,
-                "A newAccount request must carry \"jwk\"; one identified by \"kid\" is refused."},
+                Level::May,
+                "A newAccount request identified by \"kid\" instead of \"jwk\" may be refused: "
+                "RFC 8555 §6.2: \"For newAccount requests, and for revokeCert requests "
+                "authenticated by a certificate key, there MUST be a \"jwk\" field.\" binds the "
+                "client; no sentence says the server MUST reject it (the JWS still verifies)."},
                [](CaseContext& ctx) {
                  auto c = ctx.shared_client();
                  auto dir = need(c->directory(), "fetch the directory");
@@ -165,9 +173,11 @@ void add_jws_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-kid-required", "Requests other than newAccount must use kid", "6.2",
-       Level::Must,
-       "A newOrder signed by the account key but identified by \"jwk\" instead of \"kid\" is "
-       "refused."},
+       Level::May,
+       "A newOrder signed by the account key but identified by \"jwk\" instead of \"kid\" may "
+       "be refused: RFC 8555 §6.2: \"For all other requests, the request is signed using an "
+       "existing account, and there MUST be a \"kid\" field.\" binds the client; no sentence "
+       "says the server MUST reject it (the JWS still verifies under the account key)."},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         auto dir = need(c->directory(), "fetch the directory");
@@ -192,7 +202,10 @@ void add_jws_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-6.2-unknown-kid", "A kid naming no account is refused", "6.2", Level::Must,
        "A request whose \"kid\" is not the URL of an existing account is refused (an error "
-       "status, 4xx or 5xx)."},
+       "status, 4xx or 5xx): no account key verifies it: " +
+           std::string(kVerifyQuote) +
+           " (the \"kid\" \"MUST contain the account URL received by POSTing to the newAccount "
+           "resource\")."},
       [unknown_kid_order](CaseContext& ctx) {
         auto r = unknown_kid_order(ctx);
         return check(r && r->status >= 400, "an error status", describe(r));
@@ -222,7 +235,8 @@ void add_jws_cases(CaseList& out) {
       {"rfc8555-6.2-foreign-key-under-kid",
        "A signature by another key under the account's kid is refused", "6.2", Level::Must,
        "A request naming an account by \"kid\" but signed by a different key is refused, and "
-       "the request has no effect."},
+       "the request has no effect: the signature does not verify under the account's key: " +
+           std::string(kVerifyQuote)},
       [](CaseContext& ctx) {
         client::RawPostOptions o;
         o.signer = fresh_signer();
@@ -289,12 +303,16 @@ void add_jws_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-body-not-json", "A body that is not JSON is refused", "6.2", Level::Must,
-       "A POST whose body is not a JWS (not even JSON) is refused with a 4xx problem document."},
+       "A POST whose body is not a JWS (not even JSON) is refused (any 4xx; a problem document "
+       "is only §6.7's SHOULD): RFC 8555 §6.2: \"All ACME requests with a non-empty body MUST "
+       "encapsulate their payload in a JSON Web Signature (JWS) [RFC7515] object, signed using "
+       "the account's private key unless otherwise specified.  The server MUST verify the JWS "
+       "before processing the request.\""},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         client::RawPostOptions o;
         o.raw_body = "this is not a JWS";
-        return expect_problem(c->post_raw(c->account_url(), Json::object(), "", o), 0, {});
+        return expect_refused(c->post_raw(c->account_url(), Json::object(), "", o));
       }));
 
   out.push_back(rfc_case(
@@ -357,7 +375,10 @@ void add_jws_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-protected-not-json", "A protected header that is not JSON is refused", "6.2",
-       Level::Must, "A JWS whose protected header does not decode to a JSON object is refused."},
+       Level::Must,
+       "A JWS whose protected header does not decode to a JSON object is refused, and the "
+       "request has no effect: it cannot be verified (RFC 7515 §5.2 step 3): " +
+           std::string(kVerifyQuote)},
       [](CaseContext& ctx) {
         return refused_built_update(
             ctx,
@@ -371,7 +392,10 @@ void add_jws_cases(CaseList& out) {
 
   out.push_back(
       rfc_case({"rfc8555-6.2-payload-not-base64url", "A payload that is not base64url is refused",
-                "6.2", Level::Must, "A JWS whose payload member is not base64url is refused."},
+                "6.2", Level::Must,
+                "A JWS whose payload member is not base64url is refused, and the request has "
+                "no effect: it fails JWS validation (RFC 7515 §5.2 step 7): " +
+                    std::string(kVerifyQuote)},
                [](CaseContext& ctx) {
                  return refused_built_update(
                      ctx,

@@ -93,7 +93,10 @@ void add_post_as_get_cases(CaseList& out) {
        "7.5.1",
        Level::Must,
        "Fetching a challenge with POST-as-GET returns it without triggering validation: it stays "
-       "\"pending\" and the target does not contact the http-01 responder.",
+       "\"pending\" and the target does not contact the http-01 responder (a GET is safe; only "
+       "a POST of \"{}\" says the client is ready): RFC 8555 §6.3: \"Otherwise, the server MUST "
+       "treat this request as having the same semantics as a GET request for the same "
+       "resource.\"",
        {"http-01"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
