@@ -30,14 +30,20 @@ Verdict refusal(const Result<http::Response>& r, int status,
   return (status == 0 && types.empty()) ? expect_refused(r) : expect_problem(r, status, types);
 }
 
-// An account update sent with post_raw, then: `judge`'s verdict on the answer, and the
+// RFC 8555 §6.2's sentence on the media type of a POST.
+constexpr const char* kMediaTypeQuote =
+    "\"If a request does not meet this requirement, then the server MUST return a response with "
+    "status code 415 (Unsupported Media Type).\"";
+
+// An account update sent with this Content-Type ("" = none), then: status 415, and the
 // account unchanged.
-Verdict judged_update(CaseContext& ctx, const client::RawPostOptions& options,
-                      const std::function<Verdict(const Result<http::Response>&)>& judge) {
+Verdict unsupported_media_type(CaseContext& ctx, std::string content_type) {
+  client::RawPostOptions options;
+  options.content_type = std::move(content_type);
   WatchedAccount w = watched_account(ctx);
   auto r =
       post_raw_retrying(*w.client, w.account.url, Json::object(), contact_update_text(), options);
-  return first_failure({judge(r), contact_unchanged(*w.client, w.account.url)});
+  return first_failure({expect_status(r, 415), contact_unchanged(*w.client, w.account.url)});
 }
 
 // A broken account update sent with post_raw, then: the expected refusal, and the account
@@ -277,29 +283,16 @@ void add_jws_cases(CaseList& out) {
   out.push_back(
       rfc_case({"rfc8555-6.2-content-type-json",
                 "Content-Type application/json is refused with 415", "6.2", Level::Must,
-                "A POST whose Content-Type is application/json (not application/jose+json) gets"
-                " 415 and has no effect: \"If a request does not meet this requirement, then "
-                "the server MUST return a response with status code 415 (Unsupported Media "
-                "Type).\""},
-               [](CaseContext& ctx) {
-                 client::RawPostOptions o;
-                 o.content_type = "application/json";
-                 return judged_update(
-                     ctx, o, [](const Result<http::Response>& r) { return expect_status(r, 415); });
-               }));
+                std::string("A POST whose Content-Type is application/json (not "
+                            "application/jose+json) gets 415 and has no effect: ") +
+                    kMediaTypeQuote},
+               [](CaseContext& ctx) { return unsupported_media_type(ctx, "application/json"); }));
 
-  out.push_back(
-      rfc_case({"rfc8555-6.2-content-type-missing",
-                "A POST without Content-Type is refused with 415", "6.2", Level::Must,
-                "A POST without Content-Type gets 415: \"If a request does not meet this "
-                "requirement, then the server MUST return a response with status code 415 "
-                "(Unsupported Media Type).\""},
-               [](CaseContext& ctx) {
-                 client::RawPostOptions o;
-                 o.content_type = "";
-                 return judged_update(
-                     ctx, o, [](const Result<http::Response>& r) { return expect_status(r, 415); });
-               }));
+  out.push_back(rfc_case(
+      {"rfc8555-6.2-content-type-missing", "A POST without Content-Type is refused with 415", "6.2",
+       Level::Must,
+       std::string("A POST without Content-Type gets 415 and has no effect: ") + kMediaTypeQuote},
+      [](CaseContext& ctx) { return unsupported_media_type(ctx, ""); }));
 
   out.push_back(rfc_case(
       {"rfc8555-6.2-body-not-json", "A body that is not JSON is refused", "6.2", Level::Must,

@@ -185,10 +185,9 @@ struct EcSpkiShape {
   std::string_view prefix;
 };
 constexpr EcSpkiShape kEcSpkiShapes[] = {
-    {256,
-     std::string_view("\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86"
-                      "\x48\xce\x3d\x03\x01\x07\x03\x42\x00",
-                      26)},
+    {256, std::string_view("\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86"
+                           "\x48\xce\x3d\x03\x01\x07\x03\x42\x00",
+                           26)},
     {384, std::string_view("\x30\x76\x30\x10\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x05\x2b"
                            "\x81\x04\x00\x22\x03\x62\x00",
                            23)},
@@ -197,6 +196,17 @@ constexpr EcSpkiShape kEcSpkiShapes[] = {
                            25)},
 };
 
+// An EC public key from its curve and SEC1 point; OpenSSL refuses a point off the curve.
+Result<PublicKey> ec_public_from_point(const char* curve, const std::uint8_t* point,
+                                       std::size_t size) {
+  ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point, size) != 1)
+    return internal("building EC parameters");
+  return public_from_params("EC", bld.get());
+}
+
 std::optional<Result<PublicKey>> from_canonical_ec_spki(const Bytes& der) {
   for (const EcSpkiShape& shape : kEcSpkiShapes) {
     const std::size_t coord = static_cast<std::size_t>(shape.bits + 7) / 8;
@@ -204,11 +214,9 @@ std::optional<Result<PublicKey>> from_canonical_ec_spki(const Bytes& der) {
     if (!std::equal(shape.prefix.begin(), shape.prefix.end(), der.begin(),
                     [](char a, std::uint8_t b) { return static_cast<std::uint8_t>(a) == b; }))
       continue;
-    const auto point = der.begin() + static_cast<std::ptrdiff_t>(shape.prefix.size());
+    const std::uint8_t* point = der.data() + shape.prefix.size();
     if (*point != 0x04) return std::nullopt;  // compressed or hybrid: OpenSSL's path
-    const Bytes x(point + 1, point + 1 + static_cast<std::ptrdiff_t>(coord));
-    const Bytes y(point + 1 + static_cast<std::ptrdiff_t>(coord), der.end());
-    auto key = PublicKey::from_ec_xy(shape.bits, x, y);
+    auto key = ec_public_from_point(curve_name(shape.bits), point, 1 + 2 * coord);
     if (!key.ok()) return Result<PublicKey>(malformed("invalid SubjectPublicKeyInfo"));
     return key;
   }
@@ -309,13 +317,7 @@ Result<PublicKey> PublicKey::from_ec_xy(int bits, const Bytes& x, const Bytes& y
   Bytes point{0x04};  // uncompressed SEC1 point
   point.insert(point.end(), x.begin(), x.end());
   point.insert(point.end(), y.begin(), y.end());
-  ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                       point.size()) != 1)
-    return internal("building EC parameters");
-  return public_from_params("EC", bld.get());
+  return ec_public_from_point(curve, point.data(), point.size());
 }
 
 Result<PublicKey> PublicKey::from_rsa_ne(const Bytes& n, const Bytes& e) {
