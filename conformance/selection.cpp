@@ -1,6 +1,7 @@
 #include "conformance/selection.h"
 
 #include <algorithm>
+#include <set>
 
 namespace attestlab::conformance {
 
@@ -18,21 +19,23 @@ bool pattern_matches(const std::string& pattern, const Case& c) {
   return false;
 }
 
-bool selected(const Selection& selection, const Case& c) {
-  const auto any = [&](const std::vector<std::string>& patterns) {
-    return std::any_of(patterns.begin(), patterns.end(),
-                       [&](const std::string& p) { return pattern_matches(p, c); });
-  };
-  if (!selection.only.empty() && !any(selection.only)) return false;
-  return !any(selection.skip);
-}
-
 Result<CaseList> select_cases(const CaseList& all, const Selection& selection) {
+  // A pattern that is some case's own id selects that case alone, not also the cases
+  // split from it ("rfc8555-7.1.1-directory-meta" and "...-directory-meta-fields").
+  std::set<std::string> ids;
+  for (const auto& c : all) ids.insert(c.id);
+  const auto matches = [&](const std::string& p, const Case& c) {
+    return ids.count(p) != 0 ? c.id == p : pattern_matches(p, c);
+  };
+  const auto any = [&](const std::vector<std::string>& patterns, const Case& c) {
+    return std::any_of(patterns.begin(), patterns.end(),
+                       [&](const std::string& p) { return matches(p, c); });
+  };
   const auto check = [&](const std::vector<std::string>& patterns,
                          const char* flag) -> Result<void> {
     for (const auto& p : patterns) {
       const bool hit =
-          std::any_of(all.begin(), all.end(), [&](const Case& c) { return pattern_matches(p, c); });
+          std::any_of(all.begin(), all.end(), [&](const Case& c) { return matches(p, c); });
       if (!hit)
         return Error::make("malformed", std::string(flag) + " \"" + p + "\" matches no case");
     }
@@ -42,7 +45,8 @@ Result<CaseList> select_cases(const CaseList& all, const Selection& selection) {
   ATTESTLAB_TRY(check(selection.skip, "--skip"));
   CaseList out;
   for (const auto& c : all) {
-    if (selected(selection, c)) out.push_back(c);
+    if ((selection.only.empty() || any(selection.only, c)) && !any(selection.skip, c))
+      out.push_back(c);
   }
   std::sort(out.begin(), out.end(), [](const Case& a, const Case& b) { return a.id < b.id; });
   return out;

@@ -2,7 +2,7 @@
 //
 // A pattern selects a case when it is
 //   - the case's profile name ("rfc8555", "device-attest", "apple", "apple-mda-policy"),
-//   - the case id itself, or
+//   - the case id itself (then that case alone, even when other ids continue it), or
 //   - a prefix of the id ending at a boundary: the id continues with '-' or '.' after it,
 //     so "rfc8555-6.5" selects section 6.5 (and 6.5.1) but not 6.50, "rfc8555-7" all of
 //     section 7, and "rfc8555-6.5-nonce" the ids starting "rfc8555-6.5-nonce-".
@@ -25,7 +25,6 @@ struct Selection {
 };
 
 bool pattern_matches(const std::string& pattern, const Case& c);
-bool selected(const Selection& selection, const Case& c);
 
 // The selected cases, sorted by id. A pattern that matches no case at all is a usage
 // error (a typo would otherwise silently run nothing or everything):

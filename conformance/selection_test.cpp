@@ -77,6 +77,20 @@ TEST(Selection, SkipWinsOverOnlyAndNoOnlyMeansAll) {
                                                     "mda-posture-sip-disabled"}));
 }
 
+TEST(Selection, AnExactIdSelectsThatCaseAloneNotTheCasesSplitFromIt) {
+  const CaseList split = {make("rfc8555-7.1.1-directory-meta", kProfileRfc8555),
+                          make("rfc8555-7.1.1-directory-meta-fields", kProfileRfc8555),
+                          make("rfc8555-7.1.1-directory-resources", kProfileRfc8555)};
+  auto skip = select_cases(split, {{}, {"rfc8555-7.1.1-directory-meta"}});
+  EXPECT_EQ(ids(skip), (std::vector<std::string>{"rfc8555-7.1.1-directory-meta-fields",
+                                                 "rfc8555-7.1.1-directory-resources"}));
+  auto only = select_cases(split, {{"rfc8555-7.1.1-directory-meta"}, {}});
+  EXPECT_EQ(ids(only), std::vector<std::string>{"rfc8555-7.1.1-directory-meta"});
+  auto family = select_cases(split, {{"rfc8555-7.1.1-directory-meta*"}, {}});
+  EXPECT_EQ(ids(family), (std::vector<std::string>{"rfc8555-7.1.1-directory-meta",
+                                                   "rfc8555-7.1.1-directory-meta-fields"}));
+}
+
 TEST(Selection, SeveralOnlyPatternsAreAUnion) {
   auto r = select_cases(sample(), {{"device-attest", "rfc8555-7.4"}, {}});
   EXPECT_EQ(ids(r), (std::vector<std::string>{"device-attest-5-valid-attestation",
