@@ -6,7 +6,12 @@
 //    verify that is its crypto floor; /new_nonce (HEAD newNonce) is the same path without
 //    a JWS or a store access, so the difference is what the handler adds;
 //  - BM_FullEnrollmentInProcess: a whole enrollment (account, order for 127.0.0.1,
-//    http-01 through an in-process responder, finalize, download).
+//    http-01 through an in-process responder, finalize, download);
+//  - BM_ServerHandle/*: the same requests handed to AcmeServer::handle on the benchmark
+//    thread, as the HTTP session hands them over after parsing (routing, JWS checks,
+//    nonce, store, handler, response envelope, metrics, log line) without TLS, HTTP
+//    parsing or the kernel: what the server's own code costs per request. The client's
+//    signing happens in paused batches and is not counted.
 //
 // Server CPU is measured, not inferred from real time: the counter server_cpu is the CPU
 // time of the whole process minus that of the benchmark (client) thread, per iteration,
@@ -17,6 +22,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bench/jws_fixture.h"
 #include "bench/raw_openssl.h"
@@ -30,6 +36,7 @@ namespace {
 
 using namespace attestlab;
 using server::testing::Reply;
+using server::testing::SignOptions;
 using server::testing::TestAcmeClient;
 
 double cpu_seconds(clockid_t clock) {
@@ -83,6 +90,7 @@ class InProcessServer {
   std::string directory() const { return server_->directory_url(); }
   std::string trust() const { return dir_.path() + "/tls/cert.pem"; }
   server::testing::Http01Responder& responder() { return responder_; }
+  server::AcmeServer& server() { return *server_; }
 
  private:
   bench::TempDir dir_;  // declared first, so the server stops before its directory goes
@@ -214,6 +222,89 @@ void BM_ServerRequestNewNonce(benchmark::State& state) {
 BENCHMARK(BM_ServerRequestNewNonce)
     ->Name("BM_ServerRequest/new_nonce")
     ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// A request as the HTTP session hands it to AcmeServer::handle.
+http::Request handed_over(const std::string& method, const std::string& url,
+                          std::string body = "") {
+  http::Request request;
+  request.method = method;
+  const std::size_t path = url.find('/', url.find("://") + 3);
+  const std::string authority = url.substr(url.find("://") + 3, path - url.find("://") - 3);
+  request.target = url.substr(path);
+  request.headers.emplace("host", authority);
+  if (!body.empty()) request.headers.emplace("content-type", "application/jose+json");
+  request.body = std::move(body);
+  request.remote_addr = "127.0.0.1";
+  request.tls = true;
+  return request;
+}
+
+// A fresh nonce from the server, in process.
+std::string handed_nonce(server::AcmeServer& server, const std::string& new_nonce_url) {
+  http::Response response = server.handle(handed_over("HEAD", new_nonce_url));
+  return response.header("Replay-Nonce").value_or("");
+}
+
+void BM_ServerHandleUnsigned(benchmark::State& state, const char* method, const char* resource) {
+  InProcessServer* env = shared_server(state);
+  if (env == nullptr) return;
+  TestAcmeClient client(env->directory(), env->trust());
+  const std::string url = std::string(resource) == "directory" ? env->directory()
+                                                               : client.url(resource);
+  const http::Request request = handed_over(method, url);
+  for (auto _ : state) {
+    http::Response response = env->server().handle(request);
+    if (response.status != 200 && response.status != 204) {
+      state.SkipWithError("unexpected status");
+      break;
+    }
+    benchmark::DoNotOptimize(response);
+  }
+}
+BENCHMARK_CAPTURE(BM_ServerHandleUnsigned, new_nonce, "HEAD", "newNonce")
+    ->Name("BM_ServerHandle/new_nonce")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ServerHandleUnsigned, directory, "GET", "directory")
+    ->Name("BM_ServerHandle/directory")
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_ServerHandlePostAsGet(benchmark::State& state) {
+  InProcessServer* env = shared_server(state);
+  if (env == nullptr) return;
+  TestAcmeClient client(env->directory(), env->trust());
+  const std::string url = authz_url_for(client);
+  const std::string new_nonce = client.url("newNonce");
+  if (url.empty()) {
+    state.SkipWithError("no authorization to fetch");
+    return;
+  }
+  constexpr std::size_t kBatch = 256;
+  std::vector<http::Request> batch;
+  std::size_t next = kBatch;
+  for (auto _ : state) {
+    if (next == kBatch) {
+      state.PauseTiming();
+      batch.clear();
+      for (std::size_t i = 0; i < kBatch; ++i) {
+        SignOptions options;
+        options.nonce = handed_nonce(env->server(), new_nonce);
+        batch.push_back(handed_over("POST", url, client.sign(url, std::nullopt, options).dump()));
+      }
+      next = 0;
+      state.ResumeTiming();
+    }
+    http::Response response = env->server().handle(batch[next++]);
+    if (response.status != 200) {
+      state.SkipWithError(("POST-as-GET: " + response.body).c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(response);
+  }
+  state.SetLabel(bench::twin_label("BM_RawDigestVerify/P-256"));
+}
+BENCHMARK(BM_ServerHandlePostAsGet)
+    ->Name("BM_ServerHandle/post_as_get_authz")
     ->Unit(benchmark::kMicrosecond);
 
 // The floor of a POST-as-GET: one ES256 verify (bench/jws_fixture.h).

@@ -80,6 +80,14 @@ void Deleter<ASN1_STRING>::operator()(ASN1_STRING* p) const noexcept {
   ASN1_STRING_free(p);
 }
 template <>
+void Deleter<EVP_MAC>::operator()(EVP_MAC* p) const noexcept {
+  EVP_MAC_free(p);
+}
+template <>
+void Deleter<EVP_MAC_CTX>::operator()(EVP_MAC_CTX* p) const noexcept {
+  EVP_MAC_CTX_free(p);
+}
+template <>
 void Deleter<unsigned char>::operator()(unsigned char* p) const noexcept {
   OPENSSL_free(p);
 }

@@ -1,9 +1,13 @@
 // Anti-replay nonces (RFC 8555 §6.5), accepted at most once across every server process
 // sharing a Store.
 //
-// A nonce is self-authenticating: base64url(issued-at (6 bytes) || random (6 bytes) ||
+// A nonce is self-authenticating: base64url(issued-at (6 bytes) || sequence (6 bytes) ||
 // HMAC-SHA256(key, first 12 bytes) truncated to 12 bytes), with the HMAC key kept in the
-// store's settings so every process shares it. Issuing therefore costs an HMAC and no
+// store's settings so every process shares it. The sequence is a 48-bit counter that
+// starts at a random value in each service, scattered by a bijection, so nonces are unique within a process for
+// 2^48 issues and across processes (the same second, overlapping counter ranges) with
+// probability about n/2^47 for n issues; the MAC makes them unpredictable to anyone
+// without the key (RFC 8555 §6.5.1). Issuing therefore costs an HMAC (keyed once) and no
 // store write. Using one checks the MAC and age (by the verifying process's clock, with a
 // stated skew margin of 60 s between processes), then records the use in a NonceLedger
 // (nonce_ledger.h): the first use wins, a replay finds the record, and records are kept
@@ -13,6 +17,7 @@
 // conflict). Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -44,6 +49,8 @@ class NonceService {
   // The MAC and age checks of consume() alone, without recording a use.
   bool authentic(const std::string& nonce) const;
 
+  ~NonceService();
+
  private:
   NonceService(std::unique_ptr<NonceLedger> ledger, std::shared_ptr<Clock> clock,
                std::int64_t lifetime, Bytes key);
@@ -53,7 +60,9 @@ class NonceService {
   std::unique_ptr<NonceLedger> ledger_;
   std::shared_ptr<Clock> clock_;
   std::int64_t lifetime_;
-  Bytes key_;
+  struct Mac;  // HMAC-SHA256 with the key set once (nonce.cpp)
+  std::unique_ptr<const Mac> mac_;
+  std::atomic<std::uint64_t> sequence_;
 };
 
 }  // namespace attestlab::server

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include "testing/temp_dir.h"
@@ -55,6 +56,30 @@ TEST_F(NonceTest, UniqueForgedAndMalformedRefused) {
   EXPECT_FALSE(*nonces->consume(std::string(32, '!')));
   EXPECT_FALSE(*nonces->consume(std::string(32, 'A')));
   EXPECT_TRUE(*nonces->consume(n));  // the genuine one still works once
+}
+
+// The ledger (nonce_ledger.h) probes from the first 8 bytes of a nonce's tag (its last 16
+// bytes): consecutive nonces of one second must not share them, or its probes would pile
+// up in one run of slots.
+TEST_F(NonceTest, ConsecutiveNoncesSpreadOverTheLedger) {
+  auto nonces = service();
+  constexpr int kCount = 4096;
+  constexpr std::uint64_t kSlotMask = (1u << 18) - 1;  // a half of the default table
+  std::set<std::string> seen;
+  std::set<std::uint64_t> starts;
+  for (int i = 0; i < kCount; ++i) {
+    const std::string n = nonces->issue();
+    seen.insert(n);
+    auto raw = base64url_decode(n);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_EQ(raw->size(), 24u);
+    std::uint64_t start = 0;
+    std::memcpy(&start, raw->data() + 24 - kNonceTagBytes, sizeof start);
+    starts.insert(start & kSlotMask);
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kCount));
+  // Uniform random starts would give about 4064 distinct slots out of 2^18.
+  EXPECT_GT(starts.size(), 4000u);
 }
 
 TEST_F(NonceTest, ExpiredRefused) {
