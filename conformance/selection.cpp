@@ -1,6 +1,7 @@
 #include "conformance/selection.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace attestlab::conformance {
@@ -44,9 +45,25 @@ Result<CaseList> select_cases(const CaseList& all, const Selection& selection) {
   ATTESTLAB_TRY(check(selection.only, "--only"));
   ATTESTLAB_TRY(check(selection.skip, "--skip"));
   CaseList out;
+  std::set<std::string> taken;
   for (const auto& c : all) {
-    if ((selection.only.empty() || any(selection.only, c)) && !any(selection.skip, c))
+    if ((selection.only.empty() || any(selection.only, c)) && !any(selection.skip, c)) {
       out.push_back(c);
+      taken.insert(c.id);
+    }
+  }
+  // A case's verdict rests on the cases it depends on (runner.h): they come along,
+  // transitively, unless --skip names them.
+  std::map<std::string, const Case*> by_id;
+  for (const auto& c : all) by_id.emplace(c.id, &c);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::vector<std::string> deps = out[i].depends_on;
+    for (const auto& dep : deps) {
+      auto it = by_id.find(dep);
+      if (it == by_id.end() || taken.count(dep) != 0 || any(selection.skip, *it->second)) continue;
+      taken.insert(dep);
+      out.push_back(*it->second);
+    }
   }
   std::sort(out.begin(), out.end(), [](const Case& a, const Case& b) { return a.id < b.id; });
   return out;

@@ -8,7 +8,9 @@
 //     section 7, and "rfc8555-6.5-nonce" the ids starting "rfc8555-6.5-nonce-".
 //   - with a trailing '*', any id starting with the text before it.
 // A case runs when it matches some --only pattern (or there is none) and no --skip
-// pattern. Pure functions; thread-safe.
+// pattern, or when a case that runs depends on it (Case::depends_on, transitively) and no
+// --skip pattern matches it: "--only rfc8555-7.3.5-inner-url-mismatch" also runs
+// rfc8555-7.3.5-key-change, whose outcome decides whether the first is judged. Pure functions; thread-safe.
 #pragma once
 
 #include <string>

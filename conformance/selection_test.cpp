@@ -91,6 +91,18 @@ TEST(Selection, AnExactIdSelectsThatCaseAloneNotTheCasesSplitFromIt) {
                                                    "rfc8555-7.1.1-directory-meta-fields"}));
 }
 
+TEST(Selection, ASelectedCaseBringsItsPremisesUnlessSkipped) {
+  CaseList cases = {make("x-feature", kProfileRfc8555), make("x-feature-detail", kProfileRfc8555),
+                    make("x-uses-detail", kProfileRfc8555), make("y-other", kProfileRfc8555)};
+  cases[1].depends_on = {"x-feature"};
+  cases[2].depends_on = {"x-feature-detail", "not-a-case"};
+  auto only = select_cases(cases, {{"x-uses-detail"}, {}});
+  EXPECT_EQ(ids(only), (std::vector<std::string>{"x-feature", "x-feature-detail",
+                                                 "x-uses-detail"}));
+  auto skip = select_cases(cases, {{"x-uses-detail"}, {"x-feature"}});
+  EXPECT_EQ(ids(skip), (std::vector<std::string>{"x-feature-detail", "x-uses-detail"}));
+}
+
 TEST(Selection, SeveralOnlyPatternsAreAUnion) {
   auto r = select_cases(sample(), {{"device-attest", "rfc8555-7.4"}, {}});
   EXPECT_EQ(ids(r), (std::vector<std::string>{"device-attest-5-valid-attestation",
