@@ -307,6 +307,76 @@ BENCHMARK(BM_ServerHandlePostAsGet)
     ->Name("BM_ServerHandle/post_as_get_authz")
     ->Unit(benchmark::kMicrosecond);
 
+// A ready order of the client's account (http-01 answered through the responder): its
+// finalize URL, or "" on any failure.
+std::string ready_order_finalize_url(TestAcmeClient& c,
+                                     server::testing::Http01Responder& responder) {
+  Reply order = c.new_order({{"ip", "127.0.0.1"}});
+  if (order.status != 201) return "";
+  Reply authz = c.post_as_get(order.body["authorizations"][0]);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "http-01");
+  if (challenge.is_null()) return "";
+  responder.provision(challenge["token"], c.key_authorization(challenge["token"]));
+  if (c.post(challenge["url"], Json::object()).status != 200) return "";
+  for (int i = 0; i < 5000; ++i) {
+    timespec pause{0, 1000000};
+    nanosleep(&pause, nullptr);
+    Reply ready = c.post_as_get(order.location());
+    if (ready.status_field() == "ready") return order.body["finalize"].get<std::string>();
+    if (ready.status_field() != "pending") return "";
+  }
+  return "";
+}
+
+// finalize of a ready order for 127.0.0.1 with a P-256 CSR, handled in process: JWS,
+// order checks, CSR parse and signature verify, issuance (one ES256 signature by the
+// issuing CA), the store writes. Its floor: BM_CsrParseVerify/P-256 (pki_bench) plus one
+// P-256 signature. Orders are made ready (over HTTPS) in paused batches.
+void BM_ServerHandleFinalize(benchmark::State& state) {
+  InProcessServer* env = shared_server(state);
+  if (env == nullptr) return;
+  TestAcmeClient client(env->directory(), env->trust());
+  if (client.new_account().status != 201) {
+    state.SkipWithError("new-account failed");
+    return;
+  }
+  const std::string new_nonce = client.url("newNonce");
+  constexpr std::size_t kBatch = 16;
+  std::vector<http::Request> batch;
+  std::size_t next = kBatch;
+  for (auto _ : state) {
+    if (next == kBatch) {
+      state.PauseTiming();
+      batch.clear();
+      for (std::size_t i = 0; i < kBatch; ++i) {
+        const std::string url = ready_order_finalize_url(client, env->responder());
+        auto csr_key = pki::PrivateKey::generate(pki::KeySpec::p256());
+        if (url.empty() || !csr_key) break;
+        SignOptions options;
+        options.nonce = handed_nonce(env->server(), new_nonce);
+        const Json payload{{"csr", TestAcmeClient::csr_b64(*csr_key, {}, {"127.0.0.1"})}};
+        batch.push_back(handed_over("POST", url, client.sign(url, payload, options).dump()));
+      }
+      next = 0;
+      state.ResumeTiming();
+      if (batch.size() != kBatch) {
+        state.SkipWithError("could not make an order ready");
+        break;
+      }
+    }
+    http::Response response = env->server().handle(batch[next++]);
+    if (response.status != 200 || response.body.find("\"valid\"") == std::string::npos) {
+      state.SkipWithError(("finalize: " + response.body).c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(response);
+  }
+}
+BENCHMARK(BM_ServerHandleFinalize)
+    ->Name("BM_ServerHandle/finalize")
+    ->Unit(benchmark::kMicrosecond)
+    ->MinTime(1.0);
+
 // The floor of a POST-as-GET: one ES256 verify (bench/jws_fixture.h).
 using bench::BM_RawDigestVerify;
 BENCHMARK_CAPTURE(BM_RawDigestVerify, P256, pki::KeySpec::p256())->Name("BM_RawDigestVerify/P-256");

@@ -416,12 +416,14 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
     if (!found) return fail(found.error());
     superseded = std::move(*found);
   }
-  auto stored = ctx.store->put_certificate_superseding(record, superseded);
+  // The certificate and the order's "valid" go into one transaction: never a stored
+  // certificate under an order left "processing".
+  Order completed = order;
+  completed.status = "valid";
+  completed.certificate_id = record.id;
+  auto stored = ctx.store->put_certificate_superseding(record, superseded, &completed);
   if (!stored) return fail(stored.error());
-
-  order.status = "valid";
-  order.certificate_id = record.id;
-  ATTESTLAB_TRY(ctx.store->update_order(order, "processing"));
+  order = std::move(completed);
   ctx.metrics.certificate_issued();
 
   if (!evidence->attested_spkis.empty() && ctx.device_validator) {

@@ -139,8 +139,9 @@ class SqliteStore final : public Store {
                                     const std::string& status) override;
 
   Result<void> put_certificate(const CertificateRecord& c) override;
-  Result<void> put_certificate_superseding(
-      const CertificateRecord& issued, const std::vector<CertificateRecord>& superseded) override;
+  Result<void> put_certificate_superseding(const CertificateRecord& issued,
+                                           const std::vector<CertificateRecord>& superseded,
+                                           const Order* completes) override;
   // The statements behind put_certificate / update_certificate, mu_ held by the caller.
   Result<void> insert_certificate_locked(const CertificateRecord& c, const std::string& json);
   Result<void> update_certificate_locked(const CertificateRecord& c, const std::string& json);

@@ -14,9 +14,11 @@ Result<void> PgStore::put_certificate(const CertificateRecord& c) {
 
 // One transaction: the new certificate and the revocation of those it supersedes are
 // written together or not at all.
-Result<void> PgStore::put_certificate_superseding(
-    const CertificateRecord& issued, const std::vector<CertificateRecord>& superseded) {
+Result<void> PgStore::put_certificate_superseding(const CertificateRecord& issued,
+                                                  const std::vector<CertificateRecord>& superseded,
+                                                  const Order* completes) {
   const std::string json = dump(to_json(issued));
+  const std::string order_json = completes ? dump(to_json(*completes)) : std::string();
   return many([&](pqxx::transaction_base& t) -> Result<void> {
     t.exec_prepared0("certificate_insert", issued.id, issued.serial_hex, or_null(issued.device_id),
                      issued.account_id, or_null(issued.order_id), issued.status, json);
@@ -26,6 +28,12 @@ Result<void> PgStore::put_certificate_superseding(
       if (r.affected_rows() == 0) {
         return Error::make("serverInternal", "store: no certificate " + c.id);
       }
+    }
+    if (completes) {
+      auto r = t.exec_prepared("order_update", completes->status, order_json, completes->id,
+                               "processing");
+      if (r.affected_rows() == 0)
+        return missed_update(t, "order_exists", completes->id, "processing", "order");
     }
     return ok();
   });

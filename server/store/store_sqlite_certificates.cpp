@@ -39,17 +39,27 @@ Result<void> SqliteStore::put_certificate(const CertificateRecord& c) {
 }
 
 Result<void> SqliteStore::put_certificate_superseding(
-    const CertificateRecord& issued, const std::vector<CertificateRecord>& superseded) {
+    const CertificateRecord& issued, const std::vector<CertificateRecord>& superseded,
+    const Order* completes) {
   const std::string json = dump(to_json(issued));
   std::vector<std::string> superseded_json;
   superseded_json.reserve(superseded.size());
   for (const auto& c : superseded) superseded_json.push_back(dump(to_json(c)));
+  const std::string order_json = completes ? dump(to_json(*completes)) : std::string();
   std::lock_guard lock(mu_);
   Transaction tx(*this);
   ATTESTLAB_TRY(tx.begin());
   ATTESTLAB_TRY(insert_certificate_locked(issued, json));
   for (std::size_t i = 0; i < superseded.size(); ++i) {
     ATTESTLAB_TRY(update_certificate_locked(superseded[i], superseded_json[i]));
+  }
+  if (completes) {
+    Query q(order_update_.get());
+    const int rc =
+        q.text(completes->status).text(order_json).text(completes->id).text("processing").step();
+    if (rc != SQLITE_DONE) return sqlite_error();
+    if (sqlite3_changes(db_.get()) == 0)
+      return missed_update(order_exists_.get(), completes->id, "processing", "order");
   }
   return tx.commit();
 }

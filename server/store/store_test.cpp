@@ -606,24 +606,59 @@ TEST_P(StoreTest, PutCertificateSupersedingIsAllOrNothing) {
   superseded.revoked_at = 5000;
 
   // The new certificate's serial is taken: nothing is written, the old one stays valid.
-  auto clash =
-      store->put_certificate_superseding(make_certificate("cert-3", "02", "dev-A"), {superseded});
+  auto clash = store->put_certificate_superseding(make_certificate("cert-3", "02", "dev-A"),
+                                                  {superseded}, nullptr);
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.error().type, "conflict");
   EXPECT_EQ((*store->certificate_by_id("cert-1"))->status, "valid");
   EXPECT_FALSE(store->certificate_by_id("cert-3")->has_value());
 
-  ASSERT_TRUE(
-      store->put_certificate_superseding(make_certificate("cert-3", "03", "dev-A"), {superseded})
-          .ok());
+  ASSERT_TRUE(store
+                  ->put_certificate_superseding(make_certificate("cert-3", "03", "dev-A"),
+                                                {superseded}, nullptr)
+                  .ok());
   EXPECT_EQ((*store->certificate_by_id("cert-1"))->status, "revoked");
   EXPECT_EQ((*store->certificate_by_id("cert-1"))->revocation_reason, 4);
   EXPECT_EQ((*store->certificate_by_id("cert-3"))->status, "valid");
   // Superseding a certificate that does not exist fails the whole transaction too.
-  auto ghost = store->put_certificate_superseding(make_certificate("cert-4", "04", "dev-A"),
-                                                  {make_certificate("cert-9", "09", "dev-A")});
+  auto ghost =
+      store->put_certificate_superseding(make_certificate("cert-4", "04", "dev-A"),
+                                         {make_certificate("cert-9", "09", "dev-A")}, nullptr);
   EXPECT_FALSE(ghost.ok());
   EXPECT_FALSE(store->certificate_by_id("cert-4")->has_value());
+}
+
+// A finalize's certificate and its order's "valid" are one transaction: an order that is
+// no longer "processing" (another finalize won, or it was invalidated) stores neither.
+TEST_P(StoreTest, PutCertificateCompletingItsOrder) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto z1 = make_authz("authz-1", "acct-1", {"ch-1"});
+  Order order = make_order("order-cert-5", "acct-1", {z1});
+  order.status = "processing";
+  ASSERT_TRUE(store->create_order(order, {z1}).ok());
+  Order done = order;
+  done.status = "valid";
+  done.certificate_id = "cert-5";
+
+  Order elsewhere = done;
+  elsewhere.id = "order-not-stored";
+  auto ghost = store->put_certificate_superseding(make_certificate("cert-6", "06", ""), {},
+                                                  &elsewhere);
+  EXPECT_FALSE(ghost.ok());
+  EXPECT_FALSE(store->certificate_by_id("cert-6")->has_value());
+
+  ASSERT_TRUE(store->put_certificate_superseding(make_certificate("cert-5", "05", ""), {}, &done)
+                  .ok());
+  EXPECT_EQ((*store->order_by_id("order-cert-5"))->status, "valid");
+  EXPECT_EQ((*store->order_by_id("order-cert-5"))->certificate_id, "cert-5");
+  EXPECT_TRUE(store->certificate_by_id("cert-5")->has_value());
+
+  // The order is "valid" now, not "processing": a second completion writes nothing.
+  auto again = store->put_certificate_superseding(make_certificate("cert-7", "07", ""), {}, &done);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().type, "conflict");
+  EXPECT_FALSE(store->certificate_by_id("cert-7")->has_value());
 }
 
 // Orders by status, e.g. those left "processing" by a crash.
