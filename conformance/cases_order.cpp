@@ -1,6 +1,8 @@
 // RFC 8555 §7.4 (applying for issuance), §7.1.3/§7.1.4 (order and authorization
 // objects), §7.5 (authorizations), §7.5.2 (deactivation), §8.1 (tokens); RFC 8738 (IP
 // identifiers).
+#include <algorithm>
+
 #include "conformance/case_builder.h"
 #include "conformance/case_support.h"
 #include "conformance/checks.h"
@@ -23,6 +25,23 @@ Json identifiers_json(const std::vector<client::Identifier>& ids) {
   return out;
 }
 
+// The order is refused (any 4xx: the refusal is RFC 8555 §7.4's MUST, a problem document
+// only §6.7's SHOULD) for this payload.
+Verdict order_refused_4xx(CaseContext& ctx, const Json& payload) {
+  auto c = ctx.shared_client();
+  return expect_refused(raw_new_order(*c, payload));
+}
+
+// A JSON array's elements, serialized and sorted: RFC 8555 §7.4 "Clients MUST NOT make any
+// assumptions about the sort order of "identifiers" or "authorizations" elements".
+std::vector<std::string> elements(const Json& array) {
+  std::vector<std::string> out;
+  if (!array.is_array()) return {array.dump()};
+  for (const auto& e : array) out.push_back(e.dump());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // The order is refused (4xx problem) for this payload.
 Verdict order_refused(CaseContext& ctx, const Json& payload,
                       const std::vector<std::string>& types = {}) {
@@ -40,9 +59,16 @@ std::string challenge_types(const client::Authorization& a) {
 
 void add_order_cases(CaseList& out) {
   out.push_back(rfc_case(
-      {"rfc8555-7.4-new-order-201", "newOrder answers 201 with a pending order", "7.4", Level::Must,
+      {"rfc8555-7.4-new-order-201", "newOrder answers 201 with a pending order", "7.4", Level::May,
        "newOrder answers 201 (Created) with the order URL in Location and an order object: status "
-       "\"pending\", the requested identifiers, authorization URLs and a finalize URL."},
+       "\"pending\", the requested identifiers, authorization URLs and a finalize URL; no BCP 14 "
+       "keyword binds the server: RFC 8555 §7.4: \"If the server is willing to issue the "
+       "requested certificate, it responds with a 201 (Created) response.  The body of this "
+       "response is an order object reflecting the client's request and any authorizations the "
+       "client must complete before the certificate will be issued.\" (§7.1.3 lists \"status "
+       "(required, string)\", \"identifiers (required, array of object)\", \"authorizations "
+       "(required, array of string)\" and \"finalize (required, string)\" in lower case, and "
+       "§7.1.6: \"Order objects are created in the \"pending\" state.\")"},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         const std::vector<client::Identifier> ids = {dns_id(ctx.new_domain("order"))};
@@ -66,10 +92,17 @@ void add_order_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-7.1.3-order-expires", "A pending order has an expiry", "7.1.3", Level::Must,
-       "An order object in status \"pending\" carries \"expires\" (an RFC 3339 timestamp)."},
+       "An order object in status \"pending\" carries \"expires\" (an RFC 3339 timestamp): "
+       "RFC 8555 §7.1.3: \"expires (optional, string): The timestamp after which the server will "
+       "consider this order invalid, encoded in the format specified in [RFC3339].  This field "
+       "is REQUIRED for objects with \"pending\" or \"valid\" in the status field.\""},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         client::Order order = create_order(ctx, *c);
+        if (order.status != "pending" && order.status != "valid") {
+          return Verdict::skip("the new order is \"" + order.status +
+                               "\": \"expires\" is REQUIRED only when \"pending\" or \"valid\"");
+        }
         return check(
             order.expires && looks_like_rfc3339(*order.expires), "\"expires\" in RFC 3339 form",
             order.raw.contains("expires") ? order.raw["expires"].dump() : "no \"expires\"");
@@ -77,40 +110,57 @@ void add_order_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-7.4-order-fetch", "The order URL returns the order", "7.4", Level::Must,
-       "POST-as-GET of the order URL returns the same order (status, identifiers, "
-       "authorizations)."},
+       "POST-as-GET of the order URL returns the order with the same identifiers and "
+       "authorizations (in any sort order; its status may have moved on): RFC 8555 §6.3: "
+       "\"Otherwise, the server MUST treat this request as having the same semantics as a GET "
+       "request for the same resource.\" and §7.1.3: \"The elements of the \"authorizations\" "
+       "and \"identifiers\" arrays are immutable once set.  The server MUST NOT change the "
+       "contents of either array after they are created.\""},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         client::Order order = create_order(ctx, *c);
         Json fetched = fetch_json(*c, order.url, "the order");
+        const Json ids = order.raw.value("identifiers", Json());
+        const Json authzs = order.raw.value("authorizations", Json());
         return first_failure(
-            {check(fetched.value("status", "") == order.status, "status " + order.status,
-                   fetched.dump()),
-             check(fetched.value("identifiers", Json()) == order.raw.value("identifiers", Json()),
-                   "identifiers " + order.raw.value("identifiers", Json()).dump(), fetched.dump()),
-             check(fetched.value("authorizations", Json()) ==
-                       order.raw.value("authorizations", Json()),
-                   "the same authorizations", fetched.dump())});
+            {check(elements(fetched.value("identifiers", Json())) == elements(ids),
+                   "identifiers " + ids.dump(), fetched.dump()),
+             check(elements(fetched.value("authorizations", Json())) == elements(authzs),
+                   "authorizations " + authzs.dump(), fetched.dump())});
       }));
 
   out.push_back(
       rfc_case({"rfc8555-7.4-empty-identifiers", "An order without identifiers is refused", "7.4",
                 Level::Must,
-                "newOrder with an empty identifiers array is refused with a 4xx problem document."},
+                "newOrder with an empty identifiers array is refused (any 4xx; a problem "
+                "document is only §6.7's SHOULD): RFC 8555 §7.4: \"The server MUST return an "
+                "error if it cannot fulfill the request as specified, and it MUST NOT issue a "
+                "certificate with contents other than those requested.\" (an order for no "
+                "identifier specifies no certificate the server could issue)"},
                [](CaseContext& ctx) {
-                 return order_refused(ctx, Json{{"identifiers", Json::array()}});
+                 return order_refused_4xx(ctx, Json{{"identifiers", Json::array()}});
                }));
 
   out.push_back(rfc_case(
       {"rfc8555-7.4-identifiers-missing", "An order without the identifiers member is refused",
-       "7.4", Level::Must, "newOrder whose payload has no \"identifiers\" member is refused."},
-      [](CaseContext& ctx) { return order_refused(ctx, Json::object()); }));
+       "7.4", Level::Must,
+       "newOrder whose payload has no \"identifiers\" member is refused (any 4xx): RFC 8555 "
+       "§7.4: \"The server MUST return an error if it cannot fulfill the request as specified, "
+       "and it MUST NOT issue a certificate with contents other than those requested.\" (the "
+       "payload lacks the field that names the certificate's identifiers, \"identifiers "
+       "(required, array of object)\")"},
+      [](CaseContext& ctx) { return order_refused_4xx(ctx, Json::object()); }));
 
   out.push_back(rfc_case(
       {"rfc8555-7.4-unsupported-identifier-type", "An unknown identifier type is refused", "7.4",
-       Level::Must, "newOrder for an identifier type the server does not support is refused."},
+       Level::Must,
+       "newOrder for an identifier type the server does not support is refused (any 4xx; the "
+       "type unsupportedIdentifier is the May case rfc8555-6.7-unsupported-identifier-type-error): "
+       "RFC 8555 §7.4: \"The server MUST return an error if it cannot fulfill the request as "
+       "specified, and it MUST NOT issue a certificate with contents other than those "
+       "requested.\" (it cannot validate or issue for an identifier type it does not support)"},
       [](CaseContext& ctx) {
-        return order_refused(
+        return order_refused_4xx(
             ctx, Json{{"identifiers", {{{"type", "attestlab-unknown"}, {"value", "x"}}}}});
       }));
 
@@ -139,9 +189,13 @@ void add_order_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-7.1.4-authorization-object",
-       "Authorizations name the identifier and offer challenges", "7.1.4", Level::Must,
+       "Authorizations name the identifier and offer challenges", "7.1.4", Level::May,
        "Each authorization of a new order has the identifier, status \"pending\" and challenges, "
-       "each with type, url and status."},
+       "each with type, url and status; no BCP 14 keyword binds the server: RFC 8555 §7.1.4 "
+       "lists \"identifier (required, object)\", \"status (required, string)\" and "
+       "\"challenges (required, array of objects)\", §8 lists the challenge's \"type (required, "
+       "string)\", \"url (required, string)\" and \"status (required, string)\" (lower case), "
+       "and §7.1.6: \"Authorization objects are created in the \"pending\" state.\""},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         client::Order order = create_order(ctx, *c);
@@ -191,7 +245,13 @@ void add_order_cases(CaseList& out) {
        "7.1.4",
        Level::Must,
        "An order for \"*.name\" gets an authorization for \"name\" (without \"*.\") with "
-       "\"wildcard\": true.",
+       "\"wildcard\": true: RFC 8555 §7.1.4: \"wildcard (optional, boolean): This field MUST be "
+       "present and true for authorizations created as a result of a newOrder request containing "
+       "a DNS identifier with a value that was a wildcard domain name.\" and \"Wildcard domain "
+       "names (with \"*\" as the first label) MUST NOT be included in authorization objects.\" "
+       "(§7.1.3: \"An authorization returned by the server for a wildcard domain name identifier "
+       "MUST NOT include the asterisk and full stop (\"*.\") prefix in the authorization "
+       "identifier value.\")",
        {"wildcard"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
@@ -230,7 +290,11 @@ void add_order_cases(CaseList& out) {
 
   out.push_back(rfc_case(
       {"rfc8555-7.4-foreign-order", "Another account cannot read an order", "7.4", Level::Must,
-       "POST-as-GET of an order by an account that does not own it is refused."},
+       "POST-as-GET of an order by an account that does not own it is refused: RFC 8555 §6.3: "
+       "\"On receiving a request with a zero-length (and thus non-JSON) payload, the server MUST "
+       "authenticate the sender and verify any access control rules.\" (an order belongs to the "
+       "account that created it, §7.1.2.1: \"each identifying an order belonging to the "
+       "account\")"},
       [](CaseContext& ctx) {
         auto owner = ctx.shared_client("owner");
         client::Order order = create_order(ctx, *owner);
@@ -242,7 +306,10 @@ void add_order_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-7.5-foreign-authorization", "Another account cannot read an authorization", "7.5",
        Level::Must,
-       "POST-as-GET of an authorization by an account that does not own it is refused."},
+       "POST-as-GET of an authorization by an account that does not own it is refused: RFC 8555 "
+       "§6.3: \"On receiving a request with a zero-length (and thus non-JSON) payload, the server "
+       "MUST authenticate the sender and verify any access control rules.\" and §7.5: \"The "
+       "authorization object is implicitly tied to the account key used to sign the request.\""},
       [](CaseContext& ctx) {
         auto owner = ctx.shared_client("owner");
         client::Order order = create_order(ctx, *owner);
@@ -256,8 +323,13 @@ void add_order_cases(CaseList& out) {
        "Another account cannot answer a challenge",
        "7.5.1",
        Level::Must,
-       "A challenge response from an account that does not own the authorization is refused and "
-       "does not start validation (the challenge stays \"pending\").",
+       "A challenge response from an account that does not own the authorization is refused "
+       "(any 4xx; that the challenge stays \"pending\" is the split case "
+       "rfc8555-7.5.1-foreign-challenge-stays-pending): RFC 8555 §7.5.1: \"If the client's "
+       "response is invalid for any reason or does not provide the server with appropriate "
+       "information to validate the challenge, then the server MUST return an HTTP error.\" (the "
+       "response comes from another account, and §7.5: \"The authorization object is implicitly "
+       "tied to the account key used to sign the request.\")",
        {"validation"}},
       [](CaseContext& ctx) {
         auto owner = ctx.shared_client("owner");
@@ -267,12 +339,36 @@ void add_order_cases(CaseList& out) {
         // The attacker serves the answer for its own key: if the server validated it for
         // the attacker, the authorization would wrongly become valid.
         provision_challenge(ctx, *other, o.authz, o.challenge);
+        return expect_refused(post_retrying(*other, o.challenge.url, Json::object()));
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.5.1-foreign-challenge-stays-pending",
+       "Another account's challenge response starts no validation",
+       "7.5.1",
+       Level::May,
+       "After a challenge response from an account that does not own the authorization, the "
+       "challenge stays \"pending\" (no validation started); no BCP 14 keyword states it: RFC "
+       "8555 §7.1.6: \"They transition to the \"processing\" state when the client responds to "
+       "the challenge (see Section 7.5.1) and the server begins attempting to validate that the "
+       "client has completed the challenge.\" and §10.2: \"The integrity of the authorization "
+       "process thus depends on the identifier validation challenges to ensure that the "
+       "challenge can only be completed by someone who both (1) holds the private key of the "
+       "account key pair and (2) controls the identifier in question.\" (the refusal itself is "
+       "the MUST case rfc8555-7.5.1-foreign-challenge-response)",
+       {"validation"}},
+      [](CaseContext& ctx) {
+        auto owner = ctx.shared_client("owner");
+        OfferedChallenge o = offered_challenge(ctx, *owner, validation_type(ctx));
+        auto other = ctx.client("attacker");
+        ctx.new_account(*other);
+        // As above: the attacker serves the answer for its own key.
+        provision_challenge(ctx, *other, o.authz, o.challenge);
         auto r = post_retrying(*other, o.challenge.url, Json::object());
         ctx.pause(std::chrono::milliseconds(300));
         auto after = need(owner->get_challenge(o.challenge.url), "fetch the challenge");
-        return first_failure(
-            {expect_refused(r), check(after.status == "pending", "challenge still \"pending\"",
-                                      "challenge \"" + after.status + "\"")});
+        return check(after.status == "pending", "challenge still \"pending\"",
+                     "challenge \"" + after.status + "\" after " + describe(r));
       }));
 
   out.push_back(rfc_case(
@@ -320,14 +416,15 @@ void add_order_cases(CaseList& out) {
        "A malformed IP address is refused",
        "3",
        Level::Must,
-       "newOrder for an \"ip\" identifier that is not an IP address (999.0.0.1) is refused: "
+       "newOrder for an \"ip\" identifier that is not an IP address (999.0.0.1) is refused "
+       "(any 4xx: the problem document is RFC 8555 §6.7's SHOULD): "
        "RFC 8738 §3: \"The value field of the identifier MUST contain the textual form of the "
        "address\" (draft-ietf-acme-ip-08 words), and RFC 8555 §7.4: \"The server MUST return "
        "an error if it cannot fulfill the request as specified\".",
        {"ip-identifiers"}},
       [](CaseContext& ctx) {
-        return order_refused(ctx,
-                             Json{{"identifiers", {{{"type", "ip"}, {"value", "999.0.0.1"}}}}});
+        return order_refused_4xx(ctx,
+                                 Json{{"identifiers", {{{"type", "ip"}, {"value", "999.0.0.1"}}}}});
       }));
   out.back().spec = kSpecRfc8738;
 }
