@@ -86,15 +86,32 @@ client::Account other_account_with_new_key(CaseContext& ctx, const Rollover& r) 
 
 }  // namespace
 
+// The sentence every refusal below rests on, and the step it names.
+std::string steps_must(const char* step) {
+  return std::string(
+             "RFC 8555 §7.3.5: \"On receiving a keyChange request, the server MUST perform the "
+             "following steps in addition to the typical JWS validation:\" ... \"") +
+         step +
+         "\" ... \"Otherwise, the server responds with an error status code and a problem "
+         "document describing the error.\" (any error status counts: the problem document is not "
+         "checked)";
+}
+
 void add_key_change_cases(CaseList& out) {
   const std::vector<std::string> caps = {"key-change"};
   // The premise of every other case here: a key change that works.
   const std::vector<std::string> after_key_change = {"rfc8555-7.3.5-key-change"};
   out.push_back(rfc_case(
       {"rfc8555-7.3.5-key-change", "keyChange moves the account to the new key", "7.3.5",
-       Level::Must,
+       Level::May,
        "A correct keyChange answers 200; afterwards the old key no longer works and the new key "
-       "finds the same account.",
+       "finds the same account. There is no BCP 14 keyword: no BCP 14 keyword binds a server to "
+       "offer key change (RFC 8555 "
+       "§7.1: \"The server MUST provide \"directory\" and \"newNonce\" resources.\"; "
+       "keyChange is a capability of the target profile) nor words the outcome: §7.3.5: \"If all "
+       "of these checks pass, then the server updates the corresponding account by replacing "
+       "the old account key with the new public key and returns status code 200 (OK).\" The "
+       "other 7.3.5 cases depend on this one.",
        caps},
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);
@@ -120,7 +137,9 @@ void add_key_change_cases(CaseList& out) {
       {"rfc8555-7.3.5-inner-url-mismatch", "The inner url must be keyChange's", "7.3.5",
        Level::Must,
        "A keyChange whose inner JWS \"url\" differs from the outer one is refused; the old key "
-       "keeps the account.",
+       "keeps the account: " +
+           steps_must("Check that the \"url\" parameters of the inner and outer JWSs are the "
+                      "same."),
        caps, after_key_change},
       [](CaseContext& ctx) {
         return refused_after(
@@ -131,7 +150,10 @@ void add_key_change_cases(CaseList& out) {
       {"rfc8555-7.3.5-inner-account-mismatch", "The inner account must be the requester's", "7.3.5",
        Level::Must,
        "A keyChange whose inner \"account\" is not the URL of the account signing the outer JWS is "
-       "refused; the old key keeps the account.",
+       "refused; the old key keeps the account: " +
+           steps_must("Check that the \"account\" field of the keyChange object contains the URL "
+                      "for the account matching the old key (i.e., the \"kid\" field in the "
+                      "outer JWS)."),
        caps, after_key_change},
       [](CaseContext& ctx) {
         return refused_after(ctx, [](const Rollover& r, InnerSpec& inner) {
@@ -143,7 +165,9 @@ void add_key_change_cases(CaseList& out) {
       {"rfc8555-7.3.5-inner-old-key-mismatch", "oldKey must be the current key", "7.3.5",
        Level::Must,
        "A keyChange whose inner \"oldKey\" is not the account's current key is refused; the old "
-       "key keeps the account.",
+       "key keeps the account: " +
+           steps_must("Check that the \"oldKey\" field of the keyChange object is the same as the "
+                      "account key for the account in question."),
        caps, after_key_change},
       [](CaseContext& ctx) {
         return refused_after(ctx, [](const Rollover&, InnerSpec& inner) {
@@ -155,7 +179,8 @@ void add_key_change_cases(CaseList& out) {
       {"rfc8555-7.3.5-inner-not-signed-by-new-key", "The inner JWS must be signed by the new key",
        "7.3.5", Level::Must,
        "A keyChange whose inner JWS names the new key but is signed by another key is refused; "
-       "the old key keeps the account.",
+       "the old key keeps the account: " +
+           steps_must("Check that the inner JWS verifies using the key in its \"jwk\" field."),
        caps, after_key_change},
       [](CaseContext& ctx) {
         // The impostor outlives the edit: the inner JWS is signed when the rollover is sent.
@@ -167,7 +192,9 @@ void add_key_change_cases(CaseList& out) {
   out.push_back(rfc_case(
       {"rfc8555-7.3.5-inner-needs-jwk", "The inner JWS must carry jwk", "7.3.5", Level::Must,
        "A keyChange whose inner JWS identifies its key by \"kid\" instead of \"jwk\" is refused; "
-       "the old key keeps the account.",
+       "the old key keeps the account: " +
+           steps_must("Check that the JWS protected header of the inner JWS has a \"jwk\" "
+                      "field."),
        caps, after_key_change},
       [](CaseContext& ctx) {
         return refused_after(
@@ -178,7 +205,9 @@ void add_key_change_cases(CaseList& out) {
       {"rfc8555-7.3.5-new-key-in-use", "A new key that already has an account is refused", "7.3.5",
        Level::Must,
        "A keyChange to a key that already belongs to another account is refused; the old key "
-       "keeps its account.",
+       "keeps its account: " +
+           steps_must("Check that no account exists whose account key is the same as the key in "
+                      "the \"jwk\" header parameter of the inner JWS."),
        caps, after_key_change},
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);
@@ -206,7 +235,9 @@ void add_key_change_cases(CaseList& out) {
       {"rfc8555-7.3.5-key-change-keeps-orders", "A key change keeps pending orders", "7.3.5",
        Level::Must,
        "After a key change, the account's pending order is still pending and reachable with the "
-       "new key (the server must not invalidate pending orders or authorizations).",
+       "new key: RFC 8555 §7.3.5: \"Note that changing the account key for an account SHOULD "
+       "NOT have any other impact on the account.  For example, the server MUST NOT invalidate "
+       "pending orders or authorization transactions based on a change of account key.\"",
        caps, after_key_change},
       [](CaseContext& ctx) {
         Rollover r = prepare(ctx);

@@ -43,9 +43,16 @@ void add_status_cases(CaseList& out) {
       {"rfc8555-7.1.6-invalid-challenge-is-final",
        "An invalid challenge stays invalid",
        "7.1.6",
-       Level::Must,
+       Level::May,
        "After a challenge became \"invalid\", answering it again with the correct key "
-       "authorization does not make it (or its authorization) valid.",
+       "authorization does not make it (or its authorization) valid. There is no BCP 14 keyword "
+       "(no BCP 14 keyword binds the server): the "
+       "state machine of RFC 8555 §7.1.6 has no way out of \"invalid\" (\"If validation is "
+       "successful, the challenge moves to the \"valid\" state; if there is an error, the "
+       "challenge moves to the \"invalid\" state.\" and \"If the client attempts to fulfill a "
+       "challenge and fails, or if there is an error while the authorization is still pending, "
+       "then the authorization transitions to the \"invalid\" state.\") but states it without a "
+       "keyword.",
        {"validation"}},
       [](CaseContext& ctx) {
         Failed f = failed_order(ctx);
@@ -65,9 +72,15 @@ void add_status_cases(CaseList& out) {
       {"rfc8555-7.1.6-deactivated-authz-is-final",
        "A deactivated authorization stays deactivated",
        "7.1.6",
-       Level::Must,
+       Level::May,
        "Answering a challenge of a deactivated authorization (correctly) does not make the "
-       "authorization valid.",
+       "authorization valid. There is no BCP 14 keyword (no BCP 14 keyword binds the server): RFC "
+       "8555 §7.1.6 lists \"deactivated\" as a "
+       "final state (\"The order also moves to the \"invalid\" state if it expires or one of "
+       "its authorizations enters a final state other than \"valid\" (\"expired\", \"revoked\", "
+       "or \"deactivated\").\"); the MUST about deactivated authorizations, \"The server MUST NOT "
+       "treat deactivated authorization objects as sufficient for issuing certificates.\" "
+       "(§7.5.2), is rfc8555-7.1.6-deactivated-authz-blocks-order.",
        {"validation"},
        {"rfc8555-7.5.2-deactivate-authorization"}},
       [](CaseContext& ctx) {
@@ -112,7 +125,10 @@ void add_status_cases(CaseList& out) {
                 "An invalid order cannot be finalized",
                 "7.1.6",
                 Level::Must,
-                "Finalizing an order that became \"invalid\" answers 403 orderNotReady.",
+                "Finalizing an order that became \"invalid\" answers 403 orderNotReady: RFC 8555 "
+                "§7.4: \"A request to finalize an order will result in error if the order is not "
+                "in the \"ready\" state.  In such cases, the server MUST return a 403 "
+                "(Forbidden) error with a problem document of type \"orderNotReady\".\"",
                 {"validation"}},
                [](CaseContext& ctx) {
                  Failed f = failed_order(ctx);
@@ -123,29 +139,53 @@ void add_status_cases(CaseList& out) {
                  return expect_problem(r, 403, {"orderNotReady"});
                }));
 
-  out.push_back(rfc_case({"rfc8555-7.1.3-valid-order-members",
-                          "A valid order has a certificate and an expiry",
-                          "7.1.3",
-                          Level::Must,
-                          "An order in status \"valid\" carries \"certificate\" and \"expires\".",
-                          {"validation"}},
-                         [](CaseContext& ctx) {
-                           auto c = ctx.shared_client();
-                           Issued issued = issue_certificate(ctx, *c);
-                           Json order = fetch_json(*c, issued.order.url, "the order");
-                           const std::string* expires = get_string(order, "expires");
-                           return first_failure(
-                               {check(get_string(order, "certificate") != nullptr,
-                                      "a \"certificate\" URL", order.dump()),
-                                check(expires && looks_like_rfc3339(*expires),
-                                      "\"expires\" in RFC 3339 form", order.dump())});
-                         }));
+  out.push_back(rfc_case(
+      {"rfc8555-7.1.3-valid-order-members",
+       "A valid order has an expiry",
+       "7.1.3",
+       Level::Must,
+       "An order in status \"valid\" carries \"expires\" in RFC 3339 form: RFC 8555 §7.1.3: "
+       "\"expires (optional, string): The timestamp after which the server will consider this "
+       "order invalid, encoded in the format specified in [RFC3339].  This field is REQUIRED for "
+       "objects with \"pending\" or \"valid\" in the status field.\" (the certificate URL is the "
+       "split case rfc8555-7.1.3-valid-order-certificate)",
+       {"validation"}},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client();
+        Issued issued = issue_certificate(ctx, *c);
+        Json order = fetch_json(*c, issued.order.url, "the order");
+        const std::string* expires = get_string(order, "expires");
+        return check(expires && looks_like_rfc3339(*expires), "\"expires\" in RFC 3339 form",
+                     order.dump());
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-7.1.3-valid-order-certificate",
+       "A valid order links its certificate",
+       "7.1.3",
+       Level::May,
+       "An order in status \"valid\" carries its \"certificate\" URL. There is no BCP 14 keyword "
+       "(no BCP 14 keyword binds the server): RFC "
+       "8555 §7.1.3: \"certificate (optional, string): A URL for the certificate that has been "
+       "issued in response to this order.\"",
+       {"validation"}},
+      [](CaseContext& ctx) {
+        auto c = ctx.shared_client();
+        Issued issued = issue_certificate(ctx, *c);
+        Json order = fetch_json(*c, issued.order.url, "the order");
+        return check(get_string(order, "certificate") != nullptr, "a \"certificate\" URL",
+                     order.dump());
+      }));
 
   out.push_back(rfc_case({"rfc8555-7.1.4-valid-authz-expires",
                           "A valid authorization has an expiry",
                           "7.1.4",
                           Level::Must,
-                          "An authorization in status \"valid\" carries \"expires\" (RFC 3339).",
+                          "An authorization in status \"valid\" carries \"expires\" (RFC 3339): "
+                          "RFC 8555 §7.1.4: \"expires (optional, string): The timestamp after "
+                          "which the server will consider this authorization invalid, encoded in "
+                          "the format specified in [RFC3339].  This field is REQUIRED for objects "
+                          "with \"valid\" in the \"status\" field.\"",
                           {"validation"}},
                          [](CaseContext& ctx) {
                            auto c = ctx.shared_client();
@@ -160,10 +200,14 @@ void add_status_cases(CaseList& out) {
       {"rfc8555-7.1.6-status-vocabulary",
        "Objects only take the statuses of their state machine",
        "7.1.6",
-       Level::Must,
+       Level::May,
        "Through a whole issuance, orders are pending/ready/processing/valid/invalid, "
        "authorizations pending/valid/invalid/deactivated/expired/revoked and challenges "
-       "pending/processing/valid/invalid.",
+       "pending/processing/valid/invalid. There is no BCP 14 keyword (no BCP 14 keyword binds the "
+       "server): RFC 8555 §7.1.3: \"status "
+       "(required, string): The status of this order.  Possible values are \"pending\", "
+       "\"ready\", \"processing\", \"valid\", and \"invalid\".\" (likewise §7.1.4 and §8; "
+       "\"required\" is lower case).",
        {"validation"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
