@@ -20,7 +20,9 @@
 #include <benchmark/benchmark.h>
 #include <time.h>
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -246,12 +248,45 @@ std::string handed_nonce(server::AcmeServer& server, const std::string& new_nonc
   return response.header("Replay-Nonce").value_or("");
 }
 
+// Hands prepared requests to the server one per iteration, making `batch` more with
+// `prepare` (paused, not counted) whenever they run out; `accepted` judges each response.
+// Stops with SkipWithError when preparing fails or a response is not accepted.
+void handle_in_batches(benchmark::State& state, server::AcmeServer& server, std::size_t batch,
+                       const std::function<std::optional<http::Request>()>& prepare,
+                       const std::function<bool(const http::Response&)>& accepted) {
+  std::vector<http::Request> requests;
+  std::size_t next = 0;
+  for (auto _ : state) {
+    if (next == requests.size()) {
+      state.PauseTiming();
+      requests.clear();
+      next = 0;
+      for (std::size_t i = 0; i < batch; ++i) {
+        auto request = prepare();
+        if (!request) break;
+        requests.push_back(std::move(*request));
+      }
+      state.ResumeTiming();
+      if (requests.size() != batch) {
+        state.SkipWithError("could not prepare the requests");
+        break;
+      }
+    }
+    http::Response response = server.handle(requests[next++]);
+    if (!accepted(response)) {
+      state.SkipWithError(("unexpected answer: " + response.body).c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(response);
+  }
+}
+
 void BM_ServerHandleUnsigned(benchmark::State& state, const char* method, const char* resource) {
   InProcessServer* env = shared_server(state);
   if (env == nullptr) return;
   TestAcmeClient client(env->directory(), env->trust());
-  const std::string url = std::string(resource) == "directory" ? env->directory()
-                                                               : client.url(resource);
+  const std::string url =
+      std::string(resource) == "directory" ? env->directory() : client.url(resource);
   const http::Request request = handed_over(method, url);
   for (auto _ : state) {
     http::Response response = env->server().handle(request);
@@ -279,28 +314,14 @@ void BM_ServerHandlePostAsGet(benchmark::State& state) {
     state.SkipWithError("no authorization to fetch");
     return;
   }
-  constexpr std::size_t kBatch = 256;
-  std::vector<http::Request> batch;
-  std::size_t next = kBatch;
-  for (auto _ : state) {
-    if (next == kBatch) {
-      state.PauseTiming();
-      batch.clear();
-      for (std::size_t i = 0; i < kBatch; ++i) {
+  handle_in_batches(
+      state, env->server(), 256,
+      [&]() -> std::optional<http::Request> {
         SignOptions options;
         options.nonce = handed_nonce(env->server(), new_nonce);
-        batch.push_back(handed_over("POST", url, client.sign(url, std::nullopt, options).dump()));
-      }
-      next = 0;
-      state.ResumeTiming();
-    }
-    http::Response response = env->server().handle(batch[next++]);
-    if (response.status != 200) {
-      state.SkipWithError(("POST-as-GET: " + response.body).c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(response);
-  }
+        return handed_over("POST", url, client.sign(url, std::nullopt, options).dump());
+      },
+      [](const http::Response& r) { return r.status == 200; });
   state.SetLabel(bench::twin_label("BM_RawDigestVerify/P-256"));
 }
 BENCHMARK(BM_ServerHandlePostAsGet)
@@ -341,36 +362,20 @@ void BM_ServerHandleFinalize(benchmark::State& state) {
     return;
   }
   const std::string new_nonce = client.url("newNonce");
-  constexpr std::size_t kBatch = 16;
-  std::vector<http::Request> batch;
-  std::size_t next = kBatch;
-  for (auto _ : state) {
-    if (next == kBatch) {
-      state.PauseTiming();
-      batch.clear();
-      for (std::size_t i = 0; i < kBatch; ++i) {
+  handle_in_batches(
+      state, env->server(), 16,
+      [&]() -> std::optional<http::Request> {
         const std::string url = ready_order_finalize_url(client, env->responder());
         auto csr_key = pki::PrivateKey::generate(pki::KeySpec::p256());
-        if (url.empty() || !csr_key) break;
+        if (url.empty() || !csr_key) return std::nullopt;
         SignOptions options;
         options.nonce = handed_nonce(env->server(), new_nonce);
         const Json payload{{"csr", TestAcmeClient::csr_b64(*csr_key, {}, {"127.0.0.1"})}};
-        batch.push_back(handed_over("POST", url, client.sign(url, payload, options).dump()));
-      }
-      next = 0;
-      state.ResumeTiming();
-      if (batch.size() != kBatch) {
-        state.SkipWithError("could not make an order ready");
-        break;
-      }
-    }
-    http::Response response = env->server().handle(batch[next++]);
-    if (response.status != 200 || response.body.find("\"valid\"") == std::string::npos) {
-      state.SkipWithError(("finalize: " + response.body).c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(response);
-  }
+        return handed_over("POST", url, client.sign(url, payload, options).dump());
+      },
+      [](const http::Response& r) {
+        return r.status == 200 && r.body.find("\"valid\"") != std::string::npos;
+      });
 }
 BENCHMARK(BM_ServerHandleFinalize)
     ->Name("BM_ServerHandle/finalize")

@@ -49,6 +49,25 @@ Verdict order_refused(CaseContext& ctx, const Json& payload,
   return expect_problem(raw_new_order(*c, payload), 0, types);
 }
 
+// An account answers the challenge of another account's authorization, serving the key
+// authorization for its own key (had the server validated it for that account, the
+// authorization would wrongly become valid).
+struct ForeignResponse {
+  std::unique_ptr<client::AcmeClient> owner;
+  OfferedChallenge offered;
+  Result<http::Response> answer;
+};
+
+ForeignResponse foreign_challenge_response(CaseContext& ctx) {
+  auto owner = ctx.shared_client("owner");
+  OfferedChallenge o = offered_challenge(ctx, *owner, validation_type(ctx));
+  auto other = ctx.client("attacker");
+  ctx.new_account(*other);
+  provision_challenge(ctx, *other, o.authz, o.challenge);
+  auto answer = post_retrying(*other, o.challenge.url, Json::object());
+  return ForeignResponse{std::move(owner), std::move(o), std::move(answer)};
+}
+
 std::string challenge_types(const client::Authorization& a) {
   std::string s;
   for (const auto& ch : a.challenges) s += (s.empty() ? "" : ", ") + ch.type;
@@ -331,16 +350,7 @@ void add_order_cases(CaseList& out) {
        "response comes from another account, and §7.5: \"The authorization object is implicitly "
        "tied to the account key used to sign the request.\")",
        {"validation"}},
-      [](CaseContext& ctx) {
-        auto owner = ctx.shared_client("owner");
-        OfferedChallenge o = offered_challenge(ctx, *owner, validation_type(ctx));
-        auto other = ctx.client("attacker");
-        ctx.new_account(*other);
-        // The attacker serves the answer for its own key: if the server validated it for
-        // the attacker, the authorization would wrongly become valid.
-        provision_challenge(ctx, *other, o.authz, o.challenge);
-        return expect_refused(post_retrying(*other, o.challenge.url, Json::object()));
-      }));
+      [](CaseContext& ctx) { return expect_refused(foreign_challenge_response(ctx).answer); }));
 
   out.push_back(rfc_case(
       {"rfc8555-7.5.1-foreign-challenge-stays-pending",
@@ -358,17 +368,11 @@ void add_order_cases(CaseList& out) {
        "the MUST case rfc8555-7.5.1-foreign-challenge-response)",
        {"validation"}},
       [](CaseContext& ctx) {
-        auto owner = ctx.shared_client("owner");
-        OfferedChallenge o = offered_challenge(ctx, *owner, validation_type(ctx));
-        auto other = ctx.client("attacker");
-        ctx.new_account(*other);
-        // As above: the attacker serves the answer for its own key.
-        provision_challenge(ctx, *other, o.authz, o.challenge);
-        auto r = post_retrying(*other, o.challenge.url, Json::object());
+        ForeignResponse f = foreign_challenge_response(ctx);
         ctx.pause(std::chrono::milliseconds(300));
-        auto after = need(owner->get_challenge(o.challenge.url), "fetch the challenge");
+        auto after = need(f.owner->get_challenge(f.offered.challenge.url), "fetch the challenge");
         return check(after.status == "pending", "challenge still \"pending\"",
-                     "challenge \"" + after.status + "\" after " + describe(r));
+                     "challenge \"" + after.status + "\" after " + describe(f.answer));
       }));
 
   out.push_back(rfc_case(

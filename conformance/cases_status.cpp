@@ -36,6 +36,13 @@ Failed failed_order(CaseContext& ctx) {
   return f;
 }
 
+// The order of a certificate just issued, as fetched afterwards ("valid").
+Json valid_order(CaseContext& ctx) {
+  auto c = ctx.shared_client();
+  Issued issued = issue_certificate(ctx, *c);
+  return fetch_json(*c, issued.order.url, "the order");
+}
+
 }  // namespace
 
 void add_status_cases(CaseList& out) {
@@ -151,9 +158,7 @@ void add_status_cases(CaseList& out) {
        "split case rfc8555-7.1.3-valid-order-certificate)",
        {"validation"}},
       [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        Issued issued = issue_certificate(ctx, *c);
-        Json order = fetch_json(*c, issued.order.url, "the order");
+        const Json order = valid_order(ctx);
         const std::string* expires = get_string(order, "expires");
         return check(expires && looks_like_rfc3339(*expires), "\"expires\" in RFC 3339 form",
                      order.dump());
@@ -170,9 +175,7 @@ void add_status_cases(CaseList& out) {
        "issued in response to this order.\"",
        {"validation"}},
       [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        Issued issued = issue_certificate(ctx, *c);
-        Json order = fetch_json(*c, issued.order.url, "the order");
+        const Json order = valid_order(ctx);
         return check(get_string(order, "certificate") != nullptr, "a \"certificate\" URL",
                      order.dump());
       }));
