@@ -231,8 +231,9 @@ http::Request handed_over(const std::string& method, const std::string& url,
                           std::string body = "") {
   http::Request request;
   request.method = method;
-  const std::size_t path = url.find('/', url.find("://") + 3);
-  const std::string authority = url.substr(url.find("://") + 3, path - url.find("://") - 3);
+  const std::size_t host = url.find("://") + 3;
+  const std::size_t path = url.find('/', host);
+  const std::string authority = url.substr(host, path - host);
   request.target = url.substr(path);
   request.headers.emplace("host", authority);
   if (!body.empty()) request.headers.emplace("content-type", "application/jose+json");

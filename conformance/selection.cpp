@@ -23,10 +23,10 @@ bool pattern_matches(const std::string& pattern, const Case& c) {
 Result<CaseList> select_cases(const CaseList& all, const Selection& selection) {
   // A pattern that is some case's own id selects that case alone, not also the cases
   // split from it ("rfc8555-7.1.1-directory-meta" and "...-directory-meta-fields").
-  std::set<std::string> ids;
-  for (const auto& c : all) ids.insert(c.id);
+  std::map<std::string, const Case*> by_id;
+  for (const auto& c : all) by_id.emplace(c.id, &c);
   const auto matches = [&](const std::string& p, const Case& c) {
-    return ids.count(p) != 0 ? c.id == p : pattern_matches(p, c);
+    return by_id.count(p) != 0 ? c.id == p : pattern_matches(p, c);
   };
   const auto any = [&](const std::vector<std::string>& patterns, const Case& c) {
     return std::any_of(patterns.begin(), patterns.end(),
@@ -54,10 +54,8 @@ Result<CaseList> select_cases(const CaseList& all, const Selection& selection) {
   }
   // A case's verdict rests on the cases it depends on (runner.h): they come along,
   // transitively, unless --skip names them.
-  std::map<std::string, const Case*> by_id;
-  for (const auto& c : all) by_id.emplace(c.id, &c);
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const std::vector<std::string> deps = out[i].depends_on;
+    const std::vector<std::string> deps = out[i].depends_on;  // a copy: out grows below
     for (const auto& dep : deps) {
       auto it = by_id.find(dep);
       if (it == by_id.end() || taken.count(dep) != 0 || any(selection.skip, *it->second)) continue;

@@ -4,10 +4,10 @@
 // A nonce is self-authenticating: base64url(issued-at (6 bytes) || sequence (6 bytes) ||
 // HMAC-SHA256(key, first 12 bytes) truncated to 12 bytes), with the HMAC key kept in the
 // store's settings so every process shares it. The sequence is a 48-bit counter that
-// starts at a random value in each service, scattered by a bijection, so nonces are unique within a process for
-// 2^48 issues and across processes (the same second, overlapping counter ranges) with
-// probability about n/2^47 for n issues; the MAC makes them unpredictable to anyone
-// without the key (RFC 8555 §6.5.1). Issuing therefore costs an HMAC (keyed once) and no
+// starts at a random value in each service, scattered by a bijection, so nonces are
+// unique within a process for 2^48 issues and across processes (the same second,
+// overlapping counter ranges) except with probability about n/2^47 for n issues; the MAC
+// makes them unpredictable to anyone without the key (RFC 8555 §6.5.1). Issuing therefore costs an HMAC (keyed once) and no
 // store write. Using one checks the MAC and age (by the verifying process's clock, with a
 // stated skew margin of 60 s between processes), then records the use in a NonceLedger
 // (nonce_ledger.h): the first use wins, a replay finds the record, and records are kept

@@ -169,6 +169,9 @@ class PgStore final : public Store {
   static Error missed_update(pqxx::transaction_base& t, const char* exists, const std::string& id,
                              const std::string& expected, const char* kind);
   static void insert_challenges(pqxx::transaction_base& t, const Authorization& a);
+  // update_order's compare-and-set on the status, inside the caller's transaction.
+  static Result<void> update_order_in(pqxx::transaction_base& t, const Order& o,
+                                      const std::string& json, const std::string& expected_status);
 
   Result<void> migrate(const std::string& url);
 

@@ -144,6 +144,9 @@ class SqliteStore final : public Store {
                                            const Order* completes) override;
   // The statements behind put_certificate / update_certificate, mu_ held by the caller.
   Result<void> insert_certificate_locked(const CertificateRecord& c, const std::string& json);
+  // The statement behind update_order (compare-and-set on the status), mu_ held by the caller.
+  Result<void> update_order_locked(const Order& o, const std::string& json,
+                                   const std::string& expected_status);
   Result<void> update_certificate_locked(const CertificateRecord& c, const std::string& json);
   Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) override;
   Result<std::optional<CertificateRecord>> certificate_by_serial(

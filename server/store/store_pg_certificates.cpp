@@ -29,12 +29,7 @@ Result<void> PgStore::put_certificate_superseding(const CertificateRecord& issue
         return Error::make("serverInternal", "store: no certificate " + c.id);
       }
     }
-    if (completes) {
-      auto r = t.exec_prepared("order_update", completes->status, order_json, completes->id,
-                               "processing");
-      if (r.affected_rows() == 0)
-        return missed_update(t, "order_exists", completes->id, "processing", "order");
-    }
+    if (completes) return update_order_in(t, *completes, order_json, "processing");
     return ok();
   });
 }

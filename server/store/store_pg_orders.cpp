@@ -48,14 +48,19 @@ Result<std::vector<std::string>> PgStore::order_ids_by_status(const std::string&
   });
 }
 
+Result<void> PgStore::update_order_in(pqxx::transaction_base& t, const Order& o,
+                                      const std::string& json, const std::string& expected_status) {
+  auto r = t.exec_prepared("order_update", o.status, json, o.id, expected_status);
+  if (r.affected_rows() == 0) {
+    return missed_update(t, "order_exists", o.id, expected_status, "order");
+  }
+  return ok();
+}
+
 Result<void> PgStore::update_order(const Order& o, const std::string& expected_status) {
   const std::string json = dump(to_json(o));
   return one([&](pqxx::transaction_base& t) -> Result<void> {
-    auto r = t.exec_prepared("order_update", o.status, json, o.id, expected_status);
-    if (r.affected_rows() == 0) {
-      return missed_update(t, "order_exists", o.id, expected_status, "order");
-    }
-    return ok();
+    return update_order_in(t, o, json, expected_status);
   });
 }
 

@@ -53,14 +53,7 @@ Result<void> SqliteStore::put_certificate_superseding(
   for (std::size_t i = 0; i < superseded.size(); ++i) {
     ATTESTLAB_TRY(update_certificate_locked(superseded[i], superseded_json[i]));
   }
-  if (completes) {
-    Query q(order_update_.get());
-    const int rc =
-        q.text(completes->status).text(order_json).text(completes->id).text("processing").step();
-    if (rc != SQLITE_DONE) return sqlite_error();
-    if (sqlite3_changes(db_.get()) == 0)
-      return missed_update(order_exists_.get(), completes->id, "processing", "order");
-  }
+  if (completes) ATTESTLAB_TRY(update_order_locked(*completes, order_json, "processing"));
   return tx.commit();
 }
 

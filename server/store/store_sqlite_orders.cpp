@@ -68,6 +68,11 @@ Result<std::vector<std::string>> SqliteStore::order_ids_where(sqlite3_stmt* stat
 Result<void> SqliteStore::update_order(const Order& o, const std::string& expected_status) {
   const std::string json = dump(to_json(o));
   std::lock_guard lock(mu_);
+  return update_order_locked(o, json, expected_status);
+}
+
+Result<void> SqliteStore::update_order_locked(const Order& o, const std::string& json,
+                                              const std::string& expected_status) {
   Query q(order_update_.get());
   int rc = q.text(o.status).text(json).text(o.id).text(expected_status).step();
   if (rc != SQLITE_DONE) return sqlite_error();
