@@ -114,6 +114,17 @@ Result<Bytes> bn_param(EVP_PKEY* key, const char* name, std::size_t pad_to) {
   return out;
 }
 
+// OpenSSL's public key check on a built key.
+Result<PublicKey> checked_public(ossl::PKey key, const char* type) {
+  // The quick check: on the curve (EC) or a sane modulus (RSA). The full check adds, for EC,
+  // a multiplication by the group order, which proves nothing more on P-256/384/521 (prime
+  // order, cofactor 1) and costs as much as a signature verify.
+  ossl::PKeyCtx check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+  if (!check || EVP_PKEY_public_check_quick(check.get()) != 1)
+    return malformed(std::string("invalid ") + type + " public key");
+  return PublicKey(std::move(key));
+}
+
 // Builds a public key from provider parameters and runs OpenSSL's public key check
 // (point on the curve, RSA modulus sanity).
 Result<PublicKey> public_from_params(const char* type, OSSL_PARAM_BLD* bld) {
@@ -126,13 +137,7 @@ Result<PublicKey> public_from_params(const char* type, OSSL_PARAM_BLD* bld) {
   OSSL_PARAM_free(params);
   ossl::PKey key(raw);
   if (!built || !key) return malformed(std::string("invalid ") + type + " public key");
-  // The quick check: on the curve (EC) or a sane modulus (RSA). The full check adds, for EC,
-  // a multiplication by the group order, which proves nothing more on P-256/384/521 (prime
-  // order, cofactor 1) and costs as much as a signature verify.
-  ossl::PKeyCtx check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-  if (!check || EVP_PKEY_public_check_quick(check.get()) != 1)
-    return malformed(std::string("invalid ") + type + " public key");
-  return PublicKey(std::move(key));
+  return checked_public(std::move(key), type);
 }
 
 const char* curve_name(int bits) {
@@ -196,15 +201,51 @@ constexpr EcSpkiShape kEcSpkiShapes[] = {
                            25)},
 };
 
+// A key holding only the named curve's domain parameters, built once per curve and never
+// changed (so shared by every thread): EVP_PKEY_fromdata by group name builds the curve's
+// group from its constants on every call (16-25 us here), copying a built one costs a few.
+const EVP_PKEY* ec_domain_template(int bits) {
+  auto make = [](const char* curve) -> EVP_PKEY* {
+    ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
+    if (!bld ||
+        OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1)
+      return nullptr;
+    OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld.get());
+    if (params == nullptr) return nullptr;
+    ossl::PKeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+    EVP_PKEY* made = nullptr;
+    if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+        EVP_PKEY_fromdata(ctx.get(), &made, EVP_PKEY_KEY_PARAMETERS, params) != 1)
+      made = nullptr;
+    OSSL_PARAM_free(params);
+    return made;
+  };
+  static EVP_PKEY* const p256 = make("P-256");
+  static EVP_PKEY* const p384 = make("P-384");
+  static EVP_PKEY* const p521 = make("P-521");
+  switch (bits) {
+    case 256:
+      return p256;
+    case 384:
+      return p384;
+    case 521:
+      return p521;
+    default:
+      return nullptr;
+  }
+}
+
 // An EC public key from its curve and SEC1 point; OpenSSL refuses a point off the curve.
-Result<PublicKey> ec_public_from_point(const char* curve, const std::uint8_t* point,
-                                       std::size_t size) {
-  ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point, size) != 1)
-    return internal("building EC parameters");
-  return public_from_params("EC", bld.get());
+Result<PublicKey> ec_public_from_point(int bits, const std::uint8_t* point, std::size_t size) {
+  const EVP_PKEY* domain = ec_domain_template(bits);
+  if (domain == nullptr) return internal("building EC domain parameters");
+  ossl::PKey key(EVP_PKEY_dup(const_cast<EVP_PKEY*>(domain)));
+  if (!key) return internal("copying EC domain parameters");
+  if (EVP_PKEY_set1_encoded_public_key(key.get(), point, size) != 1) {
+    ossl::last_error();
+    return malformed("invalid EC public key");
+  }
+  return checked_public(std::move(key), "EC");
 }
 
 std::optional<Result<PublicKey>> from_canonical_ec_spki(const Bytes& der) {
@@ -216,7 +257,7 @@ std::optional<Result<PublicKey>> from_canonical_ec_spki(const Bytes& der) {
       continue;
     const std::uint8_t* point = der.data() + shape.prefix.size();
     if (*point != 0x04) return std::nullopt;  // compressed or hybrid: OpenSSL's path
-    auto key = ec_public_from_point(curve_name(shape.bits), point, 1 + 2 * coord);
+    auto key = ec_public_from_point(shape.bits, point, 1 + 2 * coord);
     if (!key.ok()) return Result<PublicKey>(malformed("invalid SubjectPublicKeyInfo"));
     return key;
   }
@@ -309,15 +350,14 @@ Result<Bytes> PublicKey::raw_public() const {
 }
 
 Result<PublicKey> PublicKey::from_ec_xy(int bits, const Bytes& x, const Bytes& y) {
-  const char* curve = curve_name(bits);
-  if (curve == nullptr) return Error::make("malformed", "unsupported EC curve size");
+  if (curve_name(bits) == nullptr) return Error::make("malformed", "unsupported EC curve size");
   const std::size_t len = static_cast<std::size_t>(bits + 7) / 8;
   if (x.size() != len || y.size() != len)
     return Error::make("malformed", "EC coordinates have the wrong length");
   Bytes point{0x04};  // uncompressed SEC1 point
   point.insert(point.end(), x.begin(), x.end());
   point.insert(point.end(), y.begin(), y.end());
-  return ec_public_from_point(curve, point.data(), point.size());
+  return ec_public_from_point(bits, point.data(), point.size());
 }
 
 Result<PublicKey> PublicKey::from_rsa_ne(const Bytes& n, const Bytes& e) {

@@ -6,6 +6,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <atomic>
+#include <thread>
+
 #include "testing/odd_ec_keys.h"
 
 namespace attestlab::pki {
@@ -191,6 +194,11 @@ TEST(PkiKeys, SpkiFastPathAgreesWithOpenSslDecoding) {
     off.back() ^= 0x01;
     EXPECT_FALSE(PublicKey::from_spki_der(off).ok());
     EXPECT_FALSE(openssl_decodes(off));
+    // Coordinates past the field prime (all bits set): refused by both paths.
+    Bytes huge = der;
+    std::fill(huge.end() - (2 * ((spec.bits + 7) / 8)), huge.end(), 0xff);
+    EXPECT_FALSE(PublicKey::from_spki_der(huge).ok());
+    EXPECT_FALSE(openssl_decodes(huge));
     // A compressed point (0x02/0x03 || x) is not the fast path's shape: OpenSSL decodes it.
     ossl::PKey copy(EVP_PKEY_dup(key.public_key().get()));
     ASSERT_TRUE(copy);
@@ -208,6 +216,27 @@ TEST(PkiKeys, SpkiFastPathAgreesWithOpenSslDecoding) {
     EXPECT_FALSE(PublicKey::from_spki_der(longer).ok());
     EXPECT_FALSE(PublicKey::from_spki_der(Bytes(der.begin(), der.end() - 1)).ok());
   }
+}
+
+// The fast path copies one per-curve template key: threads building keys at once each get
+// their own, equal to the original (run under TSan in CI).
+TEST(PkiKeys, SpkiFastPathIsSafeAcrossThreads) {
+  std::vector<PrivateKey> keys;
+  for (auto spec : {KeySpec::p256(), KeySpec::p384()}) keys.push_back(must_generate(spec));
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&keys, &mismatches] {
+      for (int i = 0; i < 50; ++i) {
+        for (const auto& key : keys) {
+          auto parsed = PublicKey::from_spki_der(key.public_key().spki_der());
+          if (!parsed.ok() || !parsed->equals(key.public_key())) ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(PkiKeys, RsaModulusExponentRoundTrip) {
