@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "server/store/sqlite_internal.h"
+#include "server/store/sqlite_wal_vfs.h"
 
 namespace attestlab::server::sqlite_internal {
 namespace {
@@ -29,9 +30,9 @@ Result<void> SqliteStore::open(const std::string& path) {
     if (fd >= 0) ::close(fd);
   }
   sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           wal_batching_vfs());
   db_.reset(raw);
   if (!db_) return Error::make("serverInternal", "sqlite: out of memory opening " + path);
   if (rc != SQLITE_OK) {
@@ -82,8 +83,8 @@ Result<void> SqliteStore::open(const std::string& path) {
 
 void SqliteStore::start_checkpointer(const std::string& path) {
   sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                           wal_batching_vfs());
   ckpt_db_.reset(raw);
   if (rc == SQLITE_OK) {
     sqlite3_busy_timeout(ckpt_db_.get(), kBusyTimeoutMs);

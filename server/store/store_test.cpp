@@ -16,6 +16,7 @@
 #include <random>
 #include <thread>
 
+#include "server/store/sqlite_wal_vfs.h"
 #include "testing/pg_server.h"
 #include "testing/store_backends.h"
 
@@ -882,6 +883,88 @@ TEST_F(SqliteStoreTest, CommittedWritesSurviveKillMinus9) {
   EXPECT_EQ((*store->authz_by_challenge("ch-k"))->id, "authz-k");
   EXPECT_TRUE(store->certificate_by_serial("0k")->has_value());
   EXPECT_TRUE(*store->consume_nonce("nonce-k", 1001, 300));
+}
+
+// The first column of the first row of `sql` on a plain SQLite connection, "" if none.
+std::string scalar(sqlite3* db, const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+    out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  return out;
+}
+
+// The store's connections write each WAL frame (header and page) with one call
+// (sqlite_wal_vfs.h); a plain SQLite connection on the default VFS shares the database with
+// them both ways, and finds it intact.
+TEST_F(SqliteStoreTest, WalFramesGoDownWholeAndPlainSqliteSharesTheDatabase) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const std::uint64_t before = sqlite_internal::wal_frames_coalesced();
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(store
+                    ->put_certificate(
+                        make_certificate("cert-" + std::to_string(i), std::to_string(i), "dev"))
+                    .ok());
+  }
+  // Every commit writes at least one frame; all of them went down as one write each.
+  EXPECT_GE(sqlite_internal::wal_frames_coalesced() - before, 50u);
+  const auto wal_size = fs::file_size(db_path_ + "-wal");
+  EXPECT_EQ((wal_size - 32) % (24 + 4096), 0u) << wal_size;  // header + whole frames
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM certificates"), "50");
+  EXPECT_EQ(scalar(db, "PRAGMA integrity_check"), "ok");
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO settings(key, value) VALUES('plain', 'written')", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto value = store->get_setting("plain");
+  ASSERT_TRUE(value.ok());
+  ASSERT_TRUE(value->has_value());
+  EXPECT_EQ(**value, "written");
+  EXPECT_TRUE(store->certificate_by_serial("49")->has_value());
+}
+
+// A transaction larger than the page cache spills pages into the WAL and rewrites some of
+// them before it commits; SQLite then rewrites those frames' headers (new checksums), with no
+// page write after them. Those headers must be on disk when the commit is published: killed
+// right after COMMIT, the database recovered by a fresh connection (which checks every
+// frame's checksum) holds the whole transaction.
+TEST_F(SqliteStoreTest, WalChecksumRewritesOfASpilledTransactionSurviveKillMinus9) {
+  const std::string path = (dir_ / "spill.db").string();
+  pid_t child = fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        sqlite_internal::wal_batching_vfs()) != SQLITE_OK)
+      _exit(10);
+    const char* script =
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=8;"
+        "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB);"
+        "BEGIN;"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)"
+        "  INSERT INTO t SELECT i, randomblob(300) FROM n;"
+        "UPDATE t SET v = randomblob(300) WHERE k % 3 = 0;"
+        "UPDATE t SET v = randomblob(300) WHERE k % 5 = 0;"
+        "COMMIT;";
+    if (sqlite3_exec(db, script, nullptr, nullptr, nullptr) != SQLITE_OK) _exit(11);
+    raise(SIGKILL);
+    _exit(12);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  ASSERT_GT(fs::file_size(path + "-wal"), 100u * 4096);  // the transaction is in the WAL
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM t"), "2000");
+  EXPECT_EQ(scalar(db, "PRAGMA integrity_check"), "ok");
+  sqlite3_close(db);
 }
 
 // --- added with the PostgreSQL store: schema 2, migrations, several processes ------------
