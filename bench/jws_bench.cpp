@@ -5,11 +5,14 @@
 // cache keeps it.
 #include <benchmark/benchmark.h>
 
+#include <optional>
 #include <string>
 
 #include "bench/jws_fixture.h"
 #include "bench/raw_openssl.h"
 #include "core/jose.h"
+#include "core/json_unique.h"
+#include "core/pki.h"
 
 namespace {
 
@@ -37,6 +40,60 @@ void BM_JwsVerify(benchmark::State& state, pki::KeySpec spec, const char* twin) 
 }
 BENCHMARK_CAPTURE(BM_JwsVerify, ES256, pki::KeySpec::p256(), "BM_RawDigestVerify/P-256");
 BENCHMARK_CAPTURE(BM_JwsVerify, ES384, pki::KeySpec::p384(), "BM_RawDigestVerify/P-384");
+
+// parse_flattened alone (no verify) of a POST-as-GET and of a finalize-sized body (a P-256
+// CSR in the payload), the part of authenticate() that is JSON work. "json_tree" reads the
+// same text through the JSON parser first (parse_json_unique, then the Json overload): what
+// every body cost before the plain shape was read directly.
+void BM_JwsParse(benchmark::State& state, bool finalize_sized, bool json_tree) {
+  auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  auto csr_key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  if (!key || !csr_key) {
+    state.SkipWithError("keys");
+    return;
+  }
+  std::optional<Json> payload;
+  if (finalize_sized) {
+    pki::CsrSpec spec;
+    spec.sans.ip = {"127.0.0.1"};
+    auto csr = pki::build_csr(spec, *csr_key);
+    if (!csr) {
+      state.SkipWithError("csr");
+      return;
+    }
+    payload = Json{{"csr", base64url_encode(csr->to_der())}};
+  }
+  Json header{{"nonce", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+              {"url", "https://127.0.0.1:14000/acme/order/abcdefghijklmnop/finalize"},
+              {"kid", "https://127.0.0.1:14000/acme/acct/abcdefghijklmnop"}};
+  auto jws = jose::sign(header, payload, *key);
+  if (!jws) {
+    state.SkipWithError("sign");
+    return;
+  }
+  const std::string body = jws->dump();
+  for (auto _ : state) {
+    Result<jose::Jws> parsed = Error::make("malformed", "");
+    if (json_tree) {
+      auto tree = parse_json_unique(body);
+      if (tree) parsed = jose::parse_flattened(*tree);
+    } else {
+      parsed = jose::parse_flattened(std::string_view(body));
+    }
+    if (!parsed) {
+      state.SkipWithError("parse failed");
+      break;
+    }
+    benchmark::DoNotOptimize(parsed);
+  }
+  state.counters["body_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK_CAPTURE(BM_JwsParse, post_as_get, false, false)->Name("BM_JwsParse/post_as_get");
+BENCHMARK_CAPTURE(BM_JwsParse, post_as_get_json_tree, false, true)
+    ->Name("BM_JwsParse/post_as_get/json_tree");
+BENCHMARK_CAPTURE(BM_JwsParse, finalize, true, false)->Name("BM_JwsParse/finalize");
+BENCHMARK_CAPTURE(BM_JwsParse, finalize_json_tree, true, true)
+    ->Name("BM_JwsParse/finalize/json_tree");
 
 // The crypto floor (bench/jws_fixture.h).
 using bench::BM_RawDigestVerify;

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/json_unique.h"
+
 namespace attestlab::jose {
 namespace {
 
@@ -748,6 +750,78 @@ TEST(ParseFlattened, RefusesBadProtectedHeaders) {
   expect_error(
       parse_flattened(with_header(Json{{"alg", "ES256"}, {"b64", false}, {"crit", {"b64"}}})),
       "malformed", "crit");
+}
+
+// parse_flattened(text) reads the plain shape of a flattened JWS without a JSON tree and
+// hands every other text to the JSON parser: it must decide as the JSON reading does
+// (parse_json_unique, then parse_flattened(Json)) for every text, plain or not.
+void expect_same_reading(const std::string& text) {
+  SCOPED_TRACE(text);
+  auto direct = parse_flattened(std::string_view(text));
+  auto tree = parse_json_unique(text);
+  if (!tree) {
+    ASSERT_FALSE(direct.ok());
+    EXPECT_EQ(direct.error().type, "malformed");
+    return;
+  }
+  auto via_json = parse_flattened(*tree);
+  ASSERT_EQ(direct.ok(), via_json.ok());
+  if (!direct.ok()) {
+    EXPECT_EQ(direct.error().type, via_json.error().type);
+    return;
+  }
+  EXPECT_EQ(direct->protected_b64, via_json->protected_b64);
+  EXPECT_EQ(direct->payload_b64, via_json->payload_b64);
+  EXPECT_EQ(direct->signature_b64, via_json->signature_b64);
+  EXPECT_EQ(direct->header, via_json->header);
+  EXPECT_EQ(direct->payload, via_json->payload);
+  EXPECT_EQ(direct->signature, via_json->signature);
+}
+
+TEST(ParseFlattened, ThePlainShapeIsReadAsTheJsonParserReadsIt) {
+  const Json body = valid_body();
+  const std::string p = body["protected"], l = body["payload"], g = body["signature"];
+  auto member = [](const std::string& k, const std::string& v) {
+    return "\"" + k + "\":\"" + v + "\"";
+  };
+  const std::string pm = member("protected", p), lm = member("payload", l),
+                    gm = member("signature", g);
+  const std::vector<std::string> texts = {
+      body.dump(),
+      "{" + pm + "," + lm + "," + gm + "}",
+      "{" + gm + "," + pm + "," + lm + "}",  // any order
+      " \t\r\n{ " + pm + " ,\n" + lm + "\t, " + gm + " }\n ",
+      "{\"protected\" : \"" + p + "\" , \"payload\":\"\",\"signature\":\"" + g + "\"}",
+      // Valid JSON outside the plain shape: the JSON parser reads it.
+      "{\"\\u0070rotected\":\"" + p + "\"," + lm + "," + gm + "}",  // escaped key
+      "{" + pm + "," + lm + "," + gm + ",\"header\":{}}",           // a fourth member
+      "{" + pm + "," + lm + "}",                                    // one missing
+      "{" + pm + "," + pm + "," + lm + "," + gm + "}",              // repeated
+      "{" + pm + "," + lm + "," + member("signature", "") + "}",    // empty signature
+      "{" + pm + "," + member("payload", "e30=") + "," + gm + "}",  // padding
+      "{" + pm + "," + member("payload", "e30") + "," + gm + "}",   // "{}"
+      "{" + pm + "," + member("payload", "A") + "," + gm + "}",     // bad length
+      "{" + pm + ",\"payload\":null," + gm + "}",
+      "{" + pm + ",\"payload\":7," + gm + "}",
+      "{" + pm + "," + lm + "," + gm + "}x",
+      "{" + pm + "," + lm + "," + gm,
+      "{" + pm + "," + lm + "," + gm + ",}",
+      "{" + pm + ";" + lm + "," + gm + "}",
+      "[" + pm + "]",
+      "{}",
+      "",
+  };
+  for (const auto& text : texts) expect_same_reading(text);
+  // Every prefix of the plain body, and a byte changed everywhere in it.
+  const std::string plain = "{" + pm + "," + lm + "," + gm + "}";
+  for (std::size_t i = 0; i <= plain.size(); i += 7) expect_same_reading(plain.substr(0, i));
+  for (std::size_t i = 0; i < plain.size(); i += 5) {
+    for (char c : {' ', '"', ',', ':', '\\', '=', 'A'}) {
+      std::string mutated = plain;
+      mutated[i] = c;
+      expect_same_reading(mutated);
+    }
+  }
 }
 
 TEST(ParseFlattened, ArbitraryBytesNeverCrash) {

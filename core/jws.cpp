@@ -2,7 +2,9 @@
 // signature algorithms ACME accepts (RFC 7518 §3, RFC 8037 §3.1) and the HS256 MAC of
 // external account binding (RFC 8555 §7.3.4).
 #include <array>
+#include <optional>
 #include <string_view>
+#include <utility>
 
 #include "core/jose.h"
 #include "core/jose_detail.h"
@@ -73,16 +75,6 @@ Result<std::string> dump_json(const Json& value) {
   }
 }
 
-Result<Bytes> decode_member(const Json& body, const char* name) {
-  const std::string* text = get_string(body, name);
-  if (text == nullptr) {
-    return malformed(std::string("JWS member \"") + name + "\" is missing or not a string");
-  }
-  auto bytes = base64url_decode(*text);
-  if (!bytes) return malformed(std::string("JWS member \"") + name + "\" is not valid base64url");
-  return std::move(bytes).value();
-}
-
 // The header parameters whose type the accessors rely on.
 Result<void> check_header_types(const Json& header) {
   if (get_string(header, "alg") == nullptr) {
@@ -147,7 +139,117 @@ Result<std::optional<Json>> Jws::payload_json() const {
   return std::optional<Json>(std::move(parsed).value());
 }
 
+namespace {
+
+// The three members of a flattened JWS, as their JSON string values.
+struct FlatMembers {
+  std::string_view protected_b64, payload_b64, signature_b64;
+};
+
+bool is_base64url_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
+// The flattened JWS as ACME clients send it: one JSON object of exactly the members
+// "protected", "payload" and "signature", in any order, each a string of base64url
+// characters, JSON whitespace between tokens. Read without building a JSON tree (for a
+// finalize's body that tree cost more than the rest of parsing). Any other text, however
+// valid (escapes, other members, a repeated member), is nullopt and goes to the JSON parser,
+// which reads these texts to the same three strings.
+std::optional<FlatMembers> scan_plain_flattened(std::string_view text) {
+  std::size_t i = 0;
+  auto skip_whitespace = [&] {
+    while (i < text.size() &&
+           (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+      ++i;
+  };
+  auto take = [&](char c) {
+    if (i >= text.size() || text[i] != c) return false;
+    ++i;
+    return true;
+  };
+  auto plain_string = [&]() -> std::optional<std::string_view> {
+    if (!take('"')) return std::nullopt;
+    const std::size_t start = i;
+    while (i < text.size() && is_base64url_char(text[i])) ++i;
+    if (!take('"')) return std::nullopt;
+    return text.substr(start, i - 1 - start);
+  };
+  FlatMembers members;
+  bool seen[3] = {false, false, false};
+  skip_whitespace();
+  if (!take('{')) return std::nullopt;
+  for (int n = 0; n < 3; ++n) {
+    if (n > 0 && !take(',')) return std::nullopt;
+    skip_whitespace();
+    auto key = plain_string();
+    if (!key) return std::nullopt;
+    skip_whitespace();
+    if (!take(':')) return std::nullopt;
+    skip_whitespace();
+    auto value = plain_string();
+    if (!value) return std::nullopt;
+    skip_whitespace();
+    std::string_view* slot = nullptr;
+    int index = 0;
+    if (*key == "protected") {
+      slot = &members.protected_b64;
+    } else if (*key == "payload") {
+      slot = &members.payload_b64, index = 1;
+    } else if (*key == "signature") {
+      slot = &members.signature_b64, index = 2;
+    } else {
+      return std::nullopt;
+    }
+    if (seen[index]) return std::nullopt;
+    seen[index] = true;
+    *slot = *value;
+  }
+  if (!take('}')) return std::nullopt;
+  skip_whitespace();
+  if (i != text.size()) return std::nullopt;
+  return members;
+}
+
+Result<Bytes> decode_text(std::string_view text, const char* name) {
+  auto bytes = base64url_decode(text);
+  if (!bytes) return malformed(std::string("JWS member \"") + name + "\" is not valid base64url");
+  return std::move(bytes).value();
+}
+
+// The rest of the checks, once the three members are strings, in the order parse_flattened
+// has always made them (so both readings give the same error for the same text).
+Result<Jws> from_members(const FlatMembers& members) {
+  auto protected_bytes = decode_text(members.protected_b64, "protected");
+  if (!protected_bytes) return protected_bytes.error();
+  auto payload = decode_text(members.payload_b64, "payload");
+  if (!payload) return payload.error();
+  auto signature = decode_text(members.signature_b64, "signature");
+  if (!signature) return signature.error();
+  if (signature->empty()) return malformed("JWS signature is empty");
+
+  auto header = parse_json_unique(to_string(*protected_bytes));
+  if (!header) return malformed("JWS protected header: " + header.error().detail);
+  if (!header->is_object()) {
+    return malformed("JWS protected header is not a JSON object");
+  }
+  ATTESTLAB_TRY(check_header_types(*header));
+
+  Jws jws;
+  jws.protected_b64 = std::string(members.protected_b64);
+  jws.payload_b64 = std::string(members.payload_b64);
+  jws.signature_b64 = std::string(members.signature_b64);
+  jws.header = std::move(header).value();
+  jws.payload = std::move(payload).value();
+  jws.signature = std::move(signature).value();
+  return jws;
+}
+
+}  // namespace
+
 Result<Jws> parse_flattened(std::string_view body) {
+  if (auto plain = scan_plain_flattened(body)) return from_members(*plain);
   auto parsed = parse_json_unique(body);
   if (!parsed) return malformed("request body is not valid JSON: " + parsed.error().detail);
   return parse_flattened(*parsed);
@@ -159,30 +261,18 @@ Result<Jws> parse_flattened(const Json& body) {
     return malformed("the general JWS JSON serialization is not accepted; use the flattened form");
   }
   if (body.contains("header")) return malformed("unprotected JWS header members are not accepted");
-
-  Jws jws;
-  auto protected_bytes = decode_member(body, "protected");
-  if (!protected_bytes) return protected_bytes.error();
-  auto payload = decode_member(body, "payload");
-  if (!payload) return payload.error();
-  auto signature = decode_member(body, "signature");
-  if (!signature) return signature.error();
-  if (signature->empty()) return malformed("JWS signature is empty");
-
-  auto header = parse_json_unique(to_string(*protected_bytes));
-  if (!header) return malformed("JWS protected header: " + header.error().detail);
-  if (!header->is_object()) {
-    return malformed("JWS protected header is not a JSON object");
+  // Each member present and a string before it is decoded, member by member, as always.
+  FlatMembers members;
+  for (auto [name, slot] :
+       {std::pair{"protected", &members.protected_b64}, std::pair{"payload", &members.payload_b64},
+        std::pair{"signature", &members.signature_b64}}) {
+    const std::string* text = get_string(body, name);
+    if (text == nullptr) {
+      return malformed(std::string("JWS member \"") + name + "\" is missing or not a string");
+    }
+    *slot = *text;
   }
-  ATTESTLAB_TRY(check_header_types(*header));
-
-  jws.protected_b64 = *get_string(body, "protected");
-  jws.payload_b64 = *get_string(body, "payload");
-  jws.signature_b64 = *get_string(body, "signature");
-  jws.header = std::move(header).value();
-  jws.payload = std::move(payload).value();
-  jws.signature = std::move(signature).value();
-  return jws;
+  return from_members(members);
 }
 
 Result<void> check_alg(const std::string& alg, const pki::PublicKey& key) {
