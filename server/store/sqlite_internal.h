@@ -15,6 +15,9 @@
 // file: multi-statement writes take the write lock up front (BEGIN IMMEDIATE) and waits
 // for a lock are bounded by busy_timeout.
 //
+// System calls: both connections open the file through sqlite_wal_vfs.h, which writes each
+// WAL frame (header and page) with one pwrite instead of two.
+//
 // Checkpoints (copying the WAL back into the database file, two fsyncs) run on a background
 // thread with its own connection, so requests never wait for them under the mutex. If
 // writes outpace it, a commit checkpoints inline once the WAL is large, which bounds it.
