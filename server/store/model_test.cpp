@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
+
+#include "server/store/stored_json.h"
 
 namespace attestlab::server {
 namespace {
@@ -200,6 +203,29 @@ TEST(ModelTest, SerialisedFormUsesFieldNames) {
   const Json o = to_json(full_order());
   EXPECT_EQ(o.at("identifiers").at(1).at("type"), "permanent-identifier");
   EXPECT_EQ(o.at("authorization_ids").size(), 2u);
+}
+
+// ParsedRows gives back a parse only for the same key and the very same text, and starts
+// over when full.
+TEST(ParsedRowsTest, AKnownParseIsReusedOnlyForTheSameText) {
+  stored_json::ParsedRows<std::string> memo(2);
+  EXPECT_FALSE(memo.find("a", "{1}").has_value());
+  memo.remember("a", "{1}", "one");
+  EXPECT_EQ(memo.find("a", "{1}").value_or(""), "one");
+  EXPECT_FALSE(memo.find("a", "{1} ").has_value());  // any other text: parse again
+  EXPECT_FALSE(memo.find("b", "{1}").has_value());
+  memo.remember("a", "{2}", "two");  // the same key, new text: replaced
+  EXPECT_EQ(memo.find("a", "{2}").value_or(""), "two");
+  EXPECT_FALSE(memo.find("a", "{1}").has_value());
+  memo.remember("b", "{3}", "three");
+  EXPECT_EQ(memo.size(), 2u);
+  memo.remember("c", "{4}", "four");  // full: starts over with the new entry
+  EXPECT_EQ(memo.size(), 1u);
+  EXPECT_FALSE(memo.find("a", "{2}").has_value());
+  EXPECT_EQ(memo.find("c", "{4}").value_or(""), "four");
+  stored_json::ParsedRows<std::string> off(0);
+  off.remember("a", "{1}", "one");
+  EXPECT_EQ(off.size(), 0u);
 }
 
 }  // namespace

@@ -106,6 +106,9 @@ using stored_json::decode;
 using stored_json::dump;
 using stored_json::parse_stored;
 
+// Rows of each kind whose parse a store keeps (ParsedRows): a few hundred KiB at most.
+constexpr std::size_t kParsedRowsKept = 256;
+
 class SqliteStore final : public Store {
  public:
   SqliteStore() = default;
@@ -228,6 +231,24 @@ class SqliteStore final : public Store {
 
   // Steps a single-row SELECT of one JSON column keyed by one text parameter.
   Result<std::optional<Json>> fetch_json(sqlite3_stmt* s, const std::string& key);
+  // The same SELECT as a model object, its parse reused from `memo` when the row's text is
+  // the one parsed before.
+  template <class T>
+  Result<std::optional<T>> fetch_model(sqlite3_stmt* s, const std::string& key,
+                                       stored_json::ParsedRows<T>& memo,
+                                       T (*from_json)(const Json&)) {
+    Query q(s);
+    const int rc = q.text(key).step();
+    if (rc == SQLITE_DONE) return std::optional<T>();
+    if (rc != SQLITE_ROW) return sqlite_error();
+    const std::string text = q.column_text(0);
+    if (auto known = memo.find(key, text)) return known;
+    auto j = stored_json::parse_stored(text);
+    if (!j) return j.error();
+    T value = from_json(*j);
+    memo.remember(key, text, value);
+    return std::optional<T>(std::move(value));
+  }
   // 0 rows changed by a compare-and-set update: "conflict" if the row exists, else absent.
   Error missed_update(sqlite3_stmt* exists, const std::string& id, const std::string& expected,
                       const char* kind);
@@ -243,6 +264,9 @@ class SqliteStore final : public Store {
 
   DatabasePtr db_;  // declared first: destroyed after the statements below
   std::mutex mu_;
+  // Parses of the rows read by id (under mu_): authorizations are polled, orders re-read.
+  stored_json::ParsedRows<Order> parsed_orders_{kParsedRowsKept};
+  stored_json::ParsedRows<Authorization> parsed_authzs_{kParsedRowsKept};
   NoncePurgePolicy nonce_purge_policy_;  // under mu_
 
   StatementPtr begin_, commit_, rollback_, user_version_;

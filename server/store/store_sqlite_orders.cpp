@@ -40,7 +40,7 @@ Result<void> SqliteStore::create_order(const Order& o, const std::vector<Authori
 
 Result<std::optional<Order>> SqliteStore::order_by_id(const std::string& id) {
   std::lock_guard lock(mu_);
-  return decode(fetch_json(order_by_id_.get(), id), &order_from_json);
+  return fetch_model(order_by_id_.get(), id, parsed_orders_, &order_from_json);
 }
 
 Result<std::vector<std::string>> SqliteStore::order_ids_by_account(const std::string& account_id) {
@@ -84,7 +84,7 @@ Result<void> SqliteStore::update_order_locked(const Order& o, const std::string&
 
 Result<std::optional<Authorization>> SqliteStore::authz_by_id(const std::string& id) {
   std::lock_guard lock(mu_);
-  return decode(fetch_json(authz_by_id_.get(), id), &authorization_from_json);
+  return fetch_model(authz_by_id_.get(), id, parsed_authzs_, &authorization_from_json);
 }
 
 Result<std::int64_t> SqliteStore::count_authzs(const std::string& account_id,

@@ -234,6 +234,49 @@ TEST_P(StoreTest, TwoConnectionsOnOneFileConsumeEachNonceOnce) {
   EXPECT_EQ(accepted.load(), kNonces);
 }
 
+// A store keeps the parse of rows it read (SQLite: ParsedRows); a row changed through another
+// store on the same database, or through itself, is read as it now is, every time.
+TEST_P(StoreTest, RowsChangedElsewhereAreReadAsTheyNowAre) {
+  auto a = open();
+  auto b = open();
+  ASSERT_TRUE(a && b);
+  auto z = make_authz("authz-m", "acct-m", {"ch-m"});
+  Order o = make_order("order-m", "acct-m", {z});
+  ASSERT_TRUE(a->create_order(o, {z}).ok());
+  for (int round = 0; round < 2; ++round) {  // twice: the second read of each is a known row
+    EXPECT_EQ((*a->authz_by_id("authz-m"))->status, "pending");
+    EXPECT_EQ((*a->order_by_id("order-m"))->status, "pending");
+  }
+  Authorization valid = z;
+  valid.status = "valid";
+  valid.challenges[0].status = "valid";
+  ASSERT_TRUE(b->update_authz(valid, "pending").ok());
+  o.status = "ready";
+  ASSERT_TRUE(b->update_order(o, "pending").ok());
+  auto authz = a->authz_by_id("authz-m");
+  ASSERT_TRUE(authz.ok() && authz->has_value());
+  EXPECT_EQ((*authz)->status, "valid");
+  EXPECT_EQ((*authz)->challenges[0].status, "valid");
+  EXPECT_EQ((*a->order_by_id("order-m"))->status, "ready");
+  // And back through the first store, then read through both.
+  o.status = "invalid";
+  ASSERT_TRUE(a->update_order(o, "ready").ok());
+  EXPECT_EQ((*a->order_by_id("order-m"))->status, "invalid");
+  EXPECT_EQ((*b->order_by_id("order-m"))->status, "invalid");
+  // Rows read once each, many more than a store keeps parsed: every one still right.
+  for (int i = 0; i < 600; ++i) {
+    auto zi = make_authz("authz-m" + std::to_string(i), "acct-m", {"ch-m" + std::to_string(i)});
+    ASSERT_TRUE(
+        a->create_order(make_order("order-m" + std::to_string(i), "acct-m", {zi}), {zi}).ok());
+  }
+  for (int i = 0; i < 600; i += 7) {
+    auto read = a->authz_by_id("authz-m" + std::to_string(i));
+    ASSERT_TRUE(read.ok() && read->has_value());
+    EXPECT_EQ((*read)->id, "authz-m" + std::to_string(i));
+  }
+  EXPECT_FALSE(a->authz_by_id("authz-none")->has_value());
+}
+
 // --- accounts ---------------------------------------------------------------------------
 
 TEST_P(StoreTest, AccountCreateLookupAndKeyRollover) {

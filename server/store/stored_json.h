@@ -2,8 +2,10 @@
 // that are looked up or compared.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "core/json.h"
 #include "core/result.h"
@@ -17,6 +19,36 @@ inline std::string dump(const Json& j) {
 
 // A stored JSON column parsed back; Error("serverInternal") when it is not JSON.
 Result<Json> parse_stored(const std::string& text);
+
+// The model objects last read back from their stored text, by row key: a row read again
+// with the same text (an authorization a client polls, an order read twice in a request) is
+// copied instead of parsed. The text itself is always read from the database, so a row
+// another connection or process changed is parsed anew. Bounded: at `capacity` entries the
+// memo starts over. Not thread-safe: used under the store's lock.
+template <class T>
+class ParsedRows {
+ public:
+  explicit ParsedRows(std::size_t capacity) : capacity_(capacity) {}
+  std::optional<T> find(const std::string& key, const std::string& text) const {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.text != text) return std::nullopt;
+    return it->second.value;
+  }
+  void remember(const std::string& key, const std::string& text, const T& value) {
+    if (capacity_ == 0) return;
+    if (entries_.size() >= capacity_ && entries_.find(key) == entries_.end()) entries_.clear();
+    entries_.insert_or_assign(key, Entry{text, value});
+  }
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::string text;
+    T value;
+  };
+  std::unordered_map<std::string, Entry> entries_;
+  std::size_t capacity_;
+};
 
 // A row fetched as JSON turned into a model object (absent stays absent).
 template <class T>
