@@ -305,23 +305,38 @@ BENCHMARK_CAPTURE(BM_ServerHandleUnsigned, directory, "GET", "directory")
     ->Name("BM_ServerHandle/directory")
     ->Unit(benchmark::kMicrosecond);
 
+// Signed POST-as-GETs of a new client's authorization, each with a fresh nonce from the
+// server, as the HTTP session hands them over.
+class AuthzFetches {
+ public:
+  explicit AuthzFetches(InProcessServer& env)
+      : env_(env),
+        client_(env.directory(), env.trust()),
+        url_(authz_url_for(client_)),
+        new_nonce_(client_.url("newNonce")) {}
+  bool ok() const { return !url_.empty(); }
+  http::Request next() {
+    SignOptions options;
+    options.nonce = handed_nonce(env_.server(), new_nonce_);
+    return handed_over("POST", url_, client_.sign(url_, std::nullopt, options).dump());
+  }
+
+ private:
+  InProcessServer& env_;
+  TestAcmeClient client_;
+  const std::string url_, new_nonce_;
+};
+
 void BM_ServerHandlePostAsGet(benchmark::State& state) {
   InProcessServer* env = shared_server(state);
   if (env == nullptr) return;
-  TestAcmeClient client(env->directory(), env->trust());
-  const std::string url = authz_url_for(client);
-  const std::string new_nonce = client.url("newNonce");
-  if (url.empty()) {
+  AuthzFetches fetches(*env);
+  if (!fetches.ok()) {
     state.SkipWithError("no authorization to fetch");
     return;
   }
   handle_in_batches(
-      state, env->server(), 256,
-      [&]() -> std::optional<http::Request> {
-        SignOptions options;
-        options.nonce = handed_nonce(env->server(), new_nonce);
-        return handed_over("POST", url, client.sign(url, std::nullopt, options).dump());
-      },
+      state, env->server(), 256, [&]() -> std::optional<http::Request> { return fetches.next(); },
       [](const http::Response& r) { return r.status == 200; });
   state.SetLabel(bench::twin_label("BM_RawDigestVerify/P-256"));
 }
@@ -341,19 +356,13 @@ void BM_ServerHandleScaling(benchmark::State& state) {
   if (env == nullptr) return;
   std::vector<http::Request> requests;
   {
-    TestAcmeClient client(env->directory(), env->trust());
-    const std::string url = authz_url_for(client);
-    const std::string new_nonce = client.url("newNonce");
-    if (url.empty()) {
+    AuthzFetches fetches(*env);
+    if (!fetches.ok()) {
       state.SkipWithError("no authorization to fetch");
       return;
     }
     requests.reserve(kScalingRequests);
-    for (int i = 0; i < kScalingRequests; ++i) {
-      SignOptions options;
-      options.nonce = handed_nonce(env->server(), new_nonce);
-      requests.push_back(handed_over("POST", url, client.sign(url, std::nullopt, options).dump()));
-    }
+    for (int i = 0; i < kScalingRequests; ++i) requests.push_back(fetches.next());
   }
   std::size_t next = 0;
   for (auto _ : state) {
