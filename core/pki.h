@@ -4,6 +4,7 @@
 // called concurrently.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,8 +42,8 @@ class PublicKey {
   explicit PublicKey(ossl::PKey key);
   PublicKey(const PublicKey& other);
   PublicKey& operator=(const PublicKey& other);
-  PublicKey(PublicKey&&) noexcept = default;
-  PublicKey& operator=(PublicKey&&) noexcept = default;
+  PublicKey(PublicKey&& other) noexcept;
+  PublicKey& operator=(PublicKey&& other) noexcept;
 
   static Result<PublicKey> from_spki_der(const Bytes& der);
   static Result<PublicKey> from_pem(const std::string& pem);
@@ -74,6 +75,10 @@ class PublicKey {
 
  private:
   ossl::PKey key_;
+  // spec() once read (OpenSSL answers it through provider parameters, ~2 us each time, and
+  // every signed request asks); kUnknownSpec until then. The key never changes.
+  static constexpr std::int32_t kUnknownSpec = -1;
+  mutable std::atomic<std::int32_t> spec_{kUnknownSpec};
 };
 
 class PrivateKey {

@@ -171,9 +171,25 @@ std::string KeySpec::name() const {
 // ---- PublicKey ----
 
 PublicKey::PublicKey(ossl::PKey key) : key_(std::move(key)) {}
-PublicKey::PublicKey(const PublicKey& other) : key_(up_ref(other.key_.get())) {}
+PublicKey::PublicKey(const PublicKey& other)
+    : key_(up_ref(other.key_.get())), spec_(other.spec_.load(std::memory_order_relaxed)) {}
 PublicKey& PublicKey::operator=(const PublicKey& other) {
-  if (this != &other) key_ = up_ref(other.key_.get());
+  if (this != &other) {
+    key_ = up_ref(other.key_.get());
+    spec_.store(other.spec_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  }
+  return *this;
+}
+PublicKey::PublicKey(PublicKey&& other) noexcept
+    : key_(std::move(other.key_)), spec_(other.spec_.load(std::memory_order_relaxed)) {
+  other.spec_.store(kUnknownSpec, std::memory_order_relaxed);
+}
+PublicKey& PublicKey::operator=(PublicKey&& other) noexcept {
+  if (this != &other) {
+    key_ = std::move(other.key_);
+    spec_.store(other.spec_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    other.spec_.store(kUnknownSpec, std::memory_order_relaxed);
+  }
   return *this;
 }
 
@@ -293,7 +309,14 @@ std::string PublicKey::to_pem() const {
 }
 
 KeySpec PublicKey::spec() const {
-  return spec_of(key_.get());
+  const std::int32_t known = spec_.load(std::memory_order_relaxed);
+  if (known != kUnknownSpec) return {static_cast<KeyKind>(known >> 16), known & 0xffff};
+  const KeySpec spec = spec_of(key_.get());
+  if (key_ && spec.bits >= 0 && spec.bits <= 0xffff) {
+    spec_.store((static_cast<std::int32_t>(spec.kind) << 16) | spec.bits,
+                std::memory_order_relaxed);
+  }
+  return spec;
 }
 
 bool PublicKey::equals(const PublicKey& other) const {

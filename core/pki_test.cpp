@@ -239,6 +239,29 @@ TEST(PkiKeys, SpkiFastPathIsSafeAcrossThreads) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
+// spec() is read from OpenSSL once per key and kept: copies keep it, a moved-from key has
+// none, and every kind of key answers the same the first time and after.
+TEST(PkiKeys, SpecIsKeptWithTheKeyAndGoesWithAMove) {
+  for (auto made : {KeySpec::p256(), KeySpec::p384(), KeySpec::rsa(2048), KeySpec::ed25519()}) {
+    SCOPED_TRACE(made.name());
+    PublicKey key = must_generate(made).public_key();
+    for (int i = 0; i < 2; ++i) {
+      EXPECT_EQ(key.spec().kind, made.kind);
+      EXPECT_EQ(key.spec().bits, made.bits);
+    }
+    PublicKey copy = key;
+    EXPECT_EQ(copy.spec().bits, made.bits);
+    PublicKey moved = std::move(copy);
+    EXPECT_EQ(moved.spec().kind, made.kind);
+    EXPECT_EQ(moved.spec().bits, made.bits);
+    EXPECT_FALSE(copy.valid());  // NOLINT(bugprone-use-after-move): the moved-from state
+    EXPECT_EQ(copy.spec().name(), KeySpec().name());  // what a key-less PublicKey answers
+    copy = moved;
+    EXPECT_EQ(copy.spec().bits, made.bits);
+  }
+  EXPECT_EQ(PublicKey().spec().name(), KeySpec().name());
+}
+
 TEST(PkiKeys, RsaModulusExponentRoundTrip) {
   PrivateKey key = must_generate(KeySpec::rsa(2048));
   auto ne = key.public_key().rsa_ne();
