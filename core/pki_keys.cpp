@@ -125,19 +125,28 @@ Result<PublicKey> checked_public(ossl::PKey key, const char* type) {
   return PublicKey(std::move(key));
 }
 
-// Builds a public key from provider parameters and runs OpenSSL's public key check
-// (point on the curve, RSA modulus sanity).
-Result<PublicKey> public_from_params(const char* type, OSSL_PARAM_BLD* bld) {
+// A key of `type` that OpenSSL builds from the parameters in `bld` (the parts `selection`
+// names): a null key when OpenSSL refuses them, an error when they cannot be assembled.
+Result<ossl::PKey> key_from_params(const char* type, OSSL_PARAM_BLD* bld, int selection) {
   OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
   if (params == nullptr) return internal("building key parameters");
   ossl::PKeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
   const bool built = ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
-                     EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) == 1;
+                     EVP_PKEY_fromdata(ctx.get(), &raw, selection, params) == 1;
   OSSL_PARAM_free(params);
   ossl::PKey key(raw);
-  if (!built || !key) return malformed(std::string("invalid ") + type + " public key");
-  return checked_public(std::move(key), type);
+  if (!built) key.reset();
+  return key;
+}
+
+// Builds a public key from provider parameters and runs OpenSSL's public key check
+// (point on the curve, RSA modulus sanity).
+Result<PublicKey> public_from_params(const char* type, OSSL_PARAM_BLD* bld) {
+  auto key = key_from_params(type, bld, EVP_PKEY_PUBLIC_KEY);
+  if (!key) return key.error();
+  if (!*key) return malformed(std::string("invalid ") + type + " public key");
+  return checked_public(std::move(*key), type);
 }
 
 const char* curve_name(int bits) {
@@ -226,15 +235,8 @@ const EVP_PKEY* ec_domain_template(int bits) {
     if (!bld ||
         OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1)
       return nullptr;
-    OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld.get());
-    if (params == nullptr) return nullptr;
-    ossl::PKeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-    EVP_PKEY* made = nullptr;
-    if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-        EVP_PKEY_fromdata(ctx.get(), &made, EVP_PKEY_KEY_PARAMETERS, params) != 1)
-      made = nullptr;
-    OSSL_PARAM_free(params);
-    return made;
+    auto key = key_from_params("EC", bld.get(), EVP_PKEY_KEY_PARAMETERS);
+    return key ? key->release() : nullptr;
   };
   static EVP_PKEY* const p256 = make("P-256");
   static EVP_PKEY* const p384 = make("P-384");

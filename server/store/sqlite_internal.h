@@ -229,7 +229,9 @@ class SqliteStore final : public Store {
   Result<void> migrate();
   Result<void> prepare_statements();
 
-  // Steps a single-row SELECT of one JSON column keyed by one text parameter.
+  // Steps a single-row SELECT of one text column keyed by one text parameter.
+  Result<std::optional<std::string>> fetch_text(sqlite3_stmt* s, const std::string& key);
+  // The same SELECT of a JSON column, parsed.
   Result<std::optional<Json>> fetch_json(sqlite3_stmt* s, const std::string& key);
   // The same SELECT as a model object, its parse reused from `memo` when the row's text is
   // the one parsed before.
@@ -237,11 +239,10 @@ class SqliteStore final : public Store {
   Result<std::optional<T>> fetch_model(sqlite3_stmt* s, const std::string& key,
                                        stored_json::ParsedRows<T>& memo,
                                        T (*from_json)(const Json&)) {
-    Query q(s);
-    const int rc = q.text(key).step();
-    if (rc == SQLITE_DONE) return std::optional<T>();
-    if (rc != SQLITE_ROW) return sqlite_error();
-    const std::string text = q.column_text(0);
+    auto row = fetch_text(s, key);
+    if (!row) return row.error();
+    if (!*row) return std::optional<T>();
+    const std::string& text = **row;
     if (auto known = memo.find(key, text)) return known;
     auto j = stored_json::parse_stored(text);
     if (!j) return j.error();

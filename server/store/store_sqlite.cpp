@@ -155,12 +155,20 @@ int SqliteStore::on_wal_commit(void* self, sqlite3* db, const char* schema, int 
   return SQLITE_OK;
 }
 
-Result<std::optional<Json>> SqliteStore::fetch_json(sqlite3_stmt* s, const std::string& key) {
+Result<std::optional<std::string>> SqliteStore::fetch_text(sqlite3_stmt* s,
+                                                           const std::string& key) {
   Query q(s);
   int rc = q.text(key).step();
-  if (rc == SQLITE_DONE) return std::optional<Json>();
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
   if (rc != SQLITE_ROW) return sqlite_error();
-  auto j = parse_stored(q.column_text(0));
+  return std::optional<std::string>(q.column_text(0));
+}
+
+Result<std::optional<Json>> SqliteStore::fetch_json(sqlite3_stmt* s, const std::string& key) {
+  auto text = fetch_text(s, key);
+  if (!text) return text.error();
+  if (!*text) return std::optional<Json>();
+  auto j = parse_stored(**text);
   if (!j) return j.error();
   return std::optional<Json>(std::move(*j));
 }
