@@ -219,6 +219,7 @@ Result<Certificate> issue_certificate(const CertificateSpec& spec, const PublicK
                                       const Certificate* issuer, const PrivateKey& issuer_key);
 
 class Csr;
+struct CsrSpec;
 // The same for the key of a CSR, whose SubjectPublicKeyInfo is copied verbatim: handing
 // OpenSSL 3 the key as an EVP_PKEY re-encodes it through its provider encoders and
 // decoders, which costs several times the signature. The CSR's own signature is not
@@ -266,6 +267,7 @@ class Csr {
   EVP_PKEY* key() const { return key_.get(); }
 
  private:
+  friend Result<Csr> build_csr(const CsrSpec& spec, const PrivateKey& key);
   Csr(ossl::ReqPtr req, PublicKey key);
 
   ossl::ReqPtr req_;

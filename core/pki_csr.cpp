@@ -49,6 +49,30 @@ OSSL_LIB_CTX* undecoding_context() {
   return ctx;
 }
 
+// Puts `key` in the request as its SubjectPublicKeyInfo. A named-curve EC key is written from
+// its point: X509_REQ_set_pubkey encodes the key through a provider encoder built per call
+// (OpenSSL 3.0), a third of what a load generator spends on a CSR. The request's own key is
+// then left undecoded, as Csr::from_der leaves it; the Csr carries `key` beside it.
+bool set_public_key(X509_REQ* req, const PublicKey& key) {
+  auto named = detail::named_ec_point(key.get());
+  const int curve = !named               ? NID_undef
+                    : named->bits == 256 ? NID_X9_62_prime256v1
+                    : named->bits == 384 ? NID_secp384r1
+                    : named->bits == 521 ? NID_secp521r1
+                                         : NID_undef;
+  if (curve == NID_undef) return X509_REQ_set_pubkey(req, key.get()) == 1;
+  auto* bits =
+      static_cast<unsigned char*>(OPENSSL_memdup(named->point.data(), named->point.size()));
+  if (bits == nullptr) return false;
+  if (X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req), OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+                             V_ASN1_OBJECT, OBJ_nid2obj(curve), bits,
+                             static_cast<int>(named->point.size())) != 1) {
+    OPENSSL_free(bits);
+    return false;
+  }
+  return true;
+}
+
 PublicKey key_of(X509_REQ* req) {
   PublicKey key;
   if (EVP_PKEY* decoded = X509_REQ_get0_pubkey(req)) {
@@ -178,8 +202,8 @@ Result<Csr> build_csr(const CsrSpec& spec, const PrivateKey& key) {
   auto subject = detail::build_name(spec.subject);
   if (!subject.ok()) return subject.error();
   const PublicKey pub = key.public_key();
-  if (X509_REQ_set_subject_name(req.get(), subject->get()) != 1 ||
-      X509_REQ_set_pubkey(req.get(), pub.get()) != 1)
+  if (!pub.valid() || X509_REQ_set_subject_name(req.get(), subject->get()) != 1 ||
+      !set_public_key(req.get(), pub))
     return Error::make("serverInternal", "filling CSR: " + ossl::last_error());
 
   ExtensionStack exts(sk_X509_EXTENSION_new_null());
@@ -204,7 +228,7 @@ Result<Csr> build_csr(const CsrSpec& spec, const PrivateKey& key) {
 
   if (X509_REQ_sign(req.get(), key.get(), detail::signing_digest(key)) <= 0)
     return Error::make("serverInternal", "signing CSR: " + ossl::last_error());
-  return Csr(std::move(req));
+  return Csr(std::move(req), pub);
 }
 
 }  // namespace attestlab::pki

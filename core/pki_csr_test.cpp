@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
@@ -75,6 +76,58 @@ TEST(PkiCsr, BuildParseVerifyEveryKeyKind) {
     EXPECT_EQ(sans->permanent_ids[1].value, "00008103-000A4C9E1E8A001E");
     EXPECT_EQ(sans->permanent_ids[1].assigner, "1.3.6.1.4.1.99999.7");
     EXPECT_EQ(sans->hardware_modules, device_csr_spec().sans.hardware_modules);
+  }
+}
+
+// build_csr writes a named-curve key from its point, not through OpenSSL's encoder: OpenSSL
+// itself (d2i_X509_REQ in the default context, which decodes the key) reads the same key
+// and verifies the signature, for every kind of key and for an EC key kept in compressed
+// form (which takes X509_REQ_set_pubkey).
+TEST(PkiCsr, BuiltCsrIsReadByOpenSslItself) {
+  auto openssl_spki = [](EVP_PKEY* key) {
+    unsigned char* der = nullptr;
+    const int len = i2d_PUBKEY(key, &der);
+    Bytes out = len > 0 ? Bytes(der, der + len) : Bytes();
+    OPENSSL_free(der);
+    return out;
+  };
+  std::vector<PrivateKey> keys;
+  for (auto ks :
+       {KeySpec::p256(), KeySpec::p384(), KeySpec::p521(), KeySpec::rsa(2048), KeySpec::ed25519()})
+    keys.push_back(key_for(ks));
+  ossl::PKey compressed(EVP_PKEY_dup(keys.front().get()));
+  ASSERT_TRUE(compressed);
+  ASSERT_EQ(EVP_PKEY_set_utf8_string_param(
+                compressed.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"),
+            1);
+  keys.emplace_back(std::move(compressed));
+  for (const auto& key : keys) {
+    SCOPED_TRACE(key.spec().name() + " " + std::to_string(openssl_spki(key.get()).size()));
+    auto built = build_csr(device_csr_spec(), key);
+    ASSERT_TRUE(built.ok()) << built.error().detail;
+    EXPECT_TRUE(built->verify_signature());
+    EXPECT_TRUE(built->public_key().equals(key.public_key()));
+    EXPECT_EQ(built->spki_der(), openssl_spki(key.get()));
+    const Bytes der = built->to_der();
+    const unsigned char* p = der.data();
+    ossl::ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+    ASSERT_TRUE(req);
+    EVP_PKEY* read = X509_REQ_get0_pubkey(req.get());
+    ASSERT_NE(read, nullptr);
+    EXPECT_EQ(EVP_PKEY_eq(read, key.get()), 1);
+    EXPECT_EQ(openssl_spki(read), openssl_spki(key.get()));
+    EXPECT_EQ(X509_REQ_verify(req.get(), read), 1);
+    // A byte of the key changed: OpenSSL's own verify refuses it.
+    Bytes tampered = der;
+    const Bytes spki = openssl_spki(key.get());
+    auto at = std::search(tampered.begin(), tampered.end(), spki.begin(), spki.end());
+    ASSERT_NE(at, tampered.end());
+    *(at + static_cast<std::ptrdiff_t>(spki.size()) - 2) ^= 0x01;
+    p = tampered.data();
+    ossl::ReqPtr bad(d2i_X509_REQ(nullptr, &p, static_cast<long>(tampered.size())));
+    EVP_PKEY* bad_key = bad ? X509_REQ_get0_pubkey(bad.get()) : nullptr;
+    EXPECT_FALSE(bad_key != nullptr && X509_REQ_verify(bad.get(), bad_key) == 1);
+    ERR_clear_error();
   }
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <optional>
 #include <string>
 
 #include "core/pki.h"
@@ -61,5 +62,14 @@ Bytes i2d_bytes(int (*i2d)(const T*, unsigned char**), const T* object) {
 
 // Bytes of an ASN1_STRING (OCTET STRING, BIT STRING data, ...).
 Bytes asn1_bytes(const ASN1_STRING* s);
+
+// An EC key on P-256, P-384 or P-521 whose public point OpenSSL encodes uncompressed: the
+// curve's size and that SEC1 point (0x04 || x || y), read as a provider parameter (no
+// encoder). nullopt for every other key, and for a key kept in compressed form.
+struct NamedEcPoint {
+  int bits = 0;
+  Bytes point;
+};
+std::optional<NamedEcPoint> named_ec_point(EVP_PKEY* key);
 
 }  // namespace attestlab::pki::detail

@@ -1,6 +1,7 @@
 #include "core/pki.h"
 
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -216,6 +217,60 @@ TEST(PkiKeys, SpkiFastPathAgreesWithOpenSslDecoding) {
     EXPECT_FALSE(PublicKey::from_spki_der(longer).ok());
     EXPECT_FALSE(PublicKey::from_spki_der(Bytes(der.begin(), der.end() - 1)).ok());
   }
+}
+
+// PrivateKey::public_key and PublicKey::spki_der take a named-curve key's point as a provider
+// parameter instead of OpenSSL's encoder and decoder: the same key and the same bytes as
+// OpenSSL writes, no private part; a key kept in compressed form, RSA and Ed25519 keys take
+// OpenSSL's own path and still agree with it.
+TEST(PkiKeys, PublicHalfWithoutEncodersAgreesWithOpenSsl) {
+  auto openssl_spki = [](EVP_PKEY* key) {
+    unsigned char* der = nullptr;
+    const int len = i2d_PUBKEY(key, &der);
+    Bytes out = len > 0 ? Bytes(der, der + len) : Bytes();
+    OPENSSL_free(der);
+    return out;
+  };
+  auto check = [&](const PrivateKey& key, std::size_t expected_size) {
+    const Bytes expected = openssl_spki(key.get());
+    ASSERT_EQ(expected.size(), expected_size);
+    const PublicKey pub = key.public_key();
+    ASSERT_TRUE(pub.valid());
+    EXPECT_EQ(pub.spki_der(), expected);
+    EXPECT_EQ(openssl_spki(pub.get()), expected);
+    const unsigned char* p = expected.data();
+    ossl::PKey decoded(d2i_PUBKEY(nullptr, &p, static_cast<long>(expected.size())));
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(EVP_PKEY_eq(pub.get(), decoded.get()), 1);
+    BIGNUM* priv = nullptr;
+    EXPECT_NE(EVP_PKEY_get_bn_param(pub.get(), OSSL_PKEY_PARAM_PRIV_KEY, &priv), 1);
+    BN_free(priv);
+    ERR_clear_error();
+    const Bytes message = {'a', 'b', 'c'};
+    auto signature = key.sign(message, Digest::SHA256, false);
+    ASSERT_TRUE(signature.ok()) << signature.error().detail;
+    EXPECT_TRUE(pub.verify(message, *signature, Digest::SHA256, false));
+  };
+  struct Named {
+    KeySpec spec;
+    std::size_t size, compressed_size;
+  };
+  for (const auto& [spec, size, compressed_size] :
+       {Named{KeySpec::p256(), 91, 59}, Named{KeySpec::p384(), 120, 72},
+        Named{KeySpec::p521(), 158, 90}}) {
+    SCOPED_TRACE(spec.name());
+    const PrivateKey key = must_generate(spec);
+    check(key, size);
+    // The same key told to encode its point compressed: OpenSSL's path, OpenSSL's bytes.
+    ossl::PKey copy(EVP_PKEY_dup(key.get()));
+    ASSERT_TRUE(copy);
+    ASSERT_EQ(EVP_PKEY_set_utf8_string_param(copy.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                             "compressed"),
+              1);
+    check(PrivateKey(std::move(copy)), compressed_size);
+  }
+  check(must_generate(KeySpec::rsa(2048)), 294);
+  check(must_generate(KeySpec::ed25519()), 44);
 }
 
 // The fast path copies one per-curve template key: threads building keys at once each get
