@@ -95,6 +95,23 @@ BENCHMARK_CAPTURE(BM_JwsParse, finalize, true, false)->Name("BM_JwsParse/finaliz
 BENCHMARK_CAPTURE(BM_JwsParse, finalize_json_tree, true, true)
     ->Name("BM_JwsParse/finalize/json_tree");
 
+// A JWK as newAccount reads it from the protected header (and a client reads its own key for
+// a thumbprint): members checked, coordinates decoded, the key built and checked.
+void BM_JwkParse(benchmark::State& state, pki::KeySpec spec) {
+  auto key = pki::PrivateKey::generate(spec);
+  const Json jwk = key ? jose::Jwk(key->public_key()).to_json() : Json();
+  if (!jose::Jwk::parse(jwk)) {
+    state.SkipWithError("the fixture JWK does not parse");
+    return;
+  }
+  for (auto _ : state) {
+    auto parsed = jose::Jwk::parse(jwk);
+    benchmark::DoNotOptimize(parsed);
+  }
+}
+BENCHMARK_CAPTURE(BM_JwkParse, P256, pki::KeySpec::p256())->Name("BM_JwkParse/P-256");
+BENCHMARK_CAPTURE(BM_JwkParse, P384, pki::KeySpec::p384())->Name("BM_JwkParse/P-384");
+
 // The crypto floor (bench/jws_fixture.h).
 using bench::BM_RawDigestVerify;
 BENCHMARK_CAPTURE(BM_RawDigestVerify, P256, pki::KeySpec::p256())->Name("BM_RawDigestVerify/P-256");

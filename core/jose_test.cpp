@@ -288,6 +288,11 @@ TEST(Jwk, EcPointOffTheCurveIsRefused) {
   // (0, 0) is on no NIST curve.
   const std::string zero = base64url_encode(Bytes(32, 0));
   expect_error(Jwk::parse(ec_jwk("P-256", zero, zero)), "badPublicKey");
+  // Coordinates past the field prime, on every curve (the quick check is all that runs).
+  for (auto [crv, len] : {std::pair{"P-256", 32}, std::pair{"P-384", 48}, std::pair{"P-521", 66}}) {
+    const std::string ff = base64url_encode(Bytes(static_cast<std::size_t>(len), 0xff));
+    expect_error(Jwk::parse(ec_jwk(crv, ff, ff)), "badPublicKey", "curve");
+  }
 }
 
 TEST(Jwk, EcCoordinatesMustHaveTheCurveLength) {

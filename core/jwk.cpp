@@ -42,14 +42,6 @@ struct Curve {
 constexpr std::array<Curve, 3> kCurves = {{{"P-256", 256, 32}, {"P-384", 384, 48},
                                            {"P-521", 521, 66}}};
 
-// Full public-key validation (point on the curve, in the prime-order subgroup, not the
-// point at infinity) whatever the builder already checked: an off-curve point is the
-// classic invalid-curve attack surface.
-bool ec_point_valid(const pki::PublicKey& key) {
-  ossl::PKeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-  return ctx && EVP_PKEY_public_check(ctx.get()) == 1;
-}
-
 Result<Jwk> parse_ec(const Json& jwk) {
   const std::string* crv = get_string(jwk, "crv");
   if (crv == nullptr) return bad_key("EC JWK member \"crv\" is missing or not a string");
@@ -67,8 +59,13 @@ Result<Jwk> parse_ec(const Json& jwk) {
     return bad_key("EC JWK coordinates for " + std::string(curve->name) + " must be " +
                    std::to_string(curve->coord_len) + " bytes");
   }
+  // from_ec_xy runs OpenSSL's quick public-key check: the point is on the curve (the
+  // invalid-curve attack surface) and is not the point at infinity. On P-256/384/521 (prime
+  // order, cofactor 1) that puts it in the prime-order subgroup: the full check's extra
+  // multiplication by the order proves nothing more and cost as much as a verify (59 us of a
+  // 59 us P-256 parse; 393 us for P-384).
   auto key = pki::PublicKey::from_ec_xy(curve->bits, *x, *y);
-  if (!key || !ec_point_valid(*key)) return bad_key("EC JWK point is not on the curve");
+  if (!key) return bad_key("EC JWK point is not on the curve");
   return Jwk(std::move(key).value());
 }
 
