@@ -13,10 +13,14 @@ namespace attestlab::server::sqlite_internal {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
-// WAL size (pages) that wakes the background checkpointer (SQLite's own default), and the
-// size at which a commit stops relying on it and checkpoints inline.
-constexpr int kBackgroundCheckpointPages = 1000;
-constexpr int kInlineCheckpointPages = 8000;
+// WAL size (pages) that wakes the background checkpointer, and the size at which a commit
+// stops relying on it and checkpoints inline. SQLite's own default is 1000 pages; at 4000 a
+// checkpoint copies a page rewritten by several commits once and syncs the database a quarter
+// as often: under saturating load (bench/efficiency.sh, two A/B pairs) server CPU per
+// enrollment 2.50-2.53 -> 2.35-2.39 ms, throughput +5 %. Durability against a crash of the
+// process is the WAL's and does not change; see sqlite_internal.h.
+constexpr int kBackgroundCheckpointPages = 4000;
+constexpr int kInlineCheckpointPages = 16000;
 // A WAL file that grew during a burst is cut back to this size when it restarts.
 constexpr const char* kJournalSizeLimitPragma = "PRAGMA journal_size_limit=67108864;";
 

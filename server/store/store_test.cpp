@@ -863,9 +863,9 @@ TEST_F(SqliteStoreTest, BackgroundCheckpointMovesTheWalIntoTheDatabase) {
   auto store = open();
   ASSERT_TRUE(store);
   const auto initial = fs::file_size(db_path_);
-  // ~3000 WAL frames (one page per certificate plus index pages): past the background
-  // threshold (1000), well below the one where commits checkpoint inline (8000).
-  for (int i = 0; i < 600; ++i) {
+  // ~6000 WAL frames (one page per certificate plus index pages): past the background
+  // threshold (4000), well below the one where commits checkpoint inline (16000).
+  for (int i = 0; i < 1200; ++i) {
     auto c = make_certificate("cert-" + std::to_string(i), std::to_string(i), "dev");
     c.chain_pem.assign(3000, 'p');
     ASSERT_TRUE(store->put_certificate(c).ok());
@@ -892,7 +892,7 @@ TEST_F(SqliteStoreTest, WalStaysBoundedUnderSustainedWrites) {
     if (i % 500 == 0) largest_wal = std::max(largest_wal, fs::file_size(db_path_ + "-wal"));
   }
   largest_wal = std::max(largest_wal, fs::file_size(db_path_ + "-wal"));
-  EXPECT_LT(largest_wal, 40u * 1024 * 1024);  // inline limit: 8000 frames of 4 KiB + headers
+  EXPECT_LT(largest_wal, 80u * 1024 * 1024);  // inline limit: 16000 frames of 4 KiB + headers
   EXPECT_EQ(store->certificates_by_device("dev")->size(), 6000u);
 }
 
