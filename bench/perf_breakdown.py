@@ -29,12 +29,14 @@ INCLUSIVE = [
     ("challenge handler", r"attestlab::server::handle_challenge\b"),
     ("challenge validation (worker)", r"attestlab::server::validate_challenge\b"),
     ("HTTP client (http-01 fetch)", r"attestlab::http::Client::"),
-    ("TLS handshake", r"(ossl_statem|SSL_do_handshake|tls_process_|tls_construct_)"),
     ("request log line", r"attestlab::server::Logger::"),
     ("SqliteStore::authz_by_id", r"SqliteStore::authz_by_id\b"),
     ("SQLite, all calls", r"^dso:libsqlite3"),
-    ("JSON (nlohmann)", r"nlohmann::"),
-    ("TLS records (asio ssl engine)", r"asio::ssl::detail::engine::perform\b"),
+    # The frame's own function, not any symbol that merely names a JSON type in its arguments.
+    ("JSON (nlohmann)", r"^nlohmann::"),
+    # Handshakes and records alike: libssl's own functions are unresolved here (no symbols), so
+    # the handshake cannot be told apart from the records in a profile.
+    ("TLS: handshake and records (asio ssl engine)", r"asio::ssl::detail::engine::perform\b"),
     ("HTTP parser and serializer (Beast)", r"boost::beast::http::(basic_parser|serializer)"),
     ("kernel: TCP send and receive", r"^(tcp_sendmsg|tcp_recvmsg)$"),
     ("kernel: file write, lock, sync",
