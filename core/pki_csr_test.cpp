@@ -7,6 +7,7 @@
 
 #include "core/pki.h"
 #include "core/pki_internal.h"
+#include "testing/openssl_spki.h"
 
 namespace attestlab::pki {
 namespace {
@@ -84,13 +85,6 @@ TEST(PkiCsr, BuildParseVerifyEveryKeyKind) {
 // and verifies the signature, for every kind of key and for an EC key kept in compressed
 // form (which takes X509_REQ_set_pubkey).
 TEST(PkiCsr, BuiltCsrIsReadByOpenSslItself) {
-  auto openssl_spki = [](EVP_PKEY* key) {
-    unsigned char* der = nullptr;
-    const int len = i2d_PUBKEY(key, &der);
-    Bytes out = len > 0 ? Bytes(der, der + len) : Bytes();
-    OPENSSL_free(der);
-    return out;
-  };
   std::vector<PrivateKey> keys;
   for (auto ks :
        {KeySpec::p256(), KeySpec::p384(), KeySpec::p521(), KeySpec::rsa(2048), KeySpec::ed25519()})
@@ -102,12 +96,12 @@ TEST(PkiCsr, BuiltCsrIsReadByOpenSslItself) {
             1);
   keys.emplace_back(std::move(compressed));
   for (const auto& key : keys) {
-    SCOPED_TRACE(key.spec().name() + " " + std::to_string(openssl_spki(key.get()).size()));
+    SCOPED_TRACE(key.spec().name() + " " + std::to_string(testing::openssl_spki(key.get()).size()));
     auto built = build_csr(device_csr_spec(), key);
     ASSERT_TRUE(built.ok()) << built.error().detail;
     EXPECT_TRUE(built->verify_signature());
     EXPECT_TRUE(built->public_key().equals(key.public_key()));
-    EXPECT_EQ(built->spki_der(), openssl_spki(key.get()));
+    EXPECT_EQ(built->spki_der(), testing::openssl_spki(key.get()));
     const Bytes der = built->to_der();
     const unsigned char* p = der.data();
     ossl::ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
@@ -115,11 +109,11 @@ TEST(PkiCsr, BuiltCsrIsReadByOpenSslItself) {
     EVP_PKEY* read = X509_REQ_get0_pubkey(req.get());
     ASSERT_NE(read, nullptr);
     EXPECT_EQ(EVP_PKEY_eq(read, key.get()), 1);
-    EXPECT_EQ(openssl_spki(read), openssl_spki(key.get()));
+    EXPECT_EQ(testing::openssl_spki(read), testing::openssl_spki(key.get()));
     EXPECT_EQ(X509_REQ_verify(req.get(), read), 1);
     // A byte of the key changed: OpenSSL's own verify refuses it.
     Bytes tampered = der;
-    const Bytes spki = openssl_spki(key.get());
+    const Bytes spki = testing::openssl_spki(key.get());
     auto at = std::search(tampered.begin(), tampered.end(), spki.begin(), spki.end());
     ASSERT_NE(at, tampered.end());
     *(at + static_cast<std::ptrdiff_t>(spki.size()) - 2) ^= 0x01;

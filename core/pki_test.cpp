@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "testing/odd_ec_keys.h"
+#include "testing/openssl_spki.h"
 
 namespace attestlab::pki {
 namespace {
@@ -224,20 +225,13 @@ TEST(PkiKeys, SpkiFastPathAgreesWithOpenSslDecoding) {
 // OpenSSL writes, no private part; a key kept in compressed form, RSA and Ed25519 keys take
 // OpenSSL's own path and still agree with it.
 TEST(PkiKeys, PublicHalfWithoutEncodersAgreesWithOpenSsl) {
-  auto openssl_spki = [](EVP_PKEY* key) {
-    unsigned char* der = nullptr;
-    const int len = i2d_PUBKEY(key, &der);
-    Bytes out = len > 0 ? Bytes(der, der + len) : Bytes();
-    OPENSSL_free(der);
-    return out;
-  };
   auto check = [&](const PrivateKey& key, std::size_t expected_size) {
-    const Bytes expected = openssl_spki(key.get());
+    const Bytes expected = testing::openssl_spki(key.get());
     ASSERT_EQ(expected.size(), expected_size);
     const PublicKey pub = key.public_key();
     ASSERT_TRUE(pub.valid());
     EXPECT_EQ(pub.spki_der(), expected);
-    EXPECT_EQ(openssl_spki(pub.get()), expected);
+    EXPECT_EQ(testing::openssl_spki(pub.get()), expected);
     const unsigned char* p = expected.data();
     ossl::PKey decoded(d2i_PUBKEY(nullptr, &p, static_cast<long>(expected.size())));
     ASSERT_TRUE(decoded);
