@@ -1,6 +1,5 @@
 // JWK half of core/jose.h: parsing public JWKs (RFC 7517/7518, RFC 8037 for Ed25519),
 // their canonical required-members form and the RFC 7638 thumbprint.
-#include <openssl/evp.h>
 
 #include <array>
 #include <bit>
@@ -8,7 +7,6 @@
 
 #include "core/jose.h"
 #include "core/jose_detail.h"
-#include "core/ossl.h"
 
 namespace attestlab::jose {
 namespace {
