@@ -31,10 +31,6 @@ int usage(const std::string& why) {
   return 2;
 }
 
-std::string token(std::size_t bytes) {
-  return base64url_encode(random_bytes(bytes));
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,31 +87,37 @@ int main(int argc, char** argv) {
     std::cerr << "seed_store: " << what << ": " << e.type << ": " << e.detail << "\n";
     return 1;
   };
+  // Ids as the server makes them (sortable_id), their times spread over the last 90 days in
+  // order, so the indexes have the shape a server's own history gives them.
+  const std::int64_t history_ms = 90LL * 86400 * 1000;
+  const std::int64_t first_ms = now * 1000 - history_ms;
   for (long long n = 0; n < count; ++n) {
+    const std::int64_t made_ms = first_ms + history_ms * n / count;
     server::Account account;
-    account.id = token(12);
+    account.id = sortable_id(made_ms);
     account.jwk = jwk;
-    account.thumbprint = token(32);
+    account.thumbprint = random_token(32);
     account.contact = {"mailto:seed" + std::to_string(n) + "@example.com"};
     account.tos_agreed = true;
     account.created = now;
     if (auto r = (*store)->create_account(account); !r) return fail("account", r.error());
 
     const server::Identifier name{"dns", "s" + std::to_string(n) + ".seed.example"};
+    const std::string order_id = sortable_id(made_ms);
     server::Authorization authz;
-    authz.id = token(12);
+    authz.id = order_id + ".0";  // as the server names an order's authorizations
     authz.account_id = account.id;
     authz.identifier = name;
     authz.status = "valid";
     authz.expires = now + 30 * 86400;
-    authz.challenges = {{.id = token(12),
+    authz.challenges = {{.id = sortable_id(made_ms),
                          .type = "http-01",
                          .status = "valid",
-                         .token = token(32),
+                         .token = random_token(32),
                          .validated = now},
-                        {.id = token(12), .type = "dns-01", .token = token(32)}};
+                        {.id = sortable_id(made_ms), .type = "dns-01", .token = random_token(32)}};
     server::Order order;
-    order.id = token(12);
+    order.id = order_id;
     order.account_id = account.id;
     order.status = "valid";
     order.expires = now + 7 * 86400;
@@ -123,12 +125,12 @@ int main(int argc, char** argv) {
     order.authorization_ids = {authz.id};
     order.created = now;
     server::CertificateRecord cert;
-    cert.id = token(12);
+    cert.id = sortable_id(made_ms);
     cert.account_id = account.id;
     cert.order_id = order.id;
     cert.serial_hex = hex_encode(random_bytes(16));
     cert.chain_pem = chain_pem;
-    cert.spki_sha256 = token(32);
+    cert.spki_sha256 = random_token(32);
     cert.issued = cert.not_before = now;
     cert.not_after = now + 90 * 86400;
     order.certificate_id = cert.id;

@@ -5,7 +5,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdlib>
 
 namespace attestlab {
@@ -192,6 +194,29 @@ Bytes random_bytes(std::size_t n) {
 
 std::string random_token(std::size_t n) {
   return base64url_encode(random_bytes(n));
+}
+
+std::string sortable_id(std::int64_t unix_millis) {
+  static constexpr char kAlphabet[] =
+      "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+  static_assert(sizeof kAlphabet == 65);
+  std::uint8_t raw[15];
+  const auto millis = static_cast<std::uint64_t>(std::max<std::int64_t>(unix_millis, 0));
+  for (int i = 0; i < 6; ++i) raw[i] = static_cast<std::uint8_t>(millis >> (8 * (5 - i)));
+  if (RAND_bytes(raw + 6, 9) != 1) std::abort();
+  std::string out(20, '\0');
+  for (int g = 0; g < 5; ++g) {  // 3 bytes -> 4 characters
+    const std::uint32_t v =
+        std::uint32_t{raw[3 * g]} << 16 | std::uint32_t{raw[3 * g + 1]} << 8 | raw[3 * g + 2];
+    for (int k = 0; k < 4; ++k) out[4 * g + k] = kAlphabet[(v >> (18 - 6 * k)) & 63];
+  }
+  return out;
+}
+
+std::string sortable_id() {
+  return sortable_id(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count());
 }
 
 bool equal_ct(const Bytes& a, const Bytes& b) {

@@ -38,6 +38,15 @@ Bytes hmac_sha256(const Bytes& key, std::string_view data);
 Bytes random_bytes(std::size_t n);
 // base64url of n random bytes: tokens, nonces, ids.
 std::string random_token(std::size_t n = 16);
+// Identifier of a stored object (account, order, challenge, certificate): 48 bits of
+// milliseconds since the epoch, big-endian, then 72 random bits, written as 20 characters of
+// an order-preserving base64 alphabet ('-', digits, upper case, '_', lower case: ASCII
+// order), so that ids sort by creation time. New rows then land at the right edge of the
+// store's B-tree indexes instead of on random leaves: at a million stored enrollments the
+// random ids made most inserts read a page from disk. The time prefix reveals when an object
+// was made, which its owner already knows; the 72 random bits keep ids unguessable.
+std::string sortable_id();
+std::string sortable_id(std::int64_t unix_millis);
 
 // Constant-time comparison.
 bool equal_ct(const Bytes& a, const Bytes& b);

@@ -1,6 +1,9 @@
 #include "core/bytes.h"
 
 #include <gtest/gtest.h>
+#include <cctype>
+#include <chrono>
+#include <set>
 
 namespace attestlab {
 namespace {
@@ -124,6 +127,49 @@ TEST(BytesRandom, LengthsAndUniqueness) {
   EXPECT_TRUE(base64url_decode(token).ok());
   EXPECT_NE(random_token(), random_token());
   EXPECT_EQ(random_token(32).size(), 43u);
+}
+
+TEST(BytesRandom, SortableIdsSortByTimeAndStayUrlSafe) {
+  // Ids made later sort after ids made earlier, however far apart (a millisecond, a carry
+  // across a byte, years); ids of the same millisecond differ.
+  const std::int64_t times[] = {0,
+                                1,
+                                255,
+                                256,
+                                65535,
+                                65536,
+                                1733400000000,
+                                1733400000001,
+                                1733400000999,
+                                1733400001000,
+                                4102444800000,
+                                281474976710655};
+  std::string previous;
+  for (std::int64_t t : times) {
+    const std::string id = sortable_id(t);
+    ASSERT_EQ(id.size(), 20u) << t;
+    for (char c : id) {
+      EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << id;
+    }
+    if (!previous.empty()) {
+      EXPECT_LT(previous, id) << "at " << t;
+    }
+    EXPECT_NE(sortable_id(t), sortable_id(t));
+    EXPECT_EQ(sortable_id(t).substr(0, 8), id.substr(0, 8)) << "the first 48 bits are the time";
+    previous = id;
+  }
+  EXPECT_EQ(sortable_id(0).substr(0, 8), "--------");
+  EXPECT_EQ(sortable_id(281474976710655).substr(0, 8), "zzzzzzzz");
+  // The 72 random bits vary: 50 ids of one millisecond are all different.
+  std::set<std::string> same_ms;
+  for (int i = 0; i < 50; ++i) same_ms.insert(sortable_id(1733400000000).substr(8));
+  EXPECT_EQ(same_ms.size(), 50u);
+  // Without an argument: now, so after an id of a minute ago and before one of a minute ahead.
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  EXPECT_LT(sortable_id(now_ms - 60000), sortable_id());
+  EXPECT_LT(sortable_id(), sortable_id(now_ms + 60000));
 }
 
 TEST(BytesCompare, ConstantTimeEquality) {

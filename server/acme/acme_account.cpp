@@ -179,7 +179,7 @@ Result<http::Response> handle_new_account(AcmeContext& ctx, const http::Request&
   if (auto wait = ctx.limiter.take("accounts-ip:" + request.remote_addr, per_ip, ctx.now())) {
     return rate_limited_response("new accounts from " + request.remote_addr, per_ip, wait);
   }
-  account.id = random_token(12);
+  account.id = sortable_id();
   account.jwk = key.to_json();
   account.thumbprint = thumbprint;
   account.created = ctx.now();

@@ -263,7 +263,7 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
   }
 
   Order order;
-  order.id = random_token(12);
+  order.id = sortable_id();
   order.account_id = signed_request->account->id;
   order.status = "pending";
   order.created = now;
@@ -288,7 +288,7 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
     authz.expires = std::min(now + ctx.config.authz_lifetime, order.expires);
     for (const auto& type : challenge_types_for(identifiers[i], authz.wildcard)) {
       Challenge challenge;
-      challenge.id = random_token(12);
+      challenge.id = sortable_id();
       challenge.type = type;
       challenge.token = random_token(32);
       authz.challenges.push_back(std::move(challenge));
@@ -398,7 +398,7 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
     return fail(Error::make("serverInternal", "issuance failed: " + certificate.error().detail));
 
   CertificateRecord record;
-  record.id = random_token(12);
+  record.id = sortable_id();
   record.account_id = order.account_id;
   record.order_id = order.id;
   record.serial_hex = certificate->serial_hex();
