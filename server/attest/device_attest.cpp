@@ -171,7 +171,7 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
     const std::int64_t now = clock_->now();
     std::set<std::string> seen;
     for (const auto& device_id : device_ids) {
-      auto certs = store_->certificates_by_device(device_id);
+      auto certs = store_->valid_certificates_by_device(device_id);
       if (!certs) return certs.error();
       for (auto cert : *certs) {
         if (cert.id == issued.id || cert.status != "valid" || !seen.insert(cert.id).second)

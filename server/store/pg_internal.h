@@ -123,7 +123,7 @@ class PgStore final : public Store {
   Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) override;
   Result<std::optional<CertificateRecord>> certificate_by_serial(
       const std::string& serial_hex) override;
-  Result<std::vector<CertificateRecord>> certificates_by_device(
+  Result<std::vector<CertificateRecord>> valid_certificates_by_device(
       const std::string& device_id) override;
   Result<void> update_certificate(const CertificateRecord& c) override;
   Result<bool> set_replaced_by_if(const std::string& certificate_id, const std::string& expected,

@@ -157,7 +157,7 @@ class SqliteStore final : public Store {
   Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) override;
   Result<std::optional<CertificateRecord>> certificate_by_serial(
       const std::string& serial_hex) override;
-  Result<std::vector<CertificateRecord>> certificates_by_device(
+  Result<std::vector<CertificateRecord>> valid_certificates_by_device(
       const std::string& device_id) override;
   Result<void> update_certificate(const CertificateRecord& c) override;
   Result<bool> set_replaced_by_if(const std::string& certificate_id, const std::string& expected,
@@ -279,7 +279,7 @@ class SqliteStore final : public Store {
   StatementPtr authz_insert_, authz_by_id_, authz_by_challenge_, authz_update_, authz_exists_,
       authz_count_, challenge_insert_, challenges_delete_, challenge_ids_of_authz_;
   StatementPtr certificate_insert_, certificate_by_id_, certificate_by_serial_,
-      certificates_by_device_, certificate_update_, certificate_set_replaced_by_;
+      valid_certificates_by_device_, certificate_update_, certificate_set_replaced_by_;
   StatementPtr setting_get_, setting_set_, setting_add_;
 
   // Background checkpointer. Lock order: mu_, then ckpt_run_mu_ or ckpt_mu_; the

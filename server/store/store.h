@@ -68,7 +68,10 @@ class Store {
   virtual Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) = 0;
   virtual Result<std::optional<CertificateRecord>> certificate_by_serial(
       const std::string& serial_hex) = 0;
-  virtual Result<std::vector<CertificateRecord>> certificates_by_device(
+  // The device's certificates whose status is "valid", oldest first: what a new one
+  // supersedes. Revoked ones are not read, so a device's renewal costs the same after a
+  // thousand renewals as after one (a partial index holds only valid device certificates).
+  virtual Result<std::vector<CertificateRecord>> valid_certificates_by_device(
       const std::string& device_id) = 0;
   virtual Result<void> update_certificate(const CertificateRecord& c) = 0;
   // Compare-and-set of one member (RFC 9773 §5: a certificate has one successor): sets the
@@ -96,7 +99,7 @@ class Store {
 
 // The schema version this build writes. Both stores migrate older databases up to it on
 // open, one versioned step at a time, and refuse newer ones (schema_too_new).
-inline constexpr int kStoreSchemaVersion = 3;
+inline constexpr int kStoreSchemaVersion = 4;
 
 // The error for a database whose schema is newer than this build (names both versions).
 Error schema_too_new(int found, int supported);

@@ -43,11 +43,11 @@ Result<std::optional<CertificateRecord>> PgStore::certificate_by_serial(
   return decode(fetch_json("certificate_by_serial", serial_hex), &certificate_from_json);
 }
 
-Result<std::vector<CertificateRecord>> PgStore::certificates_by_device(
+Result<std::vector<CertificateRecord>> PgStore::valid_certificates_by_device(
     const std::string& device_id) {
   return one([&](pqxx::transaction_base& t) -> Result<std::vector<CertificateRecord>> {
     std::vector<CertificateRecord> out;
-    for (const auto& row : t.exec_prepared("certificates_by_device", device_id)) {
+    for (const auto& row : t.exec_prepared("valid_certificates_by_device", device_id)) {
       auto j = parse_stored(row[0].as<std::string>());
       if (!j) return j.error();
       out.push_back(certificate_from_json(*j));

@@ -80,6 +80,13 @@ ALTER TABLE certificates ADD CONSTRAINT certificates_order_id_key UNIQUE (order_
     R"sql(
 CREATE INDEX authzs_by_account_status ON authzs(account_id, status);
 )sql",
+    // 4: a new device certificate supersedes the device's valid ones; the index holds only
+    // those (see the SQLite store's step 4).
+    R"sql(
+CREATE INDEX certificates_valid_by_device ON certificates(device_id, seq)
+  WHERE status = 'valid' AND device_id IS NOT NULL;
+DROP INDEX certificates_by_device;
+)sql",
 };
 static_assert(std::size(kMigrations) == kStoreSchemaVersion);
 
@@ -156,8 +163,8 @@ Result<void> PgStore::migrate(const std::string& url) {
            "VALUES($1, $2, $3, $4, $5, $6, $7)"},
           {"certificate_by_id", "SELECT json FROM certificates WHERE id = $1"},
           {"certificate_by_serial", "SELECT json FROM certificates WHERE serial = $1"},
-          {"certificates_by_device",
-           "SELECT json FROM certificates WHERE device_id = $1 ORDER BY seq"},
+          {"valid_certificates_by_device",
+           "SELECT json FROM certificates WHERE device_id = $1 AND status = 'valid' ORDER BY seq"},
           {"certificate_set_replaced_by",
            "UPDATE certificates SET json = jsonb_set(json::jsonb, '{replaced_by}', "
            "to_jsonb($1::text))::text "

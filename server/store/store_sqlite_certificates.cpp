@@ -77,10 +77,10 @@ Result<std::optional<CertificateRecord>> SqliteStore::certificate_by_serial(
   return decode(fetch_json(certificate_by_serial_.get(), serial_hex), &certificate_from_json);
 }
 
-Result<std::vector<CertificateRecord>> SqliteStore::certificates_by_device(
+Result<std::vector<CertificateRecord>> SqliteStore::valid_certificates_by_device(
     const std::string& device_id) {
   std::lock_guard lock(mu_);
-  Query q(certificates_by_device_.get());
+  Query q(valid_certificates_by_device_.get());
   q.text(device_id);
   std::vector<CertificateRecord> out;
   for (;;) {

@@ -78,6 +78,14 @@ CREATE UNIQUE INDEX certificates_by_order ON certificates(order_id);
     R"sql(
 CREATE INDEX authzs_by_account_status ON authzs(account_id, status);
 )sql",
+    // 4: a new device certificate supersedes the device's valid ones; the index holds only
+    // those, so the lookup does not grow with the device's revoked history (and
+    // certificates that are not device certificates are not indexed at all).
+    R"sql(
+CREATE INDEX certificates_valid_by_device ON certificates(device_id)
+  WHERE status = 'valid' AND device_id IS NOT NULL;
+DROP INDEX certificates_by_device;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 static_assert(kSchemaVersion == kStoreSchemaVersion);
@@ -148,8 +156,8 @@ Result<void> SqliteStore::prepare_statements() {
        "VALUES(?, ?, ?, ?, ?, ?, ?)"},
       {&certificate_by_id_, "SELECT json FROM certificates WHERE id = ?"},
       {&certificate_by_serial_, "SELECT json FROM certificates WHERE serial = ?"},
-      {&certificates_by_device_,
-       "SELECT json FROM certificates WHERE device_id = ? ORDER BY rowid"},
+      {&valid_certificates_by_device_,
+       "SELECT json FROM certificates WHERE device_id = ? AND status = 'valid' ORDER BY rowid"},
       {&certificate_set_replaced_by_,
        "UPDATE certificates SET json = json_set(json, '$.replaced_by', ?) "
        "WHERE id = ? AND coalesce(json_extract(json, '$.replaced_by'), '') = ?"},

@@ -605,13 +605,30 @@ TEST_P(StoreTest, CertificatesByIdSerialAndDevice) {
   EXPECT_FALSE(store->certificate_by_serial("ff")->has_value());
   EXPECT_FALSE(store->certificate_by_id("cert-9")->has_value());
 
-  auto device_a = store->certificates_by_device("dev-A");
+  auto revoked = make_certificate("cert-6", "06", "dev-A");
+  revoked.status = "revoked";
+  ASSERT_TRUE(store->put_certificate(revoked).ok());
+  auto device_a = store->valid_certificates_by_device("dev-A");
   ASSERT_TRUE(device_a.ok());
-  ASSERT_EQ(device_a->size(), 2u);
+  ASSERT_EQ(device_a->size(), 2u);  // oldest first, the revoked cert-6 left out
   EXPECT_EQ((*device_a)[0].id, "cert-1");
   EXPECT_EQ((*device_a)[1].id, "cert-3");
-  EXPECT_TRUE(store->certificates_by_device("")->empty());  // non-device certs are not a device
-  EXPECT_TRUE(store->certificates_by_device("dev-Z")->empty());
+  EXPECT_TRUE(store->valid_certificates_by_device("")->empty());  // not a device
+  EXPECT_TRUE(store->valid_certificates_by_device("dev-Z")->empty());
+  // A certificate revoked later leaves the list; one made valid again comes back.
+  auto first = (*device_a)[0];
+  first.status = "revoked";
+  ASSERT_TRUE(store->update_certificate(first).ok());
+  device_a = store->valid_certificates_by_device("dev-A");
+  ASSERT_TRUE(device_a.ok());
+  ASSERT_EQ(device_a->size(), 1u);
+  EXPECT_EQ((*device_a)[0].id, "cert-3");
+  revoked.status = "valid";
+  ASSERT_TRUE(store->update_certificate(revoked).ok());
+  device_a = store->valid_certificates_by_device("dev-A");
+  ASSERT_TRUE(device_a.ok());
+  ASSERT_EQ(device_a->size(), 2u);
+  EXPECT_EQ((*device_a)[1].id, "cert-6");
 
   auto dup_serial = store->put_certificate(make_certificate("cert-5", "01", "dev-C"));
   ASSERT_FALSE(dup_serial.ok());
@@ -804,7 +821,7 @@ TEST_P(StoreTest, EverythingSurvivesCloseAndReopen) {
   EXPECT_EQ((*store->order_by_id("order-1"))->authorization_ids,
             std::vector<std::string>{"authz-1"});
   EXPECT_EQ((*store->authz_by_challenge("ch-1"))->id, "authz-1");
-  EXPECT_EQ(store->certificates_by_device("dev-A")->size(), 1u);
+  EXPECT_EQ(store->valid_certificates_by_device("dev-A")->size(), 1u);
   EXPECT_EQ(**store->get_setting("k"), "v");
 }
 
@@ -859,6 +876,40 @@ TEST_F(SqliteStoreTest, DatabaseIsInWalMode) {
   sqlite3_close(db);
 }
 
+TEST_F(SqliteStoreTest, ValidDeviceCertificatesAreFoundThroughTheirPartialIndex) {
+  // The lookup a new device certificate makes must not read the device's revoked history:
+  // SQLite answers it from the partial index of valid device certificates.
+  { ASSERT_TRUE(open()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN SELECT json FROM certificates "
+                               "WHERE device_id = ? AND status = 'valid' ORDER BY rowid",
+                               -1, &s, nullptr),
+            SQLITE_OK);
+  std::string plan;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
+    plan += "\n";
+  }
+  sqlite3_finalize(s);
+  EXPECT_NE(plan.find("USING INDEX certificates_valid_by_device"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;  // no sort step
+  // The index holds only valid certificates of devices.
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT sql FROM sqlite_master WHERE name = "
+                               "'certificates_valid_by_device'",
+                               -1, &s, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  const std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  EXPECT_NE(sql.find("WHERE status = 'valid' AND device_id IS NOT NULL"), std::string::npos)
+      << sql;
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
 TEST_F(SqliteStoreTest, BackgroundCheckpointMovesTheWalIntoTheDatabase) {
   auto store = open();
   ASSERT_TRUE(store);
@@ -893,7 +944,7 @@ TEST_F(SqliteStoreTest, WalStaysBoundedUnderSustainedWrites) {
   }
   largest_wal = std::max(largest_wal, fs::file_size(db_path_ + "-wal"));
   EXPECT_LT(largest_wal, 80u * 1024 * 1024);  // inline limit: 16000 frames of 4 KiB + headers
-  EXPECT_EQ(store->certificates_by_device("dev")->size(), 6000u);
+  EXPECT_EQ(store->valid_certificates_by_device("dev")->size(), 6000u);
 }
 
 TEST_F(SqliteStoreTest, CommittedWritesSurviveKillMinus9) {
@@ -1078,6 +1129,11 @@ TEST_P(StoreTest, AVersion1DatabaseIsMigratedOnOpen) {
   EXPECT_EQ(r.error().type, "conflict");
   EXPECT_EQ(raw_count("certificates"), 2);
   EXPECT_EQ((*store->certificate_by_id("cert-1"))->serial_hex, "01");
+  // Step 4's index of valid device certificates covers rows written before it.
+  auto device_a = store->valid_certificates_by_device("dev-A");
+  ASSERT_TRUE(device_a.ok());
+  ASSERT_EQ(device_a->size(), 1u);
+  EXPECT_EQ((*device_a)[0].id, "cert-1");
 }
 
 TEST_P(StoreTest, StoresOpenedTogetherMigrateOnce) {
