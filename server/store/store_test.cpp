@@ -904,8 +904,7 @@ TEST_F(SqliteStoreTest, ValidDeviceCertificatesAreFoundThroughTheirPartialIndex)
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
   const std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-  EXPECT_NE(sql.find("WHERE status = 'valid' AND device_id IS NOT NULL"), std::string::npos)
-      << sql;
+  EXPECT_NE(sql.find("WHERE status = 'valid' AND device_id IS NOT NULL"), std::string::npos) << sql;
   sqlite3_finalize(s);
   sqlite3_close(db);
 }
