@@ -281,6 +281,43 @@ void BM_OrderFinalizeCas(benchmark::State& state) {
 }
 BENCHMARK(BM_OrderFinalizeCas)->UseRealTime();
 
+// What a new device certificate looks up (the device's valid certificates, which it
+// supersedes) for a device that has renewed range(0) times before: flat in the history,
+// as revoked certificates are neither indexed nor read.
+void BM_DeviceValidCertificates(benchmark::State& state) {
+  TempStore temp;
+  Store* store = open_or_skip(state, temp);
+  if (store == nullptr) return;
+  const auto history = state.range(0);
+  const std::string chain_pem(2200, 'p');  // a leaf and an intermediate in PEM
+  for (std::int64_t i = 0; i <= history; ++i) {
+    CertificateRecord c;
+    c.id = "cert-" + std::to_string(i);
+    c.account_id = "acct-1";
+    c.order_id = "order-" + std::to_string(i);
+    c.serial_hex = "4a" + std::to_string(i);
+    c.chain_pem = chain_pem;
+    c.device_id = "device-1";
+    c.status = i < history ? "revoked" : "valid";
+    c.not_after = 1'707'776'000;
+    c.issued = 1'700'000'000 + i;
+    if (!store->put_certificate(c).ok()) {
+      state.SkipWithError("put_certificate failed");
+      return;
+    }
+  }
+  const std::string newest = "cert-" + std::to_string(history);
+  for (auto _ : state) {
+    auto valid = store->valid_certificates_by_device("device-1");
+    if (!valid.ok() || valid->size() != 1 || (*valid)[0].id != newest) {
+      state.SkipWithError("not exactly the newest certificate");
+      break;
+    }
+    benchmark::DoNotOptimize(valid);
+  }
+}
+BENCHMARK(BM_DeviceValidCertificates)->Arg(0)->Arg(100)->Arg(1000)->UseRealTime();
+
 }  // namespace
 
 BENCHMARK_MAIN();
