@@ -30,7 +30,7 @@ class StoreBackend {
   virtual std::int64_t raw_count(const std::string& table) = 0;
   // Overwrites the recorded schema version.
   virtual void set_schema_version(int v) = 0;
-  // Takes a current database back to schema version 1 (undoes migrations 4, 3 and 2).
+  // Takes a current database back to schema version 1 (undoes migrations 5 to 2).
   virtual void downgrade_to_v1() = 0;
 
   // A new store (connection) on the database.
@@ -73,6 +73,7 @@ class SqliteBackend final : public StoreBackend {
     raw_exec("PRAGMA user_version = " + std::to_string(v));
   }
   void downgrade_to_v1() override {
+    raw_exec("DROP INDEX orders_processing");
     raw_exec("DROP INDEX certificates_valid_by_device");
     raw_exec("CREATE INDEX certificates_by_device ON certificates(device_id)");
     raw_exec("DROP INDEX authzs_by_account_status");
@@ -114,6 +115,7 @@ class PgBackend final : public StoreBackend {
     raw_exec("UPDATE schema_version SET version = " + std::to_string(v));
   }
   void downgrade_to_v1() override {
+    raw_exec("DROP INDEX orders_processing");
     raw_exec("DROP INDEX certificates_valid_by_device");
     raw_exec("CREATE INDEX certificates_by_device ON certificates(device_id, seq)");
     raw_exec("DROP INDEX authzs_by_account_status");

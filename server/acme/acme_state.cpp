@@ -81,7 +81,7 @@ Result<Order> settle_interrupted_finalization(AcmeContext& ctx, Order order) {
 }
 
 Result<int> settle_interrupted_finalizations(AcmeContext& ctx) {
-  auto ids = ctx.store->order_ids_by_status("processing");
+  auto ids = ctx.store->processing_order_ids();
   if (!ids) return ids.error();
   int settled = 0;
   for (const auto& id : *ids) {

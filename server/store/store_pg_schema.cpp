@@ -87,6 +87,10 @@ CREATE INDEX certificates_valid_by_device ON certificates(device_id, seq)
   WHERE status = 'valid' AND device_id IS NOT NULL;
 DROP INDEX certificates_by_device;
 )sql",
+    // 5: start-up looks for finalizations a crash interrupted; the index holds only those.
+    R"sql(
+CREATE INDEX orders_processing ON orders(seq) WHERE status = 'processing';
+)sql",
 };
 static_assert(std::size(kMigrations) == kStoreSchemaVersion);
 
@@ -139,7 +143,8 @@ Result<void> PgStore::migrate(const std::string& url) {
            "INSERT INTO orders(id, account_id, status, json) VALUES($1, $2, $3, $4)"},
           {"order_by_id", "SELECT json FROM orders WHERE id = $1"},
           {"order_ids_by_account", "SELECT id FROM orders WHERE account_id = $1 ORDER BY seq"},
-          {"order_ids_by_status", "SELECT id FROM orders WHERE status = $1 ORDER BY seq"},
+          {"processing_order_ids",
+           "SELECT id FROM orders WHERE status = 'processing' ORDER BY seq"},
           {"order_update",
            "UPDATE orders SET status = $1, json = $2 WHERE id = $3 AND ($4 = '' OR status = $4)"},
           {"order_exists", "SELECT 1 FROM orders WHERE id = $1"},

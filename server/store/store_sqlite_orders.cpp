@@ -44,18 +44,18 @@ Result<std::optional<Order>> SqliteStore::order_by_id(const std::string& id) {
 }
 
 Result<std::vector<std::string>> SqliteStore::order_ids_by_account(const std::string& account_id) {
-  return order_ids_where(order_ids_by_account_.get(), account_id);
+  return order_ids_where(order_ids_by_account_.get(), &account_id);
 }
 
-Result<std::vector<std::string>> SqliteStore::order_ids_by_status(const std::string& status) {
-  return order_ids_where(order_ids_by_status_.get(), status);
+Result<std::vector<std::string>> SqliteStore::processing_order_ids() {
+  return order_ids_where(processing_order_ids_.get(), nullptr);
 }
 
 Result<std::vector<std::string>> SqliteStore::order_ids_where(sqlite3_stmt* statement,
-                                                              const std::string& value) {
+                                                              const std::string* value) {
   std::lock_guard lock(mu_);
   Query q(statement);
-  q.text(value);
+  if (value != nullptr) q.text(*value);
   std::vector<std::string> ids;
   for (;;) {
     int rc = q.step();

@@ -86,6 +86,10 @@ CREATE INDEX certificates_valid_by_device ON certificates(device_id)
   WHERE status = 'valid' AND device_id IS NOT NULL;
 DROP INDEX certificates_by_device;
 )sql",
+    // 5: start-up looks for finalizations a crash interrupted; the index holds only those.
+    R"sql(
+CREATE INDEX orders_processing ON orders(status) WHERE status = 'processing';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 static_assert(kSchemaVersion == kStoreSchemaVersion);
@@ -133,7 +137,8 @@ Result<void> SqliteStore::prepare_statements() {
       {&order_insert_, "INSERT INTO orders(id, account_id, status, json) VALUES(?, ?, ?, ?)"},
       {&order_by_id_, "SELECT json FROM orders WHERE id = ?"},
       {&order_ids_by_account_, "SELECT id FROM orders WHERE account_id = ? ORDER BY rowid"},
-      {&order_ids_by_status_, "SELECT id FROM orders WHERE status = ? ORDER BY rowid"},
+      {&processing_order_ids_,
+       "SELECT id FROM orders WHERE status = 'processing' ORDER BY rowid"},
       {&order_update_,
        "UPDATE orders SET status = ?1, json = ?2 WHERE id = ?3 AND (?4 = '' OR status = ?4)"},
       {&order_exists_, "SELECT 1 FROM orders WHERE id = ?"},

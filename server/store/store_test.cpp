@@ -722,8 +722,8 @@ TEST_P(StoreTest, PutCertificateCompletingItsOrder) {
   EXPECT_FALSE(store->certificate_by_id("cert-7")->has_value());
 }
 
-// Orders by status, e.g. those left "processing" by a crash.
-TEST_P(StoreTest, OrderIdsByStatus) {
+// The orders a crash left "processing", oldest first; no others.
+TEST_P(StoreTest, ProcessingOrderIds) {
   auto store = open();
   ASSERT_TRUE(store);
   Order a = make_order("order-a", "acct-1", {});
@@ -733,12 +733,21 @@ TEST_P(StoreTest, OrderIdsByStatus) {
   b.status = "processing";
   b.processing_since = 77;
   ASSERT_TRUE(store->update_order(b, "pending").ok());
-  auto processing = store->order_ids_by_status("processing");
+  auto processing = store->processing_order_ids();
   ASSERT_TRUE(processing.ok());
   EXPECT_EQ(*processing, std::vector<std::string>{"order-b"});
   EXPECT_EQ((*store->order_by_id("order-b"))->processing_since, 77);
-  EXPECT_EQ(*store->order_ids_by_status("pending"), std::vector<std::string>{"order-a"});
-  EXPECT_TRUE(store->order_ids_by_status("valid")->empty());
+  // A later one comes after it; one that moves on leaves the list.
+  a.status = "processing";
+  ASSERT_TRUE(store->update_order(a, "pending").ok());
+  Order c = make_order("order-c", "acct-1", {});
+  c.status = "processing";
+  ASSERT_TRUE(store->create_order(c, {}).ok());
+  EXPECT_EQ(*store->processing_order_ids(),
+            (std::vector<std::string>{"order-a", "order-b", "order-c"}));
+  b.status = "valid";
+  ASSERT_TRUE(store->update_order(b, "processing").ok());
+  EXPECT_EQ(*store->processing_order_ids(), (std::vector<std::string>{"order-a", "order-c"}));
 }
 
 // --- settings, specs --------------------------------------------------------------------
@@ -907,6 +916,28 @@ TEST_F(SqliteStoreTest, ValidDeviceCertificatesAreFoundThroughTheirPartialIndex)
   EXPECT_NE(sql.find("WHERE status = 'valid' AND device_id IS NOT NULL"), std::string::npos) << sql;
   sqlite3_finalize(s);
   sqlite3_close(db);
+}
+
+TEST_F(SqliteStoreTest, StartUpFindsProcessingOrdersWithoutScanningOrders) {
+  { ASSERT_TRUE(open()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN SELECT id FROM orders "
+                               "WHERE status = 'processing' ORDER BY rowid",
+                               -1, &s, nullptr),
+            SQLITE_OK);
+  std::string plan;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
+    plan += "\n";
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  EXPECT_NE(plan.find("USING INDEX orders_processing"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN orders\n"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
 }
 
 TEST_F(SqliteStoreTest, BackgroundCheckpointMovesTheWalIntoTheDatabase) {
