@@ -873,68 +873,53 @@ TEST_P(StoreTest, DatabaseFromANewerVersionIsRefused) {
   EXPECT_EQ(version, kStoreSchemaVersion);
 }
 
-TEST_F(SqliteStoreTest, DatabaseIsInWalMode) {
-  { ASSERT_TRUE(open()); }
+// Column `column` of every row `sql` returns from the database at `path`, a line each.
+std::string query_lines(const std::string& path, const std::string& sql, int column = 0) {
+  std::string out;
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* s = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "wal");
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK ||
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+  } else {
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(s, column);
+      out += text != nullptr ? reinterpret_cast<const char*>(text) : "";
+      out += "\n";
+    }
+  }
   sqlite3_finalize(s);
   sqlite3_close(db);
+  return out;
+}
+
+TEST_F(SqliteStoreTest, DatabaseIsInWalMode) {
+  { ASSERT_TRUE(open()); }
+  EXPECT_EQ(query_lines(db_path_, "PRAGMA journal_mode"), "wal\n");
 }
 
 TEST_F(SqliteStoreTest, ValidDeviceCertificatesAreFoundThroughTheirPartialIndex) {
   // The lookup a new device certificate makes must not read the device's revoked history:
   // SQLite answers it from the partial index of valid device certificates.
   { ASSERT_TRUE(open()); }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db,
-                               "EXPLAIN QUERY PLAN SELECT json FROM certificates "
-                               "WHERE device_id = ? AND status = 'valid' ORDER BY rowid",
-                               -1, &s, nullptr),
-            SQLITE_OK);
-  std::string plan;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    plan += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
-    plan += "\n";
-  }
-  sqlite3_finalize(s);
+  const std::string plan = query_lines(db_path_,
+                                       "EXPLAIN QUERY PLAN SELECT json FROM certificates "
+                                       "WHERE device_id = ? AND status = 'valid' ORDER BY rowid",
+                                       3);
   EXPECT_NE(plan.find("USING INDEX certificates_valid_by_device"), std::string::npos) << plan;
   EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;  // no sort step
   // The index holds only valid certificates of devices.
-  ASSERT_EQ(sqlite3_prepare_v2(db,
-                               "SELECT sql FROM sqlite_master WHERE name = "
-                               "'certificates_valid_by_device'",
-                               -1, &s, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
-  const std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  const std::string sql = query_lines(
+      db_path_, "SELECT sql FROM sqlite_master WHERE name = 'certificates_valid_by_device'");
   EXPECT_NE(sql.find("WHERE status = 'valid' AND device_id IS NOT NULL"), std::string::npos) << sql;
-  sqlite3_finalize(s);
-  sqlite3_close(db);
 }
 
 TEST_F(SqliteStoreTest, StartUpFindsProcessingOrdersWithoutScanningOrders) {
   { ASSERT_TRUE(open()); }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db,
-                               "EXPLAIN QUERY PLAN SELECT id FROM orders "
-                               "WHERE status = 'processing' ORDER BY rowid",
-                               -1, &s, nullptr),
-            SQLITE_OK);
-  std::string plan;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    plan += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
-    plan += "\n";
-  }
-  sqlite3_finalize(s);
-  sqlite3_close(db);
+  const std::string plan = query_lines(db_path_,
+                                       "EXPLAIN QUERY PLAN SELECT id FROM orders "
+                                       "WHERE status = 'processing' ORDER BY rowid",
+                                       3);
   EXPECT_NE(plan.find("USING INDEX orders_processing"), std::string::npos) << plan;
   EXPECT_EQ(plan.find("SCAN orders\n"), std::string::npos) << plan;
   EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
