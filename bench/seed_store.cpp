@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     cert.id = sortable_id(made_ms);
     cert.account_id = account.id;
     cert.order_id = order.id;
-    cert.serial_hex = hex_encode(random_bytes(16));
+    cert.serial_hex = hex_encode(pki::new_serial(made_ms));
     cert.chain_pem = chain_pem;
     cert.spki_sha256 = random_token(32);
     cert.issued = cert.not_before = now;

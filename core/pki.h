@@ -191,7 +191,15 @@ class Certificate {
   ossl::X509Ptr cert_;
 };
 
-// What to put in a certificate. Serial: random 16 bytes when empty.
+// A new certificate serial: 16 bytes, 0x40 (positive, 16 significant bytes: RFC 5280
+// §4.1.2.2), 48 bits of milliseconds since the epoch, big-endian, then 72 bits from the
+// CSPRNG (the CA/Browser Forum's Baseline Requirements §7.1 ask for at least 64). Serials
+// sort by issuance time, so a store's index of them grows at its right edge (the ids of
+// stored objects do the same, core/bytes.h sortable_id).
+Bytes new_serial(std::int64_t unix_millis);
+Bytes new_serial();  // now
+
+// What to put in a certificate. Serial: new_serial() when empty.
 struct CertificateSpec {
   DistinguishedName subject;
   SubjectAltNames sans;

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
+#include "core/bytes.h"
 #include "core/pki.h"
 
 namespace attestlab::pki {
@@ -146,6 +150,40 @@ TEST(PkiCertificate, RandomSerialIsPositiveAndUnique) {
   EXPECT_NE(a->serial_hex(), b->serial_hex());
   EXPECT_EQ(a->serial_hex().size(), 32u);
   EXPECT_NE(a->serial_hex()[0], '-');
+  EXPECT_EQ(a->serial_hex().substr(0, 2), "40");
+}
+
+TEST(PkiCertificate, NewSerialsSortByTimeAndCarry72RandomBits) {
+  const std::int64_t times[] = {
+      0, 255, 256, 1733400000000, 1733400000001, 1733400001000, 4102444800000};
+  std::string previous;
+  for (std::int64_t t : times) {
+    const Bytes serial = new_serial(t);
+    ASSERT_EQ(serial.size(), 16u);
+    EXPECT_EQ(serial[0], 0x40);  // positive, 16 significant bytes
+    std::uint64_t millis = 0;
+    for (int i = 1; i <= 6; ++i) millis = millis << 8 | serial[i];
+    EXPECT_EQ(millis, static_cast<std::uint64_t>(t));
+    const std::string hex = hex_encode(serial);
+    if (!previous.empty()) {
+      EXPECT_LT(previous, hex) << "at " << t;
+    }
+    previous = hex;
+  }
+  // 72 random bits: 50 serials of one millisecond all differ, in their last nine bytes.
+  std::set<Bytes> tails;
+  for (int i = 0; i < 50; ++i) {
+    const Bytes serial = new_serial(1733400000000);
+    tails.insert(Bytes(serial.begin() + 7, serial.end()));
+  }
+  EXPECT_EQ(tails.size(), 50u);
+  // What issuing uses when the spec names no serial, taken now.
+  PrivateKey key = *PrivateKey::generate(KeySpec::p256());
+  const std::string before = hex_encode(new_serial());
+  auto cert = issue_certificate(ca_spec("serial", -1), key.public_key(), nullptr, key);
+  ASSERT_TRUE(cert.ok());
+  EXPECT_LE(before.substr(0, 14), cert->serial_hex().substr(0, 14));
+  EXPECT_GE(hex_encode(new_serial()).substr(0, 14), cert->serial_hex().substr(0, 14));
 }
 
 TEST(PkiCertificate, SelfSignedNeedsMatchingKey) {

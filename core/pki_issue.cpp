@@ -5,6 +5,8 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <ctime>
 
 #include "core/der.h"
@@ -35,11 +37,7 @@ Result<Bytes> key_id_of(const X509* cert) {
 }
 
 Bytes serial_bytes(const Bytes& requested) {
-  if (!requested.empty()) return requested;
-  Bytes serial = random_bytes(16);
-  // Positive (RFC 5280 §4.1.2.2) and exactly 16 significant bytes.
-  serial[0] = static_cast<std::uint8_t>((serial[0] & 0x7f) | 0x40);
-  return serial;
+  return requested.empty() ? new_serial() : requested;
 }
 
 Result<void> add_standard_extensions(X509* cert, const CertificateSpec& spec,
@@ -205,6 +203,22 @@ Result<void> check_issuer(const Certificate& issuer, const PrivateKey& issuer_ke
 }
 
 }  // namespace
+
+Bytes new_serial(std::int64_t unix_millis) {
+  const auto millis = static_cast<std::uint64_t>(std::max<std::int64_t>(unix_millis, 0));
+  Bytes serial(7);
+  serial[0] = 0x40;
+  for (int i = 0; i < 6; ++i) serial[1 + i] = static_cast<std::uint8_t>(millis >> (8 * (5 - i)));
+  const Bytes random = random_bytes(9);
+  serial.insert(serial.end(), random.begin(), random.end());
+  return serial;
+}
+
+Bytes new_serial() {
+  return new_serial(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count());
+}
 
 Result<Certificate> issue_certificate(const CertificateSpec& spec, const PublicKey& subject_key,
                                       const Certificate* issuer, const PrivateKey& issuer_key) {
