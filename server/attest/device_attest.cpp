@@ -141,6 +141,15 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
   }
 
   Result<int> after_issue(const CertificateRecord& issued) override {
+    // A certificate that a concurrent finalize of the same device has superseded already
+    // revokes nothing: else two racing finalizes could revoke each other's certificate and
+    // leave the device with none.
+    if (store_ != nullptr && policy_.one_active_certificate_per_device &&
+        !issued.device_id.empty()) {
+      auto current = store_->certificate_by_id(issued.id);
+      if (!current) return current.error();
+      if (!current->has_value() || (*current)->status != "valid") return 0;
+    }
     auto superseded = superseded_by(issued);
     if (!superseded) return superseded.error();
     for (const auto& cert : *superseded) ATTESTLAB_TRY(store_->update_certificate(cert));
@@ -174,8 +183,10 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
       auto certs = store_->valid_certificates_by_device(device_id);
       if (!certs) return certs.error();
       for (auto cert : *certs) {
-        if (cert.id == issued.id || cert.status != "valid" || !seen.insert(cert.id).second)
-          continue;
+        // Oldest first: what follows `issued` (stored already when after_issue asks) is a
+        // newer certificate of a concurrent finalize, which supersedes it, not the reverse.
+        if (cert.id == issued.id) break;
+        if (cert.status != "valid" || !seen.insert(cert.id).second) continue;
         cert.status = "revoked";
         cert.revocation_reason = 4;  // RFC 5280 superseded
         cert.revoked_at = now;

@@ -18,7 +18,9 @@
 //    transaction (Store::put_certificate_superseding).
 //  - after_issue() is called after a certificate for a device order was stored; it
 //    revokes whatever superseded certificates are still valid (none when the caller used
-//    superseded_by) and returns how many it revoked.
+//    superseded_by) and returns how many it revoked. Only older certificates count as
+//    superseded, and a certificate that is itself no longer valid revokes nothing, so two
+//    finalizes of one device racing leave exactly the newer certificate valid.
 //  - Every validate() ends in exactly one decision (outcome "accept" or "reject" and the
 //    id of the rule that decided, see device_attest_rules()), written as one JSON line to
 //    the decision log and reported to the decision hook, e.g. for /metrics counters.

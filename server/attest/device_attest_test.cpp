@@ -617,6 +617,31 @@ TEST_F(AfterIssue, FollowsTheDevicesOtherIdentifier) {
   EXPECT_EQ(stored("by-serial").status, "valid");
 }
 
+// Two finalizes of one device racing: each stored its certificate before the other's
+// after_issue ran. The newer certificate stays; the older one's after_issue must not revoke it.
+TEST_F(AfterIssue, AnOlderCertificateNeverRevokesANewerOne) {
+  auto v = make(nullptr, nullptr, store_.get());
+  for (const auto& c : {cert("old", "DEV-A"), cert("first", "DEV-A"), cert("second", "DEV-A")}) {
+    ASSERT_TRUE(store_->put_certificate(c).ok());
+  }
+  EXPECT_EQ(v->after_issue(stored("first")).value(), 1);  // "old" only
+  EXPECT_EQ(stored("old").status, "revoked");
+  EXPECT_EQ(stored("second").status, "valid");
+  EXPECT_EQ(v->after_issue(stored("second")).value(), 1);  // "first"
+  EXPECT_EQ(stored("first").status, "revoked");
+  EXPECT_EQ(stored("second").status, "valid");
+}
+
+// The other order of the race: the newer finalize superseded the older certificate in its
+// own transaction; the older one's after_issue then finds itself revoked and does nothing.
+TEST_F(AfterIssue, ACertificateAlreadySupersededRevokesNothing) {
+  auto v = make(nullptr, nullptr, store_.get());
+  ASSERT_TRUE(store_->put_certificate(cert("newer", "DEV-A")).ok());
+  ASSERT_TRUE(store_->put_certificate(cert("older-finalize", "DEV-A", "", "revoked")).ok());
+  EXPECT_EQ(v->after_issue(stored("older-finalize")).value(), 0);
+  EXPECT_EQ(stored("newer").status, "valid");
+}
+
 TEST_F(AfterIssue, PolicyOffOrNoDeviceKeepsEverything) {
   auto v = make(Json{{"one_active_certificate_per_device", false}}, nullptr, store_.get());
   ASSERT_TRUE(store_->put_certificate(cert("old", "DEV-A")).ok());
