@@ -7,8 +7,9 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstdlib>
+
+#include "core/clock.h"
 
 namespace attestlab {
 namespace {
@@ -196,14 +197,18 @@ std::string random_token(std::size_t n) {
   return base64url_encode(random_bytes(n));
 }
 
+Bytes time_ordered_bytes(std::int64_t unix_millis, std::size_t random_len) {
+  const auto millis = static_cast<std::uint64_t>(std::max<std::int64_t>(unix_millis, 0));
+  Bytes out = random_bytes(6 + random_len);
+  for (int i = 0; i < 6; ++i) out[i] = static_cast<std::uint8_t>(millis >> (8 * (5 - i)));
+  return out;
+}
+
 std::string sortable_id(std::int64_t unix_millis) {
   static constexpr char kAlphabet[] =
       "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
   static_assert(sizeof kAlphabet == 65);
-  std::uint8_t raw[15];
-  const auto millis = static_cast<std::uint64_t>(std::max<std::int64_t>(unix_millis, 0));
-  for (int i = 0; i < 6; ++i) raw[i] = static_cast<std::uint8_t>(millis >> (8 * (5 - i)));
-  if (RAND_bytes(raw + 6, 9) != 1) std::abort();
+  const Bytes raw = time_ordered_bytes(unix_millis, 9);  // 15 bytes: 20 characters
   std::string out(20, '\0');
   for (int g = 0; g < 5; ++g) {  // 3 bytes -> 4 characters
     const std::uint32_t v =
@@ -214,9 +219,7 @@ std::string sortable_id(std::int64_t unix_millis) {
 }
 
 std::string sortable_id() {
-  return sortable_id(std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count());
+  return sortable_id(system_millis());
 }
 
 bool equal_ct(const Bytes& a, const Bytes& b) {

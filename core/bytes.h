@@ -45,8 +45,12 @@ std::string random_token(std::size_t n = 16);
 // store's B-tree indexes instead of on random leaves: at a million stored enrollments the
 // random ids made most inserts read a page from disk. The time prefix reveals when an object
 // was made, which its owner already knows; the 72 random bits keep ids unguessable.
-std::string sortable_id();
+std::string sortable_id();  // now (system_millis)
 std::string sortable_id(std::int64_t unix_millis);
+// 48 bits of `unix_millis` (milliseconds since the epoch; earlier counts as 0), big-endian,
+// then `random_len` bytes from the CSPRNG: the time-ordered body of sortable_id and of
+// pki::new_serial.
+Bytes time_ordered_bytes(std::int64_t unix_millis, std::size_t random_len);
 
 // Constant-time comparison.
 bool equal_ct(const Bytes& a, const Bytes& b);

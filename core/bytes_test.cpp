@@ -2,8 +2,9 @@
 
 #include <gtest/gtest.h>
 #include <cctype>
-#include <chrono>
 #include <set>
+
+#include "core/clock.h"
 
 namespace attestlab {
 namespace {
@@ -165,9 +166,7 @@ TEST(BytesRandom, SortableIdsSortByTimeAndStayUrlSafe) {
   for (int i = 0; i < 50; ++i) same_ms.insert(sortable_id(1733400000000).substr(8));
   EXPECT_EQ(same_ms.size(), 50u);
   // Without an argument: now, so after an id of a minute ago and before one of a minute ahead.
-  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+  const std::int64_t now_ms = system_millis();
   EXPECT_LT(sortable_id(now_ms - 60000), sortable_id());
   EXPECT_LT(sortable_id(), sortable_id(now_ms + 60000));
 }

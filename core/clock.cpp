@@ -53,6 +53,12 @@ bool expect(const std::string& s, std::size_t& pos, char a, char b = '\0') {
 
 }  // namespace
 
+std::int64_t system_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::int64_t SystemClock::now() const {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())

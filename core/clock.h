@@ -16,6 +16,10 @@ class Clock {
   virtual std::int64_t now() const = 0;  // seconds since epoch
 };
 
+// Milliseconds since the epoch, system time (for what needs finer than Clock's seconds and
+// never virtual time: the time prefix of ids and serials).
+std::int64_t system_millis();
+
 class SystemClock final : public Clock {
  public:
   std::int64_t now() const override;

@@ -5,10 +5,9 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
-#include <algorithm>
-#include <chrono>
 #include <ctime>
 
+#include "core/clock.h"
 #include "core/der.h"
 #include "core/pki_internal.h"
 
@@ -205,19 +204,14 @@ Result<void> check_issuer(const Certificate& issuer, const PrivateKey& issuer_ke
 }  // namespace
 
 Bytes new_serial(std::int64_t unix_millis) {
-  const auto millis = static_cast<std::uint64_t>(std::max<std::int64_t>(unix_millis, 0));
-  Bytes serial(7);
-  serial[0] = 0x40;
-  for (int i = 0; i < 6; ++i) serial[1 + i] = static_cast<std::uint8_t>(millis >> (8 * (5 - i)));
-  const Bytes random = random_bytes(9);
-  serial.insert(serial.end(), random.begin(), random.end());
+  Bytes serial{0x40};
+  const Bytes body = time_ordered_bytes(unix_millis, 9);
+  serial.insert(serial.end(), body.begin(), body.end());
   return serial;
 }
 
 Bytes new_serial() {
-  return new_serial(std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count());
+  return new_serial(system_millis());
 }
 
 Result<Certificate> issue_certificate(const CertificateSpec& spec, const PublicKey& subject_key,
