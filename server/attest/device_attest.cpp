@@ -141,17 +141,15 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
   }
 
   Result<int> after_issue(const CertificateRecord& issued) override {
+    auto superseded = superseded_by(issued);
+    if (!superseded) return superseded.error();
+    if (superseded->empty()) return 0;  // the usual case: finalize revoked them already
     // A certificate that a concurrent finalize of the same device has superseded already
     // revokes nothing: else two racing finalizes could revoke each other's certificate and
     // leave the device with none.
-    if (store_ != nullptr && policy_.one_active_certificate_per_device &&
-        !issued.device_id.empty()) {
-      auto current = store_->certificate_by_id(issued.id);
-      if (!current) return current.error();
-      if (!current->has_value() || (*current)->status != "valid") return 0;
-    }
-    auto superseded = superseded_by(issued);
-    if (!superseded) return superseded.error();
+    auto current = store_->certificate_by_id(issued.id);
+    if (!current) return current.error();
+    if (!current->has_value() || (*current)->status != "valid") return 0;
     for (const auto& cert : *superseded) ATTESTLAB_TRY(store_->update_certificate(cert));
     return static_cast<int>(superseded->size());
   }
@@ -186,7 +184,7 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
         // Oldest first: what follows `issued` (stored already when after_issue asks) is a
         // newer certificate of a concurrent finalize, which supersedes it, not the reverse.
         if (cert.id == issued.id) break;
-        if (cert.status != "valid" || !seen.insert(cert.id).second) continue;
+        if (!seen.insert(cert.id).second) continue;  // listed under both identifiers
         cert.status = "revoked";
         cert.revocation_reason = 4;  // RFC 5280 superseded
         cert.revoked_at = now;
