@@ -1,6 +1,6 @@
 // Authorizations and challenges (RFC 8555 §7.5): reading and deactivating
-// authorizations, responding to challenges, and the validation jobs the challenge
-// response hands to the worker pool.
+// authorizations, responding to challenges, and their validation: device-attest-01 in the
+// request itself, http-01 and dns-01 by jobs handed to the worker pool.
 #include <algorithm>
 
 #include "server/acme/acme_context.h"
@@ -11,7 +11,9 @@ namespace attestlab::server {
 
 namespace {
 
-// Where a processing challenge keeps the client's response until its validation ends.
+// Where a processing device-attest-01 challenge kept the client's response until its
+// validation ended, when that ran on a worker (before the check moved into the request): a
+// database from then may still hold one, which is resumed with it.
 constexpr const char* kPendingPayload = "pending_payload";
 
 Result<Authorization> load_owned_authz(AcmeContext& ctx, const SignedRequest& request,
@@ -78,8 +80,49 @@ Result<Json> run_check(AcmeContext& ctx, const Authorization& authz, const Chall
   return Error::make("serverInternal", "unknown challenge type " + challenge.type);
 }
 
-// The worker side of a challenge response: check, record the outcome on the challenge
-// and authorization (compare-and-set on the pending authorization), then move the order.
+// Checks a challenge that `authz` holds as "processing" (in the store, or for a check made
+// in the request only in `authz`), records the outcome on the challenge and the
+// authorization (compare-and-set on the pending authorization), then moves the order.
+// False when the authorization changed meanwhile (deactivated, or decided by another
+// process), which keeps its state.
+bool decide_challenge(AcmeContext& ctx, Authorization& authz, Challenge& challenge,
+                      const Account& account, const Json& payload) {
+  Result<Json> outcome = Error::make("serverInternal", "validation did not run");
+  try {
+    outcome = run_check(ctx, authz, challenge, account, payload);
+  } catch (const std::exception& e) {
+    outcome = Error::make("serverInternal", std::string("validation failed: ") + e.what());
+  }
+  bool valid = outcome.ok();
+  if (valid) {
+    challenge.status = "valid";
+    challenge.validated = ctx.now();
+    challenge.evidence = *outcome;
+    challenge.error = Json();
+    authz.status = "valid";
+  } else {
+    challenge.status = "invalid";
+    challenge.error = problem_json(outcome.error());
+    challenge.evidence = Json();
+    authz.status = "invalid";
+    ctx.limiter.add("failed-acct:" + account.id, ctx.now());
+  }
+  ctx.metrics.validation(kind_of(challenge.type), valid);
+  ctx.logger.event(LogLevel::Debug, "validation",
+                   Json{{"challenge", challenge.id},
+                        {"type", challenge.type},
+                        {"identifier", authz.identifier.value},
+                        {"valid", valid},
+                        {"error", valid ? std::string() : outcome.error().detail}});
+  if (!ctx.store->update_authz(authz, "pending")) return false;
+
+  auto order = ctx.store->order_by_id(order_id_of_authz(authz.id));
+  if (order && order->has_value()) (void)refresh_order(ctx, std::move(**order));
+  return true;
+}
+
+// The worker side of a challenge response: the stored authorization, if its challenge is
+// still processing, decided.
 void validate_challenge(AcmeContext& ctx, const std::string& authz_id,
                         const std::string& challenge_id, const Account& account,
                         const Json& payload) {
@@ -88,38 +131,7 @@ void validate_challenge(AcmeContext& ctx, const std::string& authz_id,
   Authorization authz = std::move(**loaded);
   Challenge* challenge = find_challenge(authz, challenge_id);
   if (!challenge || challenge->status != "processing" || authz.status != "pending") return;
-
-  Result<Json> outcome = Error::make("serverInternal", "validation did not run");
-  try {
-    outcome = run_check(ctx, authz, *challenge, account, payload);
-  } catch (const std::exception& e) {
-    outcome = Error::make("serverInternal", std::string("validation failed: ") + e.what());
-  }
-  bool valid = outcome.ok();
-  if (valid) {
-    challenge->status = "valid";
-    challenge->validated = ctx.now();
-    challenge->evidence = *outcome;
-    challenge->error = Json();
-    authz.status = "valid";
-  } else {
-    challenge->status = "invalid";
-    challenge->error = problem_json(outcome.error());
-    challenge->evidence = Json();
-    authz.status = "invalid";
-    ctx.limiter.add("failed-acct:" + account.id, ctx.now());
-  }
-  ctx.metrics.validation(kind_of(challenge->type), valid);
-  ctx.logger.event(LogLevel::Debug, "validation",
-                   Json{{"challenge", challenge_id},
-                        {"type", challenge->type},
-                        {"identifier", authz.identifier.value},
-                        {"valid", valid},
-                        {"error", valid ? std::string() : outcome.error().detail}});
-  if (!ctx.store->update_authz(authz, "pending")) return;  // deactivated meanwhile
-
-  auto order = ctx.store->order_by_id(order_id_of_authz(authz_id));
-  if (order && order->has_value()) (void)refresh_order(ctx, std::move(**order));
+  (void)decide_challenge(ctx, authz, *challenge, account, payload);
 }
 
 bool queue_validation(AcmeContext& ctx, const std::string& authz_id,
@@ -220,9 +232,32 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
           ctx.limiter.wait_for("failed-acct:" + signed_request->account->id, failures, ctx.now())) {
     return rate_limited_response("failed validations of this account", failures, wait);
   }
-  if (!ctx.in_flight.begin(challenge->id)) return challenge_response(ctx, *authz, *challenge);
+  if (!ctx.in_flight.begin(challenge->id)) {
+    // Another request of this process is checking it right now.
+    if (challenge->type == "device-attest-01") challenge->status = "processing";
+    return challenge_response(ctx, *authz, *challenge);
+  }
   challenge->status = "processing";
-  if (challenge->type == "device-attest-01") challenge->evidence = Json{{kPendingPayload, payload}};
+  if (challenge->type == "device-attest-01") {
+    // The attestation is in the request and its check needs no network, so it is decided
+    // here and the response carries the outcome (RFC 8555 §7.5.1 lets a challenge response
+    // show the final state): no "processing" write, no hand-off to a worker, and a client
+    // that polls finds the authorization decided at once. The stored challenge stays
+    // "pending" until the outcome is written, so a crash meanwhile leaves it answerable.
+    struct EndInFlight {
+      InFlightChallenges& in_flight;
+      const std::string& id;
+      ~EndInFlight() { in_flight.end(id); }
+    } end_in_flight{ctx.in_flight, id};
+    if (decide_challenge(ctx, *authz, *challenge, *signed_request->account, payload)) {
+      return challenge_response(ctx, *authz, *challenge);
+    }
+    auto current = load_owned_authz(ctx, *signed_request, ctx.store->authz_by_challenge(id));
+    if (!current) return current.error();
+    Challenge* now_challenge = find_challenge(*current, id);
+    if (!now_challenge) return Error::make("notFound", "no such challenge", 404);
+    return challenge_response(ctx, *current, *now_challenge);
+  }
   auto marked = ctx.store->update_authz(*authz, "pending");
   if (!marked) {
     ctx.in_flight.end(id);

@@ -600,9 +600,19 @@ TEST_F(AcmeFlowTest, DeviceAttestFlowWithFakeValidator) {
   EXPECT_EQ(no_att.problem(), "malformed");
   EXPECT_EQ(c->post_as_get(challenge["url"]).status_field(), "pending");
 
+  // The attestation is checked in the request: the response carries the outcome, and the
+  // order is ready without a poll.
   Reply started = c->post(challenge["url"], Json{{"attObj", "good"}, {"unknown", true}});
   EXPECT_EQ(started.status, 200);
-  ASSERT_EQ(c->poll(order.location()).status_field(), "ready");
+  EXPECT_EQ(started.status_field(), "valid") << started.response.body;
+  EXPECT_TRUE(started.body.contains("validated")) << started.response.body;
+  EXPECT_EQ(started.header("Retry-After"), "");
+  EXPECT_EQ(c->post_as_get(order.body["authorizations"][0]).status_field(), "valid");
+  ASSERT_EQ(c->post_as_get(order.location()).status_field(), "ready");
+  // Answering the decided challenge again changes nothing.
+  Reply again = c->post(challenge["url"], Json{{"attObj", "forged"}});
+  EXPECT_EQ(again.status_field(), "valid") << again.response.body;
+  EXPECT_EQ(server->metrics().validations(ChallengeKind::DeviceAttest01, true), 1u);
   EXPECT_EQ(server->metrics().attestation_decisions("accept", "ok"), 1u);
 
   // The CSR key must be the attested key.
@@ -646,14 +656,57 @@ TEST_F(AcmeFlowTest, DeviceAttestRejectionMarksChallengeInvalid) {
   Reply order = c->new_order({{"permanent-identifier", "SERIAL1"}});
   Reply authz = c->post_as_get(order.body["authorizations"][0]);
   Json challenge = TestAcmeClient::challenge_of(authz.body, "device-attest-01");
-  c->post(challenge["url"], Json{{"attObj", "forged"}});
-  Reply final_authz = c->poll(order.body["authorizations"][0]);
+  Reply answered = c->post(challenge["url"], Json{{"attObj", "forged"}});
+  EXPECT_EQ(answered.status, 200);
+  EXPECT_EQ(answered.status_field(), "invalid") << answered.response.body;
+  EXPECT_EQ(answered.body["error"]["type"], "urn:ietf:params:acme:error:badAttestationStatement");
+  Reply final_authz = c->post_as_get(order.body["authorizations"][0]);
   EXPECT_EQ(final_authz.status_field(), "invalid");
   EXPECT_EQ(TestAcmeClient::challenge_of(final_authz.body, "device-attest-01")["error"]["type"],
             "urn:ietf:params:acme:error:badAttestationStatement");
   EXPECT_EQ(c->post_as_get(order.location()).status_field(), "invalid");
   EXPECT_EQ(server->metrics().attestation_decisions("reject", "chain"), 1u);
   EXPECT_EQ(server->metrics().validations(ChallengeKind::DeviceAttest01, false), 1u);
+}
+
+// The authorization is deactivated while its attestation is being checked: the outcome is not
+// written over it, and the response shows what the store holds.
+TEST_F(AcmeFlowTest, DeviceAttestDecidedAfterDeactivationKeepsTheDeactivation) {
+  class DeactivatingValidator : public DeviceAttestValidator {
+   public:
+    explicit DeactivatingValidator(std::string db) : db_(std::move(db)) {}
+    Result<Json> validate(const Authorization& authz, const Challenge&, const Account&,
+                          const Json&) override {
+      auto store = open_store("sqlite:" + db_);
+      EXPECT_TRUE(store.ok());
+      if (store.ok()) {
+        auto stored = (*store)->authz_by_id(authz.id);
+        EXPECT_TRUE(stored.ok() && stored->has_value());
+        if (stored.ok() && stored->has_value()) {
+          Authorization gone = **stored;
+          EXPECT_EQ(gone.challenges.at(0).status, "pending");  // nothing written before
+          gone.status = "deactivated";
+          EXPECT_TRUE((*store)->update_authz(gone, "pending").ok());
+        }
+      }
+      return Json{{"spki", ""}, {"device_id", "SERIAL1"}, {"serial", "SERIAL1"}};
+    }
+    Result<int> after_issue(const CertificateRecord&) override { return 0; }
+
+   private:
+    std::string db_;
+  };
+  start_server(std::make_unique<DeactivatingValidator>(data_dir + "/attestlab.db"));
+  auto c = account_client();
+  Reply order = c->new_order({{"permanent-identifier", "SERIAL1"}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  Json challenge = TestAcmeClient::challenge_of(
+      c->post_as_get(order.body["authorizations"][0]).body, "device-attest-01");
+  Reply answered = c->post(challenge["url"], Json{{"attObj", "good"}});
+  EXPECT_EQ(answered.status, 200) << answered.response.body;
+  EXPECT_EQ(answered.status_field(), "pending") << answered.response.body;
+  EXPECT_EQ(c->post_as_get(order.body["authorizations"][0]).status_field(), "deactivated");
+  EXPECT_EQ(c->post_as_get(order.location()).status_field(), "invalid");
 }
 
 // A device that could not get an attestation answers with only {"error": "..."}: the
