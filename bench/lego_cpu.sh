@@ -10,7 +10,8 @@
 #   bench/lego_cpu.sh [--runs N] [--only attestlab|pebble] [--perf FILE]
 #
 # --perf FILE: also record the attestlab server with `perf record -g` during the runs
-# (linux-perf) and print its breakdown (bench/perf_breakdown.py) after the table.
+# (linux-perf), sampling at $PERF_FREQ per second (default 2000), and print its breakdown
+# (bench/perf_breakdown.py) after the table.
 #
 # Prints one Markdown table row per server. Needs lego, pebble, pebble-challtestsrv,
 # openssl and the attestlab binary ($ATTESTLAB_BIN, default build/release/attestlab).
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --perf) PERF=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 [--runs N] [--only attestlab|pebble]" >&2; exit 2 ;;
   esac
 done
@@ -47,7 +48,7 @@ start_fake_dns
 measure() {
   local before after i perf_pid=""
   if [ -n "$PERF" ] && [ "$1" = attestlab ]; then
-    perf record -q --call-graph dwarf,16384 -F 2000 -p "$2" -o "$PERF" 2>"$TMP/perf.log" &
+    perf record -q --call-graph dwarf,16384 -F ${PERF_FREQ:-2000} -p "$2" -o "$PERF" 2>"$TMP/perf.log" &
     perf_pid=$!
     sleep 1
   fi
