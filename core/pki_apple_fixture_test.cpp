@@ -108,6 +108,37 @@ TEST(PkiAppleFixture, AttestationLeafCarriesAppleExtensions) {
   EXPECT_EQ(leaf.not_after(), na);
 }
 
+// The leaf parsed without OpenSSL's key decoding reads the same, and verify_issued_by
+// under the fixture's intermediate decides as OpenSSL's chain check does.
+TEST(PkiAppleFixture, LeanLeafReadsAndVerifiesAsTheFullParse) {
+  const auto certs = x5c_of("attobj.b64u");
+  ASSERT_EQ(certs.size(), 2u);
+  auto lean = Certificate::from_der_lean(certs[0].to_der());
+  ASSERT_TRUE(lean.ok()) << lean.error().detail;
+  EXPECT_TRUE(lean->lean());
+  EXPECT_EQ(lean->to_der(), certs[0].to_der());
+  EXPECT_TRUE(lean->public_key().equals(certs[0].public_key()));
+  EXPECT_EQ(lean->public_key().spec(), KeySpec::p384());
+  for (const char* oid : {"1.2.840.113635.100.8.9.1", "1.2.840.113635.100.8.9.2",
+                          "1.2.840.113635.100.8.11.1", "1.2.840.113635.100.8.10.2"}) {
+    EXPECT_EQ(lean->extension_value(oid), certs[0].extension_value(oid)) << oid;
+  }
+  EXPECT_EQ(lean->fingerprint_sha256(), certs[0].fingerprint_sha256());
+  EXPECT_EQ(lean->is_ca(), certs[0].is_ca());
+  EXPECT_TRUE(lean->signed_by(certs[1].public_key()));
+  for (const std::int64_t at : {verify_at(), certs[0].not_after() + 1, certs[0].not_before() - 1}) {
+    auto openssl = verify_chain(certs[0], {}, {certs[1]}, at, Anchors::AsGiven);
+    for (const Certificate& leaf : {certs[0], *lean}) {
+      auto here = verify_issued_by(leaf, certs[1], at);
+      ASSERT_EQ(here.ok(), openssl.ok()) << at << (here.ok() ? "" : here.error().detail);
+      if (!openssl.ok()) {
+        EXPECT_EQ(here.error().detail, openssl.error().detail) << at;
+      }
+    }
+  }
+  EXPECT_TRUE(verify_issued_by(*lean, certs[1], verify_at()).ok());
+}
+
 TEST(PkiAppleFixture, ChainVerifiesToRootAtVerifyAt) {
   const auto certs = x5c_of("attobj.b64u");
   ASSERT_EQ(certs.size(), 2u);

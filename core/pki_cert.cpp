@@ -35,9 +35,14 @@ Certificate::Certificate(ossl::X509Ptr cert) : cert_(std::move(cert)) {
   // it here, while the object still has one owner.
   if (cert_) (void)X509_check_purpose(cert_.get(), -1, 0);
 }
-Certificate::Certificate(const Certificate& other) : cert_(up_ref(other.cert_.get())) {}
+Certificate::Certificate(const Certificate& other)
+    : cert_(up_ref(other.cert_.get())), key_(other.key_), lean_(other.lean_) {}
 Certificate& Certificate::operator=(const Certificate& other) {
-  if (this != &other) cert_ = up_ref(other.cert_.get());
+  if (this != &other) {
+    cert_ = up_ref(other.cert_.get());
+    key_ = other.key_;
+    lean_ = other.lean_;
+  }
   return *this;
 }
 
@@ -49,6 +54,28 @@ Result<Certificate> Certificate::from_der(const Bytes& der) {
     return Error::make("malformed", "invalid DER certificate");
   }
   return Certificate(std::move(cert));
+}
+
+Result<Certificate> Certificate::from_der_lean(const Bytes& der) {
+  OSSL_LIB_CTX* undecoding = detail::undecoding_context();
+  if (undecoding == nullptr) return Error::make("serverInternal", "no OpenSSL null provider");
+  const unsigned char* p = der.data();
+  ossl::X509Ptr parsed(reinterpret_cast<X509*>(ASN1_item_d2i_ex(
+      nullptr, &p, static_cast<long>(der.size()), ASN1_ITEM_rptr(X509), undecoding, nullptr)));
+  if (!parsed || p != der.data() + der.size()) {
+    ossl::last_error();
+    return Error::make("malformed", "invalid DER certificate");
+  }
+  Certificate cert(std::move(parsed));
+  // The extension cache's SHA-1 fingerprint cannot be fetched in that context (the cache
+  // records that, and fingerprint_sha256 does not use it); its error is not this caller's.
+  ossl::last_error();
+  // An undecodable or unsupported key leaves the key empty, as d2i_X509 does.
+  auto key = PublicKey::from_spki_der(cert.spki_der());
+  ossl::last_error();
+  if (key.ok()) cert.key_ = std::move(*key);
+  cert.lean_ = true;
+  return cert;
 }
 
 Result<Certificate> Certificate::from_pem(const std::string& pem) {
@@ -132,6 +159,7 @@ std::int64_t Certificate::not_after() const {
 
 PublicKey Certificate::public_key() const {
   if (!cert_) return {};
+  if (lean_) return key_;
   return PublicKey(ossl::PKey(X509_get_pubkey(cert_.get())));
 }
 
@@ -187,6 +215,10 @@ Bytes Certificate::fingerprint_sha256() const {
 
 bool Certificate::signed_by(const PublicKey& issuer_key) const {
   if (!cert_ || !issuer_key.valid()) return false;
+  if (lean_) {
+    auto full = from_der(to_der());
+    return full.ok() && full->signed_by(issuer_key);
+  }
   const bool good = X509_verify(cert_.get(), issuer_key.get()) == 1;
   ossl::last_error();
   return good;

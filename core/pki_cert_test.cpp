@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <openssl/x509v3.h>
 
 #include <set>
 #include <string>
@@ -324,6 +325,164 @@ TEST(PkiChain, UnknownCriticalExtensionFailsNonCriticalPasses) {
   auto r = verify_chain(critical_leaf.cert, {}, {root.cert}, kNow);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().detail, "unhandled critical extension");
+}
+
+// ---- from_der_lean and verify_issued_by ----
+
+Certificate lean_of(const Certificate& cert) {
+  auto lean = Certificate::from_der_lean(cert.to_der());
+  EXPECT_TRUE(lean.ok()) << (lean.ok() ? "" : lean.error().detail);
+  return lean.ok() ? *lean : Certificate();
+}
+
+TEST(PkiLean, ReadsAsTheFullParse) {
+  TestChain c = make_chain();
+  for (KeySpec spec : {KeySpec::p256(), KeySpec::p384(), KeySpec::p521(), KeySpec::rsa(2048),
+                       KeySpec::ed25519()}) {
+    Issued leaf = issue(leaf_spec(), spec, &c.intermediate);
+    Certificate lean = lean_of(leaf.cert);
+    ASSERT_TRUE(lean.valid());
+    EXPECT_TRUE(lean.lean());
+    EXPECT_FALSE(leaf.cert.lean());
+    EXPECT_EQ(lean.to_der(), leaf.cert.to_der());
+    EXPECT_EQ(lean.spki_der(), leaf.cert.spki_der());
+    EXPECT_TRUE(lean.public_key().equals(leaf.key.public_key())) << spec.name();
+    EXPECT_EQ(lean.subject(), leaf.cert.subject());
+    EXPECT_EQ(lean.issuer(), leaf.cert.issuer());
+    EXPECT_EQ(lean.serial_hex(), leaf.cert.serial_hex());
+    EXPECT_EQ(lean.not_before(), leaf.cert.not_before());
+    EXPECT_EQ(lean.not_after(), leaf.cert.not_after());
+    EXPECT_EQ(lean.is_ca(), leaf.cert.is_ca());
+    EXPECT_EQ(lean.extended_key_usages(), leaf.cert.extended_key_usages());
+    EXPECT_EQ(lean.subject_alt_names().dns, leaf.cert.subject_alt_names().dns);
+    EXPECT_EQ(lean.extension_value("1.2.840.113635.100.8.9.1"),
+              leaf.cert.extension_value("1.2.840.113635.100.8.9.1"));
+    EXPECT_EQ(lean.fingerprint_sha256(), leaf.cert.fingerprint_sha256());
+    EXPECT_TRUE(lean.signed_by(c.intermediate.key.public_key()));
+    EXPECT_FALSE(lean.signed_by(c.root.key.public_key()));
+    // A copy stays lean, with its key.
+    Certificate copy = lean;
+    EXPECT_TRUE(copy.lean());
+    EXPECT_TRUE(copy.public_key().equals(leaf.key.public_key()));
+    // verify_chain parses it again and decides as for the full parse.
+    EXPECT_TRUE(verify_chain(lean, {c.intermediate.cert}, {c.root.cert}, kNow).ok());
+    EXPECT_TRUE(verify_chain(leaf.cert, {lean_of(c.intermediate.cert)}, {c.root.cert}, kNow).ok());
+  }
+  EXPECT_FALSE(Certificate::from_der_lean(to_bytes("garbage")).ok());
+  Bytes trailing = c.leaf.cert.to_der();
+  trailing.push_back(0);
+  EXPECT_FALSE(Certificate::from_der_lean(trailing).ok());
+}
+
+// verify_issued_by against OpenSSL's own chain check, verify_chain(leaf, {}, {issuer}, at,
+// Anchors::AsGiven), case by case: the same verdict and, for a refusal, the same reason,
+// with the leaf parsed either way.
+void expect_same_verdict(const Certificate& leaf, const Certificate& issuer, std::int64_t at,
+                         bool expect_ok, const std::string& what) {
+  auto openssl = verify_chain(leaf, {}, {issuer}, at, Anchors::AsGiven);
+  EXPECT_EQ(openssl.ok(), expect_ok)
+      << what << ": " << (openssl.ok() ? "" : openssl.error().detail);
+  for (const Certificate& l : {leaf, lean_of(leaf)}) {
+    auto here = verify_issued_by(l, issuer, at);
+    ASSERT_EQ(here.ok(), openssl.ok())
+        << what << (l.lean() ? " (lean)" : "") << ": " << (here.ok() ? "" : here.error().detail);
+    if (!openssl.ok()) {
+      EXPECT_EQ(here.error().type, "unauthorized") << what;
+      EXPECT_EQ(here.error().detail, openssl.error().detail) << what;
+    }
+  }
+}
+
+TEST(PkiLean, VerifyIssuedByDecidesAsOpenSsl) {
+  TestChain c = make_chain();
+  expect_same_verdict(c.leaf.cert, c.intermediate.cert, kNow, true, "good");
+  expect_same_verdict(c.leaf.cert, c.intermediate.cert, kNow + 8 * kDay, false, "leaf expired");
+  expect_same_verdict(c.leaf.cert, c.intermediate.cert, c.leaf.cert.not_after(), false,
+                      "at notAfter");
+  expect_same_verdict(c.leaf.cert, c.intermediate.cert, c.leaf.cert.not_before(), true,
+                      "at notBefore");
+  expect_same_verdict(c.leaf.cert, c.intermediate.cert, kNow - 3600, false, "leaf not yet valid");
+  TestChain other = make_chain();  // same names, other keys
+  expect_same_verdict(c.leaf.cert, other.intermediate.cert, kNow, false, "foreign issuer");
+  expect_same_verdict(c.leaf.cert, c.root.cert, kNow, false, "the root, not the issuer");
+
+  // The issuer expired while the leaf is still valid.
+  CertificateSpec short_ca = ca_spec("Short Intermediate", 0);
+  short_ca.not_after = kNow + kDay;
+  Issued short_inter = issue(short_ca, KeySpec::p256(), &c.root);
+  Issued long_leaf = issue(leaf_spec(), KeySpec::p256(), &short_inter);
+  expect_same_verdict(long_leaf.cert, short_inter.cert, kNow + 2 * kDay, false, "issuer expired");
+
+  // Issuers that may not issue: not a CA, or a CA without keyCertSign.
+  CertificateSpec plain = leaf_spec();
+  plain.subject = {{"CN", "not a CA"}};
+  Issued not_ca = issue(plain, KeySpec::p256(), &c.root);
+  expect_same_verdict(issue(leaf_spec(), KeySpec::p256(), &not_ca).cert, not_ca.cert, kNow, false,
+                      "issuer is no CA");
+  // A CA whose key usage lacks keyCertSign (the spec's CAs always have it: the extension is
+  // replaced with OpenSSL and the certificate signed again by the root).
+  Issued no_sign_ca = issue(ca_spec("No keyCertSign", 0), KeySpec::p256(), &c.root);
+  {
+    X509* x = X509_dup(no_sign_ca.cert.get());
+    ASSERT_NE(x, nullptr);
+    X509_EXTENSION* old_usage = X509_delete_ext(x, X509_get_ext_by_NID(x, NID_key_usage, -1));
+    X509_EXTENSION_free(old_usage);
+    ASN1_BIT_STRING* usage = ASN1_BIT_STRING_new();
+    ASN1_BIT_STRING_set_bit(usage, 0, 1);  // digitalSignature
+    ASSERT_EQ(X509_add1_ext_i2d(x, NID_key_usage, usage, 1, X509V3_ADD_DEFAULT), 1);
+    ASN1_BIT_STRING_free(usage);
+    ASSERT_GT(X509_sign(x, c.root.key.get(), EVP_sha384()), 0);
+    no_sign_ca.cert = Certificate(ossl::X509Ptr(x));
+  }
+  ASSERT_TRUE(no_sign_ca.cert.is_ca());
+  ASSERT_TRUE(verify_chain(no_sign_ca.cert, {}, {c.root.cert}, kNow).ok());
+  expect_same_verdict(issue(leaf_spec(), KeySpec::p256(), &no_sign_ca).cert, no_sign_ca.cert, kNow,
+                      false, "issuer without keyCertSign");
+
+  // Unhandled critical extensions, on the leaf and on the issuer.
+  CertificateSpec critical = leaf_spec();
+  critical.extra_extensions = {{"1.2.840.113635.100.8.11.1", Bytes(32, 0xab), true}};
+  expect_same_verdict(issue(critical, KeySpec::p256(), &c.intermediate).cert, c.intermediate.cert,
+                      kNow, false, "critical leaf extension");
+  CertificateSpec critical_ca = ca_spec("Critical Intermediate", 0);
+  critical_ca.extra_extensions = {{"1.2.840.113635.100.8.11.1", Bytes(32, 0xab), true}};
+  Issued critical_inter = issue(critical_ca, KeySpec::p256(), &c.root);
+  expect_same_verdict(issue(leaf_spec(), KeySpec::p256(), &critical_inter).cert,
+                      critical_inter.cert, kNow, false, "critical issuer extension");
+
+  // A P-384 issuer signs with SHA-384; an RSA issuer's signature is left to OpenSSL.
+  Issued p384_inter = issue(ca_spec("P-384 Intermediate", 0), KeySpec::p384(), &c.root);
+  expect_same_verdict(issue(leaf_spec(), KeySpec::p384(), &p384_inter).cert, p384_inter.cert, kNow,
+                      true, "P-384");
+  Issued rsa_inter = issue(ca_spec("RSA Intermediate", 0), KeySpec::rsa(2048), &c.root);
+  Issued rsa_leaf = issue(leaf_spec(), KeySpec::p256(), &rsa_inter);
+  expect_same_verdict(rsa_leaf.cert, rsa_inter.cert, kNow, true, "RSA issuer");
+  expect_same_verdict(rsa_leaf.cert, rsa_inter.cert, kNow + 8 * kDay, false, "RSA issuer, late");
+}
+
+TEST(PkiLean, VerifyIssuedByRefusesEveryAlteredByte) {
+  TestChain c = make_chain();
+  const Bytes der = c.leaf.cert.to_der();
+  int parsed = 0;
+  // Every byte of the leaf flipped in turn: whatever still parses must not verify, and
+  // OpenSSL agrees on each.
+  for (std::size_t i = 0; i < der.size(); ++i) {
+    Bytes altered = der;
+    altered[i] ^= 0x01;
+    auto full = Certificate::from_der(altered);
+    auto lean = Certificate::from_der_lean(altered);
+    ASSERT_EQ(full.ok(), lean.ok()) << "byte " << i;
+    if (!full.ok()) continue;
+    ++parsed;
+    auto openssl = verify_chain(*full, {}, {c.intermediate.cert}, kNow, Anchors::AsGiven);
+    auto here = verify_issued_by(*lean, c.intermediate.cert, kNow);
+    EXPECT_FALSE(here.ok()) << "byte " << i;
+    EXPECT_EQ(here.ok(), openssl.ok()) << "byte " << i;
+    if (!here.ok() && !openssl.ok()) {
+      EXPECT_EQ(here.error().detail, openssl.error().detail) << "byte " << i;
+    }
+  }
+  EXPECT_GT(parsed, static_cast<int>(der.size() / 2));
 }
 
 TEST(PkiChain, NoRootsIsAnError) {

@@ -1,7 +1,6 @@
 // Certificate signing requests (PKCS#10): parsing, inspection and building.
 #include <openssl/objects.h>
 #include <openssl/pem.h>
-#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #include <memory>
@@ -31,22 +30,6 @@ Result<void> push_extension(STACK_OF(X509_EXTENSION) * exts, const std::string& 
     return Error::make("serverInternal", "building CSR extensions");
   ext->release();  // now owned by the stack
   return ok();
-}
-
-// A library context whose only provider is "null": parsing a CSR in it leaves the
-// SubjectPublicKeyInfo undecoded (OpenSSL 3.0 otherwise decodes it during d2i through a
-// provider decoder context built for every key, a fifth of a finalize request's CPU). The key
-// is then built by PublicKey::from_spki_der from the received bytes. Never freed.
-OSSL_LIB_CTX* undecoding_context() {
-  static OSSL_LIB_CTX* const ctx = [] {
-    OSSL_LIB_CTX* made = OSSL_LIB_CTX_new();
-    if (made != nullptr && OSSL_PROVIDER_load(made, "null") == nullptr) {
-      OSSL_LIB_CTX_free(made);
-      made = nullptr;
-    }
-    return made;
-  }();
-  return ctx;
 }
 
 // Puts `key` in the request as its SubjectPublicKeyInfo. A named-curve EC key is written from
@@ -92,7 +75,7 @@ Csr::Csr(ossl::ReqPtr req) : req_(std::move(req)) {
 Csr::Csr(ossl::ReqPtr req, PublicKey key) : req_(std::move(req)), key_(std::move(key)) {}
 
 Result<Csr> Csr::from_der(const Bytes& der) {
-  OSSL_LIB_CTX* undecoding = undecoding_context();
+  OSSL_LIB_CTX* undecoding = detail::undecoding_context();
   if (undecoding == nullptr) return Error::make("serverInternal", "no OpenSSL null provider");
   const unsigned char* p = der.data();
   ossl::ReqPtr req(reinterpret_cast<X509_REQ*>(

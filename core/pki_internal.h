@@ -49,6 +49,11 @@ Result<SubjectAltNames> decode_general_names(const Bytes& der);
 Bytes key_usage_value(bool digital_signature, bool key_encipherment, bool cert_sign);
 Result<Bytes> extended_key_usage_value(const std::vector<std::string>& oids);
 
+// A library context with only OpenSSL's "null" provider: what is parsed in it keeps its
+// public key undecoded (OpenSSL 3.0 builds a provider decoder context per key otherwise),
+// and nothing can be verified or digested through it. nullptr if it cannot be made.
+OSSL_LIB_CTX* undecoding_context();
+
 // The DER encoding of object through its OpenSSL i2d function; empty when encoding fails.
 template <class T>
 Bytes i2d_bytes(int (*i2d)(const T*, unsigned char**), const T* object) {

@@ -1,10 +1,27 @@
 // Small OpenSSL glue shared by the certificate and CSR code (see pki_internal.h).
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
+#include <openssl/provider.h>
 
 #include "core/pki_internal.h"
 
 namespace attestlab::pki::detail {
+
+// Parsing a CSR or a certificate in this context leaves its SubjectPublicKeyInfo undecoded
+// (OpenSSL 3.0 otherwise decodes it during d2i through a provider decoder context built for
+// every key, a fifth of a finalize request's CPU); the key is then built by
+// PublicKey::from_spki_der from the received bytes. Never freed.
+OSSL_LIB_CTX* undecoding_context() {
+  static OSSL_LIB_CTX* const ctx = [] {
+    OSSL_LIB_CTX* made = OSSL_LIB_CTX_new();
+    if (made != nullptr && OSSL_PROVIDER_load(made, "null") == nullptr) {
+      OSSL_LIB_CTX_free(made);
+      made = nullptr;
+    }
+    return made;
+  }();
+  return ctx;
+}
 
 ossl::BioPtr read_bio(const std::string& data) {
   return ossl::BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));

@@ -76,11 +76,12 @@ std::optional<std::string> decode_boot_level(const Bytes& raw) {
 
 // The leaf under an intermediate remembered as verified to a root, at time `at`: the leaf's
 // signature and validity and the intermediate's validity and CA constraints (the
-// intermediate as the chain's anchor), and the root's validity, which that chain leaves out.
+// intermediate as the chain's anchor: pki::verify_issued_by decides as that chain check
+// does), and the root's validity, which that chain leaves out.
 bool verifies_under(const pki::Certificate& leaf, const VerifiedIntermediates::Link& link,
                     std::int64_t at) {
   if (at < link.root.not_before() || at >= link.root.not_after()) return false;
-  return pki::verify_chain(leaf, {}, {link.intermediate}, at, pki::Anchors::AsGiven).ok();
+  return pki::verify_issued_by(leaf, link.intermediate, at).ok();
 }
 
 }  // namespace
@@ -205,21 +206,26 @@ Result<AttestedFacts> verify_apple_attestation(std::string_view att_obj_b64u,
   const bool cacheable = options.intermediates && x5c->size() == 2 &&
                          !ATTESTLAB_FAULT(trust_any_root) &&
                          !ATTESTLAB_FAULT(skip_chain_verification);
+  // Under a remembered intermediate the leaf is parsed without OpenSSL's key decoding (a
+  // decoder context per certificate in OpenSSL 3.0, ~0.1-0.2 ms), for verify_issued_by;
+  // verify_chain, if it comes to that, parses it again.
+  if (cacheable && (*x5c)[1].is_binary()) {
+    const auto& bin = (*x5c)[1].get_binary();
+    intermediate_sha256 = sha256(Bytes(bin.begin(), bin.end()));
+    remembered = options.intermediates->find(intermediate_sha256);
+  }
   for (std::size_t i = 0; i < x5c->size(); ++i) {
     const Json& entry = (*x5c)[i];
     if (!entry.is_binary())
       return refuse("format", "x5c[" + std::to_string(i) + "] is not a byte string");
     const auto& bin = entry.get_binary();
     Bytes der(bin.begin(), bin.end());
-    if (cacheable && i == 1) {
-      intermediate_sha256 = sha256(der);
-      remembered = options.intermediates->find(intermediate_sha256);
-      if (remembered) {
-        chain.push_back(remembered->intermediate);
-        continue;
-      }
+    if (remembered && i == 1) {
+      chain.push_back(remembered->intermediate);
+      continue;
     }
-    auto cert = pki::Certificate::from_der(der);
+    auto cert = remembered && i == 0 ? pki::Certificate::from_der_lean(der)
+                                     : pki::Certificate::from_der(der);
     if (!cert) {
       return refuse("certificate", "x5c[" + std::to_string(i) +
                                        "] is not a DER certificate: " + cert.error().detail);

@@ -434,6 +434,13 @@ TEST_F(BuiltLeaves, ARememberedIntermediateLeavesOnlyTheLeafToVerify) {
   ASSERT_TRUE(second.ok()) << second.error().detail;
   EXPECT_EQ(options.intermediates->hits(), 1u);
   EXPECT_EQ(second->root_fingerprint, ca_->root.fingerprint_sha256());
+  // That leaf was read without OpenSSL's key decoding; its key is the leaf's all the same.
+  EXPECT_FALSE(first->leaf.lean());
+  EXPECT_TRUE(second->leaf.lean());
+  auto reparsed = pki::Certificate::from_der(second->leaf.to_der());
+  ASSERT_TRUE(reparsed.ok());
+  EXPECT_TRUE(second->key.valid());
+  EXPECT_TRUE(second->key.equals(reparsed->public_key()));
   ASSERT_EQ(second->intermediates.size(), 1u);
   EXPECT_EQ(second->intermediates.front().to_der(), ca_->intermediate.to_der());
 }
