@@ -83,10 +83,10 @@ Result<Json> run_check(AcmeContext& ctx, const Authorization& authz, const Chall
 // Checks a challenge that `authz` holds as "processing" (in the store, or for a check made
 // in the request only in `authz`), records the outcome on the challenge and the
 // authorization (compare-and-set on the pending authorization), then moves the order.
-// False when the authorization changed meanwhile (deactivated, or decided by another
-// process), which keeps its state.
-bool decide_challenge(AcmeContext& ctx, Authorization& authz, Challenge& challenge,
-                      const Account& account, const Json& payload) {
+// Error("conflict") when the authorization changed meanwhile (deactivated, or decided by
+// another process), which keeps its state; other errors are the store's.
+Result<void> decide_challenge(AcmeContext& ctx, Authorization& authz, Challenge& challenge,
+                              const Account& account, const Json& payload) {
   Result<Json> outcome = Error::make("serverInternal", "validation did not run");
   try {
     outcome = run_check(ctx, authz, challenge, account, payload);
@@ -114,11 +114,21 @@ bool decide_challenge(AcmeContext& ctx, Authorization& authz, Challenge& challen
                         {"identifier", authz.identifier.value},
                         {"valid", valid},
                         {"error", valid ? std::string() : outcome.error().detail}});
-  if (!ctx.store->update_authz(authz, "pending")) return false;
+  ATTESTLAB_TRY(ctx.store->update_authz(authz, "pending"));
 
   auto order = ctx.store->order_by_id(order_id_of_authz(authz.id));
   if (order && order->has_value()) (void)refresh_order(ctx, std::move(**order));
-  return true;
+  return ok();
+}
+
+// The challenge as the store holds it now, for a request that lost a race on it.
+Result<http::Response> stored_challenge_response(AcmeContext& ctx, const SignedRequest& request,
+                                                 const std::string& id) {
+  auto current = load_owned_authz(ctx, request, ctx.store->authz_by_challenge(id));
+  if (!current) return current.error();
+  Challenge* challenge = find_challenge(*current, id);
+  if (!challenge) return Error::make("notFound", "no such challenge", 404);
+  return challenge_response(ctx, *current, *challenge);
 }
 
 // The worker side of a challenge response: the stored authorization, if its challenge is
@@ -131,7 +141,7 @@ void validate_challenge(AcmeContext& ctx, const std::string& authz_id,
   Authorization authz = std::move(**loaded);
   Challenge* challenge = find_challenge(authz, challenge_id);
   if (!challenge || challenge->status != "processing" || authz.status != "pending") return;
-  (void)decide_challenge(ctx, authz, *challenge, account, payload);
+  (void)decide_challenge(ctx, authz, *challenge, account, payload);  // conflict: decided already
 }
 
 bool queue_validation(AcmeContext& ctx, const std::string& authz_id,
@@ -249,24 +259,16 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
       const std::string& id;
       ~EndInFlight() { in_flight.end(id); }
     } end_in_flight{ctx.in_flight, id};
-    if (decide_challenge(ctx, *authz, *challenge, *signed_request->account, payload)) {
-      return challenge_response(ctx, *authz, *challenge);
-    }
-    auto current = load_owned_authz(ctx, *signed_request, ctx.store->authz_by_challenge(id));
-    if (!current) return current.error();
-    Challenge* now_challenge = find_challenge(*current, id);
-    if (!now_challenge) return Error::make("notFound", "no such challenge", 404);
-    return challenge_response(ctx, *current, *now_challenge);
+    auto decided = decide_challenge(ctx, *authz, *challenge, *signed_request->account, payload);
+    if (decided) return challenge_response(ctx, *authz, *challenge);
+    if (decided.error().type != "conflict") return decided.error();
+    return stored_challenge_response(ctx, *signed_request, id);
   }
   auto marked = ctx.store->update_authz(*authz, "pending");
   if (!marked) {
     ctx.in_flight.end(id);
     if (marked.error().type != "conflict") return marked.error();
-    auto current = load_owned_authz(ctx, *signed_request, ctx.store->authz_by_challenge(id));
-    if (!current) return current.error();
-    Challenge* now_challenge = find_challenge(*current, id);
-    if (!now_challenge) return Error::make("notFound", "no such challenge", 404);
-    return challenge_response(ctx, *current, *now_challenge);
+    return stored_challenge_response(ctx, *signed_request, id);
   }
 
   if (!queue_validation(ctx, authz->id, id, *signed_request->account, payload)) {
