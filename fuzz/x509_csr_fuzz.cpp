@@ -3,7 +3,8 @@
 // permanentIdentifier / hardwareModuleName otherNames, Apple's raw extensions, and
 // check_finalize_csr against an order built from the CSR's own SANs (so the fuzzer
 // reaches the comparisons, not only the first mismatch). Differential: a certificate parses
-// with Certificate::from_der_lean exactly when it parses with from_der, reads the same, and
+// with Certificate::from_der_lean exactly when it parses with from_der, reads the same (the
+// same key or none in both), and
 // pki::verify_issued_by under the Apple fixture's intermediate gives OpenSSL's own verdict
 // and reason (verify_chain), else the target aborts. Input: DER or PEM bytes.
 #include <cstddef>
@@ -71,7 +72,7 @@ void check_lean(const Bytes& der, const pki::Certificate* full) {
   inspect(*lean);
   if (lean->to_der() != full->to_der() || lean->spki_der() != full->spki_der()) std::abort();
   const pki::PublicKey mine = lean->public_key(), openssl = full->public_key();
-  if (mine.valid() && openssl.valid() && !mine.equals(openssl)) std::abort();
+  if (mine.valid() != openssl.valid() || (mine.valid() && !mine.equals(openssl))) std::abort();
   const Issuer& issuer = fixture_issuer();
   auto reference = pki::verify_chain(*full, {}, {issuer.cert}, issuer.at, pki::Anchors::AsGiven);
   for (const pki::Certificate* leaf : {full, static_cast<const pki::Certificate*>(&*lean)}) {
