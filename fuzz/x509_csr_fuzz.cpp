@@ -3,10 +3,10 @@
 // permanentIdentifier / hardwareModuleName otherNames, Apple's raw extensions, and
 // check_finalize_csr against an order built from the CSR's own SANs (so the fuzzer
 // reaches the comparisons, not only the first mismatch). Differential: a certificate parses
-// with Certificate::from_der_lean exactly when it parses with from_der, reads the same (the
-// same key or none in both), and
-// pki::verify_issued_by under the Apple fixture's intermediate gives OpenSSL's own verdict
-// and reason (verify_chain), else the target aborts. Input: DER or PEM bytes.
+// with Certificate::from_der_lean exactly when it parses with from_der and reads the same
+// (the same key, or none in both), and pki::verify_issued_by under the Apple fixture's
+// intermediate gives OpenSSL's own verdict and reason (verify_chain), else the target
+// aborts. Input: DER or PEM bytes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
