@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,14 +31,44 @@ struct Request {
   std::optional<std::string> header(const std::string& lowercase_name) const;
 };
 
+class LaterResponse;
+
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // in order, may repeat
   std::string body;
+  // Set by a handler whose answer may improve shortly (see LaterResponse); the server then
+  // holds the response until it is finished or its wait has passed. Ignored elsewhere.
+  std::shared_ptr<LaterResponse> later;
   std::optional<std::string> header(const std::string& name) const;  // case-insensitive
   std::vector<std::string> all(const std::string& name) const;
   void set(const std::string& name, std::string value);  // replaces
   void add(const std::string& name, std::string value);  // appends
+  void remove(const std::string& name);                  // every field of that name
+};
+
+// An answer that a job the request started may still improve, without an I/O thread
+// waiting for it: the handler returns its answer for now with `later` set, and the server
+// writes it either edited by the first finish() (from any thread, e.g. the job's) or, when
+// `wait` passes first, as it is. Thread-safe; only the first finish counts. Whoever may
+// finish it must be done before the server that holds the answer is destroyed (a finish
+// then would reach a connection that no longer exists).
+class LaterResponse {
+ public:
+  using Edit = std::function<void(Response&)>;
+  explicit LaterResponse(std::chrono::milliseconds wait) : wait_(wait) {}
+  std::chrono::milliseconds wait() const { return wait_; }
+  // `edit` (may be empty: no change) is applied to the answer before it is written.
+  void finish(Edit edit);
+  // The server's side: `deliver` gets the first finish's edit, at once if it came already.
+  void on_finish(std::function<void(Edit)> deliver);
+
+ private:
+  std::mutex mu_;
+  bool finished_ = false;
+  Edit edit_;
+  std::function<void(Edit)> deliver_;
+  const std::chrono::milliseconds wait_;
 };
 
 // Handlers run on one of the server's I/O threads and must not block for long

@@ -68,6 +68,40 @@ void Response::add(const std::string& name, std::string value) {
   headers.emplace_back(name, std::move(value));
 }
 
+void Response::remove(const std::string& name) {
+  std::erase_if(headers, [&](const auto& h) { return ascii_iequals(h.first, name); });
+}
+
+void LaterResponse::finish(Edit edit) {
+  std::function<void(Edit)> deliver;
+  {
+    std::lock_guard lock(mu_);
+    if (finished_) return;
+    finished_ = true;
+    if (!deliver_) {
+      edit_ = std::move(edit);
+      return;
+    }
+    deliver = std::move(deliver_);
+    deliver_ = nullptr;
+  }
+  deliver(std::move(edit));
+}
+
+void LaterResponse::on_finish(std::function<void(Edit)> deliver) {
+  Edit edit;
+  {
+    std::lock_guard lock(mu_);
+    if (!finished_) {
+      deliver_ = std::move(deliver);
+      return;
+    }
+    edit = std::move(edit_);
+    edit_ = nullptr;
+  }
+  deliver(std::move(edit));
+}
+
 Result<Url> Url::parse(const std::string& url) {
   Url out;
   auto sep = url.find("://");

@@ -221,7 +221,37 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (response_.status < 200 || response_.status > 599) {
       set_text_response(500, "handler returned an invalid status\n");
     }
+    std::shared_ptr<LaterResponse> later = std::move(response_.later);
+    response_.later.reset();
+    if (later) return write_later(std::move(later), keep_alive, request_.method == "HEAD");
     write_response(keep_alive, request_.method == "HEAD");
+  }
+
+  // Holds the answer until `later` is finished or its wait passes, then writes it. The
+  // connection reads nothing meanwhile; the watchdog allows the wait on top of its timeout.
+  void write_later(std::shared_ptr<LaterResponse> later, bool keep_alive, bool head) {
+    deadline_after(later->wait() + shared_.options.read_timeout);
+    auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor(), later->wait());
+    // Fires at the wait's end (or when cancelled, once finished): a finish without an edit,
+    // which counts only if nothing finished before.
+    timer->async_wait([later](error_code) { later->finish({}); });
+    later->on_finish([self = this->shared_from_this(), timer, keep_alive,
+                      head](LaterResponse::Edit edit) mutable {
+      // From any thread: the write happens on the connection's own.
+      auto executor = self->stream_.get_executor();
+      asio::post(executor, [self = std::move(self), timer = std::move(timer), keep_alive, head,
+                            edit = std::move(edit)]() {
+        timer->cancel();
+        if (edit) {
+          try {
+            edit(self->response_);
+          } catch (...) {
+            self->set_text_response(500, "internal server error\n");
+          }
+        }
+        self->write_response(keep_alive, head);
+      });
+    });
   }
 
   void write_response(bool keep_alive, bool head) {

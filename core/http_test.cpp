@@ -339,6 +339,65 @@ TEST(HttpServer, KeepAliveReusesOneConnection) {
   EXPECT_EQ(connections_seen(server->port()) - baseline, 1u);
 }
 
+// A handler's LaterResponse: finished from another thread within the wait, the edited
+// answer is written; never finished, the answer as it was, once the wait is over; either
+// way the connection stays usable, and other connections are served meanwhile.
+TEST(HttpServer, LaterResponsesAreWrittenEditedOrAsTheyWere) {
+  std::vector<std::thread> finishers;
+  std::mutex mu;
+  auto server = start_server({}, [&](const Request& r) {
+    Response response;
+    response.body = "for now";
+    response.set("X-Stage", "first");
+    if (r.target == "/plain") return response;
+    response.later = std::make_shared<LaterResponse>(r.target == "/finished" ? 5000ms : 100ms);
+    if (r.target == "/finished") {
+      std::lock_guard lock(mu);
+      finishers.emplace_back([later = response.later] {
+        std::this_thread::sleep_for(50ms);
+        later->finish([](Response& edited) {
+          edited.body = "final";
+          edited.remove("X-Stage");
+        });
+        later->finish([](Response& edited) { edited.body = "too late"; });  // ignored
+      });
+    }
+    return response;
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  auto finished = client.get(base_url(*server) + "/finished");
+  ASSERT_TRUE(finished.ok()) << finished.error().detail;
+  EXPECT_EQ(finished->body, "final");
+  EXPECT_FALSE(finished->header("X-Stage").has_value());
+  auto abandoned = client.get(base_url(*server) + "/abandoned");
+  ASSERT_TRUE(abandoned.ok()) << abandoned.error().detail;
+  EXPECT_EQ(abandoned->body, "for now");
+  EXPECT_EQ(abandoned->header("X-Stage"), "first");
+  auto plain = client.get(base_url(*server) + "/plain");  // the same connection, still usable
+  ASSERT_TRUE(plain.ok()) << plain.error().detail;
+  EXPECT_EQ(plain->body, "for now");
+  std::lock_guard lock(mu);
+  for (auto& t : finishers) t.join();
+}
+
+// finish() before the server asks for it (a job faster than the handler's return): the
+// edit is kept and applied.
+TEST(HttpServer, LaterResponseFinishedBeforeTheHandlerReturns) {
+  auto server = start_server({}, [](const Request&) {
+    Response response;
+    response.body = "for now";
+    response.later = std::make_shared<LaterResponse>(5000ms);
+    response.later->finish([](Response& edited) { edited.body = "already final"; });
+    return response;
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  auto r = client.get(base_url(*server) + "/");
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r->body, "already final");
+}
+
 TEST(HttpServer, ClientReconnectsOnceWhenKeptConnectionWentStale) {
   ServerOptions options;
   options.idle_timeout = 100ms;

@@ -2,6 +2,7 @@
 // set-up. Filled by cli/serve_cmd.cpp, consumed by AcmeServer and the validators.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -57,6 +58,11 @@ struct ServerConfig {
   std::int64_t not_before_window = 24 * 3600;
   std::vector<std::string> cert_ekus = {"1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"};
   int retry_after_seconds = 1;
+  // An http-01 / dns-01 challenge response waits up to this long for its validation (which
+  // runs on a worker; the I/O thread does not wait) and answers with the outcome when it
+  // came in time, else with "processing" as before: a client then need not poll (lego, for
+  // one, stops at a "valid" challenge response). 0: answer "processing" at once.
+  std::chrono::milliseconds challenge_answer_wait{100};
   // Orders per page of an account's orders list (RFC 8555 §7.1.2.1, Link rel="next").
   int orders_page_size = 100;
   // OIDs (permanent-identifier assigner, hardware-module hw-type) the operator vouches for:

@@ -253,10 +253,21 @@ class Http01Responder {
     std::lock_guard lock(mutex_);
     return hits_;
   }
+  // Holds every answer back this long (a slow validation); its one thread just sleeps.
+  void set_delay(std::chrono::milliseconds delay) {
+    std::lock_guard lock(mutex_);
+    delay_ = delay;
+  }
 
  private:
   http::Response answer(const http::Request& r) {
     static const std::string prefix = "/.well-known/acme-challenge/";
+    std::chrono::milliseconds delay;
+    {
+      std::lock_guard lock(mutex_);
+      delay = delay_;
+    }
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);
     http::Response response;
     std::lock_guard lock(mutex_);
     ++hits_;
@@ -275,6 +286,7 @@ class Http01Responder {
   std::mutex mutex_;
   std::map<std::string, std::string> answers_;
   int hits_ = 0;
+  std::chrono::milliseconds delay_{0};
 };
 
 }  // namespace attestlab::server::testing

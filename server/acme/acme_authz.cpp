@@ -132,25 +132,36 @@ Result<http::Response> stored_challenge_response(AcmeContext& ctx, const SignedR
 }
 
 // The worker side of a challenge response: the stored authorization, if its challenge is
-// still processing, decided.
-void validate_challenge(AcmeContext& ctx, const std::string& authz_id,
-                        const std::string& challenge_id, const Account& account,
-                        const Json& payload) {
+// still processing, decided; the challenge as decided, or nothing.
+std::optional<Challenge> validate_challenge(AcmeContext& ctx, const std::string& authz_id,
+                                            const std::string& challenge_id, const Account& account,
+                                            const Json& payload) {
   auto loaded = ctx.store->authz_by_id(authz_id);
-  if (!loaded || !loaded->has_value()) return;
+  if (!loaded || !loaded->has_value()) return std::nullopt;
   Authorization authz = std::move(**loaded);
   Challenge* challenge = find_challenge(authz, challenge_id);
-  if (!challenge || challenge->status != "processing" || authz.status != "pending") return;
-  (void)decide_challenge(ctx, authz, *challenge, account, payload);  // conflict: decided already
+  if (!challenge || challenge->status != "processing" || authz.status != "pending")
+    return std::nullopt;
+  // A conflict: decided or deactivated by another request meanwhile.
+  if (!decide_challenge(ctx, authz, *challenge, account, payload)) return std::nullopt;
+  return *challenge;
 }
 
+// `later`, when given, is the challenge response waiting for this validation: finished with
+// the decided challenge, or unchanged ("processing") when the job decided nothing.
 bool queue_validation(AcmeContext& ctx, const std::string& authz_id,
-                      const std::string& challenge_id, const Account& account,
-                      const Json& payload) {
+                      const std::string& challenge_id, const Account& account, const Json& payload,
+                      std::shared_ptr<http::LaterResponse> later = nullptr) {
   AcmeContext* context = &ctx;
-  return ctx.pool->submit([context, authz_id, challenge_id, account, payload] {
-    validate_challenge(*context, authz_id, challenge_id, account, payload);
+  return ctx.pool->submit([context, authz_id, challenge_id, account, payload, later] {
+    auto decided = validate_challenge(*context, authz_id, challenge_id, account, payload);
     context->in_flight.end(challenge_id);
+    if (!later) return;
+    if (!decided) return later->finish({});
+    later->finish([body = challenge_json(*context, *decided).dump()](http::Response& r) {
+      r.body = body;
+      r.remove("Retry-After");
+    });
   });
 }
 
@@ -271,7 +282,10 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
     return stored_challenge_response(ctx, *signed_request, id);
   }
 
-  if (!queue_validation(ctx, authz->id, id, *signed_request->account, payload)) {
+  auto later = ctx.config.challenge_answer_wait.count() > 0
+                   ? std::make_shared<http::LaterResponse>(ctx.config.challenge_answer_wait)
+                   : nullptr;
+  if (!queue_validation(ctx, authz->id, id, *signed_request->account, payload, later)) {
     ctx.in_flight.end(id);
     challenge->status = "pending";
     challenge->evidence = Json();
@@ -285,7 +299,9 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
     busy.set("Retry-After", std::to_string(std::max(1, ctx.config.retry_after_seconds)));
     return busy;
   }
-  return challenge_response(ctx, *authz, *challenge);
+  auto response = challenge_response(ctx, *authz, *challenge);
+  response.later = std::move(later);
+  return response;
 }
 
 }  // namespace attestlab::server
