@@ -104,10 +104,14 @@ TEST_F(AcmeFlowTest, Http01IpIdentifierFullFlow) {
   EXPECT_EQ(responder.hits(), 0);
 
   responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  // The validation (a loopback fetch) ends within the challenge response's wait: the
+  // response carries the outcome, and nothing is left to poll for.
   Reply started = c->post(challenge["url"], Json::object());
   ASSERT_EQ(started.status, 200) << started.response.body;
-  EXPECT_EQ(started.status_field(), "processing");
-  EXPECT_EQ(started.header("Retry-After"), "1");
+  EXPECT_EQ(started.status_field(), "valid") << started.response.body;
+  EXPECT_TRUE(started.body.contains("validated")) << started.response.body;
+  EXPECT_EQ(started.header("Retry-After"), "");
+  EXPECT_FALSE(started.header("Replay-Nonce").empty());
   bool up = false;
   for (const auto& link : started.response.all("Link")) {
     if (link.find(authz.body.is_null() ? "" : order.body["authorizations"][0].get<std::string>()) !=
@@ -511,6 +515,89 @@ TEST_F(AcmeFlowTest, RestartKeepsAccountsAndCertificates) {
       again->post_as_get(again->kid.substr(0, again->kid.rfind("/acct/")) + "/cert/" + cert_id);
   EXPECT_EQ(cert.status, 200);
   EXPECT_EQ(cert.response.body, pem_before);
+}
+
+// A validation that outlasts the challenge response's wait: the response says
+// "processing" (with Retry-After) when the wait is over, and the outcome comes by polling.
+TEST_F(AcmeFlowTest, Http01ChallengeAnswersProcessingWhenTheValidationOutlastsTheWait) {
+  config.challenge_answer_wait = std::chrono::milliseconds(30);
+  start_server();
+  responder.set_delay(std::chrono::milliseconds(400));
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  Json challenge =
+      TestAcmeClient::challenge_of(c->post_as_get(order.body["authorizations"][0]).body, "http-01");
+  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  Reply started = c->post(challenge["url"], Json::object());
+  ASSERT_EQ(started.status, 200) << started.response.body;
+  EXPECT_EQ(started.status_field(), "processing") << started.response.body;
+  EXPECT_EQ(started.header("Retry-After"), "1");
+  EXPECT_EQ(c->poll(order.body["authorizations"][0]).status_field(), "valid");
+}
+
+// The server stops while a challenge response waits for a validation that is still
+// running: the worker finishes the answer before the connections' I/O contexts go (under
+// ASan, the other order is a use after free), and stop() returns.
+TEST_F(AcmeFlowTest, StoppingWhileAChallengeResponseWaitsIsSafe) {
+  config.challenge_answer_wait = std::chrono::milliseconds(5000);
+  start_server();
+  responder.set_delay(std::chrono::milliseconds(300));
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  Json challenge =
+      TestAcmeClient::challenge_of(c->post_as_get(order.body["authorizations"][0]).body, "http-01");
+  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  Reply reply;
+  std::thread answering([&] { reply = c->post(challenge["url"], Json::object()); });
+  // The responder holds its answer 300 ms: stop within that, while the worker fetches and
+  // the connection holds the response (a sequencing pause, not a timing assertion).
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server->stop();
+  answering.join();
+  // The held response was written (the worker finished it in time), or the connection was
+  // closed with the server: never anything else.
+  if (reply.error.empty()) {
+    EXPECT_EQ(reply.status, 200) << reply.response.body;
+    EXPECT_TRUE(reply.status_field() == "valid" || reply.status_field() == "processing")
+        << reply.response.body;
+  }
+  EXPECT_EQ(responder.hits(), 1);  // the validation ran to its end before stop() returned
+  server.reset();
+}
+
+// challenge_answer_wait 0: the response says "processing" at once, as before the wait.
+TEST_F(AcmeFlowTest, Http01ChallengeWithoutAWaitAnswersProcessing) {
+  config.challenge_answer_wait = std::chrono::milliseconds(0);
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  Json challenge =
+      TestAcmeClient::challenge_of(c->post_as_get(order.body["authorizations"][0]).body, "http-01");
+  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  Reply started = c->post(challenge["url"], Json::object());
+  EXPECT_EQ(started.status_field(), "processing") << started.response.body;
+  EXPECT_EQ(started.header("Retry-After"), "1");
+  EXPECT_EQ(c->poll(order.body["authorizations"][0]).status_field(), "valid");
+}
+
+// A failed validation within the wait: the response is the invalid challenge and its error.
+TEST_F(AcmeFlowTest, Http01ChallengeAnswersTheFailureWithinTheWait) {
+  start_server();
+  auto c = account_client();
+  Reply order = c->new_order({{"ip", "127.0.0.1"}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  Json challenge =
+      TestAcmeClient::challenge_of(c->post_as_get(order.body["authorizations"][0]).body, "http-01");
+  responder.provision(challenge["token"], "not-the-key-authorization");
+  Reply started = c->post(challenge["url"], Json::object());
+  ASSERT_EQ(started.status, 200) << started.response.body;
+  EXPECT_EQ(started.status_field(), "invalid") << started.response.body;
+  EXPECT_EQ(started.body["error"]["type"], "urn:ietf:params:acme:error:incorrectResponse")
+      << started.response.body;
+  EXPECT_EQ(c->post_as_get(order.location()).status_field(), "invalid");
 }
 
 TEST_F(AcmeFlowTest, ValidationOrphanedByRestartResumes) {

@@ -421,8 +421,11 @@ http::Response AcmeServer::handle(const http::Request& request) {
 
 void AcmeServer::stop() {
   if (!impl_ || impl_->stopped.exchange(true)) return;
-  if (impl_->http) impl_->http->stop();
+  // The workers first: a validation may still finish a challenge response a connection
+  // holds (http::LaterResponse), which must happen while the connections' I/O contexts
+  // exist; stopping the HTTP server destroys them.
   if (impl_->ctx && impl_->ctx->pool) impl_->ctx->pool->stop();
+  if (impl_->http) impl_->http->stop();
 }
 
 }  // namespace attestlab::server
