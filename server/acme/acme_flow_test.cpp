@@ -517,6 +517,22 @@ TEST_F(AcmeFlowTest, RestartKeepsAccountsAndCertificates) {
   EXPECT_EQ(cert.response.body, pem_before);
 }
 
+// Orders 127.0.0.1 and provisions its http-01 answer (the key authorization unless `answer`
+// is given): the order and the challenge, or a null challenge after a failed expectation.
+std::pair<Reply, Json> http01_order(TestAcmeClient& c, Http01Responder& responder,
+                                    std::optional<std::string> answer = std::nullopt) {
+  Reply order = c.new_order({{"ip", "127.0.0.1"}});
+  EXPECT_EQ(order.status, 201) << order.response.body;
+  if (order.status != 201) return {order, Json()};
+  Json challenge =
+      TestAcmeClient::challenge_of(c.post_as_get(order.body["authorizations"][0]).body, "http-01");
+  EXPECT_FALSE(challenge.is_null());
+  if (challenge.is_null()) return {order, Json()};
+  responder.provision(challenge["token"],
+                      answer ? *answer : c.key_authorization(challenge["token"]));
+  return {order, challenge};
+}
+
 // A validation that outlasts the challenge response's wait: the response says
 // "processing" (with Retry-After) when the wait is over, and the outcome comes by polling.
 TEST_F(AcmeFlowTest, Http01ChallengeAnswersProcessingWhenTheValidationOutlastsTheWait) {
@@ -524,11 +540,8 @@ TEST_F(AcmeFlowTest, Http01ChallengeAnswersProcessingWhenTheValidationOutlastsTh
   start_server();
   responder.set_delay(std::chrono::milliseconds(400));
   auto c = account_client();
-  Reply order = c->new_order({{"ip", "127.0.0.1"}});
-  ASSERT_EQ(order.status, 201) << order.response.body;
-  Json challenge =
-      TestAcmeClient::challenge_of(c->post_as_get(order.body["authorizations"][0]).body, "http-01");
-  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  auto [order, challenge] = http01_order(*c, responder);
+  if (challenge.is_null()) return;
   Reply started = c->post(challenge["url"], Json::object());
   ASSERT_EQ(started.status, 200) << started.response.body;
   EXPECT_EQ(started.status_field(), "processing") << started.response.body;
@@ -544,11 +557,8 @@ TEST_F(AcmeFlowTest, StoppingWhileAChallengeResponseWaitsIsSafe) {
   start_server();
   responder.set_delay(std::chrono::milliseconds(300));
   auto c = account_client();
-  Reply order = c->new_order({{"ip", "127.0.0.1"}});
-  ASSERT_EQ(order.status, 201) << order.response.body;
-  Json challenge =
-      TestAcmeClient::challenge_of(c->post_as_get(order.body["authorizations"][0]).body, "http-01");
-  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  auto [order, challenge] = http01_order(*c, responder);
+  if (challenge.is_null()) return;
   Reply reply;
   std::thread answering([&] { reply = c->post(challenge["url"], Json::object()); });
   // The responder holds its answer 300 ms: stop within that, while the worker fetches and
@@ -572,11 +582,8 @@ TEST_F(AcmeFlowTest, Http01ChallengeWithoutAWaitAnswersProcessing) {
   config.challenge_answer_wait = std::chrono::milliseconds(0);
   start_server();
   auto c = account_client();
-  Reply order = c->new_order({{"ip", "127.0.0.1"}});
-  ASSERT_EQ(order.status, 201) << order.response.body;
-  Json challenge =
-      TestAcmeClient::challenge_of(c->post_as_get(order.body["authorizations"][0]).body, "http-01");
-  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  auto [order, challenge] = http01_order(*c, responder);
+  if (challenge.is_null()) return;
   Reply started = c->post(challenge["url"], Json::object());
   EXPECT_EQ(started.status_field(), "processing") << started.response.body;
   EXPECT_EQ(started.header("Retry-After"), "1");
@@ -587,11 +594,8 @@ TEST_F(AcmeFlowTest, Http01ChallengeWithoutAWaitAnswersProcessing) {
 TEST_F(AcmeFlowTest, Http01ChallengeAnswersTheFailureWithinTheWait) {
   start_server();
   auto c = account_client();
-  Reply order = c->new_order({{"ip", "127.0.0.1"}});
-  ASSERT_EQ(order.status, 201) << order.response.body;
-  Json challenge =
-      TestAcmeClient::challenge_of(c->post_as_get(order.body["authorizations"][0]).body, "http-01");
-  responder.provision(challenge["token"], "not-the-key-authorization");
+  auto [order, challenge] = http01_order(*c, responder, "not-the-key-authorization");
+  if (challenge.is_null()) return;
   Reply started = c->post(challenge["url"], Json::object());
   ASSERT_EQ(started.status, 200) << started.response.body;
   EXPECT_EQ(started.status_field(), "invalid") << started.response.body;
