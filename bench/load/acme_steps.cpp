@@ -151,6 +151,13 @@ Result<void> validate_dns_authz(client::AcmeClient& c, const std::string& authz_
     return answered.error();
   }
   ctx.begin(Step::Validation);
+  // A challenge response that is already decided needs no poll (RFC 8555 §7.1.6: one valid
+  // challenge makes the authorization valid), as lego treats it.
+  if (answered->status == "valid" || answered->status == "invalid") {
+    withdraw();
+    if (answered->status == "valid") return ok();
+    return state_error("the challenge", answered->status, answered->error);
+  }
   auto decided = wait_authz(c, authz_url, t, ctx, polls);
   withdraw();
   if (!decided) return decided.error();
