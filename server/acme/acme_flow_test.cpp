@@ -560,7 +560,8 @@ TEST_F(AcmeFlowTest, StoppingWhileAChallengeResponseWaitsIsSafe) {
   auto [order, challenge] = http01_order(*c, responder);
   if (challenge.is_null()) return;
   Reply reply;
-  std::thread answering([&] { reply = c->post(challenge["url"], Json::object()); });
+  const std::string url = challenge["url"];  // (clang 14 cannot capture a structured binding)
+  std::thread answering([&] { reply = c->post(url, Json::object()); });
   // The responder holds its answer 300 ms: stop within that, while the worker fetches and
   // the connection holds the response (a sequencing pause, not a timing assertion).
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
