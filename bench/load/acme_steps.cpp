@@ -150,19 +150,22 @@ Result<void> validate_dns_authz(client::AcmeClient& c, const std::string& authz_
     withdraw();
     return answered.error();
   }
-  ctx.begin(Step::Validation);
-  // A challenge response that is already decided needs no poll (RFC 8555 §7.1.6: one valid
-  // challenge makes the authorization valid), as lego treats it.
-  if (answered->status == "valid" || answered->status == "invalid") {
-    withdraw();
-    if (answered->status == "valid") return ok();
-    return state_error("the challenge", answered->status, answered->error);
-  }
-  auto decided = wait_authz(c, authz_url, t, ctx, polls);
+  auto validated = await_validation(c, *answered, authz_url, t, ctx, polls);
   withdraw();
+  return validated;
+}
+
+Result<void> await_validation(client::AcmeClient& c, const client::Challenge& answered,
+                              const std::string& authz_url, const FlowTarget& t,
+                              EnrollmentContext& ctx, std::uint64_t& polls) {
+  ctx.begin(Step::Validation);
+  if (answered.status == "valid") return ok();
+  if (answered.status == "invalid")
+    return state_error("the challenge", answered.status, answered.error);
+  auto decided = wait_authz(c, authz_url, t, ctx, polls);
   if (!decided) return decided.error();
   if (decided->status == "valid") return ok();
-  const client::Challenge* after = decided->find(t.challenge);
+  const client::Challenge* after = decided->find(answered.type);
   return state_error("the authorization", decided->status,
                      after != nullptr ? after->error : std::nullopt);
 }

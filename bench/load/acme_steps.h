@@ -73,6 +73,14 @@ Result<client::Order> wait_order(client::AcmeClient& c, const std::string& url,
                                  const std::vector<std::string>& waiting, const FlowTarget& t,
                                  EnrollmentContext& ctx, std::uint64_t& polls);
 
+// Step Validation after the challenge was answered with `answered`: done when that response
+// is already decided (one valid challenge makes the authorization valid, RFC 8555 §7.1.6;
+// as lego treats it), else poll the authorization until decided. An outcome other than
+// valid is an error carrying the challenge's problem.
+Result<void> await_validation(client::AcmeClient& c, const client::Challenge& answered,
+                              const std::string& authz_url, const FlowTarget& t,
+                              EnrollmentContext& ctx, std::uint64_t& polls);
+
 // Steps Challenge and Validation for one authorization of a DNS identifier: nothing when
 // it is already valid (reused); else publish the http-01 / dns-01 answer, POST the
 // challenge, poll until decided, withdraw the answer. A challenge that ends invalid is an

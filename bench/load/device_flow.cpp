@@ -104,20 +104,8 @@ class DeviceWorker final : public FlowWorker {
       auto answered =
           c.respond_challenge(challenge_url, Json{{"attObj", sim::apple_attobj_b64u(*chain)}});
       if (!answered) return step_failed(ctx, answered.error());
-      ctx.begin(Step::Validation);
-      // A challenge response that is already decided needs no poll (as in the plain flow).
-      if (answered->status == "invalid") {
-        return step_failed(ctx, state_error("the challenge", answered->status, answered->error));
-      }
-      if (answered->status != "valid") {
-        auto decided = wait_authz(c, authz_url, target_, ctx, clients_.polls());
-        if (!decided) return step_failed(ctx, decided.error());
-        if (decided->status != "valid") {
-          const client::Challenge* after = decided->find("device-attest-01");
-          return step_failed(ctx, state_error("the authorization", decided->status,
-                                              after != nullptr ? after->error : std::nullopt));
-        }
-      }
+      auto validated = await_validation(c, *answered, authz_url, target_, ctx, clients_.polls());
+      if (!validated) return step_failed(ctx, validated.error());
     }
     auto pem = finalize_and_download(c, *order, d.csr_der, target_, ctx, clients_.polls());
     if (!pem) return step_failed(ctx, pem.error());
