@@ -209,21 +209,20 @@ Result<AttestedFacts> verify_apple_attestation(std::string_view att_obj_b64u,
   // Under a remembered intermediate the leaf is parsed without OpenSSL's key decoding (a
   // decoder context per certificate in OpenSSL 3.0, ~0.1-0.2 ms), for verify_issued_by;
   // verify_chain, if it comes to that, parses it again.
+  // (A CBOR byte string is a Bytes with a subtype: read in place, not copied.)
   if (cacheable && (*x5c)[1].is_binary()) {
-    const auto& bin = (*x5c)[1].get_binary();
-    intermediate_sha256 = sha256(Bytes(bin.begin(), bin.end()));
+    intermediate_sha256 = sha256((*x5c)[1].get_binary());
     remembered = options.intermediates->find(intermediate_sha256);
   }
   for (std::size_t i = 0; i < x5c->size(); ++i) {
     const Json& entry = (*x5c)[i];
     if (!entry.is_binary())
       return refuse("format", "x5c[" + std::to_string(i) + "] is not a byte string");
-    const auto& bin = entry.get_binary();
-    Bytes der(bin.begin(), bin.end());
     if (remembered && i == 1) {
       chain.push_back(remembered->intermediate);
       continue;
     }
+    const Bytes& der = entry.get_binary();
     auto cert = remembered && i == 0 ? pki::Certificate::from_der_lean(der)
                                      : pki::Certificate::from_der(der);
     if (!cert) {
