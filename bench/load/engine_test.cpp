@@ -91,8 +91,8 @@ TEST(Engine, CompletedEnrollmentsAreTheCertificatesTheTargetIssued) {
 // wrk2's point: with one worker and a target slower than the schedule, the offered rate
 // stays what was asked and the queueing shows as latency from the intended start.
 TEST(Engine, ASlowTargetShowsAsLatencyFromTheIntendedStartNotAsALowerOfferedRate) {
-  // 8 requests an enrollment (the stub answers the challenge "valid": no poll): at least
-  // 40 ms each.
+  // 8 requests an enrollment, at least 40 ms each (the stub's challenge response is already
+  // valid, so the authorization is not fetched again).
   Rig rig({.delay = 5ms});
   EngineOptions o = open_plan(40, 30);  // one due every 25 ms
   o.workers = 1;
