@@ -445,5 +445,26 @@ TEST(RateLimitsPolicy, ParsesAndRefuses) {
   EXPECT_EQ(limiter.take("k", 0, 1000), 0);  // off
 }
 
+// Windows that ended are swept once the map is full; windows still live are kept (their
+// quota holds), and a map of live windows is swept once per doubling, not on every new key
+// (it was: each new device identifier past the limit scanned the whole map).
+TEST(RateLimiterTest, SweepsEndedWindowsAndKeepsLiveOnesWithoutRescanningPerKey) {
+  RateLimiter limiter(4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(limiter.take("old" + std::to_string(i), 1, 1000), 0);
+  EXPECT_EQ(limiter.keys(), 4u);
+  // An hour later the four windows have ended: the fifth key sweeps them away.
+  const std::int64_t later = 1000 + RateLimiter::kWindow;
+  EXPECT_EQ(limiter.take("new0", 1, later), 0);
+  EXPECT_EQ(limiter.sweeps(), 1u);
+  EXPECT_EQ(limiter.keys(), 1u);
+  // 1,000 live windows: every one keeps its quota, and the sweeps stay logarithmic.
+  for (int i = 1; i < 1000; ++i) EXPECT_EQ(limiter.take("new" + std::to_string(i), 1, later), 0);
+  EXPECT_EQ(limiter.keys(), 1000u);
+  EXPECT_LE(limiter.sweeps(), 10u);
+  EXPECT_GE(limiter.sweeps(), 2u);
+  for (int i = 0; i < 1000; i += 111)
+    EXPECT_GT(limiter.take("new" + std::to_string(i), 1, later + 1), 0) << i;
+}
+
 }  // namespace
 }  // namespace attestlab::server::testing

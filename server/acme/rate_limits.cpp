@@ -61,10 +61,13 @@ Json rate_limits_json(const RateLimits& limits) {
 }
 
 RateLimiter::Window& RateLimiter::window_of(const std::string& key, std::int64_t now) {
-  if (windows_.size() >= kMaxKeys) {
-    // Windows that ended hold no information; dropping them keeps the map bounded.
+  if (windows_.size() >= sweep_at_) {
+    // Windows that ended hold no information; dropping them keeps the map to the keys seen
+    // within the last hour. Live windows stay: dropping one would reset its quota.
     std::erase_if(windows_,
                   [now](const auto& entry) { return now - entry.second.start >= kWindow; });
+    sweep_at_ = std::max(min_sweep_at_, 2 * windows_.size());
+    ++sweeps_;
   }
   Window& w = windows_[key];
   if (w.count == 0 || now - w.start >= kWindow) w = Window{now, 0};
@@ -91,6 +94,16 @@ std::int64_t RateLimiter::wait_for(const std::string& key, int limit, std::int64
 void RateLimiter::add(const std::string& key, std::int64_t now) {
   std::lock_guard lock(mutex_);
   ++window_of(key, now).count;
+}
+
+std::size_t RateLimiter::keys() {
+  std::lock_guard lock(mutex_);
+  return windows_.size();
+}
+
+std::size_t RateLimiter::sweeps() {
+  std::lock_guard lock(mutex_);
+  return sweeps_;
 }
 
 http::Response rate_limited_response(const std::string& what, int limit, std::int64_t retry_after) {

@@ -14,6 +14,7 @@
 // A limit of 0 switches that quota off.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -36,6 +37,11 @@ Json rate_limits_json(const RateLimits& limits);
 class RateLimiter {
  public:
   static constexpr std::int64_t kWindow = 3600;
+  static constexpr std::size_t kDefaultSweepAt = 200000;
+
+  // `sweep_at`: the number of keys at which windows that ended are first dropped.
+  explicit RateLimiter(std::size_t sweep_at = kDefaultSweepAt)
+      : min_sweep_at_(sweep_at), sweep_at_(sweep_at) {}
 
   // Counts one event for `key` if its window has room under `limit` (0 = unlimited):
   // 0 when counted, else the seconds until the window has room again.
@@ -45,6 +51,10 @@ class RateLimiter {
   std::int64_t wait_for(const std::string& key, int limit, std::int64_t now);
   void add(const std::string& key, std::int64_t now);
 
+  // Keys held, and how many sweeps for ended windows have run (for tests and metrics).
+  std::size_t keys();
+  std::size_t sweeps();
+
  private:
   struct Window {
     std::int64_t start = 0;
@@ -52,7 +62,12 @@ class RateLimiter {
   };
   Window& window_of(const std::string& key, std::int64_t now);  // mutex_ held
 
-  static constexpr std::size_t kMaxKeys = 200000;
+  // Windows that ended are dropped when the map reaches sweep_at_ keys; the next sweep
+  // waits until it holds twice what the last one kept (at least min_sweep_at_), so a map
+  // of windows that are all still live costs one sweep per doubling, not one per new key.
+  const std::size_t min_sweep_at_;
+  std::size_t sweep_at_;
+  std::size_t sweeps_ = 0;
   std::mutex mutex_;
   std::unordered_map<std::string, Window> windows_;
 };
