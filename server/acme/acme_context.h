@@ -167,10 +167,12 @@ OrderStatus compute_order_status(const Order& order, const std::vector<Authoriza
                                  std::int64_t now);
 Result<Authorization> refresh_authz(AcmeContext& ctx, Authorization authz);
 Result<Order> refresh_order(AcmeContext& ctx, Order order);
-// A finalize claims its order ("processing") and finishes within its request. An order
-// still processing kFinalizeInterruptedAfter seconds after its claim lost its process
-// mid-issuance: it is marked invalid with a problem document (on read, and for all such
-// orders at start-up by settle_interrupted_finalizations, which returns how many).
+// A finalize stores its certificate and its order's "valid" in one transaction, so a crash
+// leaves the order as it was. Servers before that claimed the order ("processing") first;
+// an order such a server left processing kFinalizeInterruptedAfter seconds after its claim
+// lost its process mid-issuance: it is marked invalid with a problem document (on read, and
+// for all such orders at start-up by settle_interrupted_finalizations, which returns how
+// many). A store shared with such a server still holds them.
 inline constexpr std::int64_t kFinalizeInterruptedAfter = 60;
 Result<Order> settle_interrupted_finalization(AcmeContext& ctx, Order order);
 Result<int> settle_interrupted_finalizations(AcmeContext& ctx);

@@ -376,21 +376,16 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   leaf.not_before = requested_start ? requested_start : now - kLeafBackdate;
   leaf.not_after = requested_end ? requested_end : now + profile->validity;
 
-  // Everything is checked; from here the order moves, and only one finalize wins.
-  std::string claimed_from = order.status;
-  order.status = "processing";
-  order.processing_since = now;
-  auto claimed = ctx.store->update_order(order, claimed_from);
-  if (!claimed) {
-    if (claimed.error().type == "conflict")
-      return Error::make("orderNotReady", "order is already being finalized");
-    return claimed.error();
-  }
-
+  // Everything is checked. The certificate is signed first and stored together with the
+  // order's "valid" in one transaction that requires the order to be unchanged since it was
+  // read: only one finalize wins, a racing one stores nothing and is told so, and a crash
+  // at any point leaves the order as it was (no "processing" mark to write and clear: one
+  // store write transaction per finalize instead of two).
+  const std::string finalized_from = order.status;
   auto fail = [&](const Error& error) -> Error {
     order.status = "invalid";
     order.error = problem_json(error);
-    (void)ctx.store->update_order(order, "processing");
+    (void)ctx.store->update_order(order, finalized_from);
     return error;
   };
   auto certificate = ctx.ca->issue(leaf);
@@ -416,13 +411,19 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
     if (!found) return fail(found.error());
     superseded = std::move(*found);
   }
-  // The certificate and the order's "valid" go into one transaction: never a stored
-  // certificate under an order left "processing".
   Order completed = order;
   completed.status = "valid";
   completed.certificate_id = record.id;
-  auto stored = ctx.store->put_certificate_superseding(record, superseded, &completed);
-  if (!stored) return fail(stored.error());
+  auto stored =
+      ctx.store->put_certificate_superseding(record, superseded, &completed, finalized_from);
+  if (!stored) {
+    if (stored.error().type != "conflict") return fail(stored.error());
+    // A concurrent finalize stored its certificate first (or the order moved on): this
+    // one's was never stored nor handed out.
+    ctx.logger.event(LogLevel::Info, "finalize lost a race; its certificate was discarded",
+                     Json{{"order", order.id}, {"serial", record.serial_hex}});
+    return Error::make("orderNotReady", "order was finalized by a concurrent request");
+  }
   order = std::move(completed);
   ctx.metrics.certificate_issued();
 

@@ -119,7 +119,8 @@ class PgStore final : public Store {
   Result<void> put_certificate(const CertificateRecord& c) override;
   Result<void> put_certificate_superseding(const CertificateRecord& issued,
                                            const std::vector<CertificateRecord>& superseded,
-                                           const Order* completes) override;
+                                           const Order* completes,
+                                           const std::string& completes_from) override;
   Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) override;
   Result<std::optional<CertificateRecord>> certificate_by_serial(
       const std::string& serial_hex) override;

@@ -148,7 +148,8 @@ class SqliteStore final : public Store {
   Result<void> put_certificate(const CertificateRecord& c) override;
   Result<void> put_certificate_superseding(const CertificateRecord& issued,
                                            const std::vector<CertificateRecord>& superseded,
-                                           const Order* completes) override;
+                                           const Order* completes,
+                                           const std::string& completes_from) override;
   // The statements behind put_certificate / update_certificate, mu_ held by the caller.
   Result<void> insert_certificate_locked(const CertificateRecord& c, const std::string& json);
   // The statement behind update_order (compare-and-set on the status), mu_ held by the caller.

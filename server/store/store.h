@@ -60,12 +60,13 @@ class Store {
 
   // Stores `issued` and the updated `superseded` records in one transaction: all or none
   // (Error("conflict") for a duplicate id or serial, nothing written). With `completes`,
-  // the same transaction also stores that order if it is still "processing" (a finalize's
-  // certificate and its order's new state are written together; Error("conflict") and
-  // nothing written when the order has moved on).
+  // the same transaction also stores that order if its status is still `completes_from`
+  // (a finalize's certificate and its order's new state are written together;
+  // Error("conflict") and nothing written when the order has moved on).
   virtual Result<void> put_certificate_superseding(const CertificateRecord& issued,
                                                    const std::vector<CertificateRecord>& superseded,
-                                                   const Order* completes) = 0;
+                                                   const Order* completes,
+                                                   const std::string& completes_from) = 0;
   virtual Result<void> put_certificate(const CertificateRecord& c) = 0;
   virtual Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) = 0;
   virtual Result<std::optional<CertificateRecord>> certificate_by_serial(

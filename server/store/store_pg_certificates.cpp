@@ -16,7 +16,8 @@ Result<void> PgStore::put_certificate(const CertificateRecord& c) {
 // written together or not at all.
 Result<void> PgStore::put_certificate_superseding(const CertificateRecord& issued,
                                                   const std::vector<CertificateRecord>& superseded,
-                                                  const Order* completes) {
+                                                  const Order* completes,
+                                                  const std::string& completes_from) {
   const std::string json = dump(to_json(issued));
   const std::string order_json = completes ? dump(to_json(*completes)) : std::string();
   return many([&](pqxx::transaction_base& t) -> Result<void> {
@@ -29,7 +30,7 @@ Result<void> PgStore::put_certificate_superseding(const CertificateRecord& issue
         return Error::make("serverInternal", "store: no certificate " + c.id);
       }
     }
-    if (completes) return update_order_in(t, *completes, order_json, "processing");
+    if (completes) return update_order_in(t, *completes, order_json, completes_from);
     return ok();
   });
 }

@@ -40,7 +40,7 @@ Result<void> SqliteStore::put_certificate(const CertificateRecord& c) {
 
 Result<void> SqliteStore::put_certificate_superseding(
     const CertificateRecord& issued, const std::vector<CertificateRecord>& superseded,
-    const Order* completes) {
+    const Order* completes, const std::string& completes_from) {
   const std::string json = dump(to_json(issued));
   std::vector<std::string> superseded_json;
   superseded_json.reserve(superseded.size());
@@ -53,7 +53,7 @@ Result<void> SqliteStore::put_certificate_superseding(
   for (std::size_t i = 0; i < superseded.size(); ++i) {
     ATTESTLAB_TRY(update_certificate_locked(superseded[i], superseded_json[i]));
   }
-  if (completes) ATTESTLAB_TRY(update_order_locked(*completes, order_json, "processing"));
+  if (completes) ATTESTLAB_TRY(update_order_locked(*completes, order_json, completes_from));
   return tx.commit();
 }
 

@@ -668,7 +668,7 @@ TEST_P(StoreTest, PutCertificateSupersedingIsAllOrNothing) {
 
   // The new certificate's serial is taken: nothing is written, the old one stays valid.
   auto clash = store->put_certificate_superseding(make_certificate("cert-3", "02", "dev-A"),
-                                                  {superseded}, nullptr);
+                                                  {superseded}, nullptr, "");
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.error().type, "conflict");
   EXPECT_EQ((*store->certificate_by_id("cert-1"))->status, "valid");
@@ -676,7 +676,7 @@ TEST_P(StoreTest, PutCertificateSupersedingIsAllOrNothing) {
 
   ASSERT_TRUE(store
                   ->put_certificate_superseding(make_certificate("cert-3", "03", "dev-A"),
-                                                {superseded}, nullptr)
+                                                {superseded}, nullptr, "")
                   .ok());
   EXPECT_EQ((*store->certificate_by_id("cert-1"))->status, "revoked");
   EXPECT_EQ((*store->certificate_by_id("cert-1"))->revocation_reason, 4);
@@ -684,7 +684,7 @@ TEST_P(StoreTest, PutCertificateSupersedingIsAllOrNothing) {
   // Superseding a certificate that does not exist fails the whole transaction too.
   auto ghost =
       store->put_certificate_superseding(make_certificate("cert-4", "04", "dev-A"),
-                                         {make_certificate("cert-9", "09", "dev-A")}, nullptr);
+                                         {make_certificate("cert-9", "09", "dev-A")}, nullptr, "");
   EXPECT_FALSE(ghost.ok());
   EXPECT_FALSE(store->certificate_by_id("cert-4")->has_value());
 }
@@ -705,18 +705,21 @@ TEST_P(StoreTest, PutCertificateCompletingItsOrder) {
   Order elsewhere = done;
   elsewhere.id = "order-not-stored";
   auto ghost = store->put_certificate_superseding(make_certificate("cert-6", "06", ""), {},
-                                                  &elsewhere);
+                                                  &elsewhere, "processing");
   EXPECT_FALSE(ghost.ok());
   EXPECT_FALSE(store->certificate_by_id("cert-6")->has_value());
 
-  ASSERT_TRUE(store->put_certificate_superseding(make_certificate("cert-5", "05", ""), {}, &done)
+  ASSERT_TRUE(store
+                  ->put_certificate_superseding(make_certificate("cert-5", "05", ""), {}, &done,
+                                                "processing")
                   .ok());
   EXPECT_EQ((*store->order_by_id("order-cert-5"))->status, "valid");
   EXPECT_EQ((*store->order_by_id("order-cert-5"))->certificate_id, "cert-5");
   EXPECT_TRUE(store->certificate_by_id("cert-5")->has_value());
 
   // The order is "valid" now, not "processing": a second completion writes nothing.
-  auto again = store->put_certificate_superseding(make_certificate("cert-7", "07", ""), {}, &done);
+  auto again = store->put_certificate_superseding(make_certificate("cert-7", "07", ""), {}, &done,
+                                                  "processing");
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().type, "conflict");
   EXPECT_FALSE(store->certificate_by_id("cert-7")->has_value());
@@ -1212,6 +1215,47 @@ TEST_P(StoreTest, FinalizeRacesAcrossStoresHaveOneWinner) {
   EXPECT_EQ(certificates.load(), 1);
   EXPECT_EQ(raw_count("certificates"), 1);
   EXPECT_EQ((*stores[2]->order_by_id("order-1"))->status, "processing");
+}
+
+// The finalize handler completes a "ready" order in the transaction that stores its
+// certificate (no "processing" claim first): of eight racing completions over four stores,
+// exactly one stores its certificate and its order; the others write nothing.
+TEST_P(StoreTest, CompletionsFromReadyRaceToOneWinner) {
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < 4; ++i) {
+    stores.push_back(open());
+    ASSERT_TRUE(stores.back());
+  }
+  auto z = make_authz("authz-1", "acct-1", {"ch-1"});
+  Order o = make_order("order-1", "acct-1", {z});
+  o.status = "ready";
+  ASSERT_TRUE(stores[0]->create_order(o, {z}).ok());
+  std::atomic<int> wins{0}, conflicts{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto c = make_certificate("cert-" + std::to_string(t), std::to_string(10 + t), "");
+      c.order_id = o.id;
+      Order done = o;
+      done.status = "valid";
+      done.certificate_id = c.id;
+      auto stored = stores[t % 4]->put_certificate_superseding(c, {}, &done, "ready");
+      if (stored.ok()) {
+        ++wins;
+      } else {
+        (stored.error().type == "conflict" ? conflicts : other)++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_EQ(conflicts.load(), 7);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(raw_count("certificates"), 1);
+  auto final_order = *stores[1]->order_by_id("order-1");
+  ASSERT_TRUE(final_order.has_value());
+  EXPECT_EQ(final_order->status, "valid");
+  EXPECT_TRUE(stores[2]->certificate_by_id(final_order->certificate_id)->has_value());
 }
 
 TEST_P(StoreTest, NoncesConsumedThroughFourStoresAreAcceptedOnce) {
