@@ -21,13 +21,16 @@ start_attestlab
 "$BIN" load --target-profile "$(attestlab_profile)" --rate "$RATE" --duration "$DURATION" \
   --warmup "$WARMUP" --accounts "$ACCOUNTS" --server-pid "$A_PID" --quiet >"$TMP/load.txt" 2>&1 &
 LOAD=$!
-echo "| seconds | VmRSS (kB) |"
-echo "|---:|---:|"
+# VmRSS splits into anonymous memory (the heap), file pages (the binary, libraries, SQLite's
+# -shm index) and shared memory; the split tells a heap that grows from a mapping that does.
+echo "| seconds | VmRSS (kB) | RssAnon | RssFile | RssShmem |"
+echo "|---:|---:|---:|---:|---:|"
 t0=$SECONDS
 samples=()
 while kill -0 "$LOAD" 2>/dev/null; do
-  rss=$(awk '/VmRSS/ {print $2}' "/proc/$A_PID/status")
-  echo "| $((SECONDS - t0)) | $rss |"
+  read -r rss anon file shmem < <(awk '/^VmRSS/ {r=$2} /^RssAnon/ {a=$2} /^RssFile/ {f=$2}
+    /^RssShmem/ {s=$2} END {print r, a, f, s}' "/proc/$A_PID/status")
+  echo "| $((SECONDS - t0)) | $rss | $anon | $file | $shmem |"
   samples+=("$((SECONDS - t0)):$rss")
   sleep "$EVERY"
 done
