@@ -82,7 +82,7 @@ Result<Json> run_check(AcmeContext& ctx, const Authorization& authz, const Chall
 
 // Checks a challenge that `authz` holds as "processing" (in the store, or for a check made
 // in the request only in `authz`), records the outcome on the challenge and the
-// authorization (compare-and-set on the pending authorization), then moves the order.
+// authorization (compare-and-set on the pending authorization).
 // Error("conflict") when the authorization changed meanwhile (deactivated, or decided by
 // another process), which keeps its state; other errors are the store's.
 Result<void> decide_challenge(AcmeContext& ctx, Authorization& authz, Challenge& challenge,
@@ -114,11 +114,10 @@ Result<void> decide_challenge(AcmeContext& ctx, Authorization& authz, Challenge&
                         {"identifier", authz.identifier.value},
                         {"valid", valid},
                         {"error", valid ? std::string() : outcome.error().detail}});
-  ATTESTLAB_TRY(ctx.store->update_authz(authz, "pending"));
-
-  auto order = ctx.store->order_by_id(order_id_of_authz(authz.id));
-  if (order && order->has_value()) (void)refresh_order(ctx, std::move(**order));
-  return ok();
+  // The order is not rewritten here: its status follows from its authorizations on every
+  // read (refresh_order), and finalize stores the order once, as "valid", from whatever
+  // status is stored (one write per validation, not two).
+  return ctx.store->update_authz(authz, "pending");
 }
 
 // The challenge as the store holds it now, for a request that lost a race on it.

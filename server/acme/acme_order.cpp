@@ -331,9 +331,12 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   const std::string* csr_text = get_string(*signed_request->payload, "csr");
   if (!csr_text) return Error::make("malformed", "finalize needs a \"csr\" string");
 
-  auto refreshed = refresh_order(ctx, std::move(*loaded));
-  if (!refreshed) return refreshed.error();
-  Order order = std::move(*refreshed);
+  // The order's status now, computed (its authorizations may have become valid since it
+  // was stored "pending") but not stored: the one write below moves it from what is stored.
+  const std::string stored_status = loaded->status;
+  auto current = effective_order(ctx, std::move(*loaded));
+  if (!current) return current.error();
+  Order order = std::move(*current);
   bool early_allowed = order.status == "pending" && ATTESTLAB_FAULT(allow_finalize_before_ready);
   if (order.status != "ready" && !early_allowed) {
     return Error::make("orderNotReady", "order is \"" + order.status + "\", not \"ready\"");
@@ -377,11 +380,11 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   leaf.not_after = requested_end ? requested_end : now + profile->validity;
 
   // Everything is checked. The certificate is signed first and stored together with the
-  // order's "valid" in one transaction that requires the order to be unchanged since it was
-  // read: only one finalize wins, a racing one stores nothing and is told so, and a crash
-  // at any point leaves the order as it was (no "processing" mark to write and clear: one
-  // store write transaction per finalize instead of two).
-  const std::string finalized_from = order.status;
+  // order's "valid" in one transaction that requires the order's stored status to be what
+  // was read: only one finalize wins, a racing one stores nothing and is told so, and a
+  // crash at any point leaves the order as it was (no "ready" or "processing" to write
+  // first: one store write transaction per finalize).
+  const std::string finalized_from = stored_status;
   auto fail = [&](const Error& error) -> Error {
     order.status = "invalid";
     order.error = problem_json(error);

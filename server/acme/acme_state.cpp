@@ -95,7 +95,7 @@ Result<int> settle_interrupted_finalizations(AcmeContext& ctx) {
   return settled;
 }
 
-Result<Order> refresh_order(AcmeContext& ctx, Order order) {
+Result<Order> effective_order(AcmeContext& ctx, Order order) {
   if (order.status == "processing") return settle_interrupted_finalization(ctx, std::move(order));
   if (order.status != "pending" && order.status != "ready") return order;
   std::vector<Authorization> authzs;
@@ -108,10 +108,16 @@ Result<Order> refresh_order(AcmeContext& ctx, Order order) {
     authzs.push_back(std::move(**authz));
   }
   auto computed = compute_order_status(order, authzs, ctx.now());
-  if (computed.status == order.status) return order;
-  std::string stored = order.status;
   order.status = computed.status;
   order.error = computed.error;
+  return order;
+}
+
+Result<Order> refresh_order(AcmeContext& ctx, Order order) {
+  const std::string stored = order.status;
+  auto effective = effective_order(ctx, std::move(order));
+  if (!effective || effective->status == stored || stored == "processing") return effective;
+  order = std::move(*effective);
   auto updated = ctx.store->update_order(order, stored);
   if (!updated && updated.error().type == "conflict") {
     auto current = ctx.store->order_by_id(order.id);
