@@ -103,6 +103,8 @@ class Server {
   static Result<std::unique_ptr<Server>> start(ServerOptions options, Handler handler);
   virtual ~Server() = default;
   virtual std::uint16_t port() const = 0;
+  // Connections open now (sessions accepted and not yet closed).
+  virtual int connections() const = 0;
   virtual void stop() = 0;
 };
 

@@ -165,6 +165,15 @@ TEST_F(AcmeFlowTest, Http01IpIdentifierFullFlow) {
   EXPECT_NE(metrics.response.body.find(
                 "attestlab_http_request_duration_seconds_bucket{route=\"new-order\""),
             std::string::npos);
+  // Gauges: this client's connection is open while it asks; the heap has bytes in use.
+  auto gauge = [&](const std::string& name) -> long long {
+    const auto at = metrics.response.body.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(metrics.response.body.substr(at + name.size() + 2));
+  };
+  EXPECT_GE(gauge("attestlab_http_connections"), 1);
+  EXPECT_GT(gauge("attestlab_process_heap_bytes{state=\"in_use\"}"), 0);
+  EXPECT_GE(gauge("attestlab_process_heap_bytes{state=\"free\"}"), 0);
 
   Reply listed = c->post_as_get(c->kid + "/orders");
   ASSERT_EQ(listed.status, 200);

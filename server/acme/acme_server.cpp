@@ -390,6 +390,9 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
   }
   impl->http = std::move(*http_server);
   impl->port = impl->http->port();
+  // The HTTP server lives as long as the metrics (both are Impl's), stopped or not.
+  impl->ctx->metrics.set_connections_gauge(
+      [http = impl->http.get()] { return http->connections(); });
   std::string public_host = config.listen_host;
   if (public_host == "0.0.0.0" || public_host.empty()) public_host = "127.0.0.1";
   if (public_host == "::") public_host = "::1";

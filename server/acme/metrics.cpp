@@ -1,5 +1,7 @@
 #include "server/acme/metrics.h"
 
+#include <malloc.h>
+
 #include <cstdio>
 
 namespace attestlab::server {
@@ -181,6 +183,19 @@ std::string Metrics::render() const {
     out += "attestlab_attestation_decisions_total{outcome=\"" + escape_label(key.first) +
            "\",reason=\"" + escape_label(key.second) + "\"} " + std::to_string(n) + "\n";
   }
+  if (connections_) {
+    out += "# HELP attestlab_http_connections Open HTTP connections.\n";
+    out += "# TYPE attestlab_http_connections gauge\n";
+    out += "attestlab_http_connections " + std::to_string(connections_()) + "\n";
+  }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+  const struct mallinfo2 heap = mallinfo2();
+  out += "# HELP attestlab_process_heap_bytes The allocator's heap: in use, and free but kept.\n";
+  out += "# TYPE attestlab_process_heap_bytes gauge\n";
+  out += "attestlab_process_heap_bytes{state=\"in_use\"} " +
+         std::to_string(heap.uordblks + heap.hblkhd) + "\n";
+  out += "attestlab_process_heap_bytes{state=\"free\"} " + std::to_string(heap.fordblks) + "\n";
+#endif
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,7 +66,13 @@ class Metrics {
   void attestation_decision(std::string_view outcome, std::string_view reason);
   std::uint64_t attestation_decisions(std::string_view outcome, std::string_view reason) const;
 
-  // The whole exposition, including the process-wide attestation decisions below.
+  // A gauge of open HTTP connections, read at each render (AcmeServer sets it once its
+  // HTTP server runs). Not thread-safe: set it before serving.
+  void set_connections_gauge(std::function<int()> read) { connections_ = std::move(read); }
+
+  // The whole exposition, including the process-wide attestation decisions below, the
+  // connections gauge and the process's heap (glibc's mallinfo2: bytes in use, and bytes
+  // free but kept by the allocator, which resident memory includes).
   std::string render() const;
 
   std::uint64_t certificates_issued() const {
@@ -95,6 +102,7 @@ class Metrics {
   std::unique_ptr<std::atomic<std::uint64_t>[]> rule_counts_;  // [rule * 2 + reject]
   mutable std::mutex decisions_mutex_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> other_decisions_;
+  std::function<int()> connections_;
 };
 
 }  // namespace attestlab::server
