@@ -88,9 +88,7 @@ class BeastServer final : public Server {
   }
 
   std::uint16_t port() const override { return port_; }
-  int connections() const override {
-    return shared_.live_sessions.load(std::memory_order_relaxed);
-  }
+  int connections() const override { return shared_.live_sessions.load(std::memory_order_relaxed); }
 
   // Stops accepting, abandons every session (their sockets close when the io_context
   // destroys the handlers that own them) and joins the threads. Called from one of the
