@@ -63,6 +63,10 @@ struct ServerConfig {
   // came in time, else with "processing" as before: a client then need not poll (lego, for
   // one, stops at a "valid" challenge response). 0: answer "processing" at once.
   std::chrono::milliseconds challenge_answer_wait{100};
+  // Every this often, memory the allocator keeps free beyond 4 MiB is given back to the
+  // system (server/acme/heap_trim.h): resident memory then follows live memory rather than
+  // the busiest moment so far. 0: never.
+  std::chrono::milliseconds heap_trim_interval{10000};
   // Orders per page of an account's orders list (RFC 8555 §7.1.2.1, Link rel="next").
   int orders_page_size = 100;
   // OIDs (permanent-identifier assigner, hardware-module hw-type) the operator vouches for:

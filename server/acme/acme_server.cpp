@@ -18,12 +18,16 @@
 #include "server/acme/acme_context.h"
 #include "server/acme/acme_tls.h"
 #include "server/acme/cert_profiles.h"
+#include "server/acme/heap_trim.h"
 #include "server/acme/problem.h"
 #include "server/faults.h"
 
 namespace attestlab::server {
 
 namespace {
+
+// Free heap the allocator may keep before HeapTrimmer gives it back.
+constexpr std::size_t kHeapTrimAbove = std::size_t{4} << 20;
 
 namespace fs = std::filesystem;
 constexpr std::size_t kMaxIdLength = 100;
@@ -243,6 +247,7 @@ http::Response route(AcmeContext& ctx, const http::Request& request, RequestInfo
 struct AcmeServer::Impl {
   std::unique_ptr<AcmeContext> ctx;
   std::unique_ptr<http::Server> http;
+  std::unique_ptr<HeapTrimmer> trimmer;
   std::string tls_cert_pem;
   std::uint16_t port = 0;
   std::atomic<bool> ready{false};
@@ -398,6 +403,7 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
   if (public_host == "::") public_host = "::1";
   impl->ctx->urls = AcmeUrls::make(public_host, impl->port);
   impl->ctx->directory_body = directory_body(*impl->ctx);
+  impl->trimmer = std::make_unique<HeapTrimmer>(impl->ctx->config.heap_trim_interval, kHeapTrimAbove);
   impl->ready.store(true, std::memory_order_release);
   return server;
 }
@@ -429,6 +435,7 @@ void AcmeServer::stop() {
   // exist; stopping the HTTP server destroys them.
   if (impl_->ctx && impl_->ctx->pool) impl_->ctx->pool->stop();
   if (impl_->http) impl_->http->stop();
+  if (impl_->trimmer) impl_->trimmer->stop();
 }
 
 }  // namespace attestlab::server

@@ -1,0 +1,60 @@
+#include "server/acme/heap_trim.h"
+
+#include <malloc.h>
+
+#include <system_error>
+
+namespace attestlab::server {
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+#define ATTESTLAB_GLIBC_MALLOC 1
+#endif
+
+HeapTrimmer::HeapTrimmer(std::chrono::milliseconds interval, std::size_t min_free_bytes)
+    : interval_(interval), min_free_(min_free_bytes) {
+#ifdef ATTESTLAB_GLIBC_MALLOC
+  if (interval_.count() <= 0) return;
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (const std::system_error&) {
+    // Without the thread memory is only returned as glibc does by itself.
+  }
+#endif
+}
+
+HeapTrimmer::~HeapTrimmer() {
+  stop();
+}
+
+void HeapTrimmer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t HeapTrimmer::free_bytes() {
+#ifdef ATTESTLAB_GLIBC_MALLOC
+  return mallinfo2().fordblks;
+#else
+  return 0;
+#endif
+}
+
+void HeapTrimmer::run() {
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
+    lock.unlock();
+    if (free_bytes() > min_free_) {
+#ifdef ATTESTLAB_GLIBC_MALLOC
+      (void)malloc_trim(0);
+#endif
+      trims_.fetch_add(1, std::memory_order_relaxed);
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace attestlab::server
