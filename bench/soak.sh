@@ -23,14 +23,20 @@ start_attestlab
 LOAD=$!
 # VmRSS splits into anonymous memory (the heap), file pages (the binary, libraries, SQLite's
 # -shm index) and shared memory; the split tells a heap that grows from a mapping that does.
-echo "| seconds | VmRSS (kB) | RssAnon | RssFile | RssShmem |"
-echo "|---:|---:|---:|---:|---:|"
+# From the server's /metrics: the allocator's bytes in use and free-but-kept (kB), and the
+# open connections, which tell live memory from memory a busier moment left behind.
+echo "| seconds | VmRSS (kB) | RssAnon | RssFile | RssShmem | heap in use | heap free | connections |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 t0=$SECONDS
 samples=()
 while kill -0 "$LOAD" 2>/dev/null; do
   read -r rss anon file shmem < <(awk '/^VmRSS/ {r=$2} /^RssAnon/ {a=$2} /^RssFile/ {f=$2}
     /^RssShmem/ {s=$2} END {print r, a, f, s}' "/proc/$A_PID/status")
-  echo "| $((SECONDS - t0)) | $rss | $anon | $file | $shmem |"
+  read -r used free conns < <(curl -s --max-time 5 --cacert "$A_DATA/tls/cert.pem" \
+    "https://127.0.0.1:$A_PORT/metrics" | awk '/^attestlab_process_heap_bytes\{state="in_use"\}/ {u=int($2/1024)}
+    /^attestlab_process_heap_bytes\{state="free"\}/ {f=int($2/1024)} /^attestlab_http_connections / {c=$2}
+    END {print (u == "" ? "-" : u), (f == "" ? "-" : f), (c == "" ? "-" : c)}')
+  echo "| $((SECONDS - t0)) | $rss | $anon | $file | $shmem | $used | $free | $conns |"
   samples+=("$((SECONDS - t0)):$rss")
   sleep "$EVERY"
 done
