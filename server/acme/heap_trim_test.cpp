@@ -34,8 +34,8 @@ long rss_anon_kb() {
   return value;
 }
 
-// 32 MiB freed in 16 KiB blocks between small ones still in use stays resident (glibc returns only the top
-// of a heap by itself); the trimmer gives back the pages inside them (3 of each 4).
+// 32 MiB freed in 16 KiB blocks between small ones still in use stays resident (glibc returns only
+// the top of a heap by itself); the trimmer gives back the pages inside them (3 of each 4).
 TEST(HeapTrimmer, GivesFreedMemoryBetweenLiveBlocksBackToTheSystem) {
 #ifdef ATTESTLAB_SANITIZED_ALLOCATOR
   GTEST_SKIP() << "the sanitizer's allocator replaces glibc's";
