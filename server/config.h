@@ -63,7 +63,7 @@ struct ServerConfig {
   // came in time, else with "processing" as before: a client then need not poll (lego, for
   // one, stops at a "valid" challenge response). 0: answer "processing" at once.
   std::chrono::milliseconds challenge_answer_wait{100};
-  // Every this often, memory the allocator keeps free beyond 4 MiB is given back to the
+  // Every this often, memory the allocator keeps free beyond 1 MiB is given back to the
   // system (server/acme/heap_trim.h): resident memory then follows live memory rather than
   // the busiest moment so far. 0: never.
   std::chrono::milliseconds heap_trim_interval{10000};

@@ -27,7 +27,7 @@ namespace attestlab::server {
 namespace {
 
 // Free heap the allocator may keep before HeapTrimmer gives it back.
-constexpr std::size_t kHeapTrimAbove = std::size_t{4} << 20;
+constexpr std::size_t kHeapTrimAbove = std::size_t{1} << 20;
 
 namespace fs = std::filesystem;
 constexpr std::size_t kMaxIdLength = 100;
