@@ -21,6 +21,7 @@
 namespace attestlab::server {
 namespace {
 
+#ifndef ATTESTLAB_SANITIZED_ALLOCATOR
 long rss_anon_kb() {
   std::ifstream status("/proc/self/status");
   std::string key;
@@ -33,6 +34,7 @@ long rss_anon_kb() {
   }
   return value;
 }
+#endif
 
 // 32 MiB freed in 16 KiB blocks between small ones still in use stays resident (glibc returns only
 // the top of a heap by itself); the trimmer gives back the pages inside them (3 of each 4).
