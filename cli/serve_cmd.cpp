@@ -4,6 +4,7 @@
 // Exit codes (cli/command.h): 0 after a signal; 2 bad flags, a missing or malformed file a
 // flag names, an unwritable --data-dir, a --listen address in use or a store whose schema is
 // newer than this build; 3 start-up failure.
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -39,6 +40,7 @@ struct ServeArgs {
   int not_before_window_hours = 24;
   std::vector<std::string> validation_deny;
   int threads = 2;
+  int heap_trim_seconds = 10;
   std::string log_level = "info";
   std::vector<std::string> faults;
 };
@@ -90,6 +92,7 @@ int run_serve(const ServeArgs& a) {
   config.eab_keys_file = a.eab_keys;
   config.cert_validity = static_cast<std::int64_t>(a.cert_validity_days) * 24 * 3600;
   config.io_threads = a.threads;
+  config.heap_trim_interval = std::chrono::seconds(a.heap_trim_seconds);
   config.not_before_window = static_cast<std::int64_t>(a.not_before_window_hours) * 3600;
   config.validation_deny = a.validation_deny;
 
@@ -160,6 +163,11 @@ void register_serve(CLI::App& app, Runner& runner) {
       ->capture_default_str();
   serve->add_option("--threads", args->threads, "HTTP I/O threads")
       ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve
+      ->add_option("--heap-trim-seconds", args->heap_trim_seconds,
+                   "Give free heap beyond 1 MiB back to the system this often (0: never)")
+      ->check(CLI::Range(0, 24 * 3600))
       ->capture_default_str();
   serve->add_option("--log-level", args->log_level, "quiet | info | debug")
       ->check(CLI::IsMember({"quiet", "info", "debug"}))

@@ -174,6 +174,8 @@ TEST_F(AcmeFlowTest, Http01IpIdentifierFullFlow) {
   EXPECT_GE(gauge("attestlab_http_connections"), 1);
   EXPECT_GT(gauge("attestlab_process_heap_bytes{state=\"in_use\"}"), 0);
   EXPECT_GE(gauge("attestlab_process_heap_bytes{state=\"free\"}"), 0);
+  EXPECT_GE(gauge("attestlab_heap_trims_total"), 0);  // present (-1: missing)
+  EXPECT_GE(gauge("attestlab_heap_trim_seconds_total"), 0);
 
   Reply listed = c->post_as_get(c->kid + "/orders");
   ASSERT_EQ(listed.status, 200);

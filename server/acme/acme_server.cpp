@@ -246,8 +246,9 @@ http::Response route(AcmeContext& ctx, const http::Request& request, RequestInfo
 
 struct AcmeServer::Impl {
   std::unique_ptr<AcmeContext> ctx;
-  std::unique_ptr<http::Server> http;
+  // Before http: the metrics, rendered only by HTTP requests, read the trimmer's counters.
   std::unique_ptr<HeapTrimmer> trimmer;
+  std::unique_ptr<http::Server> http;
   std::string tls_cert_pem;
   std::uint16_t port = 0;
   std::atomic<bool> ready{false};
@@ -404,6 +405,9 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
   impl->ctx->urls = AcmeUrls::make(public_host, impl->port);
   impl->ctx->directory_body = directory_body(*impl->ctx);
   impl->trimmer = std::make_unique<HeapTrimmer>(impl->ctx->config.heap_trim_interval, kHeapTrimAbove);
+  impl->ctx->metrics.set_heap_trims([trimmer = impl->trimmer.get()] {
+    return Metrics::HeapTrims{trimmer->trims(), trimmer->trim_nanos()};
+  });
   impl->ready.store(true, std::memory_order_release);
   return server;
 }

@@ -48,9 +48,15 @@ void HeapTrimmer::run() {
   while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
     lock.unlock();
     if (free_bytes() > min_free_) {
+      const auto start = std::chrono::steady_clock::now();
 #ifdef ATTESTLAB_GLIBC_MALLOC
       (void)malloc_trim(0);
 #endif
+      const auto took = std::chrono::steady_clock::now() - start;
+      trim_nanos_.fetch_add(
+          static_cast<std::uint64_t>(
+              std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
+          std::memory_order_relaxed);
       trims_.fetch_add(1, std::memory_order_relaxed);
     }
     lock.lock();

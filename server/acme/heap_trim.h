@@ -30,8 +30,11 @@ class HeapTrimmer {
 
   // Stops and joins the thread; idempotent.
   void stop();
-  // malloc_trim calls made so far.
+  // malloc_trim calls made so far, and the time they took together (each holds every arena's
+  // lock in turn while it walks that arena's free chunks, so this is what trimming cost the
+  // request threads at most).
   std::uint64_t trims() const { return trims_.load(std::memory_order_relaxed); }
+  std::uint64_t trim_nanos() const { return trim_nanos_.load(std::memory_order_relaxed); }
 
   // The allocator's free bytes now (0 where unknown).
   static std::size_t free_bytes();
@@ -42,6 +45,7 @@ class HeapTrimmer {
   const std::chrono::milliseconds interval_;
   const std::size_t min_free_;
   std::atomic<std::uint64_t> trims_{0};
+  std::atomic<std::uint64_t> trim_nanos_{0};
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -196,6 +196,15 @@ std::string Metrics::render() const {
          std::to_string(heap.uordblks + heap.hblkhd) + "\n";
   out += "attestlab_process_heap_bytes{state=\"free\"} " + std::to_string(heap.fordblks) + "\n";
 #endif
+  if (heap_trims_) {
+    const HeapTrims trims = heap_trims_();
+    out += "# HELP attestlab_heap_trims_total Free heap given back to the system (malloc_trim).\n";
+    out += "# TYPE attestlab_heap_trims_total counter\n";
+    out += "attestlab_heap_trims_total " + std::to_string(trims.trims) + "\n";
+    out += "# HELP attestlab_heap_trim_seconds_total Time spent giving free heap back.\n";
+    out += "# TYPE attestlab_heap_trim_seconds_total counter\n";
+    out += "attestlab_heap_trim_seconds_total " + format_double(static_cast<double>(trims.nanos) / 1e9) + "\n";
+  }
   return out;
 }
 

@@ -69,6 +69,12 @@ class Metrics {
   // A gauge of open HTTP connections, read at each render (AcmeServer sets it once its
   // HTTP server runs). Not thread-safe: set it before serving.
   void set_connections_gauge(std::function<int()> read) { connections_ = std::move(read); }
+  // Counters of the heap trimmer (server/acme/heap_trim.h): trims made and nanoseconds spent
+  // in them, read at each render. Not thread-safe: set it before serving.
+  struct HeapTrims {
+    std::uint64_t trims = 0, nanos = 0;
+  };
+  void set_heap_trims(std::function<HeapTrims()> read) { heap_trims_ = std::move(read); }
 
   // The whole exposition, including the process-wide attestation decisions below, the
   // connections gauge and the process's heap (glibc's mallinfo2: bytes in use, and bytes
@@ -103,6 +109,7 @@ class Metrics {
   mutable std::mutex decisions_mutex_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> other_decisions_;
   std::function<int()> connections_;
+  std::function<HeapTrims()> heap_trims_;
 };
 
 }  // namespace attestlab::server

@@ -55,6 +55,21 @@ TEST(Metrics, ValidationsAndIssuance) {
   EXPECT_NE(text.find("attestlab_certificates_issued_total 1"), std::string::npos);
 }
 
+// The heap trimmer's counters appear once it is hooked up, read at each render.
+TEST(Metrics, HeapTrimCountersFromTheTrimmer) {
+  Metrics m;
+  EXPECT_EQ(m.render().find("attestlab_heap_trims_total"), std::string::npos);
+  Metrics::HeapTrims trims{3, 1'500'000'000};
+  m.set_heap_trims([&] { return trims; });
+  std::string text = m.render();
+  EXPECT_NE(text.find("\nattestlab_heap_trims_total 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nattestlab_heap_trim_seconds_total 1.5\n"), std::string::npos) << text;
+  trims = {4, 2'000'000'000};
+  text = m.render();
+  EXPECT_NE(text.find("\nattestlab_heap_trims_total 4\n"), std::string::npos);
+  EXPECT_NE(text.find("\nattestlab_heap_trim_seconds_total 2\n"), std::string::npos) << text;
+}
+
 TEST(Metrics, AttestationDecisionsRegisteredAndNot) {
   Metrics m;
   m.register_attestation_rules({"ok", "chain", "inventory"});
