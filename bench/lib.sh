@@ -35,7 +35,7 @@ start_attestlab() {
   A_PORT=$(port) A_HTTP01=$(port)
   A_DATA=${A_DATA:-$TMP/attestlab}
   ${A_WRAP:-} "$BIN" serve --listen "127.0.0.1:$A_PORT" --data-dir "$A_DATA" --dns-server "127.0.0.1:$DNS" \
-    --http01-port "$A_HTTP01" >"$TMP/serve.log" 2>&1 &
+    --http01-port "$A_HTTP01" ${A_SERVE_ARGS:-} >"$TMP/serve.log" 2>&1 &
   A_PID=$!
   PIDS+=($A_PID)
   for _ in $(seq 300); do grep -q '^ready ' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done

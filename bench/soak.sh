@@ -8,6 +8,7 @@
 # within a minute (429 rateLimited, as it should). Loopback only; bounded by --duration.
 #
 #   bench/soak.sh [--rate 180/s] [--duration 600s] [--warmup 30s] [--every 30] [--accounts 100]
+#   A_SERVE_ARGS="--heap-trim-seconds 0" bench/soak.sh ...   # extra `serve` arguments
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${ATTESTLAB_BIN:-$HERE/build/release/attestlab}
@@ -24,19 +25,21 @@ LOAD=$!
 # VmRSS splits into anonymous memory (the heap), file pages (the binary, libraries, SQLite's
 # -shm index) and shared memory; the split tells a heap that grows from a mapping that does.
 # From the server's /metrics: the allocator's bytes in use and free-but-kept (kB), and the
-# open connections, which tell live memory from memory a busier moment left behind.
-echo "| seconds | VmRSS (kB) | RssAnon | RssFile | RssShmem | heap in use | heap free | connections |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+# open connections, which tell live memory from memory a busier moment left behind; the heap
+# trims so far and the milliseconds they took (what trimming cost the request threads at most).
+echo "| seconds | VmRSS (kB) | RssAnon | RssFile | RssShmem | heap in use | heap free | connections | trims | trim ms |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 t0=$SECONDS
 samples=()
 while kill -0 "$LOAD" 2>/dev/null; do
   read -r rss anon file shmem < <(awk '/^VmRSS/ {r=$2} /^RssAnon/ {a=$2} /^RssFile/ {f=$2}
     /^RssShmem/ {s=$2} END {print r, a, f, s}' "/proc/$A_PID/status")
-  read -r used free conns < <(curl -s --max-time 5 --cacert "$A_DATA/tls/cert.pem" \
+  read -r used free conns trims trim_ms < <(curl -s --max-time 5 --cacert "$A_DATA/tls/cert.pem" \
     "https://127.0.0.1:$A_PORT/metrics" | awk '/^attestlab_process_heap_bytes\{state="in_use"\}/ {u=int($2/1024)}
     /^attestlab_process_heap_bytes\{state="free"\}/ {f=int($2/1024)} /^attestlab_http_connections / {c=$2}
-    END {print (u == "" ? "-" : u), (f == "" ? "-" : f), (c == "" ? "-" : c)}')
-  echo "| $((SECONDS - t0)) | $rss | $anon | $file | $shmem | $used | $free | $conns |"
+    /^attestlab_heap_trims_total / {n=$2} /^attestlab_heap_trim_seconds_total / {ms=sprintf("%.1f", $2 * 1000)}
+    END {print (u == "" ? "-" : u), (f == "" ? "-" : f), (c == "" ? "-" : c), (n == "" ? "-" : n), (ms == "" ? "-" : ms)}')
+  echo "| $((SECONDS - t0)) | $rss | $anon | $file | $shmem | $used | $free | $conns | $trims | $trim_ms |"
   samples+=("$((SECONDS - t0)):$rss")
   sleep "$EVERY"
 done
