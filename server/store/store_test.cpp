@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -102,6 +103,19 @@ Order make_order(const std::string& id, const std::string& account_id,
     o.authorization_ids.push_back(a.id);
   }
   return o;
+}
+
+// Four stores on one database (four server processes) and a "ready" order "order-1" in it.
+void open_four_with_ready_order(const std::function<std::unique_ptr<Store>()>& open,
+                                std::vector<std::unique_ptr<Store>>& stores, Order& order) {
+  for (int i = 0; i < 4; ++i) {
+    stores.push_back(open());
+    ASSERT_TRUE(stores.back());
+  }
+  auto z = make_authz("authz-1", "acct-1", {"ch-1"});
+  order = make_order("order-1", "acct-1", {z});
+  order.status = "ready";
+  ASSERT_TRUE(stores[0]->create_order(order, {z}).ok());
 }
 
 CertificateRecord make_certificate(const std::string& id, const std::string& serial,
@@ -1182,14 +1196,8 @@ TEST_P(StoreTest, FinalizeRacesAcrossStoresHaveOneWinner) {
   // Four stores (four server processes) race to claim one ready order and store its
   // certificate: exactly one claim wins, and the order ends with exactly one certificate.
   std::vector<std::unique_ptr<Store>> stores;
-  for (int i = 0; i < 4; ++i) {
-    stores.push_back(open());
-    ASSERT_TRUE(stores.back());
-  }
-  auto z = make_authz("authz-1", "acct-1", {"ch-1"});
-  Order o = make_order("order-1", "acct-1", {z});
-  o.status = "ready";
-  ASSERT_TRUE(stores[0]->create_order(o, {z}).ok());
+  Order o;
+  ASSERT_NO_FATAL_FAILURE(open_four_with_ready_order([this] { return open(); }, stores, o));
   std::atomic<int> claims{0}, conflicts{0}, certificates{0}, other{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
@@ -1222,14 +1230,8 @@ TEST_P(StoreTest, FinalizeRacesAcrossStoresHaveOneWinner) {
 // exactly one stores its certificate and its order; the others write nothing.
 TEST_P(StoreTest, CompletionsFromReadyRaceToOneWinner) {
   std::vector<std::unique_ptr<Store>> stores;
-  for (int i = 0; i < 4; ++i) {
-    stores.push_back(open());
-    ASSERT_TRUE(stores.back());
-  }
-  auto z = make_authz("authz-1", "acct-1", {"ch-1"});
-  Order o = make_order("order-1", "acct-1", {z});
-  o.status = "ready";
-  ASSERT_TRUE(stores[0]->create_order(o, {z}).ok());
+  Order o;
+  ASSERT_NO_FATAL_FAILURE(open_four_with_ready_order([this] { return open(); }, stores, o));
   std::atomic<int> wins{0}, conflicts{0}, other{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
