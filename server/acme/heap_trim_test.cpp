@@ -10,13 +10,7 @@
 #include <thread>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ATTESTLAB_SANITIZED_ALLOCATOR 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define ATTESTLAB_SANITIZED_ALLOCATOR 1
-#endif
-#endif
+#include "testing/sanitizers.h"
 
 namespace attestlab::server {
 namespace {
