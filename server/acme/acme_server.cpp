@@ -404,7 +404,8 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
   if (public_host == "::") public_host = "::1";
   impl->ctx->urls = AcmeUrls::make(public_host, impl->port);
   impl->ctx->directory_body = directory_body(*impl->ctx);
-  impl->trimmer = std::make_unique<HeapTrimmer>(impl->ctx->config.heap_trim_interval, kHeapTrimAbove);
+  impl->trimmer =
+      std::make_unique<HeapTrimmer>(impl->ctx->config.heap_trim_interval, kHeapTrimAbove);
   impl->ctx->metrics.set_heap_trims([trimmer = impl->trimmer.get()] {
     return Metrics::HeapTrims{trimmer->trims(), trimmer->trim_nanos()};
   });

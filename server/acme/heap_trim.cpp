@@ -53,10 +53,9 @@ void HeapTrimmer::run() {
       (void)malloc_trim(0);
 #endif
       const auto took = std::chrono::steady_clock::now() - start;
-      trim_nanos_.fetch_add(
-          static_cast<std::uint64_t>(
-              std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
-          std::memory_order_relaxed);
+      trim_nanos_.fetch_add(static_cast<std::uint64_t>(
+                                std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
+                            std::memory_order_relaxed);
       trims_.fetch_add(1, std::memory_order_relaxed);
     }
     lock.lock();

@@ -203,7 +203,8 @@ std::string Metrics::render() const {
     out += "attestlab_heap_trims_total " + std::to_string(trims.trims) + "\n";
     out += "# HELP attestlab_heap_trim_seconds_total Time spent giving free heap back.\n";
     out += "# TYPE attestlab_heap_trim_seconds_total counter\n";
-    out += "attestlab_heap_trim_seconds_total " + format_double(static_cast<double>(trims.nanos) / 1e9) + "\n";
+    out += "attestlab_heap_trim_seconds_total " +
+           format_double(static_cast<double>(trims.nanos) / 1e9) + "\n";
   }
   return out;
 }
