@@ -8,10 +8,9 @@
 // `interval`, when the allocator holds more than `min_free_bytes` free, HeapTrimmer calls
 // malloc_trim(0), which returns the free pages of every arena (MADV_DONTNEED), so resident
 // memory follows live memory. Pages given back still count as free in mallinfo2, so once the
-// free heap has passed the threshold a trim runs every interval: at 280 enrollments/s each took
-// ~2 ms (28 trims, 62 ms in 5 minutes; a soak's p99 22.6 ms with trims, 25.3 ms without), and
-// while it walks an arena it holds that arena's lock. On other C libraries it does nothing.
-// Thread-safe.
+// free heap has passed the threshold a trim runs every interval: about 2 ms each at 280
+// enrollments/s (bench/RESULTS.md, eleventh pass), and while it walks an arena it holds that
+// arena's lock. On other C libraries it does nothing. Thread-safe.
 #pragma once
 
 #include <atomic>

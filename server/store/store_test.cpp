@@ -13,7 +13,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <random>
 #include <thread>
 
@@ -106,10 +105,10 @@ Order make_order(const std::string& id, const std::string& account_id,
 }
 
 // Four stores on one database (four server processes) and a "ready" order "order-1" in it.
-void open_four_with_ready_order(const std::function<std::unique_ptr<Store>()>& open,
+void open_four_with_ready_order(attestlab::testing::StoreBackend& backend,
                                 std::vector<std::unique_ptr<Store>>& stores, Order& order) {
   for (int i = 0; i < 4; ++i) {
-    stores.push_back(open());
+    stores.push_back(backend.open());
     ASSERT_TRUE(stores.back());
   }
   auto z = make_authz("authz-1", "acct-1", {"ch-1"});
@@ -1197,7 +1196,7 @@ TEST_P(StoreTest, FinalizeRacesAcrossStoresHaveOneWinner) {
   // certificate: exactly one claim wins, and the order ends with exactly one certificate.
   std::vector<std::unique_ptr<Store>> stores;
   Order o;
-  ASSERT_NO_FATAL_FAILURE(open_four_with_ready_order([this] { return open(); }, stores, o));
+  ASSERT_NO_FATAL_FAILURE(open_four_with_ready_order(*backend_, stores, o));
   std::atomic<int> claims{0}, conflicts{0}, certificates{0}, other{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
@@ -1231,7 +1230,7 @@ TEST_P(StoreTest, FinalizeRacesAcrossStoresHaveOneWinner) {
 TEST_P(StoreTest, CompletionsFromReadyRaceToOneWinner) {
   std::vector<std::unique_ptr<Store>> stores;
   Order o;
-  ASSERT_NO_FATAL_FAILURE(open_four_with_ready_order([this] { return open(); }, stores, o));
+  ASSERT_NO_FATAL_FAILURE(open_four_with_ready_order(*backend_, stores, o));
   std::atomic<int> wins{0}, conflicts{0}, other{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
