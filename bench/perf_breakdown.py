@@ -28,6 +28,8 @@ INCLUSIVE = [
     ("authz handler (POST-as-GET)", r"attestlab::server::handle_authz\b"),
     ("challenge handler", r"attestlab::server::handle_challenge\b"),
     ("challenge validation (worker)", r"attestlab::server::validate_challenge\b"),
+    ("finalize: superseded certificates (superseded_by, after_issue)",
+     r"DeviceAttestValidatorImpl::(superseded_by|after_issue)\b"),
     ("HTTP client (http-01 fetch)", r"attestlab::http::Client::"),
     ("request log line", r"attestlab::server::Logger::"),
     ("SqliteStore::authz_by_id", r"SqliteStore::authz_by_id\b"),

@@ -347,6 +347,32 @@ TEST_F(DeviceAttestTest, RestoredDeviceReEnrollsWithANewKeyAndTheOldCertificateI
   EXPECT_TRUE(current.revoke(after.certificate->to_der()).ok());
 }
 
+// A device enrolled by UDID, then by serial: the attestation names both, so the second
+// certificate supersedes the first though they were ordered under different identifiers.
+TEST_F(DeviceAttestTest, ReEnrollingUnderTheOtherIdentifierRevokesTheFirstCertificate) {
+  start_server();
+  auto d = device(DeviceKind::IPad, 22);
+  AcmePayload by_udid =
+      AcmePayload::for_attestation(server_->directory_url(), d->device.identity().udid, 384);
+  auto first = enroll(*d, by_udid, options());
+  expect_device_certificate(*d, first, d->device.identity().udid);
+  AcmePayload by_serial =
+      AcmePayload::for_attestation(server_->directory_url(), d->device.identity().serial, 384);
+  auto second = enroll(*d, by_serial, options());
+  expect_device_certificate(*d, second, d->device.identity().serial);
+
+  client::AcmeClientOptions client_options;
+  client_options.trust_ca_pem_file = config_.data_dir + "/tls/cert.pem";
+  client::AcmeClient client(server_->directory_url(), client_options);
+  client.use_account(first.account_key, first.account_url);
+  auto revoked = client.revoke(first.certificate->to_der());
+  ASSERT_FALSE(revoked.ok());
+  EXPECT_EQ(revoked.error().type, "alreadyRevoked") << revoked.error().detail;
+  client::AcmeClient current(server_->directory_url(), client_options);
+  current.use_account(second.account_key, second.account_url);
+  EXPECT_TRUE(current.revoke(second.certificate->to_der()).ok());
+}
+
 TEST_F(DeviceAttestTest, InventoryRefusesUnknownRetiredAndMismatchedDevices) {
   auto active = device(DeviceKind::IPhone, 31);
   auto retired = device(DeviceKind::Mac, 32);

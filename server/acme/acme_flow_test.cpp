@@ -678,8 +678,12 @@ class FakeDeviceValidator : public DeviceAttestValidator {
                 {"device_id", serial_},
                 {"serial", serial_}};
   }
-  Result<int> after_issue(const CertificateRecord& issued) override {
+  Result<int> after_issue(const CertificateRecord& issued,
+                          const std::vector<std::string>& device_ids) override {
     EXPECT_EQ(issued.device_id, issued.device_id.empty() ? std::string() : serial_);
+    // The evidence's serial, read by finalize; nothing for a User Enrollment.
+    EXPECT_EQ(device_ids, issued.device_id.empty() ? std::vector<std::string>()
+                                                   : std::vector<std::string>{serial_});
     ++*after_issue_calls_;
     return 0;
   }
@@ -800,7 +804,9 @@ TEST_F(AcmeFlowTest, DeviceAttestDecidedAfterDeactivationKeepsTheDeactivation) {
       }
       return Json{{"spki", ""}, {"device_id", "SERIAL1"}, {"serial", "SERIAL1"}};
     }
-    Result<int> after_issue(const CertificateRecord&) override { return 0; }
+    Result<int> after_issue(const CertificateRecord&, const std::vector<std::string>&) override {
+      return 0;
+    }
 
    private:
     std::string db_;

@@ -112,6 +112,9 @@ pki::SubjectAltNames leaf_sans(const std::vector<Identifier>& identifiers) {
 struct DeviceEvidence {
   std::vector<Bytes> attested_spkis;
   std::string device_id;
+  // Every identifier the device's certificates may be stored under (serial and UDID too):
+  // what the new certificate supersedes is looked up under each.
+  std::vector<std::string> device_ids;
   std::set<std::size_t> unverified;  // order.identifiers indices proven only by a key
 };
 
@@ -132,8 +135,10 @@ Result<DeviceEvidence> device_evidence(AcmeContext& ctx, const Order& order) {
       auto der = base64url_decode(*spki);
       if (!der) break;
       out.attested_spkis.push_back(std::move(*der));
-      if (const std::string* device_id = get_string(c.evidence, "device_id"))
+      if (const std::string* device_id = get_string(c.evidence, "device_id")) {
         out.device_id = *device_id;
+        add_attested_device_ids(*device_id, c.evidence, out.device_ids);
+      }
       if (c.evidence.value("user_enrollment", false)) out.unverified.insert(i);
       found = true;
       break;
@@ -410,7 +415,7 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   // in the same transaction that stores it: never both active, never neither.
   std::vector<CertificateRecord> superseded;
   if (!evidence->attested_spkis.empty() && ctx.device_validator) {
-    auto found = ctx.device_validator->superseded_by(record);
+    auto found = ctx.device_validator->superseded_by(record, evidence->device_ids);
     if (!found) return fail(found.error());
     superseded = std::move(*found);
   }
@@ -431,7 +436,7 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   ctx.metrics.certificate_issued();
 
   if (!evidence->attested_spkis.empty() && ctx.device_validator) {
-    auto revoked = ctx.device_validator->after_issue(record);
+    auto revoked = ctx.device_validator->after_issue(record, evidence->device_ids);
     if (!revoked) {
       ctx.logger.event(LogLevel::Info, "after_issue failed",
                        Json{{"order", order.id}, {"error", revoked.error().detail}});

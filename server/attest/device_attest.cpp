@@ -1,5 +1,6 @@
 #include "server/attest/device_attest.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -140,8 +141,9 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
     return evidence;
   }
 
-  Result<int> after_issue(const CertificateRecord& issued) override {
-    auto superseded = superseded_by(issued);
+  Result<int> after_issue(const CertificateRecord& issued,
+                          const std::vector<std::string>& device_ids) override {
+    auto superseded = superseded_by(issued, device_ids);
     if (!superseded) return superseded.error();
     if (superseded->empty()) return 0;  // the usual case: finalize revoked them already
     // A certificate that a concurrent finalize of the same device has superseded already
@@ -154,30 +156,19 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
     return static_cast<int>(superseded->size());
   }
 
-  Result<std::vector<CertificateRecord>> superseded_by(const CertificateRecord& issued) override {
+  Result<std::vector<CertificateRecord>> superseded_by(
+      const CertificateRecord& issued, const std::vector<std::string>& device_ids) override {
     std::vector<CertificateRecord> out;
     if (!policy_.one_active_certificate_per_device || issued.device_id.empty()) return out;
     if (ATTESTLAB_FAULT(keep_superseded_certificates)) return out;
     if (store_ == nullptr) return Error::make("serverInternal", "device attestation has no store");
-    // The device may have enrolled before under its other identifier (serial vs UDID):
-    // the attested pair is in the order's device-attest-01 evidence.
-    std::set<std::string> device_ids = {issued.device_id};
-    auto order = store_->order_by_id(issued.order_id);
-    if (order && order->has_value()) {
-      for (const auto& authz_id : (*order)->authorization_ids) {
-        auto authz = store_->authz_by_id(authz_id);
-        if (!authz || !authz->has_value()) continue;
-        for (const auto& ch : (*authz)->challenges) {
-          if (ch.type != "device-attest-01" || !ch.evidence.is_object()) continue;
-          for (const char* key : {"serial", "udid"}) {
-            if (const std::string* v = get_string(ch.evidence, key)) device_ids.insert(*v);
-          }
-        }
-      }
-    }
     const std::int64_t now = clock_->now();
     std::set<std::string> seen;
-    for (const auto& device_id : device_ids) {
+    std::vector<std::string> ids = {issued.device_id};
+    for (const auto& id : device_ids) {
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    }
+    for (const auto& device_id : ids) {
       auto certs = store_->valid_certificates_by_device(device_id);
       if (!certs) return certs.error();
       for (auto cert : *certs) {
@@ -352,6 +343,18 @@ Result<std::unique_ptr<DeviceAttestValidator>> DeviceAttestValidator::create(
   return std::unique_ptr<DeviceAttestValidator>(
       new DeviceAttestValidatorImpl(std::move(clock), store, std::move(*roots), std::move(policy),
                                     std::move(inventory), std::move(*log)));
+}
+
+void add_attested_device_ids(const std::string& device_id, const Json& evidence,
+                             std::vector<std::string>& ids) {
+  auto add = [&ids](const std::string& id) {
+    if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  };
+  add(device_id);
+  if (!evidence.is_object()) return;
+  for (const char* key : {"serial", "udid"}) {
+    if (const std::string* v = get_string(evidence, key)) add(*v);
+  }
 }
 
 const std::vector<std::string>& device_attest_rules() {

@@ -15,7 +15,10 @@
 //  - superseded_by() names, before a device certificate is stored, the certificates its
 //    issuance supersedes (one-active-certificate-per-device policy), already marked
 //    revoked (reason 4); the caller stores the new certificate and these in one
-//    transaction (Store::put_certificate_superseding).
+//    transaction (Store::put_certificate_superseding). `device_ids` are every identifier
+//    the device's certificates may be stored under (attested_device_ids() of the order's
+//    device-attest-01 evidence): the caller read that evidence already, so neither call
+//    reads the order or its authorizations again.
 //  - after_issue() is called after a certificate for a device order was stored; it
 //    revokes whatever superseded certificates are still valid (none when the caller used
 //    superseded_by) and returns how many it revoked. Only older certificates count as
@@ -53,10 +56,13 @@ class DeviceAttestValidator {
   virtual Result<Json> validate(const Authorization& authz, const Challenge& challenge,
                                 const Account& account, const Json& payload) = 0;
 
-  virtual Result<int> after_issue(const CertificateRecord& issued) = 0;
+  virtual Result<int> after_issue(const CertificateRecord& issued,
+                                  const std::vector<std::string>& device_ids) = 0;
   // Default: supersedes nothing.
-  virtual Result<std::vector<CertificateRecord>> superseded_by(const CertificateRecord& issued) {
+  virtual Result<std::vector<CertificateRecord>> superseded_by(
+      const CertificateRecord& issued, const std::vector<std::string>& device_ids) {
     (void)issued;
+    (void)device_ids;
     return std::vector<CertificateRecord>();
   }
 
@@ -69,6 +75,13 @@ class DeviceAttestValidator {
  protected:
   DecisionHook decision_hook_;
 };
+
+// The identifiers a device's certificates may be stored under: `device_id` (the one the
+// order was matched to) and the serial and UDID that `evidence` (a valid device-attest-01
+// challenge's) attested, since the device may have enrolled before under the other one.
+// Appended to `ids` in that order; empty and repeated values are skipped.
+void add_attested_device_ids(const std::string& device_id, const Json& evidence,
+                             std::vector<std::string>& ids);
 
 // Every rule id a decision can name (stable; metrics may pre-register one counter each).
 const std::vector<std::string>& device_attest_rules();

@@ -90,7 +90,9 @@ TEST(Rules, ListedOnceEach) {
 // ---- The validator, end to end with real files and crypto ----
 
 Challenge make_challenge() {
-  return {.id = "chal-1", .type = "device-attest-01", .status = "processing",
+  return {.id = "chal-1",
+          .type = "device-attest-01",
+          .status = "processing",
           .token = "Zm9vYmFyYmF6dG9rZW4xMjM0NTY3ODkwYWJjZGVm"};
 }
 
@@ -562,6 +564,11 @@ class AfterIssue : public Validator {
   CertificateRecord stored(const std::string& id) {
     return store_->certificate_by_id(id).value().value();
   }
+  // after_issue for a stored certificate whose order attested only its device_id.
+  Result<int> after_issue(DeviceAttestValidator& v, const std::string& id) {
+    const CertificateRecord c = stored(id);
+    return v.after_issue(c, {c.device_id});
+  }
   std::unique_ptr<Store> store_;
 };
 
@@ -571,7 +578,7 @@ TEST_F(AfterIssue, RevokesTheDevicesOtherValidCertificates) {
                         cert("gone", "DEV-A", "", "revoked"), cert("new", "DEV-A")}) {
     ASSERT_TRUE(store_->put_certificate(c).ok());
   }
-  auto revoked = v->after_issue(stored("new"));
+  auto revoked = after_issue(*v, "new");
   ASSERT_TRUE(revoked.ok()) << revoked.error().detail;
   EXPECT_EQ(*revoked, 2);
   for (const char* id : {"old-1", "old-2"}) {
@@ -585,36 +592,45 @@ TEST_F(AfterIssue, RevokesTheDevicesOtherValidCertificates) {
   EXPECT_EQ(stored("other").status, "valid");
   EXPECT_EQ(stored("gone").revocation_reason, 1);  // already revoked: untouched
   // Idempotent.
-  EXPECT_EQ(v->after_issue(stored("new")).value(), 0);
+  EXPECT_EQ(after_issue(*v, "new").value(), 0);
 }
 
 TEST_F(AfterIssue, FollowsTheDevicesOtherIdentifier) {
   auto v = make(nullptr, nullptr, store_.get());
   // The device enrolled before by UDID; now by serial. The new order's evidence names both.
-  Order order;
-  order.id = "order-new";
-  order.account_id = "acct-1";
-  order.status = "valid";
-  order.expires = kNow + 86400;
-  order.identifiers = {Identifier{"permanent-identifier", "F2LXK3ABCD12"}};
-  order.authorization_ids = {"authz-new"};
-  order.created = kNow;
-  Authorization a = authz("F2LXK3ABCD12");
-  a.id = "authz-new";
-  a.status = "valid";
-  a.expires = kNow + 86400;
-  Challenge ch = challenge_;
-  ch.status = "valid";
-  ch.evidence = {{"serial", "F2LXK3ABCD12"},
-                 {"udid", "00008110-001A2B3C4D5E801E"},
-                 {"device_id", "F2LXK3ABCD12"}};
-  a.challenges = {ch};
-  ASSERT_TRUE(store_->create_order(order, {a}).ok());
+  const Json evidence = {{"serial", "F2LXK3ABCD12"},
+                         {"udid", "00008110-001A2B3C4D5E801E"},
+                         {"device_id", "F2LXK3ABCD12"}};
+  std::vector<std::string> ids;
+  add_attested_device_ids("F2LXK3ABCD12", evidence, ids);
+  EXPECT_EQ(ids, (std::vector<std::string>{"F2LXK3ABCD12", "00008110-001A2B3C4D5E801E"}));
   ASSERT_TRUE(store_->put_certificate(cert("by-udid", "00008110-001A2B3C4D5E801E")).ok());
   ASSERT_TRUE(store_->put_certificate(cert("by-serial", "F2LXK3ABCD12", "order-new")).ok());
-  EXPECT_EQ(v->after_issue(stored("by-serial")).value(), 1);
+  // Told only the serial, the UDID's certificate is not found...
+  EXPECT_EQ(after_issue(*v, "by-serial").value(), 0);
+  EXPECT_EQ(stored("by-udid").status, "valid");
+  // ... told both, it is superseded.
+  auto superseded = v->superseded_by(stored("by-serial"), ids);
+  ASSERT_TRUE(superseded.ok()) << superseded.error().detail;
+  ASSERT_EQ(superseded->size(), 1u);
+  EXPECT_EQ(superseded->at(0).id, "by-udid");
+  EXPECT_EQ(v->after_issue(stored("by-serial"), ids).value(), 1);
   EXPECT_EQ(stored("by-udid").status, "revoked");
   EXPECT_EQ(stored("by-serial").status, "valid");
+}
+
+TEST(AttestedDeviceIds, AddsDeviceIdSerialAndUdidOnceEach) {
+  std::vector<std::string> ids = {"EARLIER"};
+  add_attested_device_ids("SER1", Json{{"serial", "SER1"}, {"udid", "U-1"}, {"os", "17"}}, ids);
+  EXPECT_EQ(ids, (std::vector<std::string>{"EARLIER", "SER1", "U-1"}));
+  // A second authorization of the same device adds nothing new.
+  add_attested_device_ids("U-1", Json{{"serial", "SER1"}, {"udid", "U-1"}}, ids);
+  EXPECT_EQ(ids.size(), 3u);
+  // Empty values, non-string members and evidence that is not an object add nothing.
+  std::vector<std::string> none;
+  add_attested_device_ids("", Json{{"serial", ""}, {"udid", 42}}, none);
+  add_attested_device_ids("", Json::array({"SER1"}), none);
+  EXPECT_TRUE(none.empty());
 }
 
 // Two finalizes of one device racing: each stored its certificate before the other's
@@ -624,10 +640,10 @@ TEST_F(AfterIssue, AnOlderCertificateNeverRevokesANewerOne) {
   for (const auto& c : {cert("old", "DEV-A"), cert("first", "DEV-A"), cert("second", "DEV-A")}) {
     ASSERT_TRUE(store_->put_certificate(c).ok());
   }
-  EXPECT_EQ(v->after_issue(stored("first")).value(), 1);  // "old" only
+  EXPECT_EQ(after_issue(*v, "first").value(), 1);  // "old" only
   EXPECT_EQ(stored("old").status, "revoked");
   EXPECT_EQ(stored("second").status, "valid");
-  EXPECT_EQ(v->after_issue(stored("second")).value(), 1);  // "first"
+  EXPECT_EQ(after_issue(*v, "second").value(), 1);  // "first"
   EXPECT_EQ(stored("first").status, "revoked");
   EXPECT_EQ(stored("second").status, "valid");
 }
@@ -638,7 +654,7 @@ TEST_F(AfterIssue, ACertificateAlreadySupersededRevokesNothing) {
   auto v = make(nullptr, nullptr, store_.get());
   ASSERT_TRUE(store_->put_certificate(cert("newer", "DEV-A")).ok());
   ASSERT_TRUE(store_->put_certificate(cert("older-finalize", "DEV-A", "", "revoked")).ok());
-  EXPECT_EQ(v->after_issue(stored("older-finalize")).value(), 0);
+  EXPECT_EQ(after_issue(*v, "older-finalize").value(), 0);
   EXPECT_EQ(stored("newer").status, "valid");
 }
 
@@ -646,13 +662,13 @@ TEST_F(AfterIssue, PolicyOffOrNoDeviceKeepsEverything) {
   auto v = make(Json{{"one_active_certificate_per_device", false}}, nullptr, store_.get());
   ASSERT_TRUE(store_->put_certificate(cert("old", "DEV-A")).ok());
   ASSERT_TRUE(store_->put_certificate(cert("new", "DEV-A")).ok());
-  EXPECT_EQ(v->after_issue(stored("new")).value(), 0);
+  EXPECT_EQ(after_issue(*v, "new").value(), 0);
   EXPECT_EQ(stored("old").status, "valid");
 
   auto strict = make(Json::object(), nullptr, store_.get());
   ASSERT_TRUE(store_->put_certificate(cert("web-1", "")).ok());
   ASSERT_TRUE(store_->put_certificate(cert("web-2", "")).ok());
-  EXPECT_EQ(strict->after_issue(stored("web-2")).value(), 0);
+  EXPECT_EQ(after_issue(*strict, "web-2").value(), 0);
   EXPECT_EQ(stored("web-1").status, "valid");
 }
 
