@@ -43,6 +43,15 @@ std::size_t HeapTrimmer::free_bytes() {
 #endif
 }
 
+std::optional<HeapTrimmer::Heap> HeapTrimmer::heap() {
+#ifdef ATTESTLAB_GLIBC_MALLOC
+  const struct mallinfo2 info = mallinfo2();
+  return Heap{info.uordblks + info.hblkhd, info.fordblks};
+#else
+  return std::nullopt;
+#endif
+}
+
 void HeapTrimmer::run() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace attestlab::server {
@@ -41,6 +42,13 @@ class HeapTrimmer {
 
   // The allocator's free bytes now (0 where unknown).
   static std::size_t free_bytes();
+  // The allocator's heap now: bytes in use (mmapped blocks included) and free but kept;
+  // nullopt where the C library does not say (not glibc ≥ 2.33).
+  struct Heap {
+    std::size_t in_use = 0;
+    std::size_t free = 0;
+  };
+  static std::optional<Heap> heap();
 
  private:
   void run();

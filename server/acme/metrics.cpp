@@ -1,8 +1,8 @@
 #include "server/acme/metrics.h"
 
-#include <malloc.h>
-
 #include <cstdio>
+
+#include "server/acme/heap_trim.h"
 
 namespace attestlab::server {
 
@@ -188,14 +188,12 @@ std::string Metrics::render() const {
     out += "# TYPE attestlab_http_connections gauge\n";
     out += "attestlab_http_connections " + std::to_string(connections_()) + "\n";
   }
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
-  const struct mallinfo2 heap = mallinfo2();
-  out += "# HELP attestlab_process_heap_bytes The allocator's heap: in use, and free but kept.\n";
-  out += "# TYPE attestlab_process_heap_bytes gauge\n";
-  out += "attestlab_process_heap_bytes{state=\"in_use\"} " +
-         std::to_string(heap.uordblks + heap.hblkhd) + "\n";
-  out += "attestlab_process_heap_bytes{state=\"free\"} " + std::to_string(heap.fordblks) + "\n";
-#endif
+  if (const auto heap = HeapTrimmer::heap()) {
+    out += "# HELP attestlab_process_heap_bytes The allocator's heap: in use, and free but kept.\n";
+    out += "# TYPE attestlab_process_heap_bytes gauge\n";
+    out += "attestlab_process_heap_bytes{state=\"in_use\"} " + std::to_string(heap->in_use) + "\n";
+    out += "attestlab_process_heap_bytes{state=\"free\"} " + std::to_string(heap->free) + "\n";
+  }
   if (heap_trims_) {
     const HeapTrims trims = heap_trims_();
     out += "# HELP attestlab_heap_trims_total Free heap given back to the system (malloc_trim).\n";
