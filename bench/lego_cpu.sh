@@ -40,6 +40,12 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # runs (a thread that ended takes its time out of the sum, so then the ticks are used).
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
 thread_ids() { ls /proc/"$1"/task | sort -n | tr '\n' ' '; }
+# Context switches of the server's threads so far (voluntary: a thread waited, e.g. a wake-up
+# per request on a server idle between requests; involuntary: preempted).
+# Minor page faults of the server so far (a page touched for the first time, or again after
+# the allocator gave it back: costly in a virtual machine).
+min_faults() { awk '{ print $10 }' "/proc/$1/stat"; }
+ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'; }
 TICKS=$(getconf CLK_TCK)
 
 start_fake_dns
@@ -55,6 +61,8 @@ measure() {
   before=$(cpu_ticks "$2")
   local before_ns before_threads after_ns
   before_ns=$(cpu_ns "$2") before_threads=$(thread_ids "$2")
+  local before_cs after_cs before_pf after_pf
+  before_cs=$(ctx_switches "$2") before_pf=$(min_faults "$2")
   local t0=$SECONDS
   for i in $(seq "$RUNS"); do
     LEGO_CA_CERTIFICATES="$4" lego --accept-tos --server "$3" --email "bench@example.com" \
@@ -64,16 +72,19 @@ measure() {
   done
   after=$(cpu_ticks "$2")
   after_ns=$(cpu_ns "$2")
+  after_cs=$(ctx_switches "$2") after_pf=$(min_faults "$2")
   [ "$(thread_ids "$2")" = "$before_threads" ] || after_ns=""
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   awk -v n="$1" -v d=$((after - before)) -v runs="$RUNS" -v hz="$TICKS" -v s=$((SECONDS - t0)) \
-    -v ns="${after_ns:+$((after_ns - before_ns))}" \
+    -v ns="${after_ns:+$((after_ns - before_ns))}" -v cs=$((after_cs - before_cs)) \
+    -v pf=$((after_pf - before_pf)) \
     'BEGIN { exact = ns == "" ? "– (threads changed)" : sprintf("%.3f ms", ns / 1e6 / runs)
-             printf "| %s | %d | %s | %.2f ms | %d s |\n", n, runs, exact, 1000 * d / hz / runs, s }'
+             printf "| %s | %d | %s | %.2f ms | %.0f | %.0f | %d s |\n", n, runs, exact,
+                    1000 * d / hz / runs, cs / runs, pf / runs, s }'
 }
 
-echo "| server | lego runs | server CPU per enrollment (schedstat) | (clock ticks) | wall time |"
-echo "|---|---:|---:|---:|---:|"
+echo "| server | lego runs | server CPU per enrollment (schedstat) | (clock ticks) | context switches per enrollment | page faults per enrollment | wall time |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 if [ "$ONLY" != pebble ]; then
   start_attestlab
   measure attestlab "$A_PID" "$A_DIRECTORY" "$TMP/attestlab/tls/cert.pem" "$A_HTTP01"
