@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/pki.h"
+#include "server/store/store.h"
 #include "testing/acme_server_fixture.h"
 #include "testing/sanitizers.h"
 
@@ -656,10 +657,10 @@ TEST_F(AcmeFlowTest, ValidationOrphanedByRestartResumes) {
 // A stand-in for the Apple verifier: attObj "good" attests `attested` for `serial`.
 class FakeDeviceValidator : public DeviceAttestValidator {
  public:
-  FakeDeviceValidator(pki::PublicKey attested, std::string serial, int* after_issue_calls)
+  FakeDeviceValidator(pki::PublicKey attested, std::string serial, int* supersede_questions)
       : attested_(std::move(attested)),
         serial_(std::move(serial)),
-        after_issue_calls_(after_issue_calls) {}
+        supersede_questions_(supersede_questions) {}
   Result<Json> validate(const Authorization& authz, const Challenge&, const Account&,
                         const Json& payload) override {
     // "byod": a User Enrollment attestation, which proves the key but names no device.
@@ -678,27 +679,22 @@ class FakeDeviceValidator : public DeviceAttestValidator {
                 {"device_id", serial_},
                 {"serial", serial_}};
   }
-  Result<int> after_issue(const CertificateRecord& issued,
-                          const std::vector<std::string>& device_ids) override {
-    EXPECT_EQ(issued.device_id, issued.device_id.empty() ? std::string() : serial_);
-    // The evidence's serial, read by finalize; nothing for a User Enrollment.
-    EXPECT_EQ(device_ids, issued.device_id.empty() ? std::vector<std::string>()
-                                                   : std::vector<std::string>{serial_});
-    ++*after_issue_calls_;
-    return 0;
+  bool supersedes_previous_certificates() const override {
+    ++*supersede_questions_;
+    return true;
   }
 
  private:
   pki::PublicKey attested_;
   std::string serial_;
-  int* after_issue_calls_;
+  int* supersede_questions_;
 };
 
 TEST_F(AcmeFlowTest, DeviceAttestFlowWithFakeValidator) {
   auto device_key = *pki::PrivateKey::generate(pki::KeySpec::p384());
-  int after_issue_calls = 0;
+  int supersede_questions = 0;
   start_server(std::make_unique<FakeDeviceValidator>(device_key.public_key(), "C02XL0GVJGH5",
-                                                     &after_issue_calls));
+                                                     &supersede_questions));
   auto c = account_client();
   Reply order = c->new_order({{"permanent-identifier", "C02XL0GVJGH5"}});
   ASSERT_EQ(order.status, 201) << order.response.body;
@@ -758,7 +754,7 @@ TEST_F(AcmeFlowTest, DeviceAttestFlowWithFakeValidator) {
   ASSERT_EQ(sans.permanent_ids.size(), 1u);
   EXPECT_EQ(sans.permanent_ids[0].value, "C02XL0GVJGH5");
   EXPECT_TRUE(leaf.public_key().equals(device_key.public_key()));
-  EXPECT_EQ(after_issue_calls, 1);
+  EXPECT_EQ(supersede_questions, 1);  // asked once, by the finalize that issued
 }
 
 TEST_F(AcmeFlowTest, DeviceAttestRejectionMarksChallengeInvalid) {
@@ -803,9 +799,6 @@ TEST_F(AcmeFlowTest, DeviceAttestDecidedAfterDeactivationKeepsTheDeactivation) {
         }
       }
       return Json{{"spki", ""}, {"device_id", "SERIAL1"}, {"serial", "SERIAL1"}};
-    }
-    Result<int> after_issue(const CertificateRecord&, const std::vector<std::string>&) override {
-      return 0;
     }
 
    private:

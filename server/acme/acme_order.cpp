@@ -411,19 +411,20 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   record.not_after = certificate->not_after();
   record.not_before = certificate->not_before();
   record.issued = now;
-  // The certificates this one supersedes (one active certificate per device) are revoked
-  // in the same transaction that stores it: never both active, never neither.
-  std::vector<CertificateRecord> superseded;
-  if (!evidence->attested_spkis.empty() && ctx.device_validator) {
-    auto found = ctx.device_validator->superseded_by(record, evidence->device_ids);
-    if (!found) return fail(found.error());
-    superseded = std::move(*found);
+  // The certificates this one supersedes (one active certificate per device) are found and
+  // revoked in the transaction that stores it: never both active, never neither, and of two
+  // racing issuances for one device the later one is the one left valid.
+  Supersede supersede;
+  if (!evidence->attested_spkis.empty() && ctx.device_validator &&
+      ctx.device_validator->supersedes_previous_certificates()) {
+    supersede.device_ids = evidence->device_ids;
+    supersede.revoked_at = now;
   }
   Order completed = order;
   completed.status = "valid";
   completed.certificate_id = record.id;
   auto stored =
-      ctx.store->put_certificate_superseding(record, superseded, &completed, finalized_from);
+      ctx.store->put_certificate_superseding(record, supersede, &completed, finalized_from);
   if (!stored) {
     if (stored.error().type != "conflict") return fail(stored.error());
     // A concurrent finalize stored its certificate first (or the order moved on): this
@@ -435,12 +436,9 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   order = std::move(completed);
   ctx.metrics.certificate_issued();
 
-  if (!evidence->attested_spkis.empty() && ctx.device_validator) {
-    auto revoked = ctx.device_validator->after_issue(record, evidence->device_ids);
-    if (!revoked) {
-      ctx.logger.event(LogLevel::Info, "after_issue failed",
-                       Json{{"order", order.id}, {"error", revoked.error().detail}});
-    }
+  if (!stored->empty()) {
+    ctx.logger.event(LogLevel::Info, "superseded certificates revoked",
+                     Json{{"order", order.id}, {"certificates", *stored}});
   }
   auto response = order_response(ctx, 200, order);
   response.set("Location", ctx.urls.order(order.id));

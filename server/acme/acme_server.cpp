@@ -340,7 +340,7 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
   ctx->eab_keys = std::move(*eab_keys);
 
   if (!validator) {
-    auto created = DeviceAttestValidator::create(config, clock, ctx->store.get());
+    auto created = DeviceAttestValidator::create(config, clock);
     if (!created) return created.error();
     validator = std::move(*created);
   }

@@ -108,11 +108,10 @@ struct Refusal {
 
 class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
  public:
-  DeviceAttestValidatorImpl(std::shared_ptr<Clock> clock, Store* store,
-                            std::vector<pki::Certificate> roots, AttestPolicy policy,
-                            std::optional<Inventory> inventory, std::unique_ptr<DecisionLog> log)
+  DeviceAttestValidatorImpl(std::shared_ptr<Clock> clock, std::vector<pki::Certificate> roots,
+                            AttestPolicy policy, std::optional<Inventory> inventory,
+                            std::unique_ptr<DecisionLog> log)
       : clock_(std::move(clock)),
-        store_(store),
         roots_(std::move(roots)),
         policy_(std::move(policy)),
         inventory_(std::move(inventory)),
@@ -141,48 +140,9 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
     return evidence;
   }
 
-  Result<int> after_issue(const CertificateRecord& issued,
-                          const std::vector<std::string>& device_ids) override {
-    auto superseded = superseded_by(issued, device_ids);
-    if (!superseded) return superseded.error();
-    if (superseded->empty()) return 0;  // the usual case: finalize revoked them already
-    // A certificate that a concurrent finalize of the same device has superseded already
-    // revokes nothing: else two racing finalizes could revoke each other's certificate and
-    // leave the device with none.
-    auto current = store_->certificate_by_id(issued.id);
-    if (!current) return current.error();
-    if (!current->has_value() || (*current)->status != "valid") return 0;
-    for (const auto& cert : *superseded) ATTESTLAB_TRY(store_->update_certificate(cert));
-    return static_cast<int>(superseded->size());
-  }
-
-  Result<std::vector<CertificateRecord>> superseded_by(
-      const CertificateRecord& issued, const std::vector<std::string>& device_ids) override {
-    std::vector<CertificateRecord> out;
-    if (!policy_.one_active_certificate_per_device || issued.device_id.empty()) return out;
-    if (ATTESTLAB_FAULT(keep_superseded_certificates)) return out;
-    if (store_ == nullptr) return Error::make("serverInternal", "device attestation has no store");
-    const std::int64_t now = clock_->now();
-    std::set<std::string> seen;
-    std::vector<std::string> ids = {issued.device_id};
-    for (const auto& id : device_ids) {
-      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
-    }
-    for (const auto& device_id : ids) {
-      auto certs = store_->valid_certificates_by_device(device_id);
-      if (!certs) return certs.error();
-      for (auto cert : *certs) {
-        // Oldest first: what follows `issued` (stored already when after_issue asks) is a
-        // newer certificate of a concurrent finalize, which supersedes it, not the reverse.
-        if (cert.id == issued.id) break;
-        if (!seen.insert(cert.id).second) continue;  // listed under both identifiers
-        cert.status = "revoked";
-        cert.revocation_reason = 4;  // RFC 5280 superseded
-        cert.revoked_at = now;
-        out.push_back(std::move(cert));
-      }
-    }
-    return out;
+  bool supersedes_previous_certificates() const override {
+    return policy_.one_active_certificate_per_device &&
+           !ATTESTLAB_FAULT(keep_superseded_certificates);
   }
 
  private:
@@ -306,7 +266,6 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
   }
 
   std::shared_ptr<Clock> clock_;
-  Store* store_;
   std::vector<pki::Certificate> roots_;
   // Apple's attestation intermediates verified to roots_ once, then only the leaf a request.
   std::shared_ptr<VerifiedIntermediates> intermediates_ = std::make_shared<VerifiedIntermediates>();
@@ -318,7 +277,7 @@ class DeviceAttestValidatorImpl final : public DeviceAttestValidator {
 }  // namespace
 
 Result<std::unique_ptr<DeviceAttestValidator>> DeviceAttestValidator::create(
-    const ServerConfig& config, std::shared_ptr<Clock> clock, Store* store) {
+    const ServerConfig& config, std::shared_ptr<Clock> clock) {
   if (!clock) clock = SystemClock::instance();
   auto roots = load_roots(config.attestation_roots_file);
   if (!roots) return roots.error();
@@ -341,7 +300,7 @@ Result<std::unique_ptr<DeviceAttestValidator>> DeviceAttestValidator::create(
   auto log = DecisionLog::open(log_path);
   if (!log) return log.error();
   return std::unique_ptr<DeviceAttestValidator>(
-      new DeviceAttestValidatorImpl(std::move(clock), store, std::move(*roots), std::move(policy),
+      new DeviceAttestValidatorImpl(std::move(clock), std::move(*roots), std::move(policy),
                                     std::move(inventory), std::move(*log)));
 }
 

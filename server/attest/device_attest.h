@@ -12,18 +12,11 @@
 //    key, which the CSR key must equal at finalize), "device_id" (the attested identifier
 //    the order was matched to), and the attested facts ("serial", "udid", "os_version",
 //    "sepos_version", "llb_version", ... where present).
-//  - superseded_by() names, before a device certificate is stored, the certificates its
-//    issuance supersedes (one-active-certificate-per-device policy), already marked
-//    revoked (reason 4); the caller stores the new certificate and these in one
-//    transaction (Store::put_certificate_superseding). `device_ids` are every identifier
-//    the device's certificates may be stored under (attested_device_ids() of the order's
-//    device-attest-01 evidence): the caller read that evidence already, so neither call
-//    reads the order or its authorizations again.
-//  - after_issue() is called after a certificate for a device order was stored; it
-//    revokes whatever superseded certificates are still valid (none when the caller used
-//    superseded_by) and returns how many it revoked. Only older certificates count as
-//    superseded, and a certificate that is itself no longer valid revokes nothing, so two
-//    finalizes of one device racing leave exactly the newer certificate valid.
+//  - supersedes_previous_certificates() says whether a device certificate, once issued,
+//    revokes the device's earlier ones (one-active-certificate-per-device policy). The ACME
+//    core then has the store revoke them, found under every identifier the device attested
+//    (add_attested_device_ids() of the order's device-attest-01 evidence), in the
+//    transaction that stores the new certificate (Store::put_certificate_superseding).
 //  - Every validate() ends in exactly one decision (outcome "accept" or "reject" and the
 //    id of the rule that decided, see device_attest_rules()), written as one JSON line to
 //    the decision log and reported to the decision hook, e.g. for /metrics counters.
@@ -40,7 +33,6 @@
 #include "core/result.h"
 #include "server/config.h"
 #include "server/store/model.h"
-#include "server/store/store.h"
 
 namespace attestlab::server {
 
@@ -49,22 +41,14 @@ class DeviceAttestValidator {
   // Reads roots, inventory and policy from the config's files. Bad files → Error with
   // the file name and the problem.
   static Result<std::unique_ptr<DeviceAttestValidator>> create(const ServerConfig& config,
-                                                               std::shared_ptr<Clock> clock,
-                                                               Store* store);
+                                                               std::shared_ptr<Clock> clock);
   virtual ~DeviceAttestValidator() = default;
 
   virtual Result<Json> validate(const Authorization& authz, const Challenge& challenge,
                                 const Account& account, const Json& payload) = 0;
 
-  virtual Result<int> after_issue(const CertificateRecord& issued,
-                                  const std::vector<std::string>& device_ids) = 0;
-  // Default: supersedes nothing.
-  virtual Result<std::vector<CertificateRecord>> superseded_by(
-      const CertificateRecord& issued, const std::vector<std::string>& device_ids) {
-    (void)issued;
-    (void)device_ids;
-    return std::vector<CertificateRecord>();
-  }
+  // Default: no; certificates of one device coexist.
+  virtual bool supersedes_previous_certificates() const { return false; }
 
   // Called once per decision with outcome "accept" | "reject" and the rule id ("ok" for an
   // accept). Called on the validating thread; the hook must be thread-safe itself. Set it

@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "server/attest/apple_attestation.h"
-#include "server/store/store.h"
 #include "testing/device_attest_support.h"
 
 namespace attestlab::server {
@@ -117,8 +116,7 @@ class Validator : public ::testing::Test {
   }
 
   std::unique_ptr<DeviceAttestValidator> make(const Json& policy = nullptr,
-                                              const Json& inventory = nullptr,
-                                              Store* store = nullptr) {
+                                              const Json& inventory = nullptr) {
     if (!policy.is_null()) {
       EXPECT_TRUE(pki::write_file(dir_.file("policy.json"), policy.dump()).ok());
       config_.policy_file = dir_.file("policy.json");
@@ -127,7 +125,7 @@ class Validator : public ::testing::Test {
       EXPECT_TRUE(pki::write_file(dir_.file("inventory.json"), inventory.dump()).ok());
       config_.inventory_file = dir_.file("inventory.json");
     }
-    auto v = DeviceAttestValidator::create(config_, clock_, store);
+    auto v = DeviceAttestValidator::create(config_, clock_);
     EXPECT_TRUE(v.ok()) << v.error().detail;
     if (!v.ok()) return nullptr;
     (*v)->set_decision_hook([this](const std::string& outcome, const std::string& rule) {
@@ -500,18 +498,18 @@ TEST_F(Validator, DefaultLogPathIsInDataDir) {
 TEST_F(Validator, BadConfigurationFilesNamed) {
   ServerConfig c = config_;
   c.attestation_roots_file = dir_.file("missing.pem");
-  auto r = DeviceAttestValidator::create(c, clock_, nullptr);
+  auto r = DeviceAttestValidator::create(c, clock_);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().detail.find("missing.pem"), std::string::npos);
 
   ASSERT_TRUE(pki::write_file(dir_.file("empty.pem"), "").ok());
   c.attestation_roots_file = dir_.file("empty.pem");
-  EXPECT_FALSE(DeviceAttestValidator::create(c, clock_, nullptr).ok());
+  EXPECT_FALSE(DeviceAttestValidator::create(c, clock_).ok());
 
   c = config_;
   ASSERT_TRUE(pki::write_file(dir_.file("bad-policy.json"), R"({"require_sip": "yes"})").ok());
   c.policy_file = dir_.file("bad-policy.json");
-  r = DeviceAttestValidator::create(c, clock_, nullptr);
+  r = DeviceAttestValidator::create(c, clock_);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().detail.find("bad-policy.json"), std::string::npos);
   EXPECT_NE(r.error().detail.find("require_sip"), std::string::npos);
@@ -519,7 +517,7 @@ TEST_F(Validator, BadConfigurationFilesNamed) {
   c = config_;
   ASSERT_TRUE(pki::write_file(dir_.file("bad-inventory.json"), "{}").ok());
   c.inventory_file = dir_.file("bad-inventory.json");
-  r = DeviceAttestValidator::create(c, clock_, nullptr);
+  r = DeviceAttestValidator::create(c, clock_);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().detail.find("bad-inventory.json"), std::string::npos);
 }
@@ -531,145 +529,37 @@ TEST_F(Validator, DefaultRootsAreApplesAndRefuseTestChains) {
   EXPECT_EQ(run(*v, authz("F2LXK3ABCD12"), payload(LeafSpec{})), "chain");
 }
 
-// ---- after_issue: one active certificate per device, on a real SQLite store ----
+// ---- one active certificate per device ----
+// The revocation itself is the store's (put_certificate_superseding, store_test.cpp); the
+// validator says whether the policy asks for it, and which identifiers a device has.
 
-CertificateRecord cert(const std::string& id, const std::string& device,
-                       const std::string& order_id = "", const std::string& status = "valid") {
-  CertificateRecord c;
-  c.id = id;
-  c.account_id = "acct-1";
-  c.order_id = order_id.empty() ? "order-" + id : order_id;
-  c.serial_hex = "0a" + hex_encode(to_bytes(id));
-  c.chain_pem = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n";
-  c.spki_sha256 = base64url_encode(sha256(id));
-  c.device_id = device;
-  c.status = status;
-  if (status == "revoked") {
-    c.revocation_reason = 1;
-    c.revoked_at = kNow - 86400;
-  }
-  c.not_after = kNow + 90 * 86400;
-  c.issued = kNow - 86400;
-  return c;
-}
-
-class AfterIssue : public Validator {
- protected:
-  void SetUp() override {
-    Validator::SetUp();
-    auto s = open_sqlite_store(dir_.file("store.db"));
-    ASSERT_TRUE(s.ok()) << s.error().detail;
-    store_ = std::move(*s);
-  }
-  CertificateRecord stored(const std::string& id) {
-    return store_->certificate_by_id(id).value().value();
-  }
-  // after_issue for a stored certificate whose order attested only its device_id.
-  Result<int> after_issue(DeviceAttestValidator& v, const std::string& id) {
-    const CertificateRecord c = stored(id);
-    return v.after_issue(c, {c.device_id});
-  }
-  std::unique_ptr<Store> store_;
-};
-
-TEST_F(AfterIssue, RevokesTheDevicesOtherValidCertificates) {
-  auto v = make(nullptr, nullptr, store_.get());
-  for (const auto& c : {cert("old-1", "DEV-A"), cert("old-2", "DEV-A"), cert("other", "DEV-B"),
-                        cert("gone", "DEV-A", "", "revoked"), cert("new", "DEV-A")}) {
-    ASSERT_TRUE(store_->put_certificate(c).ok());
-  }
-  auto revoked = after_issue(*v, "new");
-  ASSERT_TRUE(revoked.ok()) << revoked.error().detail;
-  EXPECT_EQ(*revoked, 2);
-  for (const char* id : {"old-1", "old-2"}) {
-    const auto c = stored(id);
-    EXPECT_EQ(c.status, "revoked") << id;
-    EXPECT_EQ(c.revocation_reason, 4) << id;  // superseded
-    EXPECT_GE(c.revoked_at, kNow) << id;
-    EXPECT_LE(c.revoked_at, kNow + 60) << id;
-  }
-  EXPECT_EQ(stored("new").status, "valid");
-  EXPECT_EQ(stored("other").status, "valid");
-  EXPECT_EQ(stored("gone").revocation_reason, 1);  // already revoked: untouched
-  // Idempotent.
-  EXPECT_EQ(after_issue(*v, "new").value(), 0);
-}
-
-TEST_F(AfterIssue, FollowsTheDevicesOtherIdentifier) {
-  auto v = make(nullptr, nullptr, store_.get());
-  // The device enrolled before by UDID; now by serial. The new order's evidence names both.
-  const Json evidence = {{"serial", "F2LXK3ABCD12"},
-                         {"udid", "00008110-001A2B3C4D5E801E"},
-                         {"device_id", "F2LXK3ABCD12"}};
-  std::vector<std::string> ids;
-  add_attested_device_ids("F2LXK3ABCD12", evidence, ids);
-  EXPECT_EQ(ids, (std::vector<std::string>{"F2LXK3ABCD12", "00008110-001A2B3C4D5E801E"}));
-  ASSERT_TRUE(store_->put_certificate(cert("by-udid", "00008110-001A2B3C4D5E801E")).ok());
-  ASSERT_TRUE(store_->put_certificate(cert("by-serial", "F2LXK3ABCD12", "order-new")).ok());
-  // Told only the serial, the UDID's certificate is not found...
-  EXPECT_EQ(after_issue(*v, "by-serial").value(), 0);
-  EXPECT_EQ(stored("by-udid").status, "valid");
-  // ... told both, it is superseded.
-  auto superseded = v->superseded_by(stored("by-serial"), ids);
-  ASSERT_TRUE(superseded.ok()) << superseded.error().detail;
-  ASSERT_EQ(superseded->size(), 1u);
-  EXPECT_EQ(superseded->at(0).id, "by-udid");
-  EXPECT_EQ(v->after_issue(stored("by-serial"), ids).value(), 1);
-  EXPECT_EQ(stored("by-udid").status, "revoked");
-  EXPECT_EQ(stored("by-serial").status, "valid");
+TEST_F(Validator, SupersedingFollowsThePolicy) {
+  EXPECT_TRUE(make()->supersedes_previous_certificates());  // the default policy
+  EXPECT_TRUE(make(Json::object())->supersedes_previous_certificates());
+  EXPECT_FALSE(
+      make(Json{{"one_active_certificate_per_device", false}})->supersedes_previous_certificates());
 }
 
 TEST(AttestedDeviceIds, AddsDeviceIdSerialAndUdidOnceEach) {
-  std::vector<std::string> ids = {"EARLIER"};
-  add_attested_device_ids("SER1", Json{{"serial", "SER1"}, {"udid", "U-1"}, {"os", "17"}}, ids);
-  EXPECT_EQ(ids, (std::vector<std::string>{"EARLIER", "SER1", "U-1"}));
+  // The device enrolled before by UDID; now by serial. The new order's evidence names both.
+  std::vector<std::string> ids;
+  add_attested_device_ids("F2LXK3ABCD12",
+                          Json{{"serial", "F2LXK3ABCD12"},
+                               {"udid", "00008110-001A2B3C4D5E801E"},
+                               {"device_id", "F2LXK3ABCD12"},
+                               {"os_version", "17.4"}},
+                          ids);
+  EXPECT_EQ(ids, (std::vector<std::string>{"F2LXK3ABCD12", "00008110-001A2B3C4D5E801E"}));
   // A second authorization of the same device adds nothing new.
-  add_attested_device_ids("U-1", Json{{"serial", "SER1"}, {"udid", "U-1"}}, ids);
-  EXPECT_EQ(ids.size(), 3u);
+  add_attested_device_ids("00008110-001A2B3C4D5E801E",
+                          Json{{"serial", "F2LXK3ABCD12"}, {"udid", "00008110-001A2B3C4D5E801E"}},
+                          ids);
+  EXPECT_EQ(ids.size(), 2u);
   // Empty values, non-string members and evidence that is not an object add nothing.
   std::vector<std::string> none;
   add_attested_device_ids("", Json{{"serial", ""}, {"udid", 42}}, none);
-  add_attested_device_ids("", Json::array({"SER1"}), none);
+  add_attested_device_ids("", Json::array({"F2LXK3ABCD12"}), none);
   EXPECT_TRUE(none.empty());
-}
-
-// Two finalizes of one device racing: each stored its certificate before the other's
-// after_issue ran. The newer certificate stays; the older one's after_issue must not revoke it.
-TEST_F(AfterIssue, AnOlderCertificateNeverRevokesANewerOne) {
-  auto v = make(nullptr, nullptr, store_.get());
-  for (const auto& c : {cert("old", "DEV-A"), cert("first", "DEV-A"), cert("second", "DEV-A")}) {
-    ASSERT_TRUE(store_->put_certificate(c).ok());
-  }
-  EXPECT_EQ(after_issue(*v, "first").value(), 1);  // "old" only
-  EXPECT_EQ(stored("old").status, "revoked");
-  EXPECT_EQ(stored("second").status, "valid");
-  EXPECT_EQ(after_issue(*v, "second").value(), 1);  // "first"
-  EXPECT_EQ(stored("first").status, "revoked");
-  EXPECT_EQ(stored("second").status, "valid");
-}
-
-// The other order of the race: the newer finalize superseded the older certificate in its
-// own transaction; the older one's after_issue then finds itself revoked and does nothing.
-TEST_F(AfterIssue, ACertificateAlreadySupersededRevokesNothing) {
-  auto v = make(nullptr, nullptr, store_.get());
-  ASSERT_TRUE(store_->put_certificate(cert("newer", "DEV-A")).ok());
-  ASSERT_TRUE(store_->put_certificate(cert("older-finalize", "DEV-A", "", "revoked")).ok());
-  EXPECT_EQ(after_issue(*v, "older-finalize").value(), 0);
-  EXPECT_EQ(stored("newer").status, "valid");
-}
-
-TEST_F(AfterIssue, PolicyOffOrNoDeviceKeepsEverything) {
-  auto v = make(Json{{"one_active_certificate_per_device", false}}, nullptr, store_.get());
-  ASSERT_TRUE(store_->put_certificate(cert("old", "DEV-A")).ok());
-  ASSERT_TRUE(store_->put_certificate(cert("new", "DEV-A")).ok());
-  EXPECT_EQ(after_issue(*v, "new").value(), 0);
-  EXPECT_EQ(stored("old").status, "valid");
-
-  auto strict = make(Json::object(), nullptr, store_.get());
-  ASSERT_TRUE(store_->put_certificate(cert("web-1", "")).ok());
-  ASSERT_TRUE(store_->put_certificate(cert("web-2", "")).ok());
-  EXPECT_EQ(after_issue(*strict, "web-2").value(), 0);
-  EXPECT_EQ(stored("web-1").status, "valid");
 }
 
 }  // namespace

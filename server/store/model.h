@@ -84,6 +84,15 @@ struct CertificateRecord {
   std::string replaced_by;
 };
 
+// What a new device certificate supersedes (Store::put_certificate_superseding): the
+// certificates still valid under any of `device_ids` (the attested serial and UDID), revoked
+// at `revoked_at` with `reason`. No ids: supersedes nothing.
+struct Supersede {
+  std::vector<std::string> device_ids;
+  std::int64_t revoked_at = 0;
+  int reason = 4;  // RFC 5280 superseded
+};
+
 Json to_json(const Account&);
 Json to_json(const Challenge&);
 Json to_json(const Authorization&);

@@ -117,10 +117,9 @@ class PgStore final : public Store {
                                     const std::string& status) override;
 
   Result<void> put_certificate(const CertificateRecord& c) override;
-  Result<void> put_certificate_superseding(const CertificateRecord& issued,
-                                           const std::vector<CertificateRecord>& superseded,
-                                           const Order* completes,
-                                           const std::string& completes_from) override;
+  Result<std::vector<std::string>> put_certificate_superseding(
+      const CertificateRecord& issued, const Supersede& supersede, const Order* completes,
+      const std::string& completes_from) override;
   Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) override;
   Result<std::optional<CertificateRecord>> certificate_by_serial(
       const std::string& serial_hex) override;

@@ -146,10 +146,12 @@ class SqliteStore final : public Store {
                                     const std::string& status) override;
 
   Result<void> put_certificate(const CertificateRecord& c) override;
-  Result<void> put_certificate_superseding(const CertificateRecord& issued,
-                                           const std::vector<CertificateRecord>& superseded,
-                                           const Order* completes,
-                                           const std::string& completes_from) override;
+  Result<std::vector<std::string>> put_certificate_superseding(
+      const CertificateRecord& issued, const Supersede& supersede, const Order* completes,
+      const std::string& completes_from) override;
+  // valid_certificates_by_device, mu_ held by the caller.
+  Result<std::vector<CertificateRecord>> valid_certificates_by_device_locked(
+      const std::string& device_id);
   // The statements behind put_certificate / update_certificate, mu_ held by the caller.
   Result<void> insert_certificate_locked(const CertificateRecord& c, const std::string& json);
   // The statement behind update_order (compare-and-set on the status), mu_ held by the caller.

@@ -58,15 +58,17 @@ class Store {
   virtual Result<std::int64_t> count_authzs(const std::string& account_id,
                                             const std::string& status) = 0;
 
-  // Stores `issued` and the updated `superseded` records in one transaction: all or none
-  // (Error("conflict") for a duplicate id or serial, nothing written). With `completes`,
-  // the same transaction also stores that order if its status is still `completes_from`
-  // (a finalize's certificate and its order's new state are written together;
-  // Error("conflict") and nothing written when the order has moved on).
-  virtual Result<void> put_certificate_superseding(const CertificateRecord& issued,
-                                                   const std::vector<CertificateRecord>& superseded,
-                                                   const Order* completes,
-                                                   const std::string& completes_from) = 0;
+  // Stores `issued` in one transaction with: the revocation of every certificate that is
+  // still valid under one of `supersede.device_ids` (one active certificate per device; each
+  // gets status "revoked", `supersede.reason` and `supersede.revoked_at`), looked up inside
+  // that transaction, so two issuances for one device that race leave exactly the later one
+  // valid; and, with `completes`, that order if its status is still `completes_from` (a
+  // finalize's certificate and its order's new state are written together). All or none:
+  // Error("conflict") and nothing written for a duplicate id or serial or an order that has
+  // moved on. Returns the ids of the certificates it revoked, oldest first.
+  virtual Result<std::vector<std::string>> put_certificate_superseding(
+      const CertificateRecord& issued, const Supersede& supersede, const Order* completes,
+      const std::string& completes_from) = 0;
   virtual Result<void> put_certificate(const CertificateRecord& c) = 0;
   virtual Result<std::optional<CertificateRecord>> certificate_by_id(const std::string& id) = 0;
   virtual Result<std::optional<CertificateRecord>> certificate_by_serial(

@@ -1,4 +1,6 @@
 // PgStore: issued certificates.
+#include <algorithm>
+
 #include "server/store/pg_internal.h"
 
 namespace attestlab::server::pg_internal {
@@ -12,26 +14,40 @@ Result<void> PgStore::put_certificate(const CertificateRecord& c) {
   });
 }
 
-// One transaction: the new certificate and the revocation of those it supersedes are
-// written together or not at all.
-Result<void> PgStore::put_certificate_superseding(const CertificateRecord& issued,
-                                                  const std::vector<CertificateRecord>& superseded,
-                                                  const Order* completes,
-                                                  const std::string& completes_from) {
+// One transaction: the new certificate, the revocation of those it supersedes and its
+// order's new state are written together or not at all. Read committed does not stop two
+// transactions from each missing the other's new certificate of the same device, so each
+// first takes a transaction-scoped advisory lock per device id (in sorted order: no
+// deadlock between two issuances that name the same ids): the later one waits for the
+// earlier's commit and then finds, and revokes, its certificate.
+Result<std::vector<std::string>> PgStore::put_certificate_superseding(
+    const CertificateRecord& issued, const Supersede& supersede, const Order* completes,
+    const std::string& completes_from) {
   const std::string json = dump(to_json(issued));
   const std::string order_json = completes ? dump(to_json(*completes)) : std::string();
-  return many([&](pqxx::transaction_base& t) -> Result<void> {
-    t.exec_prepared0("certificate_insert", issued.id, issued.serial_hex, or_null(issued.device_id),
-                     issued.account_id, or_null(issued.order_id), issued.status, json);
-    for (const auto& c : superseded) {
-      auto r = t.exec_prepared("certificate_update", c.serial_hex, or_null(c.device_id),
-                               c.account_id, or_null(c.order_id), c.status, dump(to_json(c)), c.id);
-      if (r.affected_rows() == 0) {
-        return Error::make("serverInternal", "store: no certificate " + c.id);
+  std::vector<std::string> lock_order = supersede.device_ids;
+  std::sort(lock_order.begin(), lock_order.end());
+  lock_order.erase(std::unique(lock_order.begin(), lock_order.end()), lock_order.end());
+  return many([&](pqxx::transaction_base& t) -> Result<std::vector<std::string>> {
+    for (const auto& device_id : lock_order) t.exec_prepared("device_certificates_lock", device_id);
+    std::vector<std::string> revoked;
+    for (const auto& device_id : supersede.device_ids) {
+      for (const auto& row : t.exec_prepared("valid_certificates_by_device", device_id)) {
+        auto j = parse_stored(row[0].as<std::string>());
+        if (!j) return j.error();
+        CertificateRecord c = certificate_from_json(*j);
+        c.status = "revoked";
+        c.revocation_reason = supersede.reason;
+        c.revoked_at = supersede.revoked_at;
+        t.exec_prepared0("certificate_update", c.serial_hex, or_null(c.device_id), c.account_id,
+                         or_null(c.order_id), c.status, dump(to_json(c)), c.id);
+        revoked.push_back(c.id);
       }
     }
-    if (completes) return update_order_in(t, *completes, order_json, completes_from);
-    return ok();
+    t.exec_prepared0("certificate_insert", issued.id, issued.serial_hex, or_null(issued.device_id),
+                     issued.account_id, or_null(issued.order_id), issued.status, json);
+    if (completes) ATTESTLAB_TRY(update_order_in(t, *completes, order_json, completes_from));
+    return revoked;
   });
 }
 
@@ -70,8 +86,7 @@ Result<void> PgStore::update_certificate(const CertificateRecord& c) {
 }
 
 Result<bool> PgStore::set_replaced_by_if(const std::string& certificate_id,
-                                         const std::string& expected,
-                                         const std::string& order_id) {
+                                         const std::string& expected, const std::string& order_id) {
   return one([&](pqxx::transaction_base& t) -> Result<bool> {
     return t.exec_prepared("certificate_set_replaced_by", order_id, certificate_id, expected)
                .affected_rows() == 1;

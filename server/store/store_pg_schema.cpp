@@ -168,6 +168,9 @@ Result<void> PgStore::migrate(const std::string& url) {
            "VALUES($1, $2, $3, $4, $5, $6, $7)"},
           {"certificate_by_id", "SELECT json FROM certificates WHERE id = $1"},
           {"certificate_by_serial", "SELECT json FROM certificates WHERE serial = $1"},
+          // Serialises issuances for one device (put_certificate_superseding); the two-key
+          // form keeps these apart from the migration's one-key lock.
+          {"device_certificates_lock", "SELECT pg_advisory_xact_lock(1684370531, hashtext($1))"},
           {"valid_certificates_by_device",
            "SELECT json FROM certificates WHERE device_id = $1 AND status = 'valid' ORDER BY seq"},
           {"certificate_set_replaced_by",

@@ -38,23 +38,32 @@ Result<void> SqliteStore::put_certificate(const CertificateRecord& c) {
   return insert_certificate_locked(c, json);
 }
 
-Result<void> SqliteStore::put_certificate_superseding(
-    const CertificateRecord& issued, const std::vector<CertificateRecord>& superseded,
-    const Order* completes, const std::string& completes_from) {
+Result<std::vector<std::string>> SqliteStore::put_certificate_superseding(
+    const CertificateRecord& issued, const Supersede& supersede, const Order* completes,
+    const std::string& completes_from) {
   const std::string json = dump(to_json(issued));
-  std::vector<std::string> superseded_json;
-  superseded_json.reserve(superseded.size());
-  for (const auto& c : superseded) superseded_json.push_back(dump(to_json(c)));
   const std::string order_json = completes ? dump(to_json(*completes)) : std::string();
   std::lock_guard lock(mu_);
+  // BEGIN IMMEDIATE takes the database's write lock: no other connection (or process) writes
+  // between the lookup of the device's valid certificates and this commit.
   Transaction tx(*this);
   ATTESTLAB_TRY(tx.begin());
-  ATTESTLAB_TRY(insert_certificate_locked(issued, json));
-  for (std::size_t i = 0; i < superseded.size(); ++i) {
-    ATTESTLAB_TRY(update_certificate_locked(superseded[i], superseded_json[i]));
+  std::vector<std::string> revoked;
+  for (const auto& device_id : supersede.device_ids) {
+    auto valid = valid_certificates_by_device_locked(device_id);
+    if (!valid) return valid.error();
+    for (auto& c : *valid) {
+      c.status = "revoked";
+      c.revocation_reason = supersede.reason;
+      c.revoked_at = supersede.revoked_at;
+      ATTESTLAB_TRY(update_certificate_locked(c, dump(to_json(c))));
+      revoked.push_back(c.id);
+    }
   }
+  ATTESTLAB_TRY(insert_certificate_locked(issued, json));
   if (completes) ATTESTLAB_TRY(update_order_locked(*completes, order_json, completes_from));
-  return tx.commit();
+  ATTESTLAB_TRY(tx.commit());
+  return revoked;
 }
 
 Result<void> SqliteStore::insert_certificate_locked(const CertificateRecord& c,
@@ -80,6 +89,11 @@ Result<std::optional<CertificateRecord>> SqliteStore::certificate_by_serial(
 Result<std::vector<CertificateRecord>> SqliteStore::valid_certificates_by_device(
     const std::string& device_id) {
   std::lock_guard lock(mu_);
+  return valid_certificates_by_device_locked(device_id);
+}
+
+Result<std::vector<CertificateRecord>> SqliteStore::valid_certificates_by_device_locked(
+    const std::string& device_id) {
   Query q(valid_certificates_by_device_.get());
   q.text(device_id);
   std::vector<CertificateRecord> out;

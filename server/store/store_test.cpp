@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -666,40 +667,111 @@ TEST_P(StoreTest, CertificateRevocationIsStored) {
   EXPECT_FALSE(store->update_certificate(make_certificate("cert-9", "09", "")).ok());
 }
 
-// Issuance and the revocation of what it supersedes are one transaction: a failed insert
-// leaves the old certificate valid, a successful one revokes it in the same commit.
-TEST_P(StoreTest, PutCertificateSupersedingIsAllOrNothing) {
+// Issuance and the revocation of what it supersedes are one transaction, and the store finds
+// what it supersedes: every certificate still valid under one of the device's identifiers.
+TEST_P(StoreTest, PutCertificateSupersedingRevokesTheDevicesValidCertificates) {
   auto store = open();
   ASSERT_TRUE(store);
-  auto old_cert = make_certificate("cert-1", "01", "dev-A");
-  ASSERT_TRUE(store->put_certificate(old_cert).ok());
-  ASSERT_TRUE(store->put_certificate(make_certificate("cert-2", "02", "dev-B")).ok());
-  CertificateRecord superseded = old_cert;
-  superseded.status = "revoked";
-  superseded.revocation_reason = 4;
-  superseded.revoked_at = 5000;
+  auto gone = make_certificate("cert-r", "0f", "dev-A");
+  gone.status = "revoked";
+  gone.revocation_reason = 1;
+  gone.revoked_at = 2000;
+  for (const auto& c :
+       {make_certificate("cert-1", "01", "dev-A"), make_certificate("cert-2", "02", "dev-B"), gone,
+        make_certificate("cert-u", "0a", "udid-A")}) {
+    ASSERT_TRUE(store->put_certificate(c).ok());
+  }
+  const Supersede device_a{{"dev-A", "udid-A"}, 5000};
 
-  // The new certificate's serial is taken: nothing is written, the old one stays valid.
+  // The new certificate's serial is taken: nothing is written, the old ones stay valid.
   auto clash = store->put_certificate_superseding(make_certificate("cert-3", "02", "dev-A"),
-                                                  {superseded}, nullptr, "");
+                                                  device_a, nullptr, "");
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.error().type, "conflict");
   EXPECT_EQ((*store->certificate_by_id("cert-1"))->status, "valid");
+  EXPECT_EQ((*store->certificate_by_id("cert-u"))->status, "valid");
   EXPECT_FALSE(store->certificate_by_id("cert-3")->has_value());
 
-  ASSERT_TRUE(store
-                  ->put_certificate_superseding(make_certificate("cert-3", "03", "dev-A"),
-                                                {superseded}, nullptr, "")
-                  .ok());
-  EXPECT_EQ((*store->certificate_by_id("cert-1"))->status, "revoked");
-  EXPECT_EQ((*store->certificate_by_id("cert-1"))->revocation_reason, 4);
+  // Under both identifiers, oldest first; the revoked one and the other device's untouched.
+  auto revoked = store->put_certificate_superseding(make_certificate("cert-3", "03", "dev-A"),
+                                                    device_a, nullptr, "");
+  ASSERT_TRUE(revoked.ok()) << revoked.error().detail;
+  EXPECT_EQ(*revoked, (std::vector<std::string>{"cert-1", "cert-u"}));
+  for (const char* id : {"cert-1", "cert-u"}) {
+    const auto c = **store->certificate_by_id(id);
+    EXPECT_EQ(c.status, "revoked") << id;
+    EXPECT_EQ(c.revocation_reason, 4) << id;
+    EXPECT_EQ(c.revoked_at, 5000) << id;
+    EXPECT_EQ(c.chain_pem, std::string("PEM ") + id) << id;  // the rest of the record kept
+  }
+  EXPECT_EQ((*store->certificate_by_id("cert-r"))->revocation_reason, 1);
+  EXPECT_EQ((*store->certificate_by_id("cert-r"))->revoked_at, 2000);
+  EXPECT_EQ((*store->certificate_by_id("cert-2"))->status, "valid");
   EXPECT_EQ((*store->certificate_by_id("cert-3"))->status, "valid");
-  // Superseding a certificate that does not exist fails the whole transaction too.
-  auto ghost =
-      store->put_certificate_superseding(make_certificate("cert-4", "04", "dev-A"),
-                                         {make_certificate("cert-9", "09", "dev-A")}, nullptr, "");
-  EXPECT_FALSE(ghost.ok());
-  EXPECT_FALSE(store->certificate_by_id("cert-4")->has_value());
+
+  // The next one supersedes that one; naming no identifiers supersedes nothing.
+  revoked = store->put_certificate_superseding(make_certificate("cert-4", "04", "dev-A"), device_a,
+                                               nullptr, "");
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_EQ(*revoked, std::vector<std::string>{"cert-3"});
+  revoked = store->put_certificate_superseding(make_certificate("cert-5", "05", "dev-A"), {},
+                                               nullptr, "");
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_TRUE(revoked->empty());
+  EXPECT_EQ(store->valid_certificates_by_device("dev-A")->size(), 2u);  // cert-4, cert-5
+
+  // An order that has moved on fails the whole transaction: nothing revoked either.
+  auto z = make_authz("authz-9", "acct-1", {"ch-9"});
+  Order order = make_order("order-9", "acct-1", {z});
+  order.status = "valid";
+  ASSERT_TRUE(store->create_order(order, {z}).ok());
+  auto late = store->put_certificate_superseding(make_certificate("cert-6", "06", "dev-A"),
+                                                 device_a, &order, "ready");
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().type, "conflict");
+  EXPECT_FALSE(store->certificate_by_id("cert-6")->has_value());
+  EXPECT_EQ(store->valid_certificates_by_device("dev-A")->size(), 2u);
+}
+
+// Issuances for one device racing over four stores (four server processes): each looks up
+// what it supersedes inside its own transaction, so whatever the interleaving exactly one
+// certificate is left valid and every other one was revoked by exactly one issuance.
+TEST_P(StoreTest, IssuancesForOneDeviceRaceToOneValidCertificate) {
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < 4; ++i) {
+    stores.push_back(backend_->open());
+    ASSERT_TRUE(stores.back());
+  }
+  ASSERT_TRUE(stores[0]->put_certificate(make_certificate("cert-old", "ff", "dev-R")).ok());
+  std::mutex mu;
+  std::vector<std::string> revoked, errors;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      // By serial or by UDID: the attestation names both either way.
+      const Supersede both{t % 2 ? std::vector<std::string>{"dev-R", "udid-R"}
+                                 : std::vector<std::string>{"udid-R", "dev-R"},
+                           7000};
+      auto c = make_certificate("cert-" + std::to_string(t), std::to_string(20 + t),
+                                t % 2 ? "dev-R" : "udid-R");
+      auto r = stores[t % 4]->put_certificate_superseding(c, both, nullptr, "");
+      std::lock_guard lock(mu);
+      if (r.ok()) {
+        revoked.insert(revoked.end(), r->begin(), r->end());
+      } else {
+        errors.push_back(r.error().detail);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_TRUE(errors.empty()) << errors.front();
+  auto valid = *stores[1]->valid_certificates_by_device("dev-R");
+  auto valid_udid = *stores[1]->valid_certificates_by_device("udid-R");
+  EXPECT_EQ(valid.size() + valid_udid.size(), 1u);
+  std::sort(revoked.begin(), revoked.end());
+  EXPECT_EQ(std::adjacent_find(revoked.begin(), revoked.end()), revoked.end());  // once each
+  EXPECT_EQ(revoked.size(), 8u);  // cert-old and seven of the eight new ones
+  EXPECT_TRUE(std::binary_search(revoked.begin(), revoked.end(), "cert-old"));
 }
 
 // A finalize's certificate and its order's "valid" are one transaction: an order that is
