@@ -143,6 +143,22 @@ class DeviceAttestTest : public ::testing::Test {
   }
 
   // The certificate was issued for the enclave key and names the device.
+  // One active certificate per device: `superseded` was revoked when `current` was issued
+  // (revoking it again, with the account that ordered it, says so), and `current` is live
+  // (revoking it works once).
+  void expect_superseded(const EnrollmentResult& superseded, const EnrollmentResult& current) {
+    client::AcmeClientOptions client_options;
+    client_options.trust_ca_pem_file = config_.data_dir + "/tls/cert.pem";
+    client::AcmeClient old_owner(server_->directory_url(), client_options);
+    old_owner.use_account(superseded.account_key, superseded.account_url);
+    auto revoked = old_owner.revoke(superseded.certificate->to_der());
+    ASSERT_FALSE(revoked.ok());
+    EXPECT_EQ(revoked.error().type, "alreadyRevoked") << revoked.error().detail;
+    client::AcmeClient owner(server_->directory_url(), client_options);
+    owner.use_account(current.account_key, current.account_url);
+    EXPECT_TRUE(owner.revoke(current.certificate->to_der()).ok());
+  }
+
   void expect_device_certificate(const SimDevice& d, const EnrollmentResult& r,
                                  const std::string& identifier) {
     ASSERT_TRUE(r.ok()) << r.summary();
@@ -332,19 +348,8 @@ TEST_F(DeviceAttestTest, RestoredDeviceReEnrollsWithANewKeyAndTheOldCertificateI
   EXPECT_FALSE(after.replaced.has_value());  // the keychain was wiped with the device
   EXPECT_EQ(d->keychain.size(), 1u);
 
-  // The server revoked the superseded certificate (one active certificate per device):
-  // revoking it again, with the account that ordered it, says so.
-  client::AcmeClientOptions client_options;
-  client_options.trust_ca_pem_file = config_.data_dir + "/tls/cert.pem";
-  client::AcmeClient client(server_->directory_url(), client_options);
-  client.use_account(before.account_key, before.account_url);
-  auto revoked = client.revoke(before.certificate->to_der());
-  ASSERT_FALSE(revoked.ok());
-  EXPECT_EQ(revoked.error().type, "alreadyRevoked") << revoked.error().detail;
-  // The new one is live: revoking it works once.
-  client::AcmeClient current(server_->directory_url(), client_options);
-  current.use_account(after.account_key, after.account_url);
-  EXPECT_TRUE(current.revoke(after.certificate->to_der()).ok());
+  // The server revoked the superseded certificate (one active certificate per device).
+  expect_superseded(before, after);
 }
 
 // A device enrolled by UDID, then by serial: the attestation names both, so the second
@@ -360,17 +365,7 @@ TEST_F(DeviceAttestTest, ReEnrollingUnderTheOtherIdentifierRevokesTheFirstCertif
       AcmePayload::for_attestation(server_->directory_url(), d->device.identity().serial, 384);
   auto second = enroll(*d, by_serial, options());
   expect_device_certificate(*d, second, d->device.identity().serial);
-
-  client::AcmeClientOptions client_options;
-  client_options.trust_ca_pem_file = config_.data_dir + "/tls/cert.pem";
-  client::AcmeClient client(server_->directory_url(), client_options);
-  client.use_account(first.account_key, first.account_url);
-  auto revoked = client.revoke(first.certificate->to_der());
-  ASSERT_FALSE(revoked.ok());
-  EXPECT_EQ(revoked.error().type, "alreadyRevoked") << revoked.error().detail;
-  client::AcmeClient current(server_->directory_url(), client_options);
-  current.use_account(second.account_key, second.account_url);
-  EXPECT_TRUE(current.revoke(second.certificate->to_der()).ok());
+  expect_superseded(first, second);
 }
 
 TEST_F(DeviceAttestTest, InventoryRefusesUnknownRetiredAndMismatchedDevices) {
