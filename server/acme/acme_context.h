@@ -167,8 +167,11 @@ OrderStatus compute_order_status(const Order& order, const std::vector<Authoriza
                                  std::int64_t now);
 Result<Authorization> refresh_authz(AcmeContext& ctx, Authorization authz);
 // The order with the status its authorizations and expiry give it now, without storing it
-// (an order a crash left "processing" is settled and stored, as refresh_order does).
-Result<Order> effective_order(AcmeContext& ctx, Order order);
+// (an order a crash left "processing" is settled and stored, as refresh_order does). With
+// `authzs`, the authorizations read for it are left there (in the order's order; none when
+// the status did not depend on them), for a caller that needs them too.
+Result<Order> effective_order(AcmeContext& ctx, Order order,
+                              std::vector<Authorization>* authzs = nullptr);
 Result<Order> refresh_order(AcmeContext& ctx, Order order);
 // A finalize stores its certificate and its order's "valid" in one transaction, so a crash
 // leaves the order as it was. Servers before that claimed the order ("processing") first;

@@ -118,17 +118,17 @@ struct DeviceEvidence {
   std::set<std::size_t> unverified;  // order.identifiers indices proven only by a key
 };
 
-// The attested keys (and device id) recorded by the valid device-attest-01 challenges of
-// the order's device authorizations.
-Result<DeviceEvidence> device_evidence(AcmeContext& ctx, const Order& order) {
+// The attested keys (and device ids) recorded by the valid device-attest-01 challenges of
+// the order's device authorizations (`authzs`: the order's, as effective_order read them).
+Result<DeviceEvidence> device_evidence(const Order& order,
+                                       const std::vector<Authorization>& authzs) {
   DeviceEvidence out;
   for (std::size_t i = 0; i < order.identifiers.size() && i < order.authorization_ids.size(); ++i) {
     if (!is_device_identifier(order.identifiers[i])) continue;
-    auto authz = ctx.store->authz_by_id(order.authorization_ids[i]);
-    if (!authz) return authz.error();
-    if (!authz->has_value()) return Error::make("serverInternal", "authorization missing");
+    if (i >= authzs.size() || authzs[i].id != order.authorization_ids[i])
+      return Error::make("serverInternal", "authorization missing");
     bool found = false;
-    for (const auto& c : (*authz)->challenges) {
+    for (const auto& c : authzs[i].challenges) {
       if (c.type != "device-attest-01" || c.status != "valid") continue;
       const std::string* spki = get_string(c.evidence, "spki");
       if (!spki) break;
@@ -339,7 +339,8 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   // The order's status now, computed (its authorizations may have become valid since it
   // was stored "pending") but not stored: the one write below moves it from what is stored.
   const std::string stored_status = loaded->status;
-  auto current = effective_order(ctx, std::move(*loaded));
+  std::vector<Authorization> authzs;
+  auto current = effective_order(ctx, std::move(*loaded), &authzs);
   if (!current) return current.error();
   Order order = std::move(*current);
   bool early_allowed = order.status == "pending" && ATTESTLAB_FAULT(allow_finalize_before_ready);
@@ -352,7 +353,7 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   CsrRequirements requirements;
   requirements.identifiers = order.identifiers;
   requirements.account_key = signed_request->key->key();
-  auto evidence = device_evidence(ctx, order);
+  auto evidence = device_evidence(order, authzs);
   if (!evidence) return evidence.error();
   requirements.attested_spkis = evidence->attested_spkis;
   auto csr = check_finalize_csr(*der, requirements);

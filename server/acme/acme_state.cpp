@@ -95,7 +95,9 @@ Result<int> settle_interrupted_finalizations(AcmeContext& ctx) {
   return settled;
 }
 
-Result<Order> effective_order(AcmeContext& ctx, Order order) {
+Result<Order> effective_order(AcmeContext& ctx, Order order,
+                              std::vector<Authorization>* authzs_out) {
+  if (authzs_out) authzs_out->clear();
   if (order.status == "processing") return settle_interrupted_finalization(ctx, std::move(order));
   if (order.status != "pending" && order.status != "ready") return order;
   std::vector<Authorization> authzs;
@@ -110,6 +112,7 @@ Result<Order> effective_order(AcmeContext& ctx, Order order) {
   auto computed = compute_order_status(order, authzs, ctx.now());
   order.status = computed.status;
   order.error = computed.error;
+  if (authzs_out) *authzs_out = std::move(authzs);
   return order;
 }
 
