@@ -71,7 +71,6 @@ TEST(HeapTrimmer, GivesFreedMemoryBetweenLiveBlocksBackToTheSystem) {
 #endif
 }
 
-// Below the threshold it leaves the heap alone; interval 0 runs nothing.
 // What /metrics reports as attestlab_process_heap_bytes: a block allocated now is in use.
 TEST(HeapTrimmer, HeapCountsALiveBlockAsInUse) {
   const auto before = HeapTrimmer::heap();
@@ -86,6 +85,7 @@ TEST(HeapTrimmer, HeapCountsALiveBlockAsInUse) {
 #endif
 }
 
+// Below the threshold it leaves the heap alone; interval 0 runs nothing.
 TEST(HeapTrimmer, LeavesASmallFreeHeapAloneAndCanBeOff) {
   HeapTrimmer quiet(std::chrono::milliseconds(10), std::size_t{1} << 40);
   HeapTrimmer off(std::chrono::milliseconds(0), 0);
