@@ -147,9 +147,7 @@ Result<http::Response> handle_revoke(AcmeContext& ctx, const http::Request& requ
   if (record.status == "revoked")
     return Error::make("alreadyRevoked", "the certificate is already revoked");
 
-  record.status = "revoked";
-  record.revocation_reason = reason;
-  record.revoked_at = ctx.now();
+  record.revoke(reason, ctx.now());
   ATTESTLAB_TRY(ctx.store->update_certificate(record));
   http::Response response;
   response.status = 200;

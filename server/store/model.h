@@ -82,6 +82,13 @@ struct CertificateRecord {
   std::int64_t not_before = 0;  // 0 in records written before ARI: use `issued`
   // RFC 9773 §5: the order that named this certificate in "replaces", or empty.
   std::string replaced_by;
+
+  // Marks the record revoked for `reason` (RFC 5280 CRLReason) at `at`.
+  void revoke(int reason, std::int64_t at) {
+    status = "revoked";
+    revocation_reason = reason;
+    revoked_at = at;
+  }
 };
 
 // What a new device certificate supersedes (Store::put_certificate_superseding): the

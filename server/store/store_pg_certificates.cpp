@@ -36,9 +36,7 @@ Result<std::vector<std::string>> PgStore::put_certificate_superseding(
         auto j = parse_stored(row[0].as<std::string>());
         if (!j) return j.error();
         CertificateRecord c = certificate_from_json(*j);
-        c.status = "revoked";
-        c.revocation_reason = supersede.reason;
-        c.revoked_at = supersede.revoked_at;
+        c.revoke(supersede.reason, supersede.revoked_at);
         t.exec_prepared0("certificate_update", c.serial_hex, or_null(c.device_id), c.account_id,
                          or_null(c.order_id), c.status, dump(to_json(c)), c.id);
         revoked.push_back(c.id);

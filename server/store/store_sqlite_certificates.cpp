@@ -53,9 +53,7 @@ Result<std::vector<std::string>> SqliteStore::put_certificate_superseding(
     auto valid = valid_certificates_by_device_locked(device_id);
     if (!valid) return valid.error();
     for (auto& c : *valid) {
-      c.status = "revoked";
-      c.revocation_reason = supersede.reason;
-      c.revoked_at = supersede.revoked_at;
+      c.revoke(supersede.reason, supersede.revoked_at);
       ATTESTLAB_TRY(update_certificate_locked(c, dump(to_json(c))));
       revoked.push_back(c.id);
     }
