@@ -36,11 +36,8 @@ void HeapTrimmer::stop() {
 }
 
 std::size_t HeapTrimmer::free_bytes() {
-#ifdef ATTESTLAB_GLIBC_MALLOC
-  return mallinfo2().fordblks;
-#else
-  return 0;
-#endif
+  const auto now = heap();
+  return now ? now->free : 0;
 }
 
 std::optional<HeapTrimmer::Heap> HeapTrimmer::heap() {
