@@ -105,13 +105,19 @@ Order make_order(const std::string& id, const std::string& account_id,
   return o;
 }
 
-// Four stores on one database (four server processes) and a "ready" order "order-1" in it.
-void open_four_with_ready_order(attestlab::testing::StoreBackend& backend,
-                                std::vector<std::unique_ptr<Store>>& stores, Order& order) {
+// Four stores on one database (four server processes).
+void open_four(attestlab::testing::StoreBackend& backend,
+               std::vector<std::unique_ptr<Store>>& stores) {
   for (int i = 0; i < 4; ++i) {
     stores.push_back(backend.open());
     ASSERT_TRUE(stores.back());
   }
+}
+
+// The same, and a "ready" order "order-1" in it.
+void open_four_with_ready_order(attestlab::testing::StoreBackend& backend,
+                                std::vector<std::unique_ptr<Store>>& stores, Order& order) {
+  ASSERT_NO_FATAL_FAILURE(open_four(backend, stores));
   auto z = make_authz("authz-1", "acct-1", {"ch-1"});
   order = make_order("order-1", "acct-1", {z});
   order.status = "ready";
@@ -738,10 +744,7 @@ TEST_P(StoreTest, PutCertificateSupersedingRevokesTheDevicesValidCertificates) {
 // certificate is left valid and every other one was revoked by exactly one issuance.
 TEST_P(StoreTest, IssuancesForOneDeviceRaceToOneValidCertificate) {
   std::vector<std::unique_ptr<Store>> stores;
-  for (int i = 0; i < 4; ++i) {
-    stores.push_back(backend_->open());
-    ASSERT_TRUE(stores.back());
-  }
+  ASSERT_NO_FATAL_FAILURE(open_four(*backend_, stores));
   ASSERT_TRUE(stores[0]->put_certificate(make_certificate("cert-old", "ff", "dev-R")).ok());
   std::mutex mu;
   std::vector<std::string> revoked, errors;
