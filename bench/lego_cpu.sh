@@ -40,11 +40,11 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # runs (a thread that ended takes its time out of the sum, so then the ticks are used).
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
 thread_ids() { ls /proc/"$1"/task | sort -n | tr '\n' ' '; }
-# Context switches of the server's threads so far (voluntary: a thread waited, e.g. a wake-up
-# per request on a server idle between requests; involuntary: preempted).
 # Minor page faults of the server so far (a page touched for the first time, or again after
 # the allocator gave it back: costly in a virtual machine).
 min_faults() { awk '{ print $10 }' "/proc/$1/stat"; }
+# Context switches of the server's threads so far (voluntary: a thread waited, e.g. a wake-up
+# per request on a server idle between requests; involuntary: preempted).
 ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'; }
 TICKS=$(getconf CLK_TCK)
 

@@ -142,7 +142,6 @@ class DeviceAttestTest : public ::testing::Test {
     return parsed.ok() ? *parsed : Json();
   }
 
-  // The certificate was issued for the enclave key and names the device.
   // One active certificate per device: `superseded` was revoked when `current` was issued
   // (revoking it again, with the account that ordered it, says so), and `current` is live
   // (revoking it works once).
@@ -159,6 +158,7 @@ class DeviceAttestTest : public ::testing::Test {
     EXPECT_TRUE(owner.revoke(current.certificate->to_der()).ok());
   }
 
+  // The certificate was issued for the enclave key and names the device.
   void expect_device_certificate(const SimDevice& d, const EnrollmentResult& r,
                                  const std::string& identifier) {
     ASSERT_TRUE(r.ok()) << r.summary();
