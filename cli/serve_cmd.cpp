@@ -41,6 +41,9 @@ struct ServeArgs {
   std::vector<std::string> validation_deny;
   int threads = 2;
   int heap_trim_seconds = 10;
+  int max_connections = server::ServerConfig{}.max_connections;
+  int max_connections_per_ip = server::ServerConfig{}.max_connections_per_ip;
+  int max_accept_wait_ms = static_cast<int>(server::ServerConfig{}.max_accept_wait.count());
   std::string log_level = "info";
   std::vector<std::string> faults;
 };
@@ -92,6 +95,9 @@ int run_serve(const ServeArgs& a) {
   config.eab_keys_file = a.eab_keys;
   config.cert_validity = static_cast<std::int64_t>(a.cert_validity_days) * 24 * 3600;
   config.io_threads = a.threads;
+  config.max_connections = a.max_connections;
+  config.max_connections_per_ip = a.max_connections_per_ip;
+  config.max_accept_wait = std::chrono::milliseconds(a.max_accept_wait_ms);
   config.heap_trim_interval = std::chrono::seconds(a.heap_trim_seconds);
   config.not_before_window = static_cast<std::int64_t>(a.not_before_window_hours) * 3600;
   config.validation_deny = a.validation_deny;
@@ -163,6 +169,23 @@ void register_serve(CLI::App& app, Runner& runner) {
       ->capture_default_str();
   serve->add_option("--threads", args->threads, "HTTP I/O threads")
       ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve
+      ->add_option("--max-connections", args->max_connections,
+                   "Open connections in all; more are closed at accept")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  serve
+      ->add_option("--max-connections-per-ip", args->max_connections_per_ip,
+                   "Open connections one client address may hold (behind a proxy or NAT, raise "
+                   "it); more are closed at accept")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  serve
+      ->add_option("--max-accept-wait-ms", args->max_accept_wait_ms,
+                   "Refuse (TCP reset) a connection that waited longer than this to be "
+                   "accepted: the server is overloaded (0: never)")
+      ->check(CLI::Range(0, 3600 * 1000))
       ->capture_default_str();
   serve
       ->add_option("--heap-trim-seconds", args->heap_trim_seconds,

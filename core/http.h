@@ -21,8 +21,8 @@ namespace attestlab::http {
 using Headers = std::multimap<std::string, std::string>;
 
 struct Request {
-  std::string method;       // "GET", "POST", ...
-  std::string target;       // path and query as sent, e.g. "/acme/order/abc"
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query as sent, e.g. "/acme/order/abc"
   Headers headers;
   std::string body;
   std::string remote_addr;  // peer IP
@@ -77,8 +77,8 @@ using Handler = std::function<Response(const Request&)>;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;        // 0 = pick a free port (see Server::port())
-  std::string tls_cert_pem;      // PEM text (chain); empty = plain HTTP
+  std::uint16_t port = 0;    // 0 = pick a free port (see Server::port())
+  std::string tls_cert_pem;  // PEM text (chain); empty = plain HTTP
   std::string tls_key_pem;
   int threads = 2;
   std::size_t max_body_bytes = 256 * 1024;
@@ -87,6 +87,13 @@ struct ServerOptions {
   // Connections one client address may hold at once (0 = only max_connections applies);
   // beyond it new connections from that address are closed at accept.
   int max_connections_per_ip = 0;
+  // A connection that waited longer than this in the kernel's listen queue before the
+  // server took it (Linux's TCP_INFO: time since the client was last heard from) is refused
+  // at once with a TCP reset: the server is that far behind, and a prompt refusal lets the
+  // client retry, where taking it on would make it and everybody else wait longer still.
+  // Idle or slow connections do not count towards it, only the server's own delay does.
+  // 0 = never refuse for this.
+  std::chrono::milliseconds max_accept_wait{0};
   std::chrono::milliseconds read_timeout{10000};  // for a whole request, once started
   std::chrono::milliseconds idle_timeout{30000};  // keep-alive idle
   // Builds the answers the server gives by itself (413, 431, 400 for unparsable requests,
@@ -95,9 +102,19 @@ struct ServerOptions {
   std::function<Response(int status, const std::string& reason)> error_response;
 };
 
+// What Server::connection_stats() reads: a gauge of open and busy connections and the
+// connections refused at accept since the server started, by reason.
+struct ConnectionStats {
+  int open = 0;                      // accepted and not yet closed
+  int busy = 0;                      // of them: in a TLS handshake or a request
+  std::uint64_t refused_behind = 0;  // waited longer than max_accept_wait to be taken
+  std::uint64_t refused_full = 0;    // max_connections or max_connections_per_ip reached
+};
+
 // An async HTTP(S) server with keep-alive. Oversized requests get 413 / 431, malformed
-// ones 400, and the connection is closed; connections beyond max_connections are closed
-// at accept. Thread-safe; stop() is idempotent and joins the threads.
+// ones 400, and the connection is closed; connections beyond max_connections, or taken
+// later than max_accept_wait, are closed at accept. Thread-safe; stop() is idempotent and joins
+// the threads.
 class Server {
  public:
   static Result<std::unique_ptr<Server>> start(ServerOptions options, Handler handler);
@@ -105,6 +122,7 @@ class Server {
   virtual std::uint16_t port() const = 0;
   // Connections open now (sessions accepted and not yet closed).
   virtual int connections() const = 0;
+  virtual ConnectionStats connection_stats() const = 0;
   virtual void stop() = 0;
 };
 
@@ -112,8 +130,8 @@ struct ClientOptions {
   std::string trust_ca_pem_file;  // PEM bundle to trust; empty = system default store
   bool verify_tls = true;
   std::chrono::milliseconds timeout{10000};  // connect + whole exchange
-  std::string connect_host;       // if set: connect here instead of the URL's host
-  std::uint16_t connect_port = 0;  // if set: connect to this port instead of the URL's
+  std::string connect_host;                  // if set: connect here instead of the URL's host
+  std::uint16_t connect_port = 0;            // if set: connect to this port instead of the URL's
   // A response body larger than this is an error, found without reading the rest.
   std::size_t max_response_body = 10 * 1024 * 1024;
 };

@@ -1,10 +1,15 @@
 // http::Server on Boost.Beast: the listener and its threads. One io_context per thread,
 // each run by exactly that thread; an accepted connection is handed to one of them (round
 // robin) and lives there as a session (http_session.cpp) until it ends.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -25,6 +30,18 @@ std::string peer_address(const tcp::socket& socket) {
     return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
   }
   return address.to_string();
+}
+
+// How long the client of a just-accepted connection has waited since it was last heard
+// from (its handshake's last ACK or its first bytes): the connection's time in the listen
+// queue. Zero when the kernel does not say.
+std::chrono::milliseconds accept_wait(tcp::socket& socket) {
+  tcp_info info{};
+  socklen_t size = sizeof info;
+  if (::getsockopt(socket.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &size) != 0 ||
+      size < offsetof(tcp_info, tcpi_last_ack_recv) + sizeof info.tcpi_last_ack_recv)
+    return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(info.tcpi_last_ack_recv);
 }
 
 class BeastServer final : public Server {
@@ -75,6 +92,8 @@ class BeastServer final : public Server {
     }
     if (acceptor_->bind(endpoint, ec)) return fail("bind");
     if (acceptor_->listen(asio::socket_base::max_listen_connections, ec)) return fail("listen");
+    // on_accept takes what else is queued with non-blocking accepts.
+    if (acceptor_->non_blocking(true, ec)) return fail("set non-blocking");
     port_ = acceptor_->local_endpoint(ec).port();
     if (ec) return fail("local_endpoint");
     retry_timer_ = std::make_unique<asio::steady_timer>(acceptor_->get_executor());
@@ -89,6 +108,14 @@ class BeastServer final : public Server {
 
   std::uint16_t port() const override { return port_; }
   int connections() const override { return shared_.live_sessions.load(std::memory_order_relaxed); }
+  ConnectionStats connection_stats() const override {
+    ConnectionStats stats;
+    stats.open = shared_.live_sessions.load(std::memory_order_relaxed);
+    stats.busy = shared_.busy_sessions.load(std::memory_order_relaxed);
+    stats.refused_behind = shared_.refused_behind.load(std::memory_order_relaxed);
+    stats.refused_full = shared_.refused_full.load(std::memory_order_relaxed);
+    return stats;
+  }
 
   // Stops accepting, abandons every session (their sockets close when the io_context
   // destroys the handlers that own them) and joins the threads. Called from one of the
@@ -119,9 +146,15 @@ class BeastServer final : public Server {
   }
 
  private:
+  // Connections taken from the kernel's queue per turn of the accepting thread: one by the
+  // pending async_accept, the rest by non-blocking accepts. One per turn let the queue grow
+  // behind the requests in progress until clients timed out in it, unanswered.
+  static constexpr int kAcceptBatch = 32;
+
+  asio::io_context& next_session_context() { return *iocs_[next_context_++ % iocs_.size()]; }
+
   void accept() {
-    auto& session_context = *iocs_[next_context_++ % iocs_.size()];
-    acceptor_->async_accept(session_context, [this](error_code ec, tcp::socket socket) {
+    acceptor_->async_accept(next_session_context(), [this](error_code ec, tcp::socket socket) {
       on_accept(ec, std::move(socket));
     });
   }
@@ -136,17 +169,35 @@ class BeastServer final : public Server {
       });
       return;
     }
-    std::string remote = peer_address(socket);
-    if (shared_.live_sessions.load(std::memory_order_relaxed) >= shared_.options.max_connections ||
-        !shared_.admit_address(remote)) {
-      error_code ignored;
-      socket.close(ignored);
-    } else {
-      error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      launch_session(shared_, std::move(socket), std::move(remote));
+    admit(std::move(socket));
+    for (int i = 1; i < kAcceptBatch; ++i) {
+      tcp::socket next(next_session_context());
+      if (acceptor_->accept(next, ec)) break;  // would_block: the queue is empty
+      admit(std::move(next));
     }
     accept();
+  }
+
+  void admit(tcp::socket socket) {
+    const auto& options = shared_.options;
+    error_code ignored;
+    if (options.max_accept_wait.count() > 0 && accept_wait(socket) > options.max_accept_wait) {
+      // Behind: a reset now tells the client at once, where a session would have waited
+      // behind the work already taken on until the client gave up.
+      shared_.refused_behind.fetch_add(1, std::memory_order_relaxed);
+      socket.set_option(asio::socket_base::linger(true, 0), ignored);
+      socket.close(ignored);
+      return;
+    }
+    std::string remote = peer_address(socket);
+    if (shared_.live_sessions.load(std::memory_order_relaxed) >= options.max_connections ||
+        !shared_.admit_address(remote)) {
+      shared_.refused_full.fetch_add(1, std::memory_order_relaxed);
+      socket.close(ignored);
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), ignored);
+    launch_session(shared_, std::move(socket), std::move(remote));
   }
 
   // Declaration order is destruction order in reverse: shared_ must outlive iocs_.

@@ -56,16 +56,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   ~Session() {
+    set_busy(false);
     shared_.live_sessions.fetch_sub(1, std::memory_order_relaxed);
     shared_.release_address(remote_);
   }
 
   void start() {
     if constexpr (kTls) {
+      set_busy(true);
       deadline_after(shared_.options.read_timeout);
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](error_code ec) {
                                 if (ec) return self->close_now();
+                                self->set_busy(false);
                                 self->wait_request();
                               });
     } else {
@@ -83,6 +86,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // Counted in shared_.busy_sessions while in a handshake or a request: from its first
+  // bytes until its response is written.
+  void set_busy(bool busy) {
+    if (busy == busy_) return;
+    busy_ = busy;
+    shared_.busy_sessions.fetch_add(busy ? 1 : -1, std::memory_order_relaxed);
+  }
 
   // The connection is closed if the operation in progress has not finished by then.
   void deadline_after(std::chrono::milliseconds d) {
@@ -120,6 +131,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     parser_.emplace(request_, shared_.options);
     if (buffer_.size() > 0) {  // a pipelined request is already here
+      set_busy(true);
       deadline_after(shared_.options.read_timeout);
       return parse_buffered();
     }
@@ -127,6 +139,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
                             [self = this->shared_from_this()](error_code ec, std::size_t n) {
                               if (ec) return self->close_now();
+                              self->set_busy(true);
                               self->buffer_.commit(n);
                               self->deadline_after(self->shared_.options.read_timeout);
                               self->parse_buffered();
@@ -267,6 +280,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     asio::async_write(stream_, asio::buffer(out_),
                       [self = this->shared_from_this(), keep_alive](error_code ec, std::size_t) {
                         if (ec) return self->close_now();
+                        self->set_busy(false);
                         if (keep_alive) return self->wait_request();
                         self->close_gracefully();
                       });
@@ -324,6 +338,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Clock::time_point deadline_{};
   Clock::time_point armed_for_{};
   bool watchdog_armed_ = false;
+  bool busy_ = false;
   const std::string remote_;
   beast::flat_buffer buffer_;
   Request request_;

@@ -85,9 +85,13 @@ class RawConnection {
       if (n == 0) return End::Closed;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return End::TimedOut;
       if (errno == EINTR) continue;
+      last_errno_ = errno;
       return End::Closed;  // ECONNRESET and friends
     }
   }
+
+  // The error that ended the last read_until_close (0: an orderly close, or none).
+  int last_errno() const { return last_errno_; }
 
   // Reads exactly one response framed by Content-Length (empty string on EOF/timeout).
   // `head` means the response to a HEAD request: a header only.
@@ -122,6 +126,7 @@ class RawConnection {
 
   int fd_ = -1;
   bool connected_ = false;
+  int last_errno_ = 0;
   std::string buffer_;
 };
 
@@ -711,6 +716,101 @@ TEST(HttpServer, MaxConnectionsIsEnforced) {
     if (!served) std::this_thread::sleep_for(50ms);
   }
   EXPECT_TRUE(served);
+}
+
+// Polls `stats` of `server` until `done` holds, for up to five seconds.
+bool wait_for_stats(const Server& server, const std::function<bool(const ConnectionStats&)>& done) {
+  for (int i = 0; i < 500; ++i) {
+    if (done(server.connection_stats())) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+// A connection is busy from its request's first bytes until its response is written; an
+// idle keep-alive connection is not.
+TEST(HttpServer, BusyGaugeCountsRequestsInProgressNotIdleConnections) {
+  auto server = start_server({}, hello_handler);
+  ASSERT_TRUE(server);
+  RawConnection idle(server->port());
+  ASSERT_TRUE(idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(idle.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  RawConnection partial(server->port());
+  ASSERT_TRUE(partial.send("GET / HTTP/1.1\r\nHost: x\r\n"));
+  EXPECT_TRUE(
+      wait_for_stats(*server, [](const ConnectionStats& s) { return s.open == 2 && s.busy == 1; }))
+      << "open " << server->connection_stats().open << ", busy " << server->connection_stats().busy;
+  ASSERT_TRUE(partial.send("\r\n"));
+  EXPECT_EQ(partial.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 0; }));
+  EXPECT_EQ(server->connection_stats().open, 2);
+}
+
+// Answers GET /slow after holding its (only) I/O thread for 400 ms, and anything else at once.
+Response slow_on_request(const Request& request) {
+  if (request.target == "/slow") std::this_thread::sleep_for(400ms);
+  return hello_handler(request);
+}
+
+// One I/O thread, held 400 ms by a handler: a connection made meanwhile waits in the listen
+// queue. With max_accept_wait 100 ms it is reset when finally accepted (the server is
+// behind), and one made once the server is idle again is served; without the bound the same
+// late connection is served.
+TEST(HttpServer, ConnectionKeptWaitingLongerThanMaxAcceptWaitIsReset) {
+  for (const auto bound : {100ms, 0ms}) {
+    SCOPED_TRACE("max_accept_wait " + std::to_string(bound.count()) + " ms");
+    ServerOptions options;
+    options.threads = 1;
+    options.max_accept_wait = bound;
+    auto server = start_server(options, slow_on_request);
+    ASSERT_TRUE(server);
+    const std::string get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    RawConnection slow(server->port());
+    ASSERT_TRUE(slow.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
+    std::this_thread::sleep_for(50ms);  // the handler holds the thread now
+    RawConnection late(server->port());
+    ASSERT_TRUE(late.connected());  // the kernel completes the handshake; nobody accepts it
+    ASSERT_TRUE(late.send(get));
+    EXPECT_EQ(slow.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+    if (bound.count() > 0) {
+      std::string got;
+      EXPECT_EQ(late.read_until_close(got), RawConnection::End::Closed);
+      EXPECT_TRUE(got.empty()) << got;
+      EXPECT_EQ(late.last_errno(), ECONNRESET);
+      EXPECT_EQ(server->connection_stats().refused_behind, 1u);
+      RawConnection next(server->port());
+      ASSERT_TRUE(next.send(get));
+      EXPECT_EQ(next.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+    } else {
+      EXPECT_EQ(late.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+    }
+    EXPECT_EQ(server->connection_stats().refused_behind, bound.count() > 0 ? 1u : 0u);
+    EXPECT_EQ(server->connection_stats().refused_full, 0u);
+  }
+}
+
+// Connections that queued while the only I/O thread was held are all taken and served,
+// more of them than one turn of the acceptor takes (32).
+TEST(HttpServer, ConnectionsQueuedWhileTheThreadWasHeldAreAllServed) {
+  ServerOptions options;
+  options.threads = 1;
+  auto server = start_server(options, slow_on_request);
+  ASSERT_TRUE(server);
+  RawConnection slow(server->port());
+  ASSERT_TRUE(slow.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
+  std::vector<std::unique_ptr<RawConnection>> queued;
+  for (int i = 0; i < 40; ++i) {
+    queued.push_back(std::make_unique<RawConnection>(server->port()));
+    ASSERT_TRUE(queued.back()->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  EXPECT_EQ(slow.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  int served = 0;
+  for (auto& connection : queued)
+    served += connection->read_response().rfind("HTTP/1.1 200 ", 0) == 0;
+  EXPECT_EQ(served, 40);
+  EXPECT_EQ(server->connection_stats().open, 41);
 }
 
 TEST(HttpServer, IncompleteRequestTimesOut) {

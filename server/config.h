@@ -32,6 +32,9 @@ struct ServerConfig {
   // Open connections in all, and per client address (so one client cannot fill the server).
   int max_connections = 1024;
   int max_connections_per_ip = 256;
+  // A connection that waited longer than this in the listen queue is refused at accept
+  // with a reset (http::ServerOptions::max_accept_wait; 0 = never).
+  std::chrono::milliseconds max_accept_wait{100};
   int validation_threads = 4;
   // Challenge validations waiting for a worker; beyond this, answers are rateLimited.
   int validation_queue_limit = 10000;

@@ -174,6 +174,9 @@ TEST_F(AcmeFlowTest, Http01IpIdentifierFullFlow) {
     return std::stoll(metrics.response.body.substr(at + name.size() + 2));
   };
   EXPECT_GE(gauge("attestlab_http_connections"), 1);
+  EXPECT_GE(gauge("attestlab_http_connections_busy"), 1);  // this request
+  EXPECT_EQ(gauge("attestlab_http_connections_refused_total{reason=\"behind\"}"), 0);
+  EXPECT_EQ(gauge("attestlab_http_connections_refused_total{reason=\"full\"}"), 0);
 #ifdef ATTESTLAB_SANITIZED_ALLOCATOR
   // The sanitizer's allocator leaves glibc's statistics at zero: present, not counted.
   EXPECT_GE(gauge("attestlab_process_heap_bytes{state=\"in_use\"}"), 0);

@@ -380,6 +380,7 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
   options.threads = config.io_threads;
   options.max_connections = config.max_connections;
   options.max_connections_per_ip = std::min(config.max_connections_per_ip, config.max_connections);
+  options.max_accept_wait = config.max_accept_wait;
   // Refusals made before a request reaches the router (body or header too large,
   // unparsable HTTP, a throwing handler) are problem documents too (RFC 8555 §6.7).
   options.error_response = [](int status, const std::string& reason) {
@@ -397,8 +398,8 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
   impl->http = std::move(*http_server);
   impl->port = impl->http->port();
   // The HTTP server lives as long as the metrics (both are Impl's), stopped or not.
-  impl->ctx->metrics.set_connections_gauge(
-      [http = impl->http.get()] { return http->connections(); });
+  impl->ctx->metrics.set_connections(
+      [http = impl->http.get()] { return http->connection_stats(); });
   std::string public_host = config.listen_host;
   if (public_host == "0.0.0.0" || public_host.empty()) public_host = "127.0.0.1";
   if (public_host == "::") public_host = "::1";

@@ -184,9 +184,24 @@ std::string Metrics::render() const {
            "\",reason=\"" + escape_label(key.second) + "\"} " + std::to_string(n) + "\n";
   }
   if (connections_) {
+    const http::ConnectionStats stats = connections_();
     out += "# HELP attestlab_http_connections Open HTTP connections.\n";
     out += "# TYPE attestlab_http_connections gauge\n";
-    out += "attestlab_http_connections " + std::to_string(connections_()) + "\n";
+    out += "attestlab_http_connections " + std::to_string(stats.open) + "\n";
+    out +=
+        "# HELP attestlab_http_connections_busy Open HTTP connections in a TLS handshake or "
+        "a request.\n";
+    out += "# TYPE attestlab_http_connections_busy gauge\n";
+    out += "attestlab_http_connections_busy " + std::to_string(stats.busy) + "\n";
+    out +=
+        "# HELP attestlab_http_connections_refused_total Connections closed at accept: "
+        "behind (waited longer than the accept bound: overload) or full (max_connections, "
+        "or the per-address cap).\n";
+    out += "# TYPE attestlab_http_connections_refused_total counter\n";
+    out += "attestlab_http_connections_refused_total{reason=\"behind\"} " +
+           std::to_string(stats.refused_behind) + "\n";
+    out += "attestlab_http_connections_refused_total{reason=\"full\"} " +
+           std::to_string(stats.refused_full) + "\n";
   }
   if (const auto heap = HeapTrimmer::heap()) {
     out += "# HELP attestlab_process_heap_bytes The allocator's heap: in use, and free but kept.\n";

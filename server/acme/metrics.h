@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/http.h"
+
 namespace attestlab::server {
 
 // Every route the server answers; the metric label is route_name().
@@ -66,9 +68,12 @@ class Metrics {
   void attestation_decision(std::string_view outcome, std::string_view reason);
   std::uint64_t attestation_decisions(std::string_view outcome, std::string_view reason) const;
 
-  // A gauge of open HTTP connections, read at each render (AcmeServer sets it once its
-  // HTTP server runs). Not thread-safe: set it before serving.
-  void set_connections_gauge(std::function<int()> read) { connections_ = std::move(read); }
+  // The HTTP server's connections (open and busy; refused at accept, by reason), read at
+  // each render (AcmeServer sets it once its HTTP server runs). Not thread-safe: set it
+  // before serving.
+  void set_connections(std::function<http::ConnectionStats()> read) {
+    connections_ = std::move(read);
+  }
   // Counters of the heap trimmer (server/acme/heap_trim.h): trims made and nanoseconds spent
   // in them, read at each render. Not thread-safe: set it before serving.
   struct HeapTrims {
@@ -108,7 +113,7 @@ class Metrics {
   std::unique_ptr<std::atomic<std::uint64_t>[]> rule_counts_;  // [rule * 2 + reject]
   mutable std::mutex decisions_mutex_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> other_decisions_;
-  std::function<int()> connections_;
+  std::function<http::ConnectionStats()> connections_;
   std::function<HeapTrims()> heap_trims_;
 };
 
