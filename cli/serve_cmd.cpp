@@ -43,6 +43,7 @@ struct ServeArgs {
   int heap_trim_seconds = 10;
   int max_connections = server::ServerConfig{}.max_connections;
   int max_connections_per_ip = server::ServerConfig{}.max_connections_per_ip;
+  int max_busy_connections = server::ServerConfig{}.max_busy_connections;
   int max_accept_wait_ms = static_cast<int>(server::ServerConfig{}.max_accept_wait.count());
   std::string log_level = "info";
   std::vector<std::string> faults;
@@ -98,6 +99,7 @@ int run_serve(const ServeArgs& a) {
   config.max_connections = a.max_connections;
   config.max_connections_per_ip = a.max_connections_per_ip;
   config.max_accept_wait = std::chrono::milliseconds(a.max_accept_wait_ms);
+  config.max_busy_connections = a.max_busy_connections;
   config.heap_trim_interval = std::chrono::seconds(a.heap_trim_seconds);
   config.not_before_window = static_cast<std::int64_t>(a.not_before_window_hours) * 3600;
   config.validation_deny = a.validation_deny;
@@ -186,6 +188,12 @@ void register_serve(CLI::App& app, Runner& runner) {
                    "Refuse (TCP reset) a connection that waited longer than this to be "
                    "accepted: the server is overloaded (0: never)")
       ->check(CLI::Range(0, 3600 * 1000))
+      ->capture_default_str();
+  serve
+      ->add_option("--max-busy-connections", args->max_busy_connections,
+                   "Refuse (TCP reset) new connections while this many owe an answer: "
+                   "requests read in full and not yet answered (0: no bound)")
+      ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   serve
       ->add_option("--heap-trim-seconds", args->heap_trim_seconds,

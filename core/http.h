@@ -94,6 +94,12 @@ struct ServerOptions {
   // Idle or slow connections do not count towards it, only the server's own delay does.
   // 0 = never refuse for this.
   std::chrono::milliseconds max_accept_wait{0};
+  // Connections with a request read in full and not yet answered (work the server owes:
+  // handlers, answers waiting for a validation) at which new connections are refused at
+  // accept with a TCP reset (0 = no bound). Clients that send slowly or not at all never
+  // count, so they cannot lock others out; requests on connections already taken are never
+  // refused.
+  int max_busy_connections = 0;
   std::chrono::milliseconds read_timeout{10000};  // for a whole request, once started
   std::chrono::milliseconds idle_timeout{30000};  // keep-alive idle
   // Builds the answers the server gives by itself (413, 431, 400 for unparsable requests,
@@ -106,14 +112,15 @@ struct ServerOptions {
 // connections refused at accept since the server started, by reason.
 struct ConnectionStats {
   int open = 0;                      // accepted and not yet closed
-  int busy = 0;                      // of them: in a TLS handshake or a request
+  int busy = 0;                    // of them: a request read and not yet answered
   std::uint64_t refused_behind = 0;  // waited longer than max_accept_wait to be taken
+  std::uint64_t refused_busy = 0;    // max_busy_connections reached
   std::uint64_t refused_full = 0;    // max_connections or max_connections_per_ip reached
 };
 
 // An async HTTP(S) server with keep-alive. Oversized requests get 413 / 431, malformed
-// ones 400, and the connection is closed; connections beyond max_connections, or taken
-// later than max_accept_wait, are closed at accept. Thread-safe; stop() is idempotent and joins
+// ones 400, and the connection is closed; connections beyond max_connections, taken later
+// than max_accept_wait or while max_busy_connections owe answers, are closed at accept. Thread-safe; stop() is idempotent and joins
 // the threads.
 class Server {
  public:

@@ -113,6 +113,7 @@ class BeastServer final : public Server {
     stats.open = shared_.live_sessions.load(std::memory_order_relaxed);
     stats.busy = shared_.busy_sessions.load(std::memory_order_relaxed);
     stats.refused_behind = shared_.refused_behind.load(std::memory_order_relaxed);
+    stats.refused_busy = shared_.refused_busy.load(std::memory_order_relaxed);
     stats.refused_full = shared_.refused_full.load(std::memory_order_relaxed);
     return stats;
   }
@@ -171,8 +172,11 @@ class BeastServer final : public Server {
     }
     admit(std::move(socket));
     for (int i = 1; i < kAcceptBatch; ++i) {
-      tcp::socket next(next_session_context());
+      // The round robin moves on only for a connection taken (an empty queue must not skip
+      // a thread: single arrivals would then all land on one).
+      tcp::socket next(*iocs_[next_context_ % iocs_.size()]);
       if (acceptor_->accept(next, ec)) break;  // would_block: the queue is empty
+      ++next_context_;
       admit(std::move(next));
     }
     accept();
@@ -181,10 +185,18 @@ class BeastServer final : public Server {
   void admit(tcp::socket socket) {
     const auto& options = shared_.options;
     error_code ignored;
-    if (options.max_accept_wait.count() > 0 && accept_wait(socket) > options.max_accept_wait) {
-      // Behind: a reset now tells the client at once, where a session would have waited
-      // behind the work already taken on until the client gave up.
-      shared_.refused_behind.fetch_add(1, std::memory_order_relaxed);
+    // Overloaded: a reset now tells the client at once, where a session would have waited
+    // behind the work already taken on until the client gave up.
+    std::atomic<std::uint64_t>* refused = nullptr;
+    if (options.max_busy_connections > 0 &&
+        shared_.busy_sessions.load(std::memory_order_relaxed) >= options.max_busy_connections) {
+      refused = &shared_.refused_busy;
+    } else if (options.max_accept_wait.count() > 0 &&
+               accept_wait(socket) > options.max_accept_wait) {
+      refused = &shared_.refused_behind;
+    }
+    if (refused != nullptr) {
+      refused->fetch_add(1, std::memory_order_relaxed);
       socket.set_option(asio::socket_base::linger(true, 0), ignored);
       socket.close(ignored);
       return;

@@ -30,10 +30,11 @@ struct ServerShared {
   Handler handler;
   std::optional<ssl::context> tls;  // set = every connection speaks TLS
   std::atomic<int> live_sessions{0};
-  // Sessions in a TLS handshake or a request (Session::set_busy), and the connections
+  // Sessions owing an answer (Session::set_busy), and the connections
   // refused at accept, by reason (ConnectionStats).
   std::atomic<int> busy_sessions{0};
   std::atomic<std::uint64_t> refused_behind{0};
+  std::atomic<std::uint64_t> refused_busy{0};
   std::atomic<std::uint64_t> refused_full{0};
   // Live sessions per client address, kept when options.max_connections_per_ip > 0.
   std::mutex per_ip_mutex;

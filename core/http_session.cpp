@@ -63,12 +63,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void start() {
     if constexpr (kTls) {
-      set_busy(true);
       deadline_after(shared_.options.read_timeout);
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](error_code ec) {
                                 if (ec) return self->close_now();
-                                self->set_busy(false);
                                 self->wait_request();
                               });
     } else {
@@ -87,8 +85,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
-  // Counted in shared_.busy_sessions while in a handshake or a request: from its first
-  // bytes until its response is written.
+  // Counted in shared_.busy_sessions while the server owes an answer: from a request read
+  // in full until its response is written. A client that sends slowly or not at all is not
+  // busy (the read timeout deals with it), so it cannot make the server look loaded.
   void set_busy(bool busy) {
     if (busy == busy_) return;
     busy_ = busy;
@@ -131,7 +130,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     parser_.emplace(request_, shared_.options);
     if (buffer_.size() > 0) {  // a pipelined request is already here
-      set_busy(true);
       deadline_after(shared_.options.read_timeout);
       return parse_buffered();
     }
@@ -139,7 +137,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
                             [self = this->shared_from_this()](error_code ec, std::size_t n) {
                               if (ec) return self->close_now();
-                              self->set_busy(true);
                               self->buffer_.commit(n);
                               self->deadline_after(self->shared_.options.read_timeout);
                               self->parse_buffered();
@@ -221,6 +218,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void handle() {
+    set_busy(true);
     // RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host.
     if (parser_->version() >= 11 && parser_->host_fields() != 1) {
       return respond_error(400, "exactly one Host header is required\n");

@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -727,30 +729,33 @@ bool wait_for_stats(const Server& server, const std::function<bool(const Connect
   return false;
 }
 
-// A connection is busy from its request's first bytes until its response is written; an
-// idle keep-alive connection is not.
-TEST(HttpServer, BusyGaugeCountsRequestsInProgressNotIdleConnections) {
-  auto server = start_server({}, hello_handler);
-  ASSERT_TRUE(server);
-  RawConnection idle(server->port());
-  ASSERT_TRUE(idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-  EXPECT_EQ(idle.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
-  RawConnection partial(server->port());
-  ASSERT_TRUE(partial.send("GET / HTTP/1.1\r\nHost: x\r\n"));
-  EXPECT_TRUE(
-      wait_for_stats(*server, [](const ConnectionStats& s) { return s.open == 2 && s.busy == 1; }))
-      << "open " << server->connection_stats().open << ", busy " << server->connection_stats().busy;
-  ASSERT_TRUE(partial.send("\r\n"));
-  EXPECT_EQ(partial.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
-  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 0; }));
-  EXPECT_EQ(server->connection_stats().open, 2);
-}
-
 // Answers GET /slow after holding its (only) I/O thread for 400 ms, and anything else at once.
 Response slow_on_request(const Request& request) {
   if (request.target == "/slow") std::this_thread::sleep_for(400ms);
   return hello_handler(request);
 }
+
+// A connection is busy while the server owes it an answer: from a request read in full until
+// its response is written. Neither an idle keep-alive connection nor one whose request is
+// still arriving is.
+TEST(HttpServer, BusyGaugeCountsRequestsOwedAnAnswer) {
+  auto server = start_server({}, slow_on_request);
+  ASSERT_TRUE(server);
+  RawConnection idle(server->port());
+  ASSERT_TRUE(idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(idle.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  RawConnection partial(server->port());
+  ASSERT_TRUE(partial.send("GET /slow HTTP/1.1\r\nHost: x\r\n"));
+  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.open == 2; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(server->connection_stats().busy, 0);
+  ASSERT_TRUE(partial.send("\r\n"));  // now complete: its handler holds a thread 400 ms
+  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
+  EXPECT_EQ(partial.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 0; }));
+  EXPECT_EQ(server->connection_stats().open, 2);
+}
+
 
 // One I/O thread, held 400 ms by a handler: a connection made meanwhile waits in the listen
 // queue. With max_accept_wait 100 ms it is reset when finally accepted (the server is
@@ -788,6 +793,78 @@ TEST(HttpServer, ConnectionKeptWaitingLongerThanMaxAcceptWaitIsReset) {
     EXPECT_EQ(server->connection_stats().refused_behind, bound.count() > 0 ? 1u : 0u);
     EXPECT_EQ(server->connection_stats().refused_full, 0u);
   }
+}
+
+// With max_busy_connections 1, a new connection is reset while one request is being
+// answered, and served again once it has been; a request still arriving does not count.
+TEST(HttpServer, BusyBoundResetsNewConnectionsWhileAnswersAreOwed) {
+  ServerOptions options;
+  options.threads = 2;
+  options.max_busy_connections = 1;
+  auto server = start_server(options, slow_on_request);
+  ASSERT_TRUE(server);
+  const std::string get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  // Sessions go round robin from the accepting thread's own: the first one is the
+  // acceptor's thread, so the slow request comes second and holds the other thread.
+  RawConnection first(server->port());
+  ASSERT_TRUE(first.send(get));
+  EXPECT_EQ(first.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  RawConnection slow(server->port());
+  ASSERT_TRUE(slow.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
+  RawConnection refused(server->port());
+  std::string got;
+  EXPECT_EQ(refused.read_until_close(got), RawConnection::End::Closed);
+  EXPECT_TRUE(got.empty()) << got;
+  EXPECT_EQ(refused.last_errno(), ECONNRESET);
+  EXPECT_EQ(server->connection_stats().refused_busy, 1u);
+  EXPECT_EQ(slow.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 0; }));
+  RawConnection partial(server->port());
+  ASSERT_TRUE(partial.send("GET / HTTP/1.1\r\nHost: x\r\n"));
+  RawConnection next(server->port());
+  ASSERT_TRUE(next.send(get));
+  EXPECT_EQ(next.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  ASSERT_TRUE(partial.send("\r\n"));
+  EXPECT_EQ(partial.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  const ConnectionStats stats = server->connection_stats();
+  EXPECT_EQ(stats.refused_busy, 1u);
+  EXPECT_EQ(stats.refused_behind, 0u);
+  EXPECT_EQ(stats.refused_full, 0u);
+}
+
+// Sessions take the I/O threads in turn, one connection at a time as well as in bursts: while
+// one request holds its thread, a connection made after it is served by the other.
+TEST(HttpServer, ConnectionsArrivingOneByOneTakeTheThreadsInTurn) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  ServerOptions options;
+  options.threads = 2;
+  auto server = start_server(options, [&](const Request& request) {
+    if (request.target == "/hold") {
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, 10s, [&] { return released; });
+    }
+    return hello_handler(request);
+  });
+  ASSERT_TRUE(server);
+  const std::string get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  RawConnection first(server->port());  // the accepting thread's own turn
+  ASSERT_TRUE(first.send(get));
+  EXPECT_EQ(first.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  RawConnection held(server->port());  // the other thread's turn: held there
+  ASSERT_TRUE(held.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
+  RawConnection third(server->port());  // the accepting thread's turn again: served
+  ASSERT_TRUE(third.send(get));
+  EXPECT_EQ(third.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  {
+    std::lock_guard lock(mu);
+    released = true;
+  }
+  cv.notify_all();
+  EXPECT_EQ(held.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
 }
 
 // Connections that queued while the only I/O thread was held are all taken and served,

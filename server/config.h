@@ -35,6 +35,9 @@ struct ServerConfig {
   // A connection that waited longer than this in the listen queue is refused at accept
   // with a reset (http::ServerOptions::max_accept_wait; 0 = never).
   std::chrono::milliseconds max_accept_wait{100};
+  // Connections owing an answer at which new connections are refused at accept with a
+  // reset (http::ServerOptions::max_busy_connections; 0 = no bound).
+  int max_busy_connections = 0;
   int validation_threads = 4;
   // Challenge validations waiting for a worker; beyond this, answers are rateLimited.
   int validation_queue_limit = 10000;

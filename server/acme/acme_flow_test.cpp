@@ -177,6 +177,7 @@ TEST_F(AcmeFlowTest, Http01IpIdentifierFullFlow) {
   EXPECT_GE(gauge("attestlab_http_connections_busy"), 1);  // this request
   EXPECT_EQ(gauge("attestlab_http_connections_refused_total{reason=\"behind\"}"), 0);
   EXPECT_EQ(gauge("attestlab_http_connections_refused_total{reason=\"full\"}"), 0);
+  EXPECT_EQ(gauge("attestlab_http_connections_refused_total{reason=\"busy\"}"), 0);
 #ifdef ATTESTLAB_SANITIZED_ALLOCATOR
   // The sanitizer's allocator leaves glibc's statistics at zero: present, not counted.
   EXPECT_GE(gauge("attestlab_process_heap_bytes{state=\"in_use\"}"), 0);

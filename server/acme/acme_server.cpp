@@ -381,6 +381,7 @@ Result<std::unique_ptr<AcmeServer>> AcmeServer::start(
   options.max_connections = config.max_connections;
   options.max_connections_per_ip = std::min(config.max_connections_per_ip, config.max_connections);
   options.max_accept_wait = config.max_accept_wait;
+  options.max_busy_connections = config.max_busy_connections;
   // Refusals made before a request reaches the router (body or header too large,
   // unparsable HTTP, a throwing handler) are problem documents too (RFC 8555 §6.7).
   options.error_response = [](int status, const std::string& reason) {

@@ -189,17 +189,19 @@ std::string Metrics::render() const {
     out += "# TYPE attestlab_http_connections gauge\n";
     out += "attestlab_http_connections " + std::to_string(stats.open) + "\n";
     out +=
-        "# HELP attestlab_http_connections_busy Open HTTP connections in a TLS handshake or "
-        "a request.\n";
+        "# HELP attestlab_http_connections_busy Open HTTP connections owing an answer: a "
+        "request read in full and not yet answered.\n";
     out += "# TYPE attestlab_http_connections_busy gauge\n";
     out += "attestlab_http_connections_busy " + std::to_string(stats.busy) + "\n";
     out +=
         "# HELP attestlab_http_connections_refused_total Connections closed at accept: "
-        "behind (waited longer than the accept bound: overload) or full (max_connections, "
-        "or the per-address cap).\n";
+        "behind (waited longer than the accept bound), busy (the bound on connections "
+        "owing an answer) or full (max_connections, or the per-address cap).\n";
     out += "# TYPE attestlab_http_connections_refused_total counter\n";
     out += "attestlab_http_connections_refused_total{reason=\"behind\"} " +
            std::to_string(stats.refused_behind) + "\n";
+    out += "attestlab_http_connections_refused_total{reason=\"busy\"} " +
+           std::to_string(stats.refused_busy) + "\n";
     out += "attestlab_http_connections_refused_total{reason=\"full\"} " +
            std::to_string(stats.refused_full) + "\n";
   }
