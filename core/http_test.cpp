@@ -721,171 +721,211 @@ TEST(HttpServer, MaxConnectionsIsEnforced) {
 }
 
 // Polls `stats` of `server` until `done` holds, for up to five seconds.
-bool wait_for_stats(const Server& server, const std::function<bool(const ConnectionStats&)>& done) {
+bool wait_for_stats(const Server &server,
+                    const std::function<bool(const ConnectionStats &)> &done) {
   for (int i = 0; i < 500; ++i) {
-    if (done(server.connection_stats())) return true;
+    if (done(server.connection_stats()))
+      return true;
     std::this_thread::sleep_for(10ms);
   }
   return false;
 }
 
-// Answers GET /slow after holding its (only) I/O thread for 400 ms, and anything else at once.
-Response slow_on_request(const Request& request) {
-  if (request.target == "/slow") std::this_thread::sleep_for(400ms);
-  return hello_handler(request);
+// Holds the handlers of GET /hold until the test opens it (at most 10 s), so a
+// test decides how long a request keeps its I/O thread instead of racing a
+// sleep. Declare it before the server, which must stop first.
+class Gate {
+public:
+  void wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, 10s, [&] { return open_; });
+  }
+  void open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  Handler handler() {
+    return [this](const Request &request) {
+      if (request.target == "/hold")
+        wait();
+      return hello_handler(request);
+    };
+  }
+
+private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+const std::string kGet = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+const std::string kHold = "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n";
+
+bool answered_200(RawConnection &connection) {
+  return connection.read_response().rfind("HTTP/1.1 200 ", 0) == 0;
 }
 
-// A connection is busy while the server owes it an answer: from a request read in full until
-// its response is written. Neither an idle keep-alive connection nor one whose request is
-// still arriving is.
+// A connection is busy while the server owes it an answer: from a request read
+// in full until its response is written. Neither an idle keep-alive connection
+// nor one whose request is still arriving is.
 TEST(HttpServer, BusyGaugeCountsRequestsOwedAnAnswer) {
-  auto server = start_server({}, slow_on_request);
+  Gate gate;
+  auto server = start_server({}, gate.handler());
   ASSERT_TRUE(server);
   RawConnection idle(server->port());
-  ASSERT_TRUE(idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-  EXPECT_EQ(idle.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  ASSERT_TRUE(idle.send(kGet));
+  EXPECT_TRUE(answered_200(idle));
   RawConnection partial(server->port());
-  ASSERT_TRUE(partial.send("GET /slow HTTP/1.1\r\nHost: x\r\n"));
-  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.open == 2; }));
+  ASSERT_TRUE(partial.send("GET /hold HTTP/1.1\r\nHost: x\r\n"));
+  EXPECT_TRUE(wait_for_stats(
+      *server, [](const ConnectionStats &s) { return s.open == 2; }));
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(server->connection_stats().busy, 0);
-  ASSERT_TRUE(partial.send("\r\n"));  // now complete: its handler holds a thread 400 ms
-  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
-  EXPECT_EQ(partial.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
-  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 0; }));
+  ASSERT_TRUE(
+      partial.send("\r\n")); // complete now: its handler waits at the gate
+  EXPECT_TRUE(wait_for_stats(
+      *server, [](const ConnectionStats &s) { return s.busy == 1; }));
+  gate.open();
+  EXPECT_TRUE(answered_200(partial));
+  EXPECT_TRUE(wait_for_stats(
+      *server, [](const ConnectionStats &s) { return s.busy == 0; }));
   EXPECT_EQ(server->connection_stats().open, 2);
 }
 
-
-// One I/O thread, held 400 ms by a handler: a connection made meanwhile waits in the listen
-// queue. With max_accept_wait 100 ms it is reset when finally accepted (the server is
-// behind), and one made once the server is idle again is served; without the bound the same
-// late connection is served.
+// One I/O thread, held by a handler: a connection made meanwhile waits in the
+// listen queue. With max_accept_wait 100 ms it is reset when it is finally
+// taken, 300 ms later (the server is behind), and one made once the server is
+// free again is served; without the bound the same late connection is served.
 TEST(HttpServer, ConnectionKeptWaitingLongerThanMaxAcceptWaitIsReset) {
   for (const auto bound : {100ms, 0ms}) {
     SCOPED_TRACE("max_accept_wait " + std::to_string(bound.count()) + " ms");
+    Gate gate;
     ServerOptions options;
     options.threads = 1;
     options.max_accept_wait = bound;
-    auto server = start_server(options, slow_on_request);
+    auto server = start_server(options, gate.handler());
     ASSERT_TRUE(server);
-    const std::string get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-    RawConnection slow(server->port());
-    ASSERT_TRUE(slow.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
-    ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
-    std::this_thread::sleep_for(50ms);  // the handler holds the thread now
+    RawConnection held(server->port());
+    ASSERT_TRUE(held.send(kHold));
+    ASSERT_TRUE(wait_for_stats(
+        *server, [](const ConnectionStats &s) { return s.busy == 1; }));
     RawConnection late(server->port());
-    ASSERT_TRUE(late.connected());  // the kernel completes the handshake; nobody accepts it
-    ASSERT_TRUE(late.send(get));
-    EXPECT_EQ(slow.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+    ASSERT_TRUE(late.connected()); // the kernel completes the handshake; nobody
+                                   // takes it
+    ASSERT_TRUE(late.send(kGet));
+    std::this_thread::sleep_for(300ms);
+    gate.open();
+    EXPECT_TRUE(answered_200(held));
     if (bound.count() > 0) {
       std::string got;
       EXPECT_EQ(late.read_until_close(got), RawConnection::End::Closed);
       EXPECT_TRUE(got.empty()) << got;
       EXPECT_EQ(late.last_errno(), ECONNRESET);
-      EXPECT_EQ(server->connection_stats().refused_behind, 1u);
       RawConnection next(server->port());
-      ASSERT_TRUE(next.send(get));
-      EXPECT_EQ(next.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+      ASSERT_TRUE(next.send(kGet));
+      EXPECT_TRUE(answered_200(next));
     } else {
-      EXPECT_EQ(late.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+      EXPECT_TRUE(answered_200(late));
     }
-    EXPECT_EQ(server->connection_stats().refused_behind, bound.count() > 0 ? 1u : 0u);
-    EXPECT_EQ(server->connection_stats().refused_full, 0u);
+    const ConnectionStats stats = server->connection_stats();
+    EXPECT_EQ(stats.refused_behind, bound.count() > 0 ? 1u : 0u);
+    EXPECT_EQ(stats.refused_busy, 0u);
+    EXPECT_EQ(stats.refused_full, 0u);
   }
 }
 
-// With max_busy_connections 1, a new connection is reset while one request is being
-// answered, and served again once it has been; a request still arriving does not count.
+// With max_busy_connections 1, a new connection is reset while one request is
+// owed its answer, and served again once it has been; a request still arriving
+// does not count.
 TEST(HttpServer, BusyBoundResetsNewConnectionsWhileAnswersAreOwed) {
+  Gate gate;
   ServerOptions options;
   options.threads = 2;
   options.max_busy_connections = 1;
-  auto server = start_server(options, slow_on_request);
+  auto server = start_server(options, gate.handler());
   ASSERT_TRUE(server);
-  const std::string get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-  // Sessions go round robin from the accepting thread's own: the first one is the
-  // acceptor's thread, so the slow request comes second and holds the other thread.
+  // Sessions take the threads in turn from the accepting thread's own: the
+  // first one is the acceptor's thread, so the held request comes second and
+  // holds the other thread.
   RawConnection first(server->port());
-  ASSERT_TRUE(first.send(get));
-  EXPECT_EQ(first.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
-  RawConnection slow(server->port());
-  ASSERT_TRUE(slow.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
+  ASSERT_TRUE(first.send(kGet));
+  EXPECT_TRUE(answered_200(first));
+  RawConnection held(server->port());
+  ASSERT_TRUE(held.send(kHold));
+  ASSERT_TRUE(wait_for_stats(
+      *server, [](const ConnectionStats &s) { return s.busy == 1; }));
   RawConnection refused(server->port());
   std::string got;
   EXPECT_EQ(refused.read_until_close(got), RawConnection::End::Closed);
   EXPECT_TRUE(got.empty()) << got;
   EXPECT_EQ(refused.last_errno(), ECONNRESET);
   EXPECT_EQ(server->connection_stats().refused_busy, 1u);
-  EXPECT_EQ(slow.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
-  ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 0; }));
+  gate.open();
+  EXPECT_TRUE(answered_200(held));
+  ASSERT_TRUE(wait_for_stats(
+      *server, [](const ConnectionStats &s) { return s.busy == 0; }));
   RawConnection partial(server->port());
   ASSERT_TRUE(partial.send("GET / HTTP/1.1\r\nHost: x\r\n"));
   RawConnection next(server->port());
-  ASSERT_TRUE(next.send(get));
-  EXPECT_EQ(next.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  ASSERT_TRUE(next.send(kGet));
+  EXPECT_TRUE(answered_200(next));
   ASSERT_TRUE(partial.send("\r\n"));
-  EXPECT_EQ(partial.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  EXPECT_TRUE(answered_200(partial));
   const ConnectionStats stats = server->connection_stats();
   EXPECT_EQ(stats.refused_busy, 1u);
   EXPECT_EQ(stats.refused_behind, 0u);
   EXPECT_EQ(stats.refused_full, 0u);
 }
 
-// Sessions take the I/O threads in turn, one connection at a time as well as in bursts: while
-// one request holds its thread, a connection made after it is served by the other.
+// Sessions take the I/O threads in turn, one connection at a time as well as in
+// bursts: while one request holds its thread, a connection made after it is
+// served by the other.
 TEST(HttpServer, ConnectionsArrivingOneByOneTakeTheThreadsInTurn) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool released = false;
+  Gate gate;
   ServerOptions options;
   options.threads = 2;
-  auto server = start_server(options, [&](const Request& request) {
-    if (request.target == "/hold") {
-      std::unique_lock lock(mu);
-      cv.wait_for(lock, 10s, [&] { return released; });
-    }
-    return hello_handler(request);
-  });
+  auto server = start_server(options, gate.handler());
   ASSERT_TRUE(server);
-  const std::string get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-  RawConnection first(server->port());  // the accepting thread's own turn
-  ASSERT_TRUE(first.send(get));
-  EXPECT_EQ(first.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
-  RawConnection held(server->port());  // the other thread's turn: held there
-  ASSERT_TRUE(held.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
-  RawConnection third(server->port());  // the accepting thread's turn again: served
-  ASSERT_TRUE(third.send(get));
-  EXPECT_EQ(third.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
-  {
-    std::lock_guard lock(mu);
-    released = true;
-  }
-  cv.notify_all();
-  EXPECT_EQ(held.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  RawConnection first(server->port()); // the accepting thread's own turn
+  ASSERT_TRUE(first.send(kGet));
+  EXPECT_TRUE(answered_200(first));
+  RawConnection held(server->port()); // the other thread's turn: held there
+  ASSERT_TRUE(held.send(kHold));
+  ASSERT_TRUE(wait_for_stats(
+      *server, [](const ConnectionStats &s) { return s.busy == 1; }));
+  RawConnection third(
+      server->port()); // the accepting thread's turn again: served
+  ASSERT_TRUE(third.send(kGet));
+  EXPECT_TRUE(answered_200(third));
+  gate.open();
+  EXPECT_TRUE(answered_200(held));
 }
 
-// Connections that queued while the only I/O thread was held are all taken and served,
-// more of them than one turn of the acceptor takes (32).
+// Connections that queued while the only I/O thread was held are all taken and
+// served, more of them than one turn of the acceptor takes (32).
 TEST(HttpServer, ConnectionsQueuedWhileTheThreadWasHeldAreAllServed) {
+  Gate gate;
   ServerOptions options;
   options.threads = 1;
-  auto server = start_server(options, slow_on_request);
+  auto server = start_server(options, gate.handler());
   ASSERT_TRUE(server);
-  RawConnection slow(server->port());
-  ASSERT_TRUE(slow.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
+  RawConnection held(server->port());
+  ASSERT_TRUE(held.send(kHold));
+  ASSERT_TRUE(wait_for_stats(
+      *server, [](const ConnectionStats &s) { return s.busy == 1; }));
   std::vector<std::unique_ptr<RawConnection>> queued;
   for (int i = 0; i < 40; ++i) {
     queued.push_back(std::make_unique<RawConnection>(server->port()));
-    ASSERT_TRUE(queued.back()->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(queued.back()->send(kGet));
   }
-  EXPECT_EQ(slow.read_response().rfind("HTTP/1.1 200 ", 0), 0u);
+  gate.open();
+  EXPECT_TRUE(answered_200(held));
   int served = 0;
-  for (auto& connection : queued)
-    served += connection->read_response().rfind("HTTP/1.1 200 ", 0) == 0;
+  for (auto &connection : queued)
+    served += answered_200(*connection) ? 1 : 0;
   EXPECT_EQ(served, 40);
   EXPECT_EQ(server->connection_stats().open, 41);
 }
