@@ -721,11 +721,9 @@ TEST(HttpServer, MaxConnectionsIsEnforced) {
 }
 
 // Polls `stats` of `server` until `done` holds, for up to five seconds.
-bool wait_for_stats(const Server &server,
-                    const std::function<bool(const ConnectionStats &)> &done) {
+bool wait_for_stats(const Server& server, const std::function<bool(const ConnectionStats&)>& done) {
   for (int i = 0; i < 500; ++i) {
-    if (done(server.connection_stats()))
-      return true;
+    if (done(server.connection_stats())) return true;
     std::this_thread::sleep_for(10ms);
   }
   return false;
@@ -735,7 +733,7 @@ bool wait_for_stats(const Server &server,
 // test decides how long a request keeps its I/O thread instead of racing a
 // sleep. Declare it before the server, which must stop first.
 class Gate {
-public:
+ public:
   void wait() {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, 10s, [&] { return open_; });
@@ -748,14 +746,13 @@ public:
     cv_.notify_all();
   }
   Handler handler() {
-    return [this](const Request &request) {
-      if (request.target == "/hold")
-        wait();
+    return [this](const Request& request) {
+      if (request.target == "/hold") wait();
       return hello_handler(request);
     };
   }
 
-private:
+ private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = false;
@@ -764,8 +761,18 @@ private:
 const std::string kGet = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 const std::string kHold = "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n";
 
-bool answered_200(RawConnection &connection) {
+bool answered_200(RawConnection& connection) {
   return connection.read_response().rfind("HTTP/1.1 200 ", 0) == 0;
+}
+
+// On a two-thread server, sessions take the threads in turn from the accepting thread's own:
+// `first` is answered there (and kept open), then `held` sends GET /hold, takes the other
+// thread and waits at the gate.
+void hold_the_other_thread(const Server& server, RawConnection& first, RawConnection& held) {
+  ASSERT_TRUE(first.send(kGet));
+  EXPECT_TRUE(answered_200(first));
+  ASSERT_TRUE(held.send(kHold));
+  ASSERT_TRUE(wait_for_stats(server, [](const ConnectionStats& s) { return s.busy == 1; }));
 }
 
 // A connection is busy while the server owes it an answer: from a request read
@@ -780,18 +787,14 @@ TEST(HttpServer, BusyGaugeCountsRequestsOwedAnAnswer) {
   EXPECT_TRUE(answered_200(idle));
   RawConnection partial(server->port());
   ASSERT_TRUE(partial.send("GET /hold HTTP/1.1\r\nHost: x\r\n"));
-  EXPECT_TRUE(wait_for_stats(
-      *server, [](const ConnectionStats &s) { return s.open == 2; }));
+  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.open == 2; }));
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(server->connection_stats().busy, 0);
-  ASSERT_TRUE(
-      partial.send("\r\n")); // complete now: its handler waits at the gate
-  EXPECT_TRUE(wait_for_stats(
-      *server, [](const ConnectionStats &s) { return s.busy == 1; }));
+  ASSERT_TRUE(partial.send("\r\n"));  // complete now: its handler waits at the gate
+  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
   gate.open();
   EXPECT_TRUE(answered_200(partial));
-  EXPECT_TRUE(wait_for_stats(
-      *server, [](const ConnectionStats &s) { return s.busy == 0; }));
+  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 0; }));
   EXPECT_EQ(server->connection_stats().open, 2);
 }
 
@@ -810,11 +813,10 @@ TEST(HttpServer, ConnectionKeptWaitingLongerThanMaxAcceptWaitIsReset) {
     ASSERT_TRUE(server);
     RawConnection held(server->port());
     ASSERT_TRUE(held.send(kHold));
-    ASSERT_TRUE(wait_for_stats(
-        *server, [](const ConnectionStats &s) { return s.busy == 1; }));
+    ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
     RawConnection late(server->port());
-    ASSERT_TRUE(late.connected()); // the kernel completes the handshake; nobody
-                                   // takes it
+    ASSERT_TRUE(late.connected());  // the kernel completes the handshake; nobody
+                                    // takes it
     ASSERT_TRUE(late.send(kGet));
     std::this_thread::sleep_for(300ms);
     gate.open();
@@ -847,16 +849,9 @@ TEST(HttpServer, BusyBoundResetsNewConnectionsWhileAnswersAreOwed) {
   options.max_busy_connections = 1;
   auto server = start_server(options, gate.handler());
   ASSERT_TRUE(server);
-  // Sessions take the threads in turn from the accepting thread's own: the
-  // first one is the acceptor's thread, so the held request comes second and
-  // holds the other thread.
   RawConnection first(server->port());
-  ASSERT_TRUE(first.send(kGet));
-  EXPECT_TRUE(answered_200(first));
   RawConnection held(server->port());
-  ASSERT_TRUE(held.send(kHold));
-  ASSERT_TRUE(wait_for_stats(
-      *server, [](const ConnectionStats &s) { return s.busy == 1; }));
+  ASSERT_NO_FATAL_FAILURE(hold_the_other_thread(*server, first, held));
   RawConnection refused(server->port());
   std::string got;
   EXPECT_EQ(refused.read_until_close(got), RawConnection::End::Closed);
@@ -865,8 +860,7 @@ TEST(HttpServer, BusyBoundResetsNewConnectionsWhileAnswersAreOwed) {
   EXPECT_EQ(server->connection_stats().refused_busy, 1u);
   gate.open();
   EXPECT_TRUE(answered_200(held));
-  ASSERT_TRUE(wait_for_stats(
-      *server, [](const ConnectionStats &s) { return s.busy == 0; }));
+  ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 0; }));
   RawConnection partial(server->port());
   ASSERT_TRUE(partial.send("GET / HTTP/1.1\r\nHost: x\r\n"));
   RawConnection next(server->port());
@@ -889,15 +883,10 @@ TEST(HttpServer, ConnectionsArrivingOneByOneTakeTheThreadsInTurn) {
   options.threads = 2;
   auto server = start_server(options, gate.handler());
   ASSERT_TRUE(server);
-  RawConnection first(server->port()); // the accepting thread's own turn
-  ASSERT_TRUE(first.send(kGet));
-  EXPECT_TRUE(answered_200(first));
-  RawConnection held(server->port()); // the other thread's turn: held there
-  ASSERT_TRUE(held.send(kHold));
-  ASSERT_TRUE(wait_for_stats(
-      *server, [](const ConnectionStats &s) { return s.busy == 1; }));
-  RawConnection third(
-      server->port()); // the accepting thread's turn again: served
+  RawConnection first(server->port());
+  RawConnection held(server->port());
+  ASSERT_NO_FATAL_FAILURE(hold_the_other_thread(*server, first, held));
+  RawConnection third(server->port());  // the accepting thread's turn again: served
   ASSERT_TRUE(third.send(kGet));
   EXPECT_TRUE(answered_200(third));
   gate.open();
@@ -914,8 +903,7 @@ TEST(HttpServer, ConnectionsQueuedWhileTheThreadWasHeldAreAllServed) {
   ASSERT_TRUE(server);
   RawConnection held(server->port());
   ASSERT_TRUE(held.send(kHold));
-  ASSERT_TRUE(wait_for_stats(
-      *server, [](const ConnectionStats &s) { return s.busy == 1; }));
+  ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
   std::vector<std::unique_ptr<RawConnection>> queued;
   for (int i = 0; i < 40; ++i) {
     queued.push_back(std::make_unique<RawConnection>(server->port()));
@@ -924,12 +912,10 @@ TEST(HttpServer, ConnectionsQueuedWhileTheThreadWasHeldAreAllServed) {
   gate.open();
   EXPECT_TRUE(answered_200(held));
   int served = 0;
-  for (auto &connection : queued)
-    served += answered_200(*connection) ? 1 : 0;
+  for (auto& connection : queued) served += answered_200(*connection) ? 1 : 0;
   EXPECT_EQ(served, 40);
   EXPECT_EQ(server->connection_stats().open, 41);
 }
-
 TEST(HttpServer, IncompleteRequestTimesOut) {
   ServerOptions options;
   options.read_timeout = 200ms;
