@@ -4,7 +4,8 @@
 # this machine's saturation (~400/s on the 2-vCPU guest of bench/RESULTS.md), for
 # --duration. Prints the load's figures (goodput, latency, server CPU per enrollment) and
 # the failures grouped by type, step and detail: whether the excess is refused at the first
-# request (the server keeps its goodput) or enrollments fail midway (it collapses).
+# request (the server keeps its goodput) or enrollments fail midway (it collapses), and the
+# server's own count of connections refused at accept, by reason (behind, busy, full).
 #
 #   bench/overload.sh [--rate 500/s] [--duration 30s] [--warmup 2s] [--accounts 100]
 #
@@ -18,7 +19,7 @@ BIN=${ATTESTLAB_BIN:-$HERE/build/release/attestlab}
 . "$HERE/bench/lib/options.sh"
 take_options "$0" 13 "rate=500/s duration=30s warmup=2s accounts=100" "$@"
 [ "$option_words" -eq $# ] || { echo "overload.sh: unexpected argument ${*:option_words+1:1}" >&2; exit 2; }
-for p in "$BIN" pebble-challtestsrv /usr/bin/python3; do
+for p in "$BIN" pebble-challtestsrv curl /usr/bin/python3; do
   command -v "$p" >/dev/null || { echo "overload.sh: $p not found" >&2; exit 2; }
 done
 source "$HERE/bench/lib.sh"
@@ -47,3 +48,8 @@ if errors:
 else:
     print("\nno failures")
 PY
+# The server's own count of the connections it refused at accept, by reason (/metrics).
+echo
+curl -s --max-time 5 --cacert "$A_DATA/tls/cert.pem" "https://127.0.0.1:$A_PORT/metrics" |
+  awk '/^attestlab_http_connections_refused_total\{/ {sub(/.*reason="/, "", $1); sub(/"}/, "", $1); r = r " " $1 " " $2}
+       END {print "refused at accept by the server (warm-up included):" (r == "" ? " (no metrics)" : r)}'
