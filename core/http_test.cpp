@@ -771,6 +771,8 @@ bool answered_200(RawConnection& connection) {
 void hold_the_other_thread(const Server& server, RawConnection& first, RawConnection& held) {
   ASSERT_TRUE(first.send(kGet));
   EXPECT_TRUE(answered_200(first));
+  // The answer can arrive before the server's write completes and clears `first`'s busy mark.
+  ASSERT_TRUE(wait_for_stats(server, [](const ConnectionStats& s) { return s.busy == 0; }));
   ASSERT_TRUE(held.send(kHold));
   ASSERT_TRUE(wait_for_stats(server, [](const ConnectionStats& s) { return s.busy == 1; }));
 }
@@ -785,6 +787,7 @@ TEST(HttpServer, BusyGaugeCountsRequestsOwedAnAnswer) {
   RawConnection idle(server->port());
   ASSERT_TRUE(idle.send(kGet));
   EXPECT_TRUE(answered_200(idle));
+  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 0; }));
   RawConnection partial(server->port());
   ASSERT_TRUE(partial.send("GET /hold HTTP/1.1\r\nHost: x\r\n"));
   EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.open == 2; }));

@@ -34,7 +34,7 @@ struct ServerConfig {
   int max_connections_per_ip = 256;
   // A connection that waited longer than this in the listen queue is refused at accept
   // with a reset (http::ServerOptions::max_accept_wait; 0 = never).
-  std::chrono::milliseconds max_accept_wait{100};
+  std::chrono::milliseconds max_accept_wait{1000};
   // Connections owing an answer at which new connections are refused at accept with a
   // reset (http::ServerOptions::max_busy_connections; 0 = no bound).
   int max_busy_connections = 0;
