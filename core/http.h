@@ -21,8 +21,8 @@ namespace attestlab::http {
 using Headers = std::multimap<std::string, std::string>;
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path and query as sent, e.g. "/acme/order/abc"
+  std::string method;       // "GET", "POST", ...
+  std::string target;       // path and query as sent, e.g. "/acme/order/abc"
   Headers headers;
   std::string body;
   std::string remote_addr;  // peer IP
@@ -77,8 +77,8 @@ using Handler = std::function<Response(const Request&)>;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;    // 0 = pick a free port (see Server::port())
-  std::string tls_cert_pem;  // PEM text (chain); empty = plain HTTP
+  std::uint16_t port = 0;        // 0 = pick a free port (see Server::port())
+  std::string tls_cert_pem;      // PEM text (chain); empty = plain HTTP
   std::string tls_key_pem;
   int threads = 2;
   std::size_t max_body_bytes = 256 * 1024;
@@ -112,7 +112,7 @@ struct ServerOptions {
 // connections refused at accept since the server started, by reason.
 struct ConnectionStats {
   int open = 0;                      // accepted and not yet closed
-  int busy = 0;                    // of them: a request read and not yet answered
+  int busy = 0;                      // of them: a request read and not yet answered
   std::uint64_t refused_behind = 0;  // waited longer than max_accept_wait to be taken
   std::uint64_t refused_busy = 0;    // max_busy_connections reached
   std::uint64_t refused_full = 0;    // max_connections or max_connections_per_ip reached
@@ -120,15 +120,14 @@ struct ConnectionStats {
 
 // An async HTTP(S) server with keep-alive. Oversized requests get 413 / 431, malformed
 // ones 400, and the connection is closed; connections beyond max_connections, taken later
-// than max_accept_wait or while max_busy_connections owe answers, are closed at accept. Thread-safe; stop() is idempotent and joins
-// the threads.
+// than max_accept_wait or while max_busy_connections owe answers, are closed at accept.
+// Thread-safe; stop() is idempotent and joins the threads.
 class Server {
  public:
   static Result<std::unique_ptr<Server>> start(ServerOptions options, Handler handler);
   virtual ~Server() = default;
   virtual std::uint16_t port() const = 0;
-  // Connections open now (sessions accepted and not yet closed).
-  virtual int connections() const = 0;
+  // Connections open now and busy, and those refused at accept so far.
   virtual ConnectionStats connection_stats() const = 0;
   virtual void stop() = 0;
 };
@@ -137,8 +136,8 @@ struct ClientOptions {
   std::string trust_ca_pem_file;  // PEM bundle to trust; empty = system default store
   bool verify_tls = true;
   std::chrono::milliseconds timeout{10000};  // connect + whole exchange
-  std::string connect_host;                  // if set: connect here instead of the URL's host
-  std::uint16_t connect_port = 0;            // if set: connect to this port instead of the URL's
+  std::string connect_host;       // if set: connect here instead of the URL's host
+  std::uint16_t connect_port = 0;  // if set: connect to this port instead of the URL's
   // A response body larger than this is an error, found without reading the rest.
   std::size_t max_response_body = 10 * 1024 * 1024;
 };

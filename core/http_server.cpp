@@ -107,7 +107,6 @@ class BeastServer final : public Server {
   }
 
   std::uint16_t port() const override { return port_; }
-  int connections() const override { return shared_.live_sessions.load(std::memory_order_relaxed); }
   ConnectionStats connection_stats() const override {
     ConnectionStats stats;
     stats.open = shared_.live_sessions.load(std::memory_order_relaxed);
@@ -152,10 +151,12 @@ class BeastServer final : public Server {
   // behind the requests in progress until clients timed out in it, unanswered.
   static constexpr int kAcceptBatch = 32;
 
-  asio::io_context& next_session_context() { return *iocs_[next_context_++ % iocs_.size()]; }
+  // The io_context of the next session. The round robin moves on only for a connection
+  // taken: an empty try must not skip a thread, or single arrivals all land on one.
+  asio::io_context& session_context() { return *iocs_[next_context_ % iocs_.size()]; }
 
   void accept() {
-    acceptor_->async_accept(next_session_context(), [this](error_code ec, tcp::socket socket) {
+    acceptor_->async_accept(session_context(), [this](error_code ec, tcp::socket socket) {
       on_accept(ec, std::move(socket));
     });
   }
@@ -170,11 +171,10 @@ class BeastServer final : public Server {
       });
       return;
     }
+    ++next_context_;
     admit(std::move(socket));
     for (int i = 1; i < kAcceptBatch; ++i) {
-      // The round robin moves on only for a connection taken (an empty queue must not skip
-      // a thread: single arrivals would then all land on one).
-      tcp::socket next(*iocs_[next_context_ % iocs_.size()]);
+      tcp::socket next(session_context());
       if (acceptor_->accept(next, ec)) break;  // would_block: the queue is empty
       ++next_context_;
       admit(std::move(next));

@@ -30,8 +30,8 @@ struct ServerShared {
   Handler handler;
   std::optional<ssl::context> tls;  // set = every connection speaks TLS
   std::atomic<int> live_sessions{0};
-  // Sessions owing an answer (Session::set_busy), and the connections
-  // refused at accept, by reason (ConnectionStats).
+  // Sessions owing an answer (Session::set_busy), and the connections refused at accept, by
+  // reason (ConnectionStats).
   std::atomic<int> busy_sessions{0};
   std::atomic<std::uint64_t> refused_behind{0};
   std::atomic<std::uint64_t> refused_busy{0};
