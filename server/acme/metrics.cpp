@@ -198,12 +198,12 @@ std::string Metrics::render() const {
         "behind (waited longer than the accept bound), busy (the bound on connections "
         "owing an answer) or full (max_connections, or the per-address cap).\n";
     out += "# TYPE attestlab_http_connections_refused_total counter\n";
-    out += "attestlab_http_connections_refused_total{reason=\"behind\"} " +
-           std::to_string(stats.refused_behind) + "\n";
-    out += "attestlab_http_connections_refused_total{reason=\"busy\"} " +
-           std::to_string(stats.refused_busy) + "\n";
-    out += "attestlab_http_connections_refused_total{reason=\"full\"} " +
-           std::to_string(stats.refused_full) + "\n";
+    for (const auto& [reason, n] :
+         {std::pair{"behind", stats.refused_behind}, std::pair{"busy", stats.refused_busy},
+          std::pair{"full", stats.refused_full}}) {
+      out += std::string("attestlab_http_connections_refused_total{reason=\"") + reason + "\"} " +
+             std::to_string(n) + "\n";
+    }
   }
   if (const auto heap = HeapTrimmer::heap()) {
     out += "# HELP attestlab_process_heap_bytes The allocator's heap: in use, and free but kept.\n";
