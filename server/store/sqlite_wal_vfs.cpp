@@ -12,8 +12,15 @@ namespace attestlab::server::sqlite_internal {
 namespace {
 
 constexpr int kFrameHeaderSize = 24;  // wal.c: WAL_FRAME_HDRSIZE
+// Frames held for one write are written sooner once they pass this size (a transaction
+// larger than the page cache spills many frames before its commit frame). Held bytes then
+// stay under 60 KiB + one frame of the largest page (64 KiB): the unix VFS writes at most
+// 128 KiB - 1 per call (os_unix.c, seekAndWrite masks the count with 0x1ffff) and reports a
+// larger write as a full disk.
+constexpr std::size_t kMaxHeld = 60 * 1024;
 
-std::atomic<std::uint64_t> coalesced{0};
+std::atomic<std::uint64_t> frames_held{0};
+std::atomic<std::uint64_t> held_writes{0};
 sqlite3_vfs* base_vfs = nullptr;  // the default VFS, set once before registration
 
 // Our file: the wrapped VFS's file follows this struct in the same allocation (szOsFile).
@@ -21,23 +28,30 @@ struct File {
   sqlite3_file base;
   sqlite3_file* real;
   bool wal;
-  bool held;  // a frame header waits in `header` for the page that follows it
+  // What is held: whole frames, maybe then one header whose page has not come yet
+  // (`page_due`, and `commit_due` when it is a commit frame's), to go at `held_offset`.
+  std::vector<unsigned char>* held;
   sqlite3_int64 held_offset;
+  bool page_due;
+  bool commit_due;
   sqlite3_int64 last_read_offset;  // -1 when the last call was not a read
-  unsigned char header[kFrameHeaderSize];
-  std::vector<unsigned char>* joined;  // header + page, reused
 };
 
 sqlite3_file* real_of(sqlite3_file* f) {
   return reinterpret_cast<File*>(f)->real;
 }
 
-// Writes the held header, if any.
+// Writes what is held, if anything, with one call.
 int flush(File* f) {
   f->last_read_offset = -1;
-  if (!f->held) return SQLITE_OK;
-  f->held = false;
-  return f->real->pMethods->xWrite(f->real, f->header, kFrameHeaderSize, f->held_offset);
+  if (f->held == nullptr || f->held->empty()) return SQLITE_OK;
+  f->page_due = false;
+  f->commit_due = false;
+  const int rc = f->real->pMethods->xWrite(f->real, f->held->data(),
+                                           static_cast<int>(f->held->size()), f->held_offset);
+  f->held->clear();
+  if (rc == SQLITE_OK) held_writes.fetch_add(1, std::memory_order_relaxed);
+  return rc;
 }
 
 int flush(sqlite3_file* f) {
@@ -48,8 +62,8 @@ int x_close(sqlite3_file* file) {
   File* f = reinterpret_cast<File*>(file);
   int rc = flush(f);
   const int closed = f->real->pMethods->xClose(f->real);
-  delete f->joined;
-  f->joined = nullptr;
+  delete f->held;
+  f->held = nullptr;
   return rc != SQLITE_OK ? rc : closed;
 }
 
@@ -60,35 +74,48 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
   return f->real->pMethods->xRead(f->real, out, amount, offset);
 }
 
+void hold(File* f, const void* data, int amount) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  f->held->insert(f->held->end(), bytes, bytes + amount);
+}
+
+// A WAL frame header's second word: the database size after the commit for a commit frame,
+// zero for every other frame (wal.c, walEncodeFrame).
+bool is_commit_header(const void* data) {
+  const auto* h = static_cast<const unsigned char*>(data);
+  return (h[4] | h[5] | h[6] | h[7]) != 0;
+}
+
 int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   File* f = reinterpret_cast<File*>(file);
   // A frame just read and now given a new header is a checksum rewrite (wal.c,
   // walRewriteChecksums), which no page write follows: its header goes down at once.
   const bool rewrite = f->last_read_offset == offset;
   f->last_read_offset = -1;
-  if (f->held && offset == f->held_offset + kFrameHeaderSize) {
-    // The page after its header: one write of both.
-    f->held = false;
-    std::vector<unsigned char>& joined = *f->joined;
-    joined.resize(kFrameHeaderSize + static_cast<std::size_t>(amount));
-    std::memcpy(joined.data(), f->header, kFrameHeaderSize);
-    std::memcpy(joined.data() + kFrameHeaderSize, data, static_cast<std::size_t>(amount));
-    const int rc = f->real->pMethods->xWrite(f->real, joined.data(),
-                                             static_cast<int>(joined.size()), f->held_offset);
-    if (rc == SQLITE_OK) coalesced.fetch_add(1, std::memory_order_relaxed);
-    return rc;
+  if (f->wal && !rewrite) {
+    const sqlite3_int64 end = f->held_offset + static_cast<sqlite3_int64>(f->held->size());
+    if (f->page_due && offset == end) {
+      // The page after its header: the frame is whole. A commit frame ends the transaction's
+      // frames, which then go down together before SQLite publishes them.
+      hold(f, data, amount);
+      f->page_due = false;
+      frames_held.fetch_add(1, std::memory_order_relaxed);
+      if (f->commit_due || f->held->size() >= kMaxHeld) return flush(f);
+      return SQLITE_OK;
+    }
+    if (!f->page_due && amount == kFrameHeaderSize && (f->held->empty() || offset == end)) {
+      if (f->held->empty()) f->held_offset = offset;
+      hold(f, data, amount);
+      f->page_due = true;
+      f->commit_due = is_commit_header(data);
+      return SQLITE_OK;
+    }
   }
   if (int rc = flush(f); rc != SQLITE_OK) return rc;
-  if (f->wal && amount == kFrameHeaderSize && !rewrite) {
-    std::memcpy(f->header, data, kFrameHeaderSize);
-    f->held_offset = offset;
-    f->held = true;
-    return SQLITE_OK;
-  }
   return f->real->pMethods->xWrite(f->real, data, amount, offset);
 }
 
-// Every other method writes a held header first, then hands over.
+// Every other method writes what is held first, then hands over.
 int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
   if (int rc = flush(f); rc != SQLITE_OK) return rc;
   return real_of(f)->pMethods->xTruncate(real_of(f), size);
@@ -188,8 +215,8 @@ int v_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, i
   }
   f->wal = (flags & SQLITE_OPEN_WAL) != 0;
   f->last_read_offset = -1;
-  f->joined = new (std::nothrow) std::vector<unsigned char>();
-  if (f->joined == nullptr) f->wal = false;  // no room to join: write as SQLite does
+  f->held = new (std::nothrow) std::vector<unsigned char>();
+  if (f->held == nullptr) f->wal = false;  // no room to hold: write as SQLite does
   f->base.pMethods = &kMethods;
   return rc;
 }
@@ -265,8 +292,9 @@ const char* wal_batching_vfs() {
   return name;
 }
 
-std::uint64_t wal_frames_coalesced() {
-  return coalesced.load(std::memory_order_relaxed);
+WalBatchStats wal_batch_stats() {
+  return WalBatchStats{frames_held.load(std::memory_order_relaxed),
+                       held_writes.load(std::memory_order_relaxed)};
 }
 
 }  // namespace attestlab::server::sqlite_internal
