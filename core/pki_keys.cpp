@@ -454,11 +454,14 @@ Result<PrivateKey> PrivateKey::generate(KeySpec spec) {
   ossl::PKeyCtx ctx;
   switch (spec.kind) {
     case KeyKind::EC: {
-      const char* curve = curve_name(spec.bits);
-      if (curve == nullptr) return Error::make("malformed", "unsupported EC curve size");
-      ctx.reset(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-      if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
-          EVP_PKEY_CTX_set_group_name(ctx.get(), curve) != 1)
+      if (curve_name(spec.bits) == nullptr)
+        return Error::make("malformed", "unsupported EC curve size");
+      // From the curve's built domain parameters: naming the group instead builds it from
+      // its constants on every call (BM_KeyGenerate beside its twin BM_RawKeyGenerate).
+      const EVP_PKEY* domain = ec_domain_template(spec.bits);
+      if (domain == nullptr) return internal("building EC domain parameters");
+      ctx.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, const_cast<EVP_PKEY*>(domain), nullptr));
+      if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1)
         return internal("preparing EC key generation");
       break;
     }
