@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -18,6 +19,8 @@ constexpr int kFrameHeaderSize = 24;  // wal.c: WAL_FRAME_HDRSIZE
 // 128 KiB - 1 per call (os_unix.c, seekAndWrite masks the count with 0x1ffff) and reports a
 // larger write as a full disk.
 constexpr std::size_t kMaxHeld = 60 * 1024;
+// Reserved when the file opens, so holding never allocates (nor throws through SQLite).
+constexpr std::size_t kHeldCapacity = kMaxHeld + kFrameHeaderSize + 65536;
 
 std::atomic<std::uint64_t> frames_held{0};
 std::atomic<std::uint64_t> held_writes{0};
@@ -74,6 +77,7 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
   return f->real->pMethods->xRead(f->real, out, amount, offset);
 }
 
+// Within the capacity reserved at open (x_write keeps it so): no allocation.
 void hold(File* f, const void* data, int amount) {
   const auto* bytes = static_cast<const unsigned char*>(data);
   f->held->insert(f->held->end(), bytes, bytes + amount);
@@ -94,7 +98,8 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
   f->last_read_offset = -1;
   if (f->wal && !rewrite) {
     const sqlite3_int64 end = f->held_offset + static_cast<sqlite3_int64>(f->held->size());
-    if (f->page_due && offset == end) {
+    const std::size_t room = f->held->capacity() - f->held->size();
+    if (f->page_due && offset == end && static_cast<std::size_t>(amount) <= room) {
       // The page after its header: the frame is whole. A commit frame ends the transaction's
       // frames, which then go down together before SQLite publishes them.
       hold(f, data, amount);
@@ -103,7 +108,11 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
       if (f->commit_due || f->held->size() >= kMaxHeld) return flush(f);
       return SQLITE_OK;
     }
-    if (!f->page_due && amount == kFrameHeaderSize && (f->held->empty() || offset == end)) {
+    if (!f->page_due && amount == kFrameHeaderSize) {
+      // Whole frames are held below kMaxHeld, so a header always has room after them.
+      if (!f->held->empty() && offset != end) {
+        if (int rc = flush(f); rc != SQLITE_OK) return rc;
+      }
       if (f->held->empty()) f->held_offset = offset;
       hold(f, data, amount);
       f->page_due = true;
@@ -215,8 +224,15 @@ int v_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, i
   }
   f->wal = (flags & SQLITE_OPEN_WAL) != 0;
   f->last_read_offset = -1;
-  f->held = new (std::nothrow) std::vector<unsigned char>();
-  if (f->held == nullptr) f->wal = false;  // no room to hold: write as SQLite does
+  if (f->wal) {
+    try {
+      auto held = std::make_unique<std::vector<unsigned char>>();
+      held->reserve(kHeldCapacity);
+      f->held = held.release();
+    } catch (const std::bad_alloc&) {
+      f->wal = false;  // no room to hold: write as SQLite does
+    }
+  }
   f->base.pMethods = &kMethods;
   return rc;
 }

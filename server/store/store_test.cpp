@@ -1131,6 +1131,85 @@ TEST_F(SqliteStoreTest, WalFramesGoDownWholeAndPlainSqliteSharesTheDatabase) {
   EXPECT_TRUE(store->certificate_by_serial("49")->has_value());
 }
 
+// The VFS's own rules, call by call on a WAL file (sqlite_wal_vfs.h): frames are held until
+// their commit frame, and any other call (a read, a sync, a write that does not continue
+// them) writes them first, at their offsets.
+TEST_F(SqliteStoreTest, WalBatchingVfsHoldsFramesUntilTheCommitFrameOrAnotherCall) {
+  sqlite3_vfs* vfs = sqlite3_vfs_find(sqlite_internal::wal_batching_vfs());
+  ASSERT_NE(vfs, nullptr);
+  const std::string path = (dir_ / "calls.db-wal").string();
+  std::ofstream((dir_ / "calls.db").string()).flush();  // a WAL file takes its database's mode
+  std::vector<char> storage(static_cast<std::size_t>(vfs->szOsFile));
+  auto* file = reinterpret_cast<sqlite3_file*>(storage.data());
+  int out_flags = 0;
+  ASSERT_EQ(vfs->xOpen(vfs, path.c_str(), file,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_WAL, &out_flags),
+            SQLITE_OK);
+  const sqlite3_io_methods* io = file->pMethods;
+  constexpr int kPage = 4096, kFrame = 24 + kPage;
+  auto header = [](bool commit, unsigned char fill) {
+    std::vector<unsigned char> h(24, fill);
+    for (int i = 4; i < 8; ++i) h[static_cast<std::size_t>(i)] = commit ? 1 : 0;
+    return h;
+  };
+  auto page = [](unsigned char fill) { return std::vector<unsigned char>(kPage, fill); };
+  auto write = [&](const std::vector<unsigned char>& bytes, sqlite3_int64 offset) {
+    return io->xWrite(file, bytes.data(), static_cast<int>(bytes.size()), offset);
+  };
+  auto on_disk = [&] { return fs::file_size(path); };
+  auto writes = [] { return sqlite_internal::wal_batch_stats().writes; };
+
+  const std::vector<unsigned char> wal_header(32, 0x77);
+  ASSERT_EQ(write(wal_header, 0), SQLITE_OK);  // not a frame: written at once
+  EXPECT_EQ(on_disk(), 32u);
+
+  // Two frames, the second a commit frame: nothing on disk until its page, then one write.
+  std::uint64_t before = writes();
+  ASSERT_EQ(write(header(false, 0x11), 32), SQLITE_OK);
+  ASSERT_EQ(write(page(0xA1), 32 + 24), SQLITE_OK);
+  ASSERT_EQ(write(header(true, 0x12), 32 + kFrame), SQLITE_OK);
+  EXPECT_EQ(on_disk(), 32u);
+  ASSERT_EQ(write(page(0xA2), 32 + kFrame + 24), SQLITE_OK);
+  EXPECT_EQ(on_disk(), 32u + 2 * kFrame);
+  EXPECT_EQ(writes() - before, 1u);
+
+  // A frame without its commit is written by a read of the file, before the read.
+  ASSERT_EQ(write(header(false, 0x13), 32 + 2 * kFrame), SQLITE_OK);
+  ASSERT_EQ(write(page(0xA3), 32 + 2 * kFrame + 24), SQLITE_OK);
+  EXPECT_EQ(on_disk(), 32u + 2 * kFrame);
+  std::vector<unsigned char> read_back(kPage);
+  ASSERT_EQ(io->xRead(file, read_back.data(), kPage, 32 + 2 * kFrame + 24), SQLITE_OK);
+  EXPECT_EQ(read_back, page(0xA3));
+
+  // A header that does not continue the held frames: they go down first, at their offset.
+  const sqlite3_int64 far = 32 + 10 * kFrame;
+  ASSERT_EQ(write(header(false, 0x14), 32 + 3 * kFrame), SQLITE_OK);
+  ASSERT_EQ(write(page(0xA4), 32 + 3 * kFrame + 24), SQLITE_OK);
+  ASSERT_EQ(write(header(false, 0x15), far), SQLITE_OK);
+  EXPECT_EQ(on_disk(), 32u + 4 * kFrame);
+  ASSERT_EQ(write(page(0xA5), far + 24), SQLITE_OK);
+  ASSERT_EQ(io->xSync(file, SQLITE_SYNC_NORMAL), SQLITE_OK);  // and a sync writes the rest
+  EXPECT_EQ(on_disk(), static_cast<std::uintmax_t>(far + kFrame));
+  ASSERT_EQ(io->xClose(file), SQLITE_OK);
+
+  // Byte for byte where SQLite put them.
+  std::ifstream in(path, std::ios::binary);
+  std::vector<unsigned char> all((std::istreambuf_iterator<char>(in)), {});
+  auto at = [&](sqlite3_int64 offset, std::size_t n) {
+    return std::vector<unsigned char>(all.begin() + offset, all.begin() + offset + n);
+  };
+  EXPECT_EQ(at(0, 32), wal_header);
+  EXPECT_EQ(at(32, 24), header(false, 0x11));
+  EXPECT_EQ(at(32 + 24, kPage), page(0xA1));
+  EXPECT_EQ(at(32 + kFrame, 24), header(true, 0x12));
+  EXPECT_EQ(at(32 + kFrame + 24, kPage), page(0xA2));
+  EXPECT_EQ(at(32 + 2 * kFrame, 24), header(false, 0x13));
+  EXPECT_EQ(at(32 + 3 * kFrame, 24), header(false, 0x14));
+  EXPECT_EQ(at(32 + 3 * kFrame + 24, kPage), page(0xA4));
+  EXPECT_EQ(at(far, 24), header(false, 0x15));
+  EXPECT_EQ(at(far + 24, kPage), page(0xA5));
+}
+
 // A transaction larger than the page cache spills pages into the WAL and rewrites some of
 // them before it commits; SQLite then rewrites those frames' headers (new checksums), with no
 // page write after them. Those headers must be on disk when the commit is published: killed
