@@ -729,9 +729,9 @@ bool wait_for_stats(const Server& server, const std::function<bool(const Connect
   return false;
 }
 
-// Holds the handlers of GET /hold until the test opens it (at most 10 s), so a
-// test decides how long a request keeps its I/O thread instead of racing a
-// sleep. Declare it before the server, which must stop first.
+// Holds the handlers of GET /hold until the test opens it (at most 10 s), so a test decides
+// how long a request keeps its I/O thread instead of racing a sleep. Declare it before the
+// server, which must stop first.
 class Gate {
  public:
   void wait() {
@@ -777,9 +777,9 @@ void hold_the_other_thread(const Server& server, RawConnection& first, RawConnec
   ASSERT_TRUE(wait_for_stats(server, [](const ConnectionStats& s) { return s.busy == 1; }));
 }
 
-// A connection is busy while the server owes it an answer: from a request read
-// in full until its response is written. Neither an idle keep-alive connection
-// nor one whose request is still arriving is.
+// A connection is busy while the server owes it an answer: from a request read in full until
+// its response is written. Neither an idle keep-alive connection nor one whose request is
+// still arriving is.
 TEST(HttpServer, BusyGaugeCountsRequestsOwedAnAnswer) {
   Gate gate;
   auto server = start_server({}, gate.handler());
@@ -801,10 +801,10 @@ TEST(HttpServer, BusyGaugeCountsRequestsOwedAnAnswer) {
   EXPECT_EQ(server->connection_stats().open, 2);
 }
 
-// One I/O thread, held by a handler: a connection made meanwhile waits in the
-// listen queue. With max_accept_wait 100 ms it is reset when it is finally
-// taken, 300 ms later (the server is behind), and one made once the server is
-// free again is served; without the bound the same late connection is served.
+// One I/O thread, held by a handler: a connection made meanwhile waits in the listen queue.
+// With max_accept_wait 100 ms it is reset when it is finally taken, 300 ms later (the server
+// is behind), and one made once the server is free again is served; without the bound the
+// same late connection is served.
 TEST(HttpServer, ConnectionKeptWaitingLongerThanMaxAcceptWaitIsReset) {
   for (const auto bound : {100ms, 0ms}) {
     SCOPED_TRACE("max_accept_wait " + std::to_string(bound.count()) + " ms");
@@ -818,8 +818,7 @@ TEST(HttpServer, ConnectionKeptWaitingLongerThanMaxAcceptWaitIsReset) {
     ASSERT_TRUE(held.send(kHold));
     ASSERT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.busy == 1; }));
     RawConnection late(server->port());
-    ASSERT_TRUE(late.connected());  // the kernel completes the handshake; nobody
-                                    // takes it
+    ASSERT_TRUE(late.connected());  // the kernel completes the handshake; nobody takes it
     ASSERT_TRUE(late.send(kGet));
     std::this_thread::sleep_for(300ms);
     gate.open();
@@ -842,9 +841,8 @@ TEST(HttpServer, ConnectionKeptWaitingLongerThanMaxAcceptWaitIsReset) {
   }
 }
 
-// With max_busy_connections 1, a new connection is reset while one request is
-// owed its answer, and served again once it has been; a request still arriving
-// does not count.
+// With max_busy_connections 1, a new connection is reset while one request is owed its
+// answer, and served again once it has been; a request still arriving does not count.
 TEST(HttpServer, BusyBoundResetsNewConnectionsWhileAnswersAreOwed) {
   Gate gate;
   ServerOptions options;
@@ -877,9 +875,8 @@ TEST(HttpServer, BusyBoundResetsNewConnectionsWhileAnswersAreOwed) {
   EXPECT_EQ(stats.refused_full, 0u);
 }
 
-// Sessions take the I/O threads in turn, one connection at a time as well as in
-// bursts: while one request holds its thread, a connection made after it is
-// served by the other.
+// Sessions take the I/O threads in turn, one connection at a time as well as in bursts: while
+// one request holds its thread, a connection made after it is served by the other.
 TEST(HttpServer, ConnectionsArrivingOneByOneTakeTheThreadsInTurn) {
   Gate gate;
   ServerOptions options;
@@ -896,8 +893,8 @@ TEST(HttpServer, ConnectionsArrivingOneByOneTakeTheThreadsInTurn) {
   EXPECT_TRUE(answered_200(held));
 }
 
-// Connections that queued while the only I/O thread was held are all taken and
-// served, more of them than one turn of the acceptor takes (32).
+// Connections that queued while the only I/O thread was held are all taken and served, more
+// of them than one turn of the acceptor takes (32).
 TEST(HttpServer, ConnectionsQueuedWhileTheThreadWasHeldAreAllServed) {
   Gate gate;
   ServerOptions options;
@@ -919,6 +916,7 @@ TEST(HttpServer, ConnectionsQueuedWhileTheThreadWasHeldAreAllServed) {
   EXPECT_EQ(served, 40);
   EXPECT_EQ(server->connection_stats().open, 41);
 }
+
 TEST(HttpServer, IncompleteRequestTimesOut) {
   ServerOptions options;
   options.read_timeout = 200ms;
