@@ -140,6 +140,9 @@ struct ClientOptions {
   std::uint16_t connect_port = 0;  // if set: connect to this port instead of the URL's
   // A response body larger than this is an error, found without reading the rest.
   std::size_t max_response_body = 10 * 1024 * 1024;
+  // false: each request says "Connection: close" and has a connection of its own, closed
+  // once its response is read (a validator's fetch: nothing is left open to the peer).
+  bool keep_alive = true;
 };
 
 struct Url {
@@ -164,6 +167,12 @@ class Client {
   Result<Response> request(const std::string& method, const std::string& url,
                            const Headers& headers = {}, const std::string& body = "");
   Result<Response> get(const std::string& url) { return request("GET", url); }
+
+  // Later requests use `options`; connections kept so far are closed (they were made under
+  // the old ones). The io_context, and the TLS context when the trust settings are the
+  // same, are kept: a caller making many one-off requests (a validation worker) need not
+  // build them for each.
+  void set_options(ClientOptions options);
 
  private:
   struct Impl;

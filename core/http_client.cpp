@@ -260,6 +260,7 @@ struct Client::Impl {
     }
     if (!has_host) out.append("Host: ").append(host_for_header(url)).append("\r\n");
     if (!has_user_agent) out.append("User-Agent: attestlab\r\n");
+    if (!options.keep_alive) out.append("Connection: close\r\n");
     if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
       out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
     }
@@ -314,7 +315,7 @@ struct Client::Impl {
         }
         return connection_error("reading response from " + key + ": " + describe(ec));
       }
-      if (!response.keep_alive) connections.erase(key);
+      if (!response.keep_alive || !options.keep_alive) connections.erase(key);
       return std::move(*response.response);
     }
   }
@@ -370,6 +371,17 @@ struct Client::Impl {
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
 Client::~Client() = default;
+
+void Client::set_options(ClientOptions options) {
+  auto& impl = *impl_;
+  impl.connections.clear();
+  if (options.verify_tls != impl.options.verify_tls ||
+      options.trust_ca_pem_file != impl.options.trust_ca_pem_file) {
+    impl.tls_ctx.reset();
+    impl.tls_ctx_error.clear();
+  }
+  impl.options = std::move(options);
+}
 
 Result<Response> Client::request(const std::string& method, const std::string& url,
                                  const Headers& headers, const std::string& body) {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1013,6 +1014,83 @@ TEST(HttpClient, ConnectOverrideKeepsUrlHostInHostHeader) {
   EXPECT_EQ(response->header("x-target"), "/.well-known/acme-challenge/tok");
 }
 
+// keep_alive off (the validator's fetch): every request says "Connection: close", has a
+// connection of its own and leaves none open behind it.
+TEST(HttpClient, WithoutKeepAliveEachRequestHasItsOwnConnectionClosedAfterIt) {
+  auto server = start_server({}, [](const Request& request) {
+    Response response;
+    response.body = request.header("connection").value_or("<none>");
+    return response;
+  });
+  ASSERT_TRUE(server);
+  const auto baseline = connections_seen(server->port());
+  ClientOptions options;
+  options.keep_alive = false;
+  Client client(options);
+  for (int i = 0; i < 4; ++i) {
+    auto response = client.get(base_url(*server) + "/n/" + std::to_string(i));
+    ASSERT_TRUE(response.ok()) << response.error().detail;
+    EXPECT_EQ(response->body, "close");
+  }
+  EXPECT_EQ(connections_seen(server->port()) - baseline, 4u);
+  int open = -1;
+  for (int i = 0; i < 200 && open != 0; ++i) {  // the server sees each close shortly after
+    open = server->connection_stats().open;
+    if (open != 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(open, 0);
+}
+
+// A server that ignores "Connection: close" and keeps the connection open: the client
+// closes it itself once the response is read.
+TEST(HttpClient, WithoutKeepAliveTheClientClosesAConnectionTheServerWouldKeep) {
+  std::atomic<bool> saw_eof{false};
+  RawServer raw([&](int fd) {
+    if (!RawServer::read_request_header(fd)) return;
+    RawServer::send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    timeval wait{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    char c;
+    saw_eof = ::recv(fd, &c, 1, 0) == 0;
+  });
+  ClientOptions options;
+  options.keep_alive = false;
+  Client client(options);  // alive until the end: only the client's own close ends the wait
+  auto response = client.get("http://127.0.0.1:" + std::to_string(raw.port()) + "/");
+  ASSERT_TRUE(response.ok()) << response.error().detail;
+  EXPECT_EQ(response->body, "ok");
+  for (int i = 0; i < 300 && !saw_eof; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(saw_eof);
+}
+
+// set_options: the next request goes where the new options say, never over a connection
+// kept under the old ones (same URL, so the same origin key).
+TEST(HttpClient, SetOptionsDropsConnectionsKeptUnderTheOldOnes) {
+  auto named = [](std::string name) {
+    return [name](const Request&) {
+      Response response;
+      response.body = name;
+      return response;
+    };
+  };
+  auto first = start_server({}, named("first"));
+  auto second = start_server({}, named("second"));
+  ASSERT_TRUE(first && second);
+  const std::string url = "http://device.example.invalid/.well-known/acme-challenge/tok";
+  ClientOptions options;
+  options.connect_host = "127.0.0.1";
+  options.connect_port = first->port();
+  Client client(options);
+  auto response = client.get(url);
+  ASSERT_TRUE(response.ok()) << response.error().detail;
+  EXPECT_EQ(response->body, "first");
+  options.connect_port = second->port();
+  client.set_options(options);
+  response = client.get(url);
+  ASSERT_TRUE(response.ok()) << response.error().detail;
+  EXPECT_EQ(response->body, "second");
+}
+
 TEST(HttpServer, StopClosesKeptConnections) {
   auto server = start_server({}, hello_handler);
   ASSERT_TRUE(server);
@@ -1168,6 +1246,105 @@ TEST_F(HttpTls, MissingTrustFileIsAConnectionError) {
   auto response = client.get(https_url(*server));
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.error().type, "connection");
+}
+
+// TLS 1.3 with a plain OpenSSL client: the server sends one session ticket per full
+// handshake (not OpenSSL's default two), and that ticket resumes the session.
+namespace {
+
+struct TicketCount {
+  int tickets = 0;
+  SSL_SESSION* last = nullptr;
+};
+
+int on_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* count = static_cast<TicketCount*>(SSL_get_app_data(ssl));
+  ++count->tickets;
+  if (count->last != nullptr) SSL_SESSION_free(count->last);
+  count->last = session;
+  return 1;  // we keep the reference
+}
+
+// One HTTPS GET over a fresh TCP connection with `ctx`, resuming `resume` when given; the
+// tickets the server sent are counted into `count`. Whether the session was resumed, or
+// nullopt when the exchange failed.
+std::optional<bool> https_get_counting_tickets(SSL_CTX* ctx, std::uint16_t port,
+                                               SSL_SESSION* resume, TicketCount& count) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  timeval wait{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  std::optional<bool> resumed;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    SSL_set_app_data(ssl, &count);
+    if (resume != nullptr) SSL_set_session(ssl, resume);
+    const std::string request = "GET /secure HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    std::string response;
+    char buffer[4096];
+    if (SSL_connect(ssl) == 1 &&
+        SSL_write(ssl, request.data(), static_cast<int>(request.size())) > 0) {
+      while (response.find("\r\n\r\n") == std::string::npos) {
+        const int n = SSL_read(ssl, buffer, sizeof buffer);
+        if (n <= 0) break;
+        response.append(buffer, static_cast<std::size_t>(n));
+      }
+      if (response.rfind("HTTP/1.1 200", 0) == 0) resumed = SSL_session_reused(ssl) == 1;
+    }
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+  }
+  ::close(fd);
+  return resumed;
+}
+
+}  // namespace
+
+TEST_F(HttpTls, OneSessionTicketPerFullHandshakeAndItResumes) {
+  auto server = start_tls_server();
+  ASSERT_TRUE(server);
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                        &SSL_CTX_free);
+  ASSERT_TRUE(ctx);
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION);
+  SSL_CTX_set_session_cache_mode(ctx.get(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx.get(), &on_new_session);
+  TicketCount count;
+  auto full = https_get_counting_tickets(ctx.get(), server->port(), nullptr, count);
+  ASSERT_TRUE(full.has_value());
+  EXPECT_FALSE(*full);
+  EXPECT_EQ(count.tickets, 1);
+  ASSERT_NE(count.last, nullptr);
+  SSL_SESSION* ticket = count.last;
+  count.last = nullptr;
+  auto again = https_get_counting_tickets(ctx.get(), server->port(), ticket, count);
+  SSL_SESSION_free(ticket);
+  if (count.last != nullptr) SSL_SESSION_free(count.last);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(*again) << "the server did not resume the session its ticket carries";
+}
+
+// set_options with other trust settings builds a new TLS context: the CA trusted before is
+// trusted no more.
+TEST_F(HttpTls, SetOptionsWithOtherTrustSettingsRebuildsTheTlsContext) {
+  auto server = start_tls_server();
+  ASSERT_TRUE(server);
+  Client client(trusting());
+  auto response = client.get(https_url(*server));
+  ASSERT_TRUE(response.ok()) << response.error().detail;
+  client.set_options(ClientOptions{});  // the system trust store
+  response = client.get(https_url(*server));
+  ASSERT_FALSE(response.ok());
+  EXPECT_NE(response.error().detail.find("certificate"), std::string::npos)
+      << response.error().detail;
+  client.set_options(trusting());
+  response = client.get(https_url(*server));
+  EXPECT_TRUE(response.ok()) << response.error().detail;
 }
 
 TEST_F(HttpTls, KeepAliveReusesOneConnection) {

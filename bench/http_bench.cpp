@@ -1,0 +1,132 @@
+// The validator's http-01 fetch (server/acme/validation_checks.cpp) as its worker pays for
+// it: CPU of the calling thread for one GET of a key authorization from a local http::Server
+// over loopback, a new connection each time (a validation never reuses one). Two ways of
+// holding the client: a new http::Client per fetch (its io_context, reactor and resolver
+// built and torn down each time), and one client per thread whose options are set per fetch
+// with keep_alive off. The server's threads are not measured.
+//
+// BM_HttpsNewConnectionServerCpu: what a full TLS handshake and one request cost the
+// server (an http::Server with TLS, as `attestlab serve` runs it): the client makes a new
+// connection per iteration; the figure is the counter server_us, the CPU of the process's
+// other threads (getrusage minus the calling thread's clock) per connection.
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "core/http.h"
+#include "core/pki.h"
+
+namespace {
+
+using namespace attestlab;
+
+constexpr const char* kBody =
+    "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI";
+
+struct Target {
+  std::unique_ptr<http::Server> server;
+  std::string url;
+  http::ClientOptions options;
+};
+
+Target& target() {
+  static Target t = [] {
+    Target made;
+    http::ServerOptions options;
+    options.threads = 1;
+    auto server = http::Server::start(options, [](const http::Request&) {
+      http::Response response;
+      response.body = kBody;
+      return response;
+    });
+    if (!server) return made;
+    made.server = std::move(*server);
+    made.url = "http://example.test/.well-known/acme-challenge/token";
+    made.options.connect_host = "127.0.0.1";
+    made.options.connect_port = made.server->port();
+    made.options.max_response_body = 4096;
+    made.options.keep_alive = false;
+    return made;
+  }();
+  return t;
+}
+
+bool fetched(const Result<http::Response>& response) {
+  return response && response->status == 200 && response->body == kBody;
+}
+
+void BM_Http01FetchNewClient(benchmark::State& state) {
+  auto& t = target();
+  if (!t.server) return state.SkipWithError("the local server did not start");
+  for (auto _ : state) {
+    http::Client client(t.options);
+    if (!fetched(client.get(t.url))) return state.SkipWithError("fetch failed");
+  }
+}
+BENCHMARK(BM_Http01FetchNewClient)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+
+void BM_Http01FetchKeptClient(benchmark::State& state) {
+  auto& t = target();
+  if (!t.server) return state.SkipWithError("the local server did not start");
+  http::Client client;
+  for (auto _ : state) {
+    client.set_options(t.options);
+    if (!fetched(client.get(t.url))) return state.SkipWithError("fetch failed");
+  }
+}
+BENCHMARK(BM_Http01FetchKeptClient)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+
+double process_cpu_us() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + usage.ru_utime.tv_usec +
+         usage.ru_stime.tv_usec;
+}
+
+double thread_cpu_us() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return now.tv_sec * 1e6 + now.tv_nsec / 1e3;
+}
+
+void BM_HttpsNewConnectionServerCpu(benchmark::State& state) {
+  auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  if (!key) return state.SkipWithError("key generation failed");
+  pki::CertificateSpec spec;
+  spec.subject = {{"CN", "attestlab bench"}};
+  spec.sans.ip = {"127.0.0.1"};
+  spec.not_before = std::time(nullptr) - 3600;
+  spec.not_after = std::time(nullptr) + 86400;
+  auto cert = pki::issue_certificate(spec, key->public_key(), nullptr, *key);
+  if (!cert) return state.SkipWithError("certificate issuance failed");
+  http::ServerOptions options;
+  options.threads = 1;
+  options.tls_cert_pem = cert->to_pem();
+  options.tls_key_pem = key->to_pem();
+  auto server = http::Server::start(options, [](const http::Request&) {
+    http::Response response;
+    response.body = kBody;
+    return response;
+  });
+  if (!server) return state.SkipWithError("the TLS server did not start");
+  const std::string url = "https://127.0.0.1:" + std::to_string((*server)->port()) + "/";
+  http::ClientOptions client_options;
+  client_options.verify_tls = false;  // the client's cost is not what is measured
+  client_options.keep_alive = false;
+  http::Client client(client_options);
+  double server_us = 0;
+  for (auto _ : state) {
+    const double process0 = process_cpu_us(), thread0 = thread_cpu_us();
+    if (!fetched(client.get(url))) return state.SkipWithError("fetch failed");
+    server_us += (process_cpu_us() - process0) - (thread_cpu_us() - thread0);
+  }
+  state.counters["server_us"] = benchmark::Counter(server_us / state.iterations());
+}
+BENCHMARK(BM_HttpsNewConnectionServerCpu)->Unit(benchmark::kMicrosecond)->MinTime(3.0);
+
+}  // namespace
+
+BENCHMARK_MAIN();
