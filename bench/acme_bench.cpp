@@ -18,7 +18,6 @@
 // i.e. the server's I/O and validation threads plus the responder. That is the figure to
 // compare with the crypto floor; the benchmark's own CPU time is the client's.
 #include <benchmark/benchmark.h>
-#include <time.h>
 
 #include <functional>
 #include <memory>
@@ -26,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/cpu_split.h"
 #include "bench/jws_fixture.h"
 #include "bench/raw_openssl.h"
 #include "bench/temp_store.h"
@@ -41,33 +41,8 @@ using server::testing::Reply;
 using server::testing::SignOptions;
 using server::testing::TestAcmeClient;
 
-double cpu_seconds(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-// CPU seconds of the process and of the calling thread since construction; the server's
-// share is the difference (everything but the client thread).
-class CpuSplit {
- public:
-  CpuSplit()
-      : process0_(cpu_seconds(CLOCK_PROCESS_CPUTIME_ID)),
-        thread0_(cpu_seconds(CLOCK_THREAD_CPUTIME_ID)) {}
-  double process() const { return cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - process0_; }
-  double thread() const { return cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - thread0_; }
-
- private:
-  double process0_, thread0_;
-};
-
-// Counters in seconds per iteration (the console prints them with SI prefixes).
-void set_cpu_counters(benchmark::State& state, double process_cpu, double client_cpu) {
-  constexpr auto kPerIteration = benchmark::Counter::kAvgIterations;
-  state.counters["process_cpu"] = benchmark::Counter(process_cpu, kPerIteration);
-  state.counters["client_cpu"] = benchmark::Counter(client_cpu, kPerIteration);
-  state.counters["server_cpu"] = benchmark::Counter(process_cpu - client_cpu, kPerIteration);
-}
+using bench::CpuSplit;
+using bench::set_cpu_counters;
 
 // One server for the whole run (real clock, quiet log), its data in a temp dir.
 class InProcessServer {

@@ -7,15 +7,15 @@
 //
 // BM_HttpsNewConnectionServerCpu: what a full TLS handshake and one request cost the
 // server (an http::Server with TLS, as `attestlab serve` runs it): the client makes a new
-// connection per iteration; the figure is the counter server_us, the CPU of the process's
-// other threads (getrusage minus the calling thread's clock) per connection.
+// connection per iteration; the figure is the counter server_cpu (bench/cpu_split.h), the
+// CPU of the process's threads other than the client's, per connection.
 #include <benchmark/benchmark.h>
-#include <sys/resource.h>
 
 #include <ctime>
 #include <memory>
 #include <string>
 
+#include "bench/cpu_split.h"
 #include "core/http.h"
 #include "core/pki.h"
 
@@ -79,19 +79,6 @@ void BM_Http01FetchKeptClient(benchmark::State& state) {
 }
 BENCHMARK(BM_Http01FetchKeptClient)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
 
-double process_cpu_us() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + usage.ru_utime.tv_usec +
-         usage.ru_stime.tv_usec;
-}
-
-double thread_cpu_us() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return now.tv_sec * 1e6 + now.tv_nsec / 1e3;
-}
-
 void BM_HttpsNewConnectionServerCpu(benchmark::State& state) {
   auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
   if (!key) return state.SkipWithError("key generation failed");
@@ -117,13 +104,11 @@ void BM_HttpsNewConnectionServerCpu(benchmark::State& state) {
   client_options.verify_tls = false;  // the client's cost is not what is measured
   client_options.keep_alive = false;
   http::Client client(client_options);
-  double server_us = 0;
+  const bench::CpuSplit cpu;
   for (auto _ : state) {
-    const double process0 = process_cpu_us(), thread0 = thread_cpu_us();
     if (!fetched(client.get(url))) return state.SkipWithError("fetch failed");
-    server_us += (process_cpu_us() - process0) - (thread_cpu_us() - thread0);
   }
-  state.counters["server_us"] = benchmark::Counter(server_us / state.iterations());
+  bench::set_cpu_counters(state, cpu);
 }
 BENCHMARK(BM_HttpsNewConnectionServerCpu)->Unit(benchmark::kMicrosecond)->MinTime(3.0);
 
