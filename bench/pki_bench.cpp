@@ -2,8 +2,10 @@
 // server's whole finalize-CSR policy) beside the raw X509_REQ_verify, for P-256 and P-384
 // CSR keys, with OpenSSL's own d2i_X509_REQ alone to show what decoding costs; and certificate
 // issuance by the server's issuing CA beside the raw EVP_DigestSign (P-256, SHA-256, the
-// intermediate's key) of a TBSCertificate of the same size as the one issued.
+// intermediate's key) of a TBSCertificate of the same size as the one issued. Also key
+// generation, and the random bytes of ids and serials, each beside its raw twin.
 #include <benchmark/benchmark.h>
+#include <openssl/rand.h>
 #include <time.h>
 
 #include <memory>
@@ -255,6 +257,27 @@ void BM_RawKeyGenerate(benchmark::State& state, pki::KeySpec spec) {
 }
 BENCHMARK_CAPTURE(BM_RawKeyGenerate, P256, pki::KeySpec::p256())->Name("BM_RawKeyGenerate/P-256");
 BENCHMARK_CAPTURE(BM_RawKeyGenerate, P384, pki::KeySpec::p384())->Name("BM_RawKeyGenerate/P-384");
+
+// 15 random bytes, what a sortable id or a serial draws (several per request): through
+// core's random_bytes (a per-thread pool filled 512 bytes per RAND_bytes call) beside
+// RAND_bytes called for each draw, as random_bytes did before the pool.
+void BM_RandomBytes(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(random_bytes(15));
+  state.SetLabel(bench::twin_label("BM_RawRandBytes/15"));
+}
+BENCHMARK(BM_RandomBytes)->Name("BM_RandomBytes/15");
+
+void BM_RawRandBytes(benchmark::State& state) {
+  unsigned char out[15];
+  for (auto _ : state) {
+    if (RAND_bytes(out, sizeof out) != 1) {
+      state.SkipWithError("RAND_bytes failed");
+      break;
+    }
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_RawRandBytes)->Name("BM_RawRandBytes/15");
 
 }  // namespace
 

@@ -34,7 +34,8 @@ Bytes sha256(std::string_view data);
 Bytes sha384(const Bytes& data);
 Bytes hmac_sha256(const Bytes& key, std::string_view data);
 
-// Cryptographically random bytes (OpenSSL RAND_bytes).
+// Cryptographically random bytes from OpenSSL's DRBG (up to 64 through a per-thread pool that
+// a forked child forgets: bytes.cpp).
 Bytes random_bytes(std::size_t n);
 // base64url of n random bytes: tokens, nonces, ids.
 std::string random_token(std::size_t n = 16);

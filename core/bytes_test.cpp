@@ -1,12 +1,18 @@
 #include "core/bytes.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <set>
 
 #include "core/clock.h"
 
 namespace attestlab {
+namespace detail {
+std::size_t random_pool_left();  // core/bytes.cpp, for these tests only
+}  // namespace detail
 namespace {
 
 // RFC 4648 §10 test vectors.
@@ -128,6 +134,55 @@ TEST(BytesRandom, LengthsAndUniqueness) {
   EXPECT_TRUE(base64url_decode(token).ok());
   EXPECT_NE(random_token(), random_token());
   EXPECT_EQ(random_token(32).size(), 43u);
+}
+
+// Small draws come from a per-thread pool refilled 512 bytes at a time: across many refills
+// (draw sizes that do not divide the pool, so refills happen with bytes left over) every draw
+// has its size, none repeats another and none is the pool's wiped (zero) bytes.
+TEST(BytesRandom, PooledDrawsAcrossRefillsAreAllDistinct) {
+  std::set<Bytes> seen;
+  const Bytes zeros15(15, 0);
+  for (int i = 0; i < 3000; ++i) {
+    const std::size_t n = i % 3 == 0 ? 15 : (i % 3 == 1 ? 64 : 1);
+    Bytes drawn = random_bytes(n);
+    ASSERT_EQ(drawn.size(), n);
+    if (n == 15) {
+      EXPECT_NE(drawn, zeros15) << "draw " << i;
+      EXPECT_TRUE(seen.insert(drawn).second) << "draw " << i << " repeats an earlier one";
+    }
+  }
+  EXPECT_EQ(random_bytes(65).size(), 65u);  // past the pooled size: drawn directly
+}
+
+// A forked child must not hand out the bytes its parent's pool still holds.
+TEST(BytesRandom, ForkedChildDrawsOtherBytesThanItsParent) {
+  (void)random_bytes(16);
+  if (detail::random_pool_left() < 32) (void)random_bytes(64);  // a refill: 448 left
+  ASSERT_GE(detail::random_pool_left(), 32u);  // what the child inherits and must not use
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const Bytes drawn = random_bytes(32);
+    const bool written = ::write(fds[1], drawn.data(), drawn.size()) == 32;
+    ::_exit(written ? 0 : 1);
+  }
+  ::close(fds[1]);
+  const Bytes parent = random_bytes(32);
+  Bytes from_child(32);
+  std::size_t got = 0;
+  while (got < from_child.size()) {
+    const ssize_t n = ::read(fds[0], from_child.data() + got, from_child.size() - got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(got, 32u);
+  EXPECT_NE(parent, from_child);
 }
 
 TEST(BytesRandom, SortableIdsSortByTimeAndStayUrlSafe) {
