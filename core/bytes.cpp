@@ -191,8 +191,8 @@ namespace {
 
 // Small draws (ids, tokens, serials: 15-32 bytes, several per request) come from a
 // per-thread pool that one RAND_bytes call fills 512 bytes at a time: OpenSSL 3.0 costs
-// ~1.9 us per call whatever its size (a getpid for fork detection, the DRBG's setup), ~60 ns
-// per 16 bytes drawn from a full block (pki_bench BM_RandomBytes beside BM_RawRandBytes).
+// ~1.8 us per call whatever its size (a getpid for fork detection, the DRBG's setup), a
+// 15-byte draw from the pool ~80 ns (pki_bench BM_RandomBytes beside BM_RawRandBytes).
 // A byte is handed out once and wiped from the pool as it goes. A forked child forgets the
 // pool of the thread that forked (the only one it has), or parent and child would hand out
 // the same bytes.
