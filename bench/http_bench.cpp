@@ -26,6 +26,13 @@ using namespace attestlab;
 constexpr const char* kBody =
     "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI";
 
+// What the challenged host serves at the token's URL.
+http::Response key_authorization(const http::Request&) {
+  http::Response response;
+  response.body = kBody;
+  return response;
+}
+
 struct Target {
   std::unique_ptr<http::Server> server;
   std::string url;
@@ -37,11 +44,7 @@ Target& target() {
     Target made;
     http::ServerOptions options;
     options.threads = 1;
-    auto server = http::Server::start(options, [](const http::Request&) {
-      http::Response response;
-      response.body = kBody;
-      return response;
-    });
+    auto server = http::Server::start(options, key_authorization);
     if (!server) return made;
     made.server = std::move(*server);
     made.url = "http://example.test/.well-known/acme-challenge/token";
@@ -93,11 +96,7 @@ void BM_HttpsNewConnectionServerCpu(benchmark::State& state) {
   options.threads = 1;
   options.tls_cert_pem = cert->to_pem();
   options.tls_key_pem = key->to_pem();
-  auto server = http::Server::start(options, [](const http::Request&) {
-    http::Response response;
-    response.body = kBody;
-    return response;
-  });
+  auto server = http::Server::start(options, key_authorization);
   if (!server) return state.SkipWithError("the TLS server did not start");
   const std::string url = "https://127.0.0.1:" + std::to_string((*server)->port()) + "/";
   http::ClientOptions client_options;

@@ -1033,12 +1033,9 @@ TEST(HttpClient, WithoutKeepAliveEachRequestHasItsOwnConnectionClosedAfterIt) {
     EXPECT_EQ(response->body, "close");
   }
   EXPECT_EQ(connections_seen(server->port()) - baseline, 4u);
-  int open = -1;
-  for (int i = 0; i < 200 && open != 0; ++i) {  // the server sees each close shortly after
-    open = server->connection_stats().open;
-    if (open != 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(open, 0);
+  // The server sees each close shortly after.
+  EXPECT_TRUE(wait_for_stats(*server, [](const ConnectionStats& s) { return s.open == 0; }))
+      << server->connection_stats().open << " connections still open";
 }
 
 // A server that ignores "Connection: close" and keeps the connection open: the client
