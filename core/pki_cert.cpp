@@ -15,8 +15,21 @@
 namespace attestlab::pki {
 namespace {
 
-ossl::X509Ptr up_ref(X509* cert) {
-  if (cert != nullptr) X509_up_ref(cert);
+// OpenSSL fills an X509's extension cache (key identifiers, flags, its SHA-1 fingerprint)
+// lazily, on first use, and two threads verifying against one shared certificate (an
+// attestation root) then race inside it (found by TSan:
+// Validator.DecisionLogIsJsonLinesUnderConcurrency). It is filled while the object still
+// has one owner: on construction, or for Certificate::unshared on the first copy. On a
+// filled certificate this is a lock and a flag test.
+void fill_extension_cache(X509* cert) {
+  if (cert != nullptr) (void)X509_check_purpose(cert, -1, 0);
+}
+
+// Another owner of cert, which may go to another thread: filled first.
+ossl::X509Ptr shared_ref(X509* cert) {
+  if (cert == nullptr) return nullptr;
+  fill_extension_cache(cert);
+  X509_up_ref(cert);
   return ossl::X509Ptr(cert);
 }
 
@@ -29,17 +42,18 @@ std::int64_t to_epoch(const ASN1_TIME* t) {
 }  // namespace
 
 Certificate::Certificate(ossl::X509Ptr cert) : cert_(std::move(cert)) {
-  // OpenSSL fills an X509's extension cache (key identifiers, flags) lazily, on first use,
-  // and two threads verifying against one shared certificate (an attestation root) then
-  // race inside it (found by TSan: Validator.DecisionLogIsJsonLinesUnderConcurrency). Fill
-  // it here, while the object still has one owner.
-  if (cert_) (void)X509_check_purpose(cert_.get(), -1, 0);
+  fill_extension_cache(cert_.get());
+}
+Certificate Certificate::unshared(ossl::X509Ptr cert) {
+  Certificate certificate;
+  certificate.cert_ = std::move(cert);
+  return certificate;
 }
 Certificate::Certificate(const Certificate& other)
-    : cert_(up_ref(other.cert_.get())), key_(other.key_), lean_(other.lean_) {}
+    : cert_(shared_ref(other.cert_.get())), key_(other.key_), lean_(other.lean_) {}
 Certificate& Certificate::operator=(const Certificate& other) {
   if (this != &other) {
-    cert_ = up_ref(other.cert_.get());
+    cert_ = shared_ref(other.cert_.get());
     key_ = other.key_;
     lean_ = other.lean_;
   }

@@ -156,8 +156,14 @@ struct SubjectKey {
   const X509_PUBKEY* spki = nullptr;
 };
 
+// Whom the new certificate goes to first: `Shared` ones may be handed to other threads as
+// they are (a root, an intermediate, a TLS certificate); a `Single` owner takes a
+// Certificate::unshared (an ACME client's leaf, which goes out as DER and PEM).
+enum class Owners { Shared, Single };
+
 Result<Certificate> build_and_sign(const CertificateSpec& spec, const SubjectKey& subject_key,
-                                   const Certificate* issuer, const PrivateKey& issuer_key) {
+                                   const Certificate* issuer, const PrivateKey& issuer_key,
+                                   Owners owners) {
   auto digest = certificate_digest(spec, issuer_key);
   if (!digest.ok()) return digest.error();
 
@@ -190,7 +196,8 @@ Result<Certificate> build_and_sign(const CertificateSpec& spec, const SubjectKey
   ATTESTLAB_TRY(add_standard_extensions(cert.get(), spec, issuer));
 
   if (X509_sign(cert.get(), issuer_key.get(), *digest) <= 0) return internal("signing certificate");
-  return Certificate(std::move(cert));
+  return owners == Owners::Single ? Certificate::unshared(std::move(cert))
+                                  : Certificate(std::move(cert));
 }
 
 Result<void> check_issuer(const Certificate& issuer, const PrivateKey& issuer_key) {
@@ -221,7 +228,8 @@ Result<Certificate> issue_certificate(const CertificateSpec& spec, const PublicK
   if (issuer == nullptr && !issuer_key.public_key().equals(subject_key))
     return Error::make("serverInternal", "self-signed certificate: key pair mismatch");
   if (issuer != nullptr) ATTESTLAB_TRY(check_issuer(*issuer, issuer_key));
-  return build_and_sign(spec, SubjectKey{subject_key.get(), nullptr}, issuer, issuer_key);
+  return build_and_sign(spec, SubjectKey{subject_key.get(), nullptr}, issuer, issuer_key,
+                        Owners::Shared);
 }
 
 Result<Certificate> issue_certificate(const CertificateSpec& spec, const Csr& subject_csr,
@@ -230,7 +238,7 @@ Result<Certificate> issue_certificate(const CertificateSpec& spec, const Csr& su
     return Error::make("serverInternal", "issue_certificate: missing key");
   ATTESTLAB_TRY(check_issuer(issuer, issuer_key));
   return build_and_sign(spec, SubjectKey{nullptr, X509_REQ_get_X509_PUBKEY(subject_csr.get())},
-                        &issuer, issuer_key);
+                        &issuer, issuer_key, Owners::Single);
 }
 
 }  // namespace attestlab::pki
