@@ -9,6 +9,10 @@
 // server (an http::Server with TLS, as `attestlab serve` runs it): the client makes a new
 // connection per iteration; the figure is the counter server_cpu (bench/cpu_split.h), the
 // CPU of the process's threads other than the client's, per connection.
+//
+// BM_HttpsKeptConnectionRequest: what one POST over a kept TLS connection costs the client
+// (http::Client as the load generator and the conformance runner use it): the benchmark's
+// CPU time is the calling thread's; server_cpu is the server's.
 #include <benchmark/benchmark.h>
 
 #include <ctime>
@@ -82,23 +86,30 @@ void BM_Http01FetchKeptClient(benchmark::State& state) {
 }
 BENCHMARK(BM_Http01FetchKeptClient)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
 
-void BM_HttpsNewConnectionServerCpu(benchmark::State& state) {
+// An http::Server with TLS (a new P-256 certificate for 127.0.0.1) serving the key
+// authorization; null when it does not start.
+std::unique_ptr<http::Server> tls_server() {
   auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
-  if (!key) return state.SkipWithError("key generation failed");
+  if (!key) return nullptr;
   pki::CertificateSpec spec;
   spec.subject = {{"CN", "attestlab bench"}};
   spec.sans.ip = {"127.0.0.1"};
   spec.not_before = std::time(nullptr) - 3600;
   spec.not_after = std::time(nullptr) + 86400;
   auto cert = pki::issue_certificate(spec, key->public_key(), nullptr, *key);
-  if (!cert) return state.SkipWithError("certificate issuance failed");
+  if (!cert) return nullptr;
   http::ServerOptions options;
   options.threads = 1;
   options.tls_cert_pem = cert->to_pem();
   options.tls_key_pem = key->to_pem();
   auto server = http::Server::start(options, key_authorization);
+  return server ? std::move(*server) : nullptr;
+}
+
+void BM_HttpsNewConnectionServerCpu(benchmark::State& state) {
+  auto server = tls_server();
   if (!server) return state.SkipWithError("the TLS server did not start");
-  const std::string url = "https://127.0.0.1:" + std::to_string((*server)->port()) + "/";
+  const std::string url = "https://127.0.0.1:" + std::to_string(server->port()) + "/";
   http::ClientOptions client_options;
   client_options.verify_tls = false;  // the client's cost is not what is measured
   client_options.keep_alive = false;
@@ -110,6 +121,26 @@ void BM_HttpsNewConnectionServerCpu(benchmark::State& state) {
   bench::set_cpu_counters(state, cpu);
 }
 BENCHMARK(BM_HttpsNewConnectionServerCpu)->Unit(benchmark::kMicrosecond)->MinTime(3.0);
+
+void BM_HttpsKeptConnectionRequest(benchmark::State& state) {
+  auto server = tls_server();
+  if (!server) return state.SkipWithError("the TLS server did not start");
+  const std::string url = "https://127.0.0.1:" + std::to_string(server->port()) + "/";
+  http::ClientOptions client_options;
+  client_options.verify_tls = false;
+  http::Client client(client_options);
+  const std::string body(600, 'j');  // about a JWS's size
+  if (!fetched(client.request("POST", url, {}, body)))
+    return state.SkipWithError("first request failed");
+  const bench::CpuSplit cpu;
+  for (auto _ : state) {
+    if (!fetched(client.request("POST", url, {}, body)))
+      return state.SkipWithError("request failed");
+  }
+  bench::set_cpu_counters(state, cpu);
+  if (server->connection_stats().open != 1) state.SkipWithError("the connection was not kept");
+}
+BENCHMARK(BM_HttpsKeptConnectionRequest)->Unit(benchmark::kMicrosecond)->MinTime(3.0);
 
 }  // namespace
 
