@@ -48,6 +48,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# One line per finished phase with its wall time, so a slow run shows where it went.
+phase_start=$SECONDS
+phase_done() {
+  echo "setup: $1 took $((SECONDS - phase_start)) s (${SECONDS} s in all)"
+  phase_start=$SECONDS
+}
+if [ ${#missing[@]} -gt 0 ]; then phase_done "installing packages"; fi
+
 jobs=$(nproc)
 configure=()
 # The test build also makes attestlab-faults (server::ServerFaults compiled in, never
@@ -57,9 +65,11 @@ configure=()
 [ $run_tests -eq 1 ] && [ "$preset" = release ] && configure+=(-DATTESTLAB_FAULTS_VARIANT=ON)
 cmake --preset "$preset" "${configure[@]}" >/dev/null
 cmake --build --preset "$preset" -j "$jobs"
+phase_done "the $preset build"
 
 if [ $run_tests -eq 1 ]; then
   ctest --test-dir "build/$preset" --output-on-failure -j "$jobs" --timeout 600
+  phase_done "ctest"
   if [ "$preset" = release ]; then
     # No input may crash anything: every libFuzzer target over its corpus, then
     # ATTESTLAB_FUZZ_SECONDS (default 30) of fresh fuzzing each. Data races in the server's
@@ -68,9 +78,11 @@ if [ $run_tests -eq 1 ]; then
     # (bench/RESULTS.md "CI budget"): about 20 min for the three together.
     if [ "${ATTESTLAB_CI_FUZZ:-1}" = 1 ]; then
       scripts/fuzz.sh --seconds "${ATTESTLAB_FUZZ_SECONDS:-30}"
+      phase_done "fuzzing"
     fi
     if [ "${ATTESTLAB_CI_SANITIZERS:-1}" = 1 ]; then
       scripts/sanitizers.sh tsan asan
+      phase_done "the sanitizer suites"
     fi
   fi
 fi
