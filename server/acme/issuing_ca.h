@@ -40,6 +40,7 @@ class IssuingCa {
   // key usage digitalSignature (plus keyEncipherment for rsaEncryption keys: a CSR key by
   // its SPKI algorithm, a LeafRequest::key of any RSA kind), the requested EKUs,
   // subject and authority key ids, and the SANs (critical when there is no subject CN).
+  // A leaf from a CSR is a pki::Certificate::unshared: copy it before sharing it.
   Result<pki::Certificate> issue(const LeafRequest& request) const;
 
   const pki::Certificate& root() const { return root_; }
