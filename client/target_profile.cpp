@@ -90,8 +90,16 @@ Result<std::chrono::milliseconds> duration_member(const Json& obj, const char* k
   if (!obj[key].is_number() || obj[key].get<double>() < 0) {
     return field_error(field, "must be a non-negative number");
   }
-  return std::chrono::milliseconds(
-      static_cast<std::int64_t>(obj[key].get<double>() * static_cast<double>(scale_ms)));
+  // At most a day: every timing is far below it, and the product stays well inside int64
+  // (a larger number, e.g. 5e20 ms, would overflow the conversion: found by fuzzing).
+  constexpr std::int64_t kMaxMs = 24LL * 3600 * 1000;
+  const double ms = obj[key].get<double>() * static_cast<double>(scale_ms);
+  if (!(ms <= static_cast<double>(kMaxMs))) {
+    return field_error(field, "must be at most " + std::to_string(kMaxMs / scale_ms) +
+                                  (scale_ms == 1000 ? " seconds" : " milliseconds") +
+                                  " (one day)");
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 
 std::string resolve(const std::string& path, const std::string& base_dir) {

@@ -126,6 +126,14 @@ TEST(TargetProfile, BadFieldsAreNamed) {
   Json timing = minimal();
   timing["timing"] = {{"case_timeout_s", -1}};
   expect_field_error(timing, "timing.case_timeout_s");
+  // Beyond a day (and far beyond int64 milliseconds: the fuzzer's input) is refused too.
+  Json too_long = minimal();
+  too_long["timing"] = {{"poll_interval_ms", 509223372036854775808.0}};
+  expect_field_error(too_long, "timing.poll_interval_ms");
+  too_long["timing"] = {{"case_timeout_s", 86401}};
+  expect_field_error(too_long, "timing.case_timeout_s");
+  too_long["timing"] = {{"case_timeout_s", 86400}};
+  EXPECT_TRUE(parse_target_profile(too_long).ok());
 
   Json type = minimal();
   type["name"] = 7;
