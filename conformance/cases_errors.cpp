@@ -90,7 +90,7 @@ void add_error_cases(CaseList& out) {
           auto body = json_body(r);
           if (body && body->contains("status") &&
               (!(*body)["status"].is_number_integer() ||
-               (*body)["status"].get<int>() != r.status)) {
+               (*body)["status"].get<std::int64_t>() != r.status)) {
             return Verdict::fail("\"status\": " + std::to_string(r.status),
                                  "\"status\": " + (*body)["status"].dump());
           }
