@@ -112,6 +112,35 @@ void BM_JwkParse(benchmark::State& state, pki::KeySpec spec) {
 BENCHMARK_CAPTURE(BM_JwkParse, P256, pki::KeySpec::p256())->Name("BM_JwkParse/P-256");
 BENCHMARK_CAPTURE(BM_JwkParse, P384, pki::KeySpec::p384())->Name("BM_JwkParse/P-384");
 
+// What a client pays for a new account key's JWK and RFC 7638 thumbprint (client::
+// PrivateKeySigner, once per account: the load generator makes one per plain enrollment).
+// read_off_point: jose::named_ec_jwk, the key's encoded point cut into x and y, as the
+// signer does now; via_public_key: the way it did before, a PublicKey built from the key, its
+// coordinates read back, and the thumbprint through Jwk::parse of that JWK.
+void BM_AccountKeyJwk(benchmark::State& state, bool read_off_point) {
+  auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  if (!key) return state.SkipWithError("key generation failed");
+  const std::string expected = jose::Jwk(key->public_key()).thumbprint();
+  auto thumbprint_of = [&]() -> std::string {
+    if (read_off_point) {
+      auto named = jose::named_ec_jwk(*key);
+      return named ? base64url_encode(sha256(named->jwk.dump())) : "";
+    }
+    const Json jwk = jose::Jwk(key->public_key()).to_json();
+    auto parsed = jose::Jwk::parse(jwk);
+    return parsed ? parsed->thumbprint() : "";
+  };
+  if (thumbprint_of() != expected) return state.SkipWithError("the thumbprints differ");
+  for (auto _ : state) {
+    std::string thumbprint = thumbprint_of();
+    benchmark::DoNotOptimize(thumbprint);
+  }
+}
+BENCHMARK_CAPTURE(BM_AccountKeyJwk, read_off_point, true)
+    ->Name("BM_AccountKeyJwk/P-256/read_off_point");
+BENCHMARK_CAPTURE(BM_AccountKeyJwk, via_public_key, false)
+    ->Name("BM_AccountKeyJwk/P-256/via_public_key");
+
 // The crypto floor (bench/jws_fixture.h).
 using bench::BM_RawDigestVerify;
 BENCHMARK_CAPTURE(BM_RawDigestVerify, P256, pki::KeySpec::p256())->Name("BM_RawDigestVerify/P-256");

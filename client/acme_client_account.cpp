@@ -18,7 +18,7 @@ Result<void> AcmeClient::need_account() const {
 }
 
 void AcmeClient::set_account(std::shared_ptr<const JwsSigner> key, std::string url) {
-  auto thumbprint = key ? jwk_thumbprint(key->jwk()) : Result<std::string>(std::string());
+  auto thumbprint = key ? key->thumbprint() : Result<std::string>(std::string());
   account_thumbprint_ = thumbprint.ok() ? *thumbprint : std::string();
   account_key_ = std::move(key);
   account_url_ = std::move(url);

@@ -28,8 +28,20 @@ std::optional<AlgParams> alg_params(const std::string& alg) {
 
 }  // namespace
 
+Result<std::string> JwsSigner::thumbprint() const {
+  return jwk_thumbprint(jwk());
+}
+
 PrivateKeySigner::PrivateKeySigner(pki::PrivateKey key, std::string alg)
     : key_(std::move(key)), alg_(std::move(alg)) {
+  // Every account key a client makes: its JWK and thumbprint straight from the key's point.
+  if (auto named = jose::named_ec_jwk(key_)) {
+    jwk_ = std::move(named->jwk);
+    if (alg_.empty()) alg_ = std::move(named->alg);
+    // jwk_ holds the required members only, sorted: RFC 7638's input as it stands.
+    thumbprint_ = base64url_encode(sha256(jwk_.dump()));
+    return;
+  }
   const jose::Jwk jwk(key_.public_key());
   if (alg_.empty()) alg_ = jwk.default_alg();
   jwk_ = jwk.to_json();
@@ -41,6 +53,11 @@ Result<Bytes> PrivateKeySigner::sign(const Bytes& input) const {
     return Error::make("badSignatureAlgorithm", "cannot sign with alg \"" + alg_ + "\"");
   }
   return key_.sign(input, params->digest, params->pss);
+}
+
+Result<std::string> PrivateKeySigner::thumbprint() const {
+  if (!thumbprint_.empty()) return thumbprint_;
+  return JwsSigner::thumbprint();
 }
 
 std::shared_ptr<const JwsSigner> make_signer(pki::PrivateKey key, std::string alg) {

@@ -28,6 +28,9 @@ class JwsSigner {
   // SecKeyCreateSignature produce them; RSA and Ed25519 signatures as they are.
   // sign_jws converts ECDSA DER to JOSE's r||s.
   virtual Result<Bytes> sign(const Bytes& input) const = 0;
+  // The RFC 7638 thumbprint of jwk() (key authorizations, RFC 8555 §8.1): by default
+  // jwk_thumbprint(jwk()), with its errors.
+  virtual Result<std::string> thumbprint() const;
 };
 
 // A JwsSigner over an in-memory pki::PrivateKey. Immutable after construction.
@@ -42,6 +45,8 @@ class PrivateKeySigner final : public JwsSigner {
   Json jwk() const override { return jwk_; }
   std::string alg() const override { return alg_; }
   Result<Bytes> sign(const Bytes& input) const override;
+  // A named-curve EC key's is computed once, from the JWK it was built with.
+  Result<std::string> thumbprint() const override;
 
   const pki::PrivateKey& key() const { return key_; }
 
@@ -49,6 +54,7 @@ class PrivateKeySigner final : public JwsSigner {
   pki::PrivateKey key_;
   std::string alg_;
   Json jwk_;
+  std::string thumbprint_;  // set for named-curve EC keys
 };
 
 std::shared_ptr<const JwsSigner> make_signer(pki::PrivateKey key, std::string alg = "");

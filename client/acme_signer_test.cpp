@@ -26,9 +26,15 @@ TEST_P(AcmeSignerKeys, SignedJwsVerifiesWithJose) {
   ASSERT_TRUE(key.ok()) << describe(key.error());
   PrivateKeySigner signer(*key, GetParam().forced_alg);
   EXPECT_EQ(signer.alg(), GetParam().expected_alg);
+  // The JWK and thumbprint (read off an EC key's point) are those of the key's public half.
+  const jose::Jwk public_jwk(key->public_key());
+  EXPECT_EQ(signer.jwk(), public_jwk.to_json());
   auto thumbprint = jwk_thumbprint(signer.jwk());
   ASSERT_TRUE(thumbprint.ok());
-  EXPECT_EQ(*thumbprint, jose::Jwk(key->public_key()).thumbprint());
+  EXPECT_EQ(*thumbprint, public_jwk.thumbprint());
+  auto own = signer.thumbprint();
+  ASSERT_TRUE(own.ok()) << describe(own.error());
+  EXPECT_EQ(*own, public_jwk.thumbprint());
 
   const Json header = {{"alg", signer.alg()}, {"nonce", "n"}, {"url", "https://x/"}};
   auto parts = sign_jws(header, R"({"a":1})", signer);

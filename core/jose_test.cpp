@@ -238,6 +238,25 @@ TEST(Jwk, RoundTripsEveryKeyKindThroughJson) {
   }
 }
 
+// A private key's JWK read off its point is the public half's JWK, for each named curve
+// (P-521's coordinates are 66 bytes); other keys have none.
+TEST(Jwk, NamedEcJwkOfAPrivateKeyIsItsPublicHalfsJwk) {
+  for (const auto& spec : {pki::KeySpec::p256(), pki::KeySpec::p384(), pki::KeySpec::p521()}) {
+    SCOPED_TRACE(spec.name());
+    for (int i = 0; i < 4; ++i) {
+      const pki::PrivateKey key = generate(spec);
+      const Jwk expected(key.public_key());
+      const auto named = named_ec_jwk(key);
+      ASSERT_TRUE(named.has_value());
+      EXPECT_EQ(named->jwk.dump(), expected.to_json().dump());
+      EXPECT_EQ(named->alg, expected.default_alg());
+    }
+  }
+  EXPECT_FALSE(named_ec_jwk(generate(pki::KeySpec::rsa(2048))).has_value());
+  EXPECT_FALSE(named_ec_jwk(generate(pki::KeySpec::ed25519())).has_value());
+  EXPECT_FALSE(named_ec_jwk(pki::PrivateKey()).has_value());
+}
+
 TEST(Jwk, PrivateMembersAreRefused) {
   Json a3_private = ec_jwk("P-256", kA3X, kA3Y);
   a3_private["d"] = kA3D;

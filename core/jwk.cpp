@@ -7,6 +7,7 @@
 
 #include "core/jose.h"
 #include "core/jose_detail.h"
+#include "core/pki_internal.h"
 
 namespace attestlab::jose {
 namespace {
@@ -170,6 +171,24 @@ std::string Jwk::thumbprint() const {
   if (canonical.empty()) return "";
   // Compact dump: no whitespace; all member values are ASCII, so no escaping questions.
   return base64url_encode(sha256(canonical.dump()));
+}
+
+std::optional<NamedEcJwk> named_ec_jwk(const pki::PrivateKey& key) {
+  const auto named = pki::detail::named_ec_point(key.get());
+  if (!named) return std::nullopt;
+  const auto coord = static_cast<std::ptrdiff_t>((named->bits + 7) / 8);
+  const Bytes& point = named->point;  // 0x04 || x || y
+  if (point.size() != static_cast<std::size_t>(1 + 2 * coord) || point[0] != 0x04)
+    return std::nullopt;
+  NamedEcJwk out;
+  out.alg = named->bits == 256 ? "ES256" : named->bits == 384 ? "ES384" : "ES512";
+  // Members in Jwk::to_json's (sorted) order; the object sorts them anyway.
+  out.jwk = Json::object();
+  out.jwk["crv"] = "P-" + std::to_string(named->bits);
+  out.jwk["kty"] = "EC";
+  out.jwk["x"] = base64url_encode(Bytes(point.begin() + 1, point.begin() + 1 + coord));
+  out.jwk["y"] = base64url_encode(Bytes(point.begin() + 1 + coord, point.end()));
+  return out;
 }
 
 std::string Jwk::default_alg() const {
