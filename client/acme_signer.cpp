@@ -38,8 +38,7 @@ PrivateKeySigner::PrivateKeySigner(pki::PrivateKey key, std::string alg)
   if (auto named = jose::named_ec_jwk(key_)) {
     jwk_ = std::move(named->jwk);
     if (alg_.empty()) alg_ = std::move(named->alg);
-    // jwk_ holds the required members only, sorted: RFC 7638's input as it stands.
-    thumbprint_ = base64url_encode(sha256(jwk_.dump()));
+    thumbprint_ = std::move(named->thumbprint);
     return;
   }
   const jose::Jwk jwk(key_.public_key());

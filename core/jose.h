@@ -41,10 +41,12 @@ class Jwk {
 // The public JWK of a P-256, P-384 or P-521 private key, read off its public point: what
 // Jwk(key.public_key()).to_json() gives, without building the public key (a copy of the
 // curve's group) and reading its coordinates back (~27 us on OpenSSL 3.0, per account key a
-// client makes), with its JWS alg (ES256/ES384/ES512). nullopt for any other key.
+// client makes), with its JWS alg (ES256/ES384/ES512) and RFC 7638 thumbprint. nullopt for
+// any other key.
 struct NamedEcJwk {
   Json jwk;
   std::string alg;
+  std::string thumbprint;
 };
 std::optional<NamedEcJwk> named_ec_jwk(const pki::PrivateKey& key);
 

@@ -250,6 +250,7 @@ TEST(Jwk, NamedEcJwkOfAPrivateKeyIsItsPublicHalfsJwk) {
       ASSERT_TRUE(named.has_value());
       EXPECT_EQ(named->jwk.dump(), expected.to_json().dump());
       EXPECT_EQ(named->alg, expected.default_alg());
+      EXPECT_EQ(named->thumbprint, expected.thumbprint());
     }
   }
   EXPECT_FALSE(named_ec_jwk(generate(pki::KeySpec::rsa(2048))).has_value());

@@ -24,6 +24,36 @@ constexpr std::array<std::string_view, 8> kPrivateMembers = {"d",  "p",  "q",   
 
 Error bad_key(std::string detail) { return Error::make("badPublicKey", std::move(detail)); }
 
+// An EC key's required members (RFC 7638 §3.2) from its curve name and coordinates.
+Json ec_members(const std::string& crv, const Bytes& x, const Bytes& y) {
+  Json out = Json::object();
+  out["crv"] = crv;
+  out["kty"] = "EC";
+  out["x"] = base64url_encode(x);
+  out["y"] = base64url_encode(y);
+  return out;
+}
+
+// The JWS alg of an EC key on the named curve of this size, "" for another size.
+std::string ec_alg(int bits) {
+  switch (bits) {
+    case 256:
+      return "ES256";
+    case 384:
+      return "ES384";
+    case 521:
+      return "ES512";
+    default:
+      return "";
+  }
+}
+
+// RFC 7638: base64url(SHA-256(the required members' compact JSON)); all member values are
+// ASCII, so no escaping questions.
+std::string canonical_thumbprint(const Json& required_members) {
+  return base64url_encode(sha256(required_members.dump()));
+}
+
 // Decodes a required base64url member; `what` names it in error details.
 Result<Bytes> decode_member(const Json& jwk, const char* name, const std::string& what) {
   const std::string* text = get_string(jwk, name);
@@ -140,10 +170,7 @@ Json Jwk::to_json() const {
     case pki::KeyKind::EC: {
       auto xy = key_.ec_xy();
       if (!xy) return out;
-      out["crv"] = spec.name();
-      out["kty"] = "EC";
-      out["x"] = base64url_encode(xy->first);
-      out["y"] = base64url_encode(xy->second);
+      out = ec_members(spec.name(), xy->first, xy->second);
       break;
     }
     case pki::KeyKind::RSA: {
@@ -169,8 +196,7 @@ Json Jwk::to_json() const {
 std::string Jwk::thumbprint() const {
   const Json canonical = to_json();
   if (canonical.empty()) return "";
-  // Compact dump: no whitespace; all member values are ASCII, so no escaping questions.
-  return base64url_encode(sha256(canonical.dump()));
+  return canonical_thumbprint(canonical);
 }
 
 std::optional<NamedEcJwk> named_ec_jwk(const pki::PrivateKey& key) {
@@ -181,13 +207,11 @@ std::optional<NamedEcJwk> named_ec_jwk(const pki::PrivateKey& key) {
   if (point.size() != static_cast<std::size_t>(1 + 2 * coord) || point[0] != 0x04)
     return std::nullopt;
   NamedEcJwk out;
-  out.alg = named->bits == 256 ? "ES256" : named->bits == 384 ? "ES384" : "ES512";
-  // Members in Jwk::to_json's (sorted) order; the object sorts them anyway.
-  out.jwk = Json::object();
-  out.jwk["crv"] = "P-" + std::to_string(named->bits);
-  out.jwk["kty"] = "EC";
-  out.jwk["x"] = base64url_encode(Bytes(point.begin() + 1, point.begin() + 1 + coord));
-  out.jwk["y"] = base64url_encode(Bytes(point.begin() + 1 + coord, point.end()));
+  out.jwk = ec_members("P-" + std::to_string(named->bits),
+                       Bytes(point.begin() + 1, point.begin() + 1 + coord),
+                       Bytes(point.begin() + 1 + coord, point.end()));
+  out.alg = ec_alg(named->bits);
+  out.thumbprint = canonical_thumbprint(out.jwk);
   return out;
 }
 
@@ -196,10 +220,7 @@ std::string Jwk::default_alg() const {
   const pki::KeySpec spec = key_.spec();
   switch (spec.kind) {
     case pki::KeyKind::EC:
-      if (spec.bits == 256) return "ES256";
-      if (spec.bits == 384) return "ES384";
-      if (spec.bits == 521) return "ES512";
-      return "";
+      return ec_alg(spec.bits);
     case pki::KeyKind::RSA:
       return "RS256";
     case pki::KeyKind::Ed25519:
