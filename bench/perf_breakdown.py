@@ -27,7 +27,8 @@ INCLUSIVE = [
     ("finalize handler", r"attestlab::server::handle_finalize\b"),
     ("authz handler (POST-as-GET)", r"attestlab::server::handle_authz\b"),
     ("challenge handler", r"attestlab::server::handle_challenge\b"),
-    ("challenge validation (worker)", r"attestlab::server::validate_challenge\b"),
+    # The worker thread's loop: validate_challenge is file-local and inlined into the job.
+    ("challenge validation (worker thread)", r"attestlab::server::ValidationPool::run\b"),
     ("finalize: certificate transaction (put_certificate_superseding)",
      r"Store::put_certificate_superseding\b"),
     ("HTTP client (http-01 fetch)", r"attestlab::http::Client::"),
