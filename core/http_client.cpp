@@ -29,6 +29,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::uint64_t kMaxResponseBody = 10 * 1024 * 1024;
 constexpr std::uint32_t kMaxResponseHeader = 64 * 1024;
+// The read buffer holds a whole header plus one read: Beast keeps an unfinished chunk-size
+// line (with its extensions) or trailer section in it with no limit of its own, so a server
+// sending an endless chunk extension would grow it until the deadline.
+constexpr std::size_t kMaxResponseBuffer = kMaxResponseHeader + 64 * 1024;
 
 Error connection_error(std::string detail) {
   return Error::make("connection", std::move(detail));
@@ -68,7 +72,7 @@ std::string host_for_header(const Url& url) {
 struct Connection {
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer{kMaxResponseBuffer};
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 };
@@ -312,6 +316,11 @@ struct Client::Impl {
         if (ec == bhttp::error::body_limit) {
           return connection_error("response body from " + key + " exceeds " +
                                   std::to_string(options.max_response_body) + " bytes");
+        }
+        if (ec == bhttp::error::buffer_overflow) {
+          return connection_error(
+              "response from " + key + ": a chunk header or trailer section exceeds " +
+              std::to_string(kMaxResponseBuffer - kMaxResponseHeader) + " bytes");
         }
         return connection_error("reading response from " + key + ": " + describe(ec));
       }

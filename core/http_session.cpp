@@ -34,6 +34,11 @@ constexpr std::chrono::milliseconds kLingerTimeout{2000};
 // reads the answer instead of a reset; beyond it the connection is reset.
 constexpr std::size_t kLingerMaxBytes = 16 * 1024 * 1024;
 constexpr std::size_t kFirstReadBytes = 8192;
+// What the read buffer may hold beyond a whole header (which the parser needs in one piece).
+// Beast keeps a chunk-size line with its extensions, and the trailer section, in the buffer
+// until their line ends arrive, with no limit of its own: unbounded, a peer sending one
+// endless chunk extension grew the server's memory at line rate (1 GB in 6 s here).
+constexpr std::size_t kReadBeyondHeader = 64 * 1024;
 
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
@@ -49,7 +54,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       : shared_(shared),
         stream_(make_stream(shared, std::move(socket))),
         watchdog_(stream_.get_executor()),
-        remote_(remote_addr) {
+        remote_(remote_addr),
+        buffer_(shared.options.max_header_bytes + kReadBeyondHeader) {
     shared_.live_sessions.fetch_add(1, std::memory_order_relaxed);
     request_.remote_addr = std::move(remote_addr);
     request_.tls = kTls;
@@ -189,6 +195,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     if (ec == bhttp::error::header_limit) {
       return respond_error(431, "request header fields too large\n");
+    }
+    if (ec == bhttp::error::buffer_overflow) {  // an unfinished chunk line or trailer
+      return respond_error(400, "chunk header or trailer section longer than " +
+                                    std::to_string(kReadBeyondHeader) + " bytes\n");
     }
     if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
         ec != bhttp::error::partial_message && ec != bhttp::error::end_of_stream &&

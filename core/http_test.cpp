@@ -522,6 +522,20 @@ TEST(HttpServer, OversizedChunkedBodyGets413) {
   EXPECT_EQ(response.rfind("HTTP/1.1 413 ", 0), 0u) << response;
 }
 
+// Beast keeps an unfinished chunk-size line in the read buffer; the buffer's bound turns an
+// endless chunk extension into a 400 instead of memory growing until the read deadline.
+TEST(HttpServer, EndlessChunkExtensionGets400) {
+  auto server = start_server({}, echo);
+  ASSERT_TRUE(server);
+  RawConnection raw(server->port());
+  ASSERT_TRUE(raw.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;x="));
+  ASSERT_TRUE(raw.send(std::string(256 * 1024, 'a')));  // no line end, ever
+  std::string response;
+  EXPECT_EQ(raw.read_until_close(response), RawConnection::End::Closed);
+  EXPECT_EQ(response.rfind("HTTP/1.1 400 ", 0), 0u) << response.substr(0, 200);
+  EXPECT_NE(response.find("chunk header or trailer"), std::string::npos) << response;
+}
+
 TEST(HttpServer, HugeHeaderGets431) {
   auto server = start_server({}, hello_handler);  // 16 KiB header limit
   ASSERT_TRUE(server);
@@ -992,6 +1006,21 @@ TEST(HttpClient, ResponseBodyOverTenMiBIsAnError) {
   auto response = client.get(base_url(*server) + "/");
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.error().type, "connection");
+}
+
+TEST(HttpClient, EndlessChunkExtensionIsAnError) {
+  RawServer raw([](int fd) {
+    if (!RawServer::read_request_header(fd)) return;
+    RawServer::send_all(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;x=");
+    RawServer::send_all(fd, std::string(1024 * 1024, 'a'));  // fails once the client gives up
+  });
+  Client client;
+  auto response = client.get("http://127.0.0.1:" + std::to_string(raw.port()) + "/");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().type, "connection");
+  EXPECT_NE(response.error().detail.find("chunk header or trailer section exceeds"),
+            std::string::npos)
+      << response.error().detail;
 }
 
 TEST(HttpClient, InvalidRequestHeadersAreRejected) {
