@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/pki.h"
+#include "server/acme/cert_profiles.h"
 #include "server/store/store.h"
 #include "testing/acme_server_fixture.h"
 #include "testing/sanitizers.h"
@@ -465,6 +466,74 @@ TEST_F(AcmeFlowTest, NotBeforeNotAfterHonoured) {
       c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
                                        {"notBefore", "yesterday"}});
   EXPECT_EQ(bad.problem(), "malformed");
+}
+
+// The Unix epoch is a time like any other, not "absent": refused as a notAfter (in the past)
+// and as a notBefore (outside the window).
+TEST_F(AcmeFlowTest, EpochIsATimeNotAnAbsentMember) {
+  start_server();
+  auto c = account_client();
+  for (const char* member : {"notAfter", "notBefore"}) {
+    SCOPED_TRACE(member);
+    Reply r = c->post(c->url("newOrder"),
+                      Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
+                           {member, "1970-01-01T00:00:00Z"}});
+    EXPECT_EQ(r.status, 400) << r.response.body;
+    EXPECT_EQ(r.problem(), "malformed");
+  }
+}
+
+// An order lives no longer than the validity it asked for: after its notAfter it has
+// expired, and finalize issues nothing (no certificate that is over before it is issued).
+TEST_F(AcmeFlowTest, FinalizeAfterTheRequestedNotAfterIssuesNothing) {
+  start_server();
+  auto c = account_client();
+  const std::string na = format_rfc3339(clock->now() + 3600);
+  Reply order =
+      c->post(c->url("newOrder"),
+              Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}}, {"notAfter", na}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  EXPECT_EQ(order.body["expires"], na);
+  Reply authz = c->post_as_get(order.body["authorizations"][0]);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "http-01");
+  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  c->post(challenge["url"], Json::object());
+  ASSERT_EQ(c->poll(order.location()).status_field(), "ready");
+
+  clock->advance(3601);
+  (void)c->nonce();  // the cached nonce expired with the jump
+  auto key = *pki::PrivateKey::generate(pki::KeySpec::p256());
+  Reply fin = c->post(order.body["finalize"],
+                      Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
+  EXPECT_EQ(fin.status, 403) << fin.response.body;
+  EXPECT_EQ(fin.problem(), "orderNotReady");
+  Reply after = c->post_as_get(order.location());
+  EXPECT_EQ(after.status_field(), "invalid");
+  EXPECT_FALSE(after.body.contains("certificate")) << after.body;
+}
+
+// A notBefore alone starts the profile's validity: the leaf is never longer-lived than the
+// profile allows (it used to run from notBefore to now + validity).
+TEST_F(AcmeFlowTest, NotBeforeAloneStartsTheProfilesValidity) {
+  start_server();
+  auto c = account_client();
+  const std::int64_t nb = clock->now() - 1800;
+  Reply order =
+      c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
+                                       {"notBefore", format_rfc3339(nb)}});
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  Reply authz = c->post_as_get(order.body["authorizations"][0]);
+  Json challenge = TestAcmeClient::challenge_of(authz.body, "http-01");
+  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
+  c->post(challenge["url"], Json::object());
+  ASSERT_EQ(c->poll(order.location()).status_field(), "ready");
+  auto key = *pki::PrivateKey::generate(pki::KeySpec::p256());
+  Reply fin = c->post(order.body["finalize"],
+                      Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
+  ASSERT_EQ(fin.status, 200) << fin.response.body;
+  auto leaf = download_chain(*c, fin.body["certificate"]).at(0);
+  EXPECT_EQ(leaf.not_before(), nb);
+  EXPECT_EQ(leaf.not_after() - leaf.not_before(), cert_profiles(config).front().validity);
 }
 
 // notBefore is bounded like the validity span: no back- or forward-dating by years.

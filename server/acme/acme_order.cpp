@@ -1,6 +1,9 @@
 // Orders (RFC 8555 §7.4): newOrder, the order resource and finalize, with issuance done
 // synchronously inside finalize (signing a leaf costs well under a millisecond).
 #include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <optional>
 #include <set>
 
 #include "core/bytes.h"
@@ -21,14 +24,15 @@ constexpr std::size_t kMaxCommonName = 64;  // RFC 5280 ub-common-name
 // Leaves start slightly in the past so that clients with a slow clock accept them.
 constexpr std::int64_t kLeafBackdate = 300;
 
-Result<std::int64_t> parse_time_member(const Json& payload, const char* name) {
-  if (!payload.contains(name)) return std::int64_t{0};
+// Absent is nullopt (not 0: "1970-01-01T00:00:00Z" is a time like any other).
+Result<std::optional<std::int64_t>> parse_time_member(const Json& payload, const char* name) {
+  if (!payload.contains(name)) return std::optional<std::int64_t>();
   const auto& value = payload[name];
   std::int64_t t = 0;
   if (!value.is_string() || !parse_rfc3339(value.get<std::string>(), t)) {
     return Error::make("malformed", std::string(name) + " must be an RFC 3339 date-time");
   }
-  return t;
+  return std::optional<std::int64_t>(t);
 }
 
 Result<Order> load_owned_order(AcmeContext& ctx, const SignedRequest& request,
@@ -211,19 +215,49 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
     if (!text) return Error::make("malformed", "\"replaces\" must be a string (RFC 9773 §5)");
     replaces = *text;
   }
-  // Quotas, counted once the request is well formed.
+  const std::int64_t now = ctx.now();
+  auto not_before = parse_time_member(payload, "notBefore");
+  if (!not_before) return not_before.error();
+  auto not_after = parse_time_member(payload, "notAfter");
+  if (!not_after) return not_after.error();
+  const std::int64_t window = ctx.config.not_before_window;
+  const std::optional<std::int64_t> requested_start = *not_before, requested_end = *not_after;
+  if (requested_start && (*requested_start < now - window || *requested_start > now + window)) {
+    return Error::make("malformed", "notBefore must lie within " + std::to_string(window) +
+                                        " seconds of the server's time (" +
+                                        format_rfc3339(now - window) + " to " +
+                                        format_rfc3339(now + window) + ")");
+  }
+  const std::int64_t start = requested_start.value_or(now);
+  if (requested_end) {
+    if (*requested_end <= start || *requested_end <= now) {
+      return Error::make("malformed", "notAfter must be later than notBefore and now");
+    }
+    if (*requested_end - start > profile->validity) {
+      return Error::make("malformed", "requested validity exceeds the " + profile->name +
+                                          " profile's maximum of " +
+                                          std::to_string(profile->validity / 3600) + " hours");
+    }
+  } else if (requested_start && *requested_start + profile->validity <= now) {
+    // The leaf would run from notBefore for the profile's validity: already over.
+    return Error::make("malformed", "notBefore plus the " + profile->name + " profile's " +
+                                        std::to_string(profile->validity / 3600) +
+                                        " hours has already passed");
+  }
+
+  // Quotas, counted once the request is well formed: every check first, then the takes, so a
+  // refused request consumes nothing (of its account's quota or of a device's).
   const RateLimits& limits = ctx.config.limits;
-  const std::int64_t at = ctx.now();
   const std::string& account_id = signed_request->account->id;
   if (auto wait = ctx.limiter.wait_for("orders-acct:" + account_id,
-                                       limits.new_orders_per_account_per_hour, at)) {
+                                       limits.new_orders_per_account_per_hour, now)) {
     return rate_limited_response("new orders of this account",
                                  limits.new_orders_per_account_per_hour, wait);
   }
   for (const auto& id : identifiers) {
     if (!is_device_identifier(id)) continue;
-    if (auto wait = ctx.limiter.take("orders-device:" + id.value,
-                                     limits.new_orders_per_identifier_per_hour, at)) {
+    if (auto wait = ctx.limiter.wait_for("orders-device:" + id.value,
+                                         limits.new_orders_per_identifier_per_hour, now)) {
       return rate_limited_response("new orders for " + id.value,
                                    limits.new_orders_per_identifier_per_hour, wait);
     }
@@ -241,30 +275,11 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
           std::min<std::int64_t>(ctx.config.authz_lifetime, RateLimiter::kWindow));
     }
   }
-  (void)ctx.limiter.take("orders-acct:" + account_id, limits.new_orders_per_account_per_hour, at);
-
-  auto not_before = parse_time_member(payload, "notBefore");
-  if (!not_before) return not_before.error();
-  auto not_after = parse_time_member(payload, "notAfter");
-  if (!not_after) return not_after.error();
-  std::int64_t now = ctx.now();
-  const std::int64_t window = ctx.config.not_before_window;
-  if (*not_before && (*not_before < now - window || *not_before > now + window)) {
-    return Error::make("malformed", "notBefore must lie within " + std::to_string(window) +
-                                        " seconds of the server's time (" +
-                                        format_rfc3339(now - window) + " to " +
-                                        format_rfc3339(now + window) + ")");
-  }
-  std::int64_t start = *not_before ? *not_before : now;
-  if (*not_after) {
-    if (*not_after <= start || *not_after <= now) {
-      return Error::make("malformed", "notAfter must be later than notBefore and now");
-    }
-    if (*not_after - start > profile->validity) {
-      return Error::make("malformed", "requested validity exceeds the " + profile->name +
-                                          " profile's maximum of " +
-                                          std::to_string(profile->validity / 3600) + " hours");
-    }
+  (void)ctx.limiter.take("orders-acct:" + account_id, limits.new_orders_per_account_per_hour, now);
+  for (const auto& id : identifiers) {
+    if (!is_device_identifier(id)) continue;
+    (void)ctx.limiter.take("orders-device:" + id.value, limits.new_orders_per_identifier_per_hour,
+                           now);
   }
 
   Order order;
@@ -272,10 +287,12 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
   order.account_id = signed_request->account->id;
   order.status = "pending";
   order.created = now;
-  order.expires = now + ctx.config.order_lifetime;
+  // An order cannot be finalized after the end of the validity it asked for.
+  order.expires = std::min(now + ctx.config.order_lifetime,
+                           requested_end.value_or(std::numeric_limits<std::int64_t>::max()));
   order.identifiers = identifiers;
-  if (*not_before) order.not_before = payload["notBefore"].get<std::string>();
-  if (*not_after) order.not_after = payload["notAfter"].get<std::string>();
+  if (requested_start) order.not_before = payload["notBefore"].get<std::string>();
+  if (requested_end) order.not_after = payload["notAfter"].get<std::string>();
   order.profile = profile->name;
   order.replaces = replaces;
 
@@ -379,11 +396,16 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
         "attested-key " + base64url_encode(sha256(csr->public_key().spki_der())).substr(0, 22);
   }
   leaf.extended_key_usages = ctx.config.cert_ekus;
+  // The window the order asked for (checked at newOrder, stored as sent), else from now: a
+  // given notBefore starts the profile's validity, so the leaf never lives longer than it.
   std::int64_t requested_start = 0, requested_end = 0;
-  if (!order.not_before.empty()) parse_rfc3339(order.not_before, requested_start);
-  if (!order.not_after.empty()) parse_rfc3339(order.not_after, requested_end);
-  leaf.not_before = requested_start ? requested_start : now - kLeafBackdate;
-  leaf.not_after = requested_end ? requested_end : now + profile->validity;
+  const bool has_start =
+      !order.not_before.empty() && parse_rfc3339(order.not_before, requested_start);
+  const bool has_end = !order.not_after.empty() && parse_rfc3339(order.not_after, requested_end);
+  leaf.not_before = has_start ? requested_start : now - kLeafBackdate;
+  leaf.not_after = has_end     ? requested_end
+                   : has_start ? requested_start + profile->validity
+                               : now + profile->validity;
 
   // Everything is checked. The certificate is signed first and stored together with the
   // order's "valid" in one transaction that requires the order's stored status to be what
@@ -397,6 +419,13 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
     (void)ctx.store->update_order(order, finalized_from);
     return error;
   };
+  if (leaf.not_after <= std::max(now, leaf.not_before)) {
+    // Orders stored before their expiry followed notAfter, or a window that ran out since.
+    return fail(Error::make("malformed", "the order's certificate window (notBefore " +
+                                             format_rfc3339(leaf.not_before) + ", notAfter " +
+                                             format_rfc3339(leaf.not_after) +
+                                             ") has no time left; create a new order"));
+  }
   auto certificate = ctx.ca->issue(leaf);
   if (!certificate)
     return fail(Error::make("serverInternal", "issuance failed: " + certificate.error().detail));
