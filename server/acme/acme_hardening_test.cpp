@@ -358,6 +358,43 @@ TEST_F(AcmeHardeningTest, QuotasFromPolicyFileAnswerRateLimited) {
   EXPECT_EQ(third->post(challenge["url"], Json::object()).status, 200);
 }
 
+// A newOrder refused by a later check consumes no quota: neither the account's nor the
+// device identifier's (it used to take both before reading notAfter).
+TEST_F(AcmeHardeningTest, RefusedNewOrdersConsumeNoQuota) {
+  const std::string policy = data_dir + "/policy.json";
+  ASSERT_TRUE(pki::write_file(policy, R"({"_": "test", "limits": {
+      "new_orders_per_account_per_hour": 1, "new_orders_per_identifier_per_hour": 1}})")
+                  .ok());
+  config.policy_file = policy;
+  start_server();
+  auto c = account_client();
+  const Json device = {{{"type", "permanent-identifier"}, {"value", "C02XL0GVJGH5"}}};
+  for (int i = 0; i < 3; ++i) {
+    expect_malformed(
+        c->post(c->url("newOrder"), Json{{"identifiers", device}, {"notAfter", "not-a-date"}}));
+  }
+  EXPECT_EQ(c->new_order({{"permanent-identifier", "C02XL0GVJGH5"}}).status, 201);
+  expect_rate_limited(c->new_order({{"ip", "127.0.0.1"}}), "new orders of this account");
+}
+
+// Content-Type is a single-value field (RFC 9110 §5.3): two of them are refused whichever
+// comes first, and the request changes nothing.
+TEST_F(AcmeHardeningTest, TwoContentTypeFieldsAreMalformed) {
+  start_server();
+  auto c = account_client();
+  const Json payload = {{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}}};
+  for (const auto& [first, second] :
+       {std::pair<std::string, std::string>{"application/jose+json", "text/plain"},
+        std::pair<std::string, std::string>{"text/plain", "application/jose+json"}}) {
+    SCOPED_TRACE(first);
+    Json jws = c->sign(c->url("newOrder"), payload);
+    Reply r = c->request("POST", c->url("newOrder"),
+                         {{"content-type", first}, {"content-type", second}}, jws.dump());
+    expect_malformed(r);
+    EXPECT_NE(r.body.value("detail", "").find("Content-Type"), std::string::npos) << r.body;
+  }
+}
+
 // Pending authorizations per account are counted in the store: a newOrder that would
 // exceed the quota is refused until an authorization is settled; other accounts are served
 // meanwhile, and a second server on the same store sees the same count.

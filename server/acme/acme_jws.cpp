@@ -121,6 +121,10 @@ Result<jose::Jws> parse_unsigned(const std::string& body) {
 
 Result<SignedRequest> authenticate(AcmeContext& ctx, const http::Request& request, KeyMode mode,
                                    RequestInfo& info) {
+  // Content-Type is a single-value field (RFC 9110 §5.3): two are refused, not chosen between.
+  if (request.headers.count("content-type") > 1) {
+    return Error::make("malformed", "more than one Content-Type header field");
+  }
   auto content_type = request.header("content-type");
   if ((!content_type || media_type(*content_type) != "application/jose+json") &&
       !ATTESTLAB_FAULT(skip_content_type_check)) {
