@@ -345,6 +345,13 @@ const std::vector<std::string>& device_attest_rules() {
 
 Result<void> check_device_identifier_syntax(const Identifier& id) {
   const std::string& v = id.value;
+  // Serials are ~12 characters, UDIDs 25-40: the bound keeps a value from carrying kilobytes
+  // into quota keys, stored rows and problem documents.
+  if (v.size() > kMaxDeviceIdentifierBytes) {
+    return Error::make("rejectedIdentifier",
+                       id.type + " value of " + std::to_string(v.size()) + " bytes: at most " +
+                           std::to_string(kMaxDeviceIdentifierBytes) + " are accepted");
+  }
   if (id.type == "permanent-identifier") {
     const std::size_t slash = v.find('/');
     const std::string device = v.substr(0, slash);

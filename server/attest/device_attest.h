@@ -74,6 +74,8 @@ const std::vector<std::string>& device_attest_rules();
 // device-part ["/" assigner-OID] with a non-empty device part without "/"; hardware-module
 // is serial "/" hw-type-OID. Error("malformed", detail) otherwise; identifier types other
 // than these two give Error("unsupportedIdentifier").
+// Values longer than kMaxDeviceIdentifierBytes give Error("rejectedIdentifier").
+constexpr std::size_t kMaxDeviceIdentifierBytes = 255;
 Result<void> check_device_identifier_syntax(const Identifier& id);
 
 }  // namespace attestlab::server

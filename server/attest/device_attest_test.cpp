@@ -34,6 +34,19 @@ TEST(IdentifierSyntax, PermanentIdentifierAccepted) {
   }
 }
 
+// Values are bounded: a long one is refused before it reaches quota keys or the store.
+TEST(IdentifierSyntax, LongValuesAreRejected) {
+  const std::string at_bound(kMaxDeviceIdentifierBytes, 'A');
+  EXPECT_TRUE(syntax("permanent-identifier", at_bound).ok());
+  for (const char* type : {"permanent-identifier", "hardware-module"}) {
+    auto r = syntax(type, at_bound + "A");
+    ASSERT_FALSE(r.ok()) << type;
+    EXPECT_EQ(r.error().type, "rejectedIdentifier");
+    EXPECT_NE(r.error().detail.find("at most 255"), std::string::npos) << r.error().detail;
+    EXPECT_EQ(r.error().detail.find("AAAA"), std::string::npos) << "value echoed";
+  }
+}
+
 TEST(IdentifierSyntax, PermanentIdentifierRefused) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"", "empty device part"},
