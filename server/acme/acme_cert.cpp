@@ -144,11 +144,13 @@ Result<http::Response> handle_revoke(AcmeContext& ctx, const http::Request& requ
   } else if (!signed_request->key->key().equals(certificate->public_key())) {
     return Error::make("unauthorized", "the JWS key is not the certificate's key");
   }
-  if (record.status == "revoked")
-    return Error::make("alreadyRevoked", "the certificate is already revoked");
-
-  record.revoke(reason, ctx.now());
-  ATTESTLAB_TRY(ctx.store->update_certificate(record));
+  // Checked here for the common case and again in the store, where a racing revocation
+  // that got there first makes this one alreadyRevoked too.
+  auto already = [] { return Error::make("alreadyRevoked", "the certificate is already revoked"); };
+  if (record.status == "revoked") return already();
+  auto revoked = ctx.store->revoke_certificate_if_valid(record.id, reason, ctx.now());
+  if (!revoked) return revoked.error();
+  if (!*revoked) return already();
   http::Response response;
   response.status = 200;
   return response;

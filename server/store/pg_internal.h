@@ -128,6 +128,8 @@ class PgStore final : public Store {
   Result<void> update_certificate(const CertificateRecord& c) override;
   Result<bool> set_replaced_by_if(const std::string& certificate_id, const std::string& expected,
                                   const std::string& order_id) override;
+  Result<bool> revoke_certificate_if_valid(const std::string& certificate_id, int reason,
+                                           std::int64_t revoked_at) override;
 
   Result<std::optional<std::string>> get_setting(const std::string& key) override;
   Result<void> set_setting(const std::string& key, const std::string& value) override;

@@ -166,6 +166,8 @@ class SqliteStore final : public Store {
   Result<void> update_certificate(const CertificateRecord& c) override;
   Result<bool> set_replaced_by_if(const std::string& certificate_id, const std::string& expected,
                                   const std::string& order_id) override;
+  Result<bool> revoke_certificate_if_valid(const std::string& certificate_id, int reason,
+                                           std::int64_t revoked_at) override;
 
   Result<std::optional<std::string>> get_setting(const std::string& key) override;
   Result<void> set_setting(const std::string& key, const std::string& value) override;
@@ -283,7 +285,8 @@ class SqliteStore final : public Store {
   StatementPtr authz_insert_, authz_by_id_, authz_by_challenge_, authz_update_, authz_exists_,
       authz_count_, challenge_insert_, challenges_delete_, challenge_ids_of_authz_;
   StatementPtr certificate_insert_, certificate_by_id_, certificate_by_serial_,
-      valid_certificates_by_device_, certificate_update_, certificate_set_replaced_by_;
+      valid_certificates_by_device_, certificate_update_, certificate_set_replaced_by_,
+      certificate_revoke_if_valid_;
   StatementPtr setting_get_, setting_set_, setting_add_;
 
   // Background checkpointer. Lock order: mu_, then ckpt_run_mu_ or ckpt_mu_; the

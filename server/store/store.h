@@ -86,6 +86,11 @@ class Store {
   virtual Result<bool> set_replaced_by_if(const std::string& certificate_id,
                                           const std::string& expected,
                                           const std::string& order_id) = 0;
+  // Revokes the certificate only while its status is "valid": status, reason and time are
+  // the only members written, so two racing revocations cannot both succeed (nor overwrite
+  // the first one's reason) and a concurrent replaced_by claim is kept. True when revoked.
+  virtual Result<bool> revoke_certificate_if_valid(const std::string& certificate_id, int reason,
+                                                   std::int64_t revoked_at) = 0;
 
   // Key/value settings (e.g. schema facts, CA metadata).
   virtual Result<std::optional<std::string>> get_setting(const std::string& key) = 0;

@@ -91,4 +91,12 @@ Result<bool> PgStore::set_replaced_by_if(const std::string& certificate_id,
   });
 }
 
+Result<bool> PgStore::revoke_certificate_if_valid(const std::string& certificate_id, int reason,
+                                                  std::int64_t revoked_at) {
+  return one([&](pqxx::transaction_base& t) -> Result<bool> {
+    return t.exec_prepared("certificate_revoke_if_valid", reason, revoked_at, certificate_id)
+               .affected_rows() == 1;
+  });
+}
+
 }  // namespace attestlab::server::pg_internal

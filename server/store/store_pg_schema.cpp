@@ -173,6 +173,10 @@ Result<void> PgStore::migrate(const std::string& url) {
           {"device_certificates_lock", "SELECT pg_advisory_xact_lock(1684370531, hashtext($1))"},
           {"valid_certificates_by_device",
            "SELECT json FROM certificates WHERE device_id = $1 AND status = 'valid' ORDER BY seq"},
+          {"certificate_revoke_if_valid",
+           "UPDATE certificates SET status = 'revoked', json = (json::jsonb || "
+           "jsonb_build_object('status', 'revoked', 'revocation_reason', $1::int, "
+           "'revoked_at', $2::bigint))::text WHERE id = $3 AND status = 'valid'"},
           {"certificate_set_replaced_by",
            "UPDATE certificates SET json = jsonb_set(json::jsonb, '{replaced_by}', "
            "to_jsonb($1::text))::text "

@@ -122,6 +122,16 @@ Result<bool> SqliteStore::set_replaced_by_if(const std::string& certificate_id,
   return sqlite3_changes(db_.get()) == 1;
 }
 
+Result<bool> SqliteStore::revoke_certificate_if_valid(const std::string& certificate_id, int reason,
+                                                      std::int64_t revoked_at) {
+  std::lock_guard lock(mu_);
+  Query q(certificate_revoke_if_valid_.get());
+  if (q.int64(reason).int64(revoked_at).text(certificate_id).step() != SQLITE_DONE) {
+    return sqlite_error();
+  }
+  return sqlite3_changes(db_.get()) == 1;
+}
+
 Result<void> SqliteStore::update_certificate_locked(const CertificateRecord& c,
                                                     const std::string& json) {
   Query q(certificate_update_.get());

@@ -137,8 +137,7 @@ Result<void> SqliteStore::prepare_statements() {
       {&order_insert_, "INSERT INTO orders(id, account_id, status, json) VALUES(?, ?, ?, ?)"},
       {&order_by_id_, "SELECT json FROM orders WHERE id = ?"},
       {&order_ids_by_account_, "SELECT id FROM orders WHERE account_id = ? ORDER BY rowid"},
-      {&processing_order_ids_,
-       "SELECT id FROM orders WHERE status = 'processing' ORDER BY rowid"},
+      {&processing_order_ids_, "SELECT id FROM orders WHERE status = 'processing' ORDER BY rowid"},
       {&order_update_,
        "UPDATE orders SET status = ?1, json = ?2 WHERE id = ?3 AND (?4 = '' OR status = ?4)"},
       {&order_exists_, "SELECT 1 FROM orders WHERE id = ?"},
@@ -163,6 +162,9 @@ Result<void> SqliteStore::prepare_statements() {
       {&certificate_by_serial_, "SELECT json FROM certificates WHERE serial = ?"},
       {&valid_certificates_by_device_,
        "SELECT json FROM certificates WHERE device_id = ? AND status = 'valid' ORDER BY rowid"},
+      {&certificate_revoke_if_valid_,
+       "UPDATE certificates SET status = 'revoked', json = json_set(json, '$.status', 'revoked', "
+       "'$.revocation_reason', ?, '$.revoked_at', ?) WHERE id = ? AND status = 'valid'"},
       {&certificate_set_replaced_by_,
        "UPDATE certificates SET json = json_set(json, '$.replaced_by', ?) "
        "WHERE id = ? AND coalesce(json_extract(json, '$.replaced_by'), '') = ?"},
@@ -174,8 +176,7 @@ Result<void> SqliteStore::prepare_statements() {
       {&setting_set_,
        "INSERT INTO settings(key, value) VALUES(?, ?) "
        "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
-      {&setting_add_,
-       "INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO NOTHING"},
+      {&setting_add_, "INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO NOTHING"},
   };
   for (const auto& [slot, sql] : statements) {
     auto s = prepare(sql);

@@ -1299,6 +1299,30 @@ TEST_P(StoreTest, SetReplacedByIsCompareAndSetOfThatMemberOnly) {
   EXPECT_EQ(store->set_replaced_by_if("cert-9", "", "order-3").value(), false);
 }
 
+// A revocation writes status, reason and time only, and only over a valid certificate: the
+// second of two revocations loses (and leaves the first one's reason), a replaced_by claim
+// made meanwhile survives, and the valid-by-device index no longer lists the certificate.
+TEST_P(StoreTest, RevokeIfValidRevokesOnceAndKeepsTheRestOfTheRecord) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_certificate(make_certificate("cert-1", "01", "dev-A")).ok());
+  ASSERT_TRUE(store->set_replaced_by_if("cert-1", "", "order-1").value());
+  EXPECT_EQ(store->revoke_certificate_if_valid("cert-1", 1, 1'700'000'500).value(), true);
+  EXPECT_EQ(store->revoke_certificate_if_valid("cert-1", 4, 1'700'000'600).value(), false);
+  auto after = store->certificate_by_id("cert-1");
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->status, "revoked");
+  EXPECT_EQ((*after)->revocation_reason, 1);
+  EXPECT_EQ((*after)->revoked_at, 1'700'000'500);
+  EXPECT_EQ((*after)->replaced_by, "order-1");
+  EXPECT_EQ((*after)->serial_hex, "01");
+  EXPECT_EQ((*after)->device_id, "dev-A");
+  auto valid = store->valid_certificates_by_device("dev-A");
+  ASSERT_TRUE(valid.ok());
+  EXPECT_TRUE(valid->empty());
+  EXPECT_EQ(store->revoke_certificate_if_valid("cert-9", 0, 1'700'000'700).value(), false);
+}
+
 TEST_P(StoreTest, AVersion1DatabaseIsMigratedOnOpen) {
   {
     auto store = open();
