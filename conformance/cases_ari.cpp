@@ -1,6 +1,8 @@
 // ACME Renewal Information, RFC 9773: the directory's renewalInfo (§3), the RenewalInfo
 // resource and object (§4.1, §4.2, §4.3) and newOrder "replaces" (§5). Every case is
 // skipped, with the reason, on a target whose directory does not advertise renewalInfo.
+#include <utility>
+
 #include "conformance/case_builder.h"
 #include "conformance/case_support.h"
 #include "conformance/checks.h"
@@ -127,11 +129,14 @@ void add_ari_cases(CaseList& out) {
         need_that(asked.response && asked.response->status == 200, "renewalInfo answers 200");
         auto body = json_body(*asked.response);
         const Json window = body ? body->value("suggestedWindow", Json()) : Json();
-        std::int64_t start = 0, end = 0;
-        bool parsed = window.is_object() && parse_rfc3339(window.value("start", ""), start) &&
-                      parse_rfc3339(window.value("end", ""), end);
+        // Compared to the nanosecond: 00.1Z to 00.9Z is a window, not an empty one.
+        std::int64_t start = 0, end = 0, start_ns = 0, end_ns = 0;
+        bool parsed = window.is_object() &&
+                      parse_rfc3339(window.value("start", ""), start, &start_ns) &&
+                      parse_rfc3339(window.value("end", ""), end, &end_ns);
         need_that(parsed, "suggestedWindow has RFC 3339 start and end");
-        return check(end > start, "end later than start", window.dump());
+        return check(std::pair(end, end_ns) > std::pair(start, start_ns), "end later than start",
+                     window.dump());
       }));
 
   out.push_back(ari_case(

@@ -96,7 +96,7 @@ std::string format_rfc3339(std::int64_t t) {
 
 // date-time per RFC 3339 §5.6; fractional seconds are truncated, offsets are applied,
 // a leap second (:60) counts as the following second.
-bool parse_rfc3339(const std::string& s, std::int64_t& out) {
+bool parse_rfc3339(const std::string& s, std::int64_t& out, std::int64_t* fraction_nanos) {
   std::size_t pos = 0;
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!read_digits(s, pos, 4, year) || !expect(s, pos, '-') || !read_digits(s, pos, 2, month) ||
@@ -107,14 +107,17 @@ bool parse_rfc3339(const std::string& s, std::int64_t& out) {
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
       minute > 59 || second > 60)
     return false;
+  std::int64_t nanos = 0;
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
     std::size_t digits = 0;
     while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 9) nanos = nanos * 10 + (s[pos] - '0');
       ++pos;
       ++digits;
     }
     if (digits == 0) return false;
+    for (std::size_t d = digits; d < 9; ++d) nanos *= 10;
   }
   std::int64_t offset = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
@@ -133,6 +136,7 @@ bool parse_rfc3339(const std::string& s, std::int64_t& out) {
   if (pos != s.size()) return false;
   out = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
         hour * 3600 + minute * 60 + second - offset;
+  if (fraction_nanos != nullptr) *fraction_nanos = nanos;
   return true;
 }
 

@@ -42,6 +42,9 @@ class VirtualClock final : public Clock {
 
 // RFC 3339 UTC ("2026-11-25T16:00:00Z") and back.
 std::string format_rfc3339(std::int64_t t);
-bool parse_rfc3339(const std::string& s, std::int64_t& out);
+// `out` is whole seconds (a fraction is truncated); `fraction_nanos`, when given, receives the
+// fraction in nanoseconds (digits past the ninth are dropped), so two times within one second
+// can still be ordered.
+bool parse_rfc3339(const std::string& s, std::int64_t& out, std::int64_t* fraction_nanos = nullptr);
 
 }  // namespace attestlab

@@ -34,6 +34,24 @@ TEST(ClockRfc3339, ParsesZuluFractionsAndOffsets) {
   }
 }
 
+TEST(ClockRfc3339, FractionInNanoseconds) {
+  const std::pair<const char*, std::int64_t> cases[] = {
+      {"2026-11-26T12:00:00Z", 0},
+      {"2026-11-26T12:00:00.1Z", 100'000'000},
+      {"2026-11-26T12:00:00.9Z", 900'000'000},
+      {"2026-11-26T12:00:00.000000001Z", 1},
+      {"2026-11-26T12:00:00.1234567891234+01:00", 123'456'789},
+  };
+  for (const auto& [text, expected] : cases) {
+    std::int64_t t = 0, nanos = -1;
+    ASSERT_TRUE(parse_rfc3339(text, t, &nanos)) << text;
+    EXPECT_EQ(nanos, expected) << text;
+    std::int64_t whole = 0;
+    ASSERT_TRUE(parse_rfc3339(text, whole));
+    EXPECT_EQ(t, whole) << "the seconds do not depend on asking for the fraction";
+  }
+}
+
 TEST(ClockRfc3339, RoundTrip) {
   for (std::int64_t v : {std::int64_t{0}, std::int64_t{1}, std::int64_t{1795000000},
                          std::int64_t{2147483648}, std::int64_t{253402300799}}) {
