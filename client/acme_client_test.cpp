@@ -9,6 +9,9 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <thread>
+
+#include "core/utf8.h"
 
 namespace attestlab::client {
 namespace {
@@ -248,6 +251,23 @@ TEST_F(AcmeClientFake, BrokenServerAnswersAreUnexpectedResponses) {
   const auto requests = c.stats().requests;
   EXPECT_EQ(c.new_order({Identifier{"dns", "a.example"}}).error().type, kErrorClientUsage);
   EXPECT_EQ(c.stats().requests, requests);
+}
+
+// An excerpt of a foreign body goes into Error::detail and from there into reports,
+// which must be UTF-8: stray bytes are replaced and the cut never splits a character.
+TEST_F(AcmeClientFake, ErrorDetailsQuoteForeignBodiesAsUtf8) {
+  auto c = client();
+  http::Response plain;
+  plain.status = 500;
+  plain.body = "\xFF";
+  for (int i = 0; i < 150; ++i) plain.body += "\xC3\xA9";
+  server_.queue(plain);
+  auto account = c.new_account(key_);
+  ASSERT_FALSE(account.ok());
+  const std::string& detail = account.error().detail;
+  EXPECT_EQ(utf8_or_replaced(detail), detail);
+  EXPECT_NE(detail.find("\xEF\xBF\xBD"), std::string::npos) << "the stray byte is replaced";
+  EXPECT_EQ(detail.substr(detail.size() - 3), "...");
 }
 
 TEST_F(AcmeClientFake, ConnectionFailuresAreConnectionErrors) {
