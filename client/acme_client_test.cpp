@@ -286,7 +286,10 @@ TEST_F(AcmeClientFake, PollingHonorsRetryAfterInVirtualTime) {
   std::vector<std::chrono::milliseconds> slept;
   AcmeClientOptions options;
   options.poll_interval = 700ms;
-  options.sleep = [&](std::chrono::milliseconds d) { slept.push_back(d); };
+  options.sleep = [&](std::chrono::milliseconds d) {
+    slept.push_back(d);
+    return d;
+  };
   auto c = client(options);
   ASSERT_TRUE(c.new_account(key_).ok());
 
@@ -322,6 +325,43 @@ TEST_F(AcmeClientFake, PollingHonorsRetryAfterInVirtualTime) {
   EXPECT_EQ(order.error().type, kErrorTimeout);
   EXPECT_NE(order.error().detail.find("processing"), std::string::npos);
   EXPECT_EQ(slept, (std::vector<std::chrono::milliseconds>{2000ms, 2000ms, 1000ms}));
+}
+
+// The conformance and scenario hooks cap a long Retry-After (they sleep min(d, cap)):
+// the deadline must count the time really slept, or a server answering "pending,
+// Retry-After: 30" times out after one short sleep instead of after poll_timeout.
+TEST_F(AcmeClientFake, ADeadlineCountsTheTimeTheSleepHookReallySlept) {
+  AcmeClientOptions options;
+  options.poll_timeout = 400ms;
+  std::vector<std::chrono::milliseconds> asked;
+  options.sleep = [&](std::chrono::milliseconds d) {
+    asked.push_back(d);
+    const auto wait = std::min(d, std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(wait);
+    return wait;
+  };
+  auto c = client(options);
+  ASSERT_TRUE(c.new_account(key_).ok());
+  http::Response pending;
+  pending.set("Content-Type", "application/json");
+  pending.set("Retry-After", "30");
+  pending.body = R"({"status":"processing"})";
+  for (int i = 0; i < 3; ++i) server_.queue(pending);
+  http::Response valid;
+  valid.body = R"({"status":"valid"})";
+  server_.queue(valid);
+  auto order = c.poll_order(server_.url("/order/1"));
+  ASSERT_TRUE(order.ok()) << describe(order.error());
+  EXPECT_EQ(order->status, "valid");
+  EXPECT_EQ(asked.size(), 3u);
+
+  // A server that never finishes still times out, but only once poll_timeout has passed.
+  server_.always([&](const http::Request&) { return pending; });
+  const auto started = std::chrono::steady_clock::now();
+  auto stalled = c.poll_order(server_.url("/order/1"));
+  ASSERT_FALSE(stalled.ok());
+  EXPECT_EQ(stalled.error().type, kErrorTimeout);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 400ms);
 }
 
 TEST_F(AcmeClientFake, PostRawBendsExactlyWhatItIsTold) {
