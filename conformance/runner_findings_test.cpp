@@ -112,6 +112,36 @@ TEST(Dependencies, KeyChangeCasesSkipOnATargetAnswering501ToKeyChange) {
   EXPECT_GE(dependents, 8) << "the inner-*, new-key-in-use* and keeps-orders cases";
 }
 
+// An order is the server's JSON: one without identifiers or authorizations must end each
+// case that needs them with an error, not index an empty list (which crashed the run).
+TEST(ServerJson, AnOrderWithoutAuthorizationsIsAnErrorNotACrash) {
+  load::testing::AcmeStub::Options stub_options;
+  stub_options.bare_orders = true;
+  load::testing::AcmeStub stub(stub_options);
+  ASSERT_TRUE(stub.running());
+  TargetProfile t = target_at(stub.directory_url());
+  t.capabilities = {"wildcard"};
+  t.identifiers = {"dns", "ip"};
+  const std::vector<std::string> ids = {"rfc8555-6.3-get-authorization-405",
+                                        "rfc8555-6.3-get-challenge-405",
+                                        "rfc8555-7.1.4-authorization-object",
+                                        "rfc8555-8.3-token-entropy",
+                                        "rfc8555-7.1.4-wildcard-authorization",
+                                        "rfc8555-7.5.2-deactivate-authorization",
+                                        "rfc8555-7.5-foreign-authorization",
+                                        "rfc8738-3-ip-order",
+                                        "rfc8738-7-ip-no-dns01"};
+  auto selected = select_cases(all_cases(), Selection{ids, {}});
+  ASSERT_TRUE(selected.ok()) << selected.error().detail;
+  auto run = run_target(t, *selected, all_cases(), alive_options());
+  ASSERT_TRUE(run.ok()) << run.error().detail;
+  for (const auto& id : ids) {
+    const auto& c = find(run->run, id);
+    EXPECT_EQ(c.outcome, reports::Outcome::Error) << id << ": " << c.reason;
+    EXPECT_NE(c.reason.find("the order lists its"), std::string::npos) << id << ": " << c.reason;
+  }
+}
+
 TEST(TransportRule, NoPassAndNoNonStrictWhenARequestGotNoAnswer) {
   // What made rfc8555-6.2-eddsa "pass" on a refused connection: a SHOULD check that fails
   // on a transport error, softened by its level.

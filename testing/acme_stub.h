@@ -33,6 +33,7 @@ class AcmeStub {
     int finalize_status = 0;             // finalize answers this problem status (0: issues)
     std::string finalize_problem = "unauthorized";
     int key_change_status = 0;  // keyChange answers this status (e.g. 501, not implemented)
+    bool bare_orders = false;   // orders list no identifiers and no authorizations
     int threads = 8;
   };
 
@@ -163,6 +164,7 @@ class AcmeStub {
            {"authorizations", Json::array({b + "/authz/" + std::to_string(id)})},
            {"finalize", b + "/finalize/" + std::to_string(id)}};
     if (status == "valid") o["certificate"] = b + "/cert/" + std::to_string(id);
+    if (options_.bare_orders) o["identifiers"] = o["authorizations"] = Json::array();
     return o;
   }
 
