@@ -139,7 +139,8 @@ class AcmeClient {
   // Uses a directory fetched elsewhere (load generator: thousands of clients, one GET).
   void set_directory(Directory dir) { directory_ = std::move(dir); }
   // HEAD newNonce and return its Replay-Nonce. The nonce is NOT cached: it belongs to
-  // the caller (e.g. to send it twice through post_raw).
+  // the caller (e.g. to send it twice through post_raw). A value that is not one field
+  // of 1*base64url is refused (kErrorUnexpectedResponse); head() shows it raw.
   Result<std::string> new_nonce();
   // The cached nonce the next signed request would use, if any.
   const std::optional<std::string>& cached_nonce() const { return nonce_; }
@@ -222,7 +223,9 @@ class AcmeClient {
                                   const Json& protected_overrides = Json::object(),
                                   const std::string& payload = "",
                                   const RawPostOptions& options = {});
-  // Plain GET / HEAD (no JWS), recorded in the WireLog; Replay-Nonce cached.
+  // Plain GET / HEAD (no JWS), recorded in the WireLog; Replay-Nonce cached (when valid).
+  // Every request refuses, without sending it, a plain http:// URL when the directory URL
+  // is https (a server-supplied downgrade): kErrorUnexpectedResponse.
   Result<http::Response> get(const std::string& url);
   Result<http::Response> head(const std::string& url);
 
@@ -237,6 +240,7 @@ class AcmeClient {
                                   http::Headers headers, const std::string& body,
                                   const std::string& note);
   Result<std::string> take_nonce();
+  std::optional<Error> downgrade_error(const std::string& url) const;
   Result<http::Response> signed_post(const std::string& url, const std::string& payload,
                                      const JwsSigner& signer, KeyId key_id,
                                      const http::Headers& extra = {});

@@ -418,6 +418,92 @@ TEST_F(AcmeClientFake, PostRawBendsExactlyWhatItIsTold) {
   EXPECT_EQ(log_.exchanges(log_.size() - 1).at(0).request_body, "not a jws");
 }
 
+// RFC 8555 §6.5.1: "Clients MUST ignore invalid Replay-Nonce values." Only one field of
+// 1*base64url is cached; anything else is never sent back in a JWS.
+TEST_F(AcmeClientFake, InvalidReplayNoncesAreNotCached) {
+  auto c = client();
+  ASSERT_TRUE(c.new_account(key_).ok());
+  auto answer = [](std::vector<std::string> nonces) {
+    http::Response r;
+    r.set("Content-Type", "application/json");
+    r.body = R"({"status":"valid"})";
+    for (auto& n : nonces) r.add("Replay-Nonce", std::move(n));
+    return r;
+  };
+  const std::vector<std::vector<std::string>> invalid = {
+      {"a+b/c="}, {"has space"}, {"n\xC3\xA9"}, {"one", "two"}};
+  for (const auto& nonces : invalid) {
+    server_.queue(answer(nonces));
+    ASSERT_TRUE(c.get_account().ok());
+    EXPECT_FALSE(c.cached_nonce().has_value()) << nonces[0] << " cached";
+  }
+  server_.queue(answer({"Valid_nonce-1"}));
+  ASSERT_TRUE(c.get_account().ok());
+  EXPECT_EQ(c.cached_nonce(), std::optional<std::string>("Valid_nonce-1"));
+  for (const auto& header : server_.post_headers()) {
+    for (const auto& nonces : invalid) EXPECT_NE(header["nonce"], nonces[0]);
+  }
+}
+
+TEST(AcmeClientNonce, NewNonceRefusesAnInvalidValueThatHeadStillShows) {
+  auto server = http::Server::start({}, [](const http::Request& req) {
+    http::Response r;
+    if (req.target == "/dir") {
+      r.set("Content-Type", "application/json");
+      r.body = Json{{"newNonce", "/nonce"}, {"newAccount", "/a"}, {"newOrder", "/o"}}.dump();
+    } else {
+      r.set("Replay-Nonce", "bad+nonce=");
+    }
+    return r;
+  });
+  ASSERT_TRUE(server.ok());
+  const std::string base = "http://127.0.0.1:" + std::to_string((*server)->port());
+  AcmeClient c(base + "/dir");
+  auto dir = c.directory();
+  ASSERT_TRUE(dir.ok()) << describe(dir.error());
+  Directory d = *dir;
+  d.new_nonce = base + "/nonce";
+  c.set_directory(d);
+  auto nonce = c.new_nonce();
+  ASSERT_FALSE(nonce.ok());
+  EXPECT_EQ(nonce.error().type, kErrorUnexpectedResponse);
+  EXPECT_NE(nonce.error().detail.find("invalid Replay-Nonce"), std::string::npos)
+      << nonce.error().detail;
+  auto raw = c.head(d.new_nonce);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->header("replay-nonce"), std::optional<std::string>("bad+nonce="));
+  (*server)->stop();
+}
+
+// RFC 8555 §6.1: "Use of HTTPS is REQUIRED." A server behind an https directory that
+// hands out plain-http URLs must not get requests (signed or not) over plain http.
+TEST(AcmeClientHttps, PlainHttpUrlsFromAnHttpsDirectoryAreRefusedUnsent) {
+  WireLog log;
+  AcmeClient c("https://127.0.0.1:1/dir", {}, &log);
+  Directory d;
+  d.new_nonce = "http://127.0.0.1:1/nonce";
+  d.new_account = "HTTP://127.0.0.1:1/account";
+  d.new_order = "https://127.0.0.1:1/order";
+  c.set_directory(d);
+  auto nonce = c.new_nonce();
+  ASSERT_FALSE(nonce.ok());
+  EXPECT_EQ(nonce.error().type, kErrorUnexpectedResponse);
+  EXPECT_NE(nonce.error().detail.find("http://127.0.0.1:1/nonce"), std::string::npos);
+  EXPECT_NE(nonce.error().detail.find("HTTPS is REQUIRED"), std::string::npos);
+  auto get = c.get("http://127.0.0.1:1/cert/1");
+  ASSERT_FALSE(get.ok());
+  EXPECT_EQ(get.error().type, kErrorUnexpectedResponse);
+  auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  ASSERT_TRUE(key.ok());
+  auto account = c.new_account(*key);
+  ASSERT_FALSE(account.ok());
+  EXPECT_EQ(account.error().type, kErrorUnexpectedResponse);
+  EXPECT_EQ(c.stats().requests, 0u);
+  EXPECT_EQ(log.size(), 0u);
+  // An https URL is tried (and here finds nobody listening).
+  EXPECT_EQ(c.get("https://127.0.0.1:1/x").error().type, "connection");
+}
+
 TEST_F(AcmeClientFake, NewNonceBelongsToTheCaller) {
   auto c = client();
   auto n1 = c.new_nonce();
