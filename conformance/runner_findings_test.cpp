@@ -142,6 +142,22 @@ TEST(ServerJson, AnOrderWithoutAuthorizationsIsAnErrorNotACrash) {
   }
 }
 
+// RFC 8555 §7.3 requires the error type of a refused contact, not a status: a 403
+// invalidContact meets it.
+TEST(StatedStatus, ARefusedContactNeedsItsTypeWithAny4xx) {
+  load::testing::AcmeStub::Options stub_options;
+  stub_options.new_account_status = 403;
+  stub_options.new_account_problem = "invalidContact";
+  load::testing::AcmeStub stub(stub_options);
+  ASSERT_TRUE(stub.running());
+  auto selected = select_cases(all_cases(), Selection{{"rfc8555-7.3-contact-invalid"}, {}});
+  ASSERT_TRUE(selected.ok());
+  auto run = run_target(target_at(stub.directory_url()), *selected, all_cases(), alive_options());
+  ASSERT_TRUE(run.ok()) << run.error().detail;
+  const auto& c = find(run->run, "rfc8555-7.3-contact-invalid");
+  EXPECT_EQ(c.outcome, reports::Outcome::Pass) << c.reason << " / " << c.observed;
+}
+
 TEST(TransportRule, NoPassAndNoNonStrictWhenARequestGotNoAnswer) {
   // What made rfc8555-6.2-eddsa "pass" on a refused connection: a SHOULD check that fails
   // on a transport error, softened by its level.

@@ -32,8 +32,10 @@ class AcmeStub {
     int bad_nonce_every = 0;             // every n-th POST is refused with badNonce (0: never)
     int finalize_status = 0;             // finalize answers this problem status (0: issues)
     std::string finalize_problem = "unauthorized";
-    int key_change_status = 0;  // keyChange answers this status (e.g. 501, not implemented)
-    bool bare_orders = false;   // orders list no identifiers and no authorizations
+    int key_change_status = 0;   // keyChange answers this status (e.g. 501, not implemented)
+    bool bare_orders = false;    // orders list no identifiers and no authorizations
+    int new_account_status = 0;  // newAccount answers this problem status (0: creates)
+    std::string new_account_problem = "invalidContact";
     int threads = 8;
   };
 
@@ -112,6 +114,8 @@ class AcmeStub {
       return problem(400, "badNonce");
     if (t == "/keychange" && options_.key_change_status != 0)
       return problem(options_.key_change_status, "serverInternal");
+    if (t == "/acct" && options_.new_account_status != 0)
+      return problem(options_.new_account_status, options_.new_account_problem);
     if (t == "/acct") {
       return reply(201, Json{{"status", "valid"}}, b + "/acct/" + std::to_string(++accounts_));
     }
