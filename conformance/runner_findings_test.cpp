@@ -142,6 +142,27 @@ TEST(ServerJson, AnOrderWithoutAuthorizationsIsAnErrorNotACrash) {
   }
 }
 
+// A bare --target assumes "key-change"; a directory without keyChange must make the
+// key-change cases skip, not POST to "".
+TEST(Dependencies, KeyChangeCasesSkipWhenTheDirectoryHasNoKeyChange) {
+  load::testing::AcmeStub::Options stub_options;
+  stub_options.no_key_change = true;
+  load::testing::AcmeStub stub(stub_options);
+  ASSERT_TRUE(stub.running());
+  TargetProfile t = target_at(stub.directory_url());
+  ASSERT_FALSE(t.missing("key-change").has_value());  // basic_target assumes it
+  auto selected = select_cases(all_cases(), Selection{{"rfc8555-7.3.5"}, {}});
+  ASSERT_TRUE(selected.ok());
+  auto run = run_target(t, *selected, all_cases(), alive_options());
+  ASSERT_TRUE(run.ok()) << run.error().detail;
+  const auto& key_change = find(run->run, "rfc8555-7.3.5-key-change");
+  EXPECT_EQ(key_change.outcome, reports::Outcome::Skip) << key_change.reason;
+  EXPECT_NE(key_change.reason.find("keyChange"), std::string::npos) << key_change.reason;
+  for (const auto& c : run->run.cases) {
+    EXPECT_EQ(c.outcome, reports::Outcome::Skip) << c.id << ": " << c.reason;
+  }
+}
+
 // RFC 8555 §7.3 requires the error type of a refused contact, not a status: a 403
 // invalidContact meets it.
 TEST(StatedStatus, ARefusedContactNeedsItsTypeWithAny4xx) {

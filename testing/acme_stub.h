@@ -34,6 +34,7 @@ class AcmeStub {
     std::string finalize_problem = "unauthorized";
     int key_change_status = 0;   // keyChange answers this status (e.g. 501, not implemented)
     bool bare_orders = false;    // orders list no identifiers and no authorizations
+    bool no_key_change = false;  // the directory has no keyChange
     int new_account_status = 0;  // newAccount answers this problem status (0: creates)
     std::string new_account_problem = "invalidContact";
     int threads = 8;
@@ -100,11 +101,13 @@ class AcmeStub {
     const std::string& t = req.target;
     const std::string b = base();
     if (t == "/dir") {
-      return reply(200, Json{{"newNonce", b + "/nonce"},
-                             {"newAccount", b + "/acct"},
-                             {"newOrder", b + "/order"},
-                             {"revokeCert", b + "/revoke"},
-                             {"keyChange", b + "/keychange"}});
+      Json dir{{"newNonce", b + "/nonce"},
+               {"newAccount", b + "/acct"},
+               {"newOrder", b + "/order"},
+               {"revokeCert", b + "/revoke"},
+               {"keyChange", b + "/keychange"}};
+      if (options_.no_key_change) dir.erase("keyChange");
+      return reply(200, dir);
     }
     if (t == "/nonce") return reply(200, Json());
     if (req.method != "POST") return problem(405, "malformed");
