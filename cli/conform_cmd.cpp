@@ -272,7 +272,8 @@ int run_conform(const ConformArgs& a) {
   reports::apply_wire_log_policy(result, *reports::wire_logs_from_string(a.wire_logs));
   if (baseline) print_comparison(reports::apply_baseline(result, *baseline, a.baseline));
   if (!a.write_baseline.empty()) {
-    auto saved = pki::write_file(a.write_baseline, reports::make_baseline(result).dump(1) + "\n");
+    auto saved =
+        pki::write_file(a.write_baseline, dump_lossy(reports::make_baseline(result), 1) + "\n");
     if (!saved) return internal("cannot write the baseline: " + saved.error().detail);
     std::cerr << "baseline written to " << a.write_baseline << "\n";
   }

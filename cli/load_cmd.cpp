@@ -106,7 +106,8 @@ Result<void> write_report(const LoadArgs& a, const load::LoadRun& run) {
   const reports::RunResult result = load_result(run, a.command_line);
   std::error_code ec;
   std::filesystem::create_directories(a.report_dir, ec);
-  ATTESTLAB_TRY(pki::write_file(a.report_dir + "/result.json", result.to_json().dump(1) + "\n"));
+  ATTESTLAB_TRY(
+      pki::write_file(a.report_dir + "/result.json", dump_lossy(result.to_json(), 1) + "\n"));
   ATTESTLAB_TRY(pki::write_file(a.report_dir + "/report.html",
                                 load::render_load_html({run}, a.command_line)));
   return pki::write_file(a.report_dir + "/summary.txt", load::format_summary(run));

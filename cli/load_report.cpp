@@ -90,7 +90,7 @@ int write_load_report(const reports::RunResult& run, const std::string& out_dir)
   }
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
-  auto written = pki::write_file(out_dir + "/result.json", out.to_json().dump(1) + "\n");
+  auto written = pki::write_file(out_dir + "/result.json", dump_lossy(out.to_json(), 1) + "\n");
   if (written) written = pki::write_file(out_dir + "/summary.txt", summaries);
   if (written)
     written =

@@ -7,6 +7,8 @@
 #include <algorithm>
 
 #include "client/acme_client_internal.h"
+#include "core/ascii.h"
+#include "core/utf8.h"
 
 namespace attestlab::client {
 namespace {
@@ -36,7 +38,33 @@ void decode_jws_for_log(const std::string& body, WireExchange& out) {
   }
 }
 
+bool has_scheme(const std::string& url, std::string_view scheme) {
+  return url.size() > scheme.size() &&
+         ascii_iequals(std::string_view(url).substr(0, scheme.size()), scheme);
+}
+
+// The response's Replay-Nonce when it is exactly one field of 1*base64url (RFC 8555
+// §6.5.1's ABNF); anything else is no nonce.
+std::optional<std::string> valid_replay_nonce(const http::Response& r) {
+  const std::vector<std::string> values = r.all("replay-nonce");
+  if (values.size() != 1 || values[0].empty()) return std::nullopt;
+  for (char ch : values[0]) {
+    const bool base64url = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                           (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+    if (!base64url) return std::nullopt;
+  }
+  return values[0];
+}
+
 }  // namespace
+
+std::optional<Error> AcmeClient::downgrade_error(const std::string& url) const {
+  if (!has_scheme(directory_url_, "https://") || !has_scheme(url, "http://")) return std::nullopt;
+  return Error::make(kErrorUnexpectedResponse,
+                     "refused to follow the plain-http URL " + utf8_excerpt(url, 200) +
+                         " from a server whose directory is https (RFC 8555 §6.1: \"Use of "
+                         "HTTPS is REQUIRED.\")");
+}
 
 AcmeClient::AcmeClient(std::string directory_url, AcmeClientOptions options, WireLog* log)
     : directory_url_(std::move(directory_url)), options_(std::move(options)), log_(log) {}
@@ -61,6 +89,11 @@ http::Client& AcmeClient::http() {
 Result<http::Response> AcmeClient::exchange(const std::string& method, const std::string& url,
                                             http::Headers headers, const std::string& body,
                                             const std::string& note) {
+  if (auto refused = downgrade_error(url)) {
+    last_problem_.reset();
+    last_response_.reset();
+    return *refused;
+  }
   ++stats_.requests;
   if (headers.find("user-agent") == headers.end() && !options_.user_agent.empty()) {
     headers.emplace("user-agent", options_.user_agent);
@@ -72,7 +105,8 @@ Result<http::Response> AcmeClient::exchange(const std::string& method, const std
       std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
 
   if (result.ok()) {
-    if (auto nonce = result->header("replay-nonce"); nonce && !nonce->empty()) nonce_ = *nonce;
+    // RFC 8555 §6.5.1: "Clients MUST ignore invalid Replay-Nonce values."
+    if (auto nonce = valid_replay_nonce(*result)) nonce_ = *nonce;
     last_problem_ = acme_detail::problem_of(*result);
     last_response_ = *result;
   } else {
@@ -122,12 +156,16 @@ Result<std::string> AcmeClient::new_nonce() {
   ++stats_.nonce_fetches;
   auto r = head(dir->new_nonce);
   if (!r.ok()) return r.error();
-  const auto nonce = r->header("replay-nonce");
-  if (r->status / 100 != 2 || !nonce || nonce->empty()) {
+  const auto nonce = valid_replay_nonce(*r);
+  if (r->status / 100 != 2 || !nonce) {
+    const auto raw = r->all("replay-nonce");
+    const std::string what =
+        raw.empty()      ? " without Replay-Nonce"
+        : raw.size() > 1 ? " with " + std::to_string(raw.size()) + " Replay-Nonce fields"
+        : nonce          ? ""
+                         : " with the invalid Replay-Nonce \"" + utf8_excerpt(raw[0], 80) + "\"";
     return Error::make(kErrorUnexpectedResponse,
-                       "newNonce answered HTTP " + std::to_string(r->status) +
-                           (nonce ? "" : " without Replay-Nonce"),
-                       r->status);
+                       "newNonce answered HTTP " + std::to_string(r->status) + what, r->status);
   }
   if (nonce_ == *nonce) nonce_.reset();  // exchange() cached it; it is the caller's
   return *nonce;
@@ -150,6 +188,7 @@ Result<http::Response> AcmeClient::signed_post(const std::string& url, const std
   if (key_id == KeyId::Kid && account_url_.empty()) {
     return Error::make(kErrorClientUsage, "no account: call new_account or use_account first");
   }
+  if (auto refused = downgrade_error(url)) return *refused;  // before a nonce is spent
   const int max_retries = std::max(0, options_.bad_nonce_retries);
   for (int attempt = 0;; ++attempt) {
     auto nonce = take_nonce();

@@ -57,8 +57,10 @@ struct AcmeClientOptions {
   // Default deadline of poll_authz/poll_order.
   std::chrono::milliseconds poll_timeout{60000};
   // How the client waits between polls. Empty = std::this_thread::sleep_for. Scenarios
-  // running in virtual time may plug in their own.
-  std::function<void(std::chrono::milliseconds)> sleep;
+  // running in virtual time may plug in their own. Returns the time it really waited
+  // (or advanced a virtual clock), which may be less than asked (a hook that caps long
+  // Retry-After waits): the poll deadline counts what it returns, not what was asked.
+  std::function<std::chrono::milliseconds(std::chrono::milliseconds)> sleep;
   std::string user_agent = "attestlab-sim/0.1";
   std::string log_label;  // copied into every WireExchange this client records
   // Test-only transport override: connect here instead of the URL's host/port.
@@ -137,7 +139,8 @@ class AcmeClient {
   // Uses a directory fetched elsewhere (load generator: thousands of clients, one GET).
   void set_directory(Directory dir) { directory_ = std::move(dir); }
   // HEAD newNonce and return its Replay-Nonce. The nonce is NOT cached: it belongs to
-  // the caller (e.g. to send it twice through post_raw).
+  // the caller (e.g. to send it twice through post_raw). A value that is not one field
+  // of 1*base64url is refused (kErrorUnexpectedResponse); head() shows it raw.
   Result<std::string> new_nonce();
   // The cached nonce the next signed request would use, if any.
   const std::optional<std::string>& cached_nonce() const { return nonce_; }
@@ -179,9 +182,10 @@ class AcmeClient {
   Result<Challenge> respond_challenge(const std::string& url, const Json& payload = Json::object());
   // POST-as-GET until status is not "pending" (authz) / not "pending" or "processing"
   // (order), sleeping Retry-After (or poll_interval) in between. timeout 0 = the
-  // options' poll_timeout; time slept through AcmeClientOptions::sleep counts, so the
-  // deadline is virtual when the sleep hook is. The final state may be invalid: check
-  // .status. A deadline passing gives kErrorTimeout naming the last status.
+  // options' poll_timeout; the time AcmeClientOptions::sleep reports it slept counts
+  // (or real time, when larger), so the deadline is virtual when the sleep hook is. The
+  // final state may be invalid: check .status. A deadline passing gives kErrorTimeout
+  // naming the last status.
   Result<Authorization> poll_authz(const std::string& url, std::chrono::milliseconds timeout = {});
   Result<Order> poll_order(const std::string& url, std::chrono::milliseconds timeout = {});
   // POST order.finalize with {"csr": base64url(csr_der)}; the result keeps order.url.
@@ -219,7 +223,9 @@ class AcmeClient {
                                   const Json& protected_overrides = Json::object(),
                                   const std::string& payload = "",
                                   const RawPostOptions& options = {});
-  // Plain GET / HEAD (no JWS), recorded in the WireLog; Replay-Nonce cached.
+  // Plain GET / HEAD (no JWS), recorded in the WireLog; Replay-Nonce cached (when valid).
+  // Every request refuses, without sending it, a plain http:// URL when the directory URL
+  // is https (a server-supplied downgrade): kErrorUnexpectedResponse.
   Result<http::Response> get(const std::string& url);
   Result<http::Response> head(const std::string& url);
 
@@ -234,6 +240,7 @@ class AcmeClient {
                                   http::Headers headers, const std::string& body,
                                   const std::string& note);
   Result<std::string> take_nonce();
+  std::optional<Error> downgrade_error(const std::string& url) const;
   Result<http::Response> signed_post(const std::string& url, const std::string& payload,
                                      const JwsSigner& signer, KeyId key_id,
                                      const http::Headers& extra = {});
@@ -241,7 +248,7 @@ class AcmeClient {
                            int ok_status_max = 299);
   Result<void> need_account() const;
   void set_account(std::shared_ptr<const JwsSigner> key, std::string url);
-  void sleep_for(std::chrono::milliseconds d);
+  std::chrono::milliseconds sleep_for(std::chrono::milliseconds d);
   std::chrono::milliseconds retry_delay(const http::Response& r) const;
   // What poll_authz and poll_order share: `get` the url until `done` says the status moved.
   template <class T>

@@ -68,13 +68,11 @@ Result<Authorization> AcmeClient::deactivate_authz(const std::string& url) {
   return Authorization::from_json(*json, url);
 }
 
-void AcmeClient::sleep_for(milliseconds d) {
-  if (d <= milliseconds::zero()) return;
-  if (options_.sleep) {
-    options_.sleep(d);
-  } else {
-    std::this_thread::sleep_for(d);
-  }
+milliseconds AcmeClient::sleep_for(milliseconds d) {
+  if (d <= milliseconds::zero()) return milliseconds::zero();
+  if (options_.sleep) return std::max(options_.sleep(d), milliseconds::zero());
+  std::this_thread::sleep_for(d);
+  return d;
 }
 
 milliseconds AcmeClient::retry_delay(const http::Response& r) const {
@@ -93,12 +91,13 @@ milliseconds AcmeClient::retry_delay(const http::Response& r) const {
 namespace {
 
 // Shared loop of poll_authz / poll_order: fetch, stop when done, else wait. Elapsed time
-// is the larger of real time and time slept, so a virtual-time sleep hook (which returns
-// at once) still reaches the deadline.
+// is the larger of real time and the time the sleep hook reports it slept (not the time
+// asked for: a hook may cap a long Retry-After), so a virtual-time hook (which returns at
+// once) still reaches the deadline and a capping hook does not reach it early.
 template <class T, class Fetch, class Done>
 Result<T> poll_until(Fetch fetch, Done done, milliseconds timeout, const char* what,
                      const std::function<milliseconds()>& delay,
-                     const std::function<void(milliseconds)>& sleep) {
+                     const std::function<milliseconds(milliseconds)>& sleep) {
   const auto started = SteadyClock::now();
   milliseconds slept{0};
   for (;;) {
@@ -110,9 +109,7 @@ Result<T> poll_until(Fetch fetch, Done done, milliseconds timeout, const char* w
       return Error::make(kErrorTimeout, std::string(what) + " still \"" + current->status +
                                             "\" after " + std::to_string(timeout.count()) + " ms");
     }
-    const auto wait = std::min(delay(), remaining);
-    sleep(wait);
-    slept += wait;
+    slept += sleep(std::min(delay(), remaining));
   }
 }
 
@@ -129,7 +126,7 @@ Result<T> AcmeClient::poll(Result<T> (AcmeClient::*get)(const std::string&), con
       },
       done, timeout, what,
       [&] { return last_response_ ? retry_delay(*last_response_) : options_.poll_interval; },
-      [&](milliseconds d) { sleep_for(d); });
+      [&](milliseconds d) { return sleep_for(d); });
 }
 
 Result<Authorization> AcmeClient::poll_authz(const std::string& url, milliseconds timeout) {

@@ -2,6 +2,7 @@
 // Location header, and the errors a response that breaks the protocol turns into.
 #include "client/acme_client.h"
 #include "client/acme_client_internal.h"
+#include "core/utf8.h"
 
 namespace attestlab::client {
 namespace acme_detail {
@@ -20,8 +21,7 @@ bool is_bad_nonce(const http::Response& r) {
 }
 
 std::string body_excerpt(const std::string& body) {
-  constexpr std::size_t kMax = 200;
-  return body.size() <= kMax ? body : body.substr(0, kMax) + "...";
+  return utf8_excerpt(body, 200);
 }
 
 Error error_of(const http::Response& r) {

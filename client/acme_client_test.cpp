@@ -9,6 +9,9 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <thread>
+
+#include "core/utf8.h"
 
 namespace attestlab::client {
 namespace {
@@ -250,6 +253,23 @@ TEST_F(AcmeClientFake, BrokenServerAnswersAreUnexpectedResponses) {
   EXPECT_EQ(c.stats().requests, requests);
 }
 
+// An excerpt of a foreign body goes into Error::detail and from there into reports,
+// which must be UTF-8: stray bytes are replaced and the cut never splits a character.
+TEST_F(AcmeClientFake, ErrorDetailsQuoteForeignBodiesAsUtf8) {
+  auto c = client();
+  http::Response plain;
+  plain.status = 500;
+  plain.body = "\xFF";
+  for (int i = 0; i < 150; ++i) plain.body += "\xC3\xA9";
+  server_.queue(plain);
+  auto account = c.new_account(key_);
+  ASSERT_FALSE(account.ok());
+  const std::string& detail = account.error().detail;
+  EXPECT_EQ(utf8_or_replaced(detail), detail);
+  EXPECT_NE(detail.find("\xEF\xBF\xBD"), std::string::npos) << "the stray byte is replaced";
+  EXPECT_EQ(detail.substr(detail.size() - 3), "...");
+}
+
 TEST_F(AcmeClientFake, ConnectionFailuresAreConnectionErrors) {
   AcmeClientOptions options;
   options.timeout = 2000ms;
@@ -266,7 +286,10 @@ TEST_F(AcmeClientFake, PollingHonorsRetryAfterInVirtualTime) {
   std::vector<std::chrono::milliseconds> slept;
   AcmeClientOptions options;
   options.poll_interval = 700ms;
-  options.sleep = [&](std::chrono::milliseconds d) { slept.push_back(d); };
+  options.sleep = [&](std::chrono::milliseconds d) {
+    slept.push_back(d);
+    return d;
+  };
   auto c = client(options);
   ASSERT_TRUE(c.new_account(key_).ok());
 
@@ -302,6 +325,43 @@ TEST_F(AcmeClientFake, PollingHonorsRetryAfterInVirtualTime) {
   EXPECT_EQ(order.error().type, kErrorTimeout);
   EXPECT_NE(order.error().detail.find("processing"), std::string::npos);
   EXPECT_EQ(slept, (std::vector<std::chrono::milliseconds>{2000ms, 2000ms, 1000ms}));
+}
+
+// The conformance and scenario hooks cap a long Retry-After (they sleep min(d, cap)):
+// the deadline must count the time really slept, or a server answering "pending,
+// Retry-After: 30" times out after one short sleep instead of after poll_timeout.
+TEST_F(AcmeClientFake, ADeadlineCountsTheTimeTheSleepHookReallySlept) {
+  AcmeClientOptions options;
+  options.poll_timeout = 400ms;
+  std::vector<std::chrono::milliseconds> asked;
+  options.sleep = [&](std::chrono::milliseconds d) {
+    asked.push_back(d);
+    const auto wait = std::min(d, std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(wait);
+    return wait;
+  };
+  auto c = client(options);
+  ASSERT_TRUE(c.new_account(key_).ok());
+  http::Response pending;
+  pending.set("Content-Type", "application/json");
+  pending.set("Retry-After", "30");
+  pending.body = R"({"status":"processing"})";
+  for (int i = 0; i < 3; ++i) server_.queue(pending);
+  http::Response valid;
+  valid.body = R"({"status":"valid"})";
+  server_.queue(valid);
+  auto order = c.poll_order(server_.url("/order/1"));
+  ASSERT_TRUE(order.ok()) << describe(order.error());
+  EXPECT_EQ(order->status, "valid");
+  EXPECT_EQ(asked.size(), 3u);
+
+  // A server that never finishes still times out, but only once poll_timeout has passed.
+  server_.always([&](const http::Request&) { return pending; });
+  const auto started = std::chrono::steady_clock::now();
+  auto stalled = c.poll_order(server_.url("/order/1"));
+  ASSERT_FALSE(stalled.ok());
+  EXPECT_EQ(stalled.error().type, kErrorTimeout);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 400ms);
 }
 
 TEST_F(AcmeClientFake, PostRawBendsExactlyWhatItIsTold) {
@@ -356,6 +416,92 @@ TEST_F(AcmeClientFake, PostRawBendsExactlyWhatItIsTold) {
   raw.raw_body = "not a jws";
   ASSERT_TRUE(c.post_raw(target, Json::object(), "", raw).ok());
   EXPECT_EQ(log_.exchanges(log_.size() - 1).at(0).request_body, "not a jws");
+}
+
+// RFC 8555 §6.5.1: "Clients MUST ignore invalid Replay-Nonce values." Only one field of
+// 1*base64url is cached; anything else is never sent back in a JWS.
+TEST_F(AcmeClientFake, InvalidReplayNoncesAreNotCached) {
+  auto c = client();
+  ASSERT_TRUE(c.new_account(key_).ok());
+  auto answer = [](std::vector<std::string> nonces) {
+    http::Response r;
+    r.set("Content-Type", "application/json");
+    r.body = R"({"status":"valid"})";
+    for (auto& n : nonces) r.add("Replay-Nonce", std::move(n));
+    return r;
+  };
+  const std::vector<std::vector<std::string>> invalid = {
+      {"a+b/c="}, {"has space"}, {"n\xC3\xA9"}, {"one", "two"}};
+  for (const auto& nonces : invalid) {
+    server_.queue(answer(nonces));
+    ASSERT_TRUE(c.get_account().ok());
+    EXPECT_FALSE(c.cached_nonce().has_value()) << nonces[0] << " cached";
+  }
+  server_.queue(answer({"Valid_nonce-1"}));
+  ASSERT_TRUE(c.get_account().ok());
+  EXPECT_EQ(c.cached_nonce(), std::optional<std::string>("Valid_nonce-1"));
+  for (const auto& header : server_.post_headers()) {
+    for (const auto& nonces : invalid) EXPECT_NE(header["nonce"], nonces[0]);
+  }
+}
+
+TEST(AcmeClientNonce, NewNonceRefusesAnInvalidValueThatHeadStillShows) {
+  auto server = http::Server::start({}, [](const http::Request& req) {
+    http::Response r;
+    if (req.target == "/dir") {
+      r.set("Content-Type", "application/json");
+      r.body = Json{{"newNonce", "/nonce"}, {"newAccount", "/a"}, {"newOrder", "/o"}}.dump();
+    } else {
+      r.set("Replay-Nonce", "bad+nonce=");
+    }
+    return r;
+  });
+  ASSERT_TRUE(server.ok());
+  const std::string base = "http://127.0.0.1:" + std::to_string((*server)->port());
+  AcmeClient c(base + "/dir");
+  auto dir = c.directory();
+  ASSERT_TRUE(dir.ok()) << describe(dir.error());
+  Directory d = *dir;
+  d.new_nonce = base + "/nonce";
+  c.set_directory(d);
+  auto nonce = c.new_nonce();
+  ASSERT_FALSE(nonce.ok());
+  EXPECT_EQ(nonce.error().type, kErrorUnexpectedResponse);
+  EXPECT_NE(nonce.error().detail.find("invalid Replay-Nonce"), std::string::npos)
+      << nonce.error().detail;
+  auto raw = c.head(d.new_nonce);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->header("replay-nonce"), std::optional<std::string>("bad+nonce="));
+  (*server)->stop();
+}
+
+// RFC 8555 §6.1: "Use of HTTPS is REQUIRED." A server behind an https directory that
+// hands out plain-http URLs must not get requests (signed or not) over plain http.
+TEST(AcmeClientHttps, PlainHttpUrlsFromAnHttpsDirectoryAreRefusedUnsent) {
+  WireLog log;
+  AcmeClient c("https://127.0.0.1:1/dir", {}, &log);
+  Directory d;
+  d.new_nonce = "http://127.0.0.1:1/nonce";
+  d.new_account = "HTTP://127.0.0.1:1/account";
+  d.new_order = "https://127.0.0.1:1/order";
+  c.set_directory(d);
+  auto nonce = c.new_nonce();
+  ASSERT_FALSE(nonce.ok());
+  EXPECT_EQ(nonce.error().type, kErrorUnexpectedResponse);
+  EXPECT_NE(nonce.error().detail.find("http://127.0.0.1:1/nonce"), std::string::npos);
+  EXPECT_NE(nonce.error().detail.find("HTTPS is REQUIRED"), std::string::npos);
+  auto get = c.get("http://127.0.0.1:1/cert/1");
+  ASSERT_FALSE(get.ok());
+  EXPECT_EQ(get.error().type, kErrorUnexpectedResponse);
+  auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  ASSERT_TRUE(key.ok());
+  auto account = c.new_account(*key);
+  ASSERT_FALSE(account.ok());
+  EXPECT_EQ(account.error().type, kErrorUnexpectedResponse);
+  EXPECT_EQ(c.stats().requests, 0u);
+  EXPECT_EQ(log.size(), 0u);
+  // An https URL is tried (and here finds nobody listening).
+  EXPECT_EQ(c.get("https://127.0.0.1:1/x").error().type, "connection");
 }
 
 TEST_F(AcmeClientFake, NewNonceBelongsToTheCaller) {

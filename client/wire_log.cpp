@@ -3,46 +3,12 @@
 #include <algorithm>
 #include <string_view>
 
+#include "core/utf8.h"
+
 namespace attestlab::client {
 namespace {
 
-// Bodies and headers may hold arbitrary bytes, but a JSON string must be UTF-8
-// (nlohmann refuses to dump anything else), so invalid sequences become U+FFFD.
-std::string utf8_or_replaced(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  std::size_t i = 0;
-  while (i < in.size()) {
-    const auto c = static_cast<unsigned char>(in[i]);
-    std::size_t len = c < 0x80           ? 1
-                      : (c >> 5) == 0x6  ? 2
-                      : (c >> 4) == 0xe  ? 3
-                      : (c >> 3) == 0x1e ? 4
-                                         : 0;
-    bool ok = len != 0 && i + len <= in.size();
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
-    }
-    if (ok && len == 2) ok = c >= 0xc2;  // no overlong forms
-    if (ok && len == 3) {
-      const auto c1 = static_cast<unsigned char>(in[i + 1]);
-      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);  // overlong, surrogates
-    }
-    if (ok && len == 4) {
-      const auto c1 = static_cast<unsigned char>(in[i + 1]);
-      ok = c <= 0xf4 && !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
-    }
-    if (ok) {
-      out.append(in.substr(i, len));
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
-
+// Bodies and headers may hold arbitrary bytes, but a JSON string must be UTF-8.
 Json headers_json(const std::vector<std::pair<std::string, std::string>>& headers) {
   Json out = Json::array();
   for (const auto& [name, value] : headers) {

@@ -37,7 +37,8 @@ Verdict contact_refused_as(CaseContext& ctx, const std::string& contact, const s
   if (r->status == 200 || r->status == 201) {
     return Verdict::pass("the server accepted contact " + contact + " (allowed)");
   }
-  return expect_problem(r, 400, {type});
+  // §7.3 names the error type only; any 4xx status carries it.
+  return expect_problem(r, 0, {type});
 }
 
 }  // namespace

@@ -28,6 +28,14 @@ Case apple_case(CaseHead head, std::function<Verdict(CaseContext&)> run,
                    std::move(devices));
 }
 
+// A case that passes only on a refusal: it shows something only where the genuine chain
+// is accepted (a target refusing everything would pass it), so it depends on that case.
+Case refusal_case(CaseHead head, std::function<Verdict(CaseContext&)> run,
+                  std::vector<DeviceSlot> devices) {
+  head.depends_on.push_back("apple-chain-genuine");
+  return apple_case(std::move(head), std::move(run), std::move(devices));
+}
+
 // Device slot 0 orders `identifier` (default: its serial) and answers with the x5c that
 // `chain_for` makes for its key and the challenge token.
 AttestOutcome attest_with(CaseContext& ctx,
@@ -103,7 +111,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-chain-rogue-root", "A chain to a look-alike root is refused", "x5c", Level::Must,
        "An attestation from a CA that copies the Apple root's and intermediate's names but not "
        "their keys is rejected.",
@@ -119,7 +127,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-chain-rogue-root-included", "A root sent inside x5c is not trusted", "x5c",
        Level::Must,
        "An attestation whose x5c carries a look-alike CA's leaf, intermediate and self-signed root "
@@ -136,7 +144,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-chain-leaf-only", "A leaf without its intermediate is refused", "x5c", Level::Must,
        "An x5c holding only the leaf (no intermediate) is rejected: the intermediate is not a "
        "trust anchor and the leaf does not chain to the root by itself.",
@@ -150,7 +158,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-chain-reversed", "x5c must start with the leaf", "x5c", Level::Must,
        "An x5c in the wrong order (intermediate first) is rejected: x5c[0] is the attestation "
        "certificate.",
@@ -164,7 +172,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-chain-self-signed-leaf", "A self-signed leaf is refused", "x5c", Level::Must,
        "A leaf with all the Apple extensions but signed by the device key itself is rejected.",
        kCaps},
@@ -184,7 +192,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-chain-garbage-leaf", "An x5c entry that is not a certificate is refused", "x5c",
        Level::Must, "An x5c whose first entry is not a DER certificate is rejected.", kCaps},
       [](CaseContext& ctx) {
@@ -195,7 +203,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-leaf-expired", "An expired attestation leaf is refused", "leaf", Level::Must,
        "An attestation whose leaf validity ended is rejected.", kCaps},
       [](CaseContext& ctx) {
@@ -205,7 +213,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-leaf-not-yet-valid", "A leaf from the future is refused", "leaf", Level::Must,
        "An attestation whose leaf becomes valid only tomorrow is rejected.", kCaps},
       [](CaseContext& ctx) {
@@ -216,7 +224,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-freshness-required", "An attestation without freshness is refused",
        "1.2.840.113635.100.8.11.1", Level::Must,
        "An attestation whose leaf has no freshness code (1.2.840.113635.100.8.11.1) is rejected: "
@@ -230,7 +238,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-freshness-other-token", "Freshness for another token is refused",
        "1.2.840.113635.100.8.11.1", Level::Must,
        "An attestation whose freshness code is SHA-256 of a different token (a replayed or stale "
@@ -246,7 +254,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-freshness-unhashed-token", "Freshness must be the SHA-256 of the token",
        "1.2.840.113635.100.8.11.1", Level::Must,
        "An attestation whose freshness code is the token itself (not its SHA-256) is rejected.",
@@ -260,7 +268,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-freshness-truncated", "A truncated freshness code is refused",
        "1.2.840.113635.100.8.11.1", Level::Must,
        "An attestation whose freshness code is SHA-256(token) cut to 31 bytes is rejected.", kCaps},
@@ -315,7 +323,7 @@ void add_apple_cases(CaseList& out) {
       },
       kOneDevice));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-identifier-other-device", "An attestation for another device is refused",
        "1.2.840.113635.100.8.9.1", Level::Must,
        "A genuine attestation of device A answering an order for device B's serial is rejected.",
@@ -326,7 +334,7 @@ void add_apple_cases(CaseList& out) {
       },
       kTwoDevices));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-identifier-case-mismatch", "Identifiers match exactly", "1.2.840.113635.100.8.9.1",
        Level::Must,
        "An order for the attested serial in lower case (a different identifier) is rejected: the "

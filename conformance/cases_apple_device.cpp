@@ -9,6 +9,7 @@
 #include "conformance/checks.h"
 #include "conformance/context.h"
 #include "conformance/device_flows.h"
+#include "conformance/device_refusal.h"
 #include "conformance/harness.h"
 #include "conformance/registry.h"
 #include "core/clock.h"
@@ -32,8 +33,8 @@ sim::EnrollmentResult enroll_device(CaseContext& ctx, const sim::ClientFaults& f
   sim::EnrollOptions options;
   options.client = client_options(ctx.target());
   options.client.log_label = "device";
-  // The device client counts the (shortened) Retry-After waits against its deadline; the
-  // case timeout is what really bounds the enrollment.
+  // The case timeout is what really bounds the enrollment (a stalled server ends the case
+  // in "error"), not the device client's own deadline.
   options.client.poll_timeout = std::chrono::minutes(10);
   options.trust_ca_pem_file = ctx.target().trust_ca;
   options.faults = faults;
@@ -48,6 +49,8 @@ std::string outcome_of(const sim::EnrollmentResult& r) {
   return r.ok() ? "enrolled" : r.summary();
 }
 
+constexpr const char* kEnrollmentCase = "apple-device-enrollment";
+
 Case device_case(CaseHead head, std::function<Verdict(CaseContext&)> run) {
   head.capabilities = {"device-attest-01"};
   return make_case(kSpecAppleFormat, kProfileApple, std::move(head), std::move(run),
@@ -58,7 +61,7 @@ Case device_case(CaseHead head, std::function<Verdict(CaseContext&)> run) {
 
 void add_apple_device_cases(CaseList& out) {
   out.push_back(device_case(
-      {"apple-device-enrollment", "An Apple device enrolls through its ACMECertificate payload",
+      {kEnrollmentCase, "An Apple device enrolls through its ACMECertificate payload",
        "device client", Level::Must,
        "A simulated iPhone with an attesting ACMECertificate payload (P-384, HardwareBound, "
        "Attest) gets a certificate for its Secure Enclave key naming its serial number."},
@@ -114,10 +117,14 @@ void add_apple_device_cases(CaseList& out) {
     out.push_back(device_case(
         {id,
          "A device that " + k.what + (k.must_succeed ? " still enrolls" : " gets no certificate"),
-         "device client", k.may_because.empty() ? Level::Must : Level::May,
+         "device client",
+         k.may_because.empty() ? Level::Must : Level::May,
          "An Apple device that " + k.what +
              (k.must_succeed ? " still gets its certificate." : " gets no certificate.") +
-             k.may_because},
+             k.may_because,
+         {},
+         // A refusal shows something only where the genuine device enrolls.
+         k.must_succeed ? std::vector<std::string>{} : std::vector<std::string>{kEnrollmentCase}},
         [k](CaseContext& ctx) {
           sim::ClientFaults faults;
           need(sim::set_client_fault(faults, k.name), "switch on " + k.name);
@@ -128,10 +135,7 @@ void add_apple_device_cases(CaseList& out) {
             abort_case(Verdict::error("the device failed on its own: " + r.summary()));
           }
           if (k.must_succeed) return check(r.ok(), "the enrollment succeeds", outcome_of(r));
-          Verdict v = check(!r.ok() && !r.certificate.has_value(),
-                            "the server refuses (no certificate)", outcome_of(r));
-          if (v.passed()) v.reason = "refused at " + r.summary();
-          return v;
+          return judge_device_refusal(r);
         }));
   }
 }

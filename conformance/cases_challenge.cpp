@@ -116,7 +116,8 @@ void add_challenge_cases(CaseList& out) {
        "challenge after each failed validation query.\" and §8: \"A challenge object with an error "
        "MUST have status equal to \"invalid\".\" (§8.3: \"If the request fails, or the body does "
        "not pass these checks, then it has failed.\")",
-       {"http-01"}},
+       {"http-01"},
+       {"rfc8555-8.3-http01-valid"}},  // a refusal shows something only where validation works
       [](CaseContext& ctx) {
         Attempt a = wrong_answer(ctx, "http-01");
         auto ch = need(a.client->get_challenge(a.challenge.url), "fetch the challenge");
@@ -172,7 +173,8 @@ void add_challenge_cases(CaseList& out) {
                           "query.\" and §8: \"A challenge object with an error MUST have status "
                           "equal to \"invalid\".\" (§8.3: \"If the request fails, or the body "
                           "does not pass these checks, then it has failed.\")",
-                          {"http-01"}},
+                          {"http-01"},
+                          {"rfc8555-8.3-http01-valid"}},
                          [](CaseContext& ctx) {
                            Attempt a = attempt(ctx, "http-01", [](Attempt&) {});
                            return challenge_is(*a.client, a.challenge.url, "invalid");
@@ -221,7 +223,8 @@ void add_challenge_cases(CaseList& out) {
        "with an error MUST have status equal to \"invalid\".\" (§8.4: \"If no DNS record "
        "is found, or DNS record and response payload do not pass these checks, then the "
        "validation fails.\")",
-       {"dns-01"}},
+       {"dns-01"},
+       {"rfc8555-8.4-dns01-valid"}},
       [](CaseContext& ctx) {
         Attempt a = wrong_answer(ctx, "dns-01");
         // The authorization's "invalid" is §7.1.6's keyword-less transition, judged by

@@ -7,6 +7,7 @@
 #include "conformance/context.h"
 #include "conformance/flows.h"
 #include "conformance/registry.h"
+#include "core/utf8.h"
 
 namespace attestlab::conformance {
 namespace {
@@ -185,11 +186,22 @@ void add_directory_nonce_cases(CaseList& out) {
        "an octet string encoded according to the base64url encoding described in Section 2 of "
        "[RFC7515].\""},
       [](CaseContext& ctx) {
+        // Read raw through head(): new_nonce() refuses invalid values, as the RFC tells
+        // clients to.
         auto c = ctx.client();
+        const std::string url = need(c->directory(), "fetch the directory").new_nonce;
         for (int i = 0; i < 5; ++i) {
-          const std::string nonce = need(c->new_nonce(), "get a nonce");
-          if (!is_base64url(nonce))
-            return Verdict::fail("a base64url nonce", "Replay-Nonce: " + nonce);
+          auto r = need(c->head(url), "HEAD newNonce");
+          need_that(r.status / 100 == 2, "newNonce answers 2xx (" + describe(r) + ")");
+          const auto fields = r.all("replay-nonce");
+          need_that(!fields.empty(), "newNonce sends a Replay-Nonce");
+          if (fields.size() != 1) {
+            return Verdict::fail("one Replay-Nonce field",
+                                 std::to_string(fields.size()) + " Replay-Nonce fields");
+          }
+          if (fields[0].empty() || !is_base64url(fields[0]))
+            return Verdict::fail("a base64url nonce",
+                                 "Replay-Nonce: " + utf8_excerpt(fields[0], 120));
         }
         return Verdict::pass();
       }));

@@ -39,13 +39,18 @@ struct Rollover {
   std::string key_change_url;
 };
 
+// An account and the directory's keyChange URL; ends the case with a skip when the
+// directory has none (a bare --target assumes the "key-change" capability).
 Rollover prepare(CaseContext& ctx) {
   Rollover r;
   r.client = ctx.client();
+  r.key_change_url = need(r.client->directory(), "fetch the directory").key_change;
+  if (r.key_change_url.empty()) {
+    abort_case(Verdict::skip("the directory does not advertise keyChange (RFC 8555 §7.3.5)"));
+  }
   r.old_key = fresh_signer();
   r.account = need(r.client->new_account(r.old_key, account_request(ctx)), "create an account");
   r.new_key = fresh_signer();
-  r.key_change_url = need(r.client->directory(), "fetch the directory").key_change;
   return r;
 }
 

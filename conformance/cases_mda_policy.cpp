@@ -55,6 +55,10 @@ sim::Posture posture(bool sip, sim::SecureBootLevel boot, bool kexts) {
 void add_mda_policy_cases(CaseList& out) {
   const std::vector<std::string> posture_caps = {"device-attest-01", "posture-policy"};
   const std::vector<std::string> inventory_caps = {"device-attest-01", "inventory"};
+  // A refusal shows the policy only where the target accepts a device it should accept
+  // (a target refusing everything would pass every refusal case): the premises.
+  const std::vector<std::string> after_healthy = {"mda-posture-healthy-mac"};
+  const std::vector<std::string> after_active = {"mda-inventory-active"};
   const auto mac = device_slot(sim::DeviceKind::Mac);
 
   struct MacPosture {
@@ -79,7 +83,7 @@ void add_mda_policy_cases(CaseList& out) {
             posture(true, sim::SecureBootLevel::Full, true)},
        }) {
     out.push_back(policy_case(
-        {m.id, m.title, "posture", Level::Policy, m.requirement, posture_caps},
+        {m.id, m.title, "posture", Level::Policy, m.requirement, posture_caps, after_healthy},
         [m](CaseContext& ctx) {
           return expect_rejected(attest_device(ctx, [&](sim::Device& d) { d.set_posture(m.p); }));
         },
@@ -97,7 +101,7 @@ void add_mda_policy_cases(CaseList& out) {
       {"mda-os-floor-macos", "A Mac below macOS 14 is refused", "os floor", Level::Policy,
        "A genuine attestation of a Mac reporting macOS 13.6 (below the MDA floor 14.0) is "
        "rejected.",
-       posture_caps},
+       posture_caps, after_healthy},
       [](CaseContext& ctx) { return expect_rejected(attest_device(ctx, unchanged)); },
       {device_slot(sim::DeviceKind::Mac, "active", "13.6.1")}));
 
@@ -108,7 +112,8 @@ void add_mda_policy_cases(CaseList& out) {
        Level::Policy,
        "A genuine attestation of an iPhone the inventory lists as iOS, reporting iOS 15.7 (below "
        "the floor 16.0), is rejected.",
-       {"device-attest-01", "posture-policy", "inventory"}},
+       {"device-attest-01", "posture-policy", "inventory"},
+       after_active},
       [](CaseContext& ctx) { return expect_rejected(attest_device(ctx, unchanged)); },
       {device_slot(sim::DeviceKind::IPhone, "active", "15.7")}));
 
@@ -117,7 +122,7 @@ void add_mda_policy_cases(CaseList& out) {
        Level::Policy,
        "A genuine attestation without serial number and UDID (User Enrollment) cannot be matched "
        "to the ordered device and is rejected.",
-       posture_caps},
+       posture_caps, after_healthy},
       [](CaseContext& ctx) {
         return expect_rejected(
             attest_device(ctx, [](sim::Device& d) { d.set_user_enrollment(true); }));
@@ -131,7 +136,7 @@ void add_mda_policy_cases(CaseList& out) {
        "7 days plus 1 hour, fixtures/policy.example.json) is rejected. An ACME attestation is "
        "made when the device generates the key, during the enrollment, so a leaf days old is "
        "not one the enrollment asked for.",
-       posture_caps},
+       posture_caps, after_healthy},
       [](CaseContext& ctx) {
         return expect_rejected(submit_edited_leaf(ctx, [&ctx](sim::LeafSpec s, const std::string&) {
           s.not_before = ctx.now() - 8 * 86400;
@@ -157,10 +162,10 @@ void add_mda_policy_cases(CaseList& out) {
            {"mda-inventory-lost", "A lost device is refused", "lost",
             "A genuine attestation of a device the inventory lists as lost is rejected."},
        }) {
-    out.push_back(
-        policy_case({id, title, "inventory", Level::Policy, requirement, inventory_caps},
-                    [](CaseContext& ctx) { return expect_rejected(attest_device(ctx, unchanged)); },
-                    {device_slot(sim::DeviceKind::IPhone, status)}));
+    out.push_back(policy_case(
+        {id, title, "inventory", Level::Policy, requirement, inventory_caps, after_active},
+        [](CaseContext& ctx) { return expect_rejected(attest_device(ctx, unchanged)); },
+        {device_slot(sim::DeviceKind::IPhone, status)}));
   }
 
   out.push_back(policy_case(
@@ -168,7 +173,7 @@ void add_mda_policy_cases(CaseList& out) {
        Level::Policy,
        "An attestation whose serial number is one inventory device's and whose UDID is another's "
        "is rejected.",
-       inventory_caps},
+       inventory_caps, after_active},
       [](CaseContext& ctx) {
         return expect_rejected(submit_edited_leaf(ctx, [&ctx](sim::LeafSpec s, const std::string&) {
           return sim::forge::with_extension_value(std::move(s), sim::kOidUdid,

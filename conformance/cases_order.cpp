@@ -390,6 +390,7 @@ void add_order_cases(CaseList& out) {
         auto c = ctx.shared_client();
         auto order = c->new_order({client::Identifier{"ip", "127.0.0.1"}});
         if (!order) return Verdict::fail("HTTP 201 with an order", describe(order.error()));
+        need_listed(*order);
         Json authz = fetch_json(*c, order->authorizations.front(), "the authorization");
         const Json want = {{"type", "ip"}, {"value", "127.0.0.1"}};
         return check(authz.value("identifier", Json()) == want, "identifier " + want.dump(),
@@ -407,8 +408,8 @@ void add_order_cases(CaseList& out) {
        {"ip-identifiers"}},
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
-        auto order =
-            need(c->new_order({client::Identifier{"ip", "127.0.0.1"}}), "create an IP order");
+        auto order = need_listed(
+            need(c->new_order({client::Identifier{"ip", "127.0.0.1"}}), "create an IP order"));
         auto authz = need(c->get_authz(order.authorizations.front()), "fetch the authorization");
         return check(authz.find("dns-01") == nullptr, "no dns-01 challenge",
                      "challenges " + challenge_types(authz));

@@ -6,6 +6,7 @@
 
 #include "client/acme_types.h"
 #include "conformance/context.h"
+#include "core/utf8.h"
 
 namespace attestlab::conformance {
 
@@ -48,13 +49,10 @@ std::string describe(const http::Response& r) {
     auto body = json_body(r);
     out += " problem " + *t;
     if (const std::string* detail = get_string(*body, "detail")) {
-      std::string d = *detail;
-      if (d.size() > 160) d = d.substr(0, 160) + "...";
-      out += " (" + d + ")";
+      out += " (" + utf8_excerpt(*detail, 160) + ")";
     }
   } else if (!r.body.empty()) {
-    std::string b = r.body;
-    if (b.size() > 120) b = b.substr(0, 120) + "...";
+    std::string b = utf8_excerpt(r.body, 120);
     for (char& c : b) {
       if (c == '\n' || c == '\r') c = ' ';
     }

@@ -65,7 +65,13 @@ client::Order create_order(CaseContext& ctx, client::AcmeClient& c,
                            std::vector<client::Identifier> identifiers) {
   if (identifiers.empty())
     identifiers.push_back(dns_id(ctx.new_domain(ctx.current().id.substr(8))));
-  return need(c.new_order(identifiers), "create an order");
+  return need_listed(need(c.new_order(identifiers), "create an order"));
+}
+
+const client::Order& need_listed(const client::Order& order) {
+  need_that(!order.identifiers.empty(), "the order lists its identifiers");
+  need_that(!order.authorizations.empty(), "the order lists its authorizations");
+  return order;
 }
 
 client::Order ready_order(CaseContext& ctx, client::AcmeClient& c,
@@ -80,6 +86,7 @@ client::Order ready_order(CaseContext& ctx, client::AcmeClient& c,
   }
   client::Order settled = settle_order(ctx, c, order.url);
   need_that(settled.status == "ready", "the order became ready (it is \"" + settled.status + "\")");
+  need_listed(settled);
   return settled;
 }
 

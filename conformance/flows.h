@@ -32,10 +32,17 @@ void provision_wrong_answer(CaseContext& ctx, const client::Authorization& authz
 client::Authorization validate_authz(CaseContext& ctx, client::AcmeClient& c,
                                      const std::string& authz_url, const std::string& type = "");
 
-// newOrder for identifiers (one fresh DNS name when empty).
+// The server's order lists at least one identifier and one authorization (RFC 8555
+// §7.1.3: both are required, and a newOrder names at least one identifier); otherwise
+// ends the case with an error, so no case indexes an empty list a server sent. Returns
+// order.
+const client::Order& need_listed(const client::Order& order);
+
+// newOrder for identifiers (one fresh DNS name when empty); need_listed on the answer.
 client::Order create_order(CaseContext& ctx, client::AcmeClient& c,
                            std::vector<client::Identifier> identifiers = {});
-// create_order + validate every authorization + poll until the order is "ready".
+// create_order + validate every authorization + poll until the order is "ready" (and
+// need_listed on that).
 client::Order ready_order(CaseContext& ctx, client::AcmeClient& c,
                           std::vector<client::Identifier> identifiers = {});
 

@@ -20,7 +20,11 @@ client::AcmeClientOptions client_options(const TargetProfile& target) {
   // fails that way with probability 0.05^9, negligible over a whole run.
   o.bad_nonce_retries = 8;
   const auto cap = target.timing.max_retry_after;
-  o.sleep = [cap](std::chrono::milliseconds d) { std::this_thread::sleep_for(std::min(d, cap)); };
+  o.sleep = [cap](std::chrono::milliseconds d) {
+    const auto wait = std::min(d, cap);
+    std::this_thread::sleep_for(wait);
+    return wait;
+  };
   return o;
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "conformance/checks.h"
+#include "core/utf8.h"
 
 namespace attestlab::conformance {
 namespace {
@@ -28,6 +29,27 @@ TEST(DeviceIdentities, StablePerCaseAndDifferentAcrossCases) {
   Case unlisted = a;
   unlisted.devices = {device_slot(sim::DeviceKind::IPhone, "")};
   EXPECT_TRUE(inventory_json({unlisted}).empty());
+}
+
+// describe() feeds a case's observed text, which result.json must hold: a foreign body
+// with stray bytes, or cut inside a character, still comes out as UTF-8.
+TEST(Checks, DescribeKeepsForeignBytesValidUtf8) {
+  std::string accented;
+  for (int i = 0; i < 150; ++i) accented += "\xC3\xA9";
+  http::Response body;
+  body.status = 500;
+  body.body = "\xFF" + accented;  // the cut at 120 bytes falls inside a character
+  const std::string d = describe(body);
+  EXPECT_EQ(utf8_or_replaced(d), d);
+  EXPECT_NE(d.find("..."), std::string::npos);
+
+  http::Response problem;
+  problem.status = 400;
+  problem.set("Content-Type", "application/problem+json");
+  problem.body =
+      Json{{"type", "urn:ietf:params:acme:error:malformed"}, {"detail", accented}}.dump();
+  const std::string p = describe(problem);
+  EXPECT_EQ(utf8_or_replaced(p), p);
 }
 
 TEST(Checks, ProblemDocumentsAreRecognised) {

@@ -152,6 +152,45 @@ TEST(Registry, DependenciesNameOtherExistingCases) {
   EXPECT_GE(with_dependencies, 11) << "key change, authz deactivation, orders list dependents";
 }
 
+// A case that passes only on a refusal would pass against a server that refuses
+// everything; it depends on the positive case showing the target accepts the honest
+// variant. The premise needs no capability its dependent lacks (else it would skip, and
+// its dependent with it, on targets the dependent is meant for).
+TEST(Registry, RefusalCasesDependOnTheirAcceptancePremise) {
+  std::map<std::string, const Case*> by_id;
+  const CaseList cases = all_cases();
+  for (const auto& c : cases) by_id[c.id] = &c;
+  const std::map<std::string, std::string> premise = {
+      {"apple-chain-rogue-root", "apple-chain-genuine"},
+      {"apple-chain-leaf-only", "apple-chain-genuine"},
+      {"apple-freshness-required", "apple-chain-genuine"},
+      {"apple-identifier-case-mismatch", "apple-chain-genuine"},
+      {"apple-device-fault-rogue-root-chain", "apple-device-enrollment"},
+      {"apple-device-fault-wrong-jws-url", "apple-device-enrollment"},
+      {"mda-posture-sip-disabled", "mda-posture-healthy-mac"},
+      {"mda-attestation-too-old", "mda-posture-healthy-mac"},
+      {"mda-inventory-lost", "mda-inventory-active"},
+      {"mda-os-floor-ios", "mda-inventory-active"},
+      {"rfc8555-8.3-http01-wrong-key-authorization", "rfc8555-8.3-http01-valid"},
+      {"rfc8555-8.3-http01-not-served", "rfc8555-8.3-http01-valid"},
+      {"rfc8555-8.4-dns01-wrong-value", "rfc8555-8.4-dns01-valid"}};
+  for (const auto& [id, dep] : premise) {
+    ASSERT_TRUE(by_id.count(id)) << id;
+    const auto& deps = by_id[id]->depends_on;
+    EXPECT_NE(std::find(deps.begin(), deps.end(), dep), deps.end()) << id << " on " << dep;
+  }
+  for (const auto& c : cases) {
+    for (const auto& dep : c.depends_on) {
+      if (!by_id.count(dep)) continue;
+      for (const auto& cap : by_id[dep]->capabilities) {
+        EXPECT_NE(std::find(c.capabilities.begin(), c.capabilities.end(), cap),
+                  c.capabilities.end())
+            << c.id << " depends on " << dep << ", which needs " << cap;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace attestlab::conformance
 

@@ -112,6 +112,73 @@ TEST(Dependencies, KeyChangeCasesSkipOnATargetAnswering501ToKeyChange) {
   EXPECT_GE(dependents, 8) << "the inner-*, new-key-in-use* and keeps-orders cases";
 }
 
+// An order is the server's JSON: one without identifiers or authorizations must end each
+// case that needs them with an error, not index an empty list (which crashed the run).
+TEST(ServerJson, AnOrderWithoutAuthorizationsIsAnErrorNotACrash) {
+  load::testing::AcmeStub::Options stub_options;
+  stub_options.bare_orders = true;
+  load::testing::AcmeStub stub(stub_options);
+  ASSERT_TRUE(stub.running());
+  TargetProfile t = target_at(stub.directory_url());
+  t.capabilities = {"wildcard"};
+  t.identifiers = {"dns", "ip"};
+  const std::vector<std::string> ids = {"rfc8555-6.3-get-authorization-405",
+                                        "rfc8555-6.3-get-challenge-405",
+                                        "rfc8555-7.1.4-authorization-object",
+                                        "rfc8555-8.3-token-entropy",
+                                        "rfc8555-7.1.4-wildcard-authorization",
+                                        "rfc8555-7.5.2-deactivate-authorization",
+                                        "rfc8555-7.5-foreign-authorization",
+                                        "rfc8738-3-ip-order",
+                                        "rfc8738-7-ip-no-dns01"};
+  auto selected = select_cases(all_cases(), Selection{ids, {}});
+  ASSERT_TRUE(selected.ok()) << selected.error().detail;
+  auto run = run_target(t, *selected, all_cases(), alive_options());
+  ASSERT_TRUE(run.ok()) << run.error().detail;
+  for (const auto& id : ids) {
+    const auto& c = find(run->run, id);
+    EXPECT_EQ(c.outcome, reports::Outcome::Error) << id << ": " << c.reason;
+    EXPECT_NE(c.reason.find("the order lists its"), std::string::npos) << id << ": " << c.reason;
+  }
+}
+
+// A bare --target assumes "key-change"; a directory without keyChange must make the
+// key-change cases skip, not POST to "".
+TEST(Dependencies, KeyChangeCasesSkipWhenTheDirectoryHasNoKeyChange) {
+  load::testing::AcmeStub::Options stub_options;
+  stub_options.no_key_change = true;
+  load::testing::AcmeStub stub(stub_options);
+  ASSERT_TRUE(stub.running());
+  TargetProfile t = target_at(stub.directory_url());
+  ASSERT_FALSE(t.missing("key-change").has_value());  // basic_target assumes it
+  auto selected = select_cases(all_cases(), Selection{{"rfc8555-7.3.5"}, {}});
+  ASSERT_TRUE(selected.ok());
+  auto run = run_target(t, *selected, all_cases(), alive_options());
+  ASSERT_TRUE(run.ok()) << run.error().detail;
+  const auto& key_change = find(run->run, "rfc8555-7.3.5-key-change");
+  EXPECT_EQ(key_change.outcome, reports::Outcome::Skip) << key_change.reason;
+  EXPECT_NE(key_change.reason.find("keyChange"), std::string::npos) << key_change.reason;
+  for (const auto& c : run->run.cases) {
+    EXPECT_EQ(c.outcome, reports::Outcome::Skip) << c.id << ": " << c.reason;
+  }
+}
+
+// RFC 8555 §7.3 requires the error type of a refused contact, not a status: a 403
+// invalidContact meets it.
+TEST(StatedStatus, ARefusedContactNeedsItsTypeWithAny4xx) {
+  load::testing::AcmeStub::Options stub_options;
+  stub_options.new_account_status = 403;
+  stub_options.new_account_problem = "invalidContact";
+  load::testing::AcmeStub stub(stub_options);
+  ASSERT_TRUE(stub.running());
+  auto selected = select_cases(all_cases(), Selection{{"rfc8555-7.3-contact-invalid"}, {}});
+  ASSERT_TRUE(selected.ok());
+  auto run = run_target(target_at(stub.directory_url()), *selected, all_cases(), alive_options());
+  ASSERT_TRUE(run.ok()) << run.error().detail;
+  const auto& c = find(run->run, "rfc8555-7.3-contact-invalid");
+  EXPECT_EQ(c.outcome, reports::Outcome::Pass) << c.reason << " / " << c.observed;
+}
+
 TEST(TransportRule, NoPassAndNoNonStrictWhenARequestGotNoAnswer) {
   // What made rfc8555-6.2-eddsa "pass" on a refused connection: a SHOULD check that fails
   // on a transport error, softened by its level.

@@ -172,6 +172,10 @@ Result<Json> parse_json_checked(std::string_view text, bool unique) {
 
 }  // namespace
 
+std::string dump_lossy(const Json& value, int indent) {
+  return value.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
 Result<Json> parse_json(std::string_view text) {
   return parse_json_checked(text, false);
 }

@@ -1,11 +1,13 @@
 #include "reports/escape.h"
 
+#include "core/utf8.h"
+
 namespace attestlab::reports {
 
 std::string escape_xml(const std::string& s) {
   std::string out;
   out.reserve(s.size());
-  for (unsigned char c : s) {
+  for (unsigned char c : utf8_or_replaced(s)) {
     switch (c) {
       case '&':
         out += "&amp;";

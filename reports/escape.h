@@ -1,6 +1,7 @@
 // Escaping for the HTML/XML the renderers write (reports/render.cpp, the load report):
 // & < > " ' become entities, and control characters that XML 1.0 forbids even escaped
-// become '?'. Safe in element content and in quoted attribute values.
+// become '?', and bytes that are not UTF-8 become U+FFFD. Safe in element content and in
+// quoted attribute values.
 #pragma once
 
 #include <string>

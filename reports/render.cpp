@@ -8,12 +8,13 @@
 #include <set>
 #include <sstream>
 
+#include "core/enum_names.h"
 #include "core/pki.h"
+#include "core/utf8.h"
 #include "reports/escape.h"
 #include "reports/run_result.h"
 #include "reports/statement.h"
 #include "reports/wire_text.h"
-#include "core/enum_names.h"
 
 namespace attestlab::reports {
 namespace {
@@ -313,9 +314,9 @@ Result<void> write_reports(const RunResult& run, const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Error::make("serverInternal", dir + ": " + ec.message());
-  ATTESTLAB_TRY(pki::write_file(dir + "/result.json", run.to_json().dump(2) + "\n"));
+  ATTESTLAB_TRY(pki::write_file(dir + "/result.json", dump_lossy(run.to_json(), 2) + "\n"));
   ATTESTLAB_TRY(pki::write_file(dir + "/junit.xml", render_junit(run)));
-  ATTESTLAB_TRY(pki::write_file(dir + "/summary.md", render_markdown(run)));
+  ATTESTLAB_TRY(pki::write_file(dir + "/summary.md", utf8_or_replaced(render_markdown(run))));
   ATTESTLAB_TRY(pki::write_file(dir + "/report.html", render_html(run)));
   return ok();
 }

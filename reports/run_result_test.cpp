@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/pki.h"
+#include "core/utf8.h"
 
 namespace attestlab::reports {
 namespace {
@@ -100,6 +101,32 @@ TEST(Reports, WriteReportsWritesFourFiles) {
   auto text = pki::read_file((dir / "result.json").string());
   ASSERT_TRUE(text.ok());
   auto parsed = parse_json(*text);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(RunResult::from_json(*parsed).ok());
+  std::filesystem::remove_all(dir);
+}
+
+// A foreign server's bytes reach a case's reason and observed text; neither a stray
+// byte nor a multi-byte character cut at a byte count may cost the run its reports.
+TEST(Reports, BytesThatAreNotUtf8StillGiveValidReports) {
+  RunResult run = sample();
+  CaseResult& fail = run.targets[0].cases[1];
+  fail.reason = "HTTP 500 without a problem document: \xff\xfe<";
+  std::string accented;
+  for (int i = 0; i < 150; ++i) accented += "\xC3\xA9";
+  fail.observed = accented.substr(0, 199) + "...";  // cut inside a character
+  fail.expected = "ok \xC0\xAF";
+  auto dir = std::filesystem::temp_directory_path() /
+             ("attestlab-reports-utf8-" + std::to_string(::getpid()));
+  auto written = write_reports(run, dir.string());
+  ASSERT_TRUE(written.ok()) << written.error().detail;
+  for (const char* f : {"result.json", "junit.xml", "summary.md", "report.html"}) {
+    auto text = pki::read_file((dir / f).string());
+    ASSERT_TRUE(text.ok()) << f;
+    EXPECT_EQ(utf8_or_replaced(*text), *text) << f << " is not valid UTF-8";
+    EXPECT_NE(text->find("\xEF\xBF\xBD"), std::string::npos) << f;
+  }
+  auto parsed = parse_json(*pki::read_file((dir / "result.json").string()));
   ASSERT_TRUE(parsed.ok());
   EXPECT_TRUE(RunResult::from_json(*parsed).ok());
   std::filesystem::remove_all(dir);

@@ -178,7 +178,11 @@ client::AcmeClientOptions World::client_options(const std::string& label) const 
       std::chrono::milliseconds(std::min<std::int64_t>(50, target_.max_poll_sleep_ms));
   o.poll_timeout = std::chrono::milliseconds(30000);
   const auto cap = std::chrono::milliseconds(target_.max_poll_sleep_ms);
-  o.sleep = [cap](std::chrono::milliseconds d) { std::this_thread::sleep_for(std::min(d, cap)); };
+  o.sleep = [cap](std::chrono::milliseconds d) {
+    const auto wait = std::min(d, cap);
+    std::this_thread::sleep_for(wait);
+    return wait;
+  };
   o.log_label = label;
   return o;
 }

@@ -32,7 +32,11 @@ class AcmeStub {
     int bad_nonce_every = 0;             // every n-th POST is refused with badNonce (0: never)
     int finalize_status = 0;             // finalize answers this problem status (0: issues)
     std::string finalize_problem = "unauthorized";
-    int key_change_status = 0;  // keyChange answers this status (e.g. 501, not implemented)
+    int key_change_status = 0;   // keyChange answers this status (e.g. 501, not implemented)
+    bool bare_orders = false;    // orders list no identifiers and no authorizations
+    bool no_key_change = false;  // the directory has no keyChange
+    int new_account_status = 0;  // newAccount answers this problem status (0: creates)
+    std::string new_account_problem = "invalidContact";
     int threads = 8;
   };
 
@@ -97,11 +101,13 @@ class AcmeStub {
     const std::string& t = req.target;
     const std::string b = base();
     if (t == "/dir") {
-      return reply(200, Json{{"newNonce", b + "/nonce"},
-                             {"newAccount", b + "/acct"},
-                             {"newOrder", b + "/order"},
-                             {"revokeCert", b + "/revoke"},
-                             {"keyChange", b + "/keychange"}});
+      Json dir{{"newNonce", b + "/nonce"},
+               {"newAccount", b + "/acct"},
+               {"newOrder", b + "/order"},
+               {"revokeCert", b + "/revoke"},
+               {"keyChange", b + "/keychange"}};
+      if (options_.no_key_change) dir.erase("keyChange");
+      return reply(200, dir);
     }
     if (t == "/nonce") return reply(200, Json());
     if (req.method != "POST") return problem(405, "malformed");
@@ -111,6 +117,8 @@ class AcmeStub {
       return problem(400, "badNonce");
     if (t == "/keychange" && options_.key_change_status != 0)
       return problem(options_.key_change_status, "serverInternal");
+    if (t == "/acct" && options_.new_account_status != 0)
+      return problem(options_.new_account_status, options_.new_account_problem);
     if (t == "/acct") {
       return reply(201, Json{{"status", "valid"}}, b + "/acct/" + std::to_string(++accounts_));
     }
@@ -163,6 +171,7 @@ class AcmeStub {
            {"authorizations", Json::array({b + "/authz/" + std::to_string(id)})},
            {"finalize", b + "/finalize/" + std::to_string(id)}};
     if (status == "valid") o["certificate"] = b + "/cert/" + std::to_string(id);
+    if (options_.bare_orders) o["identifiers"] = o["authorizations"] = Json::array();
     return o;
   }
 

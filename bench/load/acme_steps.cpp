@@ -4,20 +4,30 @@
 #include <ctime>
 
 namespace attestlab::load {
-namespace {
-
 using std::chrono::milliseconds;
 
-// The pause before the next poll: poll_interval, or the target's Retry-After when it is
-// honoured (the header is checked by the conformance suite, not here).
-milliseconds poll_pause(const client::AcmeClient& c, const FlowTarget& t) {
-  if (!t.honor_retry_after || !c.last_response()) return t.poll_interval;
-  auto header = c.last_response()->header("Retry-After");
-  if (!header) return t.poll_interval;
-  auto seconds = client::parse_retry_after(*header, static_cast<std::int64_t>(std::time(nullptr)));
-  if (!seconds) return t.poll_interval;
-  return std::max(t.poll_interval, milliseconds(*seconds * 1000));
+milliseconds poll_pause(const client::AcmeClient& c, const FlowTarget& t,
+                        std::chrono::steady_clock::time_point deadline) {
+  const auto left =
+      std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+  const milliseconds remaining = std::max(left, milliseconds::zero());
+  milliseconds pause = t.poll_interval;
+  if (t.honor_retry_after && c.last_response()) {
+    auto header = c.last_response()->header("Retry-After");
+    auto seconds =
+        header ? client::parse_retry_after(*header, static_cast<std::int64_t>(std::time(nullptr)))
+               : std::nullopt;
+    // Capped in seconds first: a date years ahead is ~1e11 s, whose nanoseconds (the
+    // unit StopSignal waits in) overflow 64 bits.
+    if (seconds) {
+      const std::int64_t capped = std::min<std::int64_t>(*seconds, remaining.count() / 1000 + 1);
+      pause = std::max(pause, milliseconds(capped * 1000));
+    }
+  }
+  return std::min(pause, remaining);
 }
+
+namespace {
 
 bool waiting_on(const std::string& status, const std::vector<std::string>& waiting) {
   return std::find(waiting.begin(), waiting.end(), status) != waiting.end();
@@ -97,7 +107,7 @@ Result<client::Authorization> wait_authz(client::AcmeClient& c, const std::strin
     if (authz->status != "pending") return authz;
     if (std::chrono::steady_clock::now() >= deadline)
       return Error::make(client::kErrorTimeout, "the authorization stayed pending");
-    if (!ctx.sleep_for(poll_pause(c, t))) return interrupted();
+    if (!ctx.sleep_for(poll_pause(c, t, deadline))) return interrupted();
   }
 }
 
@@ -112,7 +122,7 @@ Result<client::Order> wait_order(client::AcmeClient& c, const std::string& url,
     if (!waiting_on(order->status, waiting)) return order;
     if (std::chrono::steady_clock::now() >= deadline)
       return Error::make(client::kErrorTimeout, "the order stayed " + order->status);
-    if (!ctx.sleep_for(poll_pause(c, t))) return interrupted();
+    if (!ctx.sleep_for(poll_pause(c, t, deadline))) return interrupted();
   }
 }
 

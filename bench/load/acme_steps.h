@@ -43,6 +43,12 @@ struct FlowTarget {
   std::chrono::milliseconds poll_timeout{30000};
 };
 
+// The pause before the next poll after c's last response: poll_interval, or (when
+// t.honor_retry_after) the target's Retry-After if longer; never past deadline (so
+// 0 once it has passed), whatever date the target named.
+std::chrono::milliseconds poll_pause(const client::AcmeClient& c, const FlowTarget& t,
+                                     std::chrono::steady_clock::time_point deadline);
+
 // One worker's clients: one AcmeClient per target URL, recording into the worker's log.
 class TargetClients {
  public:

@@ -126,7 +126,9 @@ class DeviceWorker final : public FlowWorker {
     const StopSignal& stop = ctx.stop_signal();
     const auto pause = target_.poll_interval;
     options.client.sleep = [&stop, pause](std::chrono::milliseconds d) {
-      stop.sleep_for(std::min(d, pause));
+      const auto wait = std::min(d, pause);
+      stop.sleep_for(wait);
+      return wait;
     };
     options.client.poll_timeout = target_.poll_timeout;
     (void)sim::set_client_fault(options.faults, fault);  // names were checked
