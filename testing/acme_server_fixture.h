@@ -157,9 +157,13 @@ class AcmeServerFixture : public ::testing::Test {
     return c;
   }
 
-  // Runs new-order for 127.0.0.1 through a valid http-01 challenge; returns the order URL.
-  std::string ready_ip_order(TestAcmeClient& c, const std::string& ip = "127.0.0.1") {
-    Reply order = c.new_order({{"ip", ip}});
+  // Runs new-order for `ip` (with the members of `extra` too, e.g. notAfter) through a valid
+  // http-01 challenge; returns the order URL.
+  std::string ready_ip_order(TestAcmeClient& c, const std::string& ip = "127.0.0.1",
+                             const Json& extra = Json::object()) {
+    Json payload = extra;
+    payload["identifiers"] = Json::array({{{"type", "ip"}, {"value", ip}}});
+    Reply order = c.post(c.url("newOrder"), payload);
     EXPECT_EQ(order.status, 201) << order.response.body;
     std::string order_url = order.location();
     Reply authz = c.post_as_get(order.body["authorizations"][0].get<std::string>());

@@ -444,16 +444,8 @@ TEST_F(AcmeFlowTest, NotBeforeNotAfterHonoured) {
   std::int64_t now = clock->now();
   std::string nb = format_rfc3339(now + 3600), na = format_rfc3339(now + 7 * 86400);
   Reply order =
-      c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
-                                       {"notBefore", nb},
-                                       {"notAfter", na}});
-  ASSERT_EQ(order.status, 201) << order.response.body;
+      c->post_as_get(ready_ip_order(*c, "127.0.0.1", {{"notBefore", nb}, {"notAfter", na}}));
   EXPECT_EQ(order.body["notBefore"], nb);
-  Reply authz = c->post_as_get(order.body["authorizations"][0]);
-  Json challenge = TestAcmeClient::challenge_of(authz.body, "http-01");
-  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
-  c->post(challenge["url"], Json::object());
-  ASSERT_EQ(c->poll(order.location()).status_field(), "ready");
   auto key = *pki::PrivateKey::generate(pki::KeySpec::rsa(2048));
   Reply fin = c->post(order.body["finalize"],
                       Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
@@ -489,16 +481,9 @@ TEST_F(AcmeFlowTest, FinalizeAfterTheRequestedNotAfterIssuesNothing) {
   start_server();
   auto c = account_client();
   const std::string na = format_rfc3339(clock->now() + 3600);
-  Reply order =
-      c->post(c->url("newOrder"),
-              Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}}, {"notAfter", na}});
-  ASSERT_EQ(order.status, 201) << order.response.body;
+  const std::string order_url = ready_ip_order(*c, "127.0.0.1", {{"notAfter", na}});
+  Reply order = c->post_as_get(order_url);
   EXPECT_EQ(order.body["expires"], na);
-  Reply authz = c->post_as_get(order.body["authorizations"][0]);
-  Json challenge = TestAcmeClient::challenge_of(authz.body, "http-01");
-  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
-  c->post(challenge["url"], Json::object());
-  ASSERT_EQ(c->poll(order.location()).status_field(), "ready");
 
   clock->advance(3601);
   (void)c->nonce();  // the cached nonce expired with the jump
@@ -507,7 +492,7 @@ TEST_F(AcmeFlowTest, FinalizeAfterTheRequestedNotAfterIssuesNothing) {
                       Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
   EXPECT_EQ(fin.status, 403) << fin.response.body;
   EXPECT_EQ(fin.problem(), "orderNotReady");
-  Reply after = c->post_as_get(order.location());
+  Reply after = c->post_as_get(order_url);
   EXPECT_EQ(after.status_field(), "invalid");
   EXPECT_FALSE(after.body.contains("certificate")) << after.body;
 }
@@ -519,14 +504,7 @@ TEST_F(AcmeFlowTest, NotBeforeAloneStartsTheProfilesValidity) {
   auto c = account_client();
   const std::int64_t nb = clock->now() - 1800;
   Reply order =
-      c->post(c->url("newOrder"), Json{{"identifiers", {{{"type", "ip"}, {"value", "127.0.0.1"}}}},
-                                       {"notBefore", format_rfc3339(nb)}});
-  ASSERT_EQ(order.status, 201) << order.response.body;
-  Reply authz = c->post_as_get(order.body["authorizations"][0]);
-  Json challenge = TestAcmeClient::challenge_of(authz.body, "http-01");
-  responder.provision(challenge["token"], c->key_authorization(challenge["token"]));
-  c->post(challenge["url"], Json::object());
-  ASSERT_EQ(c->poll(order.location()).status_field(), "ready");
+      c->post_as_get(ready_ip_order(*c, "127.0.0.1", {{"notBefore", format_rfc3339(nb)}}));
   auto key = *pki::PrivateKey::generate(pki::KeySpec::p256());
   Reply fin = c->post(order.body["finalize"],
                       Json{{"csr", TestAcmeClient::csr_b64(key, {}, {"127.0.0.1"})}});
