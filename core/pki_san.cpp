@@ -4,8 +4,8 @@
 #include <arpa/inet.h>
 
 #include "core/der.h"
-#include "core/json.h"
 #include "core/pki_internal.h"
+#include "core/utf8.h"
 
 namespace attestlab::pki::detail {
 namespace {
@@ -70,17 +70,6 @@ Result<std::string> ia5_text(std::span<const std::uint8_t> raw, const char* what
   return s;
 }
 
-// UTF8String contents must be UTF-8: they end up in JSON (order identifiers, problem
-// details, decision records), whose serializer refuses anything else.
-bool valid_utf8(const std::string& s) {
-  try {
-    (void)Json(s).dump();
-    return true;
-  } catch (const Json::exception&) {
-    return false;
-  }
-}
-
 // PermanentIdentifier ::= SEQUENCE { identifierValue UTF8String OPTIONAL,
 //                                    assigner OBJECT IDENTIFIER OPTIONAL }
 Result<PermanentIdentifier> decode_permanent_identifier(const der::Element& value) {
@@ -91,7 +80,7 @@ Result<PermanentIdentifier> decode_permanent_identifier(const der::Element& valu
     auto id = r.next();
     if (!id.ok()) return id.error();
     out.value.assign(id->content.begin(), id->content.end());
-    if (!valid_utf8(out.value)) return malformed("permanentIdentifier value is not UTF-8");
+    if (!is_valid_utf8(out.value)) return malformed("permanentIdentifier value is not UTF-8");
   }
   if (r.peek_tag() == der::kOid) {
     auto assigner = r.next();
@@ -144,7 +133,7 @@ Result<void> decode_other_name(std::span<const std::uint8_t> content, SubjectAlt
   } else if (*type_oid == kOidNtPrincipalName) {
     if (value->tag != der::kUtf8String) return malformed("ntPrincipalName is not a UTF8String");
     std::string upn(value->content.begin(), value->content.end());
-    if (!valid_utf8(upn)) return malformed("ntPrincipalName is not UTF-8");
+    if (!is_valid_utf8(upn)) return malformed("ntPrincipalName is not UTF-8");
     out.upn.push_back(std::move(upn));
   }
   // Other otherName types are legal and simply not represented.

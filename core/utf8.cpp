@@ -1,10 +1,8 @@
 #include "core/utf8.h"
 
 namespace attestlab {
-namespace {
 
-// The length of the well-formed UTF-8 sequence at in[i], or 0 when none starts there.
-std::size_t sequence_length(std::string_view in, std::size_t i) {
+std::size_t utf8_sequence_length(std::string_view in, std::size_t i) {
   const auto c = static_cast<unsigned char>(in[i]);
   std::size_t len = c < 0x80           ? 1
                     : (c >> 5) == 0x6  ? 2
@@ -27,14 +25,21 @@ std::size_t sequence_length(std::string_view in, std::size_t i) {
   return ok ? len : 0;
 }
 
-}  // namespace
+bool is_valid_utf8(std::string_view in) {
+  for (std::size_t i = 0; i < in.size();) {
+    const std::size_t len = utf8_sequence_length(in, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
 
 std::string utf8_or_replaced(std::string_view in) {
   std::string out;
   out.reserve(in.size());
   std::size_t i = 0;
   while (i < in.size()) {
-    if (const std::size_t len = sequence_length(in, i)) {
+    if (const std::size_t len = utf8_sequence_length(in, i)) {
       out.append(in.substr(i, len));
       i += len;
     } else {
@@ -49,7 +54,7 @@ std::string utf8_excerpt(std::string_view in, std::size_t max_bytes) {
   if (in.size() <= max_bytes) return utf8_or_replaced(in);
   std::size_t cut = 0;
   while (cut < max_bytes) {
-    const std::size_t len = sequence_length(in, cut);
+    const std::size_t len = utf8_sequence_length(in, cut);
     const std::size_t step = len == 0 ? 1 : len;  // a stray byte is replaced, not kept
     if (cut + step > max_bytes) break;
     cut += step;

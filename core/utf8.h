@@ -9,6 +9,14 @@
 
 namespace attestlab {
 
+// The length (1-4) of the well-formed UTF-8 sequence at in[i], or 0 when none starts there:
+// an invalid lead or continuation byte, an overlong form, a surrogate, a code point past
+// U+10FFFF, a sequence cut short.
+std::size_t utf8_sequence_length(std::string_view in, std::size_t i);
+
+// Well-formed UTF-8 throughout (each sequence as utf8_sequence_length accepts it).
+bool is_valid_utf8(std::string_view in);
+
 // The input with every byte that does not start a well-formed UTF-8 sequence (invalid
 // lead or continuation bytes, overlong forms, surrogates, code points past U+10FFFF,
 // a sequence cut short) replaced by U+FFFD. Valid input comes back unchanged.

@@ -6,10 +6,9 @@
 #include <string>
 #include <string_view>
 
-namespace attestlab::server {
+#include "core/utf8.h"  // utf8_sequence_length, is_valid_utf8
 
-// Well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-bool is_valid_utf8(std::string_view s);
+namespace attestlab::server {
 
 // Valid UTF-8 without control characters (C0, DEL, C1) and without ASCII whitespace.
 bool is_printable_token(std::string_view s);

@@ -1,5 +1,7 @@
 #include "sim/device/apple_format.h"
+
 #include "core/enum_names.h"
+#include "core/utf8.h"
 
 namespace attestlab::sim {
 namespace {
@@ -12,40 +14,6 @@ pki::RawExtension flag_extension(const char* oid, bool on) {
   return pki::RawExtension{oid, Bytes{on ? kFlagTrue : kFlagFalse}, false};
 }
 
-// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-bool valid_utf8(const Bytes& b) {
-  std::size_t i = 0;
-  while (i < b.size()) {
-    const std::uint8_t c = b[i];
-    std::size_t extra = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= b.size()) return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      if ((b[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b[i + k] & 0x3F);
-    }
-    static constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
 Error malformed(const char* oid, const std::string& why) {
   return Error::make("badAttestationStatement",
                      std::string("attestation extension ") + oid + ": " + why);
@@ -54,7 +22,7 @@ Error malformed(const char* oid, const std::string& why) {
 Result<std::optional<std::string>> read_text(const pki::Certificate& leaf, const char* oid) {
   auto raw = leaf.extension_value(oid);
   if (!raw) return std::optional<std::string>{};
-  if (!valid_utf8(*raw)) return malformed(oid, "value is not UTF-8 text");
+  if (!is_valid_utf8(attestlab::to_string(*raw))) return malformed(oid, "value is not UTF-8 text");
   return std::optional<std::string>{attestlab::to_string(*raw)};
 }
 
