@@ -6,7 +6,6 @@
 #include <ctime>
 #include <memory>
 
-#include "core/der.h"
 #include "core/pki_internal.h"
 
 namespace attestlab::pki {
@@ -122,45 +121,13 @@ Result<void> check_time(X509* cert, std::int64_t at) {
 // The leaf's ECDSA signature over its TBSCertificate, read from the DER; nullopt when the
 // signature is not ECDSA with SHA-2 and without parameters (left to OpenSSL).
 std::optional<bool> ecdsa_signature_holds(const Certificate& leaf, const PublicKey& issuer_key) {
-  Digest digest = Digest::None;
-  switch (X509_get_signature_nid(leaf.get())) {
-    case NID_ecdsa_with_SHA256:
-      digest = Digest::SHA256;
-      break;
-    case NID_ecdsa_with_SHA384:
-      digest = Digest::SHA384;
-      break;
-    case NID_ecdsa_with_SHA512:
-      digest = Digest::SHA512;
-      break;
-    default:
-      return std::nullopt;
-  }
   const X509_ALGOR* outer = nullptr;
   X509_get0_signature(nullptr, &outer, leaf.get());
-  const ASN1_OBJECT* algorithm = nullptr;
-  int param_type = V_ASN1_UNDEF;
-  X509_ALGOR_get0(&algorithm, &param_type, nullptr, outer);
-  if (param_type != V_ASN1_UNDEF) return std::nullopt;
+  const auto digest = detail::ecdsa_sha2_digest(X509_get_signature_nid(leaf.get()), outer);
+  if (!digest) return std::nullopt;
   // X509_verify refuses a certificate whose two signature algorithms differ.
   if (X509_ALGOR_cmp(outer, X509_get0_tbs_sigalg(leaf.get())) != 0) return false;
-
-  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
-  const Bytes der = leaf.to_der();
-  der::Reader top(der);
-  auto certificate = top.next(der::kSequence);
-  if (!certificate.ok() || !top.done()) return false;
-  der::Reader parts(certificate->content);
-  auto tbs = parts.next(der::kSequence);
-  if (!tbs.ok()) return false;
-  const std::size_t tbs_size = static_cast<std::size_t>(tbs->content.data() + tbs->content.size() -
-                                                        certificate->content.data());
-  const Bytes tbs_der(certificate->content.data(), certificate->content.data() + tbs_size);
-  if (!parts.next(der::kSequence).ok()) return false;
-  auto bits = parts.next(der::kBitString);
-  if (!bits.ok() || !parts.done() || bits->content.empty() || bits->content[0] != 0) return false;
-  const Bytes value(bits->content.begin() + 1, bits->content.end());
-  return issuer_key.verify(tbs_der, value, digest);
+  return detail::signature_over_tbs_holds(leaf.to_der(), *digest, issuer_key);
 }
 
 }  // namespace

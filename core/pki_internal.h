@@ -77,4 +77,19 @@ struct NamedEcPoint {
 };
 std::optional<NamedEcPoint> named_ec_point(EVP_PKEY* key);
 
+// The digest of an ECDSA-with-SHA-2 signature algorithm (`nid`, `alg` its AlgorithmIdentifier)
+// without parameters; nullopt for every other algorithm, which callers leave to OpenSSL.
+std::optional<Digest> ecdsa_sha2_digest(int nid, const X509_ALGOR* alg);
+// Whether the signature of a signed DER object (a Certificate or a CertificationRequest:
+// SEQUENCE { tbs, signatureAlgorithm, signature BIT STRING }) holds over its first element
+// for key, as OpenSSL's X509_verify / X509_REQ_verify decide it: the tbs bytes as received, a
+// BIT STRING with no unused bits. False for DER of another shape.
+bool signature_over_tbs_holds(const Bytes& der, Digest digest, const PublicKey& key);
+
+// An ECDSA signature (DER) over data by a P-384 key, checked with Nettle's P-384 arithmetic
+// (pki_p384.cpp): the same verdict as EVP_DigestVerify, at about half the cost under OpenSSL
+// 3.0. nullopt when the key is not a named P-384 key or digest is None: OpenSSL decides those.
+std::optional<bool> p384_ecdsa_verify(EVP_PKEY* key, const Bytes& data, const Bytes& signature,
+                                      Digest digest);
+
 }  // namespace attestlab::pki::detail

@@ -363,6 +363,10 @@ bool PublicKey::equals(const PublicKey& other) const {
 
 bool PublicKey::verify(const Bytes& data, const Bytes& signature, Digest digest, bool pss) const {
   if (!key_) return false;
+  if (!pss && digest != Digest::None && spec() == KeySpec::p384()) {
+    if (auto nettle = detail::p384_ecdsa_verify(key_.get(), data, signature, digest))
+      return *nettle;
+  }
   auto md = digest_for(key_.get(), digest, pss);
   if (!md.ok()) return false;
   ossl::MdCtx ctx(EVP_MD_CTX_new());

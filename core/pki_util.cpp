@@ -3,6 +3,7 @@
 #include <openssl/objects.h>
 #include <openssl/provider.h>
 
+#include "core/der.h"
 #include "core/pki_internal.h"
 
 namespace attestlab::pki::detail {
@@ -149,6 +150,45 @@ Bytes asn1_bytes(const ASN1_STRING* s) {
   const int len = ASN1_STRING_length(s);
   if (p == nullptr || len <= 0) return {};
   return Bytes(p, p + len);
+}
+
+std::optional<Digest> ecdsa_sha2_digest(int nid, const X509_ALGOR* alg) {
+  Digest digest = Digest::None;
+  switch (nid) {
+    case NID_ecdsa_with_SHA256:
+      digest = Digest::SHA256;
+      break;
+    case NID_ecdsa_with_SHA384:
+      digest = Digest::SHA384;
+      break;
+    case NID_ecdsa_with_SHA512:
+      digest = Digest::SHA512;
+      break;
+    default:
+      return std::nullopt;
+  }
+  const ASN1_OBJECT* algorithm = nullptr;
+  int param_type = V_ASN1_UNDEF;
+  X509_ALGOR_get0(&algorithm, &param_type, nullptr, alg);
+  if (param_type != V_ASN1_UNDEF) return std::nullopt;
+  return digest;
+}
+
+bool signature_over_tbs_holds(const Bytes& der, Digest digest, const PublicKey& key) {
+  der::Reader top(der);
+  auto signed_object = top.next(der::kSequence);
+  if (!signed_object.ok() || !top.done()) return false;
+  der::Reader parts(signed_object->content);
+  auto tbs = parts.next(der::kSequence);
+  if (!tbs.ok()) return false;
+  const std::size_t tbs_size = static_cast<std::size_t>(tbs->content.data() + tbs->content.size() -
+                                                        signed_object->content.data());
+  const Bytes tbs_der(signed_object->content.data(), signed_object->content.data() + tbs_size);
+  if (!parts.next(der::kSequence).ok()) return false;
+  auto bits = parts.next(der::kBitString);
+  if (!bits.ok() || !parts.done() || bits->content.empty() || bits->content[0] != 0) return false;
+  const Bytes value(bits->content.begin() + 1, bits->content.end());
+  return key.verify(tbs_der, value, digest);
 }
 
 }  // namespace attestlab::pki::detail

@@ -50,7 +50,7 @@ dict_of() {
   case "$1" in
     jws|identifier|scenario|target_profile|client_responses) echo json ;;
     http_acme) echo http ;;
-    x509_csr) echo asn1 ;;
+    x509_csr|p384_verify) echo asn1 ;;
     attestation) echo cbor ;;
     mdm_plist) echo plist ;;
   esac

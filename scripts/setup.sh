@@ -30,7 +30,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config git openssl curl
   # libraries
   libssl-dev libboost-dev libboost-system-dev nlohmann-json3-dev libplist-dev libsqlite3-dev
-  libpq-dev libpqxx-dev libcli11-dev libc-ares-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libpq-dev libpqxx-dev libcli11-dev libc-ares-dev nettle-dev libgmp-dev libgtest-dev libgmock-dev libbenchmark-dev
   pybind11-dev python3-dev clang-14 libclang-rt-14-dev
   # tools and real peers used by the tests
   libplist-utils sqlite3 postgresql pebble lego certbot

@@ -1,6 +1,8 @@
 // The cryptographic floor of one enrollment: the CPU a server cannot avoid spending on it,
 // from raw OpenSSL timings taken in the same run (bench/raw_openssl.h: keys decoded and
-// digests fetched once, outside the timed loop) times how many of each operation the flow
+// digests fetched once, outside the timed loop; for the P-384 verifies the lower of
+// OpenSSL's and Nettle's, bench/raw_nettle.h, which the server uses for P-384) times how
+// many of each operation the flow
 // needs at the least. Set beside the server's measured CPU per enrollment, it says how
 // much of that CPU is crypto and how much is everything else (HTTP, JSON, store, logging).
 //
@@ -32,7 +34,7 @@ struct CryptoTimings {
   double csr_p256_verify_us = 0;   // X509_REQ_verify of a P-256 CSR
   double issue_sign_us = 0;        // ECDSA P-256 / SHA-256 sign of a leaf's TBSCertificate
   double p384_leaf_verify_us = 0;  // ECDSA P-384 / SHA-384 verify of a leaf's TBSCertificate
-  double csr_p384_verify_us = 0;   // X509_REQ_verify of a P-384 CSR
+  double csr_p384_verify_us = 0;   // the same of a P-384 CSR's CertificationRequestInfo
   int iterations = 0;              // per operation and batch (the best of 3 batches)
   bool operator==(const CryptoTimings&) const = default;
 };
