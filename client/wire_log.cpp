@@ -17,16 +17,23 @@ Json headers_json(const std::vector<std::pair<std::string, std::string>>& header
   return out;
 }
 
-void put_body(Json& obj, const std::string& body, std::size_t max_body) {
+void put_body(Json& obj, const std::string& body, bool cut, std::size_t max_body) {
   obj["body"] = utf8_or_replaced(std::string_view(body).substr(0, max_body));
-  if (body.size() > max_body) obj["body_truncated"] = true;
+  if (cut || body.size() > max_body) obj["body_truncated"] = true;
+}
+
+void keep_at_most(std::string& body, bool& cut) {
+  if (body.size() <= WireLog::kKeptBodyBytes) return;
+  body.resize(WireLog::kKeptBodyBytes);
+  body.shrink_to_fit();
+  cut = true;
 }
 
 }  // namespace
 
 Json WireExchange::to_json(std::size_t max_body) const {
   Json request = {{"headers", headers_json(request_headers)}};
-  put_body(request, request_body, max_body);
+  put_body(request, request_body, request_body_cut, max_body);
   if (jws_protected || jws_payload) {
     Json payload = jws_payload.value_or(Json());
     if (payload.is_string()) payload = utf8_or_replaced(payload.get_ref<const std::string&>());
@@ -42,8 +49,8 @@ Json WireExchange::to_json(std::size_t max_body) const {
               {"request", std::move(request)}};
   if (status != 0) {
     Json response = {{"status", status}, {"headers", headers_json(response_headers)}};
-    put_body(response, response_body, max_body);
-    if (!response_body.empty() && response_body.size() <= max_body) {
+    put_body(response, response_body, response_body_cut, max_body);
+    if (!response_body.empty() && !response_body_cut && response_body.size() <= max_body) {
       auto parsed = parse_json(response_body);
       if (parsed.ok()) response["json"] = std::move(parsed.value());
     }
@@ -55,6 +62,8 @@ Json WireExchange::to_json(std::size_t max_body) const {
 
 std::uint64_t WireLog::record(WireExchange exchange) {
   if (!enabled()) return 0;
+  keep_at_most(exchange.request_body, exchange.request_body_cut);
+  keep_at_most(exchange.response_body, exchange.response_body_cut);
   std::lock_guard lock(mu_);
   exchange.seq = next_seq_++;
   entries_.push_back(std::move(exchange));

@@ -40,12 +40,15 @@ struct WireExchange {
   std::string response_body;
   std::string error;  // transport failure ("connection: ..."), empty otherwise
   double duration_ms = 0;
+  // Set by WireLog::record when it kept only the first WireLog::kKeptBodyBytes of a body.
+  bool request_body_cut = false;
+  bool response_body_cut = false;
 
   // {"seq","time_ms","label","note","method","url","duration_ms",
   //  "request":{"headers":[[name,value]...],"body","jws":{"protected","payload"}},
   //  "response":{"status","headers":[[name,value]...],"body","json"?},"error"?}
   // "response.json" is the parsed body when it is JSON. Bodies longer than max_body
-  // characters are cut and marked with "body_truncated": true.
+  // characters, or cut when recorded, are cut and marked with "body_truncated": true.
   Json to_json(std::size_t max_body = 64 * 1024) const;
 };
 
@@ -58,7 +61,13 @@ class WireLog {
   bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
   void set_enabled(bool on) { enabled_.store(on, std::memory_order_relaxed); }
 
-  // Appends (ignored while disabled) and returns the assigned seq (0 when ignored).
+  // What a log keeps of each body: a target's bodies may be up to the client's response
+  // limit (10 MiB) on every request, and a log lives until its case is reported, which
+  // serialises at most this much of a body anyway (WireExchange::to_json's default).
+  static constexpr std::size_t kKeptBodyBytes = 64 * 1024;
+
+  // Appends (ignored while disabled) and returns the assigned seq (0 when ignored). Bodies
+  // longer than kKeptBodyBytes are cut to it (request_body_cut / response_body_cut).
   std::uint64_t record(WireExchange exchange);
 
   // Number of exchanges recorded so far; use it as a mark to slice one case's exchanges:

@@ -71,5 +71,39 @@ TEST(WireLog, JsonSurvivesBinaryBodiesAndCutsLongOnes) {
   EXPECT_FALSE(j.contains("error"));
 }
 
+// A log keeps at most kKeptBodyBytes of a body (a hostile target may send 10 MiB on every
+// request), and says so when it reports the exchange, whatever max_body it is asked for.
+TEST(WireLog, KeepsAtMostTheReportedPartOfALongBody) {
+  WireLog log;
+  WireExchange e;
+  e.method = "POST";
+  e.request_body = std::string(WireLog::kKeptBodyBytes + 1, 'r');
+  e.status = 200;
+  e.response_body = "[" + std::string(3 * 1024 * 1024, '1') + "]";
+  log.record(std::move(e));
+  WireExchange small;
+  small.status = 200;
+  small.response_body = "[1]";
+  log.record(std::move(small));
+
+  const std::vector<WireExchange> kept = log.exchanges();
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].request_body.size(), WireLog::kKeptBodyBytes);
+  EXPECT_EQ(kept[0].response_body.size(), WireLog::kKeptBodyBytes);
+  EXPECT_LE(kept[0].response_body.capacity(), WireLog::kKeptBodyBytes + 64);
+  EXPECT_TRUE(kept[0].request_body_cut);
+  EXPECT_TRUE(kept[0].response_body_cut);
+  const Json j = kept[0].to_json(10 * 1024 * 1024);
+  EXPECT_EQ(j["request"]["body_truncated"], true);
+  EXPECT_EQ(j["response"]["body_truncated"], true);
+  EXPECT_FALSE(j["response"].contains("json"));  // a cut body is not parsed
+  EXPECT_EQ(j["response"]["body"].get<std::string>().size(), WireLog::kKeptBodyBytes);
+  // A body of the limit or under is kept whole and parsed as before.
+  EXPECT_FALSE(kept[1].response_body_cut);
+  const Json whole = kept[1].to_json();
+  EXPECT_EQ(whole["response"]["json"], Json::array({1}));
+  EXPECT_FALSE(whole["response"].contains("body_truncated"));
+}
+
 }  // namespace
 }  // namespace attestlab::client
