@@ -2,7 +2,9 @@
 // PgStore (PostgreSQL, for several server processes on one database). All methods are thread-safe.
 // Writes are atomic per call; update_* calls are compare-and-set on the status the
 // caller read when `expected_status` is non-empty (returns Error("conflict") when another
-// writer moved it first), so concurrent validators cannot double-transition an object.
+// writer moved it first), so concurrent validators cannot double-transition an object;
+// update_*_if calls compare the whole stored object (Error("changed")), so concurrent
+// writers of different members cannot undo each other's change either.
 #pragma once
 
 #include <memory>
@@ -53,6 +55,12 @@ class Store {
       const std::string& challenge_id) = 0;
   virtual Result<void> update_authz(const Authorization& a,
                                     const std::string& expected_status = "") = 0;
+  // Compare-and-set on the whole row: writes `updated` only if the stored authorization
+  // still equals `expected` (every member, its challenges too), else Error("changed") and
+  // nothing is written (also when it is missing). Writers of different members of one
+  // authorization (two of its challenges answered at once) cannot undo each other's change.
+  virtual Result<void> update_authz_if(const Authorization& updated,
+                                       const Authorization& expected) = 0;
   // How many of an account's authorizations are in `status` (the pending-authorizations
   // quota); an index on (account, status) keeps it a range count.
   virtual Result<std::int64_t> count_authzs(const std::string& account_id,

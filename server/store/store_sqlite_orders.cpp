@@ -102,16 +102,30 @@ Result<std::optional<Authorization>> SqliteStore::authz_by_challenge(
 }
 
 Result<void> SqliteStore::update_authz(const Authorization& a, const std::string& expected_status) {
+  return write_authz(a, authz_update_.get(), expected_status);
+}
+
+// The row's json is what to_json wrote, so comparing it compares every member at once.
+Result<void> SqliteStore::update_authz_if(const Authorization& updated,
+                                          const Authorization& expected) {
+  return write_authz(updated, authz_update_if_.get(), dump(to_json(expected)));
+}
+
+Result<void> SqliteStore::write_authz(const Authorization& a, sqlite3_stmt* update,
+                                      const std::string& expected) {
   const std::string json = dump(to_json(a));
   std::lock_guard lock(mu_);
   Transaction tx(*this);
   ATTESTLAB_TRY(tx.begin());
   {
-    Query q(authz_update_.get());
-    int rc = q.text(a.status).text(json).text(a.id).text(expected_status).step();
+    Query q(update);
+    int rc = q.text(a.status).text(json).text(a.id).text(expected).step();
     if (rc != SQLITE_DONE) return sqlite_error();
     if (sqlite3_changes(db_.get()) == 0) {
-      return missed_update(authz_exists_.get(), a.id, expected_status, "authorization");
+      if (update == authz_update_if_.get()) {
+        return Error::make("changed", "store: authorization " + a.id + " changed or is missing");
+      }
+      return missed_update(authz_exists_.get(), a.id, expected, "authorization");
     }
   }
   // The challenge index follows the authorization's current challenge list, rewritten
