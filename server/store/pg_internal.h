@@ -106,6 +106,9 @@ class PgStore final : public Store {
   Result<bool> eab_kid_used(const std::string& kid) override;
 
   Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) override;
+  Result<void> create_replacing_order(const Order& o, const std::vector<Authorization>& authzs,
+                                      const std::string& certificate_id,
+                                      const std::string& expected_replaced_by) override;
   Result<std::optional<Order>> order_by_id(const std::string& id) override;
   Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) override;
   Result<std::vector<std::string>> processing_order_ids() override;
@@ -174,6 +177,10 @@ class PgStore final : public Store {
   static Error missed_update(pqxx::transaction_base& t, const char* exists, const std::string& id,
                              const std::string& expected, const char* kind);
   static void insert_challenges(pqxx::transaction_base& t, const Authorization& a);
+  // create_order (replaced_certificate_id null) and create_replacing_order.
+  Result<void> insert_order(const Order& o, const std::vector<Authorization>& authzs,
+                            const std::string* replaced_certificate_id,
+                            const std::string& expected_replaced_by);
   // The challenge index of `a` made to follow its challenge list, inside the caller's
   // transaction (update_authz, update_authz_if).
   static void reindex_challenges(pqxx::transaction_base& t, const Authorization& a);

@@ -130,6 +130,9 @@ class SqliteStore final : public Store {
   Result<bool> eab_kid_used(const std::string& kid) override;
 
   Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) override;
+  Result<void> create_replacing_order(const Order& o, const std::vector<Authorization>& authzs,
+                                      const std::string& certificate_id,
+                                      const std::string& expected_replaced_by) override;
   Result<std::optional<Order>> order_by_id(const std::string& id) override;
   Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) override;
   Result<std::vector<std::string>> processing_order_ids() override;
@@ -262,6 +265,10 @@ class SqliteStore final : public Store {
   Error missed_update(sqlite3_stmt* exists, const std::string& id, const std::string& expected,
                       const char* kind);
   Result<void> insert_challenges(const Authorization& a);
+  // create_order (replaced_certificate_id null) and create_replacing_order.
+  Result<void> insert_order(const Order& o, const std::vector<Authorization>& authzs,
+                            const std::string* replaced_certificate_id,
+                            const std::string& expected_replaced_by);
   // update_authz and update_authz_if: `update` is authz_update_ (expected: a status) or
   // authz_update_if_ (expected: the whole stored JSON), both bound (status, json, id,
   // expected); the challenge index follows in the same transaction.

@@ -41,6 +41,15 @@ class Store {
 
   // Orders and authorizations are created together.
   virtual Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) = 0;
+  // create_order for an order that replaces a certificate (RFC 9773 §5: a certificate has
+  // one successor): in the same transaction the certificate's replaced_by is set to o.id
+  // while it is still `expected_replaced_by` ("" = none), as set_replaced_by_if does. When
+  // it is not (another order claimed it first), Error("changed") and nothing is written:
+  // the loser of a race leaves no order and no authorization behind.
+  virtual Result<void> create_replacing_order(const Order& o,
+                                              const std::vector<Authorization>& authzs,
+                                              const std::string& certificate_id,
+                                              const std::string& expected_replaced_by) = 0;
   virtual Result<std::optional<Order>> order_by_id(const std::string& id) = 0;
   virtual Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) = 0;
   // Ids of the orders in "processing" (finalizations a crash interrupted; read at start-up),

@@ -8,6 +8,19 @@ void PgStore::insert_challenges(pqxx::transaction_base& t, const Authorization& 
 }
 
 Result<void> PgStore::create_order(const Order& o, const std::vector<Authorization>& authzs) {
+  return insert_order(o, authzs, nullptr, "");
+}
+
+Result<void> PgStore::create_replacing_order(const Order& o,
+                                             const std::vector<Authorization>& authzs,
+                                             const std::string& certificate_id,
+                                             const std::string& expected_replaced_by) {
+  return insert_order(o, authzs, &certificate_id, expected_replaced_by);
+}
+
+Result<void> PgStore::insert_order(const Order& o, const std::vector<Authorization>& authzs,
+                                   const std::string* replaced_certificate_id,
+                                   const std::string& expected_replaced_by) {
   const std::string order_json = dump(to_json(o));
   std::vector<std::string> authz_json;
   authz_json.reserve(authzs.size());
@@ -19,6 +32,15 @@ Result<void> PgStore::create_order(const Order& o, const std::vector<Authorizati
       const Authorization& a = authzs[i];
       t.exec_prepared0("authz_insert", a.id, o.id, a.account_id, a.status, authz_json[i]);
       insert_challenges(t, a);
+    }
+    // Last, so that the certificate's row is locked only for the commit: a racing claim
+    // waits for it, re-reads replaced_by and changes nothing.
+    if (replaced_certificate_id != nullptr &&
+        t.exec_prepared("certificate_set_replaced_by", o.id, *replaced_certificate_id,
+                        expected_replaced_by)
+                .affected_rows() == 0) {
+      return Error::make("changed", "store: certificate " + *replaced_certificate_id +
+                                        " was claimed by another order");
     }
     return ok();
   });

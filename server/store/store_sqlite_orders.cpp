@@ -15,6 +15,19 @@ Result<void> SqliteStore::insert_challenges(const Authorization& a) {
 }
 
 Result<void> SqliteStore::create_order(const Order& o, const std::vector<Authorization>& authzs) {
+  return insert_order(o, authzs, nullptr, "");
+}
+
+Result<void> SqliteStore::create_replacing_order(const Order& o,
+                                                 const std::vector<Authorization>& authzs,
+                                                 const std::string& certificate_id,
+                                                 const std::string& expected_replaced_by) {
+  return insert_order(o, authzs, &certificate_id, expected_replaced_by);
+}
+
+Result<void> SqliteStore::insert_order(const Order& o, const std::vector<Authorization>& authzs,
+                                       const std::string* replaced_certificate_id,
+                                       const std::string& expected_replaced_by) {
   const std::string order_json = dump(to_json(o));
   std::vector<std::string> authz_json;
   authz_json.reserve(authzs.size());
@@ -34,6 +47,17 @@ Result<void> SqliteStore::create_order(const Order& o, const std::vector<Authori
     int rc = q.text(a.id).text(o.id).text(a.account_id).text(a.status).text(authz_json[i]).step();
     if (rc != SQLITE_DONE) return step_error(rc, "authorization id already exists");
     ATTESTLAB_TRY(insert_challenges(a));
+  }
+  if (replaced_certificate_id != nullptr) {
+    Query q(certificate_set_replaced_by_.get());
+    if (q.text(o.id).text(*replaced_certificate_id).text(expected_replaced_by).step() !=
+        SQLITE_DONE) {
+      return sqlite_error();
+    }
+    if (sqlite3_changes(db_.get()) == 0) {
+      return Error::make("changed", "store: certificate " + *replaced_certificate_id +
+                                        " was claimed by another order");
+    }
   }
   return tx.commit();
 }

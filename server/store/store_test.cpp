@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -1369,6 +1370,78 @@ TEST_P(StoreTest, SetReplacedByIsCompareAndSetOfThatMemberOnly) {
   EXPECT_EQ((*after)->device_id, "dev-A");
   EXPECT_EQ((*after)->status, "valid");
   EXPECT_EQ(store->set_replaced_by_if("cert-9", "", "order-3").value(), false);
+}
+
+// create_replacing_order claims the certificate in the transaction that creates the order:
+// the loser of the claim writes nothing (no order, no authorization, no challenge index), so
+// it leaves nothing pending; the winner's order and claim are there together.
+TEST_P(StoreTest, CreateReplacingOrderWritesNothingWhenTheClaimIsLost) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_certificate(make_certificate("cert-1", "01", "dev-A")).ok());
+  auto z1 = make_authz("authz-1", "acct-1", {"ch-1"});
+  ASSERT_TRUE(
+      store->create_replacing_order(make_order("order-1", "acct-1", {z1}), {z1}, "cert-1", "")
+          .ok());
+  EXPECT_EQ((*store->certificate_by_id("cert-1"))->replaced_by, "order-1");
+
+  auto z2 = make_authz("authz-2", "acct-1", {"ch-2"});
+  auto lost =
+      store->create_replacing_order(make_order("order-2", "acct-1", {z2}), {z2}, "cert-1", "");
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().type, "changed");
+  EXPECT_FALSE(store->order_by_id("order-2")->has_value());
+  EXPECT_FALSE(store->authz_by_id("authz-2")->has_value());
+  EXPECT_FALSE(store->authz_by_challenge("ch-2")->has_value());
+  EXPECT_EQ(store->count_authzs("acct-1", "pending").value(), 1);
+  EXPECT_EQ(raw_count("orders"), 1);
+  EXPECT_EQ(raw_count("authzs"), 1);
+  EXPECT_EQ(raw_count("challenges"), 1);
+  EXPECT_EQ((*store->certificate_by_id("cert-1"))->replaced_by, "order-1");
+  // A claim made from what is stored now (order-1 gave up, say) wins.
+  ASSERT_TRUE(
+      store
+          ->create_replacing_order(make_order("order-2", "acct-1", {z2}), {z2}, "cert-1", "order-1")
+          .ok());
+  EXPECT_EQ((*store->certificate_by_id("cert-1"))->replaced_by, "order-2");
+  EXPECT_EQ(raw_count("authzs"), 2);
+}
+
+// Four stores (four server processes) create orders replacing one certificate at once:
+// exactly one is created, and the others leave no order and no pending authorization.
+TEST_P(StoreTest, RacingReplacingOrdersLeaveOnlyTheWinnersRows) {
+  std::vector<std::unique_ptr<Store>> stores;
+  ASSERT_NO_FATAL_FAILURE(open_four(*backend_, stores));
+  ASSERT_TRUE(stores[0]->put_certificate(make_certificate("cert-1", "01", "dev-A")).ok());
+  std::latch start(static_cast<std::ptrdiff_t>(stores.size()));
+  std::atomic<int> created{0}, changed{0}, other{0};
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < stores.size(); ++t) {
+    threads.emplace_back([&, t] {
+      const std::string n = std::to_string(t);
+      auto z = make_authz("authz-" + n, "acct-1", {"ch-" + n});
+      Order o = make_order("order-" + n, "acct-1", {z});
+      start.arrive_and_wait();
+      auto r = stores[t]->create_replacing_order(o, {z}, "cert-1", "");
+      if (r.ok()) {
+        ++created;
+      } else if (r.error().type == "changed") {
+        ++changed;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(changed.load(), 3);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(raw_count("orders"), 1);
+  EXPECT_EQ(raw_count("authzs"), 1);
+  EXPECT_EQ(raw_count("challenges"), 1);
+  EXPECT_EQ(stores[0]->count_authzs("acct-1", "pending").value(), 1);
+  const std::string winner = (*stores[0]->certificate_by_id("cert-1"))->replaced_by;
+  EXPECT_TRUE(stores[0]->order_by_id(winner)->has_value()) << winner;
 }
 
 // A revocation writes status, reason and time only, and only over a valid certificate: the
