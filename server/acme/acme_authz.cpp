@@ -2,6 +2,7 @@
 // authorizations, responding to challenges, and their validation: device-attest-01 in the
 // request itself, http-01 and dns-01 by jobs handed to the worker pool.
 #include <algorithm>
+#include <functional>
 
 #include "server/acme/acme_context.h"
 #include "server/acme/problem.h"
@@ -32,11 +33,46 @@ bool has_processing_challenge(const Authorization& authz) {
   return false;
 }
 
+// Whether the answered challenges of `authz` still get their outcome written: while it is
+// pending, and once another of its challenges decided it (valid or invalid), so that no
+// answered challenge stays "processing"; not once it was deactivated, expired or revoked.
+bool records_outcomes(const Authorization& authz) {
+  return authz.status == "pending" || authz.status == "valid" || authz.status == "invalid";
+}
+
 Challenge* find_challenge(Authorization& authz, const std::string& id) {
   for (auto& c : authz.challenges) {
     if (c.id == id) return &c;
   }
   return nullptr;
+}
+
+// Applies `change` to `authz` (as read from the store) and writes the result with a
+// compare-and-set on the whole row, so that writers of one authorization (answers to two of
+// its challenges and their validations, in this process or another on the same store) never
+// undo each other: when another writer changed the row meanwhile, it is read again and
+// `change` applied to that. `change` returns an error (which is returned; nothing is written)
+// when the row as it now is refuses the change. On success `authz` is the row as written.
+Result<void> update_authz_cas(AcmeContext& ctx, Authorization& authz,
+                              const std::function<Result<void>(Authorization&)>& change) {
+  constexpr int kAttempts = 16;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    Authorization updated = authz;
+    ATTESTLAB_TRY(change(updated));
+    auto written = ctx.store->update_authz_if(updated, authz);
+    if (written) {
+      authz = std::move(updated);
+      return ok();
+    }
+    if (written.error().type != "changed") return written.error();
+    auto current = ctx.store->authz_by_id(authz.id);
+    if (!current) return current.error();
+    if (!current->has_value()) return Error::make("notFound", "no such authorization", 404);
+    auto refreshed = refresh_authz(ctx, std::move(**current));
+    if (!refreshed) return refreshed.error();
+    authz = std::move(*refreshed);
+  }
+  return Error::make("rateLimited", "the authorization is being changed concurrently; retry");
 }
 
 http::Response challenge_response(const AcmeContext& ctx, const Authorization& authz,
@@ -80,44 +116,58 @@ Result<Json> run_check(AcmeContext& ctx, const Authorization& authz, const Chall
   return Error::make("serverInternal", "unknown challenge type " + challenge.type);
 }
 
-// Checks a challenge that `authz` holds as "processing" (in the store, or for a check made
-// in the request only in `authz`), records the outcome on the challenge and the
-// authorization (compare-and-set on the pending authorization).
-// Error("conflict") when the authorization changed meanwhile (deactivated, or decided by
-// another process), which keeps its state; other errors are the store's.
-Result<void> decide_challenge(AcmeContext& ctx, Authorization& authz, Challenge& challenge,
-                              const Account& account, const Json& payload) {
+// Checks challenge `challenge_id` of `authz` (as read from the store) and records the
+// outcome on the challenge and, while the authorization is pending, on the authorization
+// (RFC 8555 §7.1.6: valid and invalid are final, so a second challenge answered at once
+// neither regresses nor loses the first's outcome). Written with update_authz_cas, so
+// another challenge of the authorization changed meanwhile keeps its state; on success
+// `authz` is the row as written. Error("conflict") when the challenge was decided meanwhile
+// (by another process) or the authorization deactivated or expired, which keep their state;
+// other errors are the store's.
+Result<void> decide_challenge(AcmeContext& ctx, Authorization& authz,
+                              const std::string& challenge_id, const Account& account,
+                              const Json& payload) {
+  const Challenge* checked = find_challenge(authz, challenge_id);
+  if (!checked) return Error::make("notFound", "no such challenge", 404);
   Result<Json> outcome = Error::make("serverInternal", "validation did not run");
   try {
-    outcome = run_check(ctx, authz, challenge, account, payload);
+    outcome = run_check(ctx, authz, *checked, account, payload);
   } catch (const std::exception& e) {
     outcome = Error::make("serverInternal", std::string("validation failed: ") + e.what());
   }
   bool valid = outcome.ok();
-  if (valid) {
-    challenge.status = "valid";
-    challenge.validated = ctx.now();
-    challenge.evidence = *outcome;
-    challenge.error = Json();
-    authz.status = "valid";
-  } else {
-    challenge.status = "invalid";
-    challenge.error = problem_json(outcome.error());
-    challenge.evidence = Json();
-    authz.status = "invalid";
-    ctx.limiter.add("failed-acct:" + account.id, ctx.now());
-  }
-  ctx.metrics.validation(kind_of(challenge.type), valid);
+  if (!valid) ctx.limiter.add("failed-acct:" + account.id, ctx.now());
+  ctx.metrics.validation(kind_of(checked->type), valid);
   ctx.logger.event(LogLevel::Debug, "validation",
-                   Json{{"challenge", challenge.id},
-                        {"type", challenge.type},
+                   Json{{"challenge", challenge_id},
+                        {"type", checked->type},
                         {"identifier", authz.identifier.value},
                         {"valid", valid},
                         {"error", valid ? std::string() : outcome.error().detail}});
+  const std::int64_t validated = ctx.now();
   // The order is not rewritten here: its status follows from its authorizations on every
   // read (refresh_order), and finalize stores the order once, as "valid", from whatever
   // status is stored (one write per validation, not two).
-  return ctx.store->update_authz(authz, "pending");
+  return update_authz_cas(ctx, authz, [&](Authorization& current) -> Result<void> {
+    Challenge* challenge = find_challenge(current, challenge_id);
+    if (!challenge || (challenge->status != "pending" && challenge->status != "processing")) {
+      return Error::make("conflict", "challenge " + challenge_id + " was decided meanwhile");
+    }
+    if (!records_outcomes(current))
+      return Error::make("conflict", "authorization is \"" + current.status + "\"");
+    if (valid) {
+      challenge->status = "valid";
+      challenge->validated = validated;
+      challenge->evidence = *outcome;
+      challenge->error = Json();
+    } else {
+      challenge->status = "invalid";
+      challenge->error = problem_json(outcome.error());
+      challenge->evidence = Json();
+    }
+    if (current.status == "pending") current.status = challenge->status;
+    return ok();
+  });
 }
 
 // The challenge as the store holds it now, for a request that lost a race on it.
@@ -138,12 +188,14 @@ std::optional<Challenge> validate_challenge(AcmeContext& ctx, const std::string&
   auto loaded = ctx.store->authz_by_id(authz_id);
   if (!loaded || !loaded->has_value()) return std::nullopt;
   Authorization authz = std::move(**loaded);
-  Challenge* challenge = find_challenge(authz, challenge_id);
-  if (!challenge || challenge->status != "processing" || authz.status != "pending")
+  // Still processing also when another challenge decided the authorization meanwhile: this
+  // one gets its own outcome too (and is not left "processing").
+  const Challenge* challenge = find_challenge(authz, challenge_id);
+  if (!challenge || challenge->status != "processing" || !records_outcomes(authz))
     return std::nullopt;
-  // A conflict: decided or deactivated by another request meanwhile.
-  if (!decide_challenge(ctx, authz, *challenge, account, payload)) return std::nullopt;
-  return *challenge;
+  // A conflict: decided (or deactivated) by another request meanwhile.
+  if (!decide_challenge(ctx, authz, challenge_id, account, payload)) return std::nullopt;
+  return *find_challenge(authz, challenge_id);
 }
 
 // `later`, when given, is the challenge response waiting for this validation: finished with
@@ -167,7 +219,7 @@ bool queue_validation(AcmeContext& ctx, const std::string& authz_id,
 // A challenge stored as "processing" that no worker of this process holds lost its
 // validation to a restart (queued jobs die with the process): queue it again, with the
 // payload kept for that purpose. Another process may still be validating it; then both
-// run and the compare-and-set on the pending authorization keeps the first result.
+// run and the first to write its outcome keeps it (decide_challenge).
 void resume_orphaned_validations(AcmeContext& ctx, const Authorization& authz,
                                  const Account& owner) {
   if (authz.status != "pending") return;
@@ -257,7 +309,6 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
     if (challenge->type == "device-attest-01") challenge->status = "processing";
     return challenge_response(ctx, *authz, *challenge);
   }
-  challenge->status = "processing";
   if (challenge->type == "device-attest-01") {
     // The attestation is in the request and its check needs no network, so it is decided
     // here and the response carries the outcome (RFC 8555 §7.5.1 lets a challenge response
@@ -269,12 +320,24 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
       const std::string& id;
       ~EndInFlight() { in_flight.end(id); }
     } end_in_flight{ctx.in_flight, id};
-    auto decided = decide_challenge(ctx, *authz, *challenge, *signed_request->account, payload);
-    if (decided) return challenge_response(ctx, *authz, *challenge);
+    auto decided = decide_challenge(ctx, *authz, id, *signed_request->account, payload);
+    if (decided) return challenge_response(ctx, *authz, *find_challenge(*authz, id));
     if (decided.error().type != "conflict") return decided.error();
     return stored_challenge_response(ctx, *signed_request, id);
   }
-  auto marked = ctx.store->update_authz(*authz, "pending");
+  // Answered meanwhile (by a request to another process): shown as stored. The
+  // authorization decided meanwhile: refused as above.
+  auto marked = update_authz_cas(ctx, *authz, [&](Authorization& current) -> Result<void> {
+    Challenge* answered = find_challenge(current, id);
+    if (!answered || answered->status != "pending")
+      return Error::make("conflict", "challenge " + id + " was answered meanwhile");
+    if (current.status != "pending") {
+      return Error::make("malformed", "authorization is \"" + current.status +
+                                          "\"; its challenges cannot be answered");
+    }
+    answered->status = "processing";
+    return ok();
+  });
   if (!marked) {
     ctx.in_flight.end(id);
     if (marked.error().type != "conflict") return marked.error();
@@ -286,9 +349,14 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
                    : nullptr;
   if (!queue_validation(ctx, authz->id, id, *signed_request->account, payload, later)) {
     ctx.in_flight.end(id);
-    challenge->status = "pending";
-    challenge->evidence = Json();
-    (void)ctx.store->update_authz(*authz, "pending");
+    (void)update_authz_cas(ctx, *authz, [&](Authorization& current) -> Result<void> {
+      Challenge* queued = find_challenge(current, id);
+      if (!queued || queued->status != "processing")
+        return Error::make("conflict", "challenge " + id + " moved on");
+      queued->status = "pending";
+      queued->evidence = Json();
+      return ok();
+    });
     if (ctx.pool->stopped())
       return Error::make("serverInternal", "the server is shutting down", 503);
     // The queue is full: the challenge stays pending and may be answered again later.
@@ -298,7 +366,7 @@ Result<http::Response> handle_challenge(AcmeContext& ctx, const http::Request& r
     busy.set("Retry-After", std::to_string(std::max(1, ctx.config.retry_after_seconds)));
     return busy;
   }
-  auto response = challenge_response(ctx, *authz, *challenge);
+  auto response = challenge_response(ctx, *authz, *find_challenge(*authz, id));
   response.later = std::move(later);
   return response;
 }

@@ -1,14 +1,18 @@
 // The server under concurrent clients, through an in-process AcmeServer over HTTPS: many
-// enrollments at once, racing finalizes of one order, racing account updates, and one set
-// of nonces raced for by many threads. These are the tests scripts/sanitizers.sh runs
-// under ThreadSanitizer; their assertions hold without it too.
+// enrollments at once, racing finalizes of one order, racing account updates, one set of
+// nonces raced for by many threads, and two challenges of one authorization answered at once. These
+// are the tests scripts/sanitizers.sh runs under ThreadSanitizer; their assertions hold without it
+// too.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
+#include <latch>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "core/bytes.h"
 #include "testing/acme_server_fixture.h"
 
 namespace attestlab::server::testing {
@@ -144,6 +148,74 @@ TEST_F(AcmeConcurrencyTest, EachNonceIsAcceptedOnceAcrossThreads) {
   });
   for (int n = 0; n < kNonces; ++n) EXPECT_EQ(accepted[n].load(), 1) << "nonce " << n;
   EXPECT_EQ(refused.load(), kNonces * (kThreads - 1));
+}
+
+// Two challenges of one authorization answered at once (http-01 and dns-01; RFC 8555
+// §7.5.1): neither answer's write undoes the other's, so neither validation is dropped; the
+// authorization becomes valid and every challenge answered gets its own outcome (none stays
+// "processing"). An answer that came after the authorization was decided is refused
+// (malformed), as it would be one after the other.
+TEST_F(AcmeConcurrencyTest, TwoChallengesOfOneAuthorizationAnsweredAtOnceAreBothDecided) {
+  ChallTestSrv dns;
+  ASSERT_TRUE(dns.start()) << "pebble-challtestsrv did not start";
+  config.dns_server = "127.0.0.1:" + std::to_string(dns.dns_port);
+  // Long enough for each response to carry its validation's outcome (a bound, not a timing
+  // assertion: a validation no worker decides is answered "processing" at once).
+  config.challenge_answer_wait = std::chrono::seconds(30);
+  start_server();
+  auto owner = account_client();
+  auto racers = clones(*owner);
+  constexpr int kAuthzs = 16;
+  std::vector<std::pair<std::string, std::string>> names;
+  for (int i = 0; i < kAuthzs; ++i)
+    names.push_back({"dns", "race" + std::to_string(i) + ".example"});
+  Reply order = owner->new_order(names);
+  ASSERT_EQ(order.status, 201) << order.response.body;
+  const std::array<std::string, 2> types = {"http-01", "dns-01"};
+  for (const auto& authz_url : order.body["authorizations"]) {
+    Json authz = owner->post_as_get(authz_url).body;
+    const std::string name = authz["identifier"]["value"];
+    SCOPED_TRACE(name);
+    std::array<Json, 2> challenges;
+    for (std::size_t k = 0; k < types.size(); ++k) {
+      challenges[k] = TestAcmeClient::challenge_of(authz, types[k]);
+      ASSERT_FALSE(challenges[k].is_null()) << types[k];
+    }
+    const std::string http_token = challenges[0]["token"], dns_token = challenges[1]["token"];
+    responder.provision(http_token, owner->key_authorization(http_token));
+    ASSERT_TRUE(dns.set_txt("_acme-challenge." + name + ".",
+                            base64url_encode(sha256(owner->key_authorization(dns_token)))));
+    std::array<Reply, 2> replies;
+    std::latch start(2);
+    std::vector<std::thread> threads;
+    for (std::size_t k = 0; k < types.size(); ++k) {
+      const std::string url = challenges[k]["url"];
+      threads.emplace_back([&, k, url] {
+        start.arrive_and_wait();
+        replies[k] = racers[k]->post(url, Json::object());
+      });
+    }
+    for (auto& t : threads) t.join();
+    // A valid authorization lists the challenges that were attempted (RFC 8555 §7.1.4).
+    Json decided = owner->post_as_get(authz_url).body;
+    EXPECT_EQ(decided["status"], "valid") << decided;
+    int answered = 0;
+    for (std::size_t k = 0; k < types.size(); ++k) {
+      const Reply& reply = replies[k];
+      const Json stored = TestAcmeClient::challenge_of(decided, types[k]);
+      if (reply.status == 200) {
+        ++answered;
+        EXPECT_EQ(reply.status_field(), "valid") << types[k] << ": " << reply.response.body;
+        EXPECT_EQ(stored.is_object() ? stored["status"] : Json("(not listed: pending)"), "valid")
+            << types[k] << ": " << decided;
+      } else {
+        EXPECT_EQ(reply.status, 400) << types[k] << ": " << reply.response.body;
+        EXPECT_EQ(reply.problem(), "malformed") << types[k];
+        EXPECT_TRUE(stored.is_null()) << types[k] << ": " << decided;
+      }
+    }
+    EXPECT_GE(answered, 1);
+  }
 }
 
 }  // namespace

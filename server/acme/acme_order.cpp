@@ -321,9 +321,7 @@ Result<http::Response> handle_new_order(AcmeContext& ctx, const http::Request& r
   if (replaces.empty()) {
     ATTESTLAB_TRY(ctx.store->create_order(order, authzs));
   } else {
-    ATTESTLAB_TRY(claim_replaced_certificate(
-        ctx, order.account_id, replaces, identifiers,
-        [&]() { return ctx.store->create_order(order, authzs); }, order.id));
+    ATTESTLAB_TRY(create_replacing_order(ctx, order, authzs));
   }
 
   auto response = order_response(ctx, 201, order);

@@ -89,11 +89,9 @@ Result<http::Response> handle_renewal_info(AcmeContext& ctx, const http::Request
   return response;
 }
 
-Result<void> claim_replaced_certificate(AcmeContext& ctx, const std::string& account_id,
-                                        const std::string& replaces,
-                                        const std::vector<Identifier>& identifiers,
-                                        const std::function<Result<void>()>& create_order,
-                                        const std::string& order_id) {
+Result<void> create_replacing_order(AcmeContext& ctx, const Order& order,
+                                    const std::vector<Authorization>& authzs) {
+  const std::string& replaces = order.replaces;
   auto parsed = ari::parse_cert_id(replaces);
   if (!parsed) return Error::make("malformed", "\"replaces\": " + parsed.error().detail);
   auto record = certificate_by_cert_id(ctx, replaces, *parsed);
@@ -102,7 +100,7 @@ Result<void> claim_replaced_certificate(AcmeContext& ctx, const std::string& acc
     return Error::make("malformed", "\"replaces\" names no certificate this server issued");
   }
   CertificateRecord cert = std::move(**record);
-  if (cert.account_id != account_id) {
+  if (cert.account_id != order.account_id) {
     return Error::make("unauthorized", "\"replaces\" names a certificate of another account");
   }
   auto predecessor_order = ctx.store->order_by_id(cert.order_id);
@@ -110,14 +108,15 @@ Result<void> claim_replaced_certificate(AcmeContext& ctx, const std::string& acc
   bool shares = false;
   if (predecessor_order->has_value()) {
     for (const auto& id : (*predecessor_order)->identifiers) {
-      shares = shares || std::find(identifiers.begin(), identifiers.end(), id) != identifiers.end();
+      shares = shares || std::find(order.identifiers.begin(), order.identifiers.end(), id) !=
+                             order.identifiers.end();
     }
   }
   if (!shares) {
     return Error::make("malformed",
                        "the order shares no identifier with the certificate it replaces");
   }
-  if (!cert.replaced_by.empty() && cert.replaced_by != order_id) {
+  if (!cert.replaced_by.empty()) {
     auto successor = ctx.store->order_by_id(cert.replaced_by);
     if (!successor) return successor.error();
     if (successor->has_value()) {
@@ -129,25 +128,16 @@ Result<void> claim_replaced_certificate(AcmeContext& ctx, const std::string& acc
       }
     }
   }
-  // Create the order, then claim the certificate for it with a compare-and-set in the
-  // store: of two orders racing for one certificate (in this process or another on the
-  // same store) one claim wins; the loser's order is made invalid before anyone sees it.
-  // (Claiming first would leave a moment where replaced_by names an order that does not
-  // exist yet, which the check above would take for a free certificate.)
-  const std::string seen = cert.replaced_by;
-  ATTESTLAB_TRY(create_order());
-  auto claimed = ctx.store->set_replaced_by_if(cert.id, seen, order_id);
-  if (claimed && *claimed) return ok();
-  Error lost = claimed ? Error::make("alreadyReplaced",
-                                     "the certificate was replaced by another order meanwhile", 409)
-                       : claimed.error();
-  if (auto order = ctx.store->order_by_id(order_id); order && order->has_value()) {
-    Order invalid = **order;
-    invalid.status = "invalid";
-    invalid.error = problem_json(lost);
-    (void)ctx.store->update_order(invalid, "pending");
+  // The order, its authorizations and the claim (a compare-and-set of replaced_by on what was
+  // read above) are one store transaction: of two orders racing for one certificate (in this
+  // process or another on the same store) one is created, and the other leaves nothing behind
+  // (no order, no pending authorization counting against the account's quota).
+  auto created = ctx.store->create_replacing_order(order, authzs, cert.id, cert.replaced_by);
+  if (!created && created.error().type == "changed") {
+    return Error::make("alreadyReplaced", "the certificate was replaced by another order meanwhile",
+                       409);
   }
-  return lost;
+  return created;
 }
 
 }  // namespace attestlab::server

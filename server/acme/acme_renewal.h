@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,14 +21,13 @@ struct RenewalWindow {
 // The suggested window of a certificate at time now (see acme_renewal.cpp for the spread).
 RenewalWindow renewal_window(const CertificateRecord& record, std::int64_t now);
 
-// RFC 9773 §5: the certificate `replaces` names must be this server's, of account_id, share
-// an identifier with the order and not be replaced yet by another order that is not
-// invalid (409 alreadyReplaced). When all holds, create_order runs and the certificate is
-// marked replaced by order_id. Errors are problems for newOrder.
-Result<void> claim_replaced_certificate(AcmeContext& ctx, const std::string& account_id,
-                                        const std::string& replaces,
-                                        const std::vector<Identifier>& identifiers,
-                                        const std::function<Result<void>()>& create_order,
-                                        const std::string& order_id);
+// RFC 9773 §5: the certificate order.replaces names must be this server's, of the order's
+// account, share an identifier with the order and not be replaced yet by another order that
+// is not invalid (409 alreadyReplaced). When all holds, the order and `authzs` are created
+// and the certificate marked replaced by the order, all in one store transaction; a
+// concurrent order that claimed it first makes this one alreadyReplaced with nothing
+// created. Errors are problems for newOrder.
+Result<void> create_replacing_order(AcmeContext& ctx, const Order& order,
+                                    const std::vector<Authorization>& authzs);
 
 }  // namespace attestlab::server

@@ -5,12 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <latch>
 #include <set>
 #include <thread>
 
 #include "core/ari_cert_id.h"
 #include "core/pki.h"
 #include "server/acme/cert_profiles.h"
+#include "server/store/store.h"
 #include "testing/acme_server_fixture.h"
 
 namespace attestlab::server::testing {
@@ -135,23 +137,31 @@ TEST_F(AcmeRenewalTest, ReplacesIsCheckedRecordedAndExclusive) {
 
 // Two servers on one store (as two processes would be) get newOrders replacing the same
 // certificate at once: the claim is a compare-and-set in the store, so exactly one order is
-// created and the other is alreadyReplaced (RFC 9773 §5).
+// created and the other is alreadyReplaced (RFC 9773 §5). The loser leaves nothing behind:
+// no order and no pending authorization counting against the account's quota.
 TEST_F(AcmeRenewalTest, ReplacesIsExclusiveAcrossServersOnOneStore) {
   start_server();
   auto second = AcmeServer::start(config, clock, LogLevel::Quiet);
   ASSERT_TRUE(second.ok()) << second.error().detail;
+  auto store = open_store("sqlite:" + data_dir + "/attestlab.db");
+  ASSERT_TRUE(store.ok()) << store.error().detail;
   const Json ip = {{{"type", "ip"}, {"value", "127.0.0.1"}}};
-  for (int round = 0; round < 4; ++round) {
+  for (int round = 0; round < 16; ++round) {
     SCOPED_TRACE(round);
     auto c = account_client();
+    const std::string account_id = c->kid.substr(c->kid.rfind('/') + 1);
     const std::string id = *ari::cert_id(issue_ip_cert(*c));
     auto via_second = same_account_at(**second, *c);
     (void)via_second->nonce();
     (void)c->nonce();
     Reply a, b;
-    std::thread t1(
-        [&] { a = c->post(c->url("newOrder"), Json{{"identifiers", ip}, {"replaces", id}}); });
+    std::latch start(2);
+    std::thread t1([&] {
+      start.arrive_and_wait();
+      a = c->post(c->url("newOrder"), Json{{"identifiers", ip}, {"replaces", id}});
+    });
     std::thread t2([&] {
+      start.arrive_and_wait();
       b = via_second->post(via_second->url("newOrder"), Json{{"identifiers", ip}, {"replaces", id}});
     });
     t1.join();
@@ -161,6 +171,9 @@ TEST_F(AcmeRenewalTest, ReplacesIsExclusiveAcrossServersOnOneStore) {
     const Reply& loser = a.status == 201 ? b : a;
     EXPECT_EQ(loser.status, 409) << loser.response.body;
     EXPECT_EQ(loser.problem(), "alreadyReplaced");
+    // The issued certificate's order and the winner's; one pending authorization, its.
+    EXPECT_EQ((*store)->order_ids_by_account(account_id).value().size(), 2u);
+    EXPECT_EQ((*store)->count_authzs(account_id, "pending").value(), 1);
   }
   (*second)->stop();
 }

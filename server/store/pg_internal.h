@@ -10,8 +10,9 @@
 // - consume_nonce is one DELETE ... WHERE nonce = $1: of two racing deletes (any process)
 //   exactly one removes the row, the other sees 0 rows (READ COMMITTED re-checks the row).
 // - update_order / update_authz with an expected status are one UPDATE ... WHERE status =
-//   expected: the loser of a race waits for the winner's commit, re-evaluates and changes
-//   nothing, so exactly one transition wins across processes.
+//   expected (update_account_if / update_authz_if: WHERE json = expected): the loser of a
+//   race waits for the winner's commit, re-evaluates and changes nothing, so exactly one
+//   transition wins across processes.
 // - Uniqueness (thumbprint, EAB kid, serial, one certificate per order, ids) is enforced by
 //   unique constraints; a violation becomes Error("conflict") naming the rule.
 // - Multi-statement writes (create_order, update_authz) run in one transaction.
@@ -105,6 +106,9 @@ class PgStore final : public Store {
   Result<bool> eab_kid_used(const std::string& kid) override;
 
   Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) override;
+  Result<void> create_replacing_order(const Order& o, const std::vector<Authorization>& authzs,
+                                      const std::string& certificate_id,
+                                      const std::string& expected_replaced_by) override;
   Result<std::optional<Order>> order_by_id(const std::string& id) override;
   Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) override;
   Result<std::vector<std::string>> processing_order_ids() override;
@@ -113,6 +117,8 @@ class PgStore final : public Store {
   Result<std::optional<Authorization>> authz_by_id(const std::string& id) override;
   Result<std::optional<Authorization>> authz_by_challenge(const std::string& challenge_id) override;
   Result<void> update_authz(const Authorization& a, const std::string& expected_status) override;
+  Result<void> update_authz_if(const Authorization& updated,
+                               const Authorization& expected) override;
   Result<std::int64_t> count_authzs(const std::string& account_id,
                                     const std::string& status) override;
 
@@ -171,6 +177,13 @@ class PgStore final : public Store {
   static Error missed_update(pqxx::transaction_base& t, const char* exists, const std::string& id,
                              const std::string& expected, const char* kind);
   static void insert_challenges(pqxx::transaction_base& t, const Authorization& a);
+  // create_order (replaced_certificate_id null) and create_replacing_order.
+  Result<void> insert_order(const Order& o, const std::vector<Authorization>& authzs,
+                            const std::string* replaced_certificate_id,
+                            const std::string& expected_replaced_by);
+  // The challenge index of `a` made to follow its challenge list, inside the caller's
+  // transaction (update_authz, update_authz_if).
+  static void reindex_challenges(pqxx::transaction_base& t, const Authorization& a);
   // update_order's compare-and-set on the status, inside the caller's transaction.
   static Result<void> update_order_in(pqxx::transaction_base& t, const Order& o,
                                       const std::string& json, const std::string& expected_status);

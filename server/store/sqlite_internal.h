@@ -130,6 +130,9 @@ class SqliteStore final : public Store {
   Result<bool> eab_kid_used(const std::string& kid) override;
 
   Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) override;
+  Result<void> create_replacing_order(const Order& o, const std::vector<Authorization>& authzs,
+                                      const std::string& certificate_id,
+                                      const std::string& expected_replaced_by) override;
   Result<std::optional<Order>> order_by_id(const std::string& id) override;
   Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) override;
   Result<std::vector<std::string>> processing_order_ids() override;
@@ -142,6 +145,8 @@ class SqliteStore final : public Store {
   Result<std::optional<Authorization>> authz_by_id(const std::string& id) override;
   Result<std::optional<Authorization>> authz_by_challenge(const std::string& challenge_id) override;
   Result<void> update_authz(const Authorization& a, const std::string& expected_status) override;
+  Result<void> update_authz_if(const Authorization& updated,
+                               const Authorization& expected) override;
   Result<std::int64_t> count_authzs(const std::string& account_id,
                                     const std::string& status) override;
 
@@ -260,6 +265,15 @@ class SqliteStore final : public Store {
   Error missed_update(sqlite3_stmt* exists, const std::string& id, const std::string& expected,
                       const char* kind);
   Result<void> insert_challenges(const Authorization& a);
+  // create_order (replaced_certificate_id null) and create_replacing_order.
+  Result<void> insert_order(const Order& o, const std::vector<Authorization>& authzs,
+                            const std::string* replaced_certificate_id,
+                            const std::string& expected_replaced_by);
+  // update_authz and update_authz_if: `update` is authz_update_ (expected: a status) or
+  // authz_update_if_ (expected: the whole stored JSON), both bound (status, json, id,
+  // expected); the challenge index follows in the same transaction.
+  Result<void> write_authz(const Authorization& a, sqlite3_stmt* update,
+                           const std::string& expected);
   // Names the uniqueness rule the last failed account/certificate write broke.
   Error account_conflict() const;
   Error certificate_conflict() const;
@@ -282,8 +296,8 @@ class SqliteStore final : public Store {
       account_update_if_, eab_kid_used_;
   StatementPtr order_insert_, order_by_id_, order_ids_by_account_, order_update_, order_exists_,
       processing_order_ids_;
-  StatementPtr authz_insert_, authz_by_id_, authz_by_challenge_, authz_update_, authz_exists_,
-      authz_count_, challenge_insert_, challenges_delete_, challenge_ids_of_authz_;
+  StatementPtr authz_insert_, authz_by_id_, authz_by_challenge_, authz_update_, authz_update_if_,
+      authz_exists_, authz_count_, challenge_insert_, challenges_delete_, challenge_ids_of_authz_;
   StatementPtr certificate_insert_, certificate_by_id_, certificate_by_serial_,
       valid_certificates_by_device_, certificate_update_, certificate_set_replaced_by_,
       certificate_revoke_if_valid_;

@@ -2,7 +2,9 @@
 // PgStore (PostgreSQL, for several server processes on one database). All methods are thread-safe.
 // Writes are atomic per call; update_* calls are compare-and-set on the status the
 // caller read when `expected_status` is non-empty (returns Error("conflict") when another
-// writer moved it first), so concurrent validators cannot double-transition an object.
+// writer moved it first), so concurrent validators cannot double-transition an object;
+// update_*_if calls compare the whole stored object (Error("changed")), so concurrent
+// writers of different members cannot undo each other's change either.
 #pragma once
 
 #include <memory>
@@ -39,6 +41,15 @@ class Store {
 
   // Orders and authorizations are created together.
   virtual Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) = 0;
+  // create_order for an order that replaces a certificate (RFC 9773 §5: a certificate has
+  // one successor): in the same transaction the certificate's replaced_by is set to o.id
+  // while it is still `expected_replaced_by` ("" = none), as set_replaced_by_if does. When
+  // it is not (another order claimed it first), Error("changed") and nothing is written:
+  // the loser of a race leaves no order and no authorization behind.
+  virtual Result<void> create_replacing_order(const Order& o,
+                                              const std::vector<Authorization>& authzs,
+                                              const std::string& certificate_id,
+                                              const std::string& expected_replaced_by) = 0;
   virtual Result<std::optional<Order>> order_by_id(const std::string& id) = 0;
   virtual Result<std::vector<std::string>> order_ids_by_account(const std::string& account_id) = 0;
   // Ids of the orders in "processing" (finalizations a crash interrupted; read at start-up),
@@ -53,6 +64,12 @@ class Store {
       const std::string& challenge_id) = 0;
   virtual Result<void> update_authz(const Authorization& a,
                                     const std::string& expected_status = "") = 0;
+  // Compare-and-set on the whole row: writes `updated` only if the stored authorization
+  // still equals `expected` (every member, its challenges too), else Error("changed") and
+  // nothing is written (also when it is missing). Writers of different members of one
+  // authorization (two of its challenges answered at once) cannot undo each other's change.
+  virtual Result<void> update_authz_if(const Authorization& updated,
+                                       const Authorization& expected) = 0;
   // How many of an account's authorizations are in `status` (the pending-authorizations
   // quota); an index on (account, status) keeps it a range count.
   virtual Result<std::int64_t> count_authzs(const std::string& account_id,

@@ -8,6 +8,19 @@ void PgStore::insert_challenges(pqxx::transaction_base& t, const Authorization& 
 }
 
 Result<void> PgStore::create_order(const Order& o, const std::vector<Authorization>& authzs) {
+  return insert_order(o, authzs, nullptr, "");
+}
+
+Result<void> PgStore::create_replacing_order(const Order& o,
+                                             const std::vector<Authorization>& authzs,
+                                             const std::string& certificate_id,
+                                             const std::string& expected_replaced_by) {
+  return insert_order(o, authzs, &certificate_id, expected_replaced_by);
+}
+
+Result<void> PgStore::insert_order(const Order& o, const std::vector<Authorization>& authzs,
+                                   const std::string* replaced_certificate_id,
+                                   const std::string& expected_replaced_by) {
   const std::string order_json = dump(to_json(o));
   std::vector<std::string> authz_json;
   authz_json.reserve(authzs.size());
@@ -19,6 +32,15 @@ Result<void> PgStore::create_order(const Order& o, const std::vector<Authorizati
       const Authorization& a = authzs[i];
       t.exec_prepared0("authz_insert", a.id, o.id, a.account_id, a.status, authz_json[i]);
       insert_challenges(t, a);
+    }
+    // Last, so that the certificate's row is locked only for the commit: a racing claim
+    // waits for it, re-reads replaced_by and changes nothing.
+    if (replaced_certificate_id != nullptr &&
+        t.exec_prepared("certificate_set_replaced_by", o.id, *replaced_certificate_id,
+                        expected_replaced_by)
+                .affected_rows() == 0) {
+      return Error::make("changed", "store: certificate " + *replaced_certificate_id +
+                                        " was claimed by another order");
     }
     return ok();
   });
@@ -86,18 +108,37 @@ Result<void> PgStore::update_authz(const Authorization& a, const std::string& ex
     if (r.affected_rows() == 0) {
       return missed_update(t, "authz_exists", a.id, expected_status, "authorization");
     }
-    // The challenge index follows the authorization's current challenge list, rewritten
-    // only when that list changed (challenge ids are normally fixed at creation).
-    std::vector<std::string> indexed;
-    for (const auto& row : t.exec_prepared("challenge_ids_of_authz", a.id)) {
-      indexed.push_back(row[0].as<std::string>());
-    }
-    if (indexed != sorted_challenge_ids(a)) {
-      t.exec_prepared0("challenges_delete", a.id);
-      insert_challenges(t, a);
-    }
+    reindex_challenges(t, a);
     return ok();
   });
+}
+
+// Compare-and-set on the whole stored row: only a writer that saw the current row wins.
+Result<void> PgStore::update_authz_if(const Authorization& updated, const Authorization& expected) {
+  const std::string json = dump(to_json(updated));
+  const std::string old_json = dump(to_json(expected));
+  return many([&](pqxx::transaction_base& t) -> Result<void> {
+    auto r = t.exec_prepared("authz_update_if", updated.status, json, updated.id, old_json);
+    if (r.affected_rows() == 0) {
+      return Error::make("changed",
+                         "store: authorization " + updated.id + " changed or is missing");
+    }
+    reindex_challenges(t, updated);
+    return ok();
+  });
+}
+
+// Rewritten only when the challenge list changed (challenge ids are normally fixed at
+// creation).
+void PgStore::reindex_challenges(pqxx::transaction_base& t, const Authorization& a) {
+  std::vector<std::string> indexed;
+  for (const auto& row : t.exec_prepared("challenge_ids_of_authz", a.id)) {
+    indexed.push_back(row[0].as<std::string>());
+  }
+  if (indexed != sorted_challenge_ids(a)) {
+    t.exec_prepared0("challenges_delete", a.id);
+    insert_challenges(t, a);
+  }
 }
 
 }  // namespace attestlab::server::pg_internal

@@ -157,6 +157,8 @@ Result<void> PgStore::migrate(const std::string& url) {
            "SELECT a.json FROM challenges c JOIN authzs a ON a.id = c.authz_id WHERE c.id = $1"},
           {"authz_update",
            "UPDATE authzs SET status = $1, json = $2 WHERE id = $3 AND ($4 = '' OR status = $4)"},
+          {"authz_update_if",
+           "UPDATE authzs SET status = $1, json = $2 WHERE id = $3 AND json = $4"},
           {"authz_exists", "SELECT 1 FROM authzs WHERE id = $1"},
           {"challenge_insert", "INSERT INTO challenges(id, authz_id) VALUES($1, $2)"},
           {"challenges_delete", "DELETE FROM challenges WHERE authz_id = $1"},

@@ -15,6 +15,19 @@ Result<void> SqliteStore::insert_challenges(const Authorization& a) {
 }
 
 Result<void> SqliteStore::create_order(const Order& o, const std::vector<Authorization>& authzs) {
+  return insert_order(o, authzs, nullptr, "");
+}
+
+Result<void> SqliteStore::create_replacing_order(const Order& o,
+                                                 const std::vector<Authorization>& authzs,
+                                                 const std::string& certificate_id,
+                                                 const std::string& expected_replaced_by) {
+  return insert_order(o, authzs, &certificate_id, expected_replaced_by);
+}
+
+Result<void> SqliteStore::insert_order(const Order& o, const std::vector<Authorization>& authzs,
+                                       const std::string* replaced_certificate_id,
+                                       const std::string& expected_replaced_by) {
   const std::string order_json = dump(to_json(o));
   std::vector<std::string> authz_json;
   authz_json.reserve(authzs.size());
@@ -34,6 +47,17 @@ Result<void> SqliteStore::create_order(const Order& o, const std::vector<Authori
     int rc = q.text(a.id).text(o.id).text(a.account_id).text(a.status).text(authz_json[i]).step();
     if (rc != SQLITE_DONE) return step_error(rc, "authorization id already exists");
     ATTESTLAB_TRY(insert_challenges(a));
+  }
+  if (replaced_certificate_id != nullptr) {
+    Query q(certificate_set_replaced_by_.get());
+    if (q.text(o.id).text(*replaced_certificate_id).text(expected_replaced_by).step() !=
+        SQLITE_DONE) {
+      return sqlite_error();
+    }
+    if (sqlite3_changes(db_.get()) == 0) {
+      return Error::make("changed", "store: certificate " + *replaced_certificate_id +
+                                        " was claimed by another order");
+    }
   }
   return tx.commit();
 }
@@ -102,16 +126,30 @@ Result<std::optional<Authorization>> SqliteStore::authz_by_challenge(
 }
 
 Result<void> SqliteStore::update_authz(const Authorization& a, const std::string& expected_status) {
+  return write_authz(a, authz_update_.get(), expected_status);
+}
+
+// The row's json is what to_json wrote, so comparing it compares every member at once.
+Result<void> SqliteStore::update_authz_if(const Authorization& updated,
+                                          const Authorization& expected) {
+  return write_authz(updated, authz_update_if_.get(), dump(to_json(expected)));
+}
+
+Result<void> SqliteStore::write_authz(const Authorization& a, sqlite3_stmt* update,
+                                      const std::string& expected) {
   const std::string json = dump(to_json(a));
   std::lock_guard lock(mu_);
   Transaction tx(*this);
   ATTESTLAB_TRY(tx.begin());
   {
-    Query q(authz_update_.get());
-    int rc = q.text(a.status).text(json).text(a.id).text(expected_status).step();
+    Query q(update);
+    int rc = q.text(a.status).text(json).text(a.id).text(expected).step();
     if (rc != SQLITE_DONE) return sqlite_error();
     if (sqlite3_changes(db_.get()) == 0) {
-      return missed_update(authz_exists_.get(), a.id, expected_status, "authorization");
+      if (update == authz_update_if_.get()) {
+        return Error::make("changed", "store: authorization " + a.id + " changed or is missing");
+      }
+      return missed_update(authz_exists_.get(), a.id, expected, "authorization");
     }
   }
   // The challenge index follows the authorization's current challenge list, rewritten

@@ -150,6 +150,7 @@ Result<void> SqliteStore::prepare_statements() {
        "SELECT a.json FROM challenges c JOIN authzs a ON a.id = c.authz_id WHERE c.id = ?"},
       {&authz_update_,
        "UPDATE authzs SET status = ?1, json = ?2 WHERE id = ?3 AND (?4 = '' OR status = ?4)"},
+      {&authz_update_if_, "UPDATE authzs SET status = ?1, json = ?2 WHERE id = ?3 AND json = ?4"},
       {&authz_exists_, "SELECT 1 FROM authzs WHERE id = ?"},
       {&challenge_insert_, "INSERT INTO challenges(id, authz_id) VALUES(?, ?)"},
       {&challenges_delete_, "DELETE FROM challenges WHERE authz_id = ?"},

@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <barrier>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -569,6 +571,77 @@ TEST_P(StoreTest, ConcurrentTransitionsHaveExactlyOneWinner) {
   EXPECT_EQ(wins.load(), 1);
   EXPECT_EQ(conflicts.load(), 7);
   EXPECT_EQ(other.load(), 0);
+}
+
+// update_authz_if compares the whole row: a writer that read the authorization before
+// another changed one of its challenges cannot write its stale copy over that change.
+TEST_P(StoreTest, AuthzUpdateIfComparesTheWholeRow) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto z = make_authz("authz-1", "acct-1", {"ch-http", "ch-dns"});
+  ASSERT_TRUE(store->create_order(make_order("order-1", "acct-1", {z}), {z}).ok());
+  Authorization http = z, dns = z;  // both read the same pending row
+  http.challenges[0].status = "processing";
+  dns.challenges[1].status = "processing";
+  ASSERT_TRUE(store->update_authz_if(http, z).ok());
+  auto stale = store->update_authz_if(dns, z);  // same status, other challenges
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().type, "changed");
+  auto now = store->authz_by_id("authz-1");
+  ASSERT_TRUE(now.ok() && now->has_value());
+  EXPECT_EQ((*now)->challenges[0].status, "processing");
+  EXPECT_EQ((*now)->challenges[1].status, "pending");
+  // Re-applied to the row as it now is, the change is written and keeps the first.
+  Authorization fresh = **now;
+  fresh.challenges[1].status = "processing";
+  ASSERT_TRUE(store->update_authz_if(fresh, **now).ok());
+  auto both = store->authz_by_id("authz-1");
+  EXPECT_EQ((*both)->challenges[0].status, "processing");
+  EXPECT_EQ((*both)->challenges[1].status, "processing");
+  auto missing =
+      store->update_authz_if(make_authz("ghost", "acct-1", {}), make_authz("ghost", "acct-1", {}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().type, "changed");
+  EXPECT_FALSE(store->authz_by_id("ghost")->has_value());
+}
+
+// Writers on four stores (four server processes) each answer their own challenge of one
+// authorization, all from the same read (released together by a barrier), then re-read and
+// retry on "changed": every one's change survives, none is written over by another's.
+TEST_P(StoreTest, ConcurrentChallengeWritersOfOneAuthzKeepEveryChange) {
+  std::vector<std::unique_ptr<Store>> stores;
+  ASSERT_NO_FATAL_FAILURE(open_four(*backend_, stores));
+  auto z = make_authz("authz-1", "acct-1", {"ch-0", "ch-1", "ch-2", "ch-3"});
+  ASSERT_TRUE(stores[0]->create_order(make_order("order-1", "acct-1", {z}), {z}).ok());
+  std::barrier read_done(static_cast<std::ptrdiff_t>(stores.size()));
+  std::atomic<int> first_try_wins{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < stores.size(); ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = *stores[t];
+      auto read = store.authz_by_id("authz-1");
+      read_done.arrive_and_wait();
+      for (int attempt = 0; attempt < 16; ++attempt) {
+        if (!read.ok() || !read->has_value()) break;
+        Authorization mine = **read;
+        mine.challenges[t].status = "processing";
+        auto written = store.update_authz_if(mine, **read);
+        if (written.ok()) {
+          if (attempt == 0) ++first_try_wins;
+          return;
+        }
+        if (written.error().type != "changed") break;
+        read = store.authz_by_id("authz-1");
+      }
+      ++errors;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(first_try_wins.load(), 1);  // the others had read a row that changed
+  auto now = stores[1]->authz_by_id("authz-1");
+  ASSERT_TRUE(now.ok() && now->has_value());
+  for (const auto& c : (*now)->challenges) EXPECT_EQ(c.status, "processing") << c.id;
 }
 
 TEST_P(StoreTest, ChallengeIndexFollowsAuthorizationUpdates) {
@@ -1297,6 +1370,78 @@ TEST_P(StoreTest, SetReplacedByIsCompareAndSetOfThatMemberOnly) {
   EXPECT_EQ((*after)->device_id, "dev-A");
   EXPECT_EQ((*after)->status, "valid");
   EXPECT_EQ(store->set_replaced_by_if("cert-9", "", "order-3").value(), false);
+}
+
+// create_replacing_order claims the certificate in the transaction that creates the order:
+// the loser of the claim writes nothing (no order, no authorization, no challenge index), so
+// it leaves nothing pending; the winner's order and claim are there together.
+TEST_P(StoreTest, CreateReplacingOrderWritesNothingWhenTheClaimIsLost) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_certificate(make_certificate("cert-1", "01", "dev-A")).ok());
+  auto z1 = make_authz("authz-1", "acct-1", {"ch-1"});
+  ASSERT_TRUE(
+      store->create_replacing_order(make_order("order-1", "acct-1", {z1}), {z1}, "cert-1", "")
+          .ok());
+  EXPECT_EQ((*store->certificate_by_id("cert-1"))->replaced_by, "order-1");
+
+  auto z2 = make_authz("authz-2", "acct-1", {"ch-2"});
+  auto lost =
+      store->create_replacing_order(make_order("order-2", "acct-1", {z2}), {z2}, "cert-1", "");
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().type, "changed");
+  EXPECT_FALSE(store->order_by_id("order-2")->has_value());
+  EXPECT_FALSE(store->authz_by_id("authz-2")->has_value());
+  EXPECT_FALSE(store->authz_by_challenge("ch-2")->has_value());
+  EXPECT_EQ(store->count_authzs("acct-1", "pending").value(), 1);
+  EXPECT_EQ(raw_count("orders"), 1);
+  EXPECT_EQ(raw_count("authzs"), 1);
+  EXPECT_EQ(raw_count("challenges"), 1);
+  EXPECT_EQ((*store->certificate_by_id("cert-1"))->replaced_by, "order-1");
+  // A claim made from what is stored now (order-1 gave up, say) wins.
+  ASSERT_TRUE(
+      store
+          ->create_replacing_order(make_order("order-2", "acct-1", {z2}), {z2}, "cert-1", "order-1")
+          .ok());
+  EXPECT_EQ((*store->certificate_by_id("cert-1"))->replaced_by, "order-2");
+  EXPECT_EQ(raw_count("authzs"), 2);
+}
+
+// Four stores (four server processes) create orders replacing one certificate at once:
+// exactly one is created, and the others leave no order and no pending authorization.
+TEST_P(StoreTest, RacingReplacingOrdersLeaveOnlyTheWinnersRows) {
+  std::vector<std::unique_ptr<Store>> stores;
+  ASSERT_NO_FATAL_FAILURE(open_four(*backend_, stores));
+  ASSERT_TRUE(stores[0]->put_certificate(make_certificate("cert-1", "01", "dev-A")).ok());
+  std::latch start(static_cast<std::ptrdiff_t>(stores.size()));
+  std::atomic<int> created{0}, changed{0}, other{0};
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < stores.size(); ++t) {
+    threads.emplace_back([&, t] {
+      const std::string n = std::to_string(t);
+      auto z = make_authz("authz-" + n, "acct-1", {"ch-" + n});
+      Order o = make_order("order-" + n, "acct-1", {z});
+      start.arrive_and_wait();
+      auto r = stores[t]->create_replacing_order(o, {z}, "cert-1", "");
+      if (r.ok()) {
+        ++created;
+      } else if (r.error().type == "changed") {
+        ++changed;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(changed.load(), 3);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(raw_count("orders"), 1);
+  EXPECT_EQ(raw_count("authzs"), 1);
+  EXPECT_EQ(raw_count("challenges"), 1);
+  EXPECT_EQ(stores[0]->count_authzs("acct-1", "pending").value(), 1);
+  const std::string winner = (*stores[0]->certificate_by_id("cert-1"))->replaced_by;
+  EXPECT_TRUE(stores[0]->order_by_id(winner)->has_value()) << winner;
 }
 
 // A revocation writes status, reason and time only, and only over a valid certificate: the
