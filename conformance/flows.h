@@ -49,13 +49,23 @@ client::Order ready_order(CaseContext& ctx, client::AcmeClient& c,
 // A CSR naming the identifiers (dns → dNSName, ip → iPAddress), CN = first DNS name.
 pki::Csr csr_for(const std::vector<client::Identifier>& identifiers, const pki::PrivateKey& key);
 
+struct Finalized {
+  client::Order order;  // "valid", with certificate
+  pki::PrivateKey key;  // the certificate key
+};
+// ready_order + finalize with a fresh P-256 key + poll until "valid" with a certificate URL
+// (the certificate is not downloaded).
+Finalized finalized_order(CaseContext& ctx, client::AcmeClient& c,
+                          std::vector<client::Identifier> identifiers = {});
+
 struct Issued {
   client::Order order;             // "valid", with certificate
   pki::PrivateKey key;             // the certificate key
   client::CertificateChain chain;  // as downloaded
   pki::Certificate leaf;
 };
-// ready_order + finalize with a fresh P-256 key + poll + download.
+// finalized_order + download (the client refuses a chain that is not strict PEM, RFC 8555
+// §9.1: the case then ends in error; rfc8555-9.1-certificate-strict-pem judges it).
 Issued issue_certificate(CaseContext& ctx, client::AcmeClient& c,
                          std::vector<client::Identifier> identifiers = {});
 

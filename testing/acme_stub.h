@@ -22,6 +22,7 @@
 
 #include "core/http.h"
 #include "core/json.h"
+#include "core/pki.h"
 
 namespace attestlab::load::testing {
 
@@ -158,10 +159,25 @@ class AcmeStub {
     if (t.rfind("/cert/", 0) == 0) {
       http::Response r = reply(200, Json());
       r.set("Content-Type", "application/pem-certificate-chain");
-      r.body = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+      r.body = certificate_pem();
       return r;
     }
     return problem(404, "malformed");
+  }
+
+  // One self-signed certificate, strict PEM (the client refuses anything else), made once.
+  static const std::string& certificate_pem() {
+    static const std::string pem = [] {
+      auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+      pki::CertificateSpec spec;
+      spec.subject = {{"CN", "x.load.example"}};
+      spec.not_before = 1'700'000'000;
+      spec.not_after = spec.not_before + 100LL * 365 * 24 * 3600;
+      auto cert = key ? pki::issue_certificate(spec, key->public_key(), nullptr, *key)
+                      : Result<pki::Certificate>(key.error());
+      return cert ? cert->to_pem() : std::string();
+    }();
+    return pem;
   }
 
   Json order(std::uint64_t id, const std::string& status) const {
