@@ -13,8 +13,9 @@
 //     kept whole), detail = its detail, status = the HTTP status. last_problem() has the
 //     whole document (subproblems, identifier), last_response() the whole response.
 //   - the server broke the protocol (error status without a problem document, JSON that
-//     does not parse, a missing Location, a chain that is not strict PEM, ...):
-//     kErrorUnexpectedResponse, status set.
+//     does not parse, a missing or repeated Location, a chain that is not strict PEM, ...):
+//     kErrorUnexpectedResponse, status set. A relative Location (or Link) is resolved
+//     against the request URL (client/url_reference.h).
 //   - transport: Error("connection", ...) from http::Client, status 0.
 //   - caller misuse (no account yet, no directory URL): kErrorClientUsage.
 //   - a poll deadline passed: kErrorTimeout.

@@ -4,6 +4,7 @@
 #include "client/acme_client.h"
 #include "client/acme_client_internal.h"
 #include "client/pem_chain.h"
+#include "client/url_reference.h"
 
 namespace attestlab::client {
 
@@ -41,8 +42,15 @@ Result<CertificateChain> AcmeClient::download_certificate(const std::string& url
   chain.pem = r->body;
   for (const auto& value : r->all("link")) {
     for (auto& [link, rel] : parse_link_header(value)) {
-      if (rel == "alternate") chain.alternates.push_back(link);
-      if (rel == "up") chain.up = link;
+      // RFC 8288 §3.1: a relative target is resolved against the request URL.
+      auto target = resolve_reference(url, link);
+      if (!target) {
+        return Error::make(kErrorUnexpectedResponse,
+                           "Link <" + link + "> does not resolve: " + target.error().detail,
+                           r->status);
+      }
+      if (rel == "alternate") chain.alternates.push_back(*target);
+      if (rel == "up") chain.up = *target;
     }
   }
   return chain;

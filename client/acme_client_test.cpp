@@ -543,6 +543,33 @@ TEST_F(AcmeClientFake, CertificateDownloadsAreStrictPem) {
       << truncated.error().detail;
 }
 
+// RFC 7231 §7.1.2: Location is a URI-reference, a relative one resolved against the
+// request URL; two Location fields are ambiguous and nothing is picked from them.
+TEST_F(AcmeClientFake, LocationIsResolvedAndNeverPickedFromSeveral) {
+  auto c = client();
+  http::Response relative;
+  relative.status = 201;
+  relative.set("Content-Type", "application/json");
+  relative.set("Location", "/account/7");
+  relative.body = R"({"status":"valid"})";
+  server_.queue(relative);
+  auto account = c.new_account(key_);
+  ASSERT_TRUE(account.ok()) << describe(account.error());
+  EXPECT_EQ(c.account_url(), server_.url("/account/7"));
+  EXPECT_EQ(account->url, server_.url("/account/7"));
+
+  http::Response twice = relative;
+  twice.set("Location", "order/1");
+  twice.add("Location", server_.url("/order/2"));
+  twice.body = R"({"status":"pending","identifiers":[],"authorizations":[],"finalize":"x"})";
+  server_.queue(twice);
+  auto order = c.new_order({Identifier{"dns", "a.example"}});
+  ASSERT_FALSE(order.ok());
+  EXPECT_EQ(order.error().type, kErrorUnexpectedResponse);
+  EXPECT_NE(order.error().detail.find("2 Location header fields"), std::string::npos)
+      << order.error().detail;
+}
+
 TEST_F(AcmeClientFake, NewNonceBelongsToTheCaller) {
   auto c = client();
   auto n1 = c.new_nonce();

@@ -1,5 +1,6 @@
 #include "conformance/flows.h"
 
+#include "client/url_reference.h"
 #include "conformance/checks.h"
 #include "core/bytes.h"
 
@@ -180,6 +181,11 @@ Json fetch_json(client::AcmeClient& c, const std::string& url, const std::string
   auto body = json_body(r);
   need_that(body.has_value(), what + " is a JSON object");
   return *body;
+}
+
+std::string new_order_location(client::AcmeClient& c, const http::Response& r) {
+  const std::string new_order = need(c.directory(), "fetch the directory").new_order;
+  return need(client::location_url(r, new_order), "the new order's Location");
 }
 
 }  // namespace attestlab::conformance

@@ -81,6 +81,9 @@ client::Authorization settle_authz(CaseContext& ctx, client::AcmeClient& c,
 http::Response fetch(client::AcmeClient& c, const std::string& url);
 // The JSON object a successful fetch returned; aborts (error) otherwise.
 Json fetch_json(client::AcmeClient& c, const std::string& url, const std::string& what);
+// The URL of the order a newOrder response created: its one Location field resolved
+// against the directory's newOrder URL (client::location_url); aborts (error) otherwise.
+std::string new_order_location(client::AcmeClient& c, const http::Response& r);
 
 client::Identifier dns_id(const std::string& name);
 
