@@ -103,6 +103,11 @@ Verdict csr_refused(const Bound& b) {
   return first_failure({expect_refused(b.finalized.answer), nothing_issued(b)});
 }
 
+// Slot 0's honest attestation (its kind's genuine leaf) validates the challenge.
+Verdict genuine_attestation_accepted(CaseContext& ctx) {
+  return expect_accepted(attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; })));
+}
+
 }  // namespace
 
 void add_apple_cases(CaseList& out) {
@@ -111,11 +116,7 @@ void add_apple_cases(CaseList& out) {
        "An attestation whose x5c (leaf, intermediate) chains to the configured Apple root, "
        "fresh for the token and for the ordered serial, validates the challenge.",
        kCaps},
-      [](CaseContext& ctx) {
-        return expect_accepted(
-            attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; })));
-      },
-      kOneDevice));
+      genuine_attestation_accepted, kOneDevice));
 
   out.push_back(refusal_case(
       {"apple-chain-rogue-root", "A chain to a look-alike root is refused", "x5c", Level::Must,
@@ -417,11 +418,7 @@ void add_apple_cases(CaseList& out) {
        "formed) whose x5c chains to the configured Apple root, fresh for the token and for the "
        "ordered serial, validates the challenge.",
        kCaps},
-      [](CaseContext& ctx) {
-        return expect_accepted(
-            attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; })));
-      },
-      kOneMac));
+      genuine_attestation_accepted, kOneMac));
 
   out.push_back(refusal_case(
       {"apple-malformed-posture-flag", "A malformed Apple extension is refused",
