@@ -105,6 +105,10 @@ Result<std::vector<Bytes>> parse_pem_certificate_chain(std::string_view text) {
     std::string base64;
     std::size_t end = i + 1;
     while (end < lines.size() && lines[end].text != kEnd) {
+      if (lines[end].text.starts_with("-----BEGIN ")) {
+        return chain_error(end + 1, "block " + std::to_string(block) +
+                                        " is truncated: a BEGIN line before its END line");
+      }
       if (lines[end].text.starts_with("-----")) {
         return chain_error(end + 1, "block " + std::to_string(block) + " ends with " +
                                         quote(lines[end].text) + ", not " + std::string(kEnd));

@@ -72,6 +72,10 @@ TEST_F(PemChain, BrokenOrTruncatedBlocksAreRefusedByName) {
   const std::string cut = leaf_ + issuer_.substr(0, issuer_.size() / 2);
   EXPECT_NE(detail_of(cut).find("block 2 is truncated: no -----END CERTIFICATE----- line"),
             std::string::npos);
+  // A block in the middle cut short, the next one complete.
+  EXPECT_NE(detail_of(leaf_.substr(0, leaf_.find('\n', leaf_.size() / 2) + 1) + issuer_)
+                .find("block 1 is truncated: a BEGIN line before its END line"),
+            std::string::npos);
   // Cut after its END line's text but before the line break.
   EXPECT_NE(detail_of(leaf_.substr(0, leaf_.size() - 1))
                 .find("the END line of block 1 has no line break after it"),
