@@ -148,10 +148,12 @@ Result<std::unique_ptr<EmbeddedTarget>> EmbeddedTarget::start(EmbeddedTargetOpti
   config.eab_required = o.eab_required;
   if (o.challenge_peers) {
     t->have_dns_ = t->dns_.start(t->work_dir_ + "/challtestsrv.log").ok();
-    t->http01_port_ = free_loopback_port();
-    if (t->http01_port_ == 0) return Error::make("serverInternal", "no free port for http-01");
+    auto responder = client::Http01Responder::start("127.0.0.1:0");
+    if (!responder)
+      return Error::make("serverInternal", "http-01 responder: " + responder.error().detail);
+    t->http01_ = std::move(*responder);
     if (t->have_dns_) config.dns_server = t->dns_.dns_address();
-    config.http01_port = t->http01_port_;
+    config.http01_port = t->http01_->port();
   }
   auto server = start_server(config, SystemClock::instance());
   if (!server) return server.error();
@@ -181,7 +183,8 @@ conformance::TargetProfile EmbeddedTarget::conformance_profile() const {
   if (have_dns_) {
     t.challenges.push_back("http-01");
     t.challenges.push_back("dns-01");
-    t.http01_listen = "127.0.0.1:" + std::to_string(http01_port_);
+    t.http01_listen = "127.0.0.1:" + std::to_string(http01_->port());
+    t.http01_responder = http01_;
     t.dns01_management = dns_.management_url();
   }
   t.capabilities = {"revocation",     "key-change",       "wildcard",

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "client/http01_responder.h"
 #include "conformance/local_peers.h"
 #include "conformance/target.h"
 #include "core/result.h"
@@ -40,9 +41,10 @@ struct EmbeddedTargetOptions {
   // key id to one account; the conformance profile carries them.
   bool eab_keys = false;
   bool eab_required = false;  // the server refuses accounts without a binding
-  // Start pebble-challtestsrv as the server's DNS and reserve a port for the harness's
-  // http-01 responder. Without the program there are no http-01/dns-01 challenges
-  // (has_challenge_peers() false); that is not an error.
+  // Start pebble-challtestsrv as the server's DNS, and the harness's http-01 responder on
+  // a port the system picks (the conformance profile hands the running responder on).
+  // Without the program there are no http-01/dns-01 challenges (has_challenge_peers()
+  // false); that is not an error.
   bool challenge_peers = false;
   bool keep_work_dir = false;
 };
@@ -90,7 +92,9 @@ class EmbeddedTarget {
   std::string ca_dir_, inventory_file_, trust_file_;
   conformance::EabCredentials eab_;
   bool have_dns_ = false;
-  std::uint16_t http01_port_ = 0;
+  // Listening before its port goes into the server's config and the profiles, and until
+  // this object is destroyed: the port is never free for another process to take.
+  std::shared_ptr<client::Http01Responder> http01_;
   conformance::FakeDns dns_;
   server::ServerConfig config_;  // the shared server's; clocked servers differ in data_dir
   std::unique_ptr<server::AcmeServer> server_;

@@ -112,6 +112,23 @@ TEST(EmbeddedTarget, ChallengePeersMatchTheProfile) {
   EXPECT_EQ(p.dns01_management.empty(), !(*t)->has_challenge_peers());
 }
 
+// The http-01 responder listens before its port reaches the server's config and the
+// profile, and the harness (and `load`) use that responder: no port is picked free and bound
+// later, when a parallel test may have taken it ("Address already in use").
+TEST(EmbeddedTarget, Http01ResponderIsListeningBeforeItsPortIsHandedOut) {
+  auto t = EmbeddedTarget::start(conformance_target_options(false));
+  ASSERT_TRUE(t.ok()) << t.error().detail;
+  if (!(*t)->has_challenge_peers()) GTEST_SKIP() << "no pebble-challtestsrv";
+  const conformance::TargetProfile p = (*t)->conformance_profile();
+  ASSERT_NE(p.http01_responder, nullptr);
+  EXPECT_EQ(p.http01_listen, "127.0.0.1:" + std::to_string(p.http01_responder->port()));
+  // Nobody else can bind it, and the harness does not try to.
+  EXPECT_FALSE(client::Http01Responder::start(p.http01_listen).ok());
+  auto harness = conformance::Harness::create(p, {});
+  ASSERT_TRUE(harness.ok()) << harness.error().detail;
+  EXPECT_EQ((*harness)->http01(), p.http01_responder.get());
+}
+
 TEST(EmbeddedTarget, WorkDirIsRemovedUnlessKept) {
   std::string removed, kept;
   {

@@ -29,7 +29,7 @@ std::string random_run_id() {
 // What the flows need from the profile; usage errors name what is missing.
 Result<void> fill_target(const LoadArgs& a, const LoadSettings& s,
                          const client::TargetProfile& profile, bool embedded,
-                         std::unique_ptr<client::Http01Responder>& responder, load::FlowTarget& t,
+                         std::shared_ptr<client::Http01Responder>& responder, load::FlowTarget& t,
                          std::ostream* notes) {
   if (a.profile.empty()) {
     t.urls = embedded ? std::vector<std::string>{profile.directory_url} : a.targets;
@@ -62,9 +62,12 @@ Result<void> fill_target(const LoadArgs& a, const LoadSettings& s,
               " (use --target-profile, --embedded, --http01-listen or --dns01-management)");
     t.challenge = challenge;
     if (challenge == "http-01") {
-      auto started = client::Http01Responder::start(profile.http01_listen);
-      if (!started) return Error::make("usage", started.error().detail);
-      responder = std::move(*started);
+      responder = profile.http01_responder;  // already listening (an embedded target's)
+      if (!responder) {
+        auto started = client::Http01Responder::start(profile.http01_listen);
+        if (!started) return Error::make("usage", started.error().detail);
+        responder = std::move(*started);
+      }
       t.http01 = responder.get();
     } else {
       t.dns.emplace(profile.dns01_management);
@@ -92,7 +95,7 @@ Result<load::LoadRun> run_load_session(const LoadArgs& a, const LoadSettings& s,
                                        const EmbeddedTarget* embedded,
                                        const LoadSessionHooks& hooks) {
   const load::LoadPlan& plan = s.plan;
-  std::unique_ptr<client::Http01Responder> responder;
+  std::shared_ptr<client::Http01Responder> responder;
   load::FlowTarget target;
   target.run_id =
       random_run_id() + (plan.shard_count > 1 ? "s" + std::to_string(plan.shard_index + 1) : "");

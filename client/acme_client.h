@@ -13,7 +13,9 @@
 //     kept whole), detail = its detail, status = the HTTP status. last_problem() has the
 //     whole document (subproblems, identifier), last_response() the whole response.
 //   - the server broke the protocol (error status without a problem document, JSON that
-//     does not parse, a missing Location, ...): kErrorUnexpectedResponse, status set.
+//     does not parse, a missing or repeated Location, a chain that is not strict PEM, ...):
+//     kErrorUnexpectedResponse, status set. A relative Location (or Link) is resolved
+//     against the request URL (client/url_reference.h).
 //   - transport: Error("connection", ...) from http::Client, status 0.
 //   - caller misuse (no account yet, no directory URL): kErrorClientUsage.
 //   - a poll deadline passed: kErrorTimeout.
@@ -190,7 +192,10 @@ class AcmeClient {
   Result<Order> poll_order(const std::string& url, std::chrono::milliseconds timeout = {});
   // POST order.finalize with {"csr": base64url(csr_der)}; the result keeps order.url.
   Result<Order> finalize(const Order& order, const Bytes& csr_der);
-  // POST-as-GET the certificate URL, Accept: application/pem-certificate-chain.
+  // POST-as-GET the certificate URL, Accept: application/pem-certificate-chain. A body
+  // that is not strictly that media type (parse_pem_certificate_chain, client/pem_chain.h:
+  // explanatory text, a broken or truncated block) is kErrorUnexpectedResponse naming what
+  // was wrong, whatever the Content-Type said.
   Result<CertificateChain> download_certificate(const std::string& url);
   Result<Authorization> deactivate_authz(const std::string& url);
 

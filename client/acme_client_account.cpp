@@ -3,12 +3,12 @@
 // key authorizations derived from its key (§8.1).
 #include "client/acme_client.h"
 #include "client/acme_client_internal.h"
+#include "client/url_reference.h"
 #include "core/jose.h"
 
 namespace attestlab::client {
 
 using acme_detail::expect_ok;
-using acme_detail::location_of;
 
 Result<void> AcmeClient::need_account() const {
   if (!account_key_ || account_url_.empty()) {
@@ -47,7 +47,7 @@ Result<Account> AcmeClient::new_account(std::shared_ptr<const JwsSigner> key,
   auto r = signed_post(dir->new_account, payload.dump(), *key, KeyId::Jwk);
   auto json = expect_json(r);
   if (!json.ok()) return json.error();
-  auto url = location_of(*r);
+  auto url = location_url(*r, dir->new_account);
   if (!url.ok()) return url.error();
   auto account = Account::from_json(*json, *url);
   if (!account.ok()) return account.error();

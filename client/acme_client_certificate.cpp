@@ -3,10 +3,11 @@
 // certificate's own key.
 #include "client/acme_client.h"
 #include "client/acme_client_internal.h"
+#include "client/pem_chain.h"
+#include "client/url_reference.h"
 
 namespace attestlab::client {
 
-using acme_detail::body_excerpt;
 using acme_detail::expect_ok;
 using acme_detail::kPemChain;
 
@@ -32,16 +33,24 @@ Result<CertificateChain> AcmeClient::download_certificate(const std::string& url
   const http::Headers accept = {{"accept", kPemChain}};
   auto r = signed_post(url, "", *account_key_, KeyId::Kid, accept);
   ATTESTLAB_TRY(expect_ok(r));
+  if (auto strict = parse_pem_certificate_chain(r->body); !strict.ok()) {
+    Error e = strict.error();
+    e.status = r->status;
+    return e;
+  }
   CertificateChain chain;
   chain.pem = r->body;
-  if (chain.pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-    return Error::make(kErrorUnexpectedResponse,
-                       "certificate response is not PEM: " + body_excerpt(r->body), r->status);
-  }
   for (const auto& value : r->all("link")) {
     for (auto& [link, rel] : parse_link_header(value)) {
-      if (rel == "alternate") chain.alternates.push_back(link);
-      if (rel == "up") chain.up = link;
+      // RFC 8288 §3.1: a relative target is resolved against the request URL.
+      auto target = resolve_reference(url, link);
+      if (!target) {
+        return Error::make(kErrorUnexpectedResponse,
+                           "Link <" + link + "> does not resolve: " + target.error().detail,
+                           r->status);
+      }
+      if (rel == "alternate") chain.alternates.push_back(*target);
+      if (rel == "up") chain.up = *target;
     }
   }
   return chain;

@@ -33,7 +33,4 @@ Error error_of(const http::Response& r);
 // ok() for any 2xx; otherwise error_of the response (or the transport error).
 Result<void> expect_ok(const Result<http::Response>& response);
 
-// The Location header, or kErrorUnexpectedResponse when it is missing or empty.
-Result<std::string> location_of(const http::Response& r);
-
 }  // namespace attestlab::client::acme_detail

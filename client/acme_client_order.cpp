@@ -6,10 +6,10 @@
 
 #include "client/acme_client.h"
 #include "client/acme_client_internal.h"
+#include "client/url_reference.h"
 
 namespace attestlab::client {
 
-using acme_detail::location_of;
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -33,7 +33,7 @@ Result<Order> AcmeClient::new_order(const NewOrderRequest& req) {
   auto r = post(dir->new_order, payload);
   auto json = expect_json(r);
   if (!json.ok()) return json.error();
-  auto url = location_of(*r);
+  auto url = location_url(*r, dir->new_order);
   if (!url.ok()) return url.error();
   return Order::from_json(*json, *url);
 }

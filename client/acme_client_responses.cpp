@@ -1,5 +1,5 @@
-// How AcmeClient reads what the server answered: problem documents, JSON bodies, the
-// Location header, and the errors a response that breaks the protocol turns into.
+// How AcmeClient reads what the server answered: problem documents, JSON bodies, and the
+// errors a response that breaks the protocol turns into (the Location field: url_reference.h).
 #include "client/acme_client.h"
 #include "client/acme_client_internal.h"
 #include "core/utf8.h"
@@ -36,14 +36,6 @@ Result<void> expect_ok(const Result<http::Response>& response) {
   if (!response.ok()) return response.error();
   if (response->status / 100 == 2) return ok();
   return error_of(*response);
-}
-
-Result<std::string> location_of(const http::Response& r) {
-  auto location = r.header("location");
-  if (!location || location->empty()) {
-    return Error::make(kErrorUnexpectedResponse, "response lacks a Location header", r.status);
-  }
-  return *location;
 }
 
 }  // namespace acme_detail

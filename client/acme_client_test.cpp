@@ -504,6 +504,72 @@ TEST(AcmeClientHttps, PlainHttpUrlsFromAnHttpsDirectoryAreRefusedUnsent) {
   EXPECT_EQ(c.get("https://127.0.0.1:1/x").error().type, "connection");
 }
 
+// RFC 8555 §9.1: the chain "MUST use the strict encoding and MUST NOT include explanatory
+// text". A download that breaks it is refused with the reason, not handed on.
+TEST_F(AcmeClientFake, CertificateDownloadsAreStrictPem) {
+  auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  ASSERT_TRUE(key.ok());
+  pki::CertificateSpec spec;
+  spec.subject = {{"CN", "leaf"}};
+  spec.not_before = 1'700'000'000;
+  spec.not_after = spec.not_before + 3600;
+  auto cert = pki::issue_certificate(spec, key->public_key(), nullptr, *key);
+  ASSERT_TRUE(cert.ok());
+  const std::string pem = cert->to_pem();
+  auto c = client();
+  ASSERT_TRUE(c.new_account(key_).ok());
+  auto serve = [&](std::string body) {
+    http::Response r;
+    r.set("Content-Type", "application/pem-certificate-chain");
+    r.body = std::move(body);
+    server_.queue(r);
+    return c.download_certificate(server_.url("/cert/1"));
+  };
+  auto good = serve(pem);
+  ASSERT_TRUE(good.ok()) << describe(good.error());
+  EXPECT_EQ(good->pem, pem);
+
+  auto text = serve("Certificate:\n    Data: ...\n" + pem);
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.error().type, kErrorUnexpectedResponse);
+  EXPECT_EQ(text.error().status, 200);
+  EXPECT_NE(text.error().detail.find("line 1: explanatory text before the first block"),
+            std::string::npos)
+      << text.error().detail;
+
+  auto truncated = serve(pem + pem.substr(0, pem.size() / 2));
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_NE(truncated.error().detail.find("block 2 is truncated"), std::string::npos)
+      << truncated.error().detail;
+}
+
+// RFC 7231 §7.1.2: Location is a URI-reference, a relative one resolved against the
+// request URL; two Location fields are ambiguous and nothing is picked from them.
+TEST_F(AcmeClientFake, LocationIsResolvedAndNeverPickedFromSeveral) {
+  auto c = client();
+  http::Response relative;
+  relative.status = 201;
+  relative.set("Content-Type", "application/json");
+  relative.set("Location", "/account/7");
+  relative.body = R"({"status":"valid"})";
+  server_.queue(relative);
+  auto account = c.new_account(key_);
+  ASSERT_TRUE(account.ok()) << describe(account.error());
+  EXPECT_EQ(c.account_url(), server_.url("/account/7"));
+  EXPECT_EQ(account->url, server_.url("/account/7"));
+
+  http::Response twice = relative;
+  twice.set("Location", "order/1");
+  twice.add("Location", server_.url("/order/2"));
+  twice.body = R"({"status":"pending","identifiers":[],"authorizations":[],"finalize":"x"})";
+  server_.queue(twice);
+  auto order = c.new_order({Identifier{"dns", "a.example"}});
+  ASSERT_FALSE(order.ok());
+  EXPECT_EQ(order.error().type, kErrorUnexpectedResponse);
+  EXPECT_NE(order.error().detail.find("2 Location header fields"), std::string::npos)
+      << order.error().detail;
+}
+
 TEST_F(AcmeClientFake, NewNonceBelongsToTheCaller) {
   auto c = client();
   auto n1 = c.new_nonce();

@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "client/target_profile.h"
+#include "core/host_port.h"
 
 namespace attestlab::client {
 
@@ -11,8 +11,8 @@ Result<std::unique_ptr<Http01Responder>> Http01Responder::start(const std::strin
   if (!hp) return Error::make("malformed", "http01.listen \"" + listen + "\" is not HOST:PORT");
   std::unique_ptr<Http01Responder> responder(new Http01Responder());
   http::ServerOptions options;
-  options.host = hp->first;
-  options.port = hp->second;
+  options.host = hp->host;
+  options.port = hp->port;
   // Several validations may be held back at once (see provide's delay).
   options.threads = 4;
   Http01Responder* self = responder.get();

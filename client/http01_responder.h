@@ -21,8 +21,9 @@ namespace attestlab::client {
 
 class Http01Responder {
  public:
-  // listen: "HOST:PORT". Error("malformed") when it is not; Error("connection") when the
-  // port cannot be bound.
+  // listen: "HOST:PORT"; port 0 lets the system pick a free one (port() tells which: the
+  // way to get a port nobody else can take before the responder listens). Error("malformed")
+  // when it is not HOST:PORT; Error("connection") when the port cannot be bound.
   static Result<std::unique_ptr<Http01Responder>> start(const std::string& listen);
   ~Http01Responder();
   Http01Responder(const Http01Responder&) = delete;

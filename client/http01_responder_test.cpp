@@ -2,17 +2,16 @@
 
 #include <gtest/gtest.h>
 
-#include "core/child_process.h"
 #include "core/http.h"
 
 namespace attestlab::client {
 namespace {
 
 TEST(Http01Responder, ServesProvidedTokensOnly) {
-  const std::uint16_t port = free_loopback_port();
-  ASSERT_NE(port, 0);
-  auto responder = Http01Responder::start("127.0.0.1:" + std::to_string(port));
+  auto responder = Http01Responder::start("127.0.0.1:0");
   ASSERT_TRUE(responder.ok()) << responder.error().detail;
+  const std::uint16_t port = (*responder)->port();
+  ASSERT_NE(port, 0);
   http::Client client;
   const std::string base =
       "http://127.0.0.1:" + std::to_string(port) + "/.well-known/acme-challenge/";

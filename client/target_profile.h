@@ -2,16 +2,18 @@
 // harness plays the parts the server needs from the outside world (the JSON documented in
 // conformance/TARGETS.md). `attestlab conform` skips cases needing a capability the
 // profile does not give; `attestlab load` takes the same profiles.
-// Value types; parsing never throws.
+// Value types (but for the shared http01_responder); parsing never throws.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "client/http01_responder.h"
 #include "core/json.h"
 #include "core/result.h"
 
@@ -61,6 +63,11 @@ struct TargetProfile {
   std::vector<std::string> capabilities;
   DeviceSetup device;
   std::string http01_listen;                   // "127.0.0.1:PORT": the harness's http-01 responder
+  // Not part of the JSON: a responder already listening on http01_listen, started by whoever
+  // chose the port (port 0, then told the target the port it got), so that nothing binds the
+  // port a second time and no other process can take it in between. A harness uses it
+  // instead of starting its own; copies of the profile share it.
+  std::shared_ptr<Http01Responder> http01_responder;
   std::string dns01_management;                // pebble-challtestsrv management URL
   std::string dns_suffix = "conform.example";  // identifiers are random labels under it
   Timing timing;

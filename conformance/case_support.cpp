@@ -1,5 +1,6 @@
 #include "conformance/case_support.h"
 
+#include "client/url_reference.h"
 #include "conformance/checks.h"
 #include "conformance/flows.h"
 #include "core/bytes.h"
@@ -7,10 +8,12 @@
 
 namespace attestlab::conformance {
 
-Verdict location_is(const Result<http::Response>& r, const std::string& url) {
-  const std::string location = r ? r->header("location").value_or("") : "";
-  return check(location == url, "Location " + url,
-               location.empty() ? "no Location" : "Location " + location);
+Verdict location_is(const Result<http::Response>& r, const std::string& request_url,
+                    const std::string& url) {
+  if (!r) return Verdict::fail("Location " + url, describe(r));
+  auto location = client::location_url(*r, request_url);
+  return check(location && *location == url, "Location " + url,
+               location ? "Location " + *location : location.error().detail);
 }
 
 client::NewAccountRequest account_request(const CaseContext& ctx) {

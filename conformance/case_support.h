@@ -23,8 +23,10 @@ namespace attestlab::conformance {
 inline constexpr const char* kContactBefore = "mailto:before@example.com";
 inline constexpr const char* kContactAfter = "mailto:after@example.com";
 
-// Passes when the response's Location header is `url`.
-Verdict location_is(const Result<http::Response>& r, const std::string& url);
+// Passes when the response's one Location field is `url`, once resolved against
+// request_url (a relative reference is allowed: RFC 7231 §7.1.2).
+Verdict location_is(const Result<http::Response>& r, const std::string& request_url,
+                    const std::string& url);
 
 // A newAccount request, with external account binding when the target requires it.
 client::NewAccountRequest account_request(const CaseContext& ctx);

@@ -118,7 +118,8 @@ void add_account_cases(CaseList& out) {
         auto key = fresh_signer();
         auto account = need(c->new_account(key, account_request(ctx)), "create an account");
         auto r = lookup_account(ctx, key);
-        return first_failure({expect_status(r, 200), location_is(r, account.url)});
+        const std::string new_account = need(c->directory(), "fetch the directory").new_account;
+        return first_failure({expect_status(r, 200), location_is(r, new_account, account.url)});
       }));
 
   out.push_back(rfc_case(

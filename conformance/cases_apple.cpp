@@ -28,11 +28,17 @@ Case apple_case(CaseHead head, std::function<Verdict(CaseContext&)> run,
                    std::move(devices));
 }
 
-// A case that passes only on a refusal: it shows something only where the genuine chain
-// is accepted (a target refusing everything would pass it), so it depends on that case.
+// The acceptance premises of the refusal cases: the honest variant of what they refuse.
+constexpr const char* kGenuineChain = "apple-chain-genuine";
+constexpr const char* kGenuineMac = "apple-chain-genuine-mac";
+constexpr const char* kAttestedKeyIssued = "apple-key-binding-attested-key";
+
+// A case that passes only on a refusal: it shows something only where the honest variant
+// (`premise`) is accepted (a target refusing everything would pass it), so it depends on
+// that case.
 Case refusal_case(CaseHead head, std::function<Verdict(CaseContext&)> run,
-                  std::vector<DeviceSlot> devices) {
-  head.depends_on.push_back("apple-chain-genuine");
+                  std::vector<DeviceSlot> devices, const char* premise = kGenuineChain) {
+  head.depends_on.push_back(premise);
   return apple_case(std::move(head), std::move(run), std::move(devices));
 }
 
@@ -97,19 +103,20 @@ Verdict csr_refused(const Bound& b) {
   return first_failure({expect_refused(b.finalized.answer), nothing_issued(b)});
 }
 
+// Slot 0's honest attestation (its kind's genuine leaf) validates the challenge.
+Verdict genuine_attestation_accepted(CaseContext& ctx) {
+  return expect_accepted(attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; })));
+}
+
 }  // namespace
 
 void add_apple_cases(CaseList& out) {
   out.push_back(apple_case(
-      {"apple-chain-genuine", "A genuine chain to the trusted root validates", "x5c", Level::Must,
+      {kGenuineChain, "A genuine chain to the trusted root validates", "x5c", Level::Must,
        "An attestation whose x5c (leaf, intermediate) chains to the configured Apple root, "
        "fresh for the token and for the ordered serial, validates the challenge.",
        kCaps},
-      [](CaseContext& ctx) {
-        return expect_accepted(
-            attest_with(ctx, edited([](CaseContext&, sim::LeafSpec s) { return s; })));
-      },
-      kOneDevice));
+      genuine_attestation_accepted, kOneDevice));
 
   out.push_back(refusal_case(
       {"apple-chain-rogue-root", "A chain to a look-alike root is refused", "x5c", Level::Must,
@@ -350,6 +357,23 @@ void add_apple_cases(CaseList& out) {
       kOneDevice));
 
   out.push_back(apple_case(
+      {kAttestedKeyIssued, "The attested key is issued its certificate", "key binding", Level::Must,
+       "After a genuine attestation of a P-384 key K, finalizing with a CSR for K issues a "
+       "certificate (the honest variant of the key-binding refusals).",
+       kCaps},
+      [](CaseContext& ctx) {
+        pki::PrivateKey attested = device_key();
+        const Bound b = bind_and_finalize(ctx, attested.public_key(), attested);
+        if (b.rejected_at_challenge)
+          return Verdict::fail("the genuine attestation accepted", b.challenge_outcome);
+        const FinalizeOutcome& f = b.finalized;
+        return check(f.order.status == "valid" && f.order.certificate.has_value(),
+                     "order \"valid\" with a certificate URL",
+                     "order \"" + f.order.status + "\" " + describe(f.answer));
+      },
+      kOneDevice));
+
+  out.push_back(refusal_case(
       {"apple-key-binding-csr-key", "The CSR key must be the attested key", "key binding",
        Level::Must,
        "After a genuine attestation of key K, finalizing with a CSR for another key is refused and "
@@ -360,9 +384,9 @@ void add_apple_cases(CaseList& out) {
         pki::PrivateKey other = device_key();
         return csr_refused(bind_and_finalize(ctx, attested.public_key(), other));
       },
-      kOneDevice));
+      kOneDevice, kAttestedKeyIssued));
 
-  out.push_back(apple_case(
+  out.push_back(refusal_case(
       {"apple-key-binding-rsa-csr", "An RSA CSR after an EC attestation is refused", "key binding",
        Level::Must,
        "After a genuine attestation of a P-384 key, finalizing with an RSA-2048 CSR is refused and "
@@ -373,7 +397,7 @@ void add_apple_cases(CaseList& out) {
         pki::PrivateKey rsa = device_key(pki::KeySpec::rsa(2048));
         return csr_refused(bind_and_finalize(ctx, attested.public_key(), rsa));
       },
-      kOneDevice));
+      kOneDevice, kAttestedKeyIssued));
 
   out.push_back(apple_case(
       {"apple-key-p256", "P-256 Secure Enclave keys are accepted", "key binding", Level::Must,
@@ -389,6 +413,14 @@ void add_apple_cases(CaseList& out) {
       kOneDevice));
 
   out.push_back(apple_case(
+      {kGenuineMac, "A genuine Mac attestation validates", "x5c", Level::Must,
+       "An attestation of an Apple silicon Mac (SIP, secure boot and kernel extension flags well "
+       "formed) whose x5c chains to the configured Apple root, fresh for the token and for the "
+       "ordered serial, validates the challenge.",
+       kCaps},
+      genuine_attestation_accepted, kOneMac));
+
+  out.push_back(refusal_case(
       {"apple-malformed-posture-flag", "A malformed Apple extension is refused",
        "1.2.840.113635.100.8.13.1", Level::Must,
        "An attestation whose SIP flag extension is not exactly one 0x00/0x01 byte is rejected as a "
@@ -401,7 +433,7 @@ void add_apple_cases(CaseList& out) {
                                                  Bytes{0x01, 0x01});
                                            })));
       },
-      kOneMac));
+      kOneMac, kGenuineMac));
 
   out.push_back(apple_case(
       {"apple-key-rsa-attested",

@@ -173,7 +173,7 @@ void add_ari_cases(CaseList& out) {
                                "); the requirement applies to accepted ones");
         }
         auto body = json_body(*r);
-        Json fetched = fetch_json(*p.client, r->header("location").value_or(""), "the order");
+        Json fetched = fetch_json(*p.client, new_order_location(*p.client, *r), "the order");
         return first_failure(
             {check(body && body->value("replaces", "") == p.cert_id,
                    "\"replaces\": \"" + p.cert_id + "\" in the newOrder response", describe(*r)),

@@ -2,6 +2,7 @@
 // (IP addresses in certificates).
 #include <algorithm>
 
+#include "client/pem_chain.h"
 #include "conformance/case_builder.h"
 #include "conformance/case_support.h"
 #include "conformance/checks.h"
@@ -12,6 +13,14 @@
 
 namespace attestlab::conformance {
 namespace {
+
+// finalized_order, then its certificate URL POSTed-as-GET: the answer as it came (not read
+// through the client, which refuses a chain that is not strict PEM).
+http::Response raw_certificate_download(CaseContext& ctx) {
+  auto c = ctx.shared_client();
+  Finalized done = finalized_order(ctx, *c);
+  return need(c->post(*done.order.certificate, std::nullopt), "download the certificate");
+}
 
 Result<http::Response> finalize_raw(client::AcmeClient& c, const client::Order& order,
                                     const std::string& csr_b64u) {
@@ -302,14 +311,32 @@ void add_finalize_cases(CaseList& out) {
        "content of a file of this type, see rfc8555-7.4.2-certificate-chain)",
        {"validation"}},
       [](CaseContext& ctx) {
-        auto c = ctx.shared_client();
-        Issued issued = issue_certificate(ctx, *c);
-        auto r = need(c->post(*issued.order.certificate, std::nullopt), "download the certificate");
+        http::Response r = raw_certificate_download(ctx);
         return first_failure(
             {expect_status(r, 200),
              check(media_type(r) == "application/pem-certificate-chain",
                    "Content-Type application/pem-certificate-chain",
                    "Content-Type " + r.header("content-type").value_or("(none)"))});
+      }));
+
+  out.push_back(rfc_case(
+      {"rfc8555-9.1-certificate-strict-pem",
+       "The certificate chain is strict PEM without explanatory text",
+       "9.1",
+       Level::Must,
+       "The downloaded certificate body is one or more RFC 7468 strict textual CERTIFICATE "
+       "blocks and nothing else (no text before, between or after them, no broken or truncated "
+       "block): RFC 8555 §9.1: \"The textual encoding of certificates in this file MUST use the "
+       "strict encoding and MUST NOT include explanatory text.\" (§9.1's ABNF \"certchain = "
+       "stricttextualmsg *(eol stricttextualmsg)\" and its verified erratum 5983, \"certchain = "
+       "stricttextualmsg *(stricttextualmsg)\", are both accepted)",
+       {"validation"}},
+      [](CaseContext& ctx) {
+        http::Response r = raw_certificate_download(ctx);
+        need_that(r.status == 200, "the certificate is downloaded (" + describe(r) + ")");
+        auto chain = client::parse_pem_certificate_chain(r.body);
+        return check(chain.ok(), "strict RFC 7468 CERTIFICATE blocks only",
+                     chain.ok() ? "" : chain.error().detail);
       }));
 
   out.push_back(rfc_case(

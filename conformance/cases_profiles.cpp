@@ -73,7 +73,7 @@ void add_profiles_cases(CaseList& out) {
         auto r = new_order_with(ctx, *c, Json{{"profile", name}});
         if (!r || r->status != 201) return Verdict::fail("HTTP 201", describe(r));
         auto body = json_body(*r);
-        Json fetched = fetch_json(*c, r->header("location").value_or(""), "the order");
+        Json fetched = fetch_json(*c, new_order_location(*c, *r), "the order");
         return first_failure({check(body && body->value("profile", "") == name,
                                     "\"profile\": \"" + name + "\" in the response", describe(*r)),
                               check(fetched.value("profile", "") == name,

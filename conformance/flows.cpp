@@ -1,5 +1,6 @@
 #include "conformance/flows.h"
 
+#include "client/url_reference.h"
 #include "conformance/checks.h"
 #include "core/bytes.h"
 
@@ -150,8 +151,8 @@ pki::Csr csr_for(const std::vector<client::Identifier>& identifiers, const pki::
   return need(pki::build_csr(spec, key), "build a CSR");
 }
 
-Issued issue_certificate(CaseContext& ctx, client::AcmeClient& c,
-                         std::vector<client::Identifier> identifiers) {
+Finalized finalized_order(CaseContext& ctx, client::AcmeClient& c,
+                          std::vector<client::Identifier> identifiers) {
   client::Order order = ready_order(ctx, c, std::move(identifiers));
   auto key = need(pki::PrivateKey::generate(pki::KeySpec::p256()), "generate a certificate key");
   pki::Csr csr = csr_for(order.identifiers, key);
@@ -159,9 +160,15 @@ Issued issue_certificate(CaseContext& ctx, client::AcmeClient& c,
   client::Order done = settle_order(ctx, c, order.url);
   need_that(done.status == "valid" && done.certificate.has_value(),
             "the order became valid with a certificate (it is \"" + done.status + "\")");
-  auto chain = need(c.download_certificate(*done.certificate), "download the certificate");
+  return Finalized{done, key};
+}
+
+Issued issue_certificate(CaseContext& ctx, client::AcmeClient& c,
+                         std::vector<client::Identifier> identifiers) {
+  Finalized f = finalized_order(ctx, c, std::move(identifiers));
+  auto chain = need(c.download_certificate(*f.order.certificate), "download the certificate");
   auto certs = need(pki::Certificate::bundle_from_pem(chain.pem), "parse the certificate chain");
-  return Issued{done, key, chain, certs.front()};
+  return Issued{f.order, f.key, chain, certs.front()};
 }
 
 http::Response fetch(client::AcmeClient& c, const std::string& url) {
@@ -174,6 +181,11 @@ Json fetch_json(client::AcmeClient& c, const std::string& url, const std::string
   auto body = json_body(r);
   need_that(body.has_value(), what + " is a JSON object");
   return *body;
+}
+
+std::string new_order_location(client::AcmeClient& c, const http::Response& r) {
+  const std::string new_order = need(c.directory(), "fetch the directory").new_order;
+  return need(client::location_url(r, new_order), "the new order's Location");
 }
 
 }  // namespace attestlab::conformance

@@ -49,13 +49,23 @@ client::Order ready_order(CaseContext& ctx, client::AcmeClient& c,
 // A CSR naming the identifiers (dns → dNSName, ip → iPAddress), CN = first DNS name.
 pki::Csr csr_for(const std::vector<client::Identifier>& identifiers, const pki::PrivateKey& key);
 
+struct Finalized {
+  client::Order order;  // "valid", with certificate
+  pki::PrivateKey key;  // the certificate key
+};
+// ready_order + finalize with a fresh P-256 key + poll until "valid" with a certificate URL
+// (the certificate is not downloaded).
+Finalized finalized_order(CaseContext& ctx, client::AcmeClient& c,
+                          std::vector<client::Identifier> identifiers = {});
+
 struct Issued {
   client::Order order;             // "valid", with certificate
   pki::PrivateKey key;             // the certificate key
   client::CertificateChain chain;  // as downloaded
   pki::Certificate leaf;
 };
-// ready_order + finalize with a fresh P-256 key + poll + download.
+// finalized_order + download (the client refuses a chain that is not strict PEM, RFC 8555
+// §9.1: the case then ends in error; rfc8555-9.1-certificate-strict-pem judges it).
 Issued issue_certificate(CaseContext& ctx, client::AcmeClient& c,
                          std::vector<client::Identifier> identifiers = {});
 
@@ -71,6 +81,9 @@ client::Authorization settle_authz(CaseContext& ctx, client::AcmeClient& c,
 http::Response fetch(client::AcmeClient& c, const std::string& url);
 // The JSON object a successful fetch returned; aborts (error) otherwise.
 Json fetch_json(client::AcmeClient& c, const std::string& url, const std::string& what);
+// The URL of the order a newOrder response created: its one Location field resolved
+// against the directory's newOrder URL (client::location_url); aborts (error) otherwise.
+std::string new_order_location(client::AcmeClient& c, const http::Response& r);
 
 client::Identifier dns_id(const std::string& name);
 

@@ -88,7 +88,9 @@ Result<void> write_inventory(const std::string& path, const CaseList& cases) {
 Result<std::unique_ptr<Harness>> Harness::create(TargetProfile target, const CaseList& all_cases) {
   std::unique_ptr<Harness> h(new Harness(std::move(target)));
   const TargetProfile& t = h->target_;
-  if (!t.http01_listen.empty()) {
+  if (t.http01_responder) {
+    h->http01_ = t.http01_responder;
+  } else if (!t.http01_listen.empty()) {
     auto responder = Http01Responder::start(t.http01_listen);
     if (!responder) return responder.error();
     h->http01_ = std::move(responder.value());

@@ -51,7 +51,8 @@ Result<void> write_inventory(const std::string& path, const CaseList& cases);
 
 class Harness {
  public:
-  // Starts the http-01 responder (when the profile has http01.listen), loads the mock
+  // Starts the http-01 responder (when the profile has http01.listen and no
+  // http01_responder already listening there, which it then uses), loads the mock
   // Apple CA (device.attestation_ca_dir) and writes the inventory file (identity source
   // "inventory-file") listing the devices of all_cases. Errors name what failed.
   static Result<std::unique_ptr<Harness>> create(TargetProfile target, const CaseList& all_cases);
@@ -76,7 +77,7 @@ class Harness {
   explicit Harness(TargetProfile target) : target_(std::move(target)) {}
 
   TargetProfile target_;
-  std::unique_ptr<Http01Responder> http01_;
+  std::shared_ptr<Http01Responder> http01_;
   std::optional<DnsTxtClient> dns_;
   std::optional<sim::AppleCa> apple_ca_;
   std::mutex account_mu_;

@@ -112,6 +112,31 @@ TEST(Dependencies, KeyChangeCasesSkipOnATargetAnswering501ToKeyChange) {
   EXPECT_GE(dependents, 8) << "the inner-*, new-key-in-use* and keeps-orders cases";
 }
 
+// rfc8555-7.1.6-deactivated-authz-blocks-order deactivates an authorization that was valid:
+// a target that refuses to finalize orders that are not ready, but still counts a once-valid
+// authorization after its deactivation, fails it (deactivating a pending authorization, as
+// the case did, could not tell: that order was not ready anyway).
+TEST(DeactivatedAuthorization, OnlyTheDeactivationStandsBetweenTheOrderAndIssuance) {
+  for (const bool still_sufficient : {false, true}) {
+    load::testing::AcmeStub::Options stub_options;
+    stub_options.deactivation = true;
+    stub_options.deactivated_still_sufficient = still_sufficient;
+    load::testing::AcmeStub stub(stub_options);
+    ASSERT_TRUE(stub.running());
+    TargetProfile t = target_at(stub.directory_url());
+    t.challenges = {"http-01"};
+    t.http01_listen = "127.0.0.1:0";  // the stub validates without fetching
+    const std::string id = "rfc8555-7.1.6-deactivated-authz-blocks-order";
+    auto selected = select_cases(all_cases(), Selection{{id}, {}});
+    ASSERT_TRUE(selected.ok()) << selected.error().detail;
+    auto run = run_target(t, *selected, all_cases(), alive_options());
+    ASSERT_TRUE(run.ok()) << run.error().detail;
+    const auto& c = find(run->run, id);
+    EXPECT_EQ(c.outcome, still_sufficient ? reports::Outcome::Fail : reports::Outcome::Pass)
+        << "still sufficient: " << still_sufficient << ": " << c.reason << " " << c.observed;
+  }
+}
+
 // An order is the server's JSON: one without identifiers or authorizations must end each
 // case that needs them with an error, not index an empty list (which crashed the run).
 TEST(ServerJson, AnOrderWithoutAuthorizationsIsAnErrorNotACrash) {

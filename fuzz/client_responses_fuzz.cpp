@@ -2,7 +2,8 @@
 // (client/acme_types.h, client/acme_client_responses.cpp). The input is split into an
 // HTTP status, a Link / Retry-After header value and a body; the body is read as each
 // resource the client expects (directory, account, order, authorization, challenge) and
-// as a problem document. Any server may send any of this; none of it may crash us.
+// as a problem document and as a certificate chain; the header value is also a Location
+// resolved against a request URL. Any server may send any of this; none of it may crash us.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
@@ -11,6 +12,8 @@
 
 #include "client/acme_client_internal.h"
 #include "client/acme_types.h"
+#include "client/pem_chain.h"
+#include "client/url_reference.h"
 
 using namespace attestlab;
 
@@ -29,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)client::acme_detail::error_of(response);
   (void)client::acme_detail::is_bad_nonce(response);
   (void)client::acme_detail::expect_ok(response);
-  (void)client::acme_detail::location_of(response);
+  (void)client::location_url(response, "https://acme.test/acme/new-order");
+  (void)client::parse_pem_certificate_chain(response.body);
   auto json = parse_json(response.body);
   if (!json) return 0;
   (void)client::problem_to_error(*json, response.status);

@@ -16,24 +16,24 @@ W=$(mktemp -d /tmp/attestlab-fault-matrix.XXXXXX)
 SERVER_PID=
 trap '[[ -n $SERVER_PID ]] && kill $SERVER_PID 2>/dev/null; rm -rf "$W"' EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 "$BIN" ca init --dir "$W/ca" >/dev/null
 "$BIN" scenario prepare all --seed 1 --inventory-out "$W/inventory.json" --policy-out "$W/policy.json"
 knobs=$(sed -n 's/^ *bool \([a-z0-9_]*\) = false;.*/\1/p' "$SRC/server/faults.h")
 
 run_against() {  # KNOB ("" = none) → $W/reports-KNOB/result.json
-  local knob=$1 port data
-  port=$(free_port)
+  local knob=$1 data directory
   data="$W/data-${knob:-none}"
-  local args=(serve --listen "127.0.0.1:$port" --data-dir "$data" --attestation-roots "$W/ca/root.pem"
+  # Port 0: the server binds a port the system picks and its ready line names it (a port
+  # picked free here and bound by the server later could be taken in between).
+  local args=(serve --listen "127.0.0.1:0" --data-dir "$data" --attestation-roots "$W/ca/root.pem"
               --inventory "$W/inventory.json" --policy "$W/policy.json" --log-level quiet)
   [[ -n $knob ]] && args+=(--fault "$knob")
   "$BIN" "${args[@]}" >"$W/serve.out" 2>"$W/serve.err" &
   SERVER_PID=$!
   for _ in $(seq 100); do grep -q '^ready ' "$W/serve.out" && break; sleep 0.1; done
   grep -q '^ready ' "$W/serve.out" || { echo "serve --fault $knob did not start: $(cat "$W/serve.err")" >&2; exit 3; }
-  "$BIN" scenario run all --target "https://127.0.0.1:$port/acme/directory" --trust-ca "$data/tls/cert.pem" \
+  directory=$(sed -n 's/^ready //p' "$W/serve.out")
+  "$BIN" scenario run all --target "$directory" --trust-ca "$data/tls/cert.pem" \
     --attestation-ca "$W/ca" --seed 1 --target-inventory --target-policy --quiet \
     --report-dir "$W/reports-${knob:-none}" >/dev/null 2>&1 || true
   kill $SERVER_PID; wait $SERVER_PID 2>/dev/null || true

@@ -6,7 +6,8 @@
 // is control and honest counts: a delay on every answer (a slow target), badNonce on every
 // n-th POST, a forced problem at finalize or keyChange, the number of certificates it
 // issued, stop() (a target that goes away mid-run) and go_silent() (a target that stops
-// answering: every request from then on waits until stop()).
+// answering: every request from then on waits until stop()), and optionally authorization
+// deactivation, honest or not (Options::deactivation).
 //
 // Thread-safe: handlers run on several server threads.
 #pragma once
@@ -22,6 +23,7 @@
 
 #include "core/http.h"
 #include "core/json.h"
+#include "core/pki.h"
 
 namespace attestlab::load::testing {
 
@@ -37,6 +39,13 @@ class AcmeStub {
     bool no_key_change = false;  // the directory has no keyChange
     int new_account_status = 0;  // newAccount answers this problem status (0: creates)
     std::string new_account_problem = "invalidContact";
+    // Authorizations accept {"status":"deactivated"} (any POST with a payload) and read
+    // "deactivated" from then on; an order with a deactivated authorization is "invalid",
+    // and finalizing an order that is not "ready" answers 403 orderNotReady.
+    bool deactivation = false;
+    // With deactivation: a deactivated authorization that was valid still counts, so its
+    // order stays "ready" and is finalized (what RFC 8555 §7.5.2 forbids).
+    bool deactivated_still_sufficient = false;
     int threads = 8;
   };
 
@@ -128,14 +137,20 @@ class AcmeStub {
     }
     const std::uint64_t id = id_of(t);
     if (t.rfind("/authz/", 0) == 0) {
-      const bool valid = answered(id);
+      if (options_.deactivation && has_payload(req)) {
+        std::lock_guard lock(mu_);
+        deactivated_.insert(id);
+      }
+      const std::string status = contains(deactivated_, id) ? "deactivated"
+                                 : answered(id)             ? "valid"
+                                                            : "pending";
       return reply(
-          200, Json{{"status", valid ? "valid" : "pending"},
+          200, Json{{"status", status},
                     {"identifier", {{"type", "dns"}, {"value", "x.load.example"}}},
                     {"challenges", Json::array({Json{{"type", "http-01"},
                                                      {"url", b + "/chall/" + std::to_string(id)},
                                                      {"token", "token" + std::to_string(id)},
-                                                     {"status", valid ? "valid" : "pending"}}})}});
+                                                     {"status", status}}})}});
     }
     if (t.rfind("/chall/", 0) == 0) {
       {
@@ -150,18 +165,51 @@ class AcmeStub {
     if (t.rfind("/finalize/", 0) == 0) {
       if (options_.finalize_status != 0)
         return problem(options_.finalize_status, options_.finalize_problem);
+      if (options_.deactivation && order_status(id) != "ready")
+        return problem(403, "orderNotReady");
       ++issued_;
       return reply(200, order(id, "valid"));
     }
-    if (t.rfind("/order/", 0) == 0)
-      return reply(200, order(id, answered(id) ? "ready" : "pending"));
+    if (t.rfind("/order/", 0) == 0) return reply(200, order(id, order_status(id)));
     if (t.rfind("/cert/", 0) == 0) {
       http::Response r = reply(200, Json());
       r.set("Content-Type", "application/pem-certificate-chain");
-      r.body = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+      r.body = certificate_pem();
       return r;
     }
     return problem(404, "malformed");
+  }
+
+  std::string order_status(std::uint64_t id) {
+    if (options_.deactivation && !options_.deactivated_still_sufficient &&
+        contains(deactivated_, id))
+      return "invalid";
+    return answered(id) ? "ready" : "pending";
+  }
+
+  static bool has_payload(const http::Request& req) {
+    auto body = parse_json(req.body);
+    return body.ok() && body->is_object() && body->value("payload", "") != "";
+  }
+
+  bool contains(const std::set<std::uint64_t>& ids, std::uint64_t id) {
+    std::lock_guard lock(mu_);
+    return ids.count(id) > 0;
+  }
+
+  // One self-signed certificate, strict PEM (the client refuses anything else), made once.
+  static const std::string& certificate_pem() {
+    static const std::string pem = [] {
+      auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+      pki::CertificateSpec spec;
+      spec.subject = {{"CN", "x.load.example"}};
+      spec.not_before = 1'700'000'000;
+      spec.not_after = spec.not_before + 100LL * 365 * 24 * 3600;
+      auto cert = key ? pki::issue_certificate(spec, key->public_key(), nullptr, *key)
+                      : Result<pki::Certificate>(key.error());
+      return cert ? cert->to_pem() : std::string();
+    }();
+    return pem;
   }
 
   Json order(std::uint64_t id, const std::string& status) const {
@@ -175,10 +223,7 @@ class AcmeStub {
     return o;
   }
 
-  bool answered(std::uint64_t id) {
-    std::lock_guard lock(mu_);
-    return answered_.count(id) > 0;
-  }
+  bool answered(std::uint64_t id) { return contains(answered_, id); }
 
   Options options_;
   std::mutex stop_mu_;
@@ -187,7 +232,8 @@ class AcmeStub {
       requests_{0};
   std::atomic<bool> silent_{false}, stopping_{false};
   std::mutex mu_;
-  std::set<std::uint64_t> answered_;  // authorizations whose challenge was answered
+  std::set<std::uint64_t> answered_;     // authorizations whose challenge was answered
+  std::set<std::uint64_t> deactivated_;  // with Options::deactivation
 };
 
 }  // namespace attestlab::load::testing

@@ -60,13 +60,15 @@ start_fake_dns() {
   wait_port 127.0.0.1 "$DNS_MGMT_PORT"
 }
 
-# Starts `attestlab serve` on a free port with DATA_DIR (default $E2E_TMP/data) and extra args.
+# Starts `attestlab serve` with DATA_DIR (default $E2E_TMP/data) and extra args, on
+# SERVER_PORT when set (a restart), else on port 0: the server binds a port the system picks
+# and its ready line tells which (a port picked free and bound later may be taken between).
 # Sets SERVER_PID, SERVER_PORT, DIRECTORY_URL, DATA_DIR. Waits for the "ready" line.
 start_server() {
   DATA_DIR=${DATA_DIR:-$E2E_TMP/data}
-  SERVER_PORT=${SERVER_PORT:-$(free_port)}
-  local out="$E2E_TMP/serve.$SERVER_PORT.$RANDOM.log"
-  "$ATTESTLAB_BIN" serve --listen "127.0.0.1:$SERVER_PORT" --data-dir "$DATA_DIR" "$@" \
+  local port=${SERVER_PORT:-0}
+  local out="$E2E_TMP/serve.$port.$RANDOM.log"
+  "$ATTESTLAB_BIN" serve --listen "127.0.0.1:$port" --data-dir "$DATA_DIR" "$@" \
     >"$out" 2>"$E2E_TMP/serve.stderr.log" &
   SERVER_PID=$!
   E2E_PIDS+=($SERVER_PID)
@@ -77,6 +79,7 @@ start_server() {
     sleep 0.1
   done
   DIRECTORY_URL=$(grep -m1 '^ready ' "$out" | cut -d' ' -f2)
+  [ "$port" != 0 ] || SERVER_PORT=$(sed -n 's|^https://127\.0\.0\.1:\([0-9]*\)/acme/directory$|\1|p' <<<"$DIRECTORY_URL")
   [ "$DIRECTORY_URL" = "https://127.0.0.1:$SERVER_PORT/acme/directory" ] \
     || fail "unexpected ready line: $DIRECTORY_URL"
 }

@@ -16,8 +16,8 @@ W=$E2E_TMP
 
 start_mdm() {  # NAME extra-args...: sets MDM_URL, MDM_PID; TLS certificate in $W/NAME/tls/cert.pem
   local name=$1; shift
-  local port; port=$(free_port)
-  "$BIN" mdm serve --listen "127.0.0.1:$port" --data-dir "$W/$name" --no-blueprint \
+  # Port 0: the MDM binds a port the system picks; its ready line names it.
+  "$BIN" mdm serve --listen "127.0.0.1:0" --data-dir "$W/$name" --no-blueprint \
     --acme-directory "$DIRECTORY_URL" "$@" >"$W/$name.out.log" 2>"$W/$name.err.log" &
   MDM_PID=$!
   E2E_PIDS+=($MDM_PID)
