@@ -49,15 +49,40 @@ wait_port() {  # host port [seconds]
   done
 }
 
-# Starts pebble-challtestsrv as the fake DNS (every A query → 127.0.0.1).
-# Sets DNS_PORT and DNS_MGMT_PORT.
+# True once a peer given its ports beforehand (Pebble, pebble-challtestsrv: neither can report
+# a port it picked itself) listens on host:port as itself: a port picked free may be taken
+# before the peer binds it, and then the port answers for someone else. Pebble exits on a
+# failed bind, pebble-challtestsrv only logs it and runs on: both are looked for, half a
+# second after the port first answers. False when the peer exits, logs a failed bind, or
+# nothing listens within 20 s.
+peer_listening() {  # pid log host port
+  local deadline=$((SECONDS + 20))
+  until (exec 3<>"/dev/tcp/$3/$4") 2>/dev/null; do
+    kill -0 "$1" 2>/dev/null || return 1
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
+  sleep 0.5
+  kill -0 "$1" 2>/dev/null && ! grep -q 'address already in use' "$2"
+}
+
+# Starts pebble-challtestsrv as the fake DNS (every A query → 127.0.0.1), on new ports
+# again (three tries) when one it was given is taken. Sets DNS_PORT and DNS_MGMT_PORT.
 start_fake_dns() {
-  DNS_PORT=$(free_port); DNS_MGMT_PORT=$(free_port)
-  pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS_PORT" \
-    -http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT_PORT" \
-    >"$E2E_TMP/challtestsrv.log" 2>&1 &
-  E2E_PIDS+=($!)
-  wait_port 127.0.0.1 "$DNS_MGMT_PORT"
+  local attempt pid log
+  for attempt in 1 2 3; do
+    DNS_PORT=$(free_port); DNS_MGMT_PORT=$(free_port)
+    log="$E2E_TMP/challtestsrv.$attempt.log"
+    pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS_PORT" \
+      -http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT_PORT" \
+      >"$log" 2>&1 &
+    pid=$!
+    E2E_PIDS+=($pid)
+    peer_listening "$pid" "$log" 127.0.0.1 "$DNS_MGMT_PORT" && return 0
+    kill "$pid" 2>/dev/null || true
+    echo "start_fake_dns: attempt $attempt failed: $(tail -1 "$log")" >&2
+  done
+  fail "pebble-challtestsrv did not start in three tries"
 }
 
 # Starts `attestlab serve` with DATA_DIR (default $E2E_TMP/data) and extra args, on
@@ -109,18 +134,24 @@ start_pebble() {
     -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" -days 30 -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 || fail "openssl req"
   start_fake_dns
-  HTTP01=$(free_port)
-  PEBBLE_PORT=$(free_port)
-  cat >"$E2E_TMP/pebble.json" <<JSON
+  local attempt
+  for attempt in 1 2 3; do
+    HTTP01=$(free_port)
+    PEBBLE_PORT=$(free_port)
+    cat >"$E2E_TMP/pebble.json" <<JSON
 {"pebble":{"listenAddress":"127.0.0.1:$PEBBLE_PORT","managementListenAddress":"127.0.0.1:$(free_port)",
  "certificate":"$E2E_TMP/cert.pem","privateKey":"$E2E_TMP/key.pem","httpPort":$HTTP01,
  "tlsPort":$(free_port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
 JSON
-  PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" \
-    >"$E2E_TMP/pebble.log" 2>&1 &
-  PEBBLE_PID=$!
-  E2E_PIDS+=($PEBBLE_PID)
-  wait_port 127.0.0.1 "$PEBBLE_PORT"
+    PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" \
+      >"$E2E_TMP/pebble.log" 2>&1 &
+    PEBBLE_PID=$!
+    E2E_PIDS+=($PEBBLE_PID)
+    peer_listening "$PEBBLE_PID" "$E2E_TMP/pebble.log" 127.0.0.1 "$PEBBLE_PORT" && return 0
+    kill "$PEBBLE_PID" 2>/dev/null || true
+    echo "start_pebble: attempt $attempt failed: $(tail -1 "$E2E_TMP/pebble.log")" >&2
+  done
+  fail "pebble did not start in three tries"
 }
 
 # Fails unless PNG file $1 is a $2x$3 screenshot of a rendered (not blank) page.
