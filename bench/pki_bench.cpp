@@ -131,14 +131,14 @@ void BM_RawNettleCsrVerify(benchmark::State& state) {
     state.SkipWithError("fixture");
     return;
   }
-  const bench::CsrSignedPart part = bench::signed_part_of(*csr);
+  const bench::SignedPart part = bench::signed_part_of(*csr);
   const bench::NettleP384Verifier verifier(csr->public_key(), part.signature);
-  if (!verifier.verify(sha384.get(), part.info)) {
+  if (!verifier.verify(sha384.get(), part.tbs)) {
     state.SkipWithError("the raw CSR signature does not verify with Nettle");
     return;
   }
   for (auto _ : state) {
-    bool good = verifier.verify(sha384.get(), part.info);
+    bool good = verifier.verify(sha384.get(), part.tbs);
     if (!good) {
       state.SkipWithError("verify failed");
       break;

@@ -64,28 +64,39 @@ inline Bytes raw_digest_sign(EVP_PKEY* key, const EVP_MD* md, const Bytes& data)
   return signature;
 }
 
-// A certificate's signed part (TBSCertificate DER) and its signature value, so that a
-// raw verify can check exactly what X509_verify would.
+// A certificate's or a CSR's signed part (the TBSCertificate or CertificationRequestInfo DER)
+// and its signature value, so that a raw verify can check exactly what X509_verify or
+// X509_REQ_verify would.
 struct SignedPart {
   Bytes tbs;
   Bytes signature;
 };
-
-inline SignedPart signed_part_of(const pki::Certificate& certificate) {
+// From what i2d_re_X509_tbs / i2d_re_X509_REQ_tbs wrote (length, tbs; freed here) and the
+// object's signature.
+inline SignedPart signed_part(int length, unsigned char* tbs, const ASN1_BIT_STRING* signature) {
   SignedPart part;
-  unsigned char* tbs = nullptr;
-  const int length = i2d_re_X509_tbs(certificate.get(), &tbs);
   if (length > 0) part.tbs.assign(tbs, tbs + length);
   OPENSSL_free(tbs);
-  const ASN1_BIT_STRING* signature = nullptr;
-  X509_get0_signature(&signature, nullptr, certificate.get());
   if (signature != nullptr) {
     const unsigned char* bytes = ASN1_STRING_get0_data(signature);
     part.signature.assign(bytes, bytes + ASN1_STRING_length(signature));
   }
   return part;
 }
-
+inline SignedPart signed_part_of(const pki::Certificate& certificate) {
+  unsigned char* tbs = nullptr;
+  const int length = i2d_re_X509_tbs(certificate.get(), &tbs);
+  const ASN1_BIT_STRING* signature = nullptr;
+  X509_get0_signature(&signature, nullptr, certificate.get());
+  return signed_part(length, tbs, signature);
+}
+inline SignedPart signed_part_of(const pki::Csr& csr) {
+  unsigned char* info = nullptr;
+  const int length = i2d_re_X509_REQ_tbs(csr.get(), &info);
+  const ASN1_BIT_STRING* signature = nullptr;
+  X509_REQ_get0_signature(csr.get(), &signature, nullptr);
+  return signed_part(length, info, signature);
+}
 // X509_REQ_verify with the CSR's own key: true when the self-signature verifies.
 inline bool raw_csr_verify(X509_REQ* request, EVP_PKEY* key) {
   return X509_REQ_verify_ex(request, key, nullptr, nullptr) == 1;

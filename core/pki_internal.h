@@ -87,8 +87,9 @@ std::optional<Digest> ecdsa_sha2_digest(int nid, const X509_ALGOR* alg);
 bool signature_over_tbs_holds(const Bytes& der, Digest digest, const PublicKey& key);
 
 // An ECDSA signature (DER) over data by a P-384 key, checked with Nettle's P-384 arithmetic
-// (pki_p384.cpp): the same verdict as EVP_DigestVerify, at about half the cost under OpenSSL
-// 3.0. nullopt when the key is not a named P-384 key or digest is None: OpenSSL decides those.
+// (pki_p384.h): the same verdict as EVP_DigestVerify, at about half the cost under OpenSSL
+// 3.0. nullopt when the key is not a named P-384 key whose point Nettle takes, or digest is
+// None: OpenSSL decides those.
 std::optional<bool> p384_ecdsa_verify(EVP_PKEY* key, const Bytes& data, const Bytes& signature,
                                       Digest digest);
 

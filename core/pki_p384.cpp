@@ -4,60 +4,90 @@
 // (the attestation leaf's signature by Apple's intermediate, the Secure Enclave key's CSR).
 // Only the arithmetic moves: the digest is OpenSSL's, and the signature must be the DER
 // encoding OpenSSL itself insists on (d2i then i2d gives back the same bytes).
+#include "core/pki_p384.h"
+
 #include <gmp.h>
 #include <nettle/ecc-curve.h>
-#include <nettle/ecc.h>
-#include <nettle/ecdsa.h>
 #include <openssl/ec.h>
-#include <openssl/evp.h>
 
 #include "core/pki_internal.h"
 
 namespace attestlab::pki::detail {
 namespace {
 
-// GMP integers that clear themselves.
-struct Mpz {
-  mpz_t v;
-  Mpz() { mpz_init(v); }
-  ~Mpz() { mpz_clear(v); }
-  Mpz(const Mpz&) = delete;
-  Mpz& operator=(const Mpz&) = delete;
-  void set(const unsigned char* bytes, std::size_t n) { mpz_import(v, n, 1, 1, 1, 0, bytes); }
-};
+constexpr std::size_t kCoordinateBytes = 48;
 
-void set_bn(Mpz& out, const BIGNUM* bn) {
-  unsigned char buf[66] = {};
-  const int n = BN_bn2bin(bn, buf);  // callers bound BN_num_bytes first
-  out.set(buf, static_cast<std::size_t>(n));
+// out = the big-endian unsigned integer in bytes[0, n).
+void import(mpz_t out, const unsigned char* bytes, std::size_t n) {
+  mpz_import(out, n, 1, 1, 1, 0, bytes);
+}
+
+// out = bn, when bn is non-negative and no longer than a P-384 coordinate.
+bool import_scalar(mpz_t out, const BIGNUM* bn) {
+  if (BN_is_negative(bn) || BN_num_bytes(bn) > static_cast<int>(kCoordinateBytes)) return false;
+  unsigned char bytes[kCoordinateBytes];
+  const int n = BN_bn2bin(bn, bytes);
+  import(out, bytes, static_cast<std::size_t>(n));
+  return true;
 }
 
 }  // namespace
 
-std::optional<bool> p384_ecdsa_verify(EVP_PKEY* key, const Bytes& data, const Bytes& signature,
-                                      Digest digest) {
-  const EVP_MD* md = evp_digest(digest);
-  if (key == nullptr || md == nullptr) return std::nullopt;
-  auto named = named_ec_point(key);
-  if (!named || named->bits != 384 || named->point.size() != 97) return std::nullopt;
+P384Point::P384Point(EVP_PKEY* key) {
+  ecc_point_init(&point_, nettle_get_secp_384r1());
+  auto named = key != nullptr ? named_ec_point(key) : std::nullopt;
+  if (!named || named->bits != 384 || named->point.size() != 1 + 2 * kCoordinateBytes) return;
+  mpz_t x, y;
+  mpz_init(x);
+  mpz_init(y);
+  import(x, named->point.data() + 1, kCoordinateBytes);
+  import(y, named->point.data() + 1 + kCoordinateBytes, kCoordinateBytes);
+  valid_ = ecc_point_set(&point_, x, y) == 1;
+  mpz_clear(x);
+  mpz_clear(y);
+}
 
-  // The same strictness as OpenSSL's ECDSA verify: a DER ECDSA-Sig-Value and nothing after it.
-  const unsigned char* p = signature.data();
-  ossl::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(signature.size())));
+P384Point::~P384Point() {
+  ecc_point_clear(&point_);
+}
+
+P384Signature::P384Signature(const Bytes& der) {
+  dsa_signature_init(&signature_);
+  const unsigned char* p = der.data();
+  ossl::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
   if (!sig) {
     ossl::last_error();
-    return false;
+    return;
   }
-  if (p != signature.data() + signature.size() ||
-      i2d_bytes(i2d_ECDSA_SIG, static_cast<const ECDSA_SIG*>(sig.get())) != signature)
-    return false;
+  if (p != der.data() + der.size() ||
+      i2d_bytes(i2d_ECDSA_SIG, static_cast<const ECDSA_SIG*>(sig.get())) != der)
+    return;
   const BIGNUM* r = nullptr;
   const BIGNUM* s = nullptr;
   ECDSA_SIG_get0(sig.get(), &r, &s);
-  // Nettle refuses r, s outside [1, n-1]; anything longer than the curve is refused here.
-  if (BN_is_negative(r) || BN_is_negative(s) || BN_num_bytes(r) > 48 || BN_num_bytes(s) > 48)
-    return false;
+  // Nettle refuses r, s outside [1, n-1]; a negative or overlong one is refused here.
+  valid_ = import_scalar(signature_.r, r) && import_scalar(signature_.s, s);
+}
 
+P384Signature::~P384Signature() {
+  dsa_signature_clear(&signature_);
+}
+
+bool P384Signature::holds_for(const P384Point& key, const unsigned char* digest,
+                              std::size_t length) const {
+  return valid_ && key.valid_ && ecdsa_verify(&key.point_, length, digest, &signature_) == 1;
+}
+
+std::optional<bool> p384_ecdsa_verify(EVP_PKEY* key, const Bytes& data, const Bytes& signature,
+                                      Digest digest) {
+  const EVP_MD* md = evp_digest(digest);
+  if (md == nullptr) return std::nullopt;
+  // Not a named P-384 key, or a point Nettle will not set although OpenSSL decoded it: the
+  // verdict is OpenSSL's.
+  const P384Point point(key);
+  if (!point.valid()) return std::nullopt;
+  const P384Signature parsed(signature);
+  if (!parsed.valid()) return false;
   unsigned char hash[EVP_MAX_MD_SIZE];
   unsigned int hash_len = 0;
   if (EVP_Digest(data.empty() ? hash : data.data(), data.size(), hash, &hash_len, md, nullptr) !=
@@ -65,29 +95,7 @@ std::optional<bool> p384_ecdsa_verify(EVP_PKEY* key, const Bytes& data, const By
     ossl::last_error();
     return std::nullopt;
   }
-
-  const ecc_curve* curve = nettle_get_secp_384r1();
-  ecc_point point;
-  ecc_point_init(&point, curve);
-  Mpz x, y;
-  x.set(named->point.data() + 1, 48);
-  y.set(named->point.data() + 49, 48);
-  const bool on_curve = ecc_point_set(&point, x.v, y.v) == 1;
-  bool good = false;
-  if (on_curve) {
-    dsa_signature nsig;
-    dsa_signature_init(&nsig);
-    Mpz rr, ss;
-    set_bn(rr, r);
-    set_bn(ss, s);
-    mpz_set(nsig.r, rr.v);
-    mpz_set(nsig.s, ss.v);
-    good = ecdsa_verify(&point, hash_len, hash, &nsig) == 1;
-    dsa_signature_clear(&nsig);
-  }
-  ecc_point_clear(&point);
-  if (!on_curve) return std::nullopt;  // OpenSSL decoded it: leave the verdict to OpenSSL
-  return good;
+  return parsed.holds_for(point, hash, hash_len);
 }
 
 }  // namespace attestlab::pki::detail

@@ -182,14 +182,14 @@ Result<CryptoTimings> measure_crypto_timings(int iterations) {
   // The server checks P-384 signatures with Nettle (core/pki_p384.cpp), cheaper than OpenSSL
   // 3.0 here: each P-384 floor is the lower of the two.
   const bench::NettleP384Verifier nettle_leaf(p384_public, tbs384.signature);
-  const bench::CsrSignedPart csr384 = bench::signed_part_of(*p384_csr);
+  const bench::SignedPart csr384 = bench::signed_part_of(*p384_csr);
   const bench::NettleP384Verifier nettle_csr(p384_csr->public_key(), csr384.signature);
   if (!nettle_leaf.valid() || !nettle_csr.valid()) return failed("cannot decode for Nettle");
   t.p384_leaf_verify_us = std::min(t.p384_leaf_verify_us, time_op(iterations, ok, [&] {
                                      return nettle_leaf.verify(sha384.get(), tbs384.tbs);
                                    }));
   t.csr_p384_verify_us = std::min(t.csr_p384_verify_us, time_op(iterations, ok, [&] {
-                                    return nettle_csr.verify(sha384.get(), csr384.info);
+                                    return nettle_csr.verify(sha384.get(), csr384.tbs);
                                   }));
   if (!ok) return failed("an operation failed while timed");
   return t;
