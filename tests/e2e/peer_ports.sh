@@ -15,6 +15,15 @@ for _ in $(seq 100); do [ -s "$E2E_TMP/held" ] && break; sleep 0.05; done
 HELD=$(cat "$E2E_TMP/held")
 [ -n "$HELD" ] || fail "the holding listener did not start"
 
+# A process that is alive, logs nothing and has not bound the held port yet (Pebble still
+# making its keys) is not listening there, although the port answers.
+sleep 30 &
+E2E_PIDS+=($!)
+: >"$E2E_TMP/quiet.log"
+if PEER_WAIT_SECONDS=2 peer_listening $! "$E2E_TMP/quiet.log" 127.0.0.1 "$HELD"; then
+  fail "peer_listening took the held port's answer for a process that never bound it"
+fi
+
 # free_port's calls, in order: challtestsrv 1 (dns, management), 2 (dns, management); Pebble
 # 1 (http-01, directory, management, tls), 2 (...). Calls 2 and 6 get the held port.
 echo 0 >"$E2E_TMP/calls"
