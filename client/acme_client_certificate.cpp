@@ -33,13 +33,15 @@ Result<CertificateChain> AcmeClient::download_certificate(const std::string& url
   const http::Headers accept = {{"accept", kPemChain}};
   auto r = signed_post(url, "", *account_key_, KeyId::Kid, accept);
   ATTESTLAB_TRY(expect_ok(r));
-  if (auto strict = parse_pem_certificate_chain(r->body); !strict.ok()) {
-    Error e = strict.error();
+  auto der = parse_pem_certificate_chain(r->body);
+  if (!der.ok()) {
+    Error e = der.error();
     e.status = r->status;
     return e;
   }
   CertificateChain chain;
   chain.pem = r->body;
+  chain.der = std::move(*der);
   for (const auto& value : r->all("link")) {
     for (auto& [link, rel] : parse_link_header(value)) {
       // RFC 8288 §3.1: a relative target is resolved against the request URL.

@@ -528,6 +528,15 @@ TEST_F(AcmeClientFake, CertificateDownloadsAreStrictPem) {
   auto good = serve(pem);
   ASSERT_TRUE(good.ok()) << describe(good.error());
   EXPECT_EQ(good->pem, pem);
+  EXPECT_EQ(good->der, std::vector<Bytes>{cert->to_der()});
+  // Each certificate's DER is handed on in the served order (RFC 8555 §7.4.2).
+  auto other_key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  ASSERT_TRUE(other_key.ok());
+  auto other = pki::issue_certificate(spec, other_key->public_key(), nullptr, *other_key);
+  ASSERT_TRUE(other.ok());
+  auto two = serve(pem + other->to_pem());
+  ASSERT_TRUE(two.ok()) << describe(two.error());
+  EXPECT_EQ(two->der, (std::vector<Bytes>{cert->to_der(), other->to_der()}));
 
   auto text = serve("Certificate:\n    Data: ...\n" + pem);
   ASSERT_FALSE(text.ok());

@@ -327,6 +327,8 @@ TEST_F(PebbleInterop, Dns01OrderIsIssuedWithAVerifiableChain) {
   auto certs = pki::Certificate::bundle_from_pem(chain->pem);
   ASSERT_TRUE(certs.ok()) << describe(certs.error());
   ASSERT_GE(certs->size(), 2u);
+  ASSERT_EQ(chain->der.size(), certs->size());
+  for (std::size_t i = 0; i < certs->size(); ++i) EXPECT_EQ(chain->der[i], (*certs)[i].to_der());
   const pki::Certificate& leaf = certs->front();
   EXPECT_EQ(leaf.subject_alt_names().dns, std::vector<std::string>{domain});
   EXPECT_TRUE(leaf.public_key().equals(cert_key->public_key()));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bytes.h"
 #include "core/json.h"
 #include "core/result.h"
 
@@ -115,6 +116,7 @@ struct RenewalInfo {
 // A downloaded certificate chain (RFC 8555 §7.4.2).
 struct CertificateChain {
   std::string pem;                      // as served: leaf first
+  std::vector<Bytes> der;               // each certificate's DER, leaf first, never empty
   std::vector<std::string> alternates;  // Link rel="alternate" URLs (other chains)
   std::optional<std::string> up;        // Link rel="up" URL (issuer), if given
 };

@@ -376,7 +376,10 @@ void add_finalize_cases(CaseList& out) {
       [](CaseContext& ctx) {
         auto c = ctx.shared_client();
         Issued issued = issue_certificate(ctx, *c);
-        auto certs = need(pki::Certificate::bundle_from_pem(issued.chain.pem), "parse the chain");
+        std::vector<pki::Certificate> certs;
+        for (const auto& der : issued.chain.der) {
+          certs.push_back(need(pki::Certificate::from_der(der), "parse the chain"));
+        }
         if (certs.size() < 2) {
           return Verdict::skip("the chain holds only the end-entity certificate");
         }

@@ -183,10 +183,8 @@ Enrolled enroll(CaseContext& ctx, std::size_t slot, const pki::PublicKey& attest
 
 pki::Certificate issued_leaf(DeviceOrder& d, const client::Order& order) {
   need_that(order.certificate.has_value(), "the order names its certificate");
-  auto chain_pem =
-      need(d.client->download_certificate(*order.certificate), "download the certificate");
-  auto certs = need(pki::Certificate::bundle_from_pem(chain_pem.pem), "parse the certificate");
-  return certs.front();
+  auto chain = need(d.client->download_certificate(*order.certificate), "download the certificate");
+  return need(pki::Certificate::from_der(chain.der.front()), "parse the certificate");
 }
 
 }  // namespace attestlab::conformance

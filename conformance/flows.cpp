@@ -167,8 +167,8 @@ Issued issue_certificate(CaseContext& ctx, client::AcmeClient& c,
                          std::vector<client::Identifier> identifiers) {
   Finalized f = finalized_order(ctx, c, std::move(identifiers));
   auto chain = need(c.download_certificate(*f.order.certificate), "download the certificate");
-  auto certs = need(pki::Certificate::bundle_from_pem(chain.pem), "parse the certificate chain");
-  return Issued{f.order, f.key, chain, certs.front()};
+  auto leaf = need(pki::Certificate::from_der(chain.der.front()), "parse the certificate");
+  return Issued{f.order, f.key, chain, std::move(leaf)};
 }
 
 http::Response fetch(client::AcmeClient& c, const std::string& url) {

@@ -206,10 +206,8 @@ Result<std::string> finalize_and_download(client::AcmeClient& c, const client::O
         "the order", done.status + (done.certificate ? "" : " without a certificate"), done.error);
   ctx.begin(Step::Download);
   auto chain = c.download_certificate(*done.certificate);
-  if (!chain) return chain.error();
-  if (chain->pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
-    return Error::make(client::kErrorUnexpectedResponse, "the certificate download holds no PEM");
-  return chain->pem;
+  if (!chain) return chain.error();  // the client read the chain strictly: one or more certificates
+  return std::move(chain->pem);
 }
 
 }  // namespace attestlab::load

@@ -368,14 +368,15 @@ class Enrollment {
   bool download() {
     auto chain = client_.download_certificate(result_.certificate_url);
     if (!chain) return fail_from_server(step::kDownload, chain.error());
-    auto certs = pki::Certificate::bundle_from_pem(chain->pem);
-    if (!certs) {
+    // The chain's text was read strictly by the client; only the leaf is needed here.
+    auto leaf = pki::Certificate::from_der(chain->der.front());
+    if (!leaf) {
       return fail(step::kDownload,
                   Error::make(client::kErrorUnexpectedResponse,
-                              "the certificate chain does not parse: " + certs.error().detail));
+                              "the certificate does not parse: " + leaf.error().detail));
     }
-    result_.certificate_chain_pem = chain->pem;
-    result_.certificate = certs->front();
+    result_.certificate_chain_pem = std::move(chain->pem);
+    result_.certificate = std::move(*leaf);
     return completed(step::kDownload);
   }
 
