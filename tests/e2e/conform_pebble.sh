@@ -19,18 +19,10 @@ PEBBLE_FINDINGS=(
 )
 source "$(dirname "$0")/lib.sh"
 start_pebble
-EAB_PORT=$(free_port)
 EAB_KEY=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-cat >"$E2E_TMP/pebble-eab.json" <<EOF
-{"pebble":{"listenAddress":"127.0.0.1:$EAB_PORT","managementListenAddress":"127.0.0.1:$(free_port)",
- "certificate":"$E2E_TMP/cert.pem","privateKey":"$E2E_TMP/key.pem","httpPort":$(free_port),
- "tlsPort":$(free_port),"ocspResponderURL":"","externalAccountBindingRequired":true,
- "externalAccountMACKeys":{"conformance-kid":"$EAB_KEY"}}}
-EOF
-PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/pebble-eab.json" -dnsserver "127.0.0.1:$DNS_PORT" \
-  >"$E2E_TMP/pebble-eab.log" 2>&1 &
-E2E_PIDS+=($!)
-wait_port 127.0.0.1 "$EAB_PORT"
+start_pebble_named pebble-eab \
+  '"externalAccountBindingRequired":true, "externalAccountMACKeys":{"conformance-kid":"'"$EAB_KEY"'"}'
+EAB_PORT=$STARTED_PORT
 
 cat >"$E2E_TMP/pebble-profile.json" <<EOF
 {

@@ -35,11 +35,17 @@ start_server
 expect_usage conform-tls "pass that CA with --trust-ca PEM" env -u SSL_CERT_FILE \
   "$ATTESTLAB_BIN" conform --target "$DIRECTORY_URL"
 # Something that is not ACME: the server's own TLS certificate file served over HTTP.
-NOT_ACME_PORT=$(free_port)
-/usr/bin/python3 -m http.server "$NOT_ACME_PORT" --bind 127.0.0.1 --directory "$E2E_TMP" \
-  >"$E2E_TMP/http.log" 2>&1 &
+# It binds a port the system picks and prints it (a port picked free may be taken before a
+# later bind, and then another listener would answer).
+/usr/bin/python3 -c 'import functools, http.server, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()' "$E2E_TMP" >"$E2E_TMP/http.port" 2>"$E2E_TMP/http.log" &
 E2E_PIDS+=($!)
-wait_port 127.0.0.1 "$NOT_ACME_PORT"
+for _ in $(seq 100); do [ -s "$E2E_TMP/http.port" ] && break; sleep 0.1; done
+NOT_ACME_PORT=$(cat "$E2E_TMP/http.port")
+[ -n "$NOT_ACME_PORT" ] || fail "the plain HTTP server did not start: $(cat "$E2E_TMP/http.log")"
 expect_usage conform-not-acme "is not an ACME directory: it answered HTTP 404" \
   "$ATTESTLAB_BIN" conform --target "http://127.0.0.1:$NOT_ACME_PORT/acme/directory"
 pass "a target that is not there: one line, exit 2, no case run"

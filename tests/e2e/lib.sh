@@ -162,24 +162,33 @@ start_pebble() {
     -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" -days 30 -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 || fail "openssl req"
   start_fake_dns
+  start_pebble_named pebble '"externalAccountBindingRequired":false'
+  PEBBLE_PORT=$STARTED_PORT HTTP01=$STARTED_HTTP01 PEBBLE_PID=$STARTED_PID
+}
+
+# Starts one more Pebble beside start_pebble's (same certificate and fake DNS), its config
+# $E2E_TMP/NAME.json with the extra members given, its log $E2E_TMP/NAME.log; on new ports
+# again (three tries) when one it was given is taken. Sets STARTED_PORT (the directory's),
+# STARTED_HTTP01 (its httpPort) and STARTED_PID.
+start_pebble_named() {  # name extra-config-members
   local attempt
   for attempt in 1 2 3; do
-    HTTP01=$(free_port)
-    PEBBLE_PORT=$(free_port)
-    cat >"$E2E_TMP/pebble.json" <<JSON
-{"pebble":{"listenAddress":"127.0.0.1:$PEBBLE_PORT","managementListenAddress":"127.0.0.1:$(free_port)",
- "certificate":"$E2E_TMP/cert.pem","privateKey":"$E2E_TMP/key.pem","httpPort":$HTTP01,
- "tlsPort":$(free_port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
+    STARTED_HTTP01=$(free_port)
+    STARTED_PORT=$(free_port)
+    cat >"$E2E_TMP/$1.json" <<JSON
+{"pebble":{"listenAddress":"127.0.0.1:$STARTED_PORT","managementListenAddress":"127.0.0.1:$(free_port)",
+ "certificate":"$E2E_TMP/cert.pem","privateKey":"$E2E_TMP/key.pem","httpPort":$STARTED_HTTP01,
+ "tlsPort":$(free_port),"ocspResponderURL":"",$2}}
 JSON
-    PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" \
-      >"$E2E_TMP/pebble.log" 2>&1 &
-    PEBBLE_PID=$!
-    E2E_PIDS+=($PEBBLE_PID)
-    peer_listening "$PEBBLE_PID" "$E2E_TMP/pebble.log" 127.0.0.1 "$PEBBLE_PORT" && return 0
-    kill "$PEBBLE_PID" 2>/dev/null || true
-    echo "start_pebble: attempt $attempt failed: $(tail -1 "$E2E_TMP/pebble.log")" >&2
+    PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/$1.json" -dnsserver "127.0.0.1:$DNS_PORT" \
+      >"$E2E_TMP/$1.log" 2>&1 &
+    STARTED_PID=$!
+    E2E_PIDS+=($STARTED_PID)
+    peer_listening "$STARTED_PID" "$E2E_TMP/$1.log" 127.0.0.1 "$STARTED_PORT" && return 0
+    kill "$STARTED_PID" 2>/dev/null || true
+    echo "start_pebble ($1): attempt $attempt failed: $(tail -1 "$E2E_TMP/$1.log")" >&2
   done
-  fail "pebble did not start in three tries"
+  fail "$1 did not start in three tries"
 }
 
 # Fails unless PNG file $1 is a $2x$3 screenshot of a rendered (not blank) page.

@@ -38,7 +38,7 @@ start_pebble 2>"$E2E_TMP/start.err"
 [ "$(cat "$E2E_TMP/calls")" -eq 12 ] || fail "expected two tries of each peer, free_port called $(cat "$E2E_TMP/calls") times"
 grep -q "start_fake_dns: attempt 1 failed: .*address already in use" "$E2E_TMP/start.err" ||
   fail "the fake DNS's failed bind was not noticed: $(cat "$E2E_TMP/start.err")"
-grep -q "start_pebble: attempt 1 failed: .*address already in use" "$E2E_TMP/start.err" ||
+grep -q "start_pebble (pebble): attempt 1 failed: .*address already in use" "$E2E_TMP/start.err" ||
   fail "Pebble's failed bind was not noticed: $(cat "$E2E_TMP/start.err")"
 [ "$DNS_MGMT_PORT" != "$HELD" ] && [ "$PEBBLE_PORT" != "$HELD" ] || fail "a peer was left on the held port"
 
