@@ -14,54 +14,79 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-# A TCP port nobody listens on right now, and a wait (20 s at most) until one listens.
+# A TCP port nobody listens on right now.
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "nothing on :$1" >&2; exit 3; }
 
-# pebble-challtestsrv as the fake DNS (every A query -> 127.0.0.1). Sets DNS, DNS_MGMT.
+# pid_listens_on, peer_listening: a peer given its ports beforehand is up only once its own
+# socket listens on its port (a port picked free may be taken before the peer binds it).
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/peer_ports.sh"
+
+# pebble-challtestsrv as the fake DNS (every A query -> 127.0.0.1), on new ports again (three
+# tries) when one it was given is taken. Sets DNS, DNS_MGMT.
 start_fake_dns() {
-  DNS=$(port) DNS_MGMT=$(port)
-  pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS" -http01 "" \
-    -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT" >"$TMP/challtestsrv.log" 2>&1 &
-  PIDS+=($!)
-  wait_port "$DNS_MGMT"
+  local attempt pid
+  for attempt in 1 2 3; do
+    DNS=$(port) DNS_MGMT=$(port)
+    pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS" -http01 "" \
+      -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT" >"$TMP/challtestsrv.log" 2>&1 &
+    pid=$!
+    PIDS+=($pid)
+    peer_listening "$pid" "$TMP/challtestsrv.log" 127.0.0.1 "$DNS_MGMT" && return 0
+    kill "$pid" 2>/dev/null || true
+    echo "start_fake_dns: attempt $attempt failed: $(tail -1 "$TMP/challtestsrv.log")" >&2
+  done
+  echo "pebble-challtestsrv did not start in three tries" >&2
+  exit 3
 }
 
 # `attestlab serve` in TMP/attestlab, validating through the fake DNS; http-01 on A_HTTP01.
-# Sets A_PORT, A_HTTP01, A_PID, A_DIRECTORY; waits for its ready line.
+# Sets A_PORT, A_HTTP01, A_PID, A_DIRECTORY; waits for its ready line. The server listens on
+# a port the system picks (port 0) and its ready line names it.
 # A_DATA: the data directory (default TMP/attestlab; its TLS certificate: A_DATA/tls/cert.pem);
 # A_WRAP: a command put before the server's, e.g. "taskset -c 0".
 start_attestlab() {
-  A_PORT=$(port) A_HTTP01=$(port)
+  A_HTTP01=$(port)
   A_DATA=${A_DATA:-$TMP/attestlab}
-  ${A_WRAP:-} "$BIN" serve --listen "127.0.0.1:$A_PORT" --data-dir "$A_DATA" --dns-server "127.0.0.1:$DNS" \
+  ${A_WRAP:-} "$BIN" serve --listen "127.0.0.1:0" --data-dir "$A_DATA" --dns-server "127.0.0.1:$DNS" \
     --http01-port "$A_HTTP01" ${A_SERVE_ARGS:-} >"$TMP/serve.log" 2>&1 &
   A_PID=$!
   PIDS+=($A_PID)
   for _ in $(seq 300); do grep -q '^ready ' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
   grep -q '^ready ' "$TMP/serve.log" || { echo "attestlab serve never became ready" >&2; exit 3; }
-  A_DIRECTORY="https://127.0.0.1:$A_PORT/acme/directory"
+  A_DIRECTORY=$(grep -m1 '^ready ' "$TMP/serve.log" | cut -d' ' -f2)
+  A_PORT=$(sed -n 's|^https://127\.0\.0\.1:\([0-9]*\)/acme/directory$|\1|p' <<<"$A_DIRECTORY")
+  [ -n "$A_PORT" ] || { echo "unexpected ready line: $A_DIRECTORY" >&2; exit 3; }
 }
 
 # Pebble doing the same work as attestlab: real validation through the fake DNS, no
 # artificial sleep, no nonce rejection. TLS trust: TMP/cert.pem; http-01 on P_HTTP01.
-# Sets P_PORT, P_HTTP01, P_PID, P_DIRECTORY.
+# Sets P_PORT, P_HTTP01, P_PID, P_DIRECTORY; on new ports again (three tries) when one it was
+# given is taken.
 start_pebble() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/key.pem" \
     -out "$TMP/cert.pem" -days 30 -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
-  P_PORT=$(port) P_HTTP01=$(port)
-  cat >"$TMP/pebble-config.json" <<EOF
+  local attempt
+  for attempt in 1 2 3; do
+    P_PORT=$(port) P_HTTP01=$(port)
+    cat >"$TMP/pebble-config.json" <<EOF
 {"pebble":{"listenAddress":"127.0.0.1:$P_PORT","managementListenAddress":"127.0.0.1:$(port)",
  "certificate":"$TMP/cert.pem","privateKey":"$TMP/key.pem","httpPort":$P_HTTP01,
  "tlsPort":$(port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
 EOF
-  PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$TMP/pebble-config.json" \
-    -dnsserver "127.0.0.1:$DNS" >"$TMP/pebble.log" 2>&1 &
-  P_PID=$!
-  PIDS+=($P_PID)
-  wait_port "$P_PORT"
-  P_DIRECTORY="https://127.0.0.1:$P_PORT/dir"
+    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$TMP/pebble-config.json" \
+      -dnsserver "127.0.0.1:$DNS" >"$TMP/pebble.log" 2>&1 &
+    P_PID=$!
+    PIDS+=($P_PID)
+    if peer_listening "$P_PID" "$TMP/pebble.log" 127.0.0.1 "$P_PORT"; then
+      P_DIRECTORY="https://127.0.0.1:$P_PORT/dir"
+      return 0
+    fi
+    kill "$P_PID" 2>/dev/null || true
+    echo "start_pebble: attempt $attempt failed: $(tail -1 "$TMP/pebble.log")" >&2
+  done
+  echo "pebble did not start in three tries" >&2
+  exit 3
 }
 
 # Target profiles for `attestlab load` (conformance/TARGETS.md), http-01 through the

@@ -15,6 +15,7 @@
 # a correct client retries. Installs nothing; exit 2 when pebble is missing or a port is
 # taken.
 set -euo pipefail
+source "$(dirname "$0")/peer_ports.sh"  # peer_listening
 DIR=${PEBBLE_DIR:-/tmp/pebble}
 cmd=${1:-}
 stop() {
@@ -54,10 +55,16 @@ echo $! >"$DIR/challtestsrv.pid"
 PEBBLE_VA_NOSLEEP=1 nohup pebble -config "$DIR/pebble.json" -dnsserver 127.0.0.1:8053 \
   >"$DIR/pebble.log" 2>&1 &
 echo $! >"$DIR/pebble.pid"
-for _ in $(seq 100); do
-  (exec 3<>/dev/tcp/127.0.0.1/14000) 2>/dev/null && { echo "pebble ready: https://127.0.0.1:14000/dir (logs in $DIR)"; exit 0; }
-  sleep 0.1
-done
-echo "pebble.sh: Pebble did not start; see $DIR/pebble.log" >&2
+# Up once each listens on its port itself (not when something answers there).
+if ! peer_listening "$(cat "$DIR/challtestsrv.pid")" "$DIR/challtestsrv.log" 127.0.0.1 8055; then
+  echo "pebble.sh: pebble-challtestsrv did not start: $(tail -1 "$DIR/challtestsrv.log")" >&2
+  stop
+  exit 3
+fi
+if peer_listening "$(cat "$DIR/pebble.pid")" "$DIR/pebble.log" 127.0.0.1 14000; then
+  echo "pebble ready: https://127.0.0.1:14000/dir (logs in $DIR)"
+  exit 0
+fi
+echo "pebble.sh: Pebble did not start: $(tail -1 "$DIR/pebble.log"); see $DIR/pebble.log" >&2
 stop
 exit 3

@@ -49,50 +49,9 @@ wait_port() {  # host port [seconds]
   done
 }
 
-# True once a peer given its ports beforehand (Pebble, pebble-challtestsrv: neither can report
-# a port it picked itself) listens on host:port as itself: a port picked free may be taken
-# before the peer binds it, and then the port answers for someone else, so answering is not
-# enough. The listening socket on host:port (/proc/net/tcp, IPv4) must be one of the peer's
-# own descriptors (/proc/PID/fd). False when the peer exits, logs a failed bind (Pebble exits
-# on one, pebble-challtestsrv only logs it and runs on), or does not listen within
-# PEER_WAIT_SECONDS (default 20).
-peer_listening() {  # pid log host port
-  local deadline=$((SECONDS + ${PEER_WAIT_SECONDS:-20}))
-  until pid_listens_on "$1" "$3" "$4"; do
-    kill -0 "$1" 2>/dev/null || return 1
-    ! grep -q 'address already in use' "$2" || return 1
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.1
-  done
-  ! grep -q 'address already in use' "$2"
-}
-
-# True when process PID holds the socket listening on IPv4 host:port.
-pid_listens_on() {  # pid host port
-  /usr/bin/python3 - "$@" <<'PY'
-import os, socket, struct, sys
-pid, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-want = "%08X:%04X" % (struct.unpack("=I", socket.inet_aton(host))[0], port)
-inodes = set()
-with open("/proc/net/tcp") as f:
-    next(f)
-    for line in f:
-        field = line.split()
-        if field[1] == want and field[3] == "0A":  # 0A: LISTEN
-            inodes.add("socket:[%s]" % field[9])
-try:
-    fds = os.listdir("/proc/%s/fd" % pid)
-except OSError:
-    sys.exit(1)
-for fd in fds:
-    try:
-        if os.readlink("/proc/%s/fd/%s" % (pid, fd)) in inodes:
-            sys.exit(0)
-    except OSError:
-        pass
-sys.exit(1)
-PY
-}
+# pid_listens_on, peer_listening: a peer given its ports beforehand is up only once its own
+# socket listens on its port.
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/peer_ports.sh"
 
 # Starts pebble-challtestsrv as the fake DNS (every A query → 127.0.0.1), on new ports
 # again (three tries) when one it was given is taken. Sets DNS_PORT and DNS_MGMT_PORT.
