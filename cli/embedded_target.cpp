@@ -80,6 +80,15 @@ EmbeddedTargetOptions conformance_target_options(bool eab_required) {
   return o;
 }
 
+EmbeddedTargetOptions load_target_options(bool challenge_peers) {
+  EmbeddedTargetOptions o;
+  o.work_dir_prefix = "attestlab-load";
+  // A policy member not given keeps its default: only the quota changes.
+  o.policy_json = R"({"limits": {"new_accounts_per_ip_per_hour": 100000000}})";
+  o.challenge_peers = challenge_peers;
+  return o;
+}
+
 Result<EmbeddedTargetOptions> scenario_target_options(
     const std::vector<scenarios::ScenarioPlan>& plans) {
   std::vector<scenarios::Scenario> selected;

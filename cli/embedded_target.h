@@ -52,6 +52,11 @@ struct EmbeddedTargetOptions {
 // `conform --embedded` (eab_required false) and `--embedded-eab`: the inventory of every
 // conformance case's devices, the documented default policy, EAB keys, challenge peers.
 EmbeddedTargetOptions conformance_target_options(bool eab_required);
+// `load --embedded`: no inventory, the default policy but for the quota of new accounts per
+// client IP, raised from 10,000 to 100,000,000 an hour (every enrollment of a load comes from
+// one address with a new account, which passes 10,000 within ~15 s on a fast 2-core machine;
+// the quota is still checked), challenge peers when the flow validates http-01/dns-01.
+EmbeddedTargetOptions load_target_options(bool challenge_peers);
 // `scenario run --embedded` and `demo`: the inventory of every planned device and the
 // default policy with the scenarios' assumptions. Error("malformed") names a bad or
 // conflicting assumption.

@@ -13,6 +13,8 @@
 #include "scenarios/engine.h"
 #include "scenarios/library.h"
 #include "scenarios/scenario.h"
+#include "server/acme/rate_limits.h"
+#include "server/attest/attest_policy.h"
 
 namespace attestlab::cli {
 namespace {
@@ -217,6 +219,38 @@ TEST(EmbeddedTarget, BadAssumedPolicyIsMalformed) {
       << options.error().detail;
   EXPECT_NE(options.error().detail.find("require_sip"), std::string::npos)
       << options.error().detail;
+}
+
+// `load --embedded` must not measure the server's quota of new accounts per client IP (one
+// address, a new account per enrollment: 10,000 an hour are passed within seconds), and
+// nothing else of the default policy changes.
+TEST(EmbeddedTarget, LoadTargetRaisesOnlyTheNewAccountQuota) {
+  for (bool peers : {false, true}) {
+    const EmbeddedTargetOptions o = load_target_options(peers);
+    EXPECT_EQ(o.challenge_peers, peers);
+    EXPECT_TRUE(o.inventory_json.empty());
+    const Json policy = Json::parse(o.policy_json);
+    auto limits = server::rate_limits_from_json(policy, server::RateLimits{});
+    ASSERT_TRUE(limits.ok()) << limits.error().detail;
+    EXPECT_EQ(limits->new_accounts_per_ip_per_hour, 100000000);
+    Json others = server::rate_limits_json(*limits);
+    Json defaults = server::rate_limits_json(server::RateLimits{});
+    others.erase("new_accounts_per_ip_per_hour");
+    defaults.erase("new_accounts_per_ip_per_hour");
+    EXPECT_EQ(others, defaults);
+    auto posture = server::AttestPolicy::from_json(policy);
+    ASSERT_TRUE(posture.ok()) << posture.error().detail;
+    EXPECT_EQ(posture->to_json(), server::AttestPolicy{}.to_json());
+  }
+  // The server starts with that policy and creates accounts.
+  auto t = EmbeddedTarget::start(load_target_options(false));
+  ASSERT_TRUE(t.ok()) << t.error().detail;
+  const conformance::TargetProfile p = (*t)->conformance_profile();
+  client::AcmeClient client(p.directory_url, conformance::client_options(p));
+  auto key = pki::PrivateKey::generate(pki::KeySpec::p256());
+  ASSERT_TRUE(key.ok());
+  auto account = client.new_account(*key);
+  EXPECT_TRUE(account.ok()) << account.error().detail;
 }
 
 TEST(PolicyWithAssumptions, MergesObjectsAndReplacesTheRest) {

@@ -43,15 +43,13 @@ int internal(const std::string& message) { return complain("load", kExitInternal
 
 // The profile the load runs against: a --target-profile, --embedded, or --target URLs.
 // --embedded: attestlab's own server in-process (cli/embedded_target.h) with what every
-// flow needs: a fresh mock Apple CA it trusts, no inventory, the default policy, and for
-// plain/renewal the fake DNS and an http-01 port (required: without them nothing validates).
+// flow needs (load_target_options): a fresh mock Apple CA it trusts, no inventory, the
+// default policy with the new-accounts-per-IP quota raised, and for plain/renewal the fake
+// DNS and an http-01 port (required: without them nothing validates).
 Result<client::TargetProfile> start_embedded(const LoadArgs& a,
                                              std::unique_ptr<EmbeddedTarget>& embedded) {
   const bool need_peers = a.flow == "plain" || a.flow == "renewal";
-  EmbeddedTargetOptions options;
-  options.work_dir_prefix = "attestlab-load";
-  options.challenge_peers = need_peers;
-  auto started = EmbeddedTarget::start(std::move(options));
+  auto started = EmbeddedTarget::start(load_target_options(need_peers));
   if (!started) return started.error();
   embedded = std::move(*started);
   if (need_peers && !embedded->has_challenge_peers())
