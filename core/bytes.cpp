@@ -112,6 +112,20 @@ std::string base64_encode(const Bytes& data) {
   return encode(data.data(), data.size(), kStdAlphabet, true);
 }
 
+std::string pem_encode(std::string_view label, const Bytes& data) {
+  constexpr std::size_t kLine = 64;
+  const std::string body = base64_encode(data);
+  std::string out;
+  out.reserve(body.size() + body.size() / kLine + 2 * label.size() + 34);
+  out.append("-----BEGIN ").append(label).append("-----\n");
+  for (std::size_t i = 0; i < body.size(); i += kLine) {
+    out.append(body, i, kLine);
+    out += '\n';
+  }
+  out.append("-----END ").append(label).append("-----\n");
+  return out;
+}
+
 // Lenient about whitespace (PEM and plist bodies wrap lines), strict about the rest:
 // padding only at the end and only to complete the last quantum.
 Result<Bytes> base64_decode(std::string_view text) {

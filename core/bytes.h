@@ -24,6 +24,10 @@ Result<Bytes> base64url_decode(std::string_view text);
 
 // Standard base64 with padding (PEM bodies, plist <data>).
 std::string base64_encode(const Bytes& data);
+// RFC 7468's strict textual encoding of `data` under `label` ("CERTIFICATE"): the BEGIN line,
+// base64 in lines of 64 characters (the last one shorter), the END line, each ending in LF;
+// the same text OpenSSL's PEM_write_bio_* writes.
+std::string pem_encode(std::string_view label, const Bytes& data);
 Result<Bytes> base64_decode(std::string_view text);
 
 std::string hex_encode(const Bytes& data);  // lowercase

@@ -80,6 +80,20 @@ TEST(BytesBase64, NonCanonicalTrailingBitsAreRefused) {
   EXPECT_FALSE(base64url_decode("Zm-").ok());
 }
 
+// RFC 7468 §3: 64 characters per line, the last one shorter, never an empty line.
+TEST(BytesBase64, PemEncodeWrapsAtSixtyFourCharacters) {
+  const std::string b = "-----BEGIN TEST-----\n", e = "-----END TEST-----\n";
+  EXPECT_EQ(pem_encode("TEST", Bytes{}), b + e);
+  EXPECT_EQ(pem_encode("TEST", to_bytes("f")), b + "Zg==\n" + e);
+  const Bytes full(48, 0xff);  // exactly one line
+  EXPECT_EQ(pem_encode("TEST", full), b + std::string(64, '/') + "\n" + e);
+  Bytes more = full;
+  more.push_back(0xff);
+  EXPECT_EQ(pem_encode("TEST", more), b + std::string(64, '/') + "\n/w==\n" + e);
+  auto decoded = base64_decode(pem_encode("TEST", Bytes(1000, 7)).substr(b.size()));
+  ASSERT_FALSE(decoded.ok());  // the END line is not base64
+}
+
 TEST(BytesBase64, StandardToleratesLineBreaksOnly) {
   auto d = base64_decode("Zm9v\nYmFy\r\n");
   ASSERT_TRUE(d.ok());

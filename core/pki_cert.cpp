@@ -126,9 +126,10 @@ Bytes Certificate::spki_der() const {
 
 std::string Certificate::to_pem() const {
   if (!cert_) return {};
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509(bio.get(), cert_.get()) != 1) return {};
-  return detail::bio_contents(bio.get());
+  // The DER armoured here: PEM_write_bio_X509 writes the same text through a BIO in 48-byte
+  // pieces, at several times the cost (a leaf is stored and served as PEM at every issuance).
+  const Bytes der = to_der();
+  return der.empty() ? std::string() : pem_encode("CERTIFICATE", der);
 }
 
 namespace {

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <set>
@@ -140,6 +141,34 @@ TEST(PkiCertificate, PemRoundTripAndBundles) {
   Bytes trailing = c.leaf.cert.to_der();
   trailing.push_back(0);
   EXPECT_FALSE(Certificate::from_der(trailing).ok());
+}
+
+// to_pem armours the DER itself: the text must be what OpenSSL's PEM_write_bio_X509 writes,
+// for every length of the last base64 line (DER lengths of every residue modulo 48: one
+// more SAN byte at a time).
+TEST(PkiCertificate, ToPemIsOpenSslsText) {
+  TestChain c = make_chain();
+  auto openssl_pem = [](const Certificate& cert) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    EXPECT_EQ(PEM_write_bio_X509(bio, cert.get()), 1);
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio, &data);
+    std::string text(data, static_cast<std::size_t>(len));
+    BIO_free(bio);
+    return text;
+  };
+  std::set<std::size_t> tails;
+  for (int extra = 0; extra < 400 && tails.size() < 48; ++extra) {
+    CertificateSpec spec = leaf_spec();
+    spec.sans.dns = {std::string(static_cast<std::size_t>(1 + extra), 'a') + ".example"};
+    Issued leaf = issue(spec, KeySpec::p256(), &c.intermediate);
+    tails.insert(leaf.cert.to_der().size() % 48);
+    EXPECT_EQ(leaf.cert.to_pem(), openssl_pem(leaf.cert)) << leaf.cert.to_der().size();
+  }
+  EXPECT_EQ(tails.size(), 48u);  // every length of the last line was seen
+  for (const Certificate* cert : {&c.root.cert, &c.intermediate.cert})
+    EXPECT_EQ(cert->to_pem(), openssl_pem(*cert));
+  EXPECT_EQ(Certificate().to_pem(), "");
 }
 
 TEST(PkiCertificate, RandomSerialIsPositiveAndUnique) {
