@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "bench/load/load_text.h"
+
 namespace attestlab::load {
 namespace {
 
@@ -70,6 +72,25 @@ LoadRun run_with(LoadStats stats, int shard, int shards, std::int64_t window_sta
   r.server_cpu_ms = 400;
   r.stats = std::move(stats);
   return r;
+}
+
+// Enrollments refused by the target's quota are errors, and the summary says what measured
+// them: the quota, not the capacity.
+TEST(LoadRun, SummaryNamesAQuotaWhenTheTargetRefusedRateLimited) {
+  LoadRun run;
+  run.target_name = "t";
+  run.flow = "plain";
+  run.shards = {0};
+  run.stats.completed = 10;
+  run.stats.failed = 5;
+  run.stats.errors[ErrorKey{"directory", "connection", 0}] = 1;
+  EXPECT_EQ(format_summary(run).find("rateLimited:"), std::string::npos);
+  run.stats.errors[ErrorKey{"account", "rateLimited", 429}] = 3;
+  run.stats.errors[ErrorKey{"order", "rateLimited", 429}] = 1;
+  const std::string text = format_summary(run);
+  EXPECT_NE(text.find("note: 4 refused rateLimited: the target's quota, not its capacity"),
+            std::string::npos)
+      << text;
 }
 
 TEST(LoadRun, MergedShardsEqualTheSingleRunOfTheSameSamples) {

@@ -104,6 +104,16 @@ std::string format_summary(const LoadRun& r) {
         out << ": " << example->second.substr(0, 120);
       out << "\n";
     }
+    std::uint64_t limited = 0;
+    for (const auto& [key, n] : r.stats.errors)
+      if (key.type == "rateLimited") limited += n;
+    if (limited > 0) {
+      // A refusal by quota is the target doing its job; the figures then describe the quota.
+      out << "    note: " << limited
+          << " refused rateLimited: the target's quota, not its capacity, ended them (one client "
+             "address, and a new account per enrollment unless --accounts N); give the load a "
+             "pool of accounts or raise the target's quota to measure its throughput\n";
+    }
   }
   if (!r.stats.faults.empty()) {
     out << "  fault enrollments (not in the figures above):\n";
