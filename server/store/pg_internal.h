@@ -132,8 +132,6 @@ class PgStore final : public Store {
   Result<std::vector<CertificateRecord>> valid_certificates_by_device(
       const std::string& device_id) override;
   Result<void> update_certificate(const CertificateRecord& c) override;
-  Result<bool> set_replaced_by_if(const std::string& certificate_id, const std::string& expected,
-                                  const std::string& order_id) override;
   Result<bool> revoke_certificate_if_valid(const std::string& certificate_id, int reason,
                                            std::int64_t revoked_at) override;
 

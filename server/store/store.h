@@ -43,9 +43,11 @@ class Store {
   virtual Result<void> create_order(const Order& o, const std::vector<Authorization>& authzs) = 0;
   // create_order for an order that replaces a certificate (RFC 9773 §5: a certificate has
   // one successor): in the same transaction the certificate's replaced_by is set to o.id
-  // while it is still `expected_replaced_by` ("" = none), as set_replaced_by_if does. When
-  // it is not (another order claimed it first), Error("changed") and nothing is written:
-  // the loser of a race leaves no order and no authorization behind.
+  // while it is still `expected_replaced_by` ("" = none), a compare-and-set of that member
+  // only (no other member of the certificate is written, so a racing change to the record is
+  // not undone). When it is not (another order claimed it first, or there is no such
+  // certificate), Error("changed") and nothing is written: the loser of a race leaves no
+  // order and no authorization behind.
   virtual Result<void> create_replacing_order(const Order& o,
                                               const std::vector<Authorization>& authzs,
                                               const std::string& certificate_id,
@@ -96,13 +98,6 @@ class Store {
   virtual Result<std::vector<CertificateRecord>> valid_certificates_by_device(
       const std::string& device_id) = 0;
   virtual Result<void> update_certificate(const CertificateRecord& c) = 0;
-  // Compare-and-set of one member (RFC 9773 §5: a certificate has one successor): sets the
-  // certificate's replaced_by to `order_id` only while it is still `expected` ("" = none);
-  // true when set. Only that member is written, in the store, so racing processes cannot
-  // both claim a certificate or undo another change to the record.
-  virtual Result<bool> set_replaced_by_if(const std::string& certificate_id,
-                                          const std::string& expected,
-                                          const std::string& order_id) = 0;
   // Revokes the certificate only while its status is "valid": status, reason and time are
   // the only members written, so two racing revocations cannot both succeed (nor overwrite
   // the first one's reason) and a concurrent replaced_by claim is kept. True when revoked.

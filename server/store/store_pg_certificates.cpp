@@ -83,14 +83,6 @@ Result<void> PgStore::update_certificate(const CertificateRecord& c) {
   });
 }
 
-Result<bool> PgStore::set_replaced_by_if(const std::string& certificate_id,
-                                         const std::string& expected, const std::string& order_id) {
-  return one([&](pqxx::transaction_base& t) -> Result<bool> {
-    return t.exec_prepared("certificate_set_replaced_by", order_id, certificate_id, expected)
-               .affected_rows() == 1;
-  });
-}
-
 Result<bool> PgStore::revoke_certificate_if_valid(const std::string& certificate_id, int reason,
                                                   std::int64_t revoked_at) {
   return one([&](pqxx::transaction_base& t) -> Result<bool> {

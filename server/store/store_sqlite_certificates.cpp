@@ -111,17 +111,6 @@ Result<void> SqliteStore::update_certificate(const CertificateRecord& c) {
   return update_certificate_locked(c, json);
 }
 
-Result<bool> SqliteStore::set_replaced_by_if(const std::string& certificate_id,
-                                             const std::string& expected,
-                                             const std::string& order_id) {
-  std::lock_guard lock(mu_);
-  Query q(certificate_set_replaced_by_.get());
-  if (q.text(order_id).text(certificate_id).text(expected).step() != SQLITE_DONE) {
-    return sqlite_error();
-  }
-  return sqlite3_changes(db_.get()) == 1;
-}
-
 Result<bool> SqliteStore::revoke_certificate_if_valid(const std::string& certificate_id, int reason,
                                                       std::int64_t revoked_at) {
   std::lock_guard lock(mu_);

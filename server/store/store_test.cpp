@@ -1354,22 +1354,32 @@ TEST_P(StoreTest, AnOrderHasAtMostOneCertificate) {
   EXPECT_EQ(raw_count("certificates"), 3);
 }
 
+// Creates an order with one authorization of its own replacing certificate_id, as
+// create_replacing_order does for newOrder.
+Result<void> create_replacing(Store& store, const std::string& order_id,
+                              const std::string& certificate_id, const std::string& expected) {
+  auto z = make_authz("authz-" + order_id, "acct-1", {"ch-" + order_id});
+  return store.create_replacing_order(make_order(order_id, "acct-1", {z}), {z}, certificate_id,
+                                      expected);
+}
+
 // RFC 9773 §5's one successor per certificate, as a compare-and-set of one member.
 TEST_P(StoreTest, SetReplacedByIsCompareAndSetOfThatMemberOnly) {
   auto store = open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->put_certificate(make_certificate("cert-1", "01", "dev-A")).ok());
-  EXPECT_EQ(store->set_replaced_by_if("cert-1", "", "order-1").value(), true);
-  EXPECT_EQ(store->set_replaced_by_if("cert-1", "", "order-2").value(), false);
+  EXPECT_TRUE(create_replacing(*store, "order-1", "cert-1", "").ok());
+  EXPECT_EQ(create_replacing(*store, "order-2", "cert-1", "").error().type, "changed");
   EXPECT_EQ((*store->certificate_by_id("cert-1"))->replaced_by, "order-1");
-  EXPECT_EQ(store->set_replaced_by_if("cert-1", "order-1", "order-2").value(), true);
+  EXPECT_TRUE(create_replacing(*store, "order-2", "cert-1", "order-1").ok());
   auto after = store->certificate_by_id("cert-1");
   ASSERT_TRUE(after.ok() && after->has_value());
   EXPECT_EQ((*after)->replaced_by, "order-2");
   EXPECT_EQ((*after)->serial_hex, "01");  // the rest of the record is untouched
   EXPECT_EQ((*after)->device_id, "dev-A");
   EXPECT_EQ((*after)->status, "valid");
-  EXPECT_EQ(store->set_replaced_by_if("cert-9", "", "order-3").value(), false);
+  EXPECT_EQ(create_replacing(*store, "order-3", "cert-9", "").error().type, "changed");
+  EXPECT_FALSE(store->order_by_id("order-3")->has_value());
 }
 
 // create_replacing_order claims the certificate in the transaction that creates the order:
@@ -1451,7 +1461,7 @@ TEST_P(StoreTest, RevokeIfValidRevokesOnceAndKeepsTheRestOfTheRecord) {
   auto store = open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->put_certificate(make_certificate("cert-1", "01", "dev-A")).ok());
-  ASSERT_TRUE(store->set_replaced_by_if("cert-1", "", "order-1").value());
+  ASSERT_TRUE(create_replacing(*store, "order-1", "cert-1", "").ok());
   EXPECT_EQ(store->revoke_certificate_if_valid("cert-1", 1, 1'700'000'500).value(), true);
   EXPECT_EQ(store->revoke_certificate_if_valid("cert-1", 4, 1'700'000'600).value(), false);
   auto after = store->certificate_by_id("cert-1");
