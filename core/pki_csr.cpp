@@ -113,9 +113,8 @@ bool Csr::verify_signature() const {
   if (!req_ || !key_.valid()) return false;
   // ECDSA with SHA-2 is checked over the request's own bytes with the key the Csr carries
   // (for P-384 through Nettle, pki_p384.cpp); other algorithms are OpenSSL's.
-  const ASN1_BIT_STRING* signature = nullptr;
   const X509_ALGOR* algorithm = nullptr;
-  X509_REQ_get0_signature(req_.get(), &signature, &algorithm);
+  X509_REQ_get0_signature(req_.get(), nullptr, &algorithm);
   if (auto digest = detail::ecdsa_sha2_digest(X509_REQ_get_signature_nid(req_.get()), algorithm))
     return detail::signature_over_tbs_holds(to_der(), *digest, key_);
   // The default library context, not the CSR's (from_der parsed it in one without providers).

@@ -167,9 +167,8 @@ std::optional<Digest> ecdsa_sha2_digest(int nid, const X509_ALGOR* alg) {
     default:
       return std::nullopt;
   }
-  const ASN1_OBJECT* algorithm = nullptr;
   int param_type = V_ASN1_UNDEF;
-  X509_ALGOR_get0(&algorithm, &param_type, nullptr, alg);
+  X509_ALGOR_get0(nullptr, &param_type, nullptr, alg);
   if (param_type != V_ASN1_UNDEF) return std::nullopt;
   return digest;
 }
