@@ -2,9 +2,9 @@
 // from raw OpenSSL timings taken in the same run (bench/raw_openssl.h: keys decoded and
 // digests fetched once, outside the timed loop; for the P-384 verifies the lower of
 // OpenSSL's and Nettle's, bench/raw_nettle.h, which the server uses for P-384) times how
-// many of each operation the flow
-// needs at the least. Set beside the server's measured CPU per enrollment, it says how
-// much of that CPU is crypto and how much is everything else (HTTP, JSON, store, logging).
+// many of each operation the flow needs at the least. Set beside the server's measured CPU
+// per enrollment, it says how much of that CPU is crypto and how much is everything else
+// (HTTP, JSON, store, logging).
 //
 // Counts are the minimum of the flow, polls left out (a target may answer a challenge or a
 // finalize as decided at once):
