@@ -17,26 +17,24 @@ trap cleanup EXIT
 # A TCP port nobody listens on right now.
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# pid_listens_on, peer_listening: a peer given its ports beforehand is up only once its own
-# socket listens on its port (a port picked free may be taken before the peer binds it).
+# pid_listens_on, peer_listening, start_peer: a peer given its ports beforehand is up only
+# once its own socket listens on its port (a port picked free may be taken before the peer
+# binds it), and is started again on new ports when one was taken.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/peer_ports.sh"
 
 # pebble-challtestsrv as the fake DNS (every A query -> 127.0.0.1), on new ports again (three
 # tries) when one it was given is taken. Sets DNS, DNS_MGMT.
 start_fake_dns() {
-  local attempt pid
-  for attempt in 1 2 3; do
-    DNS=$(port) DNS_MGMT=$(port)
-    pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS" -http01 "" \
-      -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT" >"$TMP/challtestsrv.log" 2>&1 &
-    pid=$!
-    PIDS+=($pid)
-    peer_listening "$pid" "$TMP/challtestsrv.log" 127.0.0.1 "$DNS_MGMT" && return 0
-    kill "$pid" 2>/dev/null || true
-    echo "start_fake_dns: attempt $attempt failed: $(tail -1 "$TMP/challtestsrv.log")" >&2
-  done
-  echo "pebble-challtestsrv did not start in three tries" >&2
-  exit 3
+  start_peer start_fake_dns launch_fake_dns ||
+    { echo "pebble-challtestsrv did not start in three tries" >&2; exit 3; }
+}
+launch_fake_dns() {
+  DNS=$(port) DNS_MGMT=$(port)
+  PEER_LOG=$TMP/challtestsrv.log PEER_PORT=$DNS_MGMT
+  pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS" -http01 "" \
+    -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT" >"$PEER_LOG" 2>&1 &
+  PEER_PID=$!
+  PIDS+=($PEER_PID)
 }
 
 # `attestlab serve` in TMP/attestlab, validating through the fake DNS; http-01 on A_HTTP01.
@@ -76,27 +74,22 @@ start_pebble() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/key.pem" \
     -out "$TMP/cert.pem" -days 30 -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
-  local attempt
-  for attempt in 1 2 3; do
-    P_PORT=$(port) P_HTTP01=$(port)
-    cat >"$TMP/pebble-config.json" <<EOF
-{"pebble":{"listenAddress":"127.0.0.1:$P_PORT","managementListenAddress":"127.0.0.1:$(port)",
+  start_peer start_pebble launch_pebble ||
+    { echo "pebble did not start in three tries" >&2; exit 3; }
+  P_PORT=$PEER_PORT P_PID=$PEER_PID
+  P_DIRECTORY="https://127.0.0.1:$P_PORT/dir"
+}
+launch_pebble() {
+  PEER_PORT=$(port) P_HTTP01=$(port) PEER_LOG=$TMP/pebble.log
+  cat >"$TMP/pebble-config.json" <<EOF
+{"pebble":{"listenAddress":"127.0.0.1:$PEER_PORT","managementListenAddress":"127.0.0.1:$(port)",
  "certificate":"$TMP/cert.pem","privateKey":"$TMP/key.pem","httpPort":$P_HTTP01,
  "tlsPort":$(port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
 EOF
-    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$TMP/pebble-config.json" \
-      -dnsserver "127.0.0.1:$DNS" >"$TMP/pebble.log" 2>&1 &
-    P_PID=$!
-    PIDS+=($P_PID)
-    if peer_listening "$P_PID" "$TMP/pebble.log" 127.0.0.1 "$P_PORT"; then
-      P_DIRECTORY="https://127.0.0.1:$P_PORT/dir"
-      return 0
-    fi
-    kill "$P_PID" 2>/dev/null || true
-    echo "start_pebble: attempt $attempt failed: $(tail -1 "$TMP/pebble.log")" >&2
-  done
-  echo "pebble did not start in three tries" >&2
-  exit 3
+  PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$TMP/pebble-config.json" \
+    -dnsserver "127.0.0.1:$DNS" >"$PEER_LOG" 2>&1 &
+  PEER_PID=$!
+  PIDS+=($PEER_PID)
 }
 
 # Target profiles for `attestlab load` (conformance/TARGETS.md), http-01 through the

@@ -45,3 +45,20 @@ peer_listening() {  # pid log host port
   done
   ! grep -q 'address already in use' "$2"
 }
+
+# Starts a peer given its ports beforehand, on new ports again when one was taken: up to
+# three times, LAUNCH ATTEMPT ARG... (the caller's function) picks the ports, starts the peer
+# in the background and sets PEER_PID, PEER_LOG and PEER_PORT (the port it must listen on);
+# the peer is up once peer_listening says so. A failed try is killed and reported on stderr
+# as "NAME: attempt N failed: <its log's last line>". Returns 1 after three failed tries.
+start_peer() {  # name launch [arg...]
+  local name=$1 launch=$2 attempt
+  shift 2
+  for attempt in 1 2 3; do
+    "$launch" "$attempt" "$@"
+    peer_listening "$PEER_PID" "$PEER_LOG" 127.0.0.1 "$PEER_PORT" && return 0
+    kill "$PEER_PID" 2>/dev/null || true
+    echo "$name: attempt $attempt failed: $(tail -1 "$PEER_LOG")" >&2
+  done
+  return 1
+}

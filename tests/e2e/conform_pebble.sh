@@ -22,7 +22,7 @@ start_pebble
 EAB_KEY=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
 start_pebble_named pebble-eab \
   '"externalAccountBindingRequired":true, "externalAccountMACKeys":{"conformance-kid":"'"$EAB_KEY"'"}'
-EAB_PORT=$STARTED_PORT
+EAB_PORT=$PEER_PORT
 
 cat >"$E2E_TMP/pebble-profile.json" <<EOF
 {

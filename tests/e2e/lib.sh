@@ -49,27 +49,24 @@ wait_port() {  # host port [seconds]
   done
 }
 
-# pid_listens_on, peer_listening: a peer given its ports beforehand is up only once its own
-# socket listens on its port.
+# pid_listens_on, peer_listening, start_peer: a peer given its ports beforehand is up only
+# once its own socket listens on its port, and is started again on new ports when one was
+# taken.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/peer_ports.sh"
 
 # Starts pebble-challtestsrv as the fake DNS (every A query → 127.0.0.1), on new ports
 # again (three tries) when one it was given is taken. Sets DNS_PORT and DNS_MGMT_PORT.
 start_fake_dns() {
-  local attempt pid log
-  for attempt in 1 2 3; do
-    DNS_PORT=$(free_port); DNS_MGMT_PORT=$(free_port)
-    log="$E2E_TMP/challtestsrv.$attempt.log"
-    pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS_PORT" \
-      -http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT_PORT" \
-      >"$log" 2>&1 &
-    pid=$!
-    E2E_PIDS+=($pid)
-    peer_listening "$pid" "$log" 127.0.0.1 "$DNS_MGMT_PORT" && return 0
-    kill "$pid" 2>/dev/null || true
-    echo "start_fake_dns: attempt $attempt failed: $(tail -1 "$log")" >&2
-  done
-  fail "pebble-challtestsrv did not start in three tries"
+  start_peer start_fake_dns launch_fake_dns || fail "pebble-challtestsrv did not start in three tries"
+}
+launch_fake_dns() {  # attempt (start_peer's)
+  DNS_PORT=$(free_port); DNS_MGMT_PORT=$(free_port)
+  PEER_LOG="$E2E_TMP/challtestsrv.$1.log" PEER_PORT=$DNS_MGMT_PORT
+  pebble-challtestsrv -defaultIPv6 "" -defaultIPv4 127.0.0.1 -dns01 "127.0.0.1:$DNS_PORT" \
+    -http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$DNS_MGMT_PORT" \
+    >"$PEER_LOG" 2>&1 &
+  PEER_PID=$!
+  E2E_PIDS+=($PEER_PID)
 }
 
 # Starts `attestlab serve` with DATA_DIR (default $E2E_TMP/data) and extra args, on
@@ -122,32 +119,28 @@ start_pebble() {
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 || fail "openssl req"
   start_fake_dns
   start_pebble_named pebble '"externalAccountBindingRequired":false'
-  PEBBLE_PORT=$STARTED_PORT HTTP01=$STARTED_HTTP01 PEBBLE_PID=$STARTED_PID
+  PEBBLE_PORT=$PEER_PORT HTTP01=$STARTED_HTTP01 PEBBLE_PID=$PEER_PID
 }
 
 # Starts one more Pebble beside start_pebble's (same certificate and fake DNS), its config
 # $E2E_TMP/NAME.json with the extra members given, its log $E2E_TMP/NAME.log; on new ports
-# again (three tries) when one it was given is taken. Sets STARTED_PORT (the directory's),
-# STARTED_HTTP01 (its httpPort) and STARTED_PID.
+# again (three tries) when one it was given is taken. Sets PEER_PORT (the directory's),
+# STARTED_HTTP01 (its httpPort) and PEER_PID.
 start_pebble_named() {  # name extra-config-members
-  local attempt
-  for attempt in 1 2 3; do
-    STARTED_HTTP01=$(free_port)
-    STARTED_PORT=$(free_port)
-    cat >"$E2E_TMP/$1.json" <<JSON
-{"pebble":{"listenAddress":"127.0.0.1:$STARTED_PORT","managementListenAddress":"127.0.0.1:$(free_port)",
+  start_peer "start_pebble ($1)" launch_pebble "$1" "$2" || fail "$1 did not start in three tries"
+}
+launch_pebble() {  # attempt name extra-config-members (start_peer's)
+  STARTED_HTTP01=$(free_port)
+  PEER_PORT=$(free_port) PEER_LOG="$E2E_TMP/$2.log"
+  cat >"$E2E_TMP/$2.json" <<JSON
+{"pebble":{"listenAddress":"127.0.0.1:$PEER_PORT","managementListenAddress":"127.0.0.1:$(free_port)",
  "certificate":"$E2E_TMP/cert.pem","privateKey":"$E2E_TMP/key.pem","httpPort":$STARTED_HTTP01,
- "tlsPort":$(free_port),"ocspResponderURL":"",$2}}
+ "tlsPort":$(free_port),"ocspResponderURL":"",$3}}
 JSON
-    PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/$1.json" -dnsserver "127.0.0.1:$DNS_PORT" \
-      >"$E2E_TMP/$1.log" 2>&1 &
-    STARTED_PID=$!
-    E2E_PIDS+=($STARTED_PID)
-    peer_listening "$STARTED_PID" "$E2E_TMP/$1.log" 127.0.0.1 "$STARTED_PORT" && return 0
-    kill "$STARTED_PID" 2>/dev/null || true
-    echo "start_pebble ($1): attempt $attempt failed: $(tail -1 "$E2E_TMP/$1.log")" >&2
-  done
-  fail "$1 did not start in three tries"
+  PEBBLE_VA_NOSLEEP=1 pebble -config "$E2E_TMP/$2.json" -dnsserver "127.0.0.1:$DNS_PORT" \
+    >"$PEER_LOG" 2>&1 &
+  PEER_PID=$!
+  E2E_PIDS+=($PEER_PID)
 }
 
 # Fails unless PNG file $1 is a $2x$3 screenshot of a rendered (not blank) page.
