@@ -37,6 +37,7 @@ struct Challenge {
   std::int64_t validated = 0;
   Json error;     // problem document or null
   Json evidence;  // device-attest-01: attested facts (key SPKI, serial, ...)
+  bool operator==(const Challenge&) const = default;
 };
 
 struct Authorization {
@@ -47,6 +48,7 @@ struct Authorization {
   std::int64_t expires = 0;
   bool wildcard = false;
   std::vector<Challenge> challenges;
+  bool operator==(const Authorization&) const = default;
 };
 
 struct Order {
@@ -64,6 +66,7 @@ struct Order {
   std::int64_t processing_since = 0;  // when a finalize claimed it ("processing"), else 0
   std::string profile;                // draft-ietf-acme-profiles: the profile issuance uses
   std::string replaces;               // RFC 9773 §5: ARI identifier of the predecessor, or empty
+  bool operator==(const Order&) const = default;
 };
 
 struct CertificateRecord {

@@ -126,6 +126,35 @@ TEST(ModelTest, AuthorizationTextIsStableThroughTheStore) {
   EXPECT_NE(stored.find("\xef\xbf\xbd"), std::string::npos);  // U+FFFD for the invalid bytes
 }
 
+// The SQLite store remembers what it wrote as the parse of that text
+// (ParsedRows::remember_written): true for every record whose strings are UTF-8, and not
+// for invalid UTF-8, which the written text replaces; remember_written keeps no such record.
+TEST(ModelTest, WrittenRecordsAreTheirOwnParseUnlessTextWasReplaced) {
+  Authorization a = full_authz();
+  a.challenges[0].error["detail"] = "caf\u00e9 \"quoted\" back\\slash \x01 tab\t end";
+  a.challenges[1].evidence = Json{{"ratio", 0.1},
+                                  {"big", std::numeric_limits<std::uint64_t>::max()},
+                                  {"negative", std::numeric_limits<std::int64_t>::min()},
+                                  {"nested", {{"z", Json::array({1, "2", nullptr, false})}}}};
+  const Order o = full_order();
+  const std::string a_text = stored_json::dump(to_json(a)), o_text = stored_json::dump(to_json(o));
+  EXPECT_EQ(authorization_from_json(*stored_json::parse_stored(a_text)), a);
+  EXPECT_EQ(order_from_json(*stored_json::parse_stored(o_text)), o);
+
+  stored_json::ParsedRows<Authorization> memo(8);
+  memo.remember_written(a.id, a_text, a);
+  ASSERT_TRUE(memo.find(a.id, a_text).has_value());
+  EXPECT_EQ(*memo.find(a.id, a_text), a);
+  EXPECT_FALSE(memo.find(a.id, a_text + " ").has_value());  // other text: a parse, not the memo
+
+  Authorization bad = a;
+  bad.challenges[0].error["detail"] = "invalid \xff\xfe bytes";
+  const std::string bad_text = stored_json::dump(to_json(bad));
+  EXPECT_NE(authorization_from_json(*stored_json::parse_stored(bad_text)), bad);
+  memo.remember_written(bad.id, bad_text, bad);
+  EXPECT_FALSE(memo.find(bad.id, bad_text).has_value());
+}
+
 TEST(ModelTest, MissingMembersGiveDefaults) {
   const Json empty = Json::object();
   const Account a = account_from_json(empty);

@@ -283,7 +283,8 @@ class SqliteStore final : public Store {
 
   DatabasePtr db_;  // declared first: destroyed after the statements below
   std::mutex mu_;
-  // Parses of the rows read by id (under mu_): authorizations are polled, orders re-read.
+  // Parses of the rows read by id (under mu_): authorizations are polled, orders re-read;
+  // a row this store wrote is remembered as written (remember_written).
   stored_json::ParsedRows<Order> parsed_orders_{kParsedRowsKept};
   stored_json::ParsedRows<Authorization> parsed_authzs_{kParsedRowsKept};
   NoncePurgePolicy nonce_purge_policy_;  // under mu_

@@ -59,7 +59,11 @@ Result<void> SqliteStore::insert_order(const Order& o, const std::vector<Authori
                                         " was claimed by another order");
     }
   }
-  return tx.commit();
+  ATTESTLAB_TRY(tx.commit());
+  parsed_orders_.remember_written(o.id, order_json, o);
+  for (std::size_t i = 0; i < authzs.size(); ++i)
+    parsed_authzs_.remember_written(authzs[i].id, authz_json[i], authzs[i]);
+  return ok();
 }
 
 Result<std::optional<Order>> SqliteStore::order_by_id(const std::string& id) {
@@ -103,6 +107,7 @@ Result<void> SqliteStore::update_order_locked(const Order& o, const std::string&
   if (sqlite3_changes(db_.get()) == 0) {
     return missed_update(order_exists_.get(), o.id, expected_status, "order");
   }
+  parsed_orders_.remember_written(o.id, json, o);
   return ok();
 }
 
@@ -168,7 +173,9 @@ Result<void> SqliteStore::write_authz(const Authorization& a, sqlite3_stmt* upda
     if (q.text(a.id).step() != SQLITE_DONE) return sqlite_error();
     ATTESTLAB_TRY(insert_challenges(a));
   }
-  return tx.commit();
+  ATTESTLAB_TRY(tx.commit());
+  parsed_authzs_.remember_written(a.id, json, a);
+  return ok();
 }
 
 }  // namespace attestlab::server::sqlite_internal

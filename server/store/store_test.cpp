@@ -299,6 +299,37 @@ TEST_P(StoreTest, RowsChangedElsewhereAreReadAsTheyNowAre) {
   EXPECT_FALSE(a->authz_by_id("authz-none")->has_value());
 }
 
+// A row read right after this store wrote it (the SQLite store answers that read from what
+// it wrote) reads as a parse of the stored text would: equal to what was written, and with
+// U+FFFD where the written record had invalid UTF-8, never the bytes as they were.
+TEST_P(StoreTest, RowsReadBackAfterAWriteAreWhatTheStoreHolds) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto z = make_authz("authz-w", "acct-w", {"ch-w"});
+  Order o = make_order("order-w", "acct-w", {z});
+  ASSERT_TRUE(store->create_order(o, {z}).ok());
+  EXPECT_EQ(**store->order_by_id("order-w"), o);
+  EXPECT_EQ(**store->authz_by_id("authz-w"), z);
+
+  Authorization updated = z;
+  updated.status = "invalid";
+  updated.challenges[0].status = "invalid";
+  updated.challenges[0].error = Json{{"detail", "caf\u00e9 \xff\xfe"}};
+  ASSERT_TRUE(store->update_authz(updated, "pending").ok());
+  const Authorization read = **store->authz_by_id("authz-w");
+  EXPECT_EQ(read.status, "invalid");
+  EXPECT_EQ(read.challenges[0].error["detail"], "caf\u00e9 \ufffd\ufffd");
+  EXPECT_NE(read, updated);
+
+  o.status = "invalid";
+  o.error = Json{{"detail", "ok \u00e9"}};
+  ASSERT_TRUE(store->update_order(o, "pending").ok());
+  EXPECT_EQ(**store->order_by_id("order-w"), o);
+  o.error = Json{{"detail", "bad \xc3"}};
+  ASSERT_TRUE(store->update_order(o, "invalid").ok());
+  EXPECT_EQ((**store->order_by_id("order-w")).error["detail"], "bad \ufffd");
+}
+
 // --- accounts ---------------------------------------------------------------------------
 
 TEST_P(StoreTest, AccountCreateLookupAndKeyRollover) {

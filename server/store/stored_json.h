@@ -39,6 +39,14 @@ class ParsedRows {
     if (entries_.size() >= capacity_ && entries_.find(key) == entries_.end()) entries_.clear();
     entries_.insert_or_assign(key, Entry{text, value});
   }
+  // After a write of `value` as `text` (dump(to_json(value))): the next read of that text
+  // is a copy of `value`, as a parse of it would give, except where dump replaced invalid
+  // UTF-8 by U+FFFD: then the parse differs from `value` and nothing is remembered. (A
+  // write that is rolled back is harmless: a read finds the memo only with the same text.)
+  void remember_written(const std::string& key, const std::string& text, const T& value) {
+    if (text.find("\xef\xbf\xbd") != std::string::npos) return;
+    remember(key, text, value);
+  }
   std::size_t size() const { return entries_.size(); }
 
  private:
