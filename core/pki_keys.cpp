@@ -385,6 +385,15 @@ bool PublicKey::verify(const Bytes& data, const Bytes& signature, Digest digest,
 Result<std::pair<Bytes, Bytes>> PublicKey::ec_xy() const {
   if (!key_ || EVP_PKEY_get_base_id(key_.get()) != EVP_PKEY_EC)
     return Error::make("malformed", "not an EC key");
+  // A named-curve key kept uncompressed: its encoded point is 0x04 || x || y, read in one
+  // parameter fetch (each BIGNUM parameter below is a provider export of its own, ~15 us
+  // for the pair; Jwk::to_json, and so every thumbprint, comes here).
+  if (auto named = detail::named_ec_point(key_.get())) {
+    const auto coord = static_cast<std::ptrdiff_t>((named->bits + 7) / 8);
+    const Bytes& point = named->point;
+    return std::make_pair(Bytes(point.begin() + 1, point.begin() + 1 + coord),
+                          Bytes(point.begin() + 1 + coord, point.end()));
+  }
   const std::size_t len = static_cast<std::size_t>(EVP_PKEY_get_bits(key_.get()) + 7) / 8;
   auto x = bn_param(key_.get(), OSSL_PKEY_PARAM_EC_PUB_X, len);
   if (!x.ok()) return x.error();

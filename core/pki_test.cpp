@@ -160,6 +160,42 @@ TEST(PkiKeys, EcCoordinatesRoundTrip) {
   }
 }
 
+// ec_xy reads a named, uncompressed key's encoded point; a key kept in compressed form is
+// read through OpenSSL's coordinate parameters instead. Both give the padded coordinates
+// (RFC 7518 §6.2.1.2: the full field length, leading zeros kept).
+TEST(PkiKeys, EcCoordinatesAreTheSameThroughEitherReading) {
+  // RFC 7515 A.3's P-256 key: x and y as the JWK gives them.
+  const Bytes x = *base64url_decode("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU");
+  const Bytes y = *base64url_decode("x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0");
+  auto key = PublicKey::from_ec_xy(256, x, y);
+  ASSERT_TRUE(key.ok()) << key.error().detail;
+  auto xy = key->ec_xy();
+  ASSERT_TRUE(xy.ok());
+  EXPECT_EQ(xy->first, x);
+  EXPECT_EQ(xy->second, y);
+
+  for (auto spec : {KeySpec::p256(), KeySpec::p384(), KeySpec::p521()}) {
+    // A compressed SubjectPublicKeyInfo of the same key: OpenSSL keeps the compressed form.
+    Bytes spki = must_generate(spec).public_key().spki_der();
+    auto plain = PublicKey::from_spki_der(spki);
+    ASSERT_TRUE(plain.ok());
+    auto expected = plain->ec_xy();
+    ASSERT_TRUE(expected.ok());
+    EVP_PKEY* raw = plain->get();
+    ASSERT_EQ(EVP_PKEY_set_utf8_string_param(raw, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                             OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED),
+              1);
+    const Bytes compressed = plain->spki_der();
+    ASSERT_LT(compressed.size(), spki.size()) << spec.name();
+    auto from_compressed = PublicKey::from_spki_der(compressed);
+    ASSERT_TRUE(from_compressed.ok());
+    auto read = from_compressed->ec_xy();
+    ASSERT_TRUE(read.ok()) << read.error().detail;
+    EXPECT_EQ(*read, *expected) << spec.name();
+    EXPECT_EQ(read->first.size(), static_cast<std::size_t>((spec.bits + 7) / 8));
+  }
+}
+
 TEST(PkiKeys, EcPointOffTheCurveIsRefused) {
   PrivateKey key = must_generate(KeySpec::p256());
   auto xy = key.public_key().ec_xy();
