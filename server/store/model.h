@@ -85,6 +85,7 @@ struct CertificateRecord {
   std::int64_t not_before = 0;  // 0 in records written before ARI: use `issued`
   // RFC 9773 §5: the order that named this certificate in "replaces", or empty.
   std::string replaced_by;
+  bool operator==(const CertificateRecord&) const = default;
 
   // Marks the record revoked for `reason` (RFC 5280 CRLReason) at `at`.
   void revoke(int reason, std::int64_t at) {

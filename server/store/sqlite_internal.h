@@ -240,18 +240,25 @@ class SqliteStore final : public Store {
 
   // Steps a single-row SELECT of one text column keyed by one text parameter.
   Result<std::optional<std::string>> fetch_text(sqlite3_stmt* s, const std::string& key);
+  // The same SELECT's text and the key of the row it came from: its second column when it
+  // selects two (a lookup by another column: authz_by_challenge), else `lookup`.
+  struct KeyedText {
+    std::string text, key;
+  };
+  Result<std::optional<KeyedText>> fetch_keyed_text(sqlite3_stmt* s, const std::string& lookup);
   // The same SELECT of a JSON column, parsed.
   Result<std::optional<Json>> fetch_json(sqlite3_stmt* s, const std::string& key);
   // The same SELECT as a model object, its parse reused from `memo` when the row's text is
   // the one parsed before.
   template <class T>
-  Result<std::optional<T>> fetch_model(sqlite3_stmt* s, const std::string& key,
+  Result<std::optional<T>> fetch_model(sqlite3_stmt* s, const std::string& lookup,
                                        stored_json::ParsedRows<T>& memo,
                                        T (*from_json)(const Json&)) {
-    auto row = fetch_text(s, key);
+    auto row = fetch_keyed_text(s, lookup);
     if (!row) return row.error();
     if (!*row) return std::optional<T>();
-    const std::string& text = **row;
+    const std::string& text = (*row)->text;
+    const std::string& key = (*row)->key;
     if (auto known = memo.find(key, text)) return known;
     auto j = stored_json::parse_stored(text);
     if (!j) return j.error();
@@ -287,6 +294,7 @@ class SqliteStore final : public Store {
   // a row this store wrote is remembered as written (remember_written).
   stored_json::ParsedRows<Order> parsed_orders_{kParsedRowsKept};
   stored_json::ParsedRows<Authorization> parsed_authzs_{kParsedRowsKept};
+  stored_json::ParsedRows<CertificateRecord> parsed_certificates_{kParsedRowsKept};
   NoncePurgePolicy nonce_purge_policy_;  // under mu_
 
   StatementPtr begin_, commit_, rollback_, user_version_;

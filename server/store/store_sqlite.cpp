@@ -168,6 +168,16 @@ Result<std::optional<std::string>> SqliteStore::fetch_text(sqlite3_stmt* s,
   return std::optional<std::string>(q.column_text(0));
 }
 
+Result<std::optional<SqliteStore::KeyedText>> SqliteStore::fetch_keyed_text(
+    sqlite3_stmt* s, const std::string& lookup) {
+  Query q(s);
+  int rc = q.text(lookup).step();
+  if (rc == SQLITE_DONE) return std::optional<KeyedText>();
+  if (rc != SQLITE_ROW) return sqlite_error();
+  KeyedText row{q.column_text(0), sqlite3_column_count(s) > 1 ? q.column_text(1) : lookup};
+  return std::optional<KeyedText>(std::move(row));
+}
+
 Result<std::optional<Json>> SqliteStore::fetch_json(sqlite3_stmt* s, const std::string& key) {
   auto text = fetch_text(s, key);
   if (!text) return text.error();

@@ -69,13 +69,16 @@ Result<void> SqliteStore::insert_certificate_locked(const CertificateRecord& c,
   Query q(certificate_insert_.get());
   q.text(c.id);
   int rc = bind_columns(q, c, json).step();
-  if (rc == SQLITE_DONE) return ok();
+  if (rc == SQLITE_DONE) {
+    parsed_certificates_.remember_written(c.id, json, c);
+    return ok();
+  }
   return is_uniqueness_violation(rc) ? certificate_conflict() : sqlite_error();
 }
 
 Result<std::optional<CertificateRecord>> SqliteStore::certificate_by_id(const std::string& id) {
   std::lock_guard lock(mu_);
-  return decode(fetch_json(certificate_by_id_.get(), id), &certificate_from_json);
+  return fetch_model(certificate_by_id_.get(), id, parsed_certificates_, &certificate_from_json);
 }
 
 Result<std::optional<CertificateRecord>> SqliteStore::certificate_by_serial(
@@ -131,6 +134,7 @@ Result<void> SqliteStore::update_certificate_locked(const CertificateRecord& c,
   if (sqlite3_changes(db_.get()) == 0) {
     return Error::make("serverInternal", "store: no certificate " + c.id);
   }
+  parsed_certificates_.remember_written(c.id, json, c);
   return ok();
 }
 

@@ -127,7 +127,8 @@ Result<std::int64_t> SqliteStore::count_authzs(const std::string& account_id,
 Result<std::optional<Authorization>> SqliteStore::authz_by_challenge(
     const std::string& challenge_id) {
   std::lock_guard lock(mu_);
-  return decode(fetch_json(authz_by_challenge_.get(), challenge_id), &authorization_from_json);
+  return fetch_model(authz_by_challenge_.get(), challenge_id, parsed_authzs_,
+                     &authorization_from_json);
 }
 
 Result<void> SqliteStore::update_authz(const Authorization& a, const std::string& expected_status) {

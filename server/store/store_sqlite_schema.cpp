@@ -147,7 +147,7 @@ Result<void> SqliteStore::prepare_statements() {
       {&authz_by_id_, "SELECT json FROM authzs WHERE id = ?"},
       {&authz_count_, "SELECT count(*) FROM authzs WHERE account_id = ? AND status = ?"},
       {&authz_by_challenge_,
-       "SELECT a.json FROM challenges c JOIN authzs a ON a.id = c.authz_id WHERE c.id = ?"},
+       "SELECT a.json, a.id FROM challenges c JOIN authzs a ON a.id = c.authz_id WHERE c.id = ?"},
       {&authz_update_,
        "UPDATE authzs SET status = ?1, json = ?2 WHERE id = ?3 AND (?4 = '' OR status = ?4)"},
       {&authz_update_if_, "UPDATE authzs SET status = ?1, json = ?2 WHERE id = ?3 AND json = ?4"},

@@ -285,6 +285,12 @@ TEST_P(StoreTest, RowsChangedElsewhereAreReadAsTheyNowAre) {
   ASSERT_TRUE(a->update_order(o, "ready").ok());
   EXPECT_EQ((*a->order_by_id("order-m"))->status, "invalid");
   EXPECT_EQ((*b->order_by_id("order-m"))->status, "invalid");
+  // A certificate written and read through one store, revoked through the other.
+  ASSERT_TRUE(a->put_certificate(make_certificate("cert-m", "0m", "dev-m")).ok());
+  EXPECT_EQ((*a->certificate_by_id("cert-m"))->status, "valid");
+  ASSERT_TRUE(*b->revoke_certificate_if_valid("cert-m", 1, 1'700'000'000));
+  EXPECT_EQ((*a->certificate_by_id("cert-m"))->status, "revoked");
+  EXPECT_EQ((*a->authz_by_challenge("ch-m"))->status, "valid");
   // Rows read once each, many more than a store keeps parsed: every one still right.
   for (int i = 0; i < 600; ++i) {
     auto zi = make_authz("authz-m" + std::to_string(i), "acct-m", {"ch-m" + std::to_string(i)});
@@ -328,6 +334,23 @@ TEST_P(StoreTest, RowsReadBackAfterAWriteAreWhatTheStoreHolds) {
   o.error = Json{{"detail", "bad \xc3"}};
   ASSERT_TRUE(store->update_order(o, "invalid").ok());
   EXPECT_EQ((**store->order_by_id("order-w")).error["detail"], "bad \ufffd");
+
+  // Read through the challenge it holds: the row as it now is.
+  EXPECT_EQ(**store->authz_by_challenge("ch-w"), read);
+
+  // Certificates: as written, as updated, and as revoked by the store's own statement.
+  CertificateRecord c = make_certificate("cert-w", "0w", "dev-w");
+  ASSERT_TRUE(store->put_certificate(c).ok());
+  EXPECT_EQ(**store->certificate_by_id("cert-w"), c);
+  c.replaced_by = "order-next";
+  ASSERT_TRUE(store->update_certificate(c).ok());
+  EXPECT_EQ(**store->certificate_by_id("cert-w"), c);
+  ASSERT_TRUE(*store->revoke_certificate_if_valid("cert-w", 4, 1'700'000'900));
+  const CertificateRecord revoked = **store->certificate_by_id("cert-w");
+  EXPECT_EQ(revoked.status, "revoked");
+  EXPECT_EQ(revoked.revocation_reason, 4);
+  EXPECT_EQ(revoked.revoked_at, 1'700'000'900);
+  EXPECT_EQ(revoked.replaced_by, "order-next");
 }
 
 // --- accounts ---------------------------------------------------------------------------
