@@ -146,6 +146,12 @@ TEST(ModelTest, WrittenRecordsAreTheirOwnParseUnlessTextWasReplaced) {
   ASSERT_TRUE(memo.find(a.id, a_text).has_value());
   EXPECT_EQ(*memo.find(a.id, a_text), a);
   EXPECT_FALSE(memo.find(a.id, a_text + " ").has_value());  // other text: a parse, not the memo
+  ASSERT_NE(memo.text_holding(a.id, a), nullptr);           // the text a compare-and-set compares
+  EXPECT_EQ(*memo.text_holding(a.id, a), a_text);
+  Authorization changed = a;
+  changed.status = "invalid";
+  EXPECT_EQ(memo.text_holding(a.id, changed), nullptr);
+  EXPECT_EQ(memo.text_holding("other", a), nullptr);
 
   Authorization bad = a;
   bad.challenges[0].error["detail"] = "invalid \xff\xfe bytes";

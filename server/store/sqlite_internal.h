@@ -275,10 +275,11 @@ class SqliteStore final : public Store {
                             const std::string* replaced_certificate_id,
                             const std::string& expected_replaced_by);
   // update_authz and update_authz_if: `update` is authz_update_ (expected: a status) or
-  // authz_update_if_ (expected: the whole stored JSON), both bound (status, json, id,
-  // expected); the challenge index follows in the same transaction.
-  Result<void> write_authz(const Authorization& a, sqlite3_stmt* update,
-                           const std::string& expected);
+  // authz_update_if_ (expected: the whole stored JSON, the text of `expected_row` as this
+  // store read it, or written anew), both bound (status, json, id, expected); the challenge
+  // index follows in the same transaction.
+  Result<void> write_authz(const Authorization& a, sqlite3_stmt* update, std::string expected,
+                           const Authorization* expected_row = nullptr);
   // Names the uniqueness rule the last failed account/certificate write broke.
   Error account_conflict() const;
   Error certificate_conflict() const;

@@ -135,16 +135,22 @@ Result<void> SqliteStore::update_authz(const Authorization& a, const std::string
   return write_authz(a, authz_update_.get(), expected_status);
 }
 
-// The row's json is what to_json wrote, so comparing it compares every member at once.
+// The row's json compared whole compares every member at once. The text compared is the one
+// this store last read or wrote for the row when that holds `expected` (the writer's read),
+// else `expected` written as to_json writes it.
 Result<void> SqliteStore::update_authz_if(const Authorization& updated,
                                           const Authorization& expected) {
-  return write_authz(updated, authz_update_if_.get(), dump(to_json(expected)));
+  return write_authz(updated, authz_update_if_.get(), "", &expected);
 }
 
 Result<void> SqliteStore::write_authz(const Authorization& a, sqlite3_stmt* update,
-                                      const std::string& expected) {
+                                      std::string expected, const Authorization* expected_row) {
   const std::string json = dump(to_json(a));
   std::lock_guard lock(mu_);
+  if (expected_row != nullptr) {
+    const std::string* read = parsed_authzs_.text_holding(expected_row->id, *expected_row);
+    expected = read != nullptr ? *read : dump(to_json(*expected_row));
+  }
   Transaction tx(*this);
   ATTESTLAB_TRY(tx.begin());
   {

@@ -47,6 +47,12 @@ class ParsedRows {
     if (text.find("\xef\xbf\xbd") != std::string::npos) return;
     remember(key, text, value);
   }
+  // The text last read or written for `key` when what it holds is `value`, else null: the
+  // row as a writer that holds `value` saw it (a compare-and-set compares that text).
+  const std::string* text_holding(const std::string& key, const T& value) const {
+    auto it = entries_.find(key);
+    return it != entries_.end() && it->second.value == value ? &it->second.text : nullptr;
+  }
   std::size_t size() const { return entries_.size(); }
 
  private:
