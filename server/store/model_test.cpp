@@ -110,13 +110,20 @@ TEST(ModelTest, RoundTripSurvivesSerialisedText) {
 // writer read (both stores): a row read back and written again must give the same bytes, or
 // every compare-and-set of it would fail. Escapes, non-ASCII text, invalid UTF-8 (replaced
 // when first written), numbers of every kind in the evidence.
-TEST(ModelTest, AuthorizationTextIsStableThroughTheStore) {
+// An authorization whose first challenge's error detail is `detail` and whose second
+// carries evidence with numbers of every kind.
+Authorization awkward_authz(const std::string& detail) {
   Authorization a = full_authz();
-  a.challenges[0].error["detail"] = "caf\u00e9 \"quoted\" back\\slash \x01 tab\t \xff\xfe end";
+  a.challenges[0].error["detail"] = detail;
   a.challenges[1].evidence = Json{{"ratio", 0.1},
                                   {"big", std::numeric_limits<std::uint64_t>::max()},
                                   {"negative", std::numeric_limits<std::int64_t>::min()},
                                   {"nested", {{"z", Json::array({1, "2", nullptr, false})}}}};
+  return a;
+}
+
+TEST(ModelTest, AuthorizationTextIsStableThroughTheStore) {
+  const Authorization a = awkward_authz("caf\u00e9 \"quoted\" back\\slash \x01 tab\t \xff\xfe end");
   const std::string stored = stored_json::dump(to_json(a));
   for (int round = 0; round < 3; ++round) {
     auto parsed = stored_json::parse_stored(stored);
@@ -130,12 +137,7 @@ TEST(ModelTest, AuthorizationTextIsStableThroughTheStore) {
 // (ParsedRows::remember_written): true for every record whose strings are UTF-8, and not
 // for invalid UTF-8, which the written text replaces; remember_written keeps no such record.
 TEST(ModelTest, WrittenRecordsAreTheirOwnParseUnlessTextWasReplaced) {
-  Authorization a = full_authz();
-  a.challenges[0].error["detail"] = "caf\u00e9 \"quoted\" back\\slash \x01 tab\t end";
-  a.challenges[1].evidence = Json{{"ratio", 0.1},
-                                  {"big", std::numeric_limits<std::uint64_t>::max()},
-                                  {"negative", std::numeric_limits<std::int64_t>::min()},
-                                  {"nested", {{"z", Json::array({1, "2", nullptr, false})}}}};
+  const Authorization a = awkward_authz("caf\u00e9 \"quoted\" back\\slash \x01 tab\t end");
   const Order o = full_order();
   const std::string a_text = stored_json::dump(to_json(a)), o_text = stored_json::dump(to_json(o));
   EXPECT_EQ(authorization_from_json(*stored_json::parse_stored(a_text)), a);
