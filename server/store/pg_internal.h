@@ -171,6 +171,20 @@ class PgStore final : public Store {
 
   // A single-row SELECT of one JSON column by a prepared statement and one key.
   Result<std::optional<Json>> fetch_json(const char* statement, const std::string& key);
+  // The same SELECT of an authorization (its id in a second column when the lookup is by
+  // another one), its parse reused from parsed_authzs_ when the row's text is the one
+  // parsed or written before.
+  Result<std::optional<Authorization>> fetch_authz(const char* statement,
+                                                   const std::string& lookup);
+  // After a write of `a` as `json`: `written`, and `a` remembered when it succeeded.
+  Result<void> remember_written(const Authorization& a, const std::string& json,
+                                Result<void> written) {
+    if (written) {
+      std::lock_guard lock(memo_mu_);
+      parsed_authzs_.remember_written(a.id, json, a);
+    }
+    return written;
+  }
   // 0 rows changed by a compare-and-set update: "conflict" if the row exists, else absent.
   static Error missed_update(pqxx::transaction_base& t, const char* exists, const std::string& id,
                              const std::string& expected, const char* kind);
@@ -189,6 +203,10 @@ class PgStore final : public Store {
   Result<void> migrate(const std::string& url);
 
   ConnectionPool pool_;
+  // Authorizations this store last read or wrote, as the SQLite store keeps them
+  // (stored_json::ParsedRows): the text a compare-and-set compares is the one read.
+  std::mutex memo_mu_;
+  stored_json::ParsedRows<Authorization> parsed_authzs_{256};  // under memo_mu_
   std::mutex nonce_mu_;
   NoncePurgePolicy nonce_purge_policy_;  // under nonce_mu_
 };

@@ -26,7 +26,7 @@ Result<void> PgStore::insert_order(const Order& o, const std::vector<Authorizati
   authz_json.reserve(authzs.size());
   for (const auto& a : authzs) authz_json.push_back(dump(to_json(a)));
 
-  return many([&](pqxx::transaction_base& t) -> Result<void> {
+  auto inserted = many([&](pqxx::transaction_base& t) -> Result<void> {
     t.exec_prepared0("order_insert", o.id, o.account_id, o.status, order_json);
     for (std::size_t i = 0; i < authzs.size(); ++i) {
       const Authorization& a = authzs[i];
@@ -44,6 +44,10 @@ Result<void> PgStore::insert_order(const Order& o, const std::vector<Authorizati
     }
     return ok();
   });
+  if (!inserted) return inserted;
+  for (std::size_t i = 0; i < authzs.size(); ++i)
+    (void)remember_written(authzs[i], authz_json[i], ok());
+  return ok();
 }
 
 Result<std::optional<Order>> PgStore::order_by_id(const std::string& id) {
@@ -87,7 +91,7 @@ Result<void> PgStore::update_order(const Order& o, const std::string& expected_s
 }
 
 Result<std::optional<Authorization>> PgStore::authz_by_id(const std::string& id) {
-  return decode(fetch_json("authz_by_id", id), &authorization_from_json);
+  return fetch_authz("authz_by_id", id);
 }
 
 Result<std::int64_t> PgStore::count_authzs(const std::string& account_id,
@@ -98,34 +102,44 @@ Result<std::int64_t> PgStore::count_authzs(const std::string& account_id,
 }
 
 Result<std::optional<Authorization>> PgStore::authz_by_challenge(const std::string& challenge_id) {
-  return decode(fetch_json("authz_by_challenge", challenge_id), &authorization_from_json);
+  return fetch_authz("authz_by_challenge", challenge_id);
 }
 
 Result<void> PgStore::update_authz(const Authorization& a, const std::string& expected_status) {
   const std::string json = dump(to_json(a));
-  return many([&](pqxx::transaction_base& t) -> Result<void> {
-    auto r = t.exec_prepared("authz_update", a.status, json, a.id, expected_status);
-    if (r.affected_rows() == 0) {
-      return missed_update(t, "authz_exists", a.id, expected_status, "authorization");
-    }
-    reindex_challenges(t, a);
-    return ok();
-  });
+  return remember_written(
+      a, json, many([&](pqxx::transaction_base& t) -> Result<void> {
+        auto r = t.exec_prepared("authz_update", a.status, json, a.id, expected_status);
+        if (r.affected_rows() == 0) {
+          return missed_update(t, "authz_exists", a.id, expected_status, "authorization");
+        }
+        reindex_challenges(t, a);
+        return ok();
+      }));
 }
 
-// Compare-and-set on the whole stored row: only a writer that saw the current row wins.
+// Compare-and-set on the whole stored row: only a writer that saw the current row wins. The
+// text compared is the one this store last read or wrote for the row when that holds
+// `expected` (the writer's read), else `expected` written as to_json writes it.
 Result<void> PgStore::update_authz_if(const Authorization& updated, const Authorization& expected) {
   const std::string json = dump(to_json(updated));
-  const std::string old_json = dump(to_json(expected));
-  return many([&](pqxx::transaction_base& t) -> Result<void> {
-    auto r = t.exec_prepared("authz_update_if", updated.status, json, updated.id, old_json);
-    if (r.affected_rows() == 0) {
-      return Error::make("changed",
-                         "store: authorization " + updated.id + " changed or is missing");
-    }
-    reindex_challenges(t, updated);
-    return ok();
-  });
+  std::string old_json;
+  {
+    std::lock_guard lock(memo_mu_);
+    if (const std::string* read = parsed_authzs_.text_holding(expected.id, expected))
+      old_json = *read;
+  }
+  if (old_json.empty()) old_json = dump(to_json(expected));
+  return remember_written(
+      updated, json, many([&](pqxx::transaction_base& t) -> Result<void> {
+        auto r = t.exec_prepared("authz_update_if", updated.status, json, updated.id, old_json);
+        if (r.affected_rows() == 0) {
+          return Error::make("changed",
+                             "store: authorization " + updated.id + " changed or is missing");
+        }
+        reindex_challenges(t, updated);
+        return ok();
+      }));
 }
 
 // Rewritten only when the challenge list changed (challenge ids are normally fixed at

@@ -154,7 +154,8 @@ Result<void> PgStore::migrate(const std::string& url) {
           {"authz_by_id", "SELECT json FROM authzs WHERE id = $1"},
           {"authz_count", "SELECT count(*) FROM authzs WHERE account_id = $1 AND status = $2"},
           {"authz_by_challenge",
-           "SELECT a.json FROM challenges c JOIN authzs a ON a.id = c.authz_id WHERE c.id = $1"},
+           "SELECT a.json, a.id FROM challenges c JOIN authzs a ON a.id = c.authz_id "
+           "WHERE c.id = $1"},
           {"authz_update",
            "UPDATE authzs SET status = $1, json = $2 WHERE id = $3 AND ($4 = '' OR status = $4)"},
           {"authz_update_if",

@@ -354,6 +354,39 @@ TEST_P(StoreTest, RowsReadBackAfterAWriteAreWhatTheStoreHolds) {
   EXPECT_EQ(revoked.replaced_by, "order-next");
 }
 
+// A row whose text is not what to_json writes today (an older build's members, spacing):
+// update_authz_if compares the text the store read, so a writer holding that row still wins
+// its compare-and-set (comparing a re-serialised row failed every time: "changed" until the
+// caller gave up).
+TEST_P(StoreTest, AuthzCompareAndSetUsesTheTextAsRead) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto z = make_authz("authz-old", "acct-1", {"ch-old"});
+  ASSERT_TRUE(store->create_order(make_order("order-old", "acct-1", {z}), {z}).ok());
+  std::string spaced = stored_json::dump(to_json(z)).insert(1, " ");  // "{ \"account_id\"..."
+  ASSERT_EQ(spaced.find('\''), std::string::npos);
+  backend_->raw_exec("UPDATE authzs SET json = '" + spaced + "' WHERE id = 'authz-old'");
+
+  // Another store that never read the row compares the re-serialised text: changed.
+  auto other = open();
+  Authorization updated = z;
+  updated.challenges[0].status = "processing";
+  auto stale = other->update_authz_if(updated, z);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().type, "changed");
+  // Read, then written: the text as read is compared, and the write lands.
+  const Authorization read = **store->authz_by_id("authz-old");
+  EXPECT_EQ(read, z);
+  ASSERT_TRUE(store->update_authz_if(updated, read).ok());
+  EXPECT_EQ((**other->authz_by_id("authz-old")).challenges[0].status, "processing");
+  // The row now is what to_json writes; a writer still holding the old read loses.
+  auto late = store->update_authz_if(updated, read);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().type, "changed");
+  // Read through its challenge, the same row.
+  EXPECT_EQ(**other->authz_by_challenge("ch-old"), updated);
+}
+
 // --- accounts ---------------------------------------------------------------------------
 
 TEST_P(StoreTest, AccountCreateLookupAndKeyRollover) {
@@ -1257,45 +1290,6 @@ TEST_F(SqliteStoreTest, WalFramesGoDownWholeAndPlainSqliteSharesTheDatabase) {
   ASSERT_TRUE(value->has_value());
   EXPECT_EQ(**value, "written");
   EXPECT_TRUE(store->certificate_by_serial("49")->has_value());
-}
-
-// A row whose text is not what to_json writes today (an older build's members, spacing):
-// update_authz_if compares the text the store read, so a writer holding that row still wins
-// its compare-and-set (comparing a re-serialised row failed every time: "changed" until the
-// caller gave up).
-TEST_F(SqliteStoreTest, AuthzCompareAndSetUsesTheTextAsRead) {
-  auto store = open();
-  ASSERT_TRUE(store);
-  auto z = make_authz("authz-old", "acct-1", {"ch-old"});
-  ASSERT_TRUE(store->create_order(make_order("order-old", "acct-1", {z}), {z}).ok());
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
-  const std::string spaced = stored_json::dump(to_json(z)).insert(1, " ");  // "{ \"account_id\"..."
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(
-      sqlite3_prepare_v2(db, "UPDATE authzs SET json = ? WHERE id = 'authz-old'", -1, &st, nullptr),
-      SQLITE_OK);
-  sqlite3_bind_text(st, 1, spaced.c_str(), static_cast<int>(spaced.size()), SQLITE_TRANSIENT);
-  EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-
-  // Another store that never read the row compares the re-serialised text: changed.
-  auto other = open();
-  Authorization updated = z;
-  updated.challenges[0].status = "processing";
-  auto stale = other->update_authz_if(updated, z);
-  ASSERT_FALSE(stale.ok());
-  EXPECT_EQ(stale.error().type, "changed");
-  // Read, then written: the text as read is compared, and the write lands.
-  const Authorization read = **store->authz_by_id("authz-old");
-  EXPECT_EQ(read, z);
-  ASSERT_TRUE(store->update_authz_if(updated, read).ok());
-  EXPECT_EQ((**other->authz_by_id("authz-old")).challenges[0].status, "processing");
-  // The row now is what to_json writes; a writer still holding the old read loses.
-  auto late = store->update_authz_if(updated, read);
-  ASSERT_FALSE(late.ok());
-  EXPECT_EQ(late.error().type, "changed");
 }
 
 // The VFS's own rules, call by call on a WAL file (sqlite_wal_vfs.h): frames are held until
