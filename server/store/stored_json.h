@@ -20,11 +20,12 @@ inline std::string dump(const Json& j) {
 // A stored JSON column parsed back; Error("serverInternal") when it is not JSON.
 Result<Json> parse_stored(const std::string& text);
 
-// The model objects last read back from their stored text, by row key: a row read again
-// with the same text (an authorization a client polls, an order read twice in a request) is
-// copied instead of parsed. The text itself is always read from the database, so a row
-// another connection or process changed is parsed anew. Bounded: at `capacity` entries the
-// memo starts over. Not thread-safe: used under the store's lock.
+// The model objects last read back from their stored text, or last written as it, by row
+// key: a row read again with the same text (an authorization a client polls, the order
+// finalize reads after the validation wrote it) is copied instead of parsed. The text itself
+// is always read from the database, so a row another connection or process changed is
+// parsed anew. Bounded: at `capacity` entries the memo starts over. Not thread-safe: used
+// under a lock of the store's.
 template <class T>
 class ParsedRows {
  public:
