@@ -106,10 +106,6 @@ TEST(ModelTest, RoundTripSurvivesSerialisedText) {
   EXPECT_EQ(to_json(b), to_json(a));
 }
 
-// Store::update_authz_if compares the stored text with the text of the authorization the
-// writer read (both stores): a row read back and written again must give the same bytes, or
-// every compare-and-set of it would fail. Escapes, non-ASCII text, invalid UTF-8 (replaced
-// when first written), numbers of every kind in the evidence.
 // An authorization whose first challenge's error detail is `detail` and whose second
 // carries evidence with numbers of every kind.
 Authorization awkward_authz(const std::string& detail) {
@@ -122,6 +118,11 @@ Authorization awkward_authz(const std::string& detail) {
   return a;
 }
 
+// Store::update_authz_if compares the stored text with the text of the authorization the
+// writer read (both stores; re-serialised when the store did not read it): a row read back and
+// written again must give the same bytes, or every compare-and-set of it would fail. Escapes,
+// non-ASCII text, invalid UTF-8 (replaced when first written), numbers of every kind in the
+// evidence.
 TEST(ModelTest, AuthorizationTextIsStableThroughTheStore) {
   const Authorization a = awkward_authz("caf\u00e9 \"quoted\" back\\slash \x01 tab\t \xff\xfe end");
   const std::string stored = stored_json::dump(to_json(a));

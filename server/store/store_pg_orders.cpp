@@ -45,8 +45,9 @@ Result<void> PgStore::insert_order(const Order& o, const std::vector<Authorizati
     return ok();
   });
   if (!inserted) return inserted;
+  std::lock_guard lock(memo_mu_);
   for (std::size_t i = 0; i < authzs.size(); ++i)
-    (void)remember_written(authzs[i], authz_json[i], ok());
+    parsed_authzs_.remember_written(authzs[i].id, authz_json[i], authzs[i]);
   return ok();
 }
 
@@ -123,13 +124,10 @@ Result<void> PgStore::update_authz(const Authorization& a, const std::string& ex
 // `expected` (the writer's read), else `expected` written as to_json writes it.
 Result<void> PgStore::update_authz_if(const Authorization& updated, const Authorization& expected) {
   const std::string json = dump(to_json(updated));
-  std::string old_json;
-  {
+  const std::string old_json = [&] {
     std::lock_guard lock(memo_mu_);
-    if (const std::string* read = parsed_authzs_.text_holding(expected.id, expected))
-      old_json = *read;
-  }
-  if (old_json.empty()) old_json = dump(to_json(expected));
+    return parsed_authzs_.text_to_compare(expected.id, expected);
+  }();
   return remember_written(
       updated, json, many([&](pqxx::transaction_base& t) -> Result<void> {
         auto r = t.exec_prepared("authz_update_if", updated.status, json, updated.id, old_json);

@@ -147,10 +147,8 @@ Result<void> SqliteStore::write_authz(const Authorization& a, sqlite3_stmt* upda
                                       std::string expected, const Authorization* expected_row) {
   const std::string json = dump(to_json(a));
   std::lock_guard lock(mu_);
-  if (expected_row != nullptr) {
-    const std::string* read = parsed_authzs_.text_holding(expected_row->id, *expected_row);
-    expected = read != nullptr ? *read : dump(to_json(*expected_row));
-  }
+  if (expected_row != nullptr)
+    expected = parsed_authzs_.text_to_compare(expected_row->id, *expected_row);
   Transaction tx(*this);
   ATTESTLAB_TRY(tx.begin());
   {

@@ -54,6 +54,12 @@ class ParsedRows {
     auto it = entries_.find(key);
     return it != entries_.end() && it->second.value == value ? &it->second.text : nullptr;
   }
+  // What a compare-and-set of the row `key` compares when the writer holds `value`: the
+  // text_holding it, else `value` written as to_json writes it.
+  std::string text_to_compare(const std::string& key, const T& value) const {
+    const std::string* held = text_holding(key, value);
+    return held != nullptr ? *held : dump(to_json(value));
+  }
   std::size_t size() const { return entries_.size(); }
 
  private:
