@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string_view>
 #include <system_error>
+#include <thread>
 
 #include "server/store/sqlite_internal.h"
 #include "server/store/sqlite_wal_vfs.h"
@@ -55,11 +57,24 @@ Result<void> SqliteStore::open(const std::string& path) {
   {
     // journal_mode answers with the mode in effect; anything but WAL would silently weaken
     // the durability and concurrency promises (":memory:" databases cannot have a WAL).
+    // Switching a new file to WAL needs its exclusive lock, and SQLite answers BUSY at once,
+    // without the busy handler, while another connection holds any lock on it (processes
+    // opening one new database together): tried again until the busy timeout.
     auto stmt = prepare("PRAGMA journal_mode=WAL");
     if (!stmt) return stmt.error();
-    Query q(stmt->get());
-    if (q.step() != SQLITE_ROW) return sqlite_error();
-    journal_mode = q.column_text(0);
+    constexpr int kRetryMs = 2;
+    int rc = SQLITE_BUSY;
+    for (int waited = 0; waited <= kBusyTimeoutMs; waited += kRetryMs) {
+      Query q(stmt->get());
+      rc = q.step();
+      if (rc == SQLITE_ROW) {
+        journal_mode = q.column_text(0);
+        break;
+      }
+      if ((rc & 0xff) != SQLITE_BUSY) return sqlite_error();
+      std::this_thread::sleep_for(std::chrono::milliseconds(kRetryMs));
+    }
+    if (rc != SQLITE_ROW) return sqlite_error();
     if (journal_mode != "wal" && !(path == ":memory:" && journal_mode == "memory")) {
       return Error::make("serverInternal", "sqlite: cannot use WAL journal mode for " + path +
                                                " (got " + journal_mode + ")");
