@@ -3,7 +3,8 @@
 // CSR keys, with OpenSSL's own d2i_X509_REQ alone to show what decoding costs; and certificate
 // issuance by the server's issuing CA beside the raw EVP_DigestSign (P-256, SHA-256, the
 // intermediate's key) of a TBSCertificate of the same size as the one issued. Also key
-// generation, and the random bytes of ids and serials, each beside its raw twin.
+// generation, and the random bytes of ids and serials, each beside its raw twin; and a
+// client's parse of the chain it downloads.
 #include <benchmark/benchmark.h>
 #include <openssl/rand.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 #include "bench/raw_nettle.h"
 #include "bench/raw_openssl.h"
 #include "bench/temp_store.h"
+#include "client/pem_chain.h"
 #include "server/acme/acme_csr.h"
 #include "server/acme/issuing_ca.h"
 #include "server/config.h"
@@ -225,6 +227,49 @@ void BM_CertificateIssue(benchmark::State& state) {
   state.SetLabel(bench::twin_label("BM_RawDigestSign/P-256"));
 }
 BENCHMARK(BM_CertificateIssue);
+
+// What a client does with a downloaded chain (RFC 8555 §7.4.2; the load generator once
+// per enrollment): parse_pem_certificate_chain of the issued leaf and its intermediate, as
+// `attestlab serve` sends them. Beside it, one certificate's DER parsed by d2i_X509 with
+// OpenSSL 3.0's decoding of its key (Certificate::from_der) and without it (from_der_lean).
+void BM_PemChainParse(benchmark::State& state) {
+  IssuanceFixture f;
+  auto leaf = f.ok ? f.ca->issue(f.request) : Result<pki::Certificate>(Error::make("x", "x"));
+  if (!issued_correctly(f, leaf)) {
+    state.SkipWithError("the fixture CA does not issue a correct certificate");
+    return;
+  }
+  const std::string chain = leaf->to_pem() + f.ca->intermediate().to_pem();
+  for (auto _ : state) {
+    auto parsed = client::parse_pem_certificate_chain(chain);
+    if (!parsed || parsed->size() != 2) {
+      state.SkipWithError("the chain does not parse");
+      break;
+    }
+    benchmark::DoNotOptimize(parsed);
+  }
+}
+BENCHMARK(BM_PemChainParse);
+
+void BM_CertificateParse(benchmark::State& state, bool lean) {
+  IssuanceFixture f;
+  auto leaf = f.ok ? f.ca->issue(f.request) : Result<pki::Certificate>(Error::make("x", "x"));
+  if (!issued_correctly(f, leaf)) {
+    state.SkipWithError("the fixture CA does not issue a correct certificate");
+    return;
+  }
+  const Bytes der = leaf->to_der();
+  for (auto _ : state) {
+    auto parsed = lean ? pki::Certificate::from_der_lean(der) : pki::Certificate::from_der(der);
+    if (!parsed) {
+      state.SkipWithError("the certificate does not parse");
+      break;
+    }
+    benchmark::DoNotOptimize(parsed);
+  }
+}
+BENCHMARK_CAPTURE(BM_CertificateParse, full, false)->Name("BM_CertificateParse/from_der");
+BENCHMARK_CAPTURE(BM_CertificateParse, lean, true)->Name("BM_CertificateParse/from_der_lean");
 
 // The floor: one EVP_DigestSign (P-256, SHA-256) over the TBSCertificate of a certificate
 // the CA issued, with the key decoded and the digest fetched once.

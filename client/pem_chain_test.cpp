@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "client/acme_types.h"
+#include "core/bytes.h"
 #include "core/clock.h"
 #include "core/pki.h"
 
@@ -98,6 +99,46 @@ TEST_F(PemChain, BrokenOrTruncatedBlocksAreRefusedByName) {
                 .find("block 1 is not a DER X.509 certificate"),
             std::string::npos);
   EXPECT_NE(detail_of("").find("empty"), std::string::npos);
+}
+
+// Which blocks count as certificates is OpenSSL's d2i_X509 decision, with or without its
+// decoding of the key: every byte of a leaf flipped in turn (an RSA and a P-256 key) gives
+// a chain that parses exactly when Certificate::from_der accepts the altered DER.
+TEST_F(PemChain, BlocksAreCertificatesExactlyWhenOpenSslParsesThem) {
+  for (pki::KeySpec spec : {pki::KeySpec::p256(), pki::KeySpec::rsa(2048)}) {
+    auto key = pki::PrivateKey::generate(spec);
+    ASSERT_TRUE(key.ok());
+    pki::CertificateSpec cert_spec;
+    cert_spec.subject = {{"CN", "flipped"}};
+    cert_spec.not_before = SystemClock().now() - 60;
+    cert_spec.not_after = cert_spec.not_before + 3600;
+    auto cert = pki::issue_certificate(cert_spec, key->public_key(), nullptr, *key);
+    ASSERT_TRUE(cert.ok());
+    const Bytes der = cert->to_der();
+    int accepted = 0;
+    int refused = 0;
+    for (std::size_t i = 0; i < der.size(); ++i) {
+      Bytes altered = der;
+      altered[i] ^= 0x01;
+      const bool openssl = pki::Certificate::from_der(altered).ok();
+      auto parsed = parse_pem_certificate_chain(pem_encode("CERTIFICATE", altered) + issuer_);
+      ASSERT_EQ(parsed.ok(), openssl) << spec.name() << ", byte " << i;
+      if (parsed.ok()) {
+        ASSERT_EQ(parsed->size(), 2u);
+        EXPECT_EQ(parsed->front(), altered);
+        ++accepted;
+      } else {
+        EXPECT_NE(parsed.error().detail.find("block 1 is not a DER X.509 certificate"),
+                  std::string::npos)
+            << parsed.error().detail;
+        ++refused;
+      }
+    }
+    // Both outcomes occur (a flipped bit in a signature or a name still parses; in a length
+    // it does not).
+    EXPECT_GT(accepted, 0) << spec.name();
+    EXPECT_GT(refused, 0) << spec.name();
+  }
 }
 
 }  // namespace
