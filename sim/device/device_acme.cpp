@@ -368,8 +368,9 @@ class Enrollment {
   bool download() {
     auto chain = client_.download_certificate(result_.certificate_url);
     if (!chain) return fail_from_server(step::kDownload, chain.error());
-    // The chain's text was read strictly by the client; only the leaf is needed here.
-    auto leaf = pki::Certificate::from_der(chain->der.front());
+    // The chain's text was read strictly by the client; only the leaf is needed here, read
+    // without OpenSSL 3.0's provider decoders (its key is decoded once, our way).
+    auto leaf = pki::Certificate::from_der_lean(chain->der.front());
     if (!leaf) {
       return fail(step::kDownload,
                   Error::make(client::kErrorUnexpectedResponse,
