@@ -232,11 +232,21 @@ BENCHMARK(BM_CertificateIssue);
 // per enrollment): parse_pem_certificate_chain of the issued leaf and its intermediate, as
 // `attestlab serve` sends them. Beside it, one certificate's DER parsed by d2i_X509 with
 // OpenSSL 3.0's decoding of its key (Certificate::from_der) and without it (from_der_lean).
+// The fixture CA's leaf, or why there is none.
+Result<pki::Certificate> fixture_leaf(const IssuanceFixture& f) {
+  if (!f.ok) return Error::make("serverInternal", "the issuance fixture did not build");
+  auto leaf = f.ca->issue(f.request);
+  if (!issued_correctly(f, leaf)) {
+    return Error::make("serverInternal", "the fixture CA does not issue a correct certificate");
+  }
+  return leaf;
+}
+
 void BM_PemChainParse(benchmark::State& state) {
   IssuanceFixture f;
-  auto leaf = f.ok ? f.ca->issue(f.request) : Result<pki::Certificate>(Error::make("x", "x"));
-  if (!issued_correctly(f, leaf)) {
-    state.SkipWithError("the fixture CA does not issue a correct certificate");
+  auto leaf = fixture_leaf(f);
+  if (!leaf) {
+    state.SkipWithError(leaf.error().detail.c_str());
     return;
   }
   const std::string chain = leaf->to_pem() + f.ca->intermediate().to_pem();
@@ -253,9 +263,9 @@ BENCHMARK(BM_PemChainParse);
 
 void BM_CertificateParse(benchmark::State& state, bool lean) {
   IssuanceFixture f;
-  auto leaf = f.ok ? f.ca->issue(f.request) : Result<pki::Certificate>(Error::make("x", "x"));
-  if (!issued_correctly(f, leaf)) {
-    state.SkipWithError("the fixture CA does not issue a correct certificate");
+  auto leaf = fixture_leaf(f);
+  if (!leaf) {
+    state.SkipWithError(leaf.error().detail.c_str());
     return;
   }
   const Bytes der = leaf->to_der();
