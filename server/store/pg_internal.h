@@ -171,17 +171,45 @@ class PgStore final : public Store {
 
   // A single-row SELECT of one JSON column by a prepared statement and one key.
   Result<std::optional<Json>> fetch_json(const char* statement, const std::string& key);
-  // The same SELECT of an authorization (its id in a second column when the lookup is by
-  // another one), its parse reused from parsed_authzs_ when the row's text is the one
-  // parsed or written before.
-  Result<std::optional<Authorization>> fetch_authz(const char* statement,
-                                                   const std::string& lookup);
-  // After a write of `a` as `json`: `written`, and `a` remembered when it succeeded.
-  Result<void> remember_written(const Authorization& a, const std::string& json,
-                                Result<void> written) {
+  // The same SELECT as a model object (the row's id in a second column when the lookup is
+  // by another one: authz_by_challenge), its parse reused from `memo` when the row's text is
+  // the one parsed or written before. The parse runs outside memo_mu_: concurrent readers
+  // are not serialised on it.
+  template <class T>
+  Result<std::optional<T>> fetch_remembered(const char* statement, const std::string& lookup,
+                                            stored_json::ParsedRows<T>& memo,
+                                            T (*from_json)(const Json&)) {
+    struct Row {
+      std::string text, key;
+    };
+    auto row = one([&](pqxx::transaction_base& t) -> Result<std::optional<Row>> {
+      auto rows = t.exec_prepared(statement, lookup);
+      if (rows.empty()) return std::optional<Row>();
+      const auto& r = rows[0];
+      return std::optional<Row>(
+          Row{r[0].as<std::string>(), r.size() > 1 ? r[1].as<std::string>() : lookup});
+    });
+    if (!row) return row.error();
+    if (!*row) return std::optional<T>();
+    {
+      std::lock_guard lock(memo_mu_);
+      if (auto known = memo.find((*row)->key, (*row)->text)) return known;
+    }
+    auto j = stored_json::parse_stored((*row)->text);
+    if (!j) return j.error();
+    T value = from_json(*j);
+    std::lock_guard lock(memo_mu_);
+    memo.remember((*row)->key, (*row)->text, value);
+    return std::optional<T>(std::move(value));
+  }
+  // After a write of `value` as `json`: `written`, and `value` remembered in `memo` when the
+  // write succeeded (committed).
+  template <class T, class R>
+  R remember_written(stored_json::ParsedRows<T>& memo, const T& value, const std::string& json,
+                     R written) {
     if (written) {
       std::lock_guard lock(memo_mu_);
-      parsed_authzs_.remember_written(a.id, json, a);
+      memo.remember_written(value.id, json, value);
     }
     return written;
   }
@@ -203,10 +231,14 @@ class PgStore final : public Store {
   Result<void> migrate(const std::string& url);
 
   ConnectionPool pool_;
-  // Authorizations this store last read or wrote, as the SQLite store keeps them
-  // (stored_json::ParsedRows): the text a compare-and-set compares is the one read.
+  // Orders, authorizations and certificates this store last read by id or wrote, as the
+  // SQLite store keeps them (stored_json::ParsedRows): a read of the same text is a copy,
+  // and the text an authorization's compare-and-set compares is the one read.
+  static constexpr std::size_t kParsedRowsKept = 256;
   std::mutex memo_mu_;
-  stored_json::ParsedRows<Authorization> parsed_authzs_{256};  // under memo_mu_
+  stored_json::ParsedRows<Order> parsed_orders_{kParsedRowsKept};                    // memo_mu_
+  stored_json::ParsedRows<Authorization> parsed_authzs_{kParsedRowsKept};            // memo_mu_
+  stored_json::ParsedRows<CertificateRecord> parsed_certificates_{kParsedRowsKept};  // memo_mu_
   std::mutex nonce_mu_;
   NoncePurgePolicy nonce_purge_policy_;  // under nonce_mu_
 };

@@ -79,32 +79,6 @@ Result<std::optional<Json>> PgStore::fetch_json(const char* statement, const std
   });
 }
 
-Result<std::optional<Authorization>> PgStore::fetch_authz(const char* statement,
-                                                          const std::string& lookup) {
-  struct Row {
-    std::string text, key;
-  };
-  auto row = one([&](pqxx::transaction_base& t) -> Result<std::optional<Row>> {
-    auto rows = t.exec_prepared(statement, lookup);
-    if (rows.empty()) return std::optional<Row>();
-    const auto& r = rows[0];
-    return std::optional<Row>(
-        Row{r[0].as<std::string>(), r.size() > 1 ? r[1].as<std::string>() : lookup});
-  });
-  if (!row) return row.error();
-  if (!*row) return std::optional<Authorization>();
-  {
-    std::lock_guard lock(memo_mu_);
-    if (auto known = parsed_authzs_.find((*row)->key, (*row)->text)) return known;
-  }
-  auto j = parse_stored((*row)->text);
-  if (!j) return j.error();
-  Authorization a = authorization_from_json(*j);
-  std::lock_guard lock(memo_mu_);
-  parsed_authzs_.remember((*row)->key, (*row)->text, a);
-  return std::optional<Authorization>(std::move(a));
-}
-
 Error PgStore::missed_update(pqxx::transaction_base& t, const char* exists, const std::string& id,
                              const std::string& expected, const char* kind) {
   if (!t.exec_prepared(exists, id).empty()) {

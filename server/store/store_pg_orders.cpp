@@ -46,13 +46,14 @@ Result<void> PgStore::insert_order(const Order& o, const std::vector<Authorizati
   });
   if (!inserted) return inserted;
   std::lock_guard lock(memo_mu_);
+  parsed_orders_.remember_written(o.id, order_json, o);
   for (std::size_t i = 0; i < authzs.size(); ++i)
     parsed_authzs_.remember_written(authzs[i].id, authz_json[i], authzs[i]);
   return ok();
 }
 
 Result<std::optional<Order>> PgStore::order_by_id(const std::string& id) {
-  return decode(fetch_json("order_by_id", id), &order_from_json);
+  return fetch_remembered("order_by_id", id, parsed_orders_, &order_from_json);
 }
 
 Result<std::vector<std::string>> PgStore::order_ids_by_account(const std::string& account_id) {
@@ -86,13 +87,14 @@ Result<void> PgStore::update_order_in(pqxx::transaction_base& t, const Order& o,
 
 Result<void> PgStore::update_order(const Order& o, const std::string& expected_status) {
   const std::string json = dump(to_json(o));
-  return one([&](pqxx::transaction_base& t) -> Result<void> {
-    return update_order_in(t, o, json, expected_status);
-  });
+  return remember_written(parsed_orders_, o, json,
+                          one([&](pqxx::transaction_base& t) -> Result<void> {
+                            return update_order_in(t, o, json, expected_status);
+                          }));
 }
 
 Result<std::optional<Authorization>> PgStore::authz_by_id(const std::string& id) {
-  return fetch_authz("authz_by_id", id);
+  return fetch_remembered("authz_by_id", id, parsed_authzs_, &authorization_from_json);
 }
 
 Result<std::int64_t> PgStore::count_authzs(const std::string& account_id,
@@ -103,13 +105,14 @@ Result<std::int64_t> PgStore::count_authzs(const std::string& account_id,
 }
 
 Result<std::optional<Authorization>> PgStore::authz_by_challenge(const std::string& challenge_id) {
-  return fetch_authz("authz_by_challenge", challenge_id);
+  return fetch_remembered("authz_by_challenge", challenge_id, parsed_authzs_,
+                          &authorization_from_json);
 }
 
 Result<void> PgStore::update_authz(const Authorization& a, const std::string& expected_status) {
   const std::string json = dump(to_json(a));
   return remember_written(
-      a, json, many([&](pqxx::transaction_base& t) -> Result<void> {
+      parsed_authzs_, a, json, many([&](pqxx::transaction_base& t) -> Result<void> {
         auto r = t.exec_prepared("authz_update", a.status, json, a.id, expected_status);
         if (r.affected_rows() == 0) {
           return missed_update(t, "authz_exists", a.id, expected_status, "authorization");
@@ -129,7 +132,7 @@ Result<void> PgStore::update_authz_if(const Authorization& updated, const Author
     return parsed_authzs_.text_to_compare(expected.id, expected);
   }();
   return remember_written(
-      updated, json, many([&](pqxx::transaction_base& t) -> Result<void> {
+      parsed_authzs_, updated, json, many([&](pqxx::transaction_base& t) -> Result<void> {
         auto r = t.exec_prepared("authz_update_if", updated.status, json, updated.id, old_json);
         if (r.affected_rows() == 0) {
           return Error::make("changed",

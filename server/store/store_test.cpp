@@ -352,6 +352,27 @@ TEST_P(StoreTest, RowsReadBackAfterAWriteAreWhatTheStoreHolds) {
   EXPECT_EQ(revoked.revocation_reason, 4);
   EXPECT_EQ(revoked.revoked_at, 1'700'000'900);
   EXPECT_EQ(revoked.replaced_by, "order-next");
+
+  // One transaction: a certificate that supersedes another of its device and completes its
+  // order. Each row it wrote reads back as written (the order was read, pending, before).
+  CertificateRecord first = make_certificate("cert-w1", "0w1", "dev-w1");
+  ASSERT_TRUE(store->put_certificate(first).ok());
+  EXPECT_EQ(**store->certificate_by_id("cert-w1"), first);
+  auto z2 = make_authz("authz-w2", "acct-w", {"ch-w2"});
+  Order o2 = make_order("order-w2", "acct-w", {z2});
+  ASSERT_TRUE(store->create_order(o2, {z2}).ok());
+  EXPECT_EQ(**store->order_by_id("order-w2"), o2);
+  o2.status = "valid";
+  o2.certificate_id = "cert-w2";
+  const CertificateRecord second = make_certificate("cert-w2", "0w2", "dev-w1");
+  auto superseded =
+      store->put_certificate_superseding(second, {{"dev-w1"}, 1'700'000'950}, &o2, "pending");
+  ASSERT_TRUE(superseded.ok()) << superseded.error().detail;
+  EXPECT_EQ(*superseded, std::vector<std::string>{"cert-w1"});
+  first.revoke(4, 1'700'000'950);
+  EXPECT_EQ(**store->certificate_by_id("cert-w1"), first);
+  EXPECT_EQ(**store->certificate_by_id("cert-w2"), second);
+  EXPECT_EQ(**store->order_by_id("order-w2"), o2);
 }
 
 // A row whose text is not what to_json writes today (an older build's members, spacing):
