@@ -50,7 +50,9 @@ peer_listening() {  # pid log host port
 # three times, LAUNCH ATTEMPT ARG... (the caller's function) picks the ports, starts the peer
 # in the background and sets PEER_PID, PEER_LOG and PEER_PORT (the port it must listen on);
 # the peer is up once peer_listening says so. A failed try is killed and reported on stderr
-# as "NAME: attempt N failed: <its log's last line>". Returns 1 after three failed tries.
+# as "NAME: attempt N failed: <why>": its log's line about a port already in use, else its
+# last line (pebble-challtestsrv may log another line after the failed bind's).
+# Returns 1 after three failed tries.
 start_peer() {  # name launch [arg...]
   local name=$1 launch=$2 attempt
   shift 2
@@ -58,7 +60,8 @@ start_peer() {  # name launch [arg...]
     "$launch" "$attempt" "$@"
     peer_listening "$PEER_PID" "$PEER_LOG" 127.0.0.1 "$PEER_PORT" && return 0
     kill "$PEER_PID" 2>/dev/null || true
-    echo "$name: attempt $attempt failed: $(tail -1 "$PEER_LOG")" >&2
+    echo "$name: attempt $attempt failed: $(grep -m1 'address already in use' "$PEER_LOG" ||
+      tail -1 "$PEER_LOG")" >&2
   done
   return 1
 }
