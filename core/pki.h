@@ -154,12 +154,6 @@ class Certificate {
  public:
   Certificate() = default;
   explicit Certificate(ossl::X509Ptr cert);
-  // A certificate with one owner, one just built: OpenSSL's extension cache (what the
-  // constructor fills so that threads sharing the certificate never race to fill it) is
-  // filled on its first use or when the Certificate is copied, not now. Filling it hashes
-  // the whole certificate and decodes each extension, ~14 us of a leaf's issuance that a
-  // certificate going straight out as DER or PEM never needs. Share only copies of it.
-  static Certificate unshared(ossl::X509Ptr cert);
   Certificate(const Certificate& other);
   Certificate& operator=(const Certificate& other);
   Certificate(Certificate&&) noexcept = default;
@@ -237,23 +231,39 @@ struct CertificateSpec {
   std::optional<Digest> signature_digest;
 };
 
-// Builds and signs a certificate for subject_key. issuer == nullptr means self-signed
+// A certificate as issued: its DER and the fields a CA records for it, not parsed back into
+// an X509 (Certificate::from_der(der) for anything else). For a leaf that goes straight
+// out as PEM and into a store: parsing it again would cost about as much as issuing it.
+struct IssuedCertificate {
+  Bytes der;
+  Bytes spki_der;          // the subject's SubjectPublicKeyInfo, as the certificate carries it
+  std::string serial_hex;  // as Certificate::serial_hex writes it
+  std::int64_t not_before = 0;
+  std::int64_t not_after = 0;
+  std::string to_pem() const;
+};
+
+// Writes and signs a certificate for the key in subject_spki (a SubjectPublicKeyInfo,
+// copied verbatim: its algorithm's parameters absent, NULL, an OID or a SEQUENCE and its
+// key bits without unused bits, else Error("badCSR")). issuer == nullptr means self-signed
 // (issuer_key must then be the subject's private key). Signature digest: SHA-384 for
-// P-384/P-521 issuers, SHA-256 otherwise, none for Ed25519.
+// P-384/P-521 issuers, SHA-256 otherwise, none for Ed25519; issuers are EC, RSA
+// (PKCS#1 v1.5) or Ed25519 keys. Error("malformed") for a spec OpenSSL would refuse too
+// (an invalid name attribute, SAN, OID, or a time outside years 0-9999).
+Result<IssuedCertificate> issue_certificate_der(const CertificateSpec& spec,
+                                                const Bytes& subject_spki,
+                                                const Certificate* issuer,
+                                                const PrivateKey& issuer_key);
+
+// issue_certificate_der for a key, parsed into a Certificate.
 Result<Certificate> issue_certificate(const CertificateSpec& spec, const PublicKey& subject_key,
                                       const Certificate* issuer, const PrivateKey& issuer_key);
 
 class Csr;
 struct CsrSpec;
-// The same for the key of a CSR, whose SubjectPublicKeyInfo is copied verbatim: handing
-// OpenSSL 3 the key as an EVP_PKEY re-encodes it through its provider encoders and
-// decoders, which costs several times the signature. The CSR's own signature is not
-// checked here (the caller has done that). Error("badCSR") for key parameters that are
-// neither absent, NULL, an OID nor a SEQUENCE. The certificate returned holds its key
-// undecoded, for serving (to_der, to_pem, spki_der, serial_hex, validity): public_key()
-// is empty and verify_chain refuses it until it is parsed again (from_der(to_der())),
-// which would cost more than issuing it. It is a Certificate::unshared: copy it before
-// handing it to other threads.
+// The same for the key of a CSR, whose SubjectPublicKeyInfo is copied verbatim (OpenSSL 3
+// would re-encode a decoded key through its provider encoders). The CSR's own signature is
+// not checked here (the caller has done that).
 Result<Certificate> issue_certificate(const CertificateSpec& spec, const Csr& subject_csr,
                                       const Certificate& issuer, const PrivateKey& issuer_key);
 

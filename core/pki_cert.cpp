@@ -19,8 +19,8 @@ namespace {
 // lazily, on first use, and two threads verifying against one shared certificate (an
 // attestation root) then race inside it (found by TSan:
 // Validator.DecisionLogIsJsonLinesUnderConcurrency). It is filled while the object still
-// has one owner: on construction, or for Certificate::unshared on the first copy. On a
-// filled certificate this is a lock and a flag test.
+// has one owner: on construction, or for a certificate parsed by from_der_lean on the
+// first copy. On a filled certificate this is a lock and a flag test.
 void fill_extension_cache(X509* cert) {
   if (cert != nullptr) (void)X509_check_purpose(cert, -1, 0);
 }
@@ -43,11 +43,6 @@ std::int64_t to_epoch(const ASN1_TIME* t) {
 
 Certificate::Certificate(ossl::X509Ptr cert) : cert_(std::move(cert)) {
   fill_extension_cache(cert_.get());
-}
-Certificate Certificate::unshared(ossl::X509Ptr cert) {
-  Certificate certificate;
-  certificate.cert_ = std::move(cert);
-  return certificate;
 }
 Certificate::Certificate(const Certificate& other)
     : cert_(shared_ref(other.cert_.get())), key_(other.key_), lean_(other.lean_) {}

@@ -215,7 +215,7 @@ Result<Csr> build_csr(const CsrSpec& spec, const PrivateKey& key) {
   if (sk_X509_EXTENSION_num(exts.get()) > 0 && X509_REQ_add_extensions(req.get(), exts.get()) != 1)
     return Error::make("serverInternal", "adding CSR extensions: " + ossl::last_error());
 
-  if (X509_REQ_sign(req.get(), key.get(), detail::signing_digest(key)) <= 0)
+  if (X509_REQ_sign(req.get(), key.get(), detail::evp_digest(detail::signing_digest(key))) <= 0)
     return Error::make("serverInternal", "signing CSR: " + ossl::last_error());
   return Csr(std::move(req), pub);
 }

@@ -21,7 +21,7 @@ std::string bio_contents(BIO* bio);
 
 // The digest attestlab signs certificates and CSRs with for this key: SHA-384 for
 // P-384/P-521, none for Ed25519, SHA-256 otherwise.
-const EVP_MD* signing_digest(const PrivateKey& key);
+Digest signing_digest(const PrivateKey& key);
 
 // OpenSSL's digest for d; nullptr for Digest::None.
 const EVP_MD* evp_digest(Digest d);

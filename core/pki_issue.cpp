@@ -1,8 +1,11 @@
-// Certificate issuance: builds a v3 certificate from a CertificateSpec and signs it.
+// Certificate issuance: writes a v3 certificate's DER from a CertificateSpec and signs it.
+// The TBSCertificate is written here rather than through OpenSSL's X509 object: building
+// one field by field, signing it with X509_sign and encoding it again for the PEM costs
+// about as much as the signature (a leaf's issuance is part of every finalize). The name
+// is still encoded by OpenSSL (its string types per attribute), the signature made by
+// PrivateKey::sign.
 #include <openssl/asn1.h>
-#include <openssl/bn.h>
-#include <openssl/crypto.h>
-#include <openssl/objects.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
 #include <ctime>
@@ -18,186 +21,179 @@ Error internal(const std::string& what) {
   return Error::make("serverInternal", what + ": " + ossl::last_error());
 }
 
-// oid: dotted text, or the NID of an extension OpenSSL knows.
-template <class Oid>
-Result<void> add_extension(X509* cert, const Oid& oid, const Bytes& value, bool critical) {
-  auto ext = detail::make_extension(oid, value, critical);
-  if (!ext.ok()) return ext.error();
-  if (X509_add_ext(cert, ext->get(), -1) != 1) return internal("adding an extension");
-  return ok();
+// The extensions' OIDs (id-ce, RFC 5280 §4.2.1), as DER.
+constexpr std::uint8_t kSubjectKeyIdentifier[] = {0x06, 0x03, 0x55, 0x1d, 0x0e};
+constexpr std::uint8_t kKeyUsage[] = {0x06, 0x03, 0x55, 0x1d, 0x0f};
+constexpr std::uint8_t kSubjectAltName[] = {0x06, 0x03, 0x55, 0x1d, 0x11};
+constexpr std::uint8_t kBasicConstraints[] = {0x06, 0x03, 0x55, 0x1d, 0x13};
+constexpr std::uint8_t kAuthorityKeyIdentifier[] = {0x06, 0x03, 0x55, 0x1d, 0x23};
+constexpr std::uint8_t kExtKeyUsage[] = {0x06, 0x03, 0x55, 0x1d, 0x25};
+
+// Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }:
+// DER leaves out a FALSE critical.
+void append_extension(Bytes& out, std::span<const std::uint8_t> oid, const Bytes& value,
+                      bool critical) {
+  Bytes body(oid.begin(), oid.end());
+  if (critical) der::append(body, der::tlv(der::kBoolean, Bytes{0xff}));
+  der::append(body, der::tlv(der::kOctetString, value));
+  der::append(out, der::tlv(der::kSequence, body));
 }
 
-// SHA-1 of the subjectPublicKey BIT STRING (RFC 5280 §4.2.1.2 method 1).
-Result<Bytes> key_id_of(const X509* cert) {
+// The serial as a positive INTEGER (the bytes are its magnitude, as BN_bin2bn reads them)
+// and as Certificate::serial_hex writes it.
+struct Serial {
+  Bytes der;
+  std::string hex;
+};
+
+Serial serial_of(const Bytes& requested) {
+  const Bytes bytes = requested.empty() ? new_serial() : requested;
+  std::size_t start = 0;
+  while (start < bytes.size() && bytes[start] == 0) ++start;
+  Bytes magnitude(bytes.begin() + static_cast<std::ptrdiff_t>(start), bytes.end());
+  Serial serial;
+  serial.hex = magnitude.empty() ? "0" : hex_encode(magnitude);
+  if (serial.hex.size() > 1 && serial.hex[0] == '0') serial.hex.erase(0, 1);
+  if (magnitude.empty() || (magnitude.front() & 0x80) != 0) magnitude.insert(magnitude.begin(), 0);
+  serial.der = der::tlv(der::kInteger, magnitude);
+  return serial;
+}
+
+// RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050 (and, as OpenSSL's
+// ASN1_TIME_set writes it, before 1950).
+Result<Bytes> validity_time(std::int64_t when) {
+  const auto t = static_cast<time_t>(when);
+  std::tm tm{};
+  if (static_cast<std::int64_t>(t) != when || gmtime_r(&t, &tm) == nullptr)
+    return Error::make("malformed", "certificate time out of range");
+  const long year = static_cast<long>(tm.tm_year) + 1900;
+  if (year < 0 || year > 9999) return Error::make("malformed", "certificate time out of range");
+  const bool utc = year >= 1950 && year < 2050;
+  char text[24];
+  const int n = utc ? std::snprintf(text, sizeof text, "%02ld%02d%02d%02d%02d%02dZ", year % 100,
+                                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+                    : std::snprintf(text, sizeof text, "%04ld%02d%02d%02d%02d%02dZ", year,
+                                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return der::tlv(utc ? 0x17 : 0x18, std::string_view(text, static_cast<std::size_t>(n)));
+}
+
+// The subjectPublicKey bits of a SubjectPublicKeyInfo, checked as a certificate may carry
+// them: the algorithm's parameters absent, NULL, an OID or a SEQUENCE (else badCSR, the key
+// being a CSR's), no unused bits.
+Result<std::span<const std::uint8_t>> subject_key_bits(const Bytes& spki) {
+  der::Reader outer(spki);
+  auto info = outer.next(der::kSequence);
+  if (!info || !outer.done()) return Error::make("serverInternal", "subject key is not an SPKI");
+  der::Reader fields(info->content);
+  auto algorithm = fields.next(der::kSequence);
+  auto bits = algorithm ? fields.next(der::kBitString) : algorithm;
+  if (!algorithm || !bits || !fields.done())
+    return Error::make("serverInternal", "subject key is not an SPKI");
+  der::Reader algorithm_fields(algorithm->content);
+  if (!algorithm_fields.next(der::kOid)) return Error::make("badCSR", "unreadable key algorithm");
+  if (!algorithm_fields.done()) {
+    auto parameters = algorithm_fields.next();
+    const bool null = parameters && parameters->tag == 0x05 && parameters->content.empty();
+    if (!parameters || !algorithm_fields.done() ||
+        !(null || parameters->tag == der::kOid || parameters->tag == der::kSequence))
+      return Error::make("badCSR", "unsupported public key parameters");
+  }
+  if (bits->content.size() < 2 || bits->content[0] != 0)
+    return Error::make("badCSR", "the public key's BIT STRING is empty or has unused bits");
+  return bits->content.subspan(1);
+}
+
+// SHA-1 of the subjectPublicKey bits (RFC 5280 §4.2.1.2 method 1).
+Result<Bytes> key_id_of(std::span<const std::uint8_t> key_bits) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (X509_pubkey_digest(cert, EVP_sha1(), md, &len) != 1) return internal("hashing public key");
+  if (EVP_Digest(key_bits.data(), key_bits.size(), md, &len, EVP_sha1(), nullptr) != 1)
+    return internal("hashing public key");
   return Bytes(md, md + len);
 }
 
-Bytes serial_bytes(const Bytes& requested) {
-  return requested.empty() ? new_serial() : requested;
+// The issuer's key identifier: its subjectKeyIdentifier, else computed as for a new one.
+Result<Bytes> issuer_key_id(const Certificate& issuer) {
+  if (const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(issuer.get()))
+    return detail::asn1_bytes(ski);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_pubkey_digest(issuer.get(), EVP_sha1(), md, &len) != 1)
+    return internal("hashing the issuer's public key");
+  return Bytes(md, md + len);
 }
 
-Result<void> add_standard_extensions(X509* cert, const CertificateSpec& spec,
-                                     const Certificate* issuer) {
+Result<Bytes> extensions_of(const CertificateSpec& spec, const Bytes& own_id,
+                            const Bytes& authority_id) {
+  Bytes out;
   Bytes basic_constraints;
   if (spec.is_ca) {
     basic_constraints = der::tlv(der::kBoolean, Bytes{0xff});
     if (spec.path_len >= 0)
       der::append(basic_constraints, der::integer(static_cast<std::uint64_t>(spec.path_len)));
   }
-  ATTESTLAB_TRY(add_extension(cert, NID_basic_constraints,
-                              der::tlv(der::kSequence, basic_constraints), true));
+  append_extension(out, kBasicConstraints, der::tlv(der::kSequence, basic_constraints), true);
 
   const bool cert_sign = spec.key_usage_cert_sign || spec.is_ca;
   if (spec.key_usage_digital_signature || spec.key_usage_key_encipherment || cert_sign)
-    ATTESTLAB_TRY(add_extension(cert, NID_key_usage,
-                                detail::key_usage_value(spec.key_usage_digital_signature,
-                                                        spec.key_usage_key_encipherment, cert_sign),
-                                true));
+    append_extension(out, kKeyUsage,
+                     detail::key_usage_value(spec.key_usage_digital_signature,
+                                             spec.key_usage_key_encipherment, cert_sign),
+                     true);
 
   if (!spec.extended_key_usages.empty()) {
     auto eku = detail::extended_key_usage_value(spec.extended_key_usages);
     if (!eku.ok()) return eku.error();
-    ATTESTLAB_TRY(add_extension(cert, NID_ext_key_usage, *eku, false));
+    append_extension(out, kExtKeyUsage, *eku, false);
   }
-
-  auto own_id = key_id_of(cert);
-  if (!own_id.ok()) return own_id.error();
   if (spec.subject_key_id)
-    ATTESTLAB_TRY(add_extension(cert, NID_subject_key_identifier,
-                                der::tlv(der::kOctetString, *own_id), false));
-  if (spec.authority_key_id) {
-    Bytes authority_id = *own_id;
-    if (issuer != nullptr) {
-      if (const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(issuer->get())) {
-        authority_id = detail::asn1_bytes(ski);
-      } else {
-        auto issuer_id = key_id_of(issuer->get());
-        if (!issuer_id.ok()) return issuer_id.error();
-        authority_id = *issuer_id;
-      }
-    }
-    // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING, ... }
-    ATTESTLAB_TRY(add_extension(cert, NID_authority_key_identifier,
-                                der::tlv(der::kSequence, der::tlv(der::kContext | 0, authority_id)),
-                                false));
-  }
-
+    append_extension(out, kSubjectKeyIdentifier, der::tlv(der::kOctetString, own_id), false);
+  // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING, ... }
+  if (spec.authority_key_id)
+    append_extension(out, kAuthorityKeyIdentifier,
+                     der::tlv(der::kSequence, der::tlv(der::kContext | 0, authority_id)), false);
   if (!spec.sans.empty()) {
     auto names = detail::encode_general_names(spec.sans);
     if (!names.ok()) return names.error();
     // RFC 5280 §4.2.1.6: critical when the subject is empty.
-    ATTESTLAB_TRY(add_extension(cert, NID_subject_alt_name, *names, spec.subject.empty()));
+    append_extension(out, kSubjectAltName, *names, spec.subject.empty());
   }
-
-  for (const auto& extra : spec.extra_extensions)
-    ATTESTLAB_TRY(add_extension(cert, extra.oid, extra.value, extra.critical));
-  return ok();
+  for (const auto& extra : spec.extra_extensions) {
+    auto oid = der::oid(extra.oid);
+    if (!oid.ok()) return Error::make("malformed", "invalid extension OID " + extra.oid);
+    append_extension(out, *oid, extra.value, extra.critical);
+  }
+  return out;
 }
 
-// The digest X509_sign gets: spec.signature_digest when set (it must suit the key: none
+// The digest to sign with: spec.signature_digest when set (it must suit the key: none
 // exactly for Ed25519), else the default for the issuer key.
-Result<const EVP_MD*> certificate_digest(const CertificateSpec& spec, const PrivateKey& key) {
+Result<Digest> certificate_digest(const CertificateSpec& spec, const PrivateKey& key) {
   if (!spec.signature_digest) return detail::signing_digest(key);
   const bool pure = key.spec().kind == KeyKind::Ed25519;
   if ((*spec.signature_digest == Digest::None) != pure)
     return Error::make("malformed",
                        "signature digest does not suit the " + key.spec().name() + " issuer key");
-  return detail::evp_digest(*spec.signature_digest);
+  return *spec.signature_digest;
 }
 
-// Copies a SubjectPublicKeyInfo into cert field by field, so the key is never decoded or
-// re-encoded. Each copy is owned by a handle until X509_PUBKEY_set0_param succeeds, which
-// takes all of them (it takes none when it fails).
-Result<void> copy_spki(X509* cert, const X509_PUBKEY* source) {
-  ASN1_OBJECT* algorithm = nullptr;
-  const unsigned char* key_bits = nullptr;
-  int key_len = 0;
-  X509_ALGOR* algor = nullptr;
-  if (source == nullptr ||
-      X509_PUBKEY_get0_param(&algorithm, &key_bits, &key_len, &algor, source) != 1 || key_len <= 0)
-    return internal("reading the subject public key");
-  int param_type = V_ASN1_UNDEF;
-  const void* param = nullptr;
-  X509_ALGOR_get0(nullptr, &param_type, &param, algor);
-
-  ossl::AsnObjPtr param_oid;
-  ossl::Asn1StringPtr param_sequence;
-  void* param_copy = nullptr;
-  if (param_type == V_ASN1_OBJECT) {
-    param_oid.reset(OBJ_dup(static_cast<const ASN1_OBJECT*>(param)));
-    param_copy = param_oid.get();
-  } else if (param_type == V_ASN1_SEQUENCE) {
-    param_sequence.reset(ASN1_STRING_dup(static_cast<const ASN1_STRING*>(param)));
-    param_copy = param_sequence.get();
-  } else if (param_type != V_ASN1_NULL && param_type != V_ASN1_UNDEF) {
-    return Error::make("badCSR", "unsupported public key parameters");
-  }
-  if (param != nullptr && param_copy == nullptr) return internal("copying key parameters");
-  ossl::AsnObjPtr algorithm_copy(OBJ_dup(algorithm));
-  ossl::BufPtr bits_copy(
-      static_cast<unsigned char*>(OPENSSL_memdup(key_bits, static_cast<std::size_t>(key_len))));
-  if (!algorithm_copy || !bits_copy ||
-      X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), algorithm_copy.get(), param_type,
-                             param_copy, bits_copy.get(), key_len) != 1)
-    return internal("setting public key");
-  (void)algorithm_copy.release();
-  (void)param_oid.release();
-  (void)param_sequence.release();
-  (void)bits_copy.release();
-  return ok();
-}
-
-// The subject key of a new certificate: a key object, or a SubjectPublicKeyInfo to copy.
-struct SubjectKey {
-  EVP_PKEY* key = nullptr;
-  const X509_PUBKEY* spki = nullptr;
-};
-
-// Whom the new certificate goes to first: `Shared` ones may be handed to other threads as
-// they are (a root, an intermediate, a TLS certificate); a `Single` owner takes a
-// Certificate::unshared (an ACME client's leaf, which goes out as DER and PEM).
-enum class Owners { Shared, Single };
-
-Result<Certificate> build_and_sign(const CertificateSpec& spec, const SubjectKey& subject_key,
-                                   const Certificate* issuer, const PrivateKey& issuer_key,
-                                   Owners owners) {
-  auto digest = certificate_digest(spec, issuer_key);
-  if (!digest.ok()) return digest.error();
-
-  ossl::X509Ptr cert(X509_new());
-  if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1)
-    return internal("allocating X509");
-
-  const Bytes serial = serial_bytes(spec.serial);
-  ossl::BnPtr serial_bn(BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr));
-  if (!serial_bn ||
-      BN_to_ASN1_INTEGER(serial_bn.get(), X509_get_serialNumber(cert.get())) == nullptr)
-    return internal("setting serial");
-
-  if (ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(spec.not_before)) ==
-          nullptr ||
-      ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(spec.not_after)) == nullptr)
-    return internal("setting validity");
-
-  // Written in place: copying an X509_NAME in costs an encode and a decode.
-  ATTESTLAB_TRY(detail::add_name_entries(X509_get_subject_name(cert.get()), spec.subject));
-  const X509_NAME* issuer_name =
-      X509_get_subject_name(issuer != nullptr ? issuer->get() : cert.get());
-  if (X509_set_issuer_name(cert.get(), issuer_name) != 1) return internal("setting issuer name");
-  if (subject_key.spki != nullptr) {
-    ATTESTLAB_TRY(copy_spki(cert.get(), subject_key.spki));
-  } else if (X509_set_pubkey(cert.get(), subject_key.key) != 1) {
-    return internal("setting public key");
-  }
-
-  ATTESTLAB_TRY(add_standard_extensions(cert.get(), spec, issuer));
-
-  if (X509_sign(cert.get(), issuer_key.get(), *digest) <= 0) return internal("signing certificate");
-  return owners == Owners::Single ? Certificate::unshared(std::move(cert))
-                                  : Certificate(std::move(cert));
+// The AlgorithmIdentifier of the signature (RFC 5758 §3.2 ECDSA, RFC 4055 §5 RSA with its
+// NULL parameters, RFC 8410 §3 Ed25519).
+Result<Bytes> signature_algorithm(KeyKind kind, Digest digest) {
+  const char* oid = nullptr;
+  const int index = digest == Digest::SHA256 ? 0 : digest == Digest::SHA384 ? 1 : 2;
+  static constexpr const char* kEcdsa[] = {"1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3",
+                                           "1.2.840.10045.4.3.4"};
+  static constexpr const char* kRsa[] = {"1.2.840.113549.1.1.11", "1.2.840.113549.1.1.12",
+                                         "1.2.840.113549.1.1.13"};
+  if (kind == KeyKind::Ed25519) oid = "1.3.101.112";
+  if (kind == KeyKind::EC && digest != Digest::None) oid = kEcdsa[index];
+  if (kind == KeyKind::RSA && digest != Digest::None) oid = kRsa[index];
+  if (oid == nullptr) return Error::make("malformed", "no signature algorithm for this issuer key");
+  auto encoded = der::oid(oid);
+  if (!encoded.ok()) return encoded.error();
+  if (kind == KeyKind::RSA) der::append(*encoded, Bytes{0x05, 0x00});
+  return der::tlv(der::kSequence, *encoded);
 }
 
 Result<void> check_issuer(const Certificate& issuer, const PrivateKey& issuer_key) {
@@ -210,6 +206,10 @@ Result<void> check_issuer(const Certificate& issuer, const PrivateKey& issuer_ke
 
 }  // namespace
 
+std::string IssuedCertificate::to_pem() const {
+  return der.empty() ? std::string() : pem_encode("CERTIFICATE", der);
+}
+
 Bytes new_serial(std::int64_t unix_millis) {
   Bytes serial{0x40};
   const Bytes body = time_ordered_bytes(unix_millis, 9);
@@ -221,24 +221,94 @@ Bytes new_serial() {
   return new_serial(system_millis());
 }
 
+Result<IssuedCertificate> issue_certificate_der(const CertificateSpec& spec,
+                                                const Bytes& subject_spki,
+                                                const Certificate* issuer,
+                                                const PrivateKey& issuer_key) {
+  if (subject_spki.empty() || !issuer_key.valid())
+    return Error::make("serverInternal", "issue_certificate: missing key");
+  if (issuer != nullptr) {
+    ATTESTLAB_TRY(check_issuer(*issuer, issuer_key));
+  } else if (issuer_key.public_key().spki_der() != subject_spki) {
+    return Error::make("serverInternal", "self-signed certificate: key pair mismatch");
+  }
+  auto digest = certificate_digest(spec, issuer_key);
+  if (!digest.ok()) return digest.error();
+  auto algorithm = signature_algorithm(issuer_key.spec().kind, *digest);
+  if (!algorithm.ok()) return algorithm.error();
+  auto key_bits = subject_key_bits(subject_spki);
+  if (!key_bits.ok()) return key_bits.error();
+  auto own_id = key_id_of(*key_bits);
+  if (!own_id.ok()) return own_id.error();
+  auto authority_id = issuer != nullptr ? issuer_key_id(*issuer) : own_id;
+  if (!authority_id.ok()) return authority_id.error();
+
+  auto subject = detail::build_name(spec.subject);
+  if (!subject.ok()) return subject.error();
+  const Bytes subject_der = detail::i2d_bytes(i2d_X509_NAME, subject->get());
+  const Bytes issuer_der =
+      issuer != nullptr ? detail::i2d_bytes(i2d_X509_NAME, X509_get_subject_name(issuer->get()))
+                        : subject_der;
+  if (subject_der.empty() || issuer_der.empty()) return internal("encoding a name");
+  auto not_before = validity_time(spec.not_before);
+  auto not_after = validity_time(spec.not_after);
+  if (!not_before.ok() || !not_after.ok()) return Error::make("malformed", "setting validity");
+  auto extensions = extensions_of(spec, *own_id, *authority_id);
+  if (!extensions.ok()) return extensions.error();
+
+  const Serial serial = serial_of(spec.serial);
+  Bytes validity = *not_before;
+  der::append(validity, *not_after);
+  // TBSCertificate (RFC 5280 §4.1): version [0] v3, serial, signature, issuer, validity,
+  // subject, subjectPublicKeyInfo, extensions [3].
+  Bytes tbs_body{0xa0, 0x03, 0x02, 0x01, 0x02};
+  tbs_body.reserve(tbs_body.size() + serial.der.size() + algorithm->size() + issuer_der.size() +
+                   validity.size() + 2 + subject_der.size() + subject_spki.size() +
+                   extensions->size() + 8);
+  der::append(tbs_body, serial.der);
+  der::append(tbs_body, *algorithm);
+  der::append(tbs_body, issuer_der);
+  der::append(tbs_body, der::tlv(der::kSequence, validity));
+  der::append(tbs_body, subject_der);
+  der::append(tbs_body, subject_spki);
+  if (!extensions->empty())
+    der::append(tbs_body,
+                der::tlv(der::kContextConstructed | 3, der::tlv(der::kSequence, *extensions)));
+  const Bytes tbs = der::tlv(der::kSequence, tbs_body);
+
+  auto signature = issuer_key.sign(tbs, *digest);
+  if (!signature.ok()) return signature.error();
+  Bytes signature_bits{0x00};
+  der::append(signature_bits, *signature);
+  Bytes body = tbs;
+  der::append(body, *algorithm);
+  der::append(body, der::tlv(der::kBitString, signature_bits));
+
+  IssuedCertificate issued;
+  issued.der = der::tlv(der::kSequence, body);
+  issued.spki_der = subject_spki;
+  issued.serial_hex = serial.hex;
+  issued.not_before = spec.not_before;
+  issued.not_after = spec.not_after;
+  return issued;
+}
+
 Result<Certificate> issue_certificate(const CertificateSpec& spec, const PublicKey& subject_key,
                                       const Certificate* issuer, const PrivateKey& issuer_key) {
   if (!subject_key.valid() || !issuer_key.valid())
     return Error::make("serverInternal", "issue_certificate: missing key");
-  if (issuer == nullptr && !issuer_key.public_key().equals(subject_key))
-    return Error::make("serverInternal", "self-signed certificate: key pair mismatch");
-  if (issuer != nullptr) ATTESTLAB_TRY(check_issuer(*issuer, issuer_key));
-  return build_and_sign(spec, SubjectKey{subject_key.get(), nullptr}, issuer, issuer_key,
-                        Owners::Shared);
+  auto issued = issue_certificate_der(spec, subject_key.spki_der(), issuer, issuer_key);
+  if (!issued.ok()) return issued.error();
+  return Certificate::from_der(issued->der);
 }
 
 Result<Certificate> issue_certificate(const CertificateSpec& spec, const Csr& subject_csr,
                                       const Certificate& issuer, const PrivateKey& issuer_key) {
   if (subject_csr.get() == nullptr || !issuer_key.valid())
     return Error::make("serverInternal", "issue_certificate: missing key");
-  ATTESTLAB_TRY(check_issuer(issuer, issuer_key));
-  return build_and_sign(spec, SubjectKey{nullptr, X509_REQ_get_X509_PUBKEY(subject_csr.get())},
-                        &issuer, issuer_key, Owners::Single);
+  auto issued = issue_certificate_der(spec, subject_csr.spki_der(), &issuer, issuer_key);
+  if (!issued.ok()) return issued.error();
+  return Certificate::from_der(issued->der);
 }
 
 }  // namespace attestlab::pki

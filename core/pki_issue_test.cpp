@@ -5,6 +5,9 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "core/der.h"
 #include "core/pki.h"
@@ -231,6 +234,155 @@ TEST(IssueCertificate, SignatureDigestFollowsTheIssuerKeyUnlessSet) {
   auto pure = issue_certificate(spec, subject.public_key(), &ed.cert, ed.key);
   ASSERT_TRUE(pure.ok()) << pure.error().detail;
   EXPECT_TRUE(pure->signed_by(ed.cert.public_key()));
+}
+
+// issue_certificate_der writes DER itself. OpenSSL parses what it writes and, encoding the
+// parsed TBSCertificate and certificate again, gets the same bytes (DER has one encoding, so
+// a non-minimal length or integer, or a FALSE written out, would differ); the signature
+// verifies; each time has the type and text ASN1_TIME_set gives it; the serial and the
+// fields returned beside the DER are the certificate's.
+TEST(IssueCertificate, WritesTheDerOpenSslWouldEncode) {
+  struct Case {
+    std::string name;
+    CertificateSpec spec;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"leaf", leaf_spec()});
+  CertificateSpec ca_spec = leaf_spec();
+  ca_spec.subject = {{"C", "US"}, {"O", "attestlab"}, {"emailAddress", "ca@example.org"}};
+  ca_spec.is_ca = true;
+  ca_spec.path_len = 0;
+  ca_spec.extended_key_usages.clear();
+  ca_spec.extra_extensions = {{"1.2.840.113635.100.8.9.1", Bytes{0x04, 0x01, 0x07}, true}};
+  cases.push_back({"ca", ca_spec});
+  CertificateSpec bare = leaf_spec();
+  bare.subject = {};
+  bare.is_ca = true;  // no pathLenConstraint
+  bare.key_usage_digital_signature = false;
+  bare.key_usage_key_encipherment = false;
+  bare.subject_key_id = false;
+  bare.authority_key_id = false;
+  cases.push_back({"bare", bare});
+  // Serials: high bit set (a 0x00 goes before it), leading zeros (dropped), zero.
+  const std::vector<Bytes> serials = {{0x80, 0x01}, {0x00, 0x00, 0x12, 0x34}, {0x00}, {0x7f}};
+  // Times around the UTCTime/GeneralizedTime switches (1950, 2050) and at the far end.
+  const std::vector<std::pair<std::int64_t, std::int64_t>> windows = {
+      {-631152001, -631152000},  // 1949-12-31T23:59:59Z, 1950-01-01T00:00:00Z
+      {2524607999, 2524608000},  // 2049-12-31T23:59:59Z, 2050-01-01T00:00:00Z
+      {kNow, 253402300799},      // 9999-12-31T23:59:59Z
+  };
+  std::size_t checked = 0;
+  for (KeySpec issuer_spec :
+       {KeySpec::p256(), KeySpec::p384(), KeySpec::rsa(2048), KeySpec::ed25519()}) {
+    Ca ca = make_ca(issuer_spec);
+    for (KeySpec subject_spec : {KeySpec::p256(), KeySpec::rsa(2048)}) {
+      const PrivateKey subject = key_for(subject_spec);
+      for (std::size_t i = 0; i < cases.size(); ++i) {
+        CertificateSpec spec = cases[i].spec;
+        spec.serial = serials[(i + checked) % serials.size()];
+        std::tie(spec.not_before, spec.not_after) = windows[(i + checked) % windows.size()];
+        const std::string what =
+            issuer_spec.name() + " issuing " + cases[i].name + " for " + subject_spec.name();
+        auto issued =
+            issue_certificate_der(spec, subject.public_key().spki_der(), &ca.cert, ca.key);
+        ASSERT_TRUE(issued.ok()) << what << ": " << issued.error().detail;
+
+        const unsigned char* in = issued->der.data();
+        ossl::X509Ptr parsed(d2i_X509(nullptr, &in, static_cast<long>(issued->der.size())));
+        ASSERT_TRUE(parsed) << what;
+        ASSERT_EQ(in, issued->der.data() + issued->der.size()) << what;
+        unsigned char* reencoded = nullptr;
+        const int length = i2d_re_X509_tbs(parsed.get(), &reencoded);
+        ASSERT_GT(length, 0) << what;
+        const Bytes tbs(reencoded, reencoded + length);
+        OPENSSL_free(reencoded);
+        der::Reader outer(issued->der);
+        auto certificate = outer.next(der::kSequence);
+        ASSERT_TRUE(certificate.ok()) << what;
+        der::Reader parts(certificate->content);
+        auto written_tbs = parts.next(der::kSequence);
+        ASSERT_TRUE(written_tbs.ok()) << what;
+        EXPECT_EQ(der::tlv(der::kSequence, written_tbs->content), tbs) << what;
+        Certificate cert(std::move(parsed));
+        EXPECT_EQ(cert.to_der(), issued->der) << what;
+        EXPECT_EQ(X509_verify(cert.get(), ca.cert.public_key().get()), 1) << what;
+
+        for (auto [time, when] : {std::pair{X509_get0_notBefore(cert.get()), spec.not_before},
+                                  std::pair{X509_get0_notAfter(cert.get()), spec.not_after}}) {
+          ossl::Asn1StringPtr expected(ASN1_TIME_set(nullptr, static_cast<time_t>(when)));
+          ASSERT_TRUE(expected) << what;
+          EXPECT_EQ(ASN1_STRING_type(time), ASN1_STRING_type(expected.get()))
+              << what << " " << when;
+          EXPECT_EQ(ASN1_STRING_cmp(time, expected.get()), 0) << what << " " << when;
+        }
+        EXPECT_EQ(issued->serial_hex, cert.serial_hex()) << what;
+        EXPECT_EQ(issued->spki_der, cert.spki_der()) << what;
+        EXPECT_EQ(issued->not_before, cert.not_before()) << what;
+        EXPECT_EQ(issued->not_after, cert.not_after()) << what;
+        EXPECT_EQ(issued->to_pem(), cert.to_pem()) << what;
+        EXPECT_EQ(cert.issuer(), ca.cert.subject()) << what;
+        EXPECT_EQ(cert.is_ca(), spec.is_ca) << what;
+        EXPECT_EQ(X509_get_ext_count(cert.get()),
+                  2 +
+                      (spec.key_usage_digital_signature || spec.key_usage_key_encipherment ||
+                               spec.key_usage_cert_sign || spec.is_ca
+                           ? 1
+                           : 0) +
+                      (spec.extended_key_usages.empty() ? 0 : 1) + (spec.subject_key_id ? 1 : 0) +
+                      (spec.authority_key_id ? 1 : 0) +
+                      static_cast<int>(spec.extra_extensions.size()))
+            << what;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 4u * 2u * cases.size());
+}
+
+// The serial's hex is Certificate::serial_hex's: no leading zeros, "0" for zero.
+TEST(IssueCertificate, SerialHexIsTheCertificates) {
+  Ca ca = make_ca(KeySpec::p256());
+  const PublicKey subject = key_for(KeySpec::p256()).public_key();
+  for (const Bytes& serial : std::vector<Bytes>{{0x00}, {0x00, 0x0a}, {0x0a, 0xbc}, {0xff}}) {
+    CertificateSpec spec = leaf_spec();
+    spec.serial = serial;
+    auto issued = issue_certificate_der(spec, subject.spki_der(), &ca.cert, ca.key);
+    ASSERT_TRUE(issued.ok()) << issued.error().detail;
+    auto cert = Certificate::from_der(issued->der);
+    ASSERT_TRUE(cert.ok());
+    EXPECT_EQ(issued->serial_hex, cert->serial_hex());
+  }
+  CertificateSpec spec = leaf_spec();
+  spec.serial = {0x00, 0x0a};
+  EXPECT_EQ(issue_certificate_der(spec, subject.spki_der(), &ca.cert, ca.key)->serial_hex, "a");
+  spec.serial = {0x00};
+  EXPECT_EQ(issue_certificate_der(spec, subject.spki_der(), &ca.cert, ca.key)->serial_hex, "0");
+}
+
+// A key whose BIT STRING has unused bits, or which is not a SubjectPublicKeyInfo at all, is
+// not put in a certificate; nor is a time past year 9999.
+TEST(IssueCertificate, RefusesWhatACertificateCannotCarry) {
+  Ca ca = make_ca(KeySpec::p256());
+  Bytes spki = key_for(KeySpec::p256()).public_key().spki_der();
+  // The P-256 SPKI ends in BIT STRING 03 42 00 04 ...: set one unused bit.
+  ASSERT_GE(spki.size(), 66u);
+  ASSERT_EQ(spki[spki.size() - 66], 0x00);
+  Bytes unused = spki;
+  unused[unused.size() - 66] = 0x01;
+  auto refused = issue_certificate_der(leaf_spec(), unused, &ca.cert, ca.key);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().type, "badCSR");
+  EXPECT_FALSE(issue_certificate_der(leaf_spec(), Bytes{0x30, 0x00}, &ca.cert, ca.key).ok());
+  EXPECT_FALSE(issue_certificate_der(leaf_spec(), Bytes{}, &ca.cert, ca.key).ok());
+  Bytes trailing = spki;
+  trailing.push_back(0x00);
+  EXPECT_FALSE(issue_certificate_der(leaf_spec(), trailing, &ca.cert, ca.key).ok());
+  CertificateSpec far = leaf_spec();
+  far.not_after = 253402300800;  // 10000-01-01T00:00:00Z
+  auto too_far = issue_certificate_der(far, spki, &ca.cert, ca.key);
+  ASSERT_FALSE(too_far.ok());
+  EXPECT_EQ(too_far.error().type, "malformed");
+  EXPECT_TRUE(issue_certificate_der(leaf_spec(), spki, &ca.cert, ca.key).ok());
 }
 
 TEST(PkiSpki, CertificateSpkiIsTheKeysSpki) {

@@ -35,11 +35,11 @@ std::string bio_contents(BIO* bio) {
   return std::string(data, static_cast<std::size_t>(len));
 }
 
-const EVP_MD* signing_digest(const PrivateKey& key) {
+Digest signing_digest(const PrivateKey& key) {
   const KeySpec spec = key.spec();
-  if (spec.kind == KeyKind::Ed25519) return nullptr;
-  if (spec.kind == KeyKind::EC && spec.bits > 256) return EVP_sha384();
-  return EVP_sha256();
+  if (spec.kind == KeyKind::Ed25519) return Digest::None;
+  if (spec.kind == KeyKind::EC && spec.bits > 256) return Digest::SHA384;
+  return Digest::SHA256;
 }
 
 const EVP_MD* evp_digest(Digest d) {

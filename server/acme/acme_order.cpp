@@ -432,12 +432,12 @@ Result<http::Response> handle_finalize(AcmeContext& ctx, const http::Request& re
   record.id = sortable_id();
   record.account_id = order.account_id;
   record.order_id = order.id;
-  record.serial_hex = certificate->serial_hex();
+  record.serial_hex = certificate->serial_hex;
   record.chain_pem = certificate->to_pem() + ctx.ca->intermediate_pem();
-  record.spki_sha256 = base64url_encode(sha256(certificate_spki_der(*certificate)));
+  record.spki_sha256 = base64url_encode(sha256(certificate->spki_der));
   record.device_id = evidence->device_id;
-  record.not_after = certificate->not_after();
-  record.not_before = certificate->not_before();
+  record.not_after = certificate->not_after;
+  record.not_before = certificate->not_before;
   record.issued = now;
   // The certificates this one supersedes (one active certificate per device) are found and
   // revoked in the transaction that stores it: never both active, never neither, and of two

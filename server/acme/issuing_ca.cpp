@@ -127,7 +127,7 @@ Result<std::unique_ptr<IssuingCa>> IssuingCa::load_or_create(const std::string& 
   return ca;
 }
 
-Result<pki::Certificate> IssuingCa::issue(const LeafRequest& request) const {
+Result<pki::IssuedCertificate> IssuingCa::issue(const LeafRequest& request) const {
   pki::CertificateSpec spec;
   if (!request.common_name.empty()) spec.subject = {{"CN", request.common_name}};
   spec.sans = request.sans;  // critical when there is no subject CN (issue_certificate)
@@ -142,15 +142,10 @@ Result<pki::Certificate> IssuingCa::issue(const LeafRequest& request) const {
   // Leaves have always been signed with SHA-256, whatever key a replaced intermediate has.
   spec.signature_digest = pki::Digest::SHA256;
 
-  auto leaf = request.csr != nullptr
-                  ? pki::issue_certificate(spec, *request.csr, intermediate_, intermediate_key_)
-                  : pki::issue_certificate(spec, request.key, &intermediate_, intermediate_key_);
+  const Bytes spki = request.csr != nullptr ? request.csr->spki_der() : request.key.spki_der();
+  auto leaf = pki::issue_certificate_der(spec, spki, &intermediate_, intermediate_key_);
   if (!leaf) return Error::make("serverInternal", "issuing: " + leaf.error().detail);
   return leaf;
-}
-
-Bytes certificate_spki_der(const pki::Certificate& certificate) {
-  return certificate.spki_der();
 }
 
 }  // namespace attestlab::server

@@ -40,8 +40,8 @@ class IssuingCa {
   // key usage digitalSignature (plus keyEncipherment for rsaEncryption keys: a CSR key by
   // its SPKI algorithm, a LeafRequest::key of any RSA kind), the requested EKUs,
   // subject and authority key ids, and the SANs (critical when there is no subject CN).
-  // A leaf from a CSR is a pki::Certificate::unshared: copy it before sharing it.
-  Result<pki::Certificate> issue(const LeafRequest& request) const;
+  // The leaf as DER with the fields a server stores (pki::IssuedCertificate).
+  Result<pki::IssuedCertificate> issue(const LeafRequest& request) const;
 
   const pki::Certificate& root() const { return root_; }
   const pki::Certificate& intermediate() const { return intermediate_; }
@@ -57,9 +57,5 @@ class IssuingCa {
   std::string intermediate_pem_;
   std::string chain_pem_;
 };
-
-// The DER SubjectPublicKeyInfo of a certificate, from its parsed structure (no key
-// re-encoding).
-Bytes certificate_spki_der(const pki::Certificate& certificate);
 
 }  // namespace attestlab::server
