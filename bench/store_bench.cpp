@@ -10,6 +10,7 @@
 #include "bench/temp_store.h"
 #include "core/jose.h"
 #include "server/store/store.h"
+#include "server/store/stored_json.h"
 
 namespace {
 
@@ -317,6 +318,49 @@ void BM_DeviceValidCertificates(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_DeviceValidCertificates)->Arg(0)->Arg(100)->Arg(1000)->UseRealTime();
+
+// The two rows a finalize writes (the certificate, the completed order) as the text the store
+// keeps: through a Json tree and its dump, as the stores did, or by stored_text. The same
+// text both ways, checked once before the loop.
+void BM_StoredText(benchmark::State& state, bool direct) {
+  CertificateRecord c;
+  c.id = "01JF8K3V5Q2M7X9ZB4C6D8E0GH";
+  c.account_id = "01JF8K3T0A1B2C3D4E5F6G7H8J";
+  c.order_id = "01JF8K3TZZ1B2C3D4E5F6G7H8J";
+  c.serial_hex = "4001938a7bc2d4e5f60718293a4b5c6d";
+  c.chain_pem.clear();
+  for (int block = 0; block < 2; ++block) {
+    c.chain_pem += "-----BEGIN CERTIFICATE-----\n";
+    for (int line = 0; line < 13; ++line) c.chain_pem += std::string(64, 'M') + "\n";
+    c.chain_pem += "-----END CERTIFICATE-----\n";
+  }
+  c.spki_sha256 = "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg";
+  c.not_after = 1'707'776'000;
+  c.not_before = 1'700'000'000;
+  c.issued = 1'700'000'060;
+  Order o;
+  o.id = c.order_id;
+  o.account_id = c.account_id;
+  o.status = "valid";
+  o.expires = 1'700'604'800;
+  o.identifiers = {{"ip", "127.0.0.1"}};
+  o.authorization_ids = {"01JF8K3TZY1B2C3D4E5F6G7H8J"};
+  o.certificate_id = c.id;
+  o.created = 1'700'000'000;
+  auto tree = [](const auto& r) { return attestlab::server::stored_json::dump(to_json(r)); };
+  if (stored_text(c) != tree(c) || stored_text(o) != tree(o)) {
+    state.SkipWithError("stored_text differs from the dump of the tree");
+    return;
+  }
+  for (auto _ : state) {
+    std::string certificate = direct ? stored_text(c) : tree(c);
+    std::string order = direct ? stored_text(o) : tree(o);
+    benchmark::DoNotOptimize(certificate);
+    benchmark::DoNotOptimize(order);
+  }
+}
+BENCHMARK_CAPTURE(BM_StoredText, tree, false)->Name("BM_StoredText/tree");
+BENCHMARK_CAPTURE(BM_StoredText, direct, true)->Name("BM_StoredText/direct");
 
 }  // namespace
 

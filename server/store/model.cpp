@@ -3,9 +3,14 @@
 // rows written by an older build (fewer members) still load, and nothing here throws.
 #include "server/store/model.h"
 
+#include <algorithm>
 #include <concepts>
+#include <cstdio>
+#include <cstring>
 #include <limits>
 #include <type_traits>
+
+#include "server/store/stored_json.h"
 
 namespace attestlab::server {
 namespace {
@@ -198,6 +203,120 @@ void members(C& c, M&& m) {
   m("replaced_by", c.replaced_by);
 }
 
+// The same text as stored_json::dump(to_json(record)), written without building the tree
+// (each stored write wrote one and dumped it): members sorted by name as Json's std::map
+// keeps them, strings escaped as Json::dump escapes them, anything not plain ASCII and the
+// free-form members (jwk, error, evidence) dumped by Json itself.
+class TextWriter {
+ public:
+  template <class T>
+  void operator()(const char* key, const T& field) {
+    const std::size_t start = values_.size();
+    append(field);
+    members_.push_back({key, start, values_.size()});
+  }
+  std::string finish() && {
+    std::sort(members_.begin(), members_.end(),
+              [](const Member& a, const Member& b) { return std::strcmp(a.key, b.key) < 0; });
+    std::string out;
+    out.reserve(values_.size() + members_.size() * 24 + 2);
+    out += '{';
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      if (i > 0) out += ',';
+      out += '"';
+      out += members_[i].key;
+      out += "\":";
+      out.append(values_, members_[i].start, members_[i].end - members_[i].start);
+    }
+    out += '}';
+    return out;
+  }
+
+ private:
+  struct Member {
+    const char* key;
+    std::size_t start, end;
+  };
+  void append(const std::string& s) {
+    const bool ascii = std::all_of(s.begin(), s.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (!ascii) {
+      values_ += stored_json::dump(Json(s));
+      return;
+    }
+    values_ += '"';
+    for (const char c : s) {
+      switch (c) {
+        case '"':
+          values_ += "\\\"";
+          break;
+        case '\\':
+          values_ += "\\\\";
+          break;
+        case '\b':
+          values_ += "\\b";
+          break;
+        case '\f':
+          values_ += "\\f";
+          break;
+        case '\n':
+          values_ += "\\n";
+          break;
+        case '\r':
+          values_ += "\\r";
+          break;
+        case '\t':
+          values_ += "\\t";
+          break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+            values_ += escaped;
+          } else {
+            values_ += c;
+          }
+      }
+    }
+    values_ += '"';
+  }
+  void append(bool b) { values_ += b ? "true" : "false"; }
+  void append(std::int64_t n) { values_ += std::to_string(n); }
+  void append(int n) { values_ += std::to_string(n); }
+  void append(const Json& j) { values_ += stored_json::dump(j); }
+  void append(const Identifier& id) {
+    values_ += "{\"type\":";
+    append(id.type);
+    values_ += ",\"value\":";
+    append(id.value);
+    values_ += '}';
+  }
+  void append(const Challenge& c);
+  template <class T>
+  void append(const std::vector<T>& items) {
+    values_ += '[';
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (i > 0) values_ += ',';
+      append(items[i]);
+    }
+    values_ += ']';
+  }
+
+  std::string values_;
+  std::vector<Member> members_;
+};
+
+template <class R>
+std::string text_of(const R& r) {
+  TextWriter w;
+  members(r, w);
+  return std::move(w).finish();
+}
+
+void TextWriter::append(const Challenge& c) {
+  values_ += text_of(c);
+}
+
 template <class R>
 R read_record(const Json& j) {
   R r;
@@ -213,6 +332,22 @@ Json written(const R& r) {
 }
 
 }  // namespace
+
+std::string stored_text(const Account& a) {
+  return text_of(a);
+}
+std::string stored_text(const Challenge& c) {
+  return text_of(c);
+}
+std::string stored_text(const Authorization& a) {
+  return text_of(a);
+}
+std::string stored_text(const Order& o) {
+  return text_of(o);
+}
+std::string stored_text(const CertificateRecord& c) {
+  return text_of(c);
+}
 
 Json to_json(const Account& a) {
   return written(a);

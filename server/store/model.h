@@ -109,6 +109,13 @@ Json to_json(const Challenge&);
 Json to_json(const Authorization&);
 Json to_json(const Order&);
 Json to_json(const CertificateRecord&);
+// What the stores keep: exactly stored_json::dump(to_json(record)) (the text compare-and-set
+// compares), written directly.
+std::string stored_text(const Account&);
+std::string stored_text(const Challenge&);
+std::string stored_text(const Authorization&);
+std::string stored_text(const Order&);
+std::string stored_text(const CertificateRecord&);
 Account account_from_json(const Json&);
 Challenge challenge_from_json(const Json&);
 Authorization authorization_from_json(const Json&);

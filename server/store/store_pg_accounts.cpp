@@ -42,7 +42,7 @@ Result<bool> PgStore::consume_nonce(const std::string& nonce, std::int64_t now,
 // --- accounts -----------------------------------------------------------------------------
 
 Result<void> PgStore::create_account(const Account& a) {
-  const std::string json = dump(to_json(a));
+  const std::string json = stored_text(a);
   return one([&](pqxx::transaction_base& t) -> Result<void> {
     t.exec_prepared0("account_insert", a.id, a.thumbprint, or_null(a.eab_kid), json);
     return ok();
@@ -58,7 +58,7 @@ Result<std::optional<Account>> PgStore::account_by_thumbprint(const std::string&
 }
 
 Result<void> PgStore::update_account(const Account& a) {
-  const std::string json = dump(to_json(a));
+  const std::string json = stored_text(a);
   return one([&](pqxx::transaction_base& t) -> Result<void> {
     auto r = t.exec_prepared("account_update", a.thumbprint, or_null(a.eab_kid), json, a.id);
     if (r.affected_rows() == 0) return Error::make("serverInternal", "store: no account " + a.id);
@@ -68,8 +68,8 @@ Result<void> PgStore::update_account(const Account& a) {
 
 // Compare-and-set on the whole stored row: only a writer that saw the current row wins.
 Result<void> PgStore::update_account_if(const Account& updated, const Account& expected) {
-  const std::string json = dump(to_json(updated));
-  const std::string old_json = dump(to_json(expected));
+  const std::string json = stored_text(updated);
+  const std::string old_json = stored_text(expected);
   return one([&](pqxx::transaction_base& t) -> Result<void> {
     auto r = t.exec_prepared("account_update_if", updated.thumbprint, or_null(updated.eab_kid),
                              json, updated.id, old_json);

@@ -7,7 +7,7 @@
 namespace attestlab::server::pg_internal {
 
 Result<void> PgStore::put_certificate(const CertificateRecord& c) {
-  const std::string json = dump(to_json(c));
+  const std::string json = stored_text(c);
   return remember_written(
       parsed_certificates_, c, json, one([&](pqxx::transaction_base& t) -> Result<void> {
         t.exec_prepared0("certificate_insert", c.id, c.serial_hex, or_null(c.device_id),
@@ -25,8 +25,8 @@ Result<void> PgStore::put_certificate(const CertificateRecord& c) {
 Result<std::vector<std::string>> PgStore::put_certificate_superseding(
     const CertificateRecord& issued, const Supersede& supersede, const Order* completes,
     const std::string& completes_from) {
-  const std::string json = dump(to_json(issued));
-  const std::string order_json = completes ? dump(to_json(*completes)) : std::string();
+  const std::string json = stored_text(issued);
+  const std::string order_json = completes ? stored_text(*completes) : std::string();
   std::vector<std::string> lock_order = supersede.device_ids;
   std::sort(lock_order.begin(), lock_order.end());
   lock_order.erase(std::unique(lock_order.begin(), lock_order.end()), lock_order.end());
@@ -42,7 +42,7 @@ Result<std::vector<std::string>> PgStore::put_certificate_superseding(
         if (!j) return j.error();
         CertificateRecord c = certificate_from_json(*j);
         c.revoke(supersede.reason, supersede.revoked_at);
-        std::string revoked_json = dump(to_json(c));
+        std::string revoked_json = stored_text(c);
         t.exec_prepared0("certificate_update", c.serial_hex, or_null(c.device_id), c.account_id,
                          or_null(c.order_id), c.status, revoked_json, c.id);
         ids.push_back(c.id);
@@ -85,7 +85,7 @@ Result<std::vector<CertificateRecord>> PgStore::valid_certificates_by_device(
 }
 
 Result<void> PgStore::update_certificate(const CertificateRecord& c) {
-  const std::string json = dump(to_json(c));
+  const std::string json = stored_text(c);
   return remember_written(
       parsed_certificates_, c, json, one([&](pqxx::transaction_base& t) -> Result<void> {
         auto r = t.exec_prepared("certificate_update", c.serial_hex, or_null(c.device_id),

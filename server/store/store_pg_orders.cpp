@@ -21,10 +21,10 @@ Result<void> PgStore::create_replacing_order(const Order& o,
 Result<void> PgStore::insert_order(const Order& o, const std::vector<Authorization>& authzs,
                                    const std::string* replaced_certificate_id,
                                    const std::string& expected_replaced_by) {
-  const std::string order_json = dump(to_json(o));
+  const std::string order_json = stored_text(o);
   std::vector<std::string> authz_json;
   authz_json.reserve(authzs.size());
-  for (const auto& a : authzs) authz_json.push_back(dump(to_json(a)));
+  for (const auto& a : authzs) authz_json.push_back(stored_text(a));
 
   auto inserted = many([&](pqxx::transaction_base& t) -> Result<void> {
     t.exec_prepared0("order_insert", o.id, o.account_id, o.status, order_json);
@@ -86,7 +86,7 @@ Result<void> PgStore::update_order_in(pqxx::transaction_base& t, const Order& o,
 }
 
 Result<void> PgStore::update_order(const Order& o, const std::string& expected_status) {
-  const std::string json = dump(to_json(o));
+  const std::string json = stored_text(o);
   return remember_written(parsed_orders_, o, json,
                           one([&](pqxx::transaction_base& t) -> Result<void> {
                             return update_order_in(t, o, json, expected_status);
@@ -110,7 +110,7 @@ Result<std::optional<Authorization>> PgStore::authz_by_challenge(const std::stri
 }
 
 Result<void> PgStore::update_authz(const Authorization& a, const std::string& expected_status) {
-  const std::string json = dump(to_json(a));
+  const std::string json = stored_text(a);
   return remember_written(
       parsed_authzs_, a, json, many([&](pqxx::transaction_base& t) -> Result<void> {
         auto r = t.exec_prepared("authz_update", a.status, json, a.id, expected_status);
@@ -126,7 +126,7 @@ Result<void> PgStore::update_authz(const Authorization& a, const std::string& ex
 // text compared is the one this store last read or wrote for the row when that holds
 // `expected` (the writer's read), else `expected` written as to_json writes it.
 Result<void> PgStore::update_authz_if(const Authorization& updated, const Authorization& expected) {
-  const std::string json = dump(to_json(updated));
+  const std::string json = stored_text(updated);
   const std::string old_json = [&] {
     std::lock_guard lock(memo_mu_);
     return parsed_authzs_.text_to_compare(expected.id, expected);

@@ -47,7 +47,7 @@ Error SqliteStore::account_conflict() const {
 }
 
 Result<void> SqliteStore::create_account(const Account& a) {
-  const std::string json = dump(to_json(a));
+  const std::string json = stored_text(a);
   std::lock_guard lock(mu_);
   Query q(account_insert_.get());
   int rc = q.text(a.id).text(a.thumbprint).text_or_null(a.eab_kid).text(json).step();
@@ -66,7 +66,7 @@ Result<std::optional<Account>> SqliteStore::account_by_thumbprint(const std::str
 }
 
 Result<void> SqliteStore::update_account(const Account& a) {
-  const std::string json = dump(to_json(a));
+  const std::string json = stored_text(a);
   std::lock_guard lock(mu_);
   Query q(account_update_.get());
   int rc = q.text(a.thumbprint).text_or_null(a.eab_kid).text(json).text(a.id).step();
@@ -79,8 +79,8 @@ Result<void> SqliteStore::update_account(const Account& a) {
 
 // The row's json is what to_json wrote, so comparing it compares every member at once.
 Result<void> SqliteStore::update_account_if(const Account& updated, const Account& expected) {
-  const std::string json = dump(to_json(updated));
-  const std::string old_json = dump(to_json(expected));
+  const std::string json = stored_text(updated);
+  const std::string old_json = stored_text(expected);
   std::lock_guard lock(mu_);
   Query q(account_update_if_.get());
   int rc = q.text(updated.thumbprint)

@@ -33,7 +33,7 @@ Error SqliteStore::certificate_conflict() const {
 }
 
 Result<void> SqliteStore::put_certificate(const CertificateRecord& c) {
-  const std::string json = dump(to_json(c));
+  const std::string json = stored_text(c);
   std::lock_guard lock(mu_);
   return insert_certificate_locked(c, json);
 }
@@ -41,8 +41,8 @@ Result<void> SqliteStore::put_certificate(const CertificateRecord& c) {
 Result<std::vector<std::string>> SqliteStore::put_certificate_superseding(
     const CertificateRecord& issued, const Supersede& supersede, const Order* completes,
     const std::string& completes_from) {
-  const std::string json = dump(to_json(issued));
-  const std::string order_json = completes ? dump(to_json(*completes)) : std::string();
+  const std::string json = stored_text(issued);
+  const std::string order_json = completes ? stored_text(*completes) : std::string();
   std::lock_guard lock(mu_);
   // BEGIN IMMEDIATE takes the database's write lock: no other connection (or process) writes
   // between the lookup of the device's valid certificates and this commit.
@@ -54,7 +54,7 @@ Result<std::vector<std::string>> SqliteStore::put_certificate_superseding(
     if (!valid) return valid.error();
     for (auto& c : *valid) {
       c.revoke(supersede.reason, supersede.revoked_at);
-      ATTESTLAB_TRY(update_certificate_locked(c, dump(to_json(c))));
+      ATTESTLAB_TRY(update_certificate_locked(c, stored_text(c)));
       revoked.push_back(c.id);
     }
   }
@@ -109,7 +109,7 @@ Result<std::vector<CertificateRecord>> SqliteStore::valid_certificates_by_device
 }
 
 Result<void> SqliteStore::update_certificate(const CertificateRecord& c) {
-  const std::string json = dump(to_json(c));
+  const std::string json = stored_text(c);
   std::lock_guard lock(mu_);
   return update_certificate_locked(c, json);
 }

@@ -28,10 +28,10 @@ Result<void> SqliteStore::create_replacing_order(const Order& o,
 Result<void> SqliteStore::insert_order(const Order& o, const std::vector<Authorization>& authzs,
                                        const std::string* replaced_certificate_id,
                                        const std::string& expected_replaced_by) {
-  const std::string order_json = dump(to_json(o));
+  const std::string order_json = stored_text(o);
   std::vector<std::string> authz_json;
   authz_json.reserve(authzs.size());
-  for (const auto& a : authzs) authz_json.push_back(dump(to_json(a)));
+  for (const auto& a : authzs) authz_json.push_back(stored_text(a));
 
   std::lock_guard lock(mu_);
   Transaction tx(*this);
@@ -94,7 +94,7 @@ Result<std::vector<std::string>> SqliteStore::order_ids_where(sqlite3_stmt* stat
 }
 
 Result<void> SqliteStore::update_order(const Order& o, const std::string& expected_status) {
-  const std::string json = dump(to_json(o));
+  const std::string json = stored_text(o);
   std::lock_guard lock(mu_);
   return update_order_locked(o, json, expected_status);
 }
@@ -145,7 +145,7 @@ Result<void> SqliteStore::update_authz_if(const Authorization& updated,
 
 Result<void> SqliteStore::write_authz(const Authorization& a, sqlite3_stmt* update,
                                       std::string expected, const Authorization* expected_row) {
-  const std::string json = dump(to_json(a));
+  const std::string json = stored_text(a);
   std::lock_guard lock(mu_);
   if (expected_row != nullptr)
     expected = parsed_authzs_.text_to_compare(expected_row->id, *expected_row);

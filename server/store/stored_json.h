@@ -40,7 +40,7 @@ class ParsedRows {
     if (entries_.size() >= capacity_ && entries_.find(key) == entries_.end()) entries_.clear();
     entries_.insert_or_assign(key, Entry{text, value});
   }
-  // After a write of `value` as `text` (dump(to_json(value))): the next read of that text
+  // After a write of `value` as `text` (stored_text(value)): the next read of that text
   // is a copy of `value`, as a parse of it would give, except where dump replaced invalid
   // UTF-8 by U+FFFD: then the parse differs from `value` and nothing is remembered. (A
   // write that is rolled back is harmless: a read finds the memo only with the same text.)
@@ -55,10 +55,10 @@ class ParsedRows {
     return it != entries_.end() && it->second.value == value ? &it->second.text : nullptr;
   }
   // What a compare-and-set of the row `key` compares when the writer holds `value`: the
-  // text_holding it, else `value` written as to_json writes it.
+  // text_holding it, else `value` as stored_text writes it.
   std::string text_to_compare(const std::string& key, const T& value) const {
     const std::string* held = text_holding(key, value);
-    return held != nullptr ? *held : dump(to_json(value));
+    return held != nullptr ? *held : stored_text(value);
   }
   std::size_t size() const { return entries_.size(); }
 
