@@ -4,6 +4,7 @@
 #include "server/store/model.h"
 
 #include <algorithm>
+#include <array>
 #include <concepts>
 #include <cstdio>
 #include <cstring>
@@ -237,15 +238,27 @@ class TextWriter {
     const char* key;
     std::size_t start, end;
   };
+  // Printable ASCII other than '"' and '\\': written as it is.
+  static constexpr std::array<bool, 256> kPlain = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+    return plain;
+  }();
+  // Runs of characters that need no escape are copied whole (a chain's PEM is ~1.8 kB).
   void append(const std::string& s) {
-    const bool ascii = std::all_of(s.begin(), s.end(),
-                                   [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-    if (!ascii) {
-      values_ += stored_json::dump(Json(s));
-      return;
-    }
+    const std::size_t start = values_.size();
     values_ += '"';
-    for (const char c : s) {
+    std::size_t copied = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (kPlain[c]) continue;
+      if (c >= 0x80) {
+        values_.resize(start);
+        values_ += stored_json::dump(Json(s));
+        return;
+      }
+      values_.append(s, copied, i - copied);
+      copied = i + 1;
       switch (c) {
         case '"':
           values_ += "\\\"";
@@ -268,22 +281,20 @@ class TextWriter {
         case '\t':
           values_ += "\\t";
           break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-            values_ += escaped;
-          } else {
-            values_ += c;
-          }
+        default: {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+          values_ += escaped;
+        }
       }
     }
+    values_.append(s, copied, s.size() - copied);
     values_ += '"';
   }
   void append(bool b) { values_ += b ? "true" : "false"; }
   void append(std::int64_t n) { values_ += std::to_string(n); }
   void append(int n) { values_ += std::to_string(n); }
-  void append(const Json& j) { values_ += stored_json::dump(j); }
+  void append(const Json& j) { values_ += j.is_null() ? "null" : stored_json::dump(j); }
   void append(const Identifier& id) {
     values_ += "{\"type\":";
     append(id.type);
