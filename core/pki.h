@@ -105,6 +105,9 @@ class PrivateKey {
 
  private:
   ossl::PKey key_;
+  // Read once: the key never changes, and reading an EC key's curve asks its provider for
+  // the group name (~2 us, twice in each certificate issued).
+  KeySpec spec_;
 };
 
 // ECDSA signature conversion between DER and JOSE's fixed-length r||s.

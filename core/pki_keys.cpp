@@ -456,10 +456,14 @@ Result<PublicKey> PublicKey::from_ed25519(const Bytes& raw) {
 
 // ---- PrivateKey ----
 
-PrivateKey::PrivateKey(ossl::PKey key) : key_(std::move(key)) {}
-PrivateKey::PrivateKey(const PrivateKey& other) : key_(up_ref(other.key_.get())) {}
+PrivateKey::PrivateKey(ossl::PKey key) : key_(std::move(key)), spec_(spec_of(key_.get())) {}
+PrivateKey::PrivateKey(const PrivateKey& other)
+    : key_(up_ref(other.key_.get())), spec_(other.spec_) {}
 PrivateKey& PrivateKey::operator=(const PrivateKey& other) {
-  if (this != &other) key_ = up_ref(other.key_.get());
+  if (this != &other) {
+    key_ = up_ref(other.key_.get());
+    spec_ = other.spec_;
+  }
   return *this;
 }
 
@@ -533,7 +537,7 @@ PublicKey PrivateKey::public_key() const {
 }
 
 KeySpec PrivateKey::spec() const {
-  return spec_of(key_.get());
+  return key_ ? spec_ : KeySpec{};
 }
 
 Result<Bytes> PrivateKey::sign(const Bytes& data, Digest digest, bool pss) const {
