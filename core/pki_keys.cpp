@@ -12,6 +12,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/der.h"
 #include "core/pki_internal.h"
 
 namespace attestlab::pki {
@@ -581,20 +582,23 @@ Result<Bytes> ecdsa_der_to_raw(const Bytes& der, std::size_t coord_len) {
 Result<Bytes> ecdsa_raw_to_der(const Bytes& raw) {
   if (raw.empty() || raw.size() % 2 != 0 || raw.size() > 2 * 66)
     return Error::make("malformed", "raw ECDSA signature has an invalid length");
-  const int half = static_cast<int>(raw.size() / 2);
-  ossl::BnPtr r(BN_bin2bn(raw.data(), half, nullptr));
-  ossl::BnPtr s(BN_bin2bn(raw.data() + half, half, nullptr));
-  ossl::EcdsaSigPtr sig(ECDSA_SIG_new());
-  if (!r || !s || !sig) return internal("allocating ECDSA signature");
-  if (ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return internal("building ECDSA signature");
-  r.release();  // now owned by sig
-  s.release();
-  unsigned char* out = nullptr;
-  const int len = i2d_ECDSA_SIG(sig.get(), &out);
-  if (len <= 0) return internal("encoding ECDSA signature");
-  Bytes der(out, out + len);
-  OPENSSL_free(out);
-  return der;
+  // ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 3279 §2.2.3), each a
+  // non-negative integer in its shortest form; written here rather than through two BIGNUMs
+  // and i2d_ECDSA_SIG (every ES256 JWS a server checks is converted).
+  const std::size_t half = raw.size() / 2;
+  Bytes body;
+  body.reserve(raw.size() + 6);
+  for (const std::uint8_t* part : {raw.data(), raw.data() + half}) {
+    std::size_t skip = 0;
+    while (skip < half && part[skip] == 0) ++skip;
+    const std::size_t length = half - skip;
+    const bool pad = length == 0 || (part[skip] & 0x80) != 0;
+    body.push_back(der::kInteger);
+    body.push_back(static_cast<std::uint8_t>(length + (pad ? 1 : 0)));  // at most 67
+    if (pad) body.push_back(0x00);
+    body.insert(body.end(), part + skip, part + half);
+  }
+  return der::tlv(der::kSequence, body);
 }
 
 }  // namespace attestlab::pki

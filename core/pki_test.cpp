@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include "testing/odd_ec_keys.h"
 #include "testing/openssl_spki.h"
@@ -381,6 +384,47 @@ TEST(PkiKeys, EcdsaDerRawRoundTrip) {
   EXPECT_FALSE(ecdsa_der_to_raw(to_bytes("not der"), 32).ok());
   EXPECT_FALSE(ecdsa_raw_to_der(Bytes(63, 1)).ok());
   EXPECT_FALSE(ecdsa_raw_to_der(Bytes{}).ok());
+}
+
+// ecdsa_raw_to_der writes what i2d_ECDSA_SIG writes for the same r and s: zero, leading
+// zero octets, the high bit set (a 0x00 goes first), every length up to P-521's (whose
+// SEQUENCE needs a two-octet length).
+TEST(PkiKeys, RawToDerIsOpenSslsEncoding) {
+  auto openssl_der = [](const Bytes& raw) {
+    const int half = static_cast<int>(raw.size() / 2);
+    ossl::EcdsaSigPtr sig(ECDSA_SIG_new());
+    BIGNUM* r = BN_bin2bn(raw.data(), half, nullptr);
+    BIGNUM* s = BN_bin2bn(raw.data() + half, half, nullptr);
+    EXPECT_EQ(ECDSA_SIG_set0(sig.get(), r, s), 1);
+    unsigned char* out = nullptr;
+    const int len = i2d_ECDSA_SIG(sig.get(), &out);
+    Bytes der(out, out + std::max(len, 0));
+    OPENSSL_free(out);
+    return der;
+  };
+  std::size_t checked = 0;
+  for (std::size_t half : {1u, 2u, 31u, 32u, 48u, 63u, 64u, 66u}) {
+    std::vector<Bytes> parts = {Bytes(half, 0x00), Bytes(half, 0xff), Bytes(half, 0x7f),
+                                Bytes(half, 0x01)};
+    Bytes leading(half, 0x00);
+    leading.back() = 0x80;
+    parts.push_back(leading);
+    Bytes low_then_high(half, 0x00);
+    low_then_high[half / 2] = 0x81;
+    parts.push_back(low_then_high);
+    for (const Bytes& r : parts) {
+      for (const Bytes& s : parts) {
+        Bytes raw = r;
+        raw.insert(raw.end(), s.begin(), s.end());
+        auto der = ecdsa_raw_to_der(raw);
+        ASSERT_TRUE(der.ok()) << half;
+        EXPECT_EQ(*der, openssl_der(raw)) << half << " " << hex_encode(raw);
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 8u * 36u);
+  EXPECT_FALSE(ecdsa_raw_to_der(Bytes(134, 1)).ok());
 }
 
 TEST(PkiKeys, ShortComponentsArePaddedAndTooLongRefused) {
