@@ -119,9 +119,18 @@ class ChallTestSrv : public ::testing::Test {
     posix_spawn_file_actions_destroy(&actions);
     ASSERT_EQ(spawned, 0) << "cannot start pebble-challtestsrv";
 
-    // Ready when both the management API and the DNS server's TCP side accept.
+    // Ready when the management API and the DNS server's TCP side accept and its UDP side
+    // answers (a name without records: an empty list). The UDP and TCP servers start
+    // separately: a query sent before the UDP port is bound is refused at once (ICMP port
+    // unreachable) — the likely cause of ATimeoutLeavesNothingPendingForTheNextCall failing
+    // once, after 1.28 s, in a loaded ctest -j2 run.
+    ResolverOptions probe;
+    probe.server = "127.0.0.1:" + std::to_string(dns_port_);
+    probe.timeout = 250ms;
     for (int i = 0; i < 200; ++i) {
-      if (tcp_accepts(management_port_) && tcp_accepts(dns_port_)) return;
+      if (tcp_accepts(management_port_) && tcp_accepts(dns_port_) &&
+          query_txt("_ready.attestlab.example", probe).ok())
+        return;
       int status = 0;
       ASSERT_EQ(waitpid(pid_, &status, WNOHANG), 0) << "pebble-challtestsrv exited early";
       std::this_thread::sleep_for(50ms);
