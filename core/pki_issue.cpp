@@ -239,6 +239,10 @@ Result<IssuedCertificate> issue_certificate_der(const CertificateSpec& spec,
   } else if (issuer_key.public_key().spki_der() != subject_spki) {
     return Error::make("serverInternal", "self-signed certificate: key pair mismatch");
   }
+  // An RSA-PSS key signs with PSS, which needs its own AlgorithmIdentifier parameters
+  // (RFC 4055 §3.1): refused rather than declared as PKCS#1 v1.5.
+  if (EVP_PKEY_get_base_id(issuer_key.get()) == EVP_PKEY_RSA_PSS)
+    return Error::make("serverInternal", "RSA-PSS issuer keys are not supported");
   auto digest = certificate_digest(spec, issuer_key);
   if (!digest.ok()) return digest.error();
   auto algorithm = signature_algorithm(issuer_key.spec().kind, *digest);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -383,6 +384,18 @@ TEST(IssueCertificate, RefusesWhatACertificateCannotCarry) {
   ASSERT_FALSE(too_far.ok());
   EXPECT_EQ(too_far.error().type, "malformed");
   EXPECT_TRUE(issue_certificate_der(leaf_spec(), spki, &ca.cert, ca.key).ok());
+
+  // An RSA-PSS issuer key would sign with PSS under a PKCS#1 v1.5 algorithm: refused.
+  ossl::PKeyCtx keygen(EVP_PKEY_CTX_new_from_name(nullptr, "RSA-PSS", nullptr));
+  EVP_PKEY* generated = nullptr;
+  ASSERT_TRUE(keygen && EVP_PKEY_keygen_init(keygen.get()) == 1 &&
+              EVP_PKEY_CTX_set_rsa_keygen_bits(keygen.get(), 2048) == 1 &&
+              EVP_PKEY_generate(keygen.get(), &generated) == 1);
+  PrivateKey pss{ossl::PKey(generated)};
+  ASSERT_EQ(EVP_PKEY_get_base_id(pss.get()), EVP_PKEY_RSA_PSS);
+  auto refused_pss = issue_certificate_der(leaf_spec(), pss.public_key().spki_der(), nullptr, pss);
+  ASSERT_FALSE(refused_pss.ok());
+  EXPECT_NE(refused_pss.error().detail.find("RSA-PSS"), std::string::npos);
 }
 
 TEST(PkiSpki, CertificateSpkiIsTheKeysSpki) {
