@@ -37,8 +37,6 @@ std::string oid_text(const ASN1_OBJECT* obj);
 
 // An extension whose extnValue OCTET STRING contains exactly `value`.
 Result<ossl::ExtPtr> make_extension(const std::string& oid, const Bytes& value, bool critical);
-// The same for an extension OpenSSL knows by NID (no OID text to parse on every use).
-Result<ossl::ExtPtr> make_extension(int nid, const Bytes& value, bool critical);
 
 // GeneralNames (RFC 5280 §4.2.1.6) DER, to and from attestlab's SubjectAltNames.
 // Encoding errors (bad IP text, bad OID) and decoding errors are Error("malformed").

@@ -134,16 +134,6 @@ Result<ossl::ExtPtr> make_extension(const std::string& oid, const Bytes& value, 
   return extension_of(obj.get(), value, critical);
 }
 
-Result<ossl::ExtPtr> make_extension(int nid, const Bytes& value, bool critical) {
-  // OBJ_nid2obj returns OpenSSL's static object for a built-in NID (nothing to free).
-  const ASN1_OBJECT* obj = OBJ_nid2obj(nid);
-  if (obj == nullptr) {
-    ossl::last_error();
-    return Error::make("serverInternal", "unknown extension NID " + std::to_string(nid));
-  }
-  return extension_of(obj, value, critical);
-}
-
 Bytes asn1_bytes(const ASN1_STRING* s) {
   if (s == nullptr) return {};
   const unsigned char* p = ASN1_STRING_get0_data(s);
