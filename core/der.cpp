@@ -66,6 +66,17 @@ Bytes integer(std::uint64_t value) {
   return tlv(kInteger, content);
 }
 
+Bytes unsigned_integer(std::span<const std::uint8_t> magnitude) {
+  std::size_t skip = 0;
+  while (skip < magnitude.size() && magnitude[skip] == 0) ++skip;
+  const auto value = magnitude.subspan(skip);
+  Bytes content;
+  content.reserve(value.size() + 1);
+  if (value.empty() || (value.front() & 0x80) != 0) content.push_back(0x00);
+  content.insert(content.end(), value.begin(), value.end());
+  return tlv(kInteger, content);
+}
+
 Result<Bytes> oid(std::string_view dotted) {
   std::vector<std::uint64_t> arcs;
   std::size_t pos = 0;

@@ -33,6 +33,9 @@ Bytes tlv(std::uint8_t tag, std::string_view content);
 void append(Bytes& out, const Bytes& part);
 // A non-negative INTEGER in minimal two's complement form.
 Bytes integer(std::uint64_t value);
+// The same for a value given as big-endian octets of any length: leading zero octets are
+// dropped and a 0x00 goes first when the high bit is set (an empty or all-zero one is 0).
+Bytes unsigned_integer(std::span<const std::uint8_t> magnitude);
 // An OBJECT IDENTIFIER TLV from dotted form; Error("malformed") for an invalid OID.
 Result<Bytes> oid(std::string_view dotted);
 

@@ -23,6 +23,17 @@ TEST(PkiDerWriter, Integers) {
   EXPECT_EQ(integer(256), (Bytes{0x02, 0x02, 0x01, 0x00}));
 }
 
+TEST(PkiDerWriter, UnsignedIntegersFromOctets) {
+  EXPECT_EQ(unsigned_integer(Bytes{}), (Bytes{0x02, 0x01, 0x00}));
+  EXPECT_EQ(unsigned_integer(Bytes{0x00, 0x00}), (Bytes{0x02, 0x01, 0x00}));
+  EXPECT_EQ(unsigned_integer(Bytes{0x00, 0x7f}), (Bytes{0x02, 0x01, 0x7f}));
+  EXPECT_EQ(unsigned_integer(Bytes{0x80}), (Bytes{0x02, 0x02, 0x00, 0x80}));
+  EXPECT_EQ(unsigned_integer(Bytes{0x00, 0x01, 0x00}), (Bytes{0x02, 0x02, 0x01, 0x00}));
+  // The same as integer() wherever both apply.
+  EXPECT_EQ(unsigned_integer(Bytes{0x01, 0x00, 0x00}), integer(65536));
+  EXPECT_EQ(unsigned_integer(Bytes{0xff, 0xff}), integer(65535));
+}
+
 TEST(PkiDerOid, KnownEncodings) {
   // RFC 4043 id-on-permanentIdentifier 1.3.6.1.5.5.7.8.3
   auto pi = oid("1.3.6.1.5.5.7.8.3");

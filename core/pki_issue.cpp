@@ -8,7 +8,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <ctime>
+#include <utility>
 
 #include "core/clock.h"
 #include "core/der.h"
@@ -47,16 +49,10 @@ struct Serial {
 };
 
 Serial serial_of(const Bytes& requested) {
-  const Bytes bytes = requested.empty() ? new_serial() : requested;
-  std::size_t start = 0;
-  while (start < bytes.size() && bytes[start] == 0) ++start;
-  Bytes magnitude(bytes.begin() + static_cast<std::ptrdiff_t>(start), bytes.end());
-  Serial serial;
-  serial.hex = magnitude.empty() ? "0" : hex_encode(magnitude);
-  if (serial.hex.size() > 1 && serial.hex[0] == '0') serial.hex.erase(0, 1);
-  if (magnitude.empty() || (magnitude.front() & 0x80) != 0) magnitude.insert(magnitude.begin(), 0);
-  serial.der = der::tlv(der::kInteger, magnitude);
-  return serial;
+  const Bytes bytes = requested.empty() ? new_serial() : requested;  // never empty
+  std::string hex = hex_encode(bytes);
+  hex.erase(0, std::min(hex.find_first_not_of('0'), hex.size() - 1));
+  return Serial{der::unsigned_integer(bytes), std::move(hex)};
 }
 
 // RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050 (and, as OpenSSL's
@@ -123,11 +119,13 @@ Result<Bytes> key_id_of(std::span<const std::uint8_t> key_bits) {
 Result<Bytes> issuer_key_id(const Certificate& issuer) {
   if (const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(issuer.get()))
     return detail::asn1_bytes(ski);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (X509_pubkey_digest(issuer.get(), EVP_sha1(), md, &len) != 1)
-    return internal("hashing the issuer's public key");
-  return Bytes(md, md + len);
+  const unsigned char* bits = nullptr;
+  int length = 0;
+  if (X509_PUBKEY_get0_param(nullptr, &bits, &length, nullptr,
+                             X509_get_X509_PUBKEY(issuer.get())) != 1 ||
+      length <= 0)
+    return internal("reading the issuer's public key");
+  return key_id_of({bits, static_cast<std::size_t>(length)});
 }
 
 Result<Bytes> extensions_of(const CertificateSpec& spec, const Bytes& own_id,
@@ -285,13 +283,13 @@ Result<IssuedCertificate> issue_certificate_der(const CertificateSpec& spec,
   if (!extensions->empty())
     der::append(tbs_body,
                 der::tlv(der::kContextConstructed | 3, der::tlv(der::kSequence, *extensions)));
-  const Bytes tbs = der::tlv(der::kSequence, tbs_body);
+  Bytes tbs = der::tlv(der::kSequence, tbs_body);
 
   auto signature = issuer_key.sign(tbs, *digest);
   if (!signature.ok()) return signature.error();
   Bytes signature_bits{0x00};
   der::append(signature_bits, *signature);
-  Bytes body = tbs;
+  Bytes body = std::move(tbs);
   der::append(body, *algorithm);
   der::append(body, der::tlv(der::kBitString, signature_bits));
 
