@@ -12,7 +12,6 @@
 #include <optional>
 #include <string_view>
 
-#include "core/der.h"
 #include "core/pki_internal.h"
 
 namespace attestlab::pki {
@@ -558,47 +557,6 @@ Result<Bytes> PrivateKey::sign(const Bytes& data, Digest digest, bool pss) const
     return internal("signing");
   sig.resize(len);
   return sig;
-}
-
-// ---- ECDSA signature formats ----
-
-Result<Bytes> ecdsa_der_to_raw(const Bytes& der, std::size_t coord_len) {
-  const unsigned char* p = der.data();
-  ossl::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
-  if (!sig || p != der.data() + der.size()) return malformed("invalid DER ECDSA signature");
-  const BIGNUM* r = nullptr;
-  const BIGNUM* s = nullptr;
-  ECDSA_SIG_get0(sig.get(), &r, &s);
-  if (coord_len == 0 || static_cast<std::size_t>(BN_num_bytes(r)) > coord_len ||
-      static_cast<std::size_t>(BN_num_bytes(s)) > coord_len)
-    return Error::make("malformed", "ECDSA signature component too large");
-  Bytes raw(coord_len * 2);
-  if (BN_bn2binpad(r, raw.data(), static_cast<int>(coord_len)) < 0 ||
-      BN_bn2binpad(s, raw.data() + coord_len, static_cast<int>(coord_len)) < 0)
-    return internal("encoding ECDSA signature");
-  return raw;
-}
-
-Result<Bytes> ecdsa_raw_to_der(const Bytes& raw) {
-  if (raw.empty() || raw.size() % 2 != 0 || raw.size() > 2 * 66)
-    return Error::make("malformed", "raw ECDSA signature has an invalid length");
-  // ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 3279 §2.2.3), each a
-  // non-negative integer in its shortest form; written here rather than through two BIGNUMs
-  // and i2d_ECDSA_SIG (every ES256 JWS a server checks is converted).
-  const std::size_t half = raw.size() / 2;
-  Bytes body;
-  body.reserve(raw.size() + 6);
-  for (const std::uint8_t* part : {raw.data(), raw.data() + half}) {
-    std::size_t skip = 0;
-    while (skip < half && part[skip] == 0) ++skip;
-    const std::size_t length = half - skip;
-    const bool pad = length == 0 || (part[skip] & 0x80) != 0;
-    body.push_back(der::kInteger);
-    body.push_back(static_cast<std::uint8_t>(length + (pad ? 1 : 0)));  // at most 67
-    if (pad) body.push_back(0x00);
-    body.insert(body.end(), part + skip, part + half);
-  }
-  return der::tlv(der::kSequence, body);
 }
 
 }  // namespace attestlab::pki
