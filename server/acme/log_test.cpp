@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <vector>
+
+#include "core/clock.h"
 
 namespace attestlab::server {
 namespace {
@@ -40,6 +43,36 @@ TEST(Log, RequestLineIsJson) {
   EXPECT_EQ((*json)["account"], "acct\"1");
   EXPECT_FALSE(json->contains("detail"));
   EXPECT_TRUE((*json)["ts"].is_string());
+}
+
+// The line's time and duration are written digit by digit: the same text snprintf wrote.
+TEST(Log, TimestampAndDurationKeepTheirFormat) {
+  const std::vector<double> durations = {0,      0.0004, 0.0006,  0.001,    0.5,       1.25,
+                                         9.9996, 10.0,   123.456, 999.9994, 86400000.0};
+  for (double ms : durations) {
+    std::FILE* f = std::tmpfile();
+    Logger logger(LogLevel::Info, f);
+    const std::int64_t before = system_millis() / 1000;
+    logger.request("GET", "directory", 200, ms, "");
+    const std::int64_t after = system_millis() / 1000;
+    std::string text = read_all(f);
+    std::fclose(f);
+    auto json = parse_json(text);
+    ASSERT_TRUE(json.ok()) << text;
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "%.3f", ms);
+    EXPECT_NE(text.find(std::string("\"dur_ms\":") + expected + "}"), std::string::npos) << text;
+    const std::string ts = (*json)["ts"].get<std::string>();
+    ASSERT_EQ(ts.size(), 24u) << ts;  // YYYY-MM-DDTHH:MM:SS.mmmZ
+    for (std::size_t i : {4u, 7u}) EXPECT_EQ(ts[i], '-') << ts;
+    EXPECT_EQ(ts[10], 'T');
+    EXPECT_EQ(ts[19], '.');
+    EXPECT_EQ(ts[23], 'Z');
+    std::int64_t when = 0;
+    ASSERT_TRUE(parse_rfc3339(ts, when)) << ts;
+    EXPECT_GE(when, before);
+    EXPECT_LE(when, after);
+  }
 }
 
 TEST(Log, LevelsFilter) {
