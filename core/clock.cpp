@@ -84,14 +84,51 @@ void VirtualClock::set(std::int64_t t) {
   offset_ = t - (base_ + steady_millis()) / 1000;
 }
 
-std::string format_rfc3339(std::int64_t t) {
+void append_zero_padded(std::string& out, long value, int width) {
+  char buf[20];
+  for (int i = width - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  out.append(buf, static_cast<std::size_t>(width));
+}
+
+bool append_rfc3339(std::string& out, std::int64_t t, int millis) {
   std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
-  if (gmtime_r(&tt, &tm) == nullptr) return {};
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
+  if (gmtime_r(&tt, &tm) == nullptr) return false;
+  const long year = tm.tm_year + 1900L;
+  if (year < 0 || year > 9999) {  // five digits or a sign: as snprintf's %04d writes them
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04ld-%02d-%02dT%02d:%02d:%02d", year, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    out += buf;
+  } else {
+    append_zero_padded(out, year, 4);
+    out += '-';
+    append_zero_padded(out, tm.tm_mon + 1, 2);
+    out += '-';
+    append_zero_padded(out, tm.tm_mday, 2);
+    out += 'T';
+    append_zero_padded(out, tm.tm_hour, 2);
+    out += ':';
+    append_zero_padded(out, tm.tm_min, 2);
+    out += ':';
+    append_zero_padded(out, tm.tm_sec, 2);
+  }
+  if (millis >= 0) {
+    out += '.';
+    append_zero_padded(out, millis % 1000, 3);
+  }
+  out += 'Z';
+  return true;
+}
+
+std::string format_rfc3339(std::int64_t t) {
+  std::string out;
+  out.reserve(20);
+  append_rfc3339(out, t);
+  return out;
 }
 
 // date-time per RFC 3339 §5.6; fractional seconds are truncated, offsets are applied,

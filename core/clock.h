@@ -42,6 +42,12 @@ class VirtualClock final : public Clock {
 
 // RFC 3339 UTC ("2026-11-25T16:00:00Z") and back.
 std::string format_rfc3339(std::int64_t t);
+// The same appended to `out`, with `millis` (0-999) as three decimals when it is not negative
+// ("2026-11-25T16:00:00.123Z"); false, and nothing appended, for a time gmtime cannot give.
+bool append_rfc3339(std::string& out, std::int64_t t, int millis = -1);
+// `value` (0 <= value < 10^width) as exactly `width` decimal digits, zero-padded: the fields
+// of a written time, without snprintf's cost on paths every request takes.
+void append_zero_padded(std::string& out, long value, int width);
 // `out` is whole seconds (a fraction is truncated); `fraction_nanos`, when given, receives the
 // fraction in nanoseconds (digits past the ninth are dropped), so two times within one second
 // can still be ordered.

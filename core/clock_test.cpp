@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <thread>
 #include <utility>
 
@@ -14,6 +16,51 @@ TEST(ClockRfc3339, FormatsUtc) {
   EXPECT_EQ(format_rfc3339(1795694400), "2026-11-26T12:00:00Z");
   EXPECT_EQ(format_rfc3339(951782400), "2000-02-29T00:00:00Z");
   EXPECT_EQ(format_rfc3339(4102444799), "2099-12-31T23:59:59Z");
+}
+
+// format_rfc3339 writes its fields digit by digit: the text snprintf's "%04d-%02d-…" gave,
+// years past 9999 and before 0 included.
+TEST(ClockRfc3339, WritesWhatSnprintfWrote) {
+  const std::int64_t times[] = {0,
+                                -1,
+                                59,
+                                86399,
+                                951782400,
+                                1795694400,
+                                2524607999,
+                                2524608000,
+                                4102444799,
+                                253402300799,
+                                253402300800,
+                                -62167219200,
+                                -62167219201,
+                                1234567890123};
+  for (std::int64_t t : times) {
+    const std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&tt, &tm), nullptr) << t;
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    EXPECT_EQ(format_rfc3339(t), expected) << t;
+  }
+}
+
+TEST(ClockRfc3339, AppendsWithMilliseconds) {
+  std::string out = "at ";
+  ASSERT_TRUE(append_rfc3339(out, 1795694400, 7));
+  EXPECT_EQ(out, "at 2026-11-26T12:00:00.007Z");
+  out.clear();
+  ASSERT_TRUE(append_rfc3339(out, 951782400, 999));
+  EXPECT_EQ(out, "2000-02-29T00:00:00.999Z");
+  out.clear();
+  ASSERT_TRUE(append_rfc3339(out, 0));
+  EXPECT_EQ(out, "1970-01-01T00:00:00Z");
+  std::string padded;
+  append_zero_padded(padded, 42, 4);
+  append_zero_padded(padded, 0, 2);
+  append_zero_padded(padded, 9999, 4);
+  EXPECT_EQ(padded, "0042009999");
 }
 
 TEST(ClockRfc3339, ParsesZuluFractionsAndOffsets) {

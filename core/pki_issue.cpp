@@ -67,15 +67,11 @@ Result<Bytes> validity_time(std::int64_t when) {
   const bool utc = year >= 1950 && year < 2050;
   // YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ, written digit by digit (snprintf was most of its cost).
   std::string text;
-  auto two = [&text](long value) {
-    text += static_cast<char>('0' + value / 10 % 10);
-    text += static_cast<char>('0' + value % 10);
-  };
-  if (!utc) two(year / 100);
+  append_zero_padded(text, utc ? year % 100 : year, utc ? 2 : 4);
   for (const long field :
-       {year % 100, static_cast<long>(tm.tm_mon) + 1, static_cast<long>(tm.tm_mday),
+       {static_cast<long>(tm.tm_mon) + 1, static_cast<long>(tm.tm_mday),
         static_cast<long>(tm.tm_hour), static_cast<long>(tm.tm_min), static_cast<long>(tm.tm_sec)})
-    two(field);
+    append_zero_padded(text, field, 2);
   text += 'Z';
   return der::tlv(utc ? 0x17 : 0x18, text);
 }

@@ -1,45 +1,20 @@
 #include "server/acme/log.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+
+#include "core/clock.h"
 
 namespace attestlab::server {
 
 namespace {
 
-// `value` (0 <= value < 10^width) as exactly `width` decimal digits.
-void append_digits(std::string& out, long value, int width) {
-  char buf[20];
-  for (int i = width - 1; i >= 0; --i) {
-    buf[i] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  }
-  out.append(buf, static_cast<std::size_t>(width));
-}
-
-// YYYY-MM-DDTHH:MM:SS.mmmZ, written digit by digit: every request writes one, and snprintf
-// was most of the log line's cost in the lego profile.
+// The request's time, to the millisecond ("2026-11-25T16:00:00.123Z").
 void append_timestamp(std::string& out) {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
-  tm utc{};
-  gmtime_r(&ts.tv_sec, &utc);
-  append_digits(out, std::clamp(utc.tm_year + 1900L, 0L, 9999L), 4);
-  out += '-';
-  append_digits(out, utc.tm_mon + 1, 2);
-  out += '-';
-  append_digits(out, utc.tm_mday, 2);
-  out += 'T';
-  append_digits(out, utc.tm_hour, 2);
-  out += ':';
-  append_digits(out, utc.tm_min, 2);
-  out += ':';
-  append_digits(out, utc.tm_sec, 2);
-  out += '.';
-  append_digits(out, ts.tv_nsec / 1000000 % 1000, 3);
-  out += 'Z';
+  append_rfc3339(out, ts.tv_sec, static_cast<int>(ts.tv_nsec / 1000000));
 }
 
 // Milliseconds with three decimals, as "%.3f" writes them (rounded to the microsecond).
@@ -53,7 +28,7 @@ void append_milliseconds(std::string& out, double ms) {
   const long long micros = std::llround(ms * 1000.0);
   out += std::to_string(micros / 1000);
   out += '.';
-  append_digits(out, static_cast<long>(micros % 1000), 3);
+  append_zero_padded(out, static_cast<long>(micros % 1000), 3);
 }
 
 // JSON string escaping for the few free-text fields; keeps the line valid JSON whatever a
