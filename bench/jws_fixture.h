@@ -6,6 +6,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <ctime>
 #include <string>
 
 #include "bench/raw_openssl.h"
@@ -52,6 +53,37 @@ inline void BM_RawDigestVerify(benchmark::State& state, pki::KeySpec spec) {
     return;
   }
   for (auto _ : state) {
+    bool good = raw_digest_verify(key.get(), md.get(), data, *der);
+    if (!good) {
+      state.SkipWithError("verify failed");
+      break;
+    }
+    benchmark::DoNotOptimize(good);
+  }
+}
+
+// The same verify after the thread slept for state.range(0) milliseconds (not timed): the
+// floor of a request that finds the core after an idle gap (BM_ServerHandle/..._after_idle_ms).
+inline void BM_RawDigestVerifyAfterIdle(benchmark::State& state, pki::KeySpec spec) {
+  const SignedPostAsGet fixture = signed_post_as_get(spec);
+  auto jws = jose::parse_flattened(std::string_view(fixture.body));
+  const FetchedDigest md(digest_name_for(spec));
+  if (!fixture.ok || !jws || !md.valid()) {
+    state.SkipWithError("fixture");
+    return;
+  }
+  const Bytes data = to_bytes(jws->signing_input());
+  auto der = pki::ecdsa_raw_to_der(jws->signature);
+  const pki::PublicKey key = fixture.key.public_key();
+  if (!der || !raw_digest_verify(key.get(), md.get(), data, *der)) {
+    state.SkipWithError("the raw signature does not verify");
+    return;
+  }
+  const timespec idle{0, static_cast<long>(state.range(0)) * 1000000L};
+  for (auto _ : state) {
+    state.PauseTiming();
+    nanosleep(&idle, nullptr);
+    state.ResumeTiming();
     bool good = raw_digest_verify(key.get(), md.get(), data, *der);
     if (!good) {
       state.SkipWithError("verify failed");
