@@ -290,6 +290,7 @@ class AuthzFetches {
         url_(authz_url_for(client_)),
         new_nonce_(client_.url("newNonce")) {}
   bool ok() const { return !url_.empty(); }
+  server::AcmeServer& server() { return env_.server(); }
   http::Request next() {
     SignOptions options;
     options.nonce = handed_nonce(env_.server(), new_nonce_);
@@ -302,16 +303,22 @@ class AuthzFetches {
   const std::string url_, new_nonce_;
 };
 
-void BM_ServerHandlePostAsGet(benchmark::State& state) {
+// The POST-as-GETs of the benchmarks below, or null after skipping the benchmark.
+std::unique_ptr<AuthzFetches> authz_fetches_or_skip(benchmark::State& state) {
   InProcessServer* env = shared_server(state);
-  if (env == nullptr) return;
-  AuthzFetches fetches(*env);
-  if (!fetches.ok()) {
-    state.SkipWithError("no authorization to fetch");
-    return;
-  }
+  if (env == nullptr) return nullptr;
+  auto fetches = std::make_unique<AuthzFetches>(*env);
+  if (fetches->ok()) return fetches;
+  state.SkipWithError("no authorization to fetch");
+  return nullptr;
+}
+
+void BM_ServerHandlePostAsGet(benchmark::State& state) {
+  auto fetches = authz_fetches_or_skip(state);
+  if (!fetches) return;
   handle_in_batches(
-      state, env->server(), 256, [&]() -> std::optional<http::Request> { return fetches.next(); },
+      state, fetches->server(), 256,
+      [&]() -> std::optional<http::Request> { return fetches->next(); },
       [](const http::Response& r) { return r.status == 200; });
   state.SetLabel(bench::twin_label("BM_RawDigestVerify/P-256"));
 }
@@ -322,21 +329,22 @@ BENCHMARK(BM_ServerHandlePostAsGet)
 // The same POST-as-GET after the server thread slept for the argument's milliseconds (not
 // timed), as each request of a sequential lego run finds it: what an idle gap alone costs a
 // request here (caches, TLB and branch predictors refilled after other work ran on the core).
+// The idle gaps (ms) of the *_after_idle_ms benchmarks, 100 requests each.
+void idle_gaps(benchmark::internal::Benchmark* b) {
+  for (int ms : {0, 1, 10, 50}) b->Arg(ms);
+  b->Iterations(100);
+}
+
 void BM_ServerHandlePostAsGetAfterIdle(benchmark::State& state) {
-  InProcessServer* env = shared_server(state);
-  if (env == nullptr) return;
-  AuthzFetches fetches(*env);
-  if (!fetches.ok()) {
-    state.SkipWithError("no authorization to fetch");
-    return;
-  }
+  auto fetches = authz_fetches_or_skip(state);
+  if (!fetches) return;
   const timespec idle{0, static_cast<long>(state.range(0)) * 1000000L};
   for (auto _ : state) {
     state.PauseTiming();
-    http::Request request = fetches.next();
+    http::Request request = fetches->next();
     nanosleep(&idle, nullptr);
     state.ResumeTiming();
-    http::Response response = env->server().handle(request);
+    http::Response response = fetches->server().handle(request);
     if (response.status != 200) {
       state.SkipWithError(("unexpected answer: " + response.body).c_str());
       break;
@@ -346,20 +354,12 @@ void BM_ServerHandlePostAsGetAfterIdle(benchmark::State& state) {
 }
 BENCHMARK(BM_ServerHandlePostAsGetAfterIdle)
     ->Name("BM_ServerHandle/post_as_get_authz_after_idle_ms")
-    ->Arg(0)
-    ->Arg(1)
-    ->Arg(10)
-    ->Arg(50)
-    ->Iterations(100)
+    ->Apply(idle_gaps)
     ->Unit(benchmark::kMicrosecond);
 using bench::BM_RawDigestVerifyAfterIdle;
 BENCHMARK_CAPTURE(BM_RawDigestVerifyAfterIdle, P256, pki::KeySpec::p256())
     ->Name("BM_RawDigestVerify/P-256_after_idle_ms")
-    ->Arg(0)
-    ->Arg(1)
-    ->Arg(10)
-    ->Arg(50)
-    ->Iterations(100)
+    ->Apply(idle_gaps)
     ->Unit(benchmark::kMicrosecond);
 
 // Issue 12's "2 cores >= 1.8x one core" without a load generator on the same cores: the
