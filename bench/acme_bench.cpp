@@ -362,6 +362,31 @@ BENCHMARK_CAPTURE(BM_RawDigestVerifyAfterIdle, P256, pki::KeySpec::p256())
     ->Apply(idle_gaps)
     ->Unit(benchmark::kMicrosecond);
 
+// Memory alone after the same gaps: one byte read from each of 256 pages (1 MiB, allocated
+// and written once before the loop) per iteration: the time per page is the time / 256. Beside the
+// other two: how much of their idle cost is the memory they touch (TLB and caches refilled; in a
+// virtual machine, second-level page walks too).
+void BM_TouchPagesAfterIdle(benchmark::State& state) {
+  constexpr std::size_t kPages = 256, kPage = 4096;
+  std::vector<unsigned char> memory(kPages * kPage, 1);
+  const timespec idle{0, static_cast<long>(state.range(0)) * 1000000L};
+  unsigned sum = 0;
+  std::size_t offset = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    nanosleep(&idle, nullptr);
+    offset = (offset + 64) % kPage;  // a new cache line of each page every time
+    state.ResumeTiming();
+    for (std::size_t p = 0; p < kPages; ++p)
+      sum += static_cast<volatile unsigned char*>(memory.data())[p * kPage + offset];
+  }
+  benchmark::DoNotOptimize(sum);
+}
+BENCHMARK(BM_TouchPagesAfterIdle)
+    ->Name("BM_TouchPages/256_after_idle_ms")
+    ->Apply(idle_gaps)
+    ->Unit(benchmark::kMicrosecond);
+
 // Issue 12's "2 cores >= 1.8x one core" without a load generator on the same cores: the
 // server's request path on one thread and on two at once (POST-as-GET of an authorization,
 // each thread with its own account), every request signed before the clock starts.
