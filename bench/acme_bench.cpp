@@ -363,9 +363,9 @@ BENCHMARK_CAPTURE(BM_RawDigestVerifyAfterIdle, P256, pki::KeySpec::p256())
     ->Unit(benchmark::kMicrosecond);
 
 // Memory alone after the same gaps: one byte read from each of 256 pages (1 MiB, allocated
-// and written once before the loop) per iteration: the time per page is the time / 256. Beside the
-// other two: how much of their idle cost is the memory they touch (TLB and caches refilled; in a
-// virtual machine, second-level page walks too).
+// and written once before the loop) per iteration, so the time per page is the time / 256.
+// Beside the other two: how much of their idle cost is the memory they touch (TLB and
+// caches refilled; in a virtual machine, second-level page walks too).
 void BM_TouchPagesAfterIdle(benchmark::State& state) {
   constexpr std::size_t kPages = 256, kPage = 4096;
   std::vector<unsigned char> memory(kPages * kPage, 1);
