@@ -254,8 +254,10 @@ Result<std::unique_ptr<NonceLedger>> open_shared_nonce_table(const std::string& 
   auto* h = static_cast<Header*>(map);
   static constexpr char kNoMagic[8] = {};
   if (std::memcmp(h->magic, kNoMagic, sizeof kNoMagic) == 0) {
-    // New, or an earlier opener died before finishing: (re)initialise under the flock.
-    std::memset(map, 0, bytes);
+    // New, or an earlier opener died before finishing: (re)initialise under the flock. A
+    // file this opener just sized is zeros already: writing them would dirty all of its
+    // pages (8 MiB by default) and send them to the disk for nothing.
+    if (!fresh) std::memset(map, 0, bytes);
     ATTESTLAB_TRY(SharedNonceTable::init(h, now, o, path));
     return std::unique_ptr<NonceLedger>(std::move(table));
   }

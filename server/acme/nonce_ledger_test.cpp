@@ -177,6 +177,28 @@ TEST_F(SharedNonceTableTest, KilledProcessLeavesUsableTable) {
   }
 }
 
+// An opener that died while initialising leaves a file of the right size without its magic
+// (written last), maybe over records of an earlier table: the next opener clears it all, so
+// no leftover slot counts as a use. A new file is zeros already and is not written over.
+TEST_F(SharedNonceTableTest, UnfinishedTableIsClearedWhenReopened) {
+  {
+    auto a = open(small());
+    ASSERT_TRUE(a);
+    EXPECT_TRUE(use(*a, 1, kT0, kT0));
+  }
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(file);
+    const char zeros[8] = {};
+    file.write(zeros, sizeof zeros);  // the magic, as if init had not finished
+  }
+  auto again = open(small(), kT0 + 5);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(use(*again, 1, kT0 + 5, kT0 + 5));  // the old record is gone
+  EXPECT_FALSE(use(*again, 1, kT0 + 5, kT0 + 5));
+  EXPECT_FALSE(use(*again, 2, kT0, kT0 + 5));  // issued before the new table: refused
+}
+
 TEST_F(SharedNonceTableTest, ForeignFilesRefusedWithTheirPath) {
   { std::ofstream(path) << "not a table"; }
   auto wrong_size = open_shared_nonce_table(path, kT0, small());
