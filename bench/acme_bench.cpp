@@ -326,15 +326,16 @@ BENCHMARK(BM_ServerHandlePostAsGet)
     ->Name("BM_ServerHandle/post_as_get_authz")
     ->Unit(benchmark::kMicrosecond);
 
-// The same POST-as-GET after the server thread slept for the argument's milliseconds (not
-// timed), as each request of a sequential lego run finds it: what an idle gap alone costs a
-// request here (caches, TLB and branch predictors refilled after other work ran on the core).
 // The idle gaps (ms) of the *_after_idle_ms benchmarks, 100 requests each.
 void idle_gaps(benchmark::internal::Benchmark* b) {
   for (int ms : {0, 1, 10, 50}) b->Arg(ms);
   b->Iterations(100);
 }
 
+// The same POST-as-GET after the server thread slept for the argument's milliseconds (not
+// timed), as each request of a sequential lego run finds it: what an idle gap alone costs a
+// request here (in a virtual machine: the virtual CPU back from a halt, and caches and TLB
+// refilled after other work ran on the core).
 void BM_ServerHandlePostAsGetAfterIdle(benchmark::State& state) {
   auto fetches = authz_fetches_or_skip(state);
   if (!fetches) return;

@@ -179,7 +179,7 @@ TEST_F(SharedNonceTableTest, KilledProcessLeavesUsableTable) {
 
 // An opener that died while initialising leaves a file of the right size without its magic
 // (written last), maybe over records of an earlier table: the next opener clears it all, so
-// no leftover slot counts as a use. A new file is zeros already and is not written over.
+// no leftover slot counts as a use (a file the opener creates is not cleared: it is zeros).
 TEST_F(SharedNonceTableTest, UnfinishedTableIsClearedWhenReopened) {
   {
     auto a = open(small());
