@@ -179,11 +179,37 @@ std::string KeySpec::name() const {
 
 // ---- PublicKey ----
 
+namespace detail {
+
+EVP_PKEY_CTX* VerifyContextPool::take() {
+  std::lock_guard lock(mutex_);
+  return count_ == 0 ? nullptr : kept_[--count_];
+}
+
+void VerifyContextPool::give(EVP_PKEY_CTX* ctx) {
+  {
+    std::lock_guard lock(mutex_);
+    if (count_ < kKept) {
+      kept_[count_++] = ctx;
+      return;
+    }
+  }
+  EVP_PKEY_CTX_free(ctx);
+}
+
+void VerifyContextPool::clear() {
+  std::lock_guard lock(mutex_);
+  while (count_ > 0) EVP_PKEY_CTX_free(kept_[--count_]);
+}
+
+}  // namespace detail
+
 PublicKey::PublicKey(ossl::PKey key) : key_(std::move(key)) {}
 PublicKey::PublicKey(const PublicKey& other)
     : key_(up_ref(other.key_.get())), spec_(other.spec_.load(std::memory_order_relaxed)) {}
 PublicKey& PublicKey::operator=(const PublicKey& other) {
   if (this != &other) {
+    verify_contexts_.clear();
     key_ = up_ref(other.key_.get());
     spec_.store(other.spec_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   }
@@ -192,9 +218,12 @@ PublicKey& PublicKey::operator=(const PublicKey& other) {
 PublicKey::PublicKey(PublicKey&& other) noexcept
     : key_(std::move(other.key_)), spec_(other.spec_.load(std::memory_order_relaxed)) {
   other.spec_.store(kUnknownSpec, std::memory_order_relaxed);
+  other.verify_contexts_.clear();
 }
 PublicKey& PublicKey::operator=(PublicKey&& other) noexcept {
   if (this != &other) {
+    verify_contexts_.clear();
+    other.verify_contexts_.clear();
     key_ = std::move(other.key_);
     spec_.store(other.spec_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     other.spec_.store(kUnknownSpec, std::memory_order_relaxed);
@@ -369,6 +398,30 @@ bool PublicKey::verify(const Bytes& data, const Bytes& signature, Digest digest,
   }
   auto md = digest_for(key_.get(), digest, pss);
   if (!md.ok()) return false;
+  if (!pss && *md != nullptr && spec().kind == KeyKind::EC) {
+    // ECDSA signs the digest alone: the digest is made here and checked with a context kept
+    // on the key (what EVP_DigestVerify does, without making a context per call).
+    unsigned char hash[EVP_MAX_MD_SIZE];
+    unsigned int hash_len = 0;
+    if (EVP_Digest(data_ptr(data), data.size(), hash, &hash_len, *md, nullptr) != 1) {
+      ossl::last_error();
+      return false;
+    }
+    EVP_PKEY_CTX* ctx = verify_contexts_.take();
+    if (ctx == nullptr) {
+      ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr);
+      if (ctx == nullptr || EVP_PKEY_verify_init(ctx) != 1) {
+        EVP_PKEY_CTX_free(ctx);
+        ossl::last_error();
+        return false;
+      }
+    }
+    const bool good =
+        EVP_PKEY_verify(ctx, data_ptr(signature), signature.size(), hash, hash_len) == 1;
+    ossl::last_error();  // a failed verification leaves entries in the queue
+    verify_contexts_.give(ctx);
+    return good;
+  }
   ossl::MdCtx ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, *md, nullptr, key_.get()) != 1) {

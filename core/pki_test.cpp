@@ -457,6 +457,54 @@ TEST(PkiKeys, GarbageKeyInputIsAnError) {
   EXPECT_TRUE(empty.spki_der().empty());
 }
 
+// ECDSA verifications reuse a context kept on the key (PublicKey::verify): a failed one
+// leaves it usable, concurrent callers each get their own, and a key that is assigned
+// another key (by copy or move) verifies with the new key only.
+TEST(PkiKeys, KeptVerifyContextsFollowTheKey) {
+  const Bytes message = to_bytes("kept context");
+  for (auto spec : {KeySpec::p256(), KeySpec::p521()}) {
+    SCOPED_TRACE(spec.name());
+    const PrivateKey first = must_generate(spec);
+    const PrivateKey second = must_generate(spec);
+    const Digest digest = spec.bits == 521 ? Digest::SHA512 : Digest::SHA256;
+    auto good = first.sign(message, digest);
+    auto other = second.sign(message, digest);
+    ASSERT_TRUE(good.ok() && other.ok());
+    Bytes tampered = *good;
+    tampered[tampered.size() - 1] ^= 1;
+
+    PublicKey key = first.public_key();
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_TRUE(key.verify(message, *good, digest)) << i;
+      EXPECT_FALSE(key.verify(message, tampered, digest)) << i;
+      EXPECT_FALSE(key.verify(message, to_bytes("not DER"), digest)) << i;
+      EXPECT_FALSE(key.verify(to_bytes("another message"), *good, digest)) << i;
+      EXPECT_FALSE(key.verify(message, *other, digest)) << i;
+    }
+
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 40; ++i) {
+          const bool expect_good = (i + t) % 3 != 0;
+          if (key.verify(message, expect_good ? *good : tampered, digest) != expect_good) ++wrong;
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(wrong.load(), 0);
+
+    const PublicKey second_key = second.public_key();
+    key = second_key;  // copy-assigned: the first key's contexts must not remain
+    EXPECT_TRUE(key.verify(message, *other, digest));
+    EXPECT_FALSE(key.verify(message, *good, digest));
+    key = first.public_key();  // move-assigned: back to the first
+    EXPECT_TRUE(key.verify(message, *good, digest));
+    EXPECT_FALSE(key.verify(message, *other, digest));
+  }
+}
+
 TEST(PkiKeys, CopiesShareTheKey) {
   PrivateKey key = must_generate(KeySpec::p256());
   PrivateKey copy = key;
