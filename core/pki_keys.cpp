@@ -103,6 +103,13 @@ const unsigned char* data_ptr(const Bytes& b) {
   return b.empty() ? &kEmpty : b.data();
 }
 
+// ECDSA signs and verifies a digest: this one, into out (EVP_MAX_MD_SIZE bytes).
+bool digest_of(const Bytes& data, const EVP_MD* md, unsigned char* out, unsigned int* len) {
+  if (EVP_Digest(data_ptr(data), data.size(), out, len, md, nullptr) == 1) return true;
+  ossl::last_error();
+  return false;
+}
+
 Result<Bytes> bn_param(EVP_PKEY* key, const char* name, std::size_t pad_to) {
   BIGNUM* raw = nullptr;
   if (EVP_PKEY_get_bn_param(key, name, &raw) != 1) return internal(std::string("reading ") + name);
@@ -181,12 +188,19 @@ std::string KeySpec::name() const {
 
 namespace detail {
 
-EVP_PKEY_CTX* VerifyContextPool::take() {
-  std::lock_guard lock(mutex_);
-  return count_ == 0 ? nullptr : kept_[--count_];
+EVP_PKEY_CTX* KeptContexts::take(EVP_PKEY* key, int (*init)(EVP_PKEY_CTX*)) {
+  {
+    std::lock_guard lock(mutex_);
+    if (count_ > 0) return kept_[--count_];
+  }
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr);
+  if (ctx != nullptr && init(ctx) == 1) return ctx;
+  EVP_PKEY_CTX_free(ctx);
+  ossl::last_error();
+  return nullptr;
 }
 
-void VerifyContextPool::give(EVP_PKEY_CTX* ctx) {
+void KeptContexts::give(EVP_PKEY_CTX* ctx) {
   {
     std::lock_guard lock(mutex_);
     if (count_ < kKept) {
@@ -197,7 +211,7 @@ void VerifyContextPool::give(EVP_PKEY_CTX* ctx) {
   EVP_PKEY_CTX_free(ctx);
 }
 
-void VerifyContextPool::clear() {
+void KeptContexts::clear() {
   std::lock_guard lock(mutex_);
   while (count_ > 0) EVP_PKEY_CTX_free(kept_[--count_]);
 }
@@ -403,19 +417,9 @@ bool PublicKey::verify(const Bytes& data, const Bytes& signature, Digest digest,
     // on the key (what EVP_DigestVerify does, without making a context per call).
     unsigned char hash[EVP_MAX_MD_SIZE];
     unsigned int hash_len = 0;
-    if (EVP_Digest(data_ptr(data), data.size(), hash, &hash_len, *md, nullptr) != 1) {
-      ossl::last_error();
-      return false;
-    }
-    EVP_PKEY_CTX* ctx = verify_contexts_.take();
-    if (ctx == nullptr) {
-      ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr);
-      if (ctx == nullptr || EVP_PKEY_verify_init(ctx) != 1) {
-        EVP_PKEY_CTX_free(ctx);
-        ossl::last_error();
-        return false;
-      }
-    }
+    if (!digest_of(data, *md, hash, &hash_len)) return false;
+    EVP_PKEY_CTX* ctx = verify_contexts_.take(key_.get(), EVP_PKEY_verify_init);
+    if (ctx == nullptr) return false;
     const bool good =
         EVP_PKEY_verify(ctx, data_ptr(signature), signature.size(), hash, hash_len) == 1;
     ossl::last_error();  // a failed verification leaves entries in the queue
@@ -514,7 +518,21 @@ PrivateKey::PrivateKey(const PrivateKey& other)
     : key_(up_ref(other.key_.get())), spec_(other.spec_) {}
 PrivateKey& PrivateKey::operator=(const PrivateKey& other) {
   if (this != &other) {
+    sign_contexts_.clear();
     key_ = up_ref(other.key_.get());
+    spec_ = other.spec_;
+  }
+  return *this;
+}
+PrivateKey::PrivateKey(PrivateKey&& other) noexcept
+    : key_(std::move(other.key_)), spec_(other.spec_) {
+  other.sign_contexts_.clear();
+}
+PrivateKey& PrivateKey::operator=(PrivateKey&& other) noexcept {
+  if (this != &other) {
+    sign_contexts_.clear();
+    other.sign_contexts_.clear();
+    key_ = std::move(other.key_);
     spec_ = other.spec_;
   }
   return *this;
@@ -597,6 +615,22 @@ Result<Bytes> PrivateKey::sign(const Bytes& data, Digest digest, bool pss) const
   if (!key_) return Error::make("serverInternal", "signing with an empty key");
   auto md = digest_for(key_.get(), digest, pss);
   if (!md.ok()) return md.error();
+  if (!pss && *md != nullptr && spec_.kind == KeyKind::EC) {
+    // As PublicKey::verify: the digest made here, signed with a context kept on the key.
+    unsigned char hash[EVP_MAX_MD_SIZE];
+    unsigned int hash_len = 0;
+    if (!digest_of(data, *md, hash, &hash_len)) return internal("hashing for a signature");
+    EVP_PKEY_CTX* ctx = sign_contexts_.take(key_.get(), EVP_PKEY_sign_init);
+    if (ctx == nullptr) return internal("initialising signature");
+    // A DER ECDSA signature takes at most 139 bytes (P-521); nothing here allocates or
+    // throws while the context is out of the pool.
+    unsigned char sig[256];
+    std::size_t len = sizeof sig;
+    const bool signed_ = EVP_PKEY_sign(ctx, sig, &len, hash, hash_len) == 1;
+    sign_contexts_.give(ctx);
+    if (!signed_) return internal("signing");
+    return Bytes(sig, sig + len);
+  }
   ossl::MdCtx ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
   if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, *md, nullptr, key_.get()) != 1)

@@ -505,6 +505,45 @@ TEST(PkiKeys, KeptVerifyContextsFollowTheKey) {
   }
 }
 
+// The same for signing (PrivateKey::sign): repeated and concurrent signatures all verify
+// (each with a fresh ECDSA nonce: no two alike), and an assigned key signs as the new key.
+TEST(PkiKeys, KeptSignContextsFollowTheKey) {
+  const Bytes message = to_bytes("kept signing context");
+  for (auto spec : {KeySpec::p256(), KeySpec::p521()}) {
+    SCOPED_TRACE(spec.name());
+    const Digest digest = spec.bits == 521 ? Digest::SHA512 : Digest::SHA256;
+    PrivateKey key = must_generate(spec);
+    const PrivateKey other = must_generate(spec);
+    const PublicKey key_pub = key.public_key(), other_pub = other.public_key();
+
+    std::vector<Bytes> sigs(6 * 20);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 20; ++i) {
+          auto sig = key.sign(message, digest);
+          if (sig.ok()) sigs[static_cast<std::size_t>(t * 20 + i)] = std::move(*sig);
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (const auto& sig : sigs) EXPECT_TRUE(key_pub.verify(message, sig, digest));
+    std::sort(sigs.begin(), sigs.end());
+    EXPECT_EQ(std::adjacent_find(sigs.begin(), sigs.end()), sigs.end());
+
+    key = other;  // copy-assigned
+    auto copied = key.sign(message, digest);
+    ASSERT_TRUE(copied.ok());
+    EXPECT_TRUE(other_pub.verify(message, *copied, digest));
+    EXPECT_FALSE(key_pub.verify(message, *copied, digest));
+    key = must_generate(spec);  // move-assigned
+    auto moved = key.sign(message, digest);
+    ASSERT_TRUE(moved.ok());
+    EXPECT_TRUE(key.public_key().verify(message, *moved, digest));
+    EXPECT_FALSE(other_pub.verify(message, *moved, digest));
+  }
+}
+
 TEST(PkiKeys, CopiesShareTheKey) {
   PrivateKey key = must_generate(KeySpec::p256());
   PrivateKey copy = key;
