@@ -26,6 +26,14 @@ Digest signing_digest(const PrivateKey& key);
 // OpenSSL's digest for d; nullptr for Digest::None.
 const EVP_MD* evp_digest(Digest d);
 
+// "serverInternal" with `what` and the reason OpenSSL queued (which it clears).
+inline Error internal(const std::string& what) {
+  return Error::make("serverInternal", what + ": " + ossl::last_error());
+}
+
+bool is_ed25519(EVP_PKEY* key);
+bool is_rsa(EVP_PKEY* key);  // PKCS#1 or RSA-PSS
+
 // "malformed" for unknown attribute names or values OpenSSL refuses (e.g. C of length 3).
 Result<ossl::X509NamePtr> build_name(const DistinguishedName& dn);
 // Appends dn's attributes to name (same errors); on error name may hold some of them.

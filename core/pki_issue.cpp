@@ -19,9 +19,7 @@
 namespace attestlab::pki {
 namespace {
 
-Error internal(const std::string& what) {
-  return Error::make("serverInternal", what + ": " + ossl::last_error());
-}
+using detail::internal;
 
 // The extensions' OIDs (id-ce, RFC 5280 §4.2.1), as DER.
 constexpr std::uint8_t kSubjectKeyIdentifier[] = {0x06, 0x03, 0x55, 0x1d, 0x0e};
