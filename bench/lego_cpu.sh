@@ -7,7 +7,10 @@
 # /proc/PID/task/TID/schedstat (exact, when the server kept its threads), and in clock ticks
 # from /proc/PID/stat (utime+stime, 10 ms ticks; what earlier figures used).
 #
-#   bench/lego_cpu.sh [--runs N] [--only attestlab|pebble] [--perf FILE]
+#   bench/lego_cpu.sh [--runs N] [--only attestlab|pebble] [--perf FILE] [--threads]
+#
+# --threads: also print, for the attestlab server, its CPU per enrollment by thread name
+# (/proc/PID/task/TID/comm and schedstat, threads alive through all runs).
 #
 # --perf FILE: also record the attestlab server with `perf record -g` during the runs
 # (linux-perf), sampling at $PERF_FREQ per second (default 2000), and print its breakdown
@@ -19,14 +22,15 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${ATTESTLAB_BIN:-$HERE/build/release/attestlab}
-RUNS=30 ONLY="" PERF=""
+RUNS=30 ONLY="" PERF="" THREADS=""
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) RUNS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --perf) PERF=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: $0 [--runs N] [--only attestlab|pebble]" >&2; exit 2 ;;
+    --threads) THREADS=1; shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: $0 [--runs N] [--only attestlab|pebble] [--perf FILE] [--threads]" >&2; exit 2 ;;
   esac
 done
 for p in "$BIN" lego pebble pebble-challtestsrv openssl; do
@@ -46,6 +50,14 @@ min_faults() { awk '{ print $10 }' "/proc/$1/stat"; }
 # Context switches of the server's threads so far (voluntary: a thread waited, e.g. a wake-up
 # per request on a server idle between requests; involuntary: preempted).
 ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'; }
+# "TID NAME NANOSECONDS" per thread of a process (the name is one word: comm's spaces become _).
+thread_cpu() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s %s\n' "${t##*/}" "$(tr ' ' _ <"$t/comm" 2>/dev/null)" \
+      "$(cut -d' ' -f1 "$t/schedstat" 2>/dev/null)"
+  done
+}
 TICKS=$(getconf CLK_TCK)
 
 start_fake_dns
@@ -63,6 +75,7 @@ measure() {
   before_ns=$(cpu_ns "$2") before_threads=$(thread_ids "$2")
   local before_cs after_cs before_pf after_pf
   before_cs=$(ctx_switches "$2") before_pf=$(min_faults "$2")
+  [ -z "$THREADS" ] || thread_cpu "$2" >"$TMP/threads-before"
   local t0=$SECONDS
   for i in $(seq "$RUNS"); do
     LEGO_CA_CERTIFICATES="$4" lego --accept-tos --server "$3" --email "bench@example.com" \
@@ -73,6 +86,7 @@ measure() {
   after=$(cpu_ticks "$2")
   after_ns=$(cpu_ns "$2")
   after_cs=$(ctx_switches "$2") after_pf=$(min_faults "$2")
+  [ -z "$THREADS" ] || thread_cpu "$2" >"$TMP/threads-after"
   [ "$(thread_ids "$2")" = "$before_threads" ] || after_ns=""
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   awk -v n="$1" -v d=$((after - before)) -v runs="$RUNS" -v hz="$TICKS" -v s=$((SECONDS - t0)) \
@@ -81,6 +95,17 @@ measure() {
     'BEGIN { exact = ns == "" ? "– (threads changed)" : sprintf("%.3f ms", ns / 1e6 / runs)
              printf "| %s | %d | %s | %.2f ms | %.0f | %.0f | %d s |\n", n, runs, exact,
                     1000 * d / hz / runs, cs / runs, pf / runs, s }'
+  if [ -n "$THREADS" ] && [ "$1" = attestlab ]; then
+    # Threads present before and after, summed by name; one that started or ended between
+    # the two readings is left out and counted.
+    awk -v runs="$RUNS" 'FNR == NR { name[$1] = $2; was[$1] = $3; next }
+      ($1 in was) && name[$1] == $2 { cpu[$2] += $3 - was[$1]; count[$2]++; delete was[$1]; next }
+      { changed++ }
+      END { for (t in was) changed++
+            for (n in cpu) printf "  thread %-16s x%d  %.3f ms per enrollment\n", n, count[n], cpu[n] / 1e6 / runs
+            if (changed) printf "  (%d threads started or ended during the runs, not counted)\n", changed }' \
+      "$TMP/threads-before" "$TMP/threads-after" | sort -k4 -n -r >&2
+  fi
 }
 
 echo "| server | lego runs | server CPU per enrollment (schedstat) | (clock ticks) | context switches per enrollment | page faults per enrollment | wall time |"

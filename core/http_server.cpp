@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/http_server_internal.h"
+#include "core/thread_name.h"
 
 namespace attestlab::http {
 namespace server_detail {
@@ -101,7 +102,10 @@ class BeastServer final : public Server {
     accept();
     threads_.reserve(static_cast<std::size_t>(threads));
     for (int i = 0; i < threads; ++i) {
-      threads_.emplace_back([ioc = iocs_[static_cast<std::size_t>(i)].get()] { ioc->run(); });
+      threads_.emplace_back([ioc = iocs_[static_cast<std::size_t>(i)].get(), i] {
+        name_this_thread("http-io-" + std::to_string(i));
+        ioc->run();
+      });
     }
     return ok();
   }

@@ -4,6 +4,8 @@
 
 #include <system_error>
 
+#include "core/thread_name.h"
+
 namespace attestlab::server {
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
@@ -15,7 +17,10 @@ HeapTrimmer::HeapTrimmer(std::chrono::milliseconds interval, std::size_t min_fre
 #ifdef ATTESTLAB_GLIBC_MALLOC
   if (interval_.count() <= 0) return;
   try {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      name_this_thread("heap-trim");
+      run();
+    });
   } catch (const std::system_error&) {
     // Without the thread memory is only returned as glibc does by itself.
   }

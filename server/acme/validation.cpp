@@ -1,11 +1,18 @@
 #include "server/acme/validation.h"
 
+#include "core/thread_name.h"
+
 namespace attestlab::server {
 
 ValidationPool::ValidationPool(int threads, std::size_t max_queued) : max_queued_(max_queued) {
   if (threads < 1) threads = 1;
   threads_.reserve(static_cast<std::size_t>(threads));
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, i] {
+      name_this_thread("validate-" + std::to_string(i));
+      run();
+    });
+  }
 }
 
 ValidationPool::~ValidationPool() {

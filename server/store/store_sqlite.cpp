@@ -8,6 +8,7 @@
 #include <system_error>
 #include <thread>
 
+#include "core/thread_name.h"
 #include "server/store/sqlite_internal.h"
 #include "server/store/sqlite_wal_vfs.h"
 
@@ -118,7 +119,10 @@ void SqliteStore::start_checkpointer(const std::string& path) {
     return;
   }
   try {
-    ckpt_thread_ = std::thread([this] { checkpoint_loop(); });
+    ckpt_thread_ = std::thread([this] {
+      name_this_thread("wal-checkpoint");
+      checkpoint_loop();
+    });
   } catch (const std::system_error&) {
     ckpt_db_.reset();
     return;

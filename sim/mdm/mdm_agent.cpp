@@ -2,6 +2,7 @@
 // in the other mdm_agent_*.cpp files (see mdm_agent_impl.h).
 #include "sim/mdm/mdm_agent.h"
 
+#include "core/thread_name.h"
 #include "sim/mdm/mdm_agent_impl.h"
 #include "sim/mdm/mdm_plist.h"
 
@@ -74,7 +75,10 @@ Result<void> MdmAgent::check_out() {
 void MdmAgent::start() {
   if (impl_->running.exchange(true)) return;
   impl_->stopping = false;
-  impl_->thread = std::thread([this] { impl_->loop(); });
+  impl_->thread = std::thread([this] {
+    name_this_thread("mdm-agent");
+    impl_->loop();
+  });
 }
 
 void MdmAgent::stop() {
