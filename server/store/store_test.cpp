@@ -19,6 +19,7 @@
 #include <random>
 #include <thread>
 
+#include "server/store/sqlite_internal.h"
 #include "server/store/sqlite_wal_vfs.h"
 #include "server/store/stored_json.h"
 #include "testing/pg_server.h"
@@ -1233,6 +1234,33 @@ TEST_F(SqliteStoreTest, WalStaysBoundedUnderSustainedWrites) {
   largest_wal = std::max(largest_wal, fs::file_size(db_path_ + "-wal"));
   EXPECT_LT(largest_wal, 80u * 1024 * 1024);  // inline limit: 16000 frames of 4 KiB + headers
   EXPECT_EQ(store->valid_certificates_by_device("dev")->size(), 6000u);
+}
+
+// Under writes without a pause the background checkpointer still lets the WAL start over
+// each time it has copied it: it copies the frames committed while it ran with the store's
+// writers held off, so one run per WAL cycle, not a run per commit past the threshold until
+// a write happens to find every frame copied.
+TEST_F(SqliteStoreTest, EachBackgroundCheckpointLetsTheWalStartOver) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const auto before = sqlite_internal::checkpoint_stats();
+  // ~30000 WAL frames (several pages a commit): past the background threshold (4000 frames)
+  // several times over.
+  for (int i = 0; i < 6000; ++i) {
+    auto c = make_certificate("cert-" + std::to_string(i), std::to_string(i), "dev");
+    c.chain_pem.assign(3000, 'p');
+    ASSERT_TRUE(store->put_certificate(c).ok());
+  }
+  const auto after = sqlite_internal::checkpoint_stats();
+  const auto runs = after.background_runs - before.background_runs;
+  const auto restarts = after.wal_restarts - before.wal_restarts;
+  const auto inline_runs = after.inline_runs - before.inline_runs;
+  EXPECT_GE(restarts, 3u);
+  // Each run ends with every frame copied, so the next commit starts the WAL over (the last
+  // run may have no commit after it). Without that, runs follow one another until a commit
+  // reaches the inline bound: 15 runs for 3 restarts, all of them inline.
+  EXPECT_LE(runs, restarts + 1) << runs << " runs, " << restarts << " restarts, " << inline_runs
+                                << " of them after an inline checkpoint";
 }
 
 TEST_F(SqliteStoreTest, CommittedWritesSurviveKillMinus9) {
