@@ -2,8 +2,8 @@
 # Resident memory of `attestlab serve` over a long plain load (issue 12: flat, within ±10 %,
 # over 10 minutes at 70 % of saturation): the open model at --rate for --duration, VmRSS of
 # the server sampled every --every seconds; prints the samples, then the first sample after
-# the warm-up, the last, min, max and the spread relative to the first, and the load's
-# summary. Enrollments use a pool of --accounts accounts: 180/s with a new account each
+# the warm-up, the last before the load's end, min, max and the spread relative to the
+# first (--duration and --warmup in seconds: 600s), and the load's summary. Enrollments use a pool of --accounts accounts: 180/s with a new account each
 # would pass the server's default quota of 10,000 new accounts per client IP per hour
 # within a minute (429 rateLimited, as it should). Loopback only; bounded by --duration.
 #
@@ -45,14 +45,21 @@ while kill -0 "$LOAD" 2>/dev/null; do
 done
 wait "$LOAD" || true
 warm=${WARMUP%s}
-/usr/bin/python3 - "$warm" "${samples[@]}" <<'PY'
+# Judged: the samples from the end of the warm-up to the end of the load. A sample taken
+# after that (the load process still runs: it closes its connections, then times the crypto
+# floor) shows the heap the connections left, before the trimmer's next round: listed, not
+# judged.
+/usr/bin/python3 - "$warm" "${DURATION%s}" "${samples[@]}" <<'PY'
 import sys
-warm = float(sys.argv[1])
-pts = [tuple(map(int, s.split(":"))) for s in sys.argv[2:]]
-after = [r for t, r in pts if t >= warm]
+warm, duration = float(sys.argv[1]), float(sys.argv[2])
+pts = [tuple(map(int, s.split(":"))) for s in sys.argv[3:]]
+after = [r for t, r in pts if warm <= t < warm + duration]
 if after:
     first = after[0]
-    print(f"\nfrom the end of the load's warm-up: first {first} kB, last {after[-1]} kB, min {min(after)} kB, max {max(after)} kB, "
+    print(f"\nfrom the end of the load's warm-up to the end of the load: first {first} kB, last {after[-1]} kB, min {min(after)} kB, max {max(after)} kB, "
           f"spread {100 * (max(after) - min(after)) / first:.1f} % of the first, last/first {after[-1] / first:.3f}")
+late = [(t, r) for t, r in pts if t >= warm + duration]
+if late:
+    print("after the load ended (not judged): " + ", ".join(f"{r} kB at {t} s" for t, r in late))
 PY
 grep -E -A4 'enrollments:|latency from|CPU per|errors' "$TMP/load.txt" | head -24
