@@ -170,13 +170,9 @@ void SqliteStore::checkpoint_loop() {
     // during the first: the third then holds the mutex 1.8 ms on average at saturation here
     // instead of 2.5), the rest is copied with this process's requests held off; the next
     // write then starts the WAL over.
-    for (int pass = 0; pass < 2; ++pass) {
-      std::lock_guard run(ckpt_run_mu_);
-      sqlite3_wal_checkpoint_v2(ckpt_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                nullptr);
-    }
-    {
-      std::lock_guard hold(mu_);
+    for (int pass = 0; pass < 3; ++pass) {
+      std::unique_lock hold(mu_, std::defer_lock);  // lock order: mu_, then ckpt_run_mu_
+      if (pass == 2) hold.lock();
       std::lock_guard run(ckpt_run_mu_);
       sqlite3_wal_checkpoint_v2(ckpt_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                 nullptr);
