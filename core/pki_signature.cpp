@@ -38,11 +38,10 @@ const unsigned char* data_ptr(const Bytes& b) {
   return b.empty() ? &kEmpty : b.data();
 }
 
-// ECDSA signs and verifies a digest: this one, into out (EVP_MAX_MD_SIZE bytes).
+// ECDSA signs and verifies a digest: this one, into out (EVP_MAX_MD_SIZE bytes). On failure
+// OpenSSL's reason stays queued for the caller (to report, or to drop).
 bool digest_of(const Bytes& data, const EVP_MD* md, unsigned char* out, unsigned int* len) {
-  if (EVP_Digest(data_ptr(data), data.size(), out, len, md, nullptr) == 1) return true;
-  ossl::last_error();
-  return false;
+  return EVP_Digest(data_ptr(data), data.size(), out, len, md, nullptr) == 1;
 }
 
 }  // namespace
@@ -91,7 +90,10 @@ bool PublicKey::verify(const Bytes& data, const Bytes& signature, Digest digest,
     // on the key (what EVP_DigestVerify does, without making a context per call).
     unsigned char hash[EVP_MAX_MD_SIZE];
     unsigned int hash_len = 0;
-    if (!digest_of(data, *md, hash, &hash_len)) return false;
+    if (!digest_of(data, *md, hash, &hash_len)) {
+      ossl::last_error();
+      return false;
+    }
     EVP_PKEY_CTX* ctx = verify_contexts_.take(key_.get(), EVP_PKEY_verify_init);
     if (ctx == nullptr) {
       ossl::last_error();
